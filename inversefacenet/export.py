@@ -1,0 +1,81 @@
+"""Mesh export through trimesh: OBJ (+MTL + baked albedo PNG), PLY (per-vertex albedo), GLB.
+
+OBJ and PLY are written in millimetres (the face model's unit); GLB in metres, as glTF
+requires. Colours are the albedo (reflectance), not the shaded image.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import trimesh
+from PIL import Image
+
+from inversefacenet.raster_numba import interpolate, rasterize
+
+SUFFIXES = (".obj", ".ply", ".glb")
+TEXTURE_SIZE = 1024
+
+
+def bake_texture(uv: np.ndarray, triangles: np.ndarray, colours: np.ndarray, size: int = TEXTURE_SIZE) -> np.ndarray:
+    """Rasterize per-vertex colours (V, 3) in [0, 1] into a size x size RGB uint8 texture.
+
+    Texture row 0 is v = 1 (image convention). Empty texels are filled from their
+    neighbours so bilinear lookups at chart borders do not bleed black.
+    """
+    pixels = np.stack([uv[:, 0], 1 - uv[:, 1]], axis=1) * size
+    corners = pixels[triangles]
+    area = (corners[:, 1, 0] - corners[:, 0, 0]) * (corners[:, 2, 1] - corners[:, 0, 1]) - (
+        corners[:, 1, 1] - corners[:, 0, 1]) * (corners[:, 2, 0] - corners[:, 0, 0])  # fmt: skip
+    oriented = np.where((area > 0)[:, None], triangles[:, [0, 2, 1]], triangles).astype(np.int32)
+    raster = rasterize(pixels[None].astype(np.float32), np.zeros((1, len(uv)), np.float32), oriented, size)
+    texture = interpolate(colours[None].astype(np.float32), oriented, raster.triangle_id, raster.barycentric)[0]
+    filled = raster.mask[0]
+    for _ in range(8):  # grow charts by 8 texels
+        grown, count = np.zeros_like(texture), np.zeros(filled.shape, np.float32)
+        for dy, dx in ((0, 1), (0, -1), (1, 0), (-1, 0)):
+            shifted = np.roll(filled, (dy, dx), axis=(0, 1))
+            grown += np.roll(texture, (dy, dx), axis=(0, 1)) * shifted[..., None]
+            count += shifted
+        new = ~filled & (count > 0)
+        texture[new] = grown[new] / count[new, None]
+        filled = filled | new
+    return (np.clip(texture, 0, 1) * 255 + 0.5).astype(np.uint8)
+
+
+def export_mesh(
+    path: str | Path, vertices: np.ndarray, triangles: np.ndarray, albedo: np.ndarray, uv: np.ndarray
+) -> list[Path]:
+    """Write a face mesh; the format follows the suffix (.obj, .ply or .glb).
+
+    vertices: (V, 3) mm; triangles: (T, 3); albedo: (V, 3) in [0, 1]; uv: (V, 2).
+    Returns the files written (an OBJ also writes its .mtl and albedo .png).
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in SUFFIXES:
+        raise ValueError(f"unsupported mesh format {path.suffix!r}; use one of {', '.join(SUFFIXES)}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if suffix == ".ply":
+        colours = (np.clip(albedo, 0, 1) * 255 + 0.5).astype(np.uint8)
+        mesh = trimesh.Trimesh(vertices, triangles, vertex_colors=colours, process=False)
+        mesh.export(path)
+        return [path]
+    texture = Image.fromarray(bake_texture(uv, triangles, albedo))
+    material = trimesh.visual.material.SimpleMaterial(image=texture, diffuse=(255, 255, 255, 255), name=path.stem)
+    scale = 1e-3 if suffix == ".glb" else 1.0
+    visual = trimesh.visual.TextureVisuals(uv=uv, image=texture, material=material)
+    mesh = trimesh.Trimesh(vertices * scale, triangles, visual=visual, process=False)
+    if suffix == ".glb":
+        mesh.export(path)
+        return [path]
+    stem = path.stem
+    obj_text, extras = trimesh.exchange.obj.export_obj(mesh, include_texture=True, mtl_name=f"{stem}.mtl", return_texture=True)
+    path.write_text(obj_text)
+    written = [path]
+    for name, data in extras.items():
+        extra = path.parent / name
+        extra.write_bytes(data)
+        written.append(extra)
+    return written

@@ -1,0 +1,236 @@
+"""The affine face model (paper eqs. 2-3): geometry and reflectance from parameters.
+
+The model file is a plain ``.npz`` (no pickles) written by :mod:`inversefacenet.facemodel.build`.
+This module knows nothing of cameras or rasterizers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from inversefacenet.arrays import namespace
+from inversefacenet.params import ParameterLayout
+
+DEFAULT_MODEL_PATH = Path(__file__).resolve().parents[2] / "assets" / "facemodel.npz"
+"""The shipped face model, built from CC0 MakeHuman data."""
+
+FORMAT_VERSION = 1
+
+_REQUIRED = {
+    "vertices_mean": 2, "triangles": 2, "uv": 2,
+    "shape_basis": 3, "shape_std": 1,
+    "expression_basis": 3, "expression_std": 1, "expression_names": 1,
+    "albedo_mean": 2, "albedo_basis": 3, "albedo_std": 1,
+    "landmarks_mediapipe": 1, "landmarks_ibug68": 1, "ibug68_contour_candidates": 2,
+    "mask_face": 1, "mask_mouth_interior": 1, "mask_eyes": 1, "metadata": 0,
+}  # fmt: skip
+
+
+class FaceModelError(ValueError):
+    """A face-model file is missing, corrupt or inconsistent."""
+
+
+@dataclass
+class FaceModel:
+    """Mean, bases and standard deviations of shape, expression and albedo, plus annotations.
+
+    vertices_mean: (V, 3) float32 mm, head frame (x right, y up, face towards +z).
+    triangles: (T, 3) int32, counter-clockwise seen from outside.
+    uv: (V, 2) float32 texture coordinates in [0, 1].
+    shape_basis: (Ns, V, 3) orthonormal over the 3V coordinates; shape_std: (Ns,) mm.
+    expression_basis: (Ne, V, 3) unit-norm blendshape directions; expression_std: (Ne,) mm
+        per unit blendshape weight, so ``std * basis`` is the blendshape's displacement.
+    albedo_mean: (V, 3) RGB reflectance in [0, 1]; albedo_basis: (Nr, V, 3) orthonormal;
+        albedo_std: (Nr,).
+    landmarks_mediapipe: (478,) vertex indices in MediaPipe face-mesh order.
+    landmarks_ibug68: (68,) vertex indices (jaw points 0-16 are frontal-view defaults).
+    ibug68_contour_candidates: (17, K) vertex indices per jaw point, ordered from the
+        face centre outwards; the silhouette point is the outermost visible one.
+    mask_face / mask_mouth_interior / mask_eyes: (V,) bool vertex masks.
+    """
+
+    vertices_mean: np.ndarray
+    triangles: np.ndarray
+    uv: np.ndarray
+    shape_basis: np.ndarray
+    shape_std: np.ndarray
+    expression_basis: np.ndarray
+    expression_std: np.ndarray
+    expression_names: list[str]
+    albedo_mean: np.ndarray
+    albedo_basis: np.ndarray
+    albedo_std: np.ndarray
+    landmarks_mediapipe: np.ndarray
+    landmarks_ibug68: np.ndarray
+    ibug68_contour_candidates: np.ndarray
+    mask_face: np.ndarray
+    mask_mouth_interior: np.ndarray
+    mask_eyes: np.ndarray
+    metadata: dict[str, Any] = field(default_factory=dict)
+    sha256: str = ""
+    _torch_cache: dict[tuple[str, Any], dict[str, Any]] = field(default_factory=dict, repr=False)
+
+    # ---- loading -------------------------------------------------------------------------
+    @classmethod
+    def load(cls, path: str | Path | None = None) -> FaceModel:
+        """Load the shipped model, or another model file written by the builder."""
+        path = Path(path) if path is not None else DEFAULT_MODEL_PATH
+        if not path.is_file():
+            raise FaceModelError(
+                f"face model file not found: {path} (rebuild it with "
+                "`python -m inversefacenet.facemodel.build`)"
+            )
+        raw = path.read_bytes()
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                arrays = {name: data[name] for name in data.files}
+        except (zipfile.BadZipFile, ValueError, OSError, EOFError) as error:
+            raise FaceModelError(f"{path} is not a readable face-model .npz: {error}") from error
+        missing = sorted(set(_REQUIRED) - set(arrays))
+        if missing:
+            raise FaceModelError(f"{path} lacks the arrays {missing}")
+        for name, ndim in _REQUIRED.items():
+            if arrays[name].ndim != ndim:
+                raise FaceModelError(
+                    f"{path}: {name} should have {ndim} dimensions, got shape {arrays[name].shape}"
+                )
+        metadata = json.loads(str(arrays.pop("metadata")))
+        if metadata.get("format_version") != FORMAT_VERSION:
+            raise FaceModelError(f"{path}: unsupported format version {metadata.get('format_version')}")
+        model = cls(
+            **{k: _as_float32(v) for k, v in arrays.items() if k != "expression_names"},
+            expression_names=[str(n) for n in arrays["expression_names"]],
+            metadata=metadata,
+            sha256=hashlib.sha256(raw).hexdigest(),
+        )
+        model.validate()
+        return model
+
+    def validate(self) -> None:
+        """Check that every array agrees on V, T and the group sizes."""
+        v = self.n_vertices
+        checks = {
+            "triangles": (self.triangles.shape[1] == 3 and self.triangles.min() >= 0
+                          and self.triangles.max() < v),
+            "uv": self.uv.shape == (v, 2),
+            "shape": self.shape_basis.shape[1:] == (v, 3) and len(self.shape_std) == self.n_shape,
+            "expression": (self.expression_basis.shape[1:] == (v, 3)
+                           and len(self.expression_std) == self.n_expression
+                           and len(self.expression_names) == self.n_expression),
+            "albedo": (self.albedo_mean.shape == (v, 3) and self.albedo_basis.shape[1:] == (v, 3)
+                       and len(self.albedo_std) == self.n_albedo),
+            "landmarks": (self.landmarks_mediapipe.shape == (478,)
+                          and self.landmarks_ibug68.shape == (68,)
+                          and self.ibug68_contour_candidates.shape[0] == 17),
+            "masks": all(m.shape == (v,) for m in (self.mask_face, self.mask_mouth_interior,
+                                                   self.mask_eyes)),
+            "finite": all(np.isfinite(a).all() for a in (self.vertices_mean, self.shape_basis,
+                                                         self.expression_basis, self.albedo_basis)),
+        }  # fmt: skip
+        indices = (self.landmarks_mediapipe, self.landmarks_ibug68, self.ibug68_contour_candidates)
+        checks["landmark range"] = all(a.min() >= 0 and a.max() < v for a in indices)
+        bad = [name for name, ok in checks.items() if not ok]
+        if bad:
+            raise FaceModelError(f"inconsistent face model: {', '.join(bad)}")
+
+    def save(self, path: str | Path) -> None:
+        """Write the model as a compressed .npz; bases are stored as float16 to stay small."""
+        arrays = {name: getattr(self, name) for name in _REQUIRED if name != "metadata"}
+        for name in ("shape_basis", "expression_basis", "albedo_basis"):
+            arrays[name] = arrays[name].astype(np.float16)
+        arrays["expression_names"] = np.array(self.expression_names)
+        arrays["metadata"] = np.array(json.dumps(dict(self.metadata, format_version=FORMAT_VERSION)))
+        np.savez_compressed(path, **arrays)
+
+    # ---- sizes ---------------------------------------------------------------------------
+    @property
+    def n_vertices(self) -> int:
+        return int(self.vertices_mean.shape[0])
+
+    @property
+    def n_triangles(self) -> int:
+        return int(self.triangles.shape[0])
+
+    @property
+    def n_shape(self) -> int:
+        return int(self.shape_basis.shape[0])
+
+    @property
+    def n_expression(self) -> int:
+        return int(self.expression_basis.shape[0])
+
+    @property
+    def n_albedo(self) -> int:
+        return int(self.albedo_basis.shape[0])
+
+    @property
+    def layout(self) -> ParameterLayout:
+        return ParameterLayout(self.n_shape, self.n_expression, self.n_albedo)
+
+    # ---- evaluation (numpy or torch, by the type of the coefficients) --------------------
+    def geometry(self, shape: Any, expression: Any) -> Any:
+        """F_g = a_g + sum b_s sigma_s theta_s + sum b_e sigma_e theta_e (paper eq. 2).
+
+        shape: (B, Ns), expression: (B, Ne). Returns (B, V, 3) mm, head frame.
+        """
+        a = self._arrays_like(shape)
+        xp = namespace(shape)
+        # b: batch, k: component, v: vertex, c: coordinate
+        return (
+            a["vertices_mean"]
+            + xp.einsum("bk,kvc->bvc", shape * a["shape_std"], a["shape_basis"])
+            + xp.einsum("bk,kvc->bvc", expression * a["expression_std"], a["expression_basis"])
+        )
+
+    def albedo(self, albedo: Any) -> Any:
+        """F_r = a_r + sum b_r sigma_r theta_r (paper eq. 3). albedo: (B, Nr) -> (B, V, 3)."""
+        a = self._arrays_like(albedo)
+        xp = namespace(albedo)
+        return a["albedo_mean"] + xp.einsum("bk,kvc->bvc", albedo * a["albedo_std"], a["albedo_basis"])
+
+    def ibug68_points(self, pixels: np.ndarray, visible: np.ndarray) -> np.ndarray:
+        """2D iBUG-68 points with the jaw line on the silhouette, as 2D annotations place it.
+
+        pixels: (B, V, 2) projected vertices (x right); visible: (B, V) bool.
+        Each jaw point takes the visible candidate on its level that lies furthest outwards
+        (away from the face centre in x); inner points are the fixed landmark vertices.
+        Returns (B, 68, 2).
+        """
+        points = pixels[:, self.landmarks_ibug68].copy()
+        centre_x = pixels[:, self.landmarks_ibug68[27:36], 0].mean(axis=1)  # nose points
+        for k, candidates in enumerate(self.ibug68_contour_candidates):
+            x = pixels[:, candidates, 0]
+            side = np.sign(pixels[:, candidates[-1], 0] - pixels[:, candidates[0], 0] + 1e-9)
+            outward = np.where(visible[:, candidates], side[:, None] * (x - centre_x[:, None]), -np.inf)
+            best = candidates[np.argmax(outward, axis=1)]
+            has_visible = np.isfinite(outward.max(axis=1))
+            chosen = pixels[np.arange(len(pixels)), best]
+            points[:, k] = np.where(has_visible[:, None], chosen, points[:, k])
+        return points
+
+    def _arrays_like(self, like: Any) -> dict[str, Any]:
+        """The model arrays in the namespace, dtype and device of ``like`` (torch copies cached)."""
+        names = ("vertices_mean", "shape_basis", "shape_std", "expression_basis",
+                 "expression_std", "albedo_mean", "albedo_basis", "albedo_std")  # fmt: skip
+        if namespace(like) is np:
+            return {n: getattr(self, n).astype(like.dtype, copy=False) for n in names}
+        import torch
+
+        key = (str(like.device), like.dtype)
+        if key not in self._torch_cache:
+            self._torch_cache[key] = {
+                n: torch.as_tensor(getattr(self, n), dtype=like.dtype, device=like.device)
+                for n in names
+            }
+        return self._torch_cache[key]
+
+
+def _as_float32(array: np.ndarray) -> np.ndarray:
+    return array.astype(np.float32) if array.dtype.kind == "f" else array

@@ -1,0 +1,84 @@
+"""The parameter vector theta = (R, shape, expression, albedo, SH) (paper eq. 1), defined once.
+
+Every consumer (renderers, corpus, networks, loss, API) slices the flat vector through
+:class:`ParameterLayout`; no literal offsets anywhere else.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Any
+
+from inversefacenet.arrays import concatenate
+from inversefacenet.sh import N_SH_BANDS
+
+N_ROTATION = 3
+N_SH = N_SH_BANDS * 3
+
+
+@dataclass(frozen=True)
+class ParameterLayout:
+    """Sizes of the parameter groups; the order is rotation, shape, expression, albedo, sh."""
+
+    n_shape: int
+    n_expression: int
+    n_albedo: int
+
+    @property
+    def sizes(self) -> dict[str, int]:
+        return {
+            "rotation": N_ROTATION,
+            "shape": self.n_shape,
+            "expression": self.n_expression,
+            "albedo": self.n_albedo,
+            "sh": N_SH,
+        }
+
+    @property
+    def slices(self) -> dict[str, slice]:
+        out, start = {}, 0
+        for name, size in self.sizes.items():
+            out[name] = slice(start, start + size)
+            start += size
+        return out
+
+    @property
+    def size(self) -> int:
+        return sum(self.sizes.values())
+
+
+@dataclass
+class FaceParameters:
+    """Named parameter groups for a batch of B faces (numpy arrays or torch tensors).
+
+    rotation: (B, 3) radians (alpha pitch about x, beta yaw about y, gamma roll about z);
+    shape: (B, Ns), expression: (B, Ne), albedo: (B, Nr) in units of the model's sigmas
+    (expression: blendshape weights); sh: (B, 9, 3) RGB SH coefficients.
+    """
+
+    rotation: Any
+    shape: Any
+    expression: Any
+    albedo: Any
+    sh: Any
+
+    @property
+    def batch_size(self) -> int:
+        return int(self.rotation.shape[0])
+
+    def pack(self) -> Any:
+        """Flat (B, P) vector in the layout's order."""
+        parts = [getattr(self, f.name) for f in fields(self)]
+        parts[-1] = parts[-1].reshape(self.batch_size, N_SH)
+        return concatenate(parts, axis=1)
+
+    @classmethod
+    def unpack(cls, layout: ParameterLayout, vector: Any) -> FaceParameters:
+        """Split a (B, P) vector; raises if P does not match the layout."""
+        if vector.ndim != 2 or vector.shape[1] != layout.size:
+            raise ValueError(
+                f"expected a parameter vector of shape (B, {layout.size}), got {tuple(vector.shape)}"
+            )
+        groups = {name: vector[:, s] for name, s in layout.slices.items()}
+        groups["sh"] = groups["sh"].reshape(vector.shape[0], N_SH_BANDS, 3)
+        return cls(**groups)

@@ -1,0 +1,103 @@
+"""Image formation (paper section 4): parameters -> face model -> camera -> SH shading -> pixels.
+
+One pipeline for both back ends: numpy parameters run the numba fast path (corpus), torch
+parameters the differentiable torch path (fitting, tests). Only normals, rasterization and
+interpolation have two implementations; everything else is the shared formulas.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from inversefacenet import camera as cam
+from inversefacenet.arrays import namespace
+from inversefacenet.facemodel.model import FaceModel
+from inversefacenet.params import FaceParameters
+from inversefacenet.raster import RasterOutput
+from inversefacenet.sh import sh_irradiance
+
+
+@dataclass
+class RenderOutput:
+    """A rendered batch (numpy or torch, matching the parameters).
+
+    image: (B, H, W, 3) float32 colour (albedo x irradiance), 0 off the face.
+    raster: per-pixel fragments; ``raster.mask`` is the face mask.
+    pixels: (B, V, 2) vertex positions in crop pixels; vertices: (B, V, 3) camera frame, mm.
+    vertex_colour: (B, V, 3) shaded vertex colours; vertex_visible: (B, V) bool.
+    crop_scale: (B,), crop_offset: (B, 2): crop pixel = scale * normalised image point + offset.
+    """
+
+    image: Any
+    raster: RasterOutput
+    pixels: Any
+    vertices: Any
+    vertex_colour: Any
+    vertex_visible: Any
+    crop_scale: Any
+    crop_offset: Any
+
+
+def _backend(xp: Any) -> Any:
+    if xp is np:
+        from inversefacenet import raster_numba
+
+        return raster_numba
+    from inversefacenet import raster_torch
+
+    return raster_torch
+
+
+def render(
+    model: FaceModel,
+    params: FaceParameters,
+    size: int,
+    camera: cam.Camera = cam.DEFAULT_CAMERA,
+    crop: tuple[Any, Any] | None = None,
+    crop_vertices: np.ndarray | None = None,
+) -> RenderOutput:
+    """Render a batch of faces into size x size crops.
+
+    crop: (scale (B,), offset (B, 2)) mapping normalised image points to crop pixels, e.g.
+        from a photo's landmark box; by default the square box around the projected crop
+        landmarks (the MediaPipe mesh points) as in the paper.
+    crop_vertices: vertex indices whose box defines the default crop (defaults to the
+        model's 468 MediaPipe mesh landmarks).
+    """
+    xp = namespace(params.rotation)
+    backend = _backend(xp)
+    vertices = model.geometry(params.shape, params.expression)
+    rotation = cam.rotation_matrix(params.rotation)
+    in_camera = cam.to_camera(vertices, rotation, camera)
+    normals = backend.vertex_normals(in_camera, _triangles(model, xp))
+    colour = model.albedo(params.albedo) * sh_irradiance(normals, params.sh)
+    image_points = cam.project(in_camera)
+    if crop is None:
+        index = model.landmarks_mediapipe[:468] if crop_vertices is None else crop_vertices
+        crop = cam.crop_transform(image_points[:, index], size, camera)
+    scale, offset = crop
+    pixels = image_points * scale[:, None, None] + offset[:, None, :]
+    depth = -in_camera[..., 2]
+    triangles = _triangles(model, xp)
+    raster = backend.rasterize(pixels, depth, triangles, size)
+    image = backend.interpolate(colour, triangles, raster.triangle_id, raster.barycentric)
+    visible = backend.visible_vertices(triangles, raster.triangle_id, model.n_vertices)
+    return RenderOutput(image, raster, pixels, in_camera, colour, visible, scale, offset)
+
+
+def _triangles(model: FaceModel, xp: Any) -> Any:
+    if xp is np:
+        return model.triangles
+    return xp.as_tensor(model.triangles.astype(np.int64))
+
+
+def to_uint8(image: Any, background: float = 0.0) -> np.ndarray:
+    """Float image(s) in [0, 1] -> uint8 numpy, for saving and display."""
+    array = image.detach().cpu().numpy() if namespace(image) is not np else image
+    return (np.clip(array + background * (array.sum(-1, keepdims=True) == 0), 0, 1) * 255 + 0.5).astype(np.uint8)
+
+
+__all__ = ["RenderOutput", "render", "to_uint8"]

@@ -1,0 +1,42 @@
+"""Second-order spherical-harmonics irradiance (paper eq. 4).
+
+We use the unnormalised real SH basis common in face reconstruction,
+``H(n) = [1, y, z, x, xy, yz, 3z^2 - 1, xz, x^2 - y^2]``: the normalisation constants and
+the Lambertian convolution are folded into the coefficients, so the first coefficient is
+the ambient irradiance (the paper samples it from U(0.6, 1.2)).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from inversefacenet.arrays import namespace, stack
+
+N_SH_BANDS = 9
+"""Number of SH basis functions for bands 0..2."""
+
+
+def sh_basis(normals: Any) -> Any:
+    """SH basis values of unit normals.
+
+    normals: (..., 3) unit vectors, numpy or torch.
+    Returns (..., 9) with the same type and dtype.
+    """
+    if normals.shape[-1] != 3:
+        raise ValueError(f"expected normals of shape (..., 3), got {tuple(normals.shape)}")
+    x, y, z = normals[..., 0], normals[..., 1], normals[..., 2]
+    one = x * 0 + 1
+    return stack([one, y, z, x, x * y, y * z, 3 * z * z - 1, x * z, x * x - y * y], axis=-1)
+
+
+def sh_irradiance(normals: Any, coefficients: Any) -> Any:
+    """RGB irradiance B(n) = sum_k theta_k H_k(n).
+
+    normals: (B, V, 3) unit vectors; coefficients: (B, 9, 3) RGB SH coefficients.
+    Returns (B, V, 3).
+    """
+    if coefficients.shape[-2:] != (N_SH_BANDS, 3):
+        raise ValueError(f"expected SH coefficients (B, 9, 3), got {tuple(coefficients.shape)}")
+    xp = namespace(normals)
+    # b: batch, v: vertex, k: SH band, c: colour channel
+    return xp.einsum("bvk,bkc->bvc", sh_basis(normals), coefficients)

@@ -1,0 +1,94 @@
+"""Render an overview of the face model and export its mean face.
+
+    python -m inversefacenet.showcase --out out [--figure assets/facemodel_overview.png]
+
+Panels: the mean face from three views, shape PC1 at -3 and +3 sigma, the jawOpen and
+smile blendshapes at weight 1, and albedo PC1 at -3 and +3 sigma (all under the same light).
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+from inversefacenet.export import SUFFIXES, export_mesh
+from inversefacenet.facemodel.model import FaceModel
+from inversefacenet.params import FaceParameters
+from inversefacenet.renderer import render, to_uint8
+
+PANEL = 256
+
+
+def neutral_parameters(model: FaceModel, batch: int = 1) -> FaceParameters:
+    """Mean face, frontal, under a soft white light from above-front."""
+    sh = np.zeros((batch, 9, 3), np.float32)
+    sh[:, 0], sh[:, 1], sh[:, 2] = 0.9, 0.2, 0.35
+    zeros = np.zeros
+    return FaceParameters(zeros((batch, 3), np.float32), zeros((batch, model.n_shape), np.float32),
+                          zeros((batch, model.n_expression), np.float32),
+                          zeros((batch, model.n_albedo), np.float32), sh)  # fmt: skip
+
+
+def overview(model: FaceModel) -> Image.Image:
+    """One image with labelled panels of the model's main modes of variation."""
+    panels: list[tuple[str, FaceParameters]] = []
+
+    def variant(label: str, **edits: tuple[int, float]) -> None:
+        params = neutral_parameters(model)
+        for group, (index, value) in edits.items():
+            getattr(params, group)[0, index] = value
+        panels.append((label, params))
+
+    variant("mean, frontal")
+    variant("mean, yaw 35", rotation=(1, np.radians(35)))
+    variant("mean, pitch -20 roll 10", rotation=(0, np.radians(-20)))
+    panels[-1][1].rotation[0, 2] = np.radians(10)
+    variant("shape PC1 -3 sd", shape=(0, -3.0))
+    variant("shape PC1 +3 sd", shape=(0, 3.0))
+    names = model.expression_names
+    if "jawOpen" in names:
+        variant("jawOpen 1.0", expression=(names.index("jawOpen"), 1.0))
+        variant("smile 1.0", expression=(names.index("mouthSmileLeft"), 1.0))
+        panels[-1][1].expression[0, names.index("mouthSmileRight")] = 1.0
+    else:
+        variant("expression PC1 -3 sd", expression=(0, -3.0))
+        variant("expression PC1 +3 sd", expression=(0, 3.0))
+    variant("albedo PC1 -3 sd", albedo=(0, -3.0))
+    variant("albedo PC1 +3 sd", albedo=(0, 3.0))
+    variant("albedo PC2 +3 sd", albedo=(1, 3.0))
+    columns = 5
+    sheet = Image.new("RGB", (columns * PANEL, -(-len(panels) // columns) * (PANEL + 20)), (30, 30, 30))
+    draw = ImageDraw.Draw(sheet)
+    for k, (label, params) in enumerate(panels):
+        image = to_uint8(render(model, params, PANEL).image[0], background=0.12)
+        x, y = (k % columns) * PANEL, (k // columns) * (PANEL + 20)
+        sheet.paste(Image.fromarray(image), (x, y + 20))
+        draw.text((x + 6, y + 4), label, fill=(235, 235, 235))
+    return sheet
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", type=Path, default=Path("out"))
+    parser.add_argument("--model", type=Path, default=None, help="face-model .npz (default: the shipped one)")
+    parser.add_argument("--figure", type=Path, default=None, help="also write the overview here")
+    args = parser.parse_args(argv)
+    model = FaceModel.load(args.model)
+    args.out.mkdir(parents=True, exist_ok=True)
+    sheet = overview(model)
+    for target in filter(None, (args.out / "facemodel_overview.png", args.figure)):
+        sheet.save(target)
+        print(f"wrote {target}")
+    params = neutral_parameters(model)
+    vertices = model.geometry(params.shape, params.expression)[0]
+    albedo = model.albedo(params.albedo)[0]
+    for suffix in SUFFIXES:
+        for path in export_mesh(args.out / f"mean_face{suffix}", vertices, model.triangles, albedo, model.uv):
+            print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main()

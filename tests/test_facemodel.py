@@ -1,0 +1,133 @@
+import zipfile
+
+import numpy as np
+import pytest
+import torch
+
+from inversefacenet import FaceModel, FaceModelError
+from inversefacenet.facemodel.model import DEFAULT_MODEL_PATH
+
+ARKIT_SAMPLE = ["jawOpen", "mouthSmileLeft", "mouthSmileRight", "eyeBlinkLeft", "eyeBlinkRight",
+                "browInnerUp", "mouthPucker", "cheekPuff", "tongueOut"]
+
+
+def test_shipped_model_sizes_and_provenance(model):
+    assert DEFAULT_MODEL_PATH.stat().st_size <= 20e6
+    assert model.n_shape >= 80 and model.n_albedo >= 40 and model.n_expression == 52
+    assert set(ARKIT_SAMPLE) <= set(model.expression_names)
+    assert model.landmarks_mediapipe.shape == (478,) and model.landmarks_ibug68.shape == (68,)
+    assert model.n_vertices > 10_000
+    assert "CC0" in model.metadata["license"]["data"]
+    assert model.metadata["shape_variance_explained"] > 0.95
+    assert len(model.sha256) == 64
+
+
+def test_bases_are_orthonormal_and_sigmas_sorted(model):
+    for basis in (model.shape_basis, model.albedo_basis):
+        flat = basis.reshape(len(basis), -1).astype(np.float64)
+        np.testing.assert_allclose(flat @ flat.T, np.eye(len(basis)), atol=2e-2)  # stored as float16
+    assert np.all(np.diff(model.shape_std) <= 0) and np.all(np.diff(model.albedo_std) <= 0)
+    norms = np.linalg.norm(model.expression_basis.reshape(model.n_expression, -1), axis=1)
+    np.testing.assert_allclose(norms, 1, atol=1e-2)
+
+
+def test_geometry_is_mm_sized_and_roughly_symmetric(model):
+    mean = model.vertices_mean
+    width = np.ptp(mean[model.mask_face, 0])
+    assert 100 < width < 200, width  # a face is 12-16 cm wide
+    eyes = mean[model.landmarks_ibug68[[36, 45]]]  # outer eye corners
+    assert abs(eyes[0, 0] + eyes[1, 0]) < 3 and abs(eyes[0, 1] - eyes[1, 1]) < 3
+    assert 80 < abs(eyes[0, 0] - eyes[1, 0]) < 110  # outer canthal distance ~ 90 mm
+    nose_tip = mean[model.landmarks_ibug68[30]]
+    assert nose_tip[2] > eyes[:, 2].max() + 10  # the nose points at the camera (+z)
+
+
+def test_numpy_and_torch_geometry_agree(model):
+    rng = np.random.default_rng(0)
+    shape = rng.normal(size=(2, model.n_shape)).astype(np.float32)
+    expression = rng.uniform(0, 1, (2, model.n_expression)).astype(np.float32)
+    albedo = rng.normal(size=(2, model.n_albedo)).astype(np.float32)
+    np.testing.assert_allclose(
+        model.geometry(torch.tensor(shape), torch.tensor(expression)).numpy(),
+        model.geometry(shape, expression), atol=1e-3)
+    np.testing.assert_allclose(model.albedo(torch.tensor(albedo)).numpy(), model.albedo(albedo), atol=1e-5)
+
+
+def test_shape_sigma_is_the_displacement_norm(model):
+    shape = np.zeros((1, model.n_shape), np.float32)
+    shape[0, 3] = 1
+    displacement = model.geometry(shape, np.zeros((1, model.n_expression), np.float32))[0] - model.vertices_mean
+    assert np.linalg.norm(displacement) == pytest.approx(model.shape_std[3], rel=1e-2)
+
+
+def expression(model, **weights):
+    out = np.zeros((1, model.n_expression), np.float32)
+    for name, value in weights.items():
+        out[0, model.expression_names.index(name)] = value
+    zero_shape = np.zeros((1, model.n_shape), np.float32)
+    return model.geometry(zero_shape, out)[0]
+
+
+def test_jaw_open_drops_chin_and_mouth_interior_follows(model):
+    neutral, opened = expression(model), expression(model, jawOpen=1.0)
+    chin = model.landmarks_ibug68[8]
+    assert neutral[chin, 1] - opened[chin, 1] > 5
+    inner = model.mask_mouth_interior
+    assert inner.any()
+    # the interior moves with the jaw, and stays behind the lips
+    assert np.abs(opened[inner] - neutral[inner]).max() > 2
+    lips_z = opened[model.landmarks_ibug68[48:60], 2].min()
+    assert np.median(opened[inner, 2]) < lips_z
+
+
+def test_blink_closes_exactly_one_eye(model):
+    lids = [(159, 145), (386, 374)]  # MediaPipe upper/lower lid centres of both eyes
+
+    def gaps(v):
+        return np.array([np.linalg.norm(v[model.landmarks_mediapipe[a]] - v[model.landmarks_mediapipe[b]]) for a, b in lids])
+
+    neutral, blink = gaps(expression(model)), gaps(expression(model, eyeBlinkLeft=1.0))
+    ratio = np.sort(blink / neutral)
+    assert ratio[0] < 0.5 and ratio[1] > 0.9
+
+
+def test_ibug_jaw_points_follow_the_silhouette(model):
+    mean = model.vertices_mean[None]
+    pixels = mean[..., :2].copy()
+    visible = np.ones((1, model.n_vertices), bool)
+    points = model.ibug68_points(pixels, visible)
+    fixed = pixels[0, model.landmarks_ibug68]
+    # frontal: every jaw point is at or outside its fixed vertex, inner points unchanged
+    assert np.all(np.abs(points[0, :17, 0]) >= np.abs(fixed[:17, 0]) - 1e-6)
+    np.testing.assert_array_equal(points[0, 17:], fixed[17:])
+
+
+@pytest.mark.parametrize("damage", ["garbage", "truncated", "missing", "pickle"])
+def test_corrupt_model_files_raise_face_model_error(tmp_path, damage):
+    path = tmp_path / "bad.npz"
+    raw = DEFAULT_MODEL_PATH.read_bytes()
+    if damage == "garbage":
+        path.write_bytes(b"this is not a face model")
+    elif damage == "truncated":
+        path.write_bytes(raw[: len(raw) // 3])
+    elif damage == "missing":
+        np.savez(path, vertices_mean=np.zeros((3, 3)))
+    else:
+        np.savez(path, **{"metadata": np.array([{"x": 1}], dtype=object)})
+    with pytest.raises(FaceModelError):
+        FaceModel.load(path)
+
+
+def test_missing_file_says_how_to_rebuild(tmp_path):
+    with pytest.raises(FaceModelError, match="inversefacenet.facemodel.build"):
+        FaceModel.load(tmp_path / "nothing.npz")
+
+
+def test_save_load_round_trip(model, tmp_path):
+    path = tmp_path / "copy.npz"
+    model.save(path)
+    again = FaceModel.load(path)
+    np.testing.assert_array_equal(again.triangles, model.triangles)
+    np.testing.assert_allclose(again.shape_basis, model.shape_basis, atol=1e-3)
+    assert again.expression_names == model.expression_names
+    assert zipfile.is_zipfile(path)

@@ -1,0 +1,124 @@
+import numpy as np
+import pytest
+import torch
+import trimesh
+
+from inversefacenet import FaceModel, FaceParameters, render
+from inversefacenet.camera import DEFAULT_CAMERA
+from inversefacenet.raster_numba import rasterize as rasterize_numba
+from inversefacenet.raster_torch import rasterize as rasterize_torch
+from tests.conftest import random_parameters
+
+
+def to_torch(params: FaceParameters) -> FaceParameters:
+    return FaceParameters(*(torch.tensor(getattr(params, f)) for f in ("rotation", "shape", "expression", "albedo", "sh")))
+
+
+@pytest.mark.parametrize("size", [64, 128])
+def test_numba_and_torch_renderers_agree(model, size):
+    params = random_parameters(model, 3, seed=size)
+    fast = render(model, params, size)
+    slow = render(model, to_torch(params), size)
+    np.testing.assert_allclose(slow.pixels.numpy(), fast.pixels, atol=1e-3)
+    same = slow.raster.triangle_id.numpy() == fast.raster.triangle_id
+    assert same.mean() > 0.998
+    both = same & fast.raster.mask
+    np.testing.assert_allclose(slow.image.numpy()[both], fast.image[both], atol=2e-3)
+    np.testing.assert_allclose(slow.raster.depth.numpy()[both], fast.raster.depth[both], rtol=1e-5)
+    assert (slow.vertex_visible.numpy() != fast.vertex_visible).mean() < 0.01
+
+
+def reference_rasterize(pixels, depth, triangles, size):
+    """Slow per-pixel oracle: test every triangle at every pixel centre."""
+    ids = np.full((size, size), -1)
+    best = np.full((size, size), np.inf)
+    jj, ii = np.meshgrid(np.arange(size) + 0.5, np.arange(size) + 0.5)
+    for t, (a, b, c) in enumerate(triangles):
+        (x0, y0), (x1, y1), (x2, y2) = pixels[a], pixels[b], pixels[c]
+        area = (x1 - x0) * (y2 - y0) - (y1 - y0) * (x2 - x0)
+        if area >= 0:
+            continue
+        w0 = ((x2 - x1) * (ii - y1) - (y2 - y1) * (jj - x1)) / area
+        w1 = ((x0 - x2) * (ii - y2) - (y0 - y2) * (jj - x2)) / area
+        w2 = 1 - w0 - w1
+        z = w0 * depth[a] + w1 * depth[b] + w2 * depth[c]
+        win = (w0 >= 0) & (w1 >= 0) & (w2 >= 0) & (z < best)
+        ids[win], best[win] = t, z[win]
+    return ids
+
+
+def test_both_rasterizers_match_a_slow_reference():
+    rng = np.random.default_rng(3)
+    size = 24
+    pixels = rng.uniform(-2, size + 2, (30, 2)).astype(np.float32)
+    depth = rng.uniform(1, 10, 30).astype(np.float32)
+    triangles = rng.integers(0, 30, (40, 3)).astype(np.int32)
+    expected = reference_rasterize(pixels.astype(np.float64), depth, triangles, size)
+    fast = rasterize_numba(pixels[None], depth[None], triangles, size).triangle_id[0]
+    slow = rasterize_torch(torch.tensor(pixels[None]), torch.tensor(depth[None]), torch.tensor(triangles), size)
+    assert (fast == expected).mean() > 0.995
+    assert (slow.triangle_id[0].numpy() == expected).mean() > 0.995
+
+
+def sphere_model(radius: float = 80.0) -> FaceModel:
+    """A sphere dressed as a face model with empty bases, for analytic checks."""
+    mesh = trimesh.creation.icosphere(subdivisions=5, radius=radius)
+    v = len(mesh.vertices)
+    empty = np.zeros((0, v, 3), np.float32)
+    return FaceModel(
+        vertices_mean=mesh.vertices.astype(np.float32), triangles=mesh.faces.astype(np.int32),
+        uv=np.zeros((v, 2), np.float32), shape_basis=empty, shape_std=np.zeros(0, np.float32),
+        expression_basis=empty, expression_std=np.zeros(0, np.float32), expression_names=[],
+        albedo_mean=np.ones((v, 3), np.float32), albedo_basis=empty, albedo_std=np.zeros(0, np.float32),
+        landmarks_mediapipe=np.arange(478) % v, landmarks_ibug68=np.arange(68),
+        ibug68_contour_candidates=np.zeros((17, 1), int), mask_face=np.ones(v, bool),
+        mask_mouth_interior=np.zeros(v, bool), mask_eyes=np.zeros(v, bool),
+    )
+
+
+def sphere_parameters(sh_front: float) -> FaceParameters:
+    sh = np.zeros((1, 9, 3), np.float32)
+    sh[0, 0], sh[0, 2] = 0.5, sh_front
+    z = np.zeros((1, 0), np.float32)
+    return FaceParameters(np.zeros((1, 3), np.float32), z, z, z, sh)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "torch"])
+def test_sphere_silhouette_and_shading(backend):
+    sphere = sphere_model()
+    params = sphere_parameters(0.4)
+    params = to_torch(params) if backend == "torch" else params
+    size = 128
+    out = render(sphere, params, size, crop_vertices=np.arange(sphere.n_vertices))
+    mask = np.asarray(out.raster.mask[0])
+    image = np.asarray(out.image[0])
+    # The projected outline of a sphere is a circle; the crop box is its bounding square.
+    expected_fraction = np.pi / 4 / DEFAULT_CAMERA.crop_scale**2
+    assert mask.mean() == pytest.approx(expected_fraction, rel=0.02)
+    # Centre pixel: normal (0, 0, 1) -> irradiance 0.5 + 0.4; the rim sees only ambient +- tiny.
+    centre = image[size // 2, size // 2]
+    np.testing.assert_allclose(centre, 0.9, atol=0.01)
+    depth = np.asarray(out.raster.depth[0])
+    assert depth[size // 2, size // 2] == pytest.approx(DEFAULT_CAMERA.distance_mm - 80, abs=0.5)
+
+
+def test_torch_renderer_gradients_flow_to_all_groups(model):
+    params = to_torch(random_parameters(model, 1, seed=5))
+    for name in ("rotation", "shape", "expression", "albedo", "sh"):
+        getattr(params, name).requires_grad_(True)
+    out = render(model, params, 48)
+    out.image.sum().backward()
+    for name in ("rotation", "shape", "expression", "albedo", "sh"):
+        grad = getattr(params, name).grad
+        assert grad is not None and torch.isfinite(grad).all() and grad.abs().sum() > 0, name
+
+
+def test_barycentric_gradcheck():
+    pixels = torch.tensor([[[2.0, 2.0], [2.5, 13.0], [14.0, 3.0], [13.0, 14.0]]], dtype=torch.float64, requires_grad=True)
+    depth = torch.tensor([[5.0, 6.0, 7.0, 5.5]], dtype=torch.float64)
+    triangles = torch.tensor([[0, 2, 1], [2, 3, 1]])
+
+    def colour(p):
+        return rasterize_torch(p, depth, triangles, 16).barycentric.sum(-1) * rasterize_torch(p, depth, triangles, 16).depth.clamp_max(100)
+
+    assert torch.autograd.gradcheck(colour, (pixels,))
