@@ -54,9 +54,7 @@ def to_camera(vertices: Any, rotation: Any, camera: Camera = DEFAULT_CAMERA) -> 
     vertices: (B, V, 3) mm, head frame; rotation: (B, 3, 3).
     Returns (B, V, 3) mm, camera frame (the face at z close to -distance_mm).
     """
-    xp = namespace(vertices)
-    # b: batch, v: vertex, i/j: coordinates; p'_i = R_ij p_j
-    rotated = xp.einsum("bij,bvj->bvi", rotation, vertices)
+    rotated = vertices @ rotation.swapaxes(-1, -2)  # p' = R p for row vectors
     offset = rotated[..., 2:3] * 0 - camera.distance_mm
     return stack([rotated[..., 0], rotated[..., 1], rotated[..., 2] + offset[..., 0]], axis=-1)
 

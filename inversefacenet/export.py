@@ -71,7 +71,9 @@ def export_mesh(
         mesh.export(path)
         return [path]
     stem = path.stem
-    obj_text, extras = trimesh.exchange.obj.export_obj(mesh, include_texture=True, mtl_name=f"{stem}.mtl", return_texture=True)
+    obj_text, extras = trimesh.exchange.obj.export_obj(
+        mesh, include_texture=True, mtl_name=f"{stem}.mtl", return_texture=True
+    )
     path.write_text(obj_text)
     written = [path]
     for name, data in extras.items():

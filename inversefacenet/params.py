@@ -76,9 +76,7 @@ class FaceParameters:
     def unpack(cls, layout: ParameterLayout, vector: Any) -> FaceParameters:
         """Split a (B, P) vector; raises if P does not match the layout."""
         if vector.ndim != 2 or vector.shape[1] != layout.size:
-            raise ValueError(
-                f"expected a parameter vector of shape (B, {layout.size}), got {tuple(vector.shape)}"
-            )
+            raise ValueError(f"expected a parameter vector of shape (B, {layout.size}), got {tuple(vector.shape)}")
         groups = {name: vector[:, s] for name, s in layout.slices.items()}
         groups["sh"] = groups["sh"].reshape(vector.shape[0], N_SH_BANDS, 3)
         return cls(**groups)

@@ -36,7 +36,7 @@ def vertex_normals(vertices: np.ndarray, triangles: np.ndarray) -> np.ndarray:
 
 
 @numba.njit(parallel=True, cache=True)
-def _rasterize(pixels, depth, triangles, height, width, tri_out, bary_out, depth_out):  # noqa: ANN001
+def _rasterize(pixels, depth, triangles, height, width, tri_out, bary_out, depth_out) -> None:  # noqa: ANN001
     for b in numba.prange(pixels.shape[0]):
         p, d = pixels[b], depth[b]
         zbuf = depth_out[b]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from inversefacenet.arrays import namespace, stack
+from inversefacenet.arrays import stack
 
 N_SH_BANDS = 9
 """Number of SH basis functions for bands 0..2."""
@@ -37,6 +37,5 @@ def sh_irradiance(normals: Any, coefficients: Any) -> Any:
     """
     if coefficients.shape[-2:] != (N_SH_BANDS, 3):
         raise ValueError(f"expected SH coefficients (B, 9, 3), got {tuple(coefficients.shape)}")
-    xp = namespace(normals)
-    # b: batch, v: vertex, k: SH band, c: colour channel
-    return xp.einsum("bvk,bkc->bvc", sh_basis(normals), coefficients)
+    # (B, V, 9) @ (B, 9, 3): irradiance per vertex and colour channel
+    return sh_basis(normals) @ coefficients

@@ -17,7 +17,9 @@ def random_parameters(model: FaceModel, batch: int, seed: int = 0, max_angle: fl
     return FaceParameters(
         np.radians(rng.uniform(-max_angle, max_angle, (batch, 3))).astype(np.float32),
         rng.normal(size=(batch, model.n_shape)).astype(np.float32),
-        (rng.uniform(0, 1, (batch, model.n_expression)) * (rng.uniform(size=(batch, model.n_expression)) < 0.15)).astype(np.float32),
+        (
+            rng.uniform(0, 1, (batch, model.n_expression)) * (rng.uniform(size=(batch, model.n_expression)) < 0.15)
+        ).astype(np.float32),
         rng.normal(size=(batch, model.n_albedo)).astype(np.float32),
         sh.astype(np.float32),
     )

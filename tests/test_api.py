@@ -1,7 +1,18 @@
 import inversefacenet
 
-PUBLIC = {"Camera", "FaceModel", "FaceModelError", "FaceParameters", "ParameterLayout", "RenderOutput",
-          "export_mesh", "render", "rotation_matrix", "sh_basis", "sh_irradiance"}
+PUBLIC = {
+    "Camera",
+    "FaceModel",
+    "FaceModelError",
+    "FaceParameters",
+    "ParameterLayout",
+    "RenderOutput",
+    "export_mesh",
+    "render",
+    "rotation_matrix",
+    "sh_basis",
+    "sh_irradiance",
+}
 
 
 def test_public_names_exist():

@@ -38,8 +38,19 @@ def test_albedo_sampler_spans_light_to_dark_skin():
     v = 200
     rng = np.random.default_rng(2)
     zero = np.zeros(v)
-    regions = AlbedoRegions(lips=zero, eyelids=zero, ears=zero, brows=zero, cheeks=zero, under_eyes=zero,
-                            skin=np.ones(v), mouth_interior=zero, iris=zero, pupil=zero, sclera=zero)
+    regions = AlbedoRegions(
+        lips=zero,
+        eyelids=zero,
+        ears=zero,
+        brows=zero,
+        cheeks=zero,
+        under_eyes=zero,
+        skin=np.ones(v),
+        mouth_interior=zero,
+        iris=zero,
+        pupil=zero,
+        sclera=zero,
+    )
     albedo = sample_albedos(regions, rng.normal(size=(v, 3)) * 50, 400, rng)
     assert albedo.min() >= 0 and albedo.max() <= 1
     brightness = albedo.mean(axis=(1, 2))

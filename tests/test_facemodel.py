@@ -7,8 +7,17 @@ import torch
 from inversefacenet import FaceModel, FaceModelError
 from inversefacenet.facemodel.model import DEFAULT_MODEL_PATH
 
-ARKIT_SAMPLE = ["jawOpen", "mouthSmileLeft", "mouthSmileRight", "eyeBlinkLeft", "eyeBlinkRight",
-                "browInnerUp", "mouthPucker", "cheekPuff", "tongueOut"]
+ARKIT_SAMPLE = [
+    "jawOpen",
+    "mouthSmileLeft",
+    "mouthSmileRight",
+    "eyeBlinkLeft",
+    "eyeBlinkRight",
+    "browInnerUp",
+    "mouthPucker",
+    "cheekPuff",
+    "tongueOut",
+]
 
 
 def test_shipped_model_sizes_and_provenance(model):
@@ -49,7 +58,9 @@ def test_numpy_and_torch_geometry_agree(model):
     albedo = rng.normal(size=(2, model.n_albedo)).astype(np.float32)
     np.testing.assert_allclose(
         model.geometry(torch.tensor(shape), torch.tensor(expression)).numpy(),
-        model.geometry(shape, expression), atol=1e-3)
+        model.geometry(shape, expression),
+        atol=1e-3,
+    )
     np.testing.assert_allclose(model.albedo(torch.tensor(albedo)).numpy(), model.albedo(albedo), atol=1e-5)
 
 
@@ -84,7 +95,9 @@ def test_blink_closes_exactly_one_eye(model):
     lids = [(159, 145), (386, 374)]  # MediaPipe upper/lower lid centres of both eyes
 
     def gaps(v):
-        return np.array([np.linalg.norm(v[model.landmarks_mediapipe[a]] - v[model.landmarks_mediapipe[b]]) for a, b in lids])
+        return np.array(
+            [np.linalg.norm(v[model.landmarks_mediapipe[a]] - v[model.landmarks_mediapipe[b]]) for a, b in lids]
+        )
 
     neutral, blink = gaps(expression(model)), gaps(expression(model, eyeBlinkLeft=1.0))
     ratio = np.sort(blink / neutral)

@@ -11,7 +11,9 @@ from tests.conftest import random_parameters
 
 
 def to_torch(params: FaceParameters) -> FaceParameters:
-    return FaceParameters(*(torch.tensor(getattr(params, f)) for f in ("rotation", "shape", "expression", "albedo", "sh")))
+    return FaceParameters(
+        *(torch.tensor(getattr(params, f)) for f in ("rotation", "shape", "expression", "albedo", "sh"))
+    )
 
 
 @pytest.mark.parametrize("size", [64, 128])
@@ -66,13 +68,23 @@ def sphere_model(radius: float = 80.0) -> FaceModel:
     v = len(mesh.vertices)
     empty = np.zeros((0, v, 3), np.float32)
     return FaceModel(
-        vertices_mean=mesh.vertices.astype(np.float32), triangles=mesh.faces.astype(np.int32),
-        uv=np.zeros((v, 2), np.float32), shape_basis=empty, shape_std=np.zeros(0, np.float32),
-        expression_basis=empty, expression_std=np.zeros(0, np.float32), expression_names=[],
-        albedo_mean=np.ones((v, 3), np.float32), albedo_basis=empty, albedo_std=np.zeros(0, np.float32),
-        landmarks_mediapipe=np.arange(478) % v, landmarks_ibug68=np.arange(68),
-        ibug68_contour_candidates=np.zeros((17, 1), int), mask_face=np.ones(v, bool),
-        mask_mouth_interior=np.zeros(v, bool), mask_eyes=np.zeros(v, bool),
+        vertices_mean=mesh.vertices.astype(np.float32),
+        triangles=mesh.faces.astype(np.int32),
+        uv=np.zeros((v, 2), np.float32),
+        shape_basis=empty,
+        shape_std=np.zeros(0, np.float32),
+        expression_basis=empty,
+        expression_std=np.zeros(0, np.float32),
+        expression_names=[],
+        albedo_mean=np.ones((v, 3), np.float32),
+        albedo_basis=empty,
+        albedo_std=np.zeros(0, np.float32),
+        landmarks_mediapipe=np.arange(478) % v,
+        landmarks_ibug68=np.arange(68),
+        ibug68_contour_candidates=np.zeros((17, 1), int),
+        mask_face=np.ones(v, bool),
+        mask_mouth_interior=np.zeros(v, bool),
+        mask_eyes=np.zeros(v, bool),
     )
 
 
@@ -114,11 +126,15 @@ def test_torch_renderer_gradients_flow_to_all_groups(model):
 
 
 def test_barycentric_gradcheck():
-    pixels = torch.tensor([[[2.0, 2.0], [2.5, 13.0], [14.0, 3.0], [13.0, 14.0]]], dtype=torch.float64, requires_grad=True)
+    pixels = torch.tensor(
+        [[[2.0, 2.0], [2.5, 13.0], [14.0, 3.0], [13.0, 14.0]]], dtype=torch.float64, requires_grad=True
+    )
     depth = torch.tensor([[5.0, 6.0, 7.0, 5.5]], dtype=torch.float64)
     triangles = torch.tensor([[0, 2, 1], [2, 3, 1]])
 
     def colour(p):
-        return rasterize_torch(p, depth, triangles, 16).barycentric.sum(-1) * rasterize_torch(p, depth, triangles, 16).depth.clamp_max(100)
+        return rasterize_torch(p, depth, triangles, 16).barycentric.sum(-1) * rasterize_torch(
+            p, depth, triangles, 16
+        ).depth.clamp_max(100)
 
     assert torch.autograd.gradcheck(colour, (pixels,))

@@ -18,8 +18,9 @@ def test_basis_gram_matrix_matches_closed_form_integrals():
     h = sh_basis(normals)
     gram = h.T @ h * (4 * np.pi / len(normals))
     pi = np.pi
-    expected = np.diag([4 * pi, 4 * pi / 3, 4 * pi / 3, 4 * pi / 3, 4 * pi / 15, 4 * pi / 15,
-                        16 * pi / 5, 4 * pi / 15, 16 * pi / 15])
+    expected = np.diag(
+        [4 * pi, 4 * pi / 3, 4 * pi / 3, 4 * pi / 3, 4 * pi / 15, 4 * pi / 15, 16 * pi / 5, 4 * pi / 15, 16 * pi / 15]
+    )
     np.testing.assert_allclose(gram, expected, atol=2e-3)
 
 

