@@ -9,16 +9,9 @@ from inversefacenet.raster import RasterOutput
 
 
 @numba.njit(parallel=True, cache=True)
-def vertex_normals(vertices: np.ndarray, triangles: np.ndarray) -> np.ndarray:
-    """Area-weighted unit vertex normals.
-
-    vertices: (B, V, 3) float32; triangles: (T, 3) int32 counter-clockwise seen from outside.
-    Returns (B, V, 3) float32.
-    """
-    batch, n_vertices = vertices.shape[0], vertices.shape[1]
-    normals = np.zeros((batch, n_vertices, 3), dtype=np.float32)
-    for b in numba.prange(batch):
-        v, n = vertices[b], normals[b]
+def _shade(vertices, albedo, sh, triangles, normals, colour):  # noqa: ANN001, ANN202
+    for b in numba.prange(vertices.shape[0]):
+        v, n, c = vertices[b], normals[b], colour[b]
         for t in range(triangles.shape[0]):
             i0, i1, i2 = triangles[t, 0], triangles[t, 1], triangles[t, 2]
             ax, ay, az = v[i1, 0] - v[i0, 0], v[i1, 1] - v[i0, 1], v[i1, 2] - v[i0, 2]
@@ -28,11 +21,33 @@ def vertex_normals(vertices: np.ndarray, triangles: np.ndarray) -> np.ndarray:
                 n[i, 0] += cx
                 n[i, 1] += cy
                 n[i, 2] += cz
-        for i in range(n_vertices):
+        for i in range(v.shape[0]):
             length = np.sqrt(n[i, 0] ** 2 + n[i, 1] ** 2 + n[i, 2] ** 2)
             if length > 0:
                 n[i] /= length
-    return normals
+            x, y, z = n[i, 0], n[i, 1], n[i, 2]
+            for ch in range(3):
+                s = sh[b, :, ch]
+                # the SH basis of inversefacenet.sh.sh_basis, unrolled
+                irradiance = (s[0] + s[1] * y + s[2] * z + s[3] * x + s[4] * x * y + s[5] * y * z
+                              + s[6] * (3 * z * z - 1) + s[7] * x * z + s[8] * (x * x - y * y))  # fmt: skip
+                c[i, ch] = albedo[b, i, ch] * irradiance
+
+
+def shade_vertices(
+    vertices: np.ndarray, albedo: np.ndarray, sh: np.ndarray, triangles: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Area-weighted unit vertex normals and Lambertian SH colours in one pass.
+
+    vertices: (B, V, 3) mm; albedo: (B, V, 3); sh: (B, 9, 3); triangles: (T, 3)
+    counter-clockwise seen from outside. Returns normals (B, V, 3) and colour (B, V, 3),
+    float32; colour = albedo * sh_irradiance(normals, sh).
+    """
+    normals = np.zeros(vertices.shape, dtype=np.float32)
+    colour = np.empty(vertices.shape, dtype=np.float32)
+    _shade(np.ascontiguousarray(vertices, np.float32), np.ascontiguousarray(albedo, np.float32),
+           np.ascontiguousarray(sh, np.float32), np.ascontiguousarray(triangles, np.int32), normals, colour)  # fmt: skip
+    return normals, colour
 
 
 @numba.njit(parallel=True, cache=True)
@@ -46,10 +61,11 @@ def _rasterize(pixels, depth, triangles, height, width, tri_out, bary_out, depth
             area = (x1 - x0) * (y2 - y0) - (y1 - y0) * (x2 - x0)
             if area >= 0:  # back-facing or degenerate (image y points down)
                 continue
-            xmin = max(int(np.floor(min(x0, x1, x2) - 0.5)), 0)
-            xmax = min(int(np.ceil(max(x0, x1, x2) - 0.5)), width - 1)
-            ymin = max(int(np.floor(min(y0, y1, y2) - 0.5)), 0)
-            ymax = min(int(np.ceil(max(y0, y1, y2) - 0.5)), height - 1)
+            # pixel centres j + 0.5 inside [min, max]
+            xmin = max(int(np.ceil(min(x0, x1, x2) - 0.5)), 0)
+            xmax = min(int(np.floor(max(x0, x1, x2) - 0.5)), width - 1)
+            ymin = max(int(np.ceil(min(y0, y1, y2) - 0.5)), 0)
+            ymax = min(int(np.floor(max(y0, y1, y2) - 0.5)), height - 1)
             inv_area = np.float32(1.0) / area
             for i in range(ymin, ymax + 1):
                 py = np.float32(i + 0.5)

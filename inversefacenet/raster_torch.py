@@ -9,6 +9,7 @@ from __future__ import annotations
 import torch
 
 from inversefacenet.raster import RasterOutput
+from inversefacenet.sh import sh_irradiance
 
 
 def vertex_normals(vertices: torch.Tensor, triangles: torch.Tensor) -> torch.Tensor:
@@ -20,6 +21,14 @@ def vertex_normals(vertices: torch.Tensor, triangles: torch.Tensor) -> torch.Ten
     for k in range(3):
         normals = normals.index_add(1, tri[:, k], face_normals)
     return normals / normals.norm(dim=-1, keepdim=True).clamp_min(1e-12)
+
+
+def shade_vertices(
+    vertices: torch.Tensor, albedo: torch.Tensor, sh: torch.Tensor, triangles: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Vertex normals and Lambertian SH colours (same contract as the numba version)."""
+    normals = vertex_normals(vertices, triangles)
+    return normals, albedo * sh_irradiance(normals, sh)
 
 
 def _barycentric(corners: torch.Tensor, px: torch.Tensor, py: torch.Tensor) -> tuple[torch.Tensor, ...]:
@@ -40,8 +49,8 @@ def _rasterize_one(pixels: torch.Tensor, depth: torch.Tensor, tri: torch.Tensor,
     corners = pixels[tri]  # (T, 3, 2)
     x0, y0 = corners[:, 0, 0], corners[:, 0, 1]
     area = (corners[:, 1, 0] - x0) * (corners[:, 2, 1] - y0) - (corners[:, 1, 1] - y0) * (corners[:, 2, 0] - x0)
-    low = torch.floor(corners.amin(1) - 0.5).clamp_min(0).long()
-    high = torch.ceil(corners.amax(1) - 0.5).clamp_max(size - 1).long()
+    low = torch.ceil(corners.amin(1) - 0.5).clamp_min(0).long()  # pixel centres inside the box
+    high = torch.floor(corners.amax(1) - 0.5).clamp_max(size - 1).long()
     extent = (high - low + 1).clamp_min(0)
     count = extent[:, 0] * extent[:, 1] * (area < 0)
     keep = torch.nonzero(count > 0).squeeze(1)

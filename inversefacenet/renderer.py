@@ -17,7 +17,6 @@ from inversefacenet.arrays import namespace
 from inversefacenet.facemodel.model import FaceModel
 from inversefacenet.params import FaceParameters
 from inversefacenet.raster import RasterOutput
-from inversefacenet.sh import sh_irradiance
 
 
 @dataclass
@@ -72,8 +71,8 @@ def render(
     vertices = model.geometry(params.shape, params.expression)
     rotation = cam.rotation_matrix(params.rotation)
     in_camera = cam.to_camera(vertices, rotation, camera)
-    normals = backend.vertex_normals(in_camera, _triangles(model, xp))
-    colour = model.albedo(params.albedo) * sh_irradiance(normals, params.sh)
+    triangles = _triangles(model, xp)
+    _, colour = backend.shade_vertices(in_camera, model.albedo(params.albedo), params.sh, triangles)
     image_points = cam.project(in_camera)
     if crop is None:
         index = model.landmarks_mediapipe[:468] if crop_vertices is None else crop_vertices
@@ -81,7 +80,6 @@ def render(
     scale, offset = crop
     pixels = image_points * scale[:, None, None] + offset[:, None, :]
     depth = -in_camera[..., 2]
-    triangles = _triangles(model, xp)
     raster = backend.rasterize(pixels, depth, triangles, size)
     image = backend.interpolate(colour, triangles, raster.triangle_id, raster.barycentric)
     visible = backend.visible_vertices(triangles, raster.triangle_id, model.n_vertices)

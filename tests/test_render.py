@@ -70,6 +70,7 @@ def sphere_model(radius: float = 80.0) -> FaceModel:
     return FaceModel(
         vertices_mean=mesh.vertices.astype(np.float32),
         triangles=mesh.faces.astype(np.int32),
+        triangles_coarse=mesh.faces.astype(np.int32),
         uv=np.zeros((v, 2), np.float32),
         shape_basis=empty,
         shape_std=np.zeros(0, np.float32),
@@ -138,3 +139,29 @@ def test_barycentric_gradcheck():
         ).depth.clamp_max(100)
 
     assert torch.autograd.gradcheck(colour, (pixels,))
+
+
+def test_numba_shading_matches_the_sh_formula(model):
+    from inversefacenet.raster_numba import shade_vertices
+    from inversefacenet.raster_torch import vertex_normals
+    from inversefacenet.sh import sh_irradiance
+
+    params = random_parameters(model, 2, seed=9)
+    vertices = model.geometry(params.shape, params.expression).astype(np.float32)
+    albedo = model.albedo(params.albedo).astype(np.float32)
+    normals, colour = shade_vertices(vertices, albedo, params.sh, model.triangles)
+    expected_normals = vertex_normals(torch.tensor(vertices), torch.tensor(model.triangles)).numpy()
+    np.testing.assert_allclose(normals, expected_normals, atol=1e-4)
+    np.testing.assert_allclose(colour, albedo * sh_irradiance(expected_normals, params.sh), atol=1e-4)
+
+
+def test_coarse_level_renders_the_same_face(model):
+    params = random_parameters(model, 2, seed=11)
+    full = render(model, params, 128)
+    coarse = render(model.coarse(), params, 128)
+    assert model.coarse().n_triangles < model.n_triangles / 3
+    np.testing.assert_allclose(coarse.crop_scale, full.crop_scale, rtol=1e-5)  # same landmarks, same crop
+    a, b = full.raster.mask, coarse.raster.mask
+    assert (a & b).sum() / (a | b).sum() > 0.97
+    both = a & b
+    assert np.abs(full.image[both] - coarse.image[both]).mean() < 0.03

@@ -315,6 +315,7 @@ def build_geometry(seed: int, expression_pca: int | None) -> tuple[dict[str, np.
     region = np.argmax(operator @ np.eye(3)[head.region], axis=1)
     arrays = {
         "vertices_mean": mean.astype(np.float32), "triangles": triangles,
+        "triangles_coarse": head.triangles.astype(np.int32),  # Loop keeps control vertices first
         "uv": texture_coordinates(mean, region),
         "shape_basis": shape_basis.reshape(N_SHAPE, -1, 3).astype(np.float32),
         "shape_std": shape_std.astype(np.float32),

@@ -136,9 +136,11 @@ def find_landmarks(arrays: dict[str, np.ndarray]) -> tuple[dict[str, np.ndarray]
 
 
 def _camera_normals_z(out: Any, model: Any) -> np.ndarray:
-    from inversefacenet.raster_numba import vertex_normals
+    from inversefacenet.raster_numba import shade_vertices
 
-    return vertex_normals(out.vertices.astype(np.float32), model.triangles)[0, :, 2]
+    vertices = out.vertices.astype(np.float32)
+    normals, _ = shade_vertices(vertices, np.zeros_like(vertices), np.zeros((1, 9, 3), np.float32), model.triangles)
+    return normals[0, :, 2]
 
 
 def _contour_candidates(mean: np.ndarray, skin: np.ndarray, jaw: np.ndarray) -> np.ndarray:

@@ -24,7 +24,7 @@ DEFAULT_MODEL_PATH = Path(__file__).resolve().parents[2] / "assets" / "facemodel
 FORMAT_VERSION = 1
 
 _REQUIRED = {
-    "vertices_mean": 2, "triangles": 2, "uv": 2,
+    "vertices_mean": 2, "triangles": 2, "triangles_coarse": 2, "uv": 2,
     "shape_basis": 3, "shape_std": 1,
     "expression_basis": 3, "expression_std": 1, "expression_names": 1,
     "albedo_mean": 2, "albedo_basis": 3, "albedo_std": 1,
@@ -43,6 +43,8 @@ class FaceModel:
 
     vertices_mean: (V, 3) float32 mm, head frame (x right, y up, face towards +z).
     triangles: (T, 3) int32, counter-clockwise seen from outside.
+    triangles_coarse: (Tc, 3) int32, the Loop control mesh on the first vertices (the mesh
+        before subdivision; see :meth:`coarse`).
     uv: (V, 2) float32 texture coordinates in [0, 1].
     shape_basis: (Ns, V, 3) orthonormal over the 3V coordinates; shape_std: (Ns,) mm.
     expression_basis: (Ne, V, 3) unit-norm blendshape directions; expression_std: (Ne,) mm
@@ -58,6 +60,7 @@ class FaceModel:
 
     vertices_mean: np.ndarray
     triangles: np.ndarray
+    triangles_coarse: np.ndarray
     uv: np.ndarray
     shape_basis: np.ndarray
     shape_std: np.ndarray
@@ -75,7 +78,7 @@ class FaceModel:
     mask_eyes: np.ndarray
     metadata: dict[str, Any] = field(default_factory=dict)
     sha256: str = ""
-    _cache: dict[tuple[str, str, str], dict[str, Any]] = field(default_factory=dict, repr=False)
+    _cache: dict[Any, Any] = field(default_factory=dict, repr=False)
 
     # ---- loading -------------------------------------------------------------------------
     @classmethod
@@ -117,6 +120,7 @@ class FaceModel:
             "triangles": (self.triangles.shape[1] == 3 and self.triangles.min() >= 0
                           and self.triangles.max() < v),
             "uv": self.uv.shape == (v, 2),
+            "triangles_coarse": self.triangles_coarse.min() >= 0 and self.triangles_coarse.max() < v,
             "shape": self.shape_basis.shape[1:] == (v, 3) and len(self.shape_std) == self.n_shape,
             "expression": (self.expression_basis.shape[1:] == (v, 3)
                            and len(self.expression_std) == self.n_expression
@@ -181,13 +185,44 @@ class FaceModel:
         batch = shape.shape[0]
         # (B, K) @ (K, 3V): BLAS matrix products, the corpus renderer's first hot step.
         flat = (shape * a["shape_std"]) @ a["shape_basis"] + (expression * a["expression_std"]) @ a["expression_basis"]
-        return a["vertices_mean"] + flat.reshape(batch, -1, 3)
+        return a["vertices_mean"] + flat.reshape(batch, self.n_vertices, 3)
 
     def albedo(self, albedo: Any) -> Any:
         """F_r = a_r + sum b_r sigma_r theta_r (paper eq. 3). albedo: (B, Nr) -> (B, V, 3)."""
         a = self._arrays_like(albedo)
         flat = (albedo * a["albedo_std"]) @ a["albedo_basis"]
-        return a["albedo_mean"] + flat.reshape(albedo.shape[0], -1, 3)
+        return a["albedo_mean"] + flat.reshape(albedo.shape[0], self.n_vertices, 3)
+
+    def coarse(self) -> FaceModel:
+        """The same model on its Loop control mesh: about 4x fewer vertices and triangles.
+
+        Keeps the first vertices (those of ``triangles_coarse``) plus every landmark vertex,
+        with landmark indices remapped, so crops and landmarks agree with the full mesh.
+        Meant for low-resolution corpus rendering, where the full mesh's triangles are
+        smaller than a pixel.
+        """
+        if "coarse" not in self._cache:
+            n_control = int(self.triangles_coarse.max()) + 1
+            landmarks = np.concatenate([self.landmarks_mediapipe, self.landmarks_ibug68,
+                                        self.ibug68_contour_candidates.ravel()])  # fmt: skip
+            keep = np.concatenate([np.arange(n_control), np.setdiff1d(landmarks, np.arange(n_control))])
+            remap = np.full(self.n_vertices, -1)
+            remap[keep] = np.arange(len(keep))
+            self._cache["coarse"] = FaceModel(
+                vertices_mean=self.vertices_mean[keep], triangles=self.triangles_coarse,
+                triangles_coarse=self.triangles_coarse, uv=self.uv[keep],
+                shape_basis=self.shape_basis[:, keep], shape_std=self.shape_std,
+                expression_basis=self.expression_basis[:, keep], expression_std=self.expression_std,
+                expression_names=self.expression_names, albedo_mean=self.albedo_mean[keep],
+                albedo_basis=self.albedo_basis[:, keep], albedo_std=self.albedo_std,
+                landmarks_mediapipe=remap[self.landmarks_mediapipe],
+                landmarks_ibug68=remap[self.landmarks_ibug68],
+                ibug68_contour_candidates=remap[self.ibug68_contour_candidates],
+                mask_face=self.mask_face[keep], mask_mouth_interior=self.mask_mouth_interior[keep],
+                mask_eyes=self.mask_eyes[keep], metadata=dict(self.metadata, level_of_detail="coarse"),
+                sha256=self.sha256,
+            )  # fmt: skip
+        return self._cache["coarse"]
 
     def ibug68_points(self, pixels: np.ndarray, visible: np.ndarray) -> np.ndarray:
         """2D iBUG-68 points with the jaw line on the silhouette, as 2D annotations place it.
@@ -217,7 +252,8 @@ class FaceModel:
         if key not in self._cache:
             # bases flattened to (K, 3V) so that evaluation is one matrix product
             arrays = {n: getattr(self, n) for n in names}
-            arrays = {n: a.reshape(len(a), -1) if n.endswith("_basis") else a for n, a in arrays.items()}
+            arrays = {n: a.reshape(a.shape[0], a.shape[1] * a.shape[2]) if n.endswith("_basis") else a
+                      for n, a in arrays.items()}  # fmt: skip
             if namespace(like) is np:
                 self._cache[key] = {n: np.ascontiguousarray(a, dtype=like.dtype) for n, a in arrays.items()}
             else:
