@@ -12,7 +12,7 @@ import numpy as np
 import trimesh
 from PIL import Image
 
-from inversefacenet.raster_numba import interpolate, rasterize
+from inversefacenet.raster_numba import rasterize
 
 SUFFIXES = (".obj", ".ply", ".glb")
 TEXTURE_SIZE = 1024
@@ -29,8 +29,9 @@ def bake_texture(uv: np.ndarray, triangles: np.ndarray, colours: np.ndarray, siz
     area = (corners[:, 1, 0] - corners[:, 0, 0]) * (corners[:, 2, 1] - corners[:, 0, 1]) - (
         corners[:, 1, 1] - corners[:, 0, 1]) * (corners[:, 2, 0] - corners[:, 0, 0])  # fmt: skip
     oriented = np.where((area > 0)[:, None], triangles[:, [0, 2, 1]], triangles).astype(np.int32)
-    raster = rasterize(pixels[None].astype(np.float32), np.zeros((1, len(uv)), np.float32), oriented, size)
-    texture = interpolate(colours[None].astype(np.float32), oriented, raster.triangle_id, raster.barycentric)[0]
+    depth = np.zeros((1, len(uv)), np.float32)
+    raster, texture, _ = rasterize(pixels[None].astype(np.float32), depth, oriented, size, colours[None])
+    texture = texture[0]
     filled = raster.mask[0]
     for _ in range(8):  # grow charts by 8 texels
         grown, count = np.zeros_like(texture), np.zeros(filled.shape, np.float32)

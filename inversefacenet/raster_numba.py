@@ -8,7 +8,7 @@ import numpy as np
 from inversefacenet.raster import RasterOutput
 
 
-@numba.njit(parallel=True, cache=True)
+@numba.njit(parallel=True, cache=True, fastmath=True)
 def _shade(vertices, albedo, sh, triangles, normals, colour):  # noqa: ANN001, ANN202
     for b in numba.prange(vertices.shape[0]):
         v, n, c = vertices[b], normals[b], colour[b]
@@ -50,87 +50,104 @@ def shade_vertices(
     return normals, colour
 
 
-@numba.njit(parallel=True, cache=True)
-def _rasterize(pixels, depth, triangles, height, width, tri_out, bary_out, depth_out) -> None:  # noqa: ANN001
-    for b in numba.prange(pixels.shape[0]):
-        p, d = pixels[b], depth[b]
-        zbuf = depth_out[b]
-        for t in range(triangles.shape[0]):
-            i0, i1, i2 = triangles[t, 0], triangles[t, 1], triangles[t, 2]
-            x0, y0, x1, y1, x2, y2 = p[i0, 0], p[i0, 1], p[i1, 0], p[i1, 1], p[i2, 0], p[i2, 1]
-            area = (x1 - x0) * (y2 - y0) - (y1 - y0) * (x2 - x0)
-            if area >= 0:  # back-facing or degenerate (image y points down)
+@numba.njit(cache=True, fastmath=True)
+def _rasterize_into(p, d, triangles, tri_out, bary_out, zbuf):  # noqa: ANN001, ANN202
+    """Z-buffer one mesh: p (V, 2) pixels, d (V,) depth -> tri_out, bary_out, zbuf (H, W[, 3])."""
+    height, width = zbuf.shape
+    tri_out[:] = -1  # cleared here, per image and in parallel, rather than by a serial np.full
+    zbuf[:] = np.inf
+    for t in range(triangles.shape[0]):
+        i0, i1, i2 = triangles[t, 0], triangles[t, 1], triangles[t, 2]
+        x0, y0, x1, y1, x2, y2 = p[i0, 0], p[i0, 1], p[i1, 0], p[i1, 1], p[i2, 0], p[i2, 1]
+        area = (x1 - x0) * (y2 - y0) - (y1 - y0) * (x2 - x0)
+        if area >= 0:  # back-facing or degenerate (image y points down)
+            continue
+        # pixel centres j + 0.5 inside [min, max]
+        xmin = max(int(np.ceil(min(x0, x1, x2) - 0.5)), 0)
+        xmax = min(int(np.floor(max(x0, x1, x2) - 0.5)), width - 1)
+        ymin = max(int(np.ceil(min(y0, y1, y2) - 0.5)), 0)
+        ymax = min(int(np.floor(max(y0, y1, y2) - 0.5)), height - 1)
+        # barycentrics are affine in the pixel position: w_k = a_k * x + b_k * y + c_k
+        inv = np.float32(1.0) / area
+        a0, b0 = -(y2 - y1) * inv, (x2 - x1) * inv
+        a1, b1 = -(y0 - y2) * inv, (x0 - x2) * inv
+        c0 = -(a0 * x1 + b0 * y1)
+        c1 = -(a1 * x2 + b1 * y2)
+        d0, d1, d2 = d[i0], d[i1], d[i2]
+        for i in range(ymin, ymax + 1):
+            py = np.float32(i + 0.5)
+            for j in range(xmin, xmax + 1):
+                px = np.float32(j + 0.5)
+                w0 = a0 * px + b0 * py + c0
+                w1 = a1 * px + b1 * py + c1
+                w2 = np.float32(1.0) - w0 - w1
+                if w0 < 0 or w1 < 0 or w2 < 0:
+                    continue
+                z = w0 * d0 + w1 * d1 + w2 * d2
+                if z < zbuf[i, j]:
+                    zbuf[i, j] = z
+                    tri_out[i, j] = t
+                    bary_out[i, j, 0] = w0
+                    bary_out[i, j, 1] = w1
+                    bary_out[i, j, 2] = w2
+
+
+@numba.njit(cache=True, fastmath=True)
+def _interpolate_into(values, triangles, tri, bary, out, visible):  # noqa: ANN001, ANN202
+    """Interpolate one image's per-vertex values (V, C) into out (H, W, C); mark visible vertices."""
+    height, width = tri.shape
+    for i in range(height):
+        for j in range(width):
+            t = tri[i, j]
+            if t < 0:
                 continue
-            # pixel centres j + 0.5 inside [min, max]
-            xmin = max(int(np.ceil(min(x0, x1, x2) - 0.5)), 0)
-            xmax = min(int(np.floor(max(x0, x1, x2) - 0.5)), width - 1)
-            ymin = max(int(np.ceil(min(y0, y1, y2) - 0.5)), 0)
-            ymax = min(int(np.floor(max(y0, y1, y2) - 0.5)), height - 1)
-            inv_area = np.float32(1.0) / area
-            for i in range(ymin, ymax + 1):
-                py = np.float32(i + 0.5)
-                for j in range(xmin, xmax + 1):
-                    px = np.float32(j + 0.5)
-                    w0 = ((x2 - x1) * (py - y1) - (y2 - y1) * (px - x1)) * inv_area
-                    w1 = ((x0 - x2) * (py - y2) - (y0 - y2) * (px - x2)) * inv_area
-                    w2 = ((x1 - x0) * (py - y0) - (y1 - y0) * (px - x0)) * inv_area
-                    if w0 < 0 or w1 < 0 or w2 < 0:
-                        continue
-                    z = w0 * d[i0] + w1 * d[i1] + w2 * d[i2]
-                    if z < zbuf[i, j]:
-                        zbuf[i, j] = z
-                        tri_out[b, i, j] = t
-                        bary_out[b, i, j, 0] = w0
-                        bary_out[b, i, j, 1] = w1
-                        bary_out[b, i, j, 2] = w2
+            visible[triangles[t, 0]] = True
+            visible[triangles[t, 1]] = True
+            visible[triangles[t, 2]] = True
+            for c in range(values.shape[1]):
+                out[i, j, c] = (bary[i, j, 0] * values[triangles[t, 0], c] + bary[i, j, 1] * values[triangles[t, 1], c]
+                                + bary[i, j, 2] * values[triangles[t, 2], c])  # fmt: skip
 
 
-def rasterize(pixels: np.ndarray, depth: np.ndarray, triangles: np.ndarray, size: int) -> RasterOutput:
-    """Rasterize a batch of meshes into size x size images.
+@numba.njit(parallel=True, cache=True)
+def _rasterize_batch(pixels, depth, triangles, tri, bary, zbuf):  # noqa: ANN001, ANN202
+    for b in numba.prange(pixels.shape[0]):
+        _rasterize_into(pixels[b], depth[b], triangles, tri[b], bary[b], zbuf[b])
+
+
+@numba.njit(parallel=True, cache=True)
+def _interpolate_batch(values, triangles, tri, bary, image, visible):  # noqa: ANN001, ANN202
+    for b in numba.prange(values.shape[0]):
+        _interpolate_into(values[b], triangles, tri[b], bary[b], image[b], visible[b])
+
+
+def _contiguous(array: np.ndarray, dtype: type) -> np.ndarray:
+    return np.ascontiguousarray(array, dtype)
+
+
+def rasterize(
+    pixels: np.ndarray, depth: np.ndarray, triangles: np.ndarray, size: int, values: np.ndarray | None = None
+) -> tuple[RasterOutput, np.ndarray | None, np.ndarray | None]:
+    """Rasterize a batch of meshes into size x size images, optionally interpolating values.
 
     pixels: (B, V, 2) float32 pixel positions (x right, y down); depth: (B, V) float32 mm
-    distance from the camera; triangles: (T, 3) int32.
+    distance from the camera; triangles: (T, 3) int32; values: optional (B, V, C) per-vertex
+    attributes (e.g. shaded colour). Returns the fragments, the interpolated (B, H, W, C)
+    image (0 off the face) and (B, V) vertex visibility (vertices of triangles that own a
+    pixel); the last two are None without values. Raster and interpolation run in one pass
+    per image, while its buffers are in cache.
     """
     batch = pixels.shape[0]
-    tri = np.full((batch, size, size), -1, dtype=np.int32)
+    tri = np.empty((batch, size, size), dtype=np.int32)
     bary = np.zeros((batch, size, size, 3), dtype=np.float32)
-    zbuf = np.full((batch, size, size), np.inf, dtype=np.float32)
-    _rasterize(np.ascontiguousarray(pixels, np.float32), np.ascontiguousarray(depth, np.float32),
-               np.ascontiguousarray(triangles, np.int32), size, size, tri, bary, zbuf)  # fmt: skip
-    return RasterOutput(tri, bary, zbuf)
-
-
-@numba.njit(parallel=True, cache=True)
-def interpolate(values: np.ndarray, triangles: np.ndarray, triangle_id: np.ndarray,
-                barycentric: np.ndarray) -> np.ndarray:  # fmt: skip
-    """Barycentric interpolation of per-vertex values (B, V, C) -> (B, H, W, C), 0 off the face."""
-    batch, height, width = triangle_id.shape
-    channels = values.shape[2]
-    out = np.zeros((batch, height, width, channels), dtype=np.float32)
-    for b in numba.prange(batch):
-        for i in range(height):
-            for j in range(width):
-                t = triangle_id[b, i, j]
-                if t < 0:
-                    continue
-                for k in range(3):
-                    w = barycentric[b, i, j, k]
-                    vi = triangles[t, k]
-                    for c in range(channels):
-                        out[b, i, j, c] += w * values[b, vi, c]
-    return out
-
-
-@numba.njit(parallel=True, cache=True)
-def visible_vertices(triangles: np.ndarray, triangle_id: np.ndarray, n_vertices: int) -> np.ndarray:
-    """(B, V) bool: vertices of triangles that own at least one pixel."""
-    batch, height, width = triangle_id.shape
-    out = np.zeros((batch, n_vertices), dtype=np.bool_)
-    for b in numba.prange(batch):
-        for i in range(height):
-            for j in range(width):
-                t = triangle_id[b, i, j]
-                if t >= 0:
-                    for k in range(3):
-                        out[b, triangles[t, k]] = True
-    return out
+    zbuf = np.empty((batch, size, size), dtype=np.float32)
+    channels = 0 if values is None else values.shape[2]
+    image = np.zeros((batch if channels else 0, size, size, channels), dtype=np.float32)
+    visible = np.zeros((batch if channels else 0, pixels.shape[1]), dtype=np.bool_)
+    vals = np.zeros((0, 1, 1), np.float32) if values is None else _contiguous(values, np.float32)
+    triangles = _contiguous(triangles, np.int32)
+    _rasterize_batch(_contiguous(pixels, np.float32), _contiguous(depth, np.float32), triangles, tri, bary, zbuf)
+    if channels:
+        _interpolate_batch(vals, triangles, tri, bary, image, visible)
+    raster = RasterOutput(tri, bary, zbuf)
+    return (raster, image, visible) if channels else (raster, None, None)

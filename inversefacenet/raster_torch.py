@@ -71,12 +71,24 @@ def _rasterize_one(pixels: torch.Tensor, depth: torch.Tensor, tri: torch.Tensor,
     return torch.where(winner == sentinel, -1, winner).view(size, size)
 
 
-def rasterize(pixels: torch.Tensor, depth: torch.Tensor, triangles: torch.Tensor, size: int) -> RasterOutput:
+def rasterize(
+    pixels: torch.Tensor, depth: torch.Tensor, triangles: torch.Tensor, size: int, values: torch.Tensor | None = None
+) -> tuple[RasterOutput, torch.Tensor | None, torch.Tensor | None]:
     """Rasterize (B, V, 2) pixel positions with (B, V) depths (mm) into size x size images.
 
-    Triangle ids are found without gradients; barycentrics and depth are then recomputed
-    differentiably from ``pixels`` and ``depth``.
+    Same contract as :func:`inversefacenet.raster_numba.rasterize`. Triangle ids are found
+    without gradients; barycentrics, depth and the interpolated values are then recomputed
+    differentiably from ``pixels``, ``depth`` and ``values``.
     """
+    raster = _fragments(pixels, depth, triangles, size)
+    if values is None:
+        return raster, None, None
+    image = interpolate(values, triangles, raster.triangle_id, raster.barycentric)
+    return raster, image, visible_vertices(triangles, raster.triangle_id, pixels.shape[1])
+
+
+def _fragments(pixels: torch.Tensor, depth: torch.Tensor, triangles: torch.Tensor, size: int) -> RasterOutput:
+    """Per-pixel triangle ids (no gradient) and differentiable barycentrics and depth."""
     tri = triangles.long()
     batch = pixels.shape[0]
     with torch.no_grad():

@@ -1,7 +1,7 @@
 """Image formation (paper section 4): parameters -> face model -> camera -> SH shading -> pixels.
 
 One pipeline for both back ends: numpy parameters run the numba fast path (corpus), torch
-parameters the differentiable torch path (fitting, tests). Only normals, rasterization and
+parameters the differentiable torch path (fitting, tests). Only shading, rasterization and
 interpolation have two implementations; everything else is the shared formulas.
 """
 
@@ -80,9 +80,7 @@ def render(
     scale, offset = crop
     pixels = image_points * scale[:, None, None] + offset[:, None, :]
     depth = -in_camera[..., 2]
-    raster = backend.rasterize(pixels, depth, triangles, size)
-    image = backend.interpolate(colour, triangles, raster.triangle_id, raster.barycentric)
-    visible = backend.visible_vertices(triangles, raster.triangle_id, model.n_vertices)
+    raster, image, visible = backend.rasterize(pixels, depth, triangles, size, colour)
     return RenderOutput(image, raster, pixels, in_camera, colour, visible, scale, offset)
 
 

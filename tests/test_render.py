@@ -56,8 +56,8 @@ def test_both_rasterizers_match_a_slow_reference():
     depth = rng.uniform(1, 10, 30).astype(np.float32)
     triangles = rng.integers(0, 30, (40, 3)).astype(np.int32)
     expected = reference_rasterize(pixels.astype(np.float64), depth, triangles, size)
-    fast = rasterize_numba(pixels[None], depth[None], triangles, size).triangle_id[0]
-    slow = rasterize_torch(torch.tensor(pixels[None]), torch.tensor(depth[None]), torch.tensor(triangles), size)
+    fast = rasterize_numba(pixels[None], depth[None], triangles, size)[0].triangle_id[0]
+    slow, _, _ = rasterize_torch(torch.tensor(pixels[None]), torch.tensor(depth[None]), torch.tensor(triangles), size)
     assert (fast == expected).mean() > 0.995
     assert (slow.triangle_id[0].numpy() == expected).mean() > 0.995
 
@@ -133,12 +133,13 @@ def test_barycentric_gradcheck():
     depth = torch.tensor([[5.0, 6.0, 7.0, 5.5]], dtype=torch.float64)
     triangles = torch.tensor([[0, 2, 1], [2, 3, 1]])
 
-    def colour(p):
-        return rasterize_torch(p, depth, triangles, 16).barycentric.sum(-1) * rasterize_torch(
-            p, depth, triangles, 16
-        ).depth.clamp_max(100)
+    values = torch.rand(1, 4, 2, dtype=torch.float64, requires_grad=True)
 
-    assert torch.autograd.gradcheck(colour, (pixels,))
+    def image_and_depth(p, v):
+        raster, image, _ = rasterize_torch(p, depth, triangles, 16, v)
+        return image, raster.depth.clamp_max(100)
+
+    assert torch.autograd.gradcheck(image_and_depth, (pixels, values))
 
 
 def test_numba_shading_matches_the_sh_formula(model):
