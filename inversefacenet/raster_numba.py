@@ -8,6 +8,10 @@ import numpy as np
 from inversefacenet.raster import RasterOutput
 
 
+def _contiguous(array: np.ndarray, dtype: type) -> np.ndarray:
+    return np.ascontiguousarray(array, dtype)
+
+
 @numba.njit(parallel=True, cache=True, fastmath=True)
 def _shade(vertices, albedo, sh, triangles, normals, colour):  # noqa: ANN001, ANN202
     for b in numba.prange(vertices.shape[0]):
@@ -45,8 +49,8 @@ def shade_vertices(
     """
     normals = np.zeros(vertices.shape, dtype=np.float32)
     colour = np.empty(vertices.shape, dtype=np.float32)
-    _shade(np.ascontiguousarray(vertices, np.float32), np.ascontiguousarray(albedo, np.float32),
-           np.ascontiguousarray(sh, np.float32), np.ascontiguousarray(triangles, np.int32), normals, colour)  # fmt: skip
+    arrays = [_contiguous(a, np.float32) for a in (vertices, albedo, sh)]
+    _shade(*arrays, _contiguous(triangles, np.int32), normals, colour)
     return normals, colour
 
 
@@ -119,10 +123,6 @@ def _rasterize_batch(pixels, depth, triangles, tri, bary, zbuf):  # noqa: ANN001
 def _interpolate_batch(values, triangles, tri, bary, image, visible):  # noqa: ANN001, ANN202
     for b in numba.prange(values.shape[0]):
         _interpolate_into(values[b], triangles, tri[b], bary[b], image[b], visible[b])
-
-
-def _contiguous(array: np.ndarray, dtype: type) -> np.ndarray:
-    return np.ascontiguousarray(array, dtype)
 
 
 def rasterize(
