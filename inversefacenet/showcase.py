@@ -2,8 +2,9 @@
 
     python -m inversefacenet.showcase --out out [--figure assets/facemodel_overview.png]
 
-Panels: the mean face from three views, shape PC1 at -3 and +3 sigma, the jawOpen and
-smile blendshapes at weight 1, and albedo PC1 at -3 and +3 sigma (all under the same light).
+Panels: the mean face from three views, shape PCs 1-3 at -3 and +3 sigma (framed like the
+mean face, so that size shows), the jawOpen and smile blendshapes at weight 1, and albedo
+PCs 1-2 at -3 and +3 sigma (all under the same light).
 """
 
 from __future__ import annotations
@@ -34,20 +35,21 @@ def neutral_parameters(model: FaceModel, batch: int = 1) -> FaceParameters:
 
 def overview(model: FaceModel) -> Image.Image:
     """One image with labelled panels of the model's main modes of variation."""
-    panels: list[tuple[str, FaceParameters]] = []
+    panels: list[tuple[str, FaceParameters, bool]] = []
 
-    def variant(label: str, **edits: tuple[int, float]) -> None:
+    def variant(label: str, fixed_crop: bool = False, **edits: tuple[int, float]) -> None:
         params = neutral_parameters(model)
         for group, (index, value) in edits.items():
             getattr(params, group)[0, index] = value
-        panels.append((label, params))
+        panels.append((label, params, fixed_crop))
 
     variant("mean, frontal")
     variant("mean, yaw 35", rotation=(1, np.radians(35)))
     variant("mean, pitch -20 roll 10", rotation=(0, np.radians(-20)))
     panels[-1][1].rotation[0, 2] = np.radians(10)
-    variant("shape PC1 -3 sd", shape=(0, -3.0))
-    variant("shape PC1 +3 sd", shape=(0, 3.0))
+    for k in range(3):  # shape panels share the mean face's crop, so that size shows
+        variant(f"shape PC{k + 1} -3 sd", fixed_crop=True, shape=(k, -3.0))
+        variant(f"shape PC{k + 1} +3 sd", fixed_crop=True, shape=(k, 3.0))
     names = model.expression_names
     if "jawOpen" in names:
         variant("jawOpen 1.0", expression=(names.index("jawOpen"), 1.0))
@@ -58,12 +60,15 @@ def overview(model: FaceModel) -> Image.Image:
         variant("expression PC1 +3 sd", expression=(0, 3.0))
     variant("albedo PC1 -3 sd", albedo=(0, -3.0))
     variant("albedo PC1 +3 sd", albedo=(0, 3.0))
+    variant("albedo PC2 -3 sd", albedo=(1, -3.0))
     variant("albedo PC2 +3 sd", albedo=(1, 3.0))
     columns = 5
     sheet = Image.new("RGB", (columns * PANEL, -(-len(panels) // columns) * (PANEL + 20)), (30, 30, 30))
     draw = ImageDraw.Draw(sheet)
-    for k, (label, params) in enumerate(panels):
-        image = to_uint8(render(model, params, PANEL).image[0], background=0.12)
+    mean_crop = render(model, neutral_parameters(model), PANEL)
+    for k, (label, params, fixed_crop) in enumerate(panels):
+        crop = (mean_crop.crop_scale, mean_crop.crop_offset) if fixed_crop else None
+        image = to_uint8(render(model, params, PANEL, crop=crop).image[0], background=0.12)
         x, y = (k % columns) * PANEL, (k // columns) * (PANEL + 20)
         sheet.paste(Image.fromarray(image), (x, y + 20))
         draw.text((x + 6, y + 4), label, fill=(235, 235, 235))
