@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint model benchmark-render clean
+.PHONY: demo test model benchmark-render benchmark-pipeline clean
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,8 +14,9 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	$(PY) -m pip install -q --no-deps -e .
 	touch $(STAMP)
 
-## Render the shipped face model and export its mean face (the app arrives with issue 5).
+## Reconstruct the bundled example photo and render the face model (the Gradio app arrives with issue 5).
 demo: $(STAMP)
+	$(PY) -m inversefacenet assets/examples/astronaut.jpg --out out
 	$(PY) -m inversefacenet.showcase --out out
 
 ## Lint and run the test suite.
@@ -30,6 +31,9 @@ model: $(STAMP)
 
 benchmark-render: $(STAMP)
 	$(PY) benchmarks/render.py
+
+benchmark-pipeline: $(STAMP)
+	$(PY) benchmarks/pipeline.py
 
 clean:
 	rm -rf $(VENV) out .pytest_cache .ruff_cache

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from typing import Any
 
+import numpy as np
+
 from inversefacenet.arrays import concatenate
 from inversefacenet.sh import N_SH_BANDS
 
@@ -61,6 +63,16 @@ class FaceParameters:
     expression: Any
     albedo: Any
     sh: Any
+
+    @classmethod
+    def neutral(cls, layout: ParameterLayout, batch: int = 1, ambient: float = 0.8) -> FaceParameters:
+        """Mean face, frontal, neutral expression, mean albedo, grey ambient light (numpy float32)."""
+        sh = np.zeros((batch, N_SH_BANDS, 3), np.float32)
+        sh[:, 0] = ambient
+        return cls(
+            np.zeros((batch, N_ROTATION), np.float32), np.zeros((batch, layout.n_shape), np.float32),
+            np.zeros((batch, layout.n_expression), np.float32), np.zeros((batch, layout.n_albedo), np.float32), sh,
+        )  # fmt: skip
 
     @property
     def batch_size(self) -> int:

@@ -23,14 +23,11 @@ from inversefacenet.renderer import render, to_uint8
 PANEL = 256
 
 
-def neutral_parameters(model: FaceModel, batch: int = 1) -> FaceParameters:
+def neutral_parameters(model: FaceModel) -> FaceParameters:
     """Mean face, frontal, under a soft white light from above-front."""
-    sh = np.zeros((batch, 9, 3), np.float32)
-    sh[:, 0], sh[:, 1], sh[:, 2] = 0.9, 0.2, 0.35
-    zeros = np.zeros
-    return FaceParameters(zeros((batch, 3), np.float32), zeros((batch, model.n_shape), np.float32),
-                          zeros((batch, model.n_expression), np.float32),
-                          zeros((batch, model.n_albedo), np.float32), sh)  # fmt: skip
+    params = FaceParameters.neutral(model.layout, ambient=0.9)
+    params.sh[:, 1], params.sh[:, 2] = 0.2, 0.35
+    return params
 
 
 def overview(model: FaceModel) -> Image.Image:

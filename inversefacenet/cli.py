@@ -1,0 +1,84 @@
+"""Command line: reconstruct every face in one or more photos.
+
+    python -m inversefacenet PHOTO... --out DIR [--fit fast|full] [--json]
+
+Per face it writes DIR/<photo>_face<k>/ with params.json, face.obj (+ .mtl + albedo .png),
+face.ply and face.glb, and per photo DIR/<photo>_overlay.png (fitted silhouettes and
+iBUG-68 points). With --json, one JSON object per photo goes to stdout. Errors go to
+stderr; a bad photo does not stop the others, and the exit status is 1 if any failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from PIL import Image
+from tqdm import tqdm
+
+from inversefacenet.errors import InputError
+from inversefacenet.images import load_image
+from inversefacenet.pipeline import FaceResult, Reconstructor, draw_overlay
+
+
+def _write_face(face: FaceResult, folder: Path) -> dict[str, str]:
+    folder.mkdir(parents=True, exist_ok=True)
+    files = {"params": folder / "params.json"}
+    files["params"].write_text(json.dumps(face.parameters_dict(), indent=1))
+    for suffix in (".obj", ".ply", ".glb"):
+        written = face.export(folder / f"face{suffix}")
+        files[suffix[1:]] = written[0]
+        for extra in written[1:]:
+            files[extra.suffix[1:]] = extra
+    return {name: str(path) for name, path in files.items()}
+
+
+def _process(reconstructor: Reconstructor, photo: Path, out: Path) -> dict[str, object]:
+    faces = reconstructor(photo)
+    overlay = out / f"{photo.stem}_overlay.png"
+    Image.fromarray(draw_overlay(load_image(photo), faces)).save(overlay)
+    report = []
+    for k, face in enumerate(faces):
+        files = _write_face(face, out / f"{photo.stem}_face{k}")
+        files["overlay"] = str(overlay)
+        report.append({
+            "box": [round(v, 2) for v in face.box],
+            "landmarks68": face.landmarks68.round(2).tolist(),
+            "files": files,
+            "ms": {stage: round(ms, 2) for stage, ms in face.ms.items()},
+            "landmark_error_px": round(face.landmark_error_px, 3),
+            "photometric_rmse": round(face.photometric_rmse, 3),
+        })  # fmt: skip
+    return {"image": str(photo), "faces": report}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m inversefacenet", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+    parser.add_argument("photos", nargs="+", type=Path, metavar="PHOTO")
+    parser.add_argument("--out", type=Path, required=True, help="output folder")
+    parser.add_argument("--fit", choices=["fast", "full"], default="full", help="fit quality (default: full)")
+    parser.add_argument("--no-fit", action="store_true", help="network only (needs a shipped network checkpoint)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object per photo on stdout")
+    args = parser.parse_args(argv)
+    if args.no_fit:
+        print("error: --no-fit needs a network checkpoint, and none is shipped yet", file=sys.stderr)
+        return 2
+    reconstructor = Reconstructor.load(fit_mode=args.fit)
+    print(f"using {reconstructor.description}", file=sys.stderr)
+    args.out.mkdir(parents=True, exist_ok=True)
+    failed = 0
+    for photo in tqdm(args.photos, desc="photos", unit="photo", disable=len(args.photos) < 2, file=sys.stderr):
+        try:
+            report = _process(reconstructor, photo, args.out)
+        except InputError as error:
+            failed += 1
+            print(f"error: {photo}: {error}", file=sys.stderr)
+            continue
+        if args.json:
+            print(json.dumps(report), flush=True)
+        else:
+            print(f"{photo}: {len(report['faces'])} face(s) -> {args.out}", file=sys.stderr)
+    return 1 if failed else 0

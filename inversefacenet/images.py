@@ -1,0 +1,106 @@
+"""Reading photos from paths, bytes, PIL images or arrays into RGB uint8, safely.
+
+Handles EXIF orientation, grayscale, alpha (composited on white), palette, CMYK and 16-bit
+images, and refuses decompression bombs and truncated or non-image files with
+:class:`~inversefacenet.errors.InputError`.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from inversefacenet.errors import InputError
+
+MAX_PIXELS = 40_000_000
+"""Largest image accepted (width x height), checked from the header before decoding."""
+
+
+def load_image(source: Any, max_pixels: int = MAX_PIXELS) -> np.ndarray:
+    """Return the image as (H, W, 3) uint8 RGB, upright.
+
+    source: a path (str or Path), encoded bytes, a PIL image, or an array of shape (H, W),
+    (H, W, 1), (H, W, 3) or (H, W, 4) with dtype uint8, uint16 or float in [0, 1].
+    """
+    if isinstance(source, np.ndarray):
+        return _from_array(source, max_pixels)
+    if isinstance(source, Image.Image):
+        return _from_pil(source, max_pixels, name="image")
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        return _decode(io.BytesIO(bytes(source)), max_pixels, name="the given bytes")
+    if isinstance(source, (str, Path)):
+        path = Path(source)
+        if not path.is_file():
+            raise InputError(f"no such file: {path}")
+        with path.open("rb") as handle:
+            return _decode(handle, max_pixels, name=str(path))
+    raise InputError(f"expected a path, bytes, a PIL image or a numpy array, got {type(source).__name__}")
+
+
+def _decode(handle: Any, max_pixels: int, name: str) -> np.ndarray:
+    try:
+        image = Image.open(handle)
+    except UnidentifiedImageError as error:
+        raise InputError(f"{name} is not an image file PIL can read") from error
+    except (OSError, Image.DecompressionBombError) as error:
+        raise InputError(f"cannot read {name}: {error}") from error
+    return _from_pil(image, max_pixels, name)
+
+
+def _from_pil(image: Image.Image, max_pixels: int, name: str) -> np.ndarray:
+    width, height = image.size
+    if width * height > max_pixels:
+        raise InputError(f"{name} has {width}x{height} pixels, more than the limit of {max_pixels:,}")
+    if width < 16 or height < 16:
+        raise InputError(f"{name} is only {width}x{height} pixels; a face needs more")
+    try:
+        image.load()
+        image = ImageOps.exif_transpose(image)
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as error:
+        raise InputError(f"{name} is truncated or corrupt: {error}") from error
+    if image.mode in ("I;16", "I;16B", "I;16L", "I"):
+        values = np.asarray(image, dtype=np.float64)
+        peak = 65535.0 if values.max() > 255 else 255.0
+        return _gray_to_rgb(np.clip(values / peak * 255 + 0.5, 0, 255).astype(np.uint8))
+    if image.mode == "F":
+        return _from_array(np.asarray(image), max_pixels)
+    if image.mode == "P":
+        image = image.convert("RGBA")
+    if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
+        rgba = image.convert("RGBA")
+        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        image = Image.alpha_composite(white, rgba)
+    return np.asarray(image.convert("RGB"), dtype=np.uint8).copy()
+
+
+def _gray_to_rgb(gray: np.ndarray) -> np.ndarray:
+    return np.repeat(gray[..., None], 3, axis=2)
+
+
+def _from_array(array: np.ndarray, max_pixels: int) -> np.ndarray:
+    if array.ndim == 3 and array.shape[2] == 1:
+        array = array[..., 0]
+    if array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[2] not in (3, 4)):
+        raise InputError(f"expected an image array (H, W), (H, W, 3) or (H, W, 4), got shape {array.shape}")
+    if array.shape[0] * array.shape[1] > max_pixels:
+        raise InputError(f"image has {array.shape[1]}x{array.shape[0]} pixels, more than {max_pixels:,}")
+    if array.dtype == np.uint8:
+        values = array.astype(np.float64) / 255
+    elif array.dtype == np.uint16:
+        values = array.astype(np.float64) / 65535
+    elif array.dtype.kind == "f":
+        if not np.isfinite(array).all():
+            raise InputError("image array contains NaN or infinity")
+        values = np.clip(array.astype(np.float64), 0, 1)
+    else:
+        raise InputError(f"unsupported image dtype {array.dtype}; use uint8, uint16 or float in [0, 1]")
+    if values.ndim == 2:
+        values = _gray_to_rgb(values)
+    if values.shape[2] == 4:
+        alpha = values[..., 3:]
+        values = values[..., :3] * alpha + (1 - alpha)
+    return _from_pil(Image.fromarray((values * 255 + 0.5).astype(np.uint8)), max_pixels, "image array")

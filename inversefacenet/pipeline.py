@@ -1,0 +1,164 @@
+"""Photo -> faces -> parameters -> mesh: the public reconstruction API.
+
+from inversefacenet import Reconstructor
+faces = Reconstructor.load()("photo.jpg")
+faces[0].export("face.glb")
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from inversefacenet.detection import DetectedFace, LandmarkDetector
+from inversefacenet.errors import NoFaceError
+from inversefacenet.export import export_mesh
+from inversefacenet.facemodel.model import FaceModel
+from inversefacenet.fitting import DEFAULT_FIT, FitConfig, FitMode, fit
+from inversefacenet.images import load_image
+from inversefacenet.params import FaceParameters
+from inversefacenet.preprocess import Crop, crop_for_landmarks, crop_image, face_mask
+from inversefacenet.renderer import render, to_uint8
+
+log = logging.getLogger(__name__)
+
+FIT_SIZE = 128
+"""Crop side (px) the fit works at."""
+
+
+@dataclass
+class FaceResult:
+    """One reconstructed face. Pixel positions are in the photo (x right, y down)."""
+
+    params: FaceParameters  # batch of 1, numpy float32
+    model: FaceModel = field(repr=False)
+    crop: Crop
+    detected_landmarks: np.ndarray  # (478, 3) MediaPipe points as detected
+    landmarks478: np.ndarray  # (478, 2) the fitted model's MediaPipe points, projected
+    landmarks68: np.ndarray  # (68, 2) iBUG points of the fitted model, jaw on the silhouette
+    landmark_error_px: float  # mean distance of the 468 mesh points, photo pixels
+    photometric_rmse: float  # 0-255, inside the face mask, at the fit's crop size
+    ms: dict[str, float]
+
+    @property
+    def box(self) -> tuple[float, float, float, float]:
+        """(x0, y0, x1, y1) of the face crop in photo pixels."""
+        return self.crop.box
+
+    @property
+    def vertices(self) -> np.ndarray:
+        """(V, 3) mm, head frame (unposed; apply ``params.rotation`` for the photo's pose)."""
+        return self.model.geometry(self.params.shape, self.params.expression)[0]
+
+    @property
+    def albedo(self) -> np.ndarray:
+        """(V, 3) reflectance in [0, 1]."""
+        return np.clip(self.model.albedo(self.params.albedo)[0], 0, 1)
+
+    def parameters_dict(self) -> dict[str, Any]:
+        """JSON-ready named parameter groups (rotation in degrees, expression by blendshape name)."""
+        pitch, yaw, roll = np.degrees(self.params.rotation[0]).tolist()
+        return {
+            "rotation_deg": {"pitch": pitch, "yaw": yaw, "roll": roll},
+            "shape": self.params.shape[0].tolist(),
+            "expression": dict(zip(self.model.expression_names, self.params.expression[0].tolist(), strict=True)),
+            "albedo": self.params.albedo[0].tolist(),
+            "sh": self.params.sh[0].tolist(),
+            "face_model_sha256": self.model.sha256,
+        }
+
+    def render(self, size: int = 256, params: FaceParameters | None = None) -> np.ndarray:
+        """(size, size, 3) uint8 image of the face (or of edited ``params``) in crop framing."""
+        return to_uint8(render(self.model, params or self.params, size).image[0])
+
+    def export(self, path: str | Path) -> list[Path]:
+        """Write the mesh with its albedo; the format follows the suffix (.obj, .ply, .glb)."""
+        return export_mesh(path, self.vertices, self.model.triangles, self.albedo, self.model.uv)
+
+
+class Reconstructor:
+    """Finds every face in a photo and recovers its parameters.
+
+    The network (training issue) is not shipped yet, so parameters come from the
+    analysis-by-synthesis fit started at the mean face; ``description`` says which.
+    """
+
+    def __init__(
+        self,
+        model: FaceModel,
+        detector: LandmarkDetector | None = None,
+        fit_mode: FitMode = "full",
+        fit_config: FitConfig = DEFAULT_FIT,
+    ) -> None:
+        self.model = model
+        self.detector = detector or LandmarkDetector()
+        self.fit_mode = fit_mode
+        self.fit_config = fit_config
+        self.description = f"model fit ({fit_mode}) from the mean face; no network checkpoint is shipped yet"
+
+    @classmethod
+    def load(cls, model_path: str | Path | None = None, fit_mode: FitMode = "full") -> Reconstructor:
+        """The shipped face model with the fit; logs which predictor it uses."""
+        reconstructor = cls(FaceModel.load(model_path), fit_mode=fit_mode)
+        log.info("InverseFaceNet: %s", reconstructor.description)
+        return reconstructor
+
+    def __call__(self, source: Any) -> list[FaceResult]:
+        """Reconstruct all faces in a photo (path, bytes, PIL image or array), largest first.
+
+        Raises InputError for unusable input and NoFaceError when no face is found.
+        """
+        start = time.perf_counter()
+        image = load_image(source)
+        decode_ms = (time.perf_counter() - start) * 1000
+        faces = self.detector(image)
+        if not faces:
+            raise NoFaceError("no face found in the image")
+        results = []
+        for face in faces:
+            result = self.reconstruct_face(image, face)
+            result.ms = {"decode": decode_ms, **self.detector.last_ms, **result.ms}
+            results.append(result)
+        return results
+
+    def reconstruct_face(self, image: np.ndarray, face: DetectedFace) -> FaceResult:
+        """Crop, mask and fit one detected face."""
+        start = time.perf_counter()
+        crop = crop_for_landmarks(face.landmarks, FIT_SIZE)
+        pixels = crop_image(image, crop)
+        landmarks = crop.to_crop(face.landmarks[:, :2])
+        mask = face_mask(landmarks, FIT_SIZE)
+        crop_ms = (time.perf_counter() - start) * 1000
+        fitted = fit(self.model, pixels, mask, landmarks, mode=self.fit_mode, config=self.fit_config)
+        out = render(self.model, fitted.params, FIT_SIZE)
+        model_points = out.pixels[0]
+        return FaceResult(
+            params=fitted.params, model=self.model, crop=crop, detected_landmarks=face.landmarks,
+            landmarks478=crop.to_photo(model_points[self.model.landmarks_mediapipe]),
+            landmarks68=crop.to_photo(self.model.ibug68_points(out.pixels, out.vertex_visible)[0]),
+            landmark_error_px=fitted.landmark_error_px / crop.scale, photometric_rmse=fitted.photometric_rmse,
+            ms={"crop": crop_ms, **fitted.ms},
+        )  # fmt: skip
+
+
+def draw_overlay(image: np.ndarray, faces: list[FaceResult]) -> np.ndarray:
+    """The photo with each fitted face's silhouette (green), its 68 points (red) and crop box (grey)."""
+    canvas = image.copy()
+    thickness = max(1, round(max(image.shape[:2]) / 400))
+    for face in faces:
+        silhouette = render(face.model, face.params, FIT_SIZE).raster.mask[0].astype(np.uint8)
+        contours, _ = cv2.findContours(silhouette, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
+        for contour in contours:
+            points = face.crop.to_photo(contour[:, 0].astype(np.float64) + 0.5)
+            cv2.polylines(canvas, [points.round().astype(np.int32)], True, (40, 220, 60), thickness, cv2.LINE_AA)
+        for x, y in face.landmarks68:
+            cv2.circle(canvas, (round(x), round(y)), thickness + 1, (230, 40, 40), -1, cv2.LINE_AA)
+        x0, y0, x1, y1 = (round(v) for v in face.box)
+        cv2.rectangle(canvas, (x0, y0), (x1, y1), (160, 160, 160), 1)
+    return canvas

@@ -1,0 +1,85 @@
+"""Crop and mask a face for the network and the fit (paper sections 3 and 6.1).
+
+The crop is the square box around the 468 MediaPipe mesh points, made 1.25x larger
+(:func:`inversefacenet.camera.crop_transform`, the same rule the renderer uses for the
+synthetic corpus), resized to the input size. The mask keeps the face oval and removes the
+mouth interior, from the same landmarks; synthetic images get theirs from the projected
+landmark vertices through the same function, so training and photo crops agree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from inversefacenet.camera import DEFAULT_CAMERA, Camera, crop_transform
+
+FACE_OVAL = [10, 338, 297, 332, 284, 251, 389, 356, 454, 323, 361, 288, 397, 365, 379, 378, 400, 377, 152,
+             148, 176, 149, 150, 136, 172, 58, 132, 93, 234, 127, 162, 21, 54, 103, 67, 109]  # fmt: skip
+"""MediaPipe indices around the face, in order."""
+INNER_LIPS = [78, 191, 80, 81, 82, 13, 312, 311, 310, 415, 308, 324, 318, 402, 317, 14, 87, 178, 88, 95]
+"""MediaPipe indices of the inner lip contour, in order (the mouth interior)."""
+
+
+@dataclass(frozen=True)
+class Crop:
+    """A square crop of a photo: crop pixel = scale * photo pixel + offset (continuous coords)."""
+
+    scale: float
+    offset: tuple[float, float]
+    size: int
+
+    def to_crop(self, points: np.ndarray) -> np.ndarray:
+        return points * self.scale + np.asarray(self.offset)
+
+    def to_photo(self, points: np.ndarray) -> np.ndarray:
+        return (points - np.asarray(self.offset)) / self.scale
+
+    @property
+    def box(self) -> tuple[float, float, float, float]:
+        """(x0, y0, x1, y1) of the crop in photo pixels."""
+        (x0, y0), (x1, y1) = self.to_photo(np.array([[0.0, 0.0], [self.size, self.size]]))
+        return float(x0), float(y0), float(x1), float(y1)
+
+
+def crop_for_landmarks(landmarks: np.ndarray, size: int, camera: Camera = DEFAULT_CAMERA) -> Crop:
+    """The crop of the paper's rule for (478 or 468, 2+) landmarks in photo pixels."""
+    scale, offset = crop_transform(landmarks[None, :468, :2].astype(np.float64), size, camera)
+    return Crop(float(scale[0]), (float(offset[0, 0]), float(offset[0, 1])), size)
+
+
+def crop_image(image: np.ndarray, crop: Crop) -> np.ndarray:
+    """Resample an (H, W, 3) uint8 photo into the (size, size, 3) crop (zeros outside the photo).
+
+    Downscaling averages areas (no aliasing on big photos); upscaling is bilinear.
+    """
+    s, (ox, oy) = crop.scale, crop.offset
+    # OpenCV maps integer pixel centres: crop_int = s * photo_int + (0.5 s + offset - 0.5)
+    matrix = np.array([[s, 0, ox + 0.5 * s - 0.5], [0, s, oy + 0.5 * s - 0.5]])
+    if s < 1:
+        # area-average down to about the right scale first, then a mild exact warp
+        factor = max(1, int(1 / s))
+        small = cv2.resize(image, (image.shape[1] // factor or 1, image.shape[0] // factor or 1),
+                           interpolation=cv2.INTER_AREA)  # fmt: skip
+        fx = image.shape[1] / small.shape[1]
+        fy = image.shape[0] / small.shape[0]
+        matrix = np.array([[s * fx, 0, ox + 0.5 * s * fx - 0.5], [0, s * fy, oy + 0.5 * s * fy - 0.5]])
+        image = small
+    return cv2.warpAffine(image, matrix, (crop.size, crop.size), flags=cv2.INTER_LINEAR, borderValue=(0, 0, 0))
+
+
+def face_mask(landmarks_crop: np.ndarray, size: int) -> np.ndarray:
+    """(size, size) bool: inside the face oval and outside the mouth, from landmarks in crop pixels."""
+    mask = np.zeros((size, size), np.uint8)
+    shift = 4  # sub-pixel polygon vertices
+    to_int = (landmarks_crop[:, :2] * (1 << shift) - 0.5 * (1 << shift)).round().astype(np.int32)
+    cv2.fillPoly(mask, [to_int[FACE_OVAL]], 1, lineType=cv2.LINE_8, shift=shift)
+    cv2.fillPoly(mask, [to_int[INNER_LIPS]], 0, lineType=cv2.LINE_8, shift=shift)
+    return mask.astype(bool)
+
+
+def network_input(crop: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """(size, size, 3) uint8 crop and bool mask -> float32 colour in [-0.5, 0.5], 0 outside the mask."""
+    return (crop.astype(np.float32) / 255 - 0.5) * mask[..., None]

@@ -1,0 +1,105 @@
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from inversefacenet import InputError, load_image
+
+
+def gradient(width=40, height=30):
+    x = np.linspace(0, 255, width, dtype=np.uint8)[None, :, None]
+    y = np.linspace(0, 255, height, dtype=np.uint8)[:, None, None]
+    return np.concatenate([np.broadcast_to(x, (height, width, 1)), np.broadcast_to(y, (height, width, 1)),
+                           np.full((height, width, 1), 128, np.uint8)], axis=2)  # fmt: skip
+
+
+def encode(image: Image.Image, fmt: str, **kwargs) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, fmt, **kwargs)
+    return buffer.getvalue()
+
+
+def test_sources_agree(tmp_path):
+    rgb = gradient()
+    path = tmp_path / "g.png"
+    Image.fromarray(rgb).save(path)
+    for source in (path, str(path), path.read_bytes(), Image.fromarray(rgb), rgb):
+        out = load_image(source)
+        assert out.dtype == np.uint8 and out.shape == (30, 40, 3)
+        np.testing.assert_array_equal(out, rgb)
+
+
+@pytest.mark.parametrize("mode", ["L", "LA", "RGBA", "P", "CMYK", "I;16"])
+def test_modes_become_rgb(mode):
+    rgb = Image.fromarray(gradient())
+    if mode == "I;16":
+        gray = np.asarray(rgb.convert("L"), np.uint16) * 257
+        image = Image.fromarray(gray)
+        assert image.mode.startswith("I;16")
+        expected = np.repeat(np.asarray(rgb.convert("L"))[..., None], 3, axis=2)
+    else:
+        image = rgb.convert(mode)
+        expected = np.asarray(image.convert("RGB"))
+    fmt = "JPEG" if mode == "CMYK" else "PNG"
+    out = load_image(encode(image, fmt))
+    assert out.shape == (30, 40, 3)
+    tolerance = 12 if fmt == "JPEG" else 1
+    assert np.abs(out.astype(int) - expected.astype(int)).mean() < tolerance
+
+
+def test_transparent_pixels_become_white():
+    rgba = np.zeros((20, 20, 4), np.uint8)
+    rgba[..., 0] = 255
+    rgba[:10, :, 3] = 255  # top half opaque red, bottom half transparent
+    out = load_image(encode(Image.fromarray(rgba), "PNG"))
+    np.testing.assert_array_equal(out[0, 0], [255, 0, 0])
+    np.testing.assert_array_equal(out[-1, 0], [255, 255, 255])
+
+
+def test_exif_orientation_is_applied():
+    rgb = gradient(40, 30)
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90 degrees clockwise to display
+    data = encode(Image.fromarray(rgb), "JPEG", exif=exif, quality=95)
+    out = load_image(data)
+    assert out.shape == (40, 30, 3)
+    # the top row of the stored image (red ramps left to right) becomes the right column
+    assert out[0, -1, 0] < out[-1, -1, 0]
+
+
+def test_float_and_uint16_arrays():
+    rgb = gradient()
+    np.testing.assert_allclose(load_image(rgb.astype(np.float32) / 255), rgb, atol=1)
+    np.testing.assert_allclose(load_image(rgb.astype(np.uint16) * 257), rgb, atol=1)
+    gray = load_image(rgb[..., 0])
+    np.testing.assert_array_equal(gray[..., 0], gray[..., 2])
+
+
+@pytest.mark.parametrize(
+    "source, message",
+    [
+        (b"definitely not an image", "not an image"),
+        (np.full((20, 20, 3), np.nan, np.float32), "NaN"),
+        (np.zeros((20, 20, 5), np.uint8), "expected an image array"),
+        (np.zeros((20, 20, 3), np.int64), "unsupported image dtype"),
+        (np.zeros((8, 8, 3), np.uint8), "only 8x8"),
+        (12345, "expected a path"),
+        ("/no/such/photo.jpg", "no such file"),
+    ],
+)
+def test_bad_inputs_raise_input_error(source, message):
+    with pytest.raises(InputError, match=message):
+        load_image(source)
+
+
+def test_truncated_file_raises_input_error():
+    data = encode(Image.fromarray(gradient(200, 200)), "JPEG")
+    with pytest.raises(InputError, match="truncated|corrupt|cannot read"):
+        load_image(data[: len(data) // 2])
+
+
+def test_pixel_limit_is_checked_before_decoding():
+    data = encode(Image.fromarray(gradient(400, 300)), "PNG")
+    with pytest.raises(InputError, match="more than the limit"):
+        load_image(data, max_pixels=100_000)

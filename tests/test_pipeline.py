@@ -1,0 +1,160 @@
+"""Preprocessing, detection, fitting and the Reconstructor on synthetic faces with known answers."""
+
+import json
+
+import numpy as np
+import pytest
+import trimesh
+
+from inversefacenet import FaceParameters, NoFaceError, Reconstructor, render
+from inversefacenet.cli import main
+from inversefacenet.detection import LandmarkDetector
+from inversefacenet.fitting import fit
+from inversefacenet.preprocess import crop_for_landmarks, crop_image, face_mask
+from inversefacenet.renderer import to_uint8
+
+EXAMPLE = "assets/examples/astronaut.jpg"
+
+
+def known_face(model, seed: int) -> FaceParameters:
+    rng = np.random.default_rng(seed)
+    params = FaceParameters.neutral(model.layout)
+    params.rotation[:] = np.radians(rng.uniform(-20, 20, (1, 3)))
+    params.shape[:] = rng.normal(size=(1, model.n_shape)) * 0.7
+    params.albedo[:] = rng.normal(size=(1, model.n_albedo)) * 0.7
+    params.expression[0, model.expression_names.index("jawOpen")] = 0.3
+    params.expression[0, model.expression_names.index("mouthSmileLeft")] = 0.5
+    params.sh[0, 0] = rng.uniform(0.7, 1.1)
+    params.sh[0, 1:4] = rng.uniform(-0.2, 0.2, (3, 1))
+    return params
+
+
+def photo_of(model, params, size, background=0.55):
+    out = render(model, params, size)
+    return to_uint8(out.image[0] + (~out.raster.mask[0])[..., None] * background), out
+
+
+@pytest.fixture(scope="module")
+def detector():
+    detector = LandmarkDetector()
+    yield detector
+    detector.close()
+
+
+def test_crop_of_a_big_render_matches_a_small_render(model):
+    """Photo crops and corpus crops follow one rule: cropping a 512 px render by its landmarks
+    must give the 128 px render of the same face."""
+    params = known_face(model, 1)
+    photo, big = photo_of(model, params, 512)
+    landmarks = big.pixels[0, model.landmarks_mediapipe]
+    crop = crop_for_landmarks(landmarks, 128)
+    assert crop.scale == pytest.approx(0.25, rel=1e-4)
+    np.testing.assert_allclose(crop.offset, [0, 0], atol=1e-3)
+    small = render(model, params, 128)
+    cropped = crop_image(photo, crop).astype(float)
+    expected = to_uint8(small.image[0]).astype(float)
+    inner = small.raster.mask[0] & np.roll(small.raster.mask[0], 2, 0) & np.roll(small.raster.mask[0], -2, 1)
+    assert np.abs(cropped[inner] - expected[inner]).mean() < 4
+    np.testing.assert_allclose(crop.to_photo(crop.to_crop(landmarks)), landmarks, atol=1e-6)
+
+
+def test_mask_keeps_the_face_and_drops_the_open_mouth(model):
+    params = FaceParameters.neutral(model.layout)
+    params.expression[0, model.expression_names.index("jawOpen")] = 1.0
+    out = render(model, params, 128)
+    mask = face_mask(out.pixels[0, model.landmarks_mediapipe], 128)
+    triangle_ids = out.raster.triangle_id[0]
+    covered = triangle_ids >= 0
+    mouth = covered & model.mask_mouth_interior[model.triangles[np.maximum(triangle_ids, 0)]].all(-1)
+    skin = covered & model.mask_face[model.triangles[np.maximum(triangle_ids, 0)]].all(-1)
+    assert mouth.sum() > 50
+    assert (mask & mouth).sum() / mouth.sum() < 0.15
+    assert (mask & skin).sum() / skin.sum() > 0.9
+
+
+def test_detector_finds_a_rendered_face_where_the_model_put_its_landmarks(model, detector):
+    params = known_face(model, 2)
+    photo, out = photo_of(model, params, 384)
+    faces = detector(photo)
+    assert len(faces) == 1
+    truth = out.pixels[0, model.landmarks_mediapipe[:468]]
+    error = np.linalg.norm(faces[0].landmarks[:468, :2] - truth, axis=1).mean()
+    assert error < 0.04 * 384, error
+
+
+def test_two_faces_are_found_largest_first(model, detector):
+    canvas = np.full((420, 900, 3), 140, np.uint8)
+    big, _ = photo_of(model, known_face(model, 3), 380)
+    small, _ = photo_of(model, known_face(model, 5), 200)
+    canvas[20:400, 480:860] = big
+    canvas[110:310, 40:240] = small
+    faces = detector(canvas)
+    assert len(faces) == 2
+    assert faces[0].area > faces[1].area
+    assert faces[0].box[0] > 450 and faces[1].box[2] < 260
+
+
+def test_no_face_raises(model, detector):
+    with pytest.raises(NoFaceError):
+        Reconstructor(model, detector)(np.full((200, 200, 3), 128, np.uint8))
+
+
+def test_fit_recovers_known_parameters(model):
+    params = known_face(model, 3)
+    image, out = photo_of(model, params, 128, background=0.0)
+    landmarks = out.pixels[0, model.landmarks_mediapipe]
+    result = fit(model, image, face_mask(landmarks, 128), landmarks, mode="full")
+    assert np.abs(np.degrees(result.params.rotation - params.rotation)).max() < 2.0
+    assert result.landmark_error_px < 0.6
+    assert result.photometric_rmse < 15
+    truth = model.geometry(params.shape, params.expression)[0][model.mask_face]
+    fitted = model.geometry(result.params.shape, result.params.expression)[0][model.mask_face]
+    mean = model.vertices_mean[model.mask_face]
+
+    def rmse(a):
+        return np.sqrt(((a - truth) ** 2).sum(1).mean())
+
+    assert rmse(fitted) < 0.8 * rmse(mean)
+    jaw = model.expression_names.index("jawOpen")
+    assert abs(result.params.expression[0, jaw] - 0.3) < 0.2
+
+
+def test_reconstructor_on_the_example_photo(model, detector, tmp_path):
+    faces = Reconstructor(model, detector, fit_mode="fast")(EXAMPLE)
+    assert len(faces) == 1
+    face = faces[0]
+    x0, y0, x1, y1 = face.box
+    assert 120 < x0 < x1 < 330 and 20 < y0 < y1 < 230  # the astronaut's face
+    inter_ocular = np.linalg.norm(face.detected_landmarks[33, :2] - face.detected_landmarks[263, :2])
+    assert face.landmark_error_px < 0.1 * inter_ocular
+    assert face.landmarks68.shape == (68, 2) and face.landmarks478.shape == (478, 2)
+    assert {"decode", "detection", "mesh", "crop", "fit_landmarks", "fit_appearance"} <= set(face.ms)
+    params = face.parameters_dict()
+    assert set(params["expression"]) == set(model.expression_names)
+    assert abs(params["rotation_deg"]["yaw"]) < 20
+    json.dumps(params)
+    assert face.render(64).shape == (64, 64, 3)
+
+
+def test_cli_writes_files_reports_json_and_survives_bad_photos(tmp_path, capsys):
+    bad = tmp_path / "bad.jpg"
+    bad.write_bytes(b"not a photo")
+    status = main([EXAMPLE, str(bad), "--out", str(tmp_path / "out"), "--fit", "fast", "--json"])
+    captured = capsys.readouterr()
+    assert status == 1
+    assert "bad.jpg" in captured.err
+    report = json.loads(captured.out.strip().splitlines()[0])
+    assert report["image"] == EXAMPLE and len(report["faces"]) == 1
+    face = report["faces"][0]
+    assert len(face["landmarks68"]) == 68 and len(face["box"]) == 4
+    files = face["files"]
+    for key in ("params", "obj", "mtl", "png", "ply", "glb", "overlay"):
+        assert (tmp_path / "out").exists() and json.dumps(files[key])
+    mesh = trimesh.load(files["glb"], force="mesh")
+    assert len(mesh.vertices) > 10_000
+    assert json.loads(open(files["params"]).read())["rotation_deg"].keys() == {"pitch", "yaw", "roll"}
+
+
+def test_cli_no_fit_without_network_is_refused(tmp_path, capsys):
+    assert main([EXAMPLE, "--out", str(tmp_path), "--no-fit"]) == 2
+    assert "checkpoint" in capsys.readouterr().err
