@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import scipy.ndimage
 import trimesh
 from PIL import Image
 
@@ -21,8 +22,7 @@ TEXTURE_SIZE = 1024
 def bake_texture(uv: np.ndarray, triangles: np.ndarray, colours: np.ndarray, size: int = TEXTURE_SIZE) -> np.ndarray:
     """Rasterize per-vertex colours (V, 3) in [0, 1] into a size x size RGB uint8 texture.
 
-    Texture row 0 is v = 1 (image convention). Empty texels are filled from their
-    neighbours so bilinear lookups at chart borders do not bleed black.
+    Texture row 0 is v = 1 (image convention).
     """
     pixels = np.stack([uv[:, 0], 1 - uv[:, 1]], axis=1) * size
     corners = pixels[triangles]
@@ -32,25 +32,25 @@ def bake_texture(uv: np.ndarray, triangles: np.ndarray, colours: np.ndarray, siz
     depth = np.zeros((1, len(uv)), np.float32)
     raster, texture, _ = rasterize(pixels[None].astype(np.float32), depth, oriented, size, colours[None])
     texture = texture[0]
-    filled = raster.mask[0]
-    for _ in range(8):  # grow charts by 8 texels
-        grown, count = np.zeros_like(texture), np.zeros(filled.shape, np.float32)
-        for dy, dx in ((0, 1), (0, -1), (1, 0), (-1, 0)):
-            shifted = np.roll(filled, (dy, dx), axis=(0, 1))
-            grown += np.roll(texture, (dy, dx), axis=(0, 1)) * shifted[..., None]
-            count += shifted
-        new = ~filled & (count > 0)
-        texture[new] = grown[new] / count[new, None]
-        filled = filled | new
+    # Every empty texel takes the colour of the nearest filled one, so bilinear and mipmapped
+    # look-ups at chart borders do not bleed black.
+    _, (rows, cols) = scipy.ndimage.distance_transform_edt(~raster.mask[0], return_indices=True)
+    texture = texture[rows, cols]
     return (np.clip(texture, 0, 1) * 255 + 0.5).astype(np.uint8)
 
 
 def export_mesh(
-    path: str | Path, vertices: np.ndarray, triangles: np.ndarray, albedo: np.ndarray, uv: np.ndarray
+    path: str | Path,
+    vertices: np.ndarray,
+    triangles: np.ndarray,
+    albedo: np.ndarray,
+    uv: np.ndarray,
+    texture: np.ndarray | None = None,
 ) -> list[Path]:
     """Write a face mesh; the format follows the suffix (.obj, .ply or .glb).
 
-    vertices: (V, 3) mm; triangles: (T, 3); albedo: (V, 3) in [0, 1]; uv: (V, 2).
+    vertices: (V, 3) mm; triangles: (T, 3); albedo: (V, 3) in [0, 1]; uv: (V, 2);
+    texture: the albedo already baked by :func:`bake_texture` (baked here when omitted).
     Returns the files written (an OBJ also writes its .mtl and albedo .png).
     """
     path = Path(path)
@@ -63,7 +63,7 @@ def export_mesh(
         mesh = trimesh.Trimesh(vertices, triangles, vertex_colors=colours, process=False)
         mesh.export(path)
         return [path]
-    texture = Image.fromarray(bake_texture(uv, triangles, albedo))
+    texture = Image.fromarray(bake_texture(uv, triangles, albedo) if texture is None else texture)
     material = trimesh.visual.material.SimpleMaterial(image=texture, diffuse=(255, 255, 255, 255), name=path.stem)
     scale = 1e-3 if suffix == ".glb" else 1.0
     visual = trimesh.visual.TextureVisuals(uv=uv, image=texture, material=material)

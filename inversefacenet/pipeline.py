@@ -18,7 +18,7 @@ import numpy as np
 
 from inversefacenet.detection import DetectedFace, LandmarkDetector
 from inversefacenet.errors import NoFaceError
-from inversefacenet.export import export_mesh
+from inversefacenet.export import bake_texture, export_mesh
 from inversefacenet.facemodel.model import FaceModel
 from inversefacenet.fitting import DEFAULT_FIT, FitConfig, FitMode, fit
 from inversefacenet.images import load_image
@@ -45,6 +45,7 @@ class FaceResult:
     landmark_error_px: float  # mean distance of the 468 mesh points, photo pixels
     photometric_rmse: float  # 0-255, inside the face mask, at the fit's crop size
     ms: dict[str, float]
+    _texture: np.ndarray | None = field(default=None, repr=False)  # baked albedo, shared by OBJ and GLB
 
     @property
     def box(self) -> tuple[float, float, float, float]:
@@ -79,7 +80,10 @@ class FaceResult:
 
     def export(self, path: str | Path) -> list[Path]:
         """Write the mesh with its albedo; the format follows the suffix (.obj, .ply, .glb)."""
-        return export_mesh(path, self.vertices, self.model.triangles, self.albedo, self.model.uv)
+        albedo = self.albedo
+        if self._texture is None:
+            self._texture = bake_texture(self.model.uv, self.model.triangles, albedo)
+        return export_mesh(path, self.vertices, self.model.triangles, albedo, self.model.uv, self._texture)
 
 
 class Reconstructor:
