@@ -181,7 +181,8 @@ def _refine(model: FaceModel, params: FaceParameters, image: np.ndarray, ids: np
         _, colour = shade_vertices(in_camera, model.albedo(p.albedo), p.sh, triangles)
         grid = (pixels[:, index] / size * 2 - 1)[:, None]  # (1, 1, N, 2) in [-1, 1]
         observed = torch.nn.functional.grid_sample(photo, grid, align_corners=False)[0, :, 0].T  # (N, 3)
-        photometric = ((colour[0, index] - observed) ** 2).sum(-1).mean()
+        # robust (Charbonnier) error: hair, glasses and specular spots the model cannot explain
+        photometric = (((colour[0, index] - observed) ** 2).sum(-1) + 1e-3).sqrt().mean() * 0.1
         landmark = ((pixels[:, model.landmarks_mediapipe[:468]] - target) ** 2).sum(-1).mean()
         prior = (config.shape_prior * (p.shape**2).sum() + config.expression_prior * (p.expression**2).sum()
                  + config.albedo_prior * (p.albedo**2).sum()) * size / 100  # fmt: skip

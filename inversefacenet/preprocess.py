@@ -3,7 +3,7 @@
 The crop is the square box around the 468 MediaPipe mesh points, made 1.25x larger
 (:func:`inversefacenet.camera.crop_transform`, the same rule the renderer uses for the
 synthetic corpus), resized to the input size. The mask keeps the face oval and removes the
-mouth interior, from the same landmarks; synthetic images get theirs from the projected
+mouth interior and the eyes, from the same landmarks; synthetic images get theirs from the projected
 landmark vertices through the same function, so training and photo crops agree.
 """
 
@@ -21,6 +21,12 @@ FACE_OVAL = [10, 338, 297, 332, 284, 251, 389, 356, 454, 323, 361, 288, 397, 365
 """MediaPipe indices around the face, in order."""
 INNER_LIPS = [78, 191, 80, 81, 82, 13, 312, 311, 310, 415, 308, 324, 318, 402, 317, 14, 87, 178, 88, 95]
 """MediaPipe indices of the inner lip contour, in order (the mouth interior)."""
+EYES = [
+    [33, 7, 163, 144, 145, 153, 154, 155, 133, 173, 157, 158, 159, 160, 161, 246],
+    [263, 249, 390, 373, 374, 380, 381, 382, 362, 398, 384, 385, 386, 387, 388, 466],
+]
+"""MediaPipe indices of the two eye openings, in order. The model's eyes are too crude to
+compare with real ones (gaze, iris size, eyelashes), so the mask leaves them out too."""
 
 
 @dataclass(frozen=True)
@@ -71,12 +77,12 @@ def crop_image(image: np.ndarray, crop: Crop) -> np.ndarray:
 
 
 def face_mask(landmarks_crop: np.ndarray, size: int) -> np.ndarray:
-    """(size, size) bool: inside the face oval and outside the mouth, from landmarks in crop pixels."""
+    """(size, size) bool: inside the face oval, outside the mouth and eyes; landmarks in crop pixels."""
     mask = np.zeros((size, size), np.uint8)
     shift = 4  # sub-pixel polygon vertices
     to_int = (landmarks_crop[:, :2] * (1 << shift) - 0.5 * (1 << shift)).round().astype(np.int32)
     cv2.fillPoly(mask, [to_int[FACE_OVAL]], 1, lineType=cv2.LINE_8, shift=shift)
-    cv2.fillPoly(mask, [to_int[INNER_LIPS]], 0, lineType=cv2.LINE_8, shift=shift)
+    cv2.fillPoly(mask, [to_int[INNER_LIPS], *(to_int[eye] for eye in EYES)], 0, lineType=cv2.LINE_8, shift=shift)
     return mask.astype(bool)
 
 
