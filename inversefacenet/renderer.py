@@ -57,6 +57,7 @@ def render(
     camera: cam.Camera = cam.DEFAULT_CAMERA,
     crop: tuple[Any, Any] | None = None,
     crop_vertices: np.ndarray | None = None,
+    albedo: Any = None,
 ) -> RenderOutput:
     """Render a batch of faces into size x size crops.
 
@@ -65,6 +66,8 @@ def render(
         landmarks (the MediaPipe mesh points) as in the paper.
     crop_vertices: vertex indices whose box defines the default crop (defaults to the
         model's 468 MediaPipe mesh landmarks).
+    albedo: per-vertex reflectance (B, V, 3) used instead of the model's, e.g. a uniform
+        grey to show the geometry alone.
     """
     xp = namespace(params.rotation)
     backend = _backend(xp)
@@ -72,7 +75,8 @@ def render(
     rotation = cam.rotation_matrix(params.rotation)
     in_camera = cam.to_camera(vertices, rotation, camera)
     triangles = _triangles(model, xp)
-    _, colour = backend.shade_vertices(in_camera, model.albedo(params.albedo), params.sh, triangles)
+    reflectance = model.albedo(params.albedo) if albedo is None else albedo
+    _, colour = backend.shade_vertices(in_camera, reflectance, params.sh, triangles)
     image_points = cam.project(in_camera)
     if crop is None:
         index = model.landmarks_mediapipe[:468] if crop_vertices is None else crop_vertices

@@ -1,6 +1,7 @@
-"""Render an overview of the face model and export its mean face.
+"""README figures: an overview of the face model, and a reconstruction strip for a photo.
 
     python -m inversefacenet.showcase --out out [--figure assets/facemodel_overview.png]
+    python -m inversefacenet.showcase --photo assets/examples/astronaut.jpg --figure assets/result.png
 
 Panels: the mean face from three views, shape PCs 1-3 at -3 and +3 sigma (framed like the
 mean face, so that size shows), the jawOpen and smile blendshapes at weight 1, and albedo
@@ -72,13 +73,58 @@ def overview(model: FaceModel) -> Image.Image:
     return sheet
 
 
+def result_strip(photo: Path, model: FaceModel) -> Image.Image:
+    """Input crop | fitted silhouette and 68 points | reconstruction | geometry | albedo | relit."""
+    from inversefacenet.images import load_image
+    from inversefacenet.pipeline import Reconstructor, draw_overlay
+    from inversefacenet.preprocess import crop_image
+
+    image = load_image(photo)
+    face = Reconstructor(model)(image)[0]
+    crop = face.crop
+    zoom = PANEL / crop.size
+    from inversefacenet.preprocess import Crop
+
+    big = Crop(crop.scale * zoom, (crop.offset[0] * zoom, crop.offset[1] * zoom), PANEL)
+    grey = np.full((1, model.n_vertices, 3), 0.7, np.float32)
+    white_light = FaceParameters.neutral(model.layout, ambient=1.0).sh
+    relit = FaceParameters(face.params.rotation, face.params.shape, face.params.expression, face.params.albedo,
+                           neutral_parameters(model).sh.copy())  # fmt: skip
+    relit.sh[:, 3] = 0.45  # light from the viewer's right
+    shaded_grey = FaceParameters(face.params.rotation, face.params.shape, face.params.expression,
+                                 face.params.albedo, neutral_parameters(model).sh)  # fmt: skip
+    panels = [
+        ("input", crop_image(image, big)),
+        ("fit: silhouette, iBUG-68", crop_image(draw_overlay(image, [face]), big)),
+        ("reconstruction", face.render(PANEL)),
+        ("geometry", to_uint8(render(model, shaded_grey, PANEL, albedo=grey).image[0])),
+        ("albedo", face.render(PANEL, FaceParameters(face.params.rotation, face.params.shape,
+                                                     face.params.expression, face.params.albedo, white_light))),
+        ("relit from the right", face.render(PANEL, relit)),
+    ]  # fmt: skip
+    strip = Image.new("RGB", (len(panels) * PANEL, PANEL + 20), (30, 30, 30))
+    draw = ImageDraw.Draw(strip)
+    for k, (label, picture) in enumerate(panels):
+        strip.paste(Image.fromarray(picture), (k * PANEL, 20))
+        draw.text((k * PANEL + 6, 4), label, fill=(235, 235, 235))
+    return strip
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, default=Path("out"))
     parser.add_argument("--model", type=Path, default=None, help="face-model .npz (default: the shipped one)")
-    parser.add_argument("--figure", type=Path, default=None, help="also write the overview here")
+    parser.add_argument("--figure", type=Path, default=None, help="also write the figure here")
+    parser.add_argument("--photo", type=Path, default=None, help="make the reconstruction strip of this photo")
     args = parser.parse_args(argv)
     model = FaceModel.load(args.model)
+    if args.photo is not None:
+        strip = result_strip(args.photo, model)
+        target = args.figure or args.out / f"{args.photo.stem}_result.png"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        strip.save(target)
+        print(f"wrote {target}")
+        return
     args.out.mkdir(parents=True, exist_ok=True)
     sheet = overview(model)
     for target in filter(None, (args.out / "facemodel_overview.png", args.figure)):
