@@ -1,6 +1,6 @@
 """Command line: reconstruct every face in one or more photos.
 
-    python -m inversefacenet PHOTO... --out DIR [--fit fast|full] [--json]
+    python -m inversefacenet PHOTO... --out DIR [--fit fast|full] [--no-fit | --fit-only] [--json]
 
 Per face it writes DIR/<photo>_face<k>/ with params.json, face.obj (+ .mtl + albedo .png),
 face.ply and face.glb, and per photo DIR/<photo>_overlay.png (fitted silhouettes and
@@ -60,13 +60,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("photos", nargs="+", type=Path, metavar="PHOTO")
     parser.add_argument("--out", type=Path, required=True, help="output folder")
     parser.add_argument("--fit", choices=["fast", "full"], default="full", help="fit quality (default: full)")
-    parser.add_argument("--no-fit", action="store_true", help="network only (needs a shipped network checkpoint)")
+    choice = parser.add_mutually_exclusive_group()
+    choice.add_argument("--no-fit", action="store_true", help="network only (needs a network checkpoint)")
+    choice.add_argument("--fit-only", action="store_true", help="ignore the network; fit from the mean face")
+    parser.add_argument("--checkpoint", type=Path, default=None, help="network checkpoint (default: the shipped one)")
     parser.add_argument("--json", action="store_true", help="print one JSON object per photo on stdout")
     args = parser.parse_args(argv)
-    if args.no_fit:
-        print("error: --no-fit needs a network checkpoint, and none is shipped yet", file=sys.stderr)
+    try:
+        reconstructor = Reconstructor.load(checkpoint=args.checkpoint, fit_mode=None if args.no_fit else args.fit,
+                                           use_network=not args.fit_only)  # fmt: skip
+    except (ValueError, OSError) as error:  # no network for --no-fit, unreadable checkpoint or model
+        print(f"error: {error}", file=sys.stderr)
         return 2
-    reconstructor = Reconstructor.load(fit_mode=args.fit)
     print(f"using {reconstructor.description}", file=sys.stderr)
     args.out.mkdir(parents=True, exist_ok=True)
     failed = 0

@@ -16,14 +16,15 @@ from typing import Any
 import cv2
 import numpy as np
 
+from inversefacenet.checkpoint import DEFAULT_CHECKPOINT, Predictor
 from inversefacenet.detection import DetectedFace, LandmarkDetector
 from inversefacenet.errors import NoFaceError
 from inversefacenet.export import bake_texture, export_mesh
 from inversefacenet.facemodel.model import FaceModel
-from inversefacenet.fitting import DEFAULT_FIT, FitConfig, FitMode, fit
+from inversefacenet.fitting import DEFAULT_FIT, FitConfig, FitMode, evaluate_fit, fit
 from inversefacenet.images import load_image
 from inversefacenet.params import FaceParameters
-from inversefacenet.preprocess import Crop, crop_for_landmarks, crop_image, face_mask
+from inversefacenet.preprocess import Crop, crop_for_landmarks, crop_image, face_mask, network_input
 from inversefacenet.renderer import render, to_uint8
 
 log = logging.getLogger(__name__)
@@ -89,27 +90,52 @@ class FaceResult:
 class Reconstructor:
     """Finds every face in a photo and recovers its parameters.
 
-    The network (training issue) is not shipped yet, so parameters come from the
-    analysis-by-synthesis fit started at the mean face; ``description`` says which.
+    With a network (``predictor``), its prediction is the result or, with ``fit_mode``, the
+    fit's starting point; without one, the fit starts from the mean face. ``description``
+    says which.
     """
 
     def __init__(
         self,
         model: FaceModel,
         detector: LandmarkDetector | None = None,
-        fit_mode: FitMode = "full",
+        predictor: Predictor | None = None,
+        fit_mode: FitMode | None = "full",
         fit_config: FitConfig = DEFAULT_FIT,
     ) -> None:
+        if predictor is None and fit_mode is None:
+            raise ValueError("no network checkpoint to predict with: the fit is needed (give a fit_mode)")
         self.model = model
         self.detector = detector or LandmarkDetector()
+        self.predictor = predictor
         self.fit_mode = fit_mode
         self.fit_config = fit_config
-        self.description = f"model fit ({fit_mode}) from the mean face; no network checkpoint is shipped yet"
+        network = f"network ({predictor.config.architecture}, {predictor.config.input_size} px)" if predictor else None
+        fitting = f"{fit_mode} fit" if fit_mode else None
+        if network and fitting:
+            self.description = f"{network} refined by the {fitting}"
+        else:
+            self.description = network or f"{fitting} from the mean face (no network checkpoint)"
 
     @classmethod
-    def load(cls, model_path: str | Path | None = None, fit_mode: FitMode = "full") -> Reconstructor:
-        """The shipped face model with the fit; logs which predictor it uses."""
-        reconstructor = cls(FaceModel.load(model_path), fit_mode=fit_mode)
+    def load(
+        cls,
+        model_path: str | Path | None = None,
+        checkpoint: str | Path | None = None,
+        fit_mode: FitMode | None = "full",
+        use_network: bool = True,
+    ) -> Reconstructor:
+        """The shipped face model, the shipped network if there is one, and the fit.
+
+        checkpoint: another network checkpoint; use_network=False ignores any network.
+        Logs which predictor it uses (also in ``description``).
+        """
+        model = FaceModel.load(model_path)
+        path = Path(checkpoint) if checkpoint else DEFAULT_CHECKPOINT
+        predictor = None
+        if use_network and (checkpoint or path.is_file()):
+            predictor = Predictor.load(path, model)
+        reconstructor = cls(model, predictor=predictor, fit_mode=fit_mode)
         log.info("InverseFaceNet: %s", reconstructor.description)
         return reconstructor
 
@@ -138,17 +164,34 @@ class Reconstructor:
         pixels = crop_image(image, crop)
         landmarks = crop.to_crop(face.landmarks[:, :2])
         mask = face_mask(landmarks, FIT_SIZE)
-        crop_ms = (time.perf_counter() - start) * 1000
-        fitted = fit(self.model, pixels, mask, landmarks, mode=self.fit_mode, config=self.fit_config)
-        out = render(self.model, fitted.params, FIT_SIZE)
+        timings = {"crop": (time.perf_counter() - start) * 1000}
+        initial = None
+        if self.predictor is not None:
+            start = time.perf_counter()
+            initial = self._predict(image, face)
+            timings["network"] = (time.perf_counter() - start) * 1000
+        if self.fit_mode is not None:
+            fitted = fit(self.model, pixels, mask, landmarks, init=initial, mode=self.fit_mode, config=self.fit_config)
+            params, timings = fitted.params, {**timings, **fitted.ms}
+            landmark_error, rmse = fitted.landmark_error_px, fitted.photometric_rmse
+        else:
+            params = initial
+            landmark_error, rmse = evaluate_fit(self.model, params, pixels, mask, landmarks)
+        out = render(self.model, params, FIT_SIZE)
         model_points = out.pixels[0]
         return FaceResult(
-            params=fitted.params, model=self.model, crop=crop, detected_landmarks=face.landmarks,
+            params=params, model=self.model, crop=crop, detected_landmarks=face.landmarks,
             landmarks478=crop.to_photo(model_points[self.model.landmarks_mediapipe]),
             landmarks68=crop.to_photo(self.model.ibug68_points(out.pixels, out.vertex_visible)[0]),
-            landmark_error_px=fitted.landmark_error_px / crop.scale, photometric_rmse=fitted.photometric_rmse,
-            ms={"crop": crop_ms, **fitted.ms},
+            landmark_error_px=landmark_error / crop.scale, photometric_rmse=rmse, ms=timings,
         )  # fmt: skip
+
+    def _predict(self, image: np.ndarray, face: DetectedFace) -> FaceParameters:
+        """The network's parameters for one face, from its own crop size."""
+        size = self.predictor.config.input_size
+        crop = crop_for_landmarks(face.landmarks, size)
+        mask = face_mask(crop.to_crop(face.landmarks[:, :2]), size)
+        return self.predictor(network_input(crop_image(image, crop), mask)[None])
 
 
 def draw_overlay(image: np.ndarray, faces: list[FaceResult]) -> np.ndarray:

@@ -4,7 +4,7 @@
     python -m inversefacenet.showcase --photo assets/examples/astronaut.jpg --figure assets/result.png
 
 Panels: the mean face from three views, shape PCs 1-3 at -3 and +3 sigma (framed like the
-mean face, so that size shows), the jawOpen and smile blendshapes at weight 1, and albedo
+mean face), the jawOpen and smile blendshapes at weight 1, and albedo
 PCs 1-2 at -3 and +3 sigma (all under the same light).
 """
 

@@ -4,7 +4,7 @@ import numpy as np
 import trimesh
 
 from inversefacenet.facemodel.albedo import AlbedoRegions, sample_albedos
-from inversefacenet.facemodel.build import loop_subdivision, pca, rigid_align
+from inversefacenet.facemodel.build import loop_subdivision, pca, similarity_align
 
 
 def test_subdivision_operator_reproduces_trimesh():
@@ -25,13 +25,13 @@ def test_pca_recovers_a_known_low_rank_space():
     np.testing.assert_allclose(np.abs(found @ basis.T), np.eye(3), atol=0.05)
 
 
-def test_rigid_alignment_undoes_rotation_and_translation():
+def test_similarity_alignment_undoes_rotation_translation_and_scale():
     rng = np.random.default_rng(1)
     reference = rng.normal(size=(50, 3))
     angle = 0.4
     rot = np.array([[np.cos(angle), -np.sin(angle), 0], [np.sin(angle), np.cos(angle), 0], [0, 0, 1]])
-    moved = reference @ rot.T + [3, -2, 1]
-    np.testing.assert_allclose(rigid_align(moved[None], reference)[0], reference, atol=1e-9)
+    moved = 1.3 * reference @ rot.T + [3, -2, 1]
+    np.testing.assert_allclose(similarity_align(moved[None], reference)[0], reference, atol=1e-9)
 
 
 def test_albedo_sampler_spans_light_to_dark_skin():

@@ -155,6 +155,8 @@ def test_cli_writes_files_reports_json_and_survives_bad_photos(tmp_path, capsys)
     assert json.loads(open(files["params"]).read())["rotation_deg"].keys() == {"pitch", "yaw", "roll"}
 
 
-def test_cli_no_fit_without_network_is_refused(tmp_path, capsys):
-    assert main([EXAMPLE, "--out", str(tmp_path), "--no-fit"]) == 2
+def test_cli_reports_an_unreadable_checkpoint(tmp_path, capsys):
+    bad = tmp_path / "bad.safetensors"
+    bad.write_bytes(b"garbage")
+    assert main([EXAMPLE, "--out", str(tmp_path), "--checkpoint", str(bad)]) == 2
     assert "checkpoint" in capsys.readouterr().err

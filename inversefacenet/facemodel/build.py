@@ -141,16 +141,22 @@ def loop_subdivision(vertices: np.ndarray, triangles: np.ndarray) -> tuple[scipy
     return operator, np.asarray(new_triangles, dtype=np.int32)
 
 
-def rigid_align(samples: np.ndarray, reference: np.ndarray) -> np.ndarray:
-    """Rigidly align each (V, 3) sample to the reference (Kabsch, no scale)."""
+def similarity_align(samples: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """Align each (V, 3) sample to the reference by rotation, translation and scale (Umeyama).
+
+    Scale is removed on purpose: in a landmark-normalised crop a bigger head and a closer
+    camera look the same, so absolute size cannot be inferred from one photo; keeping it
+    would make the largest shape component unobservable. Model faces have the mean size.
+    """
     ref_c = reference - reference.mean(0)
     out = np.empty_like(samples)
     for i, s in enumerate(samples):
         s_c = s - s.mean(0)
-        u, _, vt = np.linalg.svd(s_c.T @ ref_c)
+        u, singular, vt = np.linalg.svd(s_c.T @ ref_c)
         d = np.sign(np.linalg.det(u @ vt))
         rot = u @ np.diag([1, 1, d]) @ vt
-        out[i] = s_c @ rot + reference.mean(0)
+        scale = (singular * [1, 1, d]).sum() / (s_c**2).sum()
+        out[i] = scale * s_c @ rot + reference.mean(0)
     return out
 
 
@@ -283,7 +289,7 @@ def build_geometry(seed: int, expression_pca: int | None) -> tuple[dict[str, np.
             phenotype_kwargs={k: v[part] for k, v in population["phenotype_kwargs"].items()},
             local_changes_kwargs={k: v[part] for k, v in population["local_changes_kwargs"].items()},
         ))  # fmt: skip
-    coarse = rigid_align(np.concatenate(samples), neutral_coarse)
+    coarse = similarity_align(np.concatenate(samples), neutral_coarse)
     fine = subdivide(coarse)
     mean_flat, shape_basis, shape_std, shape_explained = pca(fine.reshape(len(fine), -1), N_SHAPE)
     mean = mean_flat.reshape(-1, 3)

@@ -1,0 +1,119 @@
+"""Network checkpoints: safetensors weights with their configuration inside and beside them.
+
+The configuration (architecture, input size, parameter layout, crop rule, face-model hash)
+travels in the safetensors metadata, so one file is enough to rebuild the predictor; a JSON
+sidecar with the same content plus metrics is written for people and tools.
+Never pickle: loading a checkpoint cannot run code.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, safe_open, save_file
+
+from inversefacenet.camera import DEFAULT_CAMERA
+from inversefacenet.facemodel.model import FaceModel
+from inversefacenet.networks import build_network
+from inversefacenet.params import FaceParameters, ParameterLayout
+
+DEFAULT_CHECKPOINT = Path(__file__).resolve().parents[1] / "assets" / "inversefacenet.safetensors"
+"""The shipped network (fp16 weights), when there is one."""
+
+
+class CheckpointError(ValueError):
+    """A checkpoint is missing, corrupt, or does not match the face model."""
+
+
+@dataclass(frozen=True)
+class NetworkConfig:
+    """Everything needed to rebuild a network and feed it the way it was trained."""
+
+    architecture: str
+    input_size: int
+    n_shape: int
+    n_expression: int
+    n_albedo: int
+    face_model_sha256: str
+    crop_scale: float = DEFAULT_CAMERA.crop_scale
+    camera_distance_mm: float = DEFAULT_CAMERA.distance_mm
+    input_range: str = "rgb in [-0.5, 0.5], 0 outside the face mask"
+
+    @property
+    def layout(self) -> ParameterLayout:
+        return ParameterLayout(self.n_shape, self.n_expression, self.n_albedo)
+
+    @classmethod
+    def for_model(cls, model: FaceModel, architecture: str, input_size: int) -> NetworkConfig:
+        return cls(architecture, input_size, model.n_shape, model.n_expression, model.n_albedo, model.sha256)
+
+
+def save_checkpoint(
+    path: str | Path, network: torch.nn.Module, config: NetworkConfig, extra: dict[str, Any] | None = None,
+    half: bool = False,
+) -> Path:  # fmt: skip
+    """Write ``path`` (.safetensors) and its ``.json`` sidecar; ``half`` stores fp16 weights."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tensors = {k: v.detach().cpu().contiguous() for k, v in network.state_dict().items()}
+    if half:
+        tensors = {k: v.half() if v.is_floating_point() else v for k, v in tensors.items()}
+    metadata = {"config": json.dumps(asdict(config))}
+    tmp = path.with_suffix(".tmp")
+    save_file(tensors, str(tmp), metadata=metadata)
+    tmp.replace(path)  # atomic: an interrupted save never leaves a half-written checkpoint
+    sidecar = {"config": asdict(config), **(extra or {})}
+    path.with_suffix(".json").write_text(json.dumps(sidecar, indent=1))
+    return path
+
+
+def load_network(path: str | Path, model: FaceModel | None = None) -> tuple[torch.nn.Module, NetworkConfig]:
+    """Rebuild the network of a checkpoint (float32, eval mode); checks it fits ``model``."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"checkpoint not found: {path}")
+    try:
+        with safe_open(str(path), framework="pt") as handle:
+            metadata = handle.metadata() or {}
+        tensors = load_file(str(path))
+        config = NetworkConfig(**json.loads(metadata["config"]))
+    except (SafetensorError, OSError, KeyError, TypeError, ValueError) as error:
+        raise CheckpointError(f"{path} is not a readable InverseFaceNet checkpoint: {error}") from error
+    if model is not None and config.layout != model.layout:
+        raise CheckpointError(f"{path} predicts {config.layout}, but the face model has {model.layout}")
+    network = build_network(config.architecture, config.input_size, config.layout.size)
+    try:
+        network.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in tensors.items()})
+    except RuntimeError as error:
+        raise CheckpointError(f"{path}: weights do not match {config.architecture}: {error}") from error
+    return network.eval(), config
+
+
+class Predictor:
+    """Network inference: masked crops -> parameters."""
+
+    def __init__(self, network: torch.nn.Module, config: NetworkConfig) -> None:
+        self.network = network.eval()
+        self.config = config
+
+    @classmethod
+    def load(cls, path: str | Path, model: FaceModel | None = None) -> Predictor:
+        return cls(*load_network(path, model))
+
+    @torch.no_grad()
+    def __call__(self, inputs: np.ndarray) -> FaceParameters:
+        """inputs: (B, S, S, 3) float32 from :func:`inversefacenet.preprocess.network_input`."""
+        size = self.config.input_size
+        if inputs.ndim != 4 or inputs.shape[1:] != (size, size, 3):
+            raise ValueError(f"expected network inputs (B, {size}, {size}, 3), got {inputs.shape}")
+        images = torch.as_tensor(np.ascontiguousarray(inputs.transpose(0, 3, 1, 2)), dtype=torch.float32)
+        vector = self.network(images).numpy()
+        params = FaceParameters.unpack(self.config.layout, vector)
+        params.expression = np.clip(params.expression, 0, 1)
+        return params

@@ -1,0 +1,165 @@
+"""Corpus, loss, checkpoints, the training/bootstrapping/evaluation CLIs at toy scale."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from inversefacenet import FaceParameters, Reconstructor
+from inversefacenet.checkpoint import CheckpointError, NetworkConfig, Predictor, load_network, save_checkpoint
+from inversefacenet.cli import main as cli
+from inversefacenet.networks import build_network
+from training.bootstrap import bootstrap
+from training.corpus import PAPER, SyntheticStream, sample_parameters
+from training.evaluate import held_out_set, metrics
+from training.losses import ParameterLoss, model_space_weights
+from training.train import TrainConfig, learning_rate, train
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLE = ROOT / "assets" / "examples" / "astronaut.jpg"
+
+
+def test_corpus_follows_the_paper_distribution(model):
+    params = sample_parameters(model, 4000, np.random.default_rng(0))
+    degrees = np.degrees(params.rotation)
+    assert np.abs(degrees[:, :2]).max() <= 40 and np.abs(degrees[:, 2]).max() <= 15
+    assert np.abs(degrees[:, :2]).max() > 38  # the range is used
+    np.testing.assert_array_equal(params.sh[..., 0], params.sh[..., 2])  # grey light
+    assert 0.6 <= params.sh[:, 0, 0].min() and params.sh[:, 0, 0].max() <= 1.2
+    assert np.abs(params.sh[:, 1:]).max() <= 0.2
+    assert 0 <= params.expression.min() and params.expression.max() <= 1
+    assert abs(params.shape.std() - 1) < 0.05 and abs(params.albedo.mean()) < 0.05
+    coloured = sample_parameters(model, 100, np.random.default_rng(0), PAPER.wide())
+    assert not np.allclose(coloured.sh[..., 0], coloured.sh[..., 2])
+
+
+def test_stream_is_deterministic_and_masked(model):
+    stream = SyntheticStream(model, 64, 3, seed=7)
+    inputs, targets = stream.batch(5)
+    again, targets_again = stream.batch(5)
+    np.testing.assert_array_equal(inputs, again)
+    np.testing.assert_array_equal(targets, targets_again)
+    assert not np.array_equal(stream.batch(6)[1], targets)
+    assert inputs.shape == (3, 64, 64, 3) and targets.shape == (3, model.layout.size)
+    assert -0.5 <= inputs.min() and inputs.max() <= 0.5
+    assert (inputs[:, 0, 0] == 0).all()  # outside the face mask
+
+
+def test_model_space_loss(model):
+    weights = model_space_weights(model)
+    slices = model.layout.slices
+    assert (weights[slices["rotation"]] == 400).all() and (weights[slices["sh"]] == 20).all()
+    assert np.all(np.diff(weights[slices["shape"]]) <= 1e-6)  # follows the sorted sigmas
+    loss, l2 = ParameterLoss(model, "model"), ParameterLoss(model, "l2")
+    target = torch.zeros(2, model.layout.size)
+    predicted = target.clone()
+    predicted[:, 0] = 0.01  # 0.01 rad pitch error
+    assert float(loss(target, target)) == 0
+    assert float(loss(predicted, target)) == pytest.approx((400 * 0.01) ** 2, rel=1e-5)
+    assert float(l2(predicted, target)) == pytest.approx(0.01**2, rel=1e-5)
+    with pytest.raises(ValueError):
+        ParameterLoss(model, "l1")
+
+
+def test_learning_rate_schedule():
+    config = TrainConfig(steps=100, warmup_steps=10, learning_rate=1.0)
+    assert learning_rate(config, 0) == pytest.approx(0.1)
+    assert learning_rate(config, 10) == pytest.approx(1.0)
+    assert learning_rate(config, 100) == pytest.approx(0.05)
+
+
+@pytest.mark.parametrize("architecture", ["alexnet", "compact"])
+def test_checkpoint_round_trip(model, tmp_path, architecture):
+    config = NetworkConfig.for_model(model, architecture, 96)
+    network = build_network(architecture, 96, model.layout.size).eval()
+    images = torch.rand(2, 3, 96, 96) - 0.5
+    path = save_checkpoint(tmp_path / "net.safetensors", network, config, {"note": 1})
+    loaded, loaded_config = load_network(path, model)
+    assert loaded_config == config
+    torch.testing.assert_close(loaded(images), network(images))
+    assert json.loads(path.with_suffix(".json").read_text())["note"] == 1
+    half, _ = load_network(save_checkpoint(tmp_path / "half.safetensors", network, config, half=True), model)
+    torch.testing.assert_close(half(images), network(images), atol=2e-3, rtol=1e-2)
+
+
+def test_bad_checkpoints_raise(model, tmp_path):
+    garbage = tmp_path / "garbage.safetensors"
+    garbage.write_bytes(b"\x00" * 64)
+    with pytest.raises(CheckpointError):
+        load_network(garbage, model)
+    with pytest.raises(CheckpointError, match="not found"):
+        load_network(tmp_path / "missing.safetensors")
+    other = NetworkConfig("compact", 64, model.n_shape + 1, model.n_expression, model.n_albedo, "x")
+    path = save_checkpoint(tmp_path / "other.safetensors", build_network("compact", 64, other.layout.size), other)
+    with pytest.raises(CheckpointError, match="predicts"):
+        load_network(path, model)
+
+
+def tiny_config(**changes) -> TrainConfig:
+    base = {"input_size": 64, "batch_size": 2, "steps": 4, "validate_every": 2, "validation_size": 4}
+    return TrainConfig(**{**base, **changes})
+
+
+def test_training_writes_checkpoints_and_resumes(model, tmp_path):
+    out = tmp_path / "run"
+    metrics_first = train(tiny_config(), out, model)
+    assert {"last.safetensors", "best.safetensors", "optimizer.safetensors", "log.csv", "loss.png"} <= {
+        p.name for p in out.iterdir()
+    }
+    assert np.isfinite(metrics_first["val_loss"])
+    train(tiny_config(steps=6), out, model)  # resumes at step 4
+    rows = (out / "log.csv").read_text().strip().splitlines()
+    assert [int(r.split(",")[0]) for r in rows[1:]] == [1, 2, 3, 4, 5, 6]
+    assert json.loads((out / "last.json").read_text())["step"] == 6
+
+
+def test_training_cli_with_torchrun_ddp(tmp_path):
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "-m", "training.train",
+               "--out", str(tmp_path / "ddp"), "--input-size", "64", "--batch-size", "2", "--steps", "2",
+               "--validate-every", "2", "--validation-size", "2"]  # fmt: skip
+    result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert (tmp_path / "ddp" / "last.safetensors").exists()
+
+
+def test_bootstrap_round_on_a_photo(model, tmp_path):
+    start = tmp_path / "start.safetensors"
+    save_checkpoint(
+        start, build_network("compact", 64, model.layout.size), NetworkConfig.for_model(model, "compact", 64)
+    )
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    (photos / "a.jpg").write_bytes(EXAMPLE.read_bytes())
+    (photos / "notes.txt").write_text("not a photo")
+    validation = SyntheticStream(model, 64, 4, seed=1).batch(0)
+    history = bootstrap(photos, start, tmp_path / "boot", rounds=1, steps=2, noise=1.0, batch_size=2,
+                        validation=validation)  # fmt: skip
+    assert history[0]["faces"] == 1 and np.isfinite(history[0]["val_loss"])
+    assert (tmp_path / "boot" / "round1" / "last.safetensors").exists()
+
+
+def test_metrics_of_the_truth_are_perfect(model):
+    truth = held_out_set(model, 3)
+    result = metrics(model, truth, truth)
+    assert result["model_space_loss"] == 0 and result["geometric_rmse_mm"] == 0
+    assert result["photometric_rmse"] < 1e-3 and result["mask_iou"] == pytest.approx(1.0)
+    worse = metrics(model, truth, FaceParameters.neutral(model.layout, 3))
+    assert worse["geometric_rmse_mm"] > 1 and worse["rotation_error_deg"] > 1
+
+
+def test_reconstructor_uses_a_network_checkpoint(model, tmp_path, capsys):
+    path = save_checkpoint(tmp_path / "net.safetensors", build_network("compact", 64, model.layout.size),
+                           NetworkConfig.for_model(model, "compact", 64))  # fmt: skip
+    reconstructor = Reconstructor(model, predictor=Predictor.load(path, model), fit_mode=None)
+    assert "network" in reconstructor.description
+    face = reconstructor(EXAMPLE)[0]
+    assert "network" in face.ms and "fit_landmarks" not in face.ms
+    status = cli([str(EXAMPLE), "--out", str(tmp_path / "out"), "--checkpoint", str(path), "--no-fit", "--json"])
+    assert status == 0
+    assert json.loads(capsys.readouterr().out)["faces"][0]["ms"]["network"] > 0

@@ -1,0 +1,128 @@
+"""The synthetic training corpus (paper section 5), rendered on the fly.
+
+Parameters are drawn independently per group (eq. 5): yaw and pitch U(-40, 40) deg, roll
+U(-15, 15) deg; shape and albedo N(0, 1) (the sigmas live in the model); SH U(-0.2, 0.2)
+with the ambient band U(0.6, 1.2), the same for R, G and B ("grey at first").
+
+Expression: the paper draws U(-12, 12) on a 64-d PCA of its blendshapes, with a bias of 4.8
+on the first (mouth-opening) component so the mouth does not close beyond anatomical limits.
+Our expression parameters are ARKit blendshape weights in [0, 1], so the same intent maps to:
+each blendshape is active with probability ``expression_active`` and then takes a weight
+U(0, 1); jawOpen, the mouth component, is active twice as often with a weight U(0, jaw_open_max).
+Negative weights (closing beyond neutral) are never drawn, which is what the bias achieves.
+
+Images are rendered with the model's coarse level, cropped by the landmark box and masked by
+:func:`inversefacenet.preprocess.face_mask` on the projected landmarks, exactly like photos.
+Batches are a pure function of (seed, batch index), so streams are deterministic and resumable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from inversefacenet.facemodel.model import FaceModel
+from inversefacenet.params import FaceParameters
+from inversefacenet.preprocess import face_mask
+from inversefacenet.renderer import render
+
+
+@dataclass(frozen=True)
+class CorpusDistribution:
+    """The sampling distribution P(theta) = P(R) P(shape) P(expression) P(albedo) P(light)."""
+
+    yaw_pitch_deg: float = 40.0
+    roll_deg: float = 15.0
+    expression_active: float = 0.15
+    jaw_open_max: float = 0.8
+    sh_range: float = 0.2
+    ambient: tuple[float, float] = (0.6, 1.2)
+    coloured_light: bool = False
+    coloured_spread: float = 0.15  # with coloured light: per-channel factor U(1 - spread, 1 + spread)
+
+    def narrow(self) -> CorpusDistribution:
+        """Little mouth opening, grey light: the bootstrapping experiment's training corpus."""
+        return replace(self, expression_active=0.05, jaw_open_max=0.15, coloured_light=False)
+
+    def wide(self) -> CorpusDistribution:
+        """More expression and coloured light: the experiment's unlabelled and validation sets."""
+        return replace(self, expression_active=0.25, jaw_open_max=1.0, coloured_light=True)
+
+
+PAPER = CorpusDistribution()
+
+
+def sample_parameters(model: FaceModel, count: int, rng: np.random.Generator,
+                      distribution: CorpusDistribution = PAPER) -> FaceParameters:  # fmt: skip
+    """Draw ``count`` parameter vectors (numpy float32)."""
+    d = distribution
+    angles = np.stack([rng.uniform(-d.yaw_pitch_deg, d.yaw_pitch_deg, count),
+                       rng.uniform(-d.yaw_pitch_deg, d.yaw_pitch_deg, count),
+                       rng.uniform(-d.roll_deg, d.roll_deg, count)], axis=1)  # fmt: skip
+    active = rng.uniform(size=(count, model.n_expression)) < d.expression_active
+    expression = rng.uniform(0, 1, (count, model.n_expression)) * active
+    if "jawOpen" in model.expression_names:
+        jaw = model.expression_names.index("jawOpen")
+        expression[:, jaw] = rng.uniform(0, d.jaw_open_max, count) * (rng.uniform(size=count) < 2 * d.expression_active)
+    sh = np.repeat(rng.uniform(-d.sh_range, d.sh_range, (count, 9, 1)), 3, axis=2)
+    sh[:, 0] = rng.uniform(*d.ambient, (count, 1))
+    if d.coloured_light:
+        sh *= rng.uniform(1 - d.coloured_spread, 1 + d.coloured_spread, (count, 1, 3))
+    return FaceParameters(
+        np.radians(angles).astype(np.float32),
+        rng.normal(size=(count, model.n_shape)).astype(np.float32),
+        expression.astype(np.float32),
+        rng.normal(size=(count, model.n_albedo)).astype(np.float32),
+        sh.astype(np.float32),
+    )
+
+
+def render_inputs(model: FaceModel, params: FaceParameters, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Network inputs (B, S, S, 3) in [-0.5, 0.5] (0 off the mask) and the masks (B, S, S)."""
+    out = render(model.coarse(), params, size)
+    coarse = model.coarse()
+    masks = np.stack([face_mask(pixels[coarse.landmarks_mediapipe], size) for pixels in out.pixels])
+    images = np.clip(out.image, 0, 1) - 0.5
+    return (images * masks[..., None]).astype(np.float32), masks
+
+
+@dataclass
+class SyntheticStream:
+    """Deterministic, resumable batches: batch k depends only on (seed, k).
+
+    Parameters come from ``distribution``, or, when ``pool`` is given (self-supervised
+    bootstrapping, paper section 7), from pool vectors (N, P) plus Gaussian noise of
+    per-dimension standard deviation ``pool_noise`` (P,).
+    """
+
+    model: FaceModel
+    size: int
+    batch_size: int
+    seed: int
+    distribution: CorpusDistribution = PAPER
+    pool: np.ndarray | None = None
+    pool_noise: np.ndarray | None = None
+
+    def parameters(self, rng: np.random.Generator) -> FaceParameters:
+        if self.pool is None:
+            return sample_parameters(self.model, self.batch_size, rng, self.distribution)
+        chosen = self.pool[rng.integers(len(self.pool), size=self.batch_size)]
+        noise = 0 if self.pool_noise is None else rng.normal(size=chosen.shape) * self.pool_noise
+        params = FaceParameters.unpack(self.model.layout, (chosen + noise).astype(np.float32))
+        params.expression = np.clip(params.expression, 0, 1)
+        return params
+
+    def batch(self, index: int) -> tuple[np.ndarray, np.ndarray]:
+        """(inputs (B, S, S, 3), target parameter vectors (B, P))."""
+        rng = np.random.default_rng([self.seed, index])
+        params = self.parameters(rng)
+        inputs, _ = render_inputs(self.model, params, self.size)
+        return inputs, params.pack()
+
+    def __iter__(self, start: int = 0) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        index = start
+        while True:
+            yield self.batch(index)
+            index += 1

@@ -1,0 +1,133 @@
+"""Evaluate a checkpoint on a fixed held-out synthetic set (paper section 8 metrics).
+
+    python -m training.evaluate CHECKPOINT [--count 300] [--fit-count 100] [--report FILE.json]
+
+Rows: the mean face (baseline), the network, and the network refined by the fit (fast and
+full; the fit gets the ground-truth landmark positions, standing in for a perfect detector).
+Metrics: model-space loss, rotation error (deg, mean over the three angles), geometric RMSE
+(mm, face vertices, unposed), photometric RMSE (0-255, inside the face mask), IoU of the face
+masks. Prints a table and a JSON line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from inversefacenet.checkpoint import Predictor
+from inversefacenet.facemodel.model import FaceModel
+from inversefacenet.fitting import fit
+from inversefacenet.params import FaceParameters
+from inversefacenet.preprocess import face_mask
+from inversefacenet.renderer import render
+from training.corpus import PAPER, CorpusDistribution, render_inputs, sample_parameters
+from training.losses import ParameterLoss
+
+HELD_OUT_SEED = 20_180_618
+EVAL_SIZE = 128
+
+
+def held_out_set(model: FaceModel, count: int, distribution: CorpusDistribution = PAPER) -> FaceParameters:
+    return sample_parameters(model, count, np.random.default_rng(HELD_OUT_SEED), distribution)
+
+
+def metrics(model: FaceModel, truth: FaceParameters, predicted: FaceParameters) -> dict[str, float]:
+    """Mean metrics of predictions against ground truth (both numpy, same batch)."""
+    loss = ParameterLoss(model, "model")
+    model_loss = float(loss(torch.tensor(predicted.pack()), torch.tensor(truth.pack())))
+    rotation = float(np.degrees(np.abs(predicted.rotation - truth.rotation)).mean())
+    face = model.mask_face
+    geometry_true = model.geometry(truth.shape, truth.expression)[:, face]
+    geometry_pred = model.geometry(predicted.shape, predicted.expression)[:, face]
+    geometric = float(np.sqrt(((geometry_pred - geometry_true) ** 2).sum(-1).mean(-1)).mean())
+    photometric, iou = [], []
+    for start in range(0, truth.batch_size, 32):
+        part = slice(start, start + 32)
+        t = render(model, _slice(truth, part), EVAL_SIZE)
+        p = render(model, _slice(predicted, part), EVAL_SIZE)
+        for k in range(t.image.shape[0]):
+            mask_t = face_mask(t.pixels[k, model.landmarks_mediapipe], EVAL_SIZE)
+            mask_p = face_mask(p.pixels[k, model.landmarks_mediapipe], EVAL_SIZE)
+            iou.append((mask_t & mask_p).sum() / max((mask_t | mask_p).sum(), 1))
+            both = mask_t & p.raster.mask[k]
+            difference = (np.clip(p.image[k], 0, 1) - np.clip(t.image[k], 0, 1))[both] * 255
+            photometric.append(np.sqrt((difference**2).mean()) if both.any() else 255.0)
+    return {
+        "model_space_loss": model_loss, "rotation_error_deg": rotation, "geometric_rmse_mm": geometric,
+        "photometric_rmse": float(np.mean(photometric)), "mask_iou": float(np.mean(iou)),
+    }  # fmt: skip
+
+
+def _slice(params: FaceParameters, part: slice) -> FaceParameters:
+    return FaceParameters(*(getattr(params, n)[part] for n in ("rotation", "shape", "expression", "albedo", "sh")))
+
+
+def _concat(items: list[FaceParameters]) -> FaceParameters:
+    names = ("rotation", "shape", "expression", "albedo", "sh")
+    return FaceParameters(*(np.concatenate([getattr(p, n) for p in items]) for n in names))
+
+
+def predict(predictor: Predictor, model: FaceModel, truth: FaceParameters) -> FaceParameters:
+    """Network predictions for the held-out renders, in batches."""
+    outputs = []
+    for start in range(0, truth.batch_size, 64):
+        inputs, _ = render_inputs(model, _slice(truth, slice(start, start + 64)), predictor.config.input_size)
+        outputs.append(predictor(inputs))
+    return _concat(outputs)
+
+
+def refine(model: FaceModel, truth: FaceParameters, start: FaceParameters, mode: str) -> FaceParameters:
+    """The fit from the network's prediction, on full-mesh renders of the ground truth."""
+    results = []
+    for k in tqdm(range(truth.batch_size), desc=f"fit ({mode})", leave=False):
+        out = render(model, _slice(truth, slice(k, k + 1)), EVAL_SIZE)
+        image = (np.clip(out.image[0], 0, 1) * 255 + 0.5).astype(np.uint8)
+        landmarks = out.pixels[0, model.landmarks_mediapipe]
+        fitted = fit(model, image, face_mask(landmarks, EVAL_SIZE), landmarks, _slice(start, slice(k, k + 1)), mode)
+        results.append(fitted.params)
+    return _concat(results)
+
+
+def evaluate(checkpoint: Path, count: int, fit_count: int) -> dict[str, dict[str, float]]:
+    model = FaceModel.load()
+    predictor = Predictor.load(checkpoint, model)
+    truth = held_out_set(model, count)
+    predicted = predict(predictor, model, truth)
+    mean = FaceParameters.neutral(model.layout, truth.batch_size, ambient=0.9)
+    rows = {"mean face": metrics(model, truth, mean), "network": metrics(model, truth, predicted)}
+    if fit_count:
+        subset = slice(0, fit_count)
+        truth_fit, start = _slice(truth, subset), _slice(predicted, subset)
+        rows[f"network (first {fit_count})"] = metrics(model, truth_fit, start)
+        for mode in ("fast", "full"):
+            rows[f"network + {mode} fit (first {fit_count})"] = metrics(
+                model, truth_fit, refine(model, truth_fit, start, mode)
+            )
+    return rows
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("checkpoint", type=Path)
+    parser.add_argument("--count", type=int, default=300, help="held-out images")
+    parser.add_argument("--fit-count", type=int, default=100, help="of which this many are also fitted (0: none)")
+    parser.add_argument("--report", type=Path, help="also write the results here as JSON")
+    args = parser.parse_args(argv)
+    rows = evaluate(args.checkpoint, args.count, args.fit_count)
+    columns = list(next(iter(rows.values())))
+    print(f"{'':>34} | " + " | ".join(f"{c:>18}" for c in columns))
+    for name, values in rows.items():
+        print(f"{name:>34} | " + " | ".join(f"{values[c]:18.4f}" for c in columns))
+    summary = {"checkpoint": str(args.checkpoint), "count": args.count, "results": rows}
+    if args.report:
+        args.report.write_text(json.dumps(summary, indent=1))
+    print(json.dumps(summary))
+
+
+if __name__ == "__main__":
+    main()

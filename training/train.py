@@ -1,0 +1,245 @@
+"""Train InverseFaceNet on the synthetic corpus (paper section 6).
+
+    python -m training.train --out runs/compact128 [--architecture compact] [--input-size 128]
+        [--steps 20000] [--batch-size 32] [--loss model|l2] [--config FILE.json] [--init CKPT]
+    torchrun --nproc_per_node 2 -m training.train --out runs/ddp ...   # DistributedDataParallel
+
+Resumes from ``OUT/last.safetensors`` when it exists. Writes ``last``/``best`` checkpoints
+(safetensors + JSON sidecar), ``optimizer.safetensors``, ``log.csv`` and ``loss.png``.
+Uses the GPU when there is one; gloo on CPU.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import math
+import os
+import time
+from dataclasses import asdict, dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from safetensors.torch import load_file, save_file
+from tqdm import tqdm
+
+from inversefacenet.checkpoint import NetworkConfig, load_network, save_checkpoint
+from inversefacenet.facemodel.model import FaceModel
+from inversefacenet.networks import build_network
+from training.corpus import PAPER, SyntheticStream
+from training.losses import ParameterLoss
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    architecture: str = "compact"
+    input_size: int = 128
+    batch_size: int = 32
+    steps: int = 20000
+    learning_rate: float = 1e-3
+    weight_decay: float = 1e-4
+    warmup_steps: int = 300
+    loss: str = "model"
+    distribution: str = "paper"  # paper | narrow | wide (see training.corpus)
+    seed: int = 0
+    validate_every: int = 500
+    validation_size: int = 256
+    init: str | None = None  # checkpoint to start from (fine-tuning)
+    threads: int = 0  # torch CPU threads; 0 = torch's default
+
+
+def distribution_named(name: str) -> Any:
+    return {"paper": PAPER, "narrow": PAPER.narrow(), "wide": PAPER.wide()}[name]
+
+
+def learning_rate(config: TrainConfig, step: int) -> float:
+    """Linear warm-up, then cosine decay to 5 % of the base rate."""
+    if step < config.warmup_steps:
+        return config.learning_rate * (step + 1) / config.warmup_steps
+    progress = (step - config.warmup_steps) / max(1, config.steps - config.warmup_steps)
+    return config.learning_rate * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(progress, 1.0))))
+
+
+def to_tensors(inputs: np.ndarray, targets: np.ndarray, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    images = torch.from_numpy(np.ascontiguousarray(inputs.transpose(0, 3, 1, 2))).to(device)
+    return images, torch.from_numpy(targets).to(device)
+
+
+def save_optimizer(path: Path, optimizer: torch.optim.Optimizer) -> None:
+    """AdamW state as safetensors ("<param>.<key>") with param groups in the metadata."""
+    state = optimizer.state_dict()
+    tensors = {f"{index}.{key}": value.detach().cpu().contiguous().reshape(value.shape)
+               for index, entry in state["state"].items() for key, value in entry.items()}  # fmt: skip
+    save_file(tensors, str(path), metadata={"param_groups": json.dumps(state["param_groups"])})
+
+
+def load_optimizer(path: Path, optimizer: torch.optim.Optimizer) -> None:
+    from safetensors import safe_open
+
+    with safe_open(str(path), framework="pt") as handle:
+        groups = json.loads(handle.metadata()["param_groups"])
+    state: dict[int, dict[str, torch.Tensor]] = {}
+    for name, value in load_file(str(path)).items():
+        index, key = name.split(".", 1)
+        state.setdefault(int(index), {})[key] = value
+    optimizer.load_state_dict({"state": state, "param_groups": groups})
+
+
+def plot_log(log_path: Path, png_path: Path) -> None:
+    """Training loss (smoothed) and validation loss against steps."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = list(csv.DictReader(log_path.open()))
+    if not rows:
+        return
+    steps = np.array([int(r["step"]) for r in rows])
+    train = np.array([float(r["train_loss"]) for r in rows])
+    kernel = max(1, len(train) // 50)
+    smooth = np.convolve(train, np.ones(kernel) / kernel, mode="valid")
+    figure, axis = plt.subplots(figsize=(7, 4))
+    axis.plot(steps[kernel - 1 :], smooth, label="train (smoothed)")
+    val = [(int(r["step"]), float(r["val_loss"])) for r in rows if r["val_loss"]]
+    if val:
+        axis.plot(*zip(*val, strict=True), "o-", label="validation")
+    axis.set_yscale("log")
+    axis.set_xlabel("step")
+    axis.set_ylabel("parameter loss")
+    axis.legend()
+    axis.grid(alpha=0.3)
+    figure.tight_layout()
+    figure.savefig(png_path, dpi=100)
+    plt.close(figure)
+
+
+def train(
+    config: TrainConfig,
+    out: Path,
+    model: FaceModel | None = None,
+    stream: SyntheticStream | None = None,
+    validation: tuple[np.ndarray, np.ndarray] | None = None,
+) -> dict[str, float]:
+    """Train (or resume) into ``out``; returns the final validation metrics.
+
+    stream: the training batches (default: the corpus of ``config.distribution``);
+    validation: a fixed (inputs, targets) batch (default: held out from the same corpus).
+    """
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    rank = int(os.environ.get("RANK", "0"))
+    device = (
+        torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+        if torch.cuda.is_available()
+        else torch.device("cpu")
+    )
+    if world > 1:
+        torch.distributed.init_process_group("nccl" if device.type == "cuda" else "gloo")
+    if config.threads:
+        torch.set_num_threads(config.threads)
+    model = model or FaceModel.load()
+    out.mkdir(parents=True, exist_ok=True)
+    net_config = NetworkConfig.for_model(model, config.architecture, config.input_size)
+    network = build_network(config.architecture, config.input_size, model.layout.size)
+    if config.init:
+        network.load_state_dict(load_network(config.init, model)[0].state_dict())
+    network.to(device)
+    optimizer = torch.optim.AdamW(network.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
+    criterion = ParameterLoss(model, config.loss).to(device)
+    last, start, best = out / "last.safetensors", 0, float("inf")
+    if last.exists():  # resume
+        network.load_state_dict(load_network(last, model)[0].state_dict())
+        load_optimizer(out / "optimizer.safetensors", optimizer)
+        sidecar = json.loads(last.with_suffix(".json").read_text())
+        start, best = sidecar["step"], sidecar.get("best_val_loss", float("inf"))
+    trained = torch.nn.parallel.DistributedDataParallel(network) if world > 1 else network
+    distribution = distribution_named(config.distribution)
+    seed = config.seed * 1000 + rank
+    stream = stream or SyntheticStream(model, config.input_size, config.batch_size, seed, distribution)
+    if validation is None:
+        validation = SyntheticStream(model, config.input_size, config.validation_size, 987_654_321, distribution).batch(
+            0
+        )
+    if rank == 0:
+        (out / "config.json").write_text(json.dumps(asdict(config), indent=1))
+    log_path = out / "log.csv"
+    new_log = not log_path.exists() or start == 0
+    log = log_path.open("w" if new_log else "a", newline="")
+    writer = csv.writer(log)
+    if new_log:
+        writer.writerow(["step", "train_loss", "val_loss", "learning_rate", "images_per_s"])
+    metrics: dict[str, float] = {}
+    progress = tqdm(range(start, config.steps), initial=start, total=config.steps, desc="training",
+                    disable=rank != 0, mininterval=5)  # fmt: skip
+    clock = time.perf_counter()
+    for step in progress:
+        rate = learning_rate(config, step)
+        for group in optimizer.param_groups:
+            group["lr"] = rate
+        images, targets = to_tensors(*stream.batch(step), device)
+        trained.train()
+        loss = criterion(trained(images), targets)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        done = step + 1
+        val_loss: float | None = None
+        if done % config.validate_every == 0 or done == config.steps:
+            metrics = validate(network, criterion, validation, device)
+            val_loss = metrics["val_loss"]
+        if rank != 0:
+            continue
+        speed = config.batch_size * world / max(time.perf_counter() - clock, 1e-9)
+        clock = time.perf_counter()
+        writer.writerow([done, f"{loss.item():.6g}", "" if val_loss is None else f"{val_loss:.6g}", f"{rate:.3g}",
+                         f"{speed:.1f}"])  # fmt: skip
+        progress.set_postfix(loss=f"{loss.item():.4g}", img_s=f"{speed:.0f}")
+        if val_loss is not None:
+            log.flush()
+            best = min(best, val_loss)
+            extra = {"step": done, "best_val_loss": best, "metrics": metrics, "train_config": asdict(config)}
+            if val_loss <= best:
+                save_checkpoint(out / "best.safetensors", network, net_config, extra)
+            save_checkpoint(last, network, net_config, extra)
+            save_optimizer(out / "optimizer.safetensors", optimizer)
+            plot_log(log_path, out / "loss.png")
+    log.close()
+    if world > 1:
+        torch.distributed.destroy_process_group()
+    return metrics
+
+
+@torch.no_grad()
+def validate(network: torch.nn.Module, criterion: ParameterLoss, batch: tuple[np.ndarray, np.ndarray],
+             device: torch.device) -> dict[str, float]:  # fmt: skip
+    network.eval()
+    images, targets = to_tensors(*batch, device)
+    predicted = torch.cat([network(chunk) for chunk in images.split(64)])
+    return {"val_loss": float(criterion(predicted, targets))}
+
+
+def parse_config(argv: list[str] | None = None) -> tuple[TrainConfig, Path]:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--config", type=Path, help="JSON file with TrainConfig fields (flags override it)")
+    for f in fields(TrainConfig):
+        kind = str if f.name == "init" else type(f.default)
+        parser.add_argument("--" + f.name.replace("_", "-"), type=kind, default=None)
+    args = parser.parse_args(argv)
+    config = TrainConfig(**json.loads(args.config.read_text())) if args.config else TrainConfig()
+    overrides = {f.name: getattr(args, f.name) for f in fields(TrainConfig) if getattr(args, f.name) is not None}
+    return replace(config, **overrides), args.out
+
+
+def main(argv: list[str] | None = None) -> None:
+    config, out = parse_config(argv)
+    metrics = train(config, out)
+    if int(os.environ.get("RANK", "0")) == 0:
+        print(json.dumps({"out": str(out), **metrics}))
+
+
+if __name__ == "__main__":
+    main()
