@@ -163,3 +163,18 @@ def test_reconstructor_uses_a_network_checkpoint(model, tmp_path, capsys):
     status = cli([str(EXAMPLE), "--out", str(tmp_path / "out"), "--checkpoint", str(path), "--no-fit", "--json"])
     assert status == 0
     assert json.loads(capsys.readouterr().out)["faces"][0]["ms"]["network"] > 0
+
+
+def test_experiment_runs_end_to_end_at_toy_scale(tmp_path, monkeypatch):
+    from training import experiment
+
+    monkeypatch.setattr(experiment, "TrainConfig", lambda **kw: TrainConfig(**{**kw, **_TOY}))
+    experiment.main(["--out", str(tmp_path), "--initial-steps", "2", "--rounds", "1", "--steps-per-round", "2",
+                     "--unlabelled", "2", "--validation", "4"])  # fmt: skip
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert set(report["loss_ablation"]) == {"model", "l2"}
+    assert [r["round"] for r in report["bootstrapping"]["bootstrapping"]] == [0, 1]
+    assert (tmp_path / "bootstrapping.png").exists() and (tmp_path / "report.md").exists()
+
+
+_TOY = {"input_size": 64, "batch_size": 2, "validation_size": 4}
