@@ -1,0 +1,111 @@
+"""Training and inference speed of each architecture, and photo -> parameters without the fit.
+
+    python benchmarks/train.py [--sizes 128 160] [--batch 32]
+
+Per architecture and input size: training images/s (forward + backward + AdamW, batch 32,
+synthetic corpus rendering excluded and measured separately), torch and ONNX Runtime CPU
+forward ms at batch 1. Then, with the shipped checkpoint, photo -> parameters by stage with
+no fit. Ends with a one-line JSON summary.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from inversefacenet import FaceModel, Reconstructor  # noqa: E402
+from inversefacenet.checkpoint import DEFAULT_CHECKPOINT  # noqa: E402
+from inversefacenet.networks import ARCHITECTURES, build_network  # noqa: E402
+from training.corpus import SyntheticStream  # noqa: E402
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "assets" / "examples" / "astronaut.jpg"
+
+
+def timed(function: object, repeats: int) -> float:
+    """Median seconds of ``repeats`` calls after one warm-up call."""
+    function()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - start)
+    return float(np.median(times))
+
+
+def training_rate(architecture: str, size: int, batch: int, outputs: int) -> float:
+    network = build_network(architecture, size, outputs)
+    optimiser = torch.optim.AdamW(network.parameters(), 1e-3)
+    images, targets = torch.rand(batch, 3, size, size) - 0.5, torch.zeros(batch, outputs)
+
+    def step() -> None:
+        optimiser.zero_grad()
+        ((network(images) - targets) ** 2).mean().backward()
+        optimiser.step()
+
+    return batch / timed(step, 5)
+
+
+def forward_ms(architecture: str, size: int, outputs: int) -> tuple[float, float | str]:
+    network = build_network(architecture, size, outputs).eval()
+    image = torch.rand(1, 3, size, size) - 0.5
+    with torch.no_grad():
+        torch_ms = timed(lambda: network(image), 20) * 1000
+    try:
+        import onnxruntime
+
+        buffer = io.BytesIO()
+        torch.onnx.export(network, image, buffer, dynamo=False, input_names=["image"], output_names=["params"])
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = 2
+        session = onnxruntime.InferenceSession(buffer.getvalue(), options, providers=["CPUExecutionProvider"])
+        feed = {"image": image.numpy()}
+        return torch_ms, timed(lambda: session.run(None, feed), 50) * 1000
+    except Exception as error:  # noqa: BLE001 - report why the ONNX number is missing
+        return torch_ms, f"n/a ({type(error).__name__})"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[128, 160])
+    parser.add_argument("--batch", type=int, default=32)
+    args = parser.parse_args()
+    model = FaceModel.load()
+    outputs = model.layout.size
+    summary: dict[str, object] = {}
+    print(f"{'architecture':>12} | {'size':>4} | {'train img/s':>11} | {'torch ms':>8} | {'onnxruntime ms':>14}")
+    for architecture in ARCHITECTURES:
+        for size in args.sizes:
+            rate = training_rate(architecture, size, args.batch, outputs)
+            torch_ms, onnx_ms = forward_ms(architecture, size, outputs)
+            shown = f"{onnx_ms:14.2f}" if isinstance(onnx_ms, float) else f"{onnx_ms:>14}"
+            print(f"{architecture:>12} | {size:>4} | {rate:11.1f} | {torch_ms:8.2f} | {shown}")
+            summary[f"{architecture}_{size}"] = {"train_img_per_s": rate, "torch_ms": torch_ms, "onnx_ms": onnx_ms}
+    stream = SyntheticStream(model, 128, args.batch, seed=0)
+    corpus = args.batch / timed(lambda: stream.batch(1), 5)
+    print(f"corpus rendering + crop + mask at 128 px: {corpus:.0f} img/s")
+    summary["corpus_img_per_s_128"] = corpus
+    if DEFAULT_CHECKPOINT.is_file():
+        reconstructor = Reconstructor.load(fit_mode=None)
+        reconstructor(EXAMPLE)
+        stages: dict[str, list[float]] = {}
+        for _ in range(10):
+            for stage, ms in reconstructor(EXAMPLE)[0].ms.items():
+                stages.setdefault(stage, []).append(ms)
+        median = {stage: float(np.median(v)) for stage, v in stages.items()}
+        print("photo -> parameters without the fit (ms): " + ", ".join(f"{k} {v:.1f}" for k, v in median.items()))
+        print(f"  total {sum(median.values()):.1f} ms per face ({reconstructor.description})")
+        summary["photo_to_parameters_ms"] = median
+    print(json.dumps({"benchmark": "train", "results": summary}))
+
+
+if __name__ == "__main__":
+    main()
