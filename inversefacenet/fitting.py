@@ -21,9 +21,10 @@ import numpy as np
 import torch
 
 from inversefacenet import camera as cam
+from inversefacenet import raster_numba, raster_torch
 from inversefacenet.facemodel.model import FaceModel
 from inversefacenet.params import FaceParameters
-from inversefacenet.renderer import render
+from inversefacenet.renderer import RenderOutput, render
 from inversefacenet.sh import sh_basis
 
 FitMode = Literal["fast", "full"]
@@ -111,28 +112,27 @@ def _sample(image: np.ndarray, points: np.ndarray) -> np.ndarray:
     return top * (1 - fy) + bottom * fy
 
 
-def _observed_vertices(model: FaceModel, params: FaceParameters, image: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """Indices of face-skin vertices that are visible and fall inside the photo's mask."""
+def _observed_vertices(
+    model: FaceModel, params: FaceParameters, image: np.ndarray, mask: np.ndarray
+) -> tuple[np.ndarray, RenderOutput]:
+    """Indices of face-skin vertices that are visible and fall inside the photo's mask, and the render."""
     out = render(model, params, image.shape[0])
     pixels = out.pixels[0]
     inside = np.all((pixels >= 0) & (pixels < image.shape[0] - 1), axis=1)
     ij = np.clip(pixels.astype(int), 0, image.shape[0] - 1)
     in_mask = inside & mask[ij[:, 1], ij[:, 0]]
     skin = model.mask_face & ~model.mask_eyes & ~model.mask_mouth_interior
-    return np.flatnonzero(out.vertex_visible[0] & in_mask & skin)
+    return np.flatnonzero(out.vertex_visible[0] & in_mask & skin), out
 
 
 def _fit_appearance(model: FaceModel, params: FaceParameters, image: np.ndarray, mask: np.ndarray,
                     config: FitConfig) -> tuple[FaceParameters, np.ndarray]:  # fmt: skip
     """Closed-form SH and albedo given the geometry; returns parameters and observed vertices."""
-    ids = _observed_vertices(model, params, image, mask)
+    ids, out = _observed_vertices(model, params, image, mask)
     if len(ids) < 50:
         return params, ids
-    out = render(model, params, image.shape[0])
     observed = _sample(image, out.pixels[0, ids]).astype(np.float64)  # (N, 3)
-    from inversefacenet.raster_numba import shade_vertices
-
-    normals, _ = shade_vertices(out.vertices, np.zeros_like(out.vertices), params.sh, model.triangles)
+    normals, _ = raster_numba.shade_vertices(out.vertices, np.zeros_like(out.vertices), params.sh, model.triangles)
     basis = sh_basis(normals[0, ids].astype(np.float64))  # (N, 9)
     mean = model.albedo_mean[ids].astype(np.float64)
     components = (model.albedo_basis[:, ids] * model.albedo_std[:, None, None]).astype(np.float64)  # (K, N, 3)
@@ -158,8 +158,6 @@ def _refine(model: FaceModel, params: FaceParameters, image: np.ndarray, ids: np
     """Joint Adam on per-vertex photometric error + landmarks + priors."""
     if len(ids) < 50:
         return params
-    from inversefacenet.raster_torch import shade_vertices
-
     p = _torch_params(params)
     for name in ("rotation", "shape", "expression", "albedo", "sh"):
         getattr(p, name).requires_grad_(True)
@@ -178,7 +176,7 @@ def _refine(model: FaceModel, params: FaceParameters, image: np.ndarray, ids: np
         points = cam.project(in_camera)
         scale, offset = cam.crop_transform(points[:, model.landmarks_mediapipe[:468]], size)
         pixels = points * scale[:, None, None] + offset[:, None, :]
-        _, colour = shade_vertices(in_camera, model.albedo(p.albedo), p.sh, triangles)
+        _, colour = raster_torch.shade_vertices(in_camera, model.albedo(p.albedo), p.sh, triangles)
         grid = (pixels[:, index] / size * 2 - 1)[:, None]  # (1, 1, N, 2) in [-1, 1]
         observed = torch.nn.functional.grid_sample(photo, grid, align_corners=False)[0, :, 0].T  # (N, 3)
         # robust (Charbonnier) error: hair, glasses and specular spots the model cannot explain
