@@ -2,10 +2,11 @@
 
     python benchmarks/pipeline.py [PHOTO ...] [--repeats 5]
 
-For each fit mode (fast, full): median milliseconds per stage over the repeats (decode,
-detection, mesh, crop, network, fit stages, export of OBJ+PLY+GLB), and the fit's landmark
-error (photo pixels and over the inter-ocular distance of the detected points) and
-photometric RMSE (0-255) inside the face mask. Ends with a one-line JSON summary.
+Configurations: the shipped network alone, network + fast fit, network + full fit, and the
+full fit from the mean face. For each: median milliseconds per stage over the repeats
+(decode, detection, mesh, crop, network, fit stages, export of OBJ+PLY+GLB), the landmark
+error of the result (photo pixels and over the inter-ocular distance of the detected points)
+and the photometric RMSE (0-255) inside the face mask. Ends with a one-line JSON summary.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from inversefacenet import FaceModel, Reconstructor  # noqa: E402
+from inversefacenet.checkpoint import DEFAULT_CHECKPOINT, Predictor  # noqa: E402
 from inversefacenet.detection import LandmarkDetector  # noqa: E402
 
 EXAMPLES = sorted((Path(__file__).resolve().parents[1] / "assets" / "examples").glob("*.jpg"))
@@ -44,7 +46,7 @@ def run(reconstructor: Reconstructor, photos: list[Path], repeats: int) -> dict[
                 if repeat == 0:
                     continue
                 for face in faces:
-                    for stage, ms in {**face.ms, "network": 0.0, "export": export_ms}.items():
+                    for stage, ms in {**face.ms, "export": export_ms}.items():
                         stages.setdefault(stage, []).append(ms)
                     stages.setdefault("photo_total", []).append(total / len(faces))
                     iod = np.linalg.norm(face.detected_landmarks[33, :2] - face.detected_landmarks[263, :2])
@@ -52,7 +54,8 @@ def run(reconstructor: Reconstructor, photos: list[Path], repeats: int) -> dict[
                     landmark_iod.append(face.landmark_error_px / iod)
                     rmse.append(face.photometric_rmse)
     fit_stages = [s for s in stages if s.startswith("fit_")]
-    stages["fit_total"] = list(np.sum([stages[s] for s in fit_stages], axis=0))
+    if fit_stages:
+        stages["fit_total"] = list(np.sum([stages[s] for s in fit_stages], axis=0))
     return {
         "ms": {stage: float(np.median(values)) for stage, values in stages.items()},
         "landmark_error_px": float(np.mean(landmark_px)),
@@ -69,18 +72,20 @@ def main() -> None:
     args = parser.parse_args()
     model = FaceModel.load()
     detector = LandmarkDetector()
-    results = {mode: run(Reconstructor(model, detector, fit_mode=mode), args.photos, args.repeats)
-               for mode in ("fast", "full")}  # fmt: skip
-    stages = list(results["full"]["ms"])
+    predictor = Predictor.load(DEFAULT_CHECKPOINT, model) if DEFAULT_CHECKPOINT.is_file() else None
+    setups = {"fit only (full)": (None, "full")}
+    if predictor is not None:
+        setups = {"network": (predictor, None), "network+fast": (predictor, "fast"),
+                  "network+full": (predictor, "full"), **setups}  # fmt: skip
+    results = {name: run(Reconstructor(model, detector, predictor=p, fit_mode=mode), args.photos, args.repeats)
+               for name, (p, mode) in setups.items()}  # fmt: skip
+    stages = list(dict.fromkeys(stage for r in results.values() for stage in r["ms"]))
     print(f"photos: {', '.join(p.name for p in args.photos)}; {args.repeats} repeats; median ms per face")
-    print(f"{'stage':>16} | {'fast':>8} | {'full':>8}")
-    print("-" * 38)
+    print(f"{'':>24} | " + " | ".join(f"{name:>15}" for name in results))
     for stage in stages:
-        fast = results["fast"]["ms"].get(stage, float("nan"))
-        print(f"{stage:>16} | {fast:8.1f} | {results['full']['ms'][stage]:8.1f}")
+        print(f"{stage:>24} | " + " | ".join(f"{r['ms'].get(stage, float('nan')):15.1f}" for r in results.values()))
     for key in ("landmark_error_px", "landmark_error_over_iod", "photometric_rmse"):
-        print(f"{key:>24} | {results['fast'][key]:8.4f} | {results['full'][key]:8.4f}")
-    print("network: none shipped yet (training issue); the fit starts from the mean face")
+        print(f"{key:>24} | " + " | ".join(f"{r[key]:15.4f}" for r in results.values()))
     print(json.dumps({"benchmark": "pipeline", "photos": [p.name for p in args.photos], "results": results}))
 
 

@@ -9,6 +9,7 @@ Never pickle: loading a checkpoint cannot run code.
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,9 @@ from inversefacenet.params import FaceParameters, ParameterLayout
 
 DEFAULT_CHECKPOINT = Path(__file__).resolve().parents[1] / "assets" / "inversefacenet.safetensors"
 """The shipped network (fp16 weights), when there is one."""
+
+
+log = logging.getLogger(__name__)
 
 
 class CheckpointError(ValueError):
@@ -87,6 +91,9 @@ def load_network(path: str | Path, model: FaceModel | None = None) -> tuple[torc
         raise CheckpointError(f"{path} is not a readable InverseFaceNet checkpoint: {error}") from error
     if model is not None and config.layout != model.layout:
         raise CheckpointError(f"{path} predicts {config.layout}, but the face model has {model.layout}")
+    if model is not None and config.face_model_sha256 != model.sha256:
+        log.warning("%s was trained with another face-model file (sha256 %.12s); check it matches", path,
+                    config.face_model_sha256)  # fmt: skip
     network = build_network(config.architecture, config.input_size, config.layout.size)
     try:
         network.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in tensors.items()})

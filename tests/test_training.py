@@ -178,3 +178,16 @@ def test_experiment_runs_end_to_end_at_toy_scale(tmp_path, monkeypatch):
 
 
 _TOY = {"input_size": 64, "batch_size": 2, "validation_size": 4}
+
+
+def test_shipped_network_recovers_pose_on_held_out_renders(model):
+    from inversefacenet.checkpoint import DEFAULT_CHECKPOINT
+    from training.evaluate import predict
+
+    predictor = Predictor.load(DEFAULT_CHECKPOINT, model)
+    assert predictor.config.face_model_sha256 == model.sha256
+    truth = held_out_set(model, 24)
+    predicted = predict(predictor, model, truth)
+    assert np.degrees(np.abs(predicted.rotation - truth.rotation)).mean() < 3
+    mean = FaceParameters.neutral(model.layout, 24)
+    assert metrics(model, truth, predicted)["geometric_rmse_mm"] < metrics(model, truth, mean)["geometric_rmse_mm"]
