@@ -24,21 +24,12 @@ os.environ.setdefault("PYOPENGL_PLATFORM", "egl")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from inversefacenet import FaceModel, FaceParameters, render  # noqa: E402
+from training.corpus import sample_parameters  # noqa: E402
 
 
 def corpus_parameters(model: FaceModel, batch: int, rng: np.random.Generator) -> FaceParameters:
-    """The paper's corpus distribution (section 5)."""
-    sh = rng.uniform(-0.2, 0.2, (batch, 9, 1)).repeat(3, axis=2)
-    sh[:, 0] = rng.uniform(0.6, 1.2, (batch, 1))
-    angles = np.stack([rng.uniform(-40, 40, batch), rng.uniform(-40, 40, batch), rng.uniform(-15, 15, batch)], 1)
-    expression = rng.uniform(0, 1, (batch, model.n_expression)) * (rng.uniform(size=(batch, model.n_expression)) < 0.2)
-    return FaceParameters(
-        np.radians(angles).astype(np.float32),
-        rng.normal(size=(batch, model.n_shape)).astype(np.float32),
-        expression.astype(np.float32),
-        rng.normal(size=(batch, model.n_albedo)).astype(np.float32),
-        sh.astype(np.float32),
-    )
+    """The paper's corpus distribution (section 5), as the training corpus draws it."""
+    return sample_parameters(model, batch, rng)
 
 
 def throughput(model: FaceModel, size: int, batch: int, seconds: float) -> float:
