@@ -75,12 +75,14 @@ def overview(model: FaceModel) -> Image.Image:
 
 def result_strip(photo: Path, model: FaceModel) -> Image.Image:
     """Input crop | fitted silhouette and 68 points | reconstruction | geometry | albedo | relit."""
+    from inversefacenet.checkpoint import DEFAULT_CHECKPOINT, Predictor
     from inversefacenet.images import load_image
     from inversefacenet.pipeline import Reconstructor, draw_overlay
     from inversefacenet.preprocess import crop_image
 
     image = load_image(photo)
-    face = Reconstructor(model)(image)[0]
+    predictor = Predictor.load(DEFAULT_CHECKPOINT, model) if DEFAULT_CHECKPOINT.is_file() else None
+    face = Reconstructor(model, predictor=predictor)(image)[0]  # what Reconstructor.load() does
     crop = face.crop
     zoom = PANEL / crop.size
     from inversefacenet.preprocess import Crop
