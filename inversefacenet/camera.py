@@ -85,3 +85,15 @@ def crop_transform(points_2d: Any, size: int, camera: Camera = DEFAULT_CAMERA) -
     scale = size / side
     offset = size / 2 - scale[:, None] * centre
     return scale, offset
+
+
+def to_crop_pixels(
+    image_points: Any, crop_points: Any, size: int, camera: Camera = DEFAULT_CAMERA, crop: tuple[Any, Any] | None = None
+) -> tuple[Any, Any, Any]:
+    """Normalised image points (B, V, 2) -> crop pixels, by ``crop`` or the box of ``crop_points``.
+
+    crop_points: (B, L, 2) landmarks whose box defines the crop when ``crop`` is None.
+    Returns (pixels (B, V, 2), scale (B,), offset (B, 2)).
+    """
+    scale, offset = crop_transform(crop_points, size, camera) if crop is None else crop
+    return image_points * scale[:, None, None] + offset[:, None, :], scale, offset

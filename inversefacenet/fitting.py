@@ -53,6 +53,7 @@ class FitResult:
     params: FaceParameters
     landmark_error_px: float  # mean over the 468 mesh points, crop pixels
     photometric_rmse: float  # 0-255, inside the mask where the model covers the face
+    render: RenderOutput  # the fitted face on the full mesh at the crop's size
     ms: dict[str, float] = field(default_factory=dict)
 
 
@@ -61,18 +62,15 @@ def _landmark_pixels(model: FaceModel, params: FaceParameters, size: int) -> tor
     vertices = model.geometry(params.shape, params.expression)
     in_camera = cam.to_camera(vertices[:, model.landmarks_mediapipe[:468]], cam.rotation_matrix(params.rotation))
     points = cam.project(in_camera)
-    scale, offset = cam.crop_transform(points, size)
-    return points * scale[:, None, None] + offset[:, None, :]
+    return cam.to_crop_pixels(points, points, size)[0]
 
 
 def _torch_params(params: FaceParameters) -> FaceParameters:
-    names = ("rotation", "shape", "expression", "albedo", "sh")
-    return FaceParameters(*(torch.tensor(np.asarray(getattr(params, n)), dtype=torch.float32) for n in names))
+    return params.map(lambda group: torch.tensor(np.asarray(group), dtype=torch.float32))
 
 
 def _numpy_params(params: FaceParameters) -> FaceParameters:
-    names = ("rotation", "shape", "expression", "albedo", "sh")
-    return FaceParameters(*(getattr(params, n).detach().numpy().astype(np.float32).copy() for n in names))
+    return params.map(lambda group: group.detach().numpy().astype(np.float32))
 
 
 def _fit_landmarks(model: FaceModel, params: FaceParameters, target: torch.Tensor, size: int,
@@ -158,9 +156,7 @@ def _refine(model: FaceModel, params: FaceParameters, image: np.ndarray, ids: np
     """Joint Adam on per-vertex photometric error + landmarks + priors."""
     if len(ids) < 50:
         return params
-    p = _torch_params(params)
-    for name in ("rotation", "shape", "expression", "albedo", "sh"):
-        getattr(p, name).requires_grad_(True)
+    p = _torch_params(params).map(lambda group: group.requires_grad_(True))
     optimiser = torch.optim.Adam([
         {"params": [p.rotation], "lr": 0.005}, {"params": [p.shape, p.albedo], "lr": 0.03},
         {"params": [p.expression], "lr": 0.02}, {"params": [p.sh], "lr": 0.01},
@@ -174,8 +170,7 @@ def _refine(model: FaceModel, params: FaceParameters, image: np.ndarray, ids: np
         vertices = model.geometry(p.shape, p.expression)
         in_camera = cam.to_camera(vertices, cam.rotation_matrix(p.rotation))
         points = cam.project(in_camera)
-        scale, offset = cam.crop_transform(points[:, model.landmarks_mediapipe[:468]], size)
-        pixels = points * scale[:, None, None] + offset[:, None, :]
+        pixels = cam.to_crop_pixels(points, points[:, model.landmarks_mediapipe[:468]], size)[0]
         _, colour = raster_torch.shade_vertices(in_camera, model.albedo(p.albedo), p.sh, triangles)
         grid = (pixels[:, index] / size * 2 - 1)[:, None]  # (1, 1, N, 2) in [-1, 1]
         observed = torch.nn.functional.grid_sample(photo, grid, align_corners=False)[0, :, 0].T  # (N, 3)
@@ -222,19 +217,20 @@ def fit(
         params = _refine(coarse, params, image, ids, target, config)
         params, _ = _fit_appearance(coarse, params, image, mask, config)
         timings["fit_refine"] = (time.perf_counter() - start) * 1000
-    landmark_error, rmse = evaluate_fit(model, params, image, mask, landmarks)
-    return FitResult(params, landmark_error, rmse, timings)
+    landmark_error, rmse, out = evaluate_fit(model, params, image, mask, landmarks)
+    return FitResult(params, landmark_error, rmse, out, timings)
 
 
 def evaluate_fit(model: FaceModel, params: FaceParameters, image: np.ndarray, mask: np.ndarray,
-                 landmarks: np.ndarray) -> tuple[float, float]:  # fmt: skip
-    """Mean landmark error (crop px, 468 points) and photometric RMSE (0-255) inside mask and face."""
+                 landmarks: np.ndarray) -> tuple[float, float, RenderOutput]:  # fmt: skip
+    """Mean landmark error (crop px, 468 points), photometric RMSE (0-255) inside mask and face,
+    and the render they were measured on."""
     size = image.shape[0]
     out = render(model, params, size)
     projected = out.pixels[0, model.landmarks_mediapipe[:468]]
     landmark_error = float(np.linalg.norm(projected - landmarks[:468, :2], axis=1).mean())
     both = mask & out.raster.mask[0]
     if not both.any():
-        return landmark_error, float("nan")
+        return landmark_error, float("nan"), out
     difference = np.clip(out.image[0], 0, 1)[both] * 255 - image[both].astype(np.float32)
-    return landmark_error, float(np.sqrt((difference**2).mean()))
+    return landmark_error, float(np.sqrt((difference**2).mean())), out

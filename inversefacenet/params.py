@@ -6,6 +6,7 @@ Every consumer (renderers, corpus, networks, loss, API) slices the flat vector t
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -73,6 +74,15 @@ class FaceParameters:
             np.zeros((batch, N_ROTATION), np.float32), np.zeros((batch, layout.n_shape), np.float32),
             np.zeros((batch, layout.n_expression), np.float32), np.zeros((batch, layout.n_albedo), np.float32), sh,
         )  # fmt: skip
+
+    def map(self, function: Callable[[Any], Any]) -> FaceParameters:
+        """Apply ``function`` to every group, e.g. to convert, slice or detach all of them."""
+        return FaceParameters(*(function(getattr(self, f.name)) for f in fields(self)))
+
+    @classmethod
+    def concatenate(cls, items: list[FaceParameters]) -> FaceParameters:
+        """Join batches (numpy) along the batch axis."""
+        return cls(*(np.concatenate([getattr(p, f.name) for p in items]) for f in fields(cls)))
 
     @property
     def batch_size(self) -> int:

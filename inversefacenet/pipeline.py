@@ -146,7 +146,10 @@ class Reconstructor:
         """
         start = time.perf_counter()
         image = load_image(source)
-        decode_ms = (time.perf_counter() - start) * 1000
+        return self.reconstruct_image(image, decode_ms=(time.perf_counter() - start) * 1000)
+
+    def reconstruct_image(self, image: np.ndarray, decode_ms: float = 0.0) -> list[FaceResult]:
+        """Reconstruct all faces in an already decoded (H, W, 3) uint8 RGB image, largest first."""
         faces = self.detector(image)
         if not faces:
             raise NoFaceError("no face found in the image")
@@ -173,11 +176,10 @@ class Reconstructor:
         if self.fit_mode is not None:
             fitted = fit(self.model, pixels, mask, landmarks, init=initial, mode=self.fit_mode, config=self.fit_config)
             params, timings = fitted.params, {**timings, **fitted.ms}
-            landmark_error, rmse = fitted.landmark_error_px, fitted.photometric_rmse
+            landmark_error, rmse, out = fitted.landmark_error_px, fitted.photometric_rmse, fitted.render
         else:
             params = initial
-            landmark_error, rmse = evaluate_fit(self.model, params, pixels, mask, landmarks)
-        out = render(self.model, params, FIT_SIZE)
+            landmark_error, rmse, out = evaluate_fit(self.model, params, pixels, mask, landmarks)
         model_points = out.pixels[0]
         return FaceResult(
             params=params, model=self.model, crop=crop, detected_landmarks=face.landmarks,

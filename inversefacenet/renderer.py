@@ -78,11 +78,8 @@ def render(
     reflectance = model.albedo(params.albedo) if albedo is None else albedo
     _, colour = backend.shade_vertices(in_camera, reflectance, params.sh, triangles)
     image_points = cam.project(in_camera)
-    if crop is None:
-        index = model.landmarks_mediapipe[:468] if crop_vertices is None else crop_vertices
-        crop = cam.crop_transform(image_points[:, index], size, camera)
-    scale, offset = crop
-    pixels = image_points * scale[:, None, None] + offset[:, None, :]
+    index = model.landmarks_mediapipe[:468] if crop_vertices is None else crop_vertices
+    pixels, scale, offset = cam.to_crop_pixels(image_points, image_points[:, index], size, camera, crop)
     depth = -in_camera[..., 2]
     raster, image, visible = backend.rasterize(pixels, depth, triangles, size, colour)
     return RenderOutput(image, raster, pixels, in_camera, colour, visible, scale, offset)

@@ -11,6 +11,7 @@ PCs 1-2 at -3 and +3 sigma (all under the same light).
 from __future__ import annotations
 
 import argparse
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -78,30 +79,25 @@ def result_strip(photo: Path, model: FaceModel) -> Image.Image:
     from inversefacenet.checkpoint import DEFAULT_CHECKPOINT, Predictor
     from inversefacenet.images import load_image
     from inversefacenet.pipeline import Reconstructor, draw_overlay
-    from inversefacenet.preprocess import crop_image
+    from inversefacenet.preprocess import Crop, crop_image
 
     image = load_image(photo)
     predictor = Predictor.load(DEFAULT_CHECKPOINT, model) if DEFAULT_CHECKPOINT.is_file() else None
     face = Reconstructor(model, predictor=predictor)(image)[0]  # what Reconstructor.load() does
     crop = face.crop
     zoom = PANEL / crop.size
-    from inversefacenet.preprocess import Crop
-
     big = Crop(crop.scale * zoom, (crop.offset[0] * zoom, crop.offset[1] * zoom), PANEL)
     grey = np.full((1, model.n_vertices, 3), 0.7, np.float32)
-    white_light = FaceParameters.neutral(model.layout, ambient=1.0).sh
-    relit = FaceParameters(face.params.rotation, face.params.shape, face.params.expression, face.params.albedo,
-                           neutral_parameters(model).sh.copy())  # fmt: skip
+    white_light = replace(face.params, sh=FaceParameters.neutral(model.layout, ambient=1.0).sh)
+    relit = replace(face.params, sh=neutral_parameters(model).sh)
     relit.sh[:, 3] = 0.45  # light from the viewer's right
-    shaded_grey = FaceParameters(face.params.rotation, face.params.shape, face.params.expression,
-                                 face.params.albedo, neutral_parameters(model).sh)  # fmt: skip
+    shaded_grey = replace(face.params, sh=neutral_parameters(model).sh)
     panels = [
         ("input", crop_image(image, big)),
         ("fit: silhouette, iBUG-68", crop_image(draw_overlay(image, [face]), big)),
         ("reconstruction", face.render(PANEL)),
         ("geometry", to_uint8(render(model, shaded_grey, PANEL, albedo=grey).image[0])),
-        ("albedo", face.render(PANEL, FaceParameters(face.params.rotation, face.params.shape,
-                                                     face.params.expression, face.params.albedo, white_light))),
+        ("albedo", face.render(PANEL, white_light)),
         ("relit from the right", face.render(PANEL, relit)),
     ]  # fmt: skip
     strip = Image.new("RGB", (len(panels) * PANEL, PANEL + 20), (30, 30, 30))

@@ -81,8 +81,8 @@ def sample_parameters(model: FaceModel, count: int, rng: np.random.Generator,
 
 def render_inputs(model: FaceModel, params: FaceParameters, size: int) -> tuple[np.ndarray, np.ndarray]:
     """Network inputs (B, S, S, 3) in [-0.5, 0.5] (0 off the mask) and the masks (B, S, S)."""
-    out = render(model.coarse(), params, size)
     coarse = model.coarse()
+    out = render(coarse, params, size)
     masks = np.stack([face_mask(pixels[coarse.landmarks_mediapipe], size) for pixels in out.pixels])
     images = np.clip(out.image, 0, 1) - 0.5
     return (images * masks[..., None]).astype(np.float32), masks

@@ -64,12 +64,7 @@ def metrics(model: FaceModel, truth: FaceParameters, predicted: FaceParameters) 
 
 
 def _slice(params: FaceParameters, part: slice) -> FaceParameters:
-    return FaceParameters(*(getattr(params, n)[part] for n in ("rotation", "shape", "expression", "albedo", "sh")))
-
-
-def _concat(items: list[FaceParameters]) -> FaceParameters:
-    names = ("rotation", "shape", "expression", "albedo", "sh")
-    return FaceParameters(*(np.concatenate([getattr(p, n) for p in items]) for n in names))
+    return params.map(lambda group: group[part])
 
 
 def predict(predictor: Predictor, model: FaceModel, truth: FaceParameters) -> FaceParameters:
@@ -78,7 +73,7 @@ def predict(predictor: Predictor, model: FaceModel, truth: FaceParameters) -> Fa
     for start in range(0, truth.batch_size, 64):
         inputs, _ = render_inputs(model, _slice(truth, slice(start, start + 64)), predictor.config.input_size)
         outputs.append(predictor(inputs))
-    return _concat(outputs)
+    return FaceParameters.concatenate(outputs)
 
 
 def refine(model: FaceModel, truth: FaceParameters, start: FaceParameters, mode: str) -> FaceParameters:
@@ -90,7 +85,7 @@ def refine(model: FaceModel, truth: FaceParameters, start: FaceParameters, mode:
         landmarks = out.pixels[0, model.landmarks_mediapipe]
         fitted = fit(model, image, face_mask(landmarks, EVAL_SIZE), landmarks, _slice(start, slice(k, k + 1)), mode)
         results.append(fitted.params)
-    return _concat(results)
+    return FaceParameters.concatenate(results)
 
 
 def evaluate(checkpoint: Path, count: int, fit_count: int) -> dict[str, dict[str, float]]:

@@ -42,13 +42,9 @@ def _render_views(model: Any, views: list[tuple[float, float]], crop_vertices: n
 
     outputs = []
     for pitch, yaw in views:
-        sh = np.zeros((1, 9, 3), np.float32)
-        sh[:, 0], sh[:, 1], sh[:, 2] = 0.95, 0.15, 0.35
-        params = FaceParameters(
-            np.radians([[pitch, yaw, 0.0]]).astype(np.float32),
-            np.zeros((1, model.n_shape), np.float32), np.zeros((1, model.n_expression), np.float32),
-            np.zeros((1, model.n_albedo), np.float32), sh,
-        )  # fmt: skip
+        params = FaceParameters.neutral(model.layout, ambient=0.95)
+        params.sh[:, 1], params.sh[:, 2] = 0.15, 0.35
+        params.rotation[:] = np.radians([[pitch, yaw, 0.0]])
         outputs.append(render(model, params, RENDER_SIZE, crop_vertices=crop_vertices))
     return outputs
 
