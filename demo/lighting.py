@@ -1,0 +1,103 @@
+"""Lighting controls <-> second-order SH coefficients, for relighting in the app.
+
+A light here is one distant coloured lamp plus a uniform ambient term. Its exact Lambertian
+irradiance ``ambient + intensity * max(0, n . d)`` is projected onto our SH basis (see
+``inversefacenet.sh``) in closed form: the clamped cosine's Legendre coefficients are 1/4,
+1/2 and 5/16 for bands 0, 1 and 2 (Ramamoorthi & Hanrahan 2001). Directions are in the
+camera frame: x to the viewer's right, y up, z towards the viewer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from inversefacenet.sh import N_SH_BANDS
+
+
+@dataclass(frozen=True)
+class Light:
+    """One distant lamp and white ambient light.
+
+    azimuth_deg: 0 = from the camera, +90 = from the viewer's right, 180 = from behind.
+    elevation_deg: +90 = from above. colour: RGB in [0, 1] (scaled by intensity).
+    """
+
+    azimuth_deg: float = 0.0
+    elevation_deg: float = 20.0
+    intensity: float = 1.2
+    ambient: float = 0.5
+    colour: tuple[float, float, float] = (1.0, 1.0, 1.0)
+
+    @property
+    def direction(self) -> np.ndarray:
+        """Unit vector towards the lamp, camera frame."""
+        azimuth, elevation = np.radians(self.azimuth_deg), np.radians(self.elevation_deg)
+        return np.array([np.sin(azimuth) * np.cos(elevation), np.sin(elevation), np.cos(azimuth) * np.cos(elevation)])
+
+
+PRESETS: dict[str, Light] = {
+    "studio": Light(azimuth_deg=-25, elevation_deg=30, intensity=1.1, ambient=0.55),
+    "side light": Light(azimuth_deg=80, elevation_deg=10, intensity=1.5, ambient=0.25),
+    "rim": Light(azimuth_deg=150, elevation_deg=20, intensity=2.0, ambient=0.35, colour=(0.85, 0.9, 1.0)),
+    "sunset": Light(azimuth_deg=-60, elevation_deg=5, intensity=1.4, ambient=0.35, colour=(1.0, 0.62, 0.35)),
+}
+"""Named lights; the app adds "recovered" (the photo's own SH) in front of these."""
+
+
+def sh_from_light(light: Light) -> np.ndarray:
+    """(9, 3) SH coefficients of the light's irradiance (exact up to band 2)."""
+    x, y, z = light.direction
+    band2 = 15 / 32 * light.intensity  # 5/16 * P2 = 5/16 * (3 t^2 - 1) / 2; the t^2 part carries 15/32
+    lamp = np.array([
+        light.intensity / 4,  # the clamped cosine averages 1/4 over the sphere
+        light.intensity / 2 * y, light.intensity / 2 * z, light.intensity / 2 * x,
+        band2 * 2 * x * y, band2 * 2 * y * z, band2 * (3 * z * z - 1) / 6, band2 * 2 * x * z,
+        band2 * (x * x - y * y) / 2,
+    ])  # fmt: skip
+    sh = lamp[:, None] * np.asarray(light.colour, np.float64)[None, :]
+    sh[0] += light.ambient  # white ambient
+    return sh.astype(np.float32)
+
+
+def light_from_sh(sh: np.ndarray) -> Light:
+    """The lamp + ambient that best explains SH coefficients, to start the sliders from.
+
+    Direction and intensity come from the linear band (averaged over colour), the colour
+    from each channel's linear band relative to the brightest one, the ambient from the
+    constant band. Exact for coefficients made by ``sh_from_light`` with a positive intensity.
+    """
+    sh = np.asarray(sh, np.float64).reshape(N_SH_BANDS, 3)
+    linear = sh[[3, 1, 2]]  # (x, y, z) rows, RGB columns
+    strength = np.linalg.norm(linear, axis=0)  # intensity * colour per channel, / 2
+    if strength.max() < 1e-6:
+        return Light(intensity=0.0, ambient=float(sh[0].mean()))
+    direction = linear @ strength / np.linalg.norm(linear @ strength)
+    intensity = 2 * float(strength.max())
+    colour = tuple(float(c) for c in strength / strength.max())
+    ambient = float(np.mean(sh[0] - intensity / 4 * np.asarray(colour)))
+    x, y, z = direction
+    return Light(
+        azimuth_deg=float(np.degrees(np.arctan2(x, z))),
+        elevation_deg=float(np.degrees(np.arcsin(np.clip(y, -1, 1)))),
+        intensity=intensity, ambient=ambient, colour=colour,  # type: ignore[arg-type]
+    )  # fmt: skip
+
+
+def hex_to_rgb(value: str) -> tuple[float, float, float]:
+    """'#ffaa00' (or 'rgb(255, 170, 0)' / 'rgba(...)', as colour pickers send) -> floats in [0, 1]."""
+    value = value.strip()
+    if value.startswith("rgb"):
+        parts = value[value.index("(") + 1 : value.index(")")].split(",")[:3]
+        return tuple(min(max(float(p) / 255, 0.0), 1.0) for p in parts)  # type: ignore[return-value]
+    digits = value.lstrip("#")
+    if len(digits) == 3:
+        digits = "".join(d * 2 for d in digits)
+    if len(digits) != 6:
+        raise ValueError(f"not a colour: {value!r}")
+    return tuple(int(digits[i : i + 2], 16) / 255 for i in (0, 2, 4))  # type: ignore[return-value]
+
+
+def rgb_to_hex(colour: tuple[float, float, float]) -> str:
+    return "#" + "".join(f"{round(min(max(c, 0.0), 1.0) * 255):02x}" for c in colour)

@@ -1,0 +1,154 @@
+"""One user's reconstruction and edits, independent of the UI toolkit.
+
+The app keeps one ``Session`` per browser session (Gradio state), so users never share
+faces or edits. Edits are applied to the recovered parameters, never accumulated, so
+"reset" is exact.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import zipfile
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from demo.views import PREVIEW_SIZE, FaceViews, composite
+from inversefacenet.images import load_image
+from inversefacenet.params import FaceParameters
+from inversefacenet.pipeline import FaceResult, Reconstructor, draw_overlay
+from inversefacenet.preprocess import Crop
+
+DISPLAY_PIXELS = 1024
+"""Longest side of the photo as the app shows it (overlay, composite)."""
+
+EXPRESSION_CONTROLS = (
+    "jawOpen", "mouthSmileLeft", "mouthSmileRight", "mouthFrownLeft", "mouthFrownRight", "mouthPucker",
+    "mouthFunnel", "cheekPuff", "browInnerUp", "browDownLeft", "browDownRight", "browOuterUpLeft",
+    "browOuterUpRight", "eyeBlinkLeft", "eyeBlinkRight", "eyeWideLeft", "eyeWideRight",
+)  # fmt: skip
+"""The ARKit blendshapes the app exposes as sliders (the others keep their recovered values)."""
+
+
+@dataclass
+class Edit:
+    """What the user changed: light (9x3 SH), named expression weights, pose in degrees."""
+
+    sh: np.ndarray
+    expression: dict[str, float]
+    rotation_deg: tuple[float, float, float]  # pitch, yaw, roll
+
+
+@dataclass
+class Preview:
+    relit: np.ndarray
+    geometry: np.ndarray
+    albedo: np.ndarray
+    composite: np.ndarray | None
+    ms: float
+
+
+@dataclass
+class Session:
+    """A photo's faces, the selected one, and the views of the selected one."""
+
+    photo: np.ndarray  # (H, W, 3) uint8 as decoded (EXIF-rotated)
+    faces: list[FaceResult]
+    index: int = 0
+    views: FaceViews = field(init=False, repr=False)
+    _geometry_key: bytes = field(default=b"", init=False, repr=False)
+    _geometry_views: tuple[np.ndarray, np.ndarray] | None = field(default=None, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.select(self.index)
+
+    @classmethod
+    def reconstruct(cls, reconstructor: Reconstructor, source: object) -> Session:
+        """Decode and reconstruct a photo (raises InputError / NoFaceError with a user-facing message)."""
+        photo = load_image(source)
+        return cls(photo, reconstructor.reconstruct_image(photo))
+
+    def select(self, index: int) -> None:
+        if not 0 <= index < len(self.faces):
+            raise IndexError(f"there are {len(self.faces)} faces; no face {index + 1}")
+        self.index = index
+        self.views = FaceViews(self.face.model, self.face.params, PREVIEW_SIZE)
+        self._geometry_key, self._geometry_views = b"", None
+
+    @property
+    def face(self) -> FaceResult:
+        return self.faces[self.index]
+
+    @property
+    def recovered_edit(self) -> Edit:
+        params = self.face.params
+        names = self.face.model.expression_names
+        expression = {name: float(params.expression[0, names.index(name)]) for name in EXPRESSION_CONTROLS}
+        pitch, yaw, roll = np.degrees(params.rotation[0]).tolist()
+        return Edit(params.sh[0].copy(), expression, (pitch, yaw, roll))
+
+    def parameters(self, edit: Edit) -> FaceParameters:
+        """The recovered parameters with the edit applied."""
+        params = self.face.params
+        names = self.face.model.expression_names
+        expression = params.expression.copy()
+        for name, value in edit.expression.items():
+            expression[0, names.index(name)] = value
+        rotation = np.radians(np.asarray(edit.rotation_deg, np.float32))[None]
+        sh = np.asarray(edit.sh, np.float32).reshape(1, 9, 3)
+        return replace(params, rotation=rotation.astype(np.float32), expression=expression, sh=sh)
+
+    def overlay(self) -> np.ndarray:
+        """The photo with every face's fitted contour and landmarks, shrunk for display."""
+        return _shrink(draw_overlay(self.photo, self.faces))
+
+    def preview(self, edit: Edit, with_composite: bool = False) -> Preview:
+        """Render the edited face. A light-only edit reuses the cached geometry and albedo views."""
+        start = time.perf_counter()
+        params = self.parameters(edit)
+        relit, mask = self.views.relit(params)
+        key = params.rotation.tobytes() + params.expression.tobytes()
+        if key != self._geometry_key or self._geometry_views is None:
+            self._geometry_views = self.views.geometry(params), self.views.albedo(params)
+            self._geometry_key = key
+        pasted = None
+        if with_composite:
+            display = _shrink(self.photo)
+            factor = display.shape[1] / self.photo.shape[1]
+            crop = self.face.crop
+            pasted = composite(display, relit, mask, Crop(crop.scale / factor, crop.offset, crop.size))
+        ms = (time.perf_counter() - start) * 1000
+        return Preview(relit, *self._geometry_views, pasted, ms)
+
+    def export(self, edit: Edit, folder: str | Path, formats: tuple[str, ...] = ("obj", "ply", "glb")) -> list[Path]:
+        """Write the edited face: face_obj.zip (OBJ + MTL + albedo PNG), face.ply, face.glb, params.json."""
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        edited = replace(self.face, params=self.parameters(edit))
+        written = []
+        for suffix in formats:
+            files = edited.export(folder / f"face.{suffix}")
+            if suffix == "obj":
+                archive = folder / "face_obj.zip"
+                with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as bundle:
+                    for file in files:
+                        bundle.write(file, file.name)
+                written.append(archive)
+            else:
+                written.extend(files)
+        params_path = folder / "params.json"
+        params_path.write_text(json.dumps(edited.parameters_dict(), indent=1))
+        self.face._texture = edited._texture  # the albedo is not editable: keep the baked texture
+        return [*written, params_path]
+
+
+def _shrink(image: np.ndarray) -> np.ndarray:
+    longest = max(image.shape[:2])
+    if longest <= DISPLAY_PIXELS:
+        return image
+    factor = DISPLAY_PIXELS / longest
+    size = (round(image.shape[1] * factor), round(image.shape[0] * factor))
+    return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
