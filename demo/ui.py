@@ -32,6 +32,19 @@ skin albedo and lighting (2nd-order spherical harmonics) are recovered. Relight 
 and download the mesh. Everything runs on this server's CPU; nothing is uploaded anywhere else."""
 
 
+class PhotoInput(gr.Image):
+    """``gr.Image`` that hands the uploaded file to the project's decoder untouched.
+
+    Gradio's own decoding fails with a generic message on non-images and drops what
+    ``load_image`` handles (16-bit, CMYK, size limits); ours raises a clear ``InputError``.
+    """
+
+    is_template = True  # render with the stock image component in the browser
+
+    def preprocess(self, payload: Any) -> str | None:
+        return None if payload is None else payload.path
+
+
 def _need(session: Session | None) -> Session:
     if session is None:
         raise gr.Error("Upload a photo first.")
@@ -90,7 +103,7 @@ def build_app(reconstructor: Reconstructor) -> gr.Blocks:
         try:
             session = Session.reconstruct(reconstructor, path)
         except InputError as error:  # NoFaceError included: a message for the user, not a crash
-            raise gr.Error(str(error)) from error
+            raise gr.Error(str(error).replace(str(Path(path).parent) + "/", "")) from error  # no server paths
         return start(session, with_composite)
 
     def select_face(choice: int | None, session: Session | None, with_composite: bool) -> list[Any]:
@@ -136,7 +149,7 @@ def build_app(reconstructor: Reconstructor) -> gr.Blocks:
         gr.Markdown(INTRO)
         with gr.Row():
             with gr.Column(scale=1, min_width=280):
-                photo = gr.Image(type="filepath", sources=["upload", "webcam", "clipboard"], label="Photo",
+                photo = PhotoInput(type="filepath", sources=["upload", "webcam", "clipboard"], label="Photo",
                                  elem_id="photo")  # fmt: skip
                 if EXAMPLES:
                     gr.Examples(EXAMPLES, inputs=photo)

@@ -1,7 +1,8 @@
 import numpy as np
 import pytest
 
-from inversefacenet import FaceModel, FaceParameters
+from inversefacenet import FaceModel, FaceParameters, render
+from inversefacenet.renderer import to_uint8
 
 
 @pytest.fixture(scope="session")
@@ -23,3 +24,29 @@ def random_parameters(model: FaceModel, batch: int, seed: int = 0, max_angle: fl
         rng.normal(size=(batch, model.n_albedo)).astype(np.float32),
         sh.astype(np.float32),
     )
+
+
+def known_face(model, seed: int) -> FaceParameters:
+    rng = np.random.default_rng(seed)
+    params = FaceParameters.neutral(model.layout)
+    params.rotation[:] = np.radians(rng.uniform(-20, 20, (1, 3)))
+    params.shape[:] = rng.normal(size=(1, model.n_shape)) * 0.7
+    params.albedo[:] = rng.normal(size=(1, model.n_albedo)) * 0.7
+    params.expression[0, model.expression_names.index("jawOpen")] = 0.3
+    params.expression[0, model.expression_names.index("mouthSmileLeft")] = 0.5
+    params.sh[0, 0] = rng.uniform(0.7, 1.1)
+    params.sh[0, 1:4] = rng.uniform(-0.2, 0.2, (3, 1))
+    return params
+
+
+def photo_of(model, params, size, background=0.55):
+    out = render(model, params, size)
+    return to_uint8(out.image[0] + (~out.raster.mask[0])[..., None] * background), out
+
+
+def two_face_photo(model: FaceModel) -> np.ndarray:
+    """A grey canvas with a big face on the right and a small one on the left."""
+    canvas = np.full((420, 900, 3), 140, np.uint8)
+    canvas[20:400, 480:860] = photo_of(model, known_face(model, 3), 380)[0]
+    canvas[110:310, 40:240] = photo_of(model, known_face(model, 5), 200)[0]
+    return canvas

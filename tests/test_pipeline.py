@@ -12,26 +12,9 @@ from inversefacenet.detection import LandmarkDetector
 from inversefacenet.fitting import fit
 from inversefacenet.preprocess import crop_for_landmarks, crop_image, face_mask
 from inversefacenet.renderer import to_uint8
+from tests.conftest import known_face, photo_of, two_face_photo
 
 EXAMPLE = "assets/examples/astronaut.jpg"
-
-
-def known_face(model, seed: int) -> FaceParameters:
-    rng = np.random.default_rng(seed)
-    params = FaceParameters.neutral(model.layout)
-    params.rotation[:] = np.radians(rng.uniform(-20, 20, (1, 3)))
-    params.shape[:] = rng.normal(size=(1, model.n_shape)) * 0.7
-    params.albedo[:] = rng.normal(size=(1, model.n_albedo)) * 0.7
-    params.expression[0, model.expression_names.index("jawOpen")] = 0.3
-    params.expression[0, model.expression_names.index("mouthSmileLeft")] = 0.5
-    params.sh[0, 0] = rng.uniform(0.7, 1.1)
-    params.sh[0, 1:4] = rng.uniform(-0.2, 0.2, (3, 1))
-    return params
-
-
-def photo_of(model, params, size, background=0.55):
-    out = render(model, params, size)
-    return to_uint8(out.image[0] + (~out.raster.mask[0])[..., None] * background), out
 
 
 @pytest.fixture(scope="module")
@@ -83,12 +66,7 @@ def test_detector_finds_a_rendered_face_where_the_model_put_its_landmarks(model,
 
 
 def test_two_faces_are_found_largest_first(model, detector):
-    canvas = np.full((420, 900, 3), 140, np.uint8)
-    big, _ = photo_of(model, known_face(model, 3), 380)
-    small, _ = photo_of(model, known_face(model, 5), 200)
-    canvas[20:400, 480:860] = big
-    canvas[110:310, 40:240] = small
-    faces = detector(canvas)
+    faces = detector(two_face_photo(model))
     assert len(faces) == 2
     assert faces[0].area > faces[1].area
     assert faces[0].box[0] > 450 and faces[1].box[2] < 260

@@ -1,0 +1,231 @@
+"""Gradio layout and callbacks. All per-user data lives in a ``gr.State`` holding a ``Session``.
+
+Slider callbacks run on ``.input`` (user changes only), so setting the controls after a
+reconstruction does not trigger a cascade of re-renders; the 3D view and the downloads are
+rebuilt on demand (slider release, buttons), since writing a mesh is slower than a preview.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+import numpy as np
+
+from demo.lighting import PRESETS, Light, hex_to_rgb, light_from_sh, rgb_to_hex, sh_from_light
+from demo.session import EXPRESSION_CONTROLS, Edit, Session
+from inversefacenet.errors import InputError
+from inversefacenet.pipeline import Reconstructor
+
+log = logging.getLogger(__name__)
+
+RECOVERED = "recovered"
+EXAMPLES = [str(p) for p in sorted(Path(__file__).resolve().parent.parent.joinpath("assets", "examples").glob("*.jpg"))]
+SH_ROWS = ["1", "y", "z", "x", "xy", "yz", "3z²-1", "xz", "x²-y²"]
+THEME = gr.themes.Default(font=["ui-sans-serif", "system-ui", "sans-serif"], font_mono=["ui-monospace", "monospace"])
+INTRO = """# InverseFaceNet
+Upload a photo (or pick the example, or use the webcam): every face is found and its pose, shape, expression,
+skin albedo and lighting (2nd-order spherical harmonics) are recovered. Relight it, change its expression and pose,
+and download the mesh. Everything runs on this server's CPU; nothing is uploaded anywhere else."""
+
+from gradio.events import Dependency
+
+class PhotoInput(gr.Image):
+    """``gr.Image`` that hands the uploaded file to the project's decoder untouched.
+
+    Gradio's own decoding fails with a generic message on non-images and drops what
+    ``load_image`` handles (16-bit, CMYK, size limits); ours raises a clear ``InputError``.
+    """
+
+    is_template = True  # render with the stock image component in the browser
+
+    def preprocess(self, payload: Any) -> str | None:
+        return None if payload is None else payload.path
+    from typing import Callable, Literal, Sequence, Any, TYPE_CHECKING
+    from gradio.blocks import Block
+    if TYPE_CHECKING:
+        from gradio.components import Timer
+        from gradio.components.base import Component
+
+
+def _need(session: Session | None) -> Session:
+    if session is None:
+        raise gr.Error("Upload a photo first.")
+    return session
+
+
+def _edit(sh: Any, values: tuple[float, ...]) -> Edit:
+    """Controls -> Edit: SH table (9x3), then the expression sliders, then pitch, yaw, roll."""
+    expression = dict(zip(EXPRESSION_CONTROLS, (float(v) for v in values[: len(EXPRESSION_CONTROLS)]), strict=True))
+    pitch, yaw, roll = (float(v) for v in values[len(EXPRESSION_CONTROLS) :])
+    table = np.asarray(sh, dtype=np.float64) if not hasattr(sh, "to_numpy") else sh.to_numpy(np.float64)
+    if table.shape != (9, 3) or not np.isfinite(table).all():
+        raise gr.Error("The SH table needs 9 rows of 3 numbers (R, G, B).")
+    return Edit(table.astype(np.float32), expression, (pitch, yaw, roll))
+
+
+def _light_values(light: Light) -> list[Any]:
+    return [light.azimuth_deg, light.elevation_deg, light.intensity, light.ambient, rgb_to_hex(light.colour)]
+
+
+def _table(sh: np.ndarray) -> list[list[float]]:
+    return np.round(np.asarray(sh, np.float64).reshape(9, 3), 4).tolist()
+
+
+def _preview(session: Session, edit: Edit, with_composite: bool) -> list[Any]:
+    preview = session.preview(edit, with_composite)
+    face = session.face
+    status = (
+        f"Face {session.index + 1} of {len(session.faces)} · preview {preview.ms:.0f} ms · fit: "
+        f"{face.landmark_error_px:.1f} px landmark error, photometric RMSE {face.photometric_rmse:.1f}"
+    )
+    return [preview.relit, preview.geometry, preview.albedo, preview.composite, status]
+
+
+def _mesh_preview(session: Session, edit: Edit) -> str:
+    folder = tempfile.mkdtemp(prefix="inversefacenet-3d-")
+    return str(session.export(edit, folder, formats=("glb",))[0])
+
+
+def build_app(reconstructor: Reconstructor) -> gr.Blocks:
+    """The whole UI around one shared, read-only ``Reconstructor``."""
+
+    def start(session: Session, with_composite: bool) -> list[Any]:
+        """Everything that follows a new photo or a face selection: controls at the recovered values."""
+        edit = session.recovered_edit
+        choices = [f"Face {i + 1}" for i in range(len(session.faces))]
+        controls = [*_light_values(light_from_sh(edit.sh)), _table(edit.sh), RECOVERED,
+                    *edit.expression.values(), *edit.rotation_deg]  # fmt: skip
+        return [session, session.overlay(), gr.update(choices=choices, value=choices[session.index]), *controls,
+                *_preview(session, edit, with_composite)]  # fmt: skip
+
+    def reconstruct(path: str | None, with_composite: bool) -> list[Any]:
+        if path is None:
+            return [None, None, gr.update(choices=[], value=None), *[gr.skip()] * (7 + len(edit_controls)),
+                    None, None, None, None, ""]  # fmt: skip
+        try:
+            session = Session.reconstruct(reconstructor, path)
+        except InputError as error:  # NoFaceError included: a message for the user, not a crash
+            raise gr.Error(str(error)) from error
+        return start(session, with_composite)
+
+    def select_face(choice: int | None, session: Session | None, with_composite: bool) -> list[Any]:
+        session = _need(session)
+        if choice is None or choice == session.index:
+            return [gr.skip()] * len(start_outputs)
+        session.select(int(choice))
+        return start(session, with_composite)
+
+    def reset(session: Session | None, with_composite: bool) -> list[Any]:
+        return start(_need(session), with_composite)
+
+    def relight(session: Session | None, *values: Any) -> list[Any]:
+        session = _need(session)
+        azimuth, elevation, intensity, ambient, colour, *rest = values
+        light = Light(float(azimuth), float(elevation), float(intensity), float(ambient), hex_to_rgb(colour))
+        sh = sh_from_light(light)
+        edit = _edit(sh, tuple(rest[:-1]))
+        return [_table(sh), *_preview(session, edit, bool(rest[-1]))]
+
+    def apply_preset(session: Session | None, preset: str, *values: Any) -> list[Any]:
+        session = _need(session)
+        sh = session.recovered_edit.sh if preset == RECOVERED else sh_from_light(PRESETS[preset])
+        light = light_from_sh(sh) if preset == RECOVERED else PRESETS[preset]
+        edit = _edit(sh, tuple(values[:-1]))
+        return [*_light_values(light), _table(sh), *_preview(session, edit, bool(values[-1]))]
+
+    def edit_face(session: Session | None, table: Any, *values: Any) -> list[Any]:
+        return _preview(_need(session), _edit(table, tuple(values[:-1])), bool(values[-1]))
+
+    def recovered_3d(session: Session | None) -> str | None:
+        return None if session is None else _mesh_preview(session, session.recovered_edit)
+
+    def refresh_3d(session: Session | None, table: Any, *values: Any) -> str:
+        return _mesh_preview(_need(session), _edit(table, tuple(values)))
+
+    def export(session: Session | None, table: Any, *values: Any) -> list[str]:
+        folder = tempfile.mkdtemp(prefix="inversefacenet-export-")
+        return [str(p) for p in _need(session).export(_edit(table, tuple(values)), folder)]
+
+    with gr.Blocks(title="InverseFaceNet", analytics_enabled=False, delete_cache=(1800, 3600)) as app:
+        state = gr.State(None)
+        gr.Markdown(INTRO)
+        with gr.Row():
+            with gr.Column(scale=1, min_width=280):
+                photo = PhotoInput(type="filepath", sources=["upload", "webcam", "clipboard"], label="Photo",
+                                 elem_id="photo")  # fmt: skip
+                if EXAMPLES:
+                    gr.Examples(EXAMPLES, inputs=photo)
+                face_choice = gr.Radio([], type="index", label="Face", elem_id="face-choice")
+                status = gr.Markdown(elem_id="status")
+            with gr.Column(scale=3):
+                with gr.Row():
+                    overlay = gr.Image(label="Fitted contour and landmarks", interactive=False, elem_id="overlay")
+                    relit = gr.Image(label="Reconstruction (relit)", interactive=False, elem_id="relit")
+                    composite = gr.Image(label="Relit face in the photo", interactive=False, elem_id="composite")
+                with gr.Row():
+                    geometry = gr.Image(label="Geometry", interactive=False, elem_id="geometry")
+                    albedo = gr.Image(label="Albedo", interactive=False, elem_id="albedo")
+                    model3d = gr.Model3D(label="3D view (GLB)", clear_color=(1, 1, 1, 1), elem_id="model3d")
+        with gr.Row():
+            with gr.Column():
+                gr.Markdown("### Lighting")
+                preset = gr.Radio([RECOVERED, *PRESETS], value=RECOVERED, label="Preset", elem_id="preset")
+                azimuth = gr.Slider(-180, 180, 0, step=1, label="Azimuth (°, + from the right)", elem_id="azimuth")
+                elevation = gr.Slider(-90, 90, 20, step=1, label="Elevation (°)", elem_id="elevation")
+                intensity = gr.Slider(0, 3, 1.2, step=0.01, label="Intensity", elem_id="intensity")
+                ambient = gr.Slider(0, 1.5, 0.5, step=0.01, label="Ambient", elem_id="ambient")
+                colour = gr.ColorPicker("#ffffff", label="Light colour", elem_id="colour")
+                with_composite = gr.Checkbox(True, label="Show the relit face in the photo")
+                with gr.Accordion("Raw SH coefficients (9 × RGB)", open=False):
+                    sh_table = gr.Dataframe(headers=["R", "G", "B"], row_count=9, column_count=3, datatype="number",
+                                            type="array", interactive=True, label=" · ".join(SH_ROWS),
+                                            elem_id="sh-table")  # fmt: skip
+            with gr.Column():
+                gr.Markdown("### Expression")
+                expression = [gr.Slider(0, 1, 0, step=0.01, label=name, elem_id=f"expr-{name}")
+                              for name in EXPRESSION_CONTROLS]  # fmt: skip
+            with gr.Column():
+                gr.Markdown("### Head pose")
+                pitch = gr.Slider(-60, 60, 0, step=0.5, label="Pitch (°)", elem_id="pitch")
+                yaw = gr.Slider(-80, 80, 0, step=0.5, label="Yaw (°)", elem_id="yaw")
+                roll = gr.Slider(-45, 45, 0, step=0.5, label="Roll (°)", elem_id="roll")
+                reset_button = gr.Button("Reset to the recovered face", elem_id="reset")
+                gr.Markdown("### Download (with the current edits)")
+                export_button = gr.Button("Prepare OBJ, PLY, GLB and params.json", variant="primary",
+                                          elem_id="export")  # fmt: skip
+                downloads = gr.File(file_count="multiple", label="Files", elem_id="downloads")
+
+        light_controls = [azimuth, elevation, intensity, ambient, colour]
+        edit_controls = [*expression, pitch, yaw, roll]
+        previews = [relit, geometry, albedo, composite, status]
+        start_outputs = [state, overlay, face_choice, *light_controls, sh_table, preset, *edit_controls, *previews]
+
+        # the 3D view follows the first preview instead of delaying it
+        photo.change(reconstruct, [photo, with_composite], start_outputs, api_name="reconstruct").then(
+            recovered_3d, state, model3d, api_name=False
+        )
+        face_choice.input(
+            select_face, [face_choice, state, with_composite], start_outputs, api_name="select_face"
+        ).then(recovered_3d, state, model3d, api_name=False)
+        reset_button.click(reset, [state, with_composite], start_outputs, api_name="reset").then(
+            recovered_3d, state, model3d, api_name=False
+        )
+        for slider in light_controls:
+            slider.input(relight, [state, *light_controls, *edit_controls, with_composite], [sh_table, *previews],
+                         api_name="relight" if slider is azimuth else False, trigger_mode="always_last")  # fmt: skip
+        preset.input(apply_preset, [state, preset, *edit_controls, with_composite],
+                     [*light_controls, sh_table, *previews], api_name="preset")  # fmt: skip
+        edit_inputs = [state, sh_table, *edit_controls, with_composite]
+        for control in [*edit_controls, with_composite]:
+            control.input(edit_face, edit_inputs, previews, api_name="edit" if control is pitch else False,
+                          trigger_mode="always_last")  # fmt: skip
+        sh_table.input(edit_face, edit_inputs, previews, api_name=False)
+        for control in [azimuth, elevation, intensity, ambient, *edit_controls]:
+            control.release(refresh_3d, [state, sh_table, *edit_controls], model3d,
+                            api_name="refresh_3d" if control is pitch else False)  # fmt: skip
+        export_button.click(export, [state, sh_table, *edit_controls], downloads, api_name="export")
+    return app

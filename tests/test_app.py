@@ -1,0 +1,135 @@
+"""The Gradio app end to end: its API through gradio_client, and the real page in headless Chromium."""
+
+import shutil
+import socket
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+import trimesh
+from PIL import Image
+
+from demo.session import EXPRESSION_CONTROLS
+from demo.ui import build_app
+from inversefacenet import Reconstructor
+from inversefacenet.detection import LandmarkDetector
+
+gradio_client = pytest.importorskip("gradio_client")
+
+EXAMPLE = Path("assets/examples/astronaut.jpg").resolve()
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+BROWSER_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--no-first-run", "--disable-sync"]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def server(model):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    detector = LandmarkDetector()
+    app = build_app(Reconstructor(model, detector, fit_mode="fast"))
+    app.queue(default_concurrency_limit=2)
+    app.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, ssr_mode=False)
+    yield f"http://127.0.0.1:{port}/"
+    app.close()
+    detector.close()
+
+
+@pytest.fixture
+def client(server):
+    return gradio_client.Client(server, verbose=False)
+
+
+def controls(outputs):
+    """From /reconstruct's outputs: the SH table and the edit controls, as /relight and /export take them."""
+    # outputs: overlay, face choice, 5 light controls, SH table, preset, edit controls, 4 images, status
+    table = outputs[7]
+    edits = outputs[9 : 9 + len(EXPRESSION_CONTROLS) + 3]
+    return table, edits
+
+
+def numbers(table):
+    return np.asarray(table["data"] if isinstance(table, dict) else table, float)
+
+
+def read(image_output):
+    return np.asarray(Image.open(image_output if isinstance(image_output, str) else image_output["path"]))
+
+
+def test_upload_relight_and_download(client, tmp_path):
+    outputs = client.predict(gradio_client.handle_file(str(EXAMPLE)), True, api_name="/reconstruct")
+    assert "Face 1 of 1" in outputs[-1]
+    relit = read(outputs[-5])
+    assert relit.shape[:2] == (512, 512)
+    table, edits = controls(outputs)
+    assert numbers(table).shape == (9, 3)
+
+    # a lamp from the viewer's right: the right half of the face gets brighter than the left
+    lit = client.predict(90, 0, 1.5, 0.2, "#ffffff", *edits, True, api_name="/relight")
+    side = read(lit[1]).astype(float)
+    face = side.sum(-1) < 3 * 250
+    columns = np.nonzero(face.any(0))[0]
+    middle = (columns.min() + columns.max()) // 2
+    right, left = side[:, middle:][face[:, middle:]].mean(), side[:, :middle][face[:, :middle]].mean()
+    assert right > left + 20
+    assert numbers(lit[0])[3, 0] > 0.5  # the x band of the new SH table points right
+
+    jaw = EXPRESSION_CONTROLS.index("jawOpen")
+    opened = [*edits]
+    opened[jaw] = 1.0
+    files = client.predict(lit[0], *opened, api_name="/export")
+    paths = {Path(f if isinstance(f, str) else f["path"]).name: Path(f if isinstance(f, str) else f["path"])
+             for f in files}  # fmt: skip
+    assert set(paths) == {"face_obj.zip", "face.ply", "face.glb", "params.json"}
+    mesh = trimesh.load(paths["face.ply"], process=False)
+    assert len(mesh.vertices) > 10_000 and len(mesh.faces) > 20_000
+    assert len(trimesh.load(paths["face.glb"], force="mesh").vertices) == len(mesh.vertices)
+    with zipfile.ZipFile(paths["face_obj.zip"]) as bundle:
+        bundle.extractall(tmp_path)
+    assert len(trimesh.load(tmp_path / "face.obj", process=False).vertices) == len(mesh.vertices)
+    assert '"jawOpen": 1.0' in paths["params.json"].read_text()
+
+
+def test_bad_input_gives_a_message_and_the_app_keeps_serving(client, tmp_path):
+    not_an_image = tmp_path / "notes.jpg"
+    not_an_image.write_text("not an image")
+    blank = tmp_path / "blank.png"
+    Image.fromarray(np.full((240, 320, 3), 120, np.uint8)).save(blank)
+    with pytest.raises(gradio_client.exceptions.AppError, match="notes.jpg is not an image"):
+        client.predict(gradio_client.handle_file(str(not_an_image)), True, api_name="/reconstruct")
+    with pytest.raises(gradio_client.exceptions.AppError, match="no face"):
+        client.predict(gradio_client.handle_file(str(blank)), True, api_name="/reconstruct")
+    with pytest.raises(gradio_client.exceptions.AppError, match="Upload a photo first"):
+        client.predict(0, 0, 1, 0.5, "#ffffff", *[0.0] * (len(EXPRESSION_CONTROLS) + 3), True, api_name="/relight")
+    outputs = client.predict(gradio_client.handle_file(str(EXAMPLE)), False, api_name="/reconstruct")
+    assert "Face 1 of 1" in outputs[-1]
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Debian chromium is not installed (.ci/run installs it)")
+def test_the_page_in_a_browser(server, tmp_path):
+    sync_api = pytest.importorskip("playwright.sync_api")
+    hosts = set()
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=BROWSER_FLAGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1400}, accept_downloads=True)
+        page.on("request", lambda request: hosts.add(request.url.split("/")[2]))
+        page.goto(server)
+        page.locator("#photo input[type=file]").set_input_files(str(EXAMPLE))
+        page.wait_for_function("document.querySelector('#status').innerText.includes('Face 1 of 1')", timeout=90_000)
+        before = page.locator("#relit img").get_attribute("src")
+
+        page.locator("#azimuth input[type=range]").fill("90")
+        page.wait_for_function(f"document.querySelector('#relit img').src !== {before!r}", timeout=30_000)
+
+        page.locator("#export").click()
+        link = page.locator('#downloads a[download="face.ply"]')
+        link.wait_for(timeout=30_000)
+        with page.expect_download() as download:
+            link.click()
+        target = tmp_path / "face.ply"
+        download.value.save_as(target)
+        browser.close()
+    assert len(trimesh.load(target, process=False).vertices) > 10_000
+    assert hosts <= {server.split("/")[2]}  # nothing left localhost

@@ -1,0 +1,143 @@
+"""The app's logic without a server: lighting maths, per-session edits, views, composite and downloads."""
+
+import json
+import zipfile
+from dataclasses import replace
+
+import numpy as np
+import pytest
+import trimesh
+
+from demo.lighting import PRESETS, Light, hex_to_rgb, light_from_sh, rgb_to_hex, sh_from_light
+from demo.session import EXPRESSION_CONTROLS, Edit, Session
+from demo.views import FaceViews, composite
+from inversefacenet import FaceParameters, Reconstructor
+from inversefacenet.detection import LandmarkDetector
+from inversefacenet.preprocess import Crop
+from inversefacenet.sh import sh_basis
+from tests.conftest import two_face_photo
+
+
+def sphere_points(count: int, seed: int = 0) -> np.ndarray:
+    points = np.random.default_rng(seed).normal(size=(count, 3))
+    return points / np.linalg.norm(points, axis=1, keepdims=True)
+
+
+@pytest.mark.parametrize("light", [Light(), PRESETS["side light"], PRESETS["sunset"], Light(30, -70, 2.0, 0.1)])
+def test_sh_of_a_lamp_is_the_least_squares_projection_of_its_irradiance(light):
+    # Independent route: fit the 9 basis functions to the exact clamped-cosine irradiance over the sphere.
+    normals = sphere_points(200_000)
+    exact = light.ambient + light.intensity * np.maximum(normals @ light.direction, 0)[:, None] * light.colour
+    projected, *_ = np.linalg.lstsq(sh_basis(normals), exact, rcond=None)
+    np.testing.assert_allclose(sh_from_light(light), projected, atol=6e-3)
+
+
+def test_the_lamp_lights_the_side_it_comes_from():
+    sh = sh_from_light(Light(azimuth_deg=90, elevation_deg=0, intensity=1.0, ambient=0.0))
+    right, left, front = (sh_basis(np.array(n, float)) @ sh for n in ([1, 0, 0], [-1, 0, 0], [0, 0, 1]))
+    # clamped cosine to band 2: 1/4 + t/2 + 5/16 (3t^2 - 1)/2 at t = 1, -1, 0
+    assert right == pytest.approx([1.0625] * 3) and left == pytest.approx([0.0625] * 3)
+    assert front == pytest.approx([0.09375] * 3)
+
+
+@pytest.mark.parametrize("light", [*PRESETS.values(), Light(-170, 45, 0.3, 0.9, (0.2, 1.0, 0.5))])
+def test_sliders_recover_the_light_that_made_the_sh(light):
+    found = light_from_sh(sh_from_light(light))
+    np.testing.assert_allclose(found.direction, light.direction, atol=1e-5)
+    np.testing.assert_allclose(np.multiply(found.colour, found.intensity), np.multiply(light.colour, light.intensity),
+                               atol=1e-5)  # fmt: skip
+    assert found.ambient == pytest.approx(light.ambient, abs=1e-5)
+
+
+def test_colour_strings():
+    assert hex_to_rgb("#ff8000") == pytest.approx((1.0, 128 / 255, 0.0))
+    assert hex_to_rgb("#f80") == hex_to_rgb("#ff8800")
+    assert hex_to_rgb("rgba(255, 0, 51, 1)") == pytest.approx((1.0, 0.0, 0.2))
+    assert rgb_to_hex(hex_to_rgb("#12abef")) == "#12abef"
+    with pytest.raises(ValueError, match="not a colour"):
+        hex_to_rgb("blue-ish")
+
+
+@pytest.fixture(scope="module")
+def reconstructor(model):
+    detector = LandmarkDetector()
+    yield Reconstructor(model, detector, fit_mode="fast")
+    detector.close()
+
+
+@pytest.fixture(scope="module")
+def two_faces(model, reconstructor):
+    return Session(two_face_photo(model), reconstructor.reconstruct_image(two_face_photo(model)))
+
+
+def test_session_selects_faces_and_edits_from_the_recovered_values(two_faces):
+    session = two_faces
+    assert len(session.faces) == 2
+    session.select(1)
+    recovered = session.recovered_edit
+    assert np.array_equal(session.parameters(recovered).expression, session.face.params.expression)
+    jaw = session.face.model.expression_names.index("jawOpen")
+    edited = session.parameters(Edit(recovered.sh, {**recovered.expression, "jawOpen": 0.9}, (0.0, 25.0, 0.0)))
+    assert edited.expression[0, jaw] == pytest.approx(0.9)
+    assert np.degrees(edited.rotation[0]) == pytest.approx([0.0, 25.0, 0.0], abs=1e-4)
+    assert np.array_equal(session.face.params.expression, session.faces[1].params.expression)  # recovered untouched
+    with pytest.raises(IndexError):
+        session.select(2)
+    session.select(0)
+
+
+def test_relighting_changes_only_the_relit_view(two_faces):
+    session = two_faces
+    recovered = session.recovered_edit
+    first = session.preview(recovered)
+    side = session.preview(replace(recovered, sh=sh_from_light(PRESETS["side light"])))
+    assert np.abs(first.relit.astype(int) - side.relit).mean() > 5
+    assert side.geometry is first.geometry and side.albedo is first.albedo  # cached: the shape did not change
+    opened = session.preview(replace(recovered, expression={**recovered.expression, "jawOpen": 1.0}))
+    assert np.abs(opened.geometry.astype(int) - first.geometry).mean() > 0.2
+
+
+def test_views_keep_the_recovered_framing_and_show_albedo_unlit(model):
+    params = FaceParameters.neutral(model.layout)
+    views = FaceViews(model, params, size=160)
+    _, mask = views.relit(params)
+    turned = replace(params, rotation=np.radians([[0.0, 30.0, 0.0]]).astype(np.float32))
+    _, turned_mask = views.relit(turned)
+    columns = np.nonzero(mask.any(0))[0]
+    turned_columns = np.nonzero(turned_mask.any(0))[0]
+    assert turned_columns.mean() != pytest.approx(columns.mean(), abs=2)  # the head turns inside a still frame
+    albedo = views.albedo(params).astype(float) / 255
+    expected = np.clip(model.albedo(params.albedo)[0], 0, 1).mean(0)
+    np.testing.assert_allclose(albedo[mask].mean(0), expected, atol=0.03)
+
+
+def test_composite_pastes_the_face_inside_its_crop():
+    photo = np.zeros((300, 400, 3), np.uint8)
+    face = np.full((64, 64, 3), 200, np.uint8)
+    mask = np.zeros((64, 64), bool)
+    mask[16:48, 16:48] = True
+    crop = Crop(scale=0.5, offset=(-50.0, -25.0), size=64)  # crop covers photo x 100..228, y 50..178
+    out = composite(photo, face, mask, crop, feather_px=0)
+    painted = np.argwhere(out[..., 0] > 100)
+    assert painted.min(0) == pytest.approx([82, 132], abs=1) and painted.max(0) == pytest.approx([145, 195], abs=1)
+
+
+def test_export_reflects_the_edits(two_faces, tmp_path):
+    session = two_faces
+    recovered = session.recovered_edit
+    edit = Edit(recovered.sh, {**recovered.expression, "jawOpen": 1.0}, (0.0, 10.0, 0.0))
+    files = {p.name: p for p in session.export(edit, tmp_path)}
+    assert set(files) == {"face_obj.zip", "face.ply", "face.glb", "params.json"}
+    with zipfile.ZipFile(files["face_obj.zip"]) as bundle:
+        assert {"face.obj", "face.mtl"} <= set(bundle.namelist()) and any(n.endswith(".png") for n in bundle.namelist())
+        bundle.extractall(tmp_path / "obj")
+    obj = trimesh.load(tmp_path / "obj" / "face.obj", process=False)
+    ply = trimesh.load(files["face.ply"], process=False)
+    glb = trimesh.load(files["face.glb"], force="mesh", process=False)
+    edited_vertices = session.face.model.geometry(session.face.params.shape, session.parameters(edit).expression)[0]
+    np.testing.assert_allclose(ply.vertices, edited_vertices, atol=1e-3)
+    np.testing.assert_allclose(obj.vertices, edited_vertices, atol=1e-3)
+    np.testing.assert_allclose(glb.vertices * 1000, edited_vertices, atol=1e-2)
+    saved = json.loads(files["params.json"].read_text())
+    assert saved["expression"]["jawOpen"] == pytest.approx(1.0) and saved["rotation_deg"]["yaw"] == pytest.approx(10.0)
+    assert set(EXPRESSION_CONTROLS) <= set(saved["expression"])
