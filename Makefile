@@ -1,10 +1,12 @@
-# Two commands set everything up on a fresh machine: `make demo` and `make test`.
+# Two commands set everything up on a fresh machine: `make app` (the Gradio app) and `make test`.
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test model benchmark-render benchmark-pipeline clean
+PORT ?= 7860
+
+.PHONY: app demo test benchmark-app model benchmark-render benchmark-pipeline clean
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,7 +16,11 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	$(PY) -m pip install -q --no-deps -e .
 	touch $(STAMP)
 
-## Reconstruct the bundled example photo and render the face model (the Gradio app arrives with issue 5).
+## Serve the Gradio app on http://127.0.0.1:$(PORT) (HOST=0.0.0.0 to share it on the network).
+app: $(STAMP)
+	$(PY) app.py --port $(PORT) $(if $(HOST),--host $(HOST))
+
+## Reconstruct the bundled example photo into out/ from the command line and render the face model.
 demo: $(STAMP)
 	$(PY) -m inversefacenet assets/examples/astronaut.jpg --out out
 	$(PY) -m inversefacenet.showcase --out out
@@ -34,6 +40,9 @@ benchmark-render: $(STAMP)
 
 benchmark-pipeline: $(STAMP)
 	$(PY) benchmarks/pipeline.py
+
+benchmark-app: $(STAMP)
+	$(PY) benchmarks/app.py
 
 clean:
 	rm -rf $(VENV) out .pytest_cache .ruff_cache

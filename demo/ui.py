@@ -16,6 +16,7 @@ import gradio as gr
 import numpy as np
 
 from demo.lighting import PRESETS, Light, hex_to_rgb, light_from_sh, rgb_to_hex, sh_from_light
+from demo.photo_input import PhotoInput
 from demo.session import EXPRESSION_CONTROLS, Edit, Session
 from inversefacenet.errors import InputError
 from inversefacenet.pipeline import Reconstructor
@@ -30,19 +31,6 @@ INTRO = """# InverseFaceNet
 Upload a photo (or pick the example, or use the webcam): every face is found and its pose, shape, expression,
 skin albedo and lighting (2nd-order spherical harmonics) are recovered. Relight it, change its expression and pose,
 and download the mesh. Everything runs on this server's CPU; nothing is uploaded anywhere else."""
-
-
-class PhotoInput(gr.Image):
-    """``gr.Image`` that hands the uploaded file to the project's decoder untouched.
-
-    Gradio's own decoding fails with a generic message on non-images and drops what
-    ``load_image`` handles (16-bit, CMYK, size limits); ours raises a clear ``InputError``.
-    """
-
-    is_template = True  # render with the stock image component in the browser
-
-    def preprocess(self, payload: Any) -> str | None:
-        return None if payload is None else payload.path
 
 
 def _need(session: Session | None) -> Session:
@@ -62,7 +50,8 @@ def _edit(sh: Any, values: tuple[float, ...]) -> Edit:
 
 
 def _light_values(light: Light) -> list[Any]:
-    return [light.azimuth_deg, light.elevation_deg, light.intensity, light.ambient, rgb_to_hex(light.colour)]
+    values = [light.azimuth_deg, light.elevation_deg, light.intensity, light.ambient]
+    return [*(round(v, 2) for v in values), rgb_to_hex(light.colour)]
 
 
 def _table(sh: np.ndarray) -> list[list[float]]:
@@ -79,6 +68,12 @@ def _preview(session: Session, edit: Edit, with_composite: bool) -> list[Any]:
     return [preview.relit, preview.geometry, preview.albedo, preview.composite, status]
 
 
+def _light_only(previews: list[Any]) -> list[Any]:
+    """The outputs a light change can alter: relit, composite, status (geometry and albedo stay)."""
+    relit, _, _, pasted, status = previews
+    return [relit, pasted, status]
+
+
 def _mesh_preview(session: Session, edit: Edit) -> str:
     folder = tempfile.mkdtemp(prefix="inversefacenet-3d-")
     return str(session.export(edit, folder, formats=("glb",))[0])
@@ -91,8 +86,8 @@ def build_app(reconstructor: Reconstructor) -> gr.Blocks:
         """Everything that follows a new photo or a face selection: controls at the recovered values."""
         edit = session.recovered_edit
         choices = [f"Face {i + 1}" for i in range(len(session.faces))]
-        controls = [*_light_values(light_from_sh(edit.sh)), _table(edit.sh), RECOVERED,
-                    *edit.expression.values(), *edit.rotation_deg]  # fmt: skip
+        expression, pose = (round(v, 3) for v in edit.expression.values()), (round(v, 2) for v in edit.rotation_deg)
+        controls = [*_light_values(light_from_sh(edit.sh)), _table(edit.sh), RECOVERED, *expression, *pose]
         return [session, session.overlay(), gr.update(choices=choices, value=choices[session.index]), *controls,
                 *_preview(session, edit, with_composite)]  # fmt: skip
 
@@ -122,14 +117,14 @@ def build_app(reconstructor: Reconstructor) -> gr.Blocks:
         light = Light(float(azimuth), float(elevation), float(intensity), float(ambient), hex_to_rgb(colour))
         sh = sh_from_light(light)
         edit = _edit(sh, tuple(rest[:-1]))
-        return [_table(sh), *_preview(session, edit, bool(rest[-1]))]
+        return [_table(sh), *_light_only(_preview(session, edit, bool(rest[-1])))]
 
     def apply_preset(session: Session | None, preset: str, *values: Any) -> list[Any]:
         session = _need(session)
         sh = session.recovered_edit.sh if preset == RECOVERED else sh_from_light(PRESETS[preset])
         light = light_from_sh(sh) if preset == RECOVERED else PRESETS[preset]
         edit = _edit(sh, tuple(values[:-1]))
-        return [*_light_values(light), _table(sh), *_preview(session, edit, bool(values[-1]))]
+        return [*_light_values(light), _table(sh), *_light_only(_preview(session, edit, bool(values[-1])))]
 
     def edit_face(session: Session | None, table: Any, *values: Any) -> list[Any]:
         return _preview(_need(session), _edit(table, tuple(values[:-1])), bool(values[-1]))
@@ -157,12 +152,16 @@ def build_app(reconstructor: Reconstructor) -> gr.Blocks:
                 status = gr.Markdown(elem_id="status")
             with gr.Column(scale=3):
                 with gr.Row():
-                    overlay = gr.Image(label="Fitted contour and landmarks", interactive=False, elem_id="overlay")
-                    relit = gr.Image(label="Reconstruction (relit)", interactive=False, elem_id="relit")
-                    composite = gr.Image(label="Relit face in the photo", interactive=False, elem_id="composite")
+                    overlay = gr.Image(
+                        label="Fitted contour and landmarks", interactive=False, elem_id="overlay", format="jpeg"
+                    )
+                    relit = gr.Image(label="Reconstruction (relit)", interactive=False, elem_id="relit", format="jpeg")
+                    composite = gr.Image(
+                        label="Relit face in the photo", interactive=False, elem_id="composite", format="jpeg"
+                    )
                 with gr.Row():
-                    geometry = gr.Image(label="Geometry", interactive=False, elem_id="geometry")
-                    albedo = gr.Image(label="Albedo", interactive=False, elem_id="albedo")
+                    geometry = gr.Image(label="Geometry", interactive=False, elem_id="geometry", format="jpeg")
+                    albedo = gr.Image(label="Albedo", interactive=False, elem_id="albedo", format="jpeg")
                     model3d = gr.Model3D(label="3D view (GLB)", clear_color=(1, 1, 1, 1), elem_id="model3d")
         with gr.Row():
             with gr.Column():
@@ -196,6 +195,7 @@ def build_app(reconstructor: Reconstructor) -> gr.Blocks:
         light_controls = [azimuth, elevation, intensity, ambient, colour]
         edit_controls = [*expression, pitch, yaw, roll]
         previews = [relit, geometry, albedo, composite, status]
+        lit_previews = [relit, composite, status]
         start_outputs = [state, overlay, face_choice, *light_controls, sh_table, preset, *edit_controls, *previews]
 
         # the 3D view follows the first preview instead of delaying it
@@ -209,15 +209,15 @@ def build_app(reconstructor: Reconstructor) -> gr.Blocks:
             recovered_3d, state, model3d, api_name=False
         )
         for slider in light_controls:
-            slider.input(relight, [state, *light_controls, *edit_controls, with_composite], [sh_table, *previews],
+            slider.input(relight, [state, *light_controls, *edit_controls, with_composite], [sh_table, *lit_previews],
                          api_name="relight" if slider is azimuth else False, trigger_mode="always_last")  # fmt: skip
         preset.input(apply_preset, [state, preset, *edit_controls, with_composite],
-                     [*light_controls, sh_table, *previews], api_name="preset")  # fmt: skip
+                     [*light_controls, sh_table, *lit_previews], api_name="preset")  # fmt: skip
         edit_inputs = [state, sh_table, *edit_controls, with_composite]
         for control in [*edit_controls, with_composite]:
             control.input(edit_face, edit_inputs, previews, api_name="edit" if control is pitch else False,
                           trigger_mode="always_last")  # fmt: skip
-        sh_table.input(edit_face, edit_inputs, previews, api_name=False)
+        sh_table.input(lambda *values: _light_only(edit_face(*values)), edit_inputs, lit_previews, api_name=False)
         for control in [azimuth, elevation, intensity, ambient, *edit_controls]:
             control.release(refresh_3d, [state, sh_table, *edit_controls], model3d,
                             api_name="refresh_3d" if control is pitch else False)  # fmt: skip
