@@ -1,0 +1,71 @@
+"""ONNX variants of the shipped network and the face model as the web page will read it."""
+
+import json
+
+import numpy as np
+import onnx
+import pytest
+import torch
+
+from export.onnx import export_facemodel, export_fp32, main, session_for, to_fp16, to_int8_weights
+from inversefacenet.checkpoint import DEFAULT_CHECKPOINT, load_network
+
+
+@pytest.fixture(scope="module")
+def shipped(model):
+    return load_network(DEFAULT_CHECKPOINT, model)
+
+
+@pytest.fixture(scope="module")
+def inputs(shipped):
+    size = shipped[1].input_size
+    return np.random.default_rng(0).uniform(-0.5, 0.5, (3, 3, size, size)).astype(np.float32)
+
+
+def test_variants_agree_with_torch(shipped, inputs):
+    network, config = shipped
+    with torch.no_grad():
+        reference = network.eval()(torch.as_tensor(inputs)).numpy()
+    fp32 = export_fp32(network, config)
+    scale = np.abs(reference).max()
+    for model, tolerance in ((fp32, 1e-4), (to_fp16(fp32), 2e-2), (to_int8_weights(fp32), 0.1)):
+        output = session_for(model).run(None, {"image": inputs})[0]
+        assert output.shape == reference.shape  # the batch axis is dynamic
+        assert np.abs(output - reference).max() <= tolerance * scale
+    sizes = [m.ByteSize() for m in (fp32, to_fp16(fp32), to_int8_weights(fp32))]
+    assert sizes[1] < 0.55 * sizes[0] and sizes[2] < 0.3 * sizes[0]
+    fp16_types = {t.data_type for t in to_fp16(fp32).graph.initializer}
+    assert onnx.TensorProto.FLOAT not in fp16_types
+
+
+def test_face_model_file_rebuilds_the_geometry(model, shipped, tmp_path):
+    export_facemodel(model, shipped[1], tmp_path)
+    index = json.loads((tmp_path / "facemodel.json").read_text())
+    blob = (tmp_path / "facemodel.bin").read_bytes()
+
+    def array(name):
+        entry = index["arrays"][name]
+        count = int(np.prod(entry["shape"]))
+        return np.frombuffer(blob, entry["dtype"], count, entry["offset"]).reshape(entry["shape"])
+
+    rng = np.random.default_rng(1)
+    shape, expression = rng.normal(size=(1, model.n_shape)), rng.uniform(0, 1, (1, model.n_expression))
+    # what the page does: mean + sum_k coefficient_k * (sigma_k * basis_k)
+    rebuilt = (array("vertices_mean") + np.tensordot(shape[0], array("shape_basis").astype(np.float64), 1)
+               + np.tensordot(expression[0], array("expression_basis").astype(np.float64), 1))  # fmt: skip
+    np.testing.assert_allclose(rebuilt, model.geometry(shape, expression)[0], atol=0.05)
+    assert np.array_equal(array("triangles"), model.triangles)
+    assert np.array_equal(array("landmarks_mediapipe"), model.landmarks_mediapipe)
+    assert index["parameter_layout"]["sh"][1] == model.layout.size
+    assert index["expression_names"] == model.expression_names
+
+
+def test_cli_writes_every_file_and_a_parity_report(tmp_path, capsys):
+    main([str(DEFAULT_CHECKPOINT), "--out", str(tmp_path), "--count", "8"])
+    names = {p.name for p in tmp_path.iterdir()}
+    assert {f"inversefacenet_{v}.onnx" for v in ("fp32", "fp16", "int8w")} <= names
+    assert {"facemodel.bin", "facemodel.json", "parity.json", "parity.md"} <= names
+    report = json.loads((tmp_path / "parity.json").read_text())
+    assert report["fp32"]["max_parameter_error"] < 1e-3 and report["fp32"]["geometric_rmse_mm"] < 1e-3
+    assert 0 < report["int8w"]["geometric_rmse_mm"] < 0.5
+    assert "| fp16 |" in capsys.readouterr().out
