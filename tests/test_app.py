@@ -99,6 +99,10 @@ def test_bad_input_gives_a_message_and_the_app_keeps_serving(client, tmp_path):
     Image.fromarray(np.full((240, 320, 3), 120, np.uint8)).save(blank)
     with pytest.raises(gradio_client.exceptions.AppError, match="notes.jpg is not an image"):
         client.predict(gradio_client.handle_file(str(not_an_image)), True, api_name="/reconstruct")
+    huge = tmp_path / "huge.png"
+    Image.new("L", (8000, 6000)).save(huge)  # 48 MP but a few hundred kB: the pixel limit, not the upload limit
+    with pytest.raises(gradio_client.exceptions.AppError, match="huge.png has 8000x6000 pixels, more than the limit"):
+        client.predict(gradio_client.handle_file(str(huge)), True, api_name="/reconstruct")
     with pytest.raises(gradio_client.exceptions.AppError, match="no face"):
         client.predict(gradio_client.handle_file(str(blank)), True, api_name="/reconstruct")
     with pytest.raises(gradio_client.exceptions.AppError, match="Upload a photo first"):
