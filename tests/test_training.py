@@ -10,14 +10,16 @@ import numpy as np
 import pytest
 import torch
 
-from inversefacenet import FaceParameters, Reconstructor
+from inversefacenet import FaceParameters, Reconstructor, render
+from inversefacenet import camera as cam
 from inversefacenet.checkpoint import CheckpointError, NetworkConfig, Predictor, load_network, save_checkpoint
 from inversefacenet.cli import main as cli
 from inversefacenet.networks import build_network
+from tests.conftest import random_parameters
 from training.bootstrap import bootstrap
 from training.corpus import PAPER, SyntheticStream, sample_parameters
 from training.evaluate import held_out_set, metrics
-from training.losses import ParameterLoss, model_space_weights
+from training.losses import AppearanceTerm, ParameterLoss, model_space_weights
 from training.train import TrainConfig, learning_rate, train
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -64,6 +66,31 @@ def test_model_space_loss(model):
     assert float(l2(predicted, target)) == pytest.approx(0.01**2, rel=1e-5)
     with pytest.raises(ValueError):
         ParameterLoss(model, "l1")
+
+
+def test_appearance_term_matches_the_renderers_shading(model):
+    # The mean face's own normals are exact at shape = expression = 0, so the term's colours must
+    # equal the numba shading path's vertex colours there.
+    params = random_parameters(model, 3, seed=4)
+    params.shape[:] = 0
+    params.expression[:] = 0
+    term = AppearanceTerm(model, stride=1)
+    vector = torch.as_tensor(params.pack())
+    rotation = cam.rotation_matrix(vector[:, model.layout.slices["rotation"]])
+    colours = term.colour(vector, term.normals @ rotation.transpose(1, 2))
+    rendered = render(model, params, 64).vertex_colour[:, model.mask_face]
+    np.testing.assert_allclose(colours.numpy(), rendered, atol=2e-3)
+    other = params.pack().copy()
+    other[:, model.layout.slices["sh"]][:, 0] += 0.1  # brighter ambient on red: 0.1 x albedo x 255 per vertex
+    error = float(term(torch.as_tensor(other), vector))
+    expected = float(((0.1 * 255 * model.albedo(params.albedo)[:, model.mask_face, 0]) ** 2).mean() / 3)
+    assert error == pytest.approx(expected, rel=1e-3)
+    combined = ParameterLoss(model, "model", appearance_weight=2.0)
+    assert float(combined(torch.as_tensor(other), vector)) == pytest.approx(
+        float(ParameterLoss(model)(torch.as_tensor(other), vector))
+        + 2 * float(combined.appearance(torch.as_tensor(other), vector)),
+        rel=1e-4,
+    )
 
 
 def test_learning_rate_schedule():

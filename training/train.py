@@ -43,6 +43,7 @@ class TrainConfig:
     weight_decay: float = 1e-4
     warmup_steps: int = 300
     loss: str = "model"
+    appearance_weight: float = 0.0  # > 0 adds the shaded-colour term (training.losses.AppearanceTerm)
     distribution: str = "paper"  # paper | narrow | wide (see training.corpus)
     seed: int = 0
     validate_every: int = 500
@@ -148,7 +149,7 @@ def train(
         network.load_state_dict(load_network(config.init, model)[0].state_dict())
     network.to(device)
     optimizer = torch.optim.AdamW(network.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
-    criterion = ParameterLoss(model, config.loss).to(device)
+    criterion = ParameterLoss(model, config.loss, config.appearance_weight).to(device)
     last, start, best = out / "last.safetensors", 0, float("inf")
     if last.exists():  # resume
         network.load_state_dict(load_network(last, model)[0].state_dict())
