@@ -1,0 +1,52 @@
+"""Serve the built browser page (``webassets/dist``) with the headers its threads need.
+
+    python -m demo.webpage [--port 8000]      # after `make web`; then open http://127.0.0.1:8000/
+
+onnxruntime-web runs multi-threaded only in a cross-origin isolated page, so every response
+carries COOP/COEP. The Gradio app mounts the same folder at /web/ with the same headers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import threading
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+DIST = Path(__file__).resolve().parent.parent / "webassets" / "dist"
+ISOLATION_HEADERS = {"Cross-Origin-Opener-Policy": "same-origin", "Cross-Origin-Embedder-Policy": "require-corp"}
+
+
+class IsolatedHandler(SimpleHTTPRequestHandler):
+    extensions_map = {**SimpleHTTPRequestHandler.extensions_map, ".mjs": "text/javascript", ".wasm": "application/wasm"}
+
+    def end_headers(self) -> None:
+        for name, value in ISOLATION_HEADERS.items():
+            self.send_header(name, value)
+        super().end_headers()
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - the base class's name
+        pass
+
+
+def start(folder: Path = DIST, port: int = 0) -> ThreadingHTTPServer:
+    """Serve ``folder`` on 127.0.0.1 in a background thread; ``server.server_address[1]`` is the port."""
+    if not (folder / "index.html").is_file():
+        raise FileNotFoundError(f"{folder} has no index.html: build the page with `make web`")
+    server = ThreadingHTTPServer(("127.0.0.1", port), functools.partial(IsolatedHandler, directory=str(folder)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--port", type=int, default=8000)
+    args = parser.parse_args()
+    server = start(port=args.port)
+    print(f"serving {DIST} on http://127.0.0.1:{server.server_address[1]}/ (Ctrl-C stops)")
+    threading.Event().wait()
+
+
+if __name__ == "__main__":
+    main()

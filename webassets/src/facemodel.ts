@@ -1,0 +1,133 @@
+// The face model as exported by `python -m export.onnx` (facemodel.bin + facemodel.json):
+// geometry and albedo from parameters, vertex normals. Same formulas as inversefacenet/facemodel/model.py.
+
+export interface ArrayEntry {
+  offset: number;
+  dtype: string;
+  shape: number[];
+}
+
+export interface FaceModelIndex {
+  face_model_sha256: string;
+  arrays: Record<string, ArrayEntry>;
+  expression_names: string[];
+  parameter_layout: Record<string, [number, number]>;
+  network: { input_size: number };
+  camera: { distance_mm: number; crop_scale: number };
+  face_mask: { oval: number[]; inner_lips: number[]; eyes: number[][] };
+}
+
+function halfToFloat(bits: Uint16Array): Float32Array {
+  const out = new Float32Array(bits.length);
+  for (let i = 0; i < bits.length; i++) {
+    const h = bits[i];
+    const sign = h & 0x8000 ? -1 : 1;
+    const exponent = (h >> 10) & 0x1f;
+    const fraction = h & 0x3ff;
+    if (exponent === 0) out[i] = sign * 2 ** -14 * (fraction / 1024);
+    else if (exponent === 31) out[i] = fraction ? NaN : sign * Infinity;
+    else out[i] = sign * 2 ** (exponent - 15) * (1 + fraction / 1024);
+  }
+  return out;
+}
+
+function readArray(buffer: ArrayBuffer, entry: ArrayEntry): Float32Array | Uint32Array | Uint8Array {
+  const count = entry.shape.reduce((a, b) => a * b, 1);
+  switch (entry.dtype) {
+    case "float32":
+      return new Float32Array(buffer, entry.offset, count);
+    case "float16":
+      return halfToFloat(new Uint16Array(buffer, entry.offset, count));
+    case "uint32":
+      return new Uint32Array(buffer, entry.offset, count);
+    case "uint8":
+      return new Uint8Array(buffer, entry.offset, count);
+    default:
+      throw new Error(`facemodel.bin: unknown dtype ${entry.dtype}`);
+  }
+}
+
+export class FaceModel {
+  readonly nVertices: number;
+  readonly mean: Float32Array;
+  readonly shapeBasis: Float32Array; // (Ns, V*3), pre-multiplied by sigma
+  readonly expressionBasis: Float32Array; // (Ne, V*3)
+  readonly albedoMean: Float32Array;
+  readonly albedoBasis: Float32Array; // (Nr, V*3)
+  readonly triangles: Uint32Array;
+  readonly landmarks: Uint32Array; // 478 MediaPipe points
+
+  constructor(
+    readonly index: FaceModelIndex,
+    buffer: ArrayBuffer,
+  ) {
+    const a = (name: string) => readArray(buffer, index.arrays[name]);
+    this.mean = a("vertices_mean") as Float32Array;
+    this.nVertices = this.mean.length / 3;
+    this.shapeBasis = a("shape_basis") as Float32Array;
+    this.expressionBasis = a("expression_basis") as Float32Array;
+    this.albedoMean = a("albedo_mean") as Float32Array;
+    this.albedoBasis = a("albedo_basis") as Float32Array;
+    this.triangles = a("triangles") as Uint32Array;
+    this.landmarks = a("landmarks_mediapipe") as Uint32Array;
+  }
+
+  static async load(base: string): Promise<FaceModel> {
+    const [index, buffer] = await Promise.all([
+      fetch(`${base}facemodel.json`).then((r) => checked(r).json()),
+      fetch(`${base}facemodel.bin`).then((r) => checked(r).arrayBuffer()),
+    ]);
+    return new FaceModel(index as FaceModelIndex, buffer);
+  }
+
+  /** mean + sum_k coefficients_k * basis_k, for each (basis, coefficients) pair. */
+  private combine(mean: Float32Array, parts: [Float32Array, ArrayLike<number>][]): Float32Array {
+    const out = Float32Array.from(mean);
+    const n = out.length;
+    for (const [basis, coefficients] of parts) {
+      for (let k = 0; k < coefficients.length; k++) {
+        const c = coefficients[k];
+        if (c === 0) continue;
+        const row = basis.subarray(k * n, (k + 1) * n);
+        for (let i = 0; i < n; i++) out[i] += c * row[i];
+      }
+    }
+    return out;
+  }
+
+  geometry(shape: ArrayLike<number>, expression: ArrayLike<number>): Float32Array {
+    return this.combine(this.mean, [
+      [this.shapeBasis, shape],
+      [this.expressionBasis, expression],
+    ]);
+  }
+
+  albedo(albedo: ArrayLike<number>): Float32Array {
+    const out = this.combine(this.albedoMean, [[this.albedoBasis, albedo]]);
+    for (let i = 0; i < out.length; i++) out[i] = Math.min(Math.max(out[i], 0), 1);
+    return out;
+  }
+
+  /** Area-weighted unit vertex normals (triangles counter-clockwise seen from outside). */
+  normals(vertices: Float32Array): Float32Array {
+    const normals = new Float32Array(vertices.length);
+    const t = this.triangles;
+    for (let f = 0; f < t.length; f += 3) {
+      const [a, b, c] = [t[f] * 3, t[f + 1] * 3, t[f + 2] * 3];
+      const e1 = [vertices[b] - vertices[a], vertices[b + 1] - vertices[a + 1], vertices[b + 2] - vertices[a + 2]];
+      const e2 = [vertices[c] - vertices[a], vertices[c + 1] - vertices[a + 1], vertices[c + 2] - vertices[a + 2]];
+      const n = [e1[1] * e2[2] - e1[2] * e2[1], e1[2] * e2[0] - e1[0] * e2[2], e1[0] * e2[1] - e1[1] * e2[0]];
+      for (const v of [a, b, c]) for (let j = 0; j < 3; j++) normals[v + j] += n[j];
+    }
+    for (let i = 0; i < normals.length; i += 3) {
+      const length = Math.hypot(normals[i], normals[i + 1], normals[i + 2]) || 1;
+      for (let j = 0; j < 3; j++) normals[i + j] /= length;
+    }
+    return normals;
+  }
+}
+
+export function checked(response: Response): Response {
+  if (!response.ok) throw new Error(`${response.url}: HTTP ${response.status}`);
+  return response;
+}

@@ -1,0 +1,234 @@
+// The page: photo -> landmarks -> crop/mask -> network -> parameters -> face model -> SH-shaded view,
+// with lighting, expression and pose controls and mesh downloads. Everything runs in the browser.
+import { FaceModel } from "./facemodel";
+import { LandmarkDetector } from "./landmarks";
+import { type Light, hexToRgb, shFromLight } from "./lighting";
+import { type Backend, type Network, createNetwork } from "./network";
+import { type FaceParameters, rotationMatrix, unpack } from "./params";
+import { cropForLandmarks, cropImage, faceMask, networkInput, toCrop } from "./preprocess";
+import { download, toObj, toPly } from "./exporters";
+import { FaceView } from "./view";
+
+// absolute, so that libraries resolving paths against their own module URL find the files too
+const BASE = new URL(import.meta.env.BASE_URL, document.baseURI).href;
+const EXPRESSIONS = ["jawOpen", "mouthSmileLeft", "mouthSmileRight", "mouthPucker", "browInnerUp", "eyeBlinkLeft",
+  "eyeBlinkRight", "cheekPuff"];
+const PRESETS: Record<string, Light> = {
+  studio: { azimuthDeg: -25, elevationDeg: 30, intensity: 1.1, ambient: 0.55, colour: [1, 1, 1] },
+  "side light": { azimuthDeg: 80, elevationDeg: 10, intensity: 1.5, ambient: 0.25, colour: [1, 1, 1] },
+  rim: { azimuthDeg: 150, elevationDeg: 20, intensity: 2.0, ambient: 0.35, colour: [0.85, 0.9, 1.0] },
+  sunset: { azimuthDeg: -60, elevationDeg: 5, intensity: 1.4, ambient: 0.35, colour: [1.0, 0.62, 0.35] },
+};
+
+interface Timings {
+  landmarks_ms: number;
+  preprocess_ms: number;
+  network_ms: number;
+}
+interface Reconstruction {
+  faces: FaceParameters[];
+  timings: Timings;
+  backend: Backend;
+}
+
+const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
+const query = new URLSearchParams(location.search);
+
+async function decode(url: string): Promise<HTMLCanvasElement> {
+  const blob = await fetch(url).then((r) => r.blob());
+  const bitmap = await createImageBitmap(blob, { imageOrientation: "from-image" }).catch(() => {
+    throw new Error("not an image the browser can decode");
+  });
+  const longest = Math.max(bitmap.width, bitmap.height);
+  const factor = longest > 2048 ? 2048 / longest : 1; // landmarks need no more; keeps memory bounded
+  const canvas = document.createElement("canvas");
+  canvas.width = Math.round(bitmap.width * factor);
+  canvas.height = Math.round(bitmap.height * factor);
+  canvas.getContext("2d")!.drawImage(bitmap, 0, 0, canvas.width, canvas.height);
+  return canvas;
+}
+
+class App {
+  private faces: FaceParameters[] = [];
+  private current = 0;
+  private edited: FaceParameters | null = null;
+
+  constructor(
+    readonly model: FaceModel,
+    readonly detector: LandmarkDetector,
+    readonly network: Network,
+    readonly view: FaceView,
+  ) {}
+
+  get inputSize(): number {
+    return this.model.index.network.input_size;
+  }
+
+  /** Preprocessed network inputs (1, 3, S, S) for each face of a photo, largest first. */
+  async inputs(photo: HTMLCanvasElement): Promise<{ inputs: Float32Array[]; landmarks_ms: number; preprocess_ms: number }> {
+    let start = performance.now();
+    const faces = await this.detector.detect(photo);
+    const landmarks_ms = performance.now() - start;
+    if (!faces.length) throw new Error("no face found in the image");
+    start = performance.now();
+    const size = this.inputSize;
+    const inputs = faces.map((points) => {
+      const crop = cropForLandmarks(points, size, this.model.index.camera.crop_scale);
+      const mask = faceMask(toCrop(points, crop), size, this.model.index);
+      return networkInput(cropImage(photo, crop), mask, size);
+    });
+    return { inputs, landmarks_ms, preprocess_ms: performance.now() - start };
+  }
+
+  async reconstruct(url: string): Promise<Reconstruction> {
+    const photo = await decode(url);
+    const { inputs, landmarks_ms, preprocess_ms } = await this.inputs(photo);
+    let network_ms = 0;
+    const faces: FaceParameters[] = [];
+    for (const input of inputs) {
+      const { output, ms } = await this.network.run(input, this.inputSize);
+      network_ms += ms;
+      faces.push(unpack(output, this.model.index));
+    }
+    this.faces = faces;
+    this.show(0);
+    $("photo-preview").replaceChildren(photo);
+    const select = $<HTMLSelectElement>("face");
+    select.replaceChildren(...faces.map((_, k) => new Option(`Face ${k + 1}`, String(k))));
+    const timings = { landmarks_ms, preprocess_ms, network_ms };
+    $("status").textContent =
+      `${faces.length} face(s) · ${this.network.backend} · landmarks ${landmarks_ms.toFixed(0)} ms · ` +
+      `preprocessing ${preprocess_ms.toFixed(0)} ms · network ${network_ms.toFixed(1)} ms`;
+    return { faces, timings, backend: this.network.backend };
+  }
+
+  show(index: number): void {
+    this.current = index;
+    const face = this.faces[index];
+    const { pitch, yaw, roll } = face.rotation_deg;
+    setValues({ pitch, yaw, roll, ...Object.fromEntries(EXPRESSIONS.map((n) => [n, face.expression[n]])) });
+    $<HTMLSelectElement>("preset").value = "recovered";
+    this.update("recovered");
+  }
+
+  /** Apply the controls to the selected face and redraw. */
+  update(lightSource: "recovered" | "sliders" | "preset"): void {
+    const face = this.faces[this.current];
+    if (!face) return;
+    const value = (id: string) => Number($<HTMLInputElement>(id).value);
+    let sh = face.sh;
+    const preset = $<HTMLSelectElement>("preset").value;
+    if (lightSource === "preset" && preset !== "recovered") {
+      const light = PRESETS[preset];
+      setValues({ azimuth: light.azimuthDeg, elevation: light.elevationDeg, intensity: light.intensity,
+        ambient: light.ambient });
+      $<HTMLInputElement>("colour").value = "#" + light.colour.map((c) => Math.round(c * 255).toString(16).padStart(2, "0")).join("");
+    }
+    if (lightSource === "sliders" || (lightSource === "preset" && preset !== "recovered")) {
+      sh = shFromLight({ azimuthDeg: value("azimuth"), elevationDeg: value("elevation"), intensity: value("intensity"),
+        ambient: value("ambient"), colour: hexToRgb($<HTMLInputElement>("colour").value) });
+    }
+    const expression = { ...face.expression, ...Object.fromEntries(EXPRESSIONS.map((n) => [n, value(n)])) };
+    this.edited = { ...face, sh, expression, rotation_deg: { pitch: value("pitch"), yaw: value("yaw"), roll: value("roll") } };
+    const names = this.model.index.expression_names;
+    const vertices = this.model.geometry(face.shape, names.map((n) => expression[n]));
+    this.view.setMesh(vertices, this.model.normals(vertices), this.model.albedo(face.albedo));
+    const r = this.edited.rotation_deg;
+    this.view.draw(rotationMatrix(r.pitch, r.yaw, r.roll), sh);
+  }
+
+  download(kind: "obj" | "ply" | "json"): void {
+    const face = this.edited;
+    if (!face) return;
+    if (kind === "json") return download("params.json", JSON.stringify(face, null, 1));
+    const names = this.model.index.expression_names;
+    const vertices = this.model.geometry(face.shape, names.map((n) => face.expression[n]));
+    const albedo = this.model.albedo(face.albedo);
+    download(`face.${kind}`, (kind === "obj" ? toObj : toPly)(vertices, albedo, this.model.triangles));
+  }
+}
+
+function setValues(values: Record<string, number>): void {
+  for (const [id, value] of Object.entries(values)) {
+    const input = document.getElementById(id) as HTMLInputElement | null;
+    if (input) input.value = String(Math.round(value * 1000) / 1000);
+  }
+}
+
+function buildControls(app: App): void {
+  const slider = (parent: string, id: string, label: string, min: number, max: number, step: number, value: number) => {
+    const row = document.createElement("label");
+    row.innerHTML = `<span>${label}</span><input type="range" id="${id}" min="${min}" max="${max}" step="${step}" value="${value}">`;
+    $(parent).appendChild(row);
+  };
+  slider("lighting", "azimuth", "Azimuth (°)", -180, 180, 1, 0);
+  slider("lighting", "elevation", "Elevation (°)", -90, 90, 1, 20);
+  slider("lighting", "intensity", "Intensity", 0, 3, 0.01, 1.2);
+  slider("lighting", "ambient", "Ambient", 0, 1.5, 0.01, 0.5);
+  for (const name of EXPRESSIONS) slider("expression", name, name, 0, 1, 0.01, 0);
+  slider("pose", "pitch", "Pitch (°)", -60, 60, 0.5, 0);
+  slider("pose", "yaw", "Yaw (°)", -80, 80, 0.5, 0);
+  slider("pose", "roll", "Roll (°)", -45, 45, 0.5, 0);
+  for (const id of ["azimuth", "elevation", "intensity", "ambient", "colour"]) {
+    $(id).addEventListener("input", () => app.update("sliders"));
+  }
+  for (const id of [...EXPRESSIONS, "pitch", "yaw", "roll"]) $(id).addEventListener("input", () => app.update("preset"));
+  $("preset").addEventListener("change", () => app.update("preset"));
+  $("face").addEventListener("change", (e) => app.show(Number((e.target as HTMLSelectElement).value)));
+  $("reset").addEventListener("click", () => app.show(Number($<HTMLSelectElement>("face").value) || 0));
+  for (const kind of ["obj", "ply", "json"] as const) $(`download-${kind}`).addEventListener("click", () => app.download(kind));
+  const run = (url: string) =>
+    app.reconstruct(url).catch((error: Error) => ($("status").textContent = `Error: ${error.message}`));
+  $<HTMLInputElement>("file").addEventListener("change", (e) => {
+    const file = (e.target as HTMLInputElement).files?.[0];
+    if (file) run(URL.createObjectURL(file));
+  });
+  $("webcam").addEventListener("click", async () => {
+    const video = document.createElement("video");
+    video.srcObject = await navigator.mediaDevices.getUserMedia({ video: true });
+    await video.play();
+    const frame = document.createElement("canvas");
+    [frame.width, frame.height] = [video.videoWidth, video.videoHeight];
+    frame.getContext("2d")!.drawImage(video, 0, 0);
+    (video.srcObject as MediaStream).getTracks().forEach((t) => t.stop());
+    frame.toBlob((blob) => blob && run(URL.createObjectURL(blob)));
+  });
+}
+
+async function main(): Promise<void> {
+  const status = $("status");
+  status.textContent = "Loading the face model, the landmark detector and the network…";
+  const variant = query.get("model") ?? "fp32";
+  const backend = (query.get("backend") as Backend | null) ?? null;
+  const [model, detector, network] = await Promise.all([
+    FaceModel.load(`${BASE}models/`),
+    LandmarkDetector.create(BASE),
+    createNetwork(BASE, variant, backend),
+  ]);
+  const view = new FaceView($<HTMLCanvasElement>("view"), model.triangles, model.index.camera.distance_mm);
+  const app = new App(model, detector, network, view);
+  buildControls(app);
+  $("backend").textContent = `${network.backend} · ${variant}`;
+  status.textContent = "Ready: choose a photo.";
+  Object.assign(window.inverseFaceNet, {
+    backend: network.backend,
+    reconstruct: async (url: string) => {
+      const result = await app.reconstruct(url);
+      return { ...result.faces[0], faces: result.faces, timings: result.timings, backend: result.backend };
+    },
+    runNetwork: async (input: number[]) =>
+      Array.from((await network.run(Float32Array.from(input), app.inputSize)).output),
+    preprocess: async (url: string) => (await app.inputs(await decode(url))).inputs.map((x) => Array.from(x)),
+  });
+}
+
+declare global {
+  interface Window {
+    inverseFaceNet: { ready: Promise<void>; [key: string]: unknown };
+  }
+}
+window.inverseFaceNet = { ready: Promise.resolve() };
+window.inverseFaceNet.ready = main().catch((error: Error) => {
+  $("status").textContent = `Error: ${error.message}`;
+  throw error;
+});

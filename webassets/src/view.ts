@@ -1,0 +1,66 @@
+// three.js view of the face: the camera of the image formation model (at the origin, looking
+// down -z, the head at distance_mm), Lambertian SH shading per pixel in a shader.
+import * as THREE from "three";
+
+const vertexShader = /* glsl */ `
+  attribute vec3 albedo;
+  varying vec3 vAlbedo;
+  varying vec3 vNormal;
+  void main() {
+    vAlbedo = albedo;
+    vNormal = normalize(mat3(modelMatrix) * normal); // camera frame: the camera has no rotation
+    gl_Position = projectionMatrix * viewMatrix * modelMatrix * vec4(position, 1.0);
+  }`;
+
+const fragmentShader = /* glsl */ `
+  uniform vec3 sh[9];
+  varying vec3 vAlbedo;
+  varying vec3 vNormal;
+  void main() {
+    vec3 n = normalize(vNormal);
+    vec3 irradiance = sh[0] + sh[1] * n.y + sh[2] * n.z + sh[3] * n.x + sh[4] * n.x * n.y + sh[5] * n.y * n.z
+      + sh[6] * (3.0 * n.z * n.z - 1.0) + sh[7] * n.x * n.z + sh[8] * (n.x * n.x - n.y * n.y);
+    gl_FragColor = vec4(clamp(vAlbedo * irradiance, 0.0, 1.0), 1.0);
+  }`;
+
+export class FaceView {
+  readonly renderer: THREE.WebGLRenderer;
+  private readonly scene = new THREE.Scene();
+  private readonly camera: THREE.PerspectiveCamera;
+  private readonly geometry = new THREE.BufferGeometry();
+  private readonly material: THREE.ShaderMaterial;
+  private readonly mesh: THREE.Mesh;
+
+  constructor(canvas: HTMLCanvasElement, triangles: Uint32Array, distanceMm: number) {
+    this.renderer = new THREE.WebGLRenderer({ canvas, antialias: true, preserveDrawingBuffer: true });
+    this.renderer.setClearColor(0xffffff);
+    this.camera = new THREE.PerspectiveCamera(22, 1, 10, 5000);
+    this.geometry.setIndex(new THREE.BufferAttribute(triangles, 1));
+    this.material = new THREE.ShaderMaterial({
+      uniforms: { sh: { value: Array.from({ length: 9 }, () => new THREE.Vector3()) } },
+      vertexShader,
+      fragmentShader,
+    });
+    this.mesh = new THREE.Mesh(this.geometry, this.material);
+    this.mesh.position.set(0, 0, -distanceMm);
+    this.scene.add(this.mesh);
+  }
+
+  setMesh(vertices: Float32Array, normals: Float32Array, albedo: Float32Array): void {
+    this.geometry.setAttribute("position", new THREE.BufferAttribute(vertices, 3));
+    this.geometry.setAttribute("normal", new THREE.BufferAttribute(normals, 3));
+    this.geometry.setAttribute("albedo", new THREE.BufferAttribute(albedo, 3));
+    this.geometry.computeBoundingSphere();
+  }
+
+  /** rotation: row-major 3x3 Rot_xyz; sh: 9 x RGB. */
+  draw(rotation: number[], sh: number[][]): void {
+    const m = rotation;
+    this.mesh.setRotationFromMatrix(new THREE.Matrix4().set(
+      m[0], m[1], m[2], 0, m[3], m[4], m[5], 0, m[6], m[7], m[8], 0, 0, 0, 0, 1));
+    (this.material.uniforms.sh.value as THREE.Vector3[]).forEach((v, k) => v.set(sh[k][0], sh[k][1], sh[k][2]));
+    const size = this.renderer.domElement.clientWidth || 512;
+    this.renderer.setSize(size, size, false);
+    this.renderer.render(this.scene, this.camera);
+  }
+}
