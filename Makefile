@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 
 PORT ?= 7860
 
-.PHONY: app demo test benchmark-app model benchmark-render benchmark-pipeline clean
+.PHONY: app demo test web web-build benchmark-app benchmark-web model benchmark-render benchmark-pipeline clean
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +19,14 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 ## Serve the Gradio app on http://127.0.0.1:$(PORT) (HOST=0.0.0.0 to share it on the network).
 app: $(STAMP)
 	$(PY) app.py --port $(PORT) $(if $(HOST),--host $(HOST))
+
+## Build the browser-only page into webassets/dist (ONNX + face model export, npm ci, vite build) and serve it.
+web: web-build
+	$(PY) -m demo.webpage --port $(or $(WEB_PORT),8000)
+
+web-build: $(STAMP)
+	$(PY) -m export.onnx assets/inversefacenet.safetensors --out build/web --count 0
+	cd webassets && npm ci --no-fund --no-audit --loglevel=error && npm run build
 
 ## Reconstruct the bundled example photo into out/ from the command line and render the face model.
 demo: $(STAMP)
@@ -43,6 +51,9 @@ benchmark-pipeline: $(STAMP)
 
 benchmark-app: $(STAMP)
 	$(PY) benchmarks/app.py
+
+benchmark-web: web-build
+	$(PY) benchmarks/web.py
 
 clean:
 	rm -rf $(VENV) out .pytest_cache .ruff_cache

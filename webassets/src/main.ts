@@ -71,13 +71,16 @@ class App {
     const landmarks_ms = performance.now() - start;
     if (!faces.length) throw new Error("no face found in the image");
     start = performance.now();
-    const size = this.inputSize;
-    const inputs = faces.map((points) => {
-      const crop = cropForLandmarks(points, size, this.model.index.camera.crop_scale);
-      const mask = faceMask(toCrop(points, crop), size, this.model.index);
-      return networkInput(cropImage(photo, crop), mask, size);
-    });
+    const inputs = faces.map((points) => this.input(photo, points));
     return { inputs, landmarks_ms, preprocess_ms: performance.now() - start };
+  }
+
+  /** One face's network input from its 478 landmarks (photo pixels, x y pairs). */
+  input(photo: HTMLCanvasElement, points: Float32Array): Float32Array {
+    const size = this.inputSize;
+    const crop = cropForLandmarks(points, size, this.model.index.camera.crop_scale);
+    const mask = faceMask(toCrop(points, crop), size, this.model.index);
+    return networkInput(cropImage(photo, crop), mask, size);
   }
 
   async reconstruct(url: string): Promise<Reconstruction> {
@@ -218,7 +221,9 @@ async function main(): Promise<void> {
     },
     runNetwork: async (input: number[]) =>
       Array.from((await network.run(Float32Array.from(input), app.inputSize)).output),
-    preprocess: async (url: string) => (await app.inputs(await decode(url))).inputs.map((x) => Array.from(x)),
+    // for parity tests: the input of a photo (at most 2048 px) for given landmarks (478 x [x, y] pixels)
+    preprocess: async (url: string, landmarks: number[][]) =>
+      Array.from(app.input(await decode(url), Float32Array.from(landmarks.flat()))),
   });
 }
 

@@ -1,0 +1,123 @@
+"""The browser-only page in headless Chromium: network parity on wasm and WebGPU against Python's
+ONNX Runtime, preprocessing parity with inversefacenet.preprocess, an end-to-end reconstruction
+with a download, and no request leaving localhost. Needs the built page (`make web-build`)."""
+
+import base64
+import shutil
+from pathlib import Path
+
+import numpy as np
+import onnxruntime
+import pytest
+import trimesh
+
+from demo.webpage import DIST, start
+from inversefacenet import Reconstructor
+from inversefacenet.checkpoint import DEFAULT_CHECKPOINT, Predictor
+from inversefacenet.detection import LandmarkDetector
+from inversefacenet.images import load_image
+from inversefacenet.preprocess import crop_for_landmarks, crop_image, face_mask, network_input
+from training.corpus import render_inputs
+from training.evaluate import held_out_set
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+EXAMPLE = Path("assets/examples/astronaut.jpg").resolve()
+EXAMPLE_URL = "data:image/jpeg;base64," + base64.b64encode(EXAMPLE.read_bytes()).decode()  # the page decodes it
+MODELS = DIST / "models"
+FLAGS = ["--no-sandbox", "--disable-background-networking", "--disable-component-update", "--no-first-run",
+         "--disable-sync", "--enable-unsafe-webgpu", "--enable-unsafe-swiftshader"]  # fmt: skip
+
+pytestmark = [
+    pytest.mark.skipif(CHROMIUM is None, reason="Debian chromium is not installed (.ci/run installs it)"),
+    pytest.mark.skipif(not (DIST / "index.html").is_file(), reason="the page is not built: make web-build"),
+]
+
+
+@pytest.fixture(scope="module")
+def site():
+    server = start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/"
+    server.shutdown()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        yield browser
+        browser.close()
+
+
+def open_page(browser, site, backend):
+    page = browser.new_page(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+    hosts = set()
+    page.on("request", lambda request: hosts.add(request.url.split("/")[2]))
+    page.goto(f"{site}?backend={backend}")
+    page.evaluate("window.inverseFaceNet.ready")
+    assert page.evaluate("window.inverseFaceNet.backend") == backend
+    return page, hosts
+
+
+@pytest.fixture(scope="module")
+def synthetic_input(model):
+    inputs, _ = render_inputs(model, held_out_set(model, 1), 128)
+    return np.ascontiguousarray(inputs.transpose(0, 3, 1, 2))
+
+
+@pytest.mark.parametrize("backend", ["wasm", "webgpu"])
+def test_network_matches_python_onnxruntime(browser, site, synthetic_input, backend):
+    page, hosts = open_page(browser, site, backend)
+    session = onnxruntime.InferenceSession(str(MODELS / "inversefacenet_fp32.onnx"), providers=["CPUExecutionProvider"])
+    expected = session.run(None, {"image": synthetic_input})[0][0]
+    output = np.array(page.evaluate("x => window.inverseFaceNet.runNetwork(x)", synthetic_input.ravel().tolist()))
+    assert output.shape == expected.shape
+    np.testing.assert_allclose(output, expected, atol=1e-3)
+    assert hosts <= {site.split("/")[2]}
+    page.close()
+
+
+@pytest.fixture(scope="module")
+def detected():
+    detector = LandmarkDetector()
+    yield detector(load_image(EXAMPLE))[0].landmarks
+    detector.close()
+
+
+def test_preprocessing_matches_python(browser, site, detected):
+    page, _ = open_page(browser, site, "wasm")
+    photo = load_image(EXAMPLE)
+    crop = crop_for_landmarks(detected, 128)
+    mask = face_mask(crop.to_crop(detected[:, :2]), 128)
+    expected = network_input(crop_image(photo, crop), mask).transpose(2, 0, 1)
+    result = page.evaluate(
+        "([u, l]) => window.inverseFaceNet.preprocess(u, l)", [EXAMPLE_URL, detected[:, :2].tolist()]
+    )
+    found = np.array(result, np.float32).reshape(expected.shape)
+    js_mask, py_mask = found.any(0), expected.any(0)
+    assert (js_mask & py_mask).sum() / (js_mask | py_mask).sum() > 0.97  # same polygons, edge pixels may differ
+    both = js_mask & py_mask
+    assert np.abs(found[:, both] - expected[:, both]).mean() < 0.01  # resampling filters differ slightly
+    page.close()
+
+
+def test_reconstruct_a_photo_and_download_the_mesh(browser, site, model, tmp_path):
+    page, hosts = open_page(browser, site, "wasm")
+    result = page.evaluate("u => window.inverseFaceNet.reconstruct(u)", EXAMPLE_URL)
+    assert {"rotation_deg", "shape", "expression", "albedo", "sh", "face_model_sha256"} <= set(result)
+    assert result["face_model_sha256"] == model.sha256 and len(result["sh"]) == 9
+    detector = LandmarkDetector()
+    network_only = Reconstructor(model, detector, Predictor.load(DEFAULT_CHECKPOINT, model), fit_mode=None)
+    python = network_only(str(EXAMPLE))[0].parameters_dict()
+    detector.close()
+    for angle in ("pitch", "yaw", "roll"):  # different landmark builds, same network: close, not equal
+        assert abs(result["rotation_deg"][angle] - python["rotation_deg"][angle]) < 3
+    with page.expect_download() as download:
+        page.locator("#download-ply").click()
+    target = tmp_path / "face.ply"
+    download.value.save_as(target)
+    mesh = trimesh.load(target, process=False)
+    assert len(mesh.vertices) == model.n_vertices and len(mesh.faces) == len(model.triangles)
+    assert hosts <= {site.split("/")[2]}
+    page.close()
