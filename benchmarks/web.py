@@ -1,0 +1,107 @@
+"""The browser page in headless Chromium: download size, time to first result, ms per inference.
+
+    python benchmarks/web.py [--repeats 20]        # after `make web-build`
+
+For each backend (wasm; WebGPU on Chromium's software adapter, flag --enable-unsafe-webgpu):
+time from navigation to ready (face model, landmark detector and network loaded), the first
+reconstruction of the example photo (landmarks, preprocessing, network), and the network alone
+at batch 1 (median of --repeats). Prints a table and a JSON line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import shutil
+import statistics
+import sys
+import time
+from pathlib import Path
+
+from playwright.sync_api import sync_playwright
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from demo.webpage import DIST, start  # noqa: E402
+
+PHOTO = ROOT / "assets/examples/astronaut.jpg"
+FLAGS = ["--no-sandbox", "--disable-background-networking", "--disable-component-update", "--no-first-run",
+         "--disable-sync", "--enable-unsafe-webgpu", "--enable-unsafe-swiftshader"]  # fmt: skip
+
+
+def megabytes(path: Path) -> float:
+    files = [path] if path.is_file() else [p for p in path.rglob("*") if p.is_file()]
+    return round(sum(p.stat().st_size for p in files) / 1e6, 1)
+
+
+def measure(browser, url: str, backend: str, repeats: int) -> dict[str, float]:
+    page = browser.new_page()
+    transferred = []
+    page.on("response", lambda response: transferred.append(int(response.headers.get("content-length", 0))))
+    start_time = time.perf_counter()
+    page.goto(f"{url}?backend={backend}")
+    page.evaluate("window.inverseFaceNet.ready")
+    ready_s = time.perf_counter() - start_time
+    photo = "data:image/jpeg;base64," + base64.b64encode(PHOTO.read_bytes()).decode()
+    result = page.evaluate("u => window.inverseFaceNet.reconstruct(u)", photo)
+    first_s = time.perf_counter() - start_time
+    size = 128
+    times = page.evaluate(
+        """async ([n, size]) => {
+            const input = new Array(3 * size * size).fill(0.1);
+            const times = [];
+            for (let i = 0; i < n; i++) {
+                const t = performance.now();
+                await window.inverseFaceNet.runNetwork(input);
+                times.push(performance.now() - t);
+            }
+            return times;
+        }""",
+        [repeats, size],
+    )
+    page.close()
+    return {
+        "ready_s": round(ready_s, 2), "first_result_s": round(first_s, 2),
+        "first_landmarks_ms": round(result["timings"]["landmarks_ms"], 1),
+        "first_network_ms": round(result["timings"]["network_ms"], 1),
+        "network_ms_median": round(statistics.median(times), 2), "network_ms_min": round(min(times), 2),
+        "downloaded_mb": round(sum(transferred) / 1e6, 1),
+    }  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--repeats", type=int, default=20)
+    parser.add_argument("--backends", nargs="+", default=["wasm", "webgpu"])
+    args = parser.parse_args()
+    chromium = shutil.which("chromium")
+    if chromium is None or not (DIST / "index.html").is_file():
+        sys.exit("needs Debian chromium and the built page (make web-build)")
+    server = start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/"
+    sizes = {
+        "network fp32 (MB)": megabytes(DIST / "models/inversefacenet_fp32.onnx"),
+        "network fp16 (MB)": megabytes(DIST / "models/inversefacenet_fp16.onnx"),
+        "network int8w (MB)": megabytes(DIST / "models/inversefacenet_int8w.onnx"),
+        "face model (MB)": megabytes(DIST / "models/facemodel.bin"),
+        "page scripts (MB)": megabytes(DIST / "assets"),
+    }
+    rows = {}
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, args=FLAGS)
+        for backend in args.backends:
+            rows[backend] = measure(browser, url, backend, args.repeats)
+        browser.close()
+    server.shutdown()
+    for name, value in sizes.items():
+        print(f"{name:<22} {value:>8}")
+    columns = list(next(iter(rows.values())))
+    print("\n" + " | ".join(["backend", *columns]))
+    for backend, row in rows.items():
+        print(" | ".join([backend, *(str(row[c]) for c in columns)]))
+    print(json.dumps({"sizes": sizes, **rows}))
+
+
+if __name__ == "__main__":
+    main()
