@@ -1,7 +1,8 @@
 """InverseFaceNet's Gradio app (Hugging Face Space entry point): ``python app.py [--port 7860]``.
 
 Loads the shipped face model and network once (read-only, shared by all sessions), then
-serves the UI from ``demo.ui``. Nothing is downloaded: analytics are off and the theme uses
+serves the UI from ``demo.ui`` at / and, when it has been built (``make web-build``), the
+browser-only page at /web/. Nothing is downloaded: analytics are off and the theme uses
 system fonts. Uses CUDA for the network when there is a GPU.
 """
 
@@ -29,15 +30,26 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
 
     start = time.perf_counter()
+    import gradio as gr
+    import uvicorn
+    from fastapi import FastAPI
+
+    from demo import webpage
     from demo.ui import THEME, build_app
     from inversefacenet.pipeline import Reconstructor
 
     reconstructor = Reconstructor.load(fit_mode=None if args.fit == "none" else args.fit)
-    app = build_app(reconstructor)
-    app.queue(default_concurrency_limit=args.concurrency)
+    blocks = build_app(reconstructor)
+    blocks.queue(default_concurrency_limit=args.concurrency)
+    server = FastAPI()
+    has_page = webpage.mount(server)  # before the Gradio app, which takes every other path
+    server = gr.mount_gradio_app(server, blocks, path="/", max_file_size=MAX_UPLOAD, theme=THEME, ssr_mode=False,
+                                 show_error=True, footer_links=[])  # fmt: skip
+    url = f"http://{args.host}:{args.port}/"
+    page = f"; browser-only page at {url}web/" if has_page else " (browser-only page not built: make web-build)"
     print(f"InverseFaceNet: {reconstructor.description}; ready in {time.perf_counter() - start:.1f} s", flush=True)
-    app.launch(server_name=args.host, server_port=args.port, max_file_size=MAX_UPLOAD, theme=THEME,
-               ssr_mode=False, show_error=True, footer_links=[])  # fmt: skip
+    print(f"Running on local URL: {url}{page}", flush=True)
+    uvicorn.run(server, host=args.host, port=args.port, log_level="warning")
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ import statistics
 import subprocess
 import sys
 import time
+import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -39,9 +40,16 @@ def start_server() -> tuple[subprocess.Popen, str, float]:
     start = time.perf_counter()
     server = subprocess.Popen([sys.executable, "app.py", "--port", str(port)], cwd=ROOT, stdout=subprocess.PIPE,
                               stderr=subprocess.DEVNULL, text=True)  # fmt: skip
+    url = f"http://127.0.0.1:{port}/"
     for line in server.stdout:
         if "Running on" in line:
-            return server, f"http://127.0.0.1:{port}/", time.perf_counter() - start
+            break
+    while server.poll() is None:  # the server binds just after it says so
+        try:
+            urllib.request.urlopen(url, timeout=1)
+            return server, url, time.perf_counter() - start
+        except OSError:
+            time.sleep(0.05)
     raise RuntimeError("app.py exited before serving")
 
 

@@ -3,7 +3,8 @@
     python -m demo.webpage [--port 8000]      # after `make web`; then open http://127.0.0.1:8000/
 
 onnxruntime-web runs multi-threaded only in a cross-origin isolated page, so every response
-carries COOP/COEP. The Gradio app mounts the same folder at /web/ with the same headers.
+carries COOP/COEP. The Gradio app mounts the same folder at /web/ with the same headers
+(:func:`mount`).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import functools
 import threading
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 DIST = Path(__file__).resolve().parent.parent / "webassets" / "dist"
 ISOLATION_HEADERS = {"Cross-Origin-Opener-Policy": "same-origin", "Cross-Origin-Embedder-Policy": "require-corp"}
@@ -37,6 +39,23 @@ def start(folder: Path = DIST, port: int = 0) -> ThreadingHTTPServer:
     server = ThreadingHTTPServer(("127.0.0.1", port), functools.partial(IsolatedHandler, directory=str(folder)))
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server
+
+
+def mount(app: Any, path: str = "/web") -> bool:
+    """Serve the built page under ``path`` of a FastAPI app, cross-origin isolated. False if not built."""
+    if not (DIST / "index.html").is_file():
+        return False
+    from starlette.staticfiles import StaticFiles
+
+    @app.middleware("http")
+    async def isolate(request: Any, call_next: Any) -> Any:
+        response = await call_next(request)
+        if request.url.path.startswith(path):
+            response.headers.update(ISOLATION_HEADERS)
+        return response
+
+    app.mount(path, StaticFiles(directory=DIST, html=True), name="webpage")
+    return True
 
 
 def main() -> None:

@@ -121,3 +121,17 @@ def test_reconstruct_a_photo_and_download_the_mesh(browser, site, model, tmp_pat
     assert len(mesh.vertices) == model.n_vertices and len(mesh.faces) == len(model.triangles)
     assert hosts <= {site.split("/")[2]}
     page.close()
+
+
+def test_the_gradio_server_mounts_the_page_cross_origin_isolated():
+    from fastapi import FastAPI
+    from fastapi.testclient import TestClient
+
+    from demo.webpage import ISOLATION_HEADERS, mount
+
+    server = FastAPI()
+    assert mount(server)
+    response = TestClient(server).get("/web/")
+    assert response.status_code == 200 and "<title>InverseFaceNet" in response.text
+    for name, value in ISOLATION_HEADERS.items():
+        assert response.headers[name] == value
