@@ -135,3 +135,20 @@ def test_the_gradio_server_mounts_the_page_cross_origin_isolated():
     assert response.status_code == 200 and "<title>InverseFaceNet" in response.text
     for name, value in ISOLATION_HEADERS.items():
         assert response.headers[name] == value
+
+
+def test_the_page_builds_the_same_face_as_python(browser, site, model):
+    page, _ = open_page(browser, site, "wasm")
+    rng = np.random.default_rng(3)
+    shape, expression, albedo = rng.normal(size=model.n_shape), rng.uniform(0, 1, model.n_expression), rng.normal(
+        size=model.n_albedo)  # fmt: skip
+    vertices, colours = page.evaluate(
+        "([s, e, a]) => { const m = window.inverseFaceNet.faceModel;"
+        " return [Array.from(m.geometry(s, e)), Array.from(m.albedo(a))]; }",
+        [shape.tolist(), expression.tolist(), albedo.tolist()],
+    )
+    expected = model.geometry(shape[None].astype(np.float32), expression[None].astype(np.float32))[0]
+    np.testing.assert_allclose(np.reshape(vertices, (-1, 3)), expected, atol=0.05)  # float16 bases: < 0.05 mm
+    expected_albedo = np.clip(model.albedo(albedo[None].astype(np.float32))[0], 0, 1)
+    np.testing.assert_allclose(np.reshape(colours, (-1, 3)), expected_albedo, atol=2e-3)
+    page.close()

@@ -215,6 +215,7 @@ async function main(): Promise<void> {
   status.textContent = "Ready: choose a photo.";
   Object.assign(window.inverseFaceNet, {
     backend: network.backend,
+    faceModel: model, // geometry(shape, expression), albedo(albedo): parity with the Python face model
     reconstruct: async (url: string) => {
       const result = await app.reconstruct(url);
       return { ...result.faces[0], faces: result.faces, timings: result.timings, backend: result.backend };
