@@ -103,10 +103,11 @@ def load_network(path: str | Path, model: FaceModel | None = None) -> tuple[torc
 
 
 class Predictor:
-    """Network inference: masked crops -> parameters."""
+    """Network inference: masked crops -> parameters, on the GPU when there is one."""
 
-    def __init__(self, network: torch.nn.Module, config: NetworkConfig) -> None:
-        self.network = network.eval()
+    def __init__(self, network: torch.nn.Module, config: NetworkConfig, device: str | None = None) -> None:
+        self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+        self.network = network.eval().to(self.device)
         self.config = config
 
     @classmethod
@@ -120,7 +121,7 @@ class Predictor:
         if inputs.ndim != 4 or inputs.shape[1:] != (size, size, 3):
             raise ValueError(f"expected network inputs (B, {size}, {size}, 3), got {inputs.shape}")
         images = torch.as_tensor(np.ascontiguousarray(inputs.transpose(0, 3, 1, 2)), dtype=torch.float32)
-        vector = self.network(images).numpy()
+        vector = self.network(images.to(self.device)).cpu().numpy()
         params = FaceParameters.unpack(self.config.layout, vector)
         params.expression = np.clip(params.expression, 0, 1)
         return params
