@@ -98,7 +98,7 @@ def main() -> None:
             ms, lit = timed(client.predict, -90 + 30 * i, 20, 1.3, 0.4, "#ffffff", *edits, True, api_name="/relight")
             rows["light slider (round trip)"].append(ms)
             rows["light slider (server render)"].append(server_ms(lit[-1]))
-            edits[JAW] = 0.2 * (i + 1)
+            edits[JAW] = (i + 1) / (args.repeats + 1)  # a new jaw opening each time, within [0, 1]
             ms, edited = timed(client.predict, lit[0], *edits, True, api_name="/edit")
             rows["expression slider (round trip)"].append(ms)
             rows["expression slider (server render)"].append(server_ms(edited[-1]))

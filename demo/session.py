@@ -59,7 +59,7 @@ class Session:
     faces: list[FaceResult]
     index: int = 0
     views: FaceViews = field(init=False, repr=False)
-    _geometry_key: bytes = field(default=b"", init=False, repr=False)
+    _geometry_key: np.ndarray | None = field(default=None, init=False, repr=False)
     _geometry_views: tuple[np.ndarray, np.ndarray] | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -76,7 +76,7 @@ class Session:
             raise IndexError(f"there are {len(self.faces)} faces; no face {index + 1}")
         self.index = index
         self.views = FaceViews(self.face.model, self.face.params, PREVIEW_SIZE)
-        self._geometry_key, self._geometry_views = b"", None
+        self._geometry_key, self._geometry_views = None, None
 
     @property
     def face(self) -> FaceResult:
@@ -110,8 +110,9 @@ class Session:
         start = time.perf_counter()
         params = self.parameters(edit)
         relit, mask = self.views.relit(params)
-        key = params.rotation.tobytes() + params.expression.tobytes()
-        if key != self._geometry_key or self._geometry_views is None:
+        key = np.concatenate([params.rotation[0], params.expression[0]])
+        # sliders round what they show (0.001, 0.01°): treat that as the same shape
+        if self._geometry_key is None or not np.allclose(key, self._geometry_key, rtol=0, atol=2e-3):
             self._geometry_views = self.views.geometry(params), self.views.albedo(params)
             self._geometry_key = key
         pasted = None
