@@ -8,6 +8,8 @@ faces or edits. Edits are applied to the recovered parameters, never accumulated
 from __future__ import annotations
 
 import json
+import shutil
+import tempfile
 import time
 import zipfile
 from dataclasses import dataclass, field, replace
@@ -61,9 +63,15 @@ class Session:
     views: FaceViews = field(init=False, repr=False)
     _geometry_key: np.ndarray | None = field(default=None, init=False, repr=False)
     _geometry_views: tuple[np.ndarray, np.ndarray] | None = field(default=None, init=False, repr=False)
+    folder: Path = field(init=False, repr=False)  # this session's files (3D view, downloads), removed by close()
 
     def __post_init__(self) -> None:
+        self.folder = Path(tempfile.mkdtemp(prefix="inversefacenet-session-"))
         self.select(self.index)
+
+    def close(self) -> None:
+        """Delete the session's files (the app calls this when the session expires or gets a new photo)."""
+        shutil.rmtree(self.folder, ignore_errors=True)
 
     @classmethod
     def reconstruct(cls, reconstructor: Reconstructor, source: object) -> Session:
@@ -124,9 +132,14 @@ class Session:
         ms = (time.perf_counter() - start) * 1000
         return Preview(relit, *self._geometry_views, pasted, ms)
 
-    def export(self, edit: Edit, folder: str | Path, formats: tuple[str, ...] = ("obj", "ply", "glb")) -> list[Path]:
-        """Write the edited face: face_obj.zip (OBJ + MTL + albedo PNG), face.ply, face.glb, params.json."""
-        folder = Path(folder)
+    def export(
+        self, edit: Edit, folder: str | Path | None = None, formats: tuple[str, ...] = ("obj", "ply", "glb")
+    ) -> list[Path]:
+        """Write the edited face: face_obj.zip (OBJ + MTL + albedo PNG), face.ply, face.glb, params.json.
+
+        By default into the session's own folder, overwriting the previous export.
+        """
+        folder = Path(folder) if folder is not None else self.folder / "export"
         folder.mkdir(parents=True, exist_ok=True)
         edited = replace(self.face, params=self.parameters(edit))
         written = []

@@ -8,7 +8,6 @@ rebuilt on demand (slider release, buttons), since writing a mesh is slower than
 from __future__ import annotations
 
 import logging
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +23,7 @@ from inversefacenet.pipeline import Reconstructor
 log = logging.getLogger(__name__)
 
 RECOVERED = "recovered"
+SESSION_TTL_S = 3600  # a session's faces and files are dropped an hour after its last use
 EXAMPLES = [str(p) for p in sorted(Path(__file__).resolve().parent.parent.joinpath("assets", "examples").glob("*.jpg"))]
 SH_ROWS = ["1", "y", "z", "x", "xy", "yz", "3z²-1", "xz", "x²-y²"]
 THEME = gr.themes.Default(font=["ui-sans-serif", "system-ui", "sans-serif"], font_mono=["ui-monospace", "monospace"])
@@ -75,8 +75,7 @@ def _light_only(previews: list[Any]) -> list[Any]:
 
 
 def _mesh_preview(session: Session, edit: Edit) -> str:
-    folder = tempfile.mkdtemp(prefix="inversefacenet-3d-")
-    return str(session.export(edit, folder, formats=("glb",))[0])
+    return str(session.export(edit, session.folder / "3d", formats=("glb",))[0])
 
 
 def build_app(reconstructor: Reconstructor) -> gr.Blocks:
@@ -91,7 +90,9 @@ def build_app(reconstructor: Reconstructor) -> gr.Blocks:
         return [session, session.overlay(), gr.update(choices=choices, value=choices[session.index]), *controls,
                 *_preview(session, edit, with_composite)]  # fmt: skip
 
-    def reconstruct(path: str | None, with_composite: bool) -> list[Any]:
+    def reconstruct(path: str | None, with_composite: bool, previous: Session | None) -> list[Any]:
+        if previous is not None:
+            previous.close()
         if path is None:
             return [None, None, gr.update(choices=[], value=None), *[gr.skip()] * (7 + len(edit_controls)),
                     None, None, None, None, ""]  # fmt: skip
@@ -136,11 +137,10 @@ def build_app(reconstructor: Reconstructor) -> gr.Blocks:
         return _mesh_preview(_need(session), _edit(table, tuple(values)))
 
     def export(session: Session | None, table: Any, *values: Any) -> list[str]:
-        folder = tempfile.mkdtemp(prefix="inversefacenet-export-")
-        return [str(p) for p in _need(session).export(_edit(table, tuple(values)), folder)]
+        return [str(p) for p in _need(session).export(_edit(table, tuple(values)))]
 
     with gr.Blocks(title="InverseFaceNet", analytics_enabled=False, delete_cache=(1800, 3600)) as app:
-        state = gr.State(None)
+        state = gr.State(None, time_to_live=SESSION_TTL_S, delete_callback=lambda s: s is not None and s.close())
         gr.Markdown(INTRO)
         with gr.Row():
             with gr.Column(scale=1, min_width=280):
@@ -199,7 +199,7 @@ def build_app(reconstructor: Reconstructor) -> gr.Blocks:
         start_outputs = [state, overlay, face_choice, *light_controls, sh_table, preset, *edit_controls, *previews]
 
         # the 3D view follows the first preview instead of delaying it
-        photo.change(reconstruct, [photo, with_composite], start_outputs, api_name="reconstruct").then(
+        photo.change(reconstruct, [photo, with_composite, state], start_outputs, api_name="reconstruct").then(
             recovered_3d, state, model3d, api_name=False
         )
         face_choice.input(

@@ -144,3 +144,12 @@ def test_export_reflects_the_edits(two_faces, tmp_path):
     saved = json.loads(files["params.json"].read_text())
     assert saved["expression"]["jawOpen"] == pytest.approx(1.0) and saved["rotation_deg"]["yaw"] == pytest.approx(10.0)
     assert set(EXPRESSION_CONTROLS) <= set(saved["expression"])
+
+
+def test_session_files_live_in_its_own_folder_until_closed(model, reconstructor):
+    session = Session(two_face_photo(model), reconstructor.reconstruct_image(two_face_photo(model)))
+    files = session.export(session.recovered_edit, formats=("ply",))
+    again = session.export(session.recovered_edit, formats=("ply",))
+    assert files == again and all(f.is_relative_to(session.folder) for f in files)  # overwritten, not piled up
+    session.close()
+    assert not session.folder.exists()
