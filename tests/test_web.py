@@ -3,6 +3,7 @@ ONNX Runtime, preprocessing parity with inversefacenet.preprocess, an end-to-end
 with a download, and no request leaving localhost. Needs the built page (`make web-build`)."""
 
 import base64
+import json
 import shutil
 from pathlib import Path
 
@@ -113,6 +114,15 @@ def test_reconstruct_a_photo_and_download_the_mesh(browser, site, model, tmp_pat
     detector.close()
     for angle in ("pitch", "yaw", "roll"):  # different landmark builds, same network: close, not equal
         assert abs(result["rotation_deg"][angle] - python["rotation_deg"][angle]) < 3
+    before = page.evaluate("document.getElementById('view').toDataURL()")
+    page.select_option("#preset", "side light")  # relight
+    assert page.evaluate("document.getElementById('view').toDataURL()") != before
+    page.locator("#jawOpen").fill("0.9")  # an expression edit keeps the chosen light
+    with page.expect_download() as download:
+        page.locator("#download-json").click()
+    edited = json.loads(Path(download.value.path()).read_text())
+    assert edited["expression"]["jawOpen"] == pytest.approx(0.9)
+    assert edited["sh"][3][0] > 0.3  # the side light's x band, not the recovered one
     with page.expect_download() as download:
         page.locator("#download-ply").click()
     target = tmp_path / "face.ply"

@@ -25,3 +25,7 @@ export function hexToRgb(hex: string): [number, number, number] {
   const digits = hex.replace("#", "");
   return [0, 2, 4].map((i) => parseInt(digits.slice(i, i + 2), 16) / 255) as [number, number, number];
 }
+
+export function rgbToHex(colour: [number, number, number]): string {
+  return "#" + colour.map((c) => Math.round(Math.min(Math.max(c, 0), 1) * 255).toString(16).padStart(2, "0")).join("");
+}

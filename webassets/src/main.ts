@@ -2,7 +2,7 @@
 // with lighting, expression and pose controls and mesh downloads. Everything runs in the browser.
 import { FaceModel } from "./facemodel";
 import { LandmarkDetector } from "./landmarks";
-import { type Light, hexToRgb, shFromLight } from "./lighting";
+import { type Light, hexToRgb, rgbToHex, shFromLight } from "./lighting";
 import { type Backend, type Network, createNetwork } from "./network";
 import { type FaceParameters, rotationMatrix, unpack } from "./params";
 import { cropForLandmarks, cropImage, faceMask, networkInput, toCrop } from "./preprocess";
@@ -52,6 +52,7 @@ class App {
   private faces: FaceParameters[] = [];
   private current = 0;
   private edited: FaceParameters | null = null;
+  private customLight = false; // false: the face's recovered SH; true: the lamp sliders
 
   constructor(
     readonly model: FaceModel,
@@ -111,26 +112,37 @@ class App {
     const { pitch, yaw, roll } = face.rotation_deg;
     setValues({ pitch, yaw, roll, ...Object.fromEntries(EXPRESSIONS.map((n) => [n, face.expression[n]])) });
     $<HTMLSelectElement>("preset").value = "recovered";
-    this.update("recovered");
+    this.customLight = false;
+    this.update();
+  }
+
+  /** A preset was picked: the recovered light, or a lamp that the sliders then show. */
+  applyPreset(name: string): void {
+    this.customLight = name !== "recovered";
+    if (this.customLight) {
+      const light = PRESETS[name];
+      setValues({ azimuth: light.azimuthDeg, elevation: light.elevationDeg, intensity: light.intensity,
+        ambient: light.ambient });
+      $<HTMLInputElement>("colour").value = rgbToHex(light.colour);
+    }
+    this.update();
+  }
+
+  /** A lamp slider moved: the light now comes from the sliders. */
+  moveLight(): void {
+    this.customLight = true;
+    this.update();
   }
 
   /** Apply the controls to the selected face and redraw. */
-  update(lightSource: "recovered" | "sliders" | "preset"): void {
+  update(): void {
     const face = this.faces[this.current];
     if (!face) return;
     const value = (id: string) => Number($<HTMLInputElement>(id).value);
-    let sh = face.sh;
-    const preset = $<HTMLSelectElement>("preset").value;
-    if (lightSource === "preset" && preset !== "recovered") {
-      const light = PRESETS[preset];
-      setValues({ azimuth: light.azimuthDeg, elevation: light.elevationDeg, intensity: light.intensity,
-        ambient: light.ambient });
-      $<HTMLInputElement>("colour").value = "#" + light.colour.map((c) => Math.round(c * 255).toString(16).padStart(2, "0")).join("");
-    }
-    if (lightSource === "sliders" || (lightSource === "preset" && preset !== "recovered")) {
-      sh = shFromLight({ azimuthDeg: value("azimuth"), elevationDeg: value("elevation"), intensity: value("intensity"),
-        ambient: value("ambient"), colour: hexToRgb($<HTMLInputElement>("colour").value) });
-    }
+    const sh = this.customLight
+      ? shFromLight({ azimuthDeg: value("azimuth"), elevationDeg: value("elevation"), intensity: value("intensity"),
+          ambient: value("ambient"), colour: hexToRgb($<HTMLInputElement>("colour").value) })
+      : face.sh;
     const expression = { ...face.expression, ...Object.fromEntries(EXPRESSIONS.map((n) => [n, value(n)])) };
     this.edited = { ...face, sh, expression, rotation_deg: { pitch: value("pitch"), yaw: value("yaw"), roll: value("roll") } };
     const names = this.model.index.expression_names;
@@ -173,10 +185,10 @@ function buildControls(app: App): void {
   slider("pose", "yaw", "Yaw (°)", -80, 80, 0.5, 0);
   slider("pose", "roll", "Roll (°)", -45, 45, 0.5, 0);
   for (const id of ["azimuth", "elevation", "intensity", "ambient", "colour"]) {
-    $(id).addEventListener("input", () => app.update("sliders"));
+    $(id).addEventListener("input", () => app.moveLight());
   }
-  for (const id of [...EXPRESSIONS, "pitch", "yaw", "roll"]) $(id).addEventListener("input", () => app.update("preset"));
-  $("preset").addEventListener("change", () => app.update("preset"));
+  for (const id of [...EXPRESSIONS, "pitch", "yaw", "roll"]) $(id).addEventListener("input", () => app.update());
+  $("preset").addEventListener("change", (e) => app.applyPreset((e.target as HTMLSelectElement).value));
   $("face").addEventListener("change", (e) => app.show(Number((e.target as HTMLSelectElement).value)));
   $("reset").addEventListener("click", () => app.show(Number($<HTMLSelectElement>("face").value) || 0));
   for (const kind of ["obj", "ply", "json"] as const) $(`download-${kind}`).addEventListener("click", () => app.download(kind));
