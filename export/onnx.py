@@ -30,6 +30,7 @@ import onnxruntime
 import torch
 from onnx import helper, numpy_helper
 
+from demo.session import EXPRESSION_CONTROLS
 from inversefacenet.camera import DEFAULT_CAMERA
 from inversefacenet.checkpoint import NetworkConfig, load_network
 from inversefacenet.facemodel.model import FaceModel
@@ -167,6 +168,7 @@ def export_facemodel(model: FaceModel, config: NetworkConfig, out: Path) -> dict
             "eyes": [list(map(int, eye)) for eye in EYES],
         },
         "sh_basis": ["1", "y", "z", "x", "xy", "yz", "3z^2-1", "xz", "x^2-y^2"],
+        "expression_sliders": list(EXPRESSION_CONTROLS),  # the Gradio app's sliders, so both UIs offer the same
     }
     (out / "facemodel.json").write_text(json.dumps(constants, indent=1))
     return {"facemodel.bin": len(blob)}

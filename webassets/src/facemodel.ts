@@ -15,6 +15,7 @@ export interface FaceModelIndex {
   network: { input_size: number };
   camera: { distance_mm: number; crop_scale: number };
   face_mask: { oval: number[]; inner_lips: number[]; eyes: number[][] };
+  expression_sliders: string[];
 }
 
 function halfToFloat(bits: Uint16Array): Float32Array {

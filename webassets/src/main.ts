@@ -11,8 +11,6 @@ import { FaceView } from "./view";
 
 // absolute, so that libraries resolving paths against their own module URL find the files too
 const BASE = new URL(import.meta.env.BASE_URL, document.baseURI).href;
-const EXPRESSIONS = ["jawOpen", "mouthSmileLeft", "mouthSmileRight", "mouthPucker", "browInnerUp", "eyeBlinkLeft",
-  "eyeBlinkRight", "cheekPuff"];
 const PRESETS: Record<string, Light> = {
   studio: { azimuthDeg: -25, elevationDeg: 30, intensity: 1.1, ambient: 0.55, colour: [1, 1, 1] },
   "side light": { azimuthDeg: 80, elevationDeg: 10, intensity: 1.5, ambient: 0.25, colour: [1, 1, 1] },
@@ -60,6 +58,11 @@ class App {
     readonly network: Network,
     readonly view: FaceView,
   ) {}
+
+  /** The Gradio app's expression sliders (facemodel.json), so both UIs offer the same. */
+  get expressions(): string[] {
+    return this.model.index.expression_sliders;
+  }
 
   get inputSize(): number {
     return this.model.index.network.input_size;
@@ -110,7 +113,7 @@ class App {
     this.current = index;
     const face = this.faces[index];
     const { pitch, yaw, roll } = face.rotation_deg;
-    setValues({ pitch, yaw, roll, ...Object.fromEntries(EXPRESSIONS.map((n) => [n, face.expression[n]])) });
+    setValues({ pitch, yaw, roll, ...Object.fromEntries(this.expressions.map((n) => [n, face.expression[n]])) });
     $<HTMLSelectElement>("preset").value = "recovered";
     this.customLight = false;
     this.update();
@@ -143,7 +146,7 @@ class App {
       ? shFromLight({ azimuthDeg: value("azimuth"), elevationDeg: value("elevation"), intensity: value("intensity"),
           ambient: value("ambient"), colour: hexToRgb($<HTMLInputElement>("colour").value) })
       : face.sh;
-    const expression = { ...face.expression, ...Object.fromEntries(EXPRESSIONS.map((n) => [n, value(n)])) };
+    const expression = { ...face.expression, ...Object.fromEntries(this.expressions.map((n) => [n, value(n)])) };
     this.edited = { ...face, sh, expression, rotation_deg: { pitch: value("pitch"), yaw: value("yaw"), roll: value("roll") } };
     const names = this.model.index.expression_names;
     const vertices = this.model.geometry(face.shape, names.map((n) => expression[n]));
@@ -180,14 +183,14 @@ function buildControls(app: App): void {
   slider("lighting", "elevation", "Elevation (°)", -90, 90, 1, 20);
   slider("lighting", "intensity", "Intensity", 0, 3, 0.01, 1.2);
   slider("lighting", "ambient", "Ambient", 0, 1.5, 0.01, 0.5);
-  for (const name of EXPRESSIONS) slider("expression", name, name, 0, 1, 0.01, 0);
+  for (const name of app.expressions) slider("expression", name, name, 0, 1, 0.01, 0);
   slider("pose", "pitch", "Pitch (°)", -60, 60, 0.5, 0);
   slider("pose", "yaw", "Yaw (°)", -80, 80, 0.5, 0);
   slider("pose", "roll", "Roll (°)", -45, 45, 0.5, 0);
   for (const id of ["azimuth", "elevation", "intensity", "ambient", "colour"]) {
     $(id).addEventListener("input", () => app.moveLight());
   }
-  for (const id of [...EXPRESSIONS, "pitch", "yaw", "roll"]) $(id).addEventListener("input", () => app.update());
+  for (const id of [...app.expressions, "pitch", "yaw", "roll"]) $(id).addEventListener("input", () => app.update());
   $("preset").addEventListener("change", (e) => app.applyPreset((e.target as HTMLSelectElement).value));
   $("face").addEventListener("change", (e) => app.show(Number((e.target as HTMLSelectElement).value)));
   $("reset").addEventListener("click", () => app.show(Number($<HTMLSelectElement>("face").value) || 0));
