@@ -22,6 +22,7 @@ import argparse
 import io
 import json
 import time
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +31,7 @@ import onnxruntime
 import torch
 from onnx import helper, numpy_helper
 
+from demo.lighting import PRESETS
 from demo.session import EXPRESSION_CONTROLS
 from inversefacenet.camera import DEFAULT_CAMERA
 from inversefacenet.checkpoint import NetworkConfig, load_network
@@ -169,6 +171,7 @@ def export_facemodel(model: FaceModel, config: NetworkConfig, out: Path) -> dict
         },
         "sh_basis": ["1", "y", "z", "x", "xy", "yz", "3z^2-1", "xz", "x^2-y^2"],
         "expression_sliders": list(EXPRESSION_CONTROLS),  # the Gradio app's sliders, so both UIs offer the same
+        "light_presets": {name: asdict(light) for name, light in PRESETS.items()},  # and the same lights
     }
     (out / "facemodel.json").write_text(json.dumps(constants, indent=1))
     return {"facemodel.bin": len(blob)}

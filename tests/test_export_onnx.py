@@ -7,6 +7,7 @@ import onnx
 import pytest
 import torch
 
+from demo.lighting import PRESETS
 from demo.session import EXPRESSION_CONTROLS
 from export.onnx import export_facemodel, export_fp32, main, session_for, to_fp16, to_int8_weights
 from inversefacenet.checkpoint import DEFAULT_CHECKPOINT, load_network
@@ -60,6 +61,7 @@ def test_face_model_file_rebuilds_the_geometry(model, shipped, tmp_path):
     assert index["parameter_layout"]["sh"][1] == model.layout.size
     assert index["expression_names"] == model.expression_names
     assert index["expression_sliders"] == list(EXPRESSION_CONTROLS)  # the page offers the app's sliders
+    assert index["light_presets"]["sunset"]["colour"] == list(PRESETS["sunset"].colour)  # and its lights
 
 
 def test_cli_writes_every_file_and_a_parity_report(tmp_path, capsys):

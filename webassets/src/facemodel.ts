@@ -16,6 +16,8 @@ export interface FaceModelIndex {
   camera: { distance_mm: number; crop_scale: number };
   face_mask: { oval: number[]; inner_lips: number[]; eyes: number[][] };
   expression_sliders: string[];
+  light_presets: Record<string, { azimuth_deg: number; elevation_deg: number; intensity: number; ambient: number;
+    colour: [number, number, number] }>;
 }
 
 function halfToFloat(bits: Uint16Array): Float32Array {

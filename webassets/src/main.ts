@@ -2,7 +2,7 @@
 // with lighting, expression and pose controls and mesh downloads. Everything runs in the browser.
 import { FaceModel } from "./facemodel";
 import { LandmarkDetector } from "./landmarks";
-import { type Light, hexToRgb, rgbToHex, shFromLight } from "./lighting";
+import { hexToRgb, rgbToHex, shFromLight } from "./lighting";
 import { type Backend, type Network, createNetwork } from "./network";
 import { type FaceParameters, rotationMatrix, unpack } from "./params";
 import { cropForLandmarks, cropImage, faceMask, networkInput, toCrop } from "./preprocess";
@@ -11,12 +11,6 @@ import { FaceView } from "./view";
 
 // absolute, so that libraries resolving paths against their own module URL find the files too
 const BASE = new URL(import.meta.env.BASE_URL, document.baseURI).href;
-const PRESETS: Record<string, Light> = {
-  studio: { azimuthDeg: -25, elevationDeg: 30, intensity: 1.1, ambient: 0.55, colour: [1, 1, 1] },
-  "side light": { azimuthDeg: 80, elevationDeg: 10, intensity: 1.5, ambient: 0.25, colour: [1, 1, 1] },
-  rim: { azimuthDeg: 150, elevationDeg: 20, intensity: 2.0, ambient: 0.35, colour: [0.85, 0.9, 1.0] },
-  sunset: { azimuthDeg: -60, elevationDeg: 5, intensity: 1.4, ambient: 0.35, colour: [1.0, 0.62, 0.35] },
-};
 
 interface Timings {
   landmarks_ms: number;
@@ -123,8 +117,8 @@ class App {
   applyPreset(name: string): void {
     this.customLight = name !== "recovered";
     if (this.customLight) {
-      const light = PRESETS[name];
-      setValues({ azimuth: light.azimuthDeg, elevation: light.elevationDeg, intensity: light.intensity,
+      const light = this.model.index.light_presets[name]; // demo/lighting.py's presets, via facemodel.json
+      setValues({ azimuth: light.azimuth_deg, elevation: light.elevation_deg, intensity: light.intensity,
         ambient: light.ambient });
       $<HTMLInputElement>("colour").value = rgbToHex(light.colour);
     }
@@ -179,6 +173,8 @@ function buildControls(app: App): void {
     row.innerHTML = `<span>${label}</span><input type="range" id="${id}" min="${min}" max="${max}" step="${step}" value="${value}">`;
     $(parent).appendChild(row);
   };
+  const presets = ["recovered", ...Object.keys(app.model.index.light_presets)];
+  $("preset").replaceChildren(...presets.map((name) => new Option(name)));
   slider("lighting", "azimuth", "Azimuth (°)", -180, 180, 1, 0);
   slider("lighting", "elevation", "Elevation (°)", -90, 90, 1, 20);
   slider("lighting", "intensity", "Intensity", 0, 3, 0.01, 1.2);
