@@ -64,9 +64,11 @@ class Session:
     _geometry_key: np.ndarray | None = field(default=None, init=False, repr=False)
     _geometry_views: tuple[np.ndarray, np.ndarray] | None = field(default=None, init=False, repr=False)
     folder: Path = field(init=False, repr=False)  # this session's files (3D view, downloads), removed by close()
+    display: np.ndarray = field(init=False, repr=False)  # the photo at display size, shrunk once
 
     def __post_init__(self) -> None:
         self.folder = Path(tempfile.mkdtemp(prefix="inversefacenet-session-"))
+        self.display = _shrink(self.photo)
         self.select(self.index)
 
     def close(self) -> None:
@@ -125,10 +127,9 @@ class Session:
             self._geometry_key = key
         pasted = None
         if with_composite:
-            display = _shrink(self.photo)
-            factor = display.shape[1] / self.photo.shape[1]
+            factor = self.display.shape[1] / self.photo.shape[1]
             crop = self.face.crop
-            pasted = composite(display, relit, mask, Crop(crop.scale / factor, crop.offset, crop.size))
+            pasted = composite(self.display, relit, mask, Crop(crop.scale / factor, crop.offset, crop.size))
         ms = (time.perf_counter() - start) * 1000
         return Preview(relit, *self._geometry_views, pasted, ms)
 
