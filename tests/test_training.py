@@ -19,7 +19,7 @@ from tests.conftest import random_parameters
 from training.bootstrap import bootstrap
 from training.corpus import PAPER, SyntheticStream, sample_parameters
 from training.evaluate import held_out_set, metrics
-from training.losses import AppearanceTerm, ParameterLoss, model_space_weights
+from training.losses import AppearanceTerm, GeometryTerm, ParameterLoss, model_space_weights
 from training.train import TrainConfig, learning_rate, train
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -90,6 +90,29 @@ def test_appearance_term_matches_the_renderers_shading(model):
         float(ParameterLoss(model)(torch.as_tensor(other), vector))
         + 2 * float(combined.appearance(torch.as_tensor(other), vector)),
         rel=1e-4,
+    )
+
+
+def test_geometry_term_is_the_face_regions_mean_squared_displacement(model):
+    # Second implementation: build both meshes with the face model and compare the face vertices.
+    truth, guess = random_parameters(model, 3, seed=5), random_parameters(model, 3, seed=6)
+    face = model.mask_face
+    meshes = [model.geometry(p.shape, p.expression)[:, face] for p in (truth, guess)]
+    expected = float(((meshes[1] - meshes[0]) ** 2).sum(-1).mean())
+    term = GeometryTerm(model)
+    value = float(term(torch.as_tensor(guess.pack()), torch.as_tensor(truth.pack())))
+    assert value == pytest.approx(expected, rel=1e-4)
+    guess.rotation, guess.albedo, guess.sh = truth.rotation, truth.albedo + 1, truth.sh * 2  # not geometry
+    guess.shape, guess.expression = truth.shape, truth.expression
+    assert float(term(torch.as_tensor(guess.pack()), torch.as_tensor(truth.pack()))) == pytest.approx(0, abs=1e-6)
+    tongue = model.expression_names.index("tongueOut")  # moves only mouth-interior vertices
+    moved = truth.pack()
+    moved[:, model.layout.slices["expression"].start + tongue] += 1
+    assert float(term(torch.as_tensor(moved), torch.as_tensor(truth.pack()))) == pytest.approx(0, abs=1e-4)
+    other, target = torch.as_tensor(random_parameters(model, 3, seed=7).pack()), torch.as_tensor(truth.pack())
+    combined = ParameterLoss(model, "model", geometry_weight=3.0)
+    assert float(combined(other, target)) == pytest.approx(
+        float(ParameterLoss(model)(other, target)) + 3 * float(term(other, target)), rel=1e-4
     )
 
 

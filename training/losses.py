@@ -1,5 +1,5 @@
-"""The model-space parameter loss (paper eqs. 6-8), the plain L2 baseline, and an optional
-appearance term on shaded skin colour (ours)."""
+"""The model-space parameter loss (paper eqs. 6-8), the plain L2 baseline, and two optional
+terms of ours: face-region geometry in mm and shaded skin colour."""
 
 from __future__ import annotations
 
@@ -66,14 +66,42 @@ class AppearanceTerm(torch.nn.Module):
         return (difference**2).mean()
 
 
+class GeometryTerm(torch.nn.Module):
+    """Mean squared displacement (mm^2) of the face-region vertices, shape and expression together.
+
+    The model-space loss weighs each basis vector by its whole-head RMS displacement and treats
+    them as independent: the back of the head and the tongue count, and overlapping blendshapes
+    (jawOpen and mouthClose, say) are not traded against each other. The geometric error is
+    measured on the face region, so this term measures exactly that, as the quadratic form of
+    the bases' Gram matrix on those vertices (no mesh is built per step).
+    """
+
+    def __init__(self, model: FaceModel) -> None:
+        super().__init__()
+        face = model.mask_face
+        bases = np.concatenate([model.shape_basis[:, face] * model.shape_std[:, None, None],
+                                model.expression_basis[:, face] * model.expression_std[:, None, None]])  # fmt: skip
+        flat = bases.reshape(len(bases), -1).astype(np.float64)
+        self.register_buffer("gram", torch.as_tensor(flat @ flat.T / face.sum(), dtype=torch.float32))
+        slices = model.layout.slices
+        assert slices["shape"].stop == slices["expression"].start, "shape and expression must be adjacent"
+        self.span = slice(slices["shape"].start, slices["expression"].stop)
+
+    def forward(self, predicted: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        difference = predicted[:, self.span] - target[:, self.span]
+        return ((difference @ self.gram) * difference).sum(dim=1).mean()
+
+
 class ParameterLoss(torch.nn.Module):
     """L(theta, theta_g) = || Sigma (theta - theta_g) ||^2 averaged over the batch.
 
     ``kind="model"`` uses the model-space Sigma; ``kind="l2"`` uses Sigma = I (the baseline).
-    ``appearance_weight`` > 0 adds that many times :class:`AppearanceTerm` (grey levels squared).
+    ``appearance_weight`` > 0 adds that many times :class:`AppearanceTerm` (grey levels squared),
+    ``geometry_weight`` > 0 that many times :class:`GeometryTerm` (mm squared).
     """
 
-    def __init__(self, model: FaceModel, kind: str = "model", appearance_weight: float = 0.0) -> None:
+    def __init__(self, model: FaceModel, kind: str = "model", appearance_weight: float = 0.0,
+                 geometry_weight: float = 0.0) -> None:  # fmt: skip
         super().__init__()
         if kind not in ("model", "l2"):
             raise ValueError(f"unknown loss {kind!r}; use 'model' or 'l2'")
@@ -82,9 +110,13 @@ class ParameterLoss(torch.nn.Module):
         self.kind = kind
         self.appearance_weight = appearance_weight
         self.appearance = AppearanceTerm(model) if appearance_weight > 0 else None
+        self.geometry_weight = geometry_weight
+        self.geometry = GeometryTerm(model) if geometry_weight > 0 else None
 
     def forward(self, predicted: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         loss = ((self.weights * (predicted - target)) ** 2).sum(dim=1).mean()
         if self.appearance is not None:
             loss = loss + self.appearance_weight * self.appearance(predicted, target)
+        if self.geometry is not None:
+            loss = loss + self.geometry_weight * self.geometry(predicted, target)
         return loss

