@@ -20,6 +20,7 @@ from training.bootstrap import bootstrap
 from training.corpus import PAPER, SyntheticStream, sample_parameters
 from training.evaluate import held_out_set, metrics
 from training.losses import AppearanceTerm, GeometryTerm, ParameterLoss, model_space_weights
+from training.ship import beats
 from training.train import TrainConfig, learning_rate, train
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -114,6 +115,17 @@ def test_geometry_term_is_the_face_regions_mean_squared_displacement(model):
     assert float(combined(other, target)) == pytest.approx(
         float(ParameterLoss(model)(other, target)) + 3 * float(term(other, target)), rel=1e-4
     )
+
+
+def test_ship_gate_needs_a_pareto_improvement():
+    shipped = {"model_space_loss": 100.0, "rotation_error_deg": 1.0, "geometric_rmse_mm": 3.0,
+               "photometric_rmse": 10.0, "mask_iou": 0.9}  # fmt: skip
+    assert beats({**shipped, "geometric_rmse_mm": 2.9, "model_space_loss": 120.0}, shipped)[0]
+    assert beats({**shipped, "mask_iou": 0.91}, shipped)[0]
+    refused, reason = beats({**shipped, "geometric_rmse_mm": 2.5, "rotation_error_deg": 1.1}, shipped)
+    assert not refused and "rotation_error_deg" in reason
+    assert not beats({**shipped, "mask_iou": 0.89, "photometric_rmse": 5.0}, shipped)[0]
+    assert not beats(dict(shipped), shipped)[0]
 
 
 def test_learning_rate_schedule():
