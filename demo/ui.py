@@ -14,10 +14,10 @@ from typing import Any
 import gradio as gr
 import numpy as np
 
-from demo.lighting import PRESETS, Light, hex_to_rgb, light_from_sh, rgb_to_hex, sh_from_light
 from demo.photo_input import PhotoInput
 from demo.session import EXPRESSION_CONTROLS, Edit, Session
 from inversefacenet.errors import InputError
+from inversefacenet.lighting import PRESETS, Light, hex_to_rgb, light_from_sh, rgb_to_hex, sh_from_light
 from inversefacenet.pipeline import Reconstructor
 
 log = logging.getLogger(__name__)

@@ -13,8 +13,8 @@ from dataclasses import dataclass, replace
 import cv2
 import numpy as np
 
-from demo.lighting import PRESETS, sh_from_light
 from inversefacenet.facemodel.model import FaceModel
+from inversefacenet.lighting import PRESETS, sh_from_light
 from inversefacenet.params import FaceParameters
 from inversefacenet.preprocess import Crop
 from inversefacenet.renderer import RenderOutput, render, to_uint8

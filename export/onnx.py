@@ -31,11 +31,11 @@ import onnxruntime
 import torch
 from onnx import helper, numpy_helper
 
-from demo.lighting import PRESETS
 from demo.session import EXPRESSION_CONTROLS
 from inversefacenet.camera import DEFAULT_CAMERA
 from inversefacenet.checkpoint import NetworkConfig, load_network
 from inversefacenet.facemodel.model import FaceModel
+from inversefacenet.lighting import PRESETS
 from inversefacenet.params import FaceParameters
 from inversefacenet.preprocess import EYES, FACE_OVAL, INNER_LIPS
 from training.corpus import render_inputs

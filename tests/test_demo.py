@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 import trimesh
 
-from demo.lighting import PRESETS, Light, hex_to_rgb, light_from_sh, rgb_to_hex, sh_from_light
 from demo.session import EXPRESSION_CONTROLS, Edit, Session
 from demo.views import FaceViews, composite
 from inversefacenet import FaceParameters, Reconstructor
 from inversefacenet.detection import LandmarkDetector
+from inversefacenet.lighting import PRESETS, Light, hex_to_rgb, light_from_sh, rgb_to_hex, sh_from_light
 from inversefacenet.preprocess import Crop
 from inversefacenet.sh import sh_basis
 from tests.conftest import two_face_photo

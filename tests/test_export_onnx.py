@@ -7,10 +7,10 @@ import onnx
 import pytest
 import torch
 
-from demo.lighting import PRESETS
 from demo.session import EXPRESSION_CONTROLS
 from export.onnx import export_facemodel, export_fp32, main, session_for, to_fp16, to_int8_weights
 from inversefacenet.checkpoint import DEFAULT_CHECKPOINT, load_network
+from inversefacenet.lighting import PRESETS
 
 
 @pytest.fixture(scope="module")

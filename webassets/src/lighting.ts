@@ -1,4 +1,4 @@
-// One lamp + white ambient -> 2nd-order SH coefficients (9 x RGB), the closed form of demo/lighting.py.
+// One lamp + white ambient -> 2nd-order SH coefficients (9 x RGB), the closed form of inversefacenet/lighting.py.
 
 export interface Light {
   azimuthDeg: number; // 0 = from the camera, +90 = from the viewer's right

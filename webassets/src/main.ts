@@ -117,7 +117,7 @@ class App {
   applyPreset(name: string): void {
     this.customLight = name !== "recovered";
     if (this.customLight) {
-      const light = this.model.index.light_presets[name]; // demo/lighting.py's presets, via facemodel.json
+      const light = this.model.index.light_presets[name]; // inversefacenet/lighting.py's presets, via facemodel.json
       setValues({ azimuth: light.azimuth_deg, elevation: light.elevation_deg, intensity: light.intensity,
         ambient: light.ambient });
       $<HTMLInputElement>("colour").value = rgbToHex(light.colour);

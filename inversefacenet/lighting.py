@@ -1,4 +1,4 @@
-"""Lighting controls <-> second-order SH coefficients, for relighting in the app.
+"""Lighting as one lamp + ambient <-> second-order SH coefficients (relighting, presets, the corpus).
 
 A light here is one distant coloured lamp plus a uniform ambient term. Its exact Lambertian
 irradiance ``ambient + intensity * max(0, n . d)`` is projected onto our SH basis (see
