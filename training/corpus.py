@@ -24,9 +24,11 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from inversefacenet.facemodel.model import FaceModel
+from inversefacenet.lighting import Light, sh_from_light
 from inversefacenet.params import FaceParameters
 from inversefacenet.preprocess import face_mask
 from inversefacenet.renderer import render
+from training.realism import Realism, network_inputs
 
 
 @dataclass(frozen=True)
@@ -41,6 +43,8 @@ class CorpusDistribution:
     ambient: tuple[float, float] = (0.6, 1.2)
     coloured_light: bool = False
     coloured_spread: float = 0.15  # with coloured light: per-channel factor U(1 - spread, 1 + spread)
+    harsh_light: float = 0.0  # share of faces lit by one strong, possibly coloured lamp + ambient instead
+
 
     def narrow(self) -> CorpusDistribution:
         """Little mouth opening, grey light: the bootstrapping experiment's training corpus."""
@@ -49,6 +53,10 @@ class CorpusDistribution:
     def wide(self) -> CorpusDistribution:
         """More expression and coloured light: the experiment's unlabelled and validation sets."""
         return replace(self, expression_active=0.25, jaw_open_max=1.0, coloured_light=True)
+
+    def real(self) -> CorpusDistribution:
+        """The paper's faces under the light of real photos: a third lit by a strong lamp, colours off-grey."""
+        return replace(self, coloured_light=True, harsh_light=0.35)
 
 
 PAPER = CorpusDistribution()
@@ -70,6 +78,8 @@ def sample_parameters(model: FaceModel, count: int, rng: np.random.Generator,
     sh[:, 0] = rng.uniform(*d.ambient, (count, 1))
     if d.coloured_light:
         sh *= rng.uniform(1 - d.coloured_spread, 1 + d.coloured_spread, (count, 1, 3))
+    for k in np.flatnonzero(rng.uniform(size=count) < d.harsh_light):
+        sh[k] = sh_from_light(random_lamp(rng))
     return FaceParameters(
         np.radians(angles).astype(np.float32),
         rng.normal(size=(count, model.n_shape)).astype(np.float32),
@@ -79,11 +89,29 @@ def sample_parameters(model: FaceModel, count: int, rng: np.random.Generator,
     )
 
 
-def render_inputs(model: FaceModel, params: FaceParameters, size: int) -> tuple[np.ndarray, np.ndarray]:
-    """Network inputs (B, S, S, 3) in [-0.5, 0.5] (0 off the mask) and the masks (B, S, S)."""
+def random_lamp(rng: np.random.Generator) -> Light:
+    """A strong lamp from the front half-space, white or tinted (tungsten, shade, neon), over dim ambient."""
+    tint = np.ones(3) if rng.uniform() < 0.5 else rng.uniform(0.6, 1.0, 3)
+    return Light(azimuth_deg=rng.uniform(-100, 100), elevation_deg=rng.uniform(-30, 70),
+                 intensity=rng.uniform(0.4, 1.2), ambient=rng.uniform(0.3, 0.8),
+                 colour=tuple(float(c) for c in tint / tint.max()))  # fmt: skip
+
+
+def render_inputs(
+    model: FaceModel, params: FaceParameters, size: int, realism: Realism | None = None,
+    rng: np.random.Generator | None = None,
+) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    """Network inputs (B, S, S, 3) in [-0.5, 0.5] (0 off the mask) and the masks (B, S, S).
+
+    realism: photo effects (background, occluders, camera, landmark noise) drawn from ``rng``.
+    """
     coarse = model.coarse()
     out = render(coarse, params, size)
-    masks = np.stack([face_mask(pixels[coarse.landmarks_mediapipe], size) for pixels in out.pixels])
+    points = out.pixels[:, coarse.landmarks_mediapipe]
+    if realism is not None and realism.active:
+        rng = rng or np.random.default_rng()
+        return network_inputs(out.image, out.raster.mask, points, params.rotation, rng, realism)
+    masks = np.stack([face_mask(p, size) for p in points])
     images = np.clip(out.image, 0, 1) - 0.5
     return (images * masks[..., None]).astype(np.float32), masks
 
@@ -104,6 +132,7 @@ class SyntheticStream:
     distribution: CorpusDistribution = PAPER
     pool: np.ndarray | None = None
     pool_noise: np.ndarray | None = None
+    realism: Realism = Realism.none()
 
     def parameters(self, rng: np.random.Generator) -> FaceParameters:
         if self.pool is None:
@@ -118,7 +147,7 @@ class SyntheticStream:
         """(inputs (B, S, S, 3), target parameter vectors (B, P))."""
         rng = np.random.default_rng([self.seed, index])
         params = self.parameters(rng)
-        inputs, _ = render_inputs(self.model, params, self.size)
+        inputs, _ = render_inputs(self.model, params, self.size, self.realism, rng)
         return inputs, params.pack()
 
     def __iter__(self, start: int = 0) -> Iterator[tuple[np.ndarray, np.ndarray]]:

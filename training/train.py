@@ -31,6 +31,7 @@ from inversefacenet.facemodel.model import FaceModel
 from inversefacenet.networks import build_network
 from training.corpus import PAPER, SyntheticStream
 from training.losses import ParameterLoss
+from training.realism import Realism
 
 
 @dataclass(frozen=True)
@@ -45,7 +46,8 @@ class TrainConfig:
     loss: str = "model"
     appearance_weight: float = 0.0  # > 0 adds the shaded-colour term (training.losses.AppearanceTerm)
     geometry_weight: float = 0.0  # > 0 adds the face-region geometry term (training.losses.GeometryTerm)
-    distribution: str = "paper"  # paper | narrow | wide (see training.corpus)
+    distribution: str = "paper"  # paper | narrow | wide | real (see training.corpus)
+    realism: bool = False  # photo effects on the renders: background, occluders, camera, landmark noise
     seed: int = 0
     validate_every: int = 500
     validation_size: int = 256
@@ -54,7 +56,7 @@ class TrainConfig:
 
 
 def distribution_named(name: str) -> Any:
-    return {"paper": PAPER, "narrow": PAPER.narrow(), "wide": PAPER.wide()}[name]
+    return {"paper": PAPER, "narrow": PAPER.narrow(), "wide": PAPER.wide(), "real": PAPER.real()}[name]
 
 
 def learning_rate(config: TrainConfig, step: int) -> float:
@@ -161,11 +163,11 @@ def train(
     trained = torch.nn.parallel.DistributedDataParallel(network) if world > 1 else network
     distribution = distribution_named(config.distribution)
     seed = config.seed * 1000 + rank
-    stream = stream or SyntheticStream(model, config.input_size, config.batch_size, seed, distribution)
+    realism = Realism() if config.realism else Realism.none()
+    stream = stream or SyntheticStream(model, config.input_size, config.batch_size, seed, distribution, realism=realism)
     if validation is None:
-        validation = SyntheticStream(model, config.input_size, config.validation_size, 987_654_321, distribution).batch(
-            0
-        )
+        validation = SyntheticStream(model, config.input_size, config.validation_size, 987_654_321, distribution,
+                                     realism=realism).batch(0)  # fmt: skip
     if rank == 0:
         (out / "config.json").write_text(json.dumps(asdict(config), indent=1))
     log_path = out / "log.csv"

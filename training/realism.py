@@ -1,0 +1,235 @@
+"""What real photos add to a clean render, for the corpus and the realistic evaluation.
+
+The network used to see only renders of the face model on black, cropped and masked from the
+true landmark vertices. Photos differ in five ways, each a switch of :class:`Realism`:
+
+- background: what the mask lets through around the face (procedural gradients, smooth
+  colour noise, stripes, speckle);
+- occluders: hair strands and fringes over the forehead and sides, glasses frames, blobs
+  and hand-like shapes over the face;
+- camera: white balance, exposure, blur, sensor noise, JPEG, a share of grayscale;
+- landmark noise: the crop and the mask come from MediaPipe's points, which sit off the
+  model's landmark vertices by a measured bias and scatter (``assets/landmark_noise.npz``,
+  written by ``python -m training.landmark_noise``); without that file a generic scatter;
+- harsh light lives in the parameter distribution (``CorpusDistribution.harsh_light``),
+  since the light is a label.
+
+All functions are pure given the ``rng``, so corpus batches stay a function of (seed, index).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from inversefacenet.camera import crop_transform
+from inversefacenet.facemodel.model import FaceModel
+from inversefacenet.params import FaceParameters
+from inversefacenet.preprocess import EYES, face_mask
+from inversefacenet.renderer import render
+
+NOISE_FILE = Path(__file__).resolve().parent.parent / "assets" / "landmark_noise.npz"
+
+
+@dataclass(frozen=True)
+class Realism:
+    """Which photo effects to add; ``Realism.none()`` is the clean corpus."""
+
+    background: bool = True
+    occluders: float = 0.5  # probability that an image gets an occluder
+    camera: bool = True
+    landmark_noise: bool = True
+    grayscale: float = 0.08  # share of grayscale images (with ``camera``)
+
+    @classmethod
+    def none(cls) -> Realism:
+        return cls(background=False, occluders=0.0, camera=False, landmark_noise=False)
+
+    @property
+    def active(self) -> bool:
+        return self.background or self.occluders > 0 or self.camera or self.landmark_noise
+
+
+PHOTO = Realism(occluders=0.0, landmark_noise=False)
+"""What the realistic evaluation adds to its renders: a background and a camera."""
+
+
+@dataclass(frozen=True)
+class LandmarkNoise:
+    """Measured offsets of MediaPipe's 468 mesh points from the model's landmark vertices.
+
+    angles: (N, 2) pitch and yaw (deg) of the measured faces; offsets: (N, 468, 2) detected
+    minus true points in units of the true landmark box side. A crop samples the whole offset
+    pattern of a measured face of similar pose, so the scatter keeps its spatial correlation
+    (a shifted, rescaled or slid contour, not independent jitter per point).
+    """
+
+    angles: np.ndarray
+    offsets: np.ndarray
+
+    def save(self, path: Path) -> None:
+        np.savez_compressed(path, angles=self.angles.astype(np.float32), offsets=self.offsets.astype(np.float16))
+
+    def sample(self, pitch_yaw_deg: np.ndarray, rng: np.random.Generator, neighbours: int = 8) -> np.ndarray:
+        """(468, 2) offsets of one of the ``neighbours`` measured faces nearest in pose."""
+        distance = np.linalg.norm(self.angles - pitch_yaw_deg, axis=1)
+        nearest = np.argsort(distance)[:neighbours]
+        return self.offsets[rng.choice(nearest)].astype(np.float64)
+
+
+@cache
+def measured_noise() -> LandmarkNoise:
+    """The measured offsets (plain arrays, loaded without pickle)."""
+    if not NOISE_FILE.is_file():
+        raise FileNotFoundError(f"{NOISE_FILE} is missing: run python -m training.landmark_noise")
+    with np.load(NOISE_FILE, allow_pickle=False) as data:
+        return LandmarkNoise(data["angles"], data["offsets"])
+
+
+def noisy_landmarks(points: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """(478, 2) crop-pixel points moved by (468, 2) box-unit offsets; the iris points follow the eyes."""
+    box = np.ptp(points[:468], axis=0).max()
+    noisy = points.copy()
+    noisy[:468] += offsets * box
+    noisy[468:] += offsets.mean(axis=0) * box
+    return noisy
+
+
+def background(size: int, rng: np.random.Generator) -> np.ndarray:
+    """(size, size, 3) float in [0, 1]: a gradient, smooth colour noise, stripes or speckle."""
+    kind = rng.integers(4)
+    colours = rng.uniform(0, 1, (2, 3))
+    yy, xx = np.mgrid[0:size, 0:size] / size
+    if kind == 0:  # linear gradient
+        angle = rng.uniform(0, 2 * np.pi)
+        t = np.clip((np.cos(angle) * (xx - 0.5) + np.sin(angle) * (yy - 0.5)) + 0.5, 0, 1)[..., None]
+        return colours[0] * (1 - t) + colours[1] * t
+    if kind == 1:  # smooth colour noise, like an out-of-focus scene
+        cells = int(rng.integers(2, 9))
+        low = rng.uniform(0, 1, (cells, cells, 3)).astype(np.float32)
+        return cv2.resize(low, (size, size), interpolation=cv2.INTER_CUBIC).clip(0, 1)
+    if kind == 2:  # stripes (shelves, blinds, tiles)
+        period = rng.uniform(0.05, 0.4)
+        phase = (xx if rng.uniform() < 0.5 else yy) / period
+        t = (np.sin(2 * np.pi * phase) > 0)[..., None]
+        return np.where(t, colours[0], colours[1])
+    base = colours[0] + rng.normal(0, 0.15, (size, size, 3))  # speckled wall
+    return cv2.GaussianBlur(base.astype(np.float32), (0, 0), rng.uniform(0.5, 2)).clip(0, 1)
+
+
+def add_occluder(image: np.ndarray, points: np.ndarray, rng: np.random.Generator) -> None:
+    """Draw one occluder in place on a float (S, S, 3) image; points: (478, 2) crop pixels."""
+    low, high = points[:468].min(axis=0), points[:468].max(axis=0)
+    width = float(max(high[0] - low[0], 1.0))
+    colour = tuple(float(c) for c in rng.uniform(0, 1, 3) * rng.uniform(0.1, 1))
+    kind = rng.integers(4)
+    if kind == 0:  # hair: strands or a fringe from above, over the forehead and sides
+        for _ in range(int(rng.integers(8, 40))):
+            x = rng.uniform(low[0] - 0.1 * width, high[0] + 0.1 * width)
+            y = low[1] + rng.uniform(-0.1, 0.35) * width
+            curve = np.stack([x + np.cumsum(rng.normal(0, 0.03 * width, 6)), np.linspace(-5, y, 6)], axis=1)
+            thickness = max(1, round(rng.uniform(0.005, 0.04) * width))
+            cv2.polylines(image, [_int(curve)], False, colour, thickness, cv2.LINE_AA)
+    elif kind == 1:  # glasses: two rims around the eyes and a bridge
+        thickness = max(1, round(rng.uniform(0.01, 0.03) * width))
+        centres = [points[eye].mean(axis=0) for eye in EYES]
+        axes = (round(rng.uniform(0.13, 0.2) * width), round(rng.uniform(0.09, 0.14) * width))
+        for centre in centres:
+            cv2.ellipse(image, _int(centre), axes, 0, 0, 360, colour, thickness, cv2.LINE_AA)
+        cv2.line(image, _int(centres[0] + [axes[0], 0]), _int(centres[1] - [axes[0], 0]), colour, thickness)
+    elif kind == 2:  # a blob at the edge of the face (a strand, a scarf, a microphone)
+        centre = points[rng.integers(468)]
+        axes = tuple(round(a) for a in rng.uniform(0.05, 0.25, 2) * width)
+        cv2.ellipse(image, _int(centre), axes, rng.uniform(0, 180), 0, 360, colour, -1, cv2.LINE_AA)
+    else:  # a hand from below or the side: a skin-coloured palm and fingers
+        skin = tuple(float(c) for c in np.array([0.85, 0.62, 0.5]) * rng.uniform(0.4, 1.1))
+        side = rng.choice([-1, 1])
+        palm = np.array([high[0] if side > 0 else low[0], rng.uniform(low[1], high[1]) + 0.2 * width])
+        cv2.ellipse(image, _int(palm), (round(0.25 * width), round(0.3 * width)), 0, 0, 360, skin, -1, cv2.LINE_AA)
+        for k in range(4):
+            tip = palm + [-side * 0.35 * width, (k - 1.5) * 0.1 * width]
+            cv2.line(image, _int(palm), _int(tip), skin, max(1, round(0.07 * width)), cv2.LINE_AA)
+
+
+def camera_effects(image: np.ndarray, rng: np.random.Generator, grayscale: float) -> np.ndarray:
+    """White balance, exposure, blur, sensor noise, JPEG and grayscale on a float (S, S, 3) image."""
+    image = image * rng.uniform(0.85, 1.15, 3) * rng.uniform(0.75, 1.25)
+    if rng.uniform() < 0.4:
+        image = cv2.GaussianBlur(image.astype(np.float32), (0, 0), rng.uniform(0.3, 1.2))
+    image = image + rng.normal(0, rng.uniform(0, 0.03), image.shape)
+    if rng.uniform() < grayscale:
+        image = np.repeat(image.mean(axis=-1, keepdims=True), 3, axis=-1)
+    pixels = (np.clip(image, 0, 1) * 255 + 0.5).astype(np.uint8)
+    if rng.uniform() < 0.6:
+        quality = int(rng.integers(30, 96))
+        encoded = cv2.imencode(".jpg", pixels, [cv2.IMWRITE_JPEG_QUALITY, quality])[1]
+        pixels = cv2.imdecode(encoded, cv2.IMREAD_UNCHANGED)
+    return pixels.astype(np.float32) / 255
+
+
+def photo_like(image: np.ndarray, face: np.ndarray, points: np.ndarray, rng: np.random.Generator,
+               realism: Realism) -> np.ndarray:  # fmt: skip
+    """A render made photo-like: image (S, S, 3) float (0 off the face), face (S, S) bool coverage."""
+    out = image.astype(np.float32)
+    if realism.background:
+        out = np.where(face[..., None], out, background(image.shape[0], rng)).astype(np.float32)
+    if rng.uniform() < realism.occluders:
+        add_occluder(out, points, rng)
+    if realism.camera:
+        out = camera_effects(out, rng, realism.grayscale)
+    return np.clip(out, 0, 1)
+
+
+def recrop(image: np.ndarray, points: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """The crop rule applied to other points: (image warped into the new crop, points there)."""
+    scale, offset = crop_transform(points[None, :468].astype(np.float64), size)
+    matrix = np.array([[scale[0], 0, offset[0, 0] + 0.5 * scale[0] - 0.5],
+                       [0, scale[0], offset[0, 1] + 0.5 * scale[0] - 0.5]])  # fmt: skip
+    warped = cv2.warpAffine(image, matrix, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+    return warped, points * scale[0] + offset[0]
+
+
+def network_inputs(images: np.ndarray, coverage: np.ndarray, points: np.ndarray, rotation: np.ndarray,
+                   rng: np.random.Generator, realism: Realism) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    """Renders -> network inputs (B, S, S, 3) in [-0.5, 0.5] (0 off the mask) and masks (B, S, S).
+
+    images: (B, S, S, 3) float renders; coverage: (B, S, S) bool; points: (B, 478, 2) the
+    model's MediaPipe landmark vertices in crop pixels; rotation: (B, 3) radians.
+    """
+    size = images.shape[1]
+    inputs, masks = np.empty(images.shape, np.float32), np.empty(images.shape[:3], bool)
+    for k in range(len(images)):
+        image, landmarks = photo_like(images[k], coverage[k], points[k], rng, realism), points[k]
+        if realism.landmark_noise:
+            offsets = measured_noise().sample(np.degrees(rotation[k, :2]), rng)
+            image, landmarks = recrop(image, noisy_landmarks(landmarks, offsets), size)
+        masks[k] = face_mask(landmarks, size)
+        inputs[k] = (np.clip(image, 0, 1) - 0.5) * masks[k][..., None]
+    return inputs, masks
+
+
+def _int(point: np.ndarray) -> tuple[int, int] | np.ndarray:
+    rounded = np.round(point).astype(np.int32)
+    return tuple(int(v) for v in rounded) if rounded.ndim == 1 else rounded
+
+
+def photo_of_face(
+    model: FaceModel, params: FaceParameters, rng: np.random.Generator, size: int = 256,
+    face_fraction: float = 0.45, realism: Realism | None = None,
+) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    """One face (batch of 1) as a photo for the real path: (size, size, 3) uint8 and its 478 true points.
+
+    The face's crop box takes ``face_fraction`` of the photo's side, centred; the rest is
+    background; ``realism`` picks the effects (by default ``PHOTO``: background and camera).
+    """
+    inner = round(size * face_fraction)
+    first = render(model, params, inner)
+    crop = (first.crop_scale, first.crop_offset + (size - inner) / 2)
+    out = render(model, params, size, crop=crop)
+    points = out.pixels[0, model.landmarks_mediapipe]
+    image = photo_like(out.image[0], out.raster.mask[0], points, rng, realism or PHOTO)
+    return (image * 255 + 0.5).astype(np.uint8), points
