@@ -7,9 +7,12 @@ inside the ``mediapipe==0.10.21`` wheel: nothing is downloaded.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import queue
 import time
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import cv2
 import numpy as np
@@ -41,35 +44,88 @@ class DetectedFace:
         return (x1 - x0) * (y1 - y0)
 
 
+class Detection(NamedTuple):
+    """The faces of one photo, largest first, and the milliseconds this call spent on them."""
+
+    faces: list[DetectedFace]
+    ms: dict[str, float]  # "detection" (face boxes) and "mesh" (landmarks)
+
+
 class LandmarkDetector:
     """MediaPipe face detection + face mesh (with iris refinement), reusable across photos.
 
-    Not thread-safe: give each thread or user session its own detector.
+    Thread-safe: a MediaPipe graph keeps per-run state (timestamps, outputs) and must never
+    serve two calls at once, so each call checks out a private set of graphs from a pool
+    (building one when none is idle) and returns it after. A set whose call raised is closed,
+    never reused: a graph that failed once stays failed. At most ``max_idle`` sets are kept.
     """
 
-    def __init__(self, max_faces: int = 16, min_confidence: float = 0.5) -> None:
+    def __init__(self, max_faces: int = 16, min_confidence: float = 0.5, max_idle: int = 4) -> None:
+        if max_idle < 1:
+            raise ValueError(f"max_idle must be at least 1, got {max_idle}")
+        self.max_faces = max_faces
+        self.min_confidence = min_confidence
+        self._idle: queue.LifoQueue[_Graphs] = queue.LifoQueue(maxsize=max_idle)
+        self._idle.put(_Graphs(max_faces, min_confidence))  # fails here, not on the first photo, if MediaPipe is broken
+
+    def __call__(self, image: np.ndarray) -> list[DetectedFace]:
+        """All faces in an (H, W, 3) uint8 RGB image, largest first."""
+        return self.detect(image).faces
+
+    def detect(self, image: np.ndarray) -> Detection:
+        """All faces in an (H, W, 3) uint8 RGB image, largest first, with this call's timings."""
+        try:
+            graphs = self._idle.get_nowait()
+        except queue.Empty:
+            graphs = _Graphs(self.max_faces, self.min_confidence)
+        try:
+            detection = graphs.detect(image)
+        except BaseException:
+            graphs.close()
+            raise
+        try:
+            self._idle.put_nowait(graphs)
+        except queue.Full:
+            graphs.close()
+        return detection
+
+    @property
+    def idle(self) -> int:
+        """Graph sets waiting in the pool."""
+        return self._idle.qsize()
+
+    def close(self) -> None:
+        """Close the idle graphs (calls still running keep theirs; a later call builds new ones)."""
+        while True:
+            try:
+                self._idle.get_nowait().close()
+            except queue.Empty:
+                return
+
+
+class _Graphs:
+    """One private set of MediaPipe graphs: face detector, mesh of one face crop, whole-image mesh."""
+
+    def __init__(self, max_faces: int, min_confidence: float) -> None:
         import mediapipe as mp
 
         self.max_faces = max_faces
-        self.last_ms: dict[str, float] = {}
-        """Milliseconds of the last call: "detection" (face boxes) and "mesh" (landmarks)."""
-        self._detector = mp.solutions.face_detection.FaceDetection(
+        self.detector = mp.solutions.face_detection.FaceDetection(
             model_selection=1, min_detection_confidence=min_confidence
         )
-        self._mesh = mp.solutions.face_mesh.FaceMesh(
+        self.mesh = mp.solutions.face_mesh.FaceMesh(
             static_image_mode=True, max_num_faces=1, refine_landmarks=True, min_detection_confidence=min_confidence
         )
-        self._whole_image_mesh = mp.solutions.face_mesh.FaceMesh(
+        self.whole_image_mesh = mp.solutions.face_mesh.FaceMesh(
             static_image_mode=True, max_num_faces=max_faces, refine_landmarks=True,
             min_detection_confidence=min_confidence,
         )  # fmt: skip
 
-    def __call__(self, image: np.ndarray) -> list[DetectedFace]:
-        """All faces in an (H, W, 3) uint8 RGB image, largest first."""
+    def detect(self, image: np.ndarray) -> Detection:
         height, width = image.shape[:2]
         faces: list[DetectedFace] = []
         start = time.perf_counter()
-        detections = self._detector.process(image).detections or []
+        detections = self.detector.process(image).detections or []
         middle = time.perf_counter()
         for detection in detections[: self.max_faces]:
             box = detection.location_data.relative_bounding_box
@@ -81,8 +137,8 @@ class LandmarkDetector:
         # The detector misses some faces (very large, cut off, unusual) that the whole-image mesh
         # finds, and vice versa; both lists are merged and duplicates dropped.
         faces += self._mesh_whole(image)
-        self.last_ms = {"detection": (middle - start) * 1000, "mesh": (time.perf_counter() - middle) * 1000}
-        return _without_duplicates(sorted(faces, key=lambda f: -f.area))
+        ms = {"detection": (middle - start) * 1000, "mesh": (time.perf_counter() - middle) * 1000}
+        return Detection(_without_duplicates(sorted(faces, key=lambda f: -f.area)), ms)
 
     def _mesh_in_square(self, image: np.ndarray, centre: np.ndarray, side: float, score: float) -> DetectedFace | None:
         scale = MESH_INPUT / side
@@ -92,7 +148,7 @@ class LandmarkDetector:
         crop = cv2.warpAffine(
             image, matrix, (MESH_INPUT, MESH_INPUT), flags=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
         )
-        result = self._mesh.process(crop)
+        result = self.mesh.process(crop)
         if not result.multi_face_landmarks:
             return None
         points = _points(result.multi_face_landmarks[0], MESH_INPUT, MESH_INPUT)
@@ -101,13 +157,15 @@ class LandmarkDetector:
         return DetectedFace(points, score)
 
     def _mesh_whole(self, image: np.ndarray) -> list[DetectedFace]:
-        result = self._whole_image_mesh.process(image)
+        result = self.whole_image_mesh.process(image)
         height, width = image.shape[:2]
         return [DetectedFace(_points(lm, width, height), 0.0) for lm in result.multi_face_landmarks or []]
 
     def close(self) -> None:
-        for graph in (self._detector, self._mesh, self._whole_image_mesh):
-            graph.close()
+        """Close every graph; one that failed refuses to close cleanly, and is dropped anyway."""
+        for graph in (self.detector, self.mesh, self.whole_image_mesh):
+            with contextlib.suppress(ValueError, RuntimeError):
+                graph.close()
 
 
 def _points(landmarks: object, width: int, height: int) -> np.ndarray:

@@ -92,7 +92,8 @@ class Reconstructor:
 
     With a network (``predictor``), its prediction is the result or, with ``fit_mode``, the
     fit's starting point; without one, the fit starts from the mean face. ``description``
-    says which.
+    says which. Thread-safe: one instance can serve concurrent requests (the app shares one);
+    each call keeps its data to itself.
     """
 
     def __init__(
@@ -150,13 +151,13 @@ class Reconstructor:
 
     def reconstruct_image(self, image: np.ndarray, decode_ms: float = 0.0) -> list[FaceResult]:
         """Reconstruct all faces in an already decoded (H, W, 3) uint8 RGB image, largest first."""
-        faces = self.detector(image)
+        faces, detection_ms = self.detector.detect(image)  # this call's own timings: the detector is shared
         if not faces:
             raise NoFaceError("no face found in the image")
         results = []
         for face in faces:
             result = self.reconstruct_face(image, face)
-            result.ms = {"decode": decode_ms, **self.detector.last_ms, **result.ms}
+            result.ms = {"decode": decode_ms, **detection_ms, **result.ms}
             results.append(result)
         return results
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +23,9 @@ DEFAULT_MODEL_PATH = Path(__file__).resolve().parents[2] / "assets" / "facemodel
 """The shipped face model, built from CC0 MakeHuman data."""
 
 FORMAT_VERSION = 1
+
+_CACHE_LOCK = threading.Lock()
+"""Guards every model's lazy ``_cache`` fill: threads sharing a model build each entry once."""
 
 _REQUIRED = {
     "vertices_mean": 2, "triangles": 2, "triangles_coarse": 2, "uv": 2,
@@ -201,28 +205,32 @@ class FaceModel:
         Meant for low-resolution corpus rendering, where the full mesh's triangles are
         smaller than a pixel.
         """
-        if "coarse" not in self._cache:
-            n_control = int(self.triangles_coarse.max()) + 1
-            landmarks = np.concatenate([self.landmarks_mediapipe, self.landmarks_ibug68,
-                                        self.ibug68_contour_candidates.ravel()])  # fmt: skip
-            keep = np.concatenate([np.arange(n_control), np.setdiff1d(landmarks, np.arange(n_control))])
-            remap = np.full(self.n_vertices, -1)
-            remap[keep] = np.arange(len(keep))
-            self._cache["coarse"] = FaceModel(
-                vertices_mean=self.vertices_mean[keep], triangles=self.triangles_coarse,
-                triangles_coarse=self.triangles_coarse, uv=self.uv[keep],
-                shape_basis=self.shape_basis[:, keep], shape_std=self.shape_std,
-                expression_basis=self.expression_basis[:, keep], expression_std=self.expression_std,
-                expression_names=self.expression_names, albedo_mean=self.albedo_mean[keep],
-                albedo_basis=self.albedo_basis[:, keep], albedo_std=self.albedo_std,
-                landmarks_mediapipe=remap[self.landmarks_mediapipe],
-                landmarks_ibug68=remap[self.landmarks_ibug68],
-                ibug68_contour_candidates=remap[self.ibug68_contour_candidates],
-                mask_face=self.mask_face[keep], mask_mouth_interior=self.mask_mouth_interior[keep],
-                mask_eyes=self.mask_eyes[keep], metadata=dict(self.metadata, level_of_detail="coarse"),
-                sha256=self.sha256,
-            )  # fmt: skip
-        return self._cache["coarse"]
+        with _CACHE_LOCK:
+            if "coarse" not in self._cache:
+                self._cache["coarse"] = self._build_coarse()
+            return self._cache["coarse"]
+
+    def _build_coarse(self) -> FaceModel:
+        n_control = int(self.triangles_coarse.max()) + 1
+        landmarks = np.concatenate([self.landmarks_mediapipe, self.landmarks_ibug68,
+                                    self.ibug68_contour_candidates.ravel()])  # fmt: skip
+        keep = np.concatenate([np.arange(n_control), np.setdiff1d(landmarks, np.arange(n_control))])
+        remap = np.full(self.n_vertices, -1)
+        remap[keep] = np.arange(len(keep))
+        return FaceModel(
+            vertices_mean=self.vertices_mean[keep], triangles=self.triangles_coarse,
+            triangles_coarse=self.triangles_coarse, uv=self.uv[keep],
+            shape_basis=self.shape_basis[:, keep], shape_std=self.shape_std,
+            expression_basis=self.expression_basis[:, keep], expression_std=self.expression_std,
+            expression_names=self.expression_names, albedo_mean=self.albedo_mean[keep],
+            albedo_basis=self.albedo_basis[:, keep], albedo_std=self.albedo_std,
+            landmarks_mediapipe=remap[self.landmarks_mediapipe],
+            landmarks_ibug68=remap[self.landmarks_ibug68],
+            ibug68_contour_candidates=remap[self.ibug68_contour_candidates],
+            mask_face=self.mask_face[keep], mask_mouth_interior=self.mask_mouth_interior[keep],
+            mask_eyes=self.mask_eyes[keep], metadata=dict(self.metadata, level_of_detail="coarse"),
+            sha256=self.sha256,
+        )  # fmt: skip
 
     def ibug68_points(self, pixels: np.ndarray, visible: np.ndarray) -> np.ndarray:
         """2D iBUG-68 points with the jaw line on the silhouette, as 2D annotations place it.
@@ -249,7 +257,12 @@ class FaceModel:
         names = ("vertices_mean", "shape_basis", "shape_std", "expression_basis",
                  "expression_std", "albedo_mean", "albedo_basis", "albedo_std")  # fmt: skip
         key = (type(like).__module__, str(getattr(like, "device", "cpu")), str(like.dtype))
-        if key not in self._cache:
+        cached = self._cache.get(key)
+        if cached is not None:
+            return cached
+        with _CACHE_LOCK:
+            if key in self._cache:
+                return self._cache[key]
             # bases flattened to (K, 3V) so that evaluation is one matrix product
             arrays = {n: getattr(self, n) for n in names}
             arrays = {n: a.reshape(a.shape[0], a.shape[1] * a.shape[2]) if n.endswith("_basis") else a
