@@ -1,9 +1,16 @@
 """Evaluate a checkpoint on a fixed held-out synthetic set (paper section 8 metrics).
 
-    python -m training.evaluate CHECKPOINT [--count 300] [--fit-count 100] [--report FILE.json]
+    python -m training.evaluate CHECKPOINT [--count 300] [--fit-count 100] [--realistic 40] [--report FILE.json]
 
+Two settings, labelled in every row:
+- oracle crops: the network's crop and mask, and the fit's landmarks, come from the true
+  landmark vertices (a perfect detector); clean renders on black.
+- real path (``--realistic N``, gates shipping): the first N held-out faces are rendered as
+  photos (face in a 256 px frame, photo-like background, white balance, blur, noise, JPEG:
+  ``training.realism.photo_of_face``) and go through what users run: MediaPipe detection
+  and mesh, crop, mask, network, fit. Faces the detector misses are counted, not scored.
 Rows: the mean face (baseline), the network, and the network refined by the fit (fast and
-full; the fit gets the ground-truth landmark positions, standing in for a perfect detector).
+full), and on the real path the full fit from the mean face (what the network saves).
 Metrics: model-space loss, rotation error (deg, mean over the three angles), geometric RMSE
 (mm, face vertices, unposed), photometric RMSE (0-255, inside the face mask), IoU of the face
 masks. Prints a table and a JSON line.
@@ -23,12 +30,15 @@ from inversefacenet.checkpoint import Predictor
 from inversefacenet.facemodel.model import FaceModel
 from inversefacenet.fitting import fit
 from inversefacenet.params import FaceParameters
+from inversefacenet.pipeline import Reconstructor
 from inversefacenet.preprocess import face_mask
 from inversefacenet.renderer import render
 from training.corpus import PAPER, CorpusDistribution, render_inputs, sample_parameters
 from training.losses import ParameterLoss
+from training.realism import photo_of_face
 
 HELD_OUT_SEED = 20_180_618
+REAL_PATH_SEED = 68_478
 EVAL_SIZE = 128
 
 
@@ -63,7 +73,7 @@ def metrics(model: FaceModel, truth: FaceParameters, predicted: FaceParameters) 
     }  # fmt: skip
 
 
-def _slice(params: FaceParameters, part: slice) -> FaceParameters:
+def _slice(params: FaceParameters, part: slice | np.ndarray) -> FaceParameters:
     return params.map(lambda group: group[part])
 
 
@@ -88,21 +98,49 @@ def refine(model: FaceModel, truth: FaceParameters, start: FaceParameters, mode:
     return FaceParameters.concatenate(results)
 
 
-def evaluate(checkpoint: Path, count: int, fit_count: int) -> dict[str, dict[str, float]]:
+def real_path(model: FaceModel, predictor: Predictor, truth: FaceParameters, fit: bool) -> dict[str, dict]:
+    """Metrics of the photo path on photo-like renders of ``truth`` (see the module docstring)."""
+    rng = np.random.default_rng(REAL_PATH_SEED)
+    network_only = Reconstructor(model, predictor=predictor, fit_mode=None)
+    starts = {"network + full fit": predictor, "full fit from the mean face": None}
+    found, outputs = [], {name: [] for name in ("network", *starts)}
+    for k in tqdm(range(truth.batch_size), desc="real path", leave=False):
+        photo, points = photo_of_face(model, _slice(truth, slice(k, k + 1)), rng)
+        faces = network_only.detector(photo)
+        if not faces:
+            continue
+        centre = points[:468].mean(axis=0)
+        face = min(faces, key=lambda f: np.linalg.norm(f.landmarks[:468, :2].mean(axis=0) - centre))
+        found.append(k)
+        outputs["network"].append(network_only.reconstruct_face(photo, face).params)
+        if fit:
+            for row, start in starts.items():
+                fitter = Reconstructor(model, network_only.detector, start, fit_mode="full")
+                outputs[row].append(fitter.reconstruct_face(photo, face).params)
+    truth_found = _slice(truth, np.array(found, dtype=int))
+    rate = {"detected": len(found) / truth.batch_size}
+    outputs["mean face"] = [FaceParameters.neutral(model.layout, len(found), ambient=0.9)]
+    return {f"{name} (real path)": {**metrics(model, truth_found, FaceParameters.concatenate(params)), **rate}
+            for name, params in outputs.items() if params}  # fmt: skip
+
+
+def evaluate(checkpoint: Path, count: int, fit_count: int, realistic: int = 0) -> dict[str, dict[str, float]]:
     model = FaceModel.load()
     predictor = Predictor.load(checkpoint, model)
     truth = held_out_set(model, count)
     predicted = predict(predictor, model, truth)
     mean = FaceParameters.neutral(model.layout, truth.batch_size, ambient=0.9)
-    rows = {"mean face": metrics(model, truth, mean), "network": metrics(model, truth, predicted)}
+    rows = {"mean face": metrics(model, truth, mean), "network (oracle crops)": metrics(model, truth, predicted)}
     if fit_count:
         subset = slice(0, fit_count)
         truth_fit, start = _slice(truth, subset), _slice(predicted, subset)
-        rows[f"network (first {fit_count})"] = metrics(model, truth_fit, start)
+        rows[f"network (oracle crops, first {fit_count})"] = metrics(model, truth_fit, start)
         for mode in ("fast", "full"):
-            rows[f"network + {mode} fit (first {fit_count})"] = metrics(
+            rows[f"network + {mode} fit (oracle crops, first {fit_count})"] = metrics(
                 model, truth_fit, refine(model, truth_fit, start, mode)
             )
+    if realistic:
+        rows.update(real_path(model, predictor, _slice(truth, slice(0, realistic)), fit=fit_count > 0))
     return rows
 
 
@@ -111,14 +149,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("checkpoint", type=Path)
     parser.add_argument("--count", type=int, default=300, help="held-out images")
     parser.add_argument("--fit-count", type=int, default=100, help="of which this many are also fitted (0: none)")
+    parser.add_argument("--realistic", type=int, default=40, help="faces through the real photo path (0: none)")
     parser.add_argument("--report", type=Path, help="also write the results here as JSON")
     args = parser.parse_args(argv)
-    rows = evaluate(args.checkpoint, args.count, args.fit_count)
+    rows = evaluate(args.checkpoint, args.count, args.fit_count, args.realistic)
     columns = list(next(iter(rows.values())))
-    print(f"{'':>34} | " + " | ".join(f"{c:>18}" for c in columns))
+    print(f"{'':>52} | " + " | ".join(f"{c:>18}" for c in columns))
     for name, values in rows.items():
-        print(f"{name:>34} | " + " | ".join(f"{values[c]:18.4f}" for c in columns))
-    summary = {"checkpoint": str(args.checkpoint), "count": args.count, "results": rows}
+        print(f"{name:>52} | " + " | ".join(f"{values[c]:18.4f}" for c in columns))
+    summary = {"checkpoint": str(args.checkpoint), "count": args.count, "realistic": args.realistic, "results": rows}
     if args.report:
         args.report.write_text(json.dumps(summary, indent=1))
     print(json.dumps(summary))

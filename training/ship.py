@@ -2,10 +2,11 @@
 
     python -m training.ship runs/compact128/best.safetensors [--count 300] [--fit-count 100] [--force]
 
-Evaluates the candidate on the held-out synthetic set and replaces
-``assets/inversefacenet.safetensors`` only if the network alone beats the shipped one (see
-:func:`beats`; ``--force`` skips the check). Writes the report next to it
-(``assets/inversefacenet_report.json`` and ``.md``).
+Evaluates the candidate and the shipped network the same way (``training.evaluate`` with the
+real photo path) and replaces ``assets/inversefacenet.safetensors`` only if the candidate's
+network alone is better on the real path (a Pareto improvement, :func:`beats`) and no more
+than 5 % worse on the oracle-crop row (:func:`holds`); ``--force`` skips the check. Writes the
+report next to it (``assets/inversefacenet_report.json`` and ``.md``).
 """
 
 from __future__ import annotations
@@ -26,6 +27,10 @@ OUTCOMES = {"rotation_error_deg": 1, "geometric_rmse_mm": 1, "photometric_rmse":
 a loss with extra terms (appearance, geometry) trades its parts against these outcomes."""
 
 
+GATE = "network (real path)"
+ORACLE = "network (oracle crops)"
+
+
 def beats(candidate: dict[str, float], shipped: dict[str, float]) -> tuple[bool, str]:
     """Better on at least one outcome and worse on none (a Pareto improvement), with the reason."""
     change = {name: sign * (candidate[name] - shipped[name]) for name, sign in OUTCOMES.items()}
@@ -36,6 +41,16 @@ def beats(candidate: dict[str, float], shipped: dict[str, float]) -> tuple[bool,
     if not better:
         return False, "no better on any outcome"
     return True, "better on " + ", ".join(f"{n} ({candidate[n]:.4g} vs {shipped[n]:.4g})" for n in better)
+
+
+def holds(candidate: dict[str, float], shipped: dict[str, float], slack: float = 0.05) -> tuple[bool, str]:
+    """No outcome more than ``slack`` worse (IoU as its error 1 - IoU), with the reason."""
+    def error(row: dict[str, float], name: str) -> float:
+        return 1 - row[name] if OUTCOMES[name] < 0 else row[name]
+
+    worse = [n for n in OUTCOMES if error(candidate, n) > (1 + slack) * error(shipped, n)]
+    reason = ", ".join(f"{n} ({candidate[n]:.4g} vs {shipped[n]:.4g})" for n in worse)
+    return not worse, f"oracle-crop row worse by more than {slack:.0%} on {reason}" if worse else "oracle row holds"
 
 
 def report_markdown(rows: dict[str, dict[str, float]]) -> str:
@@ -50,6 +65,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("checkpoint", type=Path)
     parser.add_argument("--count", type=int, default=300)
     parser.add_argument("--fit-count", type=int, default=100)
+    parser.add_argument("--realistic", type=int, default=40)
     parser.add_argument("--force", action="store_true")
     args = parser.parse_args(argv)
     model = FaceModel.load()
@@ -57,16 +73,19 @@ def main(argv: list[str] | None = None) -> None:
     sidecar = json.loads(args.checkpoint.with_suffix(".json").read_text())
     with tempfile.TemporaryDirectory() as folder:
         candidate = save_checkpoint(Path(folder) / "candidate.safetensors", network, config, half=True)
-        rows = evaluate(candidate, args.count, args.fit_count)  # evaluated as shipped: fp16 weights
-    if REPORT.exists() and not args.force:
-        better, reason = beats(rows["network"], json.loads(REPORT.read_text())["results"]["network"])
-        if not better:
-            raise SystemExit(f"not shipped: {reason}")
-        print(f"shipping: {reason}")
+        rows = evaluate(candidate, args.count, args.fit_count, args.realistic)  # as shipped: fp16 weights
+    if DEFAULT_CHECKPOINT.exists() and not args.force:
+        shipped = evaluate(DEFAULT_CHECKPOINT, args.count, 0, args.realistic)
+        better, reason = beats(rows[GATE], shipped[GATE])
+        kept, oracle = holds(rows[ORACLE], shipped[ORACLE])
+        if not (better and kept):
+            raise SystemExit(f"not shipped: real path {reason}; {oracle}")
+        print(f"shipping: real path {reason}; {oracle}")
     extra = {"source": str(args.checkpoint), "trained_steps": sidecar.get("step"),
              "train_config": sidecar.get("train_config"), "evaluation": rows}  # fmt: skip
     save_checkpoint(DEFAULT_CHECKPOINT, network, config, extra, half=True)
     report = {"checkpoint": DEFAULT_CHECKPOINT.name, "count": args.count, "fit_count": args.fit_count,
+              "realistic": args.realistic,
               "command": "python -m training.evaluate assets/inversefacenet.safetensors", "results": rows}  # fmt: skip
     REPORT.write_text(json.dumps(report, indent=1))
     REPORT.with_suffix(".md").write_text(report_markdown(rows))

