@@ -232,10 +232,12 @@ def test_experiment_runs_end_to_end_at_toy_scale(tmp_path, monkeypatch):
 
     monkeypatch.setattr(experiment, "TrainConfig", lambda **kw: TrainConfig(**{**kw, **_TOY}))
     experiment.main(["--out", str(tmp_path), "--initial-steps", "2", "--rounds", "1", "--steps-per-round", "2",
-                     "--unlabelled", "2", "--validation", "4"])  # fmt: skip
+                     "--unlabelled", "2", "--validation", "4", "--seeds", "2"])  # fmt: skip
     report = json.loads((tmp_path / "report.json").read_text())
     assert set(report["loss_ablation"]) == {"model", "l2"}
     assert [r["round"] for r in report["bootstrapping"]["bootstrapping"]] == [0, 1]
+    baseline = report["bootstrapping"]["baseline"][1]
+    assert baseline["seeds"] == 2 and "mask_iou_sd" in baseline
     assert (tmp_path / "bootstrapping.png").exists() and (tmp_path / "report.md").exists()
 
 

@@ -76,7 +76,7 @@ def bootstrap(images: Path, init: Path, out: Path, rounds: int, steps: int, nois
     for k in range(1, rounds + 1):
         pool = Predictor.load(checkpoint, model)(inputs).pack()  # (1) predict
         stream = SyntheticStream(
-            model, size, batch_size, seed=10_000 + k, pool=pool, pool_noise=perturbation(model, noise)
+            model, size, batch_size, seed=10_000 + k, pool=pool, noise=perturbation(model, noise)
         )  # (2)+(3) perturb and render
         config = TrainConfig(architecture=predictor.config.architecture, input_size=size, batch_size=batch_size,
                              steps=steps, learning_rate=3e-4, warmup_steps=min(50, steps), validate_every=steps,

@@ -121,8 +121,8 @@ class SyntheticStream:
     """Deterministic, resumable batches: batch k depends only on (seed, k).
 
     Parameters come from ``distribution``, or, when ``pool`` is given (self-supervised
-    bootstrapping, paper section 7), from pool vectors (N, P) plus Gaussian noise of
-    per-dimension standard deviation ``pool_noise`` (P,).
+    bootstrapping, paper section 7), from pool vectors (N, P); either way plus Gaussian
+    noise of per-dimension standard deviation ``noise`` (P,) when given.
     """
 
     model: FaceModel
@@ -131,15 +131,18 @@ class SyntheticStream:
     seed: int
     distribution: CorpusDistribution = PAPER
     pool: np.ndarray | None = None
-    pool_noise: np.ndarray | None = None
+    noise: np.ndarray | None = None
     realism: Realism = Realism.none()
 
     def parameters(self, rng: np.random.Generator) -> FaceParameters:
         if self.pool is None:
-            return sample_parameters(self.model, self.batch_size, rng, self.distribution)
-        chosen = self.pool[rng.integers(len(self.pool), size=self.batch_size)]
-        noise = 0 if self.pool_noise is None else rng.normal(size=chosen.shape) * self.pool_noise
-        params = FaceParameters.unpack(self.model.layout, (chosen + noise).astype(np.float32))
+            chosen = sample_parameters(self.model, self.batch_size, rng, self.distribution).pack()
+        else:
+            chosen = self.pool[rng.integers(len(self.pool), size=self.batch_size)]
+        if self.noise is None:
+            return FaceParameters.unpack(self.model.layout, chosen)
+        params = FaceParameters.unpack(self.model.layout, (chosen + rng.normal(size=chosen.shape) * self.noise))
+        params = params.map(lambda group: group.astype(np.float32))
         params.expression = np.clip(params.expression, 0, 1)
         return params
 
