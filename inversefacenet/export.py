@@ -1,7 +1,9 @@
 """Mesh export through trimesh: OBJ (+MTL + baked albedo PNG), PLY (per-vertex albedo), GLB.
 
-OBJ and PLY are written in millimetres (the face model's unit); GLB in metres, as glTF
-requires. Colours are the albedo (reflectance), not the shaded image.
+OBJ and PLY are written in millimetres (the face model's unit) in the head frame; GLB in metres,
+as glTF requires, with the head pose as its node's transform. Colours are the albedo
+(reflectance), not the shaded image. Faces of the face model are written on its UV atlas
+(:mod:`inversefacenet.atlas`): the same seam-split vertices and triangles in every format.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ import scipy.ndimage
 import trimesh
 from PIL import Image
 
+from inversefacenet.atlas import UVAtlas
+from inversefacenet.facemodel.model import FaceModel
 from inversefacenet.raster_numba import rasterize
 
 SUFFIXES = (".obj", ".ply", ".glb")
@@ -46,11 +50,13 @@ def export_mesh(
     albedo: np.ndarray,
     uv: np.ndarray,
     texture: np.ndarray | None = None,
+    rotation: np.ndarray | None = None,
 ) -> list[Path]:
-    """Write a face mesh; the format follows the suffix (.obj, .ply or .glb).
+    """Write a mesh; the format follows the suffix (.obj, .ply or .glb).
 
     vertices: (V, 3) mm; triangles: (T, 3); albedo: (V, 3) in [0, 1]; uv: (V, 2);
-    texture: the albedo already baked by :func:`bake_texture` (baked here when omitted).
+    texture: the albedo already baked by :func:`bake_texture` (baked here when omitted);
+    rotation: (3, 3) head pose, written as the GLB node's transform (OBJ and PLY have none).
     Returns the files written (an OBJ also writes its .mtl and albedo .png).
     """
     path = Path(path)
@@ -69,7 +75,12 @@ def export_mesh(
     visual = trimesh.visual.TextureVisuals(uv=uv, image=texture, material=material)
     mesh = trimesh.Trimesh(vertices * scale, triangles, visual=visual, process=False)
     if suffix == ".glb":
-        mesh.export(path)
+        pose = np.eye(4)
+        if rotation is not None:
+            pose[:3, :3] = rotation
+        scene = trimesh.Scene()
+        scene.add_geometry(mesh, node_name="face", geom_name="face", transform=pose)
+        scene.export(path)
         return [path]
     stem = path.stem
     obj_text, extras = trimesh.exchange.obj.export_obj(
@@ -82,3 +93,25 @@ def export_mesh(
         extra.write_bytes(data)
         written.append(extra)
     return written
+
+
+def bake_face_texture(model: FaceModel, albedo: np.ndarray, size: int = TEXTURE_SIZE) -> np.ndarray:
+    """Bake a face's per-vertex albedo (V, 3) at the model's UV atlas."""
+    atlas = UVAtlas.for_model(model)
+    return bake_texture(atlas.uv, atlas.triangles, atlas.split(albedo), size)
+
+
+def export_face(
+    path: str | Path,
+    model: FaceModel,
+    vertices: np.ndarray,
+    albedo: np.ndarray,
+    rotation: np.ndarray | None = None,
+    texture: np.ndarray | None = None,
+) -> list[Path]:
+    """Write a face of ``model`` (vertices (V, 3) mm, albedo (V, 3)) on its UV atlas.
+
+    rotation and texture as in :func:`export_mesh` (texture from :func:`bake_face_texture`).
+    """
+    atlas = UVAtlas.for_model(model)
+    return export_mesh(path, atlas.split(vertices), atlas.triangles, atlas.split(albedo), atlas.uv, texture, rotation)

@@ -16,10 +16,11 @@ from typing import Any
 import cv2
 import numpy as np
 
+from inversefacenet.camera import rotation_matrix
 from inversefacenet.checkpoint import DEFAULT_CHECKPOINT, Predictor
 from inversefacenet.detection import DetectedFace, LandmarkDetector
 from inversefacenet.errors import NoFaceError
-from inversefacenet.export import bake_texture, export_mesh
+from inversefacenet.export import bake_face_texture, export_face
 from inversefacenet.facemodel.model import FaceModel
 from inversefacenet.fitting import DEFAULT_FIT, FitConfig, FitMode, evaluate_fit, fit
 from inversefacenet.images import load_image
@@ -80,11 +81,15 @@ class FaceResult:
         return to_uint8(render(self.model, params or self.params, size).image[0])
 
     def export(self, path: str | Path) -> list[Path]:
-        """Write the mesh with its albedo; the format follows the suffix (.obj, .ply, .glb)."""
+        """Write the mesh with its albedo; the format follows the suffix (.obj, .ply, .glb).
+
+        The GLB carries the head pose as its node's transform; OBJ and PLY stay in the head frame.
+        """
         albedo = self.albedo
         if self._texture is None:
-            self._texture = bake_texture(self.model.uv, self.model.triangles, albedo)
-        return export_mesh(path, self.vertices, self.model.triangles, albedo, self.model.uv, self._texture)
+            self._texture = bake_face_texture(self.model, albedo)
+        rotation = rotation_matrix(self.params.rotation)[0]
+        return export_face(path, self.model, self.vertices, albedo, rotation, self._texture)
 
 
 class Reconstructor:

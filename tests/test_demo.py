@@ -11,6 +11,8 @@ import trimesh
 from demo.session import EXPRESSION_CONTROLS, Edit, Session
 from demo.views import FaceViews, composite
 from inversefacenet import FaceParameters, Reconstructor
+from inversefacenet.atlas import UVAtlas
+from inversefacenet.camera import rotation_matrix
 from inversefacenet.detection import LandmarkDetector
 from inversefacenet.lighting import PRESETS, Light, hex_to_rgb, light_from_sh, rgb_to_hex, sh_from_light
 from inversefacenet.preprocess import Crop
@@ -137,10 +139,14 @@ def test_export_reflects_the_edits(two_faces, tmp_path):
     obj = trimesh.load(tmp_path / "obj" / "face.obj", process=False)
     ply = trimesh.load(files["face.ply"], process=False)
     glb = trimesh.load(files["face.glb"], force="mesh", process=False)
-    edited_vertices = session.face.model.geometry(session.face.params.shape, session.parameters(edit).expression)[0]
-    np.testing.assert_allclose(ply.vertices, edited_vertices, atol=1e-3)
+    model = session.face.model
+    edited_vertices = UVAtlas.for_model(model).split(
+        model.geometry(session.face.params.shape, session.parameters(edit).expression)[0]
+    )
+    np.testing.assert_allclose(ply.vertices, edited_vertices, atol=1e-3)  # OBJ and PLY: head frame
     np.testing.assert_allclose(obj.vertices, edited_vertices, atol=1e-3)
-    np.testing.assert_allclose(glb.vertices * 1000, edited_vertices, atol=1e-2)
+    posed = edited_vertices @ rotation_matrix(np.radians([[0.0, 10.0, 0.0]]))[0].T  # GLB: the edited pose
+    np.testing.assert_allclose(glb.vertices * 1000, posed, atol=1e-2)
     saved = json.loads(files["params.json"].read_text())
     assert saved["expression"]["jawOpen"] == pytest.approx(1.0) and saved["rotation_deg"]["yaw"] == pytest.approx(10.0)
     assert set(EXPRESSION_CONTROLS) <= set(saved["expression"])

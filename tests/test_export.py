@@ -1,38 +1,127 @@
 import numpy as np
 import pytest
+import scipy.ndimage
 import trimesh
+from scipy.sparse.csgraph import connected_components
 
-from inversefacenet import export_mesh
-from inversefacenet.export import bake_texture
+from inversefacenet import FaceParameters, export_mesh, render
+from inversefacenet.atlas import ISLANDS, UVAtlas
+from inversefacenet.camera import rotation_matrix
+from inversefacenet.export import bake_face_texture, bake_texture, export_face
+from inversefacenet.facemodel.model import FaceModelError
+from inversefacenet.renderer import to_uint8
+from tests.conftest import known_face
+from tools.atlas_figure import render_glb, uv_quality
 
 
 @pytest.fixture(scope="module")
-def mean_face(model):
-    return model.vertices_mean, model.triangles, np.clip(model.albedo_mean, 0, 1), model.uv
+def atlas(model):
+    return UVAtlas.for_model(model)
 
 
-def test_ply_round_trip_keeps_geometry_and_vertex_albedo(mean_face, tmp_path):
-    vertices, triangles, albedo, uv = mean_face
-    export_mesh(tmp_path / "face.ply", vertices, triangles, albedo, uv)
-    mesh = trimesh.load(tmp_path / "face.ply", process=False)
-    np.testing.assert_allclose(mesh.vertices, vertices, atol=1e-4)
-    np.testing.assert_array_equal(mesh.faces, triangles)
-    np.testing.assert_allclose(mesh.visual.vertex_colors[:, :3] / 255, albedo, atol=1 / 255 + 1e-6)
+@pytest.fixture(scope="module")
+def face(model):
+    """A posed face with an open mouth, lit by ambient light only (so the image is the albedo)."""
+    params = known_face(model, 4)
+    params.sh[:] = 0
+    params.sh[0, 0] = 1.0
+    vertices = model.geometry(params.shape, params.expression)[0]
+    return params, vertices, np.clip(model.albedo(params.albedo)[0], 0, 1)
 
 
-@pytest.mark.parametrize("suffix, scale", [(".obj", 1.0), (".glb", 1e-3)])
-def test_textured_round_trip(mean_face, tmp_path, suffix, scale):
-    vertices, triangles, albedo, uv = mean_face
-    written = export_mesh(tmp_path / f"face{suffix}", vertices, triangles, albedo, uv)
-    if suffix == ".obj":
-        assert {p.suffix for p in written} == {".obj", ".mtl", ".png"}
-    mesh = trimesh.load(tmp_path / f"face{suffix}", process=False, force="mesh")
-    assert len(mesh.vertices) == len(vertices)
-    np.testing.assert_allclose(mesh.vertices, vertices * scale, atol=1e-4 * max(scale, 1e-3) * 10)
+@pytest.fixture(scope="module")
+def exported(model, face, tmp_path_factory):
+    params, vertices, albedo = face
+    folder = tmp_path_factory.mktemp("export")
+    texture = bake_face_texture(model, albedo)
+    rotation = rotation_matrix(params.rotation)[0]
+    written = {
+        s: export_face(folder / f"face{s}", model, vertices, albedo, rotation, texture) for s in (".obj", ".glb")
+    }
+    written[".ply"] = export_face(folder / "face.ply", model, vertices, albedo, rotation)
+    return folder, written
+
+
+def test_atlas_matches_the_model_and_keeps_the_skin_in_one_island(model, atlas):
+    np.testing.assert_array_equal(atlas.vertex[atlas.triangles], model.triangles[atlas.face_triangles])
+    assert len(atlas.vertex) > model.n_vertices  # seams duplicate vertices
+    assert 0.95 * model.n_triangles < len(atlas.triangles) <= model.n_triangles  # only the forehead's jags go
+    skin = atlas.triangles[atlas.island == ISLANDS.index("skin")]
+    mesh = trimesh.Trimesh(np.zeros((len(atlas.vertex), 3)), skin, process=False)
+    _, label = connected_components(mesh.edges_sparse, directed=False)
+    assert len(np.unique(label[skin])) == 1
+    eyes = atlas.island == ISLANDS.index("eyes")
+    assert model.mask_eyes[model.triangles[atlas.face_triangles[eyes]]].all()
+
+
+def test_atlas_refuses_another_mesh(model):
+    with pytest.raises(FaceModelError, match="another face model"):
+        UVAtlas.for_model(model.coarse())
+
+
+@pytest.mark.parametrize("suffix", [".obj", ".glb"])
+def test_exported_uvs_neither_overlap_nor_flip(exported, atlas, suffix):
+    folder, _ = exported
+    mesh = trimesh.load(folder / f"face{suffix}", process=False, force="mesh")
+    assert len(mesh.vertices) == len(atlas.vertex)  # the same seam split in every format
+    np.testing.assert_array_equal(mesh.faces, atlas.triangles)
+    quality = uv_quality(np.asarray(mesh.visual.uv), mesh.faces)
+    assert quality["overlap"] <= 0.005
+    assert quality["flipped"] == 0 and quality["degenerate"] == 0
+    assert quality["covered_texels"] > 0.5 * 1024**2
+
+
+def test_uv_quality_sees_overlaps_and_flips():
+    uv = np.array([[0.1, 0.1], [0.9, 0.1], [0.1, 0.9], [0.4, 0.4]])
+    quality = uv_quality(uv, np.array([[0, 1, 2], [0, 1, 3], [0, 2, 3]]), size=128)
+    # Triangles 2 and 3 (the last one clockwise) cover 0.24 of triangle 1's 0.32: 75 % claimed twice.
+    assert quality["overlap"] == pytest.approx(0.75, abs=0.03)
+    assert quality["flipped"] == pytest.approx(1 / 3)
+
+
+def test_obj_and_ply_stay_in_the_head_frame(exported, atlas, face):
+    folder, written = exported
+    _, vertices, albedo = face
+    assert {p.suffix for p in written[".obj"]} == {".obj", ".mtl", ".png"}
+    obj = trimesh.load(folder / "face.obj", process=False, force="mesh")
+    np.testing.assert_allclose(obj.vertices, atlas.split(vertices), atol=1e-3)
+    ply = trimesh.load(folder / "face.ply", process=False)
+    np.testing.assert_allclose(ply.vertices, atlas.split(vertices), atol=1e-3)
+    np.testing.assert_array_equal(ply.faces, atlas.triangles)
+    np.testing.assert_allclose(ply.visual.vertex_colors[:, :3] / 255, atlas.split(albedo), atol=1 / 255 + 1e-6)
+
+
+def test_texture_look_ups_at_the_vertices_give_the_albedo(exported, atlas, face):
+    folder, _ = exported
+    mesh = trimesh.load(folder / "face.glb", process=False, force="mesh")
     colours = mesh.visual.to_color().vertex_colors[:, :3] / 255
-    # Texture look-ups at the vertices reproduce the albedo (bilinear sampling of the bake).
-    skin = ~(np.isclose(uv[:, 1], 0.01, atol=0.23))
-    assert np.abs(colours[skin] - albedo[skin]).mean() < 0.02
+    error = np.abs(colours - atlas.split(face[2])).max(axis=1)
+    # Every vertex, eyes and mouth included: no chart paints over another.
+    assert error.mean() < 0.01 and np.percentile(error, 99) < 0.05
+
+
+def test_glb_renders_like_the_projects_albedo_render(model, exported, face):
+    """pyrender (flat, textured, the GLB's node rotation) against the project's own renderer."""
+    folder, _ = exported
+    params = face[0]
+    assert np.abs(params.rotation).max() > np.radians(5)  # the pose matters
+    size = 384
+    own = render(model, params, size)
+    colour, covered = render_glb(folder / "face.glb", size, float(own.crop_scale[0]), own.crop_offset[0])
+    mask = own.raster.mask[0]
+    assert (mask & covered).sum() / (mask | covered).sum() > 0.93  # the forehead line trims the top
+    inside = scipy.ndimage.binary_erosion(mask & covered, iterations=2)
+    difference = np.abs(colour.astype(float) - to_uint8(own.image[0]).astype(float))
+    assert difference[inside].mean() < 4
+
+
+def test_generic_export_writes_a_textured_triangle(tmp_path):
+    vertices = np.array([[0, 0, 0], [10, 0, 0], [0, 10, 0]], float)
+    uv = np.array([[0.1, 0.1], [0.9, 0.1], [0.1, 0.9]])
+    export_mesh(tmp_path / "tri.glb", vertices, np.array([[0, 1, 2]]), np.eye(3), uv)
+    mesh = trimesh.load(tmp_path / "tri.glb", process=False, force="mesh")
+    np.testing.assert_allclose(mesh.vertices, vertices * 1e-3, atol=1e-7)
+    np.testing.assert_allclose(mesh.visual.uv, uv, atol=1e-6)
 
 
 def test_bake_fills_a_triangle_with_interpolated_colour():
@@ -44,6 +133,14 @@ def test_bake_fills_a_triangle_with_interpolated_colour():
     assert texture.shape == (64, 64, 3)
 
 
-def test_unknown_suffix_is_refused(mean_face, tmp_path):
+def test_unknown_suffix_is_refused(model, face, tmp_path):
     with pytest.raises(ValueError, match="unsupported mesh format '.stl'"):
-        export_mesh(tmp_path / "face.stl", *mean_face)
+        export_face(tmp_path / "face.stl", model, face[1], face[2])
+
+
+def test_neutral_face_parameters_export(model, tmp_path):
+    params = FaceParameters.neutral(model.layout)
+    vertices = model.geometry(params.shape, params.expression)[0]
+    written = export_face(tmp_path / "face.glb", model, vertices, np.clip(model.albedo(params.albedo)[0], 0, 1))
+    scene = trimesh.load(written[0])
+    np.testing.assert_allclose(scene.graph["face"][0], np.eye(4))  # no pose given: identity node
