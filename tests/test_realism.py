@@ -4,11 +4,12 @@ import numpy as np
 
 from inversefacenet import camera as cam
 from inversefacenet.detection import LandmarkDetector
+from inversefacenet.landmark_offsets import measured_offsets
 from inversefacenet.preprocess import face_mask
 from inversefacenet.renderer import render
 from tests.conftest import random_parameters
 from training.corpus import PAPER, SyntheticStream, render_inputs, sample_parameters
-from training.realism import PHOTO, Realism, measured_noise, network_inputs, noisy_landmarks, photo_of_face, recrop
+from training.realism import PHOTO, Realism, network_inputs, noisy_landmarks, photo_of_face, recrop
 from training.ship import holds
 
 
@@ -41,7 +42,7 @@ def test_recrop_applies_the_crop_rule_to_the_new_points():
 
 
 def test_landmark_noise_moves_points_by_the_measured_offsets(model):
-    noise = measured_noise()
+    noise = measured_offsets()
     assert noise.offsets.shape[1:] == (468, 2) and len(noise.angles) == len(noise.offsets) > 100
     # MediaPipe's points do sit off the model's vertices, by a few percent of the box, not by tens
     assert 0.005 < np.median(np.linalg.norm(noise.offsets, axis=2)) < 0.1

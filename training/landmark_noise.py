@@ -1,11 +1,10 @@
 """Measure where MediaPipe puts its 468 mesh points on renders of the face model.
 
-    python -m training.landmark_noise [--count 300] [--out assets/landmark_noise.npz]
+    python -m training.landmark_noise [--count 400] [--out assets/mediapipe_offsets.npz]
 
 Photos of known faces (the corpus distribution, a background and camera effects) go through
 the detector; the detected points are compared with the model's landmark vertices, in units
-of the landmark box. The corpus samples its crop and mask jitter from this distribution
-(``training.realism``), so training crops scatter like the crops of photos.
+of the landmark box (:mod:`inversefacenet.landmark_offsets` says who uses them).
 """
 
 from __future__ import annotations
@@ -18,13 +17,14 @@ from tqdm import tqdm
 
 from inversefacenet.detection import LandmarkDetector
 from inversefacenet.facemodel.model import FaceModel
+from inversefacenet.landmark_offsets import OFFSETS_FILE, MeasuredOffsets
 from training.corpus import PAPER, sample_parameters
-from training.realism import NOISE_FILE, LandmarkNoise, photo_of_face
+from training.realism import photo_of_face
 
 SEED = 4_680
 
 
-def measure(model: FaceModel, count: int) -> LandmarkNoise:
+def measure(model: FaceModel, count: int) -> MeasuredOffsets:
     """Offsets of the detected points from the true ones, for the faces the detector finds."""
     rng = np.random.default_rng(SEED)
     truth = sample_parameters(model, count, rng, PAPER.real())
@@ -38,13 +38,13 @@ def measure(model: FaceModel, count: int) -> LandmarkNoise:
             offsets.append((faces[0].landmarks[:468, :2] - points[:468]) / box)
             angles.append(np.degrees(truth.rotation[k, :2]))
     detector.close()
-    return LandmarkNoise(np.stack(angles), np.stack(offsets))
+    return MeasuredOffsets(np.stack(angles), np.stack(offsets))
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--count", type=int, default=300)
-    parser.add_argument("--out", type=Path, default=NOISE_FILE)
+    parser.add_argument("--count", type=int, default=400)
+    parser.add_argument("--out", type=Path, default=OFFSETS_FILE)
     args = parser.parse_args(argv)
     noise = measure(FaceModel.load(), args.count)
     noise.save(args.out)

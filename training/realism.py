@@ -9,8 +9,8 @@ true landmark vertices. Photos differ in five ways, each a switch of :class:`Rea
   and hand-like shapes over the face;
 - camera: white balance, exposure, blur, sensor noise, JPEG, a share of grayscale;
 - landmark noise: the crop and the mask come from MediaPipe's points, which sit off the
-  model's landmark vertices by a measured bias and scatter (``assets/landmark_noise.npz``,
-  written by ``python -m training.landmark_noise``); without that file a generic scatter;
+  model's landmark vertices by a measured, pose-dependent pattern
+  (:mod:`inversefacenet.landmark_offsets`);
 - harsh light lives in the parameter distribution (``CorpusDistribution.harsh_light``),
   since the light is a label.
 
@@ -20,19 +20,16 @@ All functions are pure given the ``rng``, so corpus batches stay a function of (
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cache
-from pathlib import Path
 
 import cv2
 import numpy as np
 
 from inversefacenet.camera import crop_transform
 from inversefacenet.facemodel.model import FaceModel
+from inversefacenet.landmark_offsets import measured_offsets
 from inversefacenet.params import FaceParameters
 from inversefacenet.preprocess import EYES, face_mask
 from inversefacenet.renderer import render
-
-NOISE_FILE = Path(__file__).resolve().parent.parent / "assets" / "landmark_noise.npz"
 
 
 @dataclass(frozen=True)
@@ -56,38 +53,6 @@ class Realism:
 
 PHOTO = Realism(occluders=0.0, landmark_noise=False)
 """What the realistic evaluation adds to its renders: a background and a camera."""
-
-
-@dataclass(frozen=True)
-class LandmarkNoise:
-    """Measured offsets of MediaPipe's 468 mesh points from the model's landmark vertices.
-
-    angles: (N, 2) pitch and yaw (deg) of the measured faces; offsets: (N, 468, 2) detected
-    minus true points in units of the true landmark box side. A crop samples the whole offset
-    pattern of a measured face of similar pose, so the scatter keeps its spatial correlation
-    (a shifted, rescaled or slid contour, not independent jitter per point).
-    """
-
-    angles: np.ndarray
-    offsets: np.ndarray
-
-    def save(self, path: Path) -> None:
-        np.savez_compressed(path, angles=self.angles.astype(np.float32), offsets=self.offsets.astype(np.float16))
-
-    def sample(self, pitch_yaw_deg: np.ndarray, rng: np.random.Generator, neighbours: int = 8) -> np.ndarray:
-        """(468, 2) offsets of one of the ``neighbours`` measured faces nearest in pose."""
-        distance = np.linalg.norm(self.angles - pitch_yaw_deg, axis=1)
-        nearest = np.argsort(distance)[:neighbours]
-        return self.offsets[rng.choice(nearest)].astype(np.float64)
-
-
-@cache
-def measured_noise() -> LandmarkNoise:
-    """The measured offsets (plain arrays, loaded without pickle)."""
-    if not NOISE_FILE.is_file():
-        raise FileNotFoundError(f"{NOISE_FILE} is missing: run python -m training.landmark_noise")
-    with np.load(NOISE_FILE, allow_pickle=False) as data:
-        return LandmarkNoise(data["angles"], data["offsets"])
 
 
 def noisy_landmarks(points: np.ndarray, offsets: np.ndarray) -> np.ndarray:
@@ -205,7 +170,7 @@ def network_inputs(images: np.ndarray, coverage: np.ndarray, points: np.ndarray,
     for k in range(len(images)):
         image, landmarks = photo_like(images[k], coverage[k], points[k], rng, realism), points[k]
         if realism.landmark_noise:
-            offsets = measured_noise().sample(np.degrees(rotation[k, :2]), rng)
+            offsets = measured_offsets().sample(np.degrees(rotation[k, :2]), rng)
             image, landmarks = recrop(image, noisy_landmarks(landmarks, offsets), size)
         masks[k] = face_mask(landmarks, size)
         inputs[k] = (np.clip(image, 0, 1) - 0.5) * masks[k][..., None]
