@@ -32,6 +32,7 @@ import torch
 from onnx import helper, numpy_helper
 
 from demo.session import EXPRESSION_CONTROLS
+from inversefacenet.atlas import UVAtlas
 from inversefacenet.camera import DEFAULT_CAMERA
 from inversefacenet.checkpoint import NetworkConfig, load_network
 from inversefacenet.facemodel.model import FaceModel
@@ -129,6 +130,7 @@ def to_int8_weights(model: onnx.ModelProto) -> onnx.ModelProto:
 
 def export_facemodel(model: FaceModel, config: NetworkConfig, out: Path) -> dict[str, int]:
     """facemodel.bin (arrays back to back, 16-byte aligned) + facemodel.json (their index and constants)."""
+    atlas = UVAtlas.for_model(model)
     arrays = {
         "vertices_mean": model.vertices_mean.astype(np.float32),
         "shape_basis": (model.shape_basis * model.shape_std[:, None, None]).astype(np.float16),
@@ -136,7 +138,10 @@ def export_facemodel(model: FaceModel, config: NetworkConfig, out: Path) -> dict
         "albedo_mean": model.albedo_mean.astype(np.float32),
         "albedo_basis": (model.albedo_basis * model.albedo_std[:, None, None]).astype(np.float16),
         "triangles": model.triangles.astype(np.uint32),
-        "uv": model.uv.astype(np.float32),
+        # Downloads use the UV atlas (seams split vertices), as the Python exports do.
+        "atlas_vertex": atlas.vertex.astype(np.uint32),
+        "atlas_uv": atlas.uv.astype(np.float32),
+        "atlas_triangles": atlas.triangles.astype(np.uint32),
         "landmarks_mediapipe": model.landmarks_mediapipe.astype(np.uint32),
         "landmarks_ibug68": model.landmarks_ibug68.astype(np.uint32),
         "mask_face": model.mask_face.astype(np.uint8),

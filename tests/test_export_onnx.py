@@ -9,6 +9,7 @@ import torch
 
 from demo.session import EXPRESSION_CONTROLS
 from export.onnx import export_facemodel, export_fp32, main, session_for, to_fp16, to_int8_weights
+from inversefacenet.atlas import UVAtlas
 from inversefacenet.checkpoint import DEFAULT_CHECKPOINT, load_network
 from inversefacenet.lighting import PRESETS
 
@@ -63,6 +64,18 @@ def test_face_model_file_rebuilds_the_geometry(model, shipped, tmp_path):
     assert index["expression_sliders"] == list(EXPRESSION_CONTROLS)  # the page offers the app's sliders
     assert index["light_presets"]["sunset"]["colour"] == list(PRESETS["sunset"].colour)  # and its lights
 
+
+
+def test_face_model_file_carries_the_uv_atlas_the_downloads_use(model, shipped, tmp_path):
+    export_facemodel(model, shipped[1], tmp_path)
+    index = json.loads((tmp_path / "facemodel.json").read_text())
+    blob = (tmp_path / "facemodel.bin").read_bytes()
+    atlas = UVAtlas.for_model(model)
+    for name in ("vertex", "uv", "triangles"):
+        entry, expected = index["arrays"][f"atlas_{name}"], getattr(atlas, name)
+        stored = np.frombuffer(blob, entry["dtype"], int(np.prod(entry["shape"])), entry["offset"])
+        np.testing.assert_array_equal(stored.reshape(entry["shape"]), expected)
+    assert "uv" not in index["arrays"]  # the cylindrical uv (overlapping charts) is not shipped
 
 def test_cli_writes_every_file_and_a_parity_report(tmp_path, capsys):
     main([str(DEFAULT_CHECKPOINT), "--out", str(tmp_path), "--count", "8"])

@@ -14,10 +14,12 @@ import trimesh
 
 from demo.webpage import DIST, start
 from inversefacenet import Reconstructor
+from inversefacenet.atlas import UVAtlas
 from inversefacenet.checkpoint import DEFAULT_CHECKPOINT, Predictor
 from inversefacenet.detection import LandmarkDetector
 from inversefacenet.images import load_image
 from inversefacenet.preprocess import crop_for_landmarks, crop_image, face_mask, network_input
+from tools.atlas_figure import uv_quality
 from training.corpus import render_inputs
 from training.evaluate import held_out_set
 
@@ -128,7 +130,23 @@ def test_reconstruct_a_photo_and_download_the_mesh(browser, site, model, tmp_pat
     target = tmp_path / "face.ply"
     download.value.save_as(target)
     mesh = trimesh.load(target, process=False)
-    assert len(mesh.vertices) == model.n_vertices and len(mesh.faces) == len(model.triangles)
+    atlas = UVAtlas.for_model(model)  # the page's downloads use the Python exports' seam split
+    assert len(mesh.vertices) == len(atlas.vertex) and np.array_equal(mesh.faces, atlas.triangles)
+    downloads = []
+    page.on("download", downloads.append)
+    page.locator("#download-obj").click()
+    for _ in range(100):  # the texture is baked after the OBJ and MTL
+        if len(downloads) == 3:
+            break
+        page.wait_for_timeout(100)
+    for item in downloads:
+        item.save_as(tmp_path / item.suggested_filename)
+    obj = trimesh.load(tmp_path / "face.obj", process=False)
+    quality = uv_quality(np.asarray(obj.visual.uv), obj.faces)
+    assert quality["overlap"] <= 0.005 and quality["flipped"] == 0
+    # The page's bake: texture look-ups at the vertices give the PLY's per-vertex albedo.
+    looked_up = obj.visual.to_color().vertex_colors[:, :3].astype(float)
+    assert np.abs(looked_up - mesh.visual.vertex_colors[:, :3]).mean() < 3
     assert hosts <= {site.split("/")[2]}
     page.close()
 

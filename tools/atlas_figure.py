@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import argparse
 import os
+import tempfile
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -77,3 +79,87 @@ def render_glb(path: str | Path, size: int, focal_px: float, centre_px: np.ndarr
     finally:
         renderer.delete()
     return colour[..., :3], depth > 0
+
+
+def layout_panel(ax: Any, uv: np.ndarray, triangles: np.ndarray, island: np.ndarray, title: str) -> None:
+    """Draw uv triangles coloured by island, half transparent so that overlaps show darker."""
+    from matplotlib.collections import PolyCollection
+
+    colours = np.array([[0.35, 0.5, 0.85, 0.5], [0.95, 0.75, 0.1, 0.5], [0.85, 0.3, 0.25, 0.5]])[island]
+    ax.add_collection(PolyCollection(uv[triangles], facecolors=colours, edgecolors="none"))
+    ax.set(xlim=(0, 1), ylim=(0, 1), aspect="equal", xticks=[], yticks=[])
+    ax.set_title(title, fontsize=9)
+
+
+def main() -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Patch
+
+    from inversefacenet import FaceModel, FaceParameters, render
+    from inversefacenet.atlas import ISLANDS, UVAtlas
+    from inversefacenet.camera import rotation_matrix
+    from inversefacenet.export import bake_face_texture, bake_texture, export_face, export_mesh
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--figure", type=Path, default=Path("assets/facemodel_uv.png"))
+    parser.add_argument("--files", type=Path, nargs="*", default=[], help="exported OBJ/GLB files to measure")
+    args = parser.parse_args()
+    if args.files:
+        import trimesh
+
+        for path in args.files:
+            mesh = trimesh.load(path, process=False, force="mesh")
+            print(path, uv_quality(np.asarray(mesh.visual.uv), mesh.faces))
+        return
+
+    model = FaceModel.load()
+    atlas = UVAtlas.for_model(model)
+    params = FaceParameters.neutral(model.layout)
+    params.rotation[0, 1] = np.radians(30)
+    params.sh[0, 0] = 1.0  # ambient light only: the image is the albedo
+    vertices = model.geometry(params.shape, params.expression)[0]
+    albedo = np.clip(model.albedo(params.albedo)[0], 0, 1)
+    rotation = rotation_matrix(params.rotation)[0]
+    size = 384
+    own = render(model, params, size)
+    model_island = np.zeros(model.n_triangles, np.int64)
+    model_island[model.mask_eyes[model.triangles].all(axis=1)] = ISLANDS.index("eyes")
+    model_island[model.mask_mouth_interior[model.triangles].all(axis=1)] = ISLANDS.index("mouth interior")
+    rows = {
+        "model uv (cylindrical)": (model.uv, model.triangles, model_island,
+                                       bake_texture(model.uv, model.triangles, albedo)),
+        "UV atlas": (atlas.uv, atlas.triangles, atlas.island, bake_face_texture(model, albedo)),
+    }  # fmt: skip
+    fig, axes = plt.subplots(2, 3, figsize=(12, 8.4))
+    with tempfile.TemporaryDirectory() as folder:
+        for row, (name, (uv, triangles, island, texture)) in zip(axes, rows.items(), strict=True):
+            quality = uv_quality(uv, triangles)
+            print(name, quality)
+            title = (f"{name}: {quality['overlap']:.1%} of covered texels claimed twice,\n"
+                     f"{quality['flipped']:.1%} of triangles flipped, {quality['degenerate']:.1%} degenerate")
+            layout_panel(row[0], uv, triangles, island, title)
+            row[1].imshow(texture)
+            row[1].set_title("mean face's albedo baked at it (1024 px)", fontsize=9)
+            glb = Path(folder) / f"{len(uv)}.glb"
+            if uv is model.uv:
+                export_mesh(glb, vertices, triangles, albedo, uv, texture, rotation)
+            else:
+                export_face(glb, model, vertices, albedo, rotation, texture)
+            colour, _ = render_glb(glb, size, float(own.crop_scale[0]), own.crop_offset[0])
+            row[2].imshow(colour)
+            row[2].set_title("the exported GLB in pyrender (flat, textured, node pose)", fontsize=9)
+            for ax in row[1:]:
+                ax.set(xticks=[], yticks=[])
+    axes[0, 0].legend(handles=[Patch(color=c, label=n) for c, n in zip(("#5a80d9", "#f2bf1a", "#d94c40"), ISLANDS,
+                                                                       strict=True)],  # fmt: skip
+                      loc="upper right", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(args.figure, dpi=100)
+    print(f"wrote {args.figure}")
+
+
+if __name__ == "__main__":
+    main()

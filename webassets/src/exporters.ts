@@ -1,17 +1,25 @@
-// Mesh downloads: OBJ with per-vertex colour (the common "v x y z r g b" extension) and ASCII PLY.
+// Mesh downloads on the face model's UV atlas (the same seam-split vertices as the Python exports):
+// OBJ with texture coordinates, per-vertex colour (the common "v x y z r g b" extension) and an
+// MTL naming the baked albedo PNG; ASCII PLY with per-vertex colour.
+import * as THREE from "three";
 
-export function toObj(vertices: Float32Array, colours: Float32Array, triangles: Uint32Array): string {
-  const lines = ["# InverseFaceNet face (mm, head frame), vertex colours = albedo"];
+export function toObj(vertices: Float32Array, colours: Float32Array, uv: Float32Array, triangles: Uint32Array): string {
+  const lines = ["# InverseFaceNet face (mm, head frame), vertex colours and face.png = albedo", "mtllib face.mtl"];
   for (let i = 0; i < vertices.length; i += 3) {
     const v = [vertices[i], vertices[i + 1], vertices[i + 2]].map((x) => x.toFixed(4));
     const c = [colours[i], colours[i + 1], colours[i + 2]].map((x) => x.toFixed(4));
     lines.push(`v ${v.join(" ")} ${c.join(" ")}`);
   }
+  for (let i = 0; i < uv.length; i += 2) lines.push(`vt ${uv[i].toFixed(6)} ${uv[i + 1].toFixed(6)}`);
+  lines.push("usemtl face");
   for (let f = 0; f < triangles.length; f += 3) {
-    lines.push(`f ${triangles[f] + 1} ${triangles[f + 1] + 1} ${triangles[f + 2] + 1}`);
+    const [a, b, c] = [triangles[f] + 1, triangles[f + 1] + 1, triangles[f + 2] + 1];
+    lines.push(`f ${a}/${a} ${b}/${b} ${c}/${c}`);
   }
   return lines.join("\n") + "\n";
 }
+
+export const MTL = "newmtl face\nKa 1 1 1\nKd 1 1 1\nKs 0 0 0\nmap_Kd face.png\n";
 
 export function toPly(vertices: Float32Array, colours: Float32Array, triangles: Uint32Array): string {
   const header = [
@@ -29,9 +37,78 @@ export function toPly(vertices: Float32Array, colours: Float32Array, triangles: 
   return lines.join("\n") + "\n";
 }
 
-export function download(name: string, text: string): void {
+/**
+ * Bake per-vertex colours into a size x size texture at the atlas (row 0 = v 1, as the PNG is read),
+ * like inversefacenet.export.bake_texture: rasterized on the GPU, then empty texels take a filled
+ * neighbour's colour so bilinear and mipmapped look-ups at chart borders do not bleed.
+ */
+export function bakeTexture(
+  renderer: THREE.WebGLRenderer, uv: Float32Array, triangles: Uint32Array, colours: Float32Array, size = 1024,
+): HTMLCanvasElement {
+  const positions = new Float32Array((uv.length / 2) * 3);
+  for (let i = 0; i < uv.length / 2; i++) positions.set([uv[2 * i] * 2 - 1, uv[2 * i + 1] * 2 - 1, 0], 3 * i);
+  const geometry = new THREE.BufferGeometry();
+  geometry.setAttribute("position", new THREE.BufferAttribute(positions, 3));
+  geometry.setAttribute("albedo", new THREE.BufferAttribute(colours, 3));
+  geometry.setIndex(new THREE.BufferAttribute(triangles, 1));
+  const material = new THREE.ShaderMaterial({
+    vertexShader: "attribute vec3 albedo; varying vec3 vAlbedo; void main() { vAlbedo = albedo; gl_Position = vec4(position, 1.0); }",
+    fragmentShader: "varying vec3 vAlbedo; void main() { gl_FragColor = vec4(clamp(vAlbedo, 0.0, 1.0), 1.0); }",
+    side: THREE.DoubleSide,
+  });
+  const scene = new THREE.Scene();
+  scene.add(new THREE.Mesh(geometry, material));
+  const target = new THREE.WebGLRenderTarget(size, size);
+  const clear = renderer.getClearColor(new THREE.Color());
+  const clearAlpha = renderer.getClearAlpha();
+  const pixels = new Uint8Array(size * size * 4);
+  try {
+    renderer.setRenderTarget(target);
+    renderer.setClearColor(0x000000, 0); // alpha 0 marks texels no triangle covers
+    renderer.render(scene, new THREE.Camera()); // positions are already clip coordinates
+    renderer.readRenderTargetPixels(target, 0, 0, size, size, pixels);
+  } finally {
+    renderer.setRenderTarget(null);
+    renderer.setClearColor(clear, clearAlpha);
+    target.dispose();
+    geometry.dispose();
+    material.dispose();
+  }
+  fillEmptyTexels(pixels, size);
+  const canvas = document.createElement("canvas");
+  canvas.width = canvas.height = size;
+  const image = new ImageData(size, size);
+  for (let row = 0; row < size; row++) {  // GL rows run bottom-up
+    image.data.set(pixels.subarray((size - 1 - row) * size * 4, (size - row) * size * 4), row * size * 4);
+  }
+  canvas.getContext("2d")!.putImageData(image, 0, 0);
+  return canvas;
+}
+
+/** Grow the filled texels (alpha > 0) outwards, one ring a pass, until every texel has a colour. */
+function fillEmptyTexels(pixels: Uint8Array, size: number): void {
+  let empty = [] as number[];
+  for (let i = 0; i < size * size; i++) if (pixels[4 * i + 3] === 0) empty.push(i);
+  while (empty.length) {
+    const filled: [number, number][] = [];
+    const left: number[] = [];
+    for (const i of empty) {
+      const x = i % size;
+      const neighbour = [x > 0 ? i - 1 : -1, x < size - 1 ? i + 1 : -1, i - size, i + size]
+        .find((n) => n >= 0 && n < size * size && pixels[4 * n + 3] > 0);
+      if (neighbour === undefined) left.push(i);
+      else filled.push([i, neighbour]);
+    }
+    if (!filled.length) break;
+    for (const [i, n] of filled) pixels.set(pixels.subarray(4 * n, 4 * n + 4), 4 * i);
+    empty = left;
+  }
+}
+
+export function download(name: string, content: string | Blob): void {
   const link = document.createElement("a");
-  link.href = URL.createObjectURL(new Blob([text], { type: "text/plain" }));
+  const blob = typeof content === "string" ? new Blob([content], { type: "text/plain" }) : content;
+  link.href = URL.createObjectURL(blob);
   link.download = name;
   link.click();
   setTimeout(() => URL.revokeObjectURL(link.href), 1000);

@@ -59,6 +59,8 @@ export class FaceModel {
   readonly albedoBasis: Float32Array; // (Nr, V*3)
   readonly triangles: Uint32Array;
   readonly landmarks: Uint32Array; // 478 MediaPipe points
+  /** The UV atlas the downloads use (inversefacenet/atlas.py): seams duplicate vertices. */
+  readonly atlas: { vertex: Uint32Array; uv: Float32Array; triangles: Uint32Array };
 
   constructor(
     readonly index: FaceModelIndex,
@@ -73,6 +75,11 @@ export class FaceModel {
     this.albedoBasis = a("albedo_basis") as Float32Array;
     this.triangles = a("triangles") as Uint32Array;
     this.landmarks = a("landmarks_mediapipe") as Uint32Array;
+    this.atlas = {
+      vertex: a("atlas_vertex") as Uint32Array,
+      uv: a("atlas_uv") as Float32Array,
+      triangles: a("atlas_triangles") as Uint32Array,
+    };
   }
 
   static async load(base: string): Promise<FaceModel> {
@@ -108,6 +115,14 @@ export class FaceModel {
   albedo(albedo: ArrayLike<number>): Float32Array {
     const out = this.combine(this.albedoMean, [[this.albedoBasis, albedo]]);
     for (let i = 0; i < out.length; i++) out[i] = Math.min(Math.max(out[i], 0), 1);
+    return out;
+  }
+
+  /** Per-vertex xyz or rgb (V*3) -> per-atlas-vertex values, the vertex list of every download. */
+  split(values: Float32Array): Float32Array {
+    const vertex = this.atlas.vertex;
+    const out = new Float32Array(vertex.length * 3);
+    for (let i = 0; i < vertex.length; i++) out.set(values.subarray(vertex[i] * 3, vertex[i] * 3 + 3), i * 3);
     return out;
   }
 

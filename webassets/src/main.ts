@@ -6,7 +6,7 @@ import { hexToRgb, rgbToHex, shFromLight } from "./lighting";
 import { type Backend, type Network, createNetwork } from "./network";
 import { type FaceParameters, rotationMatrix, unpack } from "./params";
 import { cropForLandmarks, cropImage, faceMask, networkInput, toCrop } from "./preprocess";
-import { download, toObj, toPly } from "./exporters";
+import { bakeTexture, download, MTL, toObj, toPly } from "./exporters";
 import { FaceView } from "./view";
 
 // absolute, so that libraries resolving paths against their own module URL find the files too
@@ -154,9 +154,14 @@ class App {
     if (!face) return;
     if (kind === "json") return download("params.json", JSON.stringify(face, null, 1));
     const names = this.model.index.expression_names;
-    const vertices = this.model.geometry(face.shape, names.map((n) => face.expression[n]));
-    const albedo = this.model.albedo(face.albedo);
-    download(`face.${kind}`, (kind === "obj" ? toObj : toPly)(vertices, albedo, this.model.triangles));
+    // Head frame, on the UV atlas's seam-split vertices, as the Python OBJ and PLY.
+    const vertices = this.model.split(this.model.geometry(face.shape, names.map((n) => face.expression[n])));
+    const albedo = this.model.split(this.model.albedo(face.albedo));
+    const { uv, triangles } = this.model.atlas;
+    if (kind === "ply") return download("face.ply", toPly(vertices, albedo, triangles));
+    download("face.obj", toObj(vertices, albedo, uv, triangles));
+    download("face.mtl", MTL);
+    bakeTexture(this.view.renderer, uv, triangles, albedo).toBlob((png) => png && download("face.png", png));
   }
 }
 
