@@ -133,7 +133,7 @@ def test_reconstruct_a_photo_and_download_the_mesh(browser, site, model, tmp_pat
     atlas = UVAtlas.for_model(model)  # the page's downloads use the Python exports' seam split
     assert len(mesh.vertices) == len(atlas.vertex) and np.array_equal(mesh.faces, atlas.triangles)
     downloads = []
-    page.on("download", downloads.append)
+    page.on("download", lambda item: downloads.append(item))
     page.locator("#download-obj").click()
     for _ in range(100):  # the texture is baked after the OBJ and MTL
         if len(downloads) == 3:
