@@ -20,6 +20,7 @@ from training.bootstrap import bootstrap
 from training.corpus import PAPER, SyntheticStream, sample_parameters
 from training.evaluate import held_out_set, metrics
 from training.losses import AppearanceTerm, GeometryTerm, ParameterLoss, model_space_weights
+from training.realism import Realism
 from training.ship import beats
 from training.train import TrainConfig, learning_rate, train
 
@@ -190,7 +191,8 @@ def test_training_cli_with_torchrun_ddp(tmp_path):
     assert (tmp_path / "ddp" / "last.safetensors").exists()
 
 
-def test_bootstrap_round_on_a_photo(model, tmp_path):
+@pytest.mark.parametrize("teacher", ["network", "fit"])
+def test_bootstrap_round_on_a_photo(model, tmp_path, teacher):
     start = tmp_path / "start.safetensors"
     save_checkpoint(
         start, build_network("compact", 64, model.layout.size), NetworkConfig.for_model(model, "compact", 64)
@@ -201,7 +203,7 @@ def test_bootstrap_round_on_a_photo(model, tmp_path):
     (photos / "notes.txt").write_text("not a photo")
     validation = SyntheticStream(model, 64, 4, seed=1).batch(0)
     history = bootstrap(photos, start, tmp_path / "boot", rounds=1, steps=2, noise=1.0, batch_size=2,
-                        validation=validation)  # fmt: skip
+                        validation=validation, teacher=teacher, realism=Realism())  # fmt: skip
     assert history[0]["faces"] == 1 and np.isfinite(history[0]["val_loss"])
     assert (tmp_path / "boot" / "round1" / "last.safetensors").exists()
 

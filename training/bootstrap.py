@@ -1,15 +1,18 @@
 """Self-supervised bootstrapping on unlabelled photos (paper section 7, Algorithm 1).
 
     python -m training.bootstrap --images DIR --init CHECKPOINT --out DIR
-        [--rounds 8] [--steps-per-round 500] [--noise 1.0] [--batch-size 32]
+        [--teacher network|fit] [--rounds 8] [--steps-per-round 500] [--noise 1.0] [--batch-size 32]
+        [--no-realism]
 
-Each round: (1) the current network predicts the parameters of every face in the photos
-(detected, cropped and masked like any photo); (2) the predictions are perturbed with
-Gaussian noise; (3) new labelled images are rendered from the perturbed parameters; (4) the
-network is fine-tuned on them. The training distribution thus drifts towards the photos'
-(expressions, colours of light) without a single label. The paper runs 8 rounds x 7.5k
-iterations after 15k initial ones; on 2 CPU cores scale the steps down (defaults: 500).
-Writes ``round<k>/`` training folders (checkpoints, logs) and ``bootstrap.csv``.
+Each round: (1) the teacher labels every face in the photos (detected, cropped and masked like
+any photo); (2) the labels are perturbed with Gaussian noise; (3) new labelled images are
+rendered from the perturbed parameters, made photo-like (``training.realism``); (4) the network
+is fine-tuned on them. Teachers: ``network``, the current network's predictions (the paper's
+Algorithm 1: the training distribution drifts towards the photos' without a single label), or
+``fit``, the analysis-by-synthesis fit of each photo (computed once; a stronger label where the
+network is weak). The paper runs 8 rounds x 7.5k iterations after 15k initial ones; on 2 CPU
+cores scale the steps down (defaults: 500). Writes ``round<k>/`` training folders
+(checkpoints, logs) and ``bootstrap.csv``; a finished round is not trained again (resumable).
 """
 
 from __future__ import annotations
@@ -18,26 +21,30 @@ import argparse
 import csv
 import json
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 from tqdm import tqdm
 
 from inversefacenet.checkpoint import Predictor
-from inversefacenet.detection import LandmarkDetector
+from inversefacenet.detection import DetectedFace, LandmarkDetector
 from inversefacenet.errors import InputError
 from inversefacenet.facemodel.model import FaceModel
 from inversefacenet.images import load_image
 from inversefacenet.params import N_ROTATION, N_SH
+from inversefacenet.pipeline import Reconstructor
 from inversefacenet.preprocess import crop_for_landmarks, crop_image, face_mask, network_input
 from training.corpus import SyntheticStream
+from training.realism import Realism
 from training.train import TrainConfig, train
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp"}
+Teacher = Literal["network", "fit"]
 
 
-def photo_inputs(folder: Path, size: int, detector: LandmarkDetector) -> np.ndarray:
-    """Network inputs (N, S, S, 3) for every face found in the folder's photos."""
-    inputs = []
+def photo_faces(folder: Path, detector: LandmarkDetector) -> list[tuple[np.ndarray, DetectedFace]]:
+    """Every (photo, face) the detector finds in the folder's photos; unreadable files are skipped."""
+    found = []
     photos = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
     for photo in tqdm(photos, desc="photos", leave=False):
         try:
@@ -45,13 +52,27 @@ def photo_inputs(folder: Path, size: int, detector: LandmarkDetector) -> np.ndar
         except InputError as error:
             print(f"skipping {photo}: {error}")
             continue
-        for face in detector(image):
-            crop = crop_for_landmarks(face.landmarks, size)
-            mask = face_mask(crop.to_crop(face.landmarks[:, :2]), size)
-            inputs.append(network_input(crop_image(image, crop), mask))
-    if not inputs:
+        found += [(image, face) for face in detector(image)]
+    if not found:
         raise InputError(f"no faces found in the photos of {folder}")
+    return found
+
+
+def photo_inputs(faces: list[tuple[np.ndarray, DetectedFace]], size: int) -> np.ndarray:
+    """Network inputs (N, S, S, 3) of the faces, cropped and masked like any photo."""
+    inputs = []
+    for image, face in faces:
+        crop = crop_for_landmarks(face.landmarks, size)
+        mask = face_mask(crop.to_crop(face.landmarks[:, :2]), size)
+        inputs.append(network_input(crop_image(image, crop), mask))
     return np.stack(inputs)
+
+
+def fit_labels(faces: list[tuple[np.ndarray, DetectedFace]], model: FaceModel, predictor: Predictor) -> np.ndarray:
+    """(N, P) parameters of the full fit of each face, started from the network."""
+    fitter = Reconstructor(model, predictor=predictor, fit_mode="full")
+    return np.concatenate([fitter.reconstruct_face(image, face).params.pack()
+                           for image, face in tqdm(faces, desc="fit labels", leave=False)])  # fmt: skip
 
 
 def perturbation(model: FaceModel, scale: float) -> np.ndarray:
@@ -64,20 +85,22 @@ def perturbation(model: FaceModel, scale: float) -> np.ndarray:
 
 
 def bootstrap(images: Path, init: Path, out: Path, rounds: int, steps: int, noise: float, batch_size: int,
-              validation: tuple[np.ndarray, np.ndarray] | None = None) -> list[dict[str, float]]:  # fmt: skip
+              validation: tuple[np.ndarray, np.ndarray] | None = None, teacher: Teacher = "network",
+              realism: Realism | None = None) -> list[dict[str, float]]:  # fmt: skip
     """Run the rounds; returns per-round validation metrics (when ``validation`` is given)."""
     model = FaceModel.load()
     predictor = Predictor.load(init, model)
     size = predictor.config.input_size
-    inputs = photo_inputs(images, size, LandmarkDetector())
+    faces = photo_faces(images, LandmarkDetector())
+    inputs = photo_inputs(faces, size)
+    labels = fit_labels(faces, model, predictor) if teacher == "fit" else None
     checkpoint = init
     history = []
     out.mkdir(parents=True, exist_ok=True)
     for k in range(1, rounds + 1):
-        pool = Predictor.load(checkpoint, model)(inputs).pack()  # (1) predict
-        stream = SyntheticStream(
-            model, size, batch_size, seed=10_000 + k, pool=pool, noise=perturbation(model, noise)
-        )  # (2)+(3) perturb and render
+        pool = labels if labels is not None else Predictor.load(checkpoint, model)(inputs).pack()  # (1) label
+        stream = SyntheticStream(model, size, batch_size, seed=10_000 + k, pool=pool,
+                                 noise=perturbation(model, noise), realism=realism or Realism.none())  # (2)+(3)
         config = TrainConfig(architecture=predictor.config.architecture, input_size=size, batch_size=batch_size,
                              steps=steps, learning_rate=3e-4, warmup_steps=min(50, steps), validate_every=steps,
                              init=str(checkpoint))  # fmt: skip
@@ -96,13 +119,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--images", type=Path, required=True, help="folder of unlabelled face photos")
     parser.add_argument("--init", type=Path, required=True, help="checkpoint trained on the synthetic corpus")
     parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--teacher", choices=["network", "fit"], default="network")
     parser.add_argument("--rounds", type=int, default=8)
     parser.add_argument("--steps-per-round", type=int, default=500)
     parser.add_argument("--noise", type=float, default=1.0, help="scale of the perturbation")
     parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--no-realism", action="store_true", help="render the labels on black, as clean renders")
     args = parser.parse_args(argv)
+    realism = Realism.none() if args.no_realism else Realism()
     history = bootstrap(args.images, args.init, args.out, args.rounds, args.steps_per_round, args.noise,
-                        args.batch_size)  # fmt: skip
+                        args.batch_size, teacher=args.teacher, realism=realism)  # fmt: skip
     print(json.dumps({"out": str(args.out), "rounds": history}))
 
 

@@ -25,21 +25,11 @@ from tqdm import tqdm
 from inversefacenet.checkpoint import Predictor
 from inversefacenet.detection import DetectedFace
 from inversefacenet.facemodel.model import FaceModel
-from inversefacenet.images import load_image
 from inversefacenet.pipeline import Reconstructor
-from training.bootstrap import IMAGE_SUFFIXES
+from training.bootstrap import photo_faces
 
 OUTER_EYE_CORNERS = (33, 263)
 """MediaPipe indices of the outer eye corners (inter-ocular normalisation)."""
-
-
-def detected_faces(folder: Path, reconstructor: Reconstructor) -> list[tuple[np.ndarray, DetectedFace]]:
-    """Every (photo, face) the detector finds in the folder's photos."""
-    found = []
-    for path in tqdm(sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES), desc="detect"):
-        image = load_image(path)
-        found += [(image, face) for face in reconstructor.detector(image)]
-    return found
 
 
 def score(reconstructor: Reconstructor, faces: list[tuple[np.ndarray, DetectedFace]], name: str) -> dict[str, float]:
@@ -56,7 +46,7 @@ def score(reconstructor: Reconstructor, faces: list[tuple[np.ndarray, DetectedFa
 def evaluate_photos(checkpoints: list[Path], folder: Path) -> dict[str, dict[str, float]]:
     model = FaceModel.load()
     fit_only = Reconstructor(model, fit_mode="full")
-    faces = detected_faces(folder, fit_only)
+    faces = photo_faces(folder, fit_only.detector)
     rows = {"full fit from the mean face": score(fit_only, faces, "fit")}
     for checkpoint in checkpoints:
         predictor = Predictor.load(checkpoint, model)

@@ -30,7 +30,7 @@ from inversefacenet.detection import LandmarkDetector
 from inversefacenet.facemodel.model import FaceModel
 from inversefacenet.params import FaceParameters
 from inversefacenet.renderer import render, to_uint8
-from training.bootstrap import perturbation, photo_inputs
+from training.bootstrap import perturbation, photo_faces, photo_inputs
 from training.corpus import PAPER, SyntheticStream, sample_parameters
 from training.evaluate import held_out_set, metrics, predict
 from training.train import TrainConfig, train
@@ -74,7 +74,7 @@ def bootstrapping(model: FaceModel, out: Path, initial_steps: int, rounds: int, 
     truth = held_out_set(model, validation, PAPER.wide())
     start = out / "narrow" / "last.safetensors"
     write_unlabelled(model, out / "unlabelled", unlabelled)
-    inputs = photo_inputs(out / "unlabelled", narrow.input_size, LandmarkDetector())
+    inputs = photo_inputs(photo_faces(out / "unlabelled", LandmarkDetector()), narrow.input_size)
     noise = perturbation(model, 1.0)
     first = _evaluate(start, model, truth)
     runs: dict[str, list[list[dict[str, float]]]] = {"bootstrapping": [], "baseline": []}
