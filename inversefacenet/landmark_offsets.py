@@ -41,13 +41,16 @@ class MeasuredOffsets:
         distance = np.linalg.norm(self.angles - pitch_yaw_deg, axis=1)
         return self.offsets[rng.choice(np.argsort(distance)[:neighbours])].astype(np.float64)
 
-    def mean(self, pitch_yaw_deg: np.ndarray) -> np.ndarray:
-        """(468, 2) mean offset at a pose: measured faces weighted by a Gaussian kernel in pose."""
+    def mean(self, pitch_yaw_deg: np.ndarray | None) -> np.ndarray:
+        """(468, 2) mean offset at a pose (measured faces weighted by a Gaussian kernel in pose),
+        or over all measured poses when the pose is not known (None)."""
+        if pitch_yaw_deg is None:
+            return self.offsets.astype(np.float64).mean(axis=0)
         distance = np.linalg.norm(self.angles - pitch_yaw_deg, axis=1)
         weights = np.exp(-0.5 * (distance / POSE_BANDWIDTH_DEG) ** 2) + 1e-12
         return np.einsum("n,nkd->kd", weights / weights.sum(), self.offsets.astype(np.float64))
 
-    def correct(self, points: np.ndarray, pitch_yaw_deg: np.ndarray) -> np.ndarray:
+    def correct(self, points: np.ndarray, pitch_yaw_deg: np.ndarray | None) -> np.ndarray:
         """(>=468, 2+) detected points -> where the model's landmark vertices would project (iris follows)."""
         box = np.ptp(points[:468, :2], axis=0).max()
         shift = self.mean(pitch_yaw_deg) * box

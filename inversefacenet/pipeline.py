@@ -24,6 +24,7 @@ from inversefacenet.export import bake_face_texture, export_face
 from inversefacenet.facemodel.model import FaceModel
 from inversefacenet.fitting import DEFAULT_FIT, FitConfig, FitMode, evaluate_fit, fit
 from inversefacenet.images import load_image
+from inversefacenet.landmark_offsets import measured_offsets
 from inversefacenet.params import FaceParameters
 from inversefacenet.preprocess import Crop, crop_for_landmarks, crop_image, face_mask, network_input
 from inversefacenet.renderer import render, to_uint8
@@ -44,7 +45,7 @@ class FaceResult:
     detected_landmarks: np.ndarray  # (478, 3) MediaPipe points as detected
     landmarks478: np.ndarray  # (478, 2) the fitted model's MediaPipe points, projected
     landmarks68: np.ndarray  # (68, 2) iBUG points of the fitted model, jaw on the silhouette
-    landmark_error_px: float  # mean distance of the 468 mesh points, photo pixels
+    landmark_error_px: float  # mean distance of the 468 mesh points from the points fitted to, photo pixels
     photometric_rmse: float  # 0-255, inside the face mask, at the fit's crop size
     ms: dict[str, float]
     _texture: np.ndarray | None = field(default=None, repr=False)  # baked albedo, shared by OBJ and GLB
@@ -97,8 +98,10 @@ class Reconstructor:
 
     With a network (``predictor``), its prediction is the result or, with ``fit_mode``, the
     fit's starting point; without one, the fit starts from the mean face. ``description``
-    says which. Thread-safe: one instance can serve concurrent requests (the app shares one);
-    each call keeps its data to itself.
+    says which. ``correct_landmarks`` moves MediaPipe's points by their measured offset from
+    the model's landmark vertices at the predicted pose before cropping and fitting
+    (:mod:`inversefacenet.landmark_offsets`). Thread-safe: one instance can serve concurrent
+    requests (the app shares one); each call keeps its data to itself.
     """
 
     def __init__(
@@ -108,6 +111,7 @@ class Reconstructor:
         predictor: Predictor | None = None,
         fit_mode: FitMode | None = "full",
         fit_config: FitConfig = DEFAULT_FIT,
+        correct_landmarks: bool = True,
     ) -> None:
         if predictor is None and fit_mode is None:
             raise ValueError("no network checkpoint to predict with: the fit is needed (give a fit_mode)")
@@ -116,6 +120,7 @@ class Reconstructor:
         self.predictor = predictor
         self.fit_mode = fit_mode
         self.fit_config = fit_config
+        self.correct_landmarks = correct_landmarks
         network = f"network ({predictor.config.architecture}, {predictor.config.input_size} px)" if predictor else None
         fitting = f"{fit_mode} fit" if fit_mode else None
         if network and fitting:
@@ -167,18 +172,22 @@ class Reconstructor:
         return results
 
     def reconstruct_face(self, image: np.ndarray, face: DetectedFace) -> FaceResult:
-        """Crop, mask and fit one detected face."""
-        start = time.perf_counter()
-        crop = crop_for_landmarks(face.landmarks, FIT_SIZE)
-        pixels = crop_image(image, crop)
-        landmarks = crop.to_crop(face.landmarks[:, :2])
-        mask = face_mask(landmarks, FIT_SIZE)
-        timings = {"crop": (time.perf_counter() - start) * 1000}
-        initial = None
+        """Predict, then crop, mask and fit one detected face."""
+        initial, timings = None, {}
         if self.predictor is not None:
             start = time.perf_counter()
             initial = self._predict(image, face)
             timings["network"] = (time.perf_counter() - start) * 1000
+        start = time.perf_counter()
+        points = face.landmarks
+        if self.correct_landmarks:  # the network was trained on MediaPipe's own points: only the fit needs this
+            pose = None if initial is None else np.degrees(initial.rotation[0, :2])
+            points = measured_offsets().correct(points, pose)
+        crop = crop_for_landmarks(points, FIT_SIZE)
+        pixels = crop_image(image, crop)
+        landmarks = crop.to_crop(points[:, :2])
+        mask = face_mask(landmarks, FIT_SIZE)
+        timings["crop"] = (time.perf_counter() - start) * 1000
         if self.fit_mode is not None:
             fitted = fit(self.model, pixels, mask, landmarks, init=initial, mode=self.fit_mode, config=self.fit_config)
             params, timings = fitted.params, {**timings, **fitted.ms}
