@@ -140,6 +140,7 @@ def export_facemodel(model: FaceModel, config: NetworkConfig, out: Path) -> dict
         "triangles": model.triangles.astype(np.uint32),
         # Downloads use the UV atlas (seams split vertices), as the Python exports do.
         "atlas_vertex": atlas.vertex.astype(np.uint32),
+        "atlas_weight": atlas.weight.astype(np.float32),
         "atlas_uv": atlas.uv.astype(np.float32),
         "atlas_triangles": atlas.triangles.astype(np.uint32),
         "landmarks_mediapipe": model.landmarks_mediapipe.astype(np.uint32),

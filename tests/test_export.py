@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 import scipy.ndimage
 import trimesh
+from scipy.signal import find_peaks
 from scipy.sparse.csgraph import connected_components
 
 from inversefacenet import FaceParameters, export_mesh, render
@@ -43,15 +44,36 @@ def exported(model, face, tmp_path_factory):
 
 
 def test_atlas_matches_the_model_and_keeps_the_skin_in_one_island(model, atlas):
-    np.testing.assert_array_equal(atlas.vertex[atlas.triangles], model.triangles[atlas.face_triangles])
+    corners = atlas.vertex[atlas.triangles]  # (T', 3, 2): each atlas vertex blends two model vertices
+    parents = model.triangles[atlas.face_triangles]
+    assert (corners[..., None] == parents[:, None, None, :]).any(axis=-1).all()  # ... of the triangle it is in
     assert len(atlas.vertex) > model.n_vertices  # seams duplicate vertices
-    assert 0.95 * model.n_triangles < len(atlas.triangles) <= model.n_triangles  # only the forehead's jags go
     skin = atlas.triangles[atlas.island == ISLANDS.index("skin")]
     mesh = trimesh.Trimesh(np.zeros((len(atlas.vertex), 3)), skin, process=False)
     _, label = connected_components(mesh.edges_sparse, directed=False)
     assert len(np.unique(label[skin])) == 1
+    # ... and upright, as a photo of the face: forehead above chin, the face's right (x < 0) on the left
+    points, uv = atlas.split(model.vertices_mean)[np.unique(skin)], atlas.uv[np.unique(skin)]
+    assert uv[points[:, 1] > 50, 1].min() > uv[points[:, 1] < -50, 1].max()
+    assert uv[points[:, 0] < -50, 0].max() < uv[points[:, 0] > 50, 0].min()
     eyes = atlas.island == ISLANDS.index("eyes")
     assert model.mask_eyes[model.triangles[atlas.face_triangles[eyes]]].all()
+
+
+def test_the_forehead_ends_in_a_smooth_edge(model, atlas):
+    """The model's own top edge is a saw-tooth; the exported one rises to the middle and falls, once."""
+
+    def teeth(vertices, triangles):
+        """Peaks and valleys of over 0.3 mm along the top of the outer boundary loop, in loop order."""
+        loop = max(trimesh.Trimesh(vertices, triangles, process=False).outline().entities, key=lambda e: len(e.points))
+        points = vertices[loop.points[:-1]]
+        top = (points[:, 1] > 40) & (np.abs(np.degrees(np.arctan2(points[:, 0], points[:, 2]))) < 110)
+        order = np.roll(np.arange(len(points)), -(np.flatnonzero(~top)[-1] + 1))  # the top in one run
+        height = points[order[top[order]], 1]
+        return len(find_peaks(height, prominence=0.3)[0]) + len(find_peaks(-height, prominence=0.3)[0])
+
+    assert teeth(model.vertices_mean, model.triangles) > 10
+    assert teeth(atlas.split(model.vertices_mean), atlas.triangles) == 1
 
 
 def test_atlas_refuses_another_mesh(model):

@@ -71,7 +71,7 @@ def test_face_model_file_carries_the_uv_atlas_the_downloads_use(model, shipped, 
     index = json.loads((tmp_path / "facemodel.json").read_text())
     blob = (tmp_path / "facemodel.bin").read_bytes()
     atlas = UVAtlas.for_model(model)
-    for name in ("vertex", "uv", "triangles"):
+    for name in ("vertex", "weight", "uv", "triangles"):
         entry, expected = index["arrays"][f"atlas_{name}"], getattr(atlas, name)
         stored = np.frombuffer(blob, entry["dtype"], int(np.prod(entry["shape"])), entry["offset"])
         np.testing.assert_array_equal(stored.reshape(entry["shape"]), expected)

@@ -2,8 +2,8 @@
 
     python tools/build_uv_atlas.py [--model assets/facemodel.npz] [--out assets/facemodel_uv.npz]
 
-- Region: the model's triangles below a smooth forehead line (the model's own top edge is the
-  saw-tooth of the coarse MakeHuman cut).
+- Region: the model's mesh below a smooth forehead curve (the model's own top edge is the
+  saw-tooth of the coarse MakeHuman cut); triangles across the curve are clipped along it.
 - Skin: one island, a Floater mean-value (convex-combination) map of the skin, a disk with three
   holes (eyes, mouth) that are fan-filled while solving. With the boundary on a strictly convex
   curve such a map is provably one-to-one: no flips, no overlaps. Boundary vertices keep the
@@ -32,6 +32,8 @@ from inversefacenet.facemodel.model import DEFAULT_MODEL_PATH, FaceModel
 
 FOREHEAD_LINE_MM = (75.5, 8.0)
 """Forehead cut y = c - k * (azimuth / 100 deg)^2 in the head frame, under every saw-tooth valley."""
+SNAP = 0.05
+"""A cut closer than this (fraction of the edge) to a vertex moves onto it: no sliver triangles."""
 SQUIRCLE_POWER = 4.0
 """Skin boundary curve |u/a|^p + |v/b|^p = 1: strictly convex, and fills a rectangle better than an ellipse."""
 DENSITY = {"skin": 1.0, "eyes": 0.6, "mouth interior": 0.35}
@@ -40,19 +42,51 @@ RESOLUTION = 1024
 PADDING = 4
 
 
-def kept_triangles(model: FaceModel) -> np.ndarray:
-    """(T,) bool: triangles whose vertices all lie below the smooth forehead line (mean face)."""
-    x, y, z = model.vertices_mean.T
+def clip_region(model: FaceModel) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The mesh below the forehead curve (on the mean face), triangles across it cut along it.
+
+    Returns each point's (vertex (N, 2), weight (N,)) as in :class:`UVAtlas` (the first V are
+    the model's vertices), triangles (T, 3) into the points and parent (T,) model triangles.
+    """
+    x, y, z = model.vertices_mean.T.astype(np.float64)
     c, k = FOREHEAD_LINE_MM
-    below = y <= c - k * (np.degrees(np.arctan2(x, z)) / 100) ** 2
-    return below[model.triangles].all(axis=1)
+    height = y - (c - k * (np.degrees(np.arctan2(x, z)) / 100) ** 2)  # > 0 above the curve
+    inside = height <= 0
+    points = [(v, v, 0.0) for v in range(model.n_vertices)]
+    crossings: dict[tuple[int, int], int] = {}
+
+    def cut(i: int, j: int) -> int:
+        """Where edge (inside i, outside j) meets the curve; on i or j when that close to them."""
+        t = height[i] / (height[i] - height[j])
+        if t < SNAP or t > 1 - SNAP:
+            return i if t < SNAP else j
+        if (i, j) not in crossings:
+            crossings[i, j] = len(points)
+            points.append((i, j, float(t)))
+        return crossings[i, j]
+
+    count = inside[model.triangles].sum(axis=1)
+    triangles, parent = [model.triangles[count == 3]], [np.flatnonzero(count == 3)]
+    for index in np.flatnonzero((count == 1) | (count == 2)):
+        a, b, c = model.triangles[index]
+        while not (inside[a] and (count[index] == 1 or inside[b])):  # rotate: a inside; for two, a and b
+            a, b, c = b, c, a
+        if count[index] == 1:
+            pieces = [(a, cut(a, b), cut(a, c))]
+        else:
+            pieces = [(a, b, cut(b, c)), (a, cut(b, c), cut(a, c))]
+        pieces = [piece for piece in pieces if len(set(piece)) == 3]  # snapping can collapse a piece
+        triangles.append(np.array(pieces, np.int64).reshape(-1, 3))
+        parent.append(np.full(len(pieces), index))
+    vertex = np.array([point[:2] for point in points], np.int64)
+    return vertex, np.array([point[2] for point in points]), np.concatenate(triangles), np.concatenate(parent)
 
 
-def islands(model: FaceModel, triangles: np.ndarray) -> np.ndarray:
-    """(T,) island code: eyes or mouth interior when all three vertices are, else skin."""
-    island = np.zeros(len(triangles), np.int64)
-    island[model.mask_eyes[triangles].all(axis=1)] = ISLANDS.index("eyes")
-    island[model.mask_mouth_interior[triangles].all(axis=1)] = ISLANDS.index("mouth interior")
+def model_islands(model: FaceModel) -> np.ndarray:
+    """(T,) island of each model triangle: eyes or mouth interior when all three vertices are, else skin."""
+    island = np.zeros(model.n_triangles, np.int64)
+    island[model.mask_eyes[model.triangles].all(axis=1)] = ISLANDS.index("eyes")
+    island[model.mask_mouth_interior[model.triangles].all(axis=1)] = ISLANDS.index("mouth interior")
     return island
 
 
@@ -152,60 +186,54 @@ def signed_areas(uv: np.ndarray, triangles: np.ndarray) -> np.ndarray:
 
 
 def build(model: FaceModel) -> UVAtlas:
-    """The atlas of ``model``: region cut, islands parameterized, charts packed by xatlas."""
-    face_triangles = np.flatnonzero(kept_triangles(model))
-    island = islands(model, model.triangles[face_triangles])
-    points = model.vertices_mean.astype(np.float64)
-    parts = []  # (model triangle ids, model vertex per chart vertex, chart triangles, uv)
-    skin = face_triangles[island == 0]
-    used, local = np.unique(model.triangles[skin], return_inverse=True)
-    parts.append((skin, used, local.reshape(-1, 3), skin_island(points[used], local.reshape(-1, 3))))
-    rest = face_triangles[island > 0]
-    vertex, chart_triangles, uv = interior_charts(points, model.triangles[rest])
-    parts.append((rest, vertex, chart_triangles, uv))
+    """The atlas of ``model``: region clipped, islands parameterized, charts packed by xatlas."""
+    vertex, weight, triangles, parent = clip_region(model)
+    mean = model.vertices_mean.astype(np.float64)
+    points = mean[vertex[:, 0]] * (1 - weight[:, None]) + mean[vertex[:, 1]] * weight[:, None]
+    island = model_islands(model)[parent]
+    charts = []  # (triangle ids, point of each chart vertex, chart triangles, uv)
+    skin = np.flatnonzero(island == 0)
+    used, local = np.unique(triangles[skin], return_inverse=True)
+    charts.append((skin, used, local.reshape(-1, 3), skin_island(points[used], local.reshape(-1, 3))))
+    rest = np.flatnonzero(island > 0)
+    charts.append((rest, *interior_charts(points, triangles[rest])))
     # Pack: xatlas scales each chart to its surface area, so the positions it sees are scaled
     # per island to set the texel densities.
     density = np.array([DENSITY[name] for name in ISLANDS])
-    all_triangles, all_vertex, all_uv, all_points, offset = [], [], [], [], 0
-    for ids, vertex, triangles, uv in parts:
-        all_triangles.append(triangles + offset)
-        all_vertex.append(vertex)
-        all_uv.append(uv)
-        island_of_vertex = np.zeros(len(vertex), np.int64)
-        island_of_vertex[triangles.ravel()] = np.repeat(islands(model, model.triangles[ids]), 3)
-        all_points.append(points[vertex] * density[island_of_vertex, None])
-        offset += len(vertex)
-    triangle_ids = np.concatenate([ids for ids, *_ in parts])
+    point_of, chart_triangles, chart_uv, chart_points, offset = [], [], [], [], 0
+    for ids, point, local_triangles, uv in charts:
+        chart_triangles.append(local_triangles + offset)
+        point_of.append(point)
+        chart_uv.append(uv)
+        scale = np.zeros(len(point))
+        scale[local_triangles.ravel()] = np.repeat(density[island[ids]], 3)
+        chart_points.append(points[point] * scale[:, None])
+        offset += len(point)
     atlas = xatlas.Atlas()
-    atlas.add_mesh(np.concatenate(all_points).astype(np.float32), np.concatenate(all_triangles).astype(np.uint32),
-                   uvs=np.concatenate(all_uv).astype(np.float32))  # fmt: skip
+    atlas.add_mesh(np.concatenate(chart_points).astype(np.float32), np.concatenate(chart_triangles).astype(np.uint32),
+                   uvs=np.concatenate(chart_uv).astype(np.float32))  # fmt: skip
     chart_options = xatlas.ChartOptions()
     chart_options.use_input_mesh_uvs = True
     pack_options = xatlas.PackOptions()
     pack_options.resolution, pack_options.padding, pack_options.bilinear = RESOLUTION, PADDING, True
-    pack_options.rotate_charts = False  # xatlas "rotates" by swapping u and v, which mirrors a chart
+    # No rotation: xatlas "rotates" by swapping u and v, which mirrors a chart, and turning charts
+    # to their smallest box could put the face upside down.
+    pack_options.rotate_charts = pack_options.rotate_charts_to_axis = False
     atlas.generate(chart_options, pack_options)
     packed_vertex, packed_triangles, packed_uv = atlas[0]
-    order = np.argsort(triangle_ids)  # back to the model's triangle order
-    packed_triangles = packed_triangles.astype(np.int64)[order]
+    point = np.concatenate(point_of)[packed_vertex.astype(np.int64)]
+    ids = np.concatenate([ids for ids, *_ in charts])
+    order = np.argsort(parent[ids], kind="stable")  # in the model's triangle order
     result = UVAtlas(
-        vertex=np.concatenate(all_vertex)[packed_vertex.astype(np.int64)].astype(np.int32),
-        uv=packed_uv.astype(np.float32), triangles=packed_triangles.astype(np.int32),
-        face_triangles=triangle_ids[order].astype(np.int32),
-        island=islands(model, model.triangles[triangle_ids[order]]).astype(np.uint8),
+        vertex=vertex[point].astype(np.int32), weight=weight[point].astype(np.float32),
+        uv=packed_uv.astype(np.float32), triangles=packed_triangles.astype(np.int32)[order],
+        face_triangles=parent[ids][order].astype(np.int32), island=island[ids][order].astype(np.uint8),
         face_model_sha256=model.sha256,
     )  # fmt: skip
-    check(model, result)
-    return result
-
-
-def check(model: FaceModel, atlas: UVAtlas) -> None:
-    """Refuse an atlas that does not cover its triangles one-to-one and counter-clockwise."""
-    if not np.array_equal(atlas.vertex[atlas.triangles], model.triangles[atlas.face_triangles]):
-        raise ValueError("atlas triangles do not match the model's")
-    flipped = int((signed_areas(atlas.uv.astype(np.float64), atlas.triangles) <= 0).sum())
+    flipped = int((signed_areas(result.uv.astype(np.float64), result.triangles) <= 0).sum())
     if flipped:
         raise ValueError(f"{flipped} atlas triangles are flipped or degenerate")
+    return result
 
 
 def main() -> None:
@@ -218,7 +246,7 @@ def main() -> None:
     atlas.save(args.out)
     counts = np.bincount(atlas.island, minlength=len(ISLANDS))
     print(f"{args.out}: {len(atlas.vertex)} vertices ({model.n_vertices} in the model), "
-          f"{len(atlas.triangles)} of {model.n_triangles} triangles; "
+          f"{len(atlas.triangles)} triangles ({model.n_triangles} in the model); "
           + ", ".join(f"{name} {n}" for name, n in zip(ISLANDS, counts, strict=True)))  # fmt: skip
 
 

@@ -59,8 +59,12 @@ export class FaceModel {
   readonly albedoBasis: Float32Array; // (Nr, V*3)
   readonly triangles: Uint32Array;
   readonly landmarks: Uint32Array; // 478 MediaPipe points
-  /** The UV atlas the downloads use (inversefacenet/atlas.py): seams duplicate vertices. */
-  readonly atlas: { vertex: Uint32Array; uv: Float32Array; triangles: Uint32Array };
+  /**
+   * The UV atlas the downloads use (inversefacenet/atlas.py): seams duplicate vertices, and the
+   * forehead is clipped along a smooth curve, so atlas vertex i blends model vertices
+   * vertex[2i] and vertex[2i + 1] by weight[i].
+   */
+  readonly atlas: { vertex: Uint32Array; weight: Float32Array; uv: Float32Array; triangles: Uint32Array };
 
   constructor(
     readonly index: FaceModelIndex,
@@ -77,6 +81,7 @@ export class FaceModel {
     this.landmarks = a("landmarks_mediapipe") as Uint32Array;
     this.atlas = {
       vertex: a("atlas_vertex") as Uint32Array,
+      weight: a("atlas_weight") as Float32Array,
       uv: a("atlas_uv") as Float32Array,
       triangles: a("atlas_triangles") as Uint32Array,
     };
@@ -120,9 +125,12 @@ export class FaceModel {
 
   /** Per-vertex xyz or rgb (V*3) -> per-atlas-vertex values, the vertex list of every download. */
   split(values: Float32Array): Float32Array {
-    const vertex = this.atlas.vertex;
-    const out = new Float32Array(vertex.length * 3);
-    for (let i = 0; i < vertex.length; i++) out.set(values.subarray(vertex[i] * 3, vertex[i] * 3 + 3), i * 3);
+    const { vertex, weight } = this.atlas;
+    const out = new Float32Array(weight.length * 3);
+    for (let i = 0; i < weight.length; i++) {
+      const [a, b, w] = [vertex[2 * i] * 3, vertex[2 * i + 1] * 3, weight[i]];
+      for (let j = 0; j < 3; j++) out[3 * i + j] = values[a + j] * (1 - w) + values[b + j] * w;
+    }
     return out;
   }
 
