@@ -1,7 +1,7 @@
 """Mesh export through trimesh: OBJ (+MTL + baked albedo PNG), PLY (per-vertex albedo), GLB.
 
 OBJ and PLY are written in millimetres (the face model's unit) in the head frame; GLB in metres,
-as glTF requires, with the head pose as its node's transform. Colours are the albedo
+as glTF requires, with the head pose as its node's rotation. Colours are the albedo
 (reflectance), not the shaded image. Faces of the face model are written on its UV atlas
 (:mod:`inversefacenet.atlas`): the same seam-split vertices and triangles in every format.
 """
@@ -14,6 +14,7 @@ import numpy as np
 import scipy.ndimage
 import trimesh
 from PIL import Image
+from scipy.spatial.transform import Rotation
 
 from inversefacenet.atlas import UVAtlas
 from inversefacenet.facemodel.model import FaceModel
@@ -51,12 +52,14 @@ def export_mesh(
     uv: np.ndarray,
     texture: np.ndarray | None = None,
     rotation: np.ndarray | None = None,
+    normals: np.ndarray | None = None,
 ) -> list[Path]:
     """Write a mesh; the format follows the suffix (.obj, .ply or .glb).
 
     vertices: (V, 3) mm; triangles: (T, 3); albedo: (V, 3) in [0, 1]; uv: (V, 2);
     texture: the albedo already baked by :func:`bake_texture` (baked here when omitted);
-    rotation: (3, 3) head pose, written as the GLB node's transform (OBJ and PLY have none).
+    rotation: (3, 3) head pose, written as the GLB node's rotation (OBJ and PLY have none);
+    normals: (V, 3) unit vertex normals for OBJ and GLB (glTF viewers draw flat facets without).
     Returns the files written (an OBJ also writes its .mtl and albedo .png).
     """
     path = Path(path)
@@ -70,17 +73,26 @@ def export_mesh(
         mesh.export(path)
         return [path]
     texture = Image.fromarray(bake_texture(uv, triangles, albedo) if texture is None else texture)
-    material = trimesh.visual.material.SimpleMaterial(image=texture, diffuse=(255, 255, 255, 255), name=path.stem)
+    materials = trimesh.visual.material
+    if suffix == ".glb":  # skin is not metal: glTF's default metallic factor is 1
+        material = materials.PBRMaterial(baseColorTexture=texture, metallicFactor=0.0, roughnessFactor=1.0)
+    else:
+        material = materials.SimpleMaterial(image=texture, diffuse=(255, 255, 255, 255), name=path.stem)
     scale = 1e-3 if suffix == ".glb" else 1.0
     visual = trimesh.visual.TextureVisuals(uv=uv, image=texture, material=material)
-    mesh = trimesh.Trimesh(vertices * scale, triangles, visual=visual, process=False)
+    mesh = trimesh.Trimesh(vertices * scale, triangles, vertex_normals=normals, visual=visual, process=False)
     if suffix == ".glb":
-        pose = np.eye(4)
-        if rotation is not None:
-            pose[:3, :3] = rotation
         scene = trimesh.Scene()
-        scene.add_geometry(mesh, node_name="face", geom_name="face", transform=pose)
-        scene.export(path)
+        scene.add_geometry(mesh, node_name="face", geom_name="face")
+        quaternion = Rotation.from_matrix(np.eye(3) if rotation is None else rotation).as_quat()  # x, y, z, w as glTF
+
+        def rotate_node(tree: dict) -> None:
+            (node,) = tree["nodes"]
+            node.pop("matrix", None)
+            node["rotation"] = quaternion.tolist()
+
+        path.write_bytes(trimesh.exchange.gltf.export_glb(
+            scene, include_normals=normals is not None, tree_postprocessor=rotate_node))  # fmt: skip
         return [path]
     stem = path.stem
     obj_text, extras = trimesh.exchange.obj.export_obj(
@@ -114,4 +126,9 @@ def export_face(
     rotation and texture as in :func:`export_mesh` (texture from :func:`bake_face_texture`).
     """
     atlas = UVAtlas.for_model(model)
-    return export_mesh(path, atlas.split(vertices), atlas.triangles, atlas.split(albedo), atlas.uv, texture, rotation)
+    # Normals of the whole model mesh, so that seams and the clipped edge shade like their neighbours.
+    normals = atlas.split(trimesh.Trimesh(vertices, model.triangles, process=False).vertex_normals)
+    normals /= np.linalg.norm(normals, axis=1, keepdims=True)
+    return export_mesh(
+        path, atlas.split(vertices), atlas.triangles, atlas.split(albedo), atlas.uv, texture, rotation, normals
+    )

@@ -84,7 +84,7 @@ class FaceResult:
     def export(self, path: str | Path) -> list[Path]:
         """Write the mesh with its albedo; the format follows the suffix (.obj, .ply, .glb).
 
-        The GLB carries the head pose as its node's transform; OBJ and PLY stay in the head frame.
+        The GLB carries the head pose as its node's rotation; OBJ and PLY stay in the head frame.
         """
         albedo = self.albedo
         if self._texture is None:

@@ -1,9 +1,13 @@
+import json
+import struct
+
 import numpy as np
 import pytest
 import scipy.ndimage
 import trimesh
 from scipy.signal import find_peaks
 from scipy.sparse.csgraph import connected_components
+from scipy.spatial.transform import Rotation
 
 from inversefacenet import FaceParameters, export_mesh, render
 from inversefacenet.atlas import ISLANDS, UVAtlas
@@ -111,6 +115,29 @@ def test_obj_and_ply_stay_in_the_head_frame(exported, atlas, face):
     np.testing.assert_allclose(ply.vertices, atlas.split(vertices), atol=1e-3)
     np.testing.assert_array_equal(ply.faces, atlas.triangles)
     np.testing.assert_allclose(ply.visual.vertex_colors[:, :3] / 255, atlas.split(albedo), atol=1 / 255 + 1e-6)
+
+
+def glb_json(path):
+    """The JSON chunk of a binary glTF (12-byte header, then chunk length and type)."""
+    data = path.read_bytes()
+    (length,) = struct.unpack_from("<I", data, 12)
+    return json.loads(data[20 : 20 + length])
+
+
+def test_glb_node_holds_the_pose_and_the_material_is_not_metal(exported, atlas, face):
+    folder, _ = exported
+    params, vertices, _ = face
+    tree = glb_json(folder / "face.glb")
+    (node,) = tree["nodes"]
+    assert "matrix" not in node
+    posed = Rotation.from_quat(node["rotation"]).apply(atlas.split(vertices))  # glTF quaternions are x, y, z, w
+    np.testing.assert_allclose(posed, atlas.split(vertices) @ rotation_matrix(params.rotation)[0].T, atol=1e-3)
+    assert tree["materials"][0]["pbrMetallicRoughness"]["metallicFactor"] == 0
+    assert "NORMAL" in tree["meshes"][0]["primitives"][0]["attributes"]  # else viewers draw flat facets
+    mesh = trimesh.load(folder / "face.glb", process=False, force="mesh")
+    # smooth normals agree with the faces around them, across seams and the clipped edge too
+    corner_normals = mesh.vertex_normals[mesh.faces]
+    assert np.einsum("tkc,tc->tk", corner_normals, mesh.face_normals).min() > 0
 
 
 def test_texture_look_ups_at_the_vertices_give_the_albedo(exported, atlas, face):
