@@ -122,6 +122,7 @@ class _Graphs:
         )  # fmt: skip
 
     def detect(self, image: np.ndarray) -> Detection:
+        """Detector boxes, a mesh in a square around each, plus the whole-image mesh, merged."""
         height, width = image.shape[:2]
         faces: list[DetectedFace] = []
         start = time.perf_counter()
