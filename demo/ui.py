@@ -17,15 +17,17 @@ import numpy as np
 from demo.photo_input import PhotoInput
 from demo.session import EXPRESSION_CONTROLS, Edit, Session
 from inversefacenet.errors import InputError
-from inversefacenet.lighting import PRESETS, Light, hex_to_rgb, light_from_sh, rgb_to_hex, sh_from_light
+from inversefacenet.lighting import PRESETS, Light, hex_to_rgb, light_from_sh, matched, rgb_to_hex, sh_from_light
 from inversefacenet.pipeline import Reconstructor
 
 log = logging.getLogger(__name__)
 
 RECOVERED = "recovered"
+CUSTOM = "custom"  # shown once the lamp sliders move away from a preset
 SESSION_TTL_S = 3600  # a session's faces and files are dropped an hour after its last use
 EXAMPLES = [str(p) for p in sorted(Path(__file__).resolve().parent.parent.joinpath("assets", "examples").glob("*.jpg"))]
 SH_ROWS = ["1", "y", "z", "x", "xy", "yz", "3z²-1", "xz", "x²-y²"]
+PANEL_HEIGHT = 360  # px: the 3D view as tall as the image panels beside it
 THEME = gr.themes.Default(font=["ui-sans-serif", "system-ui", "sans-serif"], font_mono=["ui-monospace", "monospace"])
 INTRO = """# InverseFaceNet
 Upload a photo (or pick the example, or use the webcam): every face is found and its pose, shape, expression,
@@ -90,16 +92,33 @@ def build_app(reconstructor: Reconstructor) -> gr.Blocks:
         return [session, session.overlay(), gr.update(choices=choices, value=choices[session.index]), *controls,
                 *_preview(session, edit, with_composite)]  # fmt: skip
 
-    def reconstruct(path: str | None, with_composite: bool, previous: Session | None) -> list[Any]:
+    def load(path: str | None, previous: Session | None) -> tuple[Session | None, str]:
+        """A new photo -> its session, or None and a message in plain words (NoFaceError included)."""
         if previous is not None:
             previous.close()
         if path is None:
-            return [None, None, gr.update(choices=[], value=None), *[gr.skip()] * (7 + len(edit_controls)),
-                    None, None, None, None, ""]  # fmt: skip
+            return None, ""
         try:
-            session = Session.reconstruct(reconstructor, path)
-        except InputError as error:  # NoFaceError included: a message for the user, not a crash
-            raise gr.Error(str(error).replace(str(Path(path).parent) + "/", "")) from error  # no server paths
+            return Session.reconstruct(reconstructor, path), ""
+        except InputError as error:
+            message = str(error).replace(str(Path(path).parent) + "/", "")  # no server paths
+            gr.Warning(message)
+            return None, f"**{message}**"
+
+    def show(session: Session | None, with_composite: bool) -> list[Any]:
+        """The views of a new session, or every view cleared when the photo gave none."""
+        if session is None:  # the status keeps load's message
+            return [None, gr.update(choices=[], value=None), *[gr.skip()] * (7 + len(edit_controls)),
+                    None, None, None, None, gr.skip()]  # fmt: skip
+        return start(session, with_composite)[1:]
+
+    def reconstruct(path: str | None, with_composite: bool, previous: Session | None) -> list[Any]:
+        """For scripts: one call, the same outputs as the page, and an error for unusable input."""
+        session, message = load(path, previous)
+        if session is None:
+            if message:
+                raise gr.Error(message.strip("*"))
+            return [None, *show(None, with_composite)[:-1], ""]
         return start(session, with_composite)
 
     def select_face(choice: int | None, session: Session | None, with_composite: bool) -> list[Any]:
@@ -118,12 +137,15 @@ def build_app(reconstructor: Reconstructor) -> gr.Blocks:
         light = Light(float(azimuth), float(elevation), float(intensity), float(ambient), hex_to_rgb(colour))
         sh = sh_from_light(light)
         edit = _edit(sh, tuple(rest[:-1]))
-        return [_table(sh), *_light_only(_preview(session, edit, bool(rest[-1])))]
+        return [_table(sh), CUSTOM, *_light_only(_preview(session, edit, bool(rest[-1])))]
 
     def apply_preset(session: Session | None, preset: str, *values: Any) -> list[Any]:
         session = _need(session)
-        sh = session.recovered_edit.sh if preset == RECOVERED else sh_from_light(PRESETS[preset])
-        light = light_from_sh(sh) if preset == RECOVERED else PRESETS[preset]
+        recovered = session.recovered_edit.sh
+        if preset == CUSTOM:
+            return [gr.skip()] * (len(light_controls) + 1 + len(lit_previews))
+        light = light_from_sh(recovered) if preset == RECOVERED else matched(PRESETS[preset], recovered)
+        sh = recovered if preset == RECOVERED else sh_from_light(light)
         edit = _edit(sh, tuple(values[:-1]))
         return [*_light_values(light), _table(sh), *_light_only(_preview(session, edit, bool(values[-1])))]
 
@@ -162,11 +184,13 @@ def build_app(reconstructor: Reconstructor) -> gr.Blocks:
                 with gr.Row():
                     geometry = gr.Image(label="Geometry", interactive=False, elem_id="geometry", format="jpeg")
                     albedo = gr.Image(label="Albedo", interactive=False, elem_id="albedo", format="jpeg")
-                    model3d = gr.Model3D(label="3D view (GLB)", clear_color=(1, 1, 1, 1), elem_id="model3d")
+                    model3d = gr.Model3D(label="3D view (GLB)", clear_color=(1, 1, 1, 1), elem_id="model3d",
+                                         height=PANEL_HEIGHT)  # fmt: skip
         with gr.Row():
             with gr.Column():
                 gr.Markdown("### Lighting")
-                preset = gr.Radio([RECOVERED, *PRESETS], value=RECOVERED, label="Preset", elem_id="preset")
+                preset = gr.Radio([RECOVERED, *PRESETS, CUSTOM], value=RECOVERED, elem_id="preset",
+                                  label="Preset (matched to the photo's brightness)")  # fmt: skip
                 azimuth = gr.Slider(-180, 180, 0, step=1, label="Azimuth (°, + from the right)", elem_id="azimuth")
                 elevation = gr.Slider(-90, 90, 20, step=1, label="Elevation (°)", elem_id="elevation")
                 intensity = gr.Slider(0, 3, 1.2, step=0.01, label="Intensity", elem_id="intensity")
@@ -198,10 +222,14 @@ def build_app(reconstructor: Reconstructor) -> gr.Blocks:
         lit_previews = [relit, composite, status]
         start_outputs = [state, overlay, face_choice, *light_controls, sh_table, preset, *edit_controls, *previews]
 
-        # the 3D view follows the first preview instead of delaying it
-        photo.change(reconstruct, [photo, with_composite, state], start_outputs, api_name="reconstruct").then(
-            recovered_3d, state, model3d, api_name=False
-        )
+        # The page: a failed photo leaves one message (status + toast), not an error badge on every
+        # output; the 3D view follows the first preview instead of delaying it.
+        photo.change(load, [photo, state], [state, status], api_name=False).then(
+            show, [state, with_composite], start_outputs[1:], api_name=False
+        ).then(recovered_3d, state, model3d, api_name=False)
+        # Scripts: the same in one call, with an error for unusable input.
+        gr.Button(visible=False).click(reconstruct, [photo, with_composite, state], start_outputs,
+                                       api_name="reconstruct")  # fmt: skip
         face_choice.input(
             select_face, [face_choice, state, with_composite], start_outputs, api_name="select_face"
         ).then(recovered_3d, state, model3d, api_name=False)
@@ -209,7 +237,8 @@ def build_app(reconstructor: Reconstructor) -> gr.Blocks:
             recovered_3d, state, model3d, api_name=False
         )
         for slider in light_controls:
-            slider.input(relight, [state, *light_controls, *edit_controls, with_composite], [sh_table, *lit_previews],
+            slider.input(relight, [state, *light_controls, *edit_controls, with_composite],
+                         [sh_table, preset, *lit_previews],
                          api_name="relight" if slider is azimuth else False, trigger_mode="always_last")  # fmt: skip
         preset.input(apply_preset, [state, preset, *edit_controls, with_composite],
                      [*light_controls, sh_table, *lit_previews], api_name="preset")  # fmt: skip

@@ -9,7 +9,7 @@ camera frame: x to the viewer's right, y up, z towards the viewer.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -39,8 +39,8 @@ class Light:
 
 PRESETS: dict[str, Light] = {
     "studio": Light(azimuth_deg=-25, elevation_deg=30, intensity=1.1, ambient=0.55),
-    "side light": Light(azimuth_deg=80, elevation_deg=10, intensity=1.5, ambient=0.25),
-    "rim": Light(azimuth_deg=150, elevation_deg=20, intensity=2.0, ambient=0.35, colour=(0.85, 0.9, 1.0)),
+    "side light": Light(azimuth_deg=80, elevation_deg=10, intensity=1.3, ambient=0.45),
+    "rim": Light(azimuth_deg=150, elevation_deg=20, intensity=1.6, ambient=0.6, colour=(0.85, 0.9, 1.0)),
     "sunset": Light(azimuth_deg=-60, elevation_deg=5, intensity=1.4, ambient=0.35, colour=(1.0, 0.62, 0.35)),
 }
 """Named lights; the app adds "recovered" (the photo's own SH) in front of these."""
@@ -59,6 +59,22 @@ def sh_from_light(light: Light) -> np.ndarray:
     sh = lamp[:, None] * np.asarray(light.colour, np.float64)[None, :]
     sh[0] += light.ambient  # white ambient
     return sh.astype(np.float32)
+
+
+def front_irradiance(sh: np.ndarray) -> float:
+    """Mean irradiance over the hemisphere facing the camera (z > 0), averaged over RGB.
+
+    Over that hemisphere our basis functions average to 1, 0, 1/2, 0, ... (only the constant
+    and the z terms survive), so the mean is sh[0] + sh[2] / 2: how bright a face looks."""
+    sh = np.asarray(sh, np.float64).reshape(N_SH_BANDS, 3)
+    return float(np.mean(sh[0] + sh[2] / 2))
+
+
+def matched(light: Light, reference_sh: np.ndarray) -> Light:
+    """The light scaled (lamp and ambient together) to the front irradiance of ``reference_sh``,
+    so a preset keeps the photo's exposure instead of turning the face dark or white."""
+    factor = front_irradiance(reference_sh) / max(front_irradiance(sh_from_light(light)), 1e-6)
+    return replace(light, intensity=light.intensity * factor, ambient=light.ambient * factor)
 
 
 def light_from_sh(sh: np.ndarray) -> Light:

@@ -212,7 +212,8 @@ class Reconstructor:
 
 
 def draw_overlay(image: np.ndarray, faces: list[FaceResult]) -> np.ndarray:
-    """The photo with each fitted face's silhouette (green), its 68 points (red) and crop box (grey)."""
+    """The photo with each fitted face's silhouette (green), its 68 points (red), crop box (grey) and
+    number (1 = the first face, as the app's selector counts them)."""
     canvas = image.copy()
     thickness = max(1, round(max(image.shape[:2]) / 400))
     for face in faces:
@@ -225,4 +226,16 @@ def draw_overlay(image: np.ndarray, faces: list[FaceResult]) -> np.ndarray:
             cv2.circle(canvas, (round(x), round(y)), thickness + 1, (230, 40, 40), -1, cv2.LINE_AA)
         x0, y0, x1, y1 = (round(v) for v in face.box)
         cv2.rectangle(canvas, (x0, y0), (x1, y1), (160, 160, 160), 1)
+    for number, face in enumerate(faces, start=1):  # numbers last, so no outline covers them
+        _label(canvas, str(number), face.box, thickness)
     return canvas
+
+
+def _label(canvas: np.ndarray, text: str, box: tuple[float, float, float, float], thickness: int) -> None:
+    """White number with a dark outline at a face box's top-left corner, inside the image."""
+    scale = max(0.5, (box[2] - box[0]) / 160)
+    width, height = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, 2 * thickness)[0]
+    x = int(np.clip(box[0] + 2, 0, canvas.shape[1] - width))
+    y = int(np.clip(box[1] + height + 2, height, canvas.shape[0] - 1))
+    for colour, weight in (((20, 20, 20), 4 * thickness), ((255, 255, 255), 2 * thickness)):
+        cv2.putText(canvas, text, (x, y), cv2.FONT_HERSHEY_SIMPLEX, scale, colour, weight, cv2.LINE_AA)

@@ -1,0 +1,27 @@
+"""Preset brightness: the closed-form front irradiance and the exposure match of presets."""
+
+import numpy as np
+
+from inversefacenet.lighting import PRESETS, Light, front_irradiance, matched, sh_from_light
+from inversefacenet.sh import sh_basis
+
+
+def _hemisphere_mean(sh: np.ndarray) -> float:
+    """Monte Carlo mean of the irradiance over unit normals facing the camera (an independent estimate)."""
+    normals = np.random.default_rng(0).normal(size=(400_000, 3))
+    normals /= np.linalg.norm(normals, axis=1, keepdims=True)
+    return float((sh_basis(normals[normals[:, 2] > 0]) @ sh).mean())
+
+
+def test_front_irradiance_is_the_hemisphere_mean():
+    for light in [*PRESETS.values(), Light(azimuth_deg=170, elevation_deg=-40, colour=(1.0, 0.2, 0.1))]:
+        sh = sh_from_light(light)
+        assert abs(front_irradiance(sh) - _hemisphere_mean(sh)) < 5e-3
+
+
+def test_presets_matched_to_a_dim_photo_keep_its_exposure():
+    recovered = sh_from_light(Light(azimuth_deg=10, intensity=0.4, ambient=0.3))
+    for light in PRESETS.values():
+        adjusted = matched(light, recovered)
+        assert abs(front_irradiance(sh_from_light(adjusted)) - front_irradiance(recovered)) < 1e-6
+        assert adjusted.azimuth_deg == light.azimuth_deg and adjusted.colour == light.colour
