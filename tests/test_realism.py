@@ -95,3 +95,13 @@ def test_oracle_row_may_not_get_more_than_five_percent_worse():
     kept, reason = holds({**shipped, "rotation_error_deg": 1.1}, shipped)
     assert not kept and "rotation_error_deg" in reason
     assert not holds({**shipped, "mask_iou": 0.94}, shipped)[0]  # error 0.06 > 1.05 * 0.05
+
+
+def test_share_keeps_some_renders_clean(model):
+    params = random_parameters(model, 8, seed=2)
+    clean, _ = render_inputs(model, params, 64)
+    none, _ = render_inputs(model, params, 64, Realism(share=0.0), np.random.default_rng(0))
+    np.testing.assert_array_equal(none, clean)
+    half, _ = render_inputs(model, params, 64, Realism(share=0.5), np.random.default_rng(0))
+    same = [np.array_equal(half[k], clean[k]) for k in range(8)]
+    assert 0 < sum(same) < 8

@@ -41,6 +41,7 @@ class Realism:
     camera: bool = True
     landmark_noise: bool = True
     grayscale: float = 0.08  # share of grayscale images (with ``camera``)
+    share: float = 1.0  # share of images made photo-like; the rest stay clean renders with exact crops
 
     @classmethod
     def none(cls) -> Realism:
@@ -168,10 +169,12 @@ def network_inputs(images: np.ndarray, coverage: np.ndarray, points: np.ndarray,
     size = images.shape[1]
     inputs, masks = np.empty(images.shape, np.float32), np.empty(images.shape[:3], bool)
     for k in range(len(images)):
-        image, landmarks = photo_like(images[k], coverage[k], points[k], rng, realism), points[k]
-        if realism.landmark_noise:
-            offsets = measured_offsets().sample(np.degrees(rotation[k, :2]), rng)
-            image, landmarks = recrop(image, noisy_landmarks(landmarks, offsets), size)
+        image, landmarks = images[k], points[k]
+        if rng.uniform() < realism.share:
+            image = photo_like(image, coverage[k], landmarks, rng, realism)
+            if realism.landmark_noise:
+                offsets = measured_offsets().sample(np.degrees(rotation[k, :2]), rng)
+                image, landmarks = recrop(image, noisy_landmarks(landmarks, offsets), size)
         masks[k] = face_mask(landmarks, size)
         inputs[k] = (np.clip(image, 0, 1) - 0.5) * masks[k][..., None]
     return inputs, masks
