@@ -1,6 +1,7 @@
 """The browser-only page in headless Chromium: network parity on wasm and WebGPU against Python's
 ONNX Runtime, preprocessing parity with inversefacenet.preprocess, an end-to-end reconstruction
-with a download, and no request leaving localhost. Needs the built page (`make web-build`)."""
+with its downloads (OBJ, PLY, params.json), a photo without a face clearing the previous one,
+and no request leaving localhost. Needs the built page (`make web-build`)."""
 
 import base64
 import json
@@ -11,6 +12,7 @@ import numpy as np
 import onnxruntime
 import pytest
 import trimesh
+from PIL import Image
 
 from demo.webpage import DIST, start
 from inversefacenet import Reconstructor
@@ -147,6 +149,44 @@ def test_reconstruct_a_photo_and_download_the_mesh(browser, site, model, tmp_pat
     # The page's bake: texture look-ups at the vertices give the PLY's per-vertex albedo.
     looked_up = obj.visual.to_color().vertex_colors[:, :3].astype(float)
     assert np.abs(looked_up - mesh.visual.vertex_colors[:, :3]).mean() < 3
+    assert hosts <= {site.split("/")[2]}
+    page.close()
+
+
+def view_is_blank(page) -> bool:
+    """The 3D view shows only its white background."""
+    return page.evaluate(
+        """() => { const view = document.getElementById('view');
+        const canvas = Object.assign(document.createElement('canvas'), { width: view.width, height: view.height });
+        const context = canvas.getContext('2d');
+        context.drawImage(view, 0, 0);
+        return context.getImageData(0, 0, view.width, view.height).data.every((x) => x === 255); }"""
+    )
+
+
+def test_a_photo_without_a_face_clears_the_previous_face(browser, site, tmp_path):
+    page, hosts = open_page(browser, site, "wasm")
+    assert not page.is_visible("#downloads")  # nothing to download before a photo
+    page.set_input_files("#file", str(EXAMPLE))
+    page.wait_for_function("document.body.classList.contains('has-face')", timeout=120_000)
+    assert page.is_visible("#download-obj") and page.locator("#photo-preview canvas").count() == 1
+    assert not view_is_blank(page) and float(page.input_value("#jawOpen")) > 0
+    grey = tmp_path / "grey.png"
+    Image.new("RGB", (640, 480), (128, 128, 128)).save(grey)
+    page.set_input_files("#file", str(grey))
+    page.wait_for_function("document.getElementById('status').classList.contains('error')", timeout=120_000)
+    assert page.inner_text("#status") == (
+        "No face was found in this photo. Choose a photo in which a face is clearly visible."
+    )
+    assert not page.is_visible("#downloads") and not page.is_visible("#download-obj")
+    assert page.locator("#photo-preview *").count() == 0 and page.locator("#face option").count() == 0
+    assert view_is_blank(page)
+    assert page.evaluate("document.getElementById('pose').disabled")
+    assert all(float(page.input_value(f"#{name}")) == 0 for name in ("jawOpen", "pitch", "yaw", "roll"))
+    page.set_input_files("#file", files=[{"name": "notes.txt", "mimeType": "text/plain", "buffer": b"not a photo"}])
+    page.wait_for_function("document.getElementById('status').textContent.startsWith('This file')", timeout=60_000)
+    assert page.inner_text("#status") == "This file could not be read as an image. Choose a JPEG, PNG or WebP photo."
+    assert not page.is_visible("#downloads") and view_is_blank(page)
     assert hosts <= {site.split("/")[2]}
     page.close()
 

@@ -26,10 +26,16 @@ interface Reconstruction {
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const query = new URLSearchParams(location.search);
 
+/** A photo the page cannot use; its message is shown as it is, in plain words. */
+class PhotoError extends Error {}
+
+const NO_FACE = "No face was found in this photo. Choose a photo in which a face is clearly visible.";
+const NOT_AN_IMAGE = "This file could not be read as an image. Choose a JPEG, PNG or WebP photo.";
+
 async function decode(url: string): Promise<HTMLCanvasElement> {
   const blob = await fetch(url).then((r) => r.blob());
   const bitmap = await createImageBitmap(blob, { imageOrientation: "from-image" }).catch(() => {
-    throw new Error("not an image the browser can decode");
+    throw new PhotoError(NOT_AN_IMAGE);
   });
   const longest = Math.max(bitmap.width, bitmap.height);
   const factor = longest > 2048 ? 2048 / longest : 1; // landmarks need no more; keeps memory bounded
@@ -45,6 +51,7 @@ class App {
   private current = 0;
   private edited: FaceParameters | null = null;
   private customLight = false; // false: the face's recovered SH; true: the lamp sliders
+  private photos = 0; // counts chosen photos: a slower earlier one must not overwrite a later one
 
   constructor(
     readonly model: FaceModel,
@@ -67,7 +74,7 @@ class App {
     let start = performance.now();
     const faces = await this.detector.detect(photo);
     const landmarks_ms = performance.now() - start;
-    if (!faces.length) throw new Error("no face found in the image");
+    if (!faces.length) throw new PhotoError(NO_FACE);
     start = performance.now();
     const inputs = faces.map((points) => this.input(photo, points));
     return { inputs, landmarks_ms, preprocess_ms: performance.now() - start };
@@ -81,7 +88,25 @@ class App {
     return networkInput(cropImage(photo, crop), mask, size);
   }
 
+  /**
+   * A new photo: the previous face's views, controls and downloads go at once, so that nothing shown
+   * belongs to another photo; a photo without a usable face leaves one message and nothing else.
+   */
   async reconstruct(url: string): Promise<Reconstruction> {
+    const ticket = ++this.photos;
+    this.clear("Finding faces…");
+    try {
+      return await this.reconstructPhoto(url, ticket);
+    } catch (error) {
+      if (ticket === this.photos) {
+        this.clear(error instanceof PhotoError ? error.message : `Something went wrong: ${(error as Error).message}`,
+          true);
+      }
+      throw error;
+    }
+  }
+
+  private async reconstructPhoto(url: string, ticket: number): Promise<Reconstruction> {
     const photo = await decode(url);
     const { inputs, landmarks_ms, preprocess_ms } = await this.inputs(photo);
     let network_ms = 0;
@@ -91,16 +116,33 @@ class App {
       network_ms += ms;
       faces.push(unpack(output, this.model.index));
     }
+    const timings = { landmarks_ms, preprocess_ms, network_ms };
+    if (ticket !== this.photos) return { faces, timings, backend: this.network.backend }; // a newer photo is on
     this.faces = faces;
+    setResults(true);
     this.show(0);
     $("photo-preview").replaceChildren(photo);
     const select = $<HTMLSelectElement>("face");
     select.replaceChildren(...faces.map((_, k) => new Option(`Face ${k + 1}`, String(k))));
-    const timings = { landmarks_ms, preprocess_ms, network_ms };
-    $("status").textContent =
+    setStatus(
       `${faces.length} face(s) · ${this.network.backend} · landmarks ${landmarks_ms.toFixed(0)} ms · ` +
-      `preprocessing ${preprocess_ms.toFixed(0)} ms · network ${network_ms.toFixed(1)} ms`;
+      `preprocessing ${preprocess_ms.toFixed(0)} ms · network ${network_ms.toFixed(1)} ms`);
     return { faces, timings, backend: this.network.backend };
+  }
+
+  /** No face on the page: photo, face list, 3D view, controls and downloads cleared; one message. */
+  clear(message: string, isError = false): void {
+    this.faces = [];
+    this.current = 0;
+    this.edited = null;
+    $("photo-preview").replaceChildren();
+    $<HTMLSelectElement>("face").replaceChildren();
+    setValues({ pitch: 0, yaw: 0, roll: 0, ...Object.fromEntries(this.expressions.map((n) => [n, 0])) });
+    $<HTMLSelectElement>("preset").value = "recovered";
+    this.customLight = false;
+    this.view.clear();
+    setResults(false);
+    setStatus(message, isError);
   }
 
   show(index: number): void {
@@ -165,6 +207,20 @@ class App {
   }
 }
 
+function setStatus(message: string, isError = false): void {
+  const status = $("status");
+  status.textContent = message;
+  status.classList.toggle("error", isError);
+}
+
+/** Show or hide everything that belongs to a face: the 3D view, its controls and downloads. */
+function setResults(shown: boolean): void {
+  document.body.classList.toggle("has-face", shown);
+  $("downloads").hidden = !shown;
+  for (const id of ["lighting", "expression", "pose"]) $<HTMLFieldSetElement>(id).disabled = !shown;
+  $<HTMLSelectElement>("face").hidden = !shown;
+}
+
 function setValues(values: Record<string, number>): void {
   for (const [id, value] of Object.entries(values)) {
     const input = document.getElementById(id) as HTMLInputElement | null;
@@ -196,15 +252,19 @@ function buildControls(app: App): void {
   $("face").addEventListener("change", (e) => app.show(Number((e.target as HTMLSelectElement).value)));
   $("reset").addEventListener("click", () => app.show(Number($<HTMLSelectElement>("face").value) || 0));
   for (const kind of ["obj", "ply", "json"] as const) $(`download-${kind}`).addEventListener("click", () => app.download(kind));
-  const run = (url: string) =>
-    app.reconstruct(url).catch((error: Error) => ($("status").textContent = `Error: ${error.message}`));
+  const run = (url: string) => // reconstruct shows its own message
+    app.reconstruct(url).catch(() => {}).finally(() => URL.revokeObjectURL(url));
   $<HTMLInputElement>("file").addEventListener("change", (e) => {
     const file = (e.target as HTMLInputElement).files?.[0];
     if (file) run(URL.createObjectURL(file));
   });
   $("webcam").addEventListener("click", async () => {
     const video = document.createElement("video");
-    video.srcObject = await navigator.mediaDevices.getUserMedia({ video: true });
+    try {
+      video.srcObject = await navigator.mediaDevices.getUserMedia({ video: true });
+    } catch {
+      return setStatus("The webcam could not be opened (no camera, or access was not allowed).", true);
+    }
     await video.play();
     const frame = document.createElement("canvas");
     [frame.width, frame.height] = [video.videoWidth, video.videoHeight];
@@ -227,6 +287,7 @@ async function main(): Promise<void> {
   const view = new FaceView($<HTMLCanvasElement>("view"), model.triangles, model.index.camera.distance_mm);
   const app = new App(model, detector, network, view);
   buildControls(app);
+  setResults(false);
   $("backend").textContent = `${network.backend} · ${variant}`;
   status.textContent = "Ready: choose a photo.";
   Object.assign(window.inverseFaceNet, {
@@ -251,6 +312,6 @@ declare global {
 }
 window.inverseFaceNet = { ready: Promise.resolve() };
 window.inverseFaceNet.ready = main().catch((error: Error) => {
-  $("status").textContent = `Error: ${error.message}`;
+  setStatus(`The page could not start: ${error.message}`, true);
   throw error;
 });

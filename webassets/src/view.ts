@@ -51,6 +51,13 @@ export class FaceView {
     this.geometry.setAttribute("normal", new THREE.BufferAttribute(normals, 3));
     this.geometry.setAttribute("albedo", new THREE.BufferAttribute(albedo, 3));
     this.geometry.computeBoundingSphere();
+    this.mesh.visible = true;
+  }
+
+  /** An empty view: no face shown. */
+  clear(): void {
+    this.mesh.visible = false;
+    this.render();
   }
 
   /** rotation: row-major 3x3 Rot_xyz; sh: 9 x RGB. */
@@ -59,6 +66,10 @@ export class FaceView {
     this.mesh.setRotationFromMatrix(new THREE.Matrix4().set(
       m[0], m[1], m[2], 0, m[3], m[4], m[5], 0, m[6], m[7], m[8], 0, 0, 0, 0, 1));
     (this.material.uniforms.sh.value as THREE.Vector3[]).forEach((v, k) => v.set(sh[k][0], sh[k][1], sh[k][2]));
+    this.render();
+  }
+
+  private render(): void {
     const size = this.renderer.domElement.clientWidth || 512;
     this.renderer.setSize(size, size, false);
     this.renderer.render(this.scene, this.camera);
