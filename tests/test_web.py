@@ -1,11 +1,12 @@
 """The browser-only page in headless Chromium: network parity on wasm and WebGPU against Python's
 ONNX Runtime, preprocessing parity with inversefacenet.preprocess, an end-to-end reconstruction
-with its downloads (OBJ, PLY, params.json), a photo without a face clearing the previous one,
+with its downloads (OBJ, PLY, GLB, params.json), a photo without a face clearing the previous one,
 and no request leaving localhost. Needs the built page (`make web-build`)."""
 
 import base64
 import json
 import shutil
+import struct
 from pathlib import Path
 
 import numpy as np
@@ -13,9 +14,10 @@ import onnxruntime
 import pytest
 import trimesh
 from PIL import Image
+from scipy.spatial.transform import Rotation
 
 from demo.webpage import DIST, start
-from inversefacenet import Reconstructor
+from inversefacenet import Reconstructor, rotation_matrix
 from inversefacenet.atlas import UVAtlas
 from inversefacenet.checkpoint import DEFAULT_CHECKPOINT, Predictor
 from inversefacenet.detection import LandmarkDetector
@@ -122,10 +124,12 @@ def test_reconstruct_a_photo_and_download_the_mesh(browser, site, model, tmp_pat
     page.select_option("#preset", "side light")  # relight
     assert page.evaluate("document.getElementById('view').toDataURL()") != before
     page.locator("#jawOpen").fill("0.9")  # an expression edit keeps the chosen light
+    page.locator("#yaw").fill("25")  # a pose edit: the GLB's node rotation follows it
     with page.expect_download() as download:
         page.locator("#download-json").click()
     edited = json.loads(Path(download.value.path()).read_text())
     assert edited["expression"]["jawOpen"] == pytest.approx(0.9)
+    assert edited["rotation_deg"]["yaw"] == pytest.approx(25)
     assert edited["sh"][3][0] > 0.3  # the side light's x band, not the recovered one
     with page.expect_download() as download:
         page.locator("#download-ply").click()
@@ -134,6 +138,11 @@ def test_reconstruct_a_photo_and_download_the_mesh(browser, site, model, tmp_pat
     mesh = trimesh.load(target, process=False)
     atlas = UVAtlas.for_model(model)  # the page's downloads use the Python exports' seam split
     assert len(mesh.vertices) == len(atlas.vertex) and np.array_equal(mesh.faces, atlas.triangles)
+    with page.expect_download() as download:
+        page.locator("#download-glb").click()
+    assert download.value.suggested_filename == "face.glb"
+    download.value.save_as(tmp_path / "face.glb")
+    check_glb(tmp_path / "face.glb", mesh, atlas, edited)
     downloads = []
     page.on("download", lambda item: downloads.append(item))
     page.locator("#download-obj").click()
@@ -153,6 +162,42 @@ def test_reconstruct_a_photo_and_download_the_mesh(browser, site, model, tmp_pat
     page.close()
 
 
+def glb_json(path: Path) -> dict:
+    """The JSON chunk of a binary glTF file."""
+    data = path.read_bytes()
+    magic, version, length = struct.unpack("<4sII", data[:12])
+    chunk_length, chunk_type = struct.unpack("<I4s", data[12:20])
+    assert (magic, version, length, chunk_type) == (b"glTF", 2, len(data), b"JSON")
+    return json.loads(data[20 : 20 + chunk_length])
+
+
+def check_glb(path: Path, ply: trimesh.Trimesh, atlas: UVAtlas, params: dict) -> None:
+    """The page's GLB as inversefacenet.export writes it: the PLY's vertices in metres, the atlas UVs
+    and its baked texture, and the pose of params.json as the node's rotation quaternion."""
+    gltf = glb_json(path)
+    (node,) = gltf["nodes"]
+    assert "matrix" not in node and "translation" not in node and "scale" not in node
+    r = params["rotation_deg"]
+    pose = rotation_matrix(np.radians([[r["pitch"], r["yaw"], r["roll"]]]))[0]
+    np.testing.assert_allclose(Rotation.from_quat(node["rotation"]).as_matrix(), pose, atol=1e-6)  # x, y, z, w
+    ((primitive,),) = [m["primitives"] for m in gltf["meshes"]]
+    assert {"POSITION", "NORMAL", "TEXCOORD_0"} <= set(primitive["attributes"])
+    (material,) = gltf["materials"]
+    assert material["pbrMetallicRoughness"]["metallicFactor"] == 0  # skin is not metal
+    (image,) = gltf["images"]
+    assert image["mimeType"] == "image/png"
+    glb = trimesh.load(path, force="mesh")  # the node's rotation applied
+    assert len(glb.vertices) == len(ply.vertices) and np.array_equal(glb.faces, atlas.triangles)
+    np.testing.assert_allclose(glb.vertices, ply.vertices @ pose.T * 1e-3, atol=1e-6)  # metres, posed
+    uv = np.asarray(glb.visual.uv)
+    assert uv.min() >= 0 and uv.max() <= 1
+    np.testing.assert_allclose(uv, atlas.uv, atol=1e-6)  # trimesh undoes glTF's v flip
+    assert glb.visual.material.baseColorTexture.size == (1024, 1024)
+    # The baked texture at the vertices gives the PLY's per-vertex albedo.
+    looked_up = glb.visual.to_color().vertex_colors[:, :3].astype(float)
+    assert np.abs(looked_up - ply.visual.vertex_colors[:, :3]).mean() < 3
+
+
 def view_is_blank(page) -> bool:
     """The 3D view shows only its white background."""
     return page.evaluate(
@@ -169,7 +214,7 @@ def test_a_photo_without_a_face_clears_the_previous_face(browser, site, tmp_path
     assert not page.is_visible("#downloads")  # nothing to download before a photo
     page.set_input_files("#file", str(EXAMPLE))
     page.wait_for_function("document.body.classList.contains('has-face')", timeout=120_000)
-    assert page.is_visible("#download-obj") and page.locator("#photo-preview canvas").count() == 1
+    assert page.is_visible("#download-glb") and page.locator("#photo-preview canvas").count() == 1
     assert not view_is_blank(page) and float(page.input_value("#jawOpen")) > 0
     grey = tmp_path / "grey.png"
     Image.new("RGB", (640, 480), (128, 128, 128)).save(grey)
@@ -178,7 +223,7 @@ def test_a_photo_without_a_face_clears_the_previous_face(browser, site, tmp_path
     assert page.inner_text("#status") == (
         "No face was found in this photo. Choose a photo in which a face is clearly visible."
     )
-    assert not page.is_visible("#downloads") and not page.is_visible("#download-obj")
+    assert not page.is_visible("#downloads") and not page.is_visible("#download-glb")
     assert page.locator("#photo-preview *").count() == 0 and page.locator("#face option").count() == 0
     assert view_is_blank(page)
     assert page.evaluate("document.getElementById('pose').disabled")

@@ -1,7 +1,9 @@
 // Mesh downloads on the face model's UV atlas (the same seam-split vertices as the Python exports):
 // OBJ with texture coordinates, per-vertex colour (the common "v x y z r g b" extension) and an
-// MTL naming the baked albedo PNG; ASCII PLY with per-vertex colour.
+// MTL naming the baked albedo PNG; ASCII PLY with per-vertex colour; binary glTF (GLB) with the
+// baked albedo as its base colour texture and the head pose as its node's rotation.
 import * as THREE from "three";
+import { GLTFExporter } from "three/examples/jsm/exporters/GLTFExporter.js";
 
 export function toObj(vertices: Float32Array, colours: Float32Array, uv: Float32Array, triangles: Uint32Array): string {
   const lines = ["# InverseFaceNet face (mm, head frame), vertex colours and face.png = albedo", "mtllib face.mtl"];
@@ -35,6 +37,43 @@ export function toPly(vertices: Float32Array, colours: Float32Array, triangles: 
   }
   for (let f = 0; f < triangles.length; f += 3) lines.push(`3 ${triangles[f]} ${triangles[f + 1]} ${triangles[f + 2]}`);
   return lines.join("\n") + "\n";
+}
+
+/**
+ * GLB as inversefacenet.export writes it: metres (glTF's unit), vertices in the head frame, the head
+ * pose (row-major 3x3 Rot_xyz) as the node's rotation quaternion, vertex normals, the atlas UVs and
+ * the baked texture (a non-metallic material: glTF's default metallic factor is 1).
+ */
+export async function toGlb(
+  vertices: Float32Array, normals: Float32Array, uv: Float32Array, triangles: Uint32Array,
+  texture: HTMLCanvasElement, rotation: number[],
+): Promise<ArrayBuffer> {
+  const geometry = new THREE.BufferGeometry();
+  geometry.setAttribute("position", new THREE.BufferAttribute(vertices.map((x) => x * 1e-3), 3));
+  geometry.setAttribute("normal", new THREE.BufferAttribute(normals, 3));
+  // glTF's v runs down the image: write 1 - v and keep the image as baked (row 0 = atlas v 1),
+  // so that the file holds the same texture and UVs as the Python GLB.
+  geometry.setAttribute("uv", new THREE.BufferAttribute(uv.map((x, i) => (i % 2 ? 1 - x : x)), 2));
+  geometry.setIndex(new THREE.BufferAttribute(triangles, 1));
+  const map = new THREE.CanvasTexture(texture);
+  map.flipY = false;
+  map.colorSpace = THREE.SRGBColorSpace;
+  const material = new THREE.MeshStandardMaterial({ map, metalness: 0, roughness: 1, name: "face" });
+  const mesh = new THREE.Mesh(geometry, material);
+  mesh.name = "face";
+  const m = rotation;
+  mesh.setRotationFromMatrix(new THREE.Matrix4().set(
+    m[0], m[1], m[2], 0, m[3], m[4], m[5], 0, m[6], m[7], m[8], 0, 0, 0, 0, 1));
+  const scene = new THREE.Scene();
+  scene.name = "InverseFaceNet";
+  scene.add(mesh);
+  try {
+    return (await new GLTFExporter().parseAsync(scene, { binary: true, trs: true })) as ArrayBuffer;
+  } finally {
+    geometry.dispose();
+    material.dispose();
+    map.dispose();
+  }
 }
 
 /**

@@ -6,7 +6,7 @@ import { hexToRgb, rgbToHex, shFromLight } from "./lighting";
 import { type Backend, type Network, createNetwork } from "./network";
 import { type FaceParameters, rotationMatrix, unpack } from "./params";
 import { cropForLandmarks, cropImage, faceMask, networkInput, toCrop } from "./preprocess";
-import { bakeTexture, download, MTL, toObj, toPly } from "./exporters";
+import { bakeTexture, download, MTL, toGlb, toObj, toPly } from "./exporters";
 import { FaceView } from "./view";
 
 // absolute, so that libraries resolving paths against their own module URL find the files too
@@ -191,21 +191,36 @@ class App {
     this.view.draw(rotationMatrix(r.pitch, r.yaw, r.roll), sh);
   }
 
-  download(kind: "obj" | "ply" | "json"): void {
+  async download(kind: Download): Promise<void> {
     const face = this.edited;
     if (!face) return;
     if (kind === "json") return download("params.json", JSON.stringify(face, null, 1));
     const names = this.model.index.expression_names;
-    // Head frame, on the UV atlas's seam-split vertices, as the Python OBJ and PLY.
-    const vertices = this.model.split(this.model.geometry(face.shape, names.map((n) => face.expression[n])));
+    // Head frame, on the UV atlas's seam-split vertices, as the Python OBJ, PLY and GLB.
+    const modelVertices = this.model.geometry(face.shape, names.map((n) => face.expression[n]));
+    const vertices = this.model.split(modelVertices);
     const albedo = this.model.split(this.model.albedo(face.albedo));
     const { uv, triangles } = this.model.atlas;
     if (kind === "ply") return download("face.ply", toPly(vertices, albedo, triangles));
+    const texture = bakeTexture(this.view.renderer, uv, triangles, albedo);
+    if (kind === "glb") {
+      // Normals of the whole model mesh, so that seams and the clipped forehead shade like their neighbours.
+      const normals = this.model.split(this.model.normals(modelVertices));
+      for (let i = 0; i < normals.length; i += 3) {
+        const length = Math.hypot(normals[i], normals[i + 1], normals[i + 2]) || 1;
+        for (let j = 0; j < 3; j++) normals[i + j] /= length;
+      }
+      const { pitch, yaw, roll } = face.rotation_deg;
+      const glb = await toGlb(vertices, normals, uv, triangles, texture, rotationMatrix(pitch, yaw, roll));
+      return download("face.glb", new Blob([glb], { type: "model/gltf-binary" }));
+    }
     download("face.obj", toObj(vertices, albedo, uv, triangles));
     download("face.mtl", MTL);
-    bakeTexture(this.view.renderer, uv, triangles, albedo).toBlob((png) => png && download("face.png", png));
+    texture.toBlob((png) => png && download("face.png", png));
   }
 }
+
+type Download = "obj" | "ply" | "glb" | "json";
 
 function setStatus(message: string, isError = false): void {
   const status = $("status");
@@ -251,7 +266,10 @@ function buildControls(app: App): void {
   $("preset").addEventListener("change", (e) => app.applyPreset((e.target as HTMLSelectElement).value));
   $("face").addEventListener("change", (e) => app.show(Number((e.target as HTMLSelectElement).value)));
   $("reset").addEventListener("click", () => app.show(Number($<HTMLSelectElement>("face").value) || 0));
-  for (const kind of ["obj", "ply", "json"] as const) $(`download-${kind}`).addEventListener("click", () => app.download(kind));
+  for (const kind of ["obj", "ply", "glb", "json"] as const) {
+    $(`download-${kind}`).addEventListener("click", () =>
+      app.download(kind).catch((error: Error) => setStatus(`The ${kind.toUpperCase()} export failed: ${error.message}`, true)));
+  }
   const run = (url: string) => // reconstruct shows its own message
     app.reconstruct(url).catch(() => {}).finally(() => URL.revokeObjectURL(url));
   $<HTMLInputElement>("file").addEventListener("change", (e) => {
