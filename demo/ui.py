@@ -7,7 +7,10 @@ rebuilt on demand (slider release, buttons), since writing a mesh is slower than
 
 from __future__ import annotations
 
+import functools
+import inspect
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +36,23 @@ INTRO = """# InverseFaceNet
 Upload a photo (or pick the example, or use the webcam): every face is found and its pose, shape, expression,
 skin albedo and lighting (2nd-order spherical harmonics) are recovered. Relight it, change its expression and pose,
 and download the mesh. Everything runs on this server's CPU; nothing is uploaded anywhere else."""
+
+
+LIGHT_NAMES = ("azimuth_deg", "elevation_deg", "intensity", "ambient", "colour")
+EDIT_NAMES = (*EXPRESSION_CONTROLS, "pitch_deg", "yaw_deg", "roll_deg")
+"""API parameter names of the lamp and edit controls, in the order of the controls."""
+
+
+def _named(fn: Callable[..., Any], *names: str) -> Callable[..., Any]:
+    """``fn`` with a signature naming its positional inputs, so the API shows names, not param_1..26."""
+
+    @functools.wraps(fn)
+    def named(*values: Any) -> Any:
+        return fn(*values)
+
+    kind = inspect.Parameter.POSITIONAL_OR_KEYWORD
+    named.__signature__ = inspect.Signature([inspect.Parameter(name, kind) for name in names])  # type: ignore[attr-defined]
+    return named
 
 
 def _need(session: Session | None) -> Session:
@@ -122,9 +142,12 @@ def build_app(reconstructor: Reconstructor) -> gr.Blocks:
         return start(session, with_composite)
 
     def select_face(choice: int | None, session: Session | None, with_composite: bool) -> list[Any]:
+        """Face ``choice`` (0 = the first, numbered 1 on the overlay)."""
         session = _need(session)
         if choice is None or choice == session.index:
             return [gr.skip()] * len(start_outputs)
+        if not 0 <= int(choice) < len(session.faces):
+            raise gr.Error(f"There are {len(session.faces)} faces: choose 0 to {len(session.faces) - 1}.")
         session.select(int(choice))
         return start(session, with_composite)
 
@@ -230,25 +253,33 @@ def build_app(reconstructor: Reconstructor) -> gr.Blocks:
         # Scripts: the same in one call, with an error for unusable input.
         gr.Button(visible=False).click(reconstruct, [photo, with_composite, state], start_outputs,
                                        api_name="reconstruct")  # fmt: skip
-        face_choice.input(
-            select_face, [face_choice, state, with_composite], start_outputs, api_name="select_face"
-        ).then(recovered_3d, state, model3d, api_name=False)
+        face_choice.input(select_face, [face_choice, state, with_composite], start_outputs, api_name=False).then(
+            recovered_3d, state, model3d, api_name=False
+        )
+        face_index = gr.Number(visible=False, precision=0)  # scripts pick a face by its index
+        gr.Button(visible=False).click(_named(select_face, "face_index", "session", "with_composite"),
+                                       [face_index, state, with_composite], start_outputs,
+                                       api_name="select_face")  # fmt: skip
         reset_button.click(reset, [state, with_composite], start_outputs, api_name="reset").then(
             recovered_3d, state, model3d, api_name=False
         )
         for slider in light_controls:
-            slider.input(relight, [state, *light_controls, *edit_controls, with_composite],
+            slider.input(_named(relight, "session", *LIGHT_NAMES, *EDIT_NAMES, "with_composite"),
+                         [state, *light_controls, *edit_controls, with_composite],
                          [sh_table, preset, *lit_previews],
                          api_name="relight" if slider is azimuth else False, trigger_mode="always_last")  # fmt: skip
-        preset.input(apply_preset, [state, preset, *edit_controls, with_composite],
+        preset.input(_named(apply_preset, "session", "preset", *EDIT_NAMES, "with_composite"),
+                     [state, preset, *edit_controls, with_composite],
                      [*light_controls, sh_table, *lit_previews], api_name="preset")  # fmt: skip
         edit_inputs = [state, sh_table, *edit_controls, with_composite]
         for control in [*edit_controls, with_composite]:
-            control.input(edit_face, edit_inputs, previews, api_name="edit" if control is pitch else False,
+            control.input(_named(edit_face, "session", "sh", *EDIT_NAMES, "with_composite"), edit_inputs, previews,
+                          api_name="edit" if control is pitch else False,
                           trigger_mode="always_last")  # fmt: skip
         sh_table.input(lambda *values: _light_only(edit_face(*values)), edit_inputs, lit_previews, api_name=False)
         for control in [azimuth, elevation, intensity, ambient, *edit_controls]:
-            control.release(refresh_3d, [state, sh_table, *edit_controls], model3d,
-                            api_name="refresh_3d" if control is pitch else False)  # fmt: skip
-        export_button.click(export, [state, sh_table, *edit_controls], downloads, api_name="export")
+            control.release(_named(refresh_3d, "session", "sh", *EDIT_NAMES), [state, sh_table, *edit_controls],
+                            model3d, api_name="refresh_3d" if control is pitch else False)  # fmt: skip
+        export_button.click(_named(export, "session", "sh", *EDIT_NAMES), [state, sh_table, *edit_controls],
+                            downloads, api_name="export")  # fmt: skip
     return app

@@ -14,6 +14,7 @@ from demo.session import EXPRESSION_CONTROLS
 from demo.ui import build_app
 from inversefacenet import Reconstructor
 from inversefacenet.detection import LandmarkDetector
+from tests.conftest import two_face_photo
 
 gradio_client = pytest.importorskip("gradio_client")
 
@@ -138,3 +139,17 @@ def test_the_page_in_a_browser(server, tmp_path):
         browser.close()
     assert len(trimesh.load(target, process=False).vertices) > 10_000
     assert hosts <= {server.split("/")[2]}  # nothing left localhost
+
+
+def test_scripts_call_endpoints_by_parameter_name(client, tmp_path, model):
+    group = tmp_path / "two.png"
+    Image.fromarray(two_face_photo(model)).save(group)
+    first = client.predict(path=gradio_client.handle_file(str(group)), with_composite=False, api_name="/reconstruct")
+    assert "Face 1 of 2" in first[-1]
+    second = client.predict(face_index=1, with_composite=False, api_name="/select_face")
+    assert "Face 2 of 2" in second[-1]
+    with pytest.raises(gradio_client.exceptions.AppError, match="choose 0 to 1"):
+        client.predict(face_index=5, with_composite=False, api_name="/select_face")
+    # unnamed controls keep their defaults; the lamp from the viewer's left brightens the left half
+    lit = client.predict(azimuth_deg=-90, elevation_deg=0, intensity=1.5, ambient=0.2, api_name="/relight")
+    assert lit[1] == "custom" and numbers(lit[0])[3, 0] < -0.5
