@@ -1,18 +1,22 @@
 """The app's preview images of one face: relit, geometry only, albedo only, and composited into the photo.
 
-All views use the project's renderer (the same image formation the network was trained on)
-at one fixed framing: the crop of the recovered face. Edits (expression, pose) then move
-the face inside a still frame instead of re-centring it, and the relit face can be pasted
-back into the photo through the same crop the fit used.
+All views use the project's image formation (the one the network was trained on) at one
+fixed framing: the crop of the recovered face. Edits (expression, pose) then move the face
+inside a still frame instead of re-centring it, and the relit face can be pasted back into
+the photo through the same crop the fit used. The pixels come from the numba rasterizer or,
+after ``use_preview``, from OpenGL (pyrender: the same SH vertex colours, anti-aliased edges).
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, replace
+from typing import Literal
 
 import cv2
 import numpy as np
 
+from inversefacenet import render_gl
 from inversefacenet.facemodel.model import FaceModel
 from inversefacenet.lighting import PRESETS, sh_from_light
 from inversefacenet.params import FaceParameters
@@ -24,6 +28,49 @@ BACKGROUND = 1.0  # white behind the face
 GEOMETRY_GREY = 0.72
 STUDIO_SH = sh_from_light(PRESETS["studio"])
 UNLIT_SH = np.eye(9, 3, dtype=np.float32)[:, :1].repeat(3, axis=1)  # irradiance 1 everywhere: albedo alone
+MIN_SELF_CHECK_IOU = 0.9
+"""A GL context whose face mask overlaps numba's less than this draws something else: not used."""
+
+log = logging.getLogger(__name__)
+_gl: render_gl.GLRenderer | None = None
+"""The process's OpenGL preview renderer; None draws with numba (set by ``use_preview``, cleared when a draw fails)."""
+
+
+def use_preview(choice: Literal["auto", "pyrender", "numba"]) -> str:
+    """Pick the renderer of every preview in this process and return the one in use ("pyrender" or "numba").
+
+    "auto" and "pyrender" both fall back to numba, with a log line, when no OpenGL context can
+    be made or its face does not cover numba's: the app keeps serving either way.
+    """
+    global _gl
+    _gl = None
+    if choice == "numba":
+        return "numba"
+    problem = render_gl.probe()
+    if problem is None:
+        try:
+            renderer = render_gl.GLRenderer()
+            problem = _self_check(renderer)
+        except Exception as error:  # noqa: BLE001 - any GL failure means numba, never a crash
+            problem = f"{type(error).__name__}: {error}"
+    if problem is not None:
+        log.log(logging.WARNING if choice == "pyrender" else logging.INFO,
+                "Previews: numba (no usable OpenGL context: %s)", problem)  # fmt: skip
+        return "numba"
+    _gl = renderer
+    log.info("Previews: pyrender (OpenGL through %s, 4x MSAA)", render_gl.platform())
+    return "pyrender"
+
+
+def _self_check(renderer: render_gl.GLRenderer, size: int = 64) -> str | None:
+    """Why the context cannot stand in for numba (the mean face's masks disagree), or None."""
+    model = FaceModel.load()
+    params = FaceParameters.neutral(model.layout)
+    out = render(model, params, size)
+    _, coverage = renderer.render(model, params, size, (out.crop_scale, out.crop_offset))
+    mask, drawn = out.raster.mask[0], coverage[0] >= 0.5
+    iou = (mask & drawn).sum() / max((mask | drawn).sum(), 1)
+    return None if iou >= MIN_SELF_CHECK_IOU else f"its face mask overlaps numba's by IoU {iou:.2f}"
 
 
 @dataclass
@@ -51,23 +98,32 @@ class FaceViews:
         self.framing = Framing.of(render(model, recovered, size), size)
         self._grey = np.full((1, model.n_vertices, 3), GEOMETRY_GREY, np.float32)
 
-    def _render(self, params: FaceParameters, albedo: np.ndarray | None = None) -> RenderOutput:
-        return render(self.model, params, self.size, crop=self.framing.at(self.size), albedo=albedo)
+    def _draw(self, params: FaceParameters, albedo: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(image uint8 (S, S, 3) on white, face mask (S, S) bool) from the process's renderer."""
+        global _gl
+        crop = self.framing.at(self.size)
+        gl = _gl
+        if gl is not None:
+            try:
+                image, coverage = gl.render(self.model, params, self.size, crop, albedo, BACKGROUND)
+                return image[0], coverage[0] >= 0.5
+            except Exception:  # noqa: BLE001 - e.g. a context that cannot be made or was lost
+                log.exception("pyrender preview failed; previews use numba from now on")
+                _gl = None
+        out = render(self.model, params, self.size, crop=crop, albedo=albedo)
+        return to_uint8(out.image[0], BACKGROUND), out.raster.mask[0]
 
     def relit(self, params: FaceParameters) -> tuple[np.ndarray, np.ndarray]:
         """(image uint8 (S, S, 3) on white, face mask (S, S) bool) under ``params.sh``."""
-        out = self._render(params)
-        return to_uint8(out.image[0], BACKGROUND), out.raster.mask[0]
+        return self._draw(params)
 
     def geometry(self, params: FaceParameters) -> np.ndarray:
         """The shape and expression alone: uniform grey under a fixed studio light."""
-        out = self._render(replace(params, sh=STUDIO_SH[None]), albedo=self._grey)
-        return to_uint8(out.image[0], BACKGROUND)
+        return self._draw(replace(params, sh=STUDIO_SH[None]), albedo=self._grey)[0]
 
     def albedo(self, params: FaceParameters) -> np.ndarray:
         """The reflectance alone (no shading)."""
-        out = self._render(replace(params, sh=UNLIT_SH[None]))
-        return to_uint8(out.image[0], BACKGROUND)
+        return self._draw(replace(params, sh=UNLIT_SH[None]))[0]
 
 
 def composite(photo: np.ndarray, face: np.ndarray, mask: np.ndarray, crop: Crop, feather_px: float = 2.0) -> np.ndarray:
