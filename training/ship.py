@@ -19,6 +19,7 @@ from pathlib import Path
 from inversefacenet.checkpoint import DEFAULT_CHECKPOINT, load_network, save_checkpoint
 from inversefacenet.facemodel.model import FaceModel
 from training.evaluate import evaluate
+from training.evaluate_photos import SCORES, evaluate_photos
 
 REPORT = DEFAULT_CHECKPOINT.with_name("inversefacenet_report.json")
 
@@ -60,12 +61,30 @@ def report_markdown(rows: dict[str, dict[str, float]]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def gate(candidate: Path, rows: dict[str, dict[str, float]], args: argparse.Namespace) -> str:
+    """Why the candidate ships; raises SystemExit with the reason when it does not."""
+    shipped = evaluate(DEFAULT_CHECKPOINT, args.count, 0, args.realistic)
+    better, reason = beats(rows[GATE], shipped[GATE])
+    kept, oracle = holds(rows[ORACLE], shipped[ORACLE])
+    photos = "no photos given"
+    if args.photos:
+        scores = list(evaluate_photos([candidate, DEFAULT_CHECKPOINT], args.photos, with_fit=False).values())
+        photos = "photos: " + ", ".join(f"{k} {scores[0][k]:.4g} vs {scores[1][k]:.4g}" for k in SCORES)
+        better = better and all(scores[0][k] < scores[1][k] for k in SCORES)
+    verdict = f"real path {reason}; {oracle}; {photos}"
+    if not (better and kept):
+        raise SystemExit(f"not shipped: {verdict}")
+    return verdict
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("checkpoint", type=Path)
     parser.add_argument("--count", type=int, default=300)
     parser.add_argument("--fit-count", type=int, default=100)
     parser.add_argument("--realistic", type=int, default=40)
+    parser.add_argument("--photos", type=Path, help="real photos (python -m training.devset): the network alone "
+                        "must also explain them better (landmark agreement and photometric RMSE)")  # fmt: skip
     parser.add_argument("--force", action="store_true")
     args = parser.parse_args(argv)
     model = FaceModel.load()
@@ -74,13 +93,8 @@ def main(argv: list[str] | None = None) -> None:
     with tempfile.TemporaryDirectory() as folder:
         candidate = save_checkpoint(Path(folder) / "candidate.safetensors", network, config, half=True)
         rows = evaluate(candidate, args.count, args.fit_count, args.realistic)  # as shipped: fp16 weights
-    if DEFAULT_CHECKPOINT.exists() and not args.force:
-        shipped = evaluate(DEFAULT_CHECKPOINT, args.count, 0, args.realistic)
-        better, reason = beats(rows[GATE], shipped[GATE])
-        kept, oracle = holds(rows[ORACLE], shipped[ORACLE])
-        if not (better and kept):
-            raise SystemExit(f"not shipped: real path {reason}; {oracle}")
-        print(f"shipping: real path {reason}; {oracle}")
+        if DEFAULT_CHECKPOINT.exists() and not args.force:
+            print("shipping: " + gate(candidate, rows, args))
     extra = {"source": str(args.checkpoint), "trained_steps": sidecar.get("step"),
              "train_config": sidecar.get("train_config"), "evaluation": rows}  # fmt: skip
     save_checkpoint(DEFAULT_CHECKPOINT, network, config, extra, half=True)
