@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 
 PORT ?= 7860
 
-.PHONY: app demo test web web-build benchmark-app benchmark-web model benchmark-render benchmark-pipeline clean
+.PHONY: app gl-libs demo test web web-build benchmark-app benchmark-web model benchmark-render benchmark-pipeline clean
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,9 +16,16 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	$(PY) -m pip install -q --no-deps -e .
 	touch $(STAMP)
 
-## Serve the Gradio app on http://127.0.0.1:$(PORT) (HOST=0.0.0.0 to share it on the network).
-app: $(STAMP)
-	$(PY) app.py --port $(PORT) $(if $(HOST),--host $(HOST))
+## Serve the Gradio app on http://127.0.0.1:$(PORT) (HOST=0.0.0.0 to share it on the network; PREVIEW=pyrender|numba,
+## default auto: pyrender when an OpenGL context can be made, else numba).
+app: $(STAMP) gl-libs
+	$(PY) app.py --port $(PORT) $(if $(HOST),--host $(HOST)) $(if $(PREVIEW),--preview $(PREVIEW))
+
+## The OpenGL libraries the Space gets from packages.txt (EGL + Mesa's llvmpipe), installed when missing and root.
+gl-libs:
+	@dpkg -s $$(cat packages.txt) >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null \
+		&& apt-get update -qq && apt-get install -y -qq --no-install-recommends $$(cat packages.txt); } \
+		|| echo "OpenGL libraries missing (sudo apt-get install $$(echo $$(cat packages.txt))): previews use numba" >&2
 
 ## Build the browser-only page into webassets/dist (ONNX + face model export, npm ci, vite build) and serve it.
 web: web-build

@@ -3,7 +3,8 @@
 Loads the shipped face model and network once (read-only, shared by all sessions), then
 serves the UI from ``demo.ui`` at / and, when it has been built (``make web-build``), the
 browser-only page at /web/. Nothing is downloaded: analytics are off and the theme uses
-system fonts. Uses CUDA for the network when there is a GPU.
+system fonts. Uses CUDA for the network when there is a GPU, and OpenGL (pyrender) for the
+previews when a context can be made (``--preview``).
 """
 
 from __future__ import annotations
@@ -25,6 +26,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=int(os.environ.get("GRADIO_SERVER_PORT", "7860")))
     parser.add_argument("--fit", choices=["fast", "full", "none"], default="full",
                         help="refinement after the network (none: the network alone)")  # fmt: skip
+    parser.add_argument("--preview", choices=["auto", "pyrender", "numba"], default="auto",
+                        help="preview renderer: pyrender (OpenGL, anti-aliased) or the project's numba rasterizer; "
+                             "auto and pyrender fall back to numba when no OpenGL context works")  # fmt: skip
     parser.add_argument("--concurrency", type=int, default=2, help="requests processed at once (one per core)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
@@ -36,7 +40,10 @@ def main(argv: list[str] | None = None) -> None:
 
     from demo import webpage
     from demo.ui import THEME, build_app
+    from demo.views import use_preview
     from inversefacenet.pipeline import Reconstructor
+
+    previews = use_preview(args.preview)
 
     reconstructor = Reconstructor.load(fit_mode=None if args.fit == "none" else args.fit)
     blocks = build_app(reconstructor)
@@ -47,7 +54,8 @@ def main(argv: list[str] | None = None) -> None:
                                  show_error=True, footer_links=[])  # fmt: skip
     url = f"http://{args.host}:{args.port}/"
     page = f"; browser-only page at {url}web/" if has_page else " (browser-only page not built: make web-build)"
-    print(f"InverseFaceNet: {reconstructor.description}; ready in {time.perf_counter() - start:.1f} s", flush=True)
+    ready = f"previews: {previews}; ready in {time.perf_counter() - start:.1f} s"
+    print(f"InverseFaceNet: {reconstructor.description}; {ready}", flush=True)
     print(f"Running on local URL: {url}{page}", flush=True)
     uvicorn.run(server, host=args.host, port=args.port, log_level="warning")
 
