@@ -1,12 +1,19 @@
-"""Corpus-renderer throughput against pyrender on the same meshes.
+"""Corpus-renderer throughput against pyrender on the same meshes, and the app's preview times with each.
 
-    python benchmarks/render.py [--sizes 128 160 240] [--batch 64] [--seconds 3]
+    python benchmarks/render.py [--sizes 128 160 240] [--batch 64] [--seconds 3] [--preview-repeats 20]
 
-"Complete images" = geometry from parameters + normals + SH shading + perspective + crop +
-z-buffer raster + colour interpolation + visibility, i.e. everything `render()` does.
-pyrender gets the already shaded vertex colours (so it only uploads and rasterizes) and
-renders one image per call, as it must for per-image geometry.
-Prints a table and ends with a one-line JSON summary.
+"Complete images" = geometry from parameters + normals + SH shading + perspective + raster +
+colour interpolation, on both sides, for the full mesh and its coarse level (the corpus's):
+numba is ``render()`` (which also finds the crop and the visible vertices); pyrender is
+``render_gl.GLRenderer.render()``: the same numba shading, then one OpenGL draw per image
+(upload, rasterize with 4x MSAA, read back) at the crop numba found (computed beforehand).
+Both are warmed up first. pyrender's first batch is checked against numba's: its face masks
+must overlap numba's (mean IoU >= 0.95), so an empty read-back cannot pass for speed.
+
+Preview: the app's slider renders at 512 px of one corpus face, through ``demo.views``:
+a light slider re-renders the relit view, an expression slider the relit, geometry and
+albedo views (the composite into the photo is not included).
+Prints tables and ends with a one-line JSON summary.
 """
 
 from __future__ import annotations
@@ -14,17 +21,23 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
-os.environ.setdefault("PYOPENGL_PLATFORM", "egl")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from demo import views  # noqa: E402
 from inversefacenet import FaceModel, FaceParameters, render  # noqa: E402
+from inversefacenet.render_gl import GLRenderer, probe  # noqa: E402
+from inversefacenet.renderer import to_uint8  # noqa: E402
 from training.corpus import sample_parameters  # noqa: E402
+
+MIN_MASK_IOU = 0.95
 
 
 def corpus_parameters(model: FaceModel, batch: int, rng: np.random.Generator) -> FaceParameters:
@@ -43,30 +56,53 @@ def throughput(model: FaceModel, size: int, batch: int, seconds: float) -> float
     return count / (time.perf_counter() - start)
 
 
-def pyrender_throughput(model: FaceModel, size: int, count: int) -> float | str:
-    """Images/s of pyrender (EGL, software GL here) on the same meshes and vertex colours."""
-    try:
-        import pyrender
-        import trimesh
+def pyrender_throughput(gl: GLRenderer, model: FaceModel, size: int, batch: int, seconds: float) -> dict[str, float]:
+    """pyrender's images/s on corpus faces at numba's crops, and its first batch against numba's.
 
-        renderer = pyrender.OffscreenRenderer(size, size)
-    except Exception as error:  # noqa: BLE001 - report why the baseline is missing
-        return f"unavailable: {type(error).__name__}: {error}"
+    Parity on that batch: pixels covered, mask IoU and mean colour |difference| (0-255, over
+    the pixels either mask covers) per image, averaged.
+    """
     rng = np.random.default_rng(0)
-    params = corpus_parameters(model, count, rng)
-    out = render(model, params, size)
-    camera = pyrender.IntrinsicsCamera(fx=out.crop_scale[0], fy=out.crop_scale[0], cx=size / 2, cy=size / 2)
-    start = time.perf_counter()
-    for i in range(count):
-        colours = np.clip(out.vertex_colour[i], 0, 1)
-        mesh = trimesh.Trimesh(out.vertices[i], model.triangles, vertex_colors=colours, process=False)
-        scene = pyrender.Scene(ambient_light=np.ones(3))
-        scene.add(pyrender.Mesh.from_trimesh(mesh, smooth=True))
-        scene.add(camera, pose=np.eye(4))
-        renderer.render(scene, flags=pyrender.RenderFlags.FLAT)
-    rate = count / (time.perf_counter() - start)
-    renderer.delete()
-    return rate
+    outputs = [(params, render(model, params, size)) for params in (corpus_parameters(model, batch, rng) for _ in "ab")]
+    batches = [(params, (out.crop_scale, out.crop_offset)) for params, out in outputs]
+    masks, images = outputs[0][1].raster.mask, to_uint8(outputs[0][1].image)
+    images_gl, coverage = gl.render(model, batches[0][0], size, batches[0][1])  # warm up: context, shaders
+    drawn = coverage >= 0.5
+    union = drawn | masks
+    iou = ((drawn & masks).sum((1, 2)) / np.maximum(union.sum((1, 2)), 1)).mean()
+    if iou < MIN_MASK_IOU:
+        raise RuntimeError(f"pyrender's faces overlap numba's by mean IoU {iou:.3f} at {size} px: not the same images")
+    diff = np.abs(images_gl.astype(np.int16) - images).mean(-1)
+    count, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        params, crop = batches[count // batch % len(batches)]
+        gl.render(model, params, size, crop)
+        count += batch
+    return {"img_per_s": count / (time.perf_counter() - start), "px_covered": float(drawn.sum((1, 2)).mean()),
+            "numba_px_covered": float(masks.sum((1, 2)).mean()), "mask_iou": float(iou),
+            "mean_abs_diff": float(np.mean([d[u].mean() for d, u in zip(diff, union, strict=True)]))}  # fmt: skip
+
+
+def preview_times(model: FaceModel, renderer: str, repeats: int) -> dict[str, list[float]]:
+    """Milliseconds of the app's light and expression slider renders with ``renderer``."""
+    if views.use_preview(renderer) != renderer:
+        raise RuntimeError(f"the previews cannot use {renderer} here")
+    params = corpus_parameters(model, 1, np.random.default_rng(1))
+    face = views.FaceViews(model, params)
+    actions: dict[str, Callable[[], object]] = {
+        "light slider (relit)": lambda: face.relit(params),
+        "expression slider (relit + geometry + albedo)": lambda: (face.relit(params), face.geometry(params),
+                                                                   face.albedo(params)),
+    }  # fmt: skip
+    times: dict[str, list[float]] = {}
+    for name, action in actions.items():
+        action()  # warm up
+        times[name] = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            action()
+            times[name].append(1000 * (time.perf_counter() - start))
+    return times
 
 
 def main() -> None:
@@ -74,32 +110,38 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[128, 160, 240])
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--seconds", type=float, default=3.0)
-    parser.add_argument("--pyrender-images", type=int, default=40)
+    parser.add_argument("--preview-repeats", type=int, default=20, help="slider renders per renderer (0: skip)")
     args = parser.parse_args()
     model = FaceModel.load()
-    coarse = model.coarse()
-    print(f"face model: {model.n_vertices} vertices / {model.n_triangles} triangles; "
-          f"coarse level: {coarse.n_vertices} / {coarse.n_triangles}; cores: {os.cpu_count()}")  # fmt: skip
-    header = (f"{'size':>5} | {'full mesh img/s':>15} | {'coarse img/s':>12} | {'pyrender img/s':>14} | "
-              f"{'full/pyrender':>13} | {'coarse/pyrender':>15}")  # fmt: skip
+    meshes = {"full": model, "coarse": model.coarse()}
+    print(f"face model: {model.n_vertices} vertices / {model.n_triangles} triangles; coarse level: "
+          f"{meshes['coarse'].n_vertices} / {meshes['coarse'].n_triangles}; cores: {os.cpu_count()}")  # fmt: skip
+    problem = probe()
+    gl = GLRenderer() if problem is None else None
+    if problem is not None:
+        print(f"pyrender unavailable: {problem}")
+    header = (f"{'size':>5} | {'mesh':>6} | {'numba img/s':>11} | {'pyrender img/s':>14} | {'numba/pyrender':>14} | "
+              f"{'px covered, pyrender / numba':>28} | {'mask IoU':>8} | {'mean |diff|':>11}")  # fmt: skip
     print(header)
     print("-" * len(header))
-    summary = {}
+    summary: dict[str, object] = {}
     for size in args.sizes:
-        full = throughput(model, size, args.batch, args.seconds)
-        fast = throughput(coarse, size, args.batch, args.seconds)
-        baseline = pyrender_throughput(model, size, args.pyrender_images)
-        ratio = full / baseline if isinstance(baseline, float) else float("nan")
-        coarse_ratio = fast / baseline if isinstance(baseline, float) else float("nan")
-        shown = f"{baseline:14.1f}" if isinstance(baseline, float) else f"{'n/a':>14}"
-        print(f"{size:>5} | {full:15.0f} | {fast:12.0f} | {shown} | {ratio:12.1f}x | {coarse_ratio:14.1f}x")
-        if not isinstance(baseline, float):
-            print(f"      pyrender {baseline}")
-        summary[str(size)] = {
-            "full_img_per_s": round(full, 1), "coarse_img_per_s": round(fast, 1),
-            "pyrender_img_per_s": round(baseline, 1) if isinstance(baseline, float) else None,
-            "full_over_pyrender": round(ratio, 1), "coarse_over_pyrender": round(coarse_ratio, 1),
-        }  # fmt: skip
+        for name, mesh in meshes.items():
+            numba = throughput(mesh, size, args.batch, args.seconds)
+            row = pyrender_throughput(gl, mesh, size, args.batch, args.seconds) if gl else {}
+            covered = f"{row['px_covered']:.0f} / {row['numba_px_covered']:.0f} of {size * size}" if row else "n/a"
+            shown = (f"{row['img_per_s']:14.1f} | {numba / row['img_per_s']:13.1f}x | {covered:>28} | "
+                     f"{row['mask_iou']:8.4f} | {row['mean_abs_diff']:11.2f}" if row else f"{'n/a':>14}")  # fmt: skip
+            print(f"{size:>5} | {name:>6} | {numba:11.0f} | {shown}")
+            summary[f"{size} {name}"] = {"numba_img_per_s": round(numba, 1),
+                                         "pyrender": {k: round(v, 4) for k, v in row.items()}}  # fmt: skip
+    if args.preview_repeats:
+        print(f"\npreview at {views.PREVIEW_SIZE} px, ms (median / min / max of {args.preview_repeats})")
+        for renderer in ("numba", "pyrender") if gl else ("numba",):
+            for action, values in preview_times(model, renderer, args.preview_repeats).items():
+                print(f"{renderer:>8} | {action:<46} | {statistics.median(values):6.1f} / {min(values):6.1f} / "
+                      f"{max(values):6.1f}")  # fmt: skip
+                summary[f"preview {renderer} {action}"] = round(statistics.median(values), 1)
     print(json.dumps({"benchmark": "render", "batch": args.batch, "results": summary}))
 
 
