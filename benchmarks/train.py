@@ -25,7 +25,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from inversefacenet import FaceModel, Reconstructor  # noqa: E402
 from inversefacenet.checkpoint import DEFAULT_CHECKPOINT  # noqa: E402
 from inversefacenet.networks import ARCHITECTURES, build_network  # noqa: E402
-from training.corpus import SyntheticStream  # noqa: E402
+from training.corpus import PAPER, SyntheticStream  # noqa: E402
+from training.realism import Realism  # noqa: E402
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "assets" / "examples" / "astronaut.jpg"
 
@@ -74,14 +75,29 @@ def forward_ms(architecture: str, size: int, outputs: int) -> tuple[float, float
         return torch_ms, f"n/a ({type(error).__name__})"
 
 
+def corpus_rates(model: FaceModel, batch: int) -> dict[str, float]:
+    """img/s of the clean corpus and of the photo-like one (training.realism, every image)."""
+    rates = {}
+    for name, distribution, realism in (("clean", PAPER, Realism.none()), ("photo-like", PAPER.real(), Realism())):
+        stream = SyntheticStream(model, 128, batch, seed=0, distribution=distribution, realism=realism)
+        rates[f"corpus_{name}_img_per_s_128"] = batch / timed(lambda stream=stream: stream.batch(1), 5)
+        print(f"corpus at 128 px, {name} (render, crop, mask{', effects' if realism.active else ''}): "
+              f"{rates[f'corpus_{name}_img_per_s_128']:.0f} img/s")
+    return rates
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=int, nargs="+", default=[128, 160])
     parser.add_argument("--batch", type=int, default=32)
+    parser.add_argument("--corpus-only", action="store_true", help="only the corpus rates")
     args = parser.parse_args()
     model = FaceModel.load()
     outputs = model.layout.size
     summary: dict[str, object] = {}
+    if args.corpus_only:
+        print(json.dumps({"benchmark": "train", "results": corpus_rates(model, args.batch)}))
+        return
     print(f"{'architecture':>12} | {'size':>4} | {'train img/s':>11} | {'torch ms':>8} | {'onnxruntime ms':>14}")
     for architecture in ARCHITECTURES:
         for size in args.sizes:
@@ -90,10 +106,7 @@ def main() -> None:
             shown = f"{onnx_ms:14.2f}" if isinstance(onnx_ms, float) else f"{onnx_ms:>14}"
             print(f"{architecture:>12} | {size:>4} | {rate:11.1f} | {torch_ms:8.2f} | {shown}")
             summary[f"{architecture}_{size}"] = {"train_img_per_s": rate, "torch_ms": torch_ms, "onnx_ms": onnx_ms}
-    stream = SyntheticStream(model, 128, args.batch, seed=0)
-    corpus = args.batch / timed(lambda: stream.batch(1), 5)
-    print(f"corpus rendering + crop + mask at 128 px: {corpus:.0f} img/s")
-    summary["corpus_img_per_s_128"] = corpus
+    summary.update(corpus_rates(model, args.batch))
     if DEFAULT_CHECKPOINT.is_file():
         reconstructor = Reconstructor.load(fit_mode=None)
         reconstructor(EXAMPLE)
