@@ -63,7 +63,7 @@ def report_markdown(rows: dict[str, dict[str, float]]) -> str:
 
 def gate(candidate: Path, rows: dict[str, dict[str, float]], args: argparse.Namespace) -> str:
     """Why the candidate ships; raises SystemExit with the reason when it does not."""
-    shipped = evaluate(DEFAULT_CHECKPOINT, args.count, 0, args.realistic)
+    shipped = evaluate(DEFAULT_CHECKPOINT, args.count, 0, args.realistic, real_fit=False)
     better, reason = beats(rows[GATE], shipped[GATE])
     kept, oracle = holds(rows[ORACLE], shipped[ORACLE])
     photos = "no photos given"
