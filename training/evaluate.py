@@ -98,10 +98,14 @@ def refine(model: FaceModel, truth: FaceParameters, start: FaceParameters, mode:
     return FaceParameters.concatenate(results)
 
 
-def real_path(model: FaceModel, predictor: Predictor, truth: FaceParameters, fit: bool) -> dict[str, dict]:
-    """Metrics of the photo path on photo-like renders of ``truth`` (see the module docstring)."""
+def real_path(model: FaceModel, predictor: Predictor, truth: FaceParameters, fit: bool,
+              correct: bool = True) -> dict[str, dict]:  # fmt: skip
+    """Metrics of the photo path on photo-like renders of ``truth`` (see the module docstring).
+
+    correct: the fit's landmark correction (``Reconstructor.correct_landmarks``), for its ablation.
+    """
     rng = np.random.default_rng(REAL_PATH_SEED)
-    network_only = Reconstructor(model, predictor=predictor, fit_mode=None)
+    network_only = Reconstructor(model, predictor=predictor, fit_mode=None, correct_landmarks=correct)
     starts = {"network + full fit": predictor, "full fit from the mean face": None}
     found, outputs = [], {name: [] for name in ("network", *starts)}
     for k in tqdm(range(truth.batch_size), desc="real path", leave=False):
@@ -115,7 +119,7 @@ def real_path(model: FaceModel, predictor: Predictor, truth: FaceParameters, fit
         outputs["network"].append(network_only.reconstruct_face(photo, face).params)
         if fit:
             for row, start in starts.items():
-                fitter = Reconstructor(model, network_only.detector, start, fit_mode="full")
+                fitter = Reconstructor(model, network_only.detector, start, fit_mode="full", correct_landmarks=correct)
                 outputs[row].append(fitter.reconstruct_face(photo, face).params)
     truth_found = _slice(truth, np.array(found, dtype=int))
     rate = {"detected": len(found) / truth.batch_size}
@@ -125,7 +129,7 @@ def real_path(model: FaceModel, predictor: Predictor, truth: FaceParameters, fit
 
 
 def evaluate(checkpoint: Path, count: int, fit_count: int, realistic: int = 0,
-             real_fit: bool = True) -> dict[str, dict[str, float]]:  # fmt: skip
+             real_fit: bool = True, correct: bool = True) -> dict[str, dict[str, float]]:  # fmt: skip
     """The rows of the module docstring; ``real_fit=False`` leaves the fits out of the real path."""
     model = FaceModel.load()
     predictor = Predictor.load(checkpoint, model)
@@ -142,7 +146,7 @@ def evaluate(checkpoint: Path, count: int, fit_count: int, realistic: int = 0,
                 model, truth_fit, refine(model, truth_fit, start, mode)
             )
     if realistic:
-        rows.update(real_path(model, predictor, _slice(truth, slice(0, realistic)), fit=real_fit))
+        rows.update(real_path(model, predictor, _slice(truth, slice(0, realistic)), fit=real_fit, correct=correct))
     return rows
 
 
@@ -153,9 +157,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--fit-count", type=int, default=100, help="of which this many are also fitted (0: none)")
     parser.add_argument("--realistic", type=int, default=40, help="faces through the real photo path (0: none)")
     parser.add_argument("--no-real-fit", action="store_true", help="the network alone on the real path")
+    parser.add_argument("--no-landmark-correction", action="store_true",
+                        help="the fit uses MediaPipe's points as detected (ablation of the measured-offset correction)")
     parser.add_argument("--report", type=Path, help="also write the results here as JSON")
     args = parser.parse_args(argv)
-    rows = evaluate(args.checkpoint, args.count, args.fit_count, args.realistic, not args.no_real_fit)
+    rows = evaluate(args.checkpoint, args.count, args.fit_count, args.realistic, not args.no_real_fit,
+                    not args.no_landmark_correction)
     columns = list(next(iter(rows.values())))
     print(f"{'':>52} | " + " | ".join(f"{c:>18}" for c in columns))
     for name, values in rows.items():
