@@ -1,6 +1,7 @@
 """Corpus-renderer throughput against pyrender on the same meshes, and the app's preview times with each.
 
     python benchmarks/render.py [--sizes 128 160 240] [--batch 64] [--seconds 3] [--preview-repeats 20]
+                                [--preview-gap 0.2]
 
 "Complete images" = geometry from parameters + normals + SH shading + perspective + raster +
 colour interpolation, on both sides, for the full mesh and its coarse level (the corpus's):
@@ -12,7 +13,11 @@ must overlap numba's (mean IoU >= 0.95), so an empty read-back cannot pass for s
 
 Preview: the app's slider renders at 512 px of one corpus face, through ``demo.views``:
 a light slider re-renders the relit view, an expression slider the relit, geometry and
-albedo views (the composite into the photo is not included).
+albedo views (the composite into the photo is not included). Renders are ``--preview-gap``
+seconds apart, as slider events are: on a CPU shared with other work, back-to-back renders
+time the scheduler's share of this process more than the renderer (measured here, with a
+nice-0 training run on both cores: numba's relit view took 42 ms back to back, 18 ms with
+0.15 s gaps; pyrender's 38 and 41 ms).
 Prints tables and ends with a one-line JSON summary.
 """
 
@@ -83,8 +88,8 @@ def pyrender_throughput(gl: GLRenderer, model: FaceModel, size: int, batch: int,
             "mean_abs_diff": float(np.mean([d[u].mean() for d, u in zip(diff, union, strict=True)]))}  # fmt: skip
 
 
-def preview_times(model: FaceModel, renderer: str, repeats: int) -> dict[str, list[float]]:
-    """Milliseconds of the app's light and expression slider renders with ``renderer``."""
+def preview_times(model: FaceModel, renderer: str, repeats: int, gap_s: float) -> dict[str, list[float]]:
+    """Milliseconds of the app's light and expression slider renders with ``renderer``, ``gap_s`` apart."""
     if views.use_preview(renderer) != renderer:
         raise RuntimeError(f"the previews cannot use {renderer} here")
     params = corpus_parameters(model, 1, np.random.default_rng(1))
@@ -99,6 +104,7 @@ def preview_times(model: FaceModel, renderer: str, repeats: int) -> dict[str, li
         action()  # warm up
         times[name] = []
         for _ in range(repeats):
+            time.sleep(gap_s)
             start = time.perf_counter()
             action()
             times[name].append(1000 * (time.perf_counter() - start))
@@ -107,10 +113,11 @@ def preview_times(model: FaceModel, renderer: str, repeats: int) -> dict[str, li
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sizes", type=int, nargs="+", default=[128, 160, 240])
+    parser.add_argument("--sizes", type=int, nargs="*", default=[128, 160, 240], help="none: previews only")
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--seconds", type=float, default=3.0)
     parser.add_argument("--preview-repeats", type=int, default=20, help="slider renders per renderer (0: skip)")
+    parser.add_argument("--preview-gap", type=float, default=0.2, help="seconds between slider renders")
     args = parser.parse_args()
     model = FaceModel.load()
     meshes = {"full": model, "coarse": model.coarse()}
@@ -122,8 +129,9 @@ def main() -> None:
         print(f"pyrender unavailable: {problem}")
     header = (f"{'size':>5} | {'mesh':>6} | {'numba img/s':>11} | {'pyrender img/s':>14} | {'numba/pyrender':>14} | "
               f"{'px covered, pyrender / numba':>28} | {'mask IoU':>8} | {'mean |diff|':>11}")  # fmt: skip
-    print(header)
-    print("-" * len(header))
+    if args.sizes:
+        print(header)
+        print("-" * len(header))
     summary: dict[str, object] = {}
     for size in args.sizes:
         for name, mesh in meshes.items():
@@ -136,9 +144,10 @@ def main() -> None:
             summary[f"{size} {name}"] = {"numba_img_per_s": round(numba, 1),
                                          "pyrender": {k: round(v, 4) for k, v in row.items()}}  # fmt: skip
     if args.preview_repeats:
-        print(f"\npreview at {views.PREVIEW_SIZE} px, ms (median / min / max of {args.preview_repeats})")
+        print(f"\npreview at {views.PREVIEW_SIZE} px, ms (median / min / max of {args.preview_repeats}, "
+              f"{args.preview_gap} s apart)")  # fmt: skip
         for renderer in ("numba", "pyrender") if gl else ("numba",):
-            for action, values in preview_times(model, renderer, args.preview_repeats).items():
+            for action, values in preview_times(model, renderer, args.preview_repeats, args.preview_gap).items():
                 print(f"{renderer:>8} | {action:<46} | {statistics.median(values):6.1f} / {min(values):6.1f} / "
                       f"{max(values):6.1f}")  # fmt: skip
                 summary[f"preview {renderer} {action}"] = round(statistics.median(values), 1)
