@@ -41,6 +41,7 @@ class FitConfig:
     albedo_prior: float = 5e-3
     photometric_weight: float = 300.0
     appearance_rounds: int = 3
+    prior_at_start: bool = True  # shape/expression priors pull towards the starting point (the network), not the mean
 
 
 DEFAULT_FIT = FitConfig()
@@ -73,8 +74,18 @@ def _numpy_params(params: FaceParameters) -> FaceParameters:
     return params.map(lambda group: group.detach().numpy().astype(np.float32))
 
 
+def _prior(p: FaceParameters, anchor: FaceParameters, config: FitConfig, albedo: bool = False) -> torch.Tensor:
+    """Gaussian priors on shape and expression (and albedo) around ``anchor``, in the crop's pixel scale."""
+    a = _torch_params(anchor)
+    prior = (config.shape_prior * ((p.shape - a.shape) ** 2).sum()
+             + config.expression_prior * ((p.expression - a.expression) ** 2).sum())  # fmt: skip
+    if albedo:
+        prior = prior + config.albedo_prior * (p.albedo**2).sum()
+    return prior
+
+
 def _fit_landmarks(model: FaceModel, params: FaceParameters, target: torch.Tensor, size: int,
-                   config: FitConfig) -> FaceParameters:  # fmt: skip
+                   config: FitConfig, anchor: FaceParameters) -> FaceParameters:  # fmt: skip
     p = _torch_params(params)
     for t in (p.rotation, p.shape, p.expression):
         t.requires_grad_(True)
@@ -85,11 +96,7 @@ def _fit_landmarks(model: FaceModel, params: FaceParameters, target: torch.Tenso
     for _ in range(config.landmark_iterations):
         optimiser.zero_grad()
         error = ((_landmark_pixels(model, p, size) - target) ** 2).sum(-1).mean()
-        loss = (
-            error
-            + config.shape_prior * (p.shape**2).sum() * size / 100
-            + config.expression_prior * (p.expression**2).sum() * size / 100
-        )
+        loss = error + _prior(p, anchor, config) * size / 100
         loss.backward()
         optimiser.step()
         with torch.no_grad():
@@ -152,7 +159,7 @@ def _fit_appearance(model: FaceModel, params: FaceParameters, image: np.ndarray,
 
 
 def _refine(model: FaceModel, params: FaceParameters, image: np.ndarray, ids: np.ndarray, target: torch.Tensor,
-            config: FitConfig) -> FaceParameters:  # fmt: skip
+            config: FitConfig, anchor: FaceParameters) -> FaceParameters:  # fmt: skip
     """Joint Adam on per-vertex photometric error + landmarks + priors."""
     if len(ids) < 50:
         return params
@@ -177,8 +184,7 @@ def _refine(model: FaceModel, params: FaceParameters, image: np.ndarray, ids: np
         # robust (Charbonnier) error: hair, glasses and specular spots the model cannot explain
         photometric = (((colour[0, index] - observed) ** 2).sum(-1) + 1e-3).sqrt().mean() * 0.1
         landmark = ((pixels[:, model.landmarks_mediapipe[:468]] - target) ** 2).sum(-1).mean()
-        prior = (config.shape_prior * (p.shape**2).sum() + config.expression_prior * (p.expression**2).sum()
-                 + config.albedo_prior * (p.albedo**2).sum()) * size / 100  # fmt: skip
+        prior = _prior(p, anchor, config, albedo=True) * size / 100
         loss = config.photometric_weight * photometric + landmark + prior
         loss.backward()
         optimiser.step()
@@ -207,14 +213,16 @@ def fit(
     target = torch.tensor(landmarks[None, :468, :2], dtype=torch.float32)
     timings: dict[str, float] = {}
     start = time.perf_counter()
-    params = _fit_landmarks(coarse, init or FaceParameters.neutral(model.layout), target, size, config)
+    start_params = init or FaceParameters.neutral(model.layout)
+    anchor = start_params if config.prior_at_start else FaceParameters.neutral(model.layout)
+    params = _fit_landmarks(coarse, start_params, target, size, config, anchor)
     timings["fit_landmarks"] = (time.perf_counter() - start) * 1000
     start = time.perf_counter()
     params, ids = _fit_appearance(coarse, params, image, mask, config)
     timings["fit_appearance"] = (time.perf_counter() - start) * 1000
     if mode == "full":
         start = time.perf_counter()
-        params = _refine(coarse, params, image, ids, target, config)
+        params = _refine(coarse, params, image, ids, target, config, anchor)
         params, _ = _fit_appearance(coarse, params, image, mask, config)
         timings["fit_refine"] = (time.perf_counter() - start) * 1000
     landmark_error, rmse, out = evaluate_fit(model, params, image, mask, landmarks)
