@@ -127,9 +127,14 @@ class Session:
             self._geometry_key = key
         pasted = None
         if with_composite:
+            # the photo only has the face at its recovered pose: a turned face would leave the original behind it
+            if not np.allclose(params.rotation, self.face.params.rotation, rtol=0, atol=1e-4):
+                relit_here, mask = self.views.relit(replace(params, rotation=self.face.params.rotation))
+            else:
+                relit_here = relit
             factor = self.display.shape[1] / self.photo.shape[1]
             crop = self.face.crop
-            pasted = composite(self.display, relit, mask, Crop(crop.scale / factor, crop.offset, crop.size))
+            pasted = composite(self.display, relit_here, mask, Crop(crop.scale / factor, crop.offset, crop.size))
         ms = (time.perf_counter() - start) * 1000
         return Preview(relit, *self._geometry_views, pasted, ms)
 

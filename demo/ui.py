@@ -202,8 +202,9 @@ def build_app(reconstructor: Reconstructor) -> gr.Blocks:
                     )
                     relit = gr.Image(label="Reconstruction (relit)", interactive=False, elem_id="relit", format="jpeg")
                     composite = gr.Image(
-                        label="Relit face in the photo", interactive=False, elem_id="composite", format="jpeg"
-                    )
+                        label="Relit face in the photo (at the recovered head pose)", interactive=False,
+                        elem_id="composite", format="jpeg"
+                    )  # fmt: skip
                 with gr.Row():
                     geometry = gr.Image(label="Geometry", interactive=False, elem_id="geometry", format="jpeg")
                     albedo = gr.Image(label="Albedo", interactive=False, elem_id="albedo", format="jpeg")

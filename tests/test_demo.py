@@ -102,6 +102,17 @@ def test_relighting_changes_only_the_relit_view(two_faces):
     assert np.abs(opened.geometry.astype(int) - first.geometry).mean() > 0.2
 
 
+def test_composite_keeps_the_recovered_pose_while_the_preview_turns(two_faces):
+    session = two_faces
+    recovered = session.recovered_edit
+    lit = replace(recovered, sh=sh_from_light(PRESETS["studio"]))
+    pitch, yaw, roll = recovered.rotation_deg
+    turned = session.preview(replace(lit, rotation_deg=(pitch, yaw + 30, roll)), with_composite=True)
+    still = session.preview(lit, with_composite=True)
+    assert np.abs(turned.relit.astype(int) - still.relit).mean() > 2  # the preview shows the turn
+    np.testing.assert_array_equal(turned.composite, still.composite)  # the photo keeps the face where it is
+
+
 def test_views_keep_the_recovered_framing_and_show_albedo_unlit(model):
     params = FaceParameters.neutral(model.layout)
     views = FaceViews(model, params, size=160)
