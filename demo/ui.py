@@ -30,7 +30,7 @@ CUSTOM = "custom"  # shown once the lamp sliders move away from a preset
 SESSION_TTL_S = 3600  # a session's faces and files are dropped an hour after its last use
 EXAMPLES = [str(p) for p in sorted(Path(__file__).resolve().parent.parent.joinpath("assets", "examples").glob("*.jpg"))]
 SH_ROWS = ["1", "y", "z", "x", "xy", "yz", "3z²-1", "xz", "x²-y²"]
-PANEL_HEIGHT = 360  # px: the 3D view as tall as the image panels beside it
+PANEL_HEIGHT = 300  # px: every result panel, the 3D view included, the same height
 THEME = gr.themes.Default(font=["ui-sans-serif", "system-ui", "sans-serif"], font_mono=["ui-monospace", "monospace"])
 INTRO = """# InverseFaceNet
 Upload a photo (or pick the example, or use the webcam): every face is found and its pose, shape, expression,
@@ -53,6 +53,11 @@ def _named(fn: Callable[..., Any], *names: str) -> Callable[..., Any]:
     kind = inspect.Parameter.POSITIONAL_OR_KEYWORD
     named.__signature__ = inspect.Signature([inspect.Parameter(name, kind) for name in names])  # type: ignore[attr-defined]
     return named
+
+
+def _panel(label: str, elem_id: str) -> gr.Image:
+    """One result image, all of the same height (JPEG: previews travel faster)."""
+    return gr.Image(label=label, interactive=False, elem_id=elem_id, format="jpeg", height=PANEL_HEIGHT)
 
 
 def _need(session: Session | None) -> Session:
@@ -84,8 +89,8 @@ def _preview(session: Session, edit: Edit, with_composite: bool) -> list[Any]:
     preview = session.preview(edit, with_composite)
     face = session.face
     status = (
-        f"Face {session.index + 1} of {len(session.faces)} · preview {preview.ms:.0f} ms · fit: "
-        f"{face.landmark_error_px:.1f} px landmark error, photometric RMSE {face.photometric_rmse:.1f}"
+        f"Face {session.index + 1} of {len(session.faces)} · preview {preview.ms:.0f} ms · fit residual: "
+        f"{face.landmark_error_px:.1f} px to the landmarks, photometric RMSE {face.photometric_rmse:.1f}"
     )
     return [preview.relit, preview.geometry, preview.albedo, preview.composite, status]
 
@@ -197,17 +202,12 @@ def build_app(reconstructor: Reconstructor) -> gr.Blocks:
                 status = gr.Markdown(elem_id="status")
             with gr.Column(scale=3):
                 with gr.Row():
-                    overlay = gr.Image(
-                        label="Fitted contour and landmarks", interactive=False, elem_id="overlay", format="jpeg"
-                    )
-                    relit = gr.Image(label="Reconstruction (relit)", interactive=False, elem_id="relit", format="jpeg")
-                    composite = gr.Image(
-                        label="Relit face in the photo (at the recovered head pose)", interactive=False,
-                        elem_id="composite", format="jpeg"
-                    )  # fmt: skip
+                    overlay = _panel("Fitted contour and landmarks", "overlay")
+                    relit = _panel("Reconstruction (relit)", "relit")
+                    composite = _panel("In the photo (recovered pose)", "composite")
                 with gr.Row():
-                    geometry = gr.Image(label="Geometry", interactive=False, elem_id="geometry", format="jpeg")
-                    albedo = gr.Image(label="Albedo", interactive=False, elem_id="albedo", format="jpeg")
+                    geometry = _panel("Geometry", "geometry")
+                    albedo = _panel("Albedo", "albedo")
                     model3d = gr.Model3D(label="3D view (GLB)", clear_color=(1, 1, 1, 1), elem_id="model3d",
                                          height=PANEL_HEIGHT)  # fmt: skip
         with gr.Row():
