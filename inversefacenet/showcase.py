@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
-from inversefacenet.export import SUFFIXES, export_mesh
+from inversefacenet.export import SUFFIXES, export_face
 from inversefacenet.facemodel.model import FaceModel
 from inversefacenet.params import FaceParameters
 from inversefacenet.renderer import render, to_uint8
@@ -132,7 +132,7 @@ def main(argv: list[str] | None = None) -> None:
     vertices = model.geometry(params.shape, params.expression)[0]
     albedo = model.albedo(params.albedo)[0]
     for suffix in SUFFIXES:
-        for path in export_mesh(args.out / f"mean_face{suffix}", vertices, model.triangles, albedo, model.uv):
+        for path in export_face(args.out / f"mean_face{suffix}", model, vertices, np.clip(albedo, 0, 1)):
             print(f"wrote {path}")
 
 
