@@ -2,7 +2,7 @@
 
     python -m training.bootstrap --images DIR --init CHECKPOINT --out DIR
         [--teacher network|fit] [--rounds 8] [--steps-per-round 500] [--noise 1.0] [--batch-size 32]
-        [--no-realism]
+        [--realism 1.0]
 
 Each round: (1) the teacher labels every face in the photos (detected, cropped and masked like
 any photo); (2) the labels are perturbed with Gaussian noise; (3) new labelled images are
@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+from dataclasses import fields, replace
 from pathlib import Path
 from typing import Literal
 
@@ -75,6 +76,14 @@ def fit_labels(faces: list[tuple[np.ndarray, DetectedFace]], model: FaceModel, p
                            for image, face in tqdm(faces, desc="fit labels", leave=False)])  # fmt: skip
 
 
+def trained_with(checkpoint: Path) -> TrainConfig:
+    """The training configuration in a checkpoint's sidecar (its loss terms, distribution), or the defaults."""
+    sidecar = checkpoint.with_suffix(".json")
+    stored = json.loads(sidecar.read_text()).get("train_config") if sidecar.is_file() else None
+    known = {f.name for f in fields(TrainConfig)}
+    return TrainConfig(**{k: v for k, v in (stored or {}).items() if k in known})
+
+
 def perturbation(model: FaceModel, scale: float) -> np.ndarray:
     """Per-dimension noise: rotation 4 deg, shape 0.3, expression 0.1, albedo 0.3, light 0.05."""
     sizes = model.layout
@@ -101,9 +110,9 @@ def bootstrap(images: Path, init: Path, out: Path, rounds: int, steps: int, nois
         pool = labels if labels is not None else Predictor.load(checkpoint, model)(inputs).pack()  # (1) label
         stream = SyntheticStream(model, size, batch_size, seed=10_000 + k, pool=pool,
                                  noise=perturbation(model, noise), realism=realism or Realism.none())  # (2)+(3)
-        config = TrainConfig(architecture=predictor.config.architecture, input_size=size, batch_size=batch_size,
-                             steps=steps, learning_rate=3e-4, warmup_steps=min(50, steps), validate_every=steps,
-                             init=str(checkpoint))  # fmt: skip
+        config = replace(trained_with(init), architecture=predictor.config.architecture, input_size=size,
+                         batch_size=batch_size, steps=steps, learning_rate=3e-4, warmup_steps=min(50, steps),
+                         validate_every=steps, init=str(checkpoint))  # fmt: skip
         metrics = train(config, out / f"round{k}", model, stream, validation)  # (4) fine-tune
         checkpoint = out / f"round{k}" / "last.safetensors"
         history.append({"round": k, "faces": len(inputs), **metrics})
@@ -124,9 +133,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--steps-per-round", type=int, default=500)
     parser.add_argument("--noise", type=float, default=1.0, help="scale of the perturbation")
     parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--no-realism", action="store_true", help="render the labels on black, as clean renders")
+    parser.add_argument("--realism", type=float, default=1.0,
+                        help="share of the rendered labels made photo-like (0: clean renders on black)")
     args = parser.parse_args(argv)
-    realism = Realism.none() if args.no_realism else Realism()
+    realism = Realism(share=args.realism) if args.realism > 0 else Realism.none()
     history = bootstrap(args.images, args.init, args.out, args.rounds, args.steps_per_round, args.noise,
                         args.batch_size, teacher=args.teacher, realism=realism)  # fmt: skip
     print(json.dumps({"out": str(args.out), "rounds": history}))
