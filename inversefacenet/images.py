@@ -45,9 +45,9 @@ def _decode(handle: Any, max_pixels: int, name: str) -> np.ndarray:
     try:
         image = Image.open(handle)
     except UnidentifiedImageError as error:
-        raise InputError(f"{name} is not an image file PIL can read") from error
-    except (OSError, Image.DecompressionBombError) as error:
-        raise InputError(f"cannot read {name}: {error}") from error
+        raise InputError(f"{name} is not an image file (JPEG, PNG, WebP, BMP, TIFF, GIF)") from error
+    except (OSError, Image.DecompressionBombError) as error:  # the decoder's words stay in the exception chain
+        raise InputError(f"cannot read {name}: the file is damaged or not a supported image") from error
     return _from_pil(image, max_pixels, name)
 
 
@@ -61,7 +61,7 @@ def _from_pil(image: Image.Image, max_pixels: int, name: str) -> np.ndarray:
         image.load()
         image = ImageOps.exif_transpose(image)
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as error:
-        raise InputError(f"{name} is truncated or corrupt: {error}") from error
+        raise InputError(f"{name} is truncated or corrupt: the image data ends early or is damaged") from error
     if image.mode in ("I;16", "I;16B", "I;16L", "I"):
         values = np.asarray(image, dtype=np.float64)
         peak = 65535.0 if values.max() > 255 else 255.0

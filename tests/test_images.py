@@ -103,3 +103,11 @@ def test_pixel_limit_is_checked_before_decoding():
     data = encode(Image.fromarray(gradient(400, 300)), "PNG")
     with pytest.raises(InputError, match="more than the limit"):
         load_image(data, max_pixels=100_000)
+
+
+def test_messages_speak_plain_words_not_library_names():
+    data = encode(Image.fromarray(gradient(200, 200)), "JPEG")
+    for source in (b"not an image at all", data[: len(data) // 2], data[:40]):
+        with pytest.raises(InputError) as raised:
+            load_image(source)
+        assert "PIL" not in str(raised.value) and "Pillow" not in str(raised.value)
