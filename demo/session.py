@@ -134,7 +134,8 @@ class Session:
                 relit_here = relit
             factor = self.display.shape[1] / self.photo.shape[1]
             crop = self.face.crop
-            pasted = composite(self.display, relit_here, mask, Crop(crop.scale / factor, crop.offset, crop.size))
+            pasted = composite(self.display, relit_here, mask,
+                               self.views.in_photo(Crop(crop.scale / factor, crop.offset, crop.size)))  # fmt: skip
         ms = (time.perf_counter() - start) * 1000
         return Preview(relit, *self._geometry_views, pasted, ms)
 

@@ -24,6 +24,8 @@ from inversefacenet.preprocess import Crop
 from inversefacenet.renderer import RenderOutput, render, to_uint8
 
 PREVIEW_SIZE = 512
+PREVIEW_ZOOM = 0.8
+"""Previews show the recovered face's crop zoomed out by this factor: room for edited poses."""
 BACKGROUND = 1.0  # white behind the face
 GEOMETRY_GREY = 0.72
 STUDIO_SH = sh_from_light(PRESETS["studio"])
@@ -88,14 +90,26 @@ class Framing:
     def at(self, size: int) -> tuple[np.ndarray, np.ndarray]:
         return np.array([self.scale * size], np.float32), np.array([self.offset], np.float32) * size
 
+    def zoomed(self, zoom: float) -> Framing:
+        """The same framing scaled by ``zoom`` about the image centre (< 1: more room around the face)."""
+        return Framing(*_zoom(self.scale, self.offset, zoom, 1.0))
+
+
+def _zoom(scale: float, offset: tuple[float, float], zoom: float, side: float) -> tuple[float, tuple[float, float]]:
+    """A crop transform (pixel = scale * point + offset, image ``side`` px) zoomed about the image centre."""
+    centre = (1 - zoom) * side / 2
+    return scale * zoom, (offset[0] * zoom + centre, offset[1] * zoom + centre)
+
 
 class FaceViews:
     """Renders one face's preview images at ``size`` px, framed by its recovered parameters."""
 
-    def __init__(self, model: FaceModel, recovered: FaceParameters, size: int = PREVIEW_SIZE) -> None:
+    def __init__(self, model: FaceModel, recovered: FaceParameters, size: int = PREVIEW_SIZE,
+                 zoom: float = PREVIEW_ZOOM) -> None:  # fmt: skip
         self.model = model
         self.size = size
-        self.framing = Framing.of(render(model, recovered, size), size)
+        self.zoom = zoom
+        self.framing = Framing.of(render(model, recovered, size), size).zoomed(zoom)
         self._grey = np.full((1, model.n_vertices, 3), GEOMETRY_GREY, np.float32)
 
     def _draw(self, params: FaceParameters, albedo: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -112,6 +126,10 @@ class FaceViews:
                 _gl = None
         out = render(self.model, params, self.size, crop=crop, albedo=albedo)
         return to_uint8(out.image[0], BACKGROUND), out.raster.mask[0]
+
+    def in_photo(self, crop: Crop) -> Crop:
+        """Where the previews lie in the photo, given the fit's crop (the recovered face's framing there)."""
+        return Crop(*_zoom(crop.scale, crop.offset, self.zoom, crop.size), crop.size)
 
     def relit(self, params: FaceParameters) -> tuple[np.ndarray, np.ndarray]:
         """(image uint8 (S, S, 3) on white, face mask (S, S) bool) under ``params.sh``."""

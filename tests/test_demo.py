@@ -171,3 +171,19 @@ def test_session_files_live_in_its_own_folder_until_closed(model, reconstructor)
     assert files == again and all(f.is_relative_to(session.folder) for f in files)  # overwritten, not piled up
     session.close()
     assert not session.folder.exists()
+
+
+def test_previews_leave_room_for_an_edited_pose_and_the_composite_still_lands(two_faces):
+    session = two_faces
+    recovered = session.recovered_edit
+    pitch, yaw, roll = recovered.rotation_deg
+    for turn in (-40, 40):
+        _, mask = session.views.relit(session.parameters(replace(recovered, rotation_deg=(pitch, yaw + turn, roll))))
+        assert not (mask[0].any() or mask[-1].any() or mask[:, 0].any() or mask[:, -1].any())  # not clipped
+    # the zoomed-out preview pasted back lands on the recovered face: inside the face's photo crop
+    preview = session.preview(recovered, with_composite=True)
+    changed = np.abs(preview.composite.astype(int) - session.display).sum(-1) > 30
+    rows, columns = np.nonzero(changed)
+    factor = session.display.shape[1] / session.photo.shape[1]
+    x0, y0, x1, y1 = (v * factor for v in session.face.box)
+    assert x0 - 2 <= columns.min() and columns.max() <= x1 + 2 and y0 - 2 <= rows.min() and rows.max() <= y1 + 2
