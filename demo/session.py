@@ -22,7 +22,7 @@ from demo.views import PREVIEW_SIZE, FaceViews, composite
 from inversefacenet.images import load_image
 from inversefacenet.params import FaceParameters
 from inversefacenet.pipeline import FaceResult, Reconstructor, draw_overlay
-from inversefacenet.preprocess import Crop
+from inversefacenet.preprocess import Crop, crop_image
 
 DISPLAY_PIXELS = 1024
 """Longest side of the photo as the app shows it (overlay, composite)."""
@@ -114,6 +114,11 @@ class Session:
     def overlay(self) -> np.ndarray:
         """The photo with every face's fitted contour and landmarks, shrunk for display."""
         return _shrink(draw_overlay(self.photo, self.faces))
+
+    def thumbnails(self, size: int = 96) -> list[tuple[np.ndarray, str]]:
+        """Each face's crop from the photo (size x size) with its label, in the selector's order."""
+        return [(cv2.resize(crop_image(self.photo, face.crop), (size, size), interpolation=cv2.INTER_AREA),
+                 f"Face {k}") for k, face in enumerate(self.faces, start=1)]  # fmt: skip
 
     def preview(self, edit: Edit, with_composite: bool = False) -> Preview:
         """Render the edited face. A light-only edit reuses the cached geometry and albedo views."""

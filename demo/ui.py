@@ -156,6 +156,9 @@ def build_app(reconstructor: Reconstructor) -> gr.Blocks:
         session.select(int(choice))
         return start(session, with_composite)
 
+    def pick_face(session: Session | None, with_composite: bool, selected: gr.SelectData) -> list[Any]:
+        return select_face(selected.index, session, with_composite)
+
     def reset(session: Session | None, with_composite: bool) -> list[Any]:
         return start(_need(session), with_composite)
 
@@ -199,6 +202,8 @@ def build_app(reconstructor: Reconstructor) -> gr.Blocks:
                 if EXAMPLES:
                     gr.Examples(EXAMPLES, inputs=photo)
                 face_choice = gr.Radio([], type="index", label="Face", elem_id="face-choice")
+                thumbnails = gr.Gallery(label="Faces (numbered as on the overlay; click one)", columns=6, height=130,
+                                        allow_preview=False, elem_id="face-thumbnails")  # fmt: skip
                 status = gr.Markdown(elem_id="status")
             with gr.Column(scale=3):
                 with gr.Row():
@@ -250,7 +255,12 @@ def build_app(reconstructor: Reconstructor) -> gr.Blocks:
         # output; the 3D view follows the first preview instead of delaying it.
         photo.change(load, [photo, state], [state, status], api_name=False).then(
             show, [state, with_composite], start_outputs[1:], api_name=False
-        ).then(recovered_3d, state, model3d, api_name=False)
+        ).then(recovered_3d, state, model3d, api_name=False).then(
+            lambda session: session.thumbnails() if session else None, state, thumbnails, api_name=False
+        )
+        thumbnails.select(pick_face, [state, with_composite], start_outputs, api_name=False).then(
+            recovered_3d, state, model3d, api_name=False
+        )
         # Scripts: the same in one call, with an error for unusable input.
         gr.Button(visible=False).click(reconstruct, [photo, with_composite, state], start_outputs,
                                        api_name="reconstruct")  # fmt: skip

@@ -153,3 +153,27 @@ def test_scripts_call_endpoints_by_parameter_name(client, tmp_path, model):
     # unnamed controls keep their defaults; the lamp from the viewer's left brightens the left half
     lit = client.predict(azimuth_deg=-90, elevation_deg=0, intensity=1.5, ambient=0.2, api_name="/relight")
     assert lit[1] == "custom" and numbers(lit[0])[3, 0] < -0.5
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Debian chromium is not installed (.ci/run installs it)")
+def test_the_page_picks_a_face_by_its_thumbnail_and_a_faceless_photo_gives_one_message(server, tmp_path, model):
+    sync_api = pytest.importorskip("playwright.sync_api")
+    group, blank = tmp_path / "two.png", tmp_path / "blank.png"
+    Image.fromarray(two_face_photo(model)).save(group)
+    Image.fromarray(np.full((240, 320, 3), 120, np.uint8)).save(blank)
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=BROWSER_FLAGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1400})
+        page.goto(server)
+        page.locator("#photo input[type=file]").set_input_files(str(group))
+        page.wait_for_function("document.querySelector('#status').innerText.includes('Face 1 of 2')", timeout=90_000)
+        page.locator("#face-thumbnails img").nth(1).wait_for(timeout=30_000)
+        page.locator("#face-thumbnails img").nth(1).click()
+        page.wait_for_function("document.querySelector('#status').innerText.includes('Face 2 of 2')", timeout=60_000)
+        page.locator("#photo input[type=file]").set_input_files(str(blank))  # replaces the group photo
+        page.wait_for_function("document.querySelector('#status').innerText.includes('no face')", timeout=60_000)
+        page.wait_for_timeout(1000)
+        errors = page.locator(".error").count()  # Gradio marks a failed output with an error badge
+        overlay_images = page.locator("#overlay img").count()
+        browser.close()
+    assert errors == 0 and overlay_images == 0

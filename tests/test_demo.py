@@ -187,3 +187,13 @@ def test_previews_leave_room_for_an_edited_pose_and_the_composite_still_lands(tw
     factor = session.display.shape[1] / session.photo.shape[1]
     x0, y0, x1, y1 = (v * factor for v in session.face.box)
     assert x0 - 2 <= columns.min() and columns.max() <= x1 + 2 and y0 - 2 <= rows.min() and rows.max() <= y1 + 2
+
+
+def test_thumbnails_show_each_face_in_the_selector_order(two_faces):
+    thumbnails = two_faces.thumbnails(64)
+    assert [label for _, label in thumbnails] == ["Face 1", "Face 2"]
+    for image, _ in thumbnails:
+        assert image.shape == (64, 64, 3)
+        centre = image[24:40, 24:40].astype(float)
+        assert np.abs(centre - 140).mean() > 10  # a face, not the grey canvas around it
+    assert np.abs(thumbnails[0][0].astype(int) - thumbnails[1][0]).mean() > 5  # two different faces
