@@ -75,10 +75,9 @@ def _numpy_params(params: FaceParameters) -> FaceParameters:
 
 
 def _prior(p: FaceParameters, anchor: FaceParameters, config: FitConfig, albedo: bool = False) -> torch.Tensor:
-    """Gaussian priors on shape and expression (and albedo) around ``anchor``, in the crop's pixel scale."""
-    a = _torch_params(anchor)
-    prior = (config.shape_prior * ((p.shape - a.shape) ** 2).sum()
-             + config.expression_prior * ((p.expression - a.expression) ** 2).sum())  # fmt: skip
+    """Gaussian priors on shape and expression (and albedo) around ``anchor`` (torch), before the pixel scale."""
+    prior = (config.shape_prior * ((p.shape - anchor.shape) ** 2).sum()
+             + config.expression_prior * ((p.expression - anchor.expression) ** 2).sum())  # fmt: skip
     if albedo:
         prior = prior + config.albedo_prior * (p.albedo**2).sum()
     return prior
@@ -214,7 +213,7 @@ def fit(
     timings: dict[str, float] = {}
     start = time.perf_counter()
     start_params = init or FaceParameters.neutral(model.layout)
-    anchor = start_params if config.prior_at_start else FaceParameters.neutral(model.layout)
+    anchor = _torch_params(start_params if config.prior_at_start else FaceParameters.neutral(model.layout))
     params = _fit_landmarks(coarse, start_params, target, size, config, anchor)
     timings["fit_landmarks"] = (time.perf_counter() - start) * 1000
     start = time.perf_counter()

@@ -51,13 +51,18 @@ class MeasuredOffsets:
         return np.einsum("n,nkd->kd", weights / weights.sum(), self.offsets.astype(np.float64))
 
     def correct(self, points: np.ndarray, pitch_yaw_deg: np.ndarray | None) -> np.ndarray:
-        """(>=468, 2+) detected points -> where the model's landmark vertices would project (iris follows)."""
-        box = np.ptp(points[:468, :2], axis=0).max()
-        shift = self.mean(pitch_yaw_deg) * box
-        corrected = np.array(points, dtype=np.float64, copy=True)
-        corrected[:468, :2] -= shift
-        corrected[468:, :2] -= shift.mean(axis=0)
-        return corrected.astype(points.dtype)
+        """(>=468, 2+) detected points -> where the model's landmark vertices would project."""
+        return moved(points, -self.mean(pitch_yaw_deg))
+
+
+def moved(points: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """(>=468, 2+) points moved by (468, 2) offsets in units of their landmark box's longer side;
+    the iris points (468 on) follow by the mean offset, further columns (depth) stay."""
+    box = np.ptp(points[:468, :2], axis=0).max()
+    out = np.array(points, dtype=np.float64, copy=True)
+    out[:468, :2] += offsets * box
+    out[468:, :2] += offsets.mean(axis=0) * box
+    return out.astype(points.dtype)
 
 
 @cache

@@ -26,7 +26,7 @@ from inversefacenet.fitting import DEFAULT_FIT, FitConfig, FitMode, evaluate_fit
 from inversefacenet.images import load_image
 from inversefacenet.landmark_offsets import measured_offsets
 from inversefacenet.params import FaceParameters
-from inversefacenet.preprocess import Crop, crop_for_landmarks, crop_image, face_mask, network_input
+from inversefacenet.preprocess import Crop, crop_for_landmarks, crop_image, face_input, face_mask
 from inversefacenet.renderer import render, to_uint8
 
 log = logging.getLogger(__name__)
@@ -205,10 +205,7 @@ class Reconstructor:
 
     def _predict(self, image: np.ndarray, face: DetectedFace) -> FaceParameters:
         """The network's parameters for one face, from its own crop size."""
-        size = self.predictor.config.input_size
-        crop = crop_for_landmarks(face.landmarks, size)
-        mask = face_mask(crop.to_crop(face.landmarks[:, :2]), size)
-        return self.predictor(network_input(crop_image(image, crop), mask)[None])
+        return self.predictor(face_input(image, face.landmarks, self.predictor.config.input_size)[None])
 
 
 def draw_overlay(image: np.ndarray, faces: list[FaceResult]) -> np.ndarray:

@@ -89,3 +89,10 @@ def face_mask(landmarks_crop: np.ndarray, size: int) -> np.ndarray:
 def network_input(crop: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """(size, size, 3) uint8 crop and bool mask -> float32 colour in [-0.5, 0.5], 0 outside the mask."""
     return (crop.astype(np.float32) / 255 - 0.5) * mask[..., None]
+
+
+def face_input(image: np.ndarray, landmarks: np.ndarray, size: int) -> np.ndarray:
+    """The network input of one face: (H, W, 3) uint8 photo and its (478, 2+) landmarks in photo
+    pixels -> (size, size, 3) float32, cropped and masked by the paper's rule."""
+    crop = crop_for_landmarks(landmarks, size)
+    return network_input(crop_image(image, crop), face_mask(crop.to_crop(landmarks[:, :2]), size))

@@ -4,12 +4,12 @@ import numpy as np
 
 from inversefacenet import camera as cam
 from inversefacenet.detection import LandmarkDetector
-from inversefacenet.landmark_offsets import measured_offsets
+from inversefacenet.landmark_offsets import measured_offsets, moved
 from inversefacenet.preprocess import face_mask
 from inversefacenet.renderer import render
 from tests.conftest import random_parameters
 from training.corpus import PAPER, SyntheticStream, render_inputs, sample_parameters
-from training.realism import PHOTO, Realism, network_inputs, noisy_landmarks, photo_of_face, recrop
+from training.realism import PHOTO, Realism, network_inputs, photo_of_face, recrop
 from training.ship import holds
 
 
@@ -47,13 +47,13 @@ def test_landmark_noise_moves_points_by_the_measured_offsets(model):
     # MediaPipe's points do sit off the model's vertices, by a few percent of the box, not by tens
     assert 0.005 < np.median(np.linalg.norm(noise.offsets, axis=2)) < 0.1
     points = np.random.default_rng(1).uniform(20, 100, (478, 2))
-    np.testing.assert_array_equal(noisy_landmarks(points, np.zeros((468, 2))), points)
+    np.testing.assert_array_equal(moved(points, np.zeros((468, 2))), points)
     offsets = noise.sample(np.array([0.0, 30.0]), np.random.default_rng(2))
     box = np.ptp(points[:468], axis=0).max()
-    np.testing.assert_allclose(noisy_landmarks(points, offsets)[:468] - points[:468], offsets * box)
+    np.testing.assert_allclose(moved(points, offsets)[:468] - points[:468], offsets * box)
 
 
-def test_network_inputs_mask_follows_the_noisy_landmarks(model):
+def test_network_inputs_mask_follows_the_moved(model):
     params = random_parameters(model, 2, seed=4)
     coarse = model.coarse()
     out = render(coarse, params, 64)

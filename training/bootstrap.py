@@ -34,7 +34,7 @@ from inversefacenet.facemodel.model import FaceModel
 from inversefacenet.images import load_image
 from inversefacenet.params import N_ROTATION, N_SH
 from inversefacenet.pipeline import Reconstructor
-from inversefacenet.preprocess import crop_for_landmarks, crop_image, face_mask, network_input
+from inversefacenet.preprocess import face_input
 from training.corpus import SyntheticStream
 from training.realism import Realism
 from training.train import TrainConfig, train
@@ -61,12 +61,7 @@ def photo_faces(folder: Path, detector: LandmarkDetector) -> list[tuple[np.ndarr
 
 def photo_inputs(faces: list[tuple[np.ndarray, DetectedFace]], size: int) -> np.ndarray:
     """Network inputs (N, S, S, 3) of the faces, cropped and masked like any photo."""
-    inputs = []
-    for image, face in faces:
-        crop = crop_for_landmarks(face.landmarks, size)
-        mask = face_mask(crop.to_crop(face.landmarks[:, :2]), size)
-        inputs.append(network_input(crop_image(image, crop), mask))
-    return np.stack(inputs)
+    return np.stack([face_input(image, face.landmarks, size) for image, face in faces])
 
 
 def fit_labels(faces: list[tuple[np.ndarray, DetectedFace]], model: FaceModel, predictor: Predictor) -> np.ndarray:

@@ -45,7 +45,6 @@ class CorpusDistribution:
     coloured_spread: float = 0.15  # with coloured light: per-channel factor U(1 - spread, 1 + spread)
     harsh_light: float = 0.0  # share of faces lit by one strong, possibly coloured lamp + ambient instead
 
-
     def narrow(self) -> CorpusDistribution:
         """Little mouth opening, grey light: the bootstrapping experiment's training corpus."""
         return replace(self, expression_active=0.05, jaw_open_max=0.15, coloured_light=False)

@@ -106,8 +106,10 @@ def real_path(model: FaceModel, predictor: Predictor, truth: FaceParameters, fit
     """
     rng = np.random.default_rng(REAL_PATH_SEED)
     network_only = Reconstructor(model, predictor=predictor, fit_mode=None, correct_landmarks=correct)
-    starts = {"network + full fit": predictor, "full fit from the mean face": None}
-    found, outputs = [], {name: [] for name in ("network", *starts)}
+    starts = {"network + full fit": predictor, "full fit from the mean face": None} if fit else {}
+    fitters = {row: Reconstructor(model, network_only.detector, start, fit_mode="full", correct_landmarks=correct)
+               for row, start in starts.items()}  # fmt: skip
+    found, outputs = [], {name: [] for name in ("network", *fitters)}
     for k in tqdm(range(truth.batch_size), desc="real path", leave=False):
         photo, points = photo_of_face(model, _slice(truth, slice(k, k + 1)), rng)
         faces = network_only.detector(photo)
@@ -117,10 +119,8 @@ def real_path(model: FaceModel, predictor: Predictor, truth: FaceParameters, fit
         face = min(faces, key=lambda f: np.linalg.norm(f.landmarks[:468, :2].mean(axis=0) - centre))
         found.append(k)
         outputs["network"].append(network_only.reconstruct_face(photo, face).params)
-        if fit:
-            for row, start in starts.items():
-                fitter = Reconstructor(model, network_only.detector, start, fit_mode="full", correct_landmarks=correct)
-                outputs[row].append(fitter.reconstruct_face(photo, face).params)
+        for row, fitter in fitters.items():
+            outputs[row].append(fitter.reconstruct_face(photo, face).params)
     truth_found = _slice(truth, np.array(found, dtype=int))
     rate = {"detected": len(found) / truth.batch_size}
     outputs["mean face"] = [FaceParameters.neutral(model.layout, len(found), ambient=0.9)]

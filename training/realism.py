@@ -24,11 +24,10 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from inversefacenet.camera import crop_transform
 from inversefacenet.facemodel.model import FaceModel
-from inversefacenet.landmark_offsets import measured_offsets
+from inversefacenet.landmark_offsets import measured_offsets, moved
 from inversefacenet.params import FaceParameters
-from inversefacenet.preprocess import EYES, face_mask
+from inversefacenet.preprocess import EYES, crop_for_landmarks, crop_image, face_mask
 from inversefacenet.renderer import render
 
 
@@ -54,15 +53,6 @@ class Realism:
 
 PHOTO = Realism(occluders=0.0, landmark_noise=False)
 """What the realistic evaluation adds to its renders: a background and a camera."""
-
-
-def noisy_landmarks(points: np.ndarray, offsets: np.ndarray) -> np.ndarray:
-    """(478, 2) crop-pixel points moved by (468, 2) box-unit offsets; the iris points follow the eyes."""
-    box = np.ptp(points[:468], axis=0).max()
-    noisy = points.copy()
-    noisy[:468] += offsets * box
-    noisy[468:] += offsets.mean(axis=0) * box
-    return noisy
 
 
 def background(size: int, rng: np.random.Generator) -> np.ndarray:
@@ -151,12 +141,9 @@ def photo_like(image: np.ndarray, face: np.ndarray, points: np.ndarray, rng: np.
 
 
 def recrop(image: np.ndarray, points: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
-    """The crop rule applied to other points: (image warped into the new crop, points there)."""
-    scale, offset = crop_transform(points[None, :468].astype(np.float64), size)
-    matrix = np.array([[scale[0], 0, offset[0, 0] + 0.5 * scale[0] - 0.5],
-                       [0, scale[0], offset[0, 1] + 0.5 * scale[0] - 0.5]])  # fmt: skip
-    warped = cv2.warpAffine(image, matrix, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
-    return warped, points * scale[0] + offset[0]
+    """The crop rule applied to other points: (image resampled into their crop, the points there)."""
+    crop = crop_for_landmarks(points, size)
+    return crop_image(image, crop), crop.to_crop(points)
 
 
 def network_inputs(images: np.ndarray, coverage: np.ndarray, points: np.ndarray, rotation: np.ndarray,
@@ -174,7 +161,7 @@ def network_inputs(images: np.ndarray, coverage: np.ndarray, points: np.ndarray,
             image = photo_like(image, coverage[k], landmarks, rng, realism)
             if realism.landmark_noise:
                 offsets = measured_offsets().sample(np.degrees(rotation[k, :2]), rng)
-                image, landmarks = recrop(image, noisy_landmarks(landmarks, offsets), size)
+                image, landmarks = recrop(image, moved(landmarks, offsets), size)
         masks[k] = face_mask(landmarks, size)
         inputs[k] = (np.clip(image, 0, 1) - 0.5) * masks[k][..., None]
     return inputs, masks

@@ -1,6 +1,7 @@
 """Ship a trained checkpoint as the default network (fp16), with its evaluation report.
 
-    python -m training.ship runs/compact128/best.safetensors [--count 300] [--fit-count 100] [--force]
+    python -m training.ship runs/compact128/best.safetensors [--count 300] [--fit-count 100] [--realistic 40]
+        [--photos DIR] [--force]
 
 Evaluates the candidate and the shipped network the same way (``training.evaluate`` with the
 real photo path) and replaces ``assets/inversefacenet.safetensors`` only if the candidate's
