@@ -156,6 +156,11 @@ def build_app(reconstructor: Reconstructor) -> gr.Blocks:
         session.select(int(choice))
         return start(session, with_composite)
 
+    def face_thumbnails(session: Session | None) -> dict[str, Any]:
+        """The thumbnails, shown only when there is more than one face to choose from."""
+        many = session is not None and len(session.faces) > 1
+        return gr.update(value=session.thumbnails() if many else None, visible=many)
+
     def pick_face(session: Session | None, with_composite: bool, selected: gr.SelectData) -> list[Any]:
         return select_face(selected.index, session, with_composite)
 
@@ -203,7 +208,7 @@ def build_app(reconstructor: Reconstructor) -> gr.Blocks:
                     gr.Examples(EXAMPLES, inputs=photo)
                 face_choice = gr.Radio([], type="index", label="Face", elem_id="face-choice")
                 thumbnails = gr.Gallery(label="Faces (numbered as on the overlay; click one)", columns=6, height=130,
-                                        allow_preview=False, elem_id="face-thumbnails")  # fmt: skip
+                                        allow_preview=False, visible=False, elem_id="face-thumbnails")  # fmt: skip
                 status = gr.Markdown(elem_id="status")
             with gr.Column(scale=3):
                 with gr.Row():
@@ -256,7 +261,7 @@ def build_app(reconstructor: Reconstructor) -> gr.Blocks:
         photo.change(load, [photo, state], [state, status], api_name=False).then(
             show, [state, with_composite], start_outputs[1:], api_name=False
         ).then(recovered_3d, state, model3d, api_name=False).then(
-            lambda session: session.thumbnails() if session else None, state, thumbnails, api_name=False
+            face_thumbnails, state, thumbnails, api_name=False
         )
         thumbnails.select(pick_face, [state, with_composite], start_outputs, api_name=False).then(
             recovered_3d, state, model3d, api_name=False
