@@ -1,8 +1,21 @@
+import os
+
 import numpy as np
 import pytest
 
 from inversefacenet import FaceModel, FaceParameters, render
 from inversefacenet.renderer import to_uint8
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """With REQUIRE_NO_SKIPS=1 (set by .ci/run) a skipped test fails the run: a browser or OpenGL test that
+    silently skips in CI is a test that never ran."""
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    skipped = reporter.stats.get("skipped", []) if reporter else []
+    if os.environ.get("REQUIRE_NO_SKIPS") == "1" and skipped and exitstatus == pytest.ExitCode.OK:
+        reporter.ensure_newline()
+        reporter.write_line(f"REQUIRE_NO_SKIPS=1: {len(skipped)} test(s) skipped, failing the run", red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 @pytest.fixture(scope="session")
