@@ -1,30 +1,41 @@
-"""InverseFaceNet: single-shot inverse face rendering (pose, shape, expression, albedo, SH light)."""
+"""InverseFaceNet: single-shot inverse face rendering (pose, shape, expression, albedo, SH light).
 
-from inversefacenet.camera import Camera, rotation_matrix
-from inversefacenet.errors import InputError, NoFaceError
-from inversefacenet.export import export_mesh
-from inversefacenet.facemodel.model import FaceModel, FaceModelError
-from inversefacenet.images import load_image
-from inversefacenet.params import FaceParameters, ParameterLayout
-from inversefacenet.pipeline import FaceResult, Reconstructor
-from inversefacenet.renderer import RenderOutput, render
-from inversefacenet.sh import sh_basis, sh_irradiance
+Names are imported on first use (PEP 562), so ``import inversefacenet`` and ``--help`` do not load torch, numba,
+OpenCV and MediaPipe until something needs them.
+"""
 
-__all__ = [
-    "Camera",
-    "FaceModel",
-    "FaceModelError",
-    "FaceParameters",
-    "FaceResult",
-    "InputError",
-    "NoFaceError",
-    "ParameterLayout",
-    "Reconstructor",
-    "RenderOutput",
-    "export_mesh",
-    "load_image",
-    "render",
-    "rotation_matrix",
-    "sh_basis",
-    "sh_irradiance",
-]
+from importlib import import_module
+from typing import Any
+
+_WHERE = {
+    "Camera": "inversefacenet.camera",
+    "rotation_matrix": "inversefacenet.camera",
+    "InputError": "inversefacenet.errors",
+    "NoFaceError": "inversefacenet.errors",
+    "export_mesh": "inversefacenet.export",
+    "FaceModel": "inversefacenet.facemodel.model",
+    "FaceModelError": "inversefacenet.facemodel.model",
+    "load_image": "inversefacenet.images",
+    "FaceParameters": "inversefacenet.params",
+    "ParameterLayout": "inversefacenet.params",
+    "FaceResult": "inversefacenet.pipeline",
+    "Reconstructor": "inversefacenet.pipeline",
+    "RenderOutput": "inversefacenet.renderer",
+    "render": "inversefacenet.renderer",
+    "sh_basis": "inversefacenet.sh",
+    "sh_irradiance": "inversefacenet.sh",
+}
+
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _WHERE:
+        raise AttributeError(f"module 'inversefacenet' has no attribute {name!r}")
+    value = getattr(import_module(_WHERE[name]), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

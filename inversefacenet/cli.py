@@ -15,13 +15,12 @@ import json
 import sys
 import time
 from pathlib import Path
-
-from PIL import Image
-from tqdm import tqdm
+from typing import TYPE_CHECKING
 
 from inversefacenet.errors import InputError
-from inversefacenet.images import load_image
-from inversefacenet.pipeline import FaceResult, Reconstructor, draw_overlay
+
+if TYPE_CHECKING:  # the pipeline (torch, MediaPipe, numba) is imported after the arguments parse: --help is instant
+    from inversefacenet.pipeline import FaceResult, Reconstructor
 
 
 def _write_face(face: FaceResult, folder: Path) -> dict[str, str]:
@@ -37,6 +36,11 @@ def _write_face(face: FaceResult, folder: Path) -> dict[str, str]:
 
 
 def _process(reconstructor: Reconstructor, photo: Path, out: Path) -> dict[str, object]:
+    from PIL import Image
+
+    from inversefacenet.images import load_image
+    from inversefacenet.pipeline import draw_overlay
+
     start = time.perf_counter()
     image = load_image(photo)  # decoded once, for the reconstruction and the overlay
     faces = reconstructor.reconstruct_image(image, decode_ms=(time.perf_counter() - start) * 1000)
@@ -69,6 +73,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--checkpoint", type=Path, default=None, help="network checkpoint (default: the shipped one)")
     parser.add_argument("--json", action="store_true", help="print one JSON object per photo on stdout")
     args = parser.parse_args(argv)
+    from tqdm import tqdm
+
+    from inversefacenet.pipeline import Reconstructor
+
     try:
         reconstructor = Reconstructor.load(checkpoint=args.checkpoint, fit_mode=None if args.no_fit else args.fit,
                                            use_network=not args.fit_only)  # fmt: skip

@@ -1,4 +1,5 @@
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -114,6 +115,22 @@ def test_ibug_jaw_points_follow_the_silhouette(model):
     assert np.all(np.abs(points[0, :17, 0]) >= np.abs(fixed[:17, 0]) - 1e-6)
     np.testing.assert_array_equal(points[0, 17:], fixed[17:])
 
+    # push one candidate per jaw level (not the fixed vertex) far out sideways: that one must be taken, unless hidden
+    pushed = pixels.copy()
+    levels, chosen = [], []
+    for k, candidates in enumerate(model.ibug68_contour_candidates):
+        others = [c for c in candidates if c != model.landmarks_ibug68[k]]
+        if others:
+            pushed[0, others[0], 0] += 500.0 * np.sign(pixels[0, others[0], 0] - fixed[27:36, 0].mean())
+            levels.append(k)
+            chosen.append(others[0])
+    assert len(levels) >= 10
+    np.testing.assert_array_equal(model.ibug68_points(pushed, visible)[0, levels], pushed[0, chosen])
+    hidden = visible.copy()
+    hidden[0, chosen] = False
+    taken = model.ibug68_points(pushed, hidden)[0, levels]
+    assert np.all(np.abs(taken[:, 0] - pushed[0, chosen, 0]) > 100)
+
 
 @pytest.mark.parametrize("damage", ["garbage", "truncated", "missing", "pickle"])
 def test_corrupt_model_files_raise_face_model_error(tmp_path, damage):
@@ -125,10 +142,24 @@ def test_corrupt_model_files_raise_face_model_error(tmp_path, damage):
         path.write_bytes(raw[: len(raw) // 3])
     elif damage == "missing":
         np.savez(path, vertices_mean=np.zeros((3, 3)))
-    else:
-        np.savez(path, **{"metadata": np.array([{"x": 1}], dtype=object)})
+    else:  # every array of the real model, plus one pickled object that would run code when unpickled
+        with np.load(DEFAULT_MODEL_PATH) as data:
+            arrays = {name: data[name] for name in data.files}
+        arrays["metadata"] = np.array([_WritesWhenUnpickled(tmp_path / "pwned")], dtype=object)
+        np.savez(path, **arrays)
     with pytest.raises(FaceModelError):
         FaceModel.load(path)
+    assert not (tmp_path / "pwned").exists()
+
+
+class _WritesWhenUnpickled:
+    """Unpickling this object creates a file: proof that a loader executed pickled code."""
+
+    def __init__(self, sentinel):
+        self.sentinel = sentinel
+
+    def __reduce__(self):
+        return (Path.touch, (self.sentinel,))
 
 
 def test_missing_file_says_how_to_rebuild(tmp_path):
