@@ -8,6 +8,7 @@ as glTF requires, with the head pose as its node's rotation. Colours are the alb
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +16,7 @@ import scipy.ndimage
 import trimesh
 from PIL import Image
 from scipy.spatial.transform import Rotation
+from trimesh.iteration import IndexedDict
 
 from inversefacenet.atlas import UVAtlas
 from inversefacenet.facemodel.model import FaceModel
@@ -42,6 +44,38 @@ def bake_texture(uv: np.ndarray, triangles: np.ndarray, colours: np.ndarray, siz
     _, (rows, cols) = scipy.ndimage.distance_transform_edt(~raster.mask[0], return_indices=True)
     texture = texture[rows, cols]
     return (np.clip(texture, 0, 1) * 255 + 0.5).astype(np.uint8)
+
+
+def glb_bytes(
+    vertices: np.ndarray,
+    triangles: np.ndarray,
+    uv: np.ndarray,
+    texture: Image.Image,
+    rotation: np.ndarray | None = None,
+    normals: np.ndarray | None = None,
+    extend: Callable[[IndexedDict, dict], None] | None = None,
+) -> bytes:
+    """A textured mesh as GLB bytes, in metres, with the head pose as its node's rotation.
+
+    Arguments as in :func:`export_mesh` (vertices in mm). ``extend(buffer_items, tree)`` may add
+    data to trimesh's glTF before it is written (morph targets, animations: :mod:`inversefacenet.animate`).
+    """
+    # skin is not metal: glTF's default metallic factor is 1
+    material = trimesh.visual.material.PBRMaterial(baseColorTexture=texture, metallicFactor=0.0, roughnessFactor=1.0)
+    visual = trimesh.visual.TextureVisuals(uv=uv, image=texture, material=material)
+    mesh = trimesh.Trimesh(vertices * 1e-3, triangles, vertex_normals=normals, visual=visual, process=False)
+    scene = trimesh.Scene()
+    scene.add_geometry(mesh, node_name="face", geom_name="face")
+    quaternion = Rotation.from_matrix(np.eye(3) if rotation is None else rotation).as_quat()  # x, y, z, w as glTF
+
+    def rotate_node(tree: dict) -> None:
+        (node,) = tree["nodes"]
+        node.pop("matrix", None)
+        node["rotation"] = quaternion.tolist()
+
+    return trimesh.exchange.gltf.export_glb(
+        scene, include_normals=normals is not None, tree_postprocessor=rotate_node, buffer_postprocessor=extend
+    )
 
 
 def export_mesh(
@@ -73,27 +107,12 @@ def export_mesh(
         mesh.export(path)
         return [path]
     texture = Image.fromarray(bake_texture(uv, triangles, albedo) if texture is None else texture)
-    materials = trimesh.visual.material
-    if suffix == ".glb":  # skin is not metal: glTF's default metallic factor is 1
-        material = materials.PBRMaterial(baseColorTexture=texture, metallicFactor=0.0, roughnessFactor=1.0)
-    else:
-        material = materials.SimpleMaterial(image=texture, diffuse=(255, 255, 255, 255), name=path.stem)
-    scale = 1e-3 if suffix == ".glb" else 1.0
-    visual = trimesh.visual.TextureVisuals(uv=uv, image=texture, material=material)
-    mesh = trimesh.Trimesh(vertices * scale, triangles, vertex_normals=normals, visual=visual, process=False)
     if suffix == ".glb":
-        scene = trimesh.Scene()
-        scene.add_geometry(mesh, node_name="face", geom_name="face")
-        quaternion = Rotation.from_matrix(np.eye(3) if rotation is None else rotation).as_quat()  # x, y, z, w as glTF
-
-        def rotate_node(tree: dict) -> None:
-            (node,) = tree["nodes"]
-            node.pop("matrix", None)
-            node["rotation"] = quaternion.tolist()
-
-        path.write_bytes(trimesh.exchange.gltf.export_glb(
-            scene, include_normals=normals is not None, tree_postprocessor=rotate_node))  # fmt: skip
+        path.write_bytes(glb_bytes(vertices, triangles, uv, texture, rotation, normals))
         return [path]
+    material = trimesh.visual.material.SimpleMaterial(image=texture, diffuse=(255, 255, 255, 255), name=path.stem)
+    visual = trimesh.visual.TextureVisuals(uv=uv, image=texture, material=material)
+    mesh = trimesh.Trimesh(vertices, triangles, vertex_normals=normals, visual=visual, process=False)
     stem = path.stem
     obj_text, extras = trimesh.exchange.obj.export_obj(
         mesh, include_texture=True, mtl_name=f"{stem}.mtl", return_texture=True
@@ -126,9 +145,16 @@ def export_face(
     rotation and texture as in :func:`export_mesh` (texture from :func:`bake_face_texture`).
     """
     atlas = UVAtlas.for_model(model)
-    # Normals of the whole model mesh, so that seams and the clipped edge shade like their neighbours.
-    normals = atlas.split(trimesh.Trimesh(vertices, model.triangles, process=False).vertex_normals)
-    normals /= np.linalg.norm(normals, axis=1, keepdims=True)
     return export_mesh(
-        path, atlas.split(vertices), atlas.triangles, atlas.split(albedo), atlas.uv, texture, rotation, normals
-    )
+        path, atlas.split(vertices), atlas.triangles, atlas.split(albedo), atlas.uv, texture, rotation,
+        face_normals(model, vertices),
+    )  # fmt: skip
+
+
+def face_normals(model: FaceModel, vertices: np.ndarray) -> np.ndarray:
+    """(W, 3) unit normals at the atlas vertices of a face of ``model`` (vertices (V, 3) mm).
+
+    Taken from the whole model mesh, so that seams and the clipped edge shade like their neighbours.
+    """
+    normals = UVAtlas.for_model(model).split(trimesh.Trimesh(vertices, model.triangles, process=False).vertex_normals)
+    return normals / np.linalg.norm(normals, axis=1, keepdims=True)
