@@ -19,7 +19,7 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, safe_open, save_file
 
-from inversefacenet.camera import DEFAULT_CAMERA
+from inversefacenet.camera import DEFAULT_CAMERA, Camera
 from inversefacenet.facemodel.model import FaceModel
 from inversefacenet.networks import build_network
 from inversefacenet.params import FaceParameters, ParameterLayout
@@ -52,6 +52,11 @@ class NetworkConfig:
     @property
     def layout(self) -> ParameterLayout:
         return ParameterLayout(self.n_shape, self.n_expression, self.n_albedo)
+
+    @property
+    def camera(self) -> Camera:
+        """The camera and crop rule the network was trained with: its inputs must be cut the same way."""
+        return Camera(distance_mm=self.camera_distance_mm, crop_scale=self.crop_scale)
 
     @classmethod
     def for_model(cls, model: FaceModel, architecture: str, input_size: int) -> NetworkConfig:
@@ -103,7 +108,12 @@ def load_network(path: str | Path, model: FaceModel | None = None) -> tuple[torc
 
 
 class Predictor:
-    """Network inference: masked crops -> parameters, on the GPU when there is one."""
+    """Network inference in torch: masked crops -> parameters, on the GPU when there is one.
+
+    :class:`inversefacenet.predictor.OnnxPredictor` is the same interface through ONNX Runtime.
+    """
+
+    backend = "torch"
 
     def __init__(self, network: torch.nn.Module, config: NetworkConfig, device: str | None = None) -> None:
         self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
@@ -117,11 +127,20 @@ class Predictor:
     @torch.no_grad()
     def __call__(self, inputs: np.ndarray) -> FaceParameters:
         """inputs: (B, S, S, 3) float32 from :func:`inversefacenet.preprocess.network_input`."""
-        size = self.config.input_size
-        if inputs.ndim != 4 or inputs.shape[1:] != (size, size, 3):
-            raise ValueError(f"expected network inputs (B, {size}, {size}, 3), got {inputs.shape}")
-        images = torch.as_tensor(np.ascontiguousarray(inputs.transpose(0, 3, 1, 2)), dtype=torch.float32)
-        vector = self.network(images.to(self.device)).cpu().numpy()
-        params = FaceParameters.unpack(self.config.layout, vector)
-        params.expression = np.clip(params.expression, 0, 1)
-        return params
+        images = torch.as_tensor(channels_first(inputs, self.config))
+        return to_parameters(self.network(images.to(self.device)).cpu().numpy(), self.config)
+
+
+def channels_first(inputs: np.ndarray, config: NetworkConfig) -> np.ndarray:
+    """(B, S, S, 3) network inputs -> contiguous (B, 3, S, S) float32, checked against the config."""
+    size = config.input_size
+    if inputs.ndim != 4 or inputs.shape[1:] != (size, size, 3):
+        raise ValueError(f"expected network inputs (B, {size}, {size}, 3), got {inputs.shape}")
+    return np.ascontiguousarray(inputs.transpose(0, 3, 1, 2), dtype=np.float32)
+
+
+def to_parameters(vector: np.ndarray, config: NetworkConfig) -> FaceParameters:
+    """(B, P) network outputs -> parameters, expression weights clipped to their range [0, 1]."""
+    params = FaceParameters.unpack(config.layout, vector)
+    params.expression = np.clip(params.expression, 0, 1)
+    return params

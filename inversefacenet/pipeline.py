@@ -16,8 +16,8 @@ from typing import Any
 import cv2
 import numpy as np
 
-from inversefacenet.camera import rotation_matrix
-from inversefacenet.checkpoint import DEFAULT_CHECKPOINT, Predictor
+from inversefacenet.camera import DEFAULT_CAMERA, Camera, rotation_matrix
+from inversefacenet.checkpoint import DEFAULT_CHECKPOINT
 from inversefacenet.detection import DetectedFace, LandmarkDetector
 from inversefacenet.errors import NoFaceError
 from inversefacenet.export import bake_face_texture, export_face
@@ -26,8 +26,9 @@ from inversefacenet.fitting import DEFAULT_FIT, FitConfig, FitMode, evaluate_fit
 from inversefacenet.images import load_image
 from inversefacenet.landmark_offsets import measured_offsets
 from inversefacenet.params import FaceParameters
+from inversefacenet.predictor import Backend, NetworkPredictor, load_predictor
 from inversefacenet.preprocess import Crop, crop_for_landmarks, crop_image, face_input, face_mask
-from inversefacenet.renderer import render, to_uint8
+from inversefacenet.renderer import RenderOutput, render, to_uint8
 
 log = logging.getLogger(__name__)
 
@@ -35,20 +36,64 @@ FIT_SIZE = 128
 """Crop side (px) the fit works at."""
 
 
+@dataclass(frozen=True)
+class Evaluation:
+    """The recovered face measured against the photo (what the fit minimises, not an accuracy)."""
+
+    landmarks478: np.ndarray  # (478, 2) the model's MediaPipe points, projected, photo pixels
+    landmarks68: np.ndarray  # (68, 2) iBUG points of the model, jaw on the silhouette, photo pixels
+    landmark_error_px: float  # mean distance of the 468 mesh points from the points fitted to, photo pixels
+    photometric_rmse: float  # 0-255, inside the face mask, at the fit's crop size
+
+    @classmethod
+    def of(cls, model: FaceModel, crop: Crop, out: RenderOutput, landmark_error: float, rmse: float) -> Evaluation:
+        """From a render of the face at the fit's crop size and its errors in crop pixels."""
+        return cls(landmarks478=crop.to_photo(out.pixels[0][model.landmarks_mediapipe]),
+                   landmarks68=crop.to_photo(model.ibug68_points(out.pixels, out.vertex_visible)[0]),
+                   landmark_error_px=landmark_error / crop.scale, photometric_rmse=rmse)  # fmt: skip
+
+
 @dataclass
 class FaceResult:
-    """One reconstructed face. Pixel positions are in the photo (x right, y down)."""
+    """One reconstructed face. Pixel positions are in the photo (x right, y down).
+
+    Without the fit, the evaluation (model landmarks, residuals) is rendered on first access
+    only: photo -> parameters does not pay for it.
+    """
 
     params: FaceParameters  # batch of 1, numpy float32
     model: FaceModel = field(repr=False)
     crop: Crop
     detected_landmarks: np.ndarray  # (478, 3) MediaPipe points as detected
-    landmarks478: np.ndarray  # (478, 2) the fitted model's MediaPipe points, projected
-    landmarks68: np.ndarray  # (68, 2) iBUG points of the fitted model, jaw on the silhouette
-    landmark_error_px: float  # mean distance of the 468 mesh points from the points fitted to, photo pixels
-    photometric_rmse: float  # 0-255, inside the face mask, at the fit's crop size
     ms: dict[str, float]
+    camera: Camera = DEFAULT_CAMERA  # the network's camera (from its checkpoint)
+    _evaluation: Evaluation | None = field(default=None, repr=False)
+    _photo: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)  # the photo and the points the
+    # crop was made from: what a lazy evaluation measures against
     _texture: np.ndarray | None = field(default=None, repr=False)  # baked albedo, shared by OBJ and GLB
+
+    @property
+    def evaluation(self) -> Evaluation:
+        if self._evaluation is None:
+            error, rmse, out = evaluate_fit(self.model, self.params, *fit_input(*self._photo, self.crop))
+            self._evaluation = Evaluation.of(self.model, self.crop, out, error, rmse)
+        return self._evaluation
+
+    @property
+    def landmarks478(self) -> np.ndarray:
+        return self.evaluation.landmarks478
+
+    @property
+    def landmarks68(self) -> np.ndarray:
+        return self.evaluation.landmarks68
+
+    @property
+    def landmark_error_px(self) -> float:
+        return self.evaluation.landmark_error_px
+
+    @property
+    def photometric_rmse(self) -> float:
+        return self.evaluation.photometric_rmse
 
     @property
     def box(self) -> tuple[float, float, float, float]:
@@ -79,7 +124,7 @@ class FaceResult:
 
     def render(self, size: int = 256, params: FaceParameters | None = None) -> np.ndarray:
         """(size, size, 3) uint8 image of the face (or of edited ``params``) in crop framing."""
-        return to_uint8(render(self.model, params or self.params, size).image[0])
+        return to_uint8(render(self.model, params or self.params, size, camera=self.camera).image[0])
 
     def export(self, path: str | Path) -> list[Path]:
         """Write the mesh with its albedo; the format follows the suffix (.obj, .ply, .glb).
@@ -98,8 +143,9 @@ class Reconstructor:
 
     With a network (``predictor``), its prediction is the result or, with ``fit_mode``, the
     fit's starting point; without one, the fit starts from the mean face. ``description``
-    says which. ``correct_landmarks`` moves MediaPipe's points by their measured offset from
-    the model's landmark vertices at the predicted pose before cropping and fitting
+    says which. The network's crops follow the crop rule of its checkpoint (``config.camera``).
+    ``correct_landmarks`` moves MediaPipe's points by their measured offset from the model's
+    landmark vertices at the predicted pose before cropping and fitting
     (:mod:`inversefacenet.landmark_offsets`). Thread-safe: one instance can serve concurrent
     requests (the app shares one); each call keeps its data to itself.
     """
@@ -108,7 +154,7 @@ class Reconstructor:
         self,
         model: FaceModel,
         detector: LandmarkDetector | None = None,
-        predictor: Predictor | None = None,
+        predictor: NetworkPredictor | None = None,
         fit_mode: FitMode | None = "full",
         fit_config: FitConfig = DEFAULT_FIT,
         correct_landmarks: bool = True,
@@ -121,7 +167,14 @@ class Reconstructor:
         self.fit_mode = fit_mode
         self.fit_config = fit_config
         self.correct_landmarks = correct_landmarks
-        network = f"network ({predictor.config.architecture}, {predictor.config.input_size} px)" if predictor else None
+        self.camera = predictor.config.camera if predictor else DEFAULT_CAMERA
+        if fit_mode and self.camera.distance_mm != DEFAULT_CAMERA.distance_mm:
+            log.warning("the network was trained at %.0f mm, the fit works at %.0f mm", self.camera.distance_mm,
+                        DEFAULT_CAMERA.distance_mm)  # fmt: skip
+        network = None
+        if predictor:
+            config = predictor.config
+            network = f"network ({config.architecture}, {config.input_size} px, {predictor.backend})"
         fitting = f"{fit_mode} fit" if fit_mode else None
         if network and fitting:
             self.description = f"{network} refined by the {fitting}"
@@ -135,17 +188,19 @@ class Reconstructor:
         checkpoint: str | Path | None = None,
         fit_mode: FitMode | None = "full",
         use_network: bool = True,
+        backend: Backend = "auto",
     ) -> Reconstructor:
         """The shipped face model, the shipped network if there is one, and the fit.
 
         checkpoint: another network checkpoint; use_network=False ignores any network.
+        backend: the network's runtime (:func:`inversefacenet.predictor.load_predictor`).
         Logs which predictor it uses (also in ``description``).
         """
         model = FaceModel.load(model_path)
         path = Path(checkpoint) if checkpoint else DEFAULT_CHECKPOINT
         predictor = None
         if use_network and (checkpoint or path.is_file()):
-            predictor = Predictor.load(path, model)
+            predictor = load_predictor(path, model, backend)
         reconstructor = cls(model, predictor=predictor, fit_mode=fit_mode)
         log.info("InverseFaceNet: %s", reconstructor.description)
         return reconstructor
@@ -164,48 +219,58 @@ class Reconstructor:
         faces, detection_ms = self.detector.detect(image)  # this call's own timings: the detector is shared
         if not faces:
             raise NoFaceError("no face found in the image")
-        results = []
-        for face in faces:
-            result = self.reconstruct_face(image, face)
-            result.ms = {"decode": decode_ms, **detection_ms, **result.ms}
-            results.append(result)
-        return results
+        return self.reconstruct_faces(image, faces, {"decode": decode_ms, **detection_ms})
 
-    def reconstruct_face(self, image: np.ndarray, face: DetectedFace) -> FaceResult:
-        """Predict, then crop, mask and fit one detected face."""
-        initial, timings = None, {}
+    def reconstruct_faces(
+        self, image: np.ndarray, faces: list[DetectedFace], ms: dict[str, float] | None = None
+    ) -> list[FaceResult]:
+        """Reconstruct faces whose landmarks are known (from the detector or a tracker); all faces go
+        through the network as one batch. ``ms``: earlier stages' timings, put in front of each face's."""
+        initial, network_ms = [None] * len(faces), {}
         if self.predictor is not None:
             start = time.perf_counter()
-            initial = self._predict(image, face)
-            timings["network"] = (time.perf_counter() - start) * 1000
+            batch = self.predict(image, [face.landmarks for face in faces])
+            initial = [batch.map(lambda a, k=k: a[k : k + 1]) for k in range(len(faces))]
+            network_ms = {"network": (time.perf_counter() - start) * 1000 / len(faces)}  # per face
+        return [self.reconstruct_face(image, face, params, {**(ms or {}), **network_ms})
+                for face, params in zip(faces, initial, strict=True)]  # fmt: skip
+
+    def predict(self, image: np.ndarray, landmarks: list[np.ndarray]) -> FaceParameters:
+        """The network's parameters (batch of len(landmarks)) for faces given by their (478, 2+) landmarks,
+        each cropped by the checkpoint's own rule at its input size."""
+        size, camera = self.predictor.config.input_size, self.predictor.config.camera
+        return self.predictor(np.stack([face_input(image, points, size, camera) for points in landmarks]))
+
+    def reconstruct_face(
+        self, image: np.ndarray, face: DetectedFace, initial: FaceParameters | None, ms: dict[str, float]
+    ) -> FaceResult:
+        """Crop, mask and fit one face from its network prediction (``initial``, or None for the mean face).
+
+        Without the fit, only the crop's place is computed here; its pixels and mask wait for the evaluation."""
         start = time.perf_counter()
         points = face.landmarks
         if self.correct_landmarks:  # the network was trained on MediaPipe's own points: only the fit needs this
             pose = None if initial is None else np.degrees(initial.rotation[0, :2])
             points = measured_offsets().correct(points, pose)
         crop = crop_for_landmarks(points, FIT_SIZE)
-        pixels = crop_image(image, crop)
-        landmarks = crop.to_crop(points[:, :2])
-        mask = face_mask(landmarks, FIT_SIZE)
-        timings["crop"] = (time.perf_counter() - start) * 1000
+        timings = {**ms, "crop": (time.perf_counter() - start) * 1000}
+        result = FaceResult(params=initial, model=self.model, crop=crop, detected_landmarks=face.landmarks,
+                            ms=timings, camera=self.camera, _photo=(image, points))  # fmt: skip
         if self.fit_mode is not None:
+            start = time.perf_counter()
+            pixels, mask, landmarks = fit_input(image, points, crop)
+            timings["crop"] += (time.perf_counter() - start) * 1000
             fitted = fit(self.model, pixels, mask, landmarks, init=initial, mode=self.fit_mode, config=self.fit_config)
-            params, timings = fitted.params, {**timings, **fitted.ms}
-            landmark_error, rmse, out = fitted.landmark_error_px, fitted.photometric_rmse, fitted.render
-        else:
-            params = initial
-            landmark_error, rmse, out = evaluate_fit(self.model, params, pixels, mask, landmarks)
-        model_points = out.pixels[0]
-        return FaceResult(
-            params=params, model=self.model, crop=crop, detected_landmarks=face.landmarks,
-            landmarks478=crop.to_photo(model_points[self.model.landmarks_mediapipe]),
-            landmarks68=crop.to_photo(self.model.ibug68_points(out.pixels, out.vertex_visible)[0]),
-            landmark_error_px=landmark_error / crop.scale, photometric_rmse=rmse, ms=timings,
-        )  # fmt: skip
+            result.params, result.ms = fitted.params, {**timings, **fitted.ms}
+            result._evaluation = Evaluation.of(self.model, crop, fitted.render, fitted.landmark_error_px,
+                                               fitted.photometric_rmse)  # fmt: skip
+        return result
 
-    def _predict(self, image: np.ndarray, face: DetectedFace) -> FaceParameters:
-        """The network's parameters for one face, from its own crop size."""
-        return self.predictor(face_input(image, face.landmarks, self.predictor.config.input_size)[None])
+
+def fit_input(image: np.ndarray, points: np.ndarray, crop: Crop) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """What the fit sees of a face: (crop pixels (S, S, 3) uint8, face mask (S, S) bool, landmarks in crop px)."""
+    landmarks = crop.to_crop(points[:, :2])
+    return crop_image(image, crop), face_mask(landmarks, crop.size), landmarks
 
 
 def draw_overlay(image: np.ndarray, faces: list[FaceResult]) -> np.ndarray:
@@ -214,7 +279,7 @@ def draw_overlay(image: np.ndarray, faces: list[FaceResult]) -> np.ndarray:
     canvas = image.copy()
     thickness = max(1, round(max(image.shape[:2]) / 400))
     for face in faces:
-        silhouette = render(face.model, face.params, FIT_SIZE).raster.mask[0].astype(np.uint8)
+        silhouette = render(face.model, face.params, FIT_SIZE, camera=face.camera).raster.mask[0].astype(np.uint8)
         contours, _ = cv2.findContours(silhouette, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
         for contour in contours:
             points = face.crop.to_photo(contour[:, 0].astype(np.float64) + 0.5)

@@ -91,8 +91,9 @@ def network_input(crop: np.ndarray, mask: np.ndarray) -> np.ndarray:
     return (crop.astype(np.float32) / 255 - 0.5) * mask[..., None]
 
 
-def face_input(image: np.ndarray, landmarks: np.ndarray, size: int) -> np.ndarray:
+def face_input(image: np.ndarray, landmarks: np.ndarray, size: int, camera: Camera = DEFAULT_CAMERA) -> np.ndarray:
     """The network input of one face: (H, W, 3) uint8 photo and its (478, 2+) landmarks in photo
-    pixels -> (size, size, 3) float32, cropped and masked by the paper's rule."""
-    crop = crop_for_landmarks(landmarks, size)
+    pixels -> (size, size, 3) float32, cropped and masked by the paper's rule at ``camera.crop_scale``
+    (a checkpoint's ``config.camera``: the rule its network was trained with)."""
+    crop = crop_for_landmarks(landmarks, size, camera)
     return network_input(crop_image(image, crop), face_mask(crop.to_crop(landmarks[:, :2]), size))

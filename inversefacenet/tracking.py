@@ -1,0 +1,214 @@
+"""Video: faces tracked frame to frame, the network on every frame, parameters smoothed over time.
+
+A photo pays for MediaPipe's face detector and a mesh around each detection; a video frame
+mostly does not need the detector: each face's next crop is a square around its previous
+landmarks, where MediaPipe's mesh runs alone (in its tracking mode, one graph per face, so it
+skips its own detector too). The detector (:class:`LandmarkDetector`) runs only while no face
+is tracked or when a face is lost. With ``mesh_every`` > 1 the mesh runs on every n-th frame
+only; in between, the landmarks follow the image by pyramidal Lucas-Kanade optical flow of a
+few stable points (a similarity transform), and the network runs alone on the moved crop.
+Parameters can be smoothed by a One Euro filter (Casiez et al., CHI 2012): little lag when
+the face moves fast, little jitter when it is still.
+
+A :class:`Tracker` holds one video's state (MediaPipe graphs with per-stream timestamps,
+filters): one per stream, never shared between threads or users.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from inversefacenet.detection import DetectedFace
+from inversefacenet.params import FaceParameters
+from inversefacenet.pipeline import Reconstructor
+from inversefacenet.preprocess import Crop, crop_image
+
+MESH_INPUT = 192
+"""Side (px) of the square crop the tracked mesh runs on (MediaPipe's mesh model reads 192 px)."""
+MESH_CONTEXT = 1.7
+"""Side of that crop relative to the longer side of the previous landmarks' box: room for motion."""
+FLOW_POINTS = [1, 4, 6, 168, 197, 33, 133, 263, 362, 61, 291, 70, 105, 300, 334, 50, 280, 152, 10, 234, 454]
+"""MediaPipe indices the optical flow follows: textured points (nose, eye and mouth corners, brows, cheeks),
+with a few on the outline to fix the scale."""
+MIN_FLOW_POINTS = 8
+MIN_FACE_PX = 24.0
+"""A tracked landmark box smaller than this (photo px) counts as lost."""
+
+
+@dataclass(frozen=True)
+class TrackerConfig:
+    """mesh_every: run the mesh on every n-th frame of a track (1: always; between: optical flow).
+    smoothing: One Euro filter on the parameters; min_cutoff (Hz) sets the jitter of a still face,
+    beta the lag of a moving one (per unit of parameter speed, per second)."""
+
+    max_faces: int = 1
+    mesh_every: int = 1
+    smoothing: bool = True
+    min_cutoff: float = 1.5
+    beta: float = 0.3
+    derivative_cutoff: float = 1.0
+
+    def __post_init__(self) -> None:
+        if self.mesh_every < 1 or self.max_faces < 1:
+            raise ValueError(f"mesh_every and max_faces must be at least 1, got {self.mesh_every}, {self.max_faces}")
+
+
+class OneEuroFilter:
+    """One Euro filter of a vector signal: a low-pass whose cutoff rises with the signal's speed."""
+
+    def __init__(self, min_cutoff: float, beta: float, derivative_cutoff: float = 1.0) -> None:
+        self.min_cutoff, self.beta, self.derivative_cutoff = min_cutoff, beta, derivative_cutoff
+        self._value: np.ndarray | None = None
+        self._speed: np.ndarray | None = None
+        self._time = 0.0
+
+    def __call__(self, value: np.ndarray, seconds: float) -> np.ndarray:
+        """The filtered value of ``value`` sampled at ``seconds`` (increasing)."""
+        if self._value is None:
+            self._value, self._speed, self._time = value.astype(np.float64), np.zeros(value.shape), seconds
+            return value
+        dt = max(seconds - self._time, 1e-6)
+        speed = (value - self._value) / dt
+        self._speed += _alpha(dt, self.derivative_cutoff) * (speed - self._speed)
+        cutoff = self.min_cutoff + self.beta * np.abs(self._speed)
+        self._value += _alpha(dt, cutoff) * (value - self._value)
+        self._time = seconds
+        return self._value.astype(value.dtype)
+
+
+def _alpha(dt: float, cutoff: float | np.ndarray) -> float | np.ndarray:
+    """Smoothing factor of an exponential low-pass at ``cutoff`` Hz for a step of ``dt`` s."""
+    return 1.0 / (1.0 + 1.0 / (2 * math.pi * cutoff * dt))
+
+
+@dataclass
+class TrackedFace:
+    """One face in one frame: its parameters (batch of 1) and landmarks ((478, 3) photo px)."""
+
+    params: FaceParameters
+    landmarks: np.ndarray
+    source: str  # "detector", "mesh" (tracked crop) or "flow" (landmarks moved by optical flow, no mesh)
+
+    @property
+    def box(self) -> tuple[float, float, float, float]:
+        """(x0, y0, x1, y1) of the 468 mesh points, photo pixels."""
+        return DetectedFace(self.landmarks, 0.0).box
+
+
+@dataclass
+class _Track:
+    landmarks: np.ndarray
+    mesh: object  # MediaPipe FaceMesh in tracking mode, this face's own
+    filter: OneEuroFilter | None
+    frames: int = 0
+
+
+@dataclass
+class Tracker:
+    """Tracks faces through a video; ``reconstructor`` gives the detector and the network (no fit).
+
+    Call it on each frame: (H, W, 3) uint8 RGB -> the faces found, and this frame's timings.
+    """
+
+    reconstructor: Reconstructor
+    config: TrackerConfig = TrackerConfig()
+    _tracks: list[_Track] = field(default_factory=list, init=False)
+    _gray: np.ndarray | None = field(default=None, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.reconstructor.predictor is None:
+            raise ValueError("tracking needs a network checkpoint (the fit is too slow for video)")
+
+    def __call__(self, frame: np.ndarray, seconds: float | None = None) -> tuple[list[TrackedFace], dict[str, float]]:
+        """The faces in ``frame`` at time ``seconds`` (default: now), largest first when detected.
+
+        When any tracked face is lost (or none is tracked), every track restarts from the detector."""
+        seconds = time.perf_counter() if seconds is None else seconds
+        start = time.perf_counter()
+        gray = cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY) if self.config.mesh_every > 1 else None
+        sources = [self._follow(track, frame, gray) for track in self._tracks]
+        ms = {"track": (time.perf_counter() - start) * 1000}
+        if not self._tracks or None in sources:
+            self.reset()
+            faces, detection_ms = self.reconstructor.detector.detect(frame)
+            self._tracks = [self._start(face.landmarks) for face in faces[: self.config.max_faces]]
+            sources, ms = ["detector"] * len(self._tracks), {**ms, **detection_ms}
+        self._gray = gray
+        if not self._tracks:
+            return [], ms
+        start = time.perf_counter()
+        batch = self.reconstructor.predict(frame, [track.landmarks for track in self._tracks])
+        ms["network"] = (time.perf_counter() - start) * 1000
+        faces = []
+        for k, (track, source) in enumerate(zip(self._tracks, sources, strict=True)):
+            params = self._smooth(track, batch.map(lambda a, k=k: a[k : k + 1]), seconds)
+            faces.append(TrackedFace(params, track.landmarks, source))
+        return faces, ms
+
+    def reset(self) -> None:
+        """Forget every face (a new video): the next frame runs the detector."""
+        for track in self._tracks:
+            track.mesh.close()
+        self._tracks, self._gray = [], None
+
+    close = reset
+
+    def _start(self, landmarks: np.ndarray) -> _Track:
+        import mediapipe as mp
+
+        mesh = mp.solutions.face_mesh.FaceMesh(static_image_mode=False, max_num_faces=1, refine_landmarks=True)
+        config = self.config
+        smoother = OneEuroFilter(config.min_cutoff, config.beta, config.derivative_cutoff) if config.smoothing else None
+        return _Track(landmarks, mesh, smoother)
+
+    def _follow(self, track: _Track, frame: np.ndarray, gray: np.ndarray | None) -> str | None:
+        """Move a track to this frame ("mesh" or "flow"); None when the face is lost."""
+        track.frames += 1
+        if gray is not None and self._gray is not None and track.frames % self.config.mesh_every:
+            landmarks, source = _flow(self._gray, gray, track.landmarks), "flow"
+        else:
+            landmarks, source = _mesh_around(track.mesh, frame, track.landmarks), "mesh"
+        if landmarks is None or np.ptp(landmarks[:468, :2], axis=0).max() < MIN_FACE_PX:
+            return None
+        track.landmarks = landmarks
+        return source
+
+    def _smooth(self, track: _Track, params: FaceParameters, seconds: float) -> FaceParameters:
+        if track.filter is None:
+            return params
+        return FaceParameters.unpack(self.reconstructor.predictor.config.layout, track.filter(params.pack(), seconds))
+
+
+def _mesh_around(mesh: object, frame: np.ndarray, landmarks: np.ndarray) -> np.ndarray | None:
+    """MediaPipe's mesh on a square around the previous (478, 3) landmarks -> this frame's, photo px."""
+    low, high = landmarks[:468, :2].min(axis=0), landmarks[:468, :2].max(axis=0)
+    scale = MESH_INPUT / (float((high - low).max()) * MESH_CONTEXT)
+    crop = Crop(scale, tuple((MESH_INPUT / 2 - scale * (low + high) / 2).tolist()), MESH_INPUT)
+    result = mesh.process(crop_image(frame, crop))
+    if not result.multi_face_landmarks:
+        return None
+    raw = np.array([[p.x, p.y, p.z] for p in result.multi_face_landmarks[0].landmark], np.float32) * MESH_INPUT
+    raw[:, :2] = crop.to_photo(raw[:, :2])
+    raw[:, 2] /= scale
+    return raw
+
+
+def _flow(previous: np.ndarray, gray: np.ndarray, landmarks: np.ndarray) -> np.ndarray | None:
+    """Landmarks moved by the similarity transform that optical flow finds for ``FLOW_POINTS``."""
+    points = landmarks[FLOW_POINTS, :2].astype(np.float32).reshape(-1, 1, 2)
+    moved, status, _ = cv2.calcOpticalFlowPyrLK(previous, gray, points, None, winSize=(21, 21), maxLevel=3)
+    good = status[:, 0] == 1
+    if good.sum() < MIN_FLOW_POINTS:
+        return None
+    matrix, _ = cv2.estimateAffinePartial2D(points[good], moved[good], method=cv2.LMEDS)
+    if matrix is None:
+        return None
+    out = landmarks.copy()
+    out[:, :2] = landmarks[:, :2] @ matrix[:, :2].T + matrix[:, 2]
+    out[:, 2] *= math.hypot(*matrix[0, :2])
+    return out
