@@ -28,6 +28,7 @@ class RenderOutput:
     pixels: (B, V, 2) vertex positions in crop pixels; vertices: (B, V, 3) camera frame, mm.
     vertex_colour: (B, V, 3) shaded vertex colours; vertex_visible: (B, V) bool.
     crop_scale: (B,), crop_offset: (B, 2): crop pixel = scale * normalised image point + offset.
+    normals: (B, V, 3) unit vertex normals, camera frame (the ones the shading used).
     """
 
     image: Any
@@ -38,6 +39,7 @@ class RenderOutput:
     vertex_visible: Any
     crop_scale: Any
     crop_offset: Any
+    normals: Any = None
 
 
 def _backend(xp: Any) -> Any:
@@ -76,13 +78,13 @@ def render(
     in_camera = cam.to_camera(vertices, rotation, camera)
     triangles = _triangles(model, xp)
     reflectance = model.albedo(params.albedo) if albedo is None else albedo
-    _, colour = backend.shade_vertices(in_camera, reflectance, params.sh, triangles)
+    normals, colour = backend.shade_vertices(in_camera, reflectance, params.sh, triangles)
     image_points = cam.project(in_camera)
     index = model.landmarks_mediapipe[:468] if crop_vertices is None else crop_vertices
     pixels, scale, offset = cam.to_crop_pixels(image_points, image_points[:, index], size, camera, crop)
     depth = -in_camera[..., 2]
     raster, image, visible = backend.rasterize(pixels, depth, triangles, size, colour)
-    return RenderOutput(image, raster, pixels, in_camera, colour, visible, scale, offset)
+    return RenderOutput(image, raster, pixels, in_camera, colour, visible, scale, offset, normals)
 
 
 def _triangles(model: FaceModel, xp: Any) -> Any:
