@@ -1,8 +1,11 @@
-"""Face landmarks with MediaPipe: detect faces first, then run the face mesh on each face.
+"""Face landmarks with MediaPipe: find every face first, then run the face mesh on each face.
 
-Meshing a whole group photo misses small faces; running MediaPipe's full-range face
-detector first and meshing a square crop around each detection finds them. Models come
-inside the ``mediapipe==0.10.21`` wheel: nothing is downloaded.
+Search (boxes): MediaPipe's short-range detector on the whole photo (large faces) and its
+full-range detector over a pyramid of square tiles (small faces), boxes merged by
+non-maximum suppression; when nothing is found, the photo rotated by 90, 180 and 270 degrees.
+Mesh: the face mesh on a square crop around each box (a crop holding one face is where the
+mesh is accurate and finds faces a whole-photo mesh misses). Models come inside the
+``mediapipe==0.10.21`` wheel: nothing is downloaded.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ import contextlib
 import os
 import queue
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -23,6 +27,15 @@ MESH_INPUT = 256
 """Side (px) of the square face crop given to the face mesh."""
 CONTEXT = 1.9
 """Side of that crop relative to the larger side of the detector's box."""
+TILE = 192
+"""Full-range detector input (px); the short-range one takes 128."""
+TILE_FACES = (1 / 12, 1 / 4)
+"""Face sizes (detector box side / tile side) one tile pass is trusted with. The full-range model
+found the astronaut's face pasted alone into a tile from 1/19 to 4/5 of its side, but among
+other faces missed some below 1/12; levels are 3x apart, so [1/12, 1/4] of each level covers
+every size, and tiles overlap by 1/4 so that each face lies whole in one of them."""
+NMS_IOU = 0.5
+"""Boxes (detector or mesh) overlapping more than this are one face."""
 
 
 @dataclass
@@ -30,7 +43,7 @@ class DetectedFace:
     """One face: 478 MediaPipe points in photo pixels (x right, y down; z relative depth)."""
 
     landmarks: np.ndarray  # (478, 3) float32
-    score: float
+    score: float  # the detector's confidence in its box
 
     @property
     def box(self) -> tuple[float, float, float, float]:
@@ -48,11 +61,16 @@ class Detection(NamedTuple):
     """The faces of one photo, largest first, and the milliseconds this call spent on them."""
 
     faces: list[DetectedFace]
-    ms: dict[str, float]  # "detection" (face boxes) and "mesh" (landmarks)
+    ms: dict[str, float]  # "detection" (face boxes, all passes) and "mesh" (landmarks)
 
 
 class LandmarkDetector:
     """MediaPipe face detection + face mesh (with iris refinement), reusable across photos.
+
+    ``max_faces`` caps the faces of one photo (the most confident boxes are meshed);
+    ``min_face`` (px, detector box side, about 2.1x the inter-ocular distance) sets the finest
+    tile level, so it trades small faces for time: the tiles of a photo grow as 1 / min_face^2;
+    ``rotations`` searches the photo turned by 90, 180 and 270 degrees when upright finds nothing.
 
     Thread-safe: a MediaPipe graph keeps per-run state (timestamps, outputs) and must never
     serve two calls at once, so each call checks out a private set of graphs from a pool
@@ -60,13 +78,29 @@ class LandmarkDetector:
     never reused: a graph that failed once stays failed. At most ``max_idle`` sets are kept.
     """
 
-    def __init__(self, max_faces: int = 16, min_confidence: float = 0.5, max_idle: int = 4) -> None:
+    def __init__(
+        self,
+        max_faces: int = 64,
+        min_confidence: float = 0.5,
+        max_idle: int = 4,
+        min_face: float = 40.0,
+        rotations: bool = True,
+    ) -> None:
         if max_idle < 1:
             raise ValueError(f"max_idle must be at least 1, got {max_idle}")
+        if max_faces < 1:
+            raise ValueError(f"max_faces must be at least 1, got {max_faces}")
+        if min_face < 4:
+            raise ValueError(f"min_face must be at least 4 px, got {min_face}")
         self.max_faces = max_faces
         self.min_confidence = min_confidence
+        self.min_face = min_face
+        self.rotations = rotations
         self._idle: queue.LifoQueue[_Graphs] = queue.LifoQueue(maxsize=max_idle)
-        self._idle.put(_Graphs(max_faces, min_confidence))  # fails here, not on the first photo, if MediaPipe is broken
+        self._idle.put(self._new_graphs())  # fails here, not on the first photo, if MediaPipe is broken
+
+    def _new_graphs(self) -> _Graphs:
+        return _Graphs(self.max_faces, self.min_confidence, self.min_face)
 
     def __call__(self, image: np.ndarray) -> list[DetectedFace]:
         """All faces in an (H, W, 3) uint8 RGB image, largest first."""
@@ -74,12 +108,18 @@ class LandmarkDetector:
 
     def detect(self, image: np.ndarray) -> Detection:
         """All faces in an (H, W, 3) uint8 RGB image, largest first, with this call's timings."""
+        with self._checkout() as graphs:
+            return graphs.detect(image, self.rotations)
+
+    @contextlib.contextmanager
+    def _checkout(self) -> Iterator[_Graphs]:
+        """A private graph set for one call: idle or new; closed instead of returned if the call raised."""
         try:
             graphs = self._idle.get_nowait()
         except queue.Empty:
-            graphs = _Graphs(self.max_faces, self.min_confidence)
+            graphs = self._new_graphs()
         try:
-            detection = graphs.detect(image)
+            yield graphs
         except BaseException:
             graphs.close()
             raise
@@ -87,7 +127,6 @@ class LandmarkDetector:
             self._idle.put_nowait(graphs)
         except queue.Full:
             graphs.close()
-        return detection
 
     @property
     def idle(self) -> int:
@@ -104,42 +143,65 @@ class LandmarkDetector:
 
 
 class _Graphs:
-    """One private set of MediaPipe graphs: face detector, mesh of one face crop, whole-image mesh."""
+    """One private set of MediaPipe graphs: short- and full-range face detectors, mesh of one face crop."""
 
-    def __init__(self, max_faces: int, min_confidence: float) -> None:
+    def __init__(self, max_faces: int, min_confidence: float, min_face: float) -> None:
         import mediapipe as mp
 
         self.max_faces = max_faces
-        self.detector = mp.solutions.face_detection.FaceDetection(
-            model_selection=1, min_detection_confidence=min_confidence
+        self.min_face = min_face
+        self.short_range, self.full_range = (
+            mp.solutions.face_detection.FaceDetection(model_selection=k, min_detection_confidence=min_confidence)
+            for k in (0, 1)
         )
         self.mesh = mp.solutions.face_mesh.FaceMesh(
             static_image_mode=True, max_num_faces=1, refine_landmarks=True, min_detection_confidence=min_confidence
         )
-        self.whole_image_mesh = mp.solutions.face_mesh.FaceMesh(
-            static_image_mode=True, max_num_faces=max_faces, refine_landmarks=True,
-            min_detection_confidence=min_confidence,
-        )  # fmt: skip
 
-    def detect(self, image: np.ndarray) -> Detection:
-        """Detector boxes, a mesh in a square around each, plus the whole-image mesh, merged."""
-        height, width = image.shape[:2]
-        faces: list[DetectedFace] = []
+    def detect(self, image: np.ndarray, rotations: bool) -> Detection:
+        """Search upright, mesh each box; if nothing is found, the same on the photo turned 90, 180, 270 deg."""
+        ms = {"detection": 0.0, "mesh": 0.0}
+        for turns in (0, 1, 2, 3) if rotations else (0,):
+            turned = np.ascontiguousarray(np.rot90(image, turns))
+            faces = self._detect_upright(turned, ms)
+            if faces:
+                for face in faces:
+                    face.landmarks[:, :2] = _unturn(face.landmarks[:, :2], turns, image.shape[1], image.shape[0])
+                break
+        return Detection(sorted(faces, key=lambda f: -f.area), ms)
+
+    def _detect_upright(self, image: np.ndarray, ms: dict[str, float]) -> list[DetectedFace]:
+        """Boxes, then the mesh in a square around each; duplicates (two boxes, one face) dropped. Adds to ``ms``."""
         start = time.perf_counter()
-        detections = self.detector.process(image).detections or []
+        boxes, scores = self.search(image)
         middle = time.perf_counter()
-        for detection in detections[: self.max_faces]:
-            box = detection.location_data.relative_bounding_box
-            centre = np.array([(box.xmin + box.width / 2) * width, (box.ymin + box.height / 2) * height])
-            side = max(box.width * width, box.height * height) * CONTEXT
-            face = self._mesh_in_square(image, centre, side, float(detection.score[0]))
+        faces = []
+        for box, score in zip(boxes, scores, strict=True):
+            centre = (box[:2] + box[2:]) / 2
+            face = self._mesh_in_square(image, centre, float((box[2:] - box[:2]).max()) * CONTEXT, float(score))
             if face is not None:
                 faces.append(face)
-        # The detector misses some faces (very large, cut off, unusual) that the whole-image mesh
-        # finds, and vice versa; both lists are merged and duplicates dropped.
-        faces += self._mesh_whole(image)
-        ms = {"detection": (middle - start) * 1000, "mesh": (time.perf_counter() - middle) * 1000}
-        return Detection(_without_duplicates(sorted(faces, key=lambda f: -f.area)), ms)
+        faces = [faces[k] for k in _nms(np.array([f.box for f in faces]).reshape(-1, 4), [f.score for f in faces])]
+        ms["detection"] += (middle - start) * 1000
+        ms["mesh"] += (time.perf_counter() - middle) * 1000
+        return faces
+
+    def search(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(N, 4) detector boxes (x0, y0, x1, y1, photo px) and (N,) scores, most confident first, N <= max_faces.
+
+        Full range on every tile of each pyramid level, then short range on the last level (the
+        whole photo in one tile); all boxes merged by non-maximum suppression.
+        """
+        found = []
+        for level, factor in _levels(image, self.min_face):
+            for window, corner in _tiles(level):
+                found.append(_boxes(self.full_range, window, corner, factor))
+        whole = cv2.resize(window, (128, 128), interpolation=cv2.INTER_AREA)
+        found.append(_boxes(self.short_range, whole, np.zeros(2), factor * TILE / 128))
+        boxes = np.concatenate([b for b, _ in found])
+        scores = np.concatenate([s for _, s in found])
+        keep = _nms(boxes, scores)[: self.max_faces]
+        return boxes[keep], scores[keep]
 
     def _mesh_in_square(self, image: np.ndarray, centre: np.ndarray, side: float, score: float) -> DetectedFace | None:
         scale = MESH_INPUT / side
@@ -157,36 +219,86 @@ class _Graphs:
         points[:, 2] /= scale
         return DetectedFace(points, score)
 
-    def _mesh_whole(self, image: np.ndarray) -> list[DetectedFace]:
-        result = self.whole_image_mesh.process(image)
-        height, width = image.shape[:2]
-        return [DetectedFace(_points(lm, width, height), 0.0) for lm in result.multi_face_landmarks or []]
-
     def close(self) -> None:
         """Close every graph; one that failed refuses to close cleanly, and is dropped anyway."""
-        for graph in (self.detector, self.mesh, self.whole_image_mesh):
+        for graph in (self.short_range, self.full_range, self.mesh):
             with contextlib.suppress(ValueError, RuntimeError):
                 graph.close()
+
+
+def _levels(image: np.ndarray, min_face: float) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Pyramid levels, finest first: the photo scaled so that a tile of min_face / TILE_FACES[0] photo px,
+    then of 3x that, ..., becomes TILE px; the last holds the whole photo in one tile. With each level,
+    its (2,) x, y factor from level px to photo px."""
+    longest = max(image.shape[:2])
+    tile = min_face / TILE_FACES[0]
+    level = image
+    while True:
+        scale = TILE / min(tile, longest)
+        size = (max(1, round(image.shape[1] * scale)), max(1, round(image.shape[0] * scale)))
+        shrink = size[0] < level.shape[1]
+        level = cv2.resize(level, size, interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
+        yield level, np.array([image.shape[1] / size[0], image.shape[0] / size[1]])
+        if tile >= longest:
+            return
+        tile *= TILE_FACES[1] / TILE_FACES[0]
+
+
+def _tiles(level: np.ndarray) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """TILE x TILE windows over a level, overlapping by TILE_FACES[1] of a tile (so every face the level
+    is trusted with lies whole in one), black beyond the edges; each with its (2,) top-left corner (level px)."""
+    stride = TILE * (1 - TILE_FACES[1])
+    starts = [
+        np.linspace(0, max(0, n - TILE), 1 + int(np.ceil(max(0, n - TILE) / stride))).round().astype(int)
+        for n in level.shape[:2]
+    ]
+    for y in starts[0]:
+        for x in starts[1]:
+            window = level[y : y + TILE, x : x + TILE]
+            pad = ((0, TILE - window.shape[0]), (0, TILE - window.shape[1]), (0, 0))
+            yield np.ascontiguousarray(np.pad(window, pad)), np.array([x, y], dtype=float)
+
+
+def _boxes(
+    detector: object, window: np.ndarray, corner: np.ndarray, factor: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """One detector on one square window: (N, 4) boxes in photo px (window px + corner, times factor), (N,) scores."""
+    detections = detector.process(window).detections or []
+    side = window.shape[1]
+    boxes = np.zeros((len(detections), 4))
+    for row, detection in zip(boxes, detections, strict=True):
+        box = detection.location_data.relative_bounding_box
+        row[:] = [box.xmin, box.ymin, box.xmin + box.width, box.ymin + box.height]
+    boxes = (boxes * side + np.tile(corner, 2)) * np.tile(factor, 2)
+    return boxes, np.array([d.score[0] for d in detections], dtype=float)
+
+
+def _nms(boxes: np.ndarray, scores: list[float] | np.ndarray) -> list[int]:
+    """Indices of the boxes kept, most confident first: a box overlapping a kept one by IoU > NMS_IOU is dropped."""
+    kept: list[int] = []
+    for k in np.argsort(-np.asarray(scores, dtype=float), kind="stable"):
+        if all(_iou(boxes[k], boxes[j]) <= NMS_IOU for j in kept):
+            kept.append(int(k))
+    return kept
+
+
+def _iou(a: np.ndarray, b: np.ndarray) -> float:
+    """Intersection over union of two (x0, y0, x1, y1) boxes."""
+    w = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    h = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - w * h
+    return float(w * h / max(union, 1e-9))
+
+
+def _unturn(xy: np.ndarray, turns: int, width: int, height: int) -> np.ndarray:
+    """(N, 2) points in ``np.rot90(image, turns)`` -> the same points in ``image`` (width x height), px."""
+    for step in range(turns, 0, -1):
+        below = width if (step - 1) % 2 == 0 else height  # width of the image one quarter turn back
+        xy = np.stack([below - xy[:, 1], xy[:, 0]], axis=1)
+    return xy
 
 
 def _points(landmarks: object, width: int, height: int) -> np.ndarray:
     """MediaPipe normalised landmarks -> (478, 3) pixels (x, y) and depth in x-pixel units."""
     raw = np.array([[p.x, p.y, p.z] for p in landmarks.landmark], dtype=np.float32)
     return raw * np.array([width, height, width], dtype=np.float32)
-
-
-def _without_duplicates(faces: list[DetectedFace]) -> list[DetectedFace]:
-    """Drop faces whose landmark box mostly overlaps a larger one already kept."""
-    kept: list[DetectedFace] = []
-    for face in faces:
-        if all(_overlap(face.box, other.box) < 0.5 for other in kept):
-            kept.append(face)
-    return kept
-
-
-def _overlap(a: tuple[float, ...], b: tuple[float, ...]) -> float:
-    """Intersection over the smaller box's area."""
-    w = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    h = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    smaller = min((a[2] - a[0]) * (a[3] - a[1]), (b[2] - b[0]) * (b[3] - b[1]))
-    return w * h / max(smaller, 1e-9)

@@ -12,7 +12,7 @@ def _contiguous(array: np.ndarray, dtype: type) -> np.ndarray:
     return np.ascontiguousarray(array, dtype)
 
 
-@numba.njit(parallel=True, cache=True, fastmath=True)
+@numba.njit(parallel=True, cache=True)
 def _shade(vertices, albedo, sh, triangles, normals, colour):  # noqa: ANN001, ANN202
     for b in numba.prange(vertices.shape[0]):
         v, n, c = vertices[b], normals[b], colour[b]
@@ -54,7 +54,7 @@ def shade_vertices(
     return normals, colour
 
 
-@numba.njit(cache=True, fastmath=True)
+@numba.njit(cache=True)
 def _rasterize_into(p, d, triangles, tri_out, bary_out, zbuf):  # noqa: ANN001, ANN202
     """Z-buffer one mesh: p (V, 2) pixels, d (V,) depth -> tri_out, bary_out, zbuf (H, W[, 3])."""
     height, width = zbuf.shape
@@ -96,7 +96,7 @@ def _rasterize_into(p, d, triangles, tri_out, bary_out, zbuf):  # noqa: ANN001, 
                     bary_out[i, j, 2] = w2
 
 
-@numba.njit(cache=True, fastmath=True)
+@numba.njit(cache=True)
 def _interpolate_into(values, triangles, tri, bary, out, visible):  # noqa: ANN001, ANN202
     """Interpolate one image's per-vertex values (V, C) into out (H, W, C); mark visible vertices."""
     height, width = tri.shape
