@@ -17,6 +17,7 @@ import hashlib
 import io
 import logging
 import os
+import warnings
 from pathlib import Path
 from typing import Literal, Protocol
 
@@ -83,11 +84,13 @@ class OnnxPredictor:
 def export_onnx(network: torch.nn.Module, config: NetworkConfig) -> bytes:
     """The network as an ONNX graph: image (B, 3, S, S) float32 -> params (B, P), dynamic batch."""
     buffer = io.BytesIO()
-    torch.onnx.export(
-        network.eval(), torch.zeros(1, 3, config.input_size, config.input_size), buffer, dynamo=False,
-        opset_version=OPSET, input_names=["image"], output_names=["params"],
-        dynamic_axes={"image": {0: "batch"}, "params": {0: "batch"}},
-    )  # fmt: skip
+    with warnings.catch_warnings():  # the TorchScript exporter is deprecated; the new one needs onnxscript
+        warnings.simplefilter("ignore", DeprecationWarning)
+        torch.onnx.export(
+            network.eval(), torch.zeros(1, 3, config.input_size, config.input_size), buffer, dynamo=False,
+            opset_version=OPSET, input_names=["image"], output_names=["params"],
+            dynamic_axes={"image": {0: "batch"}, "params": {0: "batch"}},
+        )  # fmt: skip
     return buffer.getvalue()
 
 

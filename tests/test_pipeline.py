@@ -1,16 +1,21 @@
 """Preprocessing, detection, fitting and the Reconstructor on synthetic faces with known answers."""
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
 import trimesh
 
 from inversefacenet import FaceParameters, NoFaceError, Reconstructor, render
+from inversefacenet.camera import Camera
+from inversefacenet.checkpoint import DEFAULT_CHECKPOINT, NetworkConfig, Predictor, save_checkpoint
 from inversefacenet.cli import main
 from inversefacenet.detection import LandmarkDetector
 from inversefacenet.fitting import fit
-from inversefacenet.preprocess import crop_for_landmarks, crop_image, face_mask
+from inversefacenet.networks import build_network
+from inversefacenet.predictor import export_onnx, load_predictor
+from inversefacenet.preprocess import crop_for_landmarks, crop_image, face_input, face_mask
 from inversefacenet.renderer import to_uint8
 from tests.conftest import known_face, photo_of, two_face_photo
 
@@ -138,3 +143,54 @@ def test_cli_reports_an_unreadable_checkpoint(tmp_path, capsys):
     bad.write_bytes(b"garbage")
     assert main([EXAMPLE, "--out", str(tmp_path), "--checkpoint", str(bad)]) == 2
     assert "checkpoint" in capsys.readouterr().err
+
+
+def test_onnxruntime_predictor_matches_torch_and_is_cached(model, tmp_path, monkeypatch):
+    monkeypatch.setenv("INVERSEFACENET_CACHE", str(tmp_path))
+    inputs = np.random.default_rng(0).uniform(-0.5, 0.5, (3, 128, 128, 3)).astype(np.float32)
+    torch_params = Predictor.load(DEFAULT_CHECKPOINT, model)(inputs)
+    onnx = load_predictor(DEFAULT_CHECKPOINT, model, backend="onnxruntime")
+    assert onnx.backend == "onnxruntime" and onnx.config == Predictor.load(DEFAULT_CHECKPOINT, model).config
+    np.testing.assert_allclose(onnx(inputs).pack(), torch_params.pack(), atol=1e-4)
+    (cached,) = tmp_path.glob("network-*.onnx")
+    cached.write_bytes(export_onnx(build_network("compact", 128, model.layout.size), onnx.config))
+    served = load_predictor(DEFAULT_CHECKPOINT, model, "onnxruntime")(inputs)  # the cached graph, not a new export
+    assert np.abs(served.pack() - torch_params.pack()).max() > 0.1
+    with pytest.raises(ValueError, match="expected network inputs"):
+        onnx(inputs[:, :64])
+
+
+class Recording:
+    """A predictor that records the inputs it was given (and predicts the mean face)."""
+
+    def __init__(self, config: NetworkConfig) -> None:
+        self.config, self.backend, self.inputs = config, "recording", []
+
+    def __call__(self, inputs: np.ndarray) -> FaceParameters:
+        self.inputs.append(inputs)
+        return FaceParameters.neutral(self.config.layout, len(inputs))
+
+
+def test_network_crops_follow_the_checkpoints_crop_scale(model, detector, tmp_path):
+    """A checkpoint trained at another crop scale gets its inputs cut at that scale (#16)."""
+    config = replace(NetworkConfig.for_model(model, "compact", 64), crop_scale=1.6, camera_distance_mm=800.0)
+    path = save_checkpoint(tmp_path / "wide.safetensors", build_network("compact", 64, model.layout.size), config)
+    predictor = load_predictor(path, model, backend="torch")
+    assert predictor.config.camera == Camera(distance_mm=800.0, crop_scale=1.6)
+    recording = Recording(predictor.config)
+    photo = two_face_photo(model)
+    faces = Reconstructor(model, detector, predictor=recording, fit_mode=None).reconstruct_image(photo)
+    (batch,) = recording.inputs  # both faces in one batch
+    assert len(faces) == 2 and batch.shape == (2, 64, 64, 3)
+    landmarks = faces[0].detected_landmarks
+    np.testing.assert_array_equal(batch[0], face_input(photo, landmarks, 64, Camera(crop_scale=1.6)))
+    assert not np.array_equal(batch[0], face_input(photo, landmarks, 64))
+    assert faces[0].camera.distance_mm == 800.0
+
+
+def test_without_the_fit_the_evaluation_waits_until_asked(model, detector):
+    reconstructor = Reconstructor(model, detector, predictor=Predictor.load(DEFAULT_CHECKPOINT, model), fit_mode=None)
+    face = reconstructor(EXAMPLE)[0]
+    assert face._evaluation is None and set(face.ms) == {"decode", "detection", "mesh", "network", "crop"}
+    assert face.landmarks68.shape == (68, 2) and np.isfinite(face.photometric_rmse)
+    assert face._evaluation is not None

@@ -1,0 +1,90 @@
+"""Video tracking: crops follow the face without the detector, optical flow between meshes, One Euro smoothing."""
+
+import cv2
+import numpy as np
+import pytest
+
+from inversefacenet import Reconstructor
+from inversefacenet.checkpoint import DEFAULT_CHECKPOINT, Predictor
+from inversefacenet.detection import LandmarkDetector
+from inversefacenet.images import load_image
+from inversefacenet.tracking import OneEuroFilter, Tracker, TrackerConfig
+
+EXAMPLE = "assets/examples/astronaut.jpg"
+
+
+def shifted_video(image: np.ndarray, frames: int) -> tuple[list[np.ndarray], np.ndarray]:
+    """The photo moved by a known shift per frame (px, up to ~12 px): frames and (frames, 2) shifts."""
+    shifts = np.stack([12 * np.sin(np.arange(frames) / 4), 8 * np.cos(np.arange(frames) / 5) - 8], axis=1)
+    size = image.shape[1::-1]
+    video = [cv2.warpAffine(image, np.float32([[1, 0, dx], [0, 1, dy]]), size, borderMode=cv2.BORDER_REFLECT)
+             for dx, dy in shifts]  # fmt: skip
+    return video, shifts
+
+
+@pytest.fixture(scope="module")
+def reconstructor(model):
+    detector = LandmarkDetector()
+    yield Reconstructor(model, detector, predictor=Predictor.load(DEFAULT_CHECKPOINT, model), fit_mode=None)
+    detector.close()
+
+
+@pytest.fixture(scope="module")
+def video():
+    return shifted_video(load_image(EXAMPLE), 12)
+
+
+def test_one_euro_filter_steadies_a_still_signal_and_follows_a_moving_one():
+    rng = np.random.default_rng(0)
+    times = np.arange(120) / 30
+    still = 1 + 0.05 * rng.normal(size=(120, 1))
+    smooth = OneEuroFilter(min_cutoff=1.0, beta=0.5)
+    out = np.array([smooth(x, t) for x, t in zip(still, times, strict=True)])
+    assert out[30:].std() < 0.5 * still[30:].std()
+    ramp = times[:, None] * 2.0
+    follow = OneEuroFilter(min_cutoff=1.0, beta=0.5)
+    lag = ramp[-1] - [follow(x, t) for x, t in zip(ramp, times, strict=True)][-1]
+    assert 0 < lag[0] < 0.1  # 2 units/s: under 50 ms behind
+    assert OneEuroFilter(1.0, 0.0)(np.array([3.0]), 0.0)[0] == 3.0  # the first sample passes unchanged
+
+
+def test_tracked_crops_follow_the_face_without_the_detector(reconstructor, video):
+    frames, shifts = video
+    tracker = Tracker(reconstructor, TrackerConfig(smoothing=False))
+    first, ms = tracker(frames[0], 0.0)
+    assert [face.source for face in first] == ["detector"] and "detection" in ms
+    reference = first[0].landmarks[:468, :2] - shifts[0]
+    for k in range(1, len(frames)):
+        faces, ms = tracker(frames[k], k / 30)
+        assert [face.source for face in faces] == ["mesh"] and "detection" not in ms
+        moved = np.linalg.norm(faces[0].landmarks[:468, :2] - shifts[k] - reference, axis=1).mean()
+        assert moved < 2.0, (k, moved)
+    alone = reconstructor.reconstruct_image(frames[-1])[0].params.pack()
+    assert np.abs(np.degrees(faces[0].params.rotation - alone[:, :3])).max() < 3
+
+
+def test_optical_flow_carries_the_landmarks_between_meshes(reconstructor, video):
+    frames, shifts = video
+    tracker = Tracker(reconstructor, TrackerConfig(mesh_every=3, smoothing=False))
+    sources = []
+    for k, frame in enumerate(frames):
+        faces, _ = tracker(frame, k / 30)
+        sources.append(faces[0].source)
+        if k == 0:
+            reference = faces[0].landmarks[:468, :2] - shifts[0]
+        moved = np.linalg.norm(faces[0].landmarks[:468, :2] - shifts[k] - reference, axis=1).mean()
+        assert moved < 2.0, (k, sources[-1], moved)
+    assert sources[:7] == ["detector", "flow", "flow", "mesh", "flow", "flow", "mesh"]
+
+
+def test_a_lost_face_goes_back_to_the_detector(reconstructor, video):
+    frames, _ = video
+    tracker = Tracker(reconstructor)
+    assert tracker(frames[0], 0.0)[0][0].source == "detector"
+    assert tracker(np.full_like(frames[0], 90), 1 / 30)[0] == []
+    assert tracker(frames[1], 2 / 30)[0][0].source == "detector"
+    smoothed = tracker(frames[2], 3 / 30)[0][0]
+    assert smoothed.source == "mesh" and smoothed.params.shape.shape == (1, reconstructor.model.n_shape)
+    tracker.close()
+    with pytest.raises(ValueError, match="at least 1"):
+        TrackerConfig(mesh_every=0)
