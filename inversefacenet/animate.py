@@ -212,7 +212,10 @@ def main(argv: list[str] | None = None) -> int:
     args.out.write_bytes(glb)
     if args.json is not None:
         args.json.write_text(json.dumps(session_dict(model, frames, np.zeros(1) if times is None else times)))
-    print(f"{args.out}: {frames.batch_size} frame(s), {model.n_expression} morph targets", file=sys.stderr)
+    print(
+        f"{args.out}: {frames.batch_size} frame(s), {model.n_expression} morph targets, {len(glb) / 1e6:.1f} MB",
+        file=sys.stderr,
+    )
     return 0
 
 

@@ -12,7 +12,7 @@ import numpy as np
 import pygltflib
 import pytest
 import trimesh
-from scipy.spatial.transform import Rotation
+from scipy.spatial.transform import Rotation, Slerp
 
 from inversefacenet import FaceParameters, rotation_matrix
 from inversefacenet.animate import animated_glb, main, read_session, session_dict
@@ -42,7 +42,8 @@ def session(model, face):
     frames = FaceParameters.concatenate([params] * len(TIMES))
     jaw = model.expression_names.index("jawOpen")
     frames.expression[:, jaw] = [0.0, 0.5, 1.0, 0.4, 0.1]
-    frames.rotation[:, 1] = np.radians([-30, -10, 0, 20, 170])  # the last step crosses the quaternion sign flip
+    # -80 -> -100 deg yaw: scipy's quaternions of the two have opposite signs, the writer must flip one
+    frames.rotation[:, 1] = np.radians([-30, -10, 20, -80, -100])
     return frames, pygltflib.GLTF2.load_from_bytes(animated_glb(model, frames, TIMES, texture))
 
 
@@ -205,7 +206,7 @@ def three_page():
 def test_three_js_morphs_jaw_open_to_the_face_models_geometry(model, session, three_page):
     frames, gltf = session
     glb = base64.b64encode(b"".join(gltf.save_to_bytes())).decode()
-    result = three_page.evaluate("([glb, time]) => window.morphed(glb, {jawOpen: 1}, time)", [glb, 0.175])
+    result = three_page.evaluate("([glb, time]) => window.morphed(glb, {jawOpen: 1}, time)", [glb, 0.45])
     assert result["names"] == model.expression_names and result["textured"]
     np.testing.assert_allclose(result["defaults"], frames.expression[0], atol=1e-7)
     expected = UVAtlas.for_model(model).split(model.geometry(frames.shape[:1], one_hot(model, "jawOpen"))[0])
@@ -216,4 +217,6 @@ def test_three_js_morphs_jaw_open_to_the_face_models_geometry(model, session, th
         "face.morphTargetInfluences", "face.quaternion"}  # fmt: skip
     np.testing.assert_allclose(clip["tracks"][0]["times"], TIMES, atol=1e-7)
     jaw = model.expression_names.index("jawOpen")
-    assert result["sampled"]["influences"][jaw] == pytest.approx(0.75, abs=1e-6)  # halfway from 0.5 to 1.0
+    assert result["sampled"]["influences"][jaw] == pytest.approx(0.25, abs=1e-6)  # halfway from 0.4 to 0.1
+    halfway = Slerp(TIMES[3:], Rotation.from_matrix(rotation_matrix(frames.rotation[3:].astype(np.float64))))(0.45)
+    assert (halfway.inv() * Rotation.from_quat(result["sampled"]["quaternion"])).magnitude() < 1e-5  # yaw -90
