@@ -6,9 +6,10 @@ Speed (always): per photo, interleaved in one loop so that all columns share the
 the wall time of photo -> parameters without the fit (``Reconstructor.reconstruct_image``: detection,
 mesh, crops, network; decoding excluded) with the ONNX Runtime and the torch network, next to
 ``LandmarkDetector.detect`` alone (MediaPipe detection + mesh, what ours starts with) and
-MediaPipe's own whole-image FaceMesh alone (its short-range detector + mesh), all divided by the
-number of faces each found (MediaPipe's FaceMesh misses small faces). Photos: the examples and, when ``python -m training.devset --out runs/devset``
-has been run, the development set, reported as one-face and group (2+ faces) photos. Then ms per
+MediaPipe's own whole-image FaceMesh alone (its short-range detector + mesh), each divided by the
+number of faces it found (MediaPipe's FaceMesh misses small faces). Photos: the examples and, when
+``python -m training.devset --out runs/devset`` has been run, the development set, reported as
+one-face and group (2+ faces) photos. Then ms per
 tracked frame (``inversefacenet.tracking``) on a synthetic video of each photo (shifted and rotated
 a little each frame), with the mesh on every frame and on every third.
 
