@@ -159,15 +159,18 @@ class _Graphs:
         )
 
     def detect(self, image: np.ndarray, rotations: bool) -> Detection:
-        """Search upright, mesh each box; if nothing is found, the same on the photo turned 90, 180, 270 deg."""
+        """Search upright, mesh each box; if nothing is found, the same on the photo turned 90, 180 and 270 deg,
+        keeping the turn with the most confident face (the detector also finds some faces upside down, less
+        confidently, and the mesh of an upside-down face is wrong)."""
         ms = {"detection": 0.0, "mesh": 0.0}
-        for turns in (0, 1, 2, 3) if rotations else (0,):
-            turned = np.ascontiguousarray(np.rot90(image, turns))
-            faces = self._detect_upright(turned, ms)
-            if faces:
-                for face in faces:
-                    face.landmarks[:, :2] = _unturn(face.landmarks[:, :2], turns, image.shape[1], image.shape[0])
-                break
+        faces = self._detect_upright(image, ms)
+        if not faces and rotations:
+            turned = [
+                (turns, self._detect_upright(np.ascontiguousarray(np.rot90(image, turns)), ms)) for turns in (1, 2, 3)
+            ]
+            turns, faces = max(turned, key=lambda pair: max((face.score for face in pair[1]), default=0.0))
+            for face in faces:
+                face.landmarks[:, :2] = _unturn(face.landmarks[:, :2], turns, image.shape[1], image.shape[0])
         return Detection(sorted(faces, key=lambda f: -f.area), ms)
 
     def _detect_upright(self, image: np.ndarray, ms: dict[str, float]) -> list[DetectedFace]:
