@@ -1,5 +1,5 @@
 // Copies what the page loads at run time into public/ (git-ignored): onnxruntime-web's wasm
-// files, the @mediapipe/face_mesh solution files, and the exported models
+// files, the @mediapipe/face_mesh and @mediapipe/face_detection solution files, and the exported models
 // (`python -m export.onnx ... --out ../build/web`). No file comes from anywhere but npm and this repo.
 import { cpSync, existsSync, mkdirSync, readdirSync } from "node:fs";
 import { join } from "node:path";
@@ -18,5 +18,6 @@ const copy = (from, to, keep) => {
 };
 copy("node_modules/onnxruntime-web/dist", "public/ort", (f) => /^ort-wasm-simd-threaded(\.asyncify|\.jsep)?\.(wasm|mjs)$/.test(f));
 copy("node_modules/@mediapipe/face_mesh", "public/mediapipe", (f) => !/\.(md|json|ts)$/.test(f));
+copy("node_modules/@mediapipe/face_detection", "public/mediapipe", (f) => !/\.(md|json|ts)$|_full_range\.tflite$/.test(f));
 copy(models, "public/models", (f) => /\.(onnx|bin|json)$/.test(f) && !f.startsWith("parity"));
 console.log("public/: ort, mediapipe, models ready");

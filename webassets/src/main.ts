@@ -317,6 +317,8 @@ async function main(): Promise<void> {
     },
     runNetwork: async (input: number[]) =>
       Array.from((await network.run(Float32Array.from(input), app.inputSize)).output),
+    // for detection tests: every face's 478 x [x, y] in the photo's pixels as decoded (at most 2048 px)
+    detect: async (url: string) => (await detector.detect(await decode(url))).map((face) => Array.from(face)),
     // for parity tests: the input of a photo (at most 2048 px) for given landmarks (478 x [x, y] pixels)
     preprocess: async (url: string, landmarks: number[][]) =>
       Array.from(app.input(await decode(url), Float32Array.from(landmarks.flat()))),
