@@ -20,19 +20,13 @@ import numpy as np
 
 from demo.views import PREVIEW_SIZE, FaceViews, composite
 from inversefacenet.images import load_image
-from inversefacenet.params import FaceParameters
+from inversefacenet.params import EXPRESSION_CONTROLS, FaceParameters
 from inversefacenet.pipeline import FaceResult, Reconstructor, draw_overlay
 from inversefacenet.preprocess import Crop, crop_image
 
 DISPLAY_PIXELS = 1024
 """Longest side of the photo as the app shows it (overlay, composite)."""
 
-EXPRESSION_CONTROLS = (
-    "jawOpen", "mouthSmileLeft", "mouthSmileRight", "mouthFrownLeft", "mouthFrownRight", "mouthPucker",
-    "mouthFunnel", "cheekPuff", "browInnerUp", "browDownLeft", "browDownRight", "browOuterUpLeft",
-    "browOuterUpRight", "eyeBlinkLeft", "eyeBlinkRight", "eyeWideLeft", "eyeWideRight",
-)  # fmt: skip
-"""The ARKit blendshapes the app exposes as sliders (the others keep their recovered values)."""
 
 
 @dataclass

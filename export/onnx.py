@@ -19,7 +19,6 @@ Writes, into --out:
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import time
 from dataclasses import asdict
@@ -31,36 +30,42 @@ import onnxruntime
 import torch
 from onnx import helper, numpy_helper
 
-from demo.session import EXPRESSION_CONTROLS
 from inversefacenet.atlas import UVAtlas
-from inversefacenet.camera import DEFAULT_CAMERA
 from inversefacenet.checkpoint import NetworkConfig, load_network
 from inversefacenet.facemodel.model import FaceModel
 from inversefacenet.lighting import PRESETS
-from inversefacenet.params import FaceParameters
+from inversefacenet.params import EXPRESSION_CONTROLS, FaceParameters
+from inversefacenet.predictor import export_onnx
 from inversefacenet.preprocess import EYES, FACE_OVAL, INNER_LIPS
 from training.corpus import render_inputs
-from training.evaluate import _slice, held_out_set, metrics
+from training.evaluate import held_out_set, metrics
 
-OPSET = 17
+PREPROCESSING_KEY = "inversefacenet.preprocessing"
+"""The ONNX metadata_props key whose JSON value says how the network's inputs are made."""
 VARIANTS = ("fp32", "fp16", "int8w")
 
 
 def export_fp32(network: torch.nn.Module, config: NetworkConfig) -> onnx.ModelProto:
-    """The network as ONNX with a dynamic batch axis: image (B, 3, S, S) -> params (B, P)."""
-    image = torch.zeros(1, 3, config.input_size, config.input_size)
-    buffer = io.BytesIO()
-    torch.onnx.export(
-        network.eval(),
-        image,
-        buffer,
-        dynamo=False,
-        opset_version=OPSET,
-        input_names=["image"],
-        output_names=["params"],
-        dynamic_axes={"image": {0: "batch"}, "params": {0: "batch"}},
-    )
-    return onnx.load_from_string(buffer.getvalue())
+    """The network as ONNX with a dynamic batch axis, image (B, 3, S, S) -> params (B, P), carrying its
+    preprocessing in ``metadata_props`` (so a file on its own says how to cut and scale its inputs)."""
+    model = onnx.load_from_string(export_onnx(network, config))
+    onnx.helper.set_model_props(model, {PREPROCESSING_KEY: json.dumps(preprocessing(config))})
+    return model
+
+
+def preprocessing(config: NetworkConfig) -> dict[str, object]:
+    """How inputs are made for a checkpoint's network: its crop rule, camera, input size, range and layout."""
+    return {
+        "input_size": config.input_size,
+        "input_layout": "NCHW, RGB, (pixel / 255 - 0.5) * face_mask",
+        "input_range": config.input_range,
+        "crop_scale": config.crop_scale,
+        "crop_rule": "square box of the 468 mesh landmarks x crop_scale, centred",
+        "mask_rule": "face oval filled (cv2.fillPoly, pixel centres) minus inner lips and eyes",
+        "camera_distance_mm": config.camera_distance_mm,
+        "parameter_layout": {name: [s.start, s.stop] for name, s in config.layout.slices.items()},
+        "face_model_sha256": config.face_model_sha256,
+    }
 
 
 def to_fp16(model: onnx.ModelProto) -> onnx.ModelProto:
@@ -160,16 +165,7 @@ def export_facemodel(model: FaceModel, config: NetworkConfig, out: Path) -> dict
         "bases_note": "shape/expression/albedo bases are pre-multiplied by their standard deviations",
         "expression_names": model.expression_names,
         "parameter_layout": {name: [s.start, s.stop] for name, s in layout.slices.items()},
-        "network": {
-            "input_size": config.input_size,
-            "input_range": config.input_range,
-            "input_layout": "NCHW, RGB, (pixel / 255 - 0.5) * face_mask",
-        },
-        "camera": {
-            "distance_mm": DEFAULT_CAMERA.distance_mm,
-            "crop_scale": DEFAULT_CAMERA.crop_scale,
-            "crop_rule": "square box of the 468 mesh landmarks x crop_scale, centred",
-        },
+        "network": preprocessing(config),  # also in each ONNX file's metadata_props, which the page reads
         "face_mask": {
             "oval": list(map(int, FACE_OVAL)),
             "inner_lips": list(map(int, INNER_LIPS)),
@@ -208,7 +204,7 @@ def parity(
     """Each variant against the torch network on ``count`` held-out synthetic renders."""
     truth = held_out_set(face_model, count)
     inputs = np.concatenate(
-        [render_inputs(face_model, _slice(truth, slice(s, s + 64)), config.input_size)[0] for s in range(0, count, 64)]
+        [render_inputs(face_model, truth.select(slice(s, s + 64)), config.input_size)[0] for s in range(0, count, 64)]
     ).transpose(0, 3, 1, 2)
     with torch.no_grad():
         reference = network.eval()(torch.as_tensor(np.ascontiguousarray(inputs))).numpy()

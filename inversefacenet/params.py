@@ -19,6 +19,14 @@ N_ROTATION = 3
 N_SH = N_SH_BANDS * 3
 
 
+EXPRESSION_CONTROLS = (
+    "jawOpen", "mouthSmileLeft", "mouthSmileRight", "mouthFrownLeft", "mouthFrownRight", "mouthPucker",
+    "mouthFunnel", "cheekPuff", "browInnerUp", "browDownLeft", "browDownRight", "browOuterUpLeft",
+    "browOuterUpRight", "eyeBlinkLeft", "eyeBlinkRight", "eyeWideLeft", "eyeWideRight",
+)  # fmt: skip
+"""The ARKit blendshapes both UIs (the app and the page) expose as sliders; the others keep their recovered values."""
+
+
 @dataclass(frozen=True)
 class ParameterLayout:
     """Sizes of the parameter groups; the order is rotation, shape, expression, albedo, sh."""
@@ -78,6 +86,10 @@ class FaceParameters:
     def map(self, function: Callable[[Any], Any]) -> FaceParameters:
         """Apply ``function`` to every group, e.g. to convert, slice or detach all of them."""
         return FaceParameters(*(function(getattr(self, f.name)) for f in fields(self)))
+
+    def select(self, faces: slice | np.ndarray) -> FaceParameters:
+        """The faces at ``faces`` (a slice or an index array) of the batch, every group alike."""
+        return self.map(lambda group: group[faces])
 
     @classmethod
     def concatenate(cls, items: list[FaceParameters]) -> FaceParameters:

@@ -10,10 +10,10 @@ import pytest
 import trimesh
 from PIL import Image
 
-from demo.session import EXPRESSION_CONTROLS
 from demo.ui import build_app
 from inversefacenet import Reconstructor
 from inversefacenet.detection import LandmarkDetector
+from inversefacenet.params import EXPRESSION_CONTROLS
 from tests.conftest import two_face_photo
 
 gradio_client = pytest.importorskip("gradio_client")

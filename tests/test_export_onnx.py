@@ -1,17 +1,18 @@
 """ONNX variants of the shipped network and the face model as the web page will read it."""
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import onnx
 import pytest
 import torch
 
-from demo.session import EXPRESSION_CONTROLS
-from export.onnx import export_facemodel, export_fp32, main, session_for, to_fp16, to_int8_weights
+from export.onnx import PREPROCESSING_KEY, export_facemodel, export_fp32, main, session_for, to_fp16, to_int8_weights
 from inversefacenet.atlas import UVAtlas
 from inversefacenet.checkpoint import DEFAULT_CHECKPOINT, load_network
 from inversefacenet.lighting import PRESETS
+from inversefacenet.params import EXPRESSION_CONTROLS
 
 
 @pytest.fixture(scope="module")
@@ -65,6 +66,19 @@ def test_face_model_file_rebuilds_the_geometry(model, shipped, tmp_path):
     assert index["light_presets"]["sunset"]["colour"] == list(PRESETS["sunset"].colour)  # and its lights
 
 
+def test_every_variant_carries_its_checkpoints_preprocessing(model, shipped, tmp_path):
+    network, config = shipped
+    other = replace(config, crop_scale=1.4, camera_distance_mm=800.0)  # a network trained with another crop rule
+    fp32 = export_fp32(network, other)
+    export_facemodel(model, other, tmp_path)
+    page = json.loads((tmp_path / "facemodel.json").read_text())["network"]
+    for variant in (fp32, to_fp16(fp32), to_int8_weights(fp32)):
+        stored = json.loads({p.key: p.value for p in variant.metadata_props}[PREPROCESSING_KEY])
+        assert stored == page
+        assert (stored["crop_scale"], stored["camera_distance_mm"]) == (1.4, 800.0)
+        assert stored["input_size"] == config.input_size and stored["face_model_sha256"] == model.sha256
+        assert stored["parameter_layout"]["sh"] == [config.layout.slices["sh"].start, config.layout.size]
+
 
 def test_face_model_file_carries_the_uv_atlas_the_downloads_use(model, shipped, tmp_path):
     export_facemodel(model, shipped[1], tmp_path)
@@ -76,6 +90,7 @@ def test_face_model_file_carries_the_uv_atlas_the_downloads_use(model, shipped, 
         stored = np.frombuffer(blob, entry["dtype"], int(np.prod(entry["shape"])), entry["offset"])
         np.testing.assert_array_equal(stored.reshape(entry["shape"]), expected)
     assert "uv" not in index["arrays"]  # the cylindrical uv (overlapping charts) is not shipped
+
 
 def test_cli_writes_every_file_and_a_parity_report(tmp_path, capsys):
     main([str(DEFAULT_CHECKPOINT), "--out", str(tmp_path), "--count", "8"])

@@ -10,6 +10,7 @@ import struct
 from pathlib import Path
 
 import numpy as np
+import onnx
 import onnxruntime
 import pytest
 import trimesh
@@ -17,6 +18,7 @@ from PIL import Image
 from scipy.spatial.transform import Rotation
 
 from demo.webpage import DIST, start
+from export.onnx import PREPROCESSING_KEY
 from inversefacenet import Reconstructor, rotation_matrix
 from inversefacenet.atlas import UVAtlas
 from inversefacenet.checkpoint import DEFAULT_CHECKPOINT, Predictor
@@ -81,6 +83,10 @@ def test_network_matches_python_onnxruntime(browser, site, synthetic_input, back
     assert output.shape == expected.shape
     np.testing.assert_allclose(output, expected, atol=1e-3)
     assert hosts <= {site.split("/")[2]}
+    # the page cuts its inputs by the rule the ONNX file carries, which is the checkpoint's
+    metadata = {p.key: p.value for p in onnx.load(MODELS / "inversefacenet_fp32.onnx").metadata_props}
+    assert page.evaluate("window.inverseFaceNet.preprocessing") == json.loads(metadata[PREPROCESSING_KEY])
+    assert json.loads(metadata[PREPROCESSING_KEY])["crop_scale"] == Predictor.load(DEFAULT_CHECKPOINT).config.crop_scale
     page.close()
 
 

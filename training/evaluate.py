@@ -58,8 +58,8 @@ def metrics(model: FaceModel, truth: FaceParameters, predicted: FaceParameters) 
     photometric, iou = [], []
     for start in range(0, truth.batch_size, 32):
         part = slice(start, start + 32)
-        t = render(model, _slice(truth, part), EVAL_SIZE)
-        p = render(model, _slice(predicted, part), EVAL_SIZE)
+        t = render(model, truth.select(part), EVAL_SIZE)
+        p = render(model, predicted.select(part), EVAL_SIZE)
         for k in range(t.image.shape[0]):
             mask_t = face_mask(t.pixels[k, model.landmarks_mediapipe], EVAL_SIZE)
             mask_p = face_mask(p.pixels[k, model.landmarks_mediapipe], EVAL_SIZE)
@@ -73,15 +73,11 @@ def metrics(model: FaceModel, truth: FaceParameters, predicted: FaceParameters) 
     }  # fmt: skip
 
 
-def _slice(params: FaceParameters, part: slice | np.ndarray) -> FaceParameters:
-    return params.map(lambda group: group[part])
-
-
 def predict(predictor: Predictor, model: FaceModel, truth: FaceParameters) -> FaceParameters:
     """Network predictions for the held-out renders, in batches."""
     outputs = []
     for start in range(0, truth.batch_size, 64):
-        inputs, _ = render_inputs(model, _slice(truth, slice(start, start + 64)), predictor.config.input_size)
+        inputs, _ = render_inputs(model, truth.select(slice(start, start + 64)), predictor.config.input_size)
         outputs.append(predictor(inputs))
     return FaceParameters.concatenate(outputs)
 
@@ -90,10 +86,10 @@ def refine(model: FaceModel, truth: FaceParameters, start: FaceParameters, mode:
     """The fit from the network's prediction, on full-mesh renders of the ground truth."""
     results = []
     for k in tqdm(range(truth.batch_size), desc=f"fit ({mode})", leave=False):
-        out = render(model, _slice(truth, slice(k, k + 1)), EVAL_SIZE)
+        out = render(model, truth.select(slice(k, k + 1)), EVAL_SIZE)
         image = (np.clip(out.image[0], 0, 1) * 255 + 0.5).astype(np.uint8)
         landmarks = out.pixels[0, model.landmarks_mediapipe]
-        fitted = fit(model, image, face_mask(landmarks, EVAL_SIZE), landmarks, _slice(start, slice(k, k + 1)), mode)
+        fitted = fit(model, image, face_mask(landmarks, EVAL_SIZE), landmarks, start.select(slice(k, k + 1)), mode)
         results.append(fitted.params)
     return FaceParameters.concatenate(results)
 
@@ -111,7 +107,7 @@ def real_path(model: FaceModel, predictor: Predictor, truth: FaceParameters, fit
                for row, start in starts.items()}  # fmt: skip
     found, outputs = [], {name: [] for name in ("network", *fitters)}
     for k in tqdm(range(truth.batch_size), desc="real path", leave=False):
-        photo, points = photo_of_face(model, _slice(truth, slice(k, k + 1)), rng)
+        photo, points = photo_of_face(model, truth.select(slice(k, k + 1)), rng)
         faces = network_only.detector(photo)
         if not faces:
             continue
@@ -121,7 +117,7 @@ def real_path(model: FaceModel, predictor: Predictor, truth: FaceParameters, fit
         outputs["network"].append(network_only.reconstruct_face(photo, face).params)
         for row, fitter in fitters.items():
             outputs[row].append(fitter.reconstruct_face(photo, face).params)
-    truth_found = _slice(truth, np.array(found, dtype=int))
+    truth_found = truth.select(np.array(found, dtype=int))
     rate = {"detected": len(found) / truth.batch_size}
     outputs["mean face"] = [FaceParameters.neutral(model.layout, len(found), ambient=0.9)]
     return {f"{name} (real path)": {**metrics(model, truth_found, FaceParameters.concatenate(params)), **rate}
@@ -139,14 +135,14 @@ def evaluate(checkpoint: Path, count: int, fit_count: int, realistic: int = 0,
     rows = {"mean face": metrics(model, truth, mean), "network (oracle crops)": metrics(model, truth, predicted)}
     if fit_count:
         subset = slice(0, fit_count)
-        truth_fit, start = _slice(truth, subset), _slice(predicted, subset)
+        truth_fit, start = truth.select(subset), predicted.select(subset)
         rows[f"network (oracle crops, first {fit_count})"] = metrics(model, truth_fit, start)
         for mode in ("fast", "full"):
             rows[f"network + {mode} fit (oracle crops, first {fit_count})"] = metrics(
                 model, truth_fit, refine(model, truth_fit, start, mode)
             )
     if realistic:
-        rows.update(real_path(model, predictor, _slice(truth, slice(0, realistic)), fit=real_fit, correct=correct))
+        rows.update(real_path(model, predictor, truth.select(slice(0, realistic)), fit=real_fit, correct=correct))
     return rows
 
 

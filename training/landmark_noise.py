@@ -31,7 +31,7 @@ def measure(model: FaceModel, count: int) -> MeasuredOffsets:
     detector = LandmarkDetector()
     angles, offsets = [], []
     for k in tqdm(range(count), desc="faces"):
-        photo, points = photo_of_face(model, truth.map(lambda g, k=k: g[k : k + 1]), rng)
+        photo, points = photo_of_face(model, truth.select(slice(k, k + 1)), rng)
         faces = detector(photo)
         if faces:
             box = np.ptp(points[:468], axis=0).max()

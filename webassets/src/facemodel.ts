@@ -12,8 +12,6 @@ export interface FaceModelIndex {
   arrays: Record<string, ArrayEntry>;
   expression_names: string[];
   parameter_layout: Record<string, [number, number]>;
-  network: { input_size: number };
-  camera: { distance_mm: number; crop_scale: number };
   face_mask: { oval: number[]; inner_lips: number[]; eyes: number[][] };
   expression_sliders: string[];
   light_presets: Record<string, { azimuth_deg: number; elevation_deg: number; intensity: number; ambient: number;

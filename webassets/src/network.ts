@@ -1,11 +1,23 @@
 // onnxruntime-web session: WebGPU when the browser has an adapter, else wasm (threads with COOP/COEP).
 import * as ort from "onnxruntime-web/webgpu";
+import { onnxMetadata } from "./onnxmeta";
 
 export type Backend = "webgpu" | "wasm";
+
+/** How the network's inputs are made: written by `python -m export.onnx` into the file's metadata_props. */
+export interface Preprocessing {
+  input_size: number;
+  crop_scale: number;
+  camera_distance_mm: number;
+  face_model_sha256: string;
+}
+
+const PREPROCESSING_KEY = "inversefacenet.preprocessing";
 
 export interface Network {
   backend: Backend;
   model: string;
+  preprocessing: Preprocessing;
   run(input: Float32Array, size: number): Promise<{ output: Float32Array; ms: number }>;
 }
 
@@ -24,10 +36,14 @@ export async function createNetwork(base: string, variant: string, wanted: Backe
   const backend: Backend =
     wanted ?? ((await webgpuUsable(variant === "fp16")) ? "webgpu" : "wasm");
   const model = `${base}models/inversefacenet_${variant}.onnx`;
-  const session = await ort.InferenceSession.create(model, { executionProviders: [backend] });
+  const bytes = new Uint8Array(await (await fetch(model)).arrayBuffer());
+  const metadata = onnxMetadata(bytes).get(PREPROCESSING_KEY);
+  if (!metadata) throw new Error(`${model} carries no ${PREPROCESSING_KEY} metadata: re-export it (make web-build)`);
+  const session = await ort.InferenceSession.create(bytes, { executionProviders: [backend] });
   return {
     backend,
     model,
+    preprocessing: JSON.parse(metadata) as Preprocessing,
     async run(input: Float32Array, size: number) {
       const start = performance.now();
       const batch = input.length / (3 * size * size);
