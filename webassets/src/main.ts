@@ -66,7 +66,7 @@ class App {
   }
 
   get inputSize(): number {
-    return this.model.index.network.input_size;
+    return this.network.preprocessing.input_size;
   }
 
   /** Preprocessed network inputs (1, 3, S, S) for each face of a photo, largest first. */
@@ -83,7 +83,7 @@ class App {
   /** One face's network input from its 478 landmarks (photo pixels, x y pairs). */
   input(photo: HTMLCanvasElement, points: Float32Array): Float32Array {
     const size = this.inputSize;
-    const crop = cropForLandmarks(points, size, this.model.index.camera.crop_scale);
+    const crop = cropForLandmarks(points, size, this.network.preprocessing.crop_scale);
     const mask = faceMask(toCrop(points, crop), size, this.model.index);
     return networkInput(cropImage(photo, crop), mask, size);
   }
@@ -302,7 +302,10 @@ async function main(): Promise<void> {
     LandmarkDetector.create(BASE),
     createNetwork(BASE, variant, backend),
   ]);
-  const view = new FaceView($<HTMLCanvasElement>("view"), model.triangles, model.index.camera.distance_mm);
+  if (network.preprocessing.face_model_sha256 !== model.index.face_model_sha256)
+    throw new Error("the network was trained for another face model than models/facemodel.bin: re-export both");
+  const view = new FaceView($<HTMLCanvasElement>("view"), model.triangles,
+    network.preprocessing.camera_distance_mm);
   const app = new App(model, detector, network, view);
   buildControls(app);
   setResults(false);
@@ -310,6 +313,7 @@ async function main(): Promise<void> {
   status.textContent = "Ready: choose a photo.";
   Object.assign(window.inverseFaceNet, {
     backend: network.backend,
+    preprocessing: network.preprocessing, // read from the ONNX file's metadata_props
     faceModel: model, // geometry(shape, expression), albedo(albedo): parity with the Python face model
     reconstruct: async (url: string) => {
       const result = await app.reconstruct(url);
