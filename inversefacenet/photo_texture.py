@@ -40,10 +40,15 @@ DEPTH_TOLERANCE_MM = 3.0
 """A texel is seen when it lies no further than this behind the z-buffer at its pixel."""
 GRAZING_COS = (0.2, 0.5)
 """View-angle weight: 0 at cos(normal, view) below the first, 1 above the second."""
-LUMINANCE_BAND = ((0.3, 0.45), (1.45, 1.8))
+LUMINANCE_BAND = ((0.12, 0.22), (1.5, 1.9))
 """Photo / model albedo luminance ratio: weight 1 inside the inner pair, 0 outside the outer."""
-CHROMA_BAND = (0.06, 0.12)
+CHROMA_BAND = (0.12, 0.22)
 """L1 distance of the chromaticities (r, g, b) / (r + g + b) of photo and model albedo: weight 1 below, 0 above."""
+HAIR_RATIO = 0.55
+"""Texels darker than this (photo / model albedo luminance) form patches; a patch that reaches above
+:data:`HAIRLINE_MM` is hair (brows, freckles and stubble do not), and is left out."""
+HAIRLINE_MM = 62.0
+"""Height on the mean face (mm, y up) 10 mm above the brows' top; the face model ends at 73 mm."""
 SATURATED = 250 / 255
 """Photo values at or above this are clipped highlights: not used."""
 MIRROR_TOLERANCE_MM = 2.0
@@ -60,7 +65,8 @@ class TexelMap:
     skin: (N,) bool, texel of the skin island; mirror: (N,) index of the texel at the mirrored point
     of the mean face (-1: none; skin only); fill: (S * S,) flat pixel index of the nearest covered texel of every
     pixel (for the gutters); vertex_pixel: (V, 2) texture position (x, y px) of each model vertex, from the
-    nearest atlas vertex; vertex_skin: (V,) bool, that atlas vertex is on the skin island.
+    nearest atlas vertex; vertex_skin: (V,) bool, that atlas vertex is on the skin island;
+    height: (N,) float32 mm, y of each texel on the mean face.
     """
 
     size: int
@@ -72,6 +78,7 @@ class TexelMap:
     fill: np.ndarray
     vertex_pixel: np.ndarray
     vertex_skin: np.ndarray
+    height: np.ndarray
 
 
 @dataclass
@@ -136,10 +143,11 @@ def _build_texel_map(model: FaceModel, atlas: UVAtlas, size: int) -> TexelMap:
     vertex_pixel = np.stack([atlas.uv[nearest, 0], 1 - atlas.uv[nearest, 1]], axis=1) * size
     vertex_island = np.zeros(len(atlas_points), np.int64)
     vertex_island[atlas.triangles] = atlas.island[:, None]
+    points = weights @ model.vertices_mean
     return TexelMap(
-        size, rows, cols, weights.astype(np.float32), skin, _mirror(weights @ model.vertices_mean, skin),
+        size, rows, cols, weights.astype(np.float32), skin, _mirror(points, skin),
         (near_rows * size + near_cols).reshape(-1), vertex_pixel.astype(np.float32),
-        vertex_island[nearest] == ISLANDS.index("skin"),
+        vertex_island[nearest] == ISLANDS.index("skin"), points[:, 1].astype(np.float32),
     )  # fmt: skip
 
 
@@ -168,14 +176,20 @@ def _sample(image: np.ndarray, points: np.ndarray) -> np.ndarray:
     return out.reshape(-1, *image.shape[2:])[:n]
 
 
-def _outlier_weight(albedo: np.ndarray, model_albedo: np.ndarray) -> np.ndarray:
-    """(N,) in [0, 1]: 0 where the de-lit colour (3, N) is too far from the model albedo (3, N) to be skin."""
+def _outlier_weight(albedo: np.ndarray, model_albedo: np.ndarray, seen: np.ndarray, texels: TexelMap) -> np.ndarray:
+    """(N,) in [0, 1]: 0 where the de-lit colour (3, N) is too far from the model albedo (3, N) to be
+    skin, and on hair: dark patches of the seen texels (N,) bool that reach above the hairline."""
     luminance = np.array([0.299, 0.587, 0.114], np.float32)
     ratio = (luminance @ albedo) / np.maximum(luminance @ model_albedo, 1e-3)
     (low0, low1), (high0, high1) = LUMINANCE_BAND
     brightness = np.minimum(_ramp(ratio, low0, low1), 1 - _ramp(ratio, high0, high1))
     chroma = np.abs(albedo / np.maximum(albedo.sum(0), 1e-3) - model_albedo / np.maximum(model_albedo.sum(0), 1e-3))
-    return brightness * (1 - _ramp(chroma.sum(0), *CHROMA_BAND))
+    dark = np.zeros((texels.size, texels.size), bool)
+    dark[texels.rows, texels.cols] = seen & (ratio < HAIR_RATIO)
+    labels, _ = scipy.ndimage.label(dark)
+    patches = labels[texels.rows, texels.cols]
+    hair = np.isin(patches, patches[dark[texels.rows, texels.cols] & (texels.height > HAIRLINE_MM)]) & (patches > 0)
+    return brightness * (1 - _ramp(chroma.sum(0), *CHROMA_BAND)) * ~hair
 
 
 def _observe(model: FaceModel, params: FaceParameters, model_albedo: np.ndarray, image: np.ndarray,
@@ -202,7 +216,8 @@ def _observe(model: FaceModel, params: FaceParameters, model_albedo: np.ndarray,
     seen &= mask[np.minimum(y, size - 1).astype(np.int32) * seen, np.minimum(x, size - 1).astype(np.int32) * seen]
     colour = _sample(image.astype(np.float32) / 255, np.stack([x, y], 1)).T
     albedo = np.clip(colour / np.maximum(irradiance, 0.05), 0, 1)
-    weight = (seen & (colour.max(0) < SATURATED)) * _ramp(cos_view, *GRAZING_COS) * _outlier_weight(albedo, texel_model)
+    seen &= colour.max(0) < SATURATED
+    weight = seen * _ramp(cos_view, *GRAZING_COS) * _outlier_weight(albedo, texel_model, seen, texels)
     return albedo, weight.astype(np.float32), texel_model
 
 

@@ -1,0 +1,258 @@
+"""The de-lit photo texture against the model albedo: relighting error with known truth, and real photos.
+
+    python benchmarks/photo_texture.py [--faces 12] [--photos assets/examples/astronaut.jpg runs/devset/*.jpg]
+
+Synthetic: faces of the face model whose albedo has detail outside the model's space (freckles,
+eyebrows, lip colour, painted per vertex by :func:`paint`) are rendered under a light A into a
+512 px photo with a background, reconstructed through the real path (MediaPipe, network, full
+fit), then relit to a light B (the "side light" preset at A's exposure) and compared with the true
+face under B: RMSE (0-255) inside the true face mask where both renders cover it, for the model
+albedo and for the photo texture. Real photos: the re-render under the recovered light against
+the photo inside the face mask, model albedo vs photo texture (the texture is made from that very
+photo, so this says how much of the photo survives, not that the texture generalises). Also
+the time the photo texture adds per face (wall and CPU, with the load average beside them).
+Writes reports/photo_texture/synthetic.json and real.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from inversefacenet import FaceModel, Reconstructor  # noqa: E402
+from inversefacenet.images import load_image  # noqa: E402
+from inversefacenet.lighting import PRESETS, front_irradiance, matched, sh_from_light  # noqa: E402
+from inversefacenet.params import FaceParameters  # noqa: E402
+from inversefacenet.photo_texture import PhotoTexture, delight, for_face, relit, texel_map  # noqa: E402
+from inversefacenet.pipeline import FaceResult  # noqa: E402
+from inversefacenet.preprocess import crop_image, face_mask  # noqa: E402
+from inversefacenet.renderer import render  # noqa: E402
+from training.realism import background  # noqa: E402
+
+BROWS = [[70, 63, 105, 66, 107], [300, 293, 334, 296, 336]]
+"""MediaPipe points along the upper edge of each eyebrow, outside in."""
+LIPS = [61, 185, 40, 39, 37, 0, 267, 269, 270, 409, 291, 375, 321, 405, 314, 17, 84, 181, 91, 146]
+"""MediaPipe points of the outer lip contour."""
+REPORTS = ROOT / "reports" / "photo_texture"
+EVAL_SIZE = 256
+"""Side of the real photos' re-render (px, the fit's crop)."""
+PHOTO_SIZE = 512
+"""Side of the synthetic photos (px); the relighting error is measured there."""
+TEXTURE_CROP = 256
+"""Side of the oracle's crop (px): about the face's size in the synthetic photos."""
+
+
+def _near(points: np.ndarray, centres: np.ndarray, radius: np.ndarray | float) -> np.ndarray:
+    """(V,) Gaussian weight of each point's distance to the nearest of the centres (C, 3), mm."""
+    distance = np.linalg.norm(points[:, None] - centres[None], axis=-1) / radius
+    return np.exp(-(distance.min(axis=1) ** 2))
+
+
+def paint(model: FaceModel, albedo: np.ndarray, rng: np.random.Generator, symmetric: bool = False) -> np.ndarray:
+    """Per-vertex albedo (V, 3) with detail the model's albedo space lacks: freckles, dark brows, redder lips.
+
+    Positions on the mean face decide where; ``symmetric`` mirrors the freckles across x = 0.
+    """
+    points = model.vertices_mean
+    skin = np.flatnonzero(model.mask_face & ~model.mask_eyes & ~model.mask_mouth_interior)
+    centres = points[rng.choice(skin, 60)]
+    if symmetric:
+        centres = np.concatenate([centres, centres * [-1, 1, 1]])
+    freckles = np.zeros(len(points))
+    for centre, radius, depth in zip(centres, rng.uniform(1.5, 3.5, len(centres)), rng.uniform(0.3, 0.6, len(centres)),
+                                     strict=True):  # fmt: skip
+        freckles = np.maximum(freckles, depth * _near(points, centre[None], radius))
+    out = albedo * (1 - freckles[:, None] * np.array([0.55, 0.7, 0.8]))
+    brow_points = np.concatenate([_segment(points[model.landmarks_mediapipe[b]], 8) for b in BROWS]) + [0, -2, 0]
+    brows = _near(points, brow_points, 3.5) * 0.8
+    out = out * (1 - brows[:, None]) + np.array([0.18, 0.12, 0.09]) * brows[:, None]
+    lips = _near(points, _segment(points[model.landmarks_mediapipe[LIPS + LIPS[:1]]], 4), 3.0)
+    out = out * (1 - lips[:, None] * np.array([0.0, 0.35, 0.3]))
+    return np.clip(out, 0, 1).astype(np.float32)
+
+
+def _segment(polyline: np.ndarray, steps: int) -> np.ndarray:
+    """Points along a polyline (P, 3), ``steps`` per segment."""
+    t = np.linspace(0, 1, steps, endpoint=False)[:, None]
+    return np.concatenate([a + t * (b - a) for a, b in zip(polyline[:-1], polyline[1:], strict=True)])
+
+
+def synthetic_face(model: FaceModel, rng: np.random.Generator) -> FaceParameters:
+    """A face from a moderate part of the corpus distribution (yaw up to 30 deg), under a light A."""
+    params = FaceParameters.neutral(model.layout)
+    params.rotation[:] = np.radians(rng.uniform([-12, -30, -8], [12, 30, 8]))[None]
+    params.shape[:] = rng.normal(size=(1, model.n_shape)) * 0.7
+    params.albedo[:] = rng.normal(size=(1, model.n_albedo)) * 0.7
+    params.expression[0, model.expression_names.index("mouthSmileLeft")] = rng.uniform(0, 0.4)
+    light = replace(PRESETS["studio"], azimuth_deg=rng.uniform(-50, 50), elevation_deg=rng.uniform(0, 40),
+                    ambient=rng.uniform(0.4, 0.7))  # fmt: skip
+    sh = sh_from_light(light)
+    params.sh[0] = sh * rng.uniform(0.7, 0.85) / front_irradiance(sh)  # exposed like a photo: few clipped pixels
+    return params
+
+
+def synthetic_photo(model: FaceModel, params: FaceParameters, albedo: np.ndarray, rng: np.random.Generator,
+                    size: int = PHOTO_SIZE) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:  # fmt: skip
+    """The face with ``albedo`` (V, 3) as a (size, size, 3) uint8 photo, its crop box 45 % of the photo,
+    on a background; and the crop transform that renders it there."""
+    inner = round(size * 0.45)
+    first = render(model, params, inner)
+    crop = (first.crop_scale, first.crop_offset + (size - inner) / 2)
+    out = render(model, params, size, crop=crop, albedo=albedo[None])
+    image = np.where(out.raster.mask[0][..., None], out.image[0], background(size, rng))
+    return (np.clip(image, 0, 1) * 255 + 0.5).astype(np.uint8), crop
+
+
+def in_photo(face: FaceResult) -> tuple[np.ndarray, np.ndarray]:
+    """The crop transform that renders a reconstructed face where the fit put it in the photo."""
+    out = render(face.model, face.params, face.crop.size)
+    return out.crop_scale / face.crop.scale, (out.crop_offset - np.asarray(face.crop.offset)) / face.crop.scale
+
+
+def _rmse(a: np.ndarray, b: np.ndarray, mask: np.ndarray) -> float:
+    return float(np.sqrt(((np.clip(a, 0, 1) - np.clip(b, 0, 1))[mask] ** 2).mean()) * 255)
+
+
+def _gain_rmse(a: np.ndarray, b: np.ndarray, mask: np.ndarray) -> float:
+    """RMSE after the least-squares gain per channel from ``a`` to ``b``: exposure and white balance, which
+    one photo cannot tell from the albedo (a brighter or redder light and a darker or bluer skin look alike)."""
+    x, y = np.clip(a, 0, 1)[mask], np.clip(b, 0, 1)[mask]
+    gain = (x * y).sum(0) / np.maximum((x * x).sum(0), 1e-9)
+    return _rmse(x * gain, y, np.ones(len(x), bool))
+
+
+def _errors(images: dict[str, np.ndarray], target: np.ndarray, inside: np.ndarray) -> dict[str, float]:
+    """RMSE (0-255) of each image against the target inside the mask, as is and gain-matched."""
+    return {**{name: _rmse(image, target, inside) for name, image in images.items()},
+            **{f"{name}_gain": _gain_rmse(image, target, inside) for name, image in images.items()}}  # fmt: skip
+
+
+def light_b(sh: np.ndarray) -> np.ndarray:
+    """(1, 9, 3): the "side light" preset at the exposure of ``sh`` (1, 9, 3), as the app sets presets."""
+    return sh_from_light(matched(PRESETS["side light"], sh[0]))[None]
+
+
+def relighting_errors(model: FaceModel, truth: FaceParameters, albedo: np.ndarray, crop: tuple[np.ndarray, np.ndarray],
+                      face: FaceResult, texture: PhotoTexture) -> dict[str, float]:  # fmt: skip
+    """The reconstructed face under light B against the true one, in the photo: with the model albedo,
+    the photo texture and, as the floor set by the recovered geometry and light, the true albedo."""
+    true = render(model, replace(truth, sh=light_b(truth.sh)), PHOTO_SIZE, crop=crop, albedo=albedo[None])
+    fitted, framing = replace(face.params, sh=light_b(face.params.sh)), in_photo(face)
+    images = {
+        "model_albedo": render(model, fitted, PHOTO_SIZE, crop=framing),
+        "photo_texture": relit(model, fitted, texture, PHOTO_SIZE, crop=framing),
+        "true_albedo": render(model, fitted, PHOTO_SIZE, crop=framing, albedo=albedo[None]),
+    }
+    inside = face_mask(true.pixels[0, model.landmarks_mediapipe], PHOTO_SIZE) & true.raster.mask[0]
+    inside &= images["model_albedo"].raster.mask[0]
+    return _errors({name: out.image[0] for name, out in images.items()}, true.image[0], inside)
+
+
+def oracle_errors(model: FaceModel, truth: FaceParameters, albedo: np.ndarray, rng: np.random.Generator,
+                  size: int = TEXTURE_CROP) -> dict[str, float]:  # fmt: skip
+    """The same with the true pose, shape, expression and light: the photo texture's own error."""
+    out = render(model, truth, size, albedo=albedo[None])
+    photo = np.where(out.raster.mask[0][..., None], out.image[0], background(size, rng))
+    mask = face_mask(out.pixels[0, model.landmarks_mediapipe], size)
+    texture = delight(model, truth, (np.clip(photo, 0, 1) * 255 + 0.5).astype(np.uint8), mask)
+    lit = replace(truth, sh=light_b(truth.sh))
+    true = render(model, lit, EVAL_SIZE, albedo=albedo[None])
+    images = {"model_albedo": render(model, lit, EVAL_SIZE).image[0],
+              "photo_texture": relit(model, lit, texture, EVAL_SIZE).image[0]}  # fmt: skip
+    inside = face_mask(true.pixels[0, model.landmarks_mediapipe], EVAL_SIZE) & true.raster.mask[0]
+    return _errors(images, true.image[0], inside)
+
+
+def _timed(face: FaceResult, photo: np.ndarray) -> tuple[PhotoTexture, dict[str, float]]:
+    cpu = time.process_time()
+    texture = for_face(face, photo)
+    return texture, {"wall_ms": texture.ms, "cpu_ms": (time.process_time() - cpu) * 1000,
+                     "load_average": os.getloadavg()[0]}  # fmt: skip
+
+
+def synthetic(reconstructor: Reconstructor, count: int, seed: int = 0) -> dict[str, object]:
+    model = reconstructor.model
+    rows = []
+    for k in range(count):
+        rng = np.random.default_rng(seed + k)
+        truth = synthetic_face(model, rng)
+        albedo = paint(model, np.clip(model.albedo(truth.albedo)[0], 0, 1), rng)
+        photo, crop = synthetic_photo(model, truth, albedo, rng)
+        face = reconstructor(photo)[0]
+        texture, timing = _timed(face, photo)
+        rows.append({"seed": seed + k, "yaw_deg": float(np.degrees(truth.rotation[0, 1])), **timing,
+                     "real_path": relighting_errors(model, truth, albedo, crop, face, texture),
+                     "oracle": oracle_errors(model, truth, albedo, rng)})  # fmt: skip
+        print(json.dumps(rows[-1]))
+    return {"faces": rows, **_summary(rows)}
+
+
+def rerender_errors(face: FaceResult, photo: np.ndarray, texture: PhotoTexture) -> dict[str, float]:
+    """RMSE (0-255) of the re-render under the recovered light against the photo, inside its face mask."""
+    size = EVAL_SIZE
+    factor = size / face.crop.size  # the fit's crop at EVAL_SIZE, where the default render lands
+    crop = replace(face.crop, scale=face.crop.scale * factor, offset=tuple(o * factor for o in face.crop.offset),
+                   size=size)  # fmt: skip
+    pixels = crop_image(photo, crop).astype(np.float32) / 255
+    with_model = render(face.model, face.params, size)
+    with_texture = relit(face.model, face.params, texture, size)
+    inside = face_mask(crop.to_crop(face.detected_landmarks[:, :2]), size) & with_model.raster.mask[0]
+    return {"model_albedo": _rmse(with_model.image[0], pixels, inside),
+            "photo_texture": _rmse(with_texture.image[0], pixels, inside)}  # fmt: skip
+
+
+def real(reconstructor: Reconstructor, photos: list[Path]) -> dict[str, object]:
+    rows = []
+    for path in photos:
+        photo = load_image(path)
+        for k, face in enumerate(reconstructor(photo)):
+            texture, timing = _timed(face, photo)
+            rows.append({"photo": path.name, "face": k, **timing,
+                         "under_recovered_light": rerender_errors(face, photo, texture)})  # fmt: skip
+            print(json.dumps(rows[-1]))
+    return {"faces": rows, **_summary(rows)}
+
+
+def _summary(rows: list[dict]) -> dict[str, object]:
+    """Mean RMSE per condition and method, photo texture / model albedo ratios, median time."""
+    summary: dict[str, object] = {}
+    for condition in [key for key, value in rows[0].items() if isinstance(value, dict)]:
+        errors = [r[condition] for r in rows]
+        means = {name: float(np.mean([e[name] for e in errors])) for name in errors[0]}
+        for suffix in ("", "_gain"):
+            if "model_albedo" + suffix in means:
+                means["ratio" + suffix] = means["photo_texture" + suffix] / means["model_albedo" + suffix]
+        summary[condition] = means
+    timing = {key: float(np.median([r[key] for r in rows])) for key in ("wall_ms", "cpu_ms")}
+    return {**summary, "median_ms": timing, "mean_load_average": float(np.mean([r["load_average"] for r in rows]))}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--faces", type=int, default=12, help="synthetic faces (0: none)")
+    parser.add_argument("--photos", nargs="*", type=Path, default=[ROOT / "assets" / "examples" / "astronaut.jpg"])
+    args = parser.parse_args()
+    reconstructor = Reconstructor.load()
+    texel_map(reconstructor.model)  # built once per process: not part of a face's time
+    REPORTS.mkdir(parents=True, exist_ok=True)
+    command = "python benchmarks/photo_texture.py " + " ".join(sys.argv[1:])
+    for name, result in (("synthetic", synthetic(reconstructor, args.faces) if args.faces else None),
+                         ("real", real(reconstructor, args.photos) if args.photos else None)):  # fmt: skip
+        if result is not None:
+            summary = {k: v for k, v in result.items() if k != "faces"}
+            print(name, json.dumps(summary))
+            (REPORTS / f"{name}.json").write_text(json.dumps({"command": command, **result}, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main()
