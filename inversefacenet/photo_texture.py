@@ -44,6 +44,9 @@ LUMINANCE_BAND = ((0.12, 0.22), (1.5, 1.9))
 """Photo / model albedo luminance ratio: weight 1 inside the inner pair, 0 outside the outer."""
 CHROMA_BAND = (0.12, 0.22)
 """L1 distance of the chromaticities (r, g, b) / (r + g + b) of photo and model albedo: weight 1 below, 0 above."""
+SHINE_BAND = (0.08, 0.16)
+"""Least per-channel excess of photo over model albedo: weight 1 below, 0 above. A specular highlight
+lifts all three channels (skin's blue most, relatively); freckles, brows, lips and blush lower one."""
 HAIR_RATIO = 0.55
 """Texels darker than this (photo / model albedo luminance) form patches; a patch that reaches above
 :data:`HAIRLINE_MM` is hair (brows, freckles and stubble do not), and is left out."""
@@ -178,7 +181,8 @@ def _sample(image: np.ndarray, points: np.ndarray) -> np.ndarray:
 
 def _outlier_weight(albedo: np.ndarray, model_albedo: np.ndarray, seen: np.ndarray, texels: TexelMap) -> np.ndarray:
     """(N,) in [0, 1]: 0 where the de-lit colour (3, N) is too far from the model albedo (3, N) to be
-    skin, and on hair: dark patches of the seen texels (N,) bool that reach above the hairline."""
+    skin (too dark, too bright, another hue, shiny), and on hair: dark patches of the seen texels (N,)
+    bool that reach above the hairline."""
     luminance = np.array([0.299, 0.587, 0.114], np.float32)
     ratio = (luminance @ albedo) / np.maximum(luminance @ model_albedo, 1e-3)
     (low0, low1), (high0, high1) = LUMINANCE_BAND
@@ -189,7 +193,8 @@ def _outlier_weight(albedo: np.ndarray, model_albedo: np.ndarray, seen: np.ndarr
     labels, _ = scipy.ndimage.label(dark)
     patches = labels[texels.rows, texels.cols]
     hair = np.isin(patches, patches[dark[texels.rows, texels.cols] & (texels.height > HAIRLINE_MM)]) & (patches > 0)
-    return brightness * (1 - _ramp(chroma.sum(0), *CHROMA_BAND)) * ~hair
+    shine = (albedo - model_albedo).min(0)  # a highlight adds about the same to every channel
+    return brightness * (1 - _ramp(chroma.sum(0), *CHROMA_BAND)) * (1 - _ramp(shine, *SHINE_BAND)) * ~hair
 
 
 def _observe(model: FaceModel, params: FaceParameters, model_albedo: np.ndarray, image: np.ndarray,
