@@ -4,6 +4,7 @@ import json
 import os
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -257,3 +258,28 @@ def test_shipped_network_recovers_pose_on_held_out_renders(model):
     assert np.degrees(np.abs(predicted.rotation - truth.rotation)).mean() < 3
     mean = FaceParameters.neutral(model.layout, 24)
     assert metrics(model, truth, predicted)["geometric_rmse_mm"] < metrics(model, truth, mean)["geometric_rmse_mm"]
+
+
+def test_ablation_trains_one_arm_per_switch_and_resumes(model, tmp_path, monkeypatch):
+    from training import ablation
+
+    start = tmp_path / "start.safetensors"
+    config = NetworkConfig.for_model(model, "compact", 64)
+    save_checkpoint(start, build_network("compact", 64, model.layout.size), config)
+    shared = ablation.shared_config
+    monkeypatch.setattr(ablation, "shared_config", lambda init, steps: replace(shared(init, steps), **_TOY))
+    argv = ["--out", str(tmp_path / "arms"), "--init", str(start), "--steps", "1", "--count", "2", "--realistic", "1"]
+    ablation.main(argv)
+    report = json.loads((tmp_path / "arms" / "ablation.json").read_text())["results"]
+    assert list(report) == ["start", *ablation.ARMS]
+    configs = {name: json.loads((tmp_path / "arms" / name.replace(" ", "_") / "config.json").read_text())
+               for name in ablation.ARMS}  # fmt: skip
+    assert configs["no occluders"]["realism_without"] == "occluders" and configs["all parts"]["realism_without"] == ""
+    assert configs["no harsh light"]["distribution"] == "paper" and configs["clean renders"]["realism"] == 0.0
+    assert all(c["init"] == str(start) and c["steps"] == 1 for c in configs.values())
+    weights = tmp_path / "arms" / "all_parts" / "last.safetensors"
+    before = weights.stat().st_mtime_ns
+    ablation.main(argv)  # finished arms are read back, not trained again
+    assert weights.stat().st_mtime_ns == before
+    assert (tmp_path / "arms" / "ablation.png").exists()
+    assert "| no camera |" in (tmp_path / "arms" / "ablation.md").read_text()

@@ -67,7 +67,7 @@ def photo_inputs(faces: list[tuple[np.ndarray, DetectedFace]], size: int) -> np.
 def fit_labels(faces: list[tuple[np.ndarray, DetectedFace]], model: FaceModel, predictor: Predictor) -> np.ndarray:
     """(N, P) parameters of the full fit of each face, started from the network."""
     fitter = Reconstructor(model, predictor=predictor, fit_mode="full")
-    return np.concatenate([fitter.reconstruct_face(image, face).params.pack()
+    return np.concatenate([fitter.reconstruct_faces(image, [face])[0].params.pack()
                            for image, face in tqdm(faces, desc="fit labels", leave=False)])  # fmt: skip
 
 

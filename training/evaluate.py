@@ -114,9 +114,9 @@ def real_path(model: FaceModel, predictor: Predictor, truth: FaceParameters, fit
         centre = points[:468].mean(axis=0)
         face = min(faces, key=lambda f: np.linalg.norm(f.landmarks[:468, :2].mean(axis=0) - centre))
         found.append(k)
-        outputs["network"].append(network_only.reconstruct_face(photo, face).params)
+        outputs["network"].append(network_only.reconstruct_faces(photo, [face])[0].params)
         for row, fitter in fitters.items():
-            outputs[row].append(fitter.reconstruct_face(photo, face).params)
+            outputs[row].append(fitter.reconstruct_faces(photo, [face])[0].params)
     truth_found = truth.select(np.array(found, dtype=int))
     rate = {"detected": len(found) / truth.batch_size}
     outputs["mean face"] = [FaceParameters.neutral(model.layout, len(found), ambient=0.9)]

@@ -37,7 +37,7 @@ OUTER_EYE_CORNERS = (33, 263)
 def score(reconstructor: Reconstructor, faces: list[tuple[np.ndarray, DetectedFace]], name: str) -> dict[str, float]:
     agreement, photometric = [], []
     for image, face in tqdm(faces, desc=name, leave=False):
-        result = reconstructor.reconstruct_face(image, face)
+        result = reconstructor.reconstruct_faces(image, [face])[0]
         eyes = face.landmarks[list(OUTER_EYE_CORNERS), :2]
         agreement.append(result.landmark_error_px / np.linalg.norm(eyes[0] - eyes[1]))
         photometric.append(result.photometric_rmse)

@@ -19,7 +19,7 @@ All functions are pure given the ``rng``, so corpus batches stay a function of (
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
@@ -46,10 +46,21 @@ class Realism:
     def none(cls) -> Realism:
         return cls(background=False, occluders=0.0, camera=False, landmark_noise=False)
 
+    def without(self, parts: str) -> Realism:
+        """This realism with the comma-separated ``parts`` (field names, e.g. "occluders,camera") switched off."""
+        names = [name for name in parts.split(",") if name]
+        unknown = set(names) - set(SWITCHES)
+        if unknown:
+            raise ValueError(f"unknown realism part(s) {sorted(unknown)}; choose from {', '.join(SWITCHES)}")
+        return replace(self, **{name: SWITCHES[name] for name in names})
+
     @property
     def active(self) -> bool:
         return self.background or self.occluders > 0 or self.camera or self.landmark_noise
 
+
+SWITCHES = {"background": False, "occluders": 0.0, "camera": False, "landmark_noise": False}
+"""Each switchable part of :class:`Realism` and its value when switched off (for ablations)."""
 
 PHOTO = Realism(occluders=0.0, landmark_noise=False)
 """What the realistic evaluation adds to its renders: a background and a camera."""

@@ -48,6 +48,7 @@ class TrainConfig:
     geometry_weight: float = 0.0  # > 0 adds the face-region geometry term (training.losses.GeometryTerm)
     distribution: str = "paper"  # paper | narrow | wide | real (see training.corpus)
     realism: float = 0.0  # share of renders made photo-like: background, occluders, camera, landmark noise
+    realism_without: str = ""  # comma-separated realism parts switched off (training.realism.SWITCHES), for ablations
     seed: int = 0
     validate_every: int = 500
     validation_size: int = 256
@@ -163,7 +164,7 @@ def train(
     trained = torch.nn.parallel.DistributedDataParallel(network) if world > 1 else network
     distribution = distribution_named(config.distribution)
     seed = config.seed * 1000 + rank
-    realism = Realism(share=config.realism) if config.realism else Realism.none()
+    realism = Realism(share=config.realism).without(config.realism_without) if config.realism else Realism.none()
     stream = stream or SyntheticStream(model, config.input_size, config.batch_size, seed, distribution, realism=realism)
     if validation is None:
         validation = SyntheticStream(model, config.input_size, config.validation_size, 987_654_321, distribution,
