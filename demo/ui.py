@@ -17,6 +17,7 @@ from typing import Any
 import gradio as gr
 import numpy as np
 
+from demo.live import LiveSession
 from demo.photo_input import PhotoInput
 from demo.session import EXPRESSION_CONTROLS, Edit, Session
 from inversefacenet.errors import InputError
@@ -30,12 +31,17 @@ CUSTOM = "custom"  # shown once the lamp sliders move away from a preset
 SESSION_TTL_S = 3600  # a session's faces and files are dropped an hour after its last use
 EXAMPLES = [str(p) for p in sorted(Path(__file__).resolve().parent.parent.joinpath("assets", "examples").glob("*.jpg"))]
 SH_ROWS = ["1", "y", "z", "x", "xy", "yz", "3z²-1", "xz", "x²-y²"]
+STREAM_EVERY_S = 0.04
+"""Webcam frame interval the page streams at (25 fps asked; the server's frame time sets what is reached)."""
+LIVE_TIME_LIMIT_S = 900
+"""A live stream stops after this long (press record again): an open tab does not hold a tracker forever."""
 PANEL_HEIGHT = 300  # px: every result panel, the 3D view included, the same height
 THEME = gr.themes.Default(font=["ui-sans-serif", "system-ui", "sans-serif"], font_mono=["ui-monospace", "monospace"])
 INTRO = """# InverseFaceNet
 Upload a photo (or pick the example, or use the webcam): every face is found and its pose, shape, expression,
 skin albedo and lighting (2nd-order spherical harmonics) are recovered. Relight it, change its expression and pose,
-and download the mesh. Everything runs on this server's CPU; nothing is uploaded anywhere else."""
+and download the mesh. The live tab relights your webcam's face frame by frame. Everything runs on this server's
+CPU; nothing is uploaded anywhere else."""
 
 
 LIGHT_NAMES = ("azimuth_deg", "elevation_deg", "intensity", "ambient", "colour")
@@ -103,6 +109,37 @@ def _light_only(previews: list[Any]) -> list[Any]:
 
 def _mesh_preview(session: Session, edit: Edit) -> str:
     return str(session.export(edit, session.folder / "3d", formats=("glb",))[0])
+
+
+def live_tab(reconstructor: Reconstructor) -> None:
+    """The live tab: webcam frames streamed in, the relit face streamed out, one tracker per browser session."""
+    live = gr.State(None, time_to_live=SESSION_TTL_S, delete_callback=lambda s: s is not None and s.close())
+    with gr.Row():
+        with gr.Column():
+            camera = gr.Image(sources=["webcam"], streaming=True, type="numpy", label="Webcam", elem_id="live-camera")
+            light = gr.Radio([RECOVERED, *PRESETS], value="side light", label="Light (matched to the video's exposure)",
+                             elem_id="live-light")  # fmt: skip
+            in_video = gr.Checkbox(True, label="Show the relit face in the video", elem_id="live-in-video")
+            smoothing = gr.Checkbox(True, label="Smooth over time (One Euro filter)", elem_id="live-smoothing")
+        with gr.Column():
+            relit = gr.Image(label="Relit", interactive=False, format="jpeg", elem_id="live-relit")
+            status = gr.Markdown(elem_id="live-status")
+
+    def frame(image: np.ndarray | None, session: LiveSession | None, *options: Any) -> list[Any]:
+        """One webcam frame -> the relit face, this session's tracker (made on its first frame), a status line."""
+        if image is None:
+            return [gr.skip(), session, gr.skip()]
+        session = session or LiveSession(reconstructor)
+        relit_frame, line = session.frame(image, *options)
+        return [relit_frame, session, line]
+
+    inputs, outputs = [camera, live, light, in_video, smoothing], [relit, live, status]
+    camera.stream(frame, inputs, outputs, api_name=False, stream_every=STREAM_EVERY_S, time_limit=LIVE_TIME_LIMIT_S,
+                  show_progress="hidden")  # fmt: skip
+    # Scripts (gradio_client cannot feed a stream): one frame per call, through the same session's tracker.
+    script_frame = gr.Image(type="numpy", visible=False)
+    gr.Button(visible=False).click(_named(frame, "frame", "session", "light", "in_video", "smoothing"),
+                                   [script_frame, *inputs[1:]], outputs, api_name="live_frame")  # fmt: skip
 
 
 def build_app(reconstructor: Reconstructor) -> gr.Blocks:
@@ -200,55 +237,59 @@ def build_app(reconstructor: Reconstructor) -> gr.Blocks:
     with gr.Blocks(title="InverseFaceNet", analytics_enabled=False, delete_cache=(1800, 3600)) as app:
         state = gr.State(None, time_to_live=SESSION_TTL_S, delete_callback=lambda s: s is not None and s.close())
         gr.Markdown(INTRO)
-        with gr.Row():
-            with gr.Column(scale=1, min_width=280):
-                photo = PhotoInput(type="filepath", sources=["upload", "webcam", "clipboard"], label="Photo",
-                                 elem_id="photo")  # fmt: skip
-                if EXAMPLES:
-                    gr.Examples(EXAMPLES, inputs=photo)
-                face_choice = gr.Radio([], type="index", label="Face", elem_id="face-choice")
-                thumbnails = gr.Gallery(label="Faces (numbered as on the overlay; click one)", columns=6, height=130,
-                                        allow_preview=False, visible=False, elem_id="face-thumbnails")  # fmt: skip
-                status = gr.Markdown(elem_id="status")
-            with gr.Column(scale=3):
-                with gr.Row():
-                    overlay = _panel("Fitted contour and landmarks", "overlay")
-                    relit = _panel("Reconstruction (relit)", "relit")
-                    composite = _panel("In the photo (recovered pose)", "composite")
-                with gr.Row():
-                    geometry = _panel("Geometry", "geometry")
-                    albedo = _panel("Albedo", "albedo")
-                    model3d = gr.Model3D(label="3D view (GLB)", clear_color=(1, 1, 1, 1), elem_id="model3d",
-                                         height=PANEL_HEIGHT)  # fmt: skip
-        with gr.Row():
-            with gr.Column():
-                gr.Markdown("### Lighting")
-                preset = gr.Radio([RECOVERED, *PRESETS, CUSTOM], value=RECOVERED, elem_id="preset",
-                                  label="Preset (matched to the photo's brightness)")  # fmt: skip
-                azimuth = gr.Slider(-180, 180, 0, step=1, label="Azimuth (°, + from the right)", elem_id="azimuth")
-                elevation = gr.Slider(-90, 90, 20, step=1, label="Elevation (°)", elem_id="elevation")
-                intensity = gr.Slider(0, 3, 1.2, step=0.01, label="Intensity", elem_id="intensity")
-                ambient = gr.Slider(0, 1.5, 0.5, step=0.01, label="Ambient", elem_id="ambient")
-                colour = gr.ColorPicker("#ffffff", label="Light colour", elem_id="colour")
-                with_composite = gr.Checkbox(True, label="Show the relit face in the photo")
-                with gr.Accordion("Raw SH coefficients (9 × RGB)", open=False):
-                    sh_table = gr.Dataframe(headers=["R", "G", "B"], row_count=9, column_count=3, datatype="number",
-                                            type="array", interactive=True, label=" · ".join(SH_ROWS),
-                                            elem_id="sh-table")  # fmt: skip
-            with gr.Column():
-                gr.Markdown("### Expression")
-                expression = [gr.Slider(0, 1, 0, step=0.01, label=name, elem_id=f"expr-{name}")
-                              for name in EXPRESSION_CONTROLS]  # fmt: skip
-            with gr.Column():
-                gr.Markdown("### Head pose")
-                pitch = gr.Slider(-60, 60, 0, step=0.5, label="Pitch (°)", elem_id="pitch")
-                yaw = gr.Slider(-80, 80, 0, step=0.5, label="Yaw (°)", elem_id="yaw")
-                roll = gr.Slider(-45, 45, 0, step=0.5, label="Roll (°)", elem_id="roll")
-                reset_button = gr.Button("Reset to the recovered face", elem_id="reset")
-                gr.Markdown("### Download (with the current edits)")
-                export_button = gr.Button("Prepare OBJ, PLY, GLB and params.json", variant="primary",
-                                          elem_id="export")  # fmt: skip
-                downloads = gr.File(file_count="multiple", label="Files", elem_id="downloads")
+        with gr.Tab("Photo", id="photo-tab"):
+            with gr.Row():
+                with gr.Column(scale=1, min_width=280):
+                    photo = PhotoInput(type="filepath", sources=["upload", "webcam", "clipboard"], label="Photo",
+                                     elem_id="photo")  # fmt: skip
+                    if EXAMPLES:
+                        gr.Examples(EXAMPLES, inputs=photo)
+                    face_choice = gr.Radio([], type="index", label="Face", elem_id="face-choice")
+                    thumbnails = gr.Gallery(label="Faces (numbered as on the overlay; click one)", columns=6,
+                                            height=130, allow_preview=False, visible=False,
+                                            elem_id="face-thumbnails")  # fmt: skip
+                    status = gr.Markdown(elem_id="status")
+                with gr.Column(scale=3):
+                    with gr.Row():
+                        overlay = _panel("Fitted contour and landmarks", "overlay")
+                        relit = _panel("Reconstruction (relit)", "relit")
+                        composite = _panel("In the photo (recovered pose)", "composite")
+                    with gr.Row():
+                        geometry = _panel("Geometry", "geometry")
+                        albedo = _panel("Albedo", "albedo")
+                        model3d = gr.Model3D(label="3D view (GLB)", clear_color=(1, 1, 1, 1), elem_id="model3d",
+                                             height=PANEL_HEIGHT)  # fmt: skip
+            with gr.Row():
+                with gr.Column():
+                    gr.Markdown("### Lighting")
+                    preset = gr.Radio([RECOVERED, *PRESETS, CUSTOM], value=RECOVERED, elem_id="preset",
+                                      label="Preset (matched to the photo's brightness)")  # fmt: skip
+                    azimuth = gr.Slider(-180, 180, 0, step=1, label="Azimuth (°, + from the right)", elem_id="azimuth")
+                    elevation = gr.Slider(-90, 90, 20, step=1, label="Elevation (°)", elem_id="elevation")
+                    intensity = gr.Slider(0, 3, 1.2, step=0.01, label="Intensity", elem_id="intensity")
+                    ambient = gr.Slider(0, 1.5, 0.5, step=0.01, label="Ambient", elem_id="ambient")
+                    colour = gr.ColorPicker("#ffffff", label="Light colour", elem_id="colour")
+                    with_composite = gr.Checkbox(True, label="Show the relit face in the photo")
+                    with gr.Accordion("Raw SH coefficients (9 × RGB)", open=False):
+                        sh_table = gr.Dataframe(headers=["R", "G", "B"], row_count=9, column_count=3, datatype="number",
+                                                type="array", interactive=True, label=" · ".join(SH_ROWS),
+                                                elem_id="sh-table")  # fmt: skip
+                with gr.Column():
+                    gr.Markdown("### Expression")
+                    expression = [gr.Slider(0, 1, 0, step=0.01, label=name, elem_id=f"expr-{name}")
+                                  for name in EXPRESSION_CONTROLS]  # fmt: skip
+                with gr.Column():
+                    gr.Markdown("### Head pose")
+                    pitch = gr.Slider(-60, 60, 0, step=0.5, label="Pitch (°)", elem_id="pitch")
+                    yaw = gr.Slider(-80, 80, 0, step=0.5, label="Yaw (°)", elem_id="yaw")
+                    roll = gr.Slider(-45, 45, 0, step=0.5, label="Roll (°)", elem_id="roll")
+                    reset_button = gr.Button("Reset to the recovered face", elem_id="reset")
+                    gr.Markdown("### Download (with the current edits)")
+                    export_button = gr.Button("Prepare OBJ, PLY, GLB and params.json", variant="primary",
+                                              elem_id="export")  # fmt: skip
+                    downloads = gr.File(file_count="multiple", label="Files", elem_id="downloads")
+        with gr.Tab("Live (webcam)", id="live-tab"):
+            live_tab(reconstructor)
 
         light_controls = [azimuth, elevation, intensity, ambient, colour]
         edit_controls = [*expression, pitch, yaw, roll]
