@@ -113,6 +113,9 @@ def _mesh_preview(session: Session, edit: Edit) -> str:
 
 def live_tab(reconstructor: Reconstructor) -> None:
     """The live tab: webcam frames streamed in, the relit face streamed out, one tracker per browser session."""
+    if reconstructor.predictor is None:
+        gr.Markdown("The live tab needs the network (no checkpoint was found): the fit is too slow for video.")
+        return
     live = gr.State(None, time_to_live=SESSION_TTL_S, delete_callback=lambda s: s is not None and s.close())
     with gr.Row():
         with gr.Column():

@@ -5,6 +5,7 @@ import socket
 import zipfile
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 import trimesh
@@ -12,8 +13,10 @@ from PIL import Image
 
 from demo.ui import build_app
 from inversefacenet import Reconstructor
+from inversefacenet.checkpoint import DEFAULT_CHECKPOINT
 from inversefacenet.detection import LandmarkDetector
 from inversefacenet.params import EXPRESSION_CONTROLS
+from inversefacenet.predictor import load_predictor
 from tests.conftest import two_face_photo
 
 gradio_client = pytest.importorskip("gradio_client")
@@ -22,6 +25,11 @@ EXAMPLE = Path("assets/examples/astronaut.jpg").resolve()
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 BROWSER_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--no-first-run", "--disable-sync"]  # fmt: skip
+LIVE_SECONDS = 10
+COUNT_UPDATES = """() => { window.updates = []; let last = null; setInterval(() => {
+    const image = document.querySelector('#live-relit img');
+    if (image && image.src !== last) { last = image.src; window.updates.push(performance.now()); } }, 5); }"""
+"""Page script: the times at which the relit live image changed."""
 
 
 @pytest.fixture(scope="module")
@@ -177,3 +185,80 @@ def test_the_page_picks_a_face_by_its_thumbnail_and_a_faceless_photo_gives_one_m
         overlay_images = page.locator("#overlay img").count()
         browser.close()
     assert errors == 0 and overlay_images == 0
+
+
+@pytest.fixture(scope="module")
+def live_server(model):
+    """The app with the shipped network (the live tab tracks with it), no fit."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    detector = LandmarkDetector()
+    app = build_app(Reconstructor(model, detector, load_predictor(DEFAULT_CHECKPOINT, model), fit_mode=None))
+    app.queue(default_concurrency_limit=2)
+    app.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, ssr_mode=False)
+    yield f"http://127.0.0.1:{port}/"
+    app.close()
+    detector.close()
+
+
+def moving_frames(frames: int) -> list[np.ndarray]:
+    """The example photo (640 x 480) shifted and rotated a little more each frame: a face video."""
+    image = cv2.resize(np.asarray(Image.open(EXAMPLE).convert("RGB")), (640, 640))[80:560]
+    out = []
+    for k in range(frames):
+        matrix = cv2.getRotationMatrix2D((320, 240), 3 * np.sin(k / 7), 1.0)
+        matrix[:, 2] += (6 * np.sin(k / 5), 4 * np.cos(k / 6))
+        out.append(cv2.warpAffine(image, matrix, (640, 480), borderMode=cv2.BORDER_REFLECT))
+    return out
+
+
+def test_live_frames_keep_one_tracker_per_session(live_server, tmp_path):
+    frames = moving_frames(3)
+    paths = [tmp_path / f"{k}.png" for k in range(3)]
+    for path, frame in zip(paths, frames, strict=True):
+        Image.fromarray(frame).save(path)
+    blank = tmp_path / "blank.png"
+    Image.fromarray(np.full((480, 640, 3), 90, np.uint8)).save(blank)
+    alice, bob = (gradio_client.Client(live_server, verbose=False) for _ in range(2))
+
+    def send(client, path):
+        return client.predict(frame=gradio_client.handle_file(str(path)), light="side light", api_name="/live_frame")
+
+    first = send(alice, paths[0])
+    assert first[1].startswith("detector") and read(first[0]).shape == (480, 640, 3)
+    assert send(bob, blank)[1].startswith("No face")  # bob's empty frame does not reset alice's track
+    assert send(alice, paths[1])[1].startswith("mesh")
+    alone = alice.predict(frame=gradio_client.handle_file(str(paths[2])), in_video=False, api_name="/live_frame")
+    assert alone[1].startswith("mesh") and read(alone[0]).shape == (256, 256, 3)
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Debian chromium is not installed (.ci/run installs it)")
+def test_the_live_tab_relights_a_fake_camera_stream(live_server, tmp_path):
+    """Chromium's fake camera plays a face video (.y4m); the relit face must update at frame rate.
+    ``pytest tests/test_app.py -k live_tab -s`` prints the frame rate reached."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    video = tmp_path / "face.y4m"
+    with video.open("wb") as out:
+        out.write(b"YUV4MPEG2 W640 H480 F30:1 Ip A1:1 C420jpeg\n")
+        for frame in moving_frames(60):
+            out.write(b"FRAME\n" + cv2.cvtColor(frame, cv2.COLOR_RGB2YUV_I420).tobytes())
+    camera = ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+              f"--use-file-for-fake-video-capture={video}"]  # fmt: skip
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=[*BROWSER_FLAGS, *camera])
+        page = browser.new_page(viewport={"width": 1400, "height": 1200})
+        page.goto(live_server)
+        page.get_by_role("tab", name="Live (webcam)").click()
+        page.get_by_text("Click to Access Webcam").click()
+        page.get_by_role("button", name="capture photo").click()  # Gradio's "Record" button
+        page.wait_for_function("document.querySelector('#live-relit img') !== null", timeout=60_000)
+        page.evaluate(COUNT_UPDATES)
+        page.wait_for_timeout(LIVE_SECONDS * 1000)
+        updates = page.evaluate("window.updates")
+        page.wait_for_function("document.querySelector('#live-status').innerText.includes('fps')", timeout=10_000)
+        status = page.locator("#live-status").inner_text()
+        browser.close()
+    fps = (len(updates) - 1) / ((updates[-1] - updates[0]) / 1000)
+    print(f"\nlive tab: {fps:.1f} fps over {LIVE_SECONDS} s in Chromium (fake camera, 640 x 480); server: {status}")
+    assert fps > 2 and "mesh" in status
