@@ -47,15 +47,23 @@ CHROMA_BAND = (0.12, 0.22)
 SHINE_BAND = (0.08, 0.16)
 """Least per-channel excess of photo over model albedo: weight 1 below, 0 above. A specular highlight
 lifts all three channels (skin's blue most, relatively); freckles, brows, lips and blush lower one."""
-HAIR_RATIO = 0.55
-"""Texels darker than this (photo / model albedo luminance) form patches; a patch that reaches above
-:data:`HAIRLINE_MM` is hair (brows, freckles and stubble do not), and is left out."""
+OCCLUDER_DEVIATION = 0.35
+"""|log| of photo / model albedo, per channel, beyond the face's own (median on the cheeks) that makes
+a texel unlike the skin; such patches are hair (or collar, background) when they reach the hairline or
+the unseen outer band (:data:`OUTER_MM`), glasses when they reach the nose bridge; brows, freckles, lips
+and stubble do not."""
 HAIRLINE_MM = 62.0
 """Height on the mean face (mm, y up) 10 mm above the brows' top; the face model ends at 73 mm."""
+OUTER_MM = (55.0, 50.0, -62.0)
+"""The face's outer band on the mean face (mm): above the brows (y >), the sides (|x| >), the jaw (y <).
+Unseen texels there may be hidden by hair, a collar or the background: patches unlike skin that reach
+them are taken as those."""
 SATURATED = 250 / 255
 """Photo values at or above this are clipped highlights: not used."""
 MIRROR_TOLERANCE_MM = 2.0
 """A texel's mirror image must lie this close to another texel of the mean face."""
+CHEEKS, BRIDGE = [205, 425], [168, 6]
+"""MediaPipe points at the cheeks' centres and on the nose bridge (zones of :class:`TexelMap`)."""
 ZBUFFER_SIZE = 256
 """Side (px) of the visibility render; finer than a texel needs to be, cheaper than the crop."""
 
@@ -69,7 +77,9 @@ class TexelMap:
     of the mean face (-1: none; skin only); fill: (S * S,) flat pixel index of the nearest covered texel of every
     pixel (for the gutters); vertex_pixel: (V, 2) texture position (x, y px) of each model vertex, from the
     nearest atlas vertex; vertex_skin: (V,) bool, that atlas vertex is on the skin island;
-    height: (N,) float32 mm, y of each texel on the mean face.
+    height: (N,) float32 mm, y of each texel on the mean face; cheeks, bridge: (N,) bool, skin texels
+    on the cheeks (plain skin, the face's reference colour) and the nose bridge (where glasses sit);
+    outer: (N,) bool, skin texels in the outer band (:data:`OUTER_MM`).
     """
 
     size: int
@@ -82,6 +92,9 @@ class TexelMap:
     vertex_pixel: np.ndarray
     vertex_skin: np.ndarray
     height: np.ndarray
+    cheeks: np.ndarray
+    bridge: np.ndarray
+    outer: np.ndarray
 
 
 @dataclass
@@ -147,10 +160,17 @@ def _build_texel_map(model: FaceModel, atlas: UVAtlas, size: int) -> TexelMap:
     vertex_island = np.zeros(len(atlas_points), np.int64)
     vertex_island[atlas.triangles] = atlas.island[:, None]
     points = weights @ model.vertices_mean
+    landmarks = model.vertices_mean[model.landmarks_mediapipe]
+    outer = (points[:, 1] > OUTER_MM[0]) | (np.abs(points[:, 0]) > OUTER_MM[1]) | (points[:, 1] < OUTER_MM[2])
+
+    def near(indices: list[int], radius: float) -> np.ndarray:
+        return skin & (cKDTree(landmarks[indices]).query(points)[0] < radius)
+
     return TexelMap(
         size, rows, cols, weights.astype(np.float32), skin, _mirror(points, skin),
         (near_rows * size + near_cols).reshape(-1), vertex_pixel.astype(np.float32),
         vertex_island[nearest] == ISLANDS.index("skin"), points[:, 1].astype(np.float32),
+        near(CHEEKS, 15.0), near(BRIDGE, 7.0), skin & outer,
     )  # fmt: skip
 
 
@@ -179,22 +199,39 @@ def _sample(image: np.ndarray, points: np.ndarray) -> np.ndarray:
     return out.reshape(-1, *image.shape[2:])[:n]
 
 
-def _outlier_weight(albedo: np.ndarray, model_albedo: np.ndarray, seen: np.ndarray, texels: TexelMap) -> np.ndarray:
+def _outlier_weight(albedo: np.ndarray, model_albedo: np.ndarray) -> np.ndarray:
     """(N,) in [0, 1]: 0 where the de-lit colour (3, N) is too far from the model albedo (3, N) to be
-    skin (too dark, too bright, another hue, shiny), and on hair: dark patches of the seen texels (N,)
-    bool that reach above the hairline."""
+    skin: too dark, too bright, another hue, shiny."""
     luminance = np.array([0.299, 0.587, 0.114], np.float32)
     ratio = (luminance @ albedo) / np.maximum(luminance @ model_albedo, 1e-3)
     (low0, low1), (high0, high1) = LUMINANCE_BAND
     brightness = np.minimum(_ramp(ratio, low0, low1), 1 - _ramp(ratio, high0, high1))
     chroma = np.abs(albedo / np.maximum(albedo.sum(0), 1e-3) - model_albedo / np.maximum(model_albedo.sum(0), 1e-3))
-    dark = np.zeros((texels.size, texels.size), bool)
-    dark[texels.rows, texels.cols] = seen & (ratio < HAIR_RATIO)
-    labels, _ = scipy.ndimage.label(dark)
-    patches = labels[texels.rows, texels.cols]
-    hair = np.isin(patches, patches[dark[texels.rows, texels.cols] & (texels.height > HAIRLINE_MM)]) & (patches > 0)
     shine = (albedo - model_albedo).min(0)  # a highlight adds about the same to every channel
-    return brightness * (1 - _ramp(chroma.sum(0), *CHROMA_BAND)) * (1 - _ramp(shine, *SHINE_BAND)) * ~hair
+    return brightness * (1 - _ramp(chroma.sum(0), *CHROMA_BAND)) * (1 - _ramp(shine, *SHINE_BAND))
+
+
+def _occluders(albedo: np.ndarray, model_albedo: np.ndarray, seen: np.ndarray, texels: TexelMap) -> np.ndarray:
+    """(N,) bool: hair and glasses, as patches of seen texels unlike the face's own skin (see
+    :data:`OCCLUDER_DEVIATION`); albedo, model_albedo: (3, N); seen: (N,) bool."""
+    ratio = np.log(np.maximum(albedo, 1e-3) / np.maximum(model_albedo, 1e-3))
+    cheeks = seen & texels.cheeks
+    reference = np.median(ratio[:, cheeks], axis=1) if cheeks.sum() > 50 else np.zeros(3, np.float32)
+    different = seen & (np.abs(ratio - reference[:, None]).max(0) > OCCLUDER_DEVIATION)
+    open_edge = ~seen & texels.outer  # where hair, a collar or the background may hide the face
+    image = np.zeros((texels.size, texels.size), bool)
+    image[texels.rows, texels.cols] = different
+    image = scipy.ndimage.binary_dilation(image, iterations=max(1, texels.size // 512))  # join broken frames, strands
+    labels = scipy.ndimage.label(image | _scatter(open_edge, texels))[0][texels.rows, texels.cols]
+    anchors = open_edge | (different & (texels.bridge | (texels.height > HAIRLINE_MM)))
+    return seen & np.isin(labels, labels[anchors & (labels > 0)])
+
+
+def _scatter(values: np.ndarray, texels: TexelMap) -> np.ndarray:
+    """Per-texel values (N, ...) -> an (S, S, ...) image, zero off the atlas."""
+    image = np.zeros((texels.size, texels.size, *values.shape[1:]), values.dtype)
+    image[texels.rows, texels.cols] = values
+    return image
 
 
 def _observe(model: FaceModel, params: FaceParameters, model_albedo: np.ndarray, image: np.ndarray,
@@ -222,7 +259,8 @@ def _observe(model: FaceModel, params: FaceParameters, model_albedo: np.ndarray,
     colour = _sample(image.astype(np.float32) / 255, np.stack([x, y], 1)).T
     albedo = np.clip(colour / np.maximum(irradiance, 0.05), 0, 1)
     seen &= colour.max(0) < SATURATED
-    weight = seen * _ramp(cos_view, *GRAZING_COS) * _outlier_weight(albedo, texel_model, seen, texels)
+    weight = seen * _ramp(cos_view, *GRAZING_COS) * _outlier_weight(albedo, texel_model)
+    weight *= ~_occluders(albedo, texel_model, seen, texels)
     return albedo, weight.astype(np.float32), texel_model
 
 
