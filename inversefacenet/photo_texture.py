@@ -64,7 +64,7 @@ MIRROR_TOLERANCE_MM = 2.0
 """A texel's mirror image must lie this close to another texel of the mean face."""
 CHEEKS, BRIDGE = [205, 425], [168, 6]
 """MediaPipe points at the cheeks' centres and on the nose bridge (zones of :class:`TexelMap`)."""
-ZBUFFER_SIZE = 256
+ZBUFFER_SIZE = 192
 """Side (px) of the visibility render; finer than a texel needs to be, cheaper than the crop."""
 
 
@@ -75,8 +75,7 @@ class TexelMap:
     rows, cols: (N,) texel positions; weights: (N, V) sparse, texel value = weights @ per-vertex value;
     skin: (N,) bool, texel of the skin island; mirror: (N,) index of the texel at the mirrored point
     of the mean face (-1: none; skin only); fill: (S * S,) flat pixel index of the nearest covered texel of every
-    pixel (for the gutters); vertex_pixel: (V, 2) texture position (x, y px) of each model vertex, from the
-    nearest atlas vertex; vertex_skin: (V,) bool, that atlas vertex is on the skin island;
+    pixel (for the gutters); to_vertex: (V, N) sparse, per-vertex value = to_vertex @ texel values;
     height: (N,) float32 mm, y of each texel on the mean face; cheeks, bridge: (N,) bool, skin texels
     on the cheeks (plain skin, the face's reference colour) and the nose bridge (where glasses sit);
     outer: (N,) bool, skin texels in the outer band (:data:`OUTER_MM`).
@@ -89,8 +88,7 @@ class TexelMap:
     skin: np.ndarray
     mirror: np.ndarray
     fill: np.ndarray
-    vertex_pixel: np.ndarray
-    vertex_skin: np.ndarray
+    to_vertex: scipy.sparse.csr_matrix
     height: np.ndarray
     cheeks: np.ndarray
     bridge: np.ndarray
@@ -154,11 +152,6 @@ def _build_texel_map(model: FaceModel, atlas: UVAtlas, size: int) -> TexelMap:
     )
     skin = atlas.island[tri] == ISLANDS.index("skin")
     _, (near_rows, near_cols) = scipy.ndimage.distance_transform_edt(triangle < 0, return_indices=True)
-    atlas_points = atlas.split(model.vertices_mean)
-    _, nearest = cKDTree(atlas_points).query(model.vertices_mean)
-    vertex_pixel = np.stack([atlas.uv[nearest, 0], 1 - atlas.uv[nearest, 1]], axis=1) * size
-    vertex_island = np.zeros(len(atlas_points), np.int64)
-    vertex_island[atlas.triangles] = atlas.island[:, None]
     points = weights @ model.vertices_mean
     landmarks = model.vertices_mean[model.landmarks_mediapipe]
     outer = (points[:, 1] > OUTER_MM[0]) | (np.abs(points[:, 0]) > OUTER_MM[1]) | (points[:, 1] < OUTER_MM[2])
@@ -168,10 +161,21 @@ def _build_texel_map(model: FaceModel, atlas: UVAtlas, size: int) -> TexelMap:
 
     return TexelMap(
         size, rows, cols, weights.astype(np.float32), skin, _mirror(points, skin),
-        (near_rows * size + near_cols).reshape(-1), vertex_pixel.astype(np.float32),
-        vertex_island[nearest] == ISLANDS.index("skin"), points[:, 1].astype(np.float32),
+        (near_rows * size + near_cols).reshape(-1), _to_vertex(model, weights), points[:, 1].astype(np.float32),
         near(CHEEKS, 15.0), near(BRIDGE, 7.0), skin & outer,
     )  # fmt: skip
+
+
+def _to_vertex(model: FaceModel, weights: scipy.sparse.csr_matrix) -> scipy.sparse.csr_matrix:
+    """(V, N): each vertex's mean over the texels it shades, by their weights (an area average, so no
+    aliasing); the few vertices off the atlas (above its forehead curve) take their nearest vertex's."""
+    splat = weights.T.tocsr()
+    total = np.asarray(splat.sum(axis=1)).ravel()
+    have = np.flatnonzero(total > 0)
+    source = np.arange(len(total))
+    missing = np.flatnonzero(total == 0)
+    source[missing] = have[cKDTree(model.vertices_mean[have]).query(model.vertices_mean[missing])[1]]
+    return (scipy.sparse.diags(1 / total[source]) @ splat[source]).astype(np.float32).tocsr()
 
 
 def _mirror(points: np.ndarray, skin: np.ndarray) -> np.ndarray:
@@ -299,24 +303,16 @@ def delight(model: FaceModel, params: FaceParameters, image: np.ndarray, mask: n
     model_albedo = np.clip(model.albedo(params.albedo)[0], 0, 1)
     albedo, weight, texel_model = _observe(model, params, model_albedo, image, mask, texels)
     albedo, weight = _with_mirror(albedo, weight, texels.mirror)
-    difference = np.zeros((size, size, 3), np.float32)
-    seen = np.zeros((size, size), np.float32)
-    difference[texels.rows, texels.cols] = (albedo - texel_model).T
-    seen[texels.rows, texels.cols] = weight
+    difference = (albedo - texel_model).T * texels.skin[:, None]  # (N, 3); eyes and mouth keep the model's
+    seen = _scatter(weight, texels)
     seen = np.minimum(seen, cv2.GaussianBlur(seen, (0, 0), size / 512))  # feather hard mask edges
-    smooth = _push_pull(difference, seen)
-    difference = seen[..., None] * difference + (1 - seen[..., None]) * smooth
-    skin = np.zeros((size, size), bool)
-    skin[texels.rows, texels.cols] = texels.skin
-    difference *= skin[..., None]
-    texture = np.zeros((size, size, 3), np.float32)
-    texture[texels.rows, texels.cols] = texel_model.T
-    texture = (texture + difference).reshape(-1, 3)[texels.fill].reshape(size, size, 3)
-    blurred = cv2.GaussianBlur(np.where(skin[..., None], difference, smooth), (0, 0), 1.5 * size / 512)
-    shift = _sample(blurred, texels.vertex_pixel) * texels.vertex_skin[:, None]
-    vertex_albedo = np.clip(model_albedo + shift, 0, 1)
+    weight = seen[texels.rows, texels.cols, None]
+    smooth = _push_pull(_scatter(difference, texels), seen)[texels.rows, texels.cols]
+    difference = (weight * difference + (1 - weight) * smooth) * texels.skin[:, None]
+    texture = _scatter(texel_model.T + difference, texels).reshape(-1, 3)[texels.fill].reshape(size, size, 3)
+    vertex_albedo = np.clip(model_albedo + texels.to_vertex @ difference, 0, 1)
     ms = (time.perf_counter() - start) * 1000
-    return PhotoTexture(np.clip(texture, 0, 1), vertex_albedo.astype(np.float32), seen * skin, ms)
+    return PhotoTexture(np.clip(texture, 0, 1), vertex_albedo.astype(np.float32), seen, ms)
 
 
 def from_photo(model: FaceModel, params: FaceParameters, photo: np.ndarray, crop: Crop, landmarks: np.ndarray,
