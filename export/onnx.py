@@ -30,13 +30,13 @@ import onnxruntime
 import torch
 from onnx import helper, numpy_helper
 
+from export.goldens import FACE_MASK_RULE, write_goldens
 from inversefacenet.atlas import UVAtlas
 from inversefacenet.checkpoint import NetworkConfig, load_network
 from inversefacenet.facemodel.model import FaceModel
 from inversefacenet.lighting import PRESETS
 from inversefacenet.params import EXPRESSION_CONTROLS, FaceParameters
 from inversefacenet.predictor import export_onnx
-from inversefacenet.preprocess import EYES, FACE_OVAL, INNER_LIPS
 from training.corpus import render_inputs
 from training.evaluate import held_out_set, metrics
 
@@ -166,11 +166,7 @@ def export_facemodel(model: FaceModel, config: NetworkConfig, out: Path) -> dict
         "expression_names": model.expression_names,
         "parameter_layout": {name: [s.start, s.stop] for name, s in layout.slices.items()},
         "network": preprocessing(config),  # also in each ONNX file's metadata_props, which the page reads
-        "face_mask": {
-            "oval": list(map(int, FACE_OVAL)),
-            "inner_lips": list(map(int, INNER_LIPS)),
-            "eyes": [list(map(int, eye)) for eye in EYES],
-        },
+        "face_mask": FACE_MASK_RULE,
         "sh_basis": ["1", "y", "z", "x", "xy", "yz", "3z^2-1", "xz", "x^2-y^2"],
         "expression_sliders": list(EXPRESSION_CONTROLS),  # the Gradio app's sliders, so both UIs offer the same
         "light_presets": {name: asdict(light) for name, light in PRESETS.items()},  # and the same lights
@@ -255,6 +251,7 @@ def main(argv: list[str] | None = None) -> None:
     for name, model in models.items():
         onnx.save(model, args.out / f"inversefacenet_{name}.onnx")
     export_facemodel(face_model, config, args.out)
+    write_goldens(face_model, config.camera, args.out)
     if args.count:
         print(write_report(parity(models, network, config, face_model, args.count), args.out, args.count))
     print(f"wrote {', '.join(sorted(p.name for p in args.out.iterdir()))} to {args.out}")

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from inversefacenet import camera as cam
-from inversefacenet import raster_numba, raster_torch
+from inversefacenet import raster_torch
 from inversefacenet.facemodel.model import FaceModel
 from inversefacenet.params import FaceParameters
 from inversefacenet.renderer import RenderOutput, render
@@ -137,8 +137,7 @@ def _fit_appearance(model: FaceModel, params: FaceParameters, image: np.ndarray,
     if len(ids) < 50:
         return params, ids
     observed = _sample(image, out.pixels[0, ids]).astype(np.float64)  # (N, 3)
-    normals, _ = raster_numba.shade_vertices(out.vertices, np.zeros_like(out.vertices), params.sh, model.triangles)
-    basis = sh_basis(normals[0, ids].astype(np.float64))  # (N, 9)
+    basis = sh_basis(out.normals[0, ids].astype(np.float64))  # (N, 9): the normals the render shaded with
     mean = model.albedo_mean[ids].astype(np.float64)
     components = (model.albedo_basis[:, ids] * model.albedo_std[:, None, None]).astype(np.float64)  # (K, N, 3)
     albedo_coeffs = params.albedo[0].astype(np.float64)

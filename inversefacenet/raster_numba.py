@@ -54,6 +54,12 @@ def shade_vertices(
     return normals, colour
 
 
+def vertex_normals(vertices: np.ndarray, triangles: np.ndarray) -> np.ndarray:
+    """(B, V, 3) area-weighted unit vertex normals of (B, V, 3) meshes with (T, 3) counter-clockwise triangles."""
+    vertices = np.asarray(vertices, np.float32)
+    return shade_vertices(vertices, np.zeros_like(vertices), np.zeros((len(vertices), 9, 3), np.float32), triangles)[0]
+
+
 @numba.njit(cache=True)
 def _rasterize_into(p, d, triangles, tri_out, bary_out, zbuf):  # noqa: ANN001, ANN202
     """Z-buffer one mesh: p (V, 2) pixels, d (V,) depth -> tri_out, bary_out, zbuf (H, W[, 3])."""

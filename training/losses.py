@@ -9,7 +9,7 @@ import torch
 from inversefacenet.camera import rotation_matrix
 from inversefacenet.facemodel.model import FaceModel
 from inversefacenet.params import N_SH
-from inversefacenet.raster_numba import shade_vertices
+from inversefacenet.raster_numba import vertex_normals
 from inversefacenet.sh import N_SH_BANDS, sh_basis
 
 PAPER_WEIGHTS = {"rotation": 400.0, "shape": 50.0, "expression": 50.0, "albedo": 100.0, "sh": 20.0}
@@ -46,8 +46,7 @@ class AppearanceTerm(torch.nn.Module):
     def __init__(self, model: FaceModel, stride: int = 4) -> None:
         super().__init__()
         index = np.nonzero(model.mask_face)[0][::stride]
-        normals, _ = shade_vertices(model.vertices_mean[None], np.zeros((1, model.n_vertices, 3), np.float32),
-                                    np.zeros((1, N_SH_BANDS, 3), np.float32), model.triangles)  # fmt: skip
+        normals = vertex_normals(model.vertices_mean[None], model.triangles)
         basis = model.albedo_basis.reshape(model.n_albedo, model.n_vertices, 3)[:, index]
         self.register_buffer("normals", torch.as_tensor(normals[0, index]))
         self.register_buffer("albedo_mean", torch.as_tensor(model.albedo_mean.reshape(-1, 3)[index]))

@@ -93,7 +93,7 @@ def find_landmarks(arrays: dict[str, np.ndarray]) -> tuple[dict[str, np.ndarray]
     for out, points in tqdm(list(zip(renders, detections, strict=False)), desc="back-projecting", leave=False):
         if points is None:
             continue
-        normals_z = _camera_normals_z(out, provisional)
+        normals_z = out.normals[0, :, 2]  # camera frame, as the render shaded
         for k, (x, y) in enumerate(points):
             i, j = int(y), int(x)
             if not (0 <= i < RENDER_SIZE and 0 <= j < RENDER_SIZE):
@@ -130,13 +130,6 @@ def find_landmarks(arrays: dict[str, np.ndarray]) -> tuple[dict[str, np.ndarray]
         "mask_face": mask_face & (np.arange(n_vertices) >= 0),
     }, report
 
-
-def _camera_normals_z(out: Any, model: Any) -> np.ndarray:
-    from inversefacenet.raster_numba import shade_vertices
-
-    vertices = out.vertices.astype(np.float32)
-    normals, _ = shade_vertices(vertices, np.zeros_like(vertices), np.zeros((1, 9, 3), np.float32), model.triangles)
-    return normals[0, :, 2]
 
 
 def _contour_candidates(mean: np.ndarray, skin: np.ndarray, jaw: np.ndarray) -> np.ndarray:

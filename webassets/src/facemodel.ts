@@ -134,21 +134,26 @@ export class FaceModel {
 
   /** Area-weighted unit vertex normals (triangles counter-clockwise seen from outside). */
   normals(vertices: Float32Array): Float32Array {
-    const normals = new Float32Array(vertices.length);
-    const t = this.triangles;
-    for (let f = 0; f < t.length; f += 3) {
-      const [a, b, c] = [t[f] * 3, t[f + 1] * 3, t[f + 2] * 3];
-      const e1 = [vertices[b] - vertices[a], vertices[b + 1] - vertices[a + 1], vertices[b + 2] - vertices[a + 2]];
-      const e2 = [vertices[c] - vertices[a], vertices[c + 1] - vertices[a + 1], vertices[c + 2] - vertices[a + 2]];
-      const n = [e1[1] * e2[2] - e1[2] * e2[1], e1[2] * e2[0] - e1[0] * e2[2], e1[0] * e2[1] - e1[1] * e2[0]];
-      for (const v of [a, b, c]) for (let j = 0; j < 3; j++) normals[v + j] += n[j];
-    }
-    for (let i = 0; i < normals.length; i += 3) {
-      const length = Math.hypot(normals[i], normals[i + 1], normals[i + 2]) || 1;
-      for (let j = 0; j < 3; j++) normals[i + j] /= length;
-    }
-    return normals;
+    return vertexNormals(vertices, this.triangles);
   }
+}
+
+/** Area-weighted unit vertex normals of a mesh (V*3 positions, T*3 counter-clockwise triangles). */
+export function vertexNormals(vertices: Float32Array, triangles: Uint32Array): Float32Array {
+  const normals = new Float32Array(vertices.length);
+  const t = triangles;
+  for (let f = 0; f < t.length; f += 3) {
+    const [a, b, c] = [t[f] * 3, t[f + 1] * 3, t[f + 2] * 3];
+    const e1 = [vertices[b] - vertices[a], vertices[b + 1] - vertices[a + 1], vertices[b + 2] - vertices[a + 2]];
+    const e2 = [vertices[c] - vertices[a], vertices[c + 1] - vertices[a + 1], vertices[c + 2] - vertices[a + 2]];
+    const n = [e1[1] * e2[2] - e1[2] * e2[1], e1[2] * e2[0] - e1[0] * e2[2], e1[0] * e2[1] - e1[1] * e2[0]];
+    for (const v of [a, b, c]) for (let j = 0; j < 3; j++) normals[v + j] += n[j];
+  }
+  for (let i = 0; i < normals.length; i += 3) {
+    const length = Math.hypot(normals[i], normals[i + 1], normals[i + 2]) || 1;
+    for (let j = 0; j < 3; j++) normals[i + j] /= length;
+  }
+  return normals;
 }
 
 export function checked(response: Response): Response {

@@ -84,7 +84,7 @@ class App {
   input(photo: HTMLCanvasElement, points: Float32Array): Float32Array {
     const size = this.inputSize;
     const crop = cropForLandmarks(points, size, this.network.preprocessing.crop_scale);
-    const mask = faceMask(toCrop(points, crop), size, this.model.index);
+    const mask = faceMask(toCrop(points, crop), size, this.model.index.face_mask);
     return networkInput(cropImage(photo, crop), mask, size);
   }
 

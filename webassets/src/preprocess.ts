@@ -40,21 +40,47 @@ export function cropImage(photo: CanvasImageSource, crop: Crop): Uint8ClampedArr
   return context.getImageData(0, 0, crop.size, crop.size).data;
 }
 
+/** One polygon edge as an 8-connected pixel line (pixel-index coordinates), as cv2.fillPoly draws its outline. */
+function drawEdge(mask: Uint8Array, size: number, from: number[], to: number[], value: number): void {
+  const major = Math.abs(to[0] - from[0]) >= Math.abs(to[1] - from[1]) ? 0 : 1;
+  const [a, b] = from[major] <= to[major] ? [from, to] : [to, from];
+  const slope = b[major] === a[major] ? 0 : (b[1 - major] - a[1 - major]) / (b[major] - a[major]);
+  for (let t = Math.round(a[major]); t <= Math.round(b[major]); t++) {
+    const u = Math.round(a[1 - major] + (t - a[major]) * slope);
+    const [x, y] = major === 0 ? [t, u] : [u, t];
+    if (x >= 0 && x < size && y >= 0 && y < size) mask[y * size + x] = value;
+  }
+}
+
+/** cv2.fillPoly's rule: the pixels whose centres lie inside a polygon (even-odd, both ends of a span included)
+ * and the pixels of its outline. Points in crop pixels (continuous: pixel j spans [j, j + 1)). */
+function fillPolygon(mask: Uint8Array, size: number, points: Float32Array, ids: number[], value: number): void {
+  // pixel-index coordinates on the 1/16 pixel grid the Python side hands to cv2 (shift = 4)
+  const corners = ids.map((id) => [0, 1].map((c) => Math.round(points[2 * id + c] * 16 - 8) / 16));
+  for (let i = 0; i < size; i++) {
+    const crossings: number[] = [];
+    corners.forEach(([xa, ya], k) => {
+      const [xb, yb] = corners[(k + 1) % corners.length];
+      const [y0, y1] = [Math.round(ya), Math.round(yb)]; // cv2 walks edges between vertex rows rounded to pixels
+      if (y0 !== y1 && Math.min(y0, y1) <= i && i < Math.max(y0, y1)) {
+        crossings.push(xa + ((i - y0) * (xb - xa)) / (y1 - y0));
+      }
+    });
+    crossings.sort((a, b) => a - b);
+    for (let k = 0; k + 1 < crossings.length; k += 2) {
+      const first = Math.max(0, Math.ceil(crossings[k]));
+      const last = Math.min(size - 1, Math.floor(crossings[k + 1]));
+      if (first <= last) mask.fill(value, i * size + first, i * size + last + 1);
+    }
+  }
+  corners.forEach((corner, k) => drawEdge(mask, size, corner, corners[(k + 1) % corners.length], value));
+}
+
 /** (size * size) mask: inside the face oval, outside the inner lips and the eyes. Landmarks in crop pixels. */
-export function faceMask(points: Float32Array, size: number, index: FaceModelIndex): Uint8Array {
-  const context = canvas(size);
-  const polygon = (ids: number[], colour: string) => {
-    context.beginPath();
-    ids.forEach((id, k) => (k ? context.lineTo : context.moveTo).call(context, points[2 * id], points[2 * id + 1]));
-    context.closePath();
-    context.fillStyle = colour;
-    context.fill();
-  };
-  polygon(index.face_mask.oval, "#fff");
-  for (const ids of [index.face_mask.inner_lips, ...index.face_mask.eyes]) polygon(ids, "#000");
-  const pixels = context.getImageData(0, 0, size, size).data;
+export function faceMask(points: Float32Array, size: number, rule: FaceModelIndex["face_mask"]): Uint8Array {
   const mask = new Uint8Array(size * size);
-  for (let i = 0; i < mask.length; i++) mask[i] = pixels[4 * i] >= 128 ? 1 : 0; // pixel centre inside
+  fillPolygon(mask, size, points, rule.oval, 1);
+  for (const ids of [rule.inner_lips, ...rule.eyes]) fillPolygon(mask, size, points, ids, 0);
   return mask;
 }
 
