@@ -19,5 +19,5 @@ const copy = (from, to, keep) => {
 copy("node_modules/onnxruntime-web/dist", "public/ort", (f) => /^ort-wasm-simd-threaded(\.asyncify|\.jsep)?\.(wasm|mjs)$/.test(f));
 copy("node_modules/@mediapipe/face_mesh", "public/mediapipe", (f) => !/\.(md|json|ts)$/.test(f));
 copy("node_modules/@mediapipe/face_detection", "public/mediapipe", (f) => !/\.(md|json|ts)$|_full_range\.tflite$/.test(f));
-copy(models, "public/models", (f) => /\.(onnx|bin|json)$/.test(f) && !f.startsWith("parity"));
+copy(models, "public/models", (f) => /\.(onnx|bin|json)$/.test(f) && !f.startsWith("parity") && f !== "goldens.json");
 console.log("public/: ort, mediapipe, models ready");
