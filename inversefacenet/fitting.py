@@ -20,11 +20,10 @@ from typing import Literal
 import numpy as np
 import torch
 
-from inversefacenet import camera as cam
 from inversefacenet import raster_torch
-from inversefacenet.facemodel.model import FaceModel
+from inversefacenet.facemodel.model import MESH_POINTS, FaceModel
 from inversefacenet.params import FaceParameters
-from inversefacenet.renderer import RenderOutput, render
+from inversefacenet.renderer import RenderOutput, project_face, render
 from inversefacenet.sh import sh_basis
 
 FitMode = Literal["fast", "full"]
@@ -41,6 +40,11 @@ class FitConfig:
     albedo_prior: float = 5e-3
     photometric_weight: float = 300.0
     appearance_rounds: int = 3
+    # Adam step sizes per parameter group, landmark stage then joint refinement (radians / sigmas / weights / SH)
+    landmark_rates: tuple[float, float, float] = (0.03, 0.08, 0.04)  # rotation, shape, expression
+    refine_rates: tuple[float, float, float, float] = (0.005, 0.03, 0.02, 0.01)  # rotation, shape+albedo, expr., SH
+    charbonnier_epsilon: float = 1e-3  # robust photometric error sqrt(d^2 + eps): outliers count less than squared
+    min_observed_vertices: int = 50  # fewer visible skin vertices in the mask: appearance is not fitted
 
 
 DEFAULT_FIT = FitConfig()
@@ -59,10 +63,7 @@ class FitResult:
 
 def _landmark_pixels(model: FaceModel, params: FaceParameters, size: int) -> torch.Tensor:
     """Projected 468 mesh landmarks in crop pixels under the paper's crop rule: (B, 468, 2)."""
-    vertices = model.geometry(params.shape, params.expression)
-    in_camera = cam.to_camera(vertices[:, model.landmarks_mediapipe[:468]], cam.rotation_matrix(params.rotation))
-    points = cam.project(in_camera)
-    return cam.to_crop_pixels(points, points, size)[0]
+    return project_face(model, params, size).pixels[:, model.landmarks_mediapipe[:MESH_POINTS]]
 
 
 def _torch_params(params: FaceParameters) -> FaceParameters:
@@ -89,10 +90,8 @@ def _fit_landmarks(model: FaceModel, params: FaceParameters, target: torch.Tenso
     p = _torch_params(params)
     for t in (p.rotation, p.shape, p.expression):
         t.requires_grad_(True)
-    optimiser = torch.optim.Adam([
-        {"params": [p.rotation], "lr": 0.03}, {"params": [p.shape], "lr": 0.08},
-        {"params": [p.expression], "lr": 0.04},
-    ])  # fmt: skip
+    groups = ([p.rotation], [p.shape], [p.expression])
+    optimiser = torch.optim.Adam([{"params": g, "lr": lr} for g, lr in zip(groups, config.landmark_rates, strict=True)])
     for _ in range(config.landmark_iterations):
         optimiser.zero_grad()
         error = ((_landmark_pixels(model, p, size) - target) ** 2).sum(-1).mean()
@@ -134,7 +133,7 @@ def _fit_appearance(model: FaceModel, params: FaceParameters, image: np.ndarray,
                     config: FitConfig) -> tuple[FaceParameters, np.ndarray]:  # fmt: skip
     """Closed-form SH and albedo given the geometry; returns parameters and observed vertices."""
     ids, out = _observed_vertices(model, params, image, mask)
-    if len(ids) < 50:
+    if len(ids) < config.min_observed_vertices:
         return params, ids
     observed = _sample(image, out.pixels[0, ids]).astype(np.float64)  # (N, 3)
     basis = sh_basis(out.normals[0, ids].astype(np.float64))  # (N, 9): the normals the render shaded with
@@ -160,29 +159,25 @@ def _fit_appearance(model: FaceModel, params: FaceParameters, image: np.ndarray,
 def _refine(model: FaceModel, params: FaceParameters, image: np.ndarray, ids: np.ndarray, target: torch.Tensor,
             config: FitConfig) -> FaceParameters:  # fmt: skip
     """Joint Adam on per-vertex photometric error + landmarks + priors."""
-    if len(ids) < 50:
+    if len(ids) < config.min_observed_vertices:
         return params
     p = _torch_params(params).map(lambda group: group.requires_grad_(True))
-    optimiser = torch.optim.Adam([
-        {"params": [p.rotation], "lr": 0.005}, {"params": [p.shape, p.albedo], "lr": 0.03},
-        {"params": [p.expression], "lr": 0.02}, {"params": [p.sh], "lr": 0.01},
-    ])  # fmt: skip
+    groups = ([p.rotation], [p.shape, p.albedo], [p.expression], [p.sh])
+    optimiser = torch.optim.Adam([{"params": g, "lr": lr} for g, lr in zip(groups, config.refine_rates, strict=True)])
     size = image.shape[0]
     photo = torch.tensor(image, dtype=torch.float32).permute(2, 0, 1)[None] / 255
     triangles = torch.as_tensor(model.triangles.astype(np.int64))
     index = torch.as_tensor(ids)
     for _ in range(config.refine_iterations):
         optimiser.zero_grad()
-        vertices = model.geometry(p.shape, p.expression)
-        in_camera = cam.to_camera(vertices, cam.rotation_matrix(p.rotation))
-        points = cam.project(in_camera)
-        pixels = cam.to_crop_pixels(points, points[:, model.landmarks_mediapipe[:468]], size)[0]
-        _, colour = raster_torch.shade_vertices(in_camera, model.albedo(p.albedo), p.sh, triangles)
+        face = project_face(model, p, size)
+        pixels = face.pixels  # (1, V, 2)
+        _, colour = raster_torch.shade_vertices(face.in_camera, model.albedo(p.albedo), p.sh, triangles)
         grid = (pixels[:, index] / size * 2 - 1)[:, None]  # (1, 1, N, 2) in [-1, 1]
         observed = torch.nn.functional.grid_sample(photo, grid, align_corners=False)[0, :, 0].T  # (N, 3)
         # robust (Charbonnier) error: hair, glasses and specular spots the model cannot explain
-        photometric = (((colour[0, index] - observed) ** 2).sum(-1) + 1e-3).sqrt().mean() * 0.1
-        landmark = ((pixels[:, model.landmarks_mediapipe[:468]] - target) ** 2).sum(-1).mean()
+        photometric = (((colour[0, index] - observed) ** 2).sum(-1) + config.charbonnier_epsilon).sqrt().mean() * 0.1
+        landmark = ((pixels[:, model.landmarks_mediapipe[:MESH_POINTS]] - target) ** 2).sum(-1).mean()
         prior = _prior(p, config, albedo=True) * size / 100
         loss = config.photometric_weight * photometric + landmark + prior
         loss.backward()
@@ -209,7 +204,7 @@ def fit(
     """
     coarse = model.coarse()
     size = image.shape[0]
-    target = torch.tensor(landmarks[None, :468, :2], dtype=torch.float32)
+    target = torch.tensor(landmarks[None, :MESH_POINTS, :2], dtype=torch.float32)
     timings: dict[str, float] = {}
     start = time.perf_counter()
     params = _fit_landmarks(coarse, init or FaceParameters.neutral(model.layout), target, size, config)
@@ -232,8 +227,8 @@ def evaluate_fit(model: FaceModel, params: FaceParameters, image: np.ndarray, ma
     and the render they were measured on."""
     size = image.shape[0]
     out = render(model, params, size)
-    projected = out.pixels[0, model.landmarks_mediapipe[:468]]
-    landmark_error = float(np.linalg.norm(projected - landmarks[:468, :2], axis=1).mean())
+    projected = out.pixels[0, model.landmarks_mediapipe[:MESH_POINTS]]
+    landmark_error = float(np.linalg.norm(projected - landmarks[:MESH_POINTS, :2], axis=1).mean())
     both = mask & out.raster.mask[0]
     if not both.any():
         return landmark_error, float("nan"), out

@@ -14,7 +14,7 @@ import numpy as np
 
 from inversefacenet import camera as cam
 from inversefacenet.arrays import namespace
-from inversefacenet.facemodel.model import FaceModel
+from inversefacenet.facemodel.model import MESH_POINTS, FaceModel
 from inversefacenet.params import FaceParameters
 from inversefacenet.raster import RasterOutput
 
@@ -73,18 +73,42 @@ def render(
     """
     xp = namespace(params.rotation)
     backend = _backend(xp)
-    vertices = model.geometry(params.shape, params.expression)
-    rotation = cam.rotation_matrix(params.rotation)
-    in_camera = cam.to_camera(vertices, rotation, camera)
+    face = project_face(model, params, size, camera, crop, crop_vertices)
     triangles = _triangles(model, xp)
     reflectance = model.albedo(params.albedo) if albedo is None else albedo
-    normals, colour = backend.shade_vertices(in_camera, reflectance, params.sh, triangles)
+    normals, colour = backend.shade_vertices(face.in_camera, reflectance, params.sh, triangles)
+    depth = -face.in_camera[..., 2]
+    raster, image, visible = backend.rasterize(face.pixels, depth, triangles, size, colour)
+    return RenderOutput(image, raster, face.pixels, face.in_camera, colour, visible, face.scale, face.offset, normals)
+
+
+@dataclass
+class ProjectedFace:
+    """Where a face's vertices go: in_camera (B, V, 3) mm, camera frame; pixels (B, V, 2) crop pixels;
+    the crop's scale (B,) and offset (B, 2) (crop pixel = scale * normalised image point + offset)."""
+
+    in_camera: Any
+    pixels: Any
+    scale: Any
+    offset: Any
+
+
+def project_face(
+    model: FaceModel,
+    params: FaceParameters,
+    size: int,
+    camera: cam.Camera = cam.DEFAULT_CAMERA,
+    crop: tuple[Any, Any] | None = None,
+    crop_vertices: np.ndarray | None = None,
+) -> ProjectedFace:
+    """Geometry -> camera -> perspective projection -> crop: the one chain the renderer and the fit share
+    (numpy or torch). ``crop`` and ``crop_vertices`` as in :func:`render`."""
+    vertices = model.geometry(params.shape, params.expression)
+    in_camera = cam.to_camera(vertices, cam.rotation_matrix(params.rotation), camera)
     image_points = cam.project(in_camera)
-    index = model.landmarks_mediapipe[:468] if crop_vertices is None else crop_vertices
+    index = model.landmarks_mediapipe[:MESH_POINTS] if crop_vertices is None else crop_vertices
     pixels, scale, offset = cam.to_crop_pixels(image_points, image_points[:, index], size, camera, crop)
-    depth = -in_camera[..., 2]
-    raster, image, visible = backend.rasterize(pixels, depth, triangles, size, colour)
-    return RenderOutput(image, raster, pixels, in_camera, colour, visible, scale, offset, normals)
+    return ProjectedFace(in_camera, pixels, scale, offset)
 
 
 def _triangles(model: FaceModel, xp: Any) -> Any:

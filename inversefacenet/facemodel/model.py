@@ -20,6 +20,9 @@ from inversefacenet.arrays import namespace
 from inversefacenet.params import ParameterLayout
 
 DEFAULT_MODEL_PATH = Path(__file__).resolve().parents[2] / "assets" / "facemodel.npz"
+MESH_POINTS = 468
+"""MediaPipe's face mesh points: the first 468 of its 478 landmarks (the 10 iris points after them are not
+model vertices); their box is the paper's crop, and the fit matches them."""
 """The shipped face model, built from CC0 MakeHuman data."""
 
 FORMAT_VERSION = 1
