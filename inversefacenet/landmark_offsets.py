@@ -17,6 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
+from inversefacenet.facemodel.model import MESH_POINTS
+
 OFFSETS_FILE = Path(__file__).resolve().parent.parent / "assets" / "mediapipe_offsets.npz"
 POSE_BANDWIDTH_DEG = 8.0
 """Width of the Gaussian pose kernel that averages measured faces into a mean offset."""
@@ -58,10 +60,10 @@ class MeasuredOffsets:
 def moved(points: np.ndarray, offsets: np.ndarray) -> np.ndarray:
     """(>=468, 2+) points moved by (468, 2) offsets in units of their landmark box's longer side;
     the iris points (468 on) follow by the mean offset, further columns (depth) stay."""
-    box = np.ptp(points[:468, :2], axis=0).max()
+    box = np.ptp(points[:MESH_POINTS, :2], axis=0).max()
     out = np.array(points, dtype=np.float64, copy=True)
-    out[:468, :2] += offsets * box
-    out[468:, :2] += offsets.mean(axis=0) * box
+    out[:MESH_POINTS, :2] += offsets * box
+    out[MESH_POINTS:, :2] += offsets.mean(axis=0) * box
     return out.astype(points.dtype)
 
 

@@ -27,7 +27,7 @@ import torch
 from tqdm import tqdm
 
 from inversefacenet.checkpoint import Predictor
-from inversefacenet.facemodel.model import FaceModel
+from inversefacenet.facemodel.model import MESH_POINTS, FaceModel
 from inversefacenet.fitting import fit
 from inversefacenet.params import FaceParameters
 from inversefacenet.pipeline import Reconstructor
@@ -111,8 +111,8 @@ def real_path(model: FaceModel, predictor: Predictor, truth: FaceParameters, fit
         faces = network_only.detector(photo)
         if not faces:
             continue
-        centre = points[:468].mean(axis=0)
-        face = min(faces, key=lambda f: np.linalg.norm(f.landmarks[:468, :2].mean(axis=0) - centre))
+        centre = points[:MESH_POINTS].mean(axis=0)
+        face = min(faces, key=lambda f: np.linalg.norm(f.landmarks[:MESH_POINTS, :2].mean(axis=0) - centre))
         found.append(k)
         outputs["network"].append(network_only.reconstruct_faces(photo, [face])[0].params)
         for row, fitter in fitters.items():

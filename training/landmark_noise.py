@@ -16,7 +16,7 @@ import numpy as np
 from tqdm import tqdm
 
 from inversefacenet.detection import LandmarkDetector
-from inversefacenet.facemodel.model import FaceModel
+from inversefacenet.facemodel.model import MESH_POINTS, FaceModel
 from inversefacenet.landmark_offsets import OFFSETS_FILE, MeasuredOffsets
 from training.corpus import PAPER, sample_parameters
 from training.realism import photo_of_face
@@ -34,8 +34,8 @@ def measure(model: FaceModel, count: int) -> MeasuredOffsets:
         photo, points = photo_of_face(model, truth.select(slice(k, k + 1)), rng)
         faces = detector(photo)
         if faces:
-            box = np.ptp(points[:468], axis=0).max()
-            offsets.append((faces[0].landmarks[:468, :2] - points[:468]) / box)
+            box = np.ptp(points[:MESH_POINTS], axis=0).max()
+            offsets.append((faces[0].landmarks[:MESH_POINTS, :2] - points[:MESH_POINTS]) / box)
             angles.append(np.degrees(truth.rotation[k, :2]))
     detector.close()
     return MeasuredOffsets(np.stack(angles), np.stack(offsets))

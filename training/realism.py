@@ -24,7 +24,7 @@ from dataclasses import dataclass, replace
 import cv2
 import numpy as np
 
-from inversefacenet.facemodel.model import FaceModel
+from inversefacenet.facemodel.model import MESH_POINTS, FaceModel
 from inversefacenet.landmark_offsets import measured_offsets, moved
 from inversefacenet.params import FaceParameters
 from inversefacenet.preprocess import EYES, crop_for_landmarks, crop_image, face_mask
@@ -90,7 +90,7 @@ def background(size: int, rng: np.random.Generator) -> np.ndarray:
 
 def add_occluder(image: np.ndarray, points: np.ndarray, rng: np.random.Generator) -> None:
     """Draw one occluder in place on a float (S, S, 3) image; points: (478, 2) crop pixels."""
-    low, high = points[:468].min(axis=0), points[:468].max(axis=0)
+    low, high = points[:MESH_POINTS].min(axis=0), points[:MESH_POINTS].max(axis=0)
     width = float(max(high[0] - low[0], 1.0))
     colour = tuple(float(c) for c in rng.uniform(0, 1, 3) * rng.uniform(0.1, 1))
     kind = rng.integers(4)
