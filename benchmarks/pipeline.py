@@ -120,13 +120,14 @@ def tracked(reconstructor: Reconstructor, photos: list[Path], repeats: int) -> d
 
 
 def summary(rows: dict[str, dict], group: Callable[[str, dict], bool]) -> dict[str, float]:
-    """Median over the photos selected by ``group`` (photo name, row) of each column."""
+    """Median over the photos selected by ``group`` (photo name, row) of each column; photos where a column
+    found no face are left out of it."""
     chosen = [row for name, row in rows.items() if group(name, row)]
     if not chosen:
         return {}
     names = [name for name in chosen[0] if name != "faces"]
     return {"photos": len(chosen), "faces": sum(r["faces"] for r in chosen),
-            **{name: float(np.median([r[name] for r in chosen])) for name in names}}  # fmt: skip
+            **{name: float(np.nanmedian([r[name] for r in chosen])) for name in names}}  # fmt: skip
 
 
 def print_table(title: str, rows: dict[str, dict]) -> None:

@@ -38,6 +38,7 @@ class LiveSession:
 
     def __init__(self, reconstructor: Reconstructor, config: TrackerConfig = LIVE_TRACKING) -> None:
         self.reconstructor = reconstructor
+        self.model = reconstructor.model.coarse()  # same landmarks and crop, ~2.5x faster to render at video sizes
         self.tracker = Tracker(reconstructor, config)
         self._busy = threading.Lock()
         self._done: deque[float] = deque(maxlen=FPS_WINDOW)
@@ -82,7 +83,7 @@ class LiveSession:
             sh = sh_from_light(matched(PRESETS[light], params.sh[0]))
             params = replace(params, sh=sh[None].astype(np.float32))
         camera = self.reconstructor.camera
-        out = render(self.reconstructor.model, params, LIVE_SIZE, camera=camera)
+        out = render(self.model, params, LIVE_SIZE, camera=camera)
         relit = to_uint8(out.image[0], BACKGROUND)
         if not in_video:
             return relit

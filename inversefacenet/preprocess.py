@@ -59,20 +59,28 @@ def crop_for_landmarks(landmarks: np.ndarray, size: int, camera: Camera = DEFAUL
 def crop_image(image: np.ndarray, crop: Crop) -> np.ndarray:
     """Resample an (H, W, 3) uint8 photo into the (size, size, 3) crop (zeros outside the photo).
 
-    Downscaling averages areas (no aliasing on big photos); upscaling is bilinear.
+    Downscaling averages areas (no aliasing on big photos), over the part of the photo the crop
+    covers only (a face in a big photo or video frame is a small part of it); upscaling is bilinear.
     """
     s, (ox, oy) = crop.scale, crop.offset
-    # OpenCV maps integer pixel centres: crop_int = s * photo_int + (0.5 s + offset - 0.5)
-    matrix = np.array([[s, 0, ox + 0.5 * s - 0.5], [0, s, oy + 0.5 * s - 0.5]])
     if s < 1:
-        # area-average down to about the right scale first, then a mild exact warp
         factor = max(1, int(1 / s))
-        small = cv2.resize(image, (image.shape[1] // factor or 1, image.shape[0] // factor or 1),
-                           interpolation=cv2.INTER_AREA)  # fmt: skip
-        fx = image.shape[1] / small.shape[1]
-        fy = image.shape[0] / small.shape[0]
+        margin = 2 * factor  # what the area average and the bilinear warp read beyond the crop's edge
+        x0, y0, x1, y1 = crop.box
+        left, top = max(int(x0) - margin, 0), max(int(y0) - margin, 0)
+        right, bottom = min(int(x1) + margin + 1, image.shape[1]), min(int(y1) + margin + 1, image.shape[0])
+        if right - left < factor or bottom - top < factor:
+            return np.zeros((crop.size, crop.size, 3), np.uint8)
+        # area-average the covered part down to about the right scale first, then a mild exact warp
+        part = image[top:bottom, left:right]
+        small = cv2.resize(part, (part.shape[1] // factor, part.shape[0] // factor), interpolation=cv2.INTER_AREA)
+        fx, fy = part.shape[1] / small.shape[1], part.shape[0] / small.shape[0]
+        ox, oy = ox + s * left, oy + s * top  # the offset of the part's own pixel grid
         matrix = np.array([[s * fx, 0, ox + 0.5 * s * fx - 0.5], [0, s * fy, oy + 0.5 * s * fy - 0.5]])
         image = small
+    else:
+        # OpenCV maps integer pixel centres: crop_int = s * photo_int + (0.5 s + offset - 0.5)
+        matrix = np.array([[s, 0, ox + 0.5 * s - 0.5], [0, s, oy + 0.5 * s - 0.5]])
     return cv2.warpAffine(image, matrix, (crop.size, crop.size), flags=cv2.INTER_LINEAR, borderValue=(0, 0, 0))
 
 
