@@ -4,8 +4,8 @@
 // (large faces), boxes merged by non-maximum suppression; if nothing is found, the photo turned by
 // 90, 180, 270 degrees. Then the face mesh (@mediapipe/face_mesh) on a square crop around each box.
 // Both packages' wasm and model files are served next to the page; nothing is fetched elsewhere.
-// The legacy detector reports no score, so merging keeps the first box in pass order (Python keeps
-// the most confident one).
+// The legacy detector reports no score, so merging keeps the first box in pass order and the rotated
+// passes stop at the first turn with a face (Python keeps the most confident box and turn).
 
 /** Side (px) of the square face crop given to the face mesh. */
 const MESH_INPUT = 256;
@@ -15,6 +15,8 @@ const CONTEXT = 1.9;
 const TILE = 192;
 /** Face sizes (box side / tile side) one tile pass is trusted with; levels 3x apart (see detection.py). */
 const TILE_FACES = [1 / 12, 1 / 4];
+/** The rotated passes look for faces this many times minFace and larger (see detection.py). */
+const ROTATED_MIN_FACE = 2;
 /** Boxes overlapping more than this are one face. */
 const NMS_IOU = 0.5;
 
@@ -166,7 +168,7 @@ export class LandmarkDetector {
   async detect(image: HTMLCanvasElement): Promise<Float32Array[]> {
     let turned = image;
     for (let turns = 0; turns < 4; turns++, turned = quarterTurn(turned)) {
-      const faces = await this.detectUpright(turned);
+      const faces = await this.detectUpright(turned, turns === 0 ? this.minFace : ROTATED_MIN_FACE * this.minFace);
       if (faces.length > 0) {
         faces.forEach((face) => unturn(face, turns, image.width, image.height));
         return faces.sort((a, b) => area(b) - area(a));
@@ -175,9 +177,9 @@ export class LandmarkDetector {
     return [];
   }
 
-  private async detectUpright(image: HTMLCanvasElement): Promise<Float32Array[]> {
+  private async detectUpright(image: HTMLCanvasElement, minFace: number): Promise<Float32Array[]> {
     const faces: Float32Array[] = [];
-    for (const box of await this.search(image)) {
+    for (const box of await this.search(image, minFace)) {
       const face = await this.meshInSquare(image, box);
       if (face) faces.push(face);
     }
@@ -185,11 +187,11 @@ export class LandmarkDetector {
   }
 
   /** Detector boxes (photo px), at most maxFaces: full range over each pyramid level's tiles, short range whole. */
-  async search(image: HTMLCanvasElement): Promise<Box[]> {
+  async search(image: HTMLCanvasElement, minFace: number): Promise<Box[]> {
     const boxes: Box[] = [];
     const longest = Math.max(image.width, image.height);
     let level = image;
-    for (let tile = this.minFace / TILE_FACES[0]; ; tile *= TILE_FACES[1] / TILE_FACES[0]) {
+    for (let tile = minFace / TILE_FACES[0]; ; tile *= TILE_FACES[1] / TILE_FACES[0]) {
       const scale = TILE / Math.min(tile, longest);
       const [next, context] = canvas(Math.max(1, Math.round(image.width * scale)), Math.max(1, Math.round(image.height * scale)));
       context.drawImage(level, 0, 0, next.width, next.height);
