@@ -123,6 +123,73 @@ def plot_log(log_path: Path, png_path: Path) -> None:
     plt.close(figure)
 
 
+def _distributed() -> tuple[torch.device, int, int]:
+    """(device, world size, rank) under torchrun, or one process on the GPU or the CPU."""
+    world, rank = int(os.environ.get("WORLD_SIZE", "1")), int(os.environ.get("RANK", "0"))
+    cuda = torch.cuda.is_available()
+    device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0"))) if cuda else torch.device("cpu")
+    if world > 1:
+        torch.distributed.init_process_group("nccl" if cuda else "gloo")
+    return device, world, rank
+
+
+def _resume(out: Path, network: torch.nn.Module, optimizer: torch.optim.Optimizer,
+            model: FaceModel) -> tuple[int, float]:  # fmt: skip
+    """Load ``out``'s last checkpoint and optimizer when there is one; returns (start step, best validation loss)."""
+    last = out / "last.safetensors"
+    if not last.exists():
+        return 0, float("inf")
+    network.load_state_dict(load_network(last, model)[0].state_dict())
+    load_optimizer(out / "optimizer.safetensors", optimizer)
+    sidecar = json.loads(last.with_suffix(".json").read_text())
+    return sidecar["step"], sidecar.get("best_val_loss", float("inf"))
+
+
+def _corpus(config: TrainConfig, model: FaceModel, seed: int) -> tuple[SyntheticStream, tuple[np.ndarray, np.ndarray]]:
+    """The training stream of ``config.distribution`` and realism, and a fixed validation batch from the same."""
+    distribution = distribution_named(config.distribution)
+    realism = Realism(share=config.realism).without(config.realism_without) if config.realism else Realism.none()
+    stream = SyntheticStream(model, config.input_size, config.batch_size, seed, distribution, realism=realism)
+    validation = SyntheticStream(model, config.input_size, config.validation_size, 987_654_321, distribution,
+                                 realism=realism).batch(0)  # fmt: skip
+    return stream, validation
+
+
+def _open_log(out: Path, start: int) -> tuple[Any, Any]:
+    """log.csv (continued on resume) and its csv writer."""
+    path = out / "log.csv"
+    new = not path.exists() or start == 0
+    log = path.open("w" if new else "a", newline="")
+    writer = csv.writer(log)
+    if new:
+        writer.writerow(["step", "train_loss", "val_loss", "learning_rate", "images_per_s"])
+    return log, writer
+
+
+def _step(network: torch.nn.Module, criterion: ParameterLoss, optimizer: torch.optim.Optimizer,
+          batch: tuple[torch.Tensor, torch.Tensor], rate: float) -> torch.Tensor:  # fmt: skip
+    """One optimisation step at learning rate ``rate``; returns the batch's loss."""
+    for group in optimizer.param_groups:
+        group["lr"] = rate
+    images, targets = batch
+    network.train()
+    loss = criterion(network(images), targets)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+    return loss
+
+
+def _save(out: Path, network: torch.nn.Module, net_config: NetworkConfig, optimizer: torch.optim.Optimizer,
+          extra: dict[str, Any], is_best: bool) -> None:  # fmt: skip
+    """last (and best) checkpoint with its sidecar, the optimizer state and the loss plot."""
+    if is_best:
+        save_checkpoint(out / "best.safetensors", network, net_config, extra)
+    save_checkpoint(out / "last.safetensors", network, net_config, extra)
+    save_optimizer(out / "optimizer.safetensors", optimizer)
+    plot_log(out / "log.csv", out / "loss.png")
+
+
 def train(
     config: TrainConfig,
     out: Path,
@@ -135,15 +202,7 @@ def train(
     stream: the training batches (default: the corpus of ``config.distribution``);
     validation: a fixed (inputs, targets) batch (default: held out from the same corpus).
     """
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    rank = int(os.environ.get("RANK", "0"))
-    device = (
-        torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
-        if torch.cuda.is_available()
-        else torch.device("cpu")
-    )
-    if world > 1:
-        torch.distributed.init_process_group("nccl" if device.type == "cuda" else "gloo")
+    device, world, rank = _distributed()
     if config.threads:
         torch.set_num_threads(config.threads)
     model = model or FaceModel.load()
@@ -155,42 +214,21 @@ def train(
     network.to(device, memory_format=torch.channels_last)  # ~20 % faster on the CPU, measured
     optimizer = torch.optim.AdamW(network.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
     criterion = ParameterLoss(model, config.loss, config.appearance_weight, config.geometry_weight).to(device)
-    last, start, best = out / "last.safetensors", 0, float("inf")
-    if last.exists():  # resume
-        network.load_state_dict(load_network(last, model)[0].state_dict())
-        load_optimizer(out / "optimizer.safetensors", optimizer)
-        sidecar = json.loads(last.with_suffix(".json").read_text())
-        start, best = sidecar["step"], sidecar.get("best_val_loss", float("inf"))
+    start, best = _resume(out, network, optimizer, model)
     trained = torch.nn.parallel.DistributedDataParallel(network) if world > 1 else network
-    distribution = distribution_named(config.distribution)
-    seed = config.seed * 1000 + rank
-    realism = Realism(share=config.realism).without(config.realism_without) if config.realism else Realism.none()
-    stream = stream or SyntheticStream(model, config.input_size, config.batch_size, seed, distribution, realism=realism)
-    if validation is None:
-        validation = SyntheticStream(model, config.input_size, config.validation_size, 987_654_321, distribution,
-                                     realism=realism).batch(0)  # fmt: skip
+    if stream is None or validation is None:
+        default_stream, default_validation = _corpus(config, model, config.seed * 1000 + rank)
+        stream, validation = stream or default_stream, validation if validation is not None else default_validation
     if rank == 0:
         (out / "config.json").write_text(json.dumps(asdict(config), indent=1))
-    log_path = out / "log.csv"
-    new_log = not log_path.exists() or start == 0
-    log = log_path.open("w" if new_log else "a", newline="")
-    writer = csv.writer(log)
-    if new_log:
-        writer.writerow(["step", "train_loss", "val_loss", "learning_rate", "images_per_s"])
+    log, writer = _open_log(out, start)
     metrics: dict[str, float] = {}
     progress = tqdm(range(start, config.steps), initial=start, total=config.steps, desc="training",
                     disable=rank != 0, mininterval=5)  # fmt: skip
     clock = time.perf_counter()
     for step in progress:
         rate = learning_rate(config, step)
-        for group in optimizer.param_groups:
-            group["lr"] = rate
-        images, targets = to_tensors(*stream.batch(step), device)
-        trained.train()
-        loss = criterion(trained(images), targets)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
+        loss = _step(trained, criterion, optimizer, to_tensors(*stream.batch(step), device), rate)
         done = step + 1
         val_loss: float | None = None
         if done % config.validate_every == 0 or done == config.steps:
@@ -207,11 +245,7 @@ def train(
             log.flush()
             best = min(best, val_loss)
             extra = {"step": done, "best_val_loss": best, "metrics": metrics, "train_config": asdict(config)}
-            if val_loss <= best:
-                save_checkpoint(out / "best.safetensors", network, net_config, extra)
-            save_checkpoint(last, network, net_config, extra)
-            save_optimizer(out / "optimizer.safetensors", optimizer)
-            plot_log(log_path, out / "loss.png")
+            _save(out, network, net_config, optimizer, extra, is_best=val_loss <= best)
     log.close()
     if world > 1:
         torch.distributed.destroy_process_group()
