@@ -1,0 +1,65 @@
+"""The README's tables against the committed reports they quote, so the two cannot drift apart.
+
+Each check names a table (by the text just before it), a row label, the report and the row in it,
+and the metrics of the row's numeric cells in order; a cell must equal the report's value rounded
+to the digits the cell shows.
+"""
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+README = (ROOT / "README.md").read_text()
+OUTCOMES = ("rotation_error_deg", "geometric_rmse_mm", "photometric_rmse", "mask_iou")
+DEVSET = ("landmark_agreement_iod", "photometric_rmse")
+
+REALISTIC = "Realistic row (`python -m training.evaluate CHECKPOINT --count 300 --fit-count 0"
+DEVELOPMENT = "Development set (`python -m training.evaluate_photos"
+CHECKS = [
+    (REALISTIC, "mean face", "reports/realphotos/real2.json", "mean face (real path)", OUTCOMES),
+    (REALISTIC, "full fit from the mean face", "reports/realphotos/real2.json",
+     "full fit from the mean face (real path)", OUTCOMES),
+    (REALISTIC, "shipped network alone", "reports/realphotos/shipped.json", "network (real path)", OUTCOMES),
+    (REALISTIC, "shipped network + full fit", "reports/realphotos/shipped.json", "network + full fit (real path)",
+     OUTCOMES),
+    (REALISTIC, "realism network (`runs/real2`) alone", "reports/realphotos/real2.json", "network (real path)",
+     OUTCOMES),
+    (REALISTIC, "realism network (`runs/real2`) + full fit", "reports/realphotos/real2.json",
+     "network + full fit (real path)", OUTCOMES),
+    (REALISTIC, "*oracle row: shipped network*", "reports/realphotos/shipped.json", "network (oracle crops)", OUTCOMES),
+    (REALISTIC, "*oracle row: realism network (`runs/real2`)*", "reports/realphotos/real2.json",
+     "network (oracle crops)", OUTCOMES),
+    (DEVELOPMENT, "full fit from the mean face (residual)", "reports/realphotos/devset.json",
+     "full fit from the mean face", DEVSET),
+    (DEVELOPMENT, "shipped network alone", "reports/realphotos/devset.json",
+     "assets/inversefacenet.safetensors: network alone", DEVSET),
+    (DEVELOPMENT, "realism network (`runs/real2`) alone", "reports/realphotos/devset.json",
+     "runs/real2/best.safetensors: network alone", DEVSET),
+]  # fmt: skip
+
+
+def table_after(anchor: str) -> dict[str, list[str]]:
+    """The first markdown table after ``anchor``: row label -> its other cells."""
+    assert anchor in README, f"the README no longer has {anchor!r}"
+    rows, started = {}, False
+    for line in README[README.index(anchor) :].splitlines():
+        if line.startswith("|"):
+            started = True
+            cells = [cell.strip() for cell in line.strip("|").split("|")]
+            rows[cells[0]] = cells[1:]
+        elif started:
+            return rows
+    return rows
+
+
+@pytest.mark.parametrize("anchor, label, report, row, metrics", CHECKS, ids=[f"{c[1]} ({c[2]})" for c in CHECKS])
+def test_readme_rows_quote_their_reports(anchor, label, report, row, metrics):
+    cells = table_after(anchor)[label]
+    values = json.loads((ROOT / report).read_text())["results"][row]
+    for cell, metric in zip(cells, metrics, strict=False):
+        shown = re.sub(r"[*`,]", "", cell)
+        digits = len(shown.split(".")[1]) if "." in shown else 0
+        assert float(shown) == pytest.approx(round(values[metric], digits), abs=0.51 * 10**-digits), (label, metric)
