@@ -1,14 +1,22 @@
-"""Face search: many faces, small faces, one face per face across passes, the cap, rotated passes."""
+"""Face search: many faces, small faces, one face per face across passes, the cap, rotated passes; the page's
+search finds the same faces."""
+
+import base64
+import io
 
 import numpy as np
 import pytest
 from matplotlib import cbook
+from PIL import Image
 
+from demo.webpage import DIST
 from inversefacenet import detection
 from inversefacenet.detection import LandmarkDetector
 from inversefacenet.images import load_image
+from tests import test_web
 
 EXAMPLE = "assets/examples/astronaut.jpg"
+browser, site = test_web.browser, test_web.site  # the page's fixtures: Chromium, the built page served
 
 
 @pytest.fixture(scope="module")
@@ -96,3 +104,39 @@ def test_bad_settings_are_refused():
     for settings in ({"max_faces": 0}, {"min_face": 1}, {"max_idle": 0}):
         with pytest.raises(ValueError, match=next(iter(settings))):
             LandmarkDetector(**settings)
+
+
+def group_photo(portrait: np.ndarray) -> np.ndarray:
+    """1200 x 700: the example, Grace Hopper and the example flipped and smaller: faces of 43-110 px, on grey."""
+    import cv2
+
+    grace = load_image(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False))
+    photo = np.full((700, 1200, 3), 110, np.uint8)
+    places = [(portrait, (20, 20, 400)), (grace, (450, 100, 330)), (portrait[:, ::-1], (820, 30, 300)),
+              (portrait, (830, 400, 260)), (portrait[:, ::-1], (100, 440, 240))]  # fmt: skip
+    for image, (x, y, width) in places:
+        small = cv2.resize(image, (width, round(width * image.shape[0] / image.shape[1])), interpolation=cv2.INTER_AREA)
+        photo[y : y + small.shape[0], x : x + small.shape[1]] = small
+    return photo
+
+
+@pytest.mark.skipif(not (DIST / "index.html").is_file(), reason="the page is not built: make web-build")
+@pytest.mark.parametrize("name", ["twelve copies", "group"])
+def test_the_page_finds_every_face_python_finds(browser, site, detector, portrait, name):
+    """The page's rule (detector, tiles, mesh on each crop) finds the same faces, boxes within a few px."""
+    photo = grid(portrait) if name == "twelve copies" else group_photo(portrait)
+    expected = np.array([face.box for face in detector(photo)])
+    assert len(expected) == (12 if name == "twelve copies" else 5)
+    page = browser.new_page()
+    page.goto(f"{site}?backend=wasm")
+    page.evaluate("window.inverseFaceNet.ready")
+    buffer = io.BytesIO()
+    Image.fromarray(photo).save(buffer, format="PNG")
+    url = "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+    faces = [np.array(face).reshape(-1, 2)[:468] for face in page.evaluate("u => window.inverseFaceNet.detect(u)", url)]
+    page.close()
+    found = np.array([(*face.min(axis=0), *face.max(axis=0)) for face in faces])
+    assert len(found) == len(expected)
+    nearest = np.abs(found[:, None] - expected[None]).max(axis=2).argmin(axis=1)  # each found box's twin
+    assert sorted(nearest) == list(range(len(expected)))
+    np.testing.assert_allclose(found, expected[nearest], atol=0.06 * 256)
