@@ -237,6 +237,11 @@ def _summary(rows: list[dict]) -> dict[str, object]:
     return {**summary, "median_ms": timing, "mean_load_average": float(np.mean([r["load_average"] for r in rows]))}
 
 
+def _relative(argument: str) -> str:
+    path = Path(argument).resolve()
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else argument
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--faces", type=int, default=12, help="synthetic faces (0: none)")
@@ -245,7 +250,7 @@ def main() -> None:
     reconstructor = Reconstructor.load()
     texel_map(reconstructor.model)  # built once per process: not part of a face's time
     REPORTS.mkdir(parents=True, exist_ok=True)
-    command = "python benchmarks/photo_texture.py " + " ".join(sys.argv[1:])
+    command = " ".join(["python benchmarks/photo_texture.py", *(_relative(a) for a in sys.argv[1:])])
     for name, result in (("synthetic", synthetic(reconstructor, args.faces) if args.faces else None),
                          ("real", real(reconstructor, args.photos) if args.photos else None)):  # fmt: skip
         if result is not None:

@@ -4,15 +4,17 @@ The model's albedo is a 50-component skin-colour space, so every face it explain
 same mannequin. Here each skin texel of the atlas that the fitted face shows in the photo takes
 photo colour / SH irradiance of the fitted light (the image formation of :mod:`renderer`, so the
 result is in the model albedo's convention: photo values / 255, not linearised, in [0, 1]).
-Texels are weighted by visibility (z-buffer of the fitted face), view angle, the photo's face mask
-and an outlier test against the model albedo (hair, glasses, highlights and cast shadows that the
-SH cannot explain); texels with little weight take the mirrored texel where that one is seen,
+Texels are weighted by visibility (z-buffer of the fitted face), view angle, the photo's face mask,
+an outlier test against the model albedo (highlights and cast shadows that the SH cannot explain)
+and a skin test (patches unlike the face's own skin that reach the hairline, the hidden outer band
+or the nose bridge: hair, collars, glasses); texels with little weight take the mirrored texel where that one is seen,
 else the model albedo shifted by a smooth (push-pull) interpolation of the photo-minus-model
 difference, so the two meet without seams. Eyes and mouth interior keep the model albedo.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
@@ -48,10 +50,11 @@ SHINE_BAND = (0.08, 0.16)
 """Least per-channel excess of photo over model albedo: weight 1 below, 0 above. A specular highlight
 lifts all three channels (skin's blue most, relatively); freckles, brows, lips and blush lower one."""
 OCCLUDER_DEVIATION = 0.35
-"""|log| of photo / model albedo, per channel, beyond the face's own (median on the cheeks) that makes
-a texel unlike the skin; such patches are hair (or collar, background) when they reach the hairline or
-the unseen outer band (:data:`OUTER_MM`), glasses when they reach the nose bridge; brows, freckles, lips
-and stubble do not."""
+"""Log of photo / model albedo, per channel, against the face's own (median on the cheeks): a texel
+darker than that by this much in a channel, or off in hue (channels this far apart), is unlike the
+skin (brighter is shading). Such patches are hair (or collar, background) when they reach the
+hairline or the unseen outer band (:data:`OUTER_MM`), glasses when they reach the nose bridge;
+brows, freckles, lips and stubble do not."""
 HAIRLINE_MM = 62.0
 """Height on the mean face (mm, y up) 10 mm above the brows' top; the face model ends at 73 mm."""
 OUTER_MM = (55.0, 50.0, -62.0)
@@ -116,14 +119,16 @@ class PhotoTexture:
 
 
 _maps: dict[tuple[str, int, int], TexelMap] = {}
+_maps_lock = threading.Lock()
 
 
 def texel_map(model: FaceModel, size: int = TEXTURE_SIZE) -> TexelMap:
-    """The :class:`TexelMap` of ``model``'s atlas at ``size`` px, cached per process."""
+    """The :class:`TexelMap` of ``model``'s atlas at ``size`` px, built once per process (0.3-1 s)."""
     key = (model.sha256, model.n_vertices, size)
-    if key not in _maps:
-        _maps[key] = _build_texel_map(model, UVAtlas.for_model(model), size)
-    return _maps[key]
+    with _maps_lock:  # the app serves concurrent requests: one build, shared read-only
+        if key not in _maps:
+            _maps[key] = _build_texel_map(model, UVAtlas.for_model(model), size)
+        return _maps[key]
 
 
 def _uv_fragments(atlas: UVAtlas, size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -221,7 +226,8 @@ def _occluders(albedo: np.ndarray, model_albedo: np.ndarray, seen: np.ndarray, t
     ratio = np.log(np.maximum(albedo, 1e-3) / np.maximum(model_albedo, 1e-3))
     cheeks = seen & texels.cheeks
     reference = np.median(ratio[:, cheeks], axis=1) if cheeks.sum() > 50 else np.zeros(3, np.float32)
-    different = seen & (np.abs(ratio - reference[:, None]).max(0) > OCCLUDER_DEVIATION)
+    deviation = ratio - reference[:, None]  # darker (hair, frames, shadow) or another hue; brighter is shading
+    different = seen & ((deviation.min(0) < -OCCLUDER_DEVIATION) | (np.ptp(deviation, axis=0) > OCCLUDER_DEVIATION))
     open_edge = ~seen & texels.outer  # where hair, a collar or the background may hide the face
     image = np.zeros((texels.size, texels.size), bool)
     image[texels.rows, texels.cols] = different
