@@ -227,7 +227,7 @@ class Reconstructor:
         """Reconstruct faces whose landmarks are known (from the detector or a tracker); all faces go
         through the network as one batch. ``ms``: earlier stages' timings, put in front of each face's."""
         initial, network_ms = [None] * len(faces), {}
-        if self.predictor is not None:
+        if self.predictor is not None and faces:
             start = time.perf_counter()
             batch = self.predict(image, [face.landmarks for face in faces])
             initial = [batch.map(lambda a, k=k: a[k : k + 1]) for k in range(len(faces))]
@@ -254,17 +254,18 @@ class Reconstructor:
             points = measured_offsets().correct(points, pose)
         crop = crop_for_landmarks(points, FIT_SIZE)
         timings = {**ms, "crop": (time.perf_counter() - start) * 1000}
-        result = FaceResult(params=initial, model=self.model, crop=crop, detected_landmarks=face.landmarks,
-                            ms=timings, camera=self.camera, _photo=(image, points))  # fmt: skip
+        params, evaluation = initial, None
         if self.fit_mode is not None:
             start = time.perf_counter()
             pixels, mask, landmarks = fit_input(image, points, crop)
             timings["crop"] += (time.perf_counter() - start) * 1000
             fitted = fit(self.model, pixels, mask, landmarks, init=initial, mode=self.fit_mode, config=self.fit_config)
-            result.params, result.ms = fitted.params, {**timings, **fitted.ms}
-            result._evaluation = Evaluation.of(self.model, crop, fitted.render, fitted.landmark_error_px,
-                                               fitted.photometric_rmse)  # fmt: skip
-        return result
+            params, timings = fitted.params, {**timings, **fitted.ms}
+            evaluation = Evaluation.of(self.model, crop, fitted.render, fitted.landmark_error_px,
+                                       fitted.photometric_rmse)  # fmt: skip
+        return FaceResult(params=params, model=self.model, crop=crop, detected_landmarks=face.landmarks, ms=timings,
+                          camera=self.camera, _evaluation=evaluation,
+                          _photo=(image, points) if evaluation is None else None)  # fmt: skip
 
 
 def fit_input(image: np.ndarray, points: np.ndarray, crop: Crop) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
