@@ -180,6 +180,11 @@ def test_training_writes_checkpoints_and_resumes(model, tmp_path):
     rows = (out / "log.csv").read_text().strip().splitlines()
     assert [int(r.split(",")[0]) for r in rows[1:]] == [1, 2, 3, 4, 5, 6]
     assert json.loads((out / "last.json").read_text())["step"] == 6
+    with (out / "log.csv").open("a") as log:  # an interrupted run logged step 7 after the checkpoint at 6
+        log.write("7,1,,0.001,10\n")
+    train(tiny_config(steps=8), out, model)
+    rows = (out / "log.csv").read_text().strip().splitlines()
+    assert [int(r.split(",")[0]) for r in rows[1:]] == [1, 2, 3, 4, 5, 6, 7, 8]
 
 
 def test_training_cli_with_torchrun_ddp(tmp_path):

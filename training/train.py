@@ -155,14 +155,17 @@ def _corpus(config: TrainConfig, model: FaceModel, seed: int) -> tuple[Synthetic
     return stream, validation
 
 
+LOG_HEADER = ["step", "train_loss", "val_loss", "learning_rate", "images_per_s"]
+
+
 def _open_log(out: Path, start: int) -> tuple[Any, Any]:
-    """log.csv (continued on resume) and its csv writer."""
+    """log.csv and its csv writer; on resume it keeps the rows up to the checkpoint's step (an interrupted run
+    logged steps past it, which are trained again)."""
     path = out / "log.csv"
-    new = not path.exists() or start == 0
-    log = path.open("w" if new else "a", newline="")
+    rows = list(csv.reader(path.open()))[1:] if start and path.exists() else []
+    log = path.open("w", newline="")
     writer = csv.writer(log)
-    if new:
-        writer.writerow(["step", "train_loss", "val_loss", "learning_rate", "images_per_s"])
+    writer.writerows([LOG_HEADER, *(row for row in rows if int(row[0]) <= start)])
     return log, writer
 
 
