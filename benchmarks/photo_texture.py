@@ -29,7 +29,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from inversefacenet import FaceModel, Reconstructor  # noqa: E402
+from inversefacenet import FaceModel, NoFaceError, Reconstructor  # noqa: E402
 from inversefacenet.images import load_image  # noqa: E402
 from inversefacenet.lighting import PRESETS, front_irradiance, matched, sh_from_light  # noqa: E402
 from inversefacenet.params import FaceParameters  # noqa: E402
@@ -215,7 +215,12 @@ def real(reconstructor: Reconstructor, photos: list[Path]) -> dict[str, object]:
     rows = []
     for path in photos:
         photo = load_image(path)
-        for k, face in enumerate(reconstructor(photo)):
+        try:
+            faces = reconstructor(photo)
+        except NoFaceError:
+            print(f"{path.name}: no face found")
+            continue
+        for k, face in enumerate(faces):
             texture, timing = _timed(face, photo)
             rows.append({"photo": path.name, "face": k, **timing,
                          "under_recovered_light": rerender_errors(face, photo, texture)})  # fmt: skip
@@ -251,11 +256,10 @@ def main() -> None:
     texel_map(reconstructor.model)  # built once per process: not part of a face's time
     REPORTS.mkdir(parents=True, exist_ok=True)
     command = " ".join(["python benchmarks/photo_texture.py", *(_relative(a) for a in sys.argv[1:])])
-    for name, result in (("synthetic", synthetic(reconstructor, args.faces) if args.faces else None),
-                         ("real", real(reconstructor, args.photos) if args.photos else None)):  # fmt: skip
-        if result is not None:
-            summary = {k: v for k, v in result.items() if k != "faces"}
-            print(name, json.dumps(summary))
+    for name, run, what in (("synthetic", synthetic, args.faces), ("real", real, args.photos)):
+        if what:
+            result = run(reconstructor, what)
+            print(name, json.dumps({k: v for k, v in result.items() if k != "faces"}))
             (REPORTS / f"{name}.json").write_text(json.dumps({"command": command, **result}, indent=1) + "\n")
 
 
