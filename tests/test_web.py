@@ -1,7 +1,8 @@
 """The browser-only page in headless Chromium: network parity on wasm and WebGPU against Python's
 ONNX Runtime, preprocessing parity with inversefacenet.preprocess, an end-to-end reconstruction
 with its downloads (OBJ, PLY, GLB, params.json), a photo without a face clearing the previous one,
-and no request leaving localhost. Needs the built page (`make web-build`)."""
+live mode on a fake camera playing a face video, and no request leaving localhost. Needs the built
+page (`make web-build`)."""
 
 import base64
 import json
@@ -17,6 +18,7 @@ import trimesh
 from PIL import Image
 from scipy.spatial.transform import Rotation
 
+from benchmarks.live_video import moving_frames, write_y4m
 from demo.webpage import DIST, start
 from export.onnx import PREPROCESSING_KEY
 from inversefacenet import Reconstructor, rotation_matrix
@@ -269,4 +271,60 @@ def test_the_page_builds_the_same_face_as_python(browser, site, model):
     np.testing.assert_allclose(np.reshape(vertices, (-1, 3)), expected, atol=0.05)  # float16 bases: < 0.05 mm
     expected_albedo = np.clip(model.albedo(albedo[None].astype(np.float32))[0], 0, 1)
     np.testing.assert_allclose(np.reshape(colours, (-1, 3)), expected_albedo, atol=2e-3)
+    page.close()
+
+
+@pytest.fixture(scope="module")
+def camera_browser(tmp_path_factory):
+    """Chromium whose camera plays a 2 s face video in a loop (benchmarks/live_video.py)."""
+    if CHROMIUM is None:
+        pytest.skip("Debian chromium is not installed (.ci/run installs it)")
+    from playwright.sync_api import sync_playwright
+
+    video = write_y4m(tmp_path_factory.mktemp("camera") / "face.y4m", moving_frames(60))
+    camera = ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+              f"--use-file-for-fake-video-capture={video}"]  # fmt: skip
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=[*FLAGS, *camera])
+        yield browser
+        browser.close()
+
+
+def live_stats(page) -> dict:
+    return page.evaluate("window.inverseFaceNet.liveStats()")
+
+
+def wait_for_frames(page, count: int, timeout_s: float = 60) -> dict:
+    """Live stats once ``count`` more frames than now have been processed."""
+    target = live_stats(page)["frames"] + count
+    page.wait_for_function(f"window.inverseFaceNet.liveStats().frames >= {target}", timeout=timeout_s * 1000)
+    return live_stats(page)
+
+
+def test_live_mode_tracks_the_camera_applies_edits_and_releases_the_camera(camera_browser, site, tmp_path):
+    page, hosts = open_page(camera_browser, site, "wasm")
+    assert live_stats(page)["camera"] == "none" and page.is_disabled("#stop")
+    page.click("#live")
+    stats = wait_for_frames(page, 12)  # the first frame runs the detector (seconds, cold), the rest are tracked
+    assert stats["running"] and stats["camera"] == "live" and stats["fps"] > 0 and stats["faceless"] == 0
+    assert 1 <= stats["detections"] <= stats["frames"] / 4  # the mesh follows the face; the detector rarely runs
+    assert stats["arrived"] >= stats["frames"]  # frames that came while one was processed were dropped
+    assert " fps · " in page.inner_text("#status") and page.is_visible("#live-video")
+    assert not view_is_blank(page) and page.is_disabled("#live")
+    # edits apply to the live face: a lamp instead of the recovered light, a wider-open jaw than tracked
+    page.select_option("#preset", "side light")
+    page.locator("#jawOpen").fill("0.5")
+    wait_for_frames(page, 2)
+    with page.expect_download() as download:
+        page.locator("#download-json").click()
+    edited = json.loads(Path(download.value.path()).read_text())
+    assert edited["sh"][3][0] > 0.3 and edited["expression"]["jawOpen"] >= 0.5
+    page.click("#stop")
+    stopped = live_stats(page)
+    assert not stopped["running"] and stopped["camera"] == "ended"  # the track is stopped: the camera is free
+    assert page.evaluate("document.getElementById('live-video').srcObject") is None
+    page.wait_for_timeout(500)
+    assert live_stats(page)["frames"] == stopped["frames"] and not view_is_blank(page)  # the last frame stays
+    assert page.inner_text("#status").startswith("Stopped, camera released")
+    assert hosts <= {site.split("/")[2]}
     page.close()

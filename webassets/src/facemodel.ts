@@ -98,11 +98,14 @@ export class FaceModel {
     const out = Float32Array.from(mean);
     const n = out.length;
     for (const [basis, coefficients] of parts) {
-      for (let k = 0; k < coefficients.length; k++) {
-        const c = coefficients[k];
-        if (c === 0) continue;
-        const row = basis.subarray(k * n, (k + 1) * n);
-        for (let i = 0; i < n; i++) out[i] += c * row[i];
+      const rows = Array.from(coefficients, (c, k) => [c, k]).filter(([c]) => c !== 0);
+      // four rows per pass over `out`: live mode rebuilds the face every frame, and memory traffic dominates
+      for (let r = 0; r < rows.length; r += 4) {
+        const group = rows.slice(r, r + 4);
+        while (group.length < 4) group.push([0, group[0][1]]);
+        const [[c0, k0], [c1, k1], [c2, k2], [c3, k3]] = group;
+        const [b0, b1, b2, b3] = [k0, k1, k2, k3].map((k) => basis.subarray(k * n, (k + 1) * n));
+        for (let i = 0; i < n; i++) out[i] += c0 * b0[i] + c1 * b1[i] + c2 * b2[i] + c3 * b3[i];
       }
     }
     return out;
@@ -141,13 +144,17 @@ export class FaceModel {
 /** Area-weighted unit vertex normals of a mesh (V*3 positions, T*3 counter-clockwise triangles). */
 export function vertexNormals(vertices: Float32Array, triangles: Uint32Array): Float32Array {
   const normals = new Float32Array(vertices.length);
-  const t = triangles;
-  for (let f = 0; f < t.length; f += 3) {
+  const [t, p] = [triangles, vertices];
+  for (let f = 0; f < t.length; f += 3) { // scalars only, no arrays per triangle: live mode runs this every frame
     const [a, b, c] = [t[f] * 3, t[f + 1] * 3, t[f + 2] * 3];
-    const e1 = [vertices[b] - vertices[a], vertices[b + 1] - vertices[a + 1], vertices[b + 2] - vertices[a + 2]];
-    const e2 = [vertices[c] - vertices[a], vertices[c + 1] - vertices[a + 1], vertices[c + 2] - vertices[a + 2]];
-    const n = [e1[1] * e2[2] - e1[2] * e2[1], e1[2] * e2[0] - e1[0] * e2[2], e1[0] * e2[1] - e1[1] * e2[0]];
-    for (const v of [a, b, c]) for (let j = 0; j < 3; j++) normals[v + j] += n[j];
+    const [ux, uy, uz] = [p[b] - p[a], p[b + 1] - p[a + 1], p[b + 2] - p[a + 2]];
+    const [vx, vy, vz] = [p[c] - p[a], p[c + 1] - p[a + 1], p[c + 2] - p[a + 2]];
+    const [nx, ny, nz] = [uy * vz - uz * vy, uz * vx - ux * vz, ux * vy - uy * vx];
+    for (const v of [a, b, c]) {
+      normals[v] += nx;
+      normals[v + 1] += ny;
+      normals[v + 2] += nz;
+    }
   }
   for (let i = 0; i < normals.length; i += 3) {
     const length = Math.hypot(normals[i], normals[i + 1], normals[i + 2]) || 1;

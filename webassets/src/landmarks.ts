@@ -11,6 +11,10 @@
 const MESH_INPUT = 256;
 /** Side of that crop relative to the larger side of the detector's box. */
 const CONTEXT = 1.9;
+/** A tracked face's mesh crop (inversefacenet/tracking.py): the mesh model reads 192 px, and 1.7 times the
+ * previous landmarks' box (which is larger than a detector box) leaves room for the motion of one frame. */
+const TRACK_INPUT = 192;
+const TRACK_CONTEXT = 1.7;
 /** Full-range detector input (px); the short-range one takes 128. */
 const TILE = 192;
 /** Face sizes (box side / tile side) one tile pass is trusted with; levels 3x apart (see detection.py). */
@@ -20,7 +24,7 @@ const ROTATED_MIN_FACE = 2;
 /** Boxes overlapping more than this are one face. */
 const NMS_IOU = 0.5;
 
-type Box = [number, number, number, number]; // x0, y0, x1, y1, photo px
+export type Box = [number, number, number, number]; // x0, y0, x1, y1, photo px
 
 interface NormalizedLandmark {
   x: number;
@@ -128,7 +132,7 @@ function area(face: Float32Array): number {
 }
 
 /** (x0, y0, x1, y1) of the 468 mesh points. */
-function boxOf(face: Float32Array): Box {
+export function boxOf(face: Float32Array): Box {
   const box: Box = [Infinity, Infinity, -Infinity, -Infinity];
   for (let k = 0; k < 468 * 2; k += 2) {
     box[0] = Math.min(box[0], face[k]);
@@ -139,8 +143,14 @@ function boxOf(face: Float32Array): Box {
   return box;
 }
 
+/** The face mesh's options for photos; the tracking mesh adds CPU inference. */
+const MESH_OPTIONS = { maxNumFaces: 1, refineLandmarks: true, selfieMode: false, minDetectionConfidence: 0.5 };
+
 export class LandmarkDetector {
+  private trackingMesh: Promise<Solution> | null = null;
+
   private constructor(
+    private readonly base: string,
     private readonly shortRange: Solution,
     private readonly fullRange: Solution,
     private readonly mesh: Solution,
@@ -155,13 +165,8 @@ export class LandmarkDetector {
     const detector = { minDetectionConfidence: 0.5, selfieMode: false };
     const shortRange = await Solution.create(base, "FaceDetection", { ...detector, model: "short" });
     const fullRange = await Solution.create(base, "FaceDetection", { ...detector, model: "full" });
-    const mesh = await Solution.create(base, "FaceMesh", {
-      maxNumFaces: 1,
-      refineLandmarks: true,
-      selfieMode: false,
-      minDetectionConfidence: 0.5,
-    });
-    return new LandmarkDetector(shortRange, fullRange, mesh, maxFaces, minFace);
+    const mesh = await Solution.create(base, "FaceMesh", MESH_OPTIONS);
+    return new LandmarkDetector(base, shortRange, fullRange, mesh, maxFaces, minFace);
   }
 
   /** Faces as (478 * 2) pixel coordinates, largest first; the photo turned when upright finds none. */
@@ -224,19 +229,32 @@ export class LandmarkDetector {
     });
   }
 
-  /** The mesh of the face in a square around a detector box, in photo px, or null when the mesh finds none. */
-  private async meshInSquare(image: HTMLCanvasElement, box: Box): Promise<Float32Array | null> {
-    const scale = MESH_INPUT / (Math.max(box[2] - box[0], box[3] - box[1]) * CONTEXT);
-    const shift = [MESH_INPUT / 2 - (scale * (box[0] + box[2])) / 2, MESH_INPUT / 2 - (scale * (box[1] + box[3])) / 2];
-    const [crop, context] = canvas(MESH_INPUT, MESH_INPUT);
-    context.setTransform(scale, 0, 0, scale, shift[0], shift[1]); // crop = scale * photo + shift
-    context.drawImage(image, 0, 0);
-    const points = (await this.mesh.run(crop)).multiFaceLandmarks?.[0];
+  /**
+   * A video frame's face from the previous frame's landmarks (478 x [x, y] px): the mesh alone on a square
+   * around them, no detector; null when the mesh finds no face there (the caller then detects again).
+   */
+  async track(image: HTMLCanvasElement, previous: Float32Array): Promise<Float32Array | null> {
+    // Its own graph, made on first use: it keeps one video's state (like tracking.py's per-track graph), and
+    // its inference runs in wasm (XNNPACK): the default WebGL inference costs over 100 ms a frame on a
+    // software GL (headless, no GPU), and photos keep the graph their detection was measured with.
+    this.trackingMesh ??= Solution.create(this.base, "FaceMesh", { ...MESH_OPTIONS, useCpuInference: true });
+    return this.meshInSquare(image, boxOf(previous), TRACK_CONTEXT, TRACK_INPUT, await this.trackingMesh);
+  }
+
+  /** The mesh of the face in a square around a box (`context` times its larger side), in photo px, or null. */
+  private async meshInSquare(image: HTMLCanvasElement, box: Box, context = CONTEXT, side = MESH_INPUT,
+    mesh = this.mesh): Promise<Float32Array | null> {
+    const scale = side / (Math.max(box[2] - box[0], box[3] - box[1]) * context);
+    const shift = [side / 2 - (scale * (box[0] + box[2])) / 2, side / 2 - (scale * (box[1] + box[3])) / 2];
+    const [crop, drawing] = canvas(side, side);
+    drawing.setTransform(scale, 0, 0, scale, shift[0], shift[1]); // crop = scale * photo + shift
+    drawing.drawImage(image, 0, 0);
+    const points = (await mesh.run(crop)).multiFaceLandmarks?.[0];
     if (!points) return null;
     const out = new Float32Array(points.length * 2);
     points.forEach((p, k) => {
-      out[2 * k] = (p.x * MESH_INPUT - shift[0]) / scale;
-      out[2 * k + 1] = (p.y * MESH_INPUT - shift[1]) / scale;
+      out[2 * k] = (p.x * side - shift[0]) / scale;
+      out[2 * k + 1] = (p.y * side - shift[1]) / scale;
     });
     return out;
   }

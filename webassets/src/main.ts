@@ -2,6 +2,7 @@
 // with lighting, expression and pose controls and mesh downloads. Everything runs in the browser.
 import { FaceModel } from "./facemodel";
 import { LandmarkDetector } from "./landmarks";
+import { describe, Live, Tracker } from "./live";
 import { hexToRgb, rgbToHex, shFromLight } from "./lighting";
 import { type Backend, type Network, createNetwork } from "./network";
 import { type FaceParameters, rotationMatrix, unpack } from "./params";
@@ -31,6 +32,7 @@ class PhotoError extends Error {}
 
 const NO_FACE = "No face was found in this photo. Choose a photo in which a face is clearly visible.";
 const NOT_AN_IMAGE = "This file could not be read as an image. Choose a JPEG, PNG or WebP photo.";
+const NO_CAMERA = "The webcam could not be opened (no camera, or access was not allowed).";
 
 async function decode(url: string): Promise<HTMLCanvasElement> {
   const blob = await fetch(url).then((r) => r.blob());
@@ -52,6 +54,7 @@ class App {
   private edited: FaceParameters | null = null;
   private customLight = false; // false: the face's recovered SH; true: the lamp sliders
   private photos = 0; // counts chosen photos: a slower earlier one must not overwrite a later one
+  private live = false; // the face comes from the webcam, frame by frame; the sliders add to it
 
   constructor(
     readonly model: FaceModel,
@@ -130,6 +133,31 @@ class App {
     return { faces, timings, backend: this.network.backend };
   }
 
+  /** Live mode starts: nothing of a photo stays; the sliders at 0 follow the tracked face. */
+  startLive(): void {
+    this.clear("Starting the camera…");
+    this.live = true;
+  }
+
+  /** One live frame's network output: it becomes the face; the edits and the chosen light apply to it. */
+  showLive(output: Float32Array): void {
+    [this.faces, this.current] = [[unpack(output, this.model.index)], 0];
+    if (!document.body.classList.contains("has-face")) {
+      setResults(true);
+      $<HTMLSelectElement>("face").hidden = true; // one face is tracked
+    }
+    this.update();
+  }
+
+  /** Live mode ends: the last frame stays as edited, and the sliders show its values as for a photo. */
+  endLive(): void {
+    this.live = false;
+    if (!this.edited) return;
+    const { rotation_deg: r, expression } = this.edited;
+    setValues({ ...r, ...Object.fromEntries(this.expressions.map((n) => [n, expression[n]])) });
+    this.update();
+  }
+
   /** No face on the page: photo, face list, 3D view, controls and downloads cleared; one message. */
   clear(message: string, isError = false): void {
     this.faces = [];
@@ -182,13 +210,18 @@ class App {
       ? shFromLight({ azimuthDeg: value("azimuth"), elevationDeg: value("elevation"), intensity: value("intensity"),
           ambient: value("ambient"), colour: hexToRgb($<HTMLInputElement>("colour").value) })
       : face.sh;
-    const expression = { ...face.expression, ...Object.fromEntries(this.expressions.map((n) => [n, value(n)])) };
-    this.edited = { ...face, sh, expression, rotation_deg: { pitch: value("pitch"), yaw: value("yaw"), roll: value("roll") } };
+    // A photo's sliders hold the face's values; live, they are added to each frame's (exaggerate a smile).
+    const base = (tracked: number) => (this.live ? tracked : 0);
+    const expression = { ...face.expression, ...Object.fromEntries(this.expressions.map((n) =>
+      [n, Math.min(base(face.expression[n]) + value(n), 1)])) };
+    const r = face.rotation_deg;
+    const rotation_deg = { pitch: base(r.pitch) + value("pitch"), yaw: base(r.yaw) + value("yaw"),
+      roll: base(r.roll) + value("roll") };
+    this.edited = { ...face, sh, expression, rotation_deg };
     const names = this.model.index.expression_names;
     const vertices = this.model.geometry(face.shape, names.map((n) => expression[n]));
     this.view.setMesh(vertices, this.model.normals(vertices), this.model.albedo(face.albedo));
-    const r = this.edited.rotation_deg;
-    this.view.draw(rotationMatrix(r.pitch, r.yaw, r.roll), sh);
+    this.view.draw(rotationMatrix(rotation_deg.pitch, rotation_deg.yaw, rotation_deg.roll), sh);
   }
 
   async download(kind: Download): Promise<void> {
@@ -243,7 +276,7 @@ function setValues(values: Record<string, number>): void {
   }
 }
 
-function buildControls(app: App): void {
+function buildControls(app: App, live: Live): void {
   const slider = (parent: string, id: string, label: string, min: number, max: number, step: number, value: number) => {
     const row = document.createElement("label");
     row.innerHTML = `<span>${label}</span><input type="range" id="${id}" min="${min}" max="${max}" step="${step}" value="${value}">`;
@@ -270,8 +303,10 @@ function buildControls(app: App): void {
     $(`download-${kind}`).addEventListener("click", () =>
       app.download(kind).catch((error: Error) => setStatus(`The ${kind.toUpperCase()} export failed: ${error.message}`, true)));
   }
-  const run = (url: string) => // reconstruct shows its own message
+  const run = (url: string) => { // reconstruct shows its own message
+    stopLive(app, live);
     app.reconstruct(url).catch(() => {}).finally(() => URL.revokeObjectURL(url));
+  };
   $<HTMLInputElement>("file").addEventListener("change", (e) => {
     const file = (e.target as HTMLInputElement).files?.[0];
     if (file) run(URL.createObjectURL(file));
@@ -281,7 +316,7 @@ function buildControls(app: App): void {
     try {
       video.srcObject = await navigator.mediaDevices.getUserMedia({ video: true });
     } catch {
-      return setStatus("The webcam could not be opened (no camera, or access was not allowed).", true);
+      return setStatus(NO_CAMERA, true);
     }
     await video.play();
     const frame = document.createElement("canvas");
@@ -290,6 +325,39 @@ function buildControls(app: App): void {
     (video.srcObject as MediaStream).getTracks().forEach((t) => t.stop());
     frame.toBlob((blob) => blob && run(URL.createObjectURL(blob)));
   });
+  buildLive(app, live);
+}
+
+function setLiveButtons(running: boolean): void {
+  $<HTMLButtonElement>("live").disabled = running;
+  $<HTMLButtonElement>("stop").disabled = !running;
+  $("live-video").hidden = !running;
+}
+
+/** Live ends (Stop, or a photo chosen): the camera is released and the last frame stays on the page. */
+function stopLive(app: App, live: Live): void {
+  if (!live.running) return;
+  live.stop();
+  app.endLive();
+  setLiveButtons(false);
+}
+
+function buildLive(app: App, live: Live): void {
+  $("live").addEventListener("click", async () => {
+    app.startLive();
+    setLiveButtons(true);
+    try {
+      await live.start();
+    } catch {
+      live.stop(); // the stream, if the camera opened and the video would not play
+      app.endLive();
+      setLiveButtons(false);
+      setStatus(NO_CAMERA, true);
+    }
+  });
+  $("stop").addEventListener("click", () => stopLive(app, live));
+  $<HTMLInputElement>("smoothing").addEventListener("change", (e) =>
+    (live.tracker.smoothing = (e.target as HTMLInputElement).checked));
 }
 
 async function main(): Promise<void> {
@@ -307,7 +375,10 @@ async function main(): Promise<void> {
   const view = new FaceView($<HTMLCanvasElement>("view"), model.triangles,
     network.preprocessing.camera_distance_mm);
   const app = new App(model, detector, network, view);
-  buildControls(app);
+  const tracker = new Tracker(detector, network, (frame, points) => app.input(frame, points));
+  const live = new Live($<HTMLVideoElement>("live-video"), tracker, (output) => app.showLive(output),
+    (stats) => setStatus(stats.running ? describe(stats) : `Stopped, camera released · ${describe(stats)}`));
+  buildControls(app, live);
   setResults(false);
   $("backend").textContent = `${network.backend} · ${variant}`;
   status.textContent = "Ready: choose a photo.";
@@ -321,6 +392,8 @@ async function main(): Promise<void> {
     },
     runNetwork: async (input: number[]) =>
       Array.from((await network.run(Float32Array.from(input), app.inputSize)).output),
+    // counts since Live was pressed (frames, detector runs, dropped frames), fps and ms per stage
+    liveStats: () => live.stats(),
     // for detection tests: every face's 478 x [x, y] in the photo's pixels as decoded (at most 2048 px)
     detect: async (url: string) => (await detector.detect(await decode(url))).map((face) => Array.from(face)),
     // for parity tests: the input of a photo (at most 2048 px) for given landmarks (478 x [x, y] pixels)

@@ -47,11 +47,22 @@ export class FaceView {
   }
 
   setMesh(vertices: Float32Array, normals: Float32Array, albedo: Float32Array): void {
-    this.geometry.setAttribute("position", new THREE.BufferAttribute(vertices, 3));
-    this.geometry.setAttribute("normal", new THREE.BufferAttribute(normals, 3));
-    this.geometry.setAttribute("albedo", new THREE.BufferAttribute(albedo, 3));
+    this.setAttribute("position", vertices);
+    this.setAttribute("normal", normals);
+    this.setAttribute("albedo", albedo);
     this.geometry.computeBoundingSphere();
     this.mesh.visible = true;
+  }
+
+  /** New values into the attribute's GL buffer: a new attribute per call would leave a buffer per live frame. */
+  private setAttribute(name: string, values: Float32Array): void {
+    const attribute = this.geometry.getAttribute(name) as THREE.BufferAttribute | undefined;
+    if (attribute?.array.length !== values.length) {
+      this.geometry.setAttribute(name, new THREE.BufferAttribute(values, 3));
+      return;
+    }
+    (attribute.array as Float32Array).set(values);
+    attribute.needsUpdate = true;
   }
 
   /** An empty view: no face shown. */

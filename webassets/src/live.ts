@@ -1,0 +1,252 @@
+// Live mode: the webcam tracked frame to frame, as inversefacenet/tracking.py tracks a video. Each frame's
+// mesh runs on a square around the previous frame's landmarks; the detector only while no face is tracked
+// or when the mesh loses it; the network on every frame, its parameters smoothed by a One Euro filter
+// (switchable). A frame that arrives while the previous one is processed is dropped, so the view lags the
+// camera by at most one frame instead of a growing queue.
+import { boxOf, type LandmarkDetector } from "./landmarks";
+import type { Network } from "./network";
+
+/** A tracked landmark box smaller than this (frame px) counts as lost (tracking.py's MIN_FACE_PX). */
+const MIN_FACE_PX = 24;
+/** tracking.py's TrackerConfig: jitter of a still face (Hz), lag of a moving one, speed low-pass (Hz). */
+const MIN_CUTOFF = 1.5;
+const BETA = 0.3;
+const DERIVATIVE_CUTOFF = 1.0;
+/** Frames the fps and the per-stage means are taken over. */
+const WINDOW = 30;
+
+/** Where a frame's time goes; "frame" is its whole wall time, the rest of which is the browser's own work. */
+export type Stage = "capture" | "mesh" | "detector" | "preprocess" | "network" | "render" | "frame";
+const STAGES: Stage[] = ["capture", "mesh", "detector", "preprocess", "network", "render", "frame"];
+
+/** Smoothing factor of an exponential low-pass at `cutoff` Hz for a step of `dt` s. */
+function alpha(dt: number, cutoff: number): number {
+  return 1 / (1 + 1 / (2 * Math.PI * cutoff * dt));
+}
+
+/** One Euro filter (Casiez et al., CHI 2012) of a vector: a low-pass whose cutoff rises with the speed. */
+export class OneEuroFilter {
+  private value: Float64Array | null = null;
+  private speed = new Float64Array(0);
+  private time = 0;
+
+  filter(value: Float32Array, seconds: number): Float32Array {
+    if (!this.value) {
+      [this.value, this.speed, this.time] = [Float64Array.from(value), new Float64Array(value.length), seconds];
+      return value;
+    }
+    const dt = Math.max(seconds - this.time, 1e-6);
+    const speedAlpha = alpha(dt, DERIVATIVE_CUTOFF);
+    const out = new Float32Array(value.length);
+    for (let i = 0; i < value.length; i++) {
+      this.speed[i] += speedAlpha * ((value[i] - this.value[i]) / dt - this.speed[i]);
+      this.value[i] += alpha(dt, MIN_CUTOFF + BETA * Math.abs(this.speed[i])) * (value[i] - this.value[i]);
+      out[i] = this.value[i];
+    }
+    this.time = seconds;
+    return out;
+  }
+}
+
+/** One frame's result: the network's (smoothed) output, or null when no face was found. */
+interface Step {
+  output: Float32Array | null;
+  ms: Partial<Record<Stage, number>>;
+}
+
+/** One face through a video: frame in, parameters out. */
+export class Tracker {
+  private landmarks: Float32Array | null = null;
+  private smoother: OneEuroFilter | null = null;
+  smoothing = true;
+  detections = 0;
+
+  constructor(
+    private readonly detector: LandmarkDetector,
+    private readonly network: Network,
+    private readonly input: (frame: HTMLCanvasElement, points: Float32Array) => Float32Array,
+  ) {}
+
+  /** Forget the face: the next frame runs the detector and starts a new filter. */
+  reset(): void {
+    [this.landmarks, this.smoother] = [null, null];
+  }
+
+  async step(frame: HTMLCanvasElement, seconds: number): Promise<Step> {
+    const ms: Step["ms"] = {};
+    let start = performance.now();
+    let points = this.landmarks && (await this.detector.track(frame, this.landmarks));
+    if (this.landmarks) ms.mesh = performance.now() - start;
+    if (!points || lost(points)) {
+      this.reset();
+      start = performance.now();
+      points = (await this.detector.detect(frame))[0] ?? null; // largest first: the face to follow
+      this.detections++;
+      ms.detector = performance.now() - start;
+    }
+    if (!points) return { output: null, ms };
+    this.landmarks = points;
+    start = performance.now();
+    const input = this.input(frame, points);
+    ms.preprocess = performance.now() - start;
+    const { output, ms: networkMs } = await this.network.run(input, this.network.preprocessing.input_size);
+    ms.network = networkMs;
+    if (!this.smoothing) {
+      this.smoother = null; // switched back on, it starts afresh rather than from a stale state
+      return { output, ms };
+    }
+    this.smoother ??= new OneEuroFilter();
+    return { output: this.smoother.filter(output, seconds), ms };
+  }
+}
+
+function lost(points: Float32Array): boolean {
+  const [x0, y0, x1, y1] = boxOf(points);
+  return Math.max(x1 - x0, y1 - y0) < MIN_FACE_PX;
+}
+
+/** What the page and the tests read: counts since Live was pressed, rates and means over the last frames. */
+export interface LiveStats {
+  running: boolean;
+  camera: "none" | "live" | "ended"; // the last stream's video track
+  arrived: number; // frames the camera delivered to the page
+  frames: number; // frames processed
+  dropped: number; // arrived while another was processed
+  detections: number; // frames on which the detector ran
+  faceless: number; // processed frames without a face
+  fps: number;
+  ms: Record<Stage, number>; // mean per processed frame where the stage ran
+  error: string | null; // what stopped the loop, if it was not Stop
+}
+
+/** The camera, the frame loop, and its counters. `show` draws a frame's parameters (its time is "render"). */
+export class Live {
+  private stream: MediaStream | null = null;
+  private track: MediaStreamTrack | null = null; // the last stream's video track, kept after Stop for stats
+  private frame = document.createElement("canvas");
+  // read back by the crop and the mesh every frame: a CPU canvas spares a GPU readback each time
+  private frameContext = this.frame.getContext("2d", { willReadFrequently: true })!;
+  private busy = false;
+  private pending = false;
+  private error: string | null = null; // a frame arrived while one was processed: the next starts at once, on the newest
+  private firstPresented = -1;
+  private done: number[] = []; // completion times (ms) of the last WINDOW frames
+  private recent: Record<Stage, number[]> = Object.fromEntries(STAGES.map((s) => [s, []])) as never;
+  private counts = { arrived: 0, frames: 0, faceless: 0, detections: 0 };
+
+  constructor(
+    readonly video: HTMLVideoElement,
+    readonly tracker: Tracker,
+    private readonly show: (output: Float32Array) => void,
+    private readonly report: (stats: LiveStats) => void,
+  ) {}
+
+  get running(): boolean {
+    return this.stream !== null;
+  }
+
+  /** Opens the camera and starts the loop; throws when the camera cannot be opened. */
+  async start(): Promise<void> {
+    if (this.running) return;
+    const stream = await navigator.mediaDevices.getUserMedia({
+      video: { width: { ideal: 640 }, height: { ideal: 480 } }, audio: false });
+    [this.stream, this.track] = [stream, stream.getVideoTracks()[0]];
+    this.tracker.reset();
+    [this.firstPresented, this.error] = [-1, null];
+    [this.done, this.counts] = [[], { arrived: 0, frames: 0, faceless: 0, detections: this.tracker.detections }];
+    STAGES.forEach((s) => (this.recent[s] = []));
+    this.video.srcObject = stream;
+    await this.video.play();
+    this.video.requestVideoFrameCallback(this.onFrame);
+  }
+
+  /** Releases the camera: its track ends, so the browser's camera indicator goes off. */
+  stop(): void {
+    this.stream?.getTracks().forEach((track) => track.stop());
+    this.stream = null;
+    this.video.srcObject = null;
+    this.report(this.stats());
+  }
+
+  stats(): LiveStats {
+    const mean = (values: number[]) => (values.length ? values.reduce((a, b) => a + b, 0) / values.length : 0);
+    const span = this.done.length > 1 ? this.done[this.done.length - 1] - this.done[0] : 0;
+    const track = this.track;
+    return {
+      running: this.running,
+      camera: track ? (track.readyState === "live" ? "live" : "ended") : "none",
+      arrived: this.counts.arrived,
+      frames: this.counts.frames,
+      dropped: this.counts.arrived - this.counts.frames - (this.busy ? 1 : 0),
+      detections: this.tracker.detections - this.counts.detections,
+      faceless: this.counts.faceless,
+      fps: span > 0 ? ((this.done.length - 1) * 1000) / span : 0,
+      ms: Object.fromEntries(STAGES.map((s) => [s, mean(this.recent[s])])) as Record<Stage, number>,
+      error: this.error,
+    };
+  }
+
+  private onFrame = (_now: DOMHighResTimeStamp, metadata: VideoFrameCallbackMetadata): void => {
+    if (!this.running) return;
+    this.video.requestVideoFrameCallback(this.onFrame);
+    if (this.firstPresented < 0) this.firstPresented = metadata.presentedFrames - 1;
+    this.counts.arrived = metadata.presentedFrames - this.firstPresented; // also counts frames never called back
+    if (this.busy) this.pending = true; // whatever arrives before the current frame is done, only the newest is used
+    else this.run();
+  };
+
+  /** Processes the video's current frame, then, if frames arrived meanwhile, the newest of them. */
+  private async run(): Promise<void> {
+    this.busy = true;
+    try {
+      do {
+        this.pending = false;
+        await this.process(performance.now() / 1000);
+      } while (this.pending && this.running);
+    } catch (error) {
+      this.error = (error as Error).message;
+      this.stop();
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  private async process(seconds: number): Promise<void> {
+    const begin = performance.now();
+    let start = begin;
+    const { videoWidth: width, videoHeight: height } = this.video;
+    if (this.frame.width !== width || this.frame.height !== height) [this.frame.width, this.frame.height] = [width, height];
+    this.frameContext.drawImage(this.video, 0, 0);
+    const capture = performance.now() - start;
+    const { output, ms } = await this.tracker.step(this.frame, seconds);
+    ms.capture = capture;
+    if (!this.running) return; // stopped meanwhile: leave the view as Stop left it
+    if (output) {
+      start = performance.now();
+      this.show(output);
+      ms.render = performance.now() - start;
+    } else this.counts.faceless++;
+    this.counts.frames++;
+    ms.frame = performance.now() - begin;
+    this.record(ms);
+    this.report(this.stats());
+  }
+
+  private record(ms: Step["ms"]): void {
+    const push = (values: number[], value: number) => {
+      values.push(value);
+      if (values.length > WINDOW) values.shift();
+    };
+    push(this.done, performance.now());
+    for (const stage of STAGES) if (ms[stage] !== undefined) push(this.recent[stage], ms[stage]);
+  }
+}
+
+/** The status line while live: the frame rate and what each frame's time goes to. */
+export function describe(stats: LiveStats): string {
+  const ms = (stage: Stage) => `${stage} ${stats.ms[stage].toFixed(1)} ms`;
+  if (stats.error) return `Live mode stopped: ${stats.error}`;
+  return `Live · ${stats.fps.toFixed(1)} fps · ${ms("capture")} · ${ms("mesh")} · ${ms("preprocess")} · ${ms("network")} · ` +
+    `${ms("render")} (${ms("frame")}) · detector on ${stats.detections} of ${stats.frames} frames · ${stats.dropped} dropped` +
+    (stats.faceless ? ` · ${stats.faceless} without a face` : "");
+}
