@@ -2,10 +2,10 @@
 
     python benchmarks/live_video.py --out runs/live_face.y4m [--seconds 5] [--photo assets/examples/astronaut.jpg]
 
-The photo's face, magnified to fill a 640 x 480 frame as a webcam's would, turns (±8°), scales (±12 %) and shifts (±50 px) along periodic
-curves, so the video loops without a jump (the fake camera plays the file in a loop). Chromium plays
-it with ``--use-fake-device-for-media-stream --use-fake-ui-for-media-stream
---use-file-for-fake-video-capture=FILE.y4m``; the page's live tests and ``benchmarks/web.py --live`` do.
+The photo's face, magnified to fill a 640 x 480 frame as a webcam's would, turns (±8°), scales (±12 %)
+and shifts (±50 px) along periodic curves, so the video loops without a jump (the fake camera plays the
+file in a loop). Chromium plays it with ``--use-fake-device-for-media-stream --use-fake-ui-for-media-stream
+--use-file-for-fake-video-capture=FILE.y4m``; the page's live test and ``benchmarks/web.py --live`` do.
 """
 
 from __future__ import annotations
@@ -26,7 +26,9 @@ FACE, ZOOM = (224.0, 110.0), 1.6
 WIDTH, HEIGHT, FPS = 640, 480, 30
 
 
-def moving_frames(count: int, photo: Path = EXAMPLE, centre: tuple[float, float] = FACE, zoom: float = ZOOM) -> list[np.ndarray]:
+def moving_frames(
+    count: int, photo: Path = EXAMPLE, centre: tuple[float, float] = FACE, zoom: float = ZOOM
+) -> list[np.ndarray]:
     """``count`` RGB frames (480, 640, 3) of one loop of the motion: the photo's point ``centre`` (px) at the
     frame's centre, the photo magnified ``zoom`` times, then turned, scaled and shifted."""
     image = np.asarray(Image.open(photo).convert("RGB"))
@@ -35,8 +37,9 @@ def moving_frames(count: int, photo: Path = EXAMPLE, centre: tuple[float, float]
         phase = 2 * np.pi * k / count
         matrix = cv2.getRotationMatrix2D(centre, 8 * np.sin(phase), zoom * (1 + 0.12 * np.sin(2 * phase)))
         matrix[:, 2] += (WIDTH / 2 - centre[0] + 50 * np.sin(phase + 1), HEIGHT / 2 - centre[1] + 30 * np.cos(phase))
-        frames.append(cv2.warpAffine(image, matrix, (WIDTH, HEIGHT), flags=cv2.INTER_LINEAR,
-                                     borderMode=cv2.BORDER_REFLECT))
+        frames.append(
+            cv2.warpAffine(image, matrix, (WIDTH, HEIGHT), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+        )
     return frames
 
 

@@ -1,11 +1,14 @@
-"""The browser page in headless Chromium: download size, time to first result, ms per inference.
+"""The browser page in headless Chromium: download size, time to first result, ms per inference, live fps.
 
-    python benchmarks/web.py [--repeats 20]        # after `make web-build`
+    python benchmarks/web.py [--repeats 20] [--live 10]        # after `make web-build`
 
 For each backend (wasm; WebGPU on Chromium's software adapter, flag --enable-unsafe-webgpu):
 time from navigation to ready (face model, landmark detector and network loaded), the first
 reconstruction of the example photo (landmarks, preprocessing, network), and the network alone
-at batch 1 (median of --repeats). Prints a table and a JSON line.
+at batch 1 (median of --repeats). Then live mode: Chromium's fake camera plays a face video
+(benchmarks/live_video.py, 640 x 480 at 30 fps), Live is pressed, and once the first frames are
+through (the detector's cold start excluded), frames processed per second over --live seconds,
+with the page's mean ms per stage over its last 30 frames. Prints a table and a JSON line.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import json
 import shutil
 import statistics
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -23,6 +27,7 @@ from playwright.sync_api import sync_playwright
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from benchmarks.live_video import FPS, moving_frames, write_y4m  # noqa: E402
 from demo.webpage import DIST, start  # noqa: E402
 
 PHOTO = ROOT / "assets/examples/astronaut.jpg"
@@ -70,10 +75,33 @@ def measure(browser, url: str, backend: str, repeats: int) -> dict[str, float]:
     }  # fmt: skip
 
 
+def measure_live(browser, url: str, backend: str, seconds: float) -> dict[str, float]:
+    """Live mode on the fake camera: fps over ``seconds`` after the first 3 frames, and the page's ms per stage."""
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(f"{url}?backend={backend}")
+    page.evaluate("window.inverseFaceNet.ready")
+    page.click("#live")
+    stats = "window.inverseFaceNet.liveStats()"
+    page.wait_for_function(f"{stats}.frames >= 3", timeout=300_000)
+    first, start_time = page.evaluate(stats), time.perf_counter()
+    page.wait_for_timeout(seconds * 1000)
+    last, elapsed = page.evaluate(stats), time.perf_counter() - start_time
+    page.click("#stop")
+    page.close()
+    frames = last["frames"] - first["frames"]
+    return {
+        "live_fps": round(frames / elapsed, 1), "frames": frames,
+        "detector_runs": last["detections"] - first["detections"],
+        "dropped": last["dropped"] - first["dropped"],
+        **{f"{stage}_ms": round(ms, 1) for stage, ms in last["ms"].items() if stage != "detector"},
+    }  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeats", type=int, default=20)
     parser.add_argument("--backends", nargs="+", default=["wasm", "webgpu"])
+    parser.add_argument("--live", type=float, default=10, help="seconds of live mode per backend (0: skip)")
     args = parser.parse_args()
     chromium = shutil.which("chromium")
     if chromium is None or not (DIST / "index.html").is_file():
@@ -87,20 +115,32 @@ def main() -> None:
         "face model (MB)": megabytes(DIST / "models/facemodel.bin"),
         "page scripts (MB)": megabytes(DIST / "assets"),
     }
-    rows = {}
+    rows, live = {}, {}
+    folder = tempfile.TemporaryDirectory()
+    video = write_y4m(Path(folder.name) / "face.y4m", moving_frames(5 * FPS))
+    camera = ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+              f"--use-file-for-fake-video-capture={video}"]  # fmt: skip
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium, args=FLAGS)
+        browser = playwright.chromium.launch(executable_path=chromium, args=[*FLAGS, *camera])
         for backend in args.backends:
             rows[backend] = measure(browser, url, backend, args.repeats)
+            if args.live > 0:
+                live[backend] = measure_live(browser, url, backend, args.live)
         browser.close()
     server.shutdown()
+    folder.cleanup()
     for name, value in sizes.items():
         print(f"{name:<22} {value:>8}")
     columns = list(next(iter(rows.values())))
     print("\n" + " | ".join(["backend", *columns]))
     for backend, row in rows.items():
         print(" | ".join([backend, *(str(row[c]) for c in columns)]))
-    print(json.dumps({"sizes": sizes, **rows}))
+    if live:
+        columns = list(next(iter(live.values())))
+        print("\nlive (fake camera, 640 x 480 at 30 fps)\n" + " | ".join(["backend", *columns]))
+        for backend, row in live.items():
+            print(" | ".join([backend, *(str(row[c]) for c in columns)]))
+    print(json.dumps({"sizes": sizes, **rows, "live": live}))
 
 
 if __name__ == "__main__":
