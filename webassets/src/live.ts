@@ -127,9 +127,9 @@ export class Live {
   // read back by the crop and the mesh every frame: a CPU canvas spares a GPU readback each time
   private frameContext = this.frame.getContext("2d", { willReadFrequently: true })!;
   private busy = false;
-  private pending = false;
-  private error: string | null = null; // a frame arrived while one was processed: the next starts at once, on the newest
-  private firstPresented = -1;
+  private error: string | null = null;
+  private firstFrame = 0; // the camera's frame count when Live was pressed
+  private processedFrame = 0; // the camera's frame count at the last frame taken
   private done: number[] = []; // completion times (ms) of the last WINDOW frames
   private recent: Record<Stage, number[]> = Object.fromEntries(STAGES.map((s) => [s, []])) as never;
   private counts = { arrived: 0, frames: 0, faceless: 0, detections: 0 };
@@ -152,11 +152,12 @@ export class Live {
       video: { width: { ideal: 640 }, height: { ideal: 480 } }, audio: false });
     [this.stream, this.track] = [stream, stream.getVideoTracks()[0]];
     this.tracker.reset();
-    [this.firstPresented, this.error] = [-1, null];
+    this.error = null;
     [this.done, this.counts] = [[], { arrived: 0, frames: 0, faceless: 0, detections: this.tracker.detections }];
     STAGES.forEach((s) => (this.recent[s] = []));
     this.video.srcObject = stream;
     await this.video.play();
+    this.firstFrame = this.cameraFrames();
     this.video.requestVideoFrameCallback(this.onFrame);
   }
 
@@ -186,23 +187,27 @@ export class Live {
     };
   }
 
-  private onFrame = (_now: DOMHighResTimeStamp, metadata: VideoFrameCallbackMetadata): void => {
+  /** Frames the video element has received from the camera (decoded, whether shown or not). */
+  private cameraFrames(): number {
+    return this.video.getVideoPlaybackQuality().totalVideoFrames;
+  }
+
+  /** A new frame is shown; one that arrives while another is processed starts nothing (no queue). */
+  private onFrame = (): void => {
     if (!this.running) return;
     this.video.requestVideoFrameCallback(this.onFrame);
-    if (this.firstPresented < 0) this.firstPresented = metadata.presentedFrames - 1;
-    this.counts.arrived = metadata.presentedFrames - this.firstPresented; // also counts frames never called back
-    if (this.busy) this.pending = true; // whatever arrives before the current frame is done, only the newest is used
-    else this.run();
+    if (!this.busy) this.run();
   };
 
-  /** Processes the video's current frame, then, if frames arrived meanwhile, the newest of them. */
+  /**
+   * Processes the video's current frame, and goes on at once while the camera has delivered a newer one: the
+   * frame callbacks come with the page's rendering, which lags far behind the camera on a loaded machine.
+   */
   private async run(): Promise<void> {
     this.busy = true;
     try {
-      do {
-        this.pending = false;
-        await this.process(performance.now() / 1000);
-      } while (this.pending && this.running);
+      do await this.process(performance.now() / 1000);
+      while (this.running && this.cameraFrames() > this.processedFrame);
     } catch (error) {
       this.error = (error as Error).message;
       this.stop();
@@ -217,6 +222,7 @@ export class Live {
     const { videoWidth: width, videoHeight: height } = this.video;
     if (this.frame.width !== width || this.frame.height !== height) [this.frame.width, this.frame.height] = [width, height];
     this.frameContext.drawImage(this.video, 0, 0);
+    this.processedFrame = this.cameraFrames();
     const capture = performance.now() - start;
     const { output, ms } = await this.tracker.step(this.frame, seconds);
     ms.capture = capture;
@@ -227,6 +233,7 @@ export class Live {
       ms.render = performance.now() - start;
     } else this.counts.faceless++;
     this.counts.frames++;
+    this.counts.arrived = this.cameraFrames() - this.firstFrame;
     ms.frame = performance.now() - begin;
     this.record(ms);
     this.report(this.stats());

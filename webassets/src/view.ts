@@ -23,6 +23,20 @@ const fragmentShader = /* glsl */ `
     gl_FragColor = vec4(clamp(vAlbedo * irradiance, 0.0, 1.0), 1.0);
   }`;
 
+/**
+ * Whether WebGL runs on a software rasterizer (SwiftShader, llvmpipe: no GPU, or the GPU blocklisted). There
+ * multisampling costs about as much CPU as a live frame's landmarks and network together (live mode went from
+ * 8 to 14 fps without it, headless Chromium on 2 cores); on a GPU it is free, so only a GPU gets it.
+ */
+function softwareGl(): boolean {
+  const gl = document.createElement("canvas").getContext("webgl2");
+  if (!gl) return true;
+  const info = gl.getExtension("WEBGL_debug_renderer_info"); // RENDERER alone says "WebKit WebGL"
+  const renderer = String(gl.getParameter(info ? info.UNMASKED_RENDERER_WEBGL : gl.RENDERER));
+  gl.getExtension("WEBGL_lose_context")?.loseContext(); // the probe's context is not kept
+  return /swiftshader|llvmpipe|software/i.test(renderer);
+}
+
 export class FaceView {
   readonly renderer: THREE.WebGLRenderer;
   private readonly scene = new THREE.Scene();
@@ -32,7 +46,7 @@ export class FaceView {
   private readonly mesh: THREE.Mesh;
 
   constructor(canvas: HTMLCanvasElement, triangles: Uint32Array, distanceMm: number) {
-    this.renderer = new THREE.WebGLRenderer({ canvas, antialias: true, preserveDrawingBuffer: true });
+    this.renderer = new THREE.WebGLRenderer({ canvas, antialias: !softwareGl(), preserveDrawingBuffer: true });
     this.renderer.setClearColor(0xffffff);
     this.camera = new THREE.PerspectiveCamera(22, 1, 10, 5000);
     this.geometry.setIndex(new THREE.BufferAttribute(triangles, 1));
