@@ -200,7 +200,9 @@ def synthetic(reconstructor: Reconstructor, count: int, seed: int = 0) -> dict[s
 
 
 def rerender_errors(face: FaceResult, photo: np.ndarray, texture: PhotoTexture) -> dict[str, float]:
-    """RMSE (0-255) of the re-render under the recovered light against the photo, inside its face mask."""
+    """RMSE (0-255) of the re-render under the recovered light against the photo, inside its face mask
+    ("mask") and where the photo texture comes from the photo ("seen": hair, glasses and hidden parts left
+    out), with the share of the mask that is seen."""
     size = EVAL_SIZE
     factor = size / face.crop.size  # the fit's crop at EVAL_SIZE, where the default render lands
     crop = replace(face.crop, scale=face.crop.scale * factor, offset=tuple(o * factor for o in face.crop.offset),
@@ -208,9 +210,17 @@ def rerender_errors(face: FaceResult, photo: np.ndarray, texture: PhotoTexture) 
     pixels = crop_image(photo, crop).astype(np.float32) / 255
     with_model = render(face.model, face.params, size)
     with_texture = relit(face.model, face.params, texture, size)
+    texels = texel_map(face.model)
+    seen = texels.to_vertex @ texture.seen[texels.rows, texels.cols]  # (V,) share from the photo
+    unlit = replace(face.params, sh=np.eye(9, 3, dtype=np.float32)[None, :, :1].repeat(3, axis=2))
+    seen_image = render(face.model, unlit, size, albedo=np.repeat(seen[None, :, None], 3, axis=2)).image[0, ..., 0]
     inside = face_mask(crop.to_crop(face.detected_landmarks[:, :2]), size) & with_model.raster.mask[0]
+    where = inside & (seen_image > 0.5)
     return {"model_albedo": _rmse(with_model.image[0], pixels, inside),
-            "photo_texture": _rmse(with_texture.image[0], pixels, inside)}  # fmt: skip
+            "photo_texture": _rmse(with_texture.image[0], pixels, inside),
+            "model_albedo_seen": _rmse(with_model.image[0], pixels, where),
+            "photo_texture_seen": _rmse(with_texture.image[0], pixels, where),
+            "seen_share": float(where.sum() / max(inside.sum(), 1))}  # fmt: skip
 
 
 def real(reconstructor: Reconstructor, photos: list[Path]) -> dict[str, object]:
@@ -249,7 +259,7 @@ def _summary(rows: list[dict]) -> dict[str, object]:
     for condition in [key for key, value in rows[0].items() if isinstance(value, dict)]:
         errors = [r[condition] for r in rows]
         means = {name: float(np.mean([e[name] for e in errors])) for name in errors[0]}
-        for suffix in ("", "_gain"):
+        for suffix in ("", "_gain", "_seen"):
             if "model_albedo" + suffix in means:
                 means["ratio" + suffix] = means["photo_texture" + suffix] / means["model_albedo" + suffix]
         summary[condition] = means
