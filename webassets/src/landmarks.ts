@@ -19,6 +19,8 @@ const TRACK_CONTEXT = 1.7;
 const TILE = 192;
 /** Face sizes (box side / tile side) one tile pass is trusted with; levels 3x apart (see detection.py). */
 const TILE_FACES = [1 / 12, 1 / 4];
+/** A level whose tile is within this factor of the whole photo is skipped (see detection.py). */
+const MERGE_LEVELS = 1.2;
 /** The rotated passes look for faces this many times minFace and larger (see detection.py). */
 const ROTATED_MIN_FACE = 2;
 /** Boxes overlapping more than this are one face. */
@@ -100,6 +102,16 @@ function nms(boxes: Box[]): number[] {
     if (kept.every((j) => iou(box, boxes[j]) <= NMS_IOU)) kept.push(k);
   });
   return kept;
+}
+
+/** Each pyramid level's tile side (photo px), finest first: min_face / TILE_FACES[0], then 3x that, ..., then the
+ * whole photo; a level within MERGE_LEVELS of the whole photo is left to it (as detection.py's _levels). */
+function tileSides(minFace: number, longest: number): number[] {
+  const tiles = [minFace / TILE_FACES[0]];
+  while (tiles[tiles.length - 1] < longest) tiles.push((tiles[tiles.length - 1] * TILE_FACES[1]) / TILE_FACES[0]);
+  tiles[tiles.length - 1] = longest;
+  if (tiles.length > 1 && longest < MERGE_LEVELS * tiles[tiles.length - 2]) tiles.splice(tiles.length - 2, 1);
+  return tiles;
 }
 
 /** Tile corners along one side of a level: TILE windows overlapping by TILE_FACES[1] of a tile. */
@@ -196,8 +208,8 @@ export class LandmarkDetector {
     const boxes: Box[] = [];
     const longest = Math.max(image.width, image.height);
     let level = image;
-    for (let tile = minFace / TILE_FACES[0]; ; tile *= TILE_FACES[1] / TILE_FACES[0]) {
-      const scale = TILE / Math.min(tile, longest);
+    for (const tile of tileSides(minFace, longest)) {
+      const scale = TILE / tile;
       const [next, context] = canvas(Math.max(1, Math.round(image.width * scale)), Math.max(1, Math.round(image.height * scale)));
       context.drawImage(level, 0, 0, next.width, next.height);
       level = next;
@@ -209,15 +221,15 @@ export class LandmarkDetector {
           boxes.push(...(await this.boxes(this.fullRange, window, [x, y], factor)));
         }
       }
-      if (tile >= longest) {
+      if (tile === longest) {
         const [whole, wholeContext] = canvas(128, 128); // the last level is one tile: the short-range pass
         wholeContext.drawImage(level, 0, 0, 128 * (level.width / TILE), 128 * (level.height / TILE));
         boxes.push(...(await this.boxes(this.shortRange, whole, [0, 0], factor.map((f) => (f * TILE) / 128))));
-        return nms(boxes)
-          .slice(0, this.maxFaces)
-          .map((k) => boxes[k]);
       }
     }
+    return nms(boxes)
+      .slice(0, this.maxFaces)
+      .map((k) => boxes[k]);
   }
 
   /** One detector on one square window: boxes in photo px ((window px + corner) * factor). */
