@@ -41,16 +41,16 @@ class MeasuredOffsets:
         A whole measured pattern keeps the scatter's spatial correlation (a shifted, rescaled
         or slid contour), which independent per-point noise would not."""
         distance = np.linalg.norm(self.angles - pitch_yaw_deg, axis=1)
-        return self.offsets[rng.choice(np.argsort(distance)[:neighbours])].astype(np.float64)
+        return self.offsets[rng.choice(np.argsort(distance)[:neighbours])]
 
     def mean(self, pitch_yaw_deg: np.ndarray | None) -> np.ndarray:
         """(468, 2) mean offset at a pose (measured faces weighted by a Gaussian kernel in pose),
         or over all measured poses when the pose is not known (None)."""
         if pitch_yaw_deg is None:
-            return self.offsets.astype(np.float64).mean(axis=0)
+            return self.offsets.mean(axis=0)
         distance = np.linalg.norm(self.angles - pitch_yaw_deg, axis=1)
         weights = np.exp(-0.5 * (distance / POSE_BANDWIDTH_DEG) ** 2) + 1e-12
-        return np.einsum("n,nkd->kd", weights / weights.sum(), self.offsets.astype(np.float64))
+        return ((weights / weights.sum()) @ self.offsets.reshape(len(weights), -1)).reshape(self.offsets.shape[1:])
 
     def correct(self, points: np.ndarray, pitch_yaw_deg: np.ndarray | None) -> np.ndarray:
         """(>=468, 2+) detected points -> where the model's landmark vertices would project."""
@@ -69,8 +69,8 @@ def moved(points: np.ndarray, offsets: np.ndarray) -> np.ndarray:
 
 @cache
 def measured_offsets() -> MeasuredOffsets:
-    """The shipped measurement (plain arrays, loaded without pickle)."""
+    """The shipped measurement (plain arrays, loaded without pickle; float64 once here, not per face)."""
     if not OFFSETS_FILE.is_file():
         raise FileNotFoundError(f"{OFFSETS_FILE} is missing: run python -m training.landmark_noise")
     with np.load(OFFSETS_FILE, allow_pickle=False) as data:
-        return MeasuredOffsets(data["angles"], data["offsets"])
+        return MeasuredOffsets(data["angles"].astype(np.float64), data["offsets"].astype(np.float64))
