@@ -21,6 +21,7 @@ import numpy as np
 import torch
 
 from inversefacenet import raster_torch
+from inversefacenet.camera import DEFAULT_CAMERA, Camera
 from inversefacenet.facemodel.model import MESH_POINTS, FaceModel
 from inversefacenet.params import FaceParameters
 from inversefacenet.renderer import RenderOutput, project_face, render
@@ -61,9 +62,9 @@ class FitResult:
     ms: dict[str, float] = field(default_factory=dict)
 
 
-def _landmark_pixels(model: FaceModel, params: FaceParameters, size: int) -> torch.Tensor:
+def _landmark_pixels(model: FaceModel, params: FaceParameters, size: int, camera: Camera) -> torch.Tensor:
     """Projected 468 mesh landmarks in crop pixels under the paper's crop rule: (B, 468, 2)."""
-    return project_face(model, params, size).pixels[:, model.landmarks_mediapipe[:MESH_POINTS]]
+    return project_face(model, params, size, camera).pixels[:, model.landmarks_mediapipe[:MESH_POINTS]]
 
 
 def _torch_params(params: FaceParameters) -> FaceParameters:
@@ -86,7 +87,7 @@ def _prior(p: FaceParameters, config: FitConfig, albedo: bool = False) -> torch.
 
 
 def _fit_landmarks(model: FaceModel, params: FaceParameters, target: torch.Tensor, size: int,
-                   config: FitConfig) -> FaceParameters:  # fmt: skip
+                   config: FitConfig, camera: Camera) -> FaceParameters:  # fmt: skip
     p = _torch_params(params)
     for t in (p.rotation, p.shape, p.expression):
         t.requires_grad_(True)
@@ -94,7 +95,7 @@ def _fit_landmarks(model: FaceModel, params: FaceParameters, target: torch.Tenso
     optimiser = torch.optim.Adam([{"params": g, "lr": lr} for g, lr in zip(groups, config.landmark_rates, strict=True)])
     for _ in range(config.landmark_iterations):
         optimiser.zero_grad()
-        error = ((_landmark_pixels(model, p, size) - target) ** 2).sum(-1).mean()
+        error = ((_landmark_pixels(model, p, size, camera) - target) ** 2).sum(-1).mean()
         loss = error + _prior(p, config) * size / 100
         loss.backward()
         optimiser.step()
@@ -117,10 +118,10 @@ def _sample(image: np.ndarray, points: np.ndarray) -> np.ndarray:
 
 
 def _observed_vertices(
-    model: FaceModel, params: FaceParameters, image: np.ndarray, mask: np.ndarray
+    model: FaceModel, params: FaceParameters, image: np.ndarray, mask: np.ndarray, camera: Camera
 ) -> tuple[np.ndarray, RenderOutput]:
     """Indices of face-skin vertices that are visible and fall inside the photo's mask, and the render."""
-    out = render(model, params, image.shape[0])
+    out = render(model, params, image.shape[0], camera)
     pixels = out.pixels[0]
     inside = np.all((pixels >= 0) & (pixels < image.shape[0] - 1), axis=1)
     ij = np.clip(pixels.astype(int), 0, image.shape[0] - 1)
@@ -130,9 +131,9 @@ def _observed_vertices(
 
 
 def _fit_appearance(model: FaceModel, params: FaceParameters, image: np.ndarray, mask: np.ndarray,
-                    config: FitConfig) -> tuple[FaceParameters, np.ndarray]:  # fmt: skip
+                    config: FitConfig, camera: Camera) -> tuple[FaceParameters, np.ndarray]:  # fmt: skip
     """Closed-form SH and albedo given the geometry; returns parameters and observed vertices."""
-    ids, out = _observed_vertices(model, params, image, mask)
+    ids, out = _observed_vertices(model, params, image, mask, camera)
     if len(ids) < config.min_observed_vertices:
         return params, ids
     observed = _sample(image, out.pixels[0, ids]).astype(np.float64)  # (N, 3)
@@ -157,7 +158,7 @@ def _fit_appearance(model: FaceModel, params: FaceParameters, image: np.ndarray,
 
 
 def _refine(model: FaceModel, params: FaceParameters, image: np.ndarray, ids: np.ndarray, target: torch.Tensor,
-            config: FitConfig) -> FaceParameters:  # fmt: skip
+            config: FitConfig, camera: Camera) -> FaceParameters:  # fmt: skip
     """Joint Adam on per-vertex photometric error + landmarks + priors."""
     if len(ids) < config.min_observed_vertices:
         return params
@@ -170,7 +171,7 @@ def _refine(model: FaceModel, params: FaceParameters, image: np.ndarray, ids: np
     index = torch.as_tensor(ids)
     for _ in range(config.refine_iterations):
         optimiser.zero_grad()
-        face = project_face(model, p, size)
+        face = project_face(model, p, size, camera)
         pixels = face.pixels  # (1, V, 2)
         _, colour = raster_torch.shade_vertices(face.in_camera, model.albedo(p.albedo), p.sh, triangles)
         grid = (pixels[:, index] / size * 2 - 1)[:, None]  # (1, 1, N, 2) in [-1, 1]
@@ -195,38 +196,40 @@ def fit(
     init: FaceParameters | None = None,
     mode: FitMode = "full",
     config: FitConfig = DEFAULT_FIT,
+    camera: Camera = DEFAULT_CAMERA,
 ) -> FitResult:
     """Fit the model to a crop.
 
     image: (S, S, 3) uint8 crop; mask: (S, S) bool face mask; landmarks: (>=468, 2) MediaPipe
     points in crop pixels; init: starting parameters (default: the mean face), e.g. a
-    network prediction. ``mode="fast"`` skips the joint refinement.
+    network prediction. ``mode="fast"`` skips the joint refinement. ``camera``: the camera distance and crop
+    rule the crop was cut by (a checkpoint's ``config.camera``, so the fit and its network share one camera).
     """
     coarse = model.coarse()
     size = image.shape[0]
     target = torch.tensor(landmarks[None, :MESH_POINTS, :2], dtype=torch.float32)
     timings: dict[str, float] = {}
     start = time.perf_counter()
-    params = _fit_landmarks(coarse, init or FaceParameters.neutral(model.layout), target, size, config)
+    params = _fit_landmarks(coarse, init or FaceParameters.neutral(model.layout), target, size, config, camera)
     timings["fit_landmarks"] = (time.perf_counter() - start) * 1000
     start = time.perf_counter()
-    params, ids = _fit_appearance(coarse, params, image, mask, config)
+    params, ids = _fit_appearance(coarse, params, image, mask, config, camera)
     timings["fit_appearance"] = (time.perf_counter() - start) * 1000
     if mode == "full":
         start = time.perf_counter()
-        params = _refine(coarse, params, image, ids, target, config)
-        params, _ = _fit_appearance(coarse, params, image, mask, config)
+        params = _refine(coarse, params, image, ids, target, config, camera)
+        params, _ = _fit_appearance(coarse, params, image, mask, config, camera)
         timings["fit_refine"] = (time.perf_counter() - start) * 1000
-    landmark_error, rmse, out = evaluate_fit(model, params, image, mask, landmarks)
+    landmark_error, rmse, out = evaluate_fit(model, params, image, mask, landmarks, camera)
     return FitResult(params, landmark_error, rmse, out, timings)
 
 
-def evaluate_fit(model: FaceModel, params: FaceParameters, image: np.ndarray, mask: np.ndarray,
-                 landmarks: np.ndarray) -> tuple[float, float, RenderOutput]:  # fmt: skip
+def evaluate_fit(model: FaceModel, params: FaceParameters, image: np.ndarray, mask: np.ndarray, landmarks: np.ndarray,
+                 camera: Camera = DEFAULT_CAMERA) -> tuple[float, float, RenderOutput]:  # fmt: skip
     """Mean landmark error (crop px, 468 points), photometric RMSE (0-255) inside mask and face,
     and the render they were measured on."""
     size = image.shape[0]
-    out = render(model, params, size)
+    out = render(model, params, size, camera)
     projected = out.pixels[0, model.landmarks_mediapipe[:MESH_POINTS]]
     landmark_error = float(np.linalg.norm(projected - landmarks[:MESH_POINTS, :2], axis=1).mean())
     both = mask & out.raster.mask[0]

@@ -75,7 +75,7 @@ class FaceResult:
     @property
     def evaluation(self) -> Evaluation:
         if self._evaluation is None:
-            error, rmse, out = evaluate_fit(self.model, self.params, *fit_input(*self._photo, self.crop))
+            error, rmse, out = evaluate_fit(self.model, self.params, *fit_input(*self._photo, self.crop), self.camera)
             self._evaluation = Evaluation.of(self.model, self.crop, out, error, rmse)
         return self._evaluation
 
@@ -167,10 +167,7 @@ class Reconstructor:
         self.fit_mode = fit_mode
         self.fit_config = fit_config
         self.correct_landmarks = correct_landmarks
-        self.camera = predictor.config.camera if predictor else DEFAULT_CAMERA
-        if fit_mode and self.camera.distance_mm != DEFAULT_CAMERA.distance_mm:
-            log.warning("the network was trained at %.0f mm, the fit works at %.0f mm", self.camera.distance_mm,
-                        DEFAULT_CAMERA.distance_mm)  # fmt: skip
+        self.camera = predictor.config.camera if predictor else DEFAULT_CAMERA  # the fit works in the same one
         network = None
         if predictor:
             config = predictor.config
@@ -252,14 +249,14 @@ class Reconstructor:
         if self.correct_landmarks:  # the network was trained on MediaPipe's own points: only the fit needs this
             pose = None if initial is None else np.degrees(initial.rotation[0, :2])
             points = measured_offsets().correct(points, pose)
-        crop = crop_for_landmarks(points, FIT_SIZE)
+        crop = crop_for_landmarks(points, FIT_SIZE, self.camera)
         timings = {**ms, "crop": (time.perf_counter() - start) * 1000}
         params, evaluation = initial, None
         if self.fit_mode is not None:
             start = time.perf_counter()
             pixels, mask, landmarks = fit_input(image, points, crop)
             timings["crop"] += (time.perf_counter() - start) * 1000
-            fitted = fit(self.model, pixels, mask, landmarks, init=initial, mode=self.fit_mode, config=self.fit_config)
+            fitted = fit(self.model, pixels, mask, landmarks, initial, self.fit_mode, self.fit_config, self.camera)
             params, timings = fitted.params, {**timings, **fitted.ms}
             evaluation = Evaluation.of(self.model, crop, fitted.render, fitted.landmark_error_px,
                                        fitted.photometric_rmse)  # fmt: skip

@@ -186,6 +186,12 @@ def test_network_crops_follow_the_checkpoints_crop_scale(model, detector, tmp_pa
     np.testing.assert_array_equal(batch[0], face_input(photo, landmarks, 64, Camera(crop_scale=1.6)))
     assert not np.array_equal(batch[0], face_input(photo, landmarks, 64))
     assert faces[0].camera.distance_mm == 800.0
+    # the fit works in the network's camera too: its crop and its renders share the 1.6 rule and 800 mm
+    # (the result's renders, e.g. the overlay and the app's views, use faces[0].camera: they must show the fit's face)
+    fitted = Reconstructor(model, detector, predictor=predictor, fit_mode="fast").reconstruct_image(photo)[0]
+    assert fitted.camera == predictor.config.camera
+    shown = render(model, fitted.params, fitted.crop.size, camera=fitted.camera).pixels[0, model.landmarks_mediapipe]
+    np.testing.assert_allclose(fitted.crop.to_photo(shown), fitted.landmarks478, atol=0.05)
 
 
 def test_without_the_fit_the_evaluation_waits_until_asked(model, detector):
