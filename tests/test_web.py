@@ -275,19 +275,15 @@ def test_the_page_builds_the_same_face_as_python(browser, site, model):
 
 
 @pytest.fixture(scope="module")
-def camera_browser(tmp_path_factory):
-    """Chromium whose camera plays a 2 s face video in a loop (benchmarks/live_video.py)."""
-    if CHROMIUM is None:
-        pytest.skip("Debian chromium is not installed (.ci/run installs it)")
-    from playwright.sync_api import sync_playwright
-
+def camera_browser(browser, tmp_path_factory):
+    """Chromium whose camera plays a 2 s face video in a loop (benchmarks/live_video.py); launched by the
+    `browser` fixture's driver, as the sync API runs one driver at a time."""
     video = write_y4m(tmp_path_factory.mktemp("camera") / "face.y4m", moving_frames(60))
     camera = ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
               f"--use-file-for-fake-video-capture={video}"]  # fmt: skip
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=[*FLAGS, *camera])
-        yield browser
-        browser.close()
+    camera_browser = browser.browser_type.launch(executable_path=CHROMIUM, args=[*FLAGS, *camera])
+    yield camera_browser
+    camera_browser.close()
 
 
 def live_stats(page) -> dict:

@@ -132,7 +132,8 @@ export class Live {
   private processedFrame = 0; // the camera's frame count at the last frame taken
   private done: number[] = []; // completion times (ms) of the last WINDOW frames
   private recent: Record<Stage, number[]> = Object.fromEntries(STAGES.map((s) => [s, []])) as never;
-  private counts = { arrived: 0, frames: 0, faceless: 0, detections: 0 };
+  private counts = { arrived: 0, frames: 0, faceless: 0 };
+  private detectionsBefore = 0; // the tracker's detector runs when Live was pressed
 
   constructor(
     readonly video: HTMLVideoElement,
@@ -153,7 +154,7 @@ export class Live {
     [this.stream, this.track] = [stream, stream.getVideoTracks()[0]];
     this.tracker.reset();
     this.error = null;
-    [this.done, this.counts] = [[], { arrived: 0, frames: 0, faceless: 0, detections: this.tracker.detections }];
+    [this.done, this.counts, this.detectionsBefore] = [[], { arrived: 0, frames: 0, faceless: 0 }, this.tracker.detections];
     STAGES.forEach((s) => (this.recent[s] = []));
     this.video.srcObject = stream;
     await this.video.play();
@@ -161,8 +162,9 @@ export class Live {
     this.video.requestVideoFrameCallback(this.onFrame);
   }
 
-  /** Releases the camera: its track ends, so the browser's camera indicator goes off. */
+  /** Releases the camera: its track ends, so the browser's camera indicator goes off. Nothing when not live. */
   stop(): void {
+    if (!this.stream && !this.video.srcObject) return;
     this.stream?.getTracks().forEach((track) => track.stop());
     this.stream = null;
     this.video.srcObject = null;
@@ -172,14 +174,13 @@ export class Live {
   stats(): LiveStats {
     const mean = (values: number[]) => (values.length ? values.reduce((a, b) => a + b, 0) / values.length : 0);
     const span = this.done.length > 1 ? this.done[this.done.length - 1] - this.done[0] : 0;
-    const track = this.track;
     return {
       running: this.running,
-      camera: track ? (track.readyState === "live" ? "live" : "ended") : "none",
+      camera: this.track ? (this.track.readyState === "live" ? "live" : "ended") : "none",
       arrived: this.counts.arrived,
       frames: this.counts.frames,
       dropped: this.counts.arrived - this.counts.frames - (this.busy ? 1 : 0),
-      detections: this.tracker.detections - this.counts.detections,
+      detections: this.tracker.detections - this.detectionsBefore,
       faceless: this.counts.faceless,
       fps: span > 0 ? ((this.done.length - 1) * 1000) / span : 0,
       ms: Object.fromEntries(STAGES.map((s) => [s, mean(this.recent[s])])) as Record<Stage, number>,

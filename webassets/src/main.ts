@@ -2,7 +2,7 @@
 // with lighting, expression and pose controls and mesh downloads. Everything runs in the browser.
 import { FaceModel } from "./facemodel";
 import { LandmarkDetector } from "./landmarks";
-import { describe, Live, Tracker } from "./live";
+import { describe, Live, type LiveStats, Tracker } from "./live";
 import { hexToRgb, rgbToHex, shFromLight } from "./lighting";
 import { type Backend, type Network, createNetwork } from "./network";
 import { type FaceParameters, rotationMatrix, unpack } from "./params";
@@ -176,8 +176,10 @@ class App {
   show(index: number): void {
     this.current = index;
     const face = this.faces[index];
-    const { pitch, yaw, roll } = face.rotation_deg;
-    setValues({ pitch, yaw, roll, ...Object.fromEntries(this.expressions.map((n) => [n, face.expression[n]])) });
+    // live, the sliders are offsets: back to 0, following the tracked face
+    const { pitch, yaw, roll } = this.live ? { pitch: 0, yaw: 0, roll: 0 } : face.rotation_deg;
+    setValues({ pitch, yaw, roll,
+      ...Object.fromEntries(this.expressions.map((n) => [n, this.live ? 0 : face.expression[n]])) });
     $<HTMLSelectElement>("preset").value = "recovered";
     this.customLight = false;
     this.update();
@@ -304,7 +306,7 @@ function buildControls(app: App, live: Live): void {
       app.download(kind).catch((error: Error) => setStatus(`The ${kind.toUpperCase()} export failed: ${error.message}`, true)));
   }
   const run = (url: string) => { // reconstruct shows its own message
-    stopLive(app, live);
+    live.stop(); // a photo ends live mode
     app.reconstruct(url).catch(() => {}).finally(() => URL.revokeObjectURL(url));
   };
   $<HTMLInputElement>("file").addEventListener("change", (e) => {
@@ -334,10 +336,10 @@ function setLiveButtons(running: boolean): void {
   $("live-video").hidden = !running;
 }
 
-/** Live ends (Stop, or a photo chosen): the camera is released and the last frame stays on the page. */
-function stopLive(app: App, live: Live): void {
-  if (!live.running) return;
-  live.stop();
+/** What the page shows of live mode: the status line each frame; when it ends, the controls of a still face. */
+function reportLive(app: App, stats: LiveStats): void {
+  setStatus(stats.running ? describe(stats) : `Stopped, camera released · ${describe(stats)}`, stats.error !== null);
+  if (stats.running) return;
   app.endLive();
   setLiveButtons(false);
 }
@@ -350,12 +352,11 @@ function buildLive(app: App, live: Live): void {
       await live.start();
     } catch {
       live.stop(); // the stream, if the camera opened and the video would not play
-      app.endLive();
-      setLiveButtons(false);
+      reportLive(app, live.stats());
       setStatus(NO_CAMERA, true);
     }
   });
-  $("stop").addEventListener("click", () => stopLive(app, live));
+  $("stop").addEventListener("click", () => live.stop());
   $<HTMLInputElement>("smoothing").addEventListener("change", (e) =>
     (live.tracker.smoothing = (e.target as HTMLInputElement).checked));
 }
@@ -377,7 +378,7 @@ async function main(): Promise<void> {
   const app = new App(model, detector, network, view);
   const tracker = new Tracker(detector, network, (frame, points) => app.input(frame, points));
   const live = new Live($<HTMLVideoElement>("live-video"), tracker, (output) => app.showLive(output),
-    (stats) => setStatus(stats.running ? describe(stats) : `Stopped, camera released · ${describe(stats)}`));
+    (stats) => reportLive(app, stats));
   buildControls(app, live);
   setResults(false);
   $("backend").textContent = `${network.backend} · ${variant}`;
