@@ -258,7 +258,7 @@ def _summary(rows: list[dict]) -> dict[str, object]:
     summary: dict[str, object] = {}
     for condition in [key for key, value in rows[0].items() if isinstance(value, dict)]:
         errors = [r[condition] for r in rows]
-        means = {name: float(np.mean([e[name] for e in errors])) for name in errors[0]}
+        means = {name: float(np.nanmean([e[name] for e in errors])) for name in errors[0]}  # NaN: nothing seen
         for suffix in ("", "_gain", "_seen"):
             if "model_albedo" + suffix in means:
                 means["ratio" + suffix] = means["photo_texture" + suffix] / means["model_albedo" + suffix]
