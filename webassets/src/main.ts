@@ -63,6 +63,11 @@ class App {
     readonly view: FaceView,
   ) {}
 
+  /** The face as the 3D view shows it, edits and light applied: what params.json downloads. */
+  get shown(): FaceParameters | null {
+    return this.edited;
+  }
+
   /** The Gradio app's expression sliders (facemodel.json), so both UIs offer the same. */
   get expressions(): string[] {
     return this.model.index.expression_sliders;
@@ -395,6 +400,7 @@ async function main(): Promise<void> {
       Array.from((await network.run(Float32Array.from(input), app.inputSize)).output),
     // counts since Live was pressed (frames, detector runs, dropped frames), fps and ms per stage
     liveStats: () => live.stats(),
+    shown: () => app.shown,
     // for detection tests: every face's 478 x [x, y] in the photo's pixels as decoded (at most 2048 px)
     detect: async (url: string) => (await detector.detect(await decode(url))).map((face) => Array.from(face)),
     // for parity tests: the input of a photo (at most 2048 px) for given landmarks (478 x [x, y] pixels)
