@@ -139,9 +139,10 @@ class Session:
         return Preview(relit, *self._geometry_views, pasted, ms)
 
     def export(
-        self, edit: Edit, folder: str | Path | None = None, formats: tuple[str, ...] = ("obj", "ply", "glb")
+        self, edit: Edit, folder: str | Path | None = None, formats: tuple[str, ...] = ("obj", "ply", "glb", "animated")
     ) -> list[Path]:
-        """Write the edited face: face_obj.zip (OBJ + MTL + albedo PNG), face.ply, face.glb, params.json.
+        """Write the edited face: face_obj.zip (OBJ + MTL + albedo PNG), face.ply, face.glb, face_animated.glb
+        (the 52 ARKit blendshapes as morph targets, the edited weights as defaults), params.json.
 
         By default into the session's own folder, overwriting the previous export.
         """
@@ -150,6 +151,9 @@ class Session:
         edited = replace(self.face, params=self.parameters(edit))
         written = []
         for suffix in formats:
+            if suffix == "animated":
+                written.append(edited.export_animated(folder / "face_animated.glb"))
+                continue
             files = edited.export(folder / f"face.{suffix}")
             if suffix == "obj":
                 archive = folder / "face_obj.zip"

@@ -288,8 +288,8 @@ def build_app(reconstructor: Reconstructor) -> gr.Blocks:
                     roll = gr.Slider(-45, 45, 0, step=0.5, label="Roll (°)", elem_id="roll")
                     reset_button = gr.Button("Reset to the recovered face", elem_id="reset")
                     gr.Markdown("### Download (with the current edits)")
-                    export_button = gr.Button("Prepare OBJ, PLY, GLB and params.json", variant="primary",
-                                              elem_id="export")  # fmt: skip
+                    export_button = gr.Button("Prepare OBJ, PLY, GLB, animatable GLB and params.json",
+                                              variant="primary", elem_id="export")  # fmt: skip
                     downloads = gr.File(file_count="multiple", label="Files", elem_id="downloads")
         with gr.Tab("Live (webcam)", id="live-tab"):
             live_tab(reconstructor)

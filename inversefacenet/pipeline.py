@@ -16,6 +16,7 @@ from typing import Any
 import cv2
 import numpy as np
 
+from inversefacenet.animate import animated_glb
 from inversefacenet.camera import DEFAULT_CAMERA, Camera, rotation_matrix
 from inversefacenet.checkpoint import DEFAULT_CHECKPOINT
 from inversefacenet.detection import DetectedFace, LandmarkDetector
@@ -125,6 +126,15 @@ class FaceResult:
     def render(self, size: int = 256, params: FaceParameters | None = None) -> np.ndarray:
         """(size, size, 3) uint8 image of the face (or of edited ``params``) in crop framing."""
         return to_uint8(render(self.model, params or self.params, size, camera=self.camera).image[0])
+
+    def export_animated(self, path: str | Path) -> Path:
+        """Write a GLB whose 52 ARKit blendshapes are morph targets (the recovered weights as defaults), on the
+        same textured atlas mesh as :meth:`export`'s GLB: animatable in three.js, Blender or a game engine."""
+        if self._texture is None:
+            self._texture = bake_face_texture(self.model, self.albedo)
+        path = Path(path)
+        path.write_bytes(animated_glb(self.model, self.params, texture=self._texture))
+        return path
 
     def export(self, path: str | Path) -> list[Path]:
         """Write the mesh with its albedo; the format follows the suffix (.obj, .ply, .glb).

@@ -92,7 +92,7 @@ def test_upload_relight_and_download(client, tmp_path):
     files = client.predict(lit[0], *opened, api_name="/export")
     paths = {Path(f if isinstance(f, str) else f["path"]).name: Path(f if isinstance(f, str) else f["path"])
              for f in files}  # fmt: skip
-    assert set(paths) == {"face_obj.zip", "face.ply", "face.glb", "params.json"}
+    assert set(paths) == {"face_obj.zip", "face.ply", "face.glb", "face_animated.glb", "params.json"}
     mesh = trimesh.load(paths["face.ply"], process=False)
     assert len(mesh.vertices) > 10_000 and len(mesh.faces) > 20_000
     assert len(trimesh.load(paths["face.glb"], force="mesh").vertices) == len(mesh.vertices)

@@ -7,6 +7,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 import trimesh
+from pygltflib import GLTF2
 
 from demo.session import EXPRESSION_CONTROLS, Edit, Session
 from demo.views import FaceViews, composite
@@ -144,7 +145,7 @@ def test_export_reflects_the_edits(two_faces, tmp_path):
     recovered = session.recovered_edit
     edit = Edit(recovered.sh, {**recovered.expression, "jawOpen": 1.0}, (0.0, 10.0, 0.0))
     files = {p.name: p for p in session.export(edit, tmp_path)}
-    assert set(files) == {"face_obj.zip", "face.ply", "face.glb", "params.json"}
+    assert set(files) == {"face_obj.zip", "face.ply", "face.glb", "face_animated.glb", "params.json"}
     with zipfile.ZipFile(files["face_obj.zip"]) as bundle:
         assert {"face.obj", "face.mtl"} <= set(bundle.namelist()) and any(n.endswith(".png") for n in bundle.namelist())
         bundle.extractall(tmp_path / "obj")
@@ -161,6 +162,9 @@ def test_export_reflects_the_edits(two_faces, tmp_path):
     np.testing.assert_allclose(glb.vertices * 1000, posed, atol=1e-2)
     saved = json.loads(files["params.json"].read_text())
     assert saved["expression"]["jawOpen"] == pytest.approx(1.0) and saved["rotation_deg"]["yaw"] == pytest.approx(10.0)
+    animated = json.loads(GLTF2().load(files["face_animated.glb"]).to_json())["meshes"][0]  # the edits as defaults
+    assert animated["weights"][model.expression_names.index("jawOpen")] == pytest.approx(1.0)
+    assert animated["extras"]["targetNames"] == model.expression_names
     assert set(EXPRESSION_CONTROLS) <= set(saved["expression"])
 
 
