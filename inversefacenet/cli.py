@@ -1,6 +1,6 @@
 """Command line: reconstruct every face in one or more photos.
 
-    python -m inversefacenet PHOTO... --out DIR [--fit fast|full] [--no-fit | --fit-only] [--json]
+    python -m inversefacenet PHOTO... --out DIR [--fit fast|full] [--no-fit | --fit-only] [--json] [--photo-texture]
 
 Per face it writes DIR/<photo>_face<k>/ with params.json, face.obj (+ .mtl + albedo .png),
 face.ply and face.glb, and per photo DIR/<photo>_overlay.png (fitted silhouettes and
@@ -35,7 +35,7 @@ def _write_face(face: FaceResult, folder: Path) -> dict[str, str]:
     return {name: str(path) for name, path in files.items()}
 
 
-def _process(reconstructor: Reconstructor, photo: Path, out: Path) -> dict[str, object]:
+def _process(reconstructor: Reconstructor, photo: Path, out: Path, photo_texture: bool = False) -> dict[str, object]:
     from PIL import Image
 
     from inversefacenet.images import load_image
@@ -48,7 +48,7 @@ def _process(reconstructor: Reconstructor, photo: Path, out: Path) -> dict[str, 
     Image.fromarray(draw_overlay(image, faces)).save(overlay)
     report = []
     for k, face in enumerate(faces):
-        files = _write_face(face, out / f"{photo.stem}_face{k}")
+        files = _write_face(face.with_photo_texture(image) if photo_texture else face, out / f"{photo.stem}_face{k}")
         files["overlay"] = str(overlay)
         report.append({
             "box": [round(v, 2) for v in face.box],
@@ -72,6 +72,8 @@ def main(argv: list[str] | None = None) -> int:
     choice.add_argument("--fit-only", action="store_true", help="ignore the network; fit from the mean face")
     parser.add_argument("--checkpoint", type=Path, default=None, help="network checkpoint (default: the shipped one)")
     parser.add_argument("--json", action="store_true", help="print one JSON object per photo on stdout")
+    parser.add_argument("--photo-texture", action="store_true",
+                        help="export the person's own skin, de-lit from the photo, instead of the model's albedo")
     args = parser.parse_args(argv)
     from tqdm import tqdm
 
@@ -88,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     failed = 0
     for photo in tqdm(args.photos, desc="photos", unit="photo", disable=len(args.photos) < 2, file=sys.stderr):
         try:
-            report = _process(reconstructor, photo, args.out)
+            report = _process(reconstructor, photo, args.out, args.photo_texture)
         except InputError as error:
             failed += 1
             print(f"error: {photo}: {error}", file=sys.stderr)

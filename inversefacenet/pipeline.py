@@ -9,19 +9,20 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import cv2
 import numpy as np
 
+from inversefacenet import photo_texture
 from inversefacenet.animate import animated_glb
 from inversefacenet.camera import DEFAULT_CAMERA, Camera, rotation_matrix
 from inversefacenet.checkpoint import DEFAULT_CHECKPOINT
 from inversefacenet.detection import DetectedFace, LandmarkDetector
 from inversefacenet.errors import NoFaceError
-from inversefacenet.export import bake_face_texture, export_face
+from inversefacenet.export import TEXTURE_SIZE, bake_face_texture, export_face
 from inversefacenet.facemodel.model import FaceModel
 from inversefacenet.fitting import DEFAULT_FIT, FitConfig, FitMode, evaluate_fit, fit
 from inversefacenet.images import load_image
@@ -72,6 +73,7 @@ class FaceResult:
     _photo: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)  # the photo and the points the
     # crop was made from: what a lazy evaluation measures against
     _texture: np.ndarray | None = field(default=None, repr=False)  # baked albedo, shared by OBJ and GLB
+    skin: np.ndarray | None = field(default=None, repr=False)  # (V, 3) de-lit photo albedo replacing the model's
 
     @property
     def evaluation(self) -> Evaluation:
@@ -108,8 +110,15 @@ class FaceResult:
 
     @property
     def albedo(self) -> np.ndarray:
-        """(V, 3) reflectance in [0, 1]."""
-        return np.clip(self.model.albedo(self.params.albedo)[0], 0, 1)
+        """(V, 3) reflectance in [0, 1]: the model's, or the photo's own skin after :meth:`with_photo_texture`."""
+        return self.skin if self.skin is not None else np.clip(self.model.albedo(self.params.albedo)[0], 0, 1)
+
+    def with_photo_texture(self, photo: np.ndarray) -> FaceResult:
+        """This face wearing the person's own skin, de-lit from ``photo`` (the (H, W, 3) uint8 image it came from;
+        :mod:`inversefacenet.photo_texture`): the texture of its OBJ/GLB exports, the per-vertex albedo of its PLY."""
+        texture = photo_texture.for_face(self, photo)  # at 512 px: a face in a photo rarely has more detail
+        atlas = cv2.resize(texture.texture_uint8(), (TEXTURE_SIZE, TEXTURE_SIZE), interpolation=cv2.INTER_LINEAR)
+        return replace(self, _texture=atlas, skin=texture.vertex_albedo.astype(np.float32))
 
     def parameters_dict(self) -> dict[str, Any]:
         """JSON-ready named parameter groups (rotation in degrees, expression by blendshape name)."""

@@ -2,10 +2,12 @@
 
 import json
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
 import trimesh
+from PIL import Image
 
 from inversefacenet import FaceParameters, NoFaceError, Reconstructor, render
 from inversefacenet.camera import Camera
@@ -131,11 +133,25 @@ def test_cli_writes_files_reports_json_and_survives_bad_photos(tmp_path, capsys)
     face = report["faces"][0]
     assert len(face["landmarks68"]) == 68 and len(face["box"]) == 4
     files = face["files"]
-    for key in ("params", "obj", "mtl", "png", "ply", "glb", "overlay"):
-        assert (tmp_path / "out").exists() and json.dumps(files[key])
-    mesh = trimesh.load(files["glb"], force="mesh")
-    assert len(mesh.vertices) > 10_000
+    assert set(files) == {"params", "obj", "mtl", "png", "ply", "glb", "overlay"}
+    meshes = {key: trimesh.load(files[key], force="mesh", process=False) for key in ("obj", "ply", "glb")}
+    assert len({len(mesh.vertices) for mesh in meshes.values()}) == 1 and len(meshes["glb"].vertices) > 10_000
+    assert Path(files["png"]).name in Path(files["mtl"]).read_text()  # the OBJ's material points at its texture
+    assert Image.open(files["png"]).size[0] >= 512 and Image.open(files["overlay"]).size == (512, 512)
     assert json.loads(open(files["params"]).read())["rotation_deg"].keys() == {"pitch", "yaw", "roll"}
+
+
+def test_cli_exports_the_photo_texture(tmp_path, capsys):
+    """--photo-texture: the downloads wear the person's skin de-lit from the photo, not the model's albedo."""
+    reports = {}
+    for name, extra in (("model", []), ("photo", ["--photo-texture"])):
+        assert main([EXAMPLE, "--out", str(tmp_path / name), "--no-fit", "--json", *extra]) == 0
+        reports[name] = json.loads(capsys.readouterr().out.strip())["faces"][0]["files"]
+    colours = {name: trimesh.load(files["ply"], process=False).visual.vertex_colors[:, :3].astype(float)
+               for name, files in reports.items()}  # fmt: skip
+    textures = {name: np.asarray(Image.open(files["png"]), float) for name, files in reports.items()}
+    assert np.abs(colours["photo"] - colours["model"]).mean() > 3  # another skin, in PLY
+    assert np.abs(textures["photo"] - textures["model"]).mean() > 3  # and in the OBJ/GLB texture
 
 
 def test_cli_reports_an_unreadable_checkpoint(tmp_path, capsys):
