@@ -57,6 +57,8 @@ class Session:
     views: FaceViews = field(init=False, repr=False)
     _geometry_key: np.ndarray | None = field(default=None, init=False, repr=False)
     _geometry_views: tuple[np.ndarray, np.ndarray] | None = field(default=None, init=False, repr=False)
+    photo_texture: bool = field(default=False, init=False)  # show and export the person's de-lit skin
+    _textured: dict[int, FaceResult] = field(default_factory=dict, init=False, repr=False)  # per face, made once
     folder: Path = field(init=False, repr=False)  # this session's files (3D view, downloads), removed by close()
     display: np.ndarray = field(init=False, repr=False)  # the photo at display size, shrunk once
 
@@ -85,6 +87,24 @@ class Session:
     @property
     def face(self) -> FaceResult:
         return self.faces[self.index]
+
+    @property
+    def shown(self) -> FaceResult:
+        """The selected face as the previews and downloads show it: wearing its photo texture when switched on."""
+        if not self.photo_texture:
+            return self.face
+        if self.index not in self._textured:
+            self._textured[self.index] = self.face.with_photo_texture(self.photo)
+        return self._textured[self.index]
+
+    def use_photo_texture(self, on: bool) -> None:
+        self.photo_texture = on
+        self._geometry_key = None  # the albedo view changes
+
+    def _skin(self) -> np.ndarray | None:
+        """(1, V, 3) albedo for the previews: the photo texture's, or None for the model's."""
+        skin = self.shown.skin
+        return None if skin is None else skin[None]
 
     @property
     def recovered_edit(self) -> Edit:
@@ -118,17 +138,18 @@ class Session:
         """Render the edited face. A light-only edit reuses the cached geometry and albedo views."""
         start = time.perf_counter()
         params = self.parameters(edit)
-        relit, mask = self.views.relit(params)
+        skin = self._skin()
+        relit, mask = self.views.relit(params, skin)
         key = np.concatenate([params.rotation[0], params.expression[0]])
         # sliders round what they show (0.001, 0.01°): treat that as the same shape
         if self._geometry_key is None or not np.allclose(key, self._geometry_key, rtol=0, atol=2e-3):
-            self._geometry_views = self.views.geometry(params), self.views.albedo(params)
+            self._geometry_views = self.views.geometry(params), self.views.albedo(params, skin)
             self._geometry_key = key
         pasted = None
         if with_composite:
             # the photo only has the face at its recovered pose: a turned face would leave the original behind it
             if not np.allclose(params.rotation, self.face.params.rotation, rtol=0, atol=1e-4):
-                relit_here, mask = self.views.relit(replace(params, rotation=self.face.params.rotation))
+                relit_here, mask = self.views.relit(replace(params, rotation=self.face.params.rotation), skin)
             else:
                 relit_here = relit
             factor = self.display.shape[1] / self.photo.shape[1]
@@ -148,7 +169,8 @@ class Session:
         """
         folder = Path(folder) if folder is not None else self.folder / "export"
         folder.mkdir(parents=True, exist_ok=True)
-        edited = replace(self.face, params=self.parameters(edit))
+        shown = self.shown
+        edited = replace(shown, params=self.parameters(edit))
         written = []
         for suffix in formats:
             if suffix == "animated":
@@ -165,7 +187,7 @@ class Session:
                 written.extend(files)
         params_path = folder / "params.json"
         params_path.write_text(json.dumps(edited.parameters_dict(), indent=1))
-        self.face._texture = edited._texture  # the albedo is not editable: keep the baked texture
+        shown._texture = edited._texture  # the albedo is not editable: keep the baked texture
         return [*written, params_path]
 
 

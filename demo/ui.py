@@ -157,14 +157,17 @@ def build_app(reconstructor: Reconstructor) -> gr.Blocks:
         return [session, session.overlay(), gr.update(choices=choices, value=choices[session.index]), *controls,
                 *_preview(session, edit, with_composite)]  # fmt: skip
 
-    def load(path: str | None, previous: Session | None) -> tuple[Session | None, str]:
-        """A new photo -> its session, or None and a message in plain words (NoFaceError included)."""
+    def load(path: str | None, previous: Session | None, photo_texture: bool = False) -> tuple[Session | None, str]:
+        """A new photo -> its session (showing the photo texture when that switch is on), or None and a message
+        in plain words (NoFaceError included)."""
         if previous is not None:
             previous.close()
         if path is None:
             return None, ""
         try:
-            return Session.reconstruct(reconstructor, path), ""
+            session = Session.reconstruct(reconstructor, path)
+            session.use_photo_texture(bool(photo_texture))
+            return session, ""
         except InputError as error:
             message = str(error).replace(str(Path(path).parent) + "/", "")  # no server paths
             gr.Warning(message)
@@ -234,6 +237,13 @@ def build_app(reconstructor: Reconstructor) -> gr.Blocks:
     def refresh_3d(session: Session | None, table: Any, *values: Any) -> str:
         return _mesh_preview(_need(session), _edit(table, tuple(values)))
 
+    def use_photo_texture(session: Session | None, on: bool, table: Any, *values: Any) -> list[Any]:
+        """Switch between the photo texture and the model albedo: previews, 3D view and downloads follow."""
+        session = _need(session)
+        session.use_photo_texture(bool(on))
+        edit = _edit(table, tuple(values[:-1]))
+        return [*_preview(session, edit, bool(values[-1])), _mesh_preview(session, edit)]
+
     def export(session: Session | None, table: Any, *values: Any) -> list[str]:
         return [str(p) for p in _need(session).export(_edit(table, tuple(values)))]
 
@@ -273,6 +283,8 @@ def build_app(reconstructor: Reconstructor) -> gr.Blocks:
                     ambient = gr.Slider(0, 1.5, 0.5, step=0.01, label="Ambient", elem_id="ambient")
                     colour = gr.ColorPicker("#ffffff", label="Light colour", elem_id="colour")
                     with_composite = gr.Checkbox(True, label="Show the relit face in the photo")
+                    photo_texture = gr.Checkbox(False, label="Photo texture: the person's own skin, de-lit from the "
+                                                "photo (off: the face model's albedo)", elem_id="photo-texture")
                     with gr.Accordion("Raw SH coefficients (9 × RGB)", open=False):
                         sh_table = gr.Dataframe(headers=["R", "G", "B"], row_count=9, column_count=3, datatype="number",
                                                 type="array", interactive=True, label=" · ".join(SH_ROWS),
@@ -302,7 +314,7 @@ def build_app(reconstructor: Reconstructor) -> gr.Blocks:
 
         # The page: a failed photo leaves one message (status + toast), not an error badge on every
         # output; the 3D view follows the first preview instead of delaying it.
-        photo.change(load, [photo, state], [state, status], api_name=False).then(
+        photo.change(load, [photo, state, photo_texture], [state, status], api_name=False).then(
             show, [state, with_composite], start_outputs[1:], api_name=False
         ).then(recovered_3d, state, model3d, api_name=False).then(
             face_thumbnails, state, thumbnails, api_name=False
@@ -340,6 +352,9 @@ def build_app(reconstructor: Reconstructor) -> gr.Blocks:
         for control in [azimuth, elevation, intensity, ambient, *edit_controls]:
             control.release(_named(refresh_3d, "session", "sh", *EDIT_NAMES), [state, sh_table, *edit_controls],
                             model3d, api_name="refresh_3d" if control is pitch else False)  # fmt: skip
+        photo_texture.input(_named(use_photo_texture, "session", "photo_texture", "sh", *EDIT_NAMES, "with_composite"),
+                            [state, photo_texture, sh_table, *edit_controls, with_composite], [*previews, model3d],
+                            api_name="photo_texture")  # fmt: skip
         export_button.click(_named(export, "session", "sh", *EDIT_NAMES), [state, sh_table, *edit_controls],
                             downloads, api_name="export")  # fmt: skip
     return app

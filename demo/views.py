@@ -131,17 +131,18 @@ class FaceViews:
         """Where the previews lie in the photo, given the fit's crop (the recovered face's framing there)."""
         return Crop(*_zoom(crop.scale, crop.offset, self.zoom, crop.size), crop.size)
 
-    def relit(self, params: FaceParameters) -> tuple[np.ndarray, np.ndarray]:
-        """(image uint8 (S, S, 3) on white, face mask (S, S) bool) under ``params.sh``."""
-        return self._draw(params)
+    def relit(self, params: FaceParameters, albedo: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(image uint8 (S, S, 3) on white, face mask (S, S) bool) under ``params.sh``; ``albedo`` (1, V, 3)
+        replaces the model's (the photo texture's skin)."""
+        return self._draw(params, albedo)
 
     def geometry(self, params: FaceParameters) -> np.ndarray:
         """The shape and expression alone: uniform grey under a fixed studio light."""
         return self._draw(replace(params, sh=STUDIO_SH[None]), albedo=self._grey)[0]
 
-    def albedo(self, params: FaceParameters) -> np.ndarray:
-        """The reflectance alone (no shading)."""
-        return self._draw(replace(params, sh=UNLIT_SH[None]))[0]
+    def albedo(self, params: FaceParameters, albedo: np.ndarray | None = None) -> np.ndarray:
+        """The reflectance alone (no shading): the model's, or ``albedo`` (1, V, 3)."""
+        return self._draw(replace(params, sh=UNLIT_SH[None]), albedo)[0]
 
 
 def composite(photo: np.ndarray, face: np.ndarray, mask: np.ndarray, crop: Crop, feather_px: float = 2.0) -> np.ndarray:

@@ -37,7 +37,7 @@ every size, and tiles overlap by 1/4 so that each face lies whole in one of them
 ROTATED_MIN_FACE = 2.0
 """The rotated passes look for faces this many times min_face and larger: a turned photo is most often a
 portrait whose orientation got lost, and the three passes then cost 3/4 of the upright one, not 3x."""
-MERGE_LEVELS = 1.2
+MERGE_LEVELS = 1.1
 """A pyramid level whose tile is within this factor of the whole photo adds four passes for faces only
 a little smaller than the whole-photo pass trusts (e.g. 40 vs 43 px boxes in a 512 px portrait): skipped."""
 NMS_IOU = 0.5

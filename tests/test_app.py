@@ -161,6 +161,13 @@ def test_scripts_call_endpoints_by_parameter_name(client, tmp_path, model):
     # unnamed controls keep their defaults; the lamp from the viewer's left brightens the left half
     lit = client.predict(azimuth_deg=-90, elevation_deg=0, intensity=1.5, ambient=0.2, api_name="/relight")
     assert lit[1] == "custom" and numbers(lit[0])[3, 0] < -0.5
+    # the photo texture switch: the albedo view and the 3D view change, and switch back
+    model_skin = client.predict(photo_texture=False, sh=lit[0], api_name="/photo_texture")
+    photo_skin = client.predict(photo_texture=True, sh=lit[0], api_name="/photo_texture")
+    assert len(photo_skin) == 6 and photo_skin[5].endswith(".glb")
+    albedo = {name: np.asarray(Image.open(result[2]), float) for name, result in (("model", model_skin),
+                                                                                   ("photo", photo_skin))}  # fmt: skip
+    assert np.abs(albedo["photo"] - albedo["model"]).mean() > 0.5
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="Debian chromium is not installed (.ci/run installs it)")

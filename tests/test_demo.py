@@ -201,3 +201,19 @@ def test_thumbnails_show_each_face_in_the_selector_order(two_faces):
         centre = image[24:40, 24:40].astype(float)
         assert np.abs(centre - 140).mean() > 10  # a face, not the grey canvas around it
     assert np.abs(thumbnails[0][0].astype(int) - thumbnails[1][0]).mean() > 5  # two different faces
+
+
+def test_the_photo_texture_switch_changes_previews_and_downloads_and_back(model, reconstructor, tmp_path):
+    photo = two_face_photo(model)
+    session = Session(photo, reconstructor.reconstruct_image(photo))
+    edit = session.recovered_edit
+    plain = session.preview(edit)
+    session.use_photo_texture(True)
+    textured = session.preview(edit)
+    assert np.abs(textured.albedo.astype(float) - plain.albedo.astype(float)).mean() > 0.5
+    ply = trimesh.load(session.export(edit, tmp_path / "on", formats=("ply",))[0], process=False)
+    expected = np.round(session.shown.skin * 255)  # the PLY carries the de-lit skin per vertex
+    np.testing.assert_allclose(ply.visual.vertex_colors[:, :3], UVAtlas.for_model(model).split(expected), atol=1.5)
+    session.use_photo_texture(False)
+    np.testing.assert_array_equal(session.preview(edit).albedo, plain.albedo)
+    session.close()

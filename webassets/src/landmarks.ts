@@ -20,7 +20,7 @@ const TILE = 192;
 /** Face sizes (box side / tile side) one tile pass is trusted with; levels 3x apart (see detection.py). */
 const TILE_FACES = [1 / 12, 1 / 4];
 /** A level whose tile is within this factor of the whole photo is skipped (see detection.py). */
-const MERGE_LEVELS = 1.2;
+const MERGE_LEVELS = 1.1;
 /** The rotated passes look for faces this many times minFace and larger (see detection.py). */
 const ROTATED_MIN_FACE = 2;
 /** Boxes overlapping more than this are one face. */
