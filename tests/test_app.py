@@ -5,12 +5,12 @@ import socket
 import zipfile
 from pathlib import Path
 
-import cv2
 import numpy as np
 import pytest
 import trimesh
 from PIL import Image
 
+from benchmarks.live_video import moving_frames, write_y4m
 from demo.ui import build_app
 from inversefacenet import Reconstructor
 from inversefacenet.checkpoint import DEFAULT_CHECKPOINT
@@ -32,18 +32,22 @@ COUNT_UPDATES = """() => { window.updates = []; let last = null; setInterval(() 
 """Page script: the times at which the relit live image changed."""
 
 
-@pytest.fixture(scope="module")
-def server(model):
+def serve(reconstructor: Reconstructor):
+    """The app on a free local port, two requests at a time as on the Space; yields its URL."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    detector = LandmarkDetector()
-    app = build_app(Reconstructor(model, detector, fit_mode="fast"))
+    app = build_app(reconstructor)
     app.queue(default_concurrency_limit=2)
     app.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, ssr_mode=False)
     yield f"http://127.0.0.1:{port}/"
     app.close()
-    detector.close()
+    reconstructor.detector.close()
+
+
+@pytest.fixture(scope="module")
+def server(model):
+    yield from serve(Reconstructor(model, LandmarkDetector(), fit_mode="fast"))
 
 
 @pytest.fixture
@@ -197,27 +201,7 @@ def test_the_page_picks_a_face_by_its_thumbnail_and_a_faceless_photo_gives_one_m
 @pytest.fixture(scope="module")
 def live_server(model):
     """The app with the shipped network (the live tab tracks with it), no fit."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    detector = LandmarkDetector()
-    app = build_app(Reconstructor(model, detector, load_predictor(DEFAULT_CHECKPOINT, model), fit_mode=None))
-    app.queue(default_concurrency_limit=2)
-    app.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, ssr_mode=False)
-    yield f"http://127.0.0.1:{port}/"
-    app.close()
-    detector.close()
-
-
-def moving_frames(frames: int) -> list[np.ndarray]:
-    """The example photo (640 x 480) shifted and rotated a little more each frame: a face video."""
-    image = cv2.resize(np.asarray(Image.open(EXAMPLE).convert("RGB")), (640, 640))[80:560]
-    out = []
-    for k in range(frames):
-        matrix = cv2.getRotationMatrix2D((320, 240), 3 * np.sin(k / 7), 1.0)
-        matrix[:, 2] += (6 * np.sin(k / 5), 4 * np.cos(k / 6))
-        out.append(cv2.warpAffine(image, matrix, (640, 480), borderMode=cv2.BORDER_REFLECT))
-    return out
+    yield from serve(Reconstructor(model, LandmarkDetector(), load_predictor(DEFAULT_CHECKPOINT, model), fit_mode=None))
 
 
 def test_live_frames_keep_one_tracker_per_session(live_server, tmp_path):
@@ -245,11 +229,7 @@ def test_the_live_tab_relights_a_fake_camera_stream(live_server, tmp_path):
     """Chromium's fake camera plays a face video (.y4m); the relit face must update at frame rate.
     ``pytest tests/test_app.py -k live_tab -s`` prints the frame rate reached."""
     sync_api = pytest.importorskip("playwright.sync_api")
-    video = tmp_path / "face.y4m"
-    with video.open("wb") as out:
-        out.write(b"YUV4MPEG2 W640 H480 F30:1 Ip A1:1 C420jpeg\n")
-        for frame in moving_frames(60):
-            out.write(b"FRAME\n" + cv2.cvtColor(frame, cv2.COLOR_RGB2YUV_I420).tobytes())
+    video = write_y4m(tmp_path / "face.y4m", moving_frames(60))
     camera = ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
               f"--use-file-for-fake-video-capture={video}"]  # fmt: skip
     with sync_api.sync_playwright() as playwright:
