@@ -15,6 +15,7 @@ from inversefacenet import FaceParameters, Reconstructor, render
 from inversefacenet import camera as cam
 from inversefacenet.checkpoint import CheckpointError, NetworkConfig, Predictor, load_network, save_checkpoint
 from inversefacenet.cli import main as cli
+from inversefacenet.detection import LandmarkDetector
 from inversefacenet.networks import build_network
 from tests.conftest import random_parameters
 from training.bootstrap import bootstrap
@@ -198,7 +199,16 @@ def test_training_cli_with_torchrun_ddp(tmp_path):
 
 
 @pytest.mark.parametrize("teacher", ["network", "fit"])
-def test_bootstrap_round_on_a_photo(model, tmp_path, teacher):
+def test_bootstrap_round_on_a_photo(model, tmp_path, teacher, monkeypatch):
+    from training import bootstrap as module
+
+    pools = []  # the labels each round trains on: what the teacher made of the photo
+
+    def recording_stream(*args, pool=None, **kwargs):
+        pools.append(pool)
+        return SyntheticStream(*args, pool=pool, **kwargs)
+
+    monkeypatch.setattr(module, "SyntheticStream", recording_stream)
     start = tmp_path / "start.safetensors"
     save_checkpoint(
         start, build_network("compact", 64, model.layout.size), NetworkConfig.for_model(model, "compact", 64)
@@ -212,6 +222,12 @@ def test_bootstrap_round_on_a_photo(model, tmp_path, teacher):
                         validation=validation, teacher=teacher, realism=Realism())  # fmt: skip
     assert history[0]["faces"] == 1 and np.isfinite(history[0]["val_loss"])
     assert (tmp_path / "boot" / "round1" / "last.safetensors").exists()
+    faces = module.photo_faces(photos, LandmarkDetector())
+    predictor = Predictor.load(start, model)
+    expected = (predictor(module.photo_inputs(faces, 64)).pack() if teacher == "network"
+                else module.fit_labels(faces, model, predictor))  # fmt: skip
+    (pool,) = pools
+    np.testing.assert_allclose(pool, expected, atol=1e-4 if teacher == "network" else 5e-2)
 
 
 def test_metrics_of_the_truth_are_perfect(model):
