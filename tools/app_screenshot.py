@@ -1,6 +1,6 @@
 """The README's app screenshot, taken by Playwright in Debian's Chromium from a live app.
 
-    python tools/app_screenshot.py [--out assets/app_screenshot.jpg]
+    python -m tools.app_screenshot [--out assets/app_screenshot.jpg]   # from the repo root (it imports demo/)
 
 Uploads the example photo, picks the "sunset" preset and opens the jaw, waits for the
 previews and the 3D view, and saves the page's upper part as JPEG.
