@@ -21,6 +21,8 @@ from typing import NamedTuple
 import cv2
 import numpy as np
 
+from inversefacenet.facemodel.model import MESH_POINTS
+
 os.environ.setdefault("GLOG_minloglevel", "2")  # MediaPipe's C++ logging: errors only
 
 MESH_INPUT = 256
@@ -54,7 +56,7 @@ class DetectedFace:
     @property
     def box(self) -> tuple[float, float, float, float]:
         """(x0, y0, x1, y1) bounding box of the 468 mesh points, photo pixels."""
-        xy = self.landmarks[:468, :2]
+        xy = self.landmarks[:MESH_POINTS, :2]
         return (*xy.min(axis=0).tolist(), *xy.max(axis=0).tolist())
 
     @property
@@ -214,20 +216,8 @@ class _Graphs:
         return boxes[keep], scores[keep]
 
     def _mesh_in_square(self, image: np.ndarray, centre: np.ndarray, side: float, score: float) -> DetectedFace | None:
-        scale = MESH_INPUT / side
-        # photo -> crop: crop = scale * (photo - centre) + MESH_INPUT / 2 (pixel centres at +0.5)
-        shift = MESH_INPUT / 2 - scale * centre
-        matrix = np.array([[scale, 0, shift[0] + 0.5 * scale - 0.5], [0, scale, shift[1] + 0.5 * scale - 0.5]])
-        crop = cv2.warpAffine(
-            image, matrix, (MESH_INPUT, MESH_INPUT), flags=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
-        )
-        result = self.mesh.process(crop)
-        if not result.multi_face_landmarks:
-            return None
-        points = _points(result.multi_face_landmarks[0], MESH_INPUT, MESH_INPUT)
-        points[:, :2] = (points[:, :2] - shift) / scale
-        points[:, 2] /= scale
-        return DetectedFace(points, score)
+        points = mesh_in_square(self.mesh, image, centre, side, MESH_INPUT)
+        return None if points is None else DetectedFace(points, score)
 
     def close(self) -> None:
         """Close every graph; one that failed refuses to close cleanly, and is dropped anyway."""
@@ -314,6 +304,23 @@ def _unturn(xy: np.ndarray, turns: int, width: int, height: int) -> np.ndarray:
         below = width if (step - 1) % 2 == 0 else height  # width of the image one quarter turn back
         xy = np.stack([below - xy[:, 1], xy[:, 0]], axis=1)
     return xy
+
+
+def mesh_in_square(mesh: object, image: np.ndarray, centre: np.ndarray, side: float, size: int) -> np.ndarray | None:
+    """A MediaPipe face mesh on the square of ``side`` photo px around ``centre``, resampled to ``size`` px:
+    its (478, 3) landmarks in photo px (depth in x-pixel units), or None when it finds no face."""
+    scale = size / side
+    # photo -> crop: crop = scale * (photo - centre) + size / 2 (pixel centres at +0.5)
+    shift = size / 2 - scale * np.asarray(centre, np.float64)
+    matrix = np.array([[scale, 0, shift[0] + 0.5 * scale - 0.5], [0, scale, shift[1] + 0.5 * scale - 0.5]])
+    crop = cv2.warpAffine(image, matrix, (size, size), flags=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
+    result = mesh.process(crop)
+    if not result.multi_face_landmarks:
+        return None
+    points = _points(result.multi_face_landmarks[0], size, size)
+    points[:, :2] = (points[:, :2] - shift) / scale
+    points[:, 2] /= scale
+    return points
 
 
 def _points(landmarks: object, width: int, height: int) -> np.ndarray:

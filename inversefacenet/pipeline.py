@@ -139,22 +139,23 @@ class FaceResult:
     def export_animated(self, path: str | Path) -> Path:
         """Write a GLB whose 52 ARKit blendshapes are morph targets (the recovered weights as defaults), on the
         same textured atlas mesh as :meth:`export`'s GLB: animatable in three.js, Blender or a game engine."""
+        path = Path(path)
+        path.write_bytes(animated_glb(self.model, self.params, texture=self._baked_texture()))
+        return path
+
+    def _baked_texture(self) -> np.ndarray:
+        """The albedo at the UV atlas, baked once and shared by every export of this face."""
         if self._texture is None:
             self._texture = bake_face_texture(self.model, self.albedo)
-        path = Path(path)
-        path.write_bytes(animated_glb(self.model, self.params, texture=self._texture))
-        return path
+        return self._texture
 
     def export(self, path: str | Path) -> list[Path]:
         """Write the mesh with its albedo; the format follows the suffix (.obj, .ply, .glb).
 
         The GLB carries the head pose as its node's rotation; OBJ and PLY stay in the head frame.
         """
-        albedo = self.albedo
-        if self._texture is None:
-            self._texture = bake_face_texture(self.model, albedo)
         rotation = rotation_matrix(self.params.rotation)[0]
-        return export_face(path, self.model, self.vertices, albedo, rotation, self._texture)
+        return export_face(path, self.model, self.vertices, self.albedo, rotation, self._baked_texture())
 
 
 class Reconstructor:
@@ -246,7 +247,7 @@ class Reconstructor:
         if self.predictor is not None and faces:
             start = time.perf_counter()
             batch = self.predict(image, [face.landmarks for face in faces])
-            initial = [batch.map(lambda a, k=k: a[k : k + 1]) for k in range(len(faces))]
+            initial = [batch.select(slice(k, k + 1)) for k in range(len(faces))]
             network_ms = {"network": (time.perf_counter() - start) * 1000 / len(faces)}  # per face
         return [self.reconstruct_face(image, face, params, {**(ms or {}), **network_ms})
                 for face, params in zip(faces, initial, strict=True)]  # fmt: skip

@@ -15,6 +15,7 @@ import cv2
 import numpy as np
 
 from inversefacenet.camera import DEFAULT_CAMERA, Camera, crop_transform
+from inversefacenet.facemodel.model import MESH_POINTS
 
 FACE_OVAL = [10, 338, 297, 332, 284, 251, 389, 356, 454, 323, 361, 288, 397, 365, 379, 378, 400, 377, 152,
              148, 176, 149, 150, 136, 172, 58, 132, 93, 234, 127, 162, 21, 54, 103, 67, 109]  # fmt: skip
@@ -52,7 +53,7 @@ class Crop:
 
 def crop_for_landmarks(landmarks: np.ndarray, size: int, camera: Camera = DEFAULT_CAMERA) -> Crop:
     """The crop of the paper's rule for (478 or 468, 2+) landmarks in photo pixels."""
-    scale, offset = crop_transform(landmarks[None, :468, :2].astype(np.float64), size, camera)
+    scale, offset = crop_transform(landmarks[None, :MESH_POINTS, :2].astype(np.float64), size, camera)
     return Crop(float(scale[0]), (float(offset[0, 0]), float(offset[0, 1])), size)
 
 

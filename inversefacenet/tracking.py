@@ -23,10 +23,10 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from inversefacenet.detection import DetectedFace
+from inversefacenet.detection import DetectedFace, mesh_in_square
+from inversefacenet.facemodel.model import MESH_POINTS
 from inversefacenet.params import FaceParameters
 from inversefacenet.pipeline import Reconstructor
-from inversefacenet.preprocess import Crop, crop_image
 
 MESH_INPUT = 192
 """Side (px) of the square crop the tracked mesh runs on (MediaPipe's mesh model reads 192 px)."""
@@ -146,7 +146,7 @@ class Tracker:
         ms["network"] = (time.perf_counter() - start) * 1000
         faces = []
         for k, (track, source) in enumerate(zip(self._tracks, sources, strict=True)):
-            params = self._smooth(track, batch.map(lambda a, k=k: a[k : k + 1]), seconds)
+            params = self._smooth(track, batch.select(slice(k, k + 1)), seconds)
             faces.append(TrackedFace(params, track.landmarks, source))
         return faces, ms
 
@@ -173,7 +173,7 @@ class Tracker:
             landmarks, source = _flow(self._gray, gray, track.landmarks), "flow"
         else:
             landmarks, source = _mesh_around(track.mesh, frame, track.landmarks), "mesh"
-        if landmarks is None or np.ptp(landmarks[:468, :2], axis=0).max() < MIN_FACE_PX:
+        if landmarks is None or np.ptp(landmarks[:MESH_POINTS, :2], axis=0).max() < MIN_FACE_PX:
             return None
         track.landmarks = landmarks
         return source
@@ -186,16 +186,8 @@ class Tracker:
 
 def _mesh_around(mesh: object, frame: np.ndarray, landmarks: np.ndarray) -> np.ndarray | None:
     """MediaPipe's mesh on a square around the previous (478, 3) landmarks -> this frame's, photo px."""
-    low, high = landmarks[:468, :2].min(axis=0), landmarks[:468, :2].max(axis=0)
-    scale = MESH_INPUT / (float((high - low).max()) * MESH_CONTEXT)
-    crop = Crop(scale, tuple((MESH_INPUT / 2 - scale * (low + high) / 2).tolist()), MESH_INPUT)
-    result = mesh.process(crop_image(frame, crop))
-    if not result.multi_face_landmarks:
-        return None
-    raw = np.array([[p.x, p.y, p.z] for p in result.multi_face_landmarks[0].landmark], np.float32) * MESH_INPUT
-    raw[:, :2] = crop.to_photo(raw[:, :2])
-    raw[:, 2] /= scale
-    return raw
+    low, high = landmarks[:MESH_POINTS, :2].min(axis=0), landmarks[:MESH_POINTS, :2].max(axis=0)
+    return mesh_in_square(mesh, frame, (low + high) / 2, float((high - low).max()) * MESH_CONTEXT, MESH_INPUT)
 
 
 def _flow(previous: np.ndarray, gray: np.ndarray, landmarks: np.ndarray) -> np.ndarray | None:
