@@ -35,10 +35,10 @@ from inversefacenet.atlas import UVAtlas
 from inversefacenet.checkpoint import NetworkConfig, load_network
 from inversefacenet.facemodel.model import FaceModel
 from inversefacenet.lighting import PRESETS
+from inversefacenet.metrics import outcomes
 from inversefacenet.params import EXPRESSION_CONTROLS, FaceParameters
 from inversefacenet.predictor import export_onnx
-from training.corpus import render_inputs
-from training.evaluate import held_out_set, metrics
+from training.corpus import held_out_set, render_inputs
 
 PREPROCESSING_KEY = "inversefacenet.preprocessing"
 """The ONNX metadata_props key whose JSON value says how the network's inputs are made."""
@@ -209,7 +209,7 @@ def parity(
     for name, model in models.items():
         session = session_for(model)
         vector = np.concatenate([session.run(None, {"image": inputs[s : s + 64]})[0] for s in range(0, count, 64)])
-        errors = metrics(face_model, as_params(reference), as_params(vector))
+        errors = outcomes(face_model, as_params(reference), as_params(vector))
         report[name] = {
             "size_mb": round(model.ByteSize() / 1e6, 2),
             "onnxruntime_cpu_ms": round(forward_ms(session, config.input_size), 2),

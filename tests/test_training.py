@@ -19,8 +19,8 @@ from inversefacenet.detection import LandmarkDetector
 from inversefacenet.networks import build_network
 from tests.conftest import random_parameters
 from training.bootstrap import bootstrap
-from training.corpus import PAPER, SyntheticStream, sample_parameters
-from training.evaluate import held_out_set, metrics
+from training.corpus import PAPER, SyntheticStream, held_out_set, sample_parameters
+from training.evaluate import metrics
 from training.losses import AppearanceTerm, GeometryTerm, ParameterLoss, model_space_weights
 from training.realism import Realism
 from training.ship import beats

@@ -28,8 +28,7 @@ from inversefacenet.detection import LandmarkDetector
 from inversefacenet.images import load_image
 from inversefacenet.preprocess import crop_for_landmarks, crop_image, face_mask, network_input
 from tools.atlas_figure import uv_quality
-from training.corpus import render_inputs
-from training.evaluate import held_out_set
+from training.corpus import held_out_set, render_inputs
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 EXAMPLE = Path("assets/examples/astronaut.jpg").resolve()

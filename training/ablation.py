@@ -26,7 +26,8 @@ from tqdm import tqdm
 
 from inversefacenet.checkpoint import DEFAULT_CHECKPOINT, Predictor
 from inversefacenet.facemodel.model import FaceModel
-from training.evaluate import held_out_set, metrics, predict, real_path
+from training.corpus import held_out_set
+from training.evaluate import metrics, predict, real_path
 from training.evaluate_photos import evaluate_photos
 from training.realism import SWITCHES
 from training.train import TrainConfig, train

@@ -88,6 +88,15 @@ def sample_parameters(model: FaceModel, count: int, rng: np.random.Generator,
     )
 
 
+HELD_OUT_SEED = 20_180_618
+"""The seed of the held-out synthetic set every evaluation scores on (never drawn by training streams)."""
+
+
+def held_out_set(model: FaceModel, count: int, distribution: CorpusDistribution = PAPER) -> FaceParameters:
+    """The first ``count`` faces of the fixed held-out set (a larger count extends, never reshuffles, it)."""
+    return sample_parameters(model, count, np.random.default_rng(HELD_OUT_SEED), distribution)
+
+
 def random_lamp(rng: np.random.Generator) -> Light:
     """A strong lamp from the front half-space, white or tinted (tungsten, shade, neon), over dim ambient."""
     tint = np.ones(3) if rng.uniform() < 0.5 else rng.uniform(0.6, 1.0, 3)

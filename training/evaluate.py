@@ -29,48 +29,23 @@ from tqdm import tqdm
 from inversefacenet.checkpoint import Predictor
 from inversefacenet.facemodel.model import MESH_POINTS, FaceModel
 from inversefacenet.fitting import fit
+from inversefacenet.metrics import EVAL_SIZE, outcomes
 from inversefacenet.params import FaceParameters
 from inversefacenet.pipeline import Reconstructor
 from inversefacenet.preprocess import face_mask
 from inversefacenet.renderer import render
-from training.corpus import PAPER, CorpusDistribution, render_inputs, sample_parameters
+from training.corpus import held_out_set, render_inputs
 from training.losses import ParameterLoss
 from training.realism import photo_of_face
 
-HELD_OUT_SEED = 20_180_618
 REAL_PATH_SEED = 68_478
-EVAL_SIZE = 128
-
-
-def held_out_set(model: FaceModel, count: int, distribution: CorpusDistribution = PAPER) -> FaceParameters:
-    return sample_parameters(model, count, np.random.default_rng(HELD_OUT_SEED), distribution)
 
 
 def metrics(model: FaceModel, truth: FaceParameters, predicted: FaceParameters) -> dict[str, float]:
-    """Mean metrics of predictions against ground truth (both numpy, same batch)."""
+    """The model-space loss and the user-facing outcomes (:func:`inversefacenet.metrics.outcomes`) of a batch."""
     loss = ParameterLoss(model, "model")
     model_loss = float(loss(torch.tensor(predicted.pack()), torch.tensor(truth.pack())))
-    rotation = float(np.degrees(np.abs(predicted.rotation - truth.rotation)).mean())
-    face = model.mask_face
-    geometry_true = model.geometry(truth.shape, truth.expression)[:, face]
-    geometry_pred = model.geometry(predicted.shape, predicted.expression)[:, face]
-    geometric = float(np.sqrt(((geometry_pred - geometry_true) ** 2).sum(-1).mean(-1)).mean())
-    photometric, iou = [], []
-    for start in range(0, truth.batch_size, 32):
-        part = slice(start, start + 32)
-        t = render(model, truth.select(part), EVAL_SIZE)
-        p = render(model, predicted.select(part), EVAL_SIZE)
-        for k in range(t.image.shape[0]):
-            mask_t = face_mask(t.pixels[k, model.landmarks_mediapipe], EVAL_SIZE)
-            mask_p = face_mask(p.pixels[k, model.landmarks_mediapipe], EVAL_SIZE)
-            iou.append((mask_t & mask_p).sum() / max((mask_t | mask_p).sum(), 1))
-            both = mask_t & p.raster.mask[k]
-            difference = (np.clip(p.image[k], 0, 1) - np.clip(t.image[k], 0, 1))[both] * 255
-            photometric.append(np.sqrt((difference**2).mean()) if both.any() else 255.0)
-    return {
-        "model_space_loss": model_loss, "rotation_error_deg": rotation, "geometric_rmse_mm": geometric,
-        "photometric_rmse": float(np.mean(photometric)), "mask_iou": float(np.mean(iou)),
-    }  # fmt: skip
+    return {"model_space_loss": model_loss, **outcomes(model, truth, predicted)}
 
 
 def predict(predictor: Predictor, model: FaceModel, truth: FaceParameters) -> FaceParameters:

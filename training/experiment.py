@@ -31,8 +31,8 @@ from inversefacenet.facemodel.model import FaceModel
 from inversefacenet.params import FaceParameters
 from inversefacenet.renderer import render, to_uint8
 from training.bootstrap import perturbation, photo_faces, photo_inputs
-from training.corpus import PAPER, SyntheticStream, sample_parameters
-from training.evaluate import held_out_set, metrics, predict
+from training.corpus import PAPER, SyntheticStream, held_out_set, sample_parameters
+from training.evaluate import metrics, predict
 from training.train import TrainConfig, train
 
 
