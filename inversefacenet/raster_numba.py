@@ -61,8 +61,8 @@ def vertex_normals(vertices: np.ndarray, triangles: np.ndarray) -> np.ndarray:
 
 
 @numba.njit(cache=True)
-def _rasterize_into(p, d, triangles, tri_out, bary_out, zbuf):  # noqa: ANN001, ANN202
-    """Z-buffer one mesh: p (V, 2) pixels, d (V,) depth -> tri_out, bary_out, zbuf (H, W[, 3])."""
+def _rasterize_into(p, d, cut, triangles, tri_out, bary_out, zbuf):  # noqa: ANN001, ANN202
+    """Z-buffer one mesh: p (V, 2) pixels, d (V,) depth, cut (V,) -> tri_out, bary_out, zbuf (H, W[, 3])."""
     height, width = zbuf.shape
     tri_out[:] = -1  # cleared here, per image and in parallel, rather than by a serial np.full
     zbuf[:] = np.inf
@@ -72,6 +72,10 @@ def _rasterize_into(p, d, triangles, tri_out, bary_out, zbuf):  # noqa: ANN001, 
         area = (x1 - x0) * (y2 - y0) - (y1 - y0) * (x2 - x0)
         if area >= 0:  # back-facing or degenerate (image y points down)
             continue
+        k0, k1, k2 = cut[i0], cut[i1], cut[i2]
+        if k0 < 0 and k1 < 0 and k2 < 0:  # wholly cut away
+            continue
+        clipped = k0 < 0 or k1 < 0 or k2 < 0
         # pixel centres j + 0.5 inside [min, max]
         xmin = max(int(np.ceil(min(x0, x1, x2) - 0.5)), 0)
         xmax = min(int(np.floor(max(x0, x1, x2) - 0.5)), width - 1)
@@ -92,6 +96,8 @@ def _rasterize_into(p, d, triangles, tri_out, bary_out, zbuf):  # noqa: ANN001, 
                 w1 = a1 * px + b1 * py + c1
                 w2 = np.float32(1.0) - w0 - w1
                 if w0 < 0 or w1 < 0 or w2 < 0:
+                    continue
+                if clipped and w0 * k0 + w1 * k1 + w2 * k2 < 0:
                     continue
                 z = w0 * d0 + w1 * d1 + w2 * d2
                 if z < zbuf[i, j]:
@@ -120,9 +126,9 @@ def _interpolate_into(values, triangles, tri, bary, out, visible):  # noqa: ANN0
 
 
 @numba.njit(parallel=True, cache=True)
-def _rasterize_batch(pixels, depth, triangles, tri, bary, zbuf):  # noqa: ANN001, ANN202
+def _rasterize_batch(pixels, depth, cut, triangles, tri, bary, zbuf):  # noqa: ANN001, ANN202
     for b in numba.prange(pixels.shape[0]):
-        _rasterize_into(pixels[b], depth[b], triangles, tri[b], bary[b], zbuf[b])
+        _rasterize_into(pixels[b], depth[b], cut, triangles, tri[b], bary[b], zbuf[b])
 
 
 @numba.njit(parallel=True, cache=True)
@@ -132,16 +138,18 @@ def _interpolate_batch(values, triangles, tri, bary, image, visible):  # noqa: A
 
 
 def rasterize(
-    pixels: np.ndarray, depth: np.ndarray, triangles: np.ndarray, size: int, values: np.ndarray | None = None
-) -> tuple[RasterOutput, np.ndarray | None, np.ndarray | None]:
+    pixels: np.ndarray, depth: np.ndarray, triangles: np.ndarray, size: int, values: np.ndarray | None = None,
+    cut: np.ndarray | None = None,
+) -> tuple[RasterOutput, np.ndarray | None, np.ndarray | None]:  # fmt: skip
     """Rasterize a batch of meshes into size x size images, optionally interpolating values.
 
     pixels: (B, V, 2) float32 pixel positions (x right, y down); depth: (B, V) float32 mm
     distance from the camera; triangles: (T, 3) int32; values: optional (B, V, C) per-vertex
-    attributes (e.g. shaded colour). Returns the fragments, the interpolated (B, H, W, C)
-    image (0 off the face) and (B, V) vertex visibility (vertices of triangles that own a
-    pixel); the last two are None without values. Raster and interpolation run in one pass
-    per image, while its buffers are in cache.
+    attributes (e.g. shaded colour); cut: optional (V,) per-vertex cut values (e.g.
+    ``FaceModel.forehead_cut()``): fragments where they interpolate below 0 are dropped.
+    Returns the fragments, the interpolated (B, H, W, C) image (0 off the face) and (B, V)
+    vertex visibility (vertices of triangles that own a pixel); the last two are None without
+    values. Raster and interpolation run in one pass per image, while its buffers are in cache.
     """
     batch = pixels.shape[0]
     tri = np.empty((batch, size, size), dtype=np.int32)
@@ -152,7 +160,10 @@ def rasterize(
     visible = np.zeros((batch if channels else 0, pixels.shape[1]), dtype=np.bool_)
     vals = np.zeros((0, 1, 1), np.float32) if values is None else _contiguous(values, np.float32)
     triangles = _contiguous(triangles, np.int32)
-    _rasterize_batch(_contiguous(pixels, np.float32), _contiguous(depth, np.float32), triangles, tri, bary, zbuf)
+    if cut is not None and np.shape(cut) != pixels.shape[1:2]:
+        raise ValueError(f"expected cut values ({pixels.shape[1]},), one per vertex, got shape {np.shape(cut)}")
+    cut = np.zeros(pixels.shape[1], np.float32) if cut is None else _contiguous(cut, np.float32)  # 0: all kept
+    _rasterize_batch(_contiguous(pixels, np.float32), _contiguous(depth, np.float32), cut, triangles, tri, bary, zbuf)
     if channels:
         _interpolate_batch(vals, triangles, tri, bary, image, visible)
     raster = RasterOutput(tri, bary, zbuf)

@@ -44,8 +44,10 @@ def _barycentric(corners: torch.Tensor, px: torch.Tensor, py: torch.Tensor) -> t
     return w0, w1, w2, area
 
 
-def _rasterize_one(pixels: torch.Tensor, depth: torch.Tensor, tri: torch.Tensor, size: int) -> torch.Tensor:
-    """Triangle id per pixel (size, size) for one mesh, -1 for background (not differentiable)."""
+def _rasterize_one(
+    pixels: torch.Tensor, depth: torch.Tensor, cut: torch.Tensor, tri: torch.Tensor, size: int
+) -> torch.Tensor:
+    """Triangle id per pixel (size, size) for one mesh with cut values (V,), -1 for background (no gradient)."""
     corners = pixels[tri]  # (T, 3, 2)
     x0, y0 = corners[:, 0, 0], corners[:, 0, 1]
     area = (corners[:, 1, 0] - x0) * (corners[:, 2, 1] - y0) - (corners[:, 1, 1] - y0) * (corners[:, 2, 0] - x0)
@@ -60,7 +62,8 @@ def _rasterize_one(pixels: torch.Tensor, depth: torch.Tensor, tri: torch.Tensor,
     cols = low[ids, 0] + local % extent[ids, 0]
     rows = low[ids, 1] + local // extent[ids, 0]
     w0, w1, w2, _ = _barycentric(corners[ids], cols.float() + 0.5, rows.float() + 0.5)
-    inside = (w0 >= 0) & (w1 >= 0) & (w2 >= 0)
+    k = cut[tri[ids]]
+    inside = (w0 >= 0) & (w1 >= 0) & (w2 >= 0) & (w0 * k[:, 0] + w1 * k[:, 1] + w2 * k[:, 2] >= 0)
     d = depth[tri[ids]]
     z = w0 * d[:, 0] + w1 * d[:, 1] + w2 * d[:, 2]
     ids, z, flat = ids[inside], z[inside], (rows * size + cols)[inside]
@@ -72,27 +75,33 @@ def _rasterize_one(pixels: torch.Tensor, depth: torch.Tensor, tri: torch.Tensor,
 
 
 def rasterize(
-    pixels: torch.Tensor, depth: torch.Tensor, triangles: torch.Tensor, size: int, values: torch.Tensor | None = None
-) -> tuple[RasterOutput, torch.Tensor | None, torch.Tensor | None]:
+    pixels: torch.Tensor, depth: torch.Tensor, triangles: torch.Tensor, size: int, values: torch.Tensor | None = None,
+    cut: torch.Tensor | None = None,
+) -> tuple[RasterOutput, torch.Tensor | None, torch.Tensor | None]:  # fmt: skip
     """Rasterize (B, V, 2) pixel positions with (B, V) depths (mm) into size x size images.
 
     Same contract as :func:`inversefacenet.raster_numba.rasterize`. Triangle ids are found
     without gradients; barycentrics, depth and the interpolated values are then recomputed
     differentiably from ``pixels``, ``depth`` and ``values``.
     """
-    raster = _fragments(pixels, depth, triangles, size)
+    raster = _fragments(pixels, depth, triangles, size, cut)
     if values is None:
         return raster, None, None
     image = interpolate(values, triangles, raster.triangle_id, raster.barycentric)
     return raster, image, visible_vertices(triangles, raster.triangle_id, pixels.shape[1])
 
 
-def _fragments(pixels: torch.Tensor, depth: torch.Tensor, triangles: torch.Tensor, size: int) -> RasterOutput:
+def _fragments(
+    pixels: torch.Tensor, depth: torch.Tensor, triangles: torch.Tensor, size: int, cut: torch.Tensor | None
+) -> RasterOutput:
     """Per-pixel triangle ids (no gradient) and differentiable barycentrics and depth."""
     tri = triangles.long()
-    batch = pixels.shape[0]
+    batch, n_vertices = pixels.shape[:2]
+    if cut is not None and tuple(cut.shape) != (n_vertices,):
+        raise ValueError(f"expected cut values ({n_vertices},), one per vertex, got shape {tuple(cut.shape)}")
     with torch.no_grad():
-        ids = torch.stack([_rasterize_one(pixels[b].float(), depth[b].float(), tri, size) for b in range(batch)])
+        cut = torch.zeros(n_vertices, device=pixels.device) if cut is None else cut.detach().float()  # 0: all kept
+        ids = torch.stack([_rasterize_one(pixels[b].float(), depth[b].float(), cut, tri, size) for b in range(batch)])
     covered = ids >= 0
     safe = ids.clamp_min(0)
     rows = torch.arange(size, dtype=pixels.dtype).view(1, size, 1).expand(batch, size, size) + 0.5

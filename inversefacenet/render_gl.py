@@ -6,7 +6,9 @@ colours), so only rasterization differs from ``renderer.render``: 4x MSAA on the
 perspective-correct interpolation. The camera is the project's: the face is already in the
 camera frame (camera at the origin looking down -z), and the crop transform
 ``pixel = scale * (x / -z, -y / -z) + offset`` is a pinhole with fx = fy = scale and
-(cx, cy) = offset. pyrender is imported lazily: it needs ``PYOPENGL_PLATFORM`` before OpenGL loads.
+(cx, cy) = offset. The face ends where ``renderer.render``'s does: the mesh is clipped at the model's
+forehead cut (``FaceModel.region_mesh``), positions and colours blended along the cut edges.
+pyrender is imported lazily: it needs ``PYOPENGL_PLATFORM`` before OpenGL loads.
 """
 
 from __future__ import annotations
@@ -127,8 +129,9 @@ class GLRenderer:
         Returns images uint8 (B, S, S, 3) over ``background`` and coverage (B, S, S) float32.
         """
         vertices, colour = shade(model, params, albedo, camera)
+        region = model.region_mesh()
         scale, offset = crop
-        drawn = [self.draw(vertices[b], colour[b], model.triangles, size, float(scale[b]),
-                           (float(offset[b, 0]), float(offset[b, 1])), background)
+        drawn = [self.draw(region.blend(vertices[b]), region.blend(colour[b]), region.triangles, size,
+                           float(scale[b]), (float(offset[b, 0]), float(offset[b, 1])), background)
                  for b in range(len(vertices))]  # fmt: skip
         return np.stack([image for image, _ in drawn]), np.stack([coverage for _, coverage in drawn])

@@ -61,7 +61,7 @@ def render(
     crop_vertices: np.ndarray | None = None,
     albedo: Any = None,
 ) -> RenderOutput:
-    """Render a batch of faces into size x size crops.
+    """Render a batch of faces into size x size crops, the face ending at the model's forehead cut.
 
     crop: (scale (B,), offset (B, 2)) mapping normalised image points to crop pixels, e.g.
         from a photo's landmark box; by default the square box around the projected crop
@@ -74,11 +74,11 @@ def render(
     xp = namespace(params.rotation)
     backend = _backend(xp)
     face = project_face(model, params, size, camera, crop, crop_vertices)
-    triangles = _triangles(model, xp)
+    triangles, cut = _mesh(model, xp)
     reflectance = model.albedo(params.albedo) if albedo is None else albedo
     normals, colour = backend.shade_vertices(face.in_camera, reflectance, params.sh, triangles)
     depth = -face.in_camera[..., 2]
-    raster, image, visible = backend.rasterize(face.pixels, depth, triangles, size, colour)
+    raster, image, visible = backend.rasterize(face.pixels, depth, triangles, size, colour, cut)
     return RenderOutput(image, raster, face.pixels, face.in_camera, colour, visible, face.scale, face.offset, normals)
 
 
@@ -111,10 +111,11 @@ def project_face(
     return ProjectedFace(in_camera, pixels, scale, offset)
 
 
-def _triangles(model: FaceModel, xp: Any) -> Any:
+def _mesh(model: FaceModel, xp: Any) -> tuple[Any, Any]:
+    """The model's triangles and per-vertex forehead cut values in the parameters' array library."""
     if xp is np:
-        return model.triangles
-    return xp.as_tensor(model.triangles.astype(np.int64))
+        return model.triangles, model.forehead_cut()
+    return xp.as_tensor(model.triangles.astype(np.int64)), xp.as_tensor(model.forehead_cut())
 
 
 def to_uint8(image: Any, background: float = 0.0) -> np.ndarray:

@@ -3,7 +3,8 @@
     python tools/build_uv_atlas.py [--model assets/facemodel.npz] [--out assets/facemodel_uv.npz]
 
 - Region: the model's mesh below a smooth forehead curve (the model's own top edge is the
-  saw-tooth of the coarse MakeHuman cut); triangles across the curve are clipped along it.
+  saw-tooth of the coarse MakeHuman cut); triangles across the curve are clipped along it
+  (``FaceModel.region_mesh``, the cut the renderers use too).
 - Skin: one island, a Floater mean-value (convex-combination) map of the skin, a disk with three
   holes (eyes, mouth) that are fan-filled while solving. With the boundary on a strictly convex
   curve such a map is provably one-to-one: no flips, no overlaps. Boundary vertices keep the
@@ -30,56 +31,12 @@ import xatlas
 from inversefacenet.atlas import DEFAULT_ATLAS_PATH, ISLANDS, UVAtlas
 from inversefacenet.facemodel.model import DEFAULT_MODEL_PATH, FaceModel
 
-FOREHEAD_LINE_MM = (75.5, 8.0)
-"""Forehead cut y = c - k * (azimuth / 100 deg)^2 in the head frame, under every saw-tooth valley."""
-SNAP = 0.05
-"""A cut closer than this (fraction of the edge) to a vertex moves onto it: no sliver triangles."""
 SQUIRCLE_POWER = 4.0
 """Skin boundary curve |u/a|^p + |v/b|^p = 1: strictly convex, and fills a rectangle better than an ellipse."""
 DENSITY = {"skin": 1.0, "eyes": 0.6, "mouth interior": 0.35}
 """Texel density (texels per mm) of each island relative to the skin."""
 RESOLUTION = 1024
 PADDING = 4
-
-
-def clip_region(model: FaceModel) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """The mesh below the forehead curve (on the mean face), triangles across it cut along it.
-
-    Returns each point's (vertex (N, 2), weight (N,)) as in :class:`UVAtlas` (the first V are
-    the model's vertices), triangles (T, 3) into the points and parent (T,) model triangles.
-    """
-    x, y, z = model.vertices_mean.T.astype(np.float64)
-    c, k = FOREHEAD_LINE_MM
-    height = y - (c - k * (np.degrees(np.arctan2(x, z)) / 100) ** 2)  # > 0 above the curve
-    inside = height <= 0
-    points = [(v, v, 0.0) for v in range(model.n_vertices)]
-    crossings: dict[tuple[int, int], int] = {}
-
-    def cut(i: int, j: int) -> int:
-        """Where edge (inside i, outside j) meets the curve; on i or j when that close to them."""
-        t = height[i] / (height[i] - height[j])
-        if t < SNAP or t > 1 - SNAP:
-            return i if t < SNAP else j
-        if (i, j) not in crossings:
-            crossings[i, j] = len(points)
-            points.append((i, j, float(t)))
-        return crossings[i, j]
-
-    count = inside[model.triangles].sum(axis=1)
-    triangles, parent = [model.triangles[count == 3]], [np.flatnonzero(count == 3)]
-    for index in np.flatnonzero((count == 1) | (count == 2)):
-        a, b, c = model.triangles[index]
-        while not (inside[a] and (count[index] == 1 or inside[b])):  # rotate: a inside; for two, a and b
-            a, b, c = b, c, a
-        if count[index] == 1:
-            pieces = [(a, cut(a, b), cut(a, c))]
-        else:
-            pieces = [(a, b, cut(b, c)), (a, cut(b, c), cut(a, c))]
-        pieces = [piece for piece in pieces if len(set(piece)) == 3]  # snapping can collapse a piece
-        triangles.append(np.array(pieces, np.int64).reshape(-1, 3))
-        parent.append(np.full(len(pieces), index))
-    vertex = np.array([point[:2] for point in points], np.int64)
-    return vertex, np.array([point[2] for point in points]), np.concatenate(triangles), np.concatenate(parent)
 
 
 def model_islands(model: FaceModel) -> np.ndarray:
@@ -187,7 +144,8 @@ def signed_areas(uv: np.ndarray, triangles: np.ndarray) -> np.ndarray:
 
 def build(model: FaceModel) -> UVAtlas:
     """The atlas of ``model``: region clipped, islands parameterized, charts packed by xatlas."""
-    vertex, weight, triangles, parent = clip_region(model)
+    region = model.region_mesh()  # clipped at the forehead curve
+    vertex, weight, triangles, parent = region.vertex, region.weight, region.triangles, region.parent
     mean = model.vertices_mean.astype(np.float64)
     points = mean[vertex[:, 0]] * (1 - weight[:, None]) + mean[vertex[:, 1]] * weight[:, None]
     island = model_islands(model)[parent]

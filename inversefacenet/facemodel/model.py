@@ -10,6 +10,7 @@ import hashlib
 import json
 import threading
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from inversefacenet.arrays import namespace
+from inversefacenet.facemodel.region import ClippedMesh, clip_mesh, forehead_cut
 from inversefacenet.params import ParameterLayout
 
 DEFAULT_MODEL_PATH = Path(__file__).resolve().parents[2] / "assets" / "facemodel.npz"
@@ -208,10 +210,7 @@ class FaceModel:
         Meant for low-resolution corpus rendering, where the full mesh's triangles are
         smaller than a pixel.
         """
-        with _CACHE_LOCK:
-            if "coarse" not in self._cache:
-                self._cache["coarse"] = self._build_coarse()
-            return self._cache["coarse"]
+        return self._cached("coarse", self._build_coarse)
 
     def _build_coarse(self) -> FaceModel:
         n_control = int(self.triangles_coarse.max()) + 1
@@ -234,6 +233,28 @@ class FaceModel:
             mask_eyes=self.mask_eyes[keep], metadata=dict(self.metadata, level_of_detail="coarse"),
             sha256=self.sha256,
         )  # fmt: skip
+
+    # ---- the face region (see :mod:`inversefacenet.facemodel.region`) ---------------------
+    def forehead_cut(self) -> np.ndarray:
+        """(V,) float32 mm: how far each vertex of the mean face lies below the forehead curve.
+
+        Renders keep the fragments where it interpolates to >= 0; exports are clipped at its zero line.
+        """
+        return self._cached("forehead_cut", lambda: self._forehead_cut64().astype(np.float32))
+
+    def region_mesh(self) -> ClippedMesh:
+        """The mesh clipped at the forehead curve: its first V points are the model's vertices."""
+        return self._cached("region_mesh", lambda: clip_mesh(self._forehead_cut64(), self.triangles))
+
+    def _forehead_cut64(self) -> np.ndarray:
+        return forehead_cut(self.vertices_mean.astype(np.float64))
+
+    def _cached(self, key: str, build: Callable[[], Any]) -> Any:
+        """``self._cache[key]``, built by ``build()`` once per model even when threads ask together."""
+        with _CACHE_LOCK:
+            if key not in self._cache:
+                self._cache[key] = build()
+            return self._cache[key]
 
     def ibug68_points(self, pixels: np.ndarray, visible: np.ndarray) -> np.ndarray:
         """2D iBUG-68 points with the jaw line on the silhouette, as 2D annotations place it.
