@@ -1,8 +1,10 @@
 """Golden data for the page's re-implementations of Python code: inputs and what Python makes of them.
 
-The page (TypeScript) re-implements the rotation matrix, lamp -> SH, vertex normals, the crop rule
-and the face mask. ``python -m export.onnx`` writes ``goldens.json`` next to the face model; the
-Node parity test (``tests/test_web_parity.py``) runs the page's own functions on the same inputs.
+The page (TypeScript) re-implements the rotation matrix, lamp -> SH, vertex normals, the crop rule,
+the face mask and the de-lit photo texture. ``python -m export.onnx`` writes ``goldens.json`` next to
+the face model; the Node parity test (``tests/test_web_parity.py``) runs the page's own functions on
+the same inputs. Regenerate with ``python -m export.onnx assets/inversefacenet.safetensors --out build/web``
+(or call :func:`write_goldens`); every value comes from a fixed seed and the shipped face model.
 """
 
 from __future__ import annotations
@@ -13,17 +15,23 @@ from pathlib import Path
 
 import numpy as np
 
-from inversefacenet.camera import Camera, rotation_matrix
+from inversefacenet.atlas import UVAtlas
+from inversefacenet.camera import DEFAULT_CAMERA, Camera, rotation_matrix
 from inversefacenet.facemodel.model import FaceModel
 from inversefacenet.lighting import PRESETS, Light, sh_from_light
+from inversefacenet.params import FaceParameters
+from inversefacenet.photo_texture import delight, texel_map
 from inversefacenet.preprocess import EYES, FACE_OVAL, INNER_LIPS, crop_for_landmarks, face_mask
 from inversefacenet.raster_numba import vertex_normals
+from inversefacenet.renderer import render, to_uint8
 
 FACE_MASK_RULE = {"oval": list(map(int, FACE_OVAL)), "inner_lips": list(map(int, INNER_LIPS)),
                   "eyes": [list(map(int, eye)) for eye in EYES]}  # fmt: skip
 """The mask's polygons as MediaPipe indices (also in facemodel.json, which the page reads)."""
 SEED = 2024
 MASK_SIZE = 128
+PHOTO_TEXTURE_SIZES = (96, 128)
+"""The photo-texture golden's crop side and texture side (px): small, so the golden stays a few MB."""
 
 
 def _lights(rng: np.random.Generator) -> list[Light]:
@@ -40,6 +48,62 @@ def _landmarks(model: FaceModel, rng: np.random.Generator, photo_size: float = 9
     turned = vertices @ rotation_matrix(np.radians(rng.uniform(-25, 25, (1, 3))))[0].T
     points = turned[model.landmarks_mediapipe, :2] * np.array([1.0, -1.0])  # x right, y down
     return points * rng.uniform(1.5, 3.0) + rng.uniform(0.3, 0.7, 2) * photo_size
+
+
+def _painted_photo(model: FaceModel, rng: np.random.Generator, size: int) -> tuple[FaceParameters, np.ndarray,
+                                                                                np.ndarray]:  # fmt: skip
+    """A turned face under a side light whose photo has what the photo texture must tell apart: a dark mark on
+    the cheek (kept), dark hair over the upper forehead (an occluder: the model albedo there), a highlight on
+    the nose (rejected). Returns the parameters, the (size, size, 3) uint8 photo and its (size, size) face mask."""
+    params = FaceParameters.neutral(model.layout)
+    params.rotation[:] = np.radians([[6.0, -14.0, 2.0]])
+    params.shape[:] = rng.normal(size=(1, model.n_shape)) * 0.6
+    params.albedo[:] = rng.normal(size=(1, model.n_albedo)) * 0.5
+    params.sh[0, 0], params.sh[0, 1], params.sh[0, 3] = [0.85, 0.8, 0.8], 0.15, [0.3, 0.28, 0.25]
+    painted = np.clip(model.albedo(params.albedo)[0], 0, 1)
+    mean = model.vertices_mean
+    painted[np.linalg.norm(mean - mean[model.landmarks_mediapipe[205]], axis=1) < 8.0] *= 0.45  # cheek mark
+    painted[mean[:, 1] > 56.0] *= 0.3  # hair
+    out = render(model, params, size, albedo=painted[None])
+    photo = to_uint8(out.image[0] + (~out.raster.mask[0])[..., None] * 0.45)
+    nose = out.pixels[0, model.landmarks_mediapipe[1]]
+    rows, cols = np.mgrid[:size, :size]
+    shine = np.hypot(cols + 0.5 - nose[0], rows + 0.5 - nose[1]) < 3.0
+    photo[shine] = np.minimum(photo[shine].astype(int) + 70, 255)
+    return params, photo, face_mask(out.pixels[0, model.landmarks_mediapipe], size)
+
+
+def _flat(array: np.ndarray) -> list:
+    return np.asarray(array).ravel().tolist()
+
+
+def _photo_texture(model: FaceModel, rng: np.random.Generator) -> dict[str, object]:
+    """Inputs and outputs of :func:`inversefacenet.photo_texture.delight` on a painted render, with the face
+    model arrays the page's texel map is built from. ``delight`` renders with the default camera."""
+    crop_size, size = PHOTO_TEXTURE_SIZES
+    params, photo, mask = _painted_photo(model, rng, crop_size)
+    texture = delight(model, params, photo, mask, size)
+    texels = texel_map(model, size)
+    atlas = UVAtlas.for_model(model)
+    pixel = texels.rows * size + texels.cols
+    zones = {name: _flat(getattr(texels, name).astype(int)) for name in ("skin", "cheeks", "bridge", "outer")}
+    return {
+        "camera": {"distance_mm": DEFAULT_CAMERA.distance_mm, "crop_scale": DEFAULT_CAMERA.crop_scale},
+        "model": {"mean": _flat(model.vertices_mean), "triangles": _flat(model.triangles),
+                  "landmarks": _flat(model.landmarks_mediapipe),
+                  "atlas": {"vertex": _flat(atlas.vertex), "weight": _flat(atlas.weight), "uv": _flat(atlas.uv),
+                            "triangles": _flat(atlas.triangles), "island": _flat(atlas.island)}},
+        "face": {"vertices": _flat(model.geometry(params.shape, params.expression)[0]),
+                 "albedo": _flat(np.clip(model.albedo(params.albedo)[0], 0, 1)),
+                 "rotation": _flat(rotation_matrix(params.rotation)[0]), "sh": params.sh[0].tolist()},
+        "crop": {"rgb": _flat(photo), "mask": _flat(mask.astype(int)), "size": crop_size},
+        "size": size,
+        "texels": {"pixel": _flat(pixel), "mirror": _flat(np.where(texels.mirror >= 0, pixel[texels.mirror], -1)),
+                   **zones},
+        "texture": _flat(texture.texture_uint8()),
+        "vertex_albedo": _flat(texture.vertex_albedo),
+        "seen": _flat(texture.seen),
+    }  # fmt: skip
 
 
 def goldens(model: FaceModel, camera: Camera) -> dict[str, object]:
@@ -62,6 +126,7 @@ def goldens(model: FaceModel, camera: Camera) -> dict[str, object]:
                  "scale": crop.scale, "offset": list(crop.offset)},
         "mask": {"landmarks": in_crop.ravel().tolist(), "size": MASK_SIZE, "rule": FACE_MASK_RULE,
                  "mask": face_mask(in_crop, MASK_SIZE).astype(int).ravel().tolist()},
+        "photo_texture": _photo_texture(model, rng),
     }  # fmt: skip
 
 

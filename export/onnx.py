@@ -148,6 +148,7 @@ def export_facemodel(model: FaceModel, config: NetworkConfig, out: Path) -> dict
         "atlas_weight": atlas.weight.astype(np.float32),
         "atlas_uv": atlas.uv.astype(np.float32),
         "atlas_triangles": atlas.triangles.astype(np.uint32),
+        "atlas_island": atlas.island.astype(np.uint8),  # skin / eyes / mouth interior: the photo texture
         "landmarks_mediapipe": model.landmarks_mediapipe.astype(np.uint32),
         "landmarks_ibug68": model.landmarks_ibug68.astype(np.uint32),
         "mask_face": model.mask_face.astype(np.uint8),

@@ -5,7 +5,9 @@ import { readFileSync } from "node:fs";
 import { vertexNormals } from "../src/facemodel";
 import { shFromLight } from "../src/lighting";
 import { rotationMatrix } from "../src/params";
+import { delight } from "../src/phototexture";
 import { cropForLandmarks, faceMask } from "../src/preprocess";
+import { type AtlasFaceModel, buildTexelMap } from "../src/texelmap";
 
 interface PythonLight {
   azimuth_deg: number;
@@ -13,6 +15,40 @@ interface PythonLight {
   intensity: number;
   ambient: number;
   colour: [number, number, number];
+}
+
+/** The photo texture of the golden's painted render: the texel map, then the de-lit texture. */
+function photoTexture(golden: PhotoTextureGolden) {
+  const { model: m, face, crop, camera, size } = golden;
+  const model: AtlasFaceModel = {
+    nVertices: m.mean.length / 3, mean: Float32Array.from(m.mean), triangles: Uint32Array.from(m.triangles),
+    landmarks: Uint32Array.from(m.landmarks),
+    atlas: { vertex: Uint32Array.from(m.atlas.vertex), weight: Float32Array.from(m.atlas.weight),
+      uv: Float32Array.from(m.atlas.uv), triangles: Uint32Array.from(m.atlas.triangles),
+      island: Uint8Array.from(m.atlas.island) },
+  };
+  const texels = buildTexelMap(model, size);
+  const rgba = new Uint8ClampedArray(crop.size * crop.size * 4).map((_, i) => (i % 4 === 3 ? 255 : crop.rgb[3 * (i >> 2) + (i % 4)]));
+  const result = delight({ vertices: Float32Array.from(face.vertices), albedo: Float32Array.from(face.albedo),
+    rotation: face.rotation, sh: face.sh }, { rgba, mask: Uint8Array.from(crop.mask), size: crop.size }, texels, model,
+  { distanceMm: camera.distance_mm, cropScale: camera.crop_scale });
+  const zone = (values: Uint8Array) => Array.from(values);
+  return {
+    texels: { pixel: Array.from(texels.pixel), mirror: Array.from(texels.mirror, (m) => (m >= 0 ? texels.pixel[m] : -1)),
+      skin: zone(texels.skin), cheeks: zone(texels.cheeks), bridge: zone(texels.bridge), outer: zone(texels.outer) },
+    texture: Array.from(result.texture).filter((_, i) => i % 4 !== 3),
+    vertex_albedo: Array.from(result.vertexAlbedo),
+    seen: Array.from(result.seen),
+  };
+}
+
+interface PhotoTextureGolden {
+  model: { mean: number[]; triangles: number[]; landmarks: number[];
+    atlas: { vertex: number[]; weight: number[]; uv: number[]; triangles: number[]; island: number[] } };
+  face: { vertices: number[]; albedo: number[]; rotation: number[]; sh: number[][] };
+  crop: { rgb: number[]; mask: number[]; size: number };
+  camera: { distance_mm: number; crop_scale: number };
+  size: number;
 }
 
 const golden = JSON.parse(readFileSync(process.argv[2], "utf8"));
@@ -26,5 +62,6 @@ const outputs = {
   normals: Array.from(vertexNormals(Float32Array.from(normals.vertices), Uint32Array.from(normals.triangles))),
   crop: { scale: cropped.scale, offset: cropped.offset },
   mask: Array.from(faceMask(Float32Array.from(mask.landmarks), mask.size, mask.rule)),
+  photo_texture: photoTexture(golden.photo_texture),
 };
 process.stdout.write(JSON.stringify(outputs));

@@ -4,6 +4,7 @@
 // baked albedo as its base colour texture and the head pose as its node's rotation.
 import * as THREE from "three";
 import { GLTFExporter } from "three/examples/jsm/exporters/GLTFExporter.js";
+import { fillEmptyTexels } from "./imageops";
 
 export function toObj(vertices: Float32Array, colours: Float32Array, uv: Float32Array, triangles: Uint32Array): string {
   const lines = ["# InverseFaceNet face (mm, head frame), vertex colours and face.png = albedo", "mtllib face.mtl"];
@@ -122,26 +123,6 @@ export function bakeTexture(
   }
   canvas.getContext("2d")!.putImageData(image, 0, 0);
   return canvas;
-}
-
-/** Grow the filled texels (alpha > 0) outwards, one ring a pass, until every texel has a colour. */
-function fillEmptyTexels(pixels: Uint8Array, size: number): void {
-  let empty = [] as number[];
-  for (let i = 0; i < size * size; i++) if (pixels[4 * i + 3] === 0) empty.push(i);
-  while (empty.length) {
-    const filled: [number, number][] = [];
-    const left: number[] = [];
-    for (const i of empty) {
-      const x = i % size;
-      const neighbour = [x > 0 ? i - 1 : -1, x < size - 1 ? i + 1 : -1, i - size, i + size]
-        .find((n) => n >= 0 && n < size * size && pixels[4 * n + 3] > 0);
-      if (neighbour === undefined) left.push(i);
-      else filled.push([i, neighbour]);
-    }
-    if (!filled.length) break;
-    for (const [i, n] of filled) pixels.set(pixels.subarray(4 * n, 4 * n + 4), 4 * i);
-    empty = left;
-  }
 }
 
 export function download(name: string, content: string | Blob): void {

@@ -60,9 +60,10 @@ export class FaceModel {
   /**
    * The UV atlas the downloads use (inversefacenet/atlas.py): seams duplicate vertices, and the
    * forehead is clipped along a smooth curve, so atlas vertex i blends model vertices
-   * vertex[2i] and vertex[2i + 1] by weight[i].
+   * vertex[2i] and vertex[2i + 1] by weight[i]; island: per atlas triangle, 0 skin, 1 eyes, 2 mouth interior.
    */
-  readonly atlas: { vertex: Uint32Array; weight: Float32Array; uv: Float32Array; triangles: Uint32Array };
+  readonly atlas: { vertex: Uint32Array; weight: Float32Array; uv: Float32Array; triangles: Uint32Array;
+    island: Uint8Array };
 
   constructor(
     readonly index: FaceModelIndex,
@@ -82,6 +83,7 @@ export class FaceModel {
       weight: a("atlas_weight") as Float32Array,
       uv: a("atlas_uv") as Float32Array,
       triangles: a("atlas_triangles") as Uint32Array,
+      island: a("atlas_island") as Uint8Array,
     };
   }
 

@@ -3,6 +3,12 @@
 // colour (pixel / 255 - 0.5) * mask, channels first.
 import type { FaceModelIndex } from "./facemodel";
 
+/** The MediaPipe mesh points (the first 468 of 478; the rest are irises): their box is the crop's. */
+export const MESH_POINTS = 468;
+
+/** The face mask's polygons as MediaPipe indices (facemodel.json). */
+export type FaceMaskRule = FaceModelIndex["face_mask"];
+
 export interface Crop {
   scale: number; // crop pixel = scale * photo pixel + offset
   offset: [number, number];
@@ -11,7 +17,7 @@ export interface Crop {
 
 export function cropForLandmarks(points: Float32Array, size: number, cropScale: number): Crop {
   let [x0, y0, x1, y1] = [Infinity, Infinity, -Infinity, -Infinity];
-  for (let k = 0; k < 468; k++) {
+  for (let k = 0; k < MESH_POINTS; k++) {
     const [x, y] = [points[2 * k], points[2 * k + 1]];
     [x0, y0, x1, y1] = [Math.min(x0, x), Math.min(y0, y), Math.max(x1, x), Math.max(y1, y)];
   }
@@ -77,7 +83,7 @@ function fillPolygon(mask: Uint8Array, size: number, points: Float32Array, ids: 
 }
 
 /** (size * size) mask: inside the face oval, outside the inner lips and the eyes. Landmarks in crop pixels. */
-export function faceMask(points: Float32Array, size: number, rule: FaceModelIndex["face_mask"]): Uint8Array {
+export function faceMask(points: Float32Array, size: number, rule: FaceMaskRule): Uint8Array {
   const mask = new Uint8Array(size * size);
   fillPolygon(mask, size, points, rule.oval, 1);
   for (const ids of [rule.inner_lips, ...rule.eyes]) fillPolygon(mask, size, points, ids, 0);
