@@ -11,6 +11,7 @@ import functools
 import inspect
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -145,19 +146,111 @@ def live_tab(reconstructor: Reconstructor) -> None:
                                    [script_frame, *inputs[1:]], outputs, api_name="live_frame")  # fmt: skip
 
 
-def build_app(reconstructor: Reconstructor) -> gr.Blocks:
-    """The whole UI around one shared, read-only ``Reconstructor``."""
+@dataclass
+class PhotoInputs:
+    """The photo column: the upload, the face selector (radio and thumbnails) and the status line."""
 
-    def start(session: Session, with_composite: bool) -> list[Any]:
-        """Everything that follows a new photo or a face selection: controls at the recovered values."""
-        edit = session.recovered_edit
-        choices = [f"Face {i + 1}" for i in range(len(session.faces))]
-        expression, pose = (round(v, 3) for v in edit.expression.values()), (round(v, 2) for v in edit.rotation_deg)
-        controls = [*_light_values(light_from_sh(edit.sh)), _table(edit.sh), RECOVERED, *expression, *pose]
-        return [session, session.overlay(), gr.update(choices=choices, value=choices[session.index]), *controls,
-                *_preview(session, edit, with_composite)]  # fmt: skip
+    photo: PhotoInput
+    face_choice: gr.Radio
+    thumbnails: gr.Gallery
+    status: gr.Markdown
 
-    def load(path: str | None, previous: Session | None, photo_texture: bool = False) -> tuple[Session | None, str]:
+
+@dataclass
+class ResultPanels:
+    """The result views, all ``PANEL_HEIGHT`` high."""
+
+    overlay: gr.Image
+    relit: gr.Image
+    composite: gr.Image
+    geometry: gr.Image
+    albedo: gr.Image
+    model3d: gr.Model3D
+
+
+@dataclass
+class LightingControls:
+    """The lamp (``LIGHT_NAMES`` order), its preset, the raw SH table and the two display switches."""
+
+    preset: gr.Radio
+    lamp: list[gr.Slider | gr.ColorPicker]
+    with_composite: gr.Checkbox
+    photo_texture: gr.Checkbox
+    sh_table: gr.Dataframe
+
+
+@dataclass
+class EditControls:
+    """The expression sliders (``EXPRESSION_CONTROLS``), pitch / yaw / roll, and the reset button."""
+
+    expression: list[gr.Slider]
+    pose: list[gr.Slider]
+    reset: gr.Button
+
+    @property
+    def sliders(self) -> list[gr.Slider]:
+        """Every edit slider, in ``EDIT_NAMES`` order."""
+        return [*self.expression, *self.pose]
+
+
+@dataclass
+class PhotoTab:
+    """Every component of the photo tab, and the output lists its events share."""
+
+    state: gr.State
+    inputs: PhotoInputs
+    panels: ResultPanels
+    lighting: LightingControls
+    edits: EditControls
+    export_button: gr.Button
+    downloads: gr.File
+
+    @property
+    def previews(self) -> list[Any]:
+        """What ``_preview`` fills: relit, geometry, albedo, composite, status."""
+        panels = self.panels
+        return [panels.relit, panels.geometry, panels.albedo, panels.composite, self.inputs.status]
+
+    @property
+    def lit_previews(self) -> list[Any]:
+        """What a light change can alter (``_light_only``)."""
+        return [self.panels.relit, self.panels.composite, self.inputs.status]
+
+    @property
+    def start_outputs(self) -> list[Any]:
+        """What ``_start`` fills: session, overlay, face selector, every control, the previews."""
+        lighting = self.lighting
+        return [self.state, self.panels.overlay, self.inputs.face_choice, *lighting.lamp, lighting.sh_table,
+                lighting.preset, *self.edits.sliders, *self.previews]  # fmt: skip
+
+
+def _start(session: Session, with_composite: bool) -> list[Any]:
+    """Everything that follows a new photo or a face selection: controls at the recovered values."""
+    edit = session.recovered_edit
+    choices = [f"Face {i + 1}" for i in range(len(session.faces))]
+    expression, pose = (round(v, 3) for v in edit.expression.values()), (round(v, 2) for v in edit.rotation_deg)
+    controls = [*_light_values(light_from_sh(edit.sh)), _table(edit.sh), RECOVERED, *expression, *pose]
+    return [session, session.overlay(), gr.update(choices=choices, value=choices[session.index]), *controls,
+            *_preview(session, edit, with_composite)]  # fmt: skip
+
+
+def _show(session: Session | None, with_composite: bool) -> list[Any]:
+    """The views of a new session, or every view cleared when the photo gave none (the controls stay)."""
+    if session is None:  # the status keeps load's message
+        controls = [gr.skip()] * (len(LIGHT_NAMES) + 2 + len(EDIT_NAMES))  # lamp, SH table, preset, edits
+        return [None, gr.update(choices=[], value=None), *controls, None, None, None, None, gr.skip()]
+    return _start(session, with_composite)[1:]
+
+
+@dataclass(frozen=True)
+class PhotoLoader:
+    """Turns an upload into a ``Session`` with the app's one shared, read-only ``Reconstructor``."""
+
+    reconstructor: Reconstructor
+
+    def load(
+        self, path: str | None, previous: Session | None, photo_texture: bool = False
+    ) -> tuple[Session | None, str]:
         """A new photo -> its session (showing the photo texture when that switch is on), or None and a message
         in plain words (NoFaceError included)."""
         if previous is not None:
@@ -165,7 +258,7 @@ def build_app(reconstructor: Reconstructor) -> gr.Blocks:
         if path is None:
             return None, ""
         try:
-            session = Session.reconstruct(reconstructor, path)
+            session = Session.reconstruct(self.reconstructor, path)
             session.use_photo_texture(bool(photo_texture))
             return session, ""
         except InputError as error:
@@ -173,188 +266,243 @@ def build_app(reconstructor: Reconstructor) -> gr.Blocks:
             gr.Warning(message)
             return None, f"**{message}**"
 
-    def show(session: Session | None, with_composite: bool) -> list[Any]:
-        """The views of a new session, or every view cleared when the photo gave none."""
-        if session is None:  # the status keeps load's message
-            return [None, gr.update(choices=[], value=None), *[gr.skip()] * (7 + len(edit_controls)),
-                    None, None, None, None, gr.skip()]  # fmt: skip
-        return start(session, with_composite)[1:]
-
-    def reconstruct(path: str | None, with_composite: bool, previous: Session | None) -> list[Any]:
+    def reconstruct(self, path: str | None, with_composite: bool, previous: Session | None) -> list[Any]:
         """For scripts: one call, the same outputs as the page, and an error for unusable input."""
-        session, message = load(path, previous)
+        session, message = self.load(path, previous)
         if session is None:
             if message:
                 raise gr.Error(message.strip("*"))
-            return [None, *show(None, with_composite)[:-1], ""]
-        return start(session, with_composite)
+            return [None, *_show(None, with_composite)[:-1], ""]
+        return _start(session, with_composite)
 
-    def select_face(choice: int | None, session: Session | None, with_composite: bool) -> list[Any]:
-        """Face ``choice`` (0 = the first, numbered 1 on the overlay)."""
-        session = _need(session)
-        if choice is None or choice == session.index:
-            return [gr.skip()] * len(start_outputs)
-        if not 0 <= int(choice) < len(session.faces):
-            raise gr.Error(f"There are {len(session.faces)} faces: choose 0 to {len(session.faces) - 1}.")
-        session.select(int(choice))
-        return start(session, with_composite)
 
-    def face_thumbnails(session: Session | None) -> dict[str, Any]:
-        """The thumbnails, shown only when there is more than one face to choose from."""
-        many = session is not None and len(session.faces) > 1
-        return gr.update(value=session.thumbnails() if many else None, visible=many)
+def _select_face(choice: int | None, session: Session | None, with_composite: bool) -> Any:
+    """Face ``choice`` (0 = the first, numbered 1 on the overlay)."""
+    session = _need(session)
+    if choice is None or choice == session.index:
+        return gr.skip()  # one skip: every output stays
+    if not 0 <= int(choice) < len(session.faces):
+        raise gr.Error(f"There are {len(session.faces)} faces: choose 0 to {len(session.faces) - 1}.")
+    session.select(int(choice))
+    return _start(session, with_composite)
 
-    def pick_face(session: Session | None, with_composite: bool, selected: gr.SelectData) -> list[Any]:
-        return select_face(selected.index, session, with_composite)
 
-    def reset(session: Session | None, with_composite: bool) -> list[Any]:
-        return start(_need(session), with_composite)
+def _face_thumbnails(session: Session | None) -> dict[str, Any]:
+    """The thumbnails, shown only when there is more than one face to choose from."""
+    many = session is not None and len(session.faces) > 1
+    return gr.update(value=session.thumbnails() if many else None, visible=many)
 
-    def relight(session: Session | None, *values: Any) -> list[Any]:
-        session = _need(session)
-        azimuth, elevation, intensity, ambient, colour, *rest = values
-        light = Light(float(azimuth), float(elevation), float(intensity), float(ambient), hex_to_rgb(colour))
-        sh = sh_from_light(light)
-        edit = _edit(sh, tuple(rest[:-1]))
-        return [_table(sh), CUSTOM, *_light_only(_preview(session, edit, bool(rest[-1])))]
 
-    def apply_preset(session: Session | None, preset: str, *values: Any) -> list[Any]:
-        session = _need(session)
-        recovered = session.recovered_edit.sh
-        if preset == CUSTOM:
-            return [gr.skip()] * (len(light_controls) + 1 + len(lit_previews))
-        light = light_from_sh(recovered) if preset == RECOVERED else matched(PRESETS[preset], recovered)
-        sh = recovered if preset == RECOVERED else sh_from_light(light)
-        edit = _edit(sh, tuple(values[:-1]))
-        return [*_light_values(light), _table(sh), *_light_only(_preview(session, edit, bool(values[-1])))]
+def _pick_face(session: Session | None, with_composite: bool, selected: gr.SelectData) -> Any:
+    return _select_face(selected.index, session, with_composite)
 
-    def edit_face(session: Session | None, table: Any, *values: Any) -> list[Any]:
-        return _preview(_need(session), _edit(table, tuple(values[:-1])), bool(values[-1]))
 
-    def recovered_3d(session: Session | None) -> str | None:
-        return None if session is None else _mesh_preview(session, session.recovered_edit)
+def _reset(session: Session | None, with_composite: bool) -> list[Any]:
+    return _start(_need(session), with_composite)
 
-    def refresh_3d(session: Session | None, table: Any, *values: Any) -> str:
-        return _mesh_preview(_need(session), _edit(table, tuple(values)))
 
-    def use_photo_texture(session: Session | None, on: bool, table: Any, *values: Any) -> list[Any]:
-        """Switch between the photo texture and the model albedo: previews, 3D view and downloads follow."""
-        session = _need(session)
-        session.use_photo_texture(bool(on))
-        edit = _edit(table, tuple(values[:-1]))
-        return [*_preview(session, edit, bool(values[-1])), _mesh_preview(session, edit)]
+def _relight(session: Session | None, *values: Any) -> list[Any]:
+    # values: the lamp (LIGHT_NAMES), the edits (EDIT_NAMES), with_composite (no docstring: the API would show it)
+    session = _need(session)
+    azimuth, elevation, intensity, ambient, colour, *rest = values
+    light = Light(float(azimuth), float(elevation), float(intensity), float(ambient), hex_to_rgb(colour))
+    sh = sh_from_light(light)
+    edit = _edit(sh, tuple(rest[:-1]))
+    return [_table(sh), CUSTOM, *_light_only(_preview(session, edit, bool(rest[-1])))]
 
-    def export(session: Session | None, table: Any, *values: Any) -> list[str]:
-        return [str(p) for p in _need(session).export(_edit(table, tuple(values)))]
 
+def _apply_preset(session: Session | None, preset: str, *values: Any) -> Any:
+    # values: the edits (EDIT_NAMES), with_composite; nothing changes for "custom" (the API would show a docstring)
+    session = _need(session)
+    recovered = session.recovered_edit.sh
+    if preset == CUSTOM:
+        return gr.skip()
+    light = light_from_sh(recovered) if preset == RECOVERED else matched(PRESETS[preset], recovered)
+    sh = recovered if preset == RECOVERED else sh_from_light(light)
+    edit = _edit(sh, tuple(values[:-1]))
+    return [*_light_values(light), _table(sh), *_light_only(_preview(session, edit, bool(values[-1])))]
+
+
+def _edit_face(session: Session | None, table: Any, *values: Any) -> list[Any]:
+    return _preview(_need(session), _edit(table, tuple(values[:-1])), bool(values[-1]))
+
+
+def _recovered_3d(session: Session | None) -> str | None:
+    return None if session is None else _mesh_preview(session, session.recovered_edit)
+
+
+def _refresh_3d(session: Session | None, table: Any, *values: Any) -> str:
+    return _mesh_preview(_need(session), _edit(table, tuple(values)))
+
+
+def _use_photo_texture(session: Session | None, on: bool, table: Any, *values: Any) -> list[Any]:
+    """Switch between the photo texture and the model albedo: previews, 3D view and downloads follow."""
+    session = _need(session)
+    session.use_photo_texture(bool(on))
+    edit = _edit(table, tuple(values[:-1]))
+    return [*_preview(session, edit, bool(values[-1])), _mesh_preview(session, edit)]
+
+
+def _export(session: Session | None, table: Any, *values: Any) -> list[str]:
+    return [str(p) for p in _need(session).export(_edit(table, tuple(values)))]
+
+
+def _photo_inputs() -> PhotoInputs:
+    photo = PhotoInput(type="filepath", sources=["upload", "webcam", "clipboard"], label="Photo", elem_id="photo")
+    if EXAMPLES:
+        gr.Examples(EXAMPLES, inputs=photo)
+    face_choice = gr.Radio([], type="index", label="Face", elem_id="face-choice")
+    thumbnails = gr.Gallery(label="Faces (numbered as on the overlay; click one)", columns=6, height=130,
+                            allow_preview=False, visible=False, elem_id="face-thumbnails")  # fmt: skip
+    return PhotoInputs(photo, face_choice, thumbnails, gr.Markdown(elem_id="status"))
+
+
+def _result_panels() -> ResultPanels:
+    with gr.Row():
+        overlay = _panel("Fitted contour and landmarks", "overlay")
+        relit = _panel("Reconstruction (relit)", "relit")
+        composite = _panel("In the photo (recovered pose)", "composite")
+    with gr.Row():
+        geometry = _panel("Geometry", "geometry")
+        albedo = _panel("Albedo", "albedo")
+        model3d = gr.Model3D(label="3D view (GLB)", clear_color=(1, 1, 1, 1), elem_id="model3d", height=PANEL_HEIGHT)
+    return ResultPanels(overlay, relit, composite, geometry, albedo, model3d)
+
+
+def _lighting_controls() -> LightingControls:
+    gr.Markdown("### Lighting")
+    preset = gr.Radio([RECOVERED, *PRESETS, CUSTOM], value=RECOVERED, elem_id="preset",
+                      label="Preset (matched to the photo's brightness)")  # fmt: skip
+    lamp = [
+        gr.Slider(-180, 180, 0, step=1, label="Azimuth (°, + from the right)", elem_id="azimuth"),
+        gr.Slider(-90, 90, 20, step=1, label="Elevation (°)", elem_id="elevation"),
+        gr.Slider(0, 3, 1.2, step=0.01, label="Intensity", elem_id="intensity"),
+        gr.Slider(0, 1.5, 0.5, step=0.01, label="Ambient", elem_id="ambient"),
+        gr.ColorPicker("#ffffff", label="Light colour", elem_id="colour"),
+    ]
+    with_composite = gr.Checkbox(True, label="Show the relit face in the photo")
+    photo_texture = gr.Checkbox(False, label="Photo texture: the person's own skin, de-lit from the photo (off: the "
+                                "face model's albedo)", elem_id="photo-texture")  # fmt: skip
+    with gr.Accordion("Raw SH coefficients (9 × RGB)", open=False):
+        sh_table = gr.Dataframe(headers=["R", "G", "B"], row_count=9, column_count=3, datatype="number", type="array",
+                                interactive=True, label=" · ".join(SH_ROWS), elem_id="sh-table")  # fmt: skip
+    return LightingControls(preset, lamp, with_composite, photo_texture, sh_table)
+
+
+def _expression_sliders() -> list[gr.Slider]:
+    gr.Markdown("### Expression")
+    return [gr.Slider(0, 1, 0, step=0.01, label=name, elem_id=f"expr-{name}") for name in EXPRESSION_CONTROLS]
+
+
+def _pose_controls() -> tuple[list[gr.Slider], gr.Button]:
+    gr.Markdown("### Head pose")
+    pose = [
+        gr.Slider(-60, 60, 0, step=0.5, label="Pitch (°)", elem_id="pitch"),
+        gr.Slider(-80, 80, 0, step=0.5, label="Yaw (°)", elem_id="yaw"),
+        gr.Slider(-45, 45, 0, step=0.5, label="Roll (°)", elem_id="roll"),
+    ]
+    return pose, gr.Button("Reset to the recovered face", elem_id="reset")
+
+
+def _download_controls() -> tuple[gr.Button, gr.File]:
+    gr.Markdown("### Download (with the current edits)")
+    button = gr.Button("Prepare OBJ, PLY, GLB, animatable GLB and params.json", variant="primary", elem_id="export")
+    return button, gr.File(file_count="multiple", label="Files", elem_id="downloads")
+
+
+def _photo_tab_layout() -> PhotoTab:
+    """The photo tab's components: photo and results on top, the controls in three columns below."""
+    state = gr.State(None, time_to_live=SESSION_TTL_S, delete_callback=lambda s: s is not None and s.close())
+    with gr.Row():
+        with gr.Column(scale=1, min_width=280):
+            inputs = _photo_inputs()
+        with gr.Column(scale=3):
+            panels = _result_panels()
+    with gr.Row():
+        with gr.Column():
+            lighting = _lighting_controls()
+        with gr.Column():
+            expression = _expression_sliders()
+        with gr.Column():
+            pose, reset = _pose_controls()
+            export_button, downloads = _download_controls()
+    return PhotoTab(state, inputs, panels, lighting, EditControls(expression, pose, reset), export_button, downloads)
+
+
+def _wire_photo_events(tab: PhotoTab, loader: PhotoLoader) -> None:
+    """A new photo, a face choice and reset: every control and view back at the recovered values."""
+    state, inputs, model3d = tab.state, tab.inputs, tab.panels.model3d
+    with_composite, photo_texture = tab.lighting.with_composite, tab.lighting.photo_texture
+    # The page: a failed photo leaves one message (status + toast), not an error badge on every
+    # output; the 3D view follows the first preview instead of delaying it.
+    inputs.photo.change(
+        loader.load, [inputs.photo, state, photo_texture], [state, inputs.status], api_name=False
+    ).then(  # fmt: skip
+        _show, [state, with_composite], tab.start_outputs[1:], api_name=False
+    ).then(_recovered_3d, state, model3d, api_name=False).then(
+        _face_thumbnails, state, inputs.thumbnails, api_name=False
+    )
+    inputs.thumbnails.select(_pick_face, [state, with_composite], tab.start_outputs, api_name=False).then(
+        _recovered_3d, state, model3d, api_name=False
+    )
+    # Scripts: the same in one call, with an error for unusable input.
+    gr.Button(visible=False).click(loader.reconstruct, [inputs.photo, with_composite, state], tab.start_outputs,
+                                   api_name="reconstruct")  # fmt: skip
+    inputs.face_choice.input(_select_face, [inputs.face_choice, state, with_composite], tab.start_outputs,
+                             api_name=False).then(_recovered_3d, state, model3d, api_name=False)  # fmt: skip
+    face_index = gr.Number(visible=False, precision=0)  # scripts pick a face by its index
+    gr.Button(visible=False).click(_named(_select_face, "face_index", "session", "with_composite"),
+                                   [face_index, state, with_composite], tab.start_outputs,
+                                   api_name="select_face")  # fmt: skip
+    tab.edits.reset.click(_reset, [state, with_composite], tab.start_outputs, api_name="reset").then(
+        _recovered_3d, state, model3d, api_name=False
+    )
+
+
+def _wire_lighting_events(tab: PhotoTab) -> None:
+    """Lamp sliders, presets and the photo texture switch."""
+    state, lighting, edits = tab.state, tab.lighting, tab.edits.sliders
+    for control in lighting.lamp:
+        control.input(_named(_relight, "session", *LIGHT_NAMES, *EDIT_NAMES, "with_composite"),
+                      [state, *lighting.lamp, *edits, lighting.with_composite],
+                      [lighting.sh_table, lighting.preset, *tab.lit_previews],
+                      api_name="relight" if control is lighting.lamp[0] else False,
+                      trigger_mode="always_last")  # fmt: skip
+    lighting.preset.input(_named(_apply_preset, "session", "preset", *EDIT_NAMES, "with_composite"),
+                          [state, lighting.preset, *edits, lighting.with_composite],
+                          [*lighting.lamp, lighting.sh_table, *tab.lit_previews], api_name="preset")  # fmt: skip
+    lighting.photo_texture.input(
+        _named(_use_photo_texture, "session", "photo_texture", "sh", *EDIT_NAMES, "with_composite"),
+        [state, lighting.photo_texture, lighting.sh_table, *edits, lighting.with_composite],
+        [*tab.previews, tab.panels.model3d], api_name="photo_texture",
+    )  # fmt: skip
+
+
+def _wire_edit_events(tab: PhotoTab) -> None:
+    """Expression and pose sliders, the SH table, the 3D view on slider release, and the downloads."""
+    state, sh_table, edits = tab.state, tab.lighting.sh_table, tab.edits.sliders
+    with_composite, pitch = tab.lighting.with_composite, tab.edits.pose[0]
+    edit_inputs = [state, sh_table, *edits, with_composite]
+    for control in [*edits, with_composite]:
+        control.input(_named(_edit_face, "session", "sh", *EDIT_NAMES, "with_composite"), edit_inputs, tab.previews,
+                      api_name="edit" if control is pitch else False, trigger_mode="always_last")  # fmt: skip
+    sh_table.input(lambda *values: _light_only(_edit_face(*values)), edit_inputs, tab.lit_previews, api_name=False)
+    for control in [*tab.lighting.lamp[:4], *edits]:  # the sliders among the lamp controls (not the colour)
+        control.release(_named(_refresh_3d, "session", "sh", *EDIT_NAMES), [state, sh_table, *edits],
+                        tab.panels.model3d, api_name="refresh_3d" if control is pitch else False)  # fmt: skip
+    tab.export_button.click(_named(_export, "session", "sh", *EDIT_NAMES), [state, sh_table, *edits], tab.downloads,
+                            api_name="export")  # fmt: skip
+
+
+def build_app(reconstructor: Reconstructor) -> gr.Blocks:
+    """The whole UI around one shared, read-only ``Reconstructor``."""
     with gr.Blocks(title="InverseFaceNet", analytics_enabled=False, delete_cache=(1800, 3600)) as app:
-        state = gr.State(None, time_to_live=SESSION_TTL_S, delete_callback=lambda s: s is not None and s.close())
         gr.Markdown(INTRO)
         with gr.Tab("Photo", id="photo-tab"):
-            with gr.Row():
-                with gr.Column(scale=1, min_width=280):
-                    photo = PhotoInput(type="filepath", sources=["upload", "webcam", "clipboard"], label="Photo",
-                                     elem_id="photo")  # fmt: skip
-                    if EXAMPLES:
-                        gr.Examples(EXAMPLES, inputs=photo)
-                    face_choice = gr.Radio([], type="index", label="Face", elem_id="face-choice")
-                    thumbnails = gr.Gallery(label="Faces (numbered as on the overlay; click one)", columns=6,
-                                            height=130, allow_preview=False, visible=False,
-                                            elem_id="face-thumbnails")  # fmt: skip
-                    status = gr.Markdown(elem_id="status")
-                with gr.Column(scale=3):
-                    with gr.Row():
-                        overlay = _panel("Fitted contour and landmarks", "overlay")
-                        relit = _panel("Reconstruction (relit)", "relit")
-                        composite = _panel("In the photo (recovered pose)", "composite")
-                    with gr.Row():
-                        geometry = _panel("Geometry", "geometry")
-                        albedo = _panel("Albedo", "albedo")
-                        model3d = gr.Model3D(label="3D view (GLB)", clear_color=(1, 1, 1, 1), elem_id="model3d",
-                                             height=PANEL_HEIGHT)  # fmt: skip
-            with gr.Row():
-                with gr.Column():
-                    gr.Markdown("### Lighting")
-                    preset = gr.Radio([RECOVERED, *PRESETS, CUSTOM], value=RECOVERED, elem_id="preset",
-                                      label="Preset (matched to the photo's brightness)")  # fmt: skip
-                    azimuth = gr.Slider(-180, 180, 0, step=1, label="Azimuth (°, + from the right)", elem_id="azimuth")
-                    elevation = gr.Slider(-90, 90, 20, step=1, label="Elevation (°)", elem_id="elevation")
-                    intensity = gr.Slider(0, 3, 1.2, step=0.01, label="Intensity", elem_id="intensity")
-                    ambient = gr.Slider(0, 1.5, 0.5, step=0.01, label="Ambient", elem_id="ambient")
-                    colour = gr.ColorPicker("#ffffff", label="Light colour", elem_id="colour")
-                    with_composite = gr.Checkbox(True, label="Show the relit face in the photo")
-                    photo_texture = gr.Checkbox(False, label="Photo texture: the person's own skin, de-lit from the "
-                                                "photo (off: the face model's albedo)", elem_id="photo-texture")
-                    with gr.Accordion("Raw SH coefficients (9 × RGB)", open=False):
-                        sh_table = gr.Dataframe(headers=["R", "G", "B"], row_count=9, column_count=3, datatype="number",
-                                                type="array", interactive=True, label=" · ".join(SH_ROWS),
-                                                elem_id="sh-table")  # fmt: skip
-                with gr.Column():
-                    gr.Markdown("### Expression")
-                    expression = [gr.Slider(0, 1, 0, step=0.01, label=name, elem_id=f"expr-{name}")
-                                  for name in EXPRESSION_CONTROLS]  # fmt: skip
-                with gr.Column():
-                    gr.Markdown("### Head pose")
-                    pitch = gr.Slider(-60, 60, 0, step=0.5, label="Pitch (°)", elem_id="pitch")
-                    yaw = gr.Slider(-80, 80, 0, step=0.5, label="Yaw (°)", elem_id="yaw")
-                    roll = gr.Slider(-45, 45, 0, step=0.5, label="Roll (°)", elem_id="roll")
-                    reset_button = gr.Button("Reset to the recovered face", elem_id="reset")
-                    gr.Markdown("### Download (with the current edits)")
-                    export_button = gr.Button("Prepare OBJ, PLY, GLB, animatable GLB and params.json",
-                                              variant="primary", elem_id="export")  # fmt: skip
-                    downloads = gr.File(file_count="multiple", label="Files", elem_id="downloads")
+            tab = _photo_tab_layout()
         with gr.Tab("Live (webcam)", id="live-tab"):
             live_tab(reconstructor)
-
-        light_controls = [azimuth, elevation, intensity, ambient, colour]
-        edit_controls = [*expression, pitch, yaw, roll]
-        previews = [relit, geometry, albedo, composite, status]
-        lit_previews = [relit, composite, status]
-        start_outputs = [state, overlay, face_choice, *light_controls, sh_table, preset, *edit_controls, *previews]
-
-        # The page: a failed photo leaves one message (status + toast), not an error badge on every
-        # output; the 3D view follows the first preview instead of delaying it.
-        photo.change(load, [photo, state, photo_texture], [state, status], api_name=False).then(
-            show, [state, with_composite], start_outputs[1:], api_name=False
-        ).then(recovered_3d, state, model3d, api_name=False).then(
-            face_thumbnails, state, thumbnails, api_name=False
-        )
-        thumbnails.select(pick_face, [state, with_composite], start_outputs, api_name=False).then(
-            recovered_3d, state, model3d, api_name=False
-        )
-        # Scripts: the same in one call, with an error for unusable input.
-        gr.Button(visible=False).click(reconstruct, [photo, with_composite, state], start_outputs,
-                                       api_name="reconstruct")  # fmt: skip
-        face_choice.input(select_face, [face_choice, state, with_composite], start_outputs, api_name=False).then(
-            recovered_3d, state, model3d, api_name=False
-        )
-        face_index = gr.Number(visible=False, precision=0)  # scripts pick a face by its index
-        gr.Button(visible=False).click(_named(select_face, "face_index", "session", "with_composite"),
-                                       [face_index, state, with_composite], start_outputs,
-                                       api_name="select_face")  # fmt: skip
-        reset_button.click(reset, [state, with_composite], start_outputs, api_name="reset").then(
-            recovered_3d, state, model3d, api_name=False
-        )
-        for slider in light_controls:
-            slider.input(_named(relight, "session", *LIGHT_NAMES, *EDIT_NAMES, "with_composite"),
-                         [state, *light_controls, *edit_controls, with_composite],
-                         [sh_table, preset, *lit_previews],
-                         api_name="relight" if slider is azimuth else False, trigger_mode="always_last")  # fmt: skip
-        preset.input(_named(apply_preset, "session", "preset", *EDIT_NAMES, "with_composite"),
-                     [state, preset, *edit_controls, with_composite],
-                     [*light_controls, sh_table, *lit_previews], api_name="preset")  # fmt: skip
-        edit_inputs = [state, sh_table, *edit_controls, with_composite]
-        for control in [*edit_controls, with_composite]:
-            control.input(_named(edit_face, "session", "sh", *EDIT_NAMES, "with_composite"), edit_inputs, previews,
-                          api_name="edit" if control is pitch else False,
-                          trigger_mode="always_last")  # fmt: skip
-        sh_table.input(lambda *values: _light_only(edit_face(*values)), edit_inputs, lit_previews, api_name=False)
-        for control in [azimuth, elevation, intensity, ambient, *edit_controls]:
-            control.release(_named(refresh_3d, "session", "sh", *EDIT_NAMES), [state, sh_table, *edit_controls],
-                            model3d, api_name="refresh_3d" if control is pitch else False)  # fmt: skip
-        photo_texture.input(_named(use_photo_texture, "session", "photo_texture", "sh", *EDIT_NAMES, "with_composite"),
-                            [state, photo_texture, sh_table, *edit_controls, with_composite], [*previews, model3d],
-                            api_name="photo_texture")  # fmt: skip
-        export_button.click(_named(export, "session", "sh", *EDIT_NAMES), [state, sh_table, *edit_controls],
-                            downloads, api_name="export")  # fmt: skip
+        _wire_photo_events(tab, PhotoLoader(reconstructor))
+        _wire_lighting_events(tab)
+        _wire_edit_events(tab)
     return app
