@@ -132,6 +132,19 @@ def test_ibug_jaw_points_follow_the_silhouette(model):
     assert np.all(np.abs(taken[:, 0] - pushed[0, chosen, 0]) > 100)
 
 
+def test_the_forehead_cut_is_one_value_per_vertex_on_every_level(model):
+    cut = model.forehead_cut()
+    assert cut.shape == (model.n_vertices,) and cut.dtype == np.float32
+    above = model.vertices_mean[cut < 0]
+    assert 0 < len(above) < 0.01 * model.n_vertices and above[:, 1].min() > 60  # only the top of the forehead
+    coarse = model.coarse()  # its vertices are the full model's first ones, then the landmarks
+    n_control = int(model.triangles_coarse.max()) + 1
+    np.testing.assert_array_equal(coarse.forehead_cut()[:n_control], cut[:n_control])
+    region = coarse.region_mesh()
+    assert (region.vertex[: coarse.n_vertices] == np.arange(coarse.n_vertices)[:, None]).all()
+    assert len(region.vertex) > coarse.n_vertices and region.triangles.max() < len(region.vertex)  # points appended
+
+
 @pytest.mark.parametrize("damage", ["garbage", "truncated", "missing", "pickle"])
 def test_corrupt_model_files_raise_face_model_error(tmp_path, damage):
     path = tmp_path / "bad.npz"

@@ -12,6 +12,7 @@ from conftest import known_face, random_parameters
 from demo import views
 from inversefacenet import render, render_gl
 from inversefacenet.renderer import to_uint8
+from tests.test_edge_cut import cut_columns, edge_roughness_px, posed_mean_face
 
 SIZE = 256
 
@@ -43,6 +44,17 @@ def test_pyrender_matches_numba_at_the_same_size(model, gl):
         band = cv2.dilate(mask.astype(np.uint8), np.ones((3, 3))) - cv2.erode(mask.astype(np.uint8), np.ones((3, 3)))
         assert partial.sum() > 0.3 * (band > 0).sum() / 2
         assert (partial & (band == 0)).sum() <= 0.02 * partial.sum()
+
+
+def test_pyrender_draws_the_forehead_cut_as_one_smooth_edge(model, gl):
+    """The GL preview draws the mesh clipped at the cut: its top edge as smooth as numba's."""
+    params = posed_mean_face(model)
+    out = render(model, params, SIZE)
+    _, coverage = gl.render(model, params, SIZE, (out.crop_scale, out.crop_offset))
+    for b in range(len(coverage)):
+        drawn, mask = coverage[b] >= 0.5, out.raster.mask[b]
+        assert iou(mask, drawn) >= 0.98
+        assert edge_roughness_px(drawn, cut_columns(model, out.raster.triangle_id[b])) < 1.25
 
 
 def test_pyrender_views_keep_the_numba_framing_from_many_threads(model, gl, monkeypatch):

@@ -32,8 +32,9 @@ def test_numba_and_torch_renderers_agree(model, size):
     assert (slow.vertex_visible.numpy() != fast.vertex_visible).mean() < 0.01
 
 
-def reference_rasterize(pixels, depth, triangles, size):
-    """Slow per-pixel oracle: test every triangle at every pixel centre."""
+def reference_rasterize(pixels, depth, triangles, size, cut=None):
+    """Slow per-pixel oracle: test every triangle at every pixel centre (and the interpolated cut value)."""
+    cut = np.zeros(len(pixels)) if cut is None else cut
     ids = np.full((size, size), -1)
     best = np.full((size, size), np.inf)
     jj, ii = np.meshgrid(np.arange(size) + 0.5, np.arange(size) + 0.5)
@@ -46,22 +47,46 @@ def reference_rasterize(pixels, depth, triangles, size):
         w1 = ((x0 - x2) * (ii - y2) - (y0 - y2) * (jj - x2)) / area
         w2 = 1 - w0 - w1
         z = w0 * depth[a] + w1 * depth[b] + w2 * depth[c]
-        win = (w0 >= 0) & (w1 >= 0) & (w2 >= 0) & (z < best)
+        kept = w0 * cut[a] + w1 * cut[b] + w2 * cut[c] >= 0
+        win = (w0 >= 0) & (w1 >= 0) & (w2 >= 0) & kept & (z < best)
         ids[win], best[win] = t, z[win]
     return ids
 
 
-def test_both_rasterizers_match_a_slow_reference():
+@pytest.mark.parametrize("with_cut", [False, True])
+def test_both_rasterizers_match_a_slow_reference(with_cut):
     rng = np.random.default_rng(3)
     size = 24
     pixels = rng.uniform(-2, size + 2, (30, 2)).astype(np.float32)
     depth = rng.uniform(1, 10, 30).astype(np.float32)
     triangles = rng.integers(0, 30, (40, 3)).astype(np.int32)
-    expected = reference_rasterize(pixels.astype(np.float64), depth, triangles, size)
-    fast = rasterize_numba(pixels[None], depth[None], triangles, size)[0].triangle_id[0]
-    slow, _, _ = rasterize_torch(torch.tensor(pixels[None]), torch.tensor(depth[None]), torch.tensor(triangles), size)
+    cut = rng.uniform(-1, 1, 30).astype(np.float32) if with_cut else None
+    expected = reference_rasterize(pixels.astype(np.float64), depth, triangles, size, cut)
+    fast = rasterize_numba(pixels[None], depth[None], triangles, size, cut=cut)[0].triangle_id[0]
+    slow, _, _ = rasterize_torch(torch.tensor(pixels[None]), torch.tensor(depth[None]), torch.tensor(triangles), size,
+                                 cut=None if cut is None else torch.tensor(cut))  # fmt: skip
     assert (fast == expected).mean() > 0.995
     assert (slow.triangle_id[0].numpy() == expected).mean() > 0.995
+    if with_cut:  # the cut drops fragments and shows what lies behind them
+        uncut = reference_rasterize(pixels.astype(np.float64), depth, triangles, size)
+        assert ((expected != uncut) & (expected >= 0)).sum() > 5 and ((uncut >= 0) & (expected < 0)).sum() > 5
+
+
+def test_a_cut_triangle_keeps_the_part_where_the_cut_value_interpolates_to_zero_or_more():
+    """A right triangle with cut values (1, 1, -1): kept below its mid-height, 3/4 of its area."""
+    size = 200
+    pixels = np.array([[[0.0, 200.0], [200.0, 200.0], [0.0, 0.0]]], np.float32)  # x right, y down
+    depth = np.ones((1, 3), np.float32)
+    triangles = np.array([[0, 1, 2]], np.int32)  # front-facing (negative signed area in image coordinates)
+    cut = np.array([1.0, 1.0, -1.0], np.float32)  # zero at y = 100
+    whole = rasterize_numba(pixels, depth, triangles, size)[0].mask[0]
+    assert whole.sum() > 0.49 * size**2
+    for raster in (rasterize_numba(pixels, depth, triangles, size, cut=cut)[0],
+                   rasterize_torch(torch.tensor(pixels), torch.tensor(depth), torch.tensor(triangles), size,
+                                   cut=torch.tensor(cut))[0]):  # fmt: skip
+        mask = np.asarray(raster.mask[0])
+        assert mask.sum() == pytest.approx(0.75 * whole.sum(), rel=0.01)
+        assert not mask[:100].any() and mask[100:].sum() == whole[100:].sum()  # rows below y = 100 all kept
 
 
 def sphere_model(radius: float = 80.0) -> FaceModel:
