@@ -4,10 +4,10 @@ The face model's own ``uv`` is one cylindrical projection (eyes and mouth interi
 cheeks, a third of the covered texels are claimed twice), so textures baked at it are scrambled.
 The atlas lives in its own small asset (``assets/facemodel_uv.npz``, built by
 ``tools/build_uv_atlas.py``) because ``assets/facemodel.npz``'s hash is baked into the shipped
-network checkpoint. Seams duplicate vertices. The atlas also ends the face at a smooth forehead
-curve instead of the model's saw-tooth cut: triangles across the curve are clipped, so an atlas
-vertex may lie on a model edge, a fixed blend of two model vertices (linear, so positions and
-albedo alike are blended).
+network checkpoint. Seams duplicate vertices. The atlas is built on ``FaceModel.region_mesh()``,
+the mesh clipped at the smooth forehead curve that the previews end at too
+(:mod:`inversefacenet.facemodel.region`), so an atlas vertex may lie on a model edge, a fixed blend
+of two model vertices (linear, so positions, normals and albedo alike are blended).
 """
 
 from __future__ import annotations
