@@ -38,6 +38,30 @@ LIVE_TIME_LIMIT_S = 900
 """A live stream stops after this long (press record again): an open tab does not hold a tracker forever."""
 PANEL_HEIGHT = 300  # px: every result panel, the 3D view included, the same height
 THEME = gr.themes.Default(font=["ui-sans-serif", "system-ui", "sans-serif"], font_mono=["ui-monospace", "monospace"])
+CSS = """
+@media (max-width: 720px) {
+  #photo-results { flex-direction: column; flex-wrap: nowrap; align-items: stretch; }
+  #photo-column, #result-panels, #result-panels > .row { display: contents; }
+  #photo-column > *, #result-panels > .row > * { flex: none; }
+  #photo { order: 0; }
+  #examples { order: 1; }
+  #relit { order: 2; }
+  #status { order: 3; }
+  #composite { order: 4; }
+  #photo-column > .form { order: 5; }
+  #face-thumbnails { order: 6; }
+  #overlay { order: 7; }
+  #geometry { order: 8; }
+  #albedo { order: 9; }
+  #model3d { order: 10; }
+  #expression-column { order: 1; }
+}
+"""
+"""The app's style sheet (pass it to ``launch`` or ``mount_gradio_app``). Below 720 px (a phone) the photo column's
+and the panels' boxes dissolve (``display: contents``), so the upload, the main result and the other panels flow
+as one column in the order given, each at its own height (``flex: none``; ``.form`` is Gradio's box around the face
+radio), and the 17 expression sliders go below the lighting, pose and download controls. On a desktop nothing
+changes."""
 INTRO = """# InverseFaceNet
 Upload a photo (or pick the example, or use the webcam): every face is found and its pose, shape, expression,
 skin albedo and lighting (2nd-order spherical harmonics) are recovered. Relight it, change its expression and pose,
@@ -350,7 +374,7 @@ def _export(session: Session | None, table: Any, *values: Any) -> list[str]:
 def _photo_inputs() -> PhotoInputs:
     photo = PhotoInput(type="filepath", sources=["upload", "webcam", "clipboard"], label="Photo", elem_id="photo")
     if EXAMPLES:
-        gr.Examples(EXAMPLES, inputs=photo)
+        gr.Examples(EXAMPLES, inputs=photo, elem_id="examples")
     face_choice = gr.Radio([], type="index", label="Face", elem_id="face-choice")
     thumbnails = gr.Gallery(label="Faces (numbered as on the overlay; click one)", columns=6, height=130,
                             allow_preview=False, visible=False, elem_id="face-thumbnails")  # fmt: skip
@@ -413,15 +437,15 @@ def _download_controls() -> tuple[gr.Button, gr.File]:
 def _photo_tab_layout() -> PhotoTab:
     """The photo tab's components: photo and results on top, the controls in three columns below."""
     state = gr.State(None, time_to_live=SESSION_TTL_S, delete_callback=lambda s: s is not None and s.close())
-    with gr.Row():
-        with gr.Column(scale=1, min_width=280):
+    with gr.Row(elem_id="photo-results"):
+        with gr.Column(scale=1, min_width=280, elem_id="photo-column"):
             inputs = _photo_inputs()
-        with gr.Column(scale=3):
+        with gr.Column(scale=3, elem_id="result-panels"):
             panels = _result_panels()
     with gr.Row():
         with gr.Column():
             lighting = _lighting_controls()
-        with gr.Column():
+        with gr.Column(elem_id="expression-column"):
             expression = _expression_sliders()
         with gr.Column():
             pose, reset = _pose_controls()

@@ -11,7 +11,7 @@ import trimesh
 from PIL import Image
 
 from benchmarks.live_video import moving_frames, write_y4m
-from demo.ui import build_app
+from demo.ui import CSS, THEME, build_app
 from inversefacenet import Reconstructor
 from inversefacenet.checkpoint import DEFAULT_CHECKPOINT
 from inversefacenet.detection import LandmarkDetector
@@ -26,6 +26,13 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 BROWSER_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--no-first-run", "--disable-sync"]  # fmt: skip
 LIVE_SECONDS = 10
+PHONE = {"width": 390, "height": 844}
+RESULT_GAP_PX = 200
+"""At phone width the relit image starts at most this far below the upload box (only the examples row between;
+the desktop columns merely stacked put it 618 px below; with the phone layout it is 140)."""
+BOXES = """(ids) => Object.fromEntries(ids.map((id) => { const box = document.querySelector(id).getBoundingClientRect();
+    return [id, {top: box.top + scrollY, bottom: box.bottom + scrollY, left: box.left, right: box.right}]; }))"""
+"""Page script: document-relative boxes of the given selectors."""
 COUNT_UPDATES = """() => { window.updates = []; let last = null; setInterval(() => {
     const image = document.querySelector('#live-relit img');
     if (image && image.src !== last) { last = image.src; window.updates.push(performance.now()); } }, 5); }"""
@@ -33,13 +40,14 @@ COUNT_UPDATES = """() => { window.updates = []; let last = null; setInterval(() 
 
 
 def serve(reconstructor: Reconstructor):
-    """The app on a free local port, two requests at a time as on the Space; yields its URL."""
+    """The app on a free local port, two requests at a time and styled as on the Space; yields its URL."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     app = build_app(reconstructor)
     app.queue(default_concurrency_limit=2)
-    app.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, ssr_mode=False)
+    app.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, ssr_mode=False,
+               theme=THEME, css=CSS)  # fmt: skip
     yield f"http://127.0.0.1:{port}/"
     app.close()
     reconstructor.detector.close()
@@ -151,6 +159,32 @@ def test_the_page_in_a_browser(server, tmp_path):
         browser.close()
     assert len(trimesh.load(target, process=False).vertices) > 10_000
     assert hosts <= {server.split("/")[2]}  # nothing left localhost
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Debian chromium is not installed (.ci/run installs it)")
+def test_at_phone_width_the_result_follows_the_upload_and_nothing_overflows(server):
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=BROWSER_FLAGS)
+        page = browser.new_page(viewport=PHONE)
+        page.goto(server)
+        page.locator("#photo input[type=file]").set_input_files(str(EXAMPLE))
+        page.wait_for_function("document.querySelector('#status').innerText.includes('Face 1 of 1')", timeout=90_000)
+        page.locator("#relit img").wait_for(timeout=30_000)
+        phone = page.evaluate(BOXES, ["#photo", "#relit img", "#overlay", "#export", "#expression-column"])
+        widths = page.evaluate("[document.scrollingElement.scrollWidth, window.innerWidth]")
+        page.set_viewport_size({"width": 1400, "height": 1400})
+        desktop = page.evaluate(BOXES, ["#photo", "#relit", "#overlay", "#export", "#expression-column"])
+        browser.close()
+    photo, relit = phone["#photo"], phone["#relit img"]
+    assert 0 <= relit["top"] - photo["bottom"] <= RESULT_GAP_PX, (photo, relit)
+    assert widths[0] <= widths[1] == PHONE["width"]  # no sideways scrolling
+    assert phone["#overlay"]["top"] > relit["bottom"]  # the landmarks come after the main result
+    assert phone["#export"]["bottom"] < phone["#expression-column"]["top"]  # downloads above the 17 sliders
+    # the desktop keeps its columns: photo | landmarks | relit side by side, the downloads beside the sliders
+    assert desktop["#photo"]["right"] <= desktop["#overlay"]["left"] < desktop["#relit"]["left"]
+    assert desktop["#relit"]["top"] == desktop["#overlay"]["top"] == desktop["#photo"]["top"]
+    assert desktop["#export"]["left"] > desktop["#expression-column"]["right"]
 
 
 def test_scripts_call_endpoints_by_parameter_name(client, tmp_path, model):
