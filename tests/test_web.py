@@ -1,10 +1,11 @@
 """The browser-only page in headless Chromium: network parity on wasm and WebGPU against Python's
 ONNX Runtime, preprocessing parity with inversefacenet.preprocess, an end-to-end reconstruction
-with its downloads (OBJ, PLY, GLB, params.json), a photo without a face clearing the previous one,
-live mode on a fake camera playing a face video, and no request leaving localhost. Needs the built
-page (`make web-build`)."""
+with its downloads (OBJ, PLY, GLB, params.json), the photo texture switch (view and downloads follow
+the photo), a photo without a face clearing the previous one, live mode on a fake camera playing a
+face video, and no request leaving localhost. Needs the built page (`make web-build`)."""
 
 import base64
+import io
 import json
 import shutil
 import struct
@@ -14,6 +15,7 @@ import numpy as np
 import onnx
 import onnxruntime
 import pytest
+import scipy.ndimage
 import trimesh
 from PIL import Image
 from scipy.spatial.transform import Rotation
@@ -26,6 +28,7 @@ from inversefacenet.atlas import UVAtlas
 from inversefacenet.checkpoint import DEFAULT_CHECKPOINT, Predictor
 from inversefacenet.detection import LandmarkDetector
 from inversefacenet.images import load_image
+from inversefacenet.params import FaceParameters
 from inversefacenet.preprocess import crop_for_landmarks, crop_image, face_mask, network_input
 from tools.atlas_figure import uv_quality
 from training.corpus import held_out_set, render_inputs
@@ -202,6 +205,136 @@ def check_glb(path: Path, ply: trimesh.Trimesh, atlas: UVAtlas, params: dict) ->
     # The baked texture at the vertices gives the PLY's per-vertex albedo.
     looked_up = glb.visual.to_color().vertex_colors[:, :3].astype(float)
     assert np.abs(looked_up - ply.visual.vertex_colors[:, :3]).mean() < 3
+
+
+@pytest.fixture(scope="module")
+def marked_photo(detected, tmp_path_factory) -> Path:
+    """The example photo with a dark disc (40 % of its brightness) painted on the cheek around MediaPipe point 205,
+    a twentieth of the face's width across."""
+    photo = load_image(EXAMPLE).copy()
+    width = np.linalg.norm(detected[234, :2] - detected[454, :2])
+    rows, cols = np.mgrid[: photo.shape[0], : photo.shape[1]]
+    disc = np.hypot(cols + 0.5 - detected[205, 0], rows + 0.5 - detected[205, 1]) < 0.055 * width
+    photo[disc] = (photo[disc] * 0.4).astype(np.uint8)
+    path = tmp_path_factory.mktemp("marked") / "marked.png"
+    Image.fromarray(photo).save(path)
+    return path
+
+
+def view_image(page) -> np.ndarray:
+    """(512, 512, 3) uint8: what the 3D view shows."""
+    url = page.evaluate("document.getElementById('view').toDataURL()")
+    return np.asarray(Image.open(io.BytesIO(base64.b64decode(url.split(",")[1]))).convert("RGB"))
+
+
+def downloaded_texture(page, folder: Path) -> np.ndarray:
+    """(1024, 1024, 3) uint8: the texture PNG of the OBJ download (baked after the OBJ and MTL)."""
+    with page.expect_download(predicate=lambda item: item.suggested_filename == "face.png", timeout=60_000) as png:
+        page.locator("#download-obj").click()
+    png.value.save_as(folder / "face.png")
+    return np.asarray(Image.open(folder / "face.png").convert("RGB"))
+
+
+def luminance(image: np.ndarray) -> np.ndarray:
+    """(..., 3) colours -> (...) luminance in their units."""
+    return image.astype(float) @ np.array([0.299, 0.587, 0.114])
+
+
+def darkest(before: np.ndarray, after: np.ndarray, side: int) -> tuple[float, np.ndarray]:
+    """Where an (H, W, 3) image darkened most over ``side`` px squares: (luminance change, (x, y) px)."""
+    change = scipy.ndimage.uniform_filter(luminance(after) - luminance(before), side)
+    row, col = np.unravel_index(np.argmin(change), change.shape)
+    return float(change[row, col]), np.array([col + 0.5, row + 0.5])
+
+
+def mean_near(image: np.ndarray, point: np.ndarray, side: int) -> float:
+    """Mean of an (H, W) image over the ``side`` px square around an (x, y) point."""
+    col, row, half = int(point[0]), int(point[1]), side // 2
+    return float(image[row - half : row + half + 1, col - half : col + half + 1].mean())
+
+
+def in_texture(model, vertex: int, size: int = 1024) -> np.ndarray:
+    """(x, y) pixel of a model vertex in the downloads' texture (row 0 is v = 1)."""
+    atlas = UVAtlas.for_model(model)
+    u, v = atlas.uv[np.flatnonzero((atlas.vertex[:, 0] == vertex) & (atlas.weight == 0))[0]]
+    return np.array([u, 1 - v]) * size
+
+
+def nearest_vertex(model, point: np.ndarray, size: int = 1024) -> int:
+    """The model vertex of the atlas vertex nearest to an (x, y) pixel of the downloads' texture."""
+    atlas = UVAtlas.for_model(model)
+    pixels = np.stack([atlas.uv[:, 0], 1 - atlas.uv[:, 1]], axis=1) * size
+    return int(atlas.vertex[np.argmin(np.linalg.norm(pixels - point, axis=1)), 0])
+
+
+def in_view(model, shown: dict, vertex: int, size: int = 512) -> np.ndarray:
+    """(x, y) pixel of a model vertex in the 3D view (src/view.ts: 22 degree vertical field of view, the head at
+    the network's distance, posed by the face's rotation) of the face as ``window.inverseFaceNet.shown()`` gives it."""
+    params = FaceParameters.neutral(model.layout)
+    params.shape[:] = shown["shape"]
+    params.expression[:] = [shown["expression"][name] for name in model.expression_names]
+    r = shown["rotation_deg"]
+    point = rotation_matrix(np.radians([[r["pitch"], r["yaw"], r["roll"]]]))[0] @ model.geometry(
+        params.shape, params.expression)[0, vertex]  # fmt: skip
+    distance = json.loads((MODELS / "facemodel.json").read_text())["network"]["camera_distance_mm"]
+    ndc = point[:2] / (distance - point[2]) / np.tan(np.radians(11))
+    return np.array([(ndc[0] + 1) / 2, (1 - ndc[1]) / 2]) * size
+
+
+def downloaded_ply_colours(page, folder: Path) -> np.ndarray:
+    """(W, 3) per-atlas-vertex colours (0-255) of the PLY download."""
+    with page.expect_download() as ply:
+        page.locator("#download-ply").click()
+    ply.value.save_as(folder / "face.ply")
+    return trimesh.load(folder / "face.ply", process=False).visual.vertex_colors[:, :3]
+
+
+def test_the_photo_texture_switch_follows_the_photo(browser, site, model, marked_photo, tmp_path):
+    """Model albedo by default (as the app); the photo texture changes the view and the downloads, and a dark mark
+    painted on the photo's cheek darkens the texture, the PLY and the view there, not on the forehead. The network
+    alone places the face a few mm off the photo, so "there" is within 20 mm of the mark's landmark on the face."""
+    page, hosts = open_page(browser, site, "wasm")
+    page.set_input_files("#file", str(EXAMPLE))
+    page.wait_for_function("document.body.classList.contains('has-face')", timeout=120_000)
+    assert page.is_checked("#skin-model") and not page.is_checked("#skin-photo")
+    model_view, model_texture = view_image(page), downloaded_texture(page, tmp_path)
+    page.check("#skin-photo")
+    photo_view, photo_texture = view_image(page), downloaded_texture(page, tmp_path)
+    photo_ply = downloaded_ply_colours(page, tmp_path)
+    timings = page.evaluate("window.inverseFaceNet.photoTextureTimings()")
+    print(f"photo texture {timings['ms']:.0f} ms, texel map {timings['texel_map_ms']:.0f} ms (built once)")
+    assert " · photo texture " in page.inner_text("#status")
+    assert np.abs(photo_view.astype(int) - model_view).mean() > 1
+    assert np.abs(photo_texture.astype(int) - model_texture).mean() > 3
+    page.check("#skin-model")
+    assert np.array_equal(view_image(page), model_view)  # back to the model albedo
+    page.check("#skin-photo")
+    page.set_input_files("#file", str(marked_photo))  # a new photo follows the switch
+    page.wait_for_function("document.getElementById('status').textContent.includes('photo texture')",
+                           timeout=120_000)  # fmt: skip
+    marked_view, marked_texture = view_image(page), downloaded_texture(page, tmp_path)
+    marked_ply = downloaded_ply_colours(page, tmp_path)
+    atlas = UVAtlas.for_model(model)
+    mark, forehead = model.landmarks_mediapipe[[205, 151]]
+    mean = model.vertices_mean
+    # the texture darkens most near the mark (squares of 25 px at 1024: about 6 mm), not on the forehead
+    change, where = darkest(photo_texture, marked_texture, 25)
+    assert change < -40 and np.linalg.norm(mean[nearest_vertex(model, where)] - mean[mark]) < 20, (change, where)
+    texture_change = luminance(marked_texture) - luminance(photo_texture)
+    assert abs(mean_near(texture_change, in_texture(model, forehead), 25)) < 10
+    # so do the PLY's vertex colours
+    ply_change = luminance(marked_ply) - luminance(photo_ply)
+    darkened = atlas.vertex[np.argmin(ply_change), 0]
+    assert ply_change.min() < -40 and np.linalg.norm(mean[darkened] - mean[mark]) < 20
+    assert np.abs(ply_change[atlas.vertex[:, 0] == forehead]).max() < 10
+    # and the view, which shows these colours: against the model albedo under the same light and geometry
+    page.check("#skin-model")
+    ratio = luminance(marked_view) / np.maximum(luminance(view_image(page)), 1)
+    shown = page.evaluate("window.inverseFaceNet.shown()")
+    at_mark, at_forehead = (mean_near(ratio, in_view(model, shown, v), 5) for v in (darkened, forehead))
+    assert at_mark < at_forehead - 0.2, (at_mark, at_forehead)
+    assert hosts <= {site.split("/")[2]}
+    page.close()
 
 
 def view_is_blank(page) -> bool:

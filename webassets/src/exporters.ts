@@ -77,13 +77,35 @@ export async function toGlb(
   }
 }
 
+/** Side (px) of the downloads' texture PNG, as inversefacenet.export's. */
+export const DOWNLOAD_TEXTURE_SIZE = 1024;
+
+/**
+ * An RGBA atlas (side `from`, row 0 = v 1, gutters filled) at the downloads' side, resized bilinearly as the
+ * Python exports resize the photo texture (cv2.INTER_LINEAR).
+ */
+export function textureCanvas(rgba: Uint8ClampedArray<ArrayBuffer>, from: number,
+  size = DOWNLOAD_TEXTURE_SIZE): HTMLCanvasElement {
+  const source = document.createElement("canvas");
+  source.width = source.height = from;
+  source.getContext("2d")!.putImageData(new ImageData(rgba, from, from), 0, 0);
+  const canvas = document.createElement("canvas");
+  canvas.width = canvas.height = size;
+  const context = canvas.getContext("2d")!;
+  context.imageSmoothingEnabled = true;
+  context.imageSmoothingQuality = "low"; // bilinear
+  context.drawImage(source, 0, 0, size, size);
+  return canvas;
+}
+
 /**
  * Bake per-vertex colours into a size x size texture at the atlas (row 0 = v 1, as the PNG is read),
  * like inversefacenet.export.bake_texture: rasterized on the GPU, then empty texels take a filled
  * neighbour's colour so bilinear and mipmapped look-ups at chart borders do not bleed.
  */
 export function bakeTexture(
-  renderer: THREE.WebGLRenderer, uv: Float32Array, triangles: Uint32Array, colours: Float32Array, size = 1024,
+  renderer: THREE.WebGLRenderer, uv: Float32Array, triangles: Uint32Array, colours: Float32Array,
+  size = DOWNLOAD_TEXTURE_SIZE,
 ): HTMLCanvasElement {
   const positions = new Float32Array((uv.length / 2) * 3);
   for (let i = 0; i < uv.length / 2; i++) positions.set([uv[2 * i] * 2 - 1, uv[2 * i + 1] * 2 - 1, 0], 3 * i);

@@ -36,28 +36,49 @@ export function sampleRgb(rgba: ArrayLike<number>, size: number, x: number, y: n
   }
 }
 
-/** Separable filter of every channel along x then y with `kernel` (odd length, centred), reflect-101 borders. */
-function separable(image: FloatImage, kernel: number[]): FloatImage {
-  const { size, channels } = image;
-  const half = (kernel.length - 1) / 2;
-  let source = image.data;
-  for (const [dx, dy] of [[1, 0], [0, 1]]) {
-    const out = new Float32Array(source.length);
-    for (let i = 0; i < size; i++) {
-      for (let j = 0; j < size; j++) {
-        for (let c = 0; c < channels; c++) {
-          let sum = 0;
-          for (let k = -half; k <= half; k++) {
-            const [x, y] = [dx ? reflect101(j + k, size) : j, dy ? reflect101(i + k, size) : i];
-            sum += kernel[k + half] * source[(y * size + x) * channels + c];
-          }
-          out[(i * size + j) * channels + c] = sum;
+/** A filter's taps along one axis: the kernel and, per kept output position, the source position of each tap. */
+interface Taps {
+  kernel: number[];
+  source: Int32Array;
+  kept: number;
+}
+
+/**
+ * One 1D filter pass over `lines` lines (pixel strides: line start `lineIn` / `lineOut`, along the line `alongIn` /
+ * `alongOut`), channels interleaved.
+ */
+function filterLines(data: Float32Array, channels: number, taps: Taps, lines: number,
+  [lineIn, alongIn]: number[], [lineOut, alongOut]: number[]): Float32Array {
+  const { kernel, source, kept } = taps;
+  const out = new Float32Array(lines * kept * channels);
+  for (let line = 0; line < lines; line++) {
+    for (let j = 0; j < kept; j++) {
+      for (let c = 0; c < channels; c++) {
+        let sum = 0;
+        for (let k = 0; k < kernel.length; k++) {
+          sum += kernel[k] * data[(line * lineIn + source[j * kernel.length + k] * alongIn) * channels + c];
         }
+        out[(line * lineOut + j * alongOut) * channels + c] = sum;
       }
     }
-    source = out;
   }
-  return { data: source, size, channels };
+  return out;
+}
+
+/**
+ * Separable filter of every channel along x then y with `kernel` (odd length, centred), reflect-101 borders,
+ * kept at every `step`-th pixel of each axis (pixel 0 first): side ceil(size / step).
+ */
+function separable(image: FloatImage, kernel: number[], step = 1): FloatImage {
+  const { size, channels } = image;
+  const kept = Math.ceil(size / step);
+  const half = (kernel.length - 1) / 2;
+  const source = Int32Array.from({ length: kept * kernel.length }, (_, i) =>
+    reflect101(Math.floor(i / kernel.length) * step + (i % kernel.length) - half, size));
+  const taps = { kernel, source, kept };
+  const rows = filterLines(image.data, channels, taps, size, [size, 1], [kept, 1]); // size rows x kept columns
+  const data = filterLines(rows, channels, taps, kept, [1, kept], [1, kept]); // along each of the kept columns
+  return { data, size: kept, channels };
 }
 
 /** cv2.GaussianBlur(image, (0, 0), sigma) of a float image: kernel side round(8 sigma + 1) | 1. */
@@ -68,20 +89,9 @@ export function gaussianBlur(image: FloatImage, sigma: number): FloatImage {
   return separable(image, weights.map((w) => w / total));
 }
 
-/** cv2.pyrDown: the 5-tap binomial filter, then every other pixel; side ceil(size / 2). */
+/** cv2.pyrDown: the 5-tap binomial filter at every other pixel; side ceil(size / 2). */
 export function pyrDown(image: FloatImage): FloatImage {
-  const blurred = separable(image, [1 / 16, 4 / 16, 6 / 16, 4 / 16, 1 / 16]);
-  const { size, channels } = image;
-  const half = Math.ceil(size / 2);
-  const data = new Float32Array(half * half * channels);
-  for (let i = 0; i < half; i++) {
-    for (let j = 0; j < half; j++) {
-      for (let c = 0; c < channels; c++) {
-        data[(i * half + j) * channels + c] = blurred.data[(2 * i * size + 2 * j) * channels + c];
-      }
-    }
-  }
-  return { data, size: half, channels };
+  return separable(image, [1 / 16, 4 / 16, 6 / 16, 4 / 16, 1 / 16], 2);
 }
 
 /** cv2.resize(..., INTER_LINEAR) to side `size`: pixel centres aligned, edges clamped. */
@@ -108,15 +118,13 @@ export function resizeLinear(image: FloatImage, size: number): FloatImage {
   return { data, size, channels };
 }
 
-/** The 4-neighbours of pixel k of a size x size grid that lie inside it. */
-function neighbours(k: number, size: number): number[] {
-  const [i, j] = [Math.floor(k / size), k % size];
-  const found: number[] = [];
-  if (j > 0) found.push(k - 1);
-  if (j < size - 1) found.push(k + 1);
-  if (i > 0) found.push(k - size);
-  if (i < size - 1) found.push(k + size);
-  return found;
+/** Calls visit(m) for the 4-neighbours m of pixel k of a size x size grid that lie inside it. */
+function forNeighbours(k: number, size: number, visit: (m: number) => void): void {
+  const j = k % size;
+  if (j > 0) visit(k - 1);
+  if (j < size - 1) visit(k + 1);
+  if (k >= size) visit(k - size);
+  if (k < size * (size - 1)) visit(k + size);
 }
 
 /** scipy.ndimage.binary_dilation(mask, iterations=n): the cross (4-neighbour) element, nothing beyond the edge. */
@@ -124,9 +132,7 @@ export function dilate(mask: Uint8Array, size: number, iterations: number): Uint
   let current = mask;
   for (let n = 0; n < iterations; n++) {
     const next = Uint8Array.from(current);
-    for (let k = 0; k < current.length; k++) {
-      if (current[k]) for (const m of neighbours(k, size)) next[m] = 1;
-    }
+    for (let k = 0; k < current.length; k++) if (current[k]) forNeighbours(k, size, (m) => (next[m] = 1));
     current = next;
   }
   return current;
@@ -137,18 +143,17 @@ export function components(mask: Uint8Array, size: number): Int32Array {
   const labels = new Int32Array(mask.length);
   let count = 0;
   const stack: number[] = [];
+  const visit = (m: number) => {
+    if (mask[m] && !labels[m]) {
+      labels[m] = count;
+      stack.push(m);
+    }
+  };
   for (let start = 0; start < mask.length; start++) {
     if (!mask[start] || labels[start]) continue;
     labels[start] = ++count;
     stack.push(start);
-    while (stack.length) {
-      for (const m of neighbours(stack.pop()!, size)) {
-        if (mask[m] && !labels[m]) {
-          labels[m] = count;
-          stack.push(m);
-        }
-      }
-    }
+    while (stack.length) forNeighbours(stack.pop()!, size, visit);
   }
   return labels;
 }
@@ -164,7 +169,8 @@ export function fillEmptyTexels(pixels: Uint8Array | Uint8ClampedArray, size: nu
     const filled: [number, number][] = [];
     const left: number[] = [];
     for (const i of empty) {
-      const neighbour = neighbours(i, size).find((n) => pixels[4 * n + 3] > 0);
+      let neighbour: number | undefined;
+      forNeighbours(i, size, (n) => (neighbour ??= pixels[4 * n + 3] > 0 ? n : undefined));
       if (neighbour === undefined) left.push(i);
       else filled.push([i, neighbour]);
     }

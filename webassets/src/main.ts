@@ -6,8 +6,10 @@ import { describe, Live, type LiveStats, Tracker } from "./live";
 import { hexToRgb, rgbToHex, shFromLight } from "./lighting";
 import { type Backend, type Network, createNetwork } from "./network";
 import { type FaceParameters, rotationMatrix, unpack } from "./params";
+import { fromPhoto, type PhotoTexture, TEXTURE_SIZE } from "./phototexture";
 import { cropForLandmarks, cropImage, faceMask, networkInput, toCrop } from "./preprocess";
-import { bakeTexture, download, MTL, toGlb, toObj, toPly } from "./exporters";
+import { bakeTexture, download, MTL, textureCanvas, toGlb, toObj, toPly } from "./exporters";
+import { buildTexelMap, type TexelMap } from "./texelmap";
 import { FaceView } from "./view";
 
 // absolute, so that libraries resolving paths against their own module URL find the files too
@@ -22,6 +24,11 @@ interface Reconstruction {
   faces: FaceParameters[];
   timings: Timings;
   backend: Backend;
+}
+/** The photo the faces came from and each face's 478 landmarks (photo pixels, x y pairs): the photo texture's input. */
+interface Photo {
+  canvas: HTMLCanvasElement;
+  landmarks: Float32Array[];
 }
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -55,6 +62,11 @@ class App {
   private customLight = false; // false: the face's recovered SH; true: the lamp sliders
   private photos = 0; // counts chosen photos: a slower earlier one must not overwrite a later one
   private live = false; // the face comes from the webcam, frame by frame; the sliders add to it
+  private photo: Photo | null = null;
+  private textures = new Map<number, PhotoTexture>(); // the photo's faces' textures, made when first shown
+  private texels: TexelMap | null = null; // the atlas's texel map, built once for every photo
+  private texelMapMs = 0;
+  private usePhotoTexture = false; // as the Gradio app: the model albedo unless switched on
 
   constructor(
     readonly model: FaceModel,
@@ -77,23 +89,64 @@ class App {
     return this.network.preprocessing.input_size;
   }
 
-  /** Preprocessed network inputs (1, 3, S, S) for each face of a photo, largest first. */
-  async inputs(photo: HTMLCanvasElement): Promise<{ inputs: Float32Array[]; landmarks_ms: number; preprocess_ms: number }> {
+  /** Preprocessed network inputs (1, 3, S, S) for each face of a photo, largest first, and their landmarks. */
+  async inputs(photo: HTMLCanvasElement): Promise<{ inputs: Float32Array[]; landmarks: Float32Array[];
+    landmarks_ms: number; preprocess_ms: number }> {
     let start = performance.now();
-    const faces = await this.detector.detect(photo);
+    const landmarks = await this.detector.detect(photo);
     const landmarks_ms = performance.now() - start;
-    if (!faces.length) throw new PhotoError(NO_FACE);
+    if (!landmarks.length) throw new PhotoError(NO_FACE);
     start = performance.now();
-    const inputs = faces.map((points) => this.input(photo, points));
-    return { inputs, landmarks_ms, preprocess_ms: performance.now() - start };
+    const inputs = landmarks.map((points) => this.input(photo, points));
+    return { inputs, landmarks, landmarks_ms, preprocess_ms: performance.now() - start };
+  }
+
+  /** The network's crop of a face from its 478 landmarks (photo pixels, x y pairs). */
+  crop(points: Float32Array) {
+    return cropForLandmarks(points, this.inputSize, this.network.preprocessing.crop_scale);
   }
 
   /** One face's network input from its 478 landmarks (photo pixels, x y pairs). */
   input(photo: HTMLCanvasElement, points: Float32Array): Float32Array {
-    const size = this.inputSize;
-    const crop = cropForLandmarks(points, size, this.network.preprocessing.crop_scale);
-    const mask = faceMask(toCrop(points, crop), size, this.model.index.face_mask);
-    return networkInput(cropImage(photo, crop), mask, size);
+    const crop = this.crop(points);
+    const mask = faceMask(toCrop(points, crop), crop.size, this.model.index.face_mask);
+    return networkInput(cropImage(photo, crop), mask, crop.size);
+  }
+
+  /** The selected face's de-lit photo texture when switched on and a photo is shown (made once per face), else null. */
+  private photoTexture(): PhotoTexture | null {
+    if (!this.usePhotoTexture || !this.photo) return null; // live mode has no photo
+    const made = this.textures.get(this.current);
+    if (made) return made;
+    if (!this.texels) {
+      const start = performance.now();
+      this.texels = buildTexelMap(this.model, TEXTURE_SIZE);
+      this.texelMapMs = performance.now() - start;
+    }
+    const face = this.faces[this.current];
+    const points = this.photo.landmarks[this.current];
+    const { pitch, yaw, roll } = face.rotation_deg;
+    const expression = this.model.index.expression_names.map((n) => face.expression[n]);
+    const fitted = { vertices: this.model.geometry(face.shape, expression), albedo: this.model.albedo(face.albedo),
+      rotation: rotationMatrix(pitch, yaw, roll), sh: face.sh };
+    const { camera_distance_mm: distanceMm, crop_scale: cropScale } = this.network.preprocessing;
+    const texture = fromPhoto(this.photo.canvas, points, this.crop(points), fitted, this.texels, this.model,
+      this.model.index.face_mask, { distanceMm, cropScale });
+    this.textures.set(this.current, texture);
+    const status = $("status").textContent!.replace(/ · photo texture.*$/, ""); // the photo's line, once
+    setStatus(`${status} · photo texture ${texture.ms.toFixed(0)} ms`);
+    return texture;
+  }
+
+  /** Timings of the photo texture for automation: the shown face's (ms) and the texel map's, built once (ms). */
+  get photoTextureTimings(): { ms: number | null; texel_map_ms: number } {
+    return { ms: this.textures.get(this.current)?.ms ?? null, texel_map_ms: this.texelMapMs };
+  }
+
+  /** The switch moved: the 3D view and the downloads take the photo texture or the model albedo. */
+  setPhotoTexture(on: boolean): void {
+    this.usePhotoTexture = on;
+    this.update();
   }
 
   /**
@@ -116,7 +169,7 @@ class App {
 
   private async reconstructPhoto(url: string, ticket: number): Promise<Reconstruction> {
     const photo = await decode(url);
-    const { inputs, landmarks_ms, preprocess_ms } = await this.inputs(photo);
+    const { inputs, landmarks, landmarks_ms, preprocess_ms } = await this.inputs(photo);
     let network_ms = 0;
     const faces: FaceParameters[] = [];
     for (const input of inputs) {
@@ -127,14 +180,15 @@ class App {
     const timings = { landmarks_ms, preprocess_ms, network_ms };
     if (ticket !== this.photos) return { faces, timings, backend: this.network.backend }; // a newer photo is on
     this.faces = faces;
+    this.photo = { canvas: photo, landmarks };
     setResults(true);
-    this.show(0);
     $("photo-preview").replaceChildren(photo);
     const select = $<HTMLSelectElement>("face");
     select.replaceChildren(...faces.map((_, k) => new Option(`Face ${k + 1}`, String(k))));
     setStatus(
       `${faces.length} face(s) · ${this.network.backend} · landmarks ${landmarks_ms.toFixed(0)} ms · ` +
       `preprocessing ${preprocess_ms.toFixed(0)} ms · network ${network_ms.toFixed(1)} ms`);
+    this.show(0); // after the status: a photo texture made now adds its time to it
     return { faces, timings, backend: this.network.backend };
   }
 
@@ -150,6 +204,7 @@ class App {
     if (!document.body.classList.contains("has-face")) {
       setResults(true);
       $<HTMLSelectElement>("face").hidden = true; // one face is tracked
+      $<HTMLFieldSetElement>("skin").disabled = true; // no photo to de-light: the model albedo
     }
     this.update();
   }
@@ -168,6 +223,8 @@ class App {
     this.faces = [];
     this.current = 0;
     this.edited = null;
+    this.photo = null;
+    this.textures.clear();
     $("photo-preview").replaceChildren();
     $<HTMLSelectElement>("face").replaceChildren();
     setValues({ pitch: 0, yaw: 0, roll: 0, ...Object.fromEntries(this.expressions.map((n) => [n, 0])) });
@@ -227,7 +284,8 @@ class App {
     this.edited = { ...face, sh, expression, rotation_deg };
     const names = this.model.index.expression_names;
     const vertices = this.model.geometry(face.shape, names.map((n) => expression[n]));
-    this.view.setMesh(vertices, this.model.normals(vertices), this.model.albedo(face.albedo));
+    const albedo = this.photoTexture()?.vertexAlbedo ?? this.model.albedo(face.albedo);
+    this.view.setMesh(vertices, this.model.normals(vertices), albedo);
     this.view.draw(rotationMatrix(rotation_deg.pitch, rotation_deg.yaw, rotation_deg.roll), sh);
   }
 
@@ -239,10 +297,12 @@ class App {
     // Head frame, on the UV atlas's seam-split vertices, as the Python OBJ, PLY and GLB.
     const modelVertices = this.model.geometry(face.shape, names.map((n) => face.expression[n]));
     const vertices = this.model.split(modelVertices);
-    const albedo = this.model.split(this.model.albedo(face.albedo));
+    const skin = this.photoTexture();
+    const albedo = this.model.split(skin?.vertexAlbedo ?? this.model.albedo(face.albedo));
     const { uv, triangles } = this.model.atlas;
     if (kind === "ply") return download("face.ply", toPly(vertices, albedo, triangles));
-    const texture = bakeTexture(this.view.renderer, uv, triangles, albedo);
+    const texture = skin ? textureCanvas(skin.texture, skin.size)
+      : bakeTexture(this.view.renderer, uv, triangles, albedo);
     if (kind === "glb") {
       // Normals of the whole model mesh, so that seams and the clipped forehead shade like their neighbours.
       const normals = this.model.split(this.model.normals(modelVertices));
@@ -272,7 +332,7 @@ function setStatus(message: string, isError = false): void {
 function setResults(shown: boolean): void {
   document.body.classList.toggle("has-face", shown);
   $("downloads").hidden = !shown;
-  for (const id of ["lighting", "expression", "pose"]) $<HTMLFieldSetElement>(id).disabled = !shown;
+  for (const id of ["lighting", "skin", "expression", "pose"]) $<HTMLFieldSetElement>(id).disabled = !shown;
   $<HTMLSelectElement>("face").hidden = !shown;
 }
 
@@ -304,6 +364,9 @@ function buildControls(app: App, live: Live): void {
   }
   for (const id of [...app.expressions, "pitch", "yaw", "roll"]) $(id).addEventListener("input", () => app.update());
   $("preset").addEventListener("change", (e) => app.applyPreset((e.target as HTMLSelectElement).value));
+  for (const id of ["skin-photo", "skin-model"]) {
+    $(id).addEventListener("change", () => app.setPhotoTexture($<HTMLInputElement>("skin-photo").checked));
+  }
   $("face").addEventListener("change", (e) => app.show(Number((e.target as HTMLSelectElement).value)));
   $("reset").addEventListener("click", () => app.show(Number($<HTMLSelectElement>("face").value) || 0));
   for (const kind of ["obj", "ply", "glb", "json"] as const) {
@@ -401,6 +464,8 @@ async function main(): Promise<void> {
     // counts since Live was pressed (frames, detector runs, dropped frames), fps and ms per stage
     liveStats: () => live.stats(),
     shown: () => app.shown,
+    // the photo texture's ms for the shown face (null: not made) and the texel map's, built once
+    photoTextureTimings: () => app.photoTextureTimings,
     // for detection tests: every face's 478 x [x, y] in the photo's pixels as decoded (at most 2048 px)
     detect: async (url: string) => (await detector.detect(await decode(url))).map((face) => Array.from(face)),
     // for parity tests: the input of a photo (at most 2048 px) for given landmarks (478 x [x, y] pixels)

@@ -50,7 +50,7 @@ export interface FaceCrop {
 
 export interface PhotoTexture {
   /** (S * S * 4) RGBA uint8 atlas (row 0 is v = 1), gutters filled: the OBJ/GLB texture */
-  texture: Uint8ClampedArray;
+  texture: Uint8ClampedArray<ArrayBuffer>;
   /** (V * 3) per model vertex in [0, 1]: the 3D view and the PLY */
   vertexAlbedo: Float32Array;
   /** (S * S) in [0, 1]: how much of each texel comes from the photo (directly or mirrored) */
@@ -89,19 +89,24 @@ function shadeVertices(face: FittedFace, model: AtlasFaceModel, size: number, ca
   return { values, zbuffer };
 }
 
-/** 0 where the de-lit colour is too far from the model albedo to be skin: too dark, too bright, another hue, shiny. */
-function outlierWeight(albedo: ArrayLike<number>, model: ArrayLike<number>): number {
-  const dot = (a: ArrayLike<number>) => LUMINANCE[0] * a[0] + LUMINANCE[1] * a[1] + LUMINANCE[2] * a[2];
+/**
+ * 0 where the de-lit colour albedo[at..at+2] is too far from the model's model[at..at+2] to be skin: too dark, too
+ * bright, another hue, shiny.
+ */
+function outlierWeight(albedo: Float32Array, model: Float32Array, at: number): number {
+  const dot = (a: Float32Array) => LUMINANCE[0] * a[at] + LUMINANCE[1] * a[at + 1] + LUMINANCE[2] * a[at + 2];
   const ratio = dot(albedo) / Math.max(dot(model), 1e-3);
   const brightness = Math.min(ramp(ratio, LUMINANCE_BAND[0], LUMINANCE_BAND[1]),
     1 - ramp(ratio, LUMINANCE_BAND[2], LUMINANCE_BAND[3]));
-  const [sumA, sumM] = [Math.max(albedo[0] + albedo[1] + albedo[2], 1e-3), Math.max(model[0] + model[1] + model[2], 1e-3)];
+  const sum = (a: Float32Array) => Math.max(a[at] + a[at + 1] + a[at + 2], 1e-3);
+  const [sumA, sumM] = [sum(albedo), sum(model)];
   let [chroma, shine] = [0, Infinity];
-  for (let c = 0; c < 3; c++) {
+  for (let c = at; c < at + 3; c++) {
     chroma += Math.abs(albedo[c] / sumA - model[c] / sumM);
     shine = Math.min(shine, albedo[c] - model[c]);
   }
-  return brightness * (1 - ramp(chroma, CHROMA_BAND[0], CHROMA_BAND[1])) * (1 - ramp(shine, SHINE_BAND[0], SHINE_BAND[1]));
+  return brightness * (1 - ramp(chroma, CHROMA_BAND[0], CHROMA_BAND[1]))
+    * (1 - ramp(shine, SHINE_BAND[0], SHINE_BAND[1]));
 }
 
 /** De-light the texels: photo colour / irradiance where the z-buffer, the mask and the tests let the photo speak. */
@@ -116,21 +121,23 @@ function observe(face: FittedFace, crop: FaceCrop, texels: TexelMap, model: Atla
   const colour = new Float32Array(3);
   const toCropPixels = Math.fround(crop.size / zsize);
   for (let n = 0; n < count; n++) {
-    const [x, y, depth, cosView] = values.subarray(10 * n, 10 * n + 4);
-    const irradiance = values.subarray(10 * n + 4, 10 * n + 7);
-    modelAlbedo.set(values.subarray(10 * n + 7, 10 * n + 10), 3 * n);
+    const v = 10 * n; // x, y, depth, cos_view, irradiance RGB, model albedo RGB
+    const [x, y, depth] = [values[v], values[v + 1], values[v + 2]];
     const inside = x >= 0 && y >= 0 && x < zsize && y < zsize && texels.skin[n] === 1;
     let visible = inside && depth <= Math.fround(zbuffer[Math.trunc(y) * zsize + Math.trunc(x)] + DEPTH_TOLERANCE_MM)
-      && Math.min(...irradiance) > MIN_IRRADIANCE;
+      && Math.min(values[v + 4], values[v + 5], values[v + 6]) > MIN_IRRADIANCE;
     const [cx, cy] = [Math.fround(x * toCropPixels), Math.fround(y * toCropPixels)];
-    visible &&= crop.mask[Math.trunc(Math.min(cy, crop.size - 1)) * crop.size + Math.trunc(Math.min(cx, crop.size - 1))] === 1;
+    const [row, col] = [Math.trunc(Math.min(cy, crop.size - 1)), Math.trunc(Math.min(cx, crop.size - 1))];
+    visible &&= crop.mask[row * crop.size + col] === 1;
     sampleRgb(crop.rgba, crop.size, cx, cy, colour, 0);
-    for (let c = 0; c < 3; c++) albedo[3 * n + c] = Math.min(Math.max(colour[c] / Math.max(irradiance[c], 0.05), 0), 1);
-    visible &&= Math.max(...colour) < SATURATED;
+    for (let c = 0; c < 3; c++) {
+      albedo[3 * n + c] = Math.min(Math.max(colour[c] / Math.max(values[v + 4 + c], 0.05), 0), 1);
+      modelAlbedo[3 * n + c] = values[v + 7 + c];
+    }
+    visible &&= Math.max(colour[0], colour[1], colour[2]) < SATURATED;
     seen[n] = Number(visible);
     if (visible) {
-      weight[n] = ramp(cosView, GRAZING_COS[0], GRAZING_COS[1])
-        * outlierWeight(albedo.subarray(3 * n, 3 * n + 3), modelAlbedo.subarray(3 * n, 3 * n + 3));
+      weight[n] = ramp(values[v + 3], GRAZING_COS[0], GRAZING_COS[1]) * outlierWeight(albedo, modelAlbedo, 3 * n);
     }
   }
   const hidden = occluders(albedo, modelAlbedo, seen, texels);
@@ -159,10 +166,13 @@ function occluders(albedo: Float32Array, model: Float32Array, seen: Uint8Array, 
   const { size, pixel } = texels;
   const [different, openEdge] = [new Uint8Array(pixel.length), new Uint8Array(pixel.length)];
   let image: Uint8Array = new Uint8Array(size * size);
+  const deviation = new Float32Array(3);
   pixel.forEach((p, n) => {
-    const deviation = [0, 1, 2].map((c) => Math.fround(ratio[3 * n + c] - reference[c]));
-    different[n] = Number(seen[n] === 1 && (Math.min(...deviation) < -OCCLUDER_DEVIATION
-      || Math.fround(Math.max(...deviation) - Math.min(...deviation)) > OCCLUDER_DEVIATION));
+    for (let c = 0; c < 3; c++) deviation[c] = ratio[3 * n + c] - reference[c];
+    const [least, most] = [Math.min(deviation[0], deviation[1], deviation[2]),
+      Math.max(deviation[0], deviation[1], deviation[2])];
+    different[n] = Number(seen[n] === 1
+      && (least < -OCCLUDER_DEVIATION || Math.fround(most - least) > OCCLUDER_DEVIATION));
     openEdge[n] = Number(!seen[n] && texels.outer[n] === 1);
     image[p] = different[n];
   });
@@ -259,7 +269,8 @@ export function fromPhoto(photo: CanvasImageSource, points: Float32Array, crop: 
   texels: TexelMap, model: AtlasFaceModel, rule: FaceMaskRule, camera: Camera): PhotoTexture {
   const side = Math.min(Math.max(Math.round(crop.size / crop.scale), 64), texels.size);
   const factor = side / crop.size;
-  const at: Crop = { scale: crop.scale * factor, offset: [crop.offset[0] * factor, crop.offset[1] * factor], size: side };
+  const offset: [number, number] = [crop.offset[0] * factor, crop.offset[1] * factor];
+  const at: Crop = { scale: crop.scale * factor, offset, size: side };
   const mask = faceMask(toCrop(points, at), side, rule);
   return delight(face, { rgba: cropImage(photo, at), mask, size: side }, texels, model, camera);
 }

@@ -116,7 +116,8 @@ export function buildTexelMap(model: AtlasFaceModel, size: number): TexelMap {
       const [a, w] = [oriented[3 * t + corner], fragments.barycentric[3 * p + corner]];
       const k = n * BLEND + 2 * corner;
       [vertex[k], vertex[k + 1]] = [atlas.vertex[2 * a], atlas.vertex[2 * a + 1]];
-      [weight[k], weight[k + 1]] = [Math.fround(w * Math.fround(1 - atlas.weight[a])), Math.fround(w * atlas.weight[a])];
+      weight[k] = Math.fround(w * Math.fround(1 - atlas.weight[a]));
+      weight[k + 1] = Math.fround(w * atlas.weight[a]);
     }
   });
   const blends = { pixel, vertex, weight };
@@ -128,7 +129,7 @@ export function buildTexelMap(model: AtlasFaceModel, size: number): TexelMap {
 /** height, cheeks, bridge, outer of the TexelMap from the texels' points on the mean face. */
 function zones(model: AtlasFaceModel, points: Float32Array, skin: Uint8Array) {
   const count = skin.length;
-  const landmark = (id: number) => Array.from(model.mean.subarray(3 * model.landmarks[id], 3 * model.landmarks[id] + 3));
+  const landmark = (id: number) => Array.from(model.mean.subarray(3 * model.landmarks[id]).subarray(0, 3));
   const near = (ids: number[], radius: number) => {
     const centres = ids.map(landmark);
     return Uint8Array.from({ length: count }, (_, n) => Number(skin[n] === 1 && centres.some(
@@ -142,25 +143,29 @@ function zones(model: AtlasFaceModel, points: Float32Array, skin: Uint8Array) {
 
 /** Index of the skin texel at each skin texel's mirror image (x -> -x), -1 where none lies within tolerance. */
 function mirror(points: Float32Array, skin: Uint8Array): Int32Array {
-  const cell = (x: number, y: number, z: number) =>
-    `${Math.floor(x / MIRROR_TOLERANCE_MM)},${Math.floor(y / MIRROR_TOLERANCE_MM)},${Math.floor(z / MIRROR_TOLERANCE_MM)}`;
-  const grid = new Map<string, number[]>(); // cells of the tolerance's side: a match lies in a neighbouring cell
+  const side = 0.5; // mm, grid cells: a texel at 512 px is about 0.4 mm, so a match is usually one cell away
+  const index = (c: number) => Math.floor(c / side) + 512; // a face spans far fewer than 1024 cells (512 mm)
+  const key = (i: number, j: number, k: number) => i + 1024 * (j + 1024 * k); // < 2^30: a small-integer key
+  const grid = new Map<number, number[]>();
   skin.forEach((s, n) => {
     if (!s) return;
-    const key = cell(points[3 * n], points[3 * n + 1], points[3 * n + 2]);
-    if (!grid.has(key)) grid.set(key, []);
-    grid.get(key)!.push(n);
+    const cell = key(index(points[3 * n]), index(points[3 * n + 1]), index(points[3 * n + 2]));
+    if (!grid.has(cell)) grid.set(cell, []);
+    grid.get(cell)!.push(n);
   });
   const found = new Int32Array(skin.length).fill(-1);
   skin.forEach((s, n) => {
     if (!s) return;
     const [x, y, z] = [-points[3 * n], points[3 * n + 1], points[3 * n + 2]];
-    let best = MIRROR_TOLERANCE_MM;
-    for (const dx of [-1, 0, 1]) for (const dy of [-1, 0, 1]) for (const dz of [-1, 0, 1]) {
-      const T = MIRROR_TOLERANCE_MM;
-      for (const m of grid.get(cell(x + dx * T, y + dy * T, z + dz * T)) ?? []) {
-        const distance = Math.hypot(points[3 * m] - x, points[3 * m + 1] - y, points[3 * m + 2] - z);
-        if (distance < best) [best, found[n]] = [distance, m];
+    const [i, j, k] = [index(x), index(y), index(z)];
+    let best = MIRROR_TOLERANCE_MM ** 2; // squared distances
+    // cubes of r cells around the query hold every point within r * side: widen until the best is that close
+    for (let r = 1; r <= Math.ceil(MIRROR_TOLERANCE_MM / side) && best > ((r - 1) * side) ** 2; r++) {
+      for (let a = i - r; a <= i + r; a++) for (let b = j - r; b <= j + r; b++) for (let c = k - r; c <= k + r; c++) {
+        for (const m of grid.get(key(a, b, c)) ?? []) {
+          const distance = (points[3 * m] - x) ** 2 + (points[3 * m + 1] - y) ** 2 + (points[3 * m + 2] - z) ** 2;
+          if (distance < best) [best, found[n]] = [distance, m];
+        }
       }
     }
   });
