@@ -28,13 +28,15 @@ function photoTexture(golden: PhotoTextureGolden) {
       island: Uint8Array.from(m.atlas.island) },
   };
   const texels = buildTexelMap(model, size);
-  const rgba = new Uint8ClampedArray(crop.size * crop.size * 4).map((_, i) => (i % 4 === 3 ? 255 : crop.rgb[3 * (i >> 2) + (i % 4)]));
+  const rgba = new Uint8ClampedArray(crop.size * crop.size * 4)
+    .map((_, i) => (i % 4 === 3 ? 255 : crop.rgb[3 * (i >> 2) + (i % 4)]));
   const result = delight({ vertices: Float32Array.from(face.vertices), albedo: Float32Array.from(face.albedo),
     rotation: face.rotation, sh: face.sh }, { rgba, mask: Uint8Array.from(crop.mask), size: crop.size }, texels, model,
   { distanceMm: camera.distance_mm, cropScale: camera.crop_scale });
   const zone = (values: Uint8Array) => Array.from(values);
   return {
-    texels: { pixel: Array.from(texels.pixel), mirror: Array.from(texels.mirror, (m) => (m >= 0 ? texels.pixel[m] : -1)),
+    texels: { pixel: Array.from(texels.pixel),
+      mirror: Array.from(texels.mirror, (m) => (m >= 0 ? texels.pixel[m] : -1)),
       skin: zone(texels.skin), cheeks: zone(texels.cheeks), bridge: zone(texels.bridge), outer: zone(texels.outer) },
     texture: Array.from(result.texture).filter((_, i) => i % 4 !== 3),
     vertex_albedo: Array.from(result.vertexAlbedo),
