@@ -1,19 +1,24 @@
 """The app's live tab: webcam frames in, the face relit under a chosen light out, frame by frame.
 
 One ``LiveSession`` per browser session (a ``gr.State``): it owns a :class:`Tracker` (MediaPipe
-graphs with this stream's timestamps, the smoothing filter), so users never share a track. The
-network runs on every frame (no fit); the detector only when the face is lost.
+graphs with this stream's timestamps, the smoothing filter) and a :class:`Recording`, so users never
+share a track or a recording. The network runs on every frame (no fit); the detector only when the
+face is lost.
 """
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 import threading
 import time
 from collections import deque
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 
+from demo.recording import Recording
 from demo.views import BACKGROUND, composite
 from inversefacenet.lighting import PRESETS, matched, sh_from_light
 from inversefacenet.pipeline import Reconstructor
@@ -30,7 +35,7 @@ FPS_WINDOW = 20
 
 
 class LiveSession:
-    """One user's video stream: tracker, the last output, and the frame rate reached.
+    """One user's video stream: tracker, recording, the last output, and the frame rate reached.
 
     A frame that arrives while the previous one is still being processed is dropped (the last
     output is returned again): a tracker never serves two frames at once.
@@ -40,12 +45,21 @@ class LiveSession:
         self.reconstructor = reconstructor
         self.model = reconstructor.model.coarse()  # same landmarks and crop, ~2.5x faster to render at video sizes
         self.tracker = Tracker(reconstructor, config)
+        self.recording = Recording()
+        self._recording_on = False
         self._busy = threading.Lock()
         self._done: deque[float] = deque(maxlen=FPS_WINDOW)
         self.last: tuple[np.ndarray | None, str] = (None, "Waiting for the camera...")
+        self.folder = Path(tempfile.mkdtemp(prefix="inversefacenet-live-"))  # exported recordings, until close()
 
     def close(self) -> None:
         self.tracker.close()
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+    def export_recording(self) -> list[Path]:
+        """The recording so far as ``recording.json`` and ``recording_animated.glb`` (the full face model's
+        blendshapes), in this session's folder; ValueError when nothing was recorded."""
+        return self.recording.export(self.reconstructor.model, self.folder)
 
     @property
     def fps(self) -> float:
@@ -54,8 +68,12 @@ class LiveSession:
             return 0.0
         return (len(self._done) - 1) / max(self._done[-1] - self._done[0], 1e-6)
 
-    def frame(self, frame: np.ndarray, light: str, in_video: bool, smoothing: bool) -> tuple[np.ndarray | None, str]:
-        """(H, W, 3) uint8 RGB frame -> (the relit face, in the frame or alone; a status line)."""
+    def frame(
+        self, frame: np.ndarray, light: str, in_video: bool, smoothing: bool, record: bool = False
+    ) -> tuple[np.ndarray | None, str]:
+        """(H, W, 3) uint8 RGB frame -> (the relit face, in the frame or alone; a status line).
+
+        With ``record`` the tracked face's parameters are kept; switching it on starts a new recording."""
         if not self._busy.acquire(blocking=False):
             return self.last
         try:
@@ -63,18 +81,27 @@ class LiveSession:
             if smoothing != self.tracker.config.smoothing:
                 self.tracker.reset()
                 self.tracker.config = replace(self.tracker.config, smoothing=smoothing)
-            faces, ms = self.tracker(frame)
+            faces, ms = self.tracker(frame, start)
             if not faces:
                 image, status = frame, "No face in view"
             else:
                 image = self._relit(frame, faces[0], light, in_video)
                 status = f"{faces[0].source}: tracking {ms.get('track', 0):.0f} ms, network {ms['network']:.0f} ms"
+            self._record(faces[0] if faces else None, start, record)
             self._done.append(time.perf_counter())
             total = (time.perf_counter() - start) * 1000
-            self.last = image, f"{status}; {total:.0f} ms per frame on the server; {self.fps:.1f} fps"
+            status = f"{status}; {total:.0f} ms per frame on the server; {self.fps:.1f} fps"
+            self.last = image, f"{status}; {self.recording.status()}" if record else status
             return self.last
         finally:
             self._busy.release()
+
+    def _record(self, face: TrackedFace | None, seconds: float, record: bool) -> None:
+        if record and not self._recording_on:
+            self.recording.restart()
+        self._recording_on = record
+        if record and face is not None:
+            self.recording.add(face.params, seconds)
 
     def _relit(self, frame: np.ndarray, face: TrackedFace, light: str, in_video: bool) -> np.ndarray:
         """The tracked face under ``light`` (a preset matched to the recovered exposure, or the recovered light)."""

@@ -20,6 +20,7 @@ import numpy as np
 
 from demo.live import LiveSession
 from demo.photo_input import PhotoInput
+from demo.recording import RECORD_LIMIT_S
 from demo.session import EXPRESSION_CONTROLS, Edit, Session
 from inversefacenet.errors import InputError
 from inversefacenet.lighting import PRESETS, Light, hex_to_rgb, light_from_sh, matched, rgb_to_hex, sh_from_light
@@ -136,8 +137,20 @@ def _mesh_preview(session: Session, edit: Edit) -> str:
     return str(session.export(edit, session.folder / "3d", formats=("glb",))[0])
 
 
+def export_recording(session: LiveSession | None) -> list[str]:
+    """This session's recording: recording.json (per frame: time_s, rotation_deg, the 52 ARKit expression weights
+    by name, shape, albedo, sh) and recording_animated.glb (the 52 blendshapes as morph targets, animated)."""
+    if session is None:
+        raise gr.Error("Nothing recorded yet: start the webcam and switch Record on while your face is in view.")
+    try:
+        return [str(path) for path in session.export_recording()]
+    except ValueError as error:
+        raise gr.Error(str(error)) from error
+
+
 def live_tab(reconstructor: Reconstructor) -> None:
-    """The live tab: webcam frames streamed in, the relit face streamed out, one tracker per browser session."""
+    """The live tab: webcam frames streamed in, the relit face streamed out, one tracker and one recording per
+    browser session."""
     if reconstructor.predictor is None:
         gr.Markdown("The live tab needs the network (no checkpoint was found): the fit is too slow for video.")
         return
@@ -149,9 +162,13 @@ def live_tab(reconstructor: Reconstructor) -> None:
                              elem_id="live-light")  # fmt: skip
             in_video = gr.Checkbox(True, label="Show the relit face in the video", elem_id="live-in-video")
             smoothing = gr.Checkbox(True, label="Smooth over time (One Euro filter)", elem_id="live-smoothing")
+            record = gr.Checkbox(False, label=f"Record the tracked face (its parameters, up to {RECORD_LIMIT_S:.0f} s; "
+                                 "switching on starts a new recording)", elem_id="live-record")  # fmt: skip
         with gr.Column():
             relit = gr.Image(label="Relit", interactive=False, format="jpeg", elem_id="live-relit")
             status = gr.Markdown(elem_id="live-status")
+            export_button = gr.Button("Export recording: per-frame JSON and animated GLB", elem_id="live-export")
+            recording = gr.File(file_count="multiple", label="Recording", elem_id="live-recording")
 
     def frame(image: np.ndarray | None, session: LiveSession | None, *options: Any) -> list[Any]:
         """One webcam frame -> the relit face, this session's tracker (made on its first frame), a status line."""
@@ -161,13 +178,14 @@ def live_tab(reconstructor: Reconstructor) -> None:
         relit_frame, line = session.frame(image, *options)
         return [relit_frame, session, line]
 
-    inputs, outputs = [camera, live, light, in_video, smoothing], [relit, live, status]
+    inputs, outputs = [camera, live, light, in_video, smoothing, record], [relit, live, status]
     camera.stream(frame, inputs, outputs, api_name=False, stream_every=STREAM_EVERY_S, time_limit=LIVE_TIME_LIMIT_S,
                   show_progress="hidden")  # fmt: skip
     # Scripts (gradio_client cannot feed a stream): one frame per call, through the same session's tracker.
     script_frame = gr.Image(type="numpy", visible=False)
-    gr.Button(visible=False).click(_named(frame, "frame", "session", "light", "in_video", "smoothing"),
+    gr.Button(visible=False).click(_named(frame, "frame", "session", "light", "in_video", "smoothing", "record"),
                                    [script_frame, *inputs[1:]], outputs, api_name="live_frame")  # fmt: skip
+    export_button.click(export_recording, live, recording, api_name="export_recording")
 
 
 @dataclass

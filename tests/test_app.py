@@ -1,11 +1,13 @@
 """The Gradio app end to end: its API through gradio_client, and the real page in headless Chromium."""
 
+import json
 import shutil
 import socket
 import zipfile
 from pathlib import Path
 
 import numpy as np
+import pygltflib
 import pytest
 import trimesh
 from PIL import Image
@@ -18,6 +20,7 @@ from inversefacenet.detection import LandmarkDetector
 from inversefacenet.params import EXPRESSION_CONTROLS
 from inversefacenet.predictor import load_predictor
 from tests.conftest import two_face_photo
+from tests.test_animate import accessor
 
 gradio_client = pytest.importorskip("gradio_client")
 
@@ -258,10 +261,43 @@ def test_live_frames_keep_one_tracker_per_session(live_server, tmp_path):
     assert alone[1].startswith("mesh") and read(alone[0]).shape == (256, 256, 3)
 
 
+def test_live_recordings_are_per_session_and_export_as_json_and_an_animated_glb(live_server, tmp_path, model):
+    paths = [tmp_path / f"{k}.png" for k in range(4)]
+    for path, frame in zip(paths, moving_frames(4), strict=True):
+        Image.fromarray(frame).save(path)
+    alice, bob, carol = (gradio_client.Client(live_server, verbose=False) for _ in range(3))
+
+    def send(client, path, record=True):
+        return client.predict(frame=gradio_client.handle_file(str(path)), record=record, api_name="/live_frame")[1]
+
+    lines = [send(alice, path) for path in paths[:3]]
+    assert lines[-1].split("; ")[-1].startswith("recording: 3 frames, ")
+    assert send(bob, paths[3]).split("; ")[-1] == "recording: 1 frame, 0.0 s"
+    assert "recording" not in send(alice, paths[3], record=False)  # Record off: alice keeps her 3 frames
+    with pytest.raises(gradio_client.exceptions.AppError, match="Nothing recorded yet"):
+        carol.predict(api_name="/export_recording")
+    exported = {}
+    for name, client in (("alice", alice), ("bob", bob)):
+        files = {Path(f).name: Path(f) for f in client.predict(api_name="/export_recording")}
+        assert set(files) == {"recording.json", "recording_animated.glb"}
+        glb = pygltflib.GLTF2.load(files["recording_animated.glb"])
+        exported[name] = json.loads(files["recording.json"].read_text()), glb
+    data, gltf = exported["alice"]
+    assert len(data["frames"]) == 3 and len(exported["bob"][0]["frames"]) == 1
+    times = [frame["time_s"] for frame in data["frames"]]
+    assert times[0] == 0 and np.all(np.diff(times) > 0)
+    (animation,) = gltf.animations
+    weights = next(animation.samplers[c.sampler] for c in animation.channels if c.target.path == "weights")
+    keyframes = accessor(gltf, weights.output).reshape(3, 52)
+    expected = [[frame["expression"][name] for name in model.expression_names] for frame in data["frames"]]
+    np.testing.assert_allclose(keyframes, expected, atol=1e-6)  # the GLB's keyframes are the JSON's frames
+
+
 @pytest.mark.skipif(CHROMIUM is None, reason="Debian chromium is not installed (.ci/run installs it)")
 def test_the_live_tab_relights_a_fake_camera_stream(live_server, tmp_path):
-    """Chromium's fake camera plays a face video (.y4m); the relit face must update at frame rate.
-    ``pytest tests/test_app.py -k live_tab -s`` prints the frame rate reached."""
+    """Chromium's fake camera plays a face video (.y4m); the relit face must update at frame rate, and with
+    Record on the stream's frames export as an animation. ``pytest tests/test_app.py -k live_tab -s`` prints the
+    frame rate reached."""
     sync_api = pytest.importorskip("playwright.sync_api")
     video = write_y4m(tmp_path / "face.y4m", moving_frames(60))
     camera = ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
@@ -272,15 +308,28 @@ def test_the_live_tab_relights_a_fake_camera_stream(live_server, tmp_path):
         page.goto(live_server)
         page.get_by_role("tab", name="Live (webcam)").click()
         page.get_by_text("Click to Access Webcam").click()
-        page.get_by_role("button", name="capture photo").click()  # Gradio's "Record" button
+        page.locator("#live-record input").check()  # the face's parameters, from the first frame on
+        page.get_by_role("button", name="capture photo").click()  # Gradio's "Record" button: the stream starts
         page.wait_for_function("document.querySelector('#live-relit img') !== null", timeout=60_000)
         page.evaluate(COUNT_UPDATES)
         page.wait_for_timeout(LIVE_SECONDS * 1000)
         updates = page.evaluate("window.updates")
         page.wait_for_function("document.querySelector('#live-status').innerText.includes('fps')", timeout=10_000)
         status = page.locator("#live-status").inner_text()
+        page.locator("#live-export").click()
+        for name in ("recording.json", "recording_animated.glb"):
+            link = page.locator(f'#live-recording a[download="{name}"]')
+            link.wait_for(timeout=60_000)
+            with page.expect_download() as download:
+                link.click()
+            download.value.save_as(tmp_path / name)
         browser.close()
     fps = (len(updates) - 1) / ((updates[-1] - updates[0]) / 1000)
     line = next(line for line in status.splitlines() if "fps" in line)  # without the progress timer's line
     print(f"\nlive tab: {fps:.1f} fps over {LIVE_SECONDS} s in Chromium (fake camera, 640 x 480); server: {line}")
-    assert fps > 2 and line.startswith("mesh")
+    assert fps > 2 and line.startswith("mesh") and "; recording: " in line
+    frames = json.loads((tmp_path / "recording.json").read_text())["frames"]
+    assert len(frames) >= len(updates) / 2 and frames[-1]["time_s"] > LIVE_SECONDS * 0.8  # the whole stream
+    gltf = pygltflib.GLTF2.load(tmp_path / "recording_animated.glb")
+    (animation,) = gltf.animations
+    assert [gltf.accessors[sampler.input].count for sampler in animation.samplers] == [len(frames)] * 2

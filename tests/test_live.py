@@ -1,0 +1,143 @@
+"""The live tab's recording without a server (demo.recording, demo.live): one recording per session holding the
+tracked face's own parameters, its time limit, and its export, which pygltflib and three.js play back frame by
+frame (three.js's GLTFLoader and AnimationMixer in Chromium, as in tests/test_animate.py)."""
+
+import base64
+import json
+from dataclasses import replace
+
+import numpy as np
+import pygltflib
+import pytest
+from scipy.spatial.transform import Rotation
+
+from benchmarks.live_video import moving_frames
+from demo.live import LIVE_TRACKING, LiveSession
+from demo.recording import Recording
+from inversefacenet import FaceParameters, Reconstructor, rotation_matrix
+from inversefacenet.checkpoint import DEFAULT_CHECKPOINT
+from inversefacenet.detection import LandmarkDetector
+from inversefacenet.predictor import load_predictor
+from inversefacenet.tracking import Tracker
+from tests.conftest import known_face
+from tests.test_animate import accessor, three_page  # noqa: F401 - three_page is a fixture used below
+
+TIMES = np.array([0.0, 0.04, 0.1, 0.2, 0.35])
+"""Recorded frame times (s), unevenly spaced as a stream's are."""
+CLOCK_S = 1234.5
+"""The clock reading of the first recorded frame: recordings count time from their first frame."""
+
+
+@pytest.fixture(scope="module")
+def reconstructor(model):
+    """The network without the fit, as the live tab runs it."""
+    detector = LandmarkDetector()
+    yield Reconstructor(model, detector, load_predictor(DEFAULT_CHECKPOINT, model), fit_mode=None)
+    detector.close()
+
+
+@pytest.fixture(scope="module")
+def recorded(model, tmp_path_factory):
+    """Five frames: the jaw opening and closing, a smile, the head turning; and their exported files."""
+    frames = FaceParameters.concatenate([known_face(model, 7)] * len(TIMES))
+    names = model.expression_names
+    frames.expression[:, names.index("jawOpen")] = [0.0, 0.6, 1.0, 0.3, 0.1]
+    frames.expression[:, names.index("mouthSmileRight")] = [0.2, 0.0, 0.5, 0.9, 0.4]
+    frames.rotation[:, 1] = np.radians([-20, -5, 10, 25, 5])
+    recording = Recording()
+    for k, time_s in enumerate(TIMES):
+        assert recording.add(frames.select(slice(k, k + 1)), CLOCK_S + time_s)
+    data, glb = recording.export(model, tmp_path_factory.mktemp("recording"))
+    return frames, json.loads(data.read_text()), pygltflib.GLTF2.load(glb)
+
+
+def test_the_json_has_every_frame_with_its_time_and_the_arkit_weights_by_name(model, recorded):
+    frames, data, _ = recorded
+    assert [frame["time_s"] for frame in data["frames"]] == pytest.approx(TIMES, abs=1e-9)
+    assert data["face_model_sha256"] == model.sha256 and len(model.expression_names) == 52
+    for k, frame in enumerate(data["frames"]):
+        assert list(frame["expression"]) == model.expression_names
+        np.testing.assert_allclose(list(frame["expression"].values()), frames.expression[k], atol=1e-7)
+        pitch, yaw, roll = np.degrees(frames.rotation[k])
+        assert frame["rotation_deg"] == pytest.approx({"pitch": pitch, "yaw": yaw, "roll": roll}, abs=1e-4)
+        np.testing.assert_allclose(frame["shape"], frames.shape[k], atol=1e-7)
+        np.testing.assert_allclose(frame["albedo"], frames.albedo[k], atol=1e-7)
+        np.testing.assert_allclose(frame["sh"], frames.sh[k], atol=1e-7)
+
+
+def test_the_glb_has_a_keyframe_per_frame_with_its_weights_and_head_rotation(model, recorded):
+    frames, _, gltf = recorded
+    (animation,) = gltf.animations
+    samplers = {channel.target.path: animation.samplers[channel.sampler] for channel in animation.channels}
+    assert set(samplers) == {"weights", "rotation"} and {c.target.node for c in animation.channels} == {0}
+    assert gltf.meshes[gltf.nodes[0].mesh].extras["targetNames"] == model.expression_names
+    for sampler in samplers.values():
+        assert sampler.interpolation == "LINEAR"
+        np.testing.assert_allclose(accessor(gltf, sampler.input)[:, 0], TIMES, atol=1e-7)
+    weights = accessor(gltf, samplers["weights"].output)
+    assert weights.shape == (len(TIMES) * 52, 1)
+    np.testing.assert_array_equal(weights.reshape(len(TIMES), 52), frames.expression)  # keyframe k = frame k
+    matrices = Rotation.from_quat(accessor(gltf, samplers["rotation"].output)).as_matrix()  # glTF: x, y, z, w
+    np.testing.assert_allclose(matrices, rotation_matrix(frames.rotation.astype(np.float64)), atol=1e-6)
+
+
+def test_three_js_at_frame_ks_time_shows_frame_ks_weights(model, recorded, three_page):  # noqa: F811
+    frames, _, gltf = recorded
+    glb = base64.b64encode(b"".join(gltf.save_to_bytes())).decode()
+    # the page's clip loops, and a looping clip at its very end is back at frame 0: the last keyframe is read 1 us
+    # before (its weights then differ from frame 4's by at most 1e-6 s / 0.15 s x 0.5, about 3e-6)
+    for k, time_s in enumerate([*TIMES[:-1], TIMES[-1] - 1e-6]):
+        result = three_page.evaluate("([glb, time]) => window.morphed(glb, {}, time)", [glb, time_s])
+        assert result["names"] == model.expression_names
+        np.testing.assert_allclose(result["sampled"]["influences"], frames.expression[k], atol=1e-5)
+    halfway = three_page.evaluate("([glb, time]) => window.morphed(glb, {}, time)", [glb, 0.15])  # frames 2 and 3
+    np.testing.assert_allclose(halfway["sampled"]["influences"], frames.expression[2:4].mean(0), atol=1e-6)
+
+
+def test_a_recording_stops_at_its_limit_and_counts_time_from_its_first_frame(model):
+    recording = Recording(limit_s=1.0)
+    params = known_face(model, 1)
+    kept = [recording.add(params, CLOCK_S + t) for t in (0.0, 0.5, 0.5, 1.0, 1.2, 0.9)]
+    assert kept == [True, True, False, True, False, False]  # a repeated time, then past the limit: full for good
+    assert recording.full and "full" in recording.status()
+    _, times = recording.snapshot()
+    np.testing.assert_allclose(times, [0.0, 0.5, 1.0])
+    params.expression[:] = 0.9  # the caller reuses its arrays: the recording keeps what it was given
+    frames, _ = recording.snapshot()
+    assert frames.expression[0, model.expression_names.index("jawOpen")] == pytest.approx(0.3)
+    recording.restart()
+    assert len(recording) == 0 and not recording.full and recording.add(params, CLOCK_S + 5)
+    with pytest.raises(ValueError, match="one face, got a batch of 2"):
+        recording.add(FaceParameters.concatenate([params, params]), CLOCK_S + 6)
+    with pytest.raises(ValueError, match="Nothing recorded yet"):
+        Recording().snapshot()
+
+
+def test_two_sessions_keep_separate_recordings_of_their_own_tracked_faces(reconstructor):
+    frames = moving_frames(12)[::3]  # four frames, the head visibly moved between them
+    blank = np.full_like(frames[0], 90)
+    alice, bob = LiveSession(reconstructor), LiveSession(reconstructor)
+    options = ("side light", True, False)  # light, in_video, no smoothing: the tracker alone decides the parameters
+    try:
+        for frame in frames[:3]:
+            assert "recording: " in alice.frame(frame, *options, record=True)[1]
+        bob.frame(blank, *options, record=True)  # no face: nothing to keep
+        assert bob.frame(frames[3], *options, record=True)[1].endswith("recording: 1 frame, 0.0 s")
+        alice.frame(frames[3], *options, record=False)  # Record off: not kept
+        assert (len(alice.recording), len(bob.recording)) == (3, 1)
+        alice_files, bob_files = alice.export_recording(), bob.export_recording()
+        assert alice_files[0].parent != bob_files[0].parent
+        assert [len(json.loads(files[0].read_text())["frames"]) for files in (alice_files, bob_files)] == [3, 1]
+        # what each kept is its own tracker's face: the same frames through a fresh tracker, same times
+        recorded, times = alice.recording.snapshot()
+        tracker = Tracker(reconstructor, replace(LIVE_TRACKING, smoothing=False))
+        expected = [tracker(frame, time_s)[0][0].params for frame, time_s in zip(frames[:3], times, strict=True)]
+        tracker.close()
+        np.testing.assert_allclose(recorded.pack(), FaceParameters.concatenate(expected).pack(), atol=1e-5)
+        assert np.abs(recorded.rotation[2] - bob.recording.snapshot()[0].rotation[0]).max() > np.radians(1)
+        alice.frame(frames[0], *options, record=True)  # switched on again: a new recording
+        assert len(alice.recording) == 1 and len(bob.recording) == 1
+    finally:
+        alice.close()
+        bob.close()
+    assert not alice.folder.exists() and not bob.folder.exists()
