@@ -28,7 +28,6 @@ DISPLAY_PIXELS = 1024
 """Longest side of the photo as the app shows it (overlay, composite)."""
 
 
-
 @dataclass
 class Edit:
     """What the user changed: light (9x3 SH), named expression weights, pose in degrees."""
