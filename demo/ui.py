@@ -1,4 +1,7 @@
-"""Gradio layout and callbacks. All per-user data lives in a ``gr.State`` holding a ``Session``.
+"""Gradio layout and callbacks. All per-user data lives in a ``gr.State``: a ``Session`` (photo tab) or a
+``LiveSession`` (live tab: its tracker and recording). The photo tab is built from one function per part (photo
+inputs, result panels, lighting, expression, pose, downloads) and wired by job (photo, lighting, edits); ``CSS``
+restacks it at phone width.
 
 Slider callbacks run on ``.input`` (user changes only), so setting the controls after a
 reconstruction does not trigger a cascade of re-renders; the 3D view and the downloads are
