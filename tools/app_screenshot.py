@@ -17,7 +17,7 @@ from pathlib import Path
 from PIL import Image
 from playwright.sync_api import sync_playwright
 
-from demo.ui import build_app
+from demo.ui import CSS, THEME, build_app
 from inversefacenet import Reconstructor
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -62,7 +62,8 @@ def main() -> None:
     port = free_port()
     app = build_app(Reconstructor.load())
     app.queue(default_concurrency_limit=2)
-    app.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, ssr_mode=False)
+    app.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, ssr_mode=False,
+               theme=THEME, css=CSS)
     try:
         screenshot(f"http://127.0.0.1:{port}/", args.out, chromium)
     finally:
