@@ -62,8 +62,15 @@ def main() -> None:
     port = free_port()
     app = build_app(Reconstructor.load())
     app.queue(default_concurrency_limit=2)
-    app.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, ssr_mode=False,
-               theme=THEME, css=CSS)
+    app.launch(
+        server_name="127.0.0.1",
+        server_port=port,
+        prevent_thread_lock=True,
+        quiet=True,
+        ssr_mode=False,
+        theme=THEME,
+        css=CSS,
+    )
     try:
         screenshot(f"http://127.0.0.1:{port}/", args.out, chromium)
     finally:
