@@ -1,8 +1,9 @@
-"""Face search: many faces, small faces, one face per face across passes, the cap, rotated passes; the page's
-search finds the same faces."""
+"""Face search: many faces, small faces, one face per face across passes, the cap, rotated passes, the second
+look (unsure boxes, upside-down faces), the mesh's crop; the page's search finds the same faces."""
 
 import base64
 import io
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -10,10 +11,12 @@ from matplotlib import cbook
 from PIL import Image
 
 from demo.webpage import DIST
-from inversefacenet import detection
+from inversefacenet import detection, render
 from inversefacenet.detection import LandmarkDetector
 from inversefacenet.images import load_image
+from inversefacenet.renderer import to_uint8
 from tests import test_web
+from tests.conftest import known_face
 
 EXAMPLE = "assets/examples/astronaut.jpg"
 browser, site = test_web.browser, test_web.site  # the page's fixtures: Chromium, the built page served
@@ -100,6 +103,124 @@ def test_a_face_turned_90_degrees_is_found_by_a_rotated_pass(detector):
     assert np.abs(faces[0].landmarks[:, :2] - expected).mean() < 3
 
 
+def upright_and_turned(detector: LandmarkDetector, turns: int) -> tuple[np.ndarray, np.ndarray]:
+    """800 x 500: the astronaut upright and Grace Hopper turned by ``turns`` quarter turns (np.rot90), on grey; with
+    (478, 2) where her mesh belongs: her upright mesh turned alike."""
+    import cv2
+
+    grace = load_image(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False))
+    grace = cv2.resize(grace, (300, round(300 * grace.shape[0] / grace.shape[1])), interpolation=cv2.INTER_AREA)
+    turned = np.ascontiguousarray(np.rot90(grace, turns))
+    photo = np.full((500, 800, 3), 100, np.uint8)
+    photo[50:350, 50:350] = cv2.resize(load_image(EXAMPLE), (300, 300), interpolation=cv2.INTER_AREA)
+    photo[60 : 60 + turned.shape[0], 420 : 420 + turned.shape[1]] = turned
+    expected, width = detector(grace)[0].landmarks[:, :2], grace.shape[1]
+    for step in range(turns):  # np.rot90: (x, y) -> (y, W - x), W the width before the turn
+        expected, width = np.stack([expected[:, 1], width - expected[:, 0]], axis=1), grace.shape[step % 2]
+    return photo, expected + [420, 60]
+
+
+@pytest.mark.parametrize("turns", [1, 2, 3])
+def test_a_turned_face_next_to_an_upright_one_is_found_with_its_mesh_in_place(detector, turns):
+    """Both faces found, no rotated pass needed; upside down (2 turns) the look turns her crop before the mesh,
+    whose points come back in the photo."""
+    photo, expected = upright_and_turned(detector, turns)
+    faces = detector(photo)
+    assert len(faces) == 2
+    her = min(faces, key=lambda face: np.abs(face.landmarks[:, :2] - expected).mean())
+    assert np.abs(her.landmarks[:, :2] - expected).mean() < 3
+
+
+def test_a_face_the_tiles_are_unsure_of_is_found_by_the_second_look(model, monkeypatch):
+    """A bald render of the face model, 90 px (inter-ocular about 22 px), on smoothed noise: no full-range box on it
+    reaches SURE, so without the look (candidates from SURE) nothing is found; with it the face, its mesh on the
+    model's own points."""
+    import cv2
+
+    out = render(model, known_face(model, 5), 384)
+    face = cv2.resize(to_uint8(out.image[0]), (90, 90), interpolation=cv2.INTER_AREA).astype(np.float32)
+    alpha = cv2.resize(np.asarray(out.raster.mask[0], np.float32), (90, 90), interpolation=cv2.INTER_AREA)[..., None]
+    noise = np.random.default_rng(5).uniform(0, 255, (60, 80, 3)).astype(np.uint8)
+    photo = cv2.resize(noise, (800, 600), interpolation=cv2.INTER_CUBIC).astype(np.float32)
+    photo[250:340, 350:440] = photo[250:340, 350:440] * (1 - alpha) + face * alpha
+    photo = photo.round().astype(np.uint8)
+    truth = np.asarray(out.pixels[0, model.landmarks_mediapipe[:468]]) * 90 / 384 + [350, 250]
+    with_look = LandmarkDetector(rotations=False)
+    faces = with_look(photo)
+    with_look.close()
+    assert len(faces) == 1
+    assert np.linalg.norm(faces[0].landmarks[:468, :2] - truth, axis=1).mean() < 3
+    monkeypatch.setattr(detection, "CANDIDATE", detection.SURE)
+    without = LandmarkDetector(rotations=False)
+    assert without(photo) == []
+    without.close()
+
+
+def test_looks_per_search_are_capped(monkeypatch):
+    """A photo of texture gives more unsure full-range boxes than MAX_LOOKS; only MAX_LOOKS of them are looked at
+    (upright only: each rotated pass is a search of its own)."""
+    import cv2
+
+    noise = np.random.default_rng(1).uniform(0, 255, (300, 400, 3)).astype(np.uint8)
+    photo = cv2.resize(noise, (1600, 1200), interpolation=cv2.INTER_CUBIC)
+    tiles, looks = [], []
+    boxes, look = detection._boxes, detection._Graphs._look
+
+    def full_range_boxes(graph, window, corner, factor):
+        found = boxes(graph, window, corner, factor)
+        if window.shape[0] == detection.TILE:  # a full-range tile (the short-range passes take 128 px)
+            tiles.extend(found[1])
+        return found
+
+    def counted_look(graphs, image, box, score, sure):
+        looks.append(sure)
+        return look(graphs, image, box, score, sure)
+
+    monkeypatch.setattr(detection, "_boxes", full_range_boxes)
+    monkeypatch.setattr(detection._Graphs, "_look", counted_look)
+    upright = LandmarkDetector(rotations=False)
+    upright(photo)
+    upright.close()
+    assert sum(score < detection.SURE for score in tiles) > detection.MAX_LOOKS
+    assert looks.count(False) == detection.MAX_LOOKS
+
+
+def test_the_full_range_graph_is_mediapipes_with_our_threshold():
+    """At SURE the graph built from FULL_RANGE_GRAPH reports what MediaPipe's packaged full-range detector does (same
+    model, anchors and decoding); at CANDIDATE it also reports the boxes below, which the packaged one never does."""
+    import cv2
+    import mediapipe as mp
+    from mediapipe.python.solution_base import SolutionBase
+
+    packaged = mp.solutions.face_detection.FaceDetection(model_selection=1, min_detection_confidence=0.1)
+    ours, low = (SolutionBase(graph_config=detection.FULL_RANGE_GRAPH % t, outputs=["detections"])
+                 for t in (detection.SURE, detection.CANDIDATE))  # fmt: skip
+    grid = cv2.resize(np.tile(load_image(EXAMPLE), (3, 3, 1)), (192, 192), interpolation=cv2.INTER_AREA)  # 9 faces
+    theirs, same, more = (detection._boxes(graph, grid, np.zeros(2), np.ones(2)) for graph in (packaged, ours, low))
+    assert len(theirs[1]) >= 3 and theirs[1].min() >= detection.SURE
+    np.testing.assert_allclose(same[0], theirs[0], atol=1e-4)
+    np.testing.assert_allclose(same[1], theirs[1], atol=1e-6)
+    assert (more[1] < detection.SURE).any() and more[1].min() >= detection.CANDIDATE
+    for graph in (packaged, ours, low):
+        graph.close()
+
+
+@pytest.mark.parametrize("upside_down", [False, True])
+def test_mesh_in_square_keeps_the_central_face_in_photo_pixels(upside_down):
+    """A mesh stub finding two faces in the 256 px crop: the one nearest its centre is returned, its points mapped
+    back to the photo (the square of 100 px around (300, 200); turned, mirrored through that centre)."""
+
+    def face(x: float, y: float) -> SimpleNamespace:
+        return SimpleNamespace(landmark=[SimpleNamespace(x=x / 256, y=y / 256, z=0.1)] * 478)
+
+    mesh = SimpleNamespace(process=lambda crop: SimpleNamespace(multi_face_landmarks=[face(20, 30), face(138, 118)]))
+    points = detection.mesh_in_square(mesh, np.zeros((400, 600, 3), np.uint8), np.array([300.0, 200.0]), 100.0, 256,
+                                      upside_down)  # fmt: skip
+    offset = np.array([10.0, -10.0]) * 100 / 256 * (-1 if upside_down else 1)  # (138, 118) - 128 crop px, in photo px
+    np.testing.assert_allclose(points[:, :2], np.broadcast_to([300, 200] + offset, (478, 2)), atol=1e-4)
+    np.testing.assert_allclose(points[:, 2], 0.1 * 100, atol=1e-4)  # depth in x-pixel units, never negative
+
+
 def test_bad_settings_are_refused():
     for settings in ({"max_faces": 0}, {"min_face": 1}, {"max_idle": 0}):
         with pytest.raises(ValueError, match=next(iter(settings))):
@@ -121,12 +242,13 @@ def group_photo(portrait: np.ndarray) -> np.ndarray:
 
 
 @pytest.mark.skipif(not (DIST / "index.html").is_file(), reason="the page is not built: make web-build")
-@pytest.mark.parametrize("name", ["twelve copies", "group"])
+@pytest.mark.parametrize("name", ["twelve copies", "group", "upside down"])
 def test_the_page_finds_every_face_python_finds(browser, site, detector, portrait, name):
-    """The page's rule (detector, tiles, mesh on each crop) finds the same faces, boxes within a few px."""
-    photo = grid(portrait) if name == "twelve copies" else group_photo(portrait)
+    """The page's rule (detector, tiles, second look, mesh on each crop) finds the same faces, boxes within a few px."""
+    photos = {"twelve copies": grid, "group": group_photo, "upside down": lambda _: upright_and_turned(detector, 2)[0]}
+    photo = photos[name](portrait)
     expected = np.array([face.box for face in detector(photo)])
-    assert len(expected) == (12 if name == "twelve copies" else 5)
+    assert len(expected) == {"twelve copies": 12, "group": 5, "upside down": 2}[name]
     page = browser.new_page()
     page.goto(f"{site}?backend=wasm")
     page.evaluate("window.inverseFaceNet.ready")

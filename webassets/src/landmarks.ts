@@ -1,11 +1,11 @@
 // Every face of a photo, with 478 MediaPipe face-mesh landmarks each, in photo pixels: the rule of
 // inversefacenet/detection.py. Search: the face detector (@mediapipe/face_detection) in its full-range
 // model over a pyramid of square tiles (small faces) and its short-range model on the whole photo
-// (large faces), boxes merged by non-maximum suppression; if nothing is found, the photo turned by
-// 90, 180, 270 degrees. Then the face mesh (@mediapipe/face_mesh) on a square crop around each box.
-// Both packages' wasm and model files are served next to the page; nothing is fetched elsewhere.
-// The legacy detector reports no score, so merging keeps the first box in pass order and the rotated
-// passes stop at the first turn with a face (Python keeps the most confident box and turn).
+// (large faces), boxes merged by non-maximum suppression; a box the full-range model is unsure of gets a
+// second look by the short-range model close up, upright and turned 180 degrees (an upside-down face);
+// if nothing is found, the photo turned by 90, 180, 270 degrees, keeping the most confident turn. Then
+// the face mesh (@mediapipe/face_mesh) on a square crop around each box. Both packages' wasm and model
+// files are served next to the page; nothing is fetched elsewhere.
 
 /** Side (px) of the square face crop given to the face mesh. */
 const MESH_INPUT = 256;
@@ -15,8 +15,10 @@ const CONTEXT = 1.9;
  * previous landmarks' box (which is larger than a detector box) leaves room for the motion of one frame. */
 const TRACK_INPUT = 192;
 const TRACK_CONTEXT = 1.7;
-/** Full-range detector input (px); the short-range one takes 128. */
+/** Full-range detector input (px). */
 const TILE = 192;
+/** Short-range detector input (px): the whole photo's pass and the second look's crop. */
+const SHORT_RANGE_INPUT = 128;
 /** Face sizes (box side / tile side) one tile pass is trusted with; levels 3x apart (see detection.py). */
 const TILE_FACES = [1 / 12, 1 / 4];
 /** A level whose tile is within this factor of the whole photo is skipped (see detection.py). */
@@ -25,17 +27,45 @@ const MERGE_LEVELS = 1.1;
 const ROTATED_MIN_FACE = 2;
 /** Boxes overlapping more than this are one face. */
 const NMS_IOU = 0.5;
+/** Full-range score from which a box is a face without a second look; every short-range box is (see detection.py). */
+const SURE = 0.6;
+/** Full-range score from which a box is a candidate for the second look. */
+const CANDIDATE = 0.15;
+/** The second look: a square of LOOK_CONTEXT x the box's side, a face there from LOOK_SCORE, at most MAX_LOOKS. */
+const LOOK_CONTEXT = 2;
+const LOOK_SCORE = 0.75;
+const MAX_LOOKS = 16;
+/** Faces the mesh may find in one crop; the one nearest the crop's centre is kept. */
+const MESH_FACES = 2;
 
 export type Box = [number, number, number, number]; // x0, y0, x1, y1, photo px
+/** A detector box with its score; `sure` when no second look is needed, `upsideDown` once a look says so. */
+interface FaceBox {
+  box: Box;
+  score: number;
+  sure: boolean;
+  upsideDown: boolean;
+}
+/** A face: its points (478 x [x, y], photo px) and its box's score. */
+interface Face {
+  points: Float32Array;
+  score: number;
+}
 
 interface NormalizedLandmark {
   x: number;
   y: number;
   z: number;
 }
+interface LegacyDetection {
+  boundingBox: { xCenter: number; yCenter: number; width: number; height: number };
+  /** The detection's classifications under the package's minified names: [{ index, ga: score }]
+   * (@mediapipe/face_detection 0.4.1646425229, pinned in package.json; its typings declare no score). */
+  V?: { ga?: number }[];
+}
 interface Results {
   multiFaceLandmarks?: NormalizedLandmark[][];
-  detections?: { boundingBox: { xCenter: number; yCenter: number; width: number; height: number } }[];
+  detections?: LegacyDetection[];
 }
 interface LegacySolution {
   setOptions(options: Record<string, unknown>): void;
@@ -95,13 +125,34 @@ function iou(a: Box, b: Box): number {
   return (w * h) / Math.max(union, 1e-9);
 }
 
-/** Indices of the boxes kept, in order: a box overlapping a kept one by IoU > NMS_IOU is dropped. */
-function nms(boxes: Box[]): number[] {
+/** Indices of the boxes kept, most confident first: a box overlapping a kept one by IoU > NMS_IOU is dropped. */
+function nms(boxes: Box[], scores: number[]): number[] {
+  const order = boxes.map((_, k) => k).sort((a, b) => scores[b] - scores[a]); // stable, as Python's
   const kept: number[] = [];
-  boxes.forEach((box, k) => {
-    if (kept.every((j) => iou(box, boxes[j]) <= NMS_IOU)) kept.push(k);
-  });
+  for (const k of order) if (kept.every((j) => iou(boxes[k], boxes[j]) <= NMS_IOU)) kept.push(k);
   return kept;
+}
+
+/** A legacy detection's score; the package's results carry it under a minified name (see LegacyDetection). */
+function scoreOf(detection: LegacyDetection): number {
+  const score = detection.V?.[0]?.ga;
+  if (typeof score !== "number") throw new Error("@mediapipe/face_detection gave a detection without a score");
+  return score;
+}
+
+/** The square of `side` photo px around `centre` drawn into a size x size canvas (turned 180 degrees if
+ * `upsideDown`), with the scale and shift that map photo px to it: crop = scale * photo + shift. */
+function square(image: HTMLCanvasElement, centre: number[], side: number, size: number, upsideDown: boolean) {
+  const scale = (size / side) * (upsideDown ? -1 : 1);
+  const shift = [size / 2 - scale * centre[0], size / 2 - scale * centre[1]];
+  const [crop, drawing] = canvas(size, size);
+  drawing.setTransform(scale, 0, 0, scale, shift[0], shift[1]);
+  drawing.drawImage(image, 0, 0);
+  return { crop, scale, shift };
+}
+
+function centreOf(box: Box): number[] {
+  return [(box[0] + box[2]) / 2, (box[1] + box[3]) / 2];
 }
 
 /** Each pyramid level's tile side (photo px), finest first: min_face / TILE_FACES[0], then 3x that, ..., then the
@@ -155,8 +206,8 @@ export function boxOf(face: Float32Array): Box {
   return box;
 }
 
-/** The face mesh's options for photos; the tracking mesh adds CPU inference. */
-const MESH_OPTIONS = { maxNumFaces: 1, refineLandmarks: true, selfieMode: false, minDetectionConfidence: 0.5 };
+/** The face mesh's options for photos; the tracking mesh reads one face (as tracking.py's) with CPU inference. */
+const MESH_OPTIONS = { maxNumFaces: MESH_FACES, refineLandmarks: true, selfieMode: false, minDetectionConfidence: 0.5 };
 
 export class LandmarkDetector {
   private trackingMesh: Promise<Solution> | null = null;
@@ -174,38 +225,44 @@ export class LandmarkDetector {
   static async create(base: string, maxFaces = 64, minFace = 40): Promise<LandmarkDetector> {
     await loadScript(`${base}mediapipe/face_mesh.js`);
     await loadScript(`${base}mediapipe/face_detection.js`);
-    const detector = { minDetectionConfidence: 0.5, selfieMode: false };
-    const shortRange = await Solution.create(base, "FaceDetection", { ...detector, model: "short" });
-    const fullRange = await Solution.create(base, "FaceDetection", { ...detector, model: "full" });
+    const detector = (model: string, minDetectionConfidence: number) =>
+      Solution.create(base, "FaceDetection", { model, minDetectionConfidence, selfieMode: false });
+    const shortRange = await detector("short", 0.5);
+    const fullRange = await detector("full", CANDIDATE);
     const mesh = await Solution.create(base, "FaceMesh", MESH_OPTIONS);
     return new LandmarkDetector(base, shortRange, fullRange, mesh, maxFaces, minFace);
   }
 
-  /** Faces as (478 * 2) pixel coordinates, largest first; the photo turned when upright finds none. */
+  /** Faces as (478 * 2) pixel coordinates, largest first; the photo turned when upright finds none (the turn with
+   * the most confident face). */
   async detect(image: HTMLCanvasElement): Promise<Float32Array[]> {
-    let turned = image;
-    for (let turns = 0; turns < 4; turns++, turned = quarterTurn(turned)) {
-      const faces = await this.detectUpright(turned, turns === 0 ? this.minFace : ROTATED_MIN_FACE * this.minFace);
-      if (faces.length > 0) {
-        faces.forEach((face) => unturn(face, turns, image.width, image.height));
-        return faces.sort((a, b) => area(b) - area(a));
+    let faces = await this.detectUpright(image, this.minFace);
+    if (faces.length === 0) {
+      const surest = (found: Face[]) => Math.max(0, ...found.map((face) => face.score));
+      let turned = image;
+      for (let turns = 1; turns < 4; turns++) {
+        turned = quarterTurn(turned);
+        const found = await this.detectUpright(turned, ROTATED_MIN_FACE * this.minFace);
+        found.forEach((face) => unturn(face.points, turns, image.width, image.height));
+        if (surest(found) > surest(faces)) faces = found;
       }
     }
-    return [];
+    return faces.map((face) => face.points).sort((a, b) => area(b) - area(a));
   }
 
-  private async detectUpright(image: HTMLCanvasElement, minFace: number): Promise<Float32Array[]> {
-    const faces: Float32Array[] = [];
-    for (const box of await this.search(image, minFace)) {
-      const face = await this.meshInSquare(image, box);
-      if (face) faces.push(face);
+  private async detectUpright(image: HTMLCanvasElement, minFace: number): Promise<Face[]> {
+    const faces: Face[] = [];
+    for (const { box, score, upsideDown } of await this.search(image, minFace)) {
+      const points = await this.meshInSquare(image, box, upsideDown);
+      if (points) faces.push({ points, score });
     }
-    return nms(faces.map(boxOf)).map((k) => faces[k]);
+    return nms(faces.map((face) => boxOf(face.points)), faces.map((face) => face.score)).map((k) => faces[k]);
   }
 
-  /** Detector boxes (photo px), at most maxFaces: full range over each pyramid level's tiles, short range whole. */
-  async search(image: HTMLCanvasElement, minFace: number): Promise<Box[]> {
-    const boxes: Box[] = [];
+  /** Detector boxes (photo px), most confident first, at most maxFaces: full range over each pyramid level's tiles,
+   * short range whole, merged; then each looked at close up (`look`), the boxes kept merged again. */
+  async search(image: HTMLCanvasElement, minFace: number): Promise<FaceBox[]> {
+    const found: FaceBox[] = [];
     const longest = Math.max(image.width, image.height);
     let level = image;
     for (const tile of tileSides(minFace, longest)) {
@@ -218,26 +275,67 @@ export class LandmarkDetector {
         for (const x of starts(level.width)) {
           const [window, windowContext] = canvas(TILE, TILE);
           windowContext.drawImage(level, -x, -y);
-          boxes.push(...(await this.boxes(this.fullRange, window, [x, y], factor)));
+          const boxes = await this.boxes(this.fullRange, window, [x, y], factor);
+          found.push(...boxes.map((face) => ({ ...face, sure: face.score >= SURE })));
         }
       }
       if (tile === longest) {
-        const [whole, wholeContext] = canvas(128, 128); // the last level is one tile: the short-range pass
-        wholeContext.drawImage(level, 0, 0, 128 * (level.width / TILE), 128 * (level.height / TILE));
-        boxes.push(...(await this.boxes(this.shortRange, whole, [0, 0], factor.map((f) => (f * TILE) / 128))));
+        const [whole, wholeContext] = canvas(SHORT_RANGE_INPUT, SHORT_RANGE_INPUT); // the last level is one tile
+        const shrink = SHORT_RANGE_INPUT / TILE;
+        wholeContext.drawImage(level, 0, 0, level.width * shrink, level.height * shrink);
+        const boxes = await this.boxes(this.shortRange, whole, [0, 0], factor.map((f) => f / shrink));
+        found.push(...boxes.map((face) => ({ ...face, sure: true })));
       }
     }
-    return nms(boxes)
+    const merged = nms(found.map((f) => f.box), found.map((f) => f.score)).map((k) => found[k]);
+    const kept: FaceBox[] = [];
+    for (const face of [...merged.filter((f) => f.sure), ...merged.filter((f) => !f.sure).slice(0, MAX_LOOKS)]) {
+      const looked = await this.look(image, face);
+      if (looked) kept.push(looked);
+    }
+    return nms(kept.map((f) => f.box), kept.map((f) => f.score))
       .slice(0, this.maxFaces)
-      .map((k) => boxes[k]);
+      .map((k) => kept[k]);
   }
 
-  /** One detector on one square window: boxes in photo px ((window px + corner) * factor). */
-  private async boxes(detector: Solution, window: HTMLCanvasElement, corner: number[], factor: number[]): Promise<Box[]> {
+  /** A second look at a box: the short-range detector on a square of LOOK_CONTEXT x its side, upright and turned
+   * 180 degrees. A sure box stays, upside down if the turned look is the surer one; another is replaced by the
+   * better look's box and score if one reaches LOOK_SCORE, else dropped. */
+  private async look(image: HTMLCanvasElement, face: FaceBox): Promise<FaceBox | null> {
+    const side = Math.max(face.box[2] - face.box[0], face.box[3] - face.box[1]) * LOOK_CONTEXT;
+    const upright = await this.lookOnce(image, centreOf(face.box), side, false);
+    const turned = await this.lookOnce(image, centreOf(face.box), side, true);
+    const best = turned && (!upright || turned.score > upright.score) ? turned : upright;
+    if (face.sure) return { ...face, upsideDown: best?.upsideDown ?? false };
+    return best;
+  }
+
+  /** The most confident short-range box from LOOK_SCORE whose centre lies in the middle of the square (the face
+   * looked at, not a neighbour), photo px, or null. */
+  private async lookOnce(image: HTMLCanvasElement, centre: number[], side: number,
+    upsideDown: boolean): Promise<FaceBox | null> {
+    const { crop, scale, shift } = square(image, centre, side, SHORT_RANGE_INPUT, upsideDown);
+    let best: FaceBox | null = null;
+    for (const { box, score } of await this.boxes(this.shortRange, crop, [0, 0], [1, 1])) {
+      const [x, y] = centreOf(box);
+      const offset = Math.max(Math.abs(x - SHORT_RANGE_INPUT / 2), Math.abs(y - SHORT_RANGE_INPUT / 2)); // crop px
+      if (offset > SHORT_RANGE_INPUT / LOOK_CONTEXT / 2 || score < LOOK_SCORE || (best && score <= best.score)) continue;
+      const xs = [(box[0] - shift[0]) / scale, (box[2] - shift[0]) / scale]; // turned: the corners swap
+      const ys = [(box[1] - shift[1]) / scale, (box[3] - shift[1]) / scale];
+      best = { box: [Math.min(...xs), Math.min(...ys), Math.max(...xs), Math.max(...ys)], score, sure: false, upsideDown };
+    }
+    return best;
+  }
+
+  /** One detector on one square window: boxes in photo px ((window px + corner) * factor), with their scores. */
+  private async boxes(detector: Solution, window: HTMLCanvasElement, corner: number[], factor: number[]) {
     const side = window.width;
-    return ((await detector.run(window)).detections ?? []).map(({ boundingBox: b }) => {
+    return ((await detector.run(window)).detections ?? []).map((detection) => {
+      const b = detection.boundingBox;
       const [x0, y0] = [(b.xCenter - b.width / 2) * side + corner[0], (b.yCenter - b.height / 2) * side + corner[1]];
-      return [x0 * factor[0], y0 * factor[1], (x0 + b.width * side) * factor[0], (y0 + b.height * side) * factor[1]];
+      const [x1, y1] = [x0 + b.width * side, y0 + b.height * side];
+      const box: Box = [x0 * factor[0], y0 * factor[1], x1 * factor[0], y1 * factor[1]];
+      return { box, score: scoreOf(detection), upsideDown: false };
     });
   }
 
@@ -249,20 +347,23 @@ export class LandmarkDetector {
     // Its own graph, made on first use: it keeps one video's state (like tracking.py's per-track graph), and
     // its inference runs in wasm (XNNPACK): the default WebGL inference costs over 100 ms a frame on a
     // software GL (headless, no GPU), and photos keep the graph their detection was measured with.
-    this.trackingMesh ??= Solution.create(this.base, "FaceMesh", { ...MESH_OPTIONS, useCpuInference: true });
-    return this.meshInSquare(image, boxOf(previous), TRACK_CONTEXT, TRACK_INPUT, await this.trackingMesh);
+    this.trackingMesh ??= Solution.create(this.base, "FaceMesh", { ...MESH_OPTIONS, maxNumFaces: 1, useCpuInference: true });
+    return this.meshInSquare(image, boxOf(previous), false, TRACK_CONTEXT, TRACK_INPUT, await this.trackingMesh);
   }
 
-  /** The mesh of the face in a square around a box (`context` times its larger side), in photo px, or null. */
-  private async meshInSquare(image: HTMLCanvasElement, box: Box, context = CONTEXT, side = MESH_INPUT,
-    mesh = this.mesh): Promise<Float32Array | null> {
-    const scale = side / (Math.max(box[2] - box[0], box[3] - box[1]) * context);
-    const shift = [side / 2 - (scale * (box[0] + box[2])) / 2, side / 2 - (scale * (box[1] + box[3])) / 2];
-    const [crop, drawing] = canvas(side, side);
-    drawing.setTransform(scale, 0, 0, scale, shift[0], shift[1]); // crop = scale * photo + shift
-    drawing.drawImage(image, 0, 0);
-    const points = (await mesh.run(crop)).multiFaceLandmarks?.[0];
-    if (!points) return null;
+  /** The mesh of the face in a square around a box (`context` times its larger side; turned 180 degrees if
+   * `upsideDown`: the mesh reads upright faces), in photo px, or null; of several, the one nearest the centre. */
+  private async meshInSquare(image: HTMLCanvasElement, box: Box, upsideDown: boolean, context = CONTEXT,
+    side = MESH_INPUT, mesh = this.mesh): Promise<Float32Array | null> {
+    const length = Math.max(box[2] - box[0], box[3] - box[1]) * context;
+    const { crop, scale, shift } = square(image, centreOf(box), length, side, upsideDown);
+    const found = (await mesh.run(crop)).multiFaceLandmarks ?? [];
+    const offset = (points: NormalizedLandmark[]) => {
+      const mean = points.slice(0, 468).reduce((sum, p) => [sum[0] + p.x / 468, sum[1] + p.y / 468], [0, 0]);
+      return Math.abs(mean[0] * side - side / 2) + Math.abs(mean[1] * side - side / 2);
+    };
+    if (found.length === 0) return null;
+    const points = found.reduce((best, face) => (offset(face) < offset(best) ? face : best));
     const out = new Float32Array(points.length * 2);
     points.forEach((p, k) => {
       out[2 * k] = (p.x * side - shift[0]) / scale;
