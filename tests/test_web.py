@@ -240,13 +240,6 @@ def luminance(image: np.ndarray) -> np.ndarray:
     return image.astype(float) @ np.array([0.299, 0.587, 0.114])
 
 
-def darkest(before: np.ndarray, after: np.ndarray, side: int) -> tuple[float, np.ndarray]:
-    """Where an (H, W, 3) image darkened most over ``side`` px squares: (luminance change, (x, y) px)."""
-    change = scipy.ndimage.uniform_filter(luminance(after) - luminance(before), side)
-    row, col = np.unravel_index(np.argmin(change), change.shape)
-    return float(change[row, col]), np.array([col + 0.5, row + 0.5])
-
-
 def mean_near(image: np.ndarray, point: np.ndarray, side: int) -> float:
     """Mean of an (H, W) image over the ``side`` px square around an (x, y) point."""
     col, row, half = int(point[0]), int(point[1]), side // 2
@@ -258,13 +251,6 @@ def in_texture(model, vertex: int, size: int = 1024) -> np.ndarray:
     atlas = UVAtlas.for_model(model)
     u, v = atlas.uv[np.flatnonzero((atlas.vertex[:, 0] == vertex) & (atlas.weight == 0))[0]]
     return np.array([u, 1 - v]) * size
-
-
-def nearest_vertex(model, point: np.ndarray, size: int = 1024) -> int:
-    """The model vertex of the atlas vertex nearest to an (x, y) pixel of the downloads' texture."""
-    atlas = UVAtlas.for_model(model)
-    pixels = np.stack([atlas.uv[:, 0], 1 - atlas.uv[:, 1]], axis=1) * size
-    return int(atlas.vertex[np.argmin(np.linalg.norm(pixels - point, axis=1)), 0])
 
 
 def in_view(model, shown: dict, vertex: int, size: int = 512) -> np.ndarray:
@@ -292,7 +278,8 @@ def downloaded_ply_colours(page, folder: Path) -> np.ndarray:
 def test_the_photo_texture_switch_follows_the_photo(browser, site, model, marked_photo, tmp_path):
     """Model albedo by default (as the app); the photo texture changes the view and the downloads, and a dark mark
     painted on the photo's cheek darkens the texture, the PLY and the view there, not on the forehead. The network
-    alone places the face a few mm off the photo, so "there" is within 20 mm of the mark's landmark on the face."""
+    alone places the face a few mm off the photo, so "there" is within 20 mm of the mark's landmark on the face.
+    (The other cheek may darken too: texels the photo shows poorly take their mirror image's colour.)"""
     page, hosts = open_page(browser, site, "wasm")
     page.set_input_files("#file", str(EXAMPLE))
     page.wait_for_function("document.body.classList.contains('has-face')", timeout=120_000)
@@ -316,17 +303,16 @@ def test_the_photo_texture_switch_follows_the_photo(browser, site, model, marked
     marked_ply = downloaded_ply_colours(page, tmp_path)
     atlas = UVAtlas.for_model(model)
     mark, forehead = model.landmarks_mediapipe[[205, 151]]
-    mean = model.vertices_mean
-    # the texture darkens most near the mark (squares of 25 px at 1024: about 6 mm), not on the forehead
-    change, where = darkest(photo_texture, marked_texture, 25)
-    assert change < -40 and np.linalg.norm(mean[nearest_vertex(model, where)] - mean[mark]) < 20, (change, where)
-    texture_change = luminance(marked_texture) - luminance(photo_texture)
-    assert abs(mean_near(texture_change, in_texture(model, forehead), 25)) < 10
+    near = np.linalg.norm(model.vertices_mean[atlas.vertex[:, 0]] - model.vertices_mean[mark], axis=1) < 20  # (W,)
+    # the texture darkens near the mark (means over 25 px squares at 1024: about 6 mm), not on the forehead
+    texture_change = scipy.ndimage.uniform_filter(luminance(marked_texture) - luminance(photo_texture), 25)
+    at_atlas = (np.stack([atlas.uv[:, 0], 1 - atlas.uv[:, 1]], axis=1) * 1024).astype(int)  # (W, 2) x, y
+    x, y = in_texture(model, forehead).astype(int)
+    assert texture_change[at_atlas[near, 1], at_atlas[near, 0]].min() < -40 and abs(texture_change[y, x]) < 10
     # so do the PLY's vertex colours
     ply_change = luminance(marked_ply) - luminance(photo_ply)
-    darkened = atlas.vertex[np.argmin(ply_change), 0]
-    assert ply_change.min() < -40 and np.linalg.norm(mean[darkened] - mean[mark]) < 20
-    assert np.abs(ply_change[atlas.vertex[:, 0] == forehead]).max() < 10
+    assert ply_change[near].min() < -40 and np.abs(ply_change[atlas.vertex[:, 0] == forehead]).max() < 10
+    darkened = atlas.vertex[near][np.argmin(ply_change[near]), 0]
     # and the view, which shows these colours: against the model albedo under the same light and geometry
     page.check("#skin-model")
     ratio = luminance(marked_view) / np.maximum(luminance(view_image(page)), 1)

@@ -196,6 +196,7 @@ class App {
   startLive(): void {
     this.clear("Starting the camera…");
     this.live = true;
+    $<HTMLFieldSetElement>("skin").disabled = true; // no photo to de-light: the model albedo
   }
 
   /** One live frame's network output: it becomes the face; the edits and the chosen light apply to it. */
@@ -204,7 +205,6 @@ class App {
     if (!document.body.classList.contains("has-face")) {
       setResults(true);
       $<HTMLSelectElement>("face").hidden = true; // one face is tracked
-      $<HTMLFieldSetElement>("skin").disabled = true; // no photo to de-light: the model albedo
     }
     this.update();
   }
@@ -212,6 +212,7 @@ class App {
   /** Live mode ends: the last frame stays as edited, and the sliders show its values as for a photo. */
   endLive(): void {
     this.live = false;
+    $<HTMLFieldSetElement>("skin").disabled = false;
     if (!this.edited) return;
     const { rotation_deg: r, expression } = this.edited;
     setValues({ ...r, ...Object.fromEntries(this.expressions.map((n) => [n, expression[n]])) });
@@ -332,7 +333,7 @@ function setStatus(message: string, isError = false): void {
 function setResults(shown: boolean): void {
   document.body.classList.toggle("has-face", shown);
   $("downloads").hidden = !shown;
-  for (const id of ["lighting", "skin", "expression", "pose"]) $<HTMLFieldSetElement>(id).disabled = !shown;
+  for (const id of ["lighting", "expression", "pose"]) $<HTMLFieldSetElement>(id).disabled = !shown;
   $<HTMLSelectElement>("face").hidden = !shown;
 }
 
