@@ -301,6 +301,11 @@ def test_the_photo_texture_switch_follows_the_photo(browser, site, model, marked
                            timeout=120_000)  # fmt: skip
     marked_view, marked_texture = view_image(page), downloaded_texture(page, tmp_path)
     marked_ply = downloaded_ply_colours(page, tmp_path)
+    with page.expect_download() as glb:
+        page.locator("#download-glb").click()
+    glb.value.save_as(tmp_path / "face.glb")
+    glb_texture = trimesh.load(tmp_path / "face.glb", force="mesh").visual.material.baseColorTexture
+    assert np.array_equal(np.asarray(glb_texture.convert("RGB")), marked_texture)  # the GLB carries it too
     atlas = UVAtlas.for_model(model)
     mark, forehead = model.landmarks_mediapipe[[205, 151]]
     near = np.linalg.norm(model.vertices_mean[atlas.vertex[:, 0]] - model.vertices_mean[mark], axis=1) < 20  # (W,)
