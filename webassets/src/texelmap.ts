@@ -26,7 +26,7 @@ export interface AtlasFaceModel {
 }
 
 /** Model vertices and their weights per texel: 3 atlas corners x 2 blended model vertices. */
-export const BLEND = 6;
+const BLEND = 6;
 
 export interface TexelMap {
   size: number;
