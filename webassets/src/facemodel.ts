@@ -141,6 +141,14 @@ export class FaceModel {
   normals(vertices: Float32Array): Float32Array {
     return vertexNormals(vertices, this.triangles);
   }
+
+  /**
+   * Unit normals (W*3) at the atlas vertices of a face (V*3 mm): taken from the whole model mesh, so that seams
+   * and the clipped forehead shade like their neighbours (inversefacenet/export.py's face_normals).
+   */
+  atlasNormals(vertices: Float32Array): Float32Array {
+    return normalise(this.split(this.normals(vertices)));
+  }
 }
 
 /** Area-weighted unit vertex normals of a mesh (V*3 positions, T*3 counter-clockwise triangles). */
@@ -158,11 +166,16 @@ export function vertexNormals(vertices: Float32Array, triangles: Uint32Array): F
       normals[v + 2] += nz;
     }
   }
-  for (let i = 0; i < normals.length; i += 3) {
-    const length = Math.hypot(normals[i], normals[i + 1], normals[i + 2]) || 1;
-    for (let j = 0; j < 3; j++) normals[i + j] /= length;
+  return normalise(normals);
+}
+
+/** Scale each of a list of 3-vectors (N*3) to unit length in place (zero vectors stay zero); returns it. */
+function normalise(vectors: Float32Array): Float32Array {
+  for (let i = 0; i < vectors.length; i += 3) {
+    const length = Math.hypot(vectors[i], vectors[i + 1], vectors[i + 2]) || 1;
+    for (let j = 0; j < 3; j++) vectors[i + j] /= length;
   }
-  return normals;
+  return vectors;
 }
 
 export function checked(response: Response): Response {

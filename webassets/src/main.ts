@@ -286,7 +286,8 @@ class App {
     const names = this.model.index.expression_names;
     const vertices = this.model.geometry(face.shape, names.map((n) => expression[n]));
     const albedo = this.photoTexture()?.vertexAlbedo ?? this.model.albedo(face.albedo);
-    this.view.setMesh(vertices, this.model.normals(vertices), albedo);
+    // the downloads' vertex list: the atlas's, which ends at the forehead curve
+    this.view.setMesh(this.model.split(vertices), this.model.atlasNormals(vertices), this.model.split(albedo));
     this.view.draw(rotationMatrix(rotation_deg.pitch, rotation_deg.yaw, rotation_deg.roll), sh);
   }
 
@@ -442,7 +443,7 @@ async function main(): Promise<void> {
   ]);
   if (network.preprocessing.face_model_sha256 !== model.index.face_model_sha256)
     throw new Error("the network was trained for another face model than models/facemodel.bin: re-export both");
-  const view = new FaceView($<HTMLCanvasElement>("view"), model.triangles,
+  const view = new FaceView($<HTMLCanvasElement>("view"), model.atlas.triangles,
     network.preprocessing.camera_distance_mm);
   const app = new App(model, detector, network, view);
   const tracker = new Tracker(detector, network, (frame, points) => app.input(frame, points));

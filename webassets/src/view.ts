@@ -45,6 +45,10 @@ export class FaceView {
   private readonly material: THREE.ShaderMaterial;
   private readonly mesh: THREE.Mesh;
 
+  /**
+   * triangles: (T*3) indices of the mesh drawn, the face model's UV atlas (FaceModel.atlas.triangles): clipped at
+   * the forehead curve like the Python previews and exports, where the model's own top edge is a saw-tooth.
+   */
   constructor(canvas: HTMLCanvasElement, triangles: Uint32Array, distanceMm: number) {
     this.renderer = new THREE.WebGLRenderer({ canvas, antialias: !softwareGl(), preserveDrawingBuffer: true });
     this.renderer.setClearColor(0xffffff);
@@ -60,6 +64,7 @@ export class FaceView {
     this.scene.add(this.mesh);
   }
 
+  /** Per-vertex positions (mm, head frame), unit normals and albedo (0-1) of the triangles' vertices, x y z each. */
   setMesh(vertices: Float32Array, normals: Float32Array, albedo: Float32Array): void {
     this.setAttribute("position", vertices);
     this.setAttribute("normal", normals);
