@@ -9,11 +9,14 @@ import io
 import json
 import shutil
 import struct
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import onnx
 import onnxruntime
+import pygltflib
 import pytest
 import scipy.ndimage
 import trimesh
@@ -24,6 +27,7 @@ from benchmarks.live_video import moving_frames, write_y4m
 from demo.webpage import DIST, start
 from export.onnx import PREPROCESSING_KEY
 from inversefacenet import Reconstructor, rotation_matrix
+from inversefacenet.animate import read_session, session_dict
 from inversefacenet.atlas import UVAtlas
 from inversefacenet.checkpoint import DEFAULT_CHECKPOINT, Predictor
 from inversefacenet.detection import LandmarkDetector
@@ -31,6 +35,7 @@ from inversefacenet.images import load_image
 from inversefacenet.params import FaceParameters
 from inversefacenet.preprocess import crop_for_landmarks, crop_image, face_mask, network_input
 from inversefacenet.raster_numba import rasterize
+from tests.test_animate import accessor, morphed
 from tests.test_edge_cut import POSES_DEG, cut_columns, edge_roughness_px
 from tools.atlas_figure import uv_quality
 from training.corpus import held_out_set, render_inputs
@@ -482,5 +487,86 @@ def test_live_mode_tracks_the_camera_applies_edits_and_releases_the_camera(camer
     page.wait_for_timeout(500)
     assert live_stats(page)["frames"] == stopped["frames"] and not view_is_blank(page)  # the last frame stays
     assert page.inner_text("#status").startswith("Stopped, camera released")
+    assert hosts <= {site.split("/")[2]}
+    page.close()
+
+
+def set_checkbox(page, selector: str, checked: bool) -> None:
+    """Switch a checkbox as a user's click would, without Playwright's wait for animation frames (seconds apart
+    while the live page keeps a software GL busy)."""
+    page.evaluate(
+        "([selector, checked]) => { const box = document.querySelector(selector); box.checked = checked;"
+        " box.dispatchEvent(new Event('change')); }",
+        [selector, checked],
+    )
+
+
+RECORDED_S = (
+    r"Number(/recording: \d+ frames?, ([\d.]+) s/.exec(document.getElementById('status').textContent)?.[1] ?? 0)"
+)
+"""JavaScript: the seconds recorded so far, as the live status line says ("recording: N frames, X s")."""
+
+
+def session_values(session: dict) -> np.ndarray:
+    """A session's numbers in one (N, ...) array: time, rotation, shape, expression, albedo, SH per frame."""
+    return np.array([[frame["time_s"], *frame["rotation_deg"].values(), *frame["shape"], *frame["expression"].values(),
+                      *frame["albedo"], *np.ravel(frame["sh"])] for frame in session["frames"]])  # fmt: skip
+
+
+def test_live_recording_downloads_the_apps_json_and_an_animated_glb(camera_browser, site, model, tmp_path):
+    """Record about 3 s of the fake camera, download both files: the JSON is the app's (inversefacenet.animate reads
+    it and writes it back field for field, and its CLI accepts it), and the GLB has one keyframe per recorded frame
+    holding that frame's weights and head rotation, with morph targets that give the model's face at those weights."""
+    page, hosts = open_page(camera_browser, site, "wasm")
+    assert page.is_disabled("#record") and page.is_disabled("#download-recording")  # live only; nothing recorded
+    page.click("#live")
+    wait_for_frames(page, 2)
+    set_checkbox(page, "#record", True)
+    page.wait_for_function(f"{RECORDED_S} >= 3", polling=100, timeout=120_000)
+    page.evaluate("document.getElementById('stop').click()")
+    assert page.is_disabled("#record") and not page.is_checked("#record")  # the recording stays for the download
+    downloads = []
+    page.on("download", lambda item: downloads.append(item))  # a bound method cannot carry Playwright's wrapper
+    glb = "recording_animated.glb"  # after recording.json: the texture bake and 52 morph targets take a while
+    with page.expect_download(predicate=lambda item: item.suggested_filename == glb, timeout=120_000):
+        page.click("#download-recording")
+    assert sorted(item.suggested_filename for item in downloads) == ["recording.json", glb]
+    for item in downloads:
+        item.save_as(tmp_path / item.suggested_filename)
+    data = json.loads((tmp_path / "recording.json").read_text())
+    times = np.array([frame["time_s"] for frame in data["frames"]])
+    print(f"recorded {len(times)} frames over {times[-1]:.2f} s")
+    assert data["face_model_sha256"] == model.sha256 and times[0] == 0 and 3 <= times[-1] < 60
+    assert np.all(np.diff(times) > 0) and len(times) >= 4
+    # the app's format: read back and written again by inversefacenet.animate, the same fields in the same order
+    frames, read_times = read_session(model, data)
+    again = json.loads(json.dumps(session_dict(model, frames, read_times)))
+    assert list(again) == list(data)
+    for mine, theirs in zip(data["frames"], again["frames"], strict=True):
+        assert list(mine) == list(theirs) and list(mine["rotation_deg"]) == list(theirs["rotation_deg"])
+        assert list(mine["expression"]) == model.expression_names and len(mine["sh"]) == 9
+    np.testing.assert_allclose(session_values(data), session_values(again), atol=1e-4)  # degrees -> radians -> degrees
+    command = [sys.executable, "-m", "inversefacenet.animate", str(tmp_path / "recording.json"), "--out",
+               str(tmp_path / "cli.glb")]  # fmt: skip
+    assert subprocess.run(command, capture_output=True, text=True).returncode == 0
+    gltf = pygltflib.GLTF2.load(tmp_path / glb)
+    (animation,) = gltf.animations
+    assert animation.name == pygltflib.GLTF2.load(tmp_path / "cli.glb").animations[0].name
+    samplers = {channel.target.path: animation.samplers[channel.sampler] for channel in animation.channels}
+    assert set(samplers) == {"weights", "rotation"} and {c.target.node for c in animation.channels} == {0}
+    assert gltf.meshes[gltf.nodes[0].mesh].extras["targetNames"] == model.expression_names
+    for sampler in samplers.values():
+        assert sampler.interpolation == "LINEAR"
+        np.testing.assert_allclose(accessor(gltf, sampler.input)[:, 0], times, atol=1e-6)  # one keyframe per frame
+    weights = accessor(gltf, samplers["weights"].output).reshape(len(times), 52)
+    np.testing.assert_array_equal(weights, frames.expression)  # keyframe k = frame k, as float32
+    quaternions = accessor(gltf, samplers["rotation"].output)  # x, y, z, w
+    np.testing.assert_allclose(Rotation.from_quat(quaternions).as_matrix(),
+                               rotation_matrix(frames.rotation.astype(np.float64)), atol=1e-5)  # fmt: skip
+    # base + weights x targets is the model's face of the recording's mean identity at frame k's weights
+    atlas = UVAtlas.for_model(model)
+    for k in (0, len(times) - 1):
+        face = model.geometry(frames.shape.mean(0, keepdims=True), frames.expression[k : k + 1])[0]
+        np.testing.assert_allclose(morphed(gltf, weights[k]), atlas.split(face) * 1e-3, atol=5e-5)  # fp16 bases
     assert hosts <= {site.split("/")[2]}
     page.close()

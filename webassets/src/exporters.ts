@@ -1,7 +1,8 @@
 // Mesh downloads on the face model's UV atlas (the same seam-split vertices as the Python exports):
 // OBJ with texture coordinates, per-vertex colour (the common "v x y z r g b" extension) and an
 // MTL naming the baked albedo PNG; ASCII PLY with per-vertex colour; binary glTF (GLB) with the
-// baked albedo as its base colour texture and the head pose as its node's rotation.
+// baked albedo as its base colour texture and the head pose as its node's rotation (optionally with the
+// blendshapes as morph targets and a recording's animation).
 import * as THREE from "three";
 import { GLTFExporter } from "three/examples/jsm/exporters/GLTFExporter.js";
 import { fillEmptyTexels } from "./imageops";
@@ -40,15 +41,40 @@ export function toPly(vertices: Float32Array, colours: Float32Array, triangles: 
   return lines.join("\n") + "\n";
 }
 
+/** A mesh on the UV atlas: W*3 positions (mm, head frame) and unit normals, W*2 uvs, T*3 triangles. */
+export interface AtlasMesh {
+  vertices: Float32Array;
+  normals: Float32Array;
+  uv: Float32Array;
+  triangles: Uint32Array;
+}
+
+/**
+ * Blendshapes as glTF morph targets (inversefacenet/animate.py): per target a name and W*3 position (mm) and normal
+ * deltas from the base mesh, and the mesh's default weights; with `animation`, a recording: N times (s, increasing),
+ * the weights at each (N*targets, frame-major) and the head pose at each (row-major 3x3 Rot_xyz).
+ */
+export interface Morphs {
+  names: string[];
+  positionDeltas: Float32Array[];
+  normalDeltas: Float32Array[];
+  weights: number[];
+  animation?: { times: Float32Array; weights: Float32Array; rotations: number[][] };
+}
+
+/** The name of a recording's animation in the GLB, as inversefacenet/animate.py's ANIMATION_NAME. */
+const ANIMATION_NAME = "session";
+
 /**
  * GLB as inversefacenet.export writes it: metres (glTF's unit), vertices in the head frame, the head
  * pose (row-major 3x3 Rot_xyz) as the node's rotation quaternion, vertex normals, the atlas UVs and
- * the baked texture (a non-metallic material: glTF's default metallic factor is 1).
+ * the baked texture (a non-metallic material: glTF's default metallic factor is 1). With `morphs`, as
+ * inversefacenet.animate writes it: the blendshapes as morph targets (names in the mesh's extras.targetNames) and,
+ * for a recording, the animation "session": LINEAR samplers of the weights and of the node's rotation.
  */
-export async function toGlb(
-  vertices: Float32Array, normals: Float32Array, uv: Float32Array, triangles: Uint32Array,
-  texture: HTMLCanvasElement, rotation: number[],
-): Promise<ArrayBuffer> {
+export async function toGlb(atlasMesh: AtlasMesh, texture: HTMLCanvasElement, rotation: number[],
+  morphs?: Morphs): Promise<ArrayBuffer> {
+  const { vertices, normals, uv, triangles } = atlasMesh;
   const geometry = new THREE.BufferGeometry();
   geometry.setAttribute("position", new THREE.BufferAttribute(vertices.map((x) => x * 1e-3), 3));
   geometry.setAttribute("normal", new THREE.BufferAttribute(normals, 3));
@@ -62,19 +88,53 @@ export async function toGlb(
   const material = new THREE.MeshStandardMaterial({ map, metalness: 0, roughness: 1, name: "face" });
   const mesh = new THREE.Mesh(geometry, material);
   mesh.name = "face";
-  const m = rotation;
-  mesh.setRotationFromMatrix(new THREE.Matrix4().set(
-    m[0], m[1], m[2], 0, m[3], m[4], m[5], 0, m[6], m[7], m[8], 0, 0, 0, 0, 1));
+  mesh.quaternion.copy(toQuaternion(rotation));
+  const animations = morphs ? addMorphs(mesh, morphs) : [];
   const scene = new THREE.Scene();
   scene.name = "InverseFaceNet";
   scene.add(mesh);
   try {
-    return (await new GLTFExporter().parseAsync(scene, { binary: true, trs: true })) as ArrayBuffer;
+    return (await new GLTFExporter().parseAsync(scene, { binary: true, trs: true, animations })) as ArrayBuffer;
   } finally {
     geometry.dispose();
     material.dispose();
     map.dispose();
   }
+}
+
+/** Row-major 3x3 rotation -> quaternion. */
+function toQuaternion(m: number[]): THREE.Quaternion {
+  return new THREE.Quaternion().setFromRotationMatrix(new THREE.Matrix4().set(
+    m[0], m[1], m[2], 0, m[3], m[4], m[5], 0, m[6], m[7], m[8], 0, 0, 0, 0, 1));
+}
+
+/** Give the mesh its morph targets and default weights; returns the recording's animation clip, if any. */
+function addMorphs(mesh: THREE.Mesh, morphs: Morphs): THREE.AnimationClip[] {
+  const target = (deltas: Float32Array, k: number, scale: number) => {
+    const attribute = new THREE.BufferAttribute(scale === 1 ? deltas : deltas.map((x) => x * scale), 3);
+    attribute.name = morphs.names[k]; // updateMorphTargets names the targets after their attributes
+    return attribute;
+  };
+  mesh.geometry.morphAttributes.position = morphs.positionDeltas.map((d, k) => target(d, k, 1e-3)); // metres
+  mesh.geometry.morphAttributes.normal = morphs.normalDeltas.map((d, k) => target(d, k, 1));
+  mesh.geometry.morphTargetsRelative = true; // deltas, as glTF stores them
+  mesh.updateMorphTargets();
+  mesh.morphTargetInfluences = [...morphs.weights];
+  const animation = morphs.animation;
+  if (!animation) return [];
+  const quaternions = new Float32Array(animation.times.length * 4);
+  let previous = new THREE.Quaternion();
+  animation.rotations.forEach((rotation, k) => {
+    const q = toQuaternion(rotation);
+    // q and -q are one rotation: keep neighbours in one hemisphere, so interpolation takes the short way
+    if (k > 0 && q.dot(previous) < 0) q.set(-q.x, -q.y, -q.z, -q.w);
+    q.toArray(quaternions, 4 * k);
+    previous = q;
+  });
+  return [new THREE.AnimationClip(ANIMATION_NAME, -1, [
+    new THREE.NumberKeyframeTrack(`${mesh.name}.morphTargetInfluences`, animation.times, animation.weights),
+    new THREE.QuaternionKeyframeTrack(`${mesh.name}.quaternion`, animation.times, quaternions),
+  ])];
 }
 
 /** Side (px) of the downloads' texture PNG, as inversefacenet.export's. */

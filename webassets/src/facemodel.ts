@@ -149,6 +149,26 @@ export class FaceModel {
   atlasNormals(vertices: Float32Array): Float32Array {
     return normalise(this.split(this.normals(vertices)));
   }
+
+  /**
+   * The neutral face of identity `shape` and its blendshapes as morph targets at the atlas vertices, as
+   * inversefacenet/animate.py's morph_targets: base positions (W*3 mm, head frame) and unit normals, and per
+   * blendshape (expression_names' order) the deltas of the face at that weight 1 (the others 0) from the base.
+   */
+  morphTargets(shape: ArrayLike<number>): { positions: Float32Array; normals: Float32Array;
+    positionDeltas: Float32Array[]; normalDeltas: Float32Array[] } {
+    const neutral = this.geometry(shape, []);
+    const normals = this.atlasNormals(neutral);
+    const n = neutral.length;
+    const blendshapes = this.index.expression_names.map((_, i) => this.expressionBasis.subarray(i * n, (i + 1) * n));
+    return {
+      positions: this.split(neutral),
+      normals,
+      positionDeltas: blendshapes.map((delta) => this.split(delta)), // the model is linear in the weights
+      normalDeltas: blendshapes.map((delta) =>
+        this.atlasNormals(neutral.map((x, j) => x + delta[j])).map((x, j) => x - normals[j])),
+    };
+  }
 }
 
 /** Area-weighted unit vertex normals of a mesh (V*3 positions, T*3 counter-clockwise triangles). */

@@ -119,7 +119,10 @@ export interface LiveStats {
   error: string | null; // what stopped the loop, if it was not Stop
 }
 
-/** The camera, the frame loop, and its counters. `show` draws a frame's parameters (its time is "render"). */
+/**
+ * The camera, the frame loop, and its counters. `show` draws a frame's parameters, seen at `seconds` (the clock of
+ * the smoothing filter); its time is "render".
+ */
 export class Live {
   private stream: MediaStream | null = null;
   private track: MediaStreamTrack | null = null; // the last stream's video track, kept after Stop for stats
@@ -138,7 +141,7 @@ export class Live {
   constructor(
     readonly video: HTMLVideoElement,
     readonly tracker: Tracker,
-    private readonly show: (output: Float32Array) => void,
+    private readonly show: (output: Float32Array, seconds: number) => void,
     private readonly report: (stats: LiveStats) => void,
   ) {}
 
@@ -230,7 +233,7 @@ export class Live {
     if (!this.running) return; // stopped meanwhile: leave the view as Stop left it
     if (output) {
       start = performance.now();
-      this.show(output);
+      this.show(output, seconds);
       ms.render = performance.now() - start;
     } else this.counts.faceless++;
     this.counts.frames++;

@@ -9,6 +9,7 @@ import { type FaceParameters, rotationMatrix, unpack } from "./params";
 import { fromPhoto, type PhotoTexture, TEXTURE_SIZE } from "./phototexture";
 import { cropForLandmarks, cropImage, faceMask, networkInput, toCrop } from "./preprocess";
 import { bakeTexture, download, MTL, textureCanvas, toGlb, toObj, toPly } from "./exporters";
+import { GLB_NAME, JSON_NAME, Recording, sessionGlb } from "./recording";
 import { buildTexelMap, type TexelMap } from "./texelmap";
 import { FaceView } from "./view";
 
@@ -67,6 +68,8 @@ class App {
   private texels: TexelMap | null = null; // the atlas's texel map, built once for every photo
   private texelMapMs = 0;
   private usePhotoTexture = false; // as the Gradio app: the model albedo unless switched on
+  readonly recording = new Recording(); // the tracked face's frames while Record is on, live
+  private recordOn = false;
 
   constructor(
     readonly model: FaceModel,
@@ -197,11 +200,30 @@ class App {
     this.clear("Starting the camera…");
     this.live = true;
     $<HTMLFieldSetElement>("skin").disabled = true; // no photo to de-light: the model albedo
+    $<HTMLInputElement>("record").disabled = false;
   }
 
-  /** One live frame's network output: it becomes the face; the edits and the chosen light apply to it. */
-  showLive(output: Float32Array): void {
+  /** Record switched: on starts a new recording (the last one is dropped), off keeps it for the download. */
+  setRecording(on: boolean): void {
+    this.recordOn = on;
+    if (on) this.recording.restart();
+    $<HTMLButtonElement>("download-recording").disabled = !this.recording.length;
+  }
+
+  /** While recording, the status line's words about it ("" otherwise). */
+  get recordingStatus(): string {
+    return this.recordOn ? ` · ${this.recording.status()}` : "";
+  }
+
+  /**
+   * One live frame's network output, seen at `seconds`: it becomes the face; the edits and the chosen light apply
+   * to it. While recording, the tracked parameters (without the edits) are kept, as the Gradio app keeps them.
+   */
+  showLive(output: Float32Array, seconds: number): void {
     [this.faces, this.current] = [[unpack(output, this.model.index)], 0];
+    if (this.recordOn && this.recording.add(this.faces[0], seconds) && this.recording.length === 1) {
+      $<HTMLButtonElement>("download-recording").disabled = false;
+    }
     if (!document.body.classList.contains("has-face")) {
       setResults(true);
       $<HTMLSelectElement>("face").hidden = true; // one face is tracked
@@ -213,6 +235,8 @@ class App {
   endLive(): void {
     this.live = false;
     $<HTMLFieldSetElement>("skin").disabled = false;
+    Object.assign($<HTMLInputElement>("record"), { checked: false, disabled: true }); // the recording stays
+    this.recordOn = false;
     if (!this.edited) return;
     const { rotation_deg: r, expression } = this.edited;
     setValues({ ...r, ...Object.fromEntries(this.expressions.map((n) => [n, expression[n]])) });
@@ -291,6 +315,14 @@ class App {
     this.view.draw(rotationMatrix(rotation_deg.pitch, rotation_deg.yaw, rotation_deg.roll), sh);
   }
 
+  /** The recording as the app exports it: recording.json (session_dict) and recording_animated.glb. */
+  async downloadRecording(): Promise<void> {
+    const session = this.recording.session(this.model.index.face_model_sha256);
+    download(JSON_NAME, JSON.stringify(session));
+    const glb = await sessionGlb(this.model, session, this.view.renderer);
+    download(GLB_NAME, new Blob([glb], { type: "model/gltf-binary" }));
+  }
+
   async download(kind: Download): Promise<void> {
     const face = this.edited;
     if (!face) return;
@@ -306,14 +338,9 @@ class App {
     const texture = skin ? textureCanvas(skin.texture, skin.size)
       : bakeTexture(this.view.renderer, uv, triangles, albedo);
     if (kind === "glb") {
-      // Normals of the whole model mesh, so that seams and the clipped forehead shade like their neighbours.
-      const normals = this.model.split(this.model.normals(modelVertices));
-      for (let i = 0; i < normals.length; i += 3) {
-        const length = Math.hypot(normals[i], normals[i + 1], normals[i + 2]) || 1;
-        for (let j = 0; j < 3; j++) normals[i + j] /= length;
-      }
       const { pitch, yaw, roll } = face.rotation_deg;
-      const glb = await toGlb(vertices, normals, uv, triangles, texture, rotationMatrix(pitch, yaw, roll));
+      const mesh = { vertices, normals: this.model.atlasNormals(modelVertices), uv, triangles };
+      const glb = await toGlb(mesh, texture, rotationMatrix(pitch, yaw, roll));
       return download("face.glb", new Blob([glb], { type: "model/gltf-binary" }));
     }
     download("face.obj", toObj(vertices, albedo, uv, triangles));
@@ -408,7 +435,8 @@ function setLiveButtons(running: boolean): void {
 
 /** What the page shows of live mode: the status line each frame; when it ends, the controls of a still face. */
 function reportLive(app: App, stats: LiveStats): void {
-  setStatus(stats.running ? describe(stats) : `Stopped, camera released · ${describe(stats)}`, stats.error !== null);
+  setStatus(stats.running ? `${describe(stats)}${app.recordingStatus}` : `Stopped, camera released · ${describe(stats)}`,
+    stats.error !== null);
   if (stats.running) return;
   app.endLive();
   setLiveButtons(false);
@@ -429,6 +457,11 @@ function buildLive(app: App, live: Live): void {
   $("stop").addEventListener("click", () => live.stop());
   $<HTMLInputElement>("smoothing").addEventListener("change", (e) =>
     (live.tracker.smoothing = (e.target as HTMLInputElement).checked));
+  $<HTMLInputElement>("record").addEventListener("change", (e) =>
+    app.setRecording((e.target as HTMLInputElement).checked));
+  $("download-recording").addEventListener("click", () =>
+    app.downloadRecording().catch((error: Error) => setStatus(`The recording's download failed: ${error.message}`,
+      true)));
 }
 
 async function main(): Promise<void> {
@@ -447,7 +480,7 @@ async function main(): Promise<void> {
     network.preprocessing.camera_distance_mm);
   const app = new App(model, detector, network, view);
   const tracker = new Tracker(detector, network, (frame, points) => app.input(frame, points));
-  const live = new Live($<HTMLVideoElement>("live-video"), tracker, (output) => app.showLive(output),
+  const live = new Live($<HTMLVideoElement>("live-video"), tracker, (output, seconds) => app.showLive(output, seconds),
     (stats) => reportLive(app, stats));
   buildControls(app, live);
   setResults(false);
