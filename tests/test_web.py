@@ -514,7 +514,7 @@ def session_values(session: dict) -> np.ndarray:
 
 
 def test_live_recording_downloads_the_apps_json_and_an_animated_glb(camera_browser, site, model, tmp_path):
-    """Record about 3 s of the fake camera, download both files: the JSON is the app's (inversefacenet.animate reads
+    """Record 3 s or more of the fake camera, download both files: the JSON is the app's (inversefacenet.animate reads
     it and writes it back field for field, and its CLI accepts it), and the GLB has one keyframe per recorded frame
     holding that frame's weights and head rotation, with morph targets that give the model's face at those weights."""
     page, hosts = open_page(camera_browser, site, "wasm")
