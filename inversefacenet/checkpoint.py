@@ -23,6 +23,7 @@ from inversefacenet.camera import DEFAULT_CAMERA, Camera
 from inversefacenet.facemodel.model import FaceModel
 from inversefacenet.networks import build_network
 from inversefacenet.params import FaceParameters, ParameterLayout
+from inversefacenet.preprocess import ALIGNMENT_SIZE
 
 DEFAULT_CHECKPOINT = Path(__file__).resolve().parents[1] / "assets" / "inversefacenet.safetensors"
 """The shipped network (fp16 weights), when there is one."""
@@ -48,10 +49,15 @@ class NetworkConfig:
     crop_scale: float = DEFAULT_CAMERA.crop_scale
     camera_distance_mm: float = DEFAULT_CAMERA.distance_mm
     input_range: str = "rgb in [-0.5, 0.5], 0 outside the face mask"
+    crop_alignment: bool = False  # also outputs where its crop should have been (preprocess.ALIGNMENT_SIZE values)
 
     @property
     def layout(self) -> ParameterLayout:
         return ParameterLayout(self.n_shape, self.n_expression, self.n_albedo)
+
+    @property
+    def n_outputs(self) -> int:
+        return self.layout.size + (ALIGNMENT_SIZE if self.crop_alignment else 0)
 
     @property
     def camera(self) -> Camera:
@@ -99,7 +105,7 @@ def load_network(path: str | Path, model: FaceModel | None = None) -> tuple[torc
     if model is not None and config.face_model_sha256 != model.sha256:
         log.warning("%s was trained with another face-model file (sha256 %.12s); check it matches", path,
                     config.face_model_sha256)  # fmt: skip
-    network = build_network(config.architecture, config.input_size, config.layout.size)
+    network = build_network(config.architecture, config.input_size, config.n_outputs)
     try:
         network.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in tensors.items()})
     except RuntimeError as error:
@@ -124,11 +130,15 @@ class Predictor:
     def load(cls, path: str | Path, model: FaceModel | None = None) -> Predictor:
         return cls(*load_network(path, model))
 
-    @torch.no_grad()
     def __call__(self, inputs: np.ndarray) -> FaceParameters:
         """inputs: (B, S, S, 3) float32 from :func:`inversefacenet.preprocess.network_input`."""
+        return to_parameters(self.outputs(inputs), self.config)
+
+    @torch.no_grad()
+    def outputs(self, inputs: np.ndarray) -> np.ndarray:
+        """(B, config.n_outputs) raw network outputs: parameters, then the crop alignment if it has one."""
         images = torch.as_tensor(channels_first(inputs, self.config))
-        return to_parameters(self.network(images.to(self.device)).cpu().numpy(), self.config)
+        return self.network(images.to(self.device)).cpu().numpy()
 
 
 def channels_first(inputs: np.ndarray, config: NetworkConfig) -> np.ndarray:
@@ -141,6 +151,6 @@ def channels_first(inputs: np.ndarray, config: NetworkConfig) -> np.ndarray:
 
 def to_parameters(vector: np.ndarray, config: NetworkConfig) -> FaceParameters:
     """(B, P) network outputs -> parameters, expression weights clipped to their range [0, 1]."""
-    params = FaceParameters.unpack(config.layout, vector)
+    params = FaceParameters.unpack(config.layout, vector[:, : config.layout.size])
     params.expression = np.clip(params.expression, 0, 1)
     return params

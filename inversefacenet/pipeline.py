@@ -19,7 +19,7 @@ import numpy as np
 from inversefacenet import photo_texture
 from inversefacenet.animate import animated_glb
 from inversefacenet.camera import DEFAULT_CAMERA, Camera, rotation_matrix
-from inversefacenet.checkpoint import DEFAULT_CHECKPOINT
+from inversefacenet.checkpoint import DEFAULT_CHECKPOINT, to_parameters
 from inversefacenet.detection import DetectedFace, LandmarkDetector
 from inversefacenet.errors import NoFaceError
 from inversefacenet.export import TEXTURE_SIZE, bake_face_texture, export_face
@@ -29,7 +29,7 @@ from inversefacenet.images import load_image
 from inversefacenet.landmark_offsets import measured_offsets
 from inversefacenet.params import FaceParameters
 from inversefacenet.predictor import Backend, NetworkPredictor, load_predictor
-from inversefacenet.preprocess import Crop, crop_for_landmarks, crop_image, face_input, face_mask
+from inversefacenet.preprocess import Crop, crop_for_landmarks, crop_image, face_mask, network_input
 from inversefacenet.renderer import RenderOutput, render, to_uint8
 
 log = logging.getLogger(__name__)
@@ -243,25 +243,38 @@ class Reconstructor:
     ) -> list[FaceResult]:
         """Reconstruct faces whose landmarks are known (from the detector or a tracker); all faces go
         through the network as one batch. ``ms``: earlier stages' timings, put in front of each face's."""
-        initial, network_ms = [None] * len(faces), {}
+        starts: list[tuple[FaceParameters | None, Crop | None]] = [(None, None)] * len(faces)
+        network_ms = {}
         if self.predictor is not None and faces:
             start = time.perf_counter()
-            batch = self.predict(image, [face.landmarks for face in faces])
-            initial = [batch.select(slice(k, k + 1)) for k in range(len(faces))]
+            batch, crops = self.predict(image, [face.landmarks for face in faces])
+            starts = [(batch.select(slice(k, k + 1)), crop) for k, crop in enumerate(crops)]
             network_ms = {"network": (time.perf_counter() - start) * 1000 / len(faces)}  # per face
-        return [self.reconstruct_face(image, face, params, {**(ms or {}), **network_ms})
-                for face, params in zip(faces, initial, strict=True)]  # fmt: skip
+        return [self.reconstruct_face(image, face, params, crop, {**(ms or {}), **network_ms})
+                for face, (params, crop) in zip(faces, starts, strict=True)]  # fmt: skip
 
-    def predict(self, image: np.ndarray, landmarks: list[np.ndarray]) -> FaceParameters:
+    def predict(self, image: np.ndarray, landmarks: list[np.ndarray]) -> tuple[FaceParameters, list[Crop]]:
         """The network's parameters (batch of len(landmarks)) for faces given by their (478, 2+) landmarks,
-        each cropped by the checkpoint's own rule at its input size."""
-        size, camera = self.predictor.config.input_size, self.predictor.config.camera
-        return self.predictor(np.stack([face_input(image, points, size, camera) for points in landmarks]))
+        and the crop (at the network's input size) each face's parameters are framed by.
+
+        The crop follows the checkpoint's own rule on the detected points. A network with crop alignment
+        also says where the rule would have put it given the model's own landmarks (MediaPipe's points sit
+        off them by a few percent of the face); it then runs again on that crop, the framing it was
+        trained to read exactly."""
+        config = self.predictor.config
+        crops = [crop_for_landmarks(points, config.input_size, config.camera) for points in landmarks]
+        outputs = self.predictor.outputs(network_inputs(image, landmarks, crops))
+        if config.crop_alignment:
+            crops = [crop.aligned(shift) for crop, shift in zip(crops, outputs[:, config.layout.size :], strict=True)]
+            outputs = self.predictor.outputs(network_inputs(image, landmarks, crops))
+        return to_parameters(outputs, config), crops
 
     def reconstruct_face(
-        self, image: np.ndarray, face: DetectedFace, initial: FaceParameters | None, ms: dict[str, float]
-    ) -> FaceResult:
-        """Crop, mask and fit one face from its network prediction (``initial``, or None for the mean face).
+        self, image: np.ndarray, face: DetectedFace, initial: FaceParameters | None, network_crop: Crop | None,
+        ms: dict[str, float],
+    ) -> FaceResult:  # fmt: skip
+        """Crop, mask and fit one face from its network prediction (``initial`` framed by ``network_crop``,
+        or None for the mean face).
 
         Without the fit, only the crop's place is computed here; its pixels and mask wait for the evaluation."""
         start = time.perf_counter()
@@ -270,6 +283,8 @@ class Reconstructor:
             pose = None if initial is None else np.degrees(initial.rotation[0, :2])
             points = measured_offsets().correct(points, pose)
         crop = crop_for_landmarks(points, FIT_SIZE, self.camera)
+        if self.fit_mode is None and network_crop is not None:
+            crop = network_crop.resized(FIT_SIZE)  # the network's own framing of its parameters
         timings = {**ms, "crop": (time.perf_counter() - start) * 1000}
         params, evaluation = initial, None
         if self.fit_mode is not None:
@@ -283,6 +298,12 @@ class Reconstructor:
         return FaceResult(params=params, model=self.model, crop=crop, detected_landmarks=face.landmarks, ms=timings,
                           camera=self.camera, _evaluation=evaluation,
                           _photo=(image, points) if evaluation is None else None)  # fmt: skip
+
+
+def network_inputs(image: np.ndarray, landmarks: list[np.ndarray], crops: list[Crop]) -> np.ndarray:
+    """(B, S, S, 3) network inputs: each crop of the photo, masked by its face's (478, 2+) landmarks."""
+    return np.stack([network_input(crop_image(image, crop), face_mask(crop.to_crop(points[:, :2]), crop.size))
+                     for points, crop in zip(landmarks, crops, strict=True)])  # fmt: skip
 
 
 def fit_input(image: np.ndarray, points: np.ndarray, crop: Crop) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -45,6 +45,8 @@ class NetworkPredictor(Protocol):
 
     def __call__(self, inputs: np.ndarray) -> FaceParameters: ...
 
+    def outputs(self, inputs: np.ndarray) -> np.ndarray: ...
+
 
 class OnnxPredictor:
     """The network through ONNX Runtime (CPU); the same interface as the torch ``Predictor``.
@@ -77,8 +79,12 @@ class OnnxPredictor:
 
     def __call__(self, inputs: np.ndarray) -> FaceParameters:
         """inputs: (B, S, S, 3) float32 from :func:`inversefacenet.preprocess.network_input`."""
+        return to_parameters(self.outputs(inputs), self.config)
+
+    def outputs(self, inputs: np.ndarray) -> np.ndarray:
+        """(B, config.n_outputs) raw network outputs: parameters, then the crop alignment if it has one."""
         (vector,) = self.session.run(None, {"image": channels_first(inputs, self.config)})
-        return to_parameters(vector, self.config)
+        return vector
 
 
 def export_onnx(network: torch.nn.Module, config: NetworkConfig) -> bytes:

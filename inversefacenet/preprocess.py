@@ -28,6 +28,8 @@ EYES = [
 ]
 """MediaPipe indices of the two eye openings, in order. The model's eyes are too crude to
 compare with real ones (gaze, iris size, eyelashes), so the mask leaves them out too."""
+ALIGNMENT_SIZE = 3
+"""Outputs of a network with crop alignment after its parameters: (dx, dy, log scale), :meth:`Crop.alignment_to`."""
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,24 @@ class Crop:
         """(x0, y0, x1, y1) of the crop in photo pixels."""
         (x0, y0), (x1, y1) = self.to_photo(np.array([[0.0, 0.0], [self.size, self.size]]))
         return float(x0), float(y0), float(x1), float(y1)
+
+    def resized(self, size: int) -> Crop:
+        """The same square of the photo sampled at ``size`` pixels."""
+        factor = size / self.size
+        return Crop(self.scale * factor, (self.offset[0] * factor, self.offset[1] * factor), size)
+
+    def alignment_to(self, target: Crop) -> np.ndarray:
+        """(3,) where ``target`` lies in this crop: its centre's shift from this crop's centre (dx, dy, in
+        units of the crop's side) and log(target scale / this scale). What a network with crop alignment
+        predicts: where the crop rule would have put the crop given the model's own landmarks."""
+        centre = self.to_crop(target.to_photo(np.full(2, target.size / 2)))
+        return np.array([*(centre / self.size - 0.5), np.log(target.scale / self.scale)])
+
+    def aligned(self, alignment: np.ndarray) -> Crop:
+        """The crop that ``alignment`` (3,) from :meth:`alignment_to` points to, at this crop's size."""
+        scale = self.scale * float(np.exp(alignment[2]))
+        centre = self.to_photo((np.asarray(alignment[:2]) + 0.5) * self.size)
+        return Crop(scale, (self.size / 2 - scale * centre[0], self.size / 2 - scale * centre[1]), self.size)
 
 
 def crop_for_landmarks(landmarks: np.ndarray, size: int, camera: Camera = DEFAULT_CAMERA) -> Crop:

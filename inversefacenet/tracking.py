@@ -142,7 +142,7 @@ class Tracker:
         if not self._tracks:
             return [], ms
         start = time.perf_counter()
-        batch = self.reconstructor.predict(frame, [track.landmarks for track in self._tracks])
+        batch, _ = self.reconstructor.predict(frame, [track.landmarks for track in self._tracks])
         ms["network"] = (time.perf_counter() - start) * 1000
         faces = []
         for k, (track, source) in enumerate(zip(self._tracks, sources, strict=True)):

@@ -17,7 +17,7 @@ from inversefacenet.detection import LandmarkDetector
 from inversefacenet.fitting import fit
 from inversefacenet.networks import build_network
 from inversefacenet.predictor import export_onnx, load_predictor
-from inversefacenet.preprocess import crop_for_landmarks, crop_image, face_input, face_mask
+from inversefacenet.preprocess import Crop, crop_for_landmarks, crop_image, face_input, face_mask, network_input
 from inversefacenet.renderer import to_uint8
 from tests.conftest import known_face, photo_of, two_face_photo
 
@@ -177,14 +177,57 @@ def test_onnxruntime_predictor_matches_torch_and_is_cached(model, tmp_path, monk
 
 
 class Recording:
-    """A predictor that records the inputs it was given (and predicts the mean face)."""
+    """A predictor that records the inputs it was given; it predicts the mean face (and, with crop alignment,
+    a fixed ``alignment``)."""
 
-    def __init__(self, config: NetworkConfig) -> None:
-        self.config, self.backend, self.inputs = config, "recording", []
+    def __init__(self, config: NetworkConfig, alignment: tuple[float, float, float] = (0.0, 0.0, 0.0)) -> None:
+        self.config, self.backend, self.inputs, self.alignment = config, "recording", [], np.array(alignment)
 
     def __call__(self, inputs: np.ndarray) -> FaceParameters:
+        return FaceParameters.unpack(self.config.layout, self.outputs(inputs)[:, : self.config.layout.size])
+
+    def outputs(self, inputs: np.ndarray) -> np.ndarray:
         self.inputs.append(inputs)
-        return FaceParameters.neutral(self.config.layout, len(inputs))
+        params = FaceParameters.neutral(self.config.layout, len(inputs)).pack()
+        if not self.config.crop_alignment:
+            return params
+        return np.concatenate([params, np.tile(self.alignment, (len(inputs), 1))], axis=1)
+
+
+def test_a_network_with_crop_alignment_reads_the_crop_it_points_to(model, detector):
+    """Its first pass says where the crop should be; the second pass and the result use that crop."""
+    config = replace(NetworkConfig.for_model(model, "compact", 64), crop_alignment=True)
+    shift = (0.05, -0.03, np.log(1.1))
+    recording = Recording(config, shift)
+    photo = two_face_photo(model)
+    faces = Reconstructor(model, detector, predictor=recording, fit_mode=None).reconstruct_image(photo)
+    first, second = recording.inputs  # two passes, each with both faces in one batch
+    assert first.shape == second.shape == (2, 64, 64, 3)
+    landmarks = faces[0].detected_landmarks
+    seen = crop_for_landmarks(landmarks, 64)
+    np.testing.assert_array_equal(first[0], face_input(photo, landmarks, 64))
+    target = seen.aligned(np.array(shift))
+    mask = face_mask(target.to_crop(landmarks[:, :2]), 64)
+    np.testing.assert_array_equal(second[0], network_input(crop_image(photo, target), mask))
+    # the target crop: 1.1x the scale (a 10 % smaller square of the photo), centred 5 % of the side right, 3 % up
+    assert target.scale == pytest.approx(seen.scale * 1.1)
+    centre = np.mean(np.reshape(target.box, (2, 2)), axis=0)
+    np.testing.assert_allclose(centre, np.mean(np.reshape(seen.box, (2, 2)), axis=0) + np.array([0.05, -0.03]) * 64
+                               / seen.scale, atol=1e-9)  # fmt: skip
+    # the result is framed by the network's crop (at the evaluation's size), so its renders sit where it read the face
+    np.testing.assert_allclose(faces[0].box, target.box, atol=1e-9)
+
+
+def test_crop_alignment_round_trips():
+    rng = np.random.default_rng(3)
+    for _ in range(20):
+        seen = Crop(rng.uniform(0.2, 3), tuple(rng.uniform(-300, 300, 2)), 128)
+        target = Crop(seen.scale * rng.uniform(0.8, 1.25), tuple(rng.uniform(-300, 300, 2)), 128)
+        aligned = seen.aligned(seen.alignment_to(target))
+        assert aligned.scale == pytest.approx(target.scale)
+        np.testing.assert_allclose(aligned.offset, target.offset, atol=1e-9)
+    np.testing.assert_allclose(seen.alignment_to(seen), 0, atol=1e-12)
+    np.testing.assert_allclose(seen.resized(256).box, seen.box, atol=1e-9)
 
 
 def test_network_crops_follow_the_checkpoints_crop_scale(model, detector, tmp_path):

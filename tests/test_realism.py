@@ -1,6 +1,7 @@
 """The corpus's photo effects: switchable, deterministic, and faithful to the crop and mask rules."""
 
 import numpy as np
+import pytest
 
 from inversefacenet import camera as cam
 from inversefacenet.detection import LandmarkDetector
@@ -35,7 +36,7 @@ def test_recrop_applies_the_crop_rule_to_the_new_points():
     rng = np.random.default_rng(0)
     points = rng.uniform(30, 90, (478, 2))
     image = rng.uniform(0, 1, (128, 128, 3)).astype(np.float32)
-    _, moved = recrop(image, points, 64)
+    _, moved, _ = recrop(image, points, 64)
     low, high = moved[:468].min(axis=0), moved[:468].max(axis=0)
     np.testing.assert_allclose((low + high) / 2, [32, 32], atol=1e-6)  # centred
     np.testing.assert_allclose((high - low).max() * cam.DEFAULT_CAMERA.crop_scale, 64, rtol=1e-6)
@@ -59,13 +60,23 @@ def test_network_inputs_mask_follows_the_moved(model):
     out = render(coarse, params, 64)
     points = out.pixels[:, coarse.landmarks_mediapipe]
     only_noise = Realism(background=False, occluders=0.0, camera=False, landmark_noise=True)
-    inputs, masks = network_inputs(out.image, out.raster.mask, points, params.rotation,
-                                   np.random.default_rng(7), only_noise)  # fmt: skip
+    inputs, masks, alignment = network_inputs(out.image, out.raster.mask, points, params.rotation,
+                                              np.random.default_rng(7), only_noise)  # fmt: skip
     clean_masks = np.stack([face_mask(p, 64) for p in points])
     assert not np.array_equal(masks, clean_masks)  # the crop and the mask moved
     iou = (masks & clean_masks).sum() / (masks | clean_masks).sum()
     assert iou > 0.6  # ... by the detector's scatter, not off the face
     assert np.all(inputs[~masks] == 0)
+    # the alignment label points from the moved crop back to the exact one (the render's own frame)
+    rng = np.random.default_rng(7)
+    for k in range(2):
+        rng.uniform(), rng.uniform()  # network_inputs' draws: the share, then the occluder
+        offsets = measured_offsets().sample(np.degrees(params.rotation[k, :2]), rng)
+        _, _, seen = recrop(out.image[k], moved(points[k], offsets), 64)
+        exact = seen.aligned(alignment[k])
+        assert exact.scale == pytest.approx(1.0, abs=1e-5)
+        np.testing.assert_allclose(exact.offset, 0, atol=1e-3)
+        assert np.abs(alignment[k]).max() > 1e-3  # the crop did move
 
 
 def test_harsh_light_draws_lamps_and_keeps_the_rest_of_the_distribution(model):

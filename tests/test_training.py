@@ -24,7 +24,7 @@ from training.evaluate import metrics
 from training.losses import AppearanceTerm, GeometryTerm, ParameterLoss, model_space_weights
 from training.realism import Realism
 from training.ship import beats
-from training.train import TrainConfig, learning_rate, train
+from training.train import TrainConfig, learning_rate, load_weights, train
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "assets" / "examples" / "astronaut.jpg"
@@ -70,6 +70,32 @@ def test_model_space_loss(model):
     assert float(l2(predicted, target)) == pytest.approx(0.01**2, rel=1e-5)
     with pytest.raises(ValueError):
         ParameterLoss(model, "l1")
+
+
+def test_alignment_term_is_the_crop_error_in_input_pixels(model):
+    loss = ParameterLoss(model, "model", alignment_weight=2.0, alignment_size=128)
+    target = torch.zeros(2, model.layout.size + 3)
+    predicted = target.clone()
+    predicted[:, -3] = 1 / 128  # the crop's centre one input pixel off
+    predicted[:, -1] = 0.01  # 1 % of scale: 0.64 px at the crop's edge
+    assert float(loss(target, target)) == 0
+    assert float(loss(predicted, target)) == pytest.approx(2.0 * (1 + 0.64**2), rel=1e-5)
+
+
+def test_a_finetune_adds_the_alignment_outputs_to_a_checkpoint(model, tmp_path):
+    """Starting a crop-alignment network from one without: its parameters are the same, its alignment is zero."""
+    plain = build_network("compact", 64, model.layout.size).eval()
+    aligned = build_network("compact", 64, model.layout.size + 3).eval()
+    load_weights(aligned, plain)
+    images = torch.rand(2, 3, 64, 64) - 0.5
+    with torch.no_grad():
+        before, after = plain(images), aligned(images)
+    np.testing.assert_allclose(after[:, : model.layout.size], before, atol=1e-5)
+    np.testing.assert_allclose(after[:, model.layout.size :], 0, atol=1e-6)
+    source = save_checkpoint(tmp_path / "plain.safetensors", plain, NetworkConfig.for_model(model, "compact", 64))
+    train(tiny_config(init=str(source), crop_alignment=True, steps=2), tmp_path / "aligned", model)
+    _, config = load_network(tmp_path / "aligned" / "last.safetensors", model)
+    assert config.crop_alignment and config.n_outputs == model.layout.size + 3
 
 
 def test_appearance_term_matches_the_renderers_shading(model):

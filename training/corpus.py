@@ -26,9 +26,9 @@ import numpy as np
 from inversefacenet.facemodel.model import FaceModel
 from inversefacenet.lighting import Light, sh_from_light
 from inversefacenet.params import FaceParameters
-from inversefacenet.preprocess import face_mask
+from inversefacenet.preprocess import ALIGNMENT_SIZE, face_mask
 from inversefacenet.renderer import render
-from training.realism import Realism, network_inputs
+from training.realism import NetworkBatch, Realism, network_inputs
 
 
 @dataclass(frozen=True)
@@ -105,11 +105,11 @@ def random_lamp(rng: np.random.Generator) -> Light:
                  colour=tuple(float(c) for c in tint / tint.max()))  # fmt: skip
 
 
-def render_inputs(
+def render_batch(
     model: FaceModel, params: FaceParameters, size: int, realism: Realism | None = None,
     rng: np.random.Generator | None = None,
-) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
-    """Network inputs (B, S, S, 3) in [-0.5, 0.5] (0 off the mask) and the masks (B, S, S).
+) -> NetworkBatch:  # fmt: skip
+    """Renders of ``params`` as network inputs, their masks and crop alignments (:class:`NetworkBatch`).
 
     realism: photo effects (background, occluders, camera, landmark noise) drawn from ``rng``.
     """
@@ -121,7 +121,18 @@ def render_inputs(
         return network_inputs(out.image, out.raster.mask, points, params.rotation, rng, realism)
     masks = np.stack([face_mask(p, size) for p in points])
     images = np.clip(out.image, 0, 1) - 0.5
-    return (images * masks[..., None]).astype(np.float32), masks
+    exact = np.zeros((len(masks), ALIGNMENT_SIZE), np.float32)  # crops from the true points
+    return NetworkBatch((images * masks[..., None]).astype(np.float32), masks, exact)
+
+
+def render_inputs(
+    model: FaceModel, params: FaceParameters, size: int, realism: Realism | None = None,
+    rng: np.random.Generator | None = None,
+) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    """Network inputs (B, S, S, 3) in [-0.5, 0.5] (0 off the mask) and the masks (B, S, S): :func:`render_batch`
+    without the alignments."""
+    batch = render_batch(model, params, size, realism, rng)
+    return batch.inputs, batch.masks
 
 
 @dataclass
@@ -141,6 +152,7 @@ class SyntheticStream:
     pool: np.ndarray | None = None
     noise: np.ndarray | None = None
     realism: Realism = Realism.none()
+    alignment: bool = False  # targets also carry the crop alignment (for networks with crop alignment)
 
     def parameters(self, rng: np.random.Generator) -> FaceParameters:
         if self.pool is None:
@@ -155,11 +167,13 @@ class SyntheticStream:
         return params
 
     def batch(self, index: int) -> tuple[np.ndarray, np.ndarray]:
-        """(inputs (B, S, S, 3), target parameter vectors (B, P))."""
+        """(inputs (B, S, S, 3), target vectors (B, P), or (B, P + 3) with the crop alignment after the parameters)."""
         rng = np.random.default_rng([self.seed, index])
         params = self.parameters(rng)
-        inputs, _ = render_inputs(self.model, params, self.size, self.realism, rng)
-        return inputs, params.pack()
+        rendered = render_batch(self.model, params, self.size, self.realism, rng)
+        if self.alignment:
+            return rendered.inputs, np.concatenate([params.pack(), rendered.alignment], axis=1)
+        return rendered.inputs, params.pack()
 
     def __iter__(self, start: int = 0) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         index = start

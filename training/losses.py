@@ -97,23 +97,36 @@ class ParameterLoss(torch.nn.Module):
     ``kind="model"`` uses the model-space Sigma; ``kind="l2"`` uses Sigma = I (the baseline).
     ``appearance_weight`` > 0 adds that many times :class:`AppearanceTerm` (grey levels squared),
     ``geometry_weight`` > 0 that many times :class:`GeometryTerm` (mm squared).
+    ``alignment_size`` > 0 (the input size, px): the vectors carry the crop alignment after the
+    parameters (``preprocess.ALIGNMENT_SIZE`` values), and ``alignment_weight`` times its squared
+    error in input pixels (the shift, and the log scale at half the side) is added.
     """
 
     def __init__(self, model: FaceModel, kind: str = "model", appearance_weight: float = 0.0,
-                 geometry_weight: float = 0.0) -> None:  # fmt: skip
+                 geometry_weight: float = 0.0, alignment_weight: float = 0.0,
+                 alignment_size: int = 0) -> None:  # fmt: skip
         super().__init__()
         if kind not in ("model", "l2"):
             raise ValueError(f"unknown loss {kind!r}; use 'model' or 'l2'")
         weights = model_space_weights(model) if kind == "model" else np.ones(model.layout.size, np.float32)
         self.register_buffer("weights", torch.as_tensor(weights))
+        self.register_buffer("alignment_px", torch.tensor([1.0, 1.0, 0.5]) * alignment_size)
         self.kind = kind
         self.appearance_weight = appearance_weight
         self.appearance = AppearanceTerm(model) if appearance_weight > 0 else None
         self.geometry_weight = geometry_weight
         self.geometry = GeometryTerm(model) if geometry_weight > 0 else None
+        self.alignment_weight = alignment_weight
+        self.n_parameters = model.layout.size
 
     def forward(self, predicted: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        loss = ((self.weights * (predicted - target)) ** 2).sum(dim=1).mean()
+        if self.alignment_px.any():
+            shift = (predicted[:, self.n_parameters :] - target[:, self.n_parameters :]) * self.alignment_px
+            alignment = self.alignment_weight * (shift**2).sum(dim=1).mean()
+            predicted, target = predicted[:, : self.n_parameters], target[:, : self.n_parameters]
+        else:
+            alignment = 0.0
+        loss = ((self.weights * (predicted - target)) ** 2).sum(dim=1).mean() + alignment
         if self.appearance is not None:
             loss = loss + self.appearance_weight * self.appearance(predicted, target)
         if self.geometry is not None:

@@ -20,6 +20,7 @@ All functions are pure given the ``rng``, so corpus batches stay a function of (
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import NamedTuple
 
 import cv2
 import numpy as np
@@ -27,7 +28,7 @@ import numpy as np
 from inversefacenet.facemodel.model import MESH_POINTS, FaceModel
 from inversefacenet.landmark_offsets import measured_offsets, moved
 from inversefacenet.params import FaceParameters
-from inversefacenet.preprocess import EYES, crop_for_landmarks, crop_image, face_mask
+from inversefacenet.preprocess import ALIGNMENT_SIZE, EYES, Crop, crop_for_landmarks, crop_image, face_mask
 from inversefacenet.renderer import render
 
 
@@ -151,31 +152,42 @@ def photo_like(image: np.ndarray, face: np.ndarray, points: np.ndarray, rng: np.
     return np.clip(out, 0, 1)
 
 
-def recrop(image: np.ndarray, points: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
-    """The crop rule applied to other points: (image resampled into their crop, the points there)."""
+def recrop(image: np.ndarray, points: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray, Crop]:
+    """The crop rule applied to other points: (image resampled into their crop, the points there, the crop)."""
     crop = crop_for_landmarks(points, size)
-    return crop_image(image, crop), crop.to_crop(points)
+    return crop_image(image, crop), crop.to_crop(points), crop
 
 
 def network_inputs(images: np.ndarray, coverage: np.ndarray, points: np.ndarray, rotation: np.ndarray,
-                   rng: np.random.Generator, realism: Realism) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
-    """Renders -> network inputs (B, S, S, 3) in [-0.5, 0.5] (0 off the mask) and masks (B, S, S).
+                   rng: np.random.Generator, realism: Realism) -> NetworkBatch:  # fmt: skip
+    """Renders -> network inputs, masks and crop alignments (:class:`NetworkBatch`).
 
     images: (B, S, S, 3) float renders; coverage: (B, S, S) bool; points: (B, 478, 2) the
     model's MediaPipe landmark vertices in crop pixels; rotation: (B, 3) radians.
     """
     size = images.shape[1]
+    exact = Crop(1.0, (0.0, 0.0), size)  # the renders are framed by the rule on the true points
     inputs, masks = np.empty(images.shape, np.float32), np.empty(images.shape[:3], bool)
+    alignment = np.zeros((len(images), ALIGNMENT_SIZE), np.float32)
     for k in range(len(images)):
         image, landmarks = images[k], points[k]
         if rng.uniform() < realism.share:
             image = photo_like(image, coverage[k], landmarks, rng, realism)
             if realism.landmark_noise:
                 offsets = measured_offsets().sample(np.degrees(rotation[k, :2]), rng)
-                image, landmarks = recrop(image, moved(landmarks, offsets), size)
+                image, landmarks, crop = recrop(image, moved(landmarks, offsets), size)
+                alignment[k] = crop.alignment_to(exact)
         masks[k] = face_mask(landmarks, size)
         inputs[k] = (np.clip(image, 0, 1) - 0.5) * masks[k][..., None]
-    return inputs, masks
+    return NetworkBatch(inputs, masks, alignment)
+
+
+class NetworkBatch(NamedTuple):
+    """What the network is fed and what it should say about its crop."""
+
+    inputs: np.ndarray  # (B, S, S, 3) float32 in [-0.5, 0.5], 0 off the mask
+    masks: np.ndarray  # (B, S, S) bool
+    alignment: np.ndarray  # (B, 3) where the exact crop lies in the input's crop (Crop.alignment_to); 0 if exact
 
 
 def _int(point: np.ndarray) -> tuple[int, int] | np.ndarray:

@@ -53,6 +53,8 @@ class TrainConfig:
     validate_every: int = 500
     validation_size: int = 256
     init: str | None = None  # checkpoint to start from (fine-tuning)
+    crop_alignment: bool = False  # the network also says where its crop should have been (NetworkConfig)
+    alignment_weight: float = 1000.0  # of the crop alignment's squared error in input pixels
     threads: int = 0  # torch CPU threads; 0 = torch's default
 
 
@@ -133,6 +135,17 @@ def _distributed() -> tuple[torch.device, int, int]:
     return device, world, rank
 
 
+def load_weights(network: torch.nn.Module, source: torch.nn.Module) -> None:
+    """Start ``network`` from ``source``'s weights; a final layer with more outputs (the crop alignment) keeps
+    the source's rows and starts the new ones at zero (it first says "the crop is where the rule put it")."""
+    state = source.state_dict()
+    for name, tensor in network.state_dict().items():
+        have = state[name]
+        if have.shape != tensor.shape and have.shape[1:] == tensor.shape[1:] and have.shape[0] < tensor.shape[0]:
+            state[name] = torch.cat([have, torch.zeros((tensor.shape[0] - have.shape[0], *have.shape[1:]))])
+    network.load_state_dict(state)
+
+
 def _resume(out: Path, network: torch.nn.Module, optimizer: torch.optim.Optimizer,
             model: FaceModel) -> tuple[int, float]:  # fmt: skip
     """Load ``out``'s last checkpoint and optimizer when there is one; returns (start step, best validation loss)."""
@@ -149,9 +162,10 @@ def _corpus(config: TrainConfig, model: FaceModel, seed: int) -> tuple[Synthetic
     """The training stream of ``config.distribution`` and realism, and a fixed validation batch from the same."""
     distribution = distribution_named(config.distribution)
     realism = Realism(share=config.realism).without(config.realism_without) if config.realism else Realism.none()
-    stream = SyntheticStream(model, config.input_size, config.batch_size, seed, distribution, realism=realism)
+    stream = SyntheticStream(model, config.input_size, config.batch_size, seed, distribution, realism=realism,
+                             alignment=config.crop_alignment)  # fmt: skip
     validation = SyntheticStream(model, config.input_size, config.validation_size, 987_654_321, distribution,
-                                 realism=realism).batch(0)  # fmt: skip
+                                 realism=realism, alignment=config.crop_alignment).batch(0)  # fmt: skip
     return stream, validation
 
 
@@ -210,13 +224,16 @@ def train(
         torch.set_num_threads(config.threads)
     model = model or FaceModel.load()
     out.mkdir(parents=True, exist_ok=True)
-    net_config = NetworkConfig.for_model(model, config.architecture, config.input_size)
-    network = build_network(config.architecture, config.input_size, model.layout.size)
+    net_config = replace(NetworkConfig.for_model(model, config.architecture, config.input_size),
+                         crop_alignment=config.crop_alignment)  # fmt: skip
+    network = build_network(config.architecture, config.input_size, net_config.n_outputs)
     if config.init:
-        network.load_state_dict(load_network(config.init, model)[0].state_dict())
+        load_weights(network, load_network(config.init, model)[0])
     network.to(device, memory_format=torch.channels_last)  # ~20 % faster on the CPU, measured
     optimizer = torch.optim.AdamW(network.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
-    criterion = ParameterLoss(model, config.loss, config.appearance_weight, config.geometry_weight).to(device)
+    alignment_size = config.input_size if config.crop_alignment else 0
+    criterion = ParameterLoss(model, config.loss, config.appearance_weight, config.geometry_weight,
+                              config.alignment_weight, alignment_size).to(device)  # fmt: skip
     start, best = _resume(out, network, optimizer, model)
     trained = torch.nn.parallel.DistributedDataParallel(network) if world > 1 else network
     if stream is None or validation is None:
