@@ -115,6 +115,7 @@ def goldens(model: FaceModel, camera: Camera) -> dict[str, object]:
     landmarks = _landmarks(model, rng)
     crop = crop_for_landmarks(landmarks, MASK_SIZE, camera)
     in_crop = crop.to_crop(landmarks)
+    shifts = rng.uniform(-0.1, 0.1, (6, 3))  # crop alignments (dx, dy, log scale) a network may output
     return {
         "rotation": {"angles_deg": angles_deg.tolist(),
                      "matrices": rotation_matrix(np.radians(angles_deg)).reshape(-1, 9).tolist()},
@@ -124,6 +125,7 @@ def goldens(model: FaceModel, camera: Camera) -> dict[str, object]:
                     "normals": vertex_normals(vertices[None], model.triangles)[0].ravel().tolist()},
         "crop": {"landmarks": landmarks.ravel().tolist(), "size": MASK_SIZE, "crop_scale": camera.crop_scale,
                  "scale": crop.scale, "offset": list(crop.offset)},
+        "aligned": {"shifts": shifts.tolist(), "crops": [[c.scale, *c.offset] for c in map(crop.aligned, shifts)]},
         "mask": {"landmarks": in_crop.ravel().tolist(), "size": MASK_SIZE, "rule": FACE_MASK_RULE,
                  "mask": face_mask(in_crop, MASK_SIZE).astype(int).ravel().tolist()},
         "photo_texture": _photo_texture(model, rng),

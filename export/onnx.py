@@ -64,6 +64,9 @@ def preprocessing(config: NetworkConfig) -> dict[str, object]:
         "mask_rule": "face oval filled (cv2.fillPoly, pixel centres) minus inner lips and eyes",
         "camera_distance_mm": config.camera_distance_mm,
         "parameter_layout": {name: [s.start, s.stop] for name, s in config.layout.slices.items()},
+        "crop_alignment": config.crop_alignment,
+        "crop_alignment_rule": "outputs [P, P+3) after the parameters: the crop's centre shift (dx, dy, in crop "
+        "sides) and log scale of where the crop should be; read the face again there (Crop.aligned)",
         "face_model_sha256": config.face_model_sha256,
     }
 

@@ -6,7 +6,7 @@ import { vertexNormals } from "../src/facemodel";
 import { shFromLight } from "../src/lighting";
 import { rotationMatrix } from "../src/params";
 import { delight } from "../src/phototexture";
-import { cropForLandmarks, faceMask } from "../src/preprocess";
+import { alignedCrop, cropForLandmarks, faceMask } from "../src/preprocess";
 import { type AtlasFaceModel, buildTexelMap } from "../src/texelmap";
 
 interface PythonLight {
@@ -63,6 +63,11 @@ const outputs = {
       ambient: l.ambient, colour: l.colour })),
   normals: Array.from(vertexNormals(Float32Array.from(normals.vertices), Uint32Array.from(normals.triangles))),
   crop: { scale: cropped.scale, offset: cropped.offset },
+  aligned: golden.aligned.shifts.map((shift: number[]) => {
+    const { scale, offset } = alignedCrop({ scale: golden.crop.scale, offset: golden.crop.offset, size: crop.size },
+      shift);
+    return [scale, ...offset];
+  }),
   mask: Array.from(faceMask(Float32Array.from(mask.landmarks), mask.size, mask.rule)),
   photo_texture: photoTexture(golden.photo_texture),
 };

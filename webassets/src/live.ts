@@ -4,7 +4,7 @@
 // (switchable). A frame that arrives while the previous one is processed is dropped, so the view lags the
 // camera by at most one frame instead of a growing queue.
 import { boxOf, type LandmarkDetector } from "./landmarks";
-import type { Network } from "./network";
+import type { Reading } from "./main";
 
 /** A tracked landmark box smaller than this (frame px) counts as lost (tracking.py's MIN_FACE_PX). */
 const MIN_FACE_PX = 24;
@@ -63,8 +63,7 @@ export class Tracker {
 
   constructor(
     private readonly detector: LandmarkDetector,
-    private readonly network: Network,
-    private readonly input: (frame: HTMLCanvasElement, points: Float32Array) => Float32Array,
+    private readonly read: (frame: HTMLCanvasElement, points: Float32Array) => Promise<Reading>,
   ) {}
 
   /** Forget the face: the next frame runs the detector and starts a new filter. */
@@ -86,11 +85,8 @@ export class Tracker {
     }
     if (!points) return { output: null, ms };
     this.landmarks = points;
-    start = performance.now();
-    const input = this.input(frame, points);
-    ms.preprocess = performance.now() - start;
-    const { output, ms: networkMs } = await this.network.run(input, this.network.preprocessing.input_size);
-    ms.network = networkMs;
+    const { output, preprocess_ms, network_ms } = await this.read(frame, points);
+    [ms.preprocess, ms.network] = [preprocess_ms, network_ms];
     if (!this.smoothing) {
       this.smoother = null; // switched back on, it starts afresh rather than from a stale state
       return { output, ms };

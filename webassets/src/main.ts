@@ -7,7 +7,7 @@ import { hexToRgb, rgbToHex, shFromLight } from "./lighting";
 import { type Backend, type Network, createNetwork } from "./network";
 import { type FaceParameters, rotationMatrix, unpack } from "./params";
 import { fromPhoto, type PhotoTexture, TEXTURE_SIZE } from "./phototexture";
-import { cropForLandmarks, cropImage, faceMask, networkInput, toCrop } from "./preprocess";
+import { alignedCrop, type Crop, cropForLandmarks, cropImage, faceMask, networkInput, toCrop } from "./preprocess";
 import { bakeTexture, download, MTL, textureCanvas, toGlb, toObj, toPly } from "./exporters";
 import { GLB_NAME, JSON_NAME, Recording, sessionGlb } from "./recording";
 import { buildTexelMap, type TexelMap } from "./texelmap";
@@ -30,6 +30,15 @@ interface Reconstruction {
 interface Photo {
   canvas: HTMLCanvasElement;
   landmarks: Float32Array[];
+  crops: Crop[]; // each face's crop, as the network read it
+}
+
+/** One face read by the network (App.read). */
+export interface Reading {
+  output: Float32Array;
+  crop: Crop;
+  preprocess_ms: number;
+  network_ms: number;
 }
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -92,28 +101,38 @@ class App {
     return this.network.preprocessing.input_size;
   }
 
-  /** Preprocessed network inputs (1, 3, S, S) for each face of a photo, largest first, and their landmarks. */
-  async inputs(photo: HTMLCanvasElement): Promise<{ inputs: Float32Array[]; landmarks: Float32Array[];
-    landmarks_ms: number; preprocess_ms: number }> {
-    let start = performance.now();
-    const landmarks = await this.detector.detect(photo);
-    const landmarks_ms = performance.now() - start;
-    if (!landmarks.length) throw new PhotoError(NO_FACE);
-    start = performance.now();
-    const inputs = landmarks.map((points) => this.input(photo, points));
-    return { inputs, landmarks, landmarks_ms, preprocess_ms: performance.now() - start };
-  }
-
   /** The network's crop of a face from its 478 landmarks (photo pixels, x y pairs). */
   crop(points: Float32Array) {
     return cropForLandmarks(points, this.inputSize, this.network.preprocessing.crop_scale);
   }
 
-  /** One face's network input from its 478 landmarks (photo pixels, x y pairs). */
-  input(photo: HTMLCanvasElement, points: Float32Array): Float32Array {
-    const crop = this.crop(points);
+  /** One face's network input from its 478 landmarks (photo pixels, x y pairs), in `crop` (default: the rule's). */
+  input(photo: HTMLCanvasElement, points: Float32Array, crop: Crop = this.crop(points)): Float32Array {
     const mask = faceMask(toCrop(points, crop), crop.size, this.model.index.face_mask);
     return networkInput(cropImage(photo, crop), mask, crop.size);
+  }
+
+  /**
+   * One face read by the network: its output and the crop its parameters are framed by. A network with crop
+   * alignment reads twice: its first output also says where the crop should have been (MediaPipe's points sit
+   * off the model's own), the second reads there (inversefacenet/pipeline.py, Reconstructor.predict).
+   */
+  async read(photo: HTMLCanvasElement, points: Float32Array): Promise<Reading> {
+    const reading: Reading = { output: new Float32Array(0), crop: this.crop(points), preprocess_ms: 0, network_ms: 0 };
+    for (let pass = 0; pass < (this.network.preprocessing.crop_alignment ? 2 : 1); pass++) {
+      if (pass) reading.crop = alignedCrop(reading.crop, reading.output.subarray(this.parameterCount));
+      const start = performance.now();
+      const input = this.input(photo, points, reading.crop);
+      reading.preprocess_ms += performance.now() - start;
+      const { output, ms } = await this.network.run(input, this.inputSize);
+      [reading.output, reading.network_ms] = [output, reading.network_ms + ms];
+    }
+    return reading;
+  }
+
+  /** How many of the network's outputs are face parameters (the crop alignment, if any, follows them). */
+  private get parameterCount(): number {
+    return Math.max(...Object.values(this.network.preprocessing.parameter_layout).map(([, stop]) => stop));
   }
 
   /** The selected face's de-lit photo texture when switched on and a photo is shown (made once per face), else null. */
@@ -133,7 +152,7 @@ class App {
     const fitted = { vertices: this.model.geometry(face.shape, expression), albedo: this.model.albedo(face.albedo),
       rotation: rotationMatrix(pitch, yaw, roll), sh: face.sh };
     const { camera_distance_mm: distanceMm, crop_scale: cropScale } = this.network.preprocessing;
-    const texture = fromPhoto(this.photo.canvas, points, this.crop(points), fitted, this.texels, this.model,
+    const texture = fromPhoto(this.photo.canvas, points, this.photo.crops[this.current], fitted, this.texels, this.model,
       this.model.index.face_mask, { distanceMm, cropScale });
     this.textures.set(this.current, texture);
     const status = $("status").textContent!.replace(/ · photo texture.*$/, ""); // the photo's line, once
@@ -172,18 +191,23 @@ class App {
 
   private async reconstructPhoto(url: string, ticket: number): Promise<Reconstruction> {
     const photo = await decode(url);
-    const { inputs, landmarks, landmarks_ms, preprocess_ms } = await this.inputs(photo);
-    let network_ms = 0;
-    const faces: FaceParameters[] = [];
-    for (const input of inputs) {
-      const { output, ms } = await this.network.run(input, this.inputSize);
-      network_ms += ms;
-      faces.push(unpack(output, this.model.index));
+    const start = performance.now();
+    const landmarks = await this.detector.detect(photo); // largest face first
+    const landmarks_ms = performance.now() - start;
+    if (!landmarks.length) throw new PhotoError(NO_FACE);
+    const [faces, crops, timings] = [[] as FaceParameters[], [] as Crop[], { landmarks_ms, preprocess_ms: 0,
+      network_ms: 0 }];
+    for (const points of landmarks) {
+      const reading = await this.read(photo, points);
+      faces.push(unpack(reading.output, this.model.index));
+      crops.push(reading.crop);
+      timings.preprocess_ms += reading.preprocess_ms;
+      timings.network_ms += reading.network_ms;
     }
-    const timings = { landmarks_ms, preprocess_ms, network_ms };
+    const { preprocess_ms, network_ms } = timings;
     if (ticket !== this.photos) return { faces, timings, backend: this.network.backend }; // a newer photo is on
     this.faces = faces;
-    this.photo = { canvas: photo, landmarks };
+    this.photo = { canvas: photo, landmarks, crops };
     setResults(true);
     $("photo-preview").replaceChildren(photo);
     const select = $<HTMLSelectElement>("face");
@@ -479,7 +503,7 @@ async function main(): Promise<void> {
   const view = new FaceView($<HTMLCanvasElement>("view"), model.atlas.triangles,
     network.preprocessing.camera_distance_mm);
   const app = new App(model, detector, network, view);
-  const tracker = new Tracker(detector, network, (frame, points) => app.input(frame, points));
+  const tracker = new Tracker(detector, (frame, points) => app.read(frame, points));
   const live = new Live($<HTMLVideoElement>("live-video"), tracker, (output, seconds) => app.showLive(output, seconds),
     (stats) => reportLive(app, stats));
   buildControls(app, live);

@@ -10,6 +10,8 @@ export interface Preprocessing {
   crop_scale: number;
   camera_distance_mm: number;
   face_model_sha256: string;
+  parameter_layout: Record<string, [number, number]>;
+  crop_alignment?: boolean; // outputs after the parameters say where the crop should be (preprocess.alignedCrop)
 }
 
 const PREPROCESSING_KEY = "inversefacenet.preprocessing";

@@ -26,6 +26,16 @@ export function cropForLandmarks(points: Float32Array, size: number, cropScale: 
   return { scale, offset: [size / 2 - scale * ((x0 + x1) / 2), size / 2 - scale * ((y0 + y1) / 2)], size };
 }
 
+/**
+ * The crop a network with crop alignment points to (Python's Crop.aligned): `shift` is its output after the
+ * parameters, the centre's shift (dx, dy, in crop sides) and the log of the scale change.
+ */
+export function alignedCrop(crop: Crop, shift: ArrayLike<number>): Crop {
+  const scale = crop.scale * Math.exp(shift[2]);
+  const centre = [0, 1].map((i) => ((shift[i] + 0.5) * crop.size - crop.offset[i]) / crop.scale);
+  return { scale, offset: [crop.size / 2 - scale * centre[0], crop.size / 2 - scale * centre[1]], size: crop.size };
+}
+
 export function toCrop(points: Float32Array, crop: Crop): Float32Array {
   return points.map((v, i) => v * crop.scale + crop.offset[i % 2]);
 }
