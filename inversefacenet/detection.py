@@ -3,8 +3,8 @@
 Search (boxes): MediaPipe's short-range detector on the whole photo (large faces) and its
 full-range detector over a pyramid of square tiles (small faces), boxes merged by
 non-maximum suppression; a box the full-range model is unsure of gets a second look by the
-short-range model, close up, which keeps or drops it; the same look, on the crop turned 180
-degrees, tells an upside-down face. When nothing is found, the photo rotated by 90, 180 and 270
+short-range model, close up, which keeps or drops it; the same look on the crop turned 180
+degrees tells an upside-down face. When nothing is found, the photo rotated by 90, 180 and 270
 degrees. Mesh: the face mesh on a square crop around each box (a crop holding one face is where
 the mesh is accurate and finds faces a whole-photo mesh misses). Models come inside the
 ``mediapipe==0.10.21`` wheel: nothing is downloaded.
@@ -62,8 +62,8 @@ LOOK_SCORE = 0.75
 development set's photos, 54 of 55 candidates on true faces scored 0.79-0.97 (one 0.70), and of 283 far from
 any face one scored over 0.70: a crown badge on the 12 MP group photo, 0.73."""
 MAX_LOOKS = 16
-"""Candidates looked at per search, most confident first: a photo of texture gives dozens, and a look costs two
-short-range passes (upright and turned), each about a fifth of a full-range tile's."""
+"""Candidates looked at per search, most confident first: a photo of texture gives dozens, and a look costs a
+short-range pass (three for a face: upright, turned and centred again), each about a fifth of a full-range tile's."""
 MESH_FACES = 2
 """Faces the mesh may find in one crop; the one nearest the crop's centre is kept. With one, a larger
 neighbour overlapping the crop is sometimes meshed instead of the face the box is about."""
@@ -262,21 +262,28 @@ class _Graphs:
         return [kept[k] for k in order[: self.max_faces]]
 
     def _look(self, image: np.ndarray, box: np.ndarray, score: float, sure: bool) -> FaceBox | None:
-        """A second look at a box: the short-range detector on a square of LOOK_CONTEXT x its side, upright and
-        turned 180 degrees. A sure box stays, upside down if the turned look is the surer one; another is
-        replaced by the better look's box and score if one reaches LOOK_SCORE, else dropped."""
-        centre = (box[:2] + box[2:]) / 2
-        side = float((box[2:] - box[:2]).max()) * LOOK_CONTEXT
-        upright, turned = (self._look_once(image, centre, side, upside_down) for upside_down in (False, True))
-        best = max((face for face in (upright, turned) if face is not None), key=lambda f: f.score, default=None)
+        """A second look at a box (``_look_at``), upright and turned 180 degrees. A sure box stays, upside down if
+        the turned look is the surer one. An unsure box is replaced by the upright look's box and score if that
+        look is surer than the turned one (a face is a face one way up; a crown badge on the group photo looked
+        as much a face either way) and a look centred on its box finds the face again (a background blob and
+        a door lock at 1 MP did not), else dropped."""
+        upright = self._look_at(image, box, False)
+        if not sure and upright is None:
+            return None
+        turned = self._look_at(image, box, True)
+        turned_score = -1.0 if turned is None else turned.score
         if sure:
-            return FaceBox(box, score, best is not None and best.upside_down)
-        return best
+            return FaceBox(box, score, turned_score > (-1.0 if upright is None else upright.score))
+        if upright.score <= turned_score or self._look_at(image, upright.box, False) is None:
+            return None
+        return upright
 
-    def _look_once(self, image: np.ndarray, centre: np.ndarray, side: float, upside_down: bool) -> FaceBox | None:
-        """The most confident short-range box of LOOK_SCORE and up whose centre lies in the middle of the square
-        (the face looked at, not a neighbour), photo px, or None."""
-        crop, scale, shift = _square(image, centre, side, SHORT_RANGE_INPUT, upside_down)
+    def _look_at(self, image: np.ndarray, box: np.ndarray, upside_down: bool) -> FaceBox | None:
+        """The short-range detector on the square of LOOK_CONTEXT x the box's larger side around its centre: its
+        most confident box of LOOK_SCORE and up whose centre lies in the middle half (the face looked at, not a
+        neighbour), photo px, or None."""
+        side = float((box[2:] - box[:2]).max()) * LOOK_CONTEXT
+        crop, scale, shift = _square(image, (box[:2] + box[2:]) / 2, side, SHORT_RANGE_INPUT, upside_down)
         boxes, scores = _boxes(self.short_range, crop, np.zeros(2), np.ones(2))
         offset = np.abs((boxes[:, :2] + boxes[:, 2:]) / 2 - SHORT_RANGE_INPUT / 2).max(axis=1)  # crop px
         ok = np.flatnonzero((offset <= SHORT_RANGE_INPUT / LOOK_CONTEXT / 2) & (scores >= LOOK_SCORE))

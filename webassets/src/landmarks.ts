@@ -100,10 +100,15 @@ class Solution {
     return new Solution(solution);
   }
 
-  async run(image: HTMLCanvasElement): Promise<Results> {
+  /** Its results for one image. `alone`: then a black image of the same size, so that the next image starts with
+   * no face carried over (the face mesh tracks faces from image to image as in a video; a photo's crops are each
+   * meshed afresh, as Python's static_image_mode; reset() would do it too, at about 2 s a call). */
+  async run(image: HTMLCanvasElement, alone = false): Promise<Results> {
     this.latest = {};
     await this.solution.send({ image });
-    return this.latest;
+    const results = this.latest;
+    if (alone) await this.solution.send({ image: canvas(image.width, image.height)[0] });
+    return results;
   }
 }
 
@@ -298,23 +303,25 @@ export class LandmarkDetector {
       .map((k) => kept[k]);
   }
 
-  /** A second look at a box: the short-range detector on a square of LOOK_CONTEXT x its side, upright and turned
-   * 180 degrees. A sure box stays, upside down if the turned look is the surer one; another is replaced by the
-   * better look's box and score if one reaches LOOK_SCORE, else dropped. */
+  /** A second look at a box (`lookAt`), upright and turned 180 degrees. A sure box stays, upside down if the turned
+   * look is the surer one. An unsure box is replaced by the upright look's box and score if that look is surer than
+   * the turned one and a look centred on its box finds the face again, else dropped (see detection.py). */
   private async look(image: HTMLCanvasElement, face: FaceBox): Promise<FaceBox | null> {
-    const side = Math.max(face.box[2] - face.box[0], face.box[3] - face.box[1]) * LOOK_CONTEXT;
-    const upright = await this.lookOnce(image, centreOf(face.box), side, false);
-    const turned = await this.lookOnce(image, centreOf(face.box), side, true);
-    const best = turned && (!upright || turned.score > upright.score) ? turned : upright;
-    if (face.sure) return { ...face, upsideDown: best?.upsideDown ?? false };
-    return best;
+    const upright = await this.lookAt(image, face.box, false);
+    if (!face.sure && !upright) return null;
+    const turned = await this.lookAt(image, face.box, true);
+    const turnedScore = turned?.score ?? -1;
+    if (face.sure) return { ...face, upsideDown: turnedScore > (upright?.score ?? -1) };
+    if (!upright || upright.score <= turnedScore || !(await this.lookAt(image, upright.box, false))) return null;
+    return upright;
   }
 
-  /** The most confident short-range box from LOOK_SCORE whose centre lies in the middle of the square (the face
-   * looked at, not a neighbour), photo px, or null. */
-  private async lookOnce(image: HTMLCanvasElement, centre: number[], side: number,
-    upsideDown: boolean): Promise<FaceBox | null> {
-    const { crop, scale, shift } = square(image, centre, side, SHORT_RANGE_INPUT, upsideDown);
+  /** The short-range detector on the square of LOOK_CONTEXT x the box's larger side around its centre: its most
+   * confident box from LOOK_SCORE whose centre lies in the middle half (the face looked at, not a neighbour), photo
+   * px, or null. */
+  private async lookAt(image: HTMLCanvasElement, around: Box, upsideDown: boolean): Promise<FaceBox | null> {
+    const side = Math.max(around[2] - around[0], around[3] - around[1]) * LOOK_CONTEXT;
+    const { crop, scale, shift } = square(image, centreOf(around), side, SHORT_RANGE_INPUT, upsideDown);
     let best: FaceBox | null = null;
     for (const { box, score } of await this.boxes(this.shortRange, crop, [0, 0], [1, 1])) {
       const [x, y] = centreOf(box);
@@ -357,7 +364,7 @@ export class LandmarkDetector {
     side = MESH_INPUT, mesh = this.mesh): Promise<Float32Array | null> {
     const length = Math.max(box[2] - box[0], box[3] - box[1]) * context;
     const { crop, scale, shift } = square(image, centreOf(box), length, side, upsideDown);
-    const found = (await mesh.run(crop)).multiFaceLandmarks ?? [];
+    const found = (await mesh.run(crop, mesh === this.mesh)).multiFaceLandmarks ?? [];
     const offset = (points: NormalizedLandmark[]) => {
       const mean = points.slice(0, 468).reduce((sum, p) => [sum[0] + p.x / 468, sum[1] + p.y / 468], [0, 0]);
       return Math.abs(mean[0] * side - side / 2) + Math.abs(mean[1] * side - side / 2);
