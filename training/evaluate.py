@@ -9,6 +9,8 @@ Two settings, labelled in every row:
   photos (face in a 256 px frame, photo-like background, white balance, blur, noise, JPEG:
   ``training.realism.photo_of_face``) and go through what users run: MediaPipe detection
   and mesh, crop, mask, network, fit. Faces the detector misses are counted, not scored.
+  One diagnostic row feeds the network the same photos cropped and masked from the true
+  points instead (what MediaPipe's scatter costs the network).
 Rows: the mean face (baseline), the network, and the network refined by the fit (fast and
 full), and on the real path the full fit from the mean face (what the network saves).
 Metrics: model-space loss, rotation error (deg, mean over the three angles), geometric RMSE
@@ -31,8 +33,8 @@ from inversefacenet.facemodel.model import MESH_POINTS, FaceModel
 from inversefacenet.fitting import fit
 from inversefacenet.metrics import EVAL_SIZE, outcomes
 from inversefacenet.params import FaceParameters
-from inversefacenet.pipeline import Reconstructor
-from inversefacenet.preprocess import face_mask
+from inversefacenet.pipeline import Reconstructor, network_inputs
+from inversefacenet.preprocess import crop_for_landmarks, face_mask
 from inversefacenet.renderer import render
 from training.corpus import held_out_set, render_inputs
 from training.losses import ParameterLoss
@@ -80,7 +82,8 @@ def real_path(model: FaceModel, predictor: Predictor, truth: FaceParameters, fit
     starts = {"network + full fit": predictor, "full fit from the mean face": None} if fit else {}
     fitters = {row: Reconstructor(model, network_only.detector, start, fit_mode="full", correct_landmarks=correct)
                for row, start in starts.items()}  # fmt: skip
-    found, outputs = [], {name: [] for name in ("network", *fitters)}
+    exact = "network, crops from the true points"  # a perfect detector on the same photos: what the crops cost
+    found, outputs = [], {name: [] for name in ("network", exact, *fitters)}
     for k in tqdm(range(truth.batch_size), desc="real path", leave=False):
         photo, points = photo_of_face(model, truth.select(slice(k, k + 1)), rng)
         faces = network_only.detector(photo)
@@ -90,6 +93,8 @@ def real_path(model: FaceModel, predictor: Predictor, truth: FaceParameters, fit
         face = min(faces, key=lambda f: np.linalg.norm(f.landmarks[:MESH_POINTS, :2].mean(axis=0) - centre))
         found.append(k)
         outputs["network"].append(network_only.reconstruct_faces(photo, [face])[0].params)
+        crop = crop_for_landmarks(points, predictor.config.input_size, predictor.config.camera)
+        outputs[exact].append(predictor(network_inputs(photo, [points], [crop])))
         for row, fitter in fitters.items():
             outputs[row].append(fitter.reconstruct_faces(photo, [face])[0].params)
     truth_found = truth.select(np.array(found, dtype=int))

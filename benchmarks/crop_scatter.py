@@ -1,0 +1,94 @@
+"""What MediaPipe's crops cost the network, on the realistic row's photos.
+
+    python benchmarks/crop_scatter.py [CHECKPOINT] [--faces 40]
+
+The realistic row's photo-like renders (``training.evaluate``'s real path, same seed) go through
+MediaPipe; each face is cropped by the rule from (a) MediaPipe's points, (b) those points moved by
+their mean measured offset (``inversefacenet.landmark_offsets``) over all poses, (c) at the pose the
+network reads from (b), twice, and (d) the model's true landmark vertices. Prints the network's
+outcomes per crop, and how far MediaPipe's crop lies from the true one (RMS of ``Crop.alignment_to``
+in input pixels: the centre's shift in x and y, and the log scale times half the side); for a network
+with crop alignment also what is left after its own correction, and its correlation with the truth.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+
+from inversefacenet.checkpoint import DEFAULT_CHECKPOINT, Predictor
+from inversefacenet.detection import LandmarkDetector
+from inversefacenet.facemodel.model import MESH_POINTS, FaceModel
+from inversefacenet.landmark_offsets import measured_offsets
+from inversefacenet.params import FaceParameters
+from inversefacenet.pipeline import network_inputs
+from inversefacenet.preprocess import crop_for_landmarks
+from training.corpus import held_out_set
+from training.evaluate import REAL_PATH_SEED, metrics
+from training.realism import photo_of_face
+
+
+def faces_of_the_realistic_row(model: FaceModel, count: int) -> list[tuple[int, np.ndarray, np.ndarray, np.ndarray]]:
+    """(index, photo, MediaPipe's 478 points, the true 478 points) of each detected face."""
+    truth = held_out_set(model, count)
+    rng = np.random.default_rng(REAL_PATH_SEED)
+    detector, found = LandmarkDetector(), []
+    for k in range(count):
+        photo, points = photo_of_face(model, truth.select(slice(k, k + 1)), rng)
+        faces = detector(photo)
+        if faces:
+            centre = points[:MESH_POINTS].mean(axis=0)
+            face = min(faces, key=lambda f: np.linalg.norm(f.landmarks[:MESH_POINTS, :2].mean(axis=0) - centre))
+            found.append((k, photo, face.landmarks, points))
+    detector.close()
+    return found
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("checkpoint", nargs="?", default=str(DEFAULT_CHECKPOINT))
+    parser.add_argument("--faces", type=int, default=40)
+    args = parser.parse_args()
+    model = FaceModel.load()
+    predictor = Predictor.load(args.checkpoint, model)
+    config = predictor.config
+    offsets = measured_offsets()
+
+    def read(photo: np.ndarray, points: np.ndarray) -> tuple[FaceParameters, np.ndarray]:
+        crop = crop_for_landmarks(points, config.input_size, config.camera)
+        outputs = predictor.outputs(network_inputs(photo, [points], [crop]))
+        return FaceParameters.unpack(config.layout, outputs[:, : config.layout.size]), outputs[0, config.layout.size :]
+
+    rows: dict[str, list[FaceParameters]] = {name: [] for name in ("MediaPipe's points", "moved by the mean offset",
+        "moved by the offset at the read pose (2 passes)", "the true points")}  # fmt: skip
+    scatter, predicted = [], []
+    found = faces_of_the_realistic_row(model, args.faces)
+    for _, photo, detected, true in found:
+        raw, alignment = read(photo, detected)
+        mean, _ = read(photo, offsets.correct(detected, None))
+        posed, _ = read(photo, offsets.correct(detected, np.degrees(mean.rotation[0, :2])))
+        posed, _ = read(photo, offsets.correct(detected, np.degrees(posed.rotation[0, :2])))
+        exact, _ = read(photo, true)
+        for name, params in zip(rows, (raw, mean, posed, exact), strict=True):
+            rows[name].append(params)
+        seen, target = (crop_for_landmarks(p, config.input_size, config.camera) for p in (detected, true))
+        scatter.append(seen.alignment_to(target))
+        predicted.append(alignment)
+    truth = held_out_set(model, args.faces).select(np.array([k for k, *_ in found]))
+    print(f"{args.checkpoint}: {len(found)} of {args.faces} faces detected; network crops from")
+    for name, params in rows.items():
+        m = metrics(model, truth, FaceParameters.concatenate(params))
+        print(f"  {name:>48}: rotation {m['rotation_error_deg']:.2f} deg, geometry {m['geometric_rmse_mm']:.2f} mm, "
+              f"photometric {m['photometric_rmse']:.1f}, mask IoU {m['mask_iou']:.3f}")  # fmt: skip
+    pixels = np.array([1.0, 1.0, 0.5]) * config.input_size
+    scatter = np.array(scatter)
+    print("MediaPipe's crop from the true one, RMS input px (x, y, scale):", np.sqrt(((scatter * pixels) ** 2).mean(0)))
+    if config.crop_alignment:
+        left = np.array(scatter) - np.array(predicted)
+        print("  after the network's own alignment:", np.sqrt(((left * pixels) ** 2).mean(0)),
+              "correlation", [round(np.corrcoef(scatter[:, i], np.array(predicted)[:, i])[0, 1], 2) for i in range(3)])
+
+
+if __name__ == "__main__":
+    main()
