@@ -14,24 +14,32 @@ with crop alignment also what is left after its own correction, and its correlat
 from __future__ import annotations
 
 import argparse
+import sys
+from pathlib import Path
 
 import numpy as np
 
-from inversefacenet.checkpoint import DEFAULT_CHECKPOINT, Predictor
-from inversefacenet.detection import LandmarkDetector
-from inversefacenet.facemodel.model import MESH_POINTS, FaceModel
-from inversefacenet.landmark_offsets import measured_offsets
-from inversefacenet.params import FaceParameters
-from inversefacenet.pipeline import network_inputs
-from inversefacenet.preprocess import crop_for_landmarks
-from training.corpus import held_out_set
-from training.evaluate import REAL_PATH_SEED, metrics
-from training.realism import photo_of_face
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from inversefacenet.checkpoint import DEFAULT_CHECKPOINT, Predictor  # noqa: E402
+from inversefacenet.detection import LandmarkDetector  # noqa: E402
+from inversefacenet.facemodel.model import MESH_POINTS, FaceModel  # noqa: E402
+from inversefacenet.landmark_offsets import measured_offsets  # noqa: E402
+from inversefacenet.params import FaceParameters  # noqa: E402
+from inversefacenet.pipeline import network_inputs  # noqa: E402
+from inversefacenet.preprocess import crop_for_landmarks  # noqa: E402
+from training.corpus import held_out_set  # noqa: E402
+from training.evaluate import REAL_PATH_SEED, metrics  # noqa: E402
+from training.realism import photo_of_face  # noqa: E402
+
+HELD_OUT = 300
+"""The held-out set whose first faces the realistic row renders (``training.evaluate --count 300``)."""
 
 
 def faces_of_the_realistic_row(model: FaceModel, count: int) -> list[tuple[int, np.ndarray, np.ndarray, np.ndarray]]:
     """(index, photo, MediaPipe's 478 points, the true 478 points) of each detected face."""
-    truth = held_out_set(model, count)
+    truth = held_out_set(model, HELD_OUT).select(slice(0, count))
     rng = np.random.default_rng(REAL_PATH_SEED)
     detector, found = LandmarkDetector(), []
     for k in range(count):
@@ -75,7 +83,7 @@ def main() -> None:
         seen, target = (crop_for_landmarks(p, config.input_size, config.camera) for p in (detected, true))
         scatter.append(seen.alignment_to(target))
         predicted.append(alignment)
-    truth = held_out_set(model, args.faces).select(np.array([k for k, *_ in found]))
+    truth = held_out_set(model, HELD_OUT).select(np.array([k for k, *_ in found]))
     print(f"{args.checkpoint}: {len(found)} of {args.faces} faces detected; network crops from")
     for name, params in rows.items():
         m = metrics(model, truth, FaceParameters.concatenate(params))

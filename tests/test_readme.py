@@ -29,6 +29,16 @@ CHECKS = [
      OUTCOMES),
     (REALISTIC, "realism network (`runs/real2`) + full fit", "reports/realphotos/real2.json",
      "network + full fit (real path)", OUTCOMES),
+    (REALISTIC, "crop-alignment network (`runs/align2`) alone", "reports/realphotos/align2.json", "network (real path)",
+     OUTCOMES),
+    (REALISTIC, "crop-alignment network (`runs/align2`) + full fit", "reports/realphotos/align2.json",
+     "network + full fit (real path)", OUTCOMES),
+    (REALISTIC, "*shipped network, crops from the true points*", "reports/realphotos/shipped.json",
+     "network, crops from the true points (real path)", OUTCOMES),
+    (REALISTIC, "*realism network (`runs/real2`), crops from the true points*", "reports/realphotos/real2.json",
+     "network, crops from the true points (real path)", OUTCOMES),
+    (REALISTIC, "*oracle row: crop-alignment network (`runs/align2`)*", "reports/realphotos/align2.json",
+     "network (oracle crops)", OUTCOMES),
     (REALISTIC, "*oracle row: shipped network*", "reports/realphotos/shipped.json", "network (oracle crops)", OUTCOMES),
     (REALISTIC, "*oracle row: realism network (`runs/real2`)*", "reports/realphotos/real2.json",
      "network (oracle crops)", OUTCOMES),
@@ -38,6 +48,10 @@ CHECKS = [
      "assets/inversefacenet.safetensors: network alone", DEVSET),
     (DEVELOPMENT, "realism network (`runs/real2`) alone", "reports/realphotos/devset.json",
      "runs/real2/best.safetensors: network alone", DEVSET),
+    (DEVELOPMENT, "crop-alignment network (`runs/align2`) alone", "reports/realphotos/devset.json",
+     "runs/align2/best.safetensors: network alone", DEVSET),
+    (DEVELOPMENT, "crop-alignment network + full fit (residual)", "reports/realphotos/devset.json",
+     "runs/align2/best.safetensors: network + full fit", DEVSET),
 ]  # fmt: skip
 
 

@@ -93,7 +93,8 @@ HELD_OUT_SEED = 20_180_618
 
 
 def held_out_set(model: FaceModel, count: int, distribution: CorpusDistribution = PAPER) -> FaceParameters:
-    """The first ``count`` faces of the fixed held-out set (a larger count extends, never reshuffles, it)."""
+    """The fixed held-out set of ``count`` faces. Another count draws other faces (each parameter group is drawn for
+    the whole set at once): evaluations that score a part take the first faces of the same ``count``."""
     return sample_parameters(model, count, np.random.default_rng(HELD_OUT_SEED), distribution)
 
 
