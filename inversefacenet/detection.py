@@ -4,10 +4,10 @@ Search (boxes): MediaPipe's short-range detector on the whole photo (large faces
 full-range detector over a pyramid of square tiles (small faces), boxes merged by
 non-maximum suppression; a box the full-range model is unsure of gets a second look by the
 short-range model, close up, which keeps or drops it; the same look on the crop turned 180
-degrees tells an upside-down face. When nothing is found, the photo rotated by 90, 180 and 270
-degrees. Mesh: the face mesh on a square crop around each box (a crop holding one face is where
-the mesh is accurate and finds faces a whole-photo mesh misses). Models come inside the
-``mediapipe==0.10.21`` wheel: nothing is downloaded.
+degrees tells an upside-down face. When nothing is found, or only upside-down faces, the photo
+rotated by 90, 180 and 270 degrees. Mesh: the face mesh on a square crop around each box (a crop
+holding one face is where the mesh is accurate and finds faces a whole-photo mesh misses). Models
+come inside the ``mediapipe==0.10.21`` wheel: nothing is downloaded.
 """
 
 from __future__ import annotations
@@ -130,7 +130,7 @@ class LandmarkDetector:
     ``min_face`` (px, detector box side, about 2.1x the inter-ocular distance) sets the finest
     tile level, so it trades small faces for time: the tiles of a photo grow as 1 / min_face^2;
     ``rotations`` searches the photo turned by 90, 180 and 270 degrees (for faces of ROTATED_MIN_FACE x
-    min_face and larger) when upright finds nothing.
+    min_face and larger) when upright finds nothing, or only upside-down faces.
 
     Thread-safe: a MediaPipe graph keeps per-run state (timestamps, outputs) and must never
     serve two calls at once, so each call checks out a private set of graphs from a pool
@@ -210,33 +210,40 @@ class _Graphs:
         )
 
     def detect(self, image: np.ndarray, rotations: bool) -> Detection:
-        """Search upright, mesh each box; if nothing is found, the same on the photo turned 90, 180 and 270 deg,
-        keeping the turn with the most confident face."""
+        """Search upright, mesh each box; if nothing is found, or every face found is upside down (a photo turned
+        180 degrees: most of its faces are then not found at all), the same on the photo turned 90, 180 and 270
+        deg, adding the turn with the most confident face (an upside-down face found upright is meshed turned, so
+        it is right: it stays, and is one face with its twin from the turn)."""
         ms = {"detection": 0.0, "mesh": 0.0}
-        faces = self._detect_upright(image, self.min_face, ms)
-        if not faces and rotations:
+        faces, upside_down = self._detect_upright(image, self.min_face, ms)
+        if rotations and upside_down == len(faces):
             rotated_min_face = ROTATED_MIN_FACE * self.min_face
-            turned = [(k, self._detect_upright(_rot90(image, k), rotated_min_face, ms)) for k in (1, 2, 3)]
-            turns, faces = max(turned, key=lambda pair: max((face.score for face in pair[1]), default=0.0))
-            for face in faces:
+            turned = [(k, self._detect_upright(_rot90(image, k), rotated_min_face, ms)[0]) for k in (1, 2, 3)]
+            turns, found = max(turned, key=lambda pair: max((face.score for face in pair[1]), default=0.0))
+            for face in found:
                 face.landmarks[:, :2] = _unturn(face.landmarks[:, :2], turns, image.shape[1], image.shape[0])
+            faces = _merged(faces + found)
         return Detection(sorted(faces, key=lambda f: -f.area), ms)
 
-    def _detect_upright(self, image: np.ndarray, min_face: float, ms: dict[str, float]) -> list[DetectedFace]:
-        """Boxes, then the mesh in a square around each; duplicates (two boxes, one face) dropped. Adds to ``ms``."""
+    def _detect_upright(
+        self, image: np.ndarray, min_face: float, ms: dict[str, float]
+    ) -> tuple[list[DetectedFace], int]:
+        """Boxes, then the mesh in a square around each; duplicates (two boxes, one face) dropped; with how many of
+        the faces are upside down. Adds to ``ms``."""
         start = time.perf_counter()
         found = self.search(image, min_face)
         middle = time.perf_counter()
-        faces = []
+        faces, turned = [], []
         for box, score, upside_down in found:
             side = float((box[2:] - box[:2]).max()) * CONTEXT
             points = mesh_in_square(self.mesh, image, (box[:2] + box[2:]) / 2, side, MESH_INPUT, upside_down)
             if points is not None:
                 faces.append(DetectedFace(points, score))
-        faces = [faces[k] for k in _nms(np.array([f.box for f in faces]).reshape(-1, 4), [f.score for f in faces])]
+                turned.append(upside_down)
+        kept = _nms(np.array([f.box for f in faces]).reshape(-1, 4), [f.score for f in faces])
         ms["detection"] += (middle - start) * 1000
         ms["mesh"] += (time.perf_counter() - middle) * 1000
-        return faces
+        return [faces[k] for k in kept], sum(turned[k] for k in kept)
 
     def search(self, image: np.ndarray, min_face: float) -> list[FaceBox]:
         """The faces' boxes (photo px), most confident first, at most max_faces.
@@ -348,6 +355,11 @@ def _boxes(
         row[:] = [box.xmin, box.ymin, box.xmin + box.width, box.ymin + box.height]
     boxes = (boxes * side + np.tile(corner, 2)) * np.tile(factor, 2)
     return boxes, np.array([d.score[0] for d in detections], dtype=float)
+
+
+def _merged(faces: list[DetectedFace]) -> list[DetectedFace]:
+    """The faces less those whose mesh box overlaps a more confident one's by IoU > NMS_IOU (one face twice)."""
+    return [faces[k] for k in _nms(np.array([f.box for f in faces]).reshape(-1, 4), [f.score for f in faces])]
 
 
 def _nms(boxes: np.ndarray, scores: list[float] | np.ndarray) -> list[int]:

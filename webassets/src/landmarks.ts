@@ -3,9 +3,9 @@
 // model over a pyramid of square tiles (small faces) and its short-range model on the whole photo
 // (large faces), boxes merged by non-maximum suppression; a box the full-range model is unsure of gets a
 // second look by the short-range model close up, upright and turned 180 degrees (an upside-down face);
-// if nothing is found, the photo turned by 90, 180, 270 degrees, keeping the most confident turn. Then
-// the face mesh (@mediapipe/face_mesh) on a square crop around each box. Both packages' wasm and model
-// files are served next to the page; nothing is fetched elsewhere.
+// if nothing is found, or only upside-down faces, the photo turned by 90, 180, 270 degrees, adding the most
+// confident turn. Then the face mesh (@mediapipe/face_mesh) on a square crop around each box. Both packages'
+// wasm and model files are served next to the page; nothing is fetched elsewhere.
 
 /** Side (px) of the square face crop given to the face mesh. */
 const MESH_INPUT = 256;
@@ -46,10 +46,11 @@ interface FaceBox {
   sure: boolean;
   upsideDown: boolean;
 }
-/** A face: its points (478 x [x, y], photo px) and its box's score. */
+/** A face: its points (478 x [x, y], photo px), its box's score, and whether it was upside down. */
 interface Face {
   points: Float32Array;
   score: number;
+  upsideDown: boolean;
 }
 
 interface NormalizedLandmark {
@@ -136,6 +137,11 @@ function nms(boxes: Box[], scores: number[]): number[] {
   const kept: number[] = [];
   for (const k of order) if (kept.every((j) => iou(boxes[k], boxes[j]) <= NMS_IOU)) kept.push(k);
   return kept;
+}
+
+/** The faces less those whose mesh box overlaps a more confident one's by IoU > NMS_IOU (one face twice). */
+function merged(faces: Face[]): Face[] {
+  return nms(faces.map((face) => boxOf(face.points)), faces.map((face) => face.score)).map((k) => faces[k]);
 }
 
 /** A legacy detection's score; the package's results carry it under a minified name (see LegacyDetection). */
@@ -238,19 +244,20 @@ export class LandmarkDetector {
     return new LandmarkDetector(base, shortRange, fullRange, mesh, maxFaces, minFace);
   }
 
-  /** Faces as (478 * 2) pixel coordinates, largest first; the photo turned when upright finds none (the turn with
-   * the most confident face). */
+  /** Faces as (478 * 2) pixel coordinates, largest first. When upright finds none, or only upside-down faces, the
+   * photo turned by 90, 180 and 270 degrees too: the turn with the most confident face is added (see detection.py). */
   async detect(image: HTMLCanvasElement): Promise<Float32Array[]> {
     let faces = await this.detectUpright(image, this.minFace);
-    if (faces.length === 0) {
+    if (faces.every((face) => face.upsideDown)) {
       const surest = (found: Face[]) => Math.max(0, ...found.map((face) => face.score));
-      let turned = image;
+      let [turned, best]: [HTMLCanvasElement, Face[]] = [image, []];
       for (let turns = 1; turns < 4; turns++) {
         turned = quarterTurn(turned);
         const found = await this.detectUpright(turned, ROTATED_MIN_FACE * this.minFace);
         found.forEach((face) => unturn(face.points, turns, image.width, image.height));
-        if (surest(found) > surest(faces)) faces = found;
+        if (turns === 1 || surest(found) > surest(best)) best = found;
       }
+      faces = merged([...faces, ...best]);
     }
     return faces.map((face) => face.points).sort((a, b) => area(b) - area(a));
   }
@@ -259,9 +266,9 @@ export class LandmarkDetector {
     const faces: Face[] = [];
     for (const { box, score, upsideDown } of await this.search(image, minFace)) {
       const points = await this.meshInSquare(image, box, upsideDown);
-      if (points) faces.push({ points, score });
+      if (points) faces.push({ points, score, upsideDown });
     }
-    return nms(faces.map((face) => boxOf(face.points)), faces.map((face) => face.score)).map((k) => faces[k]);
+    return merged(faces);
   }
 
   /** Detector boxes (photo px), most confident first, at most maxFaces: full range over each pyramid level's tiles,
