@@ -133,17 +133,17 @@ def test_a_turned_face_next_to_an_upright_one_is_found_with_its_mesh_in_place(de
 
 def test_a_group_photo_turned_upside_down_gives_its_faces_with_their_meshes_in_place(detector, portrait):
     """The group photo turned 180 degrees: the upright search finds only upside-down faces, so the turned searches
-    run; 4 of the 5 faces are found (the turned searches look for faces of ROTATED_MIN_FACE x min_face and up, and
-    these are 43-110 px), each once, each mesh where the upright photo's mesh turned lies."""
+    run; 4 (in some runs 5) of the 5 faces are found (the turned searches look for faces of ROTATED_MIN_FACE x
+    min_face and up, and these are 43-110 px), each once, each mesh where the upright photo's mesh turned lies."""
     photo = group_photo(portrait)
     height, width = photo.shape[:2]
     upright = detector(photo)  # largest first
     expected = [np.stack([width - f.landmarks[:, 0], height - f.landmarks[:, 1]], axis=1) for f in upright]
     faces = detector(np.ascontiguousarray(photo[::-1, ::-1]))
     errors = np.array([[np.abs(face.landmarks[:, :2] - points).mean() for points in expected] for face in faces])
-    assert len(upright) == 5 and len(faces) == 4
+    assert len(upright) == 5 and len(faces) in (4, 5)  # the fifth is at the edge of reach: found in some runs
     assert (errors.min(axis=1) < 3).all()
-    assert len(set(errors.argmin(axis=1))) == 4
+    assert len(set(errors.argmin(axis=1))) == len(faces)
 
 
 def test_a_face_the_tiles_are_unsure_of_is_found_by_the_second_look(model, monkeypatch):
@@ -260,14 +260,14 @@ def group_photo(portrait: np.ndarray) -> np.ndarray:
 @pytest.mark.parametrize("name", ["twelve copies", "group", "upside down", "group turned"])
 def test_the_page_finds_every_face_python_finds(browser, site, detector, portrait, name):
     """The page's rule (detector, tiles, second look, mesh on each crop) finds the same faces, boxes within a few px.
-    The group turned upside down: Python finds 4 of its 5 faces (see the turned group photo's test above); the page,
-    with the npm package's own models, may find the fifth too, but no face Python finds is missing and none is
-    found twice."""
+    The group turned upside down: Python and the page find 4 or 5 of its 5 faces (see the turned group photo's test
+    above), each a true face, none twice."""
     photos = {"twelve copies": grid, "group": group_photo, "upside down": lambda _: upright_and_turned(detector, 2)[0],
               "group turned": lambda p: np.ascontiguousarray(group_photo(p)[::-1, ::-1])}  # fmt: skip
     photo = photos[name](portrait)
     expected = np.array([face.box for face in detector(photo)])
-    assert len(expected) == {"twelve copies": 12, "group": 5, "upside down": 2, "group turned": 4}[name]
+    # the group turned upside down: its fifth face is at the edge of reach (found in some runs, in Python and the page)
+    assert len(expected) in {"twelve copies": {12}, "group": {5}, "upside down": {2}, "group turned": {4, 5}}[name]
     page = browser.new_page()
     page.goto(f"{site}?backend=wasm")
     page.evaluate("window.inverseFaceNet.ready")
@@ -277,14 +277,16 @@ def test_the_page_finds_every_face_python_finds(browser, site, detector, portrai
     faces = [np.array(face).reshape(-1, 2)[:468] for face in page.evaluate("u => window.inverseFaceNet.detect(u)", url)]
     page.close()
     found = np.array([(*face.min(axis=0), *face.max(axis=0)) for face in faces])
-    if name == "group turned":  # then every face the page finds is one of the five, turned
+    if name == "group turned":  # then every face either finds is one of the five, turned, and at least four are found
         height, width = photo.shape[:2]
         boxes = np.array([face.box for face in detector(group_photo(portrait))])
         every = np.stack([width - boxes[:, 2], height - boxes[:, 3], width - boxes[:, 0], height - boxes[:, 1]], axis=1)
-        nearest = np.abs(found[:, None] - every[None]).max(axis=2).argmin(axis=1)
-        assert len(set(nearest)) == len(found)
-        np.testing.assert_allclose(found, every[nearest], atol=0.06 * 256)
-    assert len(found) == len(expected) or (name == "group turned" and len(found) == 5)
+        for seen in (found, expected):
+            nearest = np.abs(seen[:, None] - every[None]).max(axis=2).argmin(axis=1)
+            assert len(set(nearest)) == len(seen) >= 4
+            np.testing.assert_allclose(seen, every[nearest], atol=0.06 * 256)
+        return
+    assert len(found) == len(expected)
     twins = np.abs(expected[:, None] - found[None]).max(axis=2).argmin(axis=1)  # each expected box's twin on the page
     assert len(set(twins)) == len(expected)
     np.testing.assert_allclose(found[twins], expected, atol=0.06 * 256)
