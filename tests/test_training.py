@@ -24,7 +24,7 @@ from training.evaluate import metrics
 from training.losses import AppearanceTerm, GeometryTerm, ParameterLoss, model_space_weights
 from training.realism import Realism
 from training.ship import beats
-from training.train import TrainConfig, learning_rate, load_weights, train
+from training.train import TrainConfig, learning_rate, load_weights, parse_config, train
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "assets" / "examples" / "astronaut.jpg"
@@ -155,6 +155,15 @@ def test_ship_gate_needs_a_pareto_improvement():
     assert not refused and "rotation_error_deg" in reason
     assert not beats({**shipped, "mask_iou": 0.89, "photometric_rmse": 5.0}, shipped)[0]
     assert not beats(dict(shipped), shipped)[0]
+
+
+def test_boolean_flags_read_true_and_false():
+    config, _ = parse_config(["--out", "x", "--crop-alignment", "false"])
+    assert config.crop_alignment is False
+    config, _ = parse_config(["--out", "x", "--crop-alignment", "true", "--steps", "7"])
+    assert config.crop_alignment is True and config.steps == 7
+    with pytest.raises(SystemExit):
+        parse_config(["--out", "x", "--crop-alignment", "maybe"])
 
 
 def test_learning_rate_schedule():

@@ -281,12 +281,20 @@ def validate(network: torch.nn.Module, criterion: ParameterLoss, batch: tuple[np
     return {"val_loss": float(criterion(predicted, targets))}
 
 
+def yes_or_no(text: str) -> bool:
+    """A boolean flag's value (``bool("false")`` would be True)."""
+    answers = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
+    if text.lower() not in answers:
+        raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
+    return answers[text.lower()]
+
+
 def parse_config(argv: list[str] | None = None) -> tuple[TrainConfig, Path]:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--config", type=Path, help="JSON file with TrainConfig fields (flags override it)")
     for f in fields(TrainConfig):
-        kind = str if f.name == "init" else type(f.default)
+        kind = str if f.name == "init" else yes_or_no if isinstance(f.default, bool) else type(f.default)
         parser.add_argument("--" + f.name.replace("_", "-"), type=kind, default=None)
     args = parser.parse_args(argv)
     config = TrainConfig(**json.loads(args.config.read_text())) if args.config else TrainConfig()
