@@ -22,13 +22,12 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from inversefacenet.checkpoint import DEFAULT_CHECKPOINT, Predictor  # noqa: E402
+from inversefacenet.checkpoint import DEFAULT_CHECKPOINT, Predictor, to_parameters  # noqa: E402
 from inversefacenet.detection import LandmarkDetector  # noqa: E402
 from inversefacenet.facemodel.model import MESH_POINTS, FaceModel  # noqa: E402
 from inversefacenet.landmark_offsets import measured_offsets  # noqa: E402
 from inversefacenet.params import FaceParameters  # noqa: E402
-from inversefacenet.pipeline import network_inputs  # noqa: E402
-from inversefacenet.preprocess import crop_for_landmarks  # noqa: E402
+from inversefacenet.preprocess import crop_for_landmarks, face_input  # noqa: E402
 from training.corpus import held_out_set  # noqa: E402
 from training.evaluate import REAL_PATH_SEED, metrics  # noqa: E402
 from training.realism import photo_of_face  # noqa: E402
@@ -64,9 +63,8 @@ def main() -> None:
     offsets = measured_offsets()
 
     def read(photo: np.ndarray, points: np.ndarray) -> tuple[FaceParameters, np.ndarray]:
-        crop = crop_for_landmarks(points, config.input_size, config.camera)
-        outputs = predictor.outputs(network_inputs(photo, [points], [crop]))
-        return FaceParameters.unpack(config.layout, outputs[:, : config.layout.size]), outputs[0, config.layout.size :]
+        outputs = predictor.outputs(face_input(photo, points, config.input_size, config.camera)[None])
+        return to_parameters(outputs, config), outputs[0, config.layout.size :]
 
     rows: dict[str, list[FaceParameters]] = {name: [] for name in ("MediaPipe's points", "moved by the mean offset",
         "moved by the offset at the read pose (2 passes)", "the true points")}  # fmt: skip

@@ -29,7 +29,7 @@ from inversefacenet.images import load_image
 from inversefacenet.landmark_offsets import measured_offsets
 from inversefacenet.params import FaceParameters
 from inversefacenet.predictor import Backend, NetworkPredictor, load_predictor
-from inversefacenet.preprocess import Crop, crop_for_landmarks, crop_image, face_mask, network_input
+from inversefacenet.preprocess import Crop, crop_for_landmarks, crop_image, crop_input, face_mask
 from inversefacenet.renderer import RenderOutput, render, to_uint8
 
 log = logging.getLogger(__name__)
@@ -262,11 +262,16 @@ class Reconstructor:
         off them by a few percent of the face); it then runs again on that crop, the framing it was
         trained to read exactly."""
         config = self.predictor.config
+
+        def read(crops: list[Crop]) -> np.ndarray:
+            inputs = [crop_input(image, points, crop) for points, crop in zip(landmarks, crops, strict=True)]
+            return self.predictor.outputs(np.stack(inputs))
+
         crops = [crop_for_landmarks(points, config.input_size, config.camera) for points in landmarks]
-        outputs = self.predictor.outputs(network_inputs(image, landmarks, crops))
+        outputs = read(crops)
         if config.crop_alignment:
             crops = [crop.aligned(shift) for crop, shift in zip(crops, outputs[:, config.layout.size :], strict=True)]
-            outputs = self.predictor.outputs(network_inputs(image, landmarks, crops))
+            outputs = read(crops)
         return to_parameters(outputs, config), crops
 
     def reconstruct_face(
@@ -282,9 +287,10 @@ class Reconstructor:
         if self.correct_landmarks:  # the network was trained on MediaPipe's own points: only the fit needs this
             pose = None if initial is None else np.degrees(initial.rotation[0, :2])
             points = measured_offsets().correct(points, pose)
-        crop = crop_for_landmarks(points, FIT_SIZE, self.camera)
         if self.fit_mode is None and network_crop is not None:
             crop = network_crop.resized(FIT_SIZE)  # the network's own framing of its parameters
+        else:
+            crop = crop_for_landmarks(points, FIT_SIZE, self.camera)
         timings = {**ms, "crop": (time.perf_counter() - start) * 1000}
         params, evaluation = initial, None
         if self.fit_mode is not None:
@@ -298,12 +304,6 @@ class Reconstructor:
         return FaceResult(params=params, model=self.model, crop=crop, detected_landmarks=face.landmarks, ms=timings,
                           camera=self.camera, _evaluation=evaluation,
                           _photo=(image, points) if evaluation is None else None)  # fmt: skip
-
-
-def network_inputs(image: np.ndarray, landmarks: list[np.ndarray], crops: list[Crop]) -> np.ndarray:
-    """(B, S, S, 3) network inputs: each crop of the photo, masked by its face's (478, 2+) landmarks."""
-    return np.stack([network_input(crop_image(image, crop), face_mask(crop.to_crop(points[:, :2]), crop.size))
-                     for points, crop in zip(landmarks, crops, strict=True)])  # fmt: skip
 
 
 def fit_input(image: np.ndarray, points: np.ndarray, crop: Crop) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

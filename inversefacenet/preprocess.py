@@ -124,5 +124,10 @@ def face_input(image: np.ndarray, landmarks: np.ndarray, size: int, camera: Came
     """The network input of one face: (H, W, 3) uint8 photo and its (478, 2+) landmarks in photo
     pixels -> (size, size, 3) float32, cropped and masked by the paper's rule at ``camera.crop_scale``
     (a checkpoint's ``config.camera``: the rule its network was trained with)."""
-    crop = crop_for_landmarks(landmarks, size, camera)
-    return network_input(crop_image(image, crop), face_mask(crop.to_crop(landmarks[:, :2]), size))
+    return crop_input(image, landmarks, crop_for_landmarks(landmarks, size, camera))
+
+
+def crop_input(image: np.ndarray, landmarks: np.ndarray, crop: Crop) -> np.ndarray:
+    """The network input of one face in a given ``crop`` (e.g. one a network pointed to): the photo resampled
+    there, masked by the face's (478, 2+) landmarks -> (crop.size, crop.size, 3) float32."""
+    return network_input(crop_image(image, crop), face_mask(crop.to_crop(landmarks[:, :2]), crop.size))

@@ -33,8 +33,8 @@ from inversefacenet.facemodel.model import MESH_POINTS, FaceModel
 from inversefacenet.fitting import fit
 from inversefacenet.metrics import EVAL_SIZE, outcomes
 from inversefacenet.params import FaceParameters
-from inversefacenet.pipeline import Reconstructor, network_inputs
-from inversefacenet.preprocess import crop_for_landmarks, face_mask
+from inversefacenet.pipeline import Reconstructor
+from inversefacenet.preprocess import face_input, face_mask
 from inversefacenet.renderer import render
 from training.corpus import held_out_set, render_inputs
 from training.losses import ParameterLoss
@@ -93,8 +93,8 @@ def real_path(model: FaceModel, predictor: Predictor, truth: FaceParameters, fit
         face = min(faces, key=lambda f: np.linalg.norm(f.landmarks[:MESH_POINTS, :2].mean(axis=0) - centre))
         found.append(k)
         outputs["network"].append(network_only.reconstruct_faces(photo, [face])[0].params)
-        crop = crop_for_landmarks(points, predictor.config.input_size, predictor.config.camera)
-        outputs[exact].append(predictor(network_inputs(photo, [points], [crop])))
+        config = predictor.config
+        outputs[exact].append(predictor(face_input(photo, points, config.input_size, config.camera)[None]))
         for row, fitter in fitters.items():
             outputs[row].append(fitter.reconstruct_faces(photo, [face])[0].params)
     truth_found = truth.select(np.array(found, dtype=int))

@@ -111,6 +111,7 @@ class ParameterLoss(torch.nn.Module):
         weights = model_space_weights(model) if kind == "model" else np.ones(model.layout.size, np.float32)
         self.register_buffer("weights", torch.as_tensor(weights))
         self.register_buffer("alignment_px", torch.tensor([1.0, 1.0, 0.5]) * alignment_size)
+        self.aligned = alignment_size > 0
         self.kind = kind
         self.appearance_weight = appearance_weight
         self.appearance = AppearanceTerm(model) if appearance_weight > 0 else None
@@ -120,7 +121,7 @@ class ParameterLoss(torch.nn.Module):
         self.n_parameters = model.layout.size
 
     def forward(self, predicted: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        if self.alignment_px.any():
+        if self.aligned:
             shift = (predicted[:, self.n_parameters :] - target[:, self.n_parameters :]) * self.alignment_px
             alignment = self.alignment_weight * (shift**2).sum(dim=1).mean()
             predicted, target = predicted[:, : self.n_parameters], target[:, : self.n_parameters]
