@@ -47,10 +47,10 @@ from gradio_client import Client, handle_file
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from inversefacenet import FaceModel, FaceParameters, render  # noqa: E402
+from inversefacenet import FaceModel, FaceParameters  # noqa: E402
 from inversefacenet.images import load_image  # noqa: E402
 from inversefacenet.params import EXPRESSION_CONTROLS  # noqa: E402
-from inversefacenet.renderer import to_uint8  # noqa: E402
+from inversefacenet.render.renderer import render, to_uint8  # noqa: E402
 
 PHOTO = str(ROOT / "assets/examples/astronaut.jpg")
 JAW = EXPRESSION_CONTROLS.index("jawOpen")

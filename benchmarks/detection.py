@@ -39,9 +39,10 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from inversefacenet import FaceModel, render  # noqa: E402
+from inversefacenet import FaceModel  # noqa: E402
 from inversefacenet.detection import LandmarkDetector  # noqa: E402
 from inversefacenet.images import load_image  # noqa: E402
+from inversefacenet.render import render  # noqa: E402
 from training import devset  # noqa: E402
 from training.corpus import PAPER, sample_parameters  # noqa: E402
 

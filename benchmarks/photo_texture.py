@@ -38,7 +38,7 @@ from inversefacenet.params import FaceParameters  # noqa: E402
 from inversefacenet.photo_texture import PhotoTexture, delight, for_face, relit, texel_map  # noqa: E402
 from inversefacenet.pipeline import FaceResult  # noqa: E402
 from inversefacenet.preprocess import crop_image, face_mask  # noqa: E402
-from inversefacenet.renderer import render  # noqa: E402
+from inversefacenet.render.renderer import render  # noqa: E402
 from training.realism import background  # noqa: E402
 
 BROWS = [[70, 63, 105, 66, 107], [300, 293, 334, 296, 336]]

@@ -37,9 +37,9 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from demo import views  # noqa: E402
-from inversefacenet import FaceModel, FaceParameters, render  # noqa: E402
-from inversefacenet.render_gl import GLRenderer, probe  # noqa: E402
-from inversefacenet.renderer import to_uint8  # noqa: E402
+from inversefacenet import FaceModel, FaceParameters  # noqa: E402
+from inversefacenet.render.render_gl import GLRenderer, probe  # noqa: E402
+from inversefacenet.render.renderer import render, to_uint8  # noqa: E402
 from training.corpus import sample_parameters  # noqa: E402
 
 MIN_MASK_IOU = 0.95

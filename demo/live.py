@@ -23,7 +23,7 @@ from demo.views import BACKGROUND, composite
 from inversefacenet.lighting import PRESETS, matched, sh_from_light
 from inversefacenet.pipeline import Reconstructor
 from inversefacenet.preprocess import crop_for_landmarks
-from inversefacenet.renderer import render, to_uint8
+from inversefacenet.render.renderer import render, to_uint8
 from inversefacenet.tracking import TrackedFace, Tracker, TrackerConfig
 
 LIVE_SIZE = 256

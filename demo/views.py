@@ -16,12 +16,12 @@ from typing import Literal
 import cv2
 import numpy as np
 
-from inversefacenet import render_gl
 from inversefacenet.facemodel.model import FaceModel
 from inversefacenet.lighting import PRESETS, sh_from_light
 from inversefacenet.params import FaceParameters
 from inversefacenet.preprocess import Crop
-from inversefacenet.renderer import RenderOutput, render, to_uint8
+from inversefacenet.render import render_gl
+from inversefacenet.render.renderer import RenderOutput, render, to_uint8
 
 PREVIEW_SIZE = 512
 PREVIEW_ZOOM = 0.8

@@ -16,14 +16,14 @@ from pathlib import Path
 import numpy as np
 
 from inversefacenet.atlas import UVAtlas
-from inversefacenet.camera import DEFAULT_CAMERA, Camera, rotation_matrix
 from inversefacenet.facemodel.model import FaceModel
 from inversefacenet.lighting import PRESETS, Light, sh_from_light
 from inversefacenet.params import FaceParameters
 from inversefacenet.photo_texture import delight, texel_map
 from inversefacenet.preprocess import EYES, FACE_OVAL, INNER_LIPS, crop_for_landmarks, face_mask
-from inversefacenet.raster_numba import vertex_normals
-from inversefacenet.renderer import render, to_uint8
+from inversefacenet.render.camera import DEFAULT_CAMERA, Camera, rotation_matrix
+from inversefacenet.render.raster_numba import vertex_normals
+from inversefacenet.render.renderer import render, to_uint8
 
 FACE_MASK_RULE = {"oval": list(map(int, FACE_OVAL)), "inner_lips": list(map(int, INNER_LIPS)),
                   "eyes": [list(map(int, eye)) for eye in EYES]}  # fmt: skip

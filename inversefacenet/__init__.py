@@ -1,15 +1,16 @@
 """InverseFaceNet: single-shot inverse face rendering (pose, shape, expression, albedo, SH light).
 
 Names are imported on first use (PEP 562), so ``import inversefacenet`` and ``--help`` do not load torch, numba,
-OpenCV and MediaPipe until something needs them.
+OpenCV and MediaPipe until something needs them. Rendering is the subpackage ``inversefacenet.render``
+(``from inversefacenet.render import render``).
 """
 
 from importlib import import_module
 from typing import Any
 
 _WHERE = {
-    "Camera": "inversefacenet.camera",
-    "rotation_matrix": "inversefacenet.camera",
+    "Camera": "inversefacenet.render.camera",
+    "rotation_matrix": "inversefacenet.render.camera",
     "InputError": "inversefacenet.errors",
     "NoFaceError": "inversefacenet.errors",
     "export_mesh": "inversefacenet.export",
@@ -20,10 +21,9 @@ _WHERE = {
     "ParameterLayout": "inversefacenet.params",
     "FaceResult": "inversefacenet.pipeline",
     "Reconstructor": "inversefacenet.pipeline",
-    "RenderOutput": "inversefacenet.renderer",
-    "render": "inversefacenet.renderer",
-    "sh_basis": "inversefacenet.sh",
-    "sh_irradiance": "inversefacenet.sh",
+    "RenderOutput": "inversefacenet.render.renderer",
+    "sh_basis": "inversefacenet.render.sh",
+    "sh_irradiance": "inversefacenet.render.sh",
 }
 
 __all__ = sorted(_WHERE)

@@ -31,10 +31,10 @@ from scipy.spatial.transform import Rotation
 from trimesh.iteration import IndexedDict
 
 from inversefacenet.atlas import UVAtlas
-from inversefacenet.camera import rotation_matrix
 from inversefacenet.export import bake_face_texture, face_normals, glb_bytes
 from inversefacenet.facemodel.model import FaceModel
 from inversefacenet.params import FaceParameters
+from inversefacenet.render.camera import rotation_matrix
 
 __all__ = ["animated_glb", "morph_targets", "read_session", "session_dict"]
 

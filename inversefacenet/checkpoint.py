@@ -19,11 +19,11 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, safe_open, save_file
 
-from inversefacenet.camera import DEFAULT_CAMERA, Camera
 from inversefacenet.facemodel.model import FaceModel
 from inversefacenet.networks import build_network
 from inversefacenet.params import FaceParameters, ParameterLayout
 from inversefacenet.preprocess import ALIGNMENT_SIZE
+from inversefacenet.render.camera import DEFAULT_CAMERA, Camera
 
 DEFAULT_CHECKPOINT = Path(__file__).resolve().parents[1] / "assets" / "inversefacenet.safetensors"
 """The shipped network (fp16 weights), when there is one."""

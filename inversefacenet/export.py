@@ -20,7 +20,7 @@ from trimesh.iteration import IndexedDict
 
 from inversefacenet.atlas import UVAtlas
 from inversefacenet.facemodel.model import FaceModel
-from inversefacenet.raster_numba import rasterize
+from inversefacenet.render.raster_numba import rasterize
 
 SUFFIXES = (".obj", ".ply", ".glb")
 TEXTURE_SIZE = 1024

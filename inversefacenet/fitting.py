@@ -20,12 +20,12 @@ from typing import Literal
 import numpy as np
 import torch
 
-from inversefacenet import raster_torch
-from inversefacenet.camera import DEFAULT_CAMERA, Camera
 from inversefacenet.facemodel.model import MESH_POINTS, FaceModel
 from inversefacenet.params import FaceParameters
-from inversefacenet.renderer import RenderOutput, project_face, render
-from inversefacenet.sh import sh_basis
+from inversefacenet.render import raster_torch
+from inversefacenet.render.camera import DEFAULT_CAMERA, Camera
+from inversefacenet.render.renderer import RenderOutput, project_face, render
+from inversefacenet.render.sh import sh_basis
 
 FitMode = Literal["fast", "full"]
 

@@ -2,7 +2,7 @@
 
 A light here is one distant coloured lamp plus a uniform ambient term. Its exact Lambertian
 irradiance ``ambient + intensity * max(0, n . d)`` is projected onto our SH basis (see
-``inversefacenet.sh``) in closed form: the clamped cosine's Legendre coefficients are 1/4,
+``inversefacenet.render.sh``) in closed form: the clamped cosine's Legendre coefficients are 1/4,
 1/2 and 5/16 for bands 0, 1 and 2 (Ramamoorthi & Hanrahan 2001). Directions are in the
 camera frame: x to the viewer's right, y up, z towards the viewer.
 """
@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from inversefacenet.sh import N_SH_BANDS
+from inversefacenet.render.sh import N_SH_BANDS
 
 
 @dataclass(frozen=True)

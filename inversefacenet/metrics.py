@@ -11,7 +11,7 @@ import numpy as np
 from inversefacenet.facemodel.model import FaceModel
 from inversefacenet.params import FaceParameters
 from inversefacenet.preprocess import face_mask
-from inversefacenet.renderer import render
+from inversefacenet.render.renderer import render
 
 EVAL_SIZE = 128
 """Render size (px) of the photometric and mask comparisons."""

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from inversefacenet.arrays import concatenate
-from inversefacenet.sh import N_SH_BANDS
+from inversefacenet.render.sh import N_SH_BANDS
 
 N_ROTATION = 3
 N_SH = N_SH_BANDS * 3

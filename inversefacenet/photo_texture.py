@@ -29,9 +29,9 @@ from inversefacenet.atlas import ISLANDS, UVAtlas
 from inversefacenet.facemodel.model import FaceModel
 from inversefacenet.params import FaceParameters
 from inversefacenet.preprocess import Crop, crop_image, face_mask
-from inversefacenet.raster_numba import rasterize
-from inversefacenet.renderer import RenderOutput, render
-from inversefacenet.sh import sh_irradiance
+from inversefacenet.render.raster_numba import rasterize
+from inversefacenet.render.renderer import RenderOutput, render
+from inversefacenet.render.sh import sh_irradiance
 
 if TYPE_CHECKING:
     from inversefacenet.pipeline import FaceResult

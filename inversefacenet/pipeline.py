@@ -18,7 +18,6 @@ import numpy as np
 
 from inversefacenet import photo_texture
 from inversefacenet.animate import animated_glb
-from inversefacenet.camera import DEFAULT_CAMERA, Camera, rotation_matrix
 from inversefacenet.checkpoint import DEFAULT_CHECKPOINT, to_parameters
 from inversefacenet.detection import DetectedFace, LandmarkDetector
 from inversefacenet.errors import NoFaceError
@@ -30,7 +29,8 @@ from inversefacenet.landmark_offsets import measured_offsets
 from inversefacenet.params import FaceParameters
 from inversefacenet.predictor import Backend, NetworkPredictor, load_predictor
 from inversefacenet.preprocess import Crop, crop_for_landmarks, crop_image, crop_input, face_mask
-from inversefacenet.renderer import RenderOutput, render, to_uint8
+from inversefacenet.render.camera import DEFAULT_CAMERA, Camera, rotation_matrix
+from inversefacenet.render.renderer import RenderOutput, render, to_uint8
 
 log = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """Crop and mask a face for the network and the fit (paper sections 3 and 6.1).
 
 The crop is the square box around the 468 MediaPipe mesh points, made 1.25x larger
-(:func:`inversefacenet.camera.crop_transform`, the same rule the renderer uses for the
+(:func:`inversefacenet.render.camera.crop_transform`, the same rule the renderer uses for the
 synthetic corpus), resized to the input size. The mask keeps the face oval and removes the
 mouth interior and the eyes, from the same landmarks; synthetic images get theirs from the projected
 landmark vertices through the same function, so training and photo crops agree.
@@ -14,8 +14,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from inversefacenet.camera import DEFAULT_CAMERA, Camera, crop_transform
 from inversefacenet.facemodel.model import MESH_POINTS
+from inversefacenet.render.camera import DEFAULT_CAMERA, Camera, crop_transform
 
 FACE_OVAL = [10, 338, 297, 332, 284, 251, 389, 356, 454, 323, 361, 288, 397, 365, 379, 378, 400, 377, 152,
              148, 176, 149, 150, 136, 172, 58, 132, 93, 234, 127, 162, 21, 54, 103, 67, 109]  # fmt: skip

@@ -3,8 +3,8 @@ import os
 import numpy as np
 import pytest
 
-from inversefacenet import FaceModel, FaceParameters, render
-from inversefacenet.renderer import to_uint8
+from inversefacenet import FaceModel, FaceParameters
+from inversefacenet.render.renderer import render, to_uint8
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

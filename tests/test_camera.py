@@ -2,7 +2,7 @@ import numpy as np
 import torch
 from scipy.spatial.transform import Rotation
 
-from inversefacenet.camera import DEFAULT_CAMERA, crop_transform, project, rotation_matrix, to_camera
+from inversefacenet.render.camera import DEFAULT_CAMERA, crop_transform, project, rotation_matrix, to_camera
 
 
 def test_rotation_matches_scipy_extrinsic_xyz():

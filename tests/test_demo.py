@@ -13,11 +13,11 @@ from demo.session import EXPRESSION_CONTROLS, Edit, Session
 from demo.views import FaceViews, composite
 from inversefacenet import FaceParameters, Reconstructor
 from inversefacenet.atlas import UVAtlas
-from inversefacenet.camera import rotation_matrix
 from inversefacenet.detection import LandmarkDetector
 from inversefacenet.lighting import PRESETS, Light, hex_to_rgb, light_from_sh, rgb_to_hex, sh_from_light
 from inversefacenet.preprocess import Crop
-from inversefacenet.sh import sh_basis
+from inversefacenet.render.camera import rotation_matrix
+from inversefacenet.render.sh import sh_basis
 from tests.conftest import two_face_photo
 
 

@@ -11,10 +11,10 @@ from matplotlib import cbook
 from PIL import Image
 
 from demo.webpage import DIST
-from inversefacenet import detection, render
+from inversefacenet import detection
 from inversefacenet.detection import LandmarkDetector
 from inversefacenet.images import load_image
-from inversefacenet.renderer import to_uint8
+from inversefacenet.render.renderer import render, to_uint8
 from tests import test_web
 from tests.conftest import known_face
 

@@ -8,10 +8,11 @@ import torch
 import trimesh
 from scipy.signal import savgol_filter
 
-from inversefacenet import FaceParameters, render
+from inversefacenet import FaceParameters
 from inversefacenet.export import export_face
 from inversefacenet.facemodel.region import FOREHEAD_CURVE_MM, clip_mesh
-from inversefacenet.raster_numba import rasterize
+from inversefacenet.render import render
+from inversefacenet.render.raster_numba import rasterize
 from tests.test_render import to_torch
 
 POSES_DEG = [(0, 0, 0), (0, 25, 0), (0, -25, 0), (15, 0, 0), (-15, 0, 0), (10, 15, 10), (-10, -20, -10)]
@@ -172,7 +173,7 @@ def test_cut_values_of_the_wrong_length_are_refused(model):
         ValueError, match=rf"expected cut values \({model.n_vertices},\), one per vertex, got shape \(3,\)"
     ):
         rasterize(pixels, depth, model.triangles, 8, cut=np.zeros(3))
-    from inversefacenet.raster_torch import rasterize as rasterize_torch
+    from inversefacenet.render.raster_torch import rasterize as rasterize_torch
 
     with pytest.raises(ValueError, match="one per vertex"):
         rasterize_torch(torch.tensor(pixels), torch.tensor(depth), torch.tensor(model.triangles), 8, cut=torch.zeros(3))

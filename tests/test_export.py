@@ -9,12 +9,12 @@ from scipy.signal import find_peaks
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial.transform import Rotation
 
-from inversefacenet import FaceParameters, export_mesh, render
+from inversefacenet import FaceParameters, export_mesh
 from inversefacenet.atlas import ISLANDS, UVAtlas
-from inversefacenet.camera import rotation_matrix
 from inversefacenet.export import bake_face_texture, bake_texture, export_face
 from inversefacenet.facemodel.model import FaceModelError
-from inversefacenet.renderer import to_uint8
+from inversefacenet.render.camera import rotation_matrix
+from inversefacenet.render.renderer import render, to_uint8
 from tests.conftest import known_face
 from tools.atlas_figure import render_glb, uv_quality
 

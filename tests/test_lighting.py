@@ -3,7 +3,7 @@
 import numpy as np
 
 from inversefacenet.lighting import PRESETS, Light, front_irradiance, matched, sh_from_light
-from inversefacenet.sh import sh_basis
+from inversefacenet.render.sh import sh_basis
 
 
 def _hemisphere_mean(sh: np.ndarray) -> float:

@@ -8,7 +8,7 @@ from benchmarks.photo_texture import paint
 from inversefacenet.export import bake_face_texture
 from inversefacenet.photo_texture import delight, relit, texel_map
 from inversefacenet.preprocess import face_mask
-from inversefacenet.renderer import render, to_uint8
+from inversefacenet.render.renderer import render, to_uint8
 from tests.conftest import known_face
 
 SIZE = 256  # texture and crop side: small, for speed

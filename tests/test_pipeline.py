@@ -9,8 +9,7 @@ import pytest
 import trimesh
 from PIL import Image
 
-from inversefacenet import FaceParameters, NoFaceError, Reconstructor, render
-from inversefacenet.camera import Camera
+from inversefacenet import FaceParameters, NoFaceError, Reconstructor
 from inversefacenet.checkpoint import DEFAULT_CHECKPOINT, NetworkConfig, Predictor, save_checkpoint
 from inversefacenet.cli import main
 from inversefacenet.detection import LandmarkDetector
@@ -18,7 +17,8 @@ from inversefacenet.fitting import fit
 from inversefacenet.networks import build_network
 from inversefacenet.predictor import export_onnx, load_predictor
 from inversefacenet.preprocess import Crop, crop_for_landmarks, crop_image, face_input, face_mask, network_input
-from inversefacenet.renderer import to_uint8
+from inversefacenet.render.camera import Camera
+from inversefacenet.render.renderer import render, to_uint8
 from tests.conftest import known_face, photo_of, two_face_photo
 
 EXAMPLE = "assets/examples/astronaut.jpg"

@@ -10,8 +10,8 @@ import pytest
 from conftest import known_face, random_parameters
 
 from demo import views
-from inversefacenet import render, render_gl
-from inversefacenet.renderer import to_uint8
+from inversefacenet.render import render_gl
+from inversefacenet.render.renderer import render, to_uint8
 from tests.test_edge_cut import cut_columns, edge_roughness_px, posed_mean_face
 
 SIZE = 256

@@ -3,11 +3,11 @@
 import numpy as np
 import pytest
 
-from inversefacenet import camera as cam
 from inversefacenet.detection import LandmarkDetector
 from inversefacenet.landmark_offsets import measured_offsets, moved
 from inversefacenet.preprocess import face_mask
-from inversefacenet.renderer import render
+from inversefacenet.render import camera as cam
+from inversefacenet.render.renderer import render
 from tests.conftest import random_parameters
 from training.corpus import PAPER, SyntheticStream, render_inputs, sample_parameters
 from training.realism import PHOTO, Realism, network_inputs, photo_of_face, recrop

@@ -3,10 +3,11 @@ import pytest
 import torch
 import trimesh
 
-from inversefacenet import FaceModel, FaceParameters, render
-from inversefacenet.camera import DEFAULT_CAMERA
-from inversefacenet.raster_numba import rasterize as rasterize_numba
-from inversefacenet.raster_torch import rasterize as rasterize_torch
+from inversefacenet import FaceModel, FaceParameters
+from inversefacenet.render import render
+from inversefacenet.render.camera import DEFAULT_CAMERA
+from inversefacenet.render.raster_numba import rasterize as rasterize_numba
+from inversefacenet.render.raster_torch import rasterize as rasterize_torch
 from tests.conftest import random_parameters
 
 
@@ -170,9 +171,9 @@ def test_barycentric_gradcheck():
 
 
 def test_numba_shading_matches_the_sh_formula(model):
-    from inversefacenet.raster_numba import shade_vertices
-    from inversefacenet.raster_torch import vertex_normals
-    from inversefacenet.sh import sh_irradiance
+    from inversefacenet.render.raster_numba import shade_vertices
+    from inversefacenet.render.raster_torch import vertex_normals
+    from inversefacenet.render.sh import sh_irradiance
 
     params = random_parameters(model, 2, seed=9)
     vertices = model.geometry(params.shape, params.expression).astype(np.float32)

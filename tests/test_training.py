@@ -11,12 +11,13 @@ import numpy as np
 import pytest
 import torch
 
-from inversefacenet import FaceParameters, Reconstructor, render
-from inversefacenet import camera as cam
+from inversefacenet import FaceParameters, Reconstructor
 from inversefacenet.checkpoint import CheckpointError, NetworkConfig, Predictor, load_network, save_checkpoint
 from inversefacenet.cli import main as cli
 from inversefacenet.detection import LandmarkDetector
 from inversefacenet.networks import build_network
+from inversefacenet.render import camera as cam
+from inversefacenet.render import render
 from tests.conftest import random_parameters
 from training.bootstrap import bootstrap
 from training.corpus import PAPER, SyntheticStream, held_out_set, sample_parameters

@@ -34,7 +34,7 @@ from inversefacenet.detection import LandmarkDetector
 from inversefacenet.images import load_image
 from inversefacenet.params import FaceParameters
 from inversefacenet.preprocess import crop_for_landmarks, crop_image, face_mask, network_input
-from inversefacenet.raster_numba import rasterize
+from inversefacenet.render.raster_numba import rasterize
 from tests.test_animate import accessor, morphed
 from tests.test_edge_cut import POSES_DEG, cut_columns, edge_roughness_px
 from tools.atlas_figure import uv_quality

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from export.goldens import write_goldens
-from inversefacenet.camera import Camera
+from inversefacenet.render.camera import Camera
 
 WEB = Path(__file__).resolve().parents[1] / "webassets"
 

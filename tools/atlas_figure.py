@@ -98,10 +98,11 @@ def main() -> None:
     import matplotlib.pyplot as plt
     from matplotlib.patches import Patch
 
-    from inversefacenet import FaceModel, FaceParameters, render
+    from inversefacenet import FaceModel, FaceParameters
     from inversefacenet.atlas import ISLANDS, UVAtlas
-    from inversefacenet.camera import rotation_matrix
     from inversefacenet.export import bake_face_texture, bake_texture, export_face, export_mesh
+    from inversefacenet.render import render
+    from inversefacenet.render.camera import rotation_matrix
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--figure", type=Path, default=Path("assets/facemodel_uv.png"))

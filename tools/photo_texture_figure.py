@@ -26,7 +26,7 @@ from inversefacenet.images import load_image  # noqa: E402
 from inversefacenet.lighting import PRESETS, matched, sh_from_light  # noqa: E402
 from inversefacenet.photo_texture import for_face, relit  # noqa: E402
 from inversefacenet.preprocess import crop_image  # noqa: E402
-from inversefacenet.renderer import RenderOutput, render, to_uint8  # noqa: E402
+from inversefacenet.render.renderer import RenderOutput, render, to_uint8  # noqa: E402
 
 PANEL = 320
 TITLES = ("photo", "relit: model albedo", "relit: photo texture", "photo texture (atlas)")

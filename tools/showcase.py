@@ -20,7 +20,7 @@ from PIL import Image, ImageDraw
 from inversefacenet.export import SUFFIXES, export_face
 from inversefacenet.facemodel.model import FaceModel
 from inversefacenet.params import FaceParameters
-from inversefacenet.renderer import render, to_uint8
+from inversefacenet.render.renderer import render, to_uint8
 
 PANEL = 256
 

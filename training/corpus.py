@@ -27,7 +27,7 @@ from inversefacenet.facemodel.model import FaceModel
 from inversefacenet.lighting import Light, sh_from_light
 from inversefacenet.params import FaceParameters
 from inversefacenet.preprocess import ALIGNMENT_SIZE, face_mask
-from inversefacenet.renderer import render
+from inversefacenet.render.renderer import render
 from training.realism import NetworkBatch, Realism, network_inputs
 
 

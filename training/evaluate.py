@@ -35,7 +35,7 @@ from inversefacenet.metrics import EVAL_SIZE, outcomes
 from inversefacenet.params import FaceParameters
 from inversefacenet.pipeline import Reconstructor
 from inversefacenet.preprocess import face_input, face_mask
-from inversefacenet.renderer import render
+from inversefacenet.render.renderer import render
 from training.corpus import held_out_set, render_inputs
 from training.losses import ParameterLoss
 from training.realism import photo_of_face

@@ -6,11 +6,11 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from inversefacenet.camera import rotation_matrix
 from inversefacenet.facemodel.model import FaceModel
 from inversefacenet.params import N_SH
-from inversefacenet.raster_numba import vertex_normals
-from inversefacenet.sh import N_SH_BANDS, sh_basis
+from inversefacenet.render.camera import rotation_matrix
+from inversefacenet.render.raster_numba import vertex_normals
+from inversefacenet.render.sh import N_SH_BANDS, sh_basis
 
 PAPER_WEIGHTS = {"rotation": 400.0, "shape": 50.0, "expression": 50.0, "albedo": 100.0, "sh": 20.0}
 

@@ -29,7 +29,7 @@ from inversefacenet.facemodel.model import MESH_POINTS, FaceModel
 from inversefacenet.landmark_offsets import measured_offsets, moved
 from inversefacenet.params import FaceParameters
 from inversefacenet.preprocess import ALIGNMENT_SIZE, EYES, Crop, crop_for_landmarks, crop_image, face_mask
-from inversefacenet.renderer import render
+from inversefacenet.render.renderer import render
 
 
 @dataclass(frozen=True)

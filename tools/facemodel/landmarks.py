@@ -38,7 +38,7 @@ RENDER_SIZE = 512
 def _render_views(model: Any, views: list[tuple[float, float]], crop_vertices: np.ndarray) -> list[Any]:
     """Render the mean face under soft frontal light from (pitch, yaw) views in degrees."""
     from inversefacenet.params import FaceParameters
-    from inversefacenet.renderer import render
+    from inversefacenet.render.renderer import render
 
     outputs = []
     for pitch, yaw in views:
@@ -67,7 +67,7 @@ def _detect(images: list[np.ndarray]) -> list[np.ndarray | None]:
 
 
 def _with_background(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    from inversefacenet.renderer import to_uint8
+    from inversefacenet.render.renderer import to_uint8
 
     grey = np.where(mask[..., None], image, 0.45)
     return to_uint8(grey)

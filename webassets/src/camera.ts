@@ -1,4 +1,4 @@
-// The image formation's camera (inversefacenet/camera.py): head frame (mm, x right, y up, face along +z) ->
+// The image formation's camera (inversefacenet/render/camera.py): head frame (mm, x right, y up, face along +z) ->
 // camera frame (the camera at the origin looking down -z, the head at distance_mm) -> perspective
 // projection -> the square crop around the projected mesh landmarks, in float32 as Python computes it.
 

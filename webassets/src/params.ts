@@ -29,7 +29,7 @@ export function unpack(vector: Float32Array, index: FaceModelIndex): FaceParamet
   };
 }
 
-/** Rot_xyz = Rz(roll) Ry(yaw) Rx(pitch), row-major 3x3 (inversefacenet/camera.py). */
+/** Rot_xyz = Rz(roll) Ry(yaw) Rx(pitch), row-major 3x3 (inversefacenet/render/camera.py). */
 export function rotationMatrix(pitchDeg: number, yawDeg: number, rollDeg: number): number[] {
   const [a, b, g] = [pitchDeg, yawDeg, rollDeg].map((d) => (d * Math.PI) / 180);
   const [ca, cb, cg, sa, sb, sg] = [Math.cos(a), Math.cos(b), Math.cos(g), Math.sin(a), Math.sin(b), Math.sin(g)];

@@ -1,7 +1,7 @@
-// Z-buffer rasterizer on the CPU with the coverage rule of inversefacenet/raster.py: a pixel belongs to a
+// Z-buffer rasterizer on the CPU with the coverage rule of inversefacenet/render/raster.py: a pixel belongs to a
 // front-facing (clockwise in image space, y down) triangle when its centre (j + 0.5, i + 0.5) has all three
 // barycentrics >= 0; the nearest wins, depth ties go to the lower triangle id. The arithmetic is
-// inversefacenet/raster_numba.py's in float32 (Math.fround at every step), so both give the same pixels.
+// inversefacenet/render/raster_numba.py's in float32 (Math.fround at every step), so both give the same pixels.
 
 const f = Math.fround;
 

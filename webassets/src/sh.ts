@@ -1,4 +1,4 @@
-// Second-order SH irradiance (inversefacenet/sh.py): the unnormalised basis [1, y, z, x, xy, yz, 3z^2 - 1, xz,
+// Second-order SH irradiance (inversefacenet/render/sh.py): the unnormalised basis [1, y, z, x, xy, yz, 3z^2 - 1, xz,
 // x^2 - y^2], so the first coefficient is the ambient irradiance. The view's shader has the same sum in GLSL.
 
 /** RGB irradiance at unit normal (x, y, z) under `sh` (9 x RGB), written into out[at..at+2]. */

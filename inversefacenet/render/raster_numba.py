@@ -5,7 +5,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from inversefacenet.raster import RasterOutput
+from inversefacenet.render.raster import RasterOutput
 
 
 def _contiguous(array: np.ndarray, dtype: type) -> np.ndarray:
@@ -32,7 +32,7 @@ def _shade(vertices, albedo, sh, triangles, normals, colour):  # noqa: ANN001, A
             x, y, z = n[i, 0], n[i, 1], n[i, 2]
             for ch in range(3):
                 s = sh[b, :, ch]
-                # the SH basis of inversefacenet.sh.sh_basis, unrolled
+                # the SH basis of inversefacenet.render.sh.sh_basis, unrolled
                 irradiance = (s[0] + s[1] * y + s[2] * z + s[3] * x + s[4] * x * y + s[5] * y * z
                               + s[6] * (3 * z * z - 1) + s[7] * x * z + s[8] * (x * x - y * y))  # fmt: skip
                 c[i, ch] = albedo[b, i, ch] * irradiance

@@ -1,15 +1,15 @@
 """Pure-torch rasterizer and vertex normals: differentiable for colour, light and vertex
 positions (not silhouettes), and the independent oracle for the numba fast path.
 
-Same signatures and coverage rule as :mod:`inversefacenet.raster_numba`.
+Same signatures and coverage rule as :mod:`inversefacenet.render.raster_numba`.
 """
 
 from __future__ import annotations
 
 import torch
 
-from inversefacenet.raster import RasterOutput
-from inversefacenet.sh import sh_irradiance
+from inversefacenet.render.raster import RasterOutput
+from inversefacenet.render.sh import sh_irradiance
 
 
 def vertex_normals(vertices: torch.Tensor, triangles: torch.Tensor) -> torch.Tensor:
@@ -80,7 +80,7 @@ def rasterize(
 ) -> tuple[RasterOutput, torch.Tensor | None, torch.Tensor | None]:  # fmt: skip
     """Rasterize (B, V, 2) pixel positions with (B, V) depths (mm) into size x size images.
 
-    Same contract as :func:`inversefacenet.raster_numba.rasterize`. Triangle ids are found
+    Same contract as :func:`inversefacenet.render.raster_numba.rasterize`. Triangle ids are found
     without gradients; barycentrics, depth and the interpolated values are then recomputed
     differentiably from ``pixels``, ``depth`` and ``values``.
     """

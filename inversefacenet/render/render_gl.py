@@ -21,10 +21,10 @@ from typing import Any
 
 import numpy as np
 
-from inversefacenet import camera as cam
 from inversefacenet.facemodel.model import FaceModel
 from inversefacenet.params import FaceParameters
-from inversefacenet.raster_numba import shade_vertices
+from inversefacenet.render import camera as cam
+from inversefacenet.render.raster_numba import shade_vertices
 
 PLATFORM = "egl"
 """PyOpenGL platform unless ``PYOPENGL_PLATFORM`` says otherwise: EGL makes a context on a GPU

@@ -12,11 +12,11 @@ from typing import Any
 
 import numpy as np
 
-from inversefacenet import camera as cam
 from inversefacenet.arrays import namespace
 from inversefacenet.facemodel.model import MESH_POINTS, FaceModel
 from inversefacenet.params import FaceParameters
-from inversefacenet.raster import RasterOutput
+from inversefacenet.render import camera as cam
+from inversefacenet.render.raster import RasterOutput
 
 
 @dataclass
@@ -44,10 +44,10 @@ class RenderOutput:
 
 def _backend(xp: Any) -> Any:
     if xp is np:
-        from inversefacenet import raster_numba
+        from inversefacenet.render import raster_numba
 
         return raster_numba
-    from inversefacenet import raster_torch
+    from inversefacenet.render import raster_torch
 
     return raster_torch
 
