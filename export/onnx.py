@@ -53,15 +53,23 @@ def export_fp32(network: torch.nn.Module, config: NetworkConfig) -> onnx.ModelPr
     return model
 
 
+MASK_RULES = {
+    "face": "face oval filled (cv2.fillPoly, pixel centres) minus inner lips and eyes",
+    "none": "none: the whole crop",
+}
+"""The input mask rules (inversefacenet.preprocess.INPUT_MASKS) in words, for the metadata's readers."""
+
+
 def preprocessing(config: NetworkConfig) -> dict[str, object]:
     """How inputs are made for a checkpoint's network: its crop rule, camera, input size, range and layout."""
     return {
         "input_size": config.input_size,
-        "input_layout": "NCHW, RGB, (pixel / 255 - 0.5) * face_mask",
+        "input_layout": "NCHW, RGB, (pixel / 255 - 0.5) * input mask",
         "input_range": config.input_range,
         "crop_scale": config.crop_scale,
         "crop_rule": "square box of the 468 mesh landmarks x crop_scale, centred",
-        "mask_rule": "face oval filled (cv2.fillPoly, pixel centres) minus inner lips and eyes",
+        "input_mask": config.input_mask,
+        "mask_rule": MASK_RULES[config.input_mask],
         "camera_distance_mm": config.camera_distance_mm,
         "parameter_layout": {name: [s.start, s.stop] for name, s in config.layout.slices.items()},
         "crop_alignment": config.crop_alignment,
@@ -204,7 +212,10 @@ def parity(
     """Each variant against the torch network on ``count`` held-out synthetic renders."""
     truth = held_out_set(face_model, count)
     inputs = np.concatenate(
-        [render_inputs(face_model, truth.select(slice(s, s + 64)), config.input_size)[0] for s in range(0, count, 64)]
+        [
+            render_inputs(face_model, truth.select(slice(s, s + 64)), config.input_size, mask=config.input_mask)[0]
+            for s in range(0, count, 64)
+        ]
     ).transpose(0, 3, 1, 2)
     with torch.no_grad():
         reference = network.eval()(torch.as_tensor(np.ascontiguousarray(inputs))).numpy()

@@ -50,6 +50,7 @@ class NetworkConfig:
     camera_distance_mm: float = DEFAULT_CAMERA.distance_mm
     input_range: str = "rgb in [-0.5, 0.5], 0 outside the face mask"
     crop_alignment: bool = False  # also outputs where its crop should have been (preprocess.ALIGNMENT_SIZE values)
+    input_mask: str = "face"  # what of the crop it sees (preprocess.INPUT_MASKS)
 
     @property
     def layout(self) -> ParameterLayout:

@@ -264,7 +264,10 @@ class Reconstructor:
         config = self.predictor.config
 
         def read(crops: list[Crop]) -> np.ndarray:
-            inputs = [crop_input(image, points, crop) for points, crop in zip(landmarks, crops, strict=True)]
+            inputs = [
+                crop_input(image, points, crop, config.input_mask)
+                for points, crop in zip(landmarks, crops, strict=True)
+            ]
             return self.predictor.outputs(np.stack(inputs))
 
         crops = [crop_for_landmarks(points, config.input_size, config.camera) for points in landmarks]

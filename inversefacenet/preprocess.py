@@ -115,19 +115,34 @@ def face_mask(landmarks_crop: np.ndarray, size: int) -> np.ndarray:
     return mask.astype(bool)
 
 
+INPUT_MASKS = ("face", "none")
+"""How a network's input is masked (``NetworkConfig.input_mask``): "face" keeps the face oval without eyes and
+mouth (the paper's rule: its outline is drawn from the landmarks, so it tells the network the face's outline as
+the landmarks see it), "none" keeps the whole crop (the outline then comes from the photo itself)."""
+
+
+def input_mask(landmarks_crop: np.ndarray, size: int, rule: str) -> np.ndarray:
+    """(size, size) bool: what of the crop a network with mask ``rule`` (one of ``INPUT_MASKS``) sees."""
+    if rule not in INPUT_MASKS:
+        raise ValueError(f"unknown input mask {rule!r}: expected one of {INPUT_MASKS}")
+    return face_mask(landmarks_crop, size) if rule == "face" else np.ones((size, size), bool)
+
+
 def network_input(crop: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """(size, size, 3) uint8 crop and bool mask -> float32 colour in [-0.5, 0.5], 0 outside the mask."""
     return (crop.astype(np.float32) / 255 - 0.5) * mask[..., None]
 
 
-def face_input(image: np.ndarray, landmarks: np.ndarray, size: int, camera: Camera = DEFAULT_CAMERA) -> np.ndarray:
+def face_input(
+    image: np.ndarray, landmarks: np.ndarray, size: int, camera: Camera = DEFAULT_CAMERA, mask: str = "face"
+) -> np.ndarray:
     """The network input of one face: (H, W, 3) uint8 photo and its (478, 2+) landmarks in photo
-    pixels -> (size, size, 3) float32, cropped and masked by the paper's rule at ``camera.crop_scale``
-    (a checkpoint's ``config.camera``: the rule its network was trained with)."""
-    return crop_input(image, landmarks, crop_for_landmarks(landmarks, size, camera))
+    pixels -> (size, size, 3) float32, cropped by the paper's rule at ``camera.crop_scale`` and masked
+    by ``mask`` (a checkpoint's ``config.camera`` and ``config.input_mask``: the rule its network was trained with)."""
+    return crop_input(image, landmarks, crop_for_landmarks(landmarks, size, camera), mask)
 
 
-def crop_input(image: np.ndarray, landmarks: np.ndarray, crop: Crop) -> np.ndarray:
+def crop_input(image: np.ndarray, landmarks: np.ndarray, crop: Crop, mask: str = "face") -> np.ndarray:
     """The network input of one face in a given ``crop`` (e.g. one a network pointed to): the photo resampled
-    there, masked by the face's (478, 2+) landmarks -> (crop.size, crop.size, 3) float32."""
-    return network_input(crop_image(image, crop), face_mask(crop.to_crop(landmarks[:, :2]), crop.size))
+    there, masked by ``mask`` (:func:`input_mask`) of the face's (478, 2+) landmarks -> (crop.size, crop.size, 3)."""
+    return network_input(crop_image(image, crop), input_mask(crop.to_crop(landmarks[:, :2]), crop.size, mask))

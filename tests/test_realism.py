@@ -5,7 +5,7 @@ import pytest
 
 from inversefacenet.detection import LandmarkDetector
 from inversefacenet.landmark_offsets import measured_offsets, moved
-from inversefacenet.preprocess import face_mask
+from inversefacenet.preprocess import crop_for_landmarks, crop_image, crop_input, face_mask
 from inversefacenet.render import camera as cam
 from inversefacenet.render.renderer import render
 from tests.conftest import random_parameters
@@ -116,3 +116,28 @@ def test_share_keeps_some_renders_clean(model):
     half, _ = render_inputs(model, params, 64, Realism(share=0.5), np.random.default_rng(0))
     same = [np.array_equal(half[k], clean[k]) for k in range(8)]
     assert 0 < sum(same) < 8
+
+
+@pytest.mark.parametrize("realism", [Realism.none(), Realism()])
+def test_unmasked_inputs_are_the_masked_ones_plus_what_the_mask_hid(model, realism):
+    """Input mask "none" changes nothing but the mask: the same renders, effects and crops, all of the crop shown."""
+    streams = [SyntheticStream(model, 64, 4, seed=3, distribution=PAPER.real(), realism=realism, alignment=True,
+                               mask=rule) for rule in ("face", "none")]  # fmt: skip
+    (masked, targets), (whole, same_targets) = (stream.batch(2) for stream in streams)
+    np.testing.assert_array_equal(targets, same_targets)
+    face = masked.any(-1)
+    np.testing.assert_array_equal(whole[face], masked[face])
+    hidden = whole[~face]
+    assert (np.abs(hidden).max(-1) > 0.02).mean() > (0.9 if realism.active else 0.2)  # background, or the render
+
+
+def test_crop_input_without_a_mask_is_the_whole_crop():
+    rng = np.random.default_rng(0)
+    photo = rng.integers(0, 256, (200, 300, 3), dtype=np.uint8)
+    points = np.column_stack([rng.uniform(100, 200, 478), rng.uniform(50, 150, 478)])
+    crop = crop_for_landmarks(points, 64)
+    whole = crop_image(photo, crop) / np.float32(255) - 0.5
+    np.testing.assert_array_equal(crop_input(photo, points, crop, "none"), whole)
+    assert (crop_input(photo, points, crop) == 0).all(-1).mean() > 0.2  # the face rule hides the outside
+    with pytest.raises(ValueError, match="unknown input mask"):
+        crop_input(photo, points, crop, "oval")

@@ -260,7 +260,7 @@ def test_bootstrap_round_on_a_photo(model, tmp_path, teacher, monkeypatch):
     assert (tmp_path / "boot" / "round1" / "last.safetensors").exists()
     faces = module.photo_faces(photos, LandmarkDetector())
     predictor = Predictor.load(start, model)
-    expected = (predictor(module.photo_inputs(faces, 64)).pack() if teacher == "network"
+    expected = (predictor(module.photo_inputs(faces, predictor.config)).pack() if teacher == "network"
                 else module.fit_labels(faces, model, predictor))  # fmt: skip
     (pool,) = pools
     np.testing.assert_allclose(pool, expected, atol=1e-4 if teacher == "network" else 5e-2)

@@ -27,7 +27,7 @@ from typing import Literal
 import numpy as np
 from tqdm import tqdm
 
-from inversefacenet.checkpoint import Predictor
+from inversefacenet.checkpoint import NetworkConfig, Predictor
 from inversefacenet.detection import DetectedFace, LandmarkDetector
 from inversefacenet.errors import InputError
 from inversefacenet.facemodel.model import FaceModel
@@ -59,9 +59,10 @@ def photo_faces(folder: Path, detector: LandmarkDetector) -> list[tuple[np.ndarr
     return found
 
 
-def photo_inputs(faces: list[tuple[np.ndarray, DetectedFace]], size: int) -> np.ndarray:
-    """Network inputs (N, S, S, 3) of the faces, cropped and masked like any photo."""
-    return np.stack([face_input(image, face.landmarks, size) for image, face in faces])
+def photo_inputs(faces: list[tuple[np.ndarray, DetectedFace]], config: NetworkConfig) -> np.ndarray:
+    """Network inputs (N, S, S, 3) of the faces, cropped and masked like any photo by ``config``'s rule."""
+    rule = config.input_size, config.camera, config.input_mask
+    return np.stack([face_input(image, face.landmarks, *rule) for image, face in faces])
 
 
 def fit_labels(faces: list[tuple[np.ndarray, DetectedFace]], model: FaceModel, predictor: Predictor) -> np.ndarray:
@@ -94,9 +95,10 @@ def bootstrap(images: Path, init: Path, out: Path, rounds: int, steps: int, nois
     """Run the rounds; returns per-round validation metrics (when ``validation`` is given)."""
     model = FaceModel.load()
     predictor = Predictor.load(init, model)
-    size = predictor.config.input_size
+    size, rule = predictor.config.input_size, {"alignment": predictor.config.crop_alignment,
+                                                "mask": predictor.config.input_mask}  # as the network was trained
     faces = photo_faces(images, LandmarkDetector())
-    inputs = photo_inputs(faces, size)
+    inputs = photo_inputs(faces, predictor.config)
     labels = fit_labels(faces, model, predictor) if teacher == "fit" else None
     checkpoint = init
     history = []
@@ -104,7 +106,7 @@ def bootstrap(images: Path, init: Path, out: Path, rounds: int, steps: int, nois
     for k in range(1, rounds + 1):
         pool = labels if labels is not None else Predictor.load(checkpoint, model)(inputs).pack()  # (1) label
         stream = SyntheticStream(model, size, batch_size, seed=10_000 + k, pool=pool,
-                                 noise=perturbation(model, noise), realism=realism or Realism.none())  # (2)+(3)
+                                 noise=perturbation(model, noise), realism=realism or Realism.none(), **rule)  # (2)+(3)
         config = replace(trained_with(init), architecture=predictor.config.architecture, input_size=size,
                          batch_size=batch_size, steps=steps, learning_rate=3e-4, warmup_steps=min(50, steps),
                          validate_every=steps, init=str(checkpoint))  # fmt: skip

@@ -26,7 +26,7 @@ import numpy as np
 from inversefacenet.facemodel.model import FaceModel
 from inversefacenet.lighting import Light, sh_from_light
 from inversefacenet.params import FaceParameters
-from inversefacenet.preprocess import ALIGNMENT_SIZE, face_mask
+from inversefacenet.preprocess import ALIGNMENT_SIZE, input_mask
 from inversefacenet.render.renderer import render
 from training.realism import NetworkBatch, Realism, network_inputs
 
@@ -108,19 +108,20 @@ def random_lamp(rng: np.random.Generator) -> Light:
 
 def render_batch(
     model: FaceModel, params: FaceParameters, size: int, realism: Realism | None = None,
-    rng: np.random.Generator | None = None,
+    rng: np.random.Generator | None = None, mask: str = "face",
 ) -> NetworkBatch:  # fmt: skip
     """Renders of ``params`` as network inputs, their masks and crop alignments (:class:`NetworkBatch`).
 
-    realism: photo effects (background, occluders, camera, landmark noise) drawn from ``rng``.
+    realism: photo effects (background, occluders, camera, landmark noise) drawn from ``rng``;
+    mask: the network's input mask rule (:func:`inversefacenet.preprocess.input_mask`).
     """
     coarse = model.coarse()
     out = render(coarse, params, size)
     points = out.pixels[:, coarse.landmarks_mediapipe]
     if realism is not None and realism.active:
         rng = rng or np.random.default_rng()
-        return network_inputs(out.image, out.raster.mask, points, params.rotation, rng, realism)
-    masks = np.stack([face_mask(p, size) for p in points])
+        return network_inputs(out.image, out.raster.mask, points, params.rotation, rng, realism, mask)
+    masks = np.stack([input_mask(p, size, mask) for p in points])
     images = np.clip(out.image, 0, 1) - 0.5
     exact = np.zeros((len(masks), ALIGNMENT_SIZE), np.float32)  # crops from the true points
     return NetworkBatch((images * masks[..., None]).astype(np.float32), masks, exact)
@@ -128,11 +129,11 @@ def render_batch(
 
 def render_inputs(
     model: FaceModel, params: FaceParameters, size: int, realism: Realism | None = None,
-    rng: np.random.Generator | None = None,
+    rng: np.random.Generator | None = None, mask: str = "face",
 ) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
     """Network inputs (B, S, S, 3) in [-0.5, 0.5] (0 off the mask) and the masks (B, S, S): :func:`render_batch`
     without the alignments."""
-    batch = render_batch(model, params, size, realism, rng)
+    batch = render_batch(model, params, size, realism, rng, mask)
     return batch.inputs, batch.masks
 
 
@@ -154,6 +155,7 @@ class SyntheticStream:
     noise: np.ndarray | None = None
     realism: Realism = Realism.none()
     alignment: bool = False  # targets also carry the crop alignment (for networks with crop alignment)
+    mask: str = "face"  # the network's input mask rule (inversefacenet.preprocess.INPUT_MASKS)
 
     def parameters(self, rng: np.random.Generator) -> FaceParameters:
         if self.pool is None:
@@ -171,7 +173,7 @@ class SyntheticStream:
         """(inputs (B, S, S, 3), target vectors (B, P), or (B, P + 3) with the crop alignment after the parameters)."""
         rng = np.random.default_rng([self.seed, index])
         params = self.parameters(rng)
-        rendered = render_batch(self.model, params, self.size, self.realism, rng)
+        rendered = render_batch(self.model, params, self.size, self.realism, rng, self.mask)
         if self.alignment:
             return rendered.inputs, np.concatenate([params.pack(), rendered.alignment], axis=1)
         return rendered.inputs, params.pack()

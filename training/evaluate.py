@@ -54,7 +54,9 @@ def predict(predictor: Predictor, model: FaceModel, truth: FaceParameters) -> Fa
     """Network predictions for the held-out renders, in batches."""
     outputs = []
     for start in range(0, truth.batch_size, 64):
-        inputs, _ = render_inputs(model, truth.select(slice(start, start + 64)), predictor.config.input_size)
+        inputs, _ = render_inputs(
+            model, truth.select(slice(start, start + 64)), predictor.config.input_size, mask=predictor.config.input_mask
+        )
         outputs.append(predictor(inputs))
     return FaceParameters.concatenate(outputs)
 
@@ -94,7 +96,9 @@ def real_path(model: FaceModel, predictor: Predictor, truth: FaceParameters, fit
         found.append(k)
         outputs["network"].append(network_only.reconstruct_faces(photo, [face])[0].params)
         config = predictor.config
-        outputs[exact].append(predictor(face_input(photo, points, config.input_size, config.camera)[None]))
+        outputs[exact].append(
+            predictor(face_input(photo, points, config.input_size, config.camera, config.input_mask)[None])
+        )
         for row, fitter in fitters.items():
             outputs[row].append(fitter.reconstruct_faces(photo, [face])[0].params)
     truth_found = truth.select(np.array(found, dtype=int))

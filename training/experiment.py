@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from inversefacenet.checkpoint import Predictor
+from inversefacenet.checkpoint import Predictor, load_network
 from inversefacenet.detection import LandmarkDetector
 from inversefacenet.facemodel.model import FaceModel
 from inversefacenet.params import FaceParameters
@@ -74,7 +74,7 @@ def bootstrapping(model: FaceModel, out: Path, initial_steps: int, rounds: int, 
     truth = held_out_set(model, validation, PAPER.wide())
     start = out / "narrow" / "last.safetensors"
     write_unlabelled(model, out / "unlabelled", unlabelled)
-    inputs = photo_inputs(photo_faces(out / "unlabelled", LandmarkDetector()), narrow.input_size)
+    inputs = photo_inputs(photo_faces(out / "unlabelled", LandmarkDetector()), load_network(start, model)[1])
     noise = perturbation(model, 1.0)
     first = _evaluate(start, model, truth)
     runs: dict[str, list[list[dict[str, float]]]] = {"bootstrapping": [], "baseline": []}

@@ -28,7 +28,7 @@ import numpy as np
 from inversefacenet.facemodel.model import MESH_POINTS, FaceModel
 from inversefacenet.landmark_offsets import measured_offsets, moved
 from inversefacenet.params import FaceParameters
-from inversefacenet.preprocess import ALIGNMENT_SIZE, EYES, Crop, crop_for_landmarks, crop_image, face_mask
+from inversefacenet.preprocess import ALIGNMENT_SIZE, EYES, Crop, crop_for_landmarks, crop_image, input_mask
 from inversefacenet.render.renderer import render
 
 
@@ -159,11 +159,12 @@ def recrop(image: np.ndarray, points: np.ndarray, size: int) -> tuple[np.ndarray
 
 
 def network_inputs(images: np.ndarray, coverage: np.ndarray, points: np.ndarray, rotation: np.ndarray,
-                   rng: np.random.Generator, realism: Realism) -> NetworkBatch:  # fmt: skip
+                   rng: np.random.Generator, realism: Realism, mask: str = "face") -> NetworkBatch:  # fmt: skip
     """Renders -> network inputs, masks and crop alignments (:class:`NetworkBatch`).
 
     images: (B, S, S, 3) float renders; coverage: (B, S, S) bool; points: (B, 478, 2) the
-    model's MediaPipe landmark vertices in crop pixels; rotation: (B, 3) radians.
+    model's MediaPipe landmark vertices in crop pixels; rotation: (B, 3) radians; mask: the input
+    mask rule (:func:`inversefacenet.preprocess.input_mask`).
     """
     size = images.shape[1]
     exact = Crop(1.0, (0.0, 0.0), size)  # the renders are framed by the rule on the true points
@@ -177,7 +178,7 @@ def network_inputs(images: np.ndarray, coverage: np.ndarray, points: np.ndarray,
                 offsets = measured_offsets().sample(np.degrees(rotation[k, :2]), rng)
                 image, landmarks, crop = recrop(image, moved(landmarks, offsets), size)
                 alignment[k] = crop.alignment_to(exact)
-        masks[k] = face_mask(landmarks, size)
+        masks[k] = input_mask(landmarks, size, mask)
         inputs[k] = (np.clip(image, 0, 1) - 0.5) * masks[k][..., None]
     return NetworkBatch(inputs, masks, alignment)
 

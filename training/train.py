@@ -55,6 +55,7 @@ class TrainConfig:
     init: str | None = None  # checkpoint to start from (fine-tuning)
     crop_alignment: bool = False  # the network also says where its crop should have been (NetworkConfig)
     alignment_weight: float = 1000.0  # of the crop alignment's squared error in input pixels
+    input_mask: str = "face"  # what of the crop the network sees (inversefacenet.preprocess.INPUT_MASKS)
     threads: int = 0  # torch CPU threads; 0 = torch's default
 
 
@@ -162,10 +163,10 @@ def _corpus(config: TrainConfig, model: FaceModel, seed: int) -> tuple[Synthetic
     """The training stream of ``config.distribution`` and realism, and a fixed validation batch from the same."""
     distribution = distribution_named(config.distribution)
     realism = Realism(share=config.realism).without(config.realism_without) if config.realism else Realism.none()
-    stream = SyntheticStream(model, config.input_size, config.batch_size, seed, distribution, realism=realism,
-                             alignment=config.crop_alignment)  # fmt: skip
+    options = {"realism": realism, "alignment": config.crop_alignment, "mask": config.input_mask}
+    stream = SyntheticStream(model, config.input_size, config.batch_size, seed, distribution, **options)
     validation = SyntheticStream(model, config.input_size, config.validation_size, 987_654_321, distribution,
-                                 realism=realism, alignment=config.crop_alignment).batch(0)  # fmt: skip
+                                 **options).batch(0)  # fmt: skip
     return stream, validation
 
 
@@ -225,7 +226,7 @@ def train(
     model = model or FaceModel.load()
     out.mkdir(parents=True, exist_ok=True)
     net_config = replace(NetworkConfig.for_model(model, config.architecture, config.input_size),
-                         crop_alignment=config.crop_alignment)  # fmt: skip
+                         crop_alignment=config.crop_alignment, input_mask=config.input_mask)  # fmt: skip
     network = build_network(config.architecture, config.input_size, net_config.n_outputs)
     if config.init:
         load_weights(network, load_network(config.init, model)[0])

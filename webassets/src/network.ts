@@ -12,6 +12,7 @@ export interface Preprocessing {
   face_model_sha256: string;
   parameter_layout: Record<string, [number, number]>;
   crop_alignment?: boolean; // outputs after the parameters say where the crop should be (preprocess.alignedCrop)
+  input_mask?: "face" | "none"; // what of the crop the network sees (absent in older files: "face")
 }
 
 const PREPROCESSING_KEY = "inversefacenet.preprocessing";
