@@ -5,7 +5,9 @@
 The realistic row's photo-like renders (``training.evaluate``'s real path, same seed) go through
 MediaPipe; each face is cropped by the rule from (a) MediaPipe's points, (b) those points moved by
 their mean measured offset (``inversefacenet.landmark_offsets``) over all poses, (c) at the pose the
-network reads from (b), twice, and (d) the model's true landmark vertices. Prints the network's
+network reads from (b), twice, and (d) the model's true landmark vertices; and, to tell the crop's
+box from the mask's outline, (e) MediaPipe's box with the true points' mask and (f) the other way
+round. Prints the network's
 outcomes per crop, and how far MediaPipe's crop lies from the true one (RMS of ``Crop.alignment_to``
 in input pixels: the centre's shift in x and y, and the log scale times half the side); for a network
 with crop alignment also what is left after its own correction, and its correlation with the truth.
@@ -27,7 +29,7 @@ from inversefacenet.detection import LandmarkDetector  # noqa: E402
 from inversefacenet.facemodel.model import MESH_POINTS, FaceModel  # noqa: E402
 from inversefacenet.landmark_offsets import measured_offsets  # noqa: E402
 from inversefacenet.params import FaceParameters  # noqa: E402
-from inversefacenet.preprocess import crop_for_landmarks, face_input  # noqa: E402
+from inversefacenet.preprocess import crop_for_landmarks, crop_input  # noqa: E402
 from training.corpus import held_out_set  # noqa: E402
 from training.evaluate import REAL_PATH_SEED, metrics  # noqa: E402
 from training.realism import photo_of_face  # noqa: E402
@@ -62,12 +64,18 @@ def main() -> None:
     config = predictor.config
     offsets = measured_offsets()
 
-    def read(photo: np.ndarray, points: np.ndarray) -> tuple[FaceParameters, np.ndarray]:
-        outputs = predictor.outputs(face_input(photo, points, config.input_size, config.camera)[None])
+    def read(
+        photo: np.ndarray, points: np.ndarray, masked_by: np.ndarray | None = None
+    ) -> tuple[FaceParameters, np.ndarray]:
+        """The network on the crop of ``points``, masked by the outline of ``masked_by`` (default: the same points)."""
+        crop = crop_for_landmarks(points, config.input_size, config.camera)
+        masked_by = points if masked_by is None else masked_by
+        outputs = predictor.outputs(crop_input(photo, masked_by, crop, config.input_mask)[None])
         return to_parameters(outputs, config), outputs[0, config.layout.size :]
 
     rows: dict[str, list[FaceParameters]] = {name: [] for name in ("MediaPipe's points", "moved by the mean offset",
-        "moved by the offset at the read pose (2 passes)", "the true points")}  # fmt: skip
+        "moved by the offset at the read pose (2 passes)", "the true points", "MediaPipe's box, the true points' mask",
+        "the true points' box, MediaPipe's mask")}  # fmt: skip
     scatter, predicted = [], []
     found = faces_of_the_realistic_row(model, args.faces)
     for _, photo, detected, true in found:
@@ -76,7 +84,8 @@ def main() -> None:
         posed, _ = read(photo, offsets.correct(detected, np.degrees(mean.rotation[0, :2])))
         posed, _ = read(photo, offsets.correct(detected, np.degrees(posed.rotation[0, :2])))
         exact, _ = read(photo, true)
-        for name, params in zip(rows, (raw, mean, posed, exact), strict=True):
+        true_mask, detected_mask = read(photo, detected, true)[0], read(photo, true, detected)[0]
+        for name, params in zip(rows, (raw, mean, posed, exact, true_mask, detected_mask), strict=True):
             rows[name].append(params)
         seen, target = (crop_for_landmarks(p, config.input_size, config.camera) for p in (detected, true))
         scatter.append(seen.alignment_to(target))

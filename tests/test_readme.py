@@ -52,6 +52,12 @@ CHECKS = [
      "runs/align2/best.safetensors: network alone", DEVSET),
     (DEVELOPMENT, "crop-alignment network + full fit (residual)", "reports/realphotos/devset.json",
      "runs/align2/best.safetensors: network + full fit", DEVSET),
+    (REALISTIC, "unmasked network (`runs/nomask1`) alone", "reports/realphotos/nomask1.json", "network (real path)",
+     OUTCOMES),
+    (REALISTIC, "*oracle row: unmasked network (`runs/nomask1`)*", "reports/realphotos/nomask1.json",
+     "network (oracle crops)", OUTCOMES),
+    (DEVELOPMENT, "unmasked network (`runs/nomask1`) alone", "reports/realphotos/devset_nomask1.json",
+     "runs/nomask1/best.safetensors: network alone", DEVSET),
 ]  # fmt: skip
 
 
