@@ -10,7 +10,7 @@ from inversefacenet.render import camera as cam
 from inversefacenet.render.renderer import render
 from tests.conftest import random_parameters
 from training.corpus import PAPER, SyntheticStream, render_inputs, sample_parameters
-from training.realism import PHOTO, Realism, network_inputs, photo_of_face, recrop
+from training.realism import PHOTO, Realism, network_inputs, photo_like, photo_of_face, recrop
 from training.ship import holds
 
 
@@ -141,3 +141,17 @@ def test_crop_input_without_a_mask_is_the_whole_crop():
     assert (crop_input(photo, points, crop) == 0).all(-1).mean() > 0.2  # the face rule hides the outside
     with pytest.raises(ValueError, match="unknown input mask"):
         crop_input(photo, points, crop, "oval")
+
+
+def test_the_head_goes_behind_the_face_with_a_neck_below_the_chin(model):
+    params = random_parameters(model, 1, seed=5)
+    params.rotation[:] = 0
+    out = render(model, params, 128)
+    points, face = out.pixels[0, model.landmarks_mediapipe], out.raster.mask[0]
+    realism = Realism(head=1.0, occluders=0.0, camera=False, landmark_noise=False)
+    image = photo_like(out.image[0], face, points, np.random.default_rng(1), realism)
+    np.testing.assert_allclose(image[face], np.clip(out.image[0][face], 0, 1), atol=1e-6)  # the face is on top
+    x, y = np.round(points[152] + 0.06 * (points[152] - points[10])).astype(int)  # just under the chin
+    assert not face[y, x]
+    ratio = image[y, x] / np.median(out.image[0][face], axis=0)
+    assert np.all((ratio > 0.49) & (ratio < 0.86)), ratio  # the neck: the face's own skin in shadow

@@ -1,10 +1,13 @@
 """What real photos add to a clean render, for the corpus and the realistic evaluation.
 
 The network used to see only renders of the face model on black, cropped and masked from the
-true landmark vertices. Photos differ in five ways, each a switch of :class:`Realism`:
+true landmark vertices. Photos differ in six ways, each a switch of :class:`Realism`:
 
 - background: what the mask lets through around the face (procedural gradients, smooth
   colour noise, stripes, speckle);
+- head: the model is a face without a head, and a network that sees beyond the face mask
+  would learn its cut-out outline; photos have hair, ears, a neck and clothes there, drawn
+  behind the face from its landmarks;
 - occluders: hair strands and fringes over the forehead and sides, glasses frames, blobs
   and hand-like shapes over the face;
 - camera: white balance, exposure, blur, sensor noise, JPEG, a share of grayscale;
@@ -37,6 +40,7 @@ class Realism:
     """Which photo effects to add; ``Realism.none()`` is the clean corpus."""
 
     background: bool = True
+    head: float = 0.7  # probability that the background gets a head around the face (hair, ears, neck, clothes)
     occluders: float = 0.5  # probability that an image gets an occluder
     camera: bool = True
     landmark_noise: bool = True
@@ -45,7 +49,7 @@ class Realism:
 
     @classmethod
     def none(cls) -> Realism:
-        return cls(background=False, occluders=0.0, camera=False, landmark_noise=False)
+        return cls(background=False, head=0.0, occluders=0.0, camera=False, landmark_noise=False)
 
     def without(self, parts: str) -> Realism:
         """This realism with the comma-separated ``parts`` (field names, e.g. "occluders,camera") switched off."""
@@ -60,11 +64,11 @@ class Realism:
         return self.background or self.occluders > 0 or self.camera or self.landmark_noise
 
 
-SWITCHES = {"background": False, "occluders": 0.0, "camera": False, "landmark_noise": False}
+SWITCHES = {"background": False, "head": 0.0, "occluders": 0.0, "camera": False, "landmark_noise": False}
 """Each switchable part of :class:`Realism` and its value when switched off (for ablations)."""
 
-PHOTO = Realism(occluders=0.0, landmark_noise=False)
-"""What the realistic evaluation adds to its renders: a background and a camera."""
+PHOTO = Realism(head=0.0, occluders=0.0, landmark_noise=False)
+"""What the realistic evaluation adds to its renders: a background and a camera (kept as it was measured first)."""
 
 
 def background(size: int, rng: np.random.Generator) -> np.ndarray:
@@ -87,6 +91,39 @@ def background(size: int, rng: np.random.Generator) -> np.ndarray:
         return np.where(t, colours[0], colours[1])
     base = colours[0] + rng.normal(0, 0.15, (size, size, 3))  # speckled wall
     return cv2.GaussianBlur(base.astype(np.float32), (0, 0), rng.uniform(0.5, 2)).clip(0, 1)
+
+
+HAIR_COLOURS = np.array([[0.05, 0.04, 0.03], [0.2, 0.12, 0.07], [0.4, 0.26, 0.15], [0.75, 0.6, 0.38],
+                         [0.6, 0.6, 0.6], [0.55, 0.22, 0.1]])  # fmt: skip
+"""Black, dark and mid brown, blond, grey, red (linear RGB in [0, 1], before the light)."""
+
+
+def add_head(backdrop: np.ndarray, image: np.ndarray, face: np.ndarray, points: np.ndarray,
+             rng: np.random.Generator) -> None:  # fmt: skip
+    """Draw clothes, a neck, hair and ears in place on a float (S, S, 3) ``backdrop``, around the face that
+    ``image`` (S, S, 3) covers where ``face`` (S, S) is set; points: (478, 2) crop pixels. The face goes on top."""
+    top, chin, left, right = points[10], points[152], points[234], points[454]
+    up, across = top - chin, right - left
+    height, width = float(np.linalg.norm(up)), float(np.linalg.norm(across))
+    angle = float(np.degrees(np.arctan2(across[1], across[0])))
+    shade = np.median(image[face], axis=0) if face.any() else np.array([0.7, 0.5, 0.4])
+    skin = tuple(float(c) for c in shade)
+
+    def ellipse(centre: np.ndarray, axes: tuple[float, float], colour: tuple[float, ...]) -> None:
+        cv2.ellipse(backdrop, _int(centre), (round(axes[0]), round(axes[1])), angle, 0, 360, colour, -1, cv2.LINE_AA)
+
+    if rng.uniform() < 0.7:  # clothes: shoulders below the neck
+        clothes = tuple(float(c) for c in rng.uniform(0, 1, 3) * rng.uniform(0.2, 1))
+        ellipse(chin - 1.3 * up, (1.4 * width, 0.7 * height), clothes)
+    neck = np.array([points[172] - 0.1 * across, points[397] + 0.1 * across, points[397] + 0.1 * across - 1.5 * up,
+                     points[172] - 0.1 * across - 1.5 * up])  # fmt: skip
+    cv2.fillPoly(backdrop, [_int(neck)], tuple(float(c) for c in shade * rng.uniform(0.5, 0.85)), cv2.LINE_AA)
+    if rng.uniform() < 0.85:  # hair behind the head, down to the ears or past the jaw
+        hair = HAIR_COLOURS[rng.integers(len(HAIR_COLOURS))] * rng.uniform(0.6, 1.3)
+        length = rng.uniform(0.55, 1.1)
+        ellipse(top - 0.15 * up, (rng.uniform(0.6, 0.75) * width, length * height), tuple(float(c) for c in hair))
+    for side, point in ((-1, left), (1, right)):
+        ellipse(point + side * 0.04 * across - 0.08 * up, (0.08 * width, 0.15 * height), skin)
 
 
 def add_occluder(image: np.ndarray, points: np.ndarray, rng: np.random.Generator) -> None:
@@ -144,7 +181,10 @@ def photo_like(image: np.ndarray, face: np.ndarray, points: np.ndarray, rng: np.
     """A render made photo-like: image (S, S, 3) float (0 off the face), face (S, S) bool coverage."""
     out = image.astype(np.float32)
     if realism.background:
-        out = np.where(face[..., None], out, background(image.shape[0], rng)).astype(np.float32)
+        backdrop = background(image.shape[0], rng).astype(np.float32)
+        if rng.uniform() < realism.head:
+            add_head(backdrop, image, face, points, rng)
+        out = np.where(face[..., None], out, backdrop).astype(np.float32)
     if rng.uniform() < realism.occluders:
         add_occluder(out, points, rng)
     if realism.camera:
