@@ -14,7 +14,7 @@ Fitting runs on the model's coarse level; results apply to the full mesh unchang
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 import numpy as np
@@ -49,6 +49,10 @@ class FitConfig:
 
 
 DEFAULT_FIT = FitConfig()
+"""The fit from the mean face."""
+NETWORK_START_FIT = replace(DEFAULT_FIT, landmark_iterations=60, refine_iterations=30)
+"""The fit from a network's prediction: half the iterations end at the errors of the full-length fit, in half the
+time (``python benchmarks/fit_start.py``; ``reports/realphotos/fit_start.json``)."""
 
 
 @dataclass

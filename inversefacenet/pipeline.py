@@ -23,7 +23,7 @@ from inversefacenet.detection import DetectedFace, LandmarkDetector
 from inversefacenet.errors import NoFaceError
 from inversefacenet.export import TEXTURE_SIZE, bake_face_texture, export_face
 from inversefacenet.facemodel.model import FaceModel
-from inversefacenet.fitting import DEFAULT_FIT, FitConfig, FitMode, evaluate_fit, fit
+from inversefacenet.fitting import DEFAULT_FIT, NETWORK_START_FIT, FitConfig, FitMode, evaluate_fit, fit
 from inversefacenet.images import load_image
 from inversefacenet.landmark_offsets import measured_offsets
 from inversefacenet.params import FaceParameters
@@ -163,7 +163,9 @@ class Reconstructor:
 
     With a network (``predictor``), its prediction is the result or, with ``fit_mode``, the
     fit's starting point; without one, the fit starts from the mean face. ``description``
-    says which. The network's crops follow the crop rule of its checkpoint (``config.camera``).
+    says which. ``fit_config`` defaults to the iterations each start needs (``NETWORK_START_FIT``
+    from a network, ``DEFAULT_FIT`` from the mean face). The network's crops follow the crop rule
+    of its checkpoint (``config.camera``).
     ``correct_landmarks`` moves MediaPipe's points by their measured offset from the model's
     landmark vertices at the predicted pose before cropping and fitting
     (:mod:`inversefacenet.landmark_offsets`). Thread-safe: one instance can serve concurrent
@@ -176,7 +178,7 @@ class Reconstructor:
         detector: LandmarkDetector | None = None,
         predictor: NetworkPredictor | None = None,
         fit_mode: FitMode | None = "full",
-        fit_config: FitConfig = DEFAULT_FIT,
+        fit_config: FitConfig | None = None,
         correct_landmarks: bool = True,
     ) -> None:
         if predictor is None and fit_mode is None:
@@ -185,7 +187,7 @@ class Reconstructor:
         self.detector = detector or LandmarkDetector()
         self.predictor = predictor
         self.fit_mode = fit_mode
-        self.fit_config = fit_config
+        self.fit_config = fit_config or (NETWORK_START_FIT if predictor else DEFAULT_FIT)
         self.correct_landmarks = correct_landmarks
         self.camera = predictor.config.camera if predictor else DEFAULT_CAMERA  # the fit works in the same one
         network = None

@@ -30,7 +30,7 @@ from tqdm import tqdm
 
 from inversefacenet.checkpoint import Predictor
 from inversefacenet.facemodel.model import MESH_POINTS, FaceModel
-from inversefacenet.fitting import fit
+from inversefacenet.fitting import NETWORK_START_FIT, fit
 from inversefacenet.metrics import EVAL_SIZE, outcomes
 from inversefacenet.params import FaceParameters
 from inversefacenet.pipeline import Reconstructor
@@ -62,13 +62,15 @@ def predict(predictor: Predictor, model: FaceModel, truth: FaceParameters) -> Fa
 
 
 def refine(model: FaceModel, truth: FaceParameters, start: FaceParameters, mode: str) -> FaceParameters:
-    """The fit from the network's prediction, on full-mesh renders of the ground truth."""
+    """The fit from the network's prediction (with the iterations the pipeline gives it), on full-mesh renders of
+    the ground truth."""
     results = []
     for k in tqdm(range(truth.batch_size), desc=f"fit ({mode})", leave=False):
         out = render(model, truth.select(slice(k, k + 1)), EVAL_SIZE)
         image = (np.clip(out.image[0], 0, 1) * 255 + 0.5).astype(np.uint8)
         landmarks = out.pixels[0, model.landmarks_mediapipe]
-        fitted = fit(model, image, face_mask(landmarks, EVAL_SIZE), landmarks, start.select(slice(k, k + 1)), mode)
+        mask, initial = face_mask(landmarks, EVAL_SIZE), start.select(slice(k, k + 1))
+        fitted = fit(model, image, mask, landmarks, initial, mode, NETWORK_START_FIT)
         results.append(fitted.params)
     return FaceParameters.concatenate(results)
 
