@@ -99,12 +99,11 @@ def main() -> None:
     args = parser.parse_args()
     model = FaceModel.load()
     rows = fitters(model, Predictor.load(args.checkpoint, model), LandmarkDetector(), args.fractions)
-    report = {"checkpoint": args.checkpoint, "realistic row": realistic(model, rows, args.faces),
-              "development set": development(args.photos, rows)}  # fmt: skip
-    for part in ("realistic row", "development set"):
-        print(part)
-        for name, values in report[part].items():
-            print(f"  {name:>42}: " + ", ".join(f"{key} {value:.4g}" for key, value in values.items()))
+    parts = {"realistic row": realistic(model, rows, args.faces), "development set": development(args.photos, rows)}
+    results = {f"{part}: {name}": values for part, named in parts.items() for name, values in named.items()}
+    for name, values in results.items():
+        print(f"{name:>60}: " + ", ".join(f"{key} {value:.4g}" for key, value in values.items()))
+    report = {"checkpoint": args.checkpoint, "results": results}
     if args.report:
         args.report.parent.mkdir(parents=True, exist_ok=True)
         args.report.write_text(json.dumps(report, indent=1))

@@ -18,6 +18,12 @@ DEVSET = ("landmark_agreement_iod", "photometric_rmse")
 
 REALISTIC = "Realistic row (`python -m training.evaluate CHECKPOINT --count 300 --fit-count 0"
 DEVELOPMENT = "Development set (`python -m training.evaluate_photos"
+FIT_START = "`python benchmarks/fit_start.py --report reports/realphotos/fit_start.json` runs the full"
+FIT_START_DEVELOPMENT = "On the development set (the fit's residuals"
+FIT_ROWS = {"mean face (120 + 60)": "full fit from the mean face",
+            "shipped network (120 + 60)": "network + full fit, 1 x the iterations",
+            "shipped network (60 + 30), now the default": "network + full fit, 0.5 x the iterations",
+            "shipped network (30 + 15)": "network + full fit, 0.25 x the iterations"}  # fmt: skip
 CHECKS = [
     (REALISTIC, "mean face", "reports/realphotos/real2.json", "mean face (real path)", OUTCOMES),
     (REALISTIC, "full fit from the mean face", "reports/realphotos/real2.json",
@@ -58,6 +64,10 @@ CHECKS = [
      "network (oracle crops)", OUTCOMES),
     (DEVELOPMENT, "unmasked network (`runs/nomask1`) alone", "reports/realphotos/devset_nomask1.json",
      "runs/nomask1/best.safetensors: network alone", DEVSET),
+    *[(FIT_START, label, "reports/realphotos/fit_start.json", f"realistic row: {row}",
+       (*OUTCOMES[:3], "ms_per_face")) for label, row in FIT_ROWS.items()],
+    *[(FIT_START_DEVELOPMENT, label, "reports/realphotos/fit_start.json", f"development set: {row}",
+       (*DEVSET, "ms_per_face")) for label, row in FIT_ROWS.items()],
 ]  # fmt: skip
 
 
