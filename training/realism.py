@@ -182,7 +182,7 @@ def photo_like(image: np.ndarray, face: np.ndarray, points: np.ndarray, rng: np.
     out = image.astype(np.float32)
     if realism.background:
         backdrop = background(image.shape[0], rng).astype(np.float32)
-        if rng.uniform() < realism.head:
+        if realism.head and rng.uniform() < realism.head:  # no draw without heads: PHOTO's photos stay as measured
             add_head(backdrop, image, face, points, rng)
         out = np.where(face[..., None], out, backdrop).astype(np.float32)
     if rng.uniform() < realism.occluders:
