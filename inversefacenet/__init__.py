@@ -5,8 +5,7 @@ OpenCV and MediaPipe until something needs them. Rendering is the subpackage ``i
 (``from inversefacenet.render import render``).
 """
 
-from importlib import import_module
-from typing import Any
+from inversefacenet.lazy import lazy_names
 
 _WHERE = {
     "Camera": "inversefacenet.render.camera",
@@ -29,13 +28,4 @@ _WHERE = {
 __all__ = sorted(_WHERE)
 
 
-def __getattr__(name: str) -> Any:
-    if name not in _WHERE:
-        raise AttributeError(f"module 'inversefacenet' has no attribute {name!r}")
-    value = getattr(import_module(_WHERE[name]), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_names(__name__, _WHERE, globals())

@@ -17,8 +17,7 @@ Names are imported on first use (PEP 562): ``import inversefacenet.render`` load
 and pyrender only loads when ``render_gl`` draws.
 """
 
-from importlib import import_module
-from typing import Any
+from inversefacenet.lazy import lazy_names
 
 _WHERE = {
     "Camera": "inversefacenet.render.camera",
@@ -35,13 +34,4 @@ _WHERE = {
 __all__ = sorted(_WHERE)
 
 
-def __getattr__(name: str) -> Any:
-    if name not in _WHERE:
-        raise AttributeError(f"module 'inversefacenet.render' has no attribute {name!r}")
-    value = getattr(import_module(_WHERE[name]), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_names(__name__, _WHERE, globals())
