@@ -20,18 +20,19 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 import cv2
+import numba
 import numpy as np
 import scipy.ndimage
 import scipy.sparse
 from scipy.spatial import cKDTree
 
 from inversefacenet.atlas import ISLANDS, UVAtlas
-from inversefacenet.facemodel.model import FaceModel
+from inversefacenet.facemodel.model import MESH_POINTS, FaceModel
 from inversefacenet.params import FaceParameters
 from inversefacenet.preprocess import Crop, crop_image, face_mask
-from inversefacenet.render.raster_numba import rasterize
-from inversefacenet.render.renderer import RenderOutput, render
-from inversefacenet.render.sh import sh_irradiance
+from inversefacenet.render import camera
+from inversefacenet.render.raster_numba import _rasterize_into, rasterize
+from inversefacenet.render.renderer import RenderOutput, _mesh, render
 
 if TYPE_CHECKING:
     from inversefacenet.pipeline import FaceResult
@@ -81,7 +82,8 @@ class TexelMap:
     pixel (for the gutters); to_vertex: (V, N) sparse, per-vertex value = to_vertex @ texel values;
     height: (N,) float32 mm, y of each texel on the mean face; cheeks, bridge: (N,) bool, skin texels
     on the cheeks (plain skin, the face's reference colour) and the nose bridge (where glasses sit);
-    outer: (N,) bool, skin texels in the outer band (:data:`OUTER_MM`).
+    outer: (N,) bool, skin texels in the outer band (:data:`OUTER_MM`); pixel: (N,) int32 flat texel
+    positions, rows * size + cols.
     """
 
     size: int
@@ -96,6 +98,7 @@ class TexelMap:
     cheeks: np.ndarray
     bridge: np.ndarray
     outer: np.ndarray
+    pixel: np.ndarray
 
 
 @dataclass
@@ -167,7 +170,7 @@ def _build_texel_map(model: FaceModel, atlas: UVAtlas, size: int) -> TexelMap:
     return TexelMap(
         size, rows, cols, weights.astype(np.float32), skin, _mirror(points, skin),
         (near_rows * size + near_cols).reshape(-1), _to_vertex(model, weights), points[:, 1].astype(np.float32),
-        near(CHEEKS, 15.0), near(BRIDGE, 7.0), skin & outer,
+        near(CHEEKS, 15.0), near(BRIDGE, 7.0), skin & outer, (rows * size + cols).astype(np.int32),
     )  # fmt: skip
 
 
@@ -192,108 +195,335 @@ def _mirror(points: np.ndarray, skin: np.ndarray) -> np.ndarray:
     return mirror
 
 
-def _ramp(x: np.ndarray, low: float, high: float) -> np.ndarray:
-    return np.clip((x - low) / (high - low), 0, 1)
+_F = np.float32
+_NEAR_ZERO, _TINY = _F(1e-3), _F(1e-6)
+_MIN_IRRADIANCE = _F(0.05)
+"""Irradiance below this is too dark to de-light (and the floor of the division)."""
 
 
-def _sample(image: np.ndarray, points: np.ndarray) -> np.ndarray:
-    """Values of an (H, W, C) float32 image at continuous pixel points (N, 2), pixel centres at +0.5.
-
-    cv2.remap takes maps of at most 32767 per side, so the points are laid out in rows of 1024."""
-    n = len(points)
-    padded = np.zeros((-(-n // 1024) * 1024, 2), np.float32)
-    padded[:n] = points - 0.5
-    grid = padded.reshape(-1, 1024, 2)
-    out = cv2.remap(image, grid[..., 0], grid[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-    return out.reshape(-1, *image.shape[2:])[:n]
+def _band(low: float, high: float) -> tuple[np.float32, np.float32]:
+    """A ramp's start and width in float32, as numpy evaluates ``(x - low) / (high - low)`` on float32 arrays."""
+    return _F(low), _F(high - low)
 
 
-def _outlier_weight(albedo: np.ndarray, model_albedo: np.ndarray) -> np.ndarray:
-    """(N,) in [0, 1]: 0 where the de-lit colour (3, N) is too far from the model albedo (3, N) to be
-    skin: too dark, too bright, another hue, shiny."""
-    luminance = np.array([0.299, 0.587, 0.114], np.float32)
-    ratio = (luminance @ albedo) / np.maximum(luminance @ model_albedo, 1e-3)
-    (low0, low1), (high0, high1) = LUMINANCE_BAND
-    brightness = np.minimum(_ramp(ratio, low0, low1), 1 - _ramp(ratio, high0, high1))
-    chroma = np.abs(albedo / np.maximum(albedo.sum(0), 1e-3) - model_albedo / np.maximum(model_albedo.sum(0), 1e-3))
-    shine = (albedo - model_albedo).min(0)  # a highlight adds about the same to every channel
-    return brightness * (1 - _ramp(chroma.sum(0), *CHROMA_BAND)) * (1 - _ramp(shine, *SHINE_BAND))
+_GRAZING, _CHROMA, _SHINE = _band(*GRAZING_COS), _band(*CHROMA_BAND), _band(*SHINE_BAND)
+_DARKER, _BRIGHTER = _band(*LUMINANCE_BAND[0]), _band(*LUMINANCE_BAND[1])
+_LUMINANCE = (_F(0.299), _F(0.587), _F(0.114))
+_DEPTH_TOLERANCE, _SATURATED, _DEVIATION = _F(DEPTH_TOLERANCE_MM), _F(SATURATED), _F(OCCLUDER_DEVIATION)
+_HAIRLINE = _F(HAIRLINE_MM)
+_TAB = 32
+"""cv2.remap's sub-pixel steps (INTER_TAB_SIZE): look-up positions are rounded to 1/32 px."""
+
+# The per-face work runs in serial numba kernels: one pass over the texels per step, no temporaries and no
+# thread pool (a parallel region waits for every worker, which costs more than it gives on a loaded machine;
+# nogil lets the app's concurrent requests run side by side instead).
+_kernel = numba.njit(cache=True, nogil=True)
 
 
-def _occluders(albedo: np.ndarray, model_albedo: np.ndarray, seen: np.ndarray, texels: TexelMap) -> np.ndarray:
-    """(N,) bool: hair and glasses, as patches of seen texels unlike the face's own skin (see
-    :data:`OCCLUDER_DEVIATION`); albedo, model_albedo: (3, N); seen: (N,) bool."""
-    ratio = np.log(np.maximum(albedo, 1e-3) / np.maximum(model_albedo, 1e-3))
-    cheeks = seen & texels.cheeks
-    reference = np.median(ratio[:, cheeks], axis=1) if cheeks.sum() > 50 else np.zeros(3, np.float32)
-    deviation = ratio - reference[:, None]  # darker (hair, frames, shadow) or another hue; brighter is shading
-    different = seen & ((deviation.min(0) < -OCCLUDER_DEVIATION) | (np.ptp(deviation, axis=0) > OCCLUDER_DEVIATION))
-    open_edge = ~seen & texels.outer  # where hair, a collar or the background may hide the face
-    image = np.zeros((texels.size, texels.size), bool)
-    image[texels.rows, texels.cols] = different
-    image = scipy.ndimage.binary_dilation(image, iterations=max(1, texels.size // 512))  # join broken frames, strands
-    labels = scipy.ndimage.label(image | _scatter(open_edge, texels))[0][texels.rows, texels.cols]
-    anchors = open_edge | (different & (texels.bridge | (texels.height > HAIRLINE_MM)))
-    return seen & np.isin(labels, labels[anchors & (labels > 0)])
+@_kernel
+def _combine(out, coefficients, basis):  # noqa: ANN001, ANN202
+    """out (M,) += coefficients (K,) @ basis (K, M), serially (a BLAS product would start its thread pool)."""
+    for k in range(basis.shape[0]):
+        c = coefficients[k]
+        if c != 0:
+            for j in range(basis.shape[1]):
+                out[j] += c * basis[k, j]
 
 
-def _scatter(values: np.ndarray, texels: TexelMap) -> np.ndarray:
-    """Per-texel values (N, ...) -> an (S, S, ...) image, zero off the atlas."""
-    image = np.zeros((texels.size, texels.size, *values.shape[1:]), values.dtype)
-    image[texels.rows, texels.cols] = values
-    return image
+def _linear(mean: np.ndarray, coefficients: np.ndarray, std: np.ndarray, basis: np.ndarray) -> np.ndarray:
+    """mean (V, 3) + sum_k coefficients_k std_k basis_k (K, V, 3): the model's geometry and albedo, (V, 3) float32."""
+    out = np.array(mean, np.float32).reshape(-1)
+    _combine(out, (np.asarray(coefficients, np.float32).reshape(-1) * std).astype(np.float32),
+             basis.reshape(len(basis), -1))  # fmt: skip
+    return out.reshape(-1, 3)
+
+
+@_kernel
+def _vertex_values(position, pixels, triangles, sh, albedo):  # noqa: ANN001, ANN202
+    """(V, 10) per vertex: pixel x, y, depth (mm), cos(normal, view), SH irradiance RGB, model albedo RGB.
+
+    position: (V, 3) camera frame; normals are area-weighted as the renderer's."""
+    normals = np.zeros(position.shape, np.float32)
+    v = position
+    for t in range(triangles.shape[0]):
+        i0, i1, i2 = triangles[t, 0], triangles[t, 1], triangles[t, 2]
+        ax, ay, az = v[i1, 0] - v[i0, 0], v[i1, 1] - v[i0, 1], v[i1, 2] - v[i0, 2]
+        bx, by, bz = v[i2, 0] - v[i0, 0], v[i2, 1] - v[i0, 1], v[i2, 2] - v[i0, 2]
+        cx, cy, cz = ay * bz - az * by, az * bx - ax * bz, ax * by - ay * bx
+        for i in (i0, i1, i2):
+            normals[i, 0] += cx
+            normals[i, 1] += cy
+            normals[i, 2] += cz
+    out = np.empty((len(v), 10), np.float32)
+    for i in range(len(v)):
+        length = np.sqrt(normals[i, 0] ** 2 + normals[i, 1] ** 2 + normals[i, 2] ** 2)
+        if length > 0:
+            normals[i] /= length
+        x, y, z = normals[i, 0], normals[i, 1], normals[i, 2]
+        px, py, pz = v[i, 0], v[i, 1], v[i, 2]
+        out[i, 0], out[i, 1], out[i, 2] = pixels[i, 0], pixels[i, 1], -pz
+        out[i, 3] = -(x * px + y * py + z * pz) / np.sqrt(px * px + py * py + pz * pz)
+        basis = (_F(1), y, z, x, x * y, y * z, _F(3) * z * z - _F(1), x * z, x * x - y * y)  # sh.sh_basis
+        for c in range(3):
+            irradiance = _F(0)
+            for k in range(9):
+                irradiance += basis[k] * sh[k, c]
+            out[i, 4 + c] = irradiance
+            out[i, 7 + c] = albedo[i, c]
+    return out
+
+
+@_kernel
+def _ramp(x, band):  # noqa: ANN001, ANN202
+    return min(max((x - band[0]) / band[1], _F(0)), _F(1))
+
+
+@_kernel
+def _outlier_weight(a, m):  # noqa: ANN001, ANN202
+    """In [0, 1]: 0 where the de-lit colour a (3,) is too far from the model albedo m (3,) to be skin: too dark,
+    too bright, another hue, shiny (a highlight adds about the same to every channel)."""
+    luminance_a = _LUMINANCE[0] * a[0] + _LUMINANCE[1] * a[1] + _LUMINANCE[2] * a[2]
+    luminance_m = _LUMINANCE[0] * m[0] + _LUMINANCE[1] * m[1] + _LUMINANCE[2] * m[2]
+    ratio = luminance_a / max(luminance_m, _NEAR_ZERO)
+    brightness = min(_ramp(ratio, _DARKER), _F(1) - _ramp(ratio, _BRIGHTER))
+    sum_a, sum_m = max(a[0] + a[1] + a[2], _NEAR_ZERO), max(m[0] + m[1] + m[2], _NEAR_ZERO)
+    chroma = abs(a[0] / sum_a - m[0] / sum_m) + abs(a[1] / sum_a - m[1] / sum_m) + abs(a[2] / sum_a - m[2] / sum_m)
+    shine = min(a[0] - m[0], a[1] - m[1], a[2] - m[2])
+    return brightness * (_F(1) - _ramp(chroma, _CHROMA)) * (_F(1) - _ramp(shine, _SHINE))
+
+
+@_kernel
+def _observe_texels(indptr, indices, weights, per_vertex, skin, zbuffer, image, mask):  # noqa: ANN001, ANN202
+    """De-light the texels: (photo albedo (N, 3), weight (N,) before the occluder test, model albedo (N, 3),
+    seen (N,) bool, log photo / model albedo (N, 3), set where seen).
+
+    indptr, indices, weights: the texel map's CSR blend; per_vertex: (V, 10) of :func:`_vertex_values` at the
+    z-buffer's (zsize, zsize) pixels; image: (R, R, 3) uint8 crop; mask: (R, R) bool. The photo is read
+    bilinearly as cv2.remap reads it (1/32 px positions, replicated border), at the crop pixel of each texel.
+    """
+    count, zsize, size = len(indptr) - 1, zbuffer.shape[0], image.shape[0]
+    scale, last = _F(size / zsize), _F(size - 1)
+    albedo, ratio = np.zeros((count, 3), np.float32), np.zeros((count, 3), np.float32)
+    model = np.empty((count, 3), np.float32)
+    weight, seen = np.zeros(count, np.float32), np.zeros(count, np.bool_)
+    values, colour = np.empty(10, np.float32), np.empty(3, np.float32)
+    for n in range(count):
+        values[:] = 0
+        for j in range(indptr[n], indptr[n + 1]):
+            w, v = weights[j], indices[j]
+            for c in range(10):
+                values[c] += w * per_vertex[v, c]
+        model[n] = values[7:]
+        x, y = values[0], values[1]
+        if not (skin[n] and x >= 0 and y >= 0 and x < zsize and y < zsize):
+            continue
+        if values[2] > zbuffer[int(y), int(x)] + _DEPTH_TOLERANCE:  # hidden
+            continue
+        if min(values[4], values[5], values[6]) <= _MIN_IRRADIANCE:  # too dark to de-light
+            continue
+        x, y = x * scale, y * scale  # crop pixels
+        if not mask[int(min(y, last)), int(min(x, last))]:
+            continue
+        qx, qy = int(np.rint((x - _F(0.5)) * _F(_TAB))), int(np.rint((y - _F(0.5)) * _F(_TAB)))
+        fx, fy = _F(qx & (_TAB - 1)) * _F(1 / _TAB), _F(qy & (_TAB - 1)) * _F(1 / _TAB)
+        x0, y0 = qx >> 5, qy >> 5
+        xa, xb = min(max(x0, 0), size - 1), min(max(x0 + 1, 0), size - 1)
+        ya, yb = min(max(y0, 0), size - 1), min(max(y0 + 1, 0), size - 1)
+        w00, w01, w10, w11 = (_F(1) - fy) * (_F(1) - fx), (_F(1) - fy) * fx, fy * (_F(1) - fx), fy * fx
+        for c in range(3):
+            colour[c] = (_F(image[ya, xa, c]) / _F(255) * w00 + _F(image[ya, xb, c]) / _F(255) * w01
+                         + _F(image[yb, xa, c]) / _F(255) * w10 + _F(image[yb, xb, c]) / _F(255) * w11)  # fmt: skip
+        if max(colour[0], colour[1], colour[2]) >= _SATURATED:
+            continue
+        seen[n] = True
+        for c in range(3):
+            albedo[n, c] = min(max(colour[c] / max(values[4 + c], _MIN_IRRADIANCE), _F(0)), _F(1))
+            ratio[n, c] = np.log(max(albedo[n, c], _NEAR_ZERO) / max(model[n, c], _NEAR_ZERO))
+        weight[n] = _ramp(values[3], _GRAZING) * _outlier_weight(albedo[n], model[n])
+    return albedo, weight, model, seen, ratio
+
+
+@_kernel
+def _occluded(ratio, reference, seen, pixel, outer, bridge, height, size, iterations):  # noqa: ANN001, ANN202
+    """(N,) bool: hair and glasses, as patches of seen texels unlike the face's own skin (log ratio (N, 3) against
+    ``reference`` (3,), see :data:`OCCLUDER_DEVIATION`; dilated ``iterations`` times by the 4-neighbour cross) that
+    reach the hairline or the nose bridge, or touch the unseen outer band (where hair or a collar may hide the face).
+    pixel: (N,) flat texel positions in the (size, size) atlas."""
+    image = np.zeros(size * size, np.uint8)
+    different = np.zeros(len(pixel), np.bool_)
+    for n in range(len(pixel)):
+        if seen[n]:
+            d0, d1, d2 = ratio[n, 0] - reference[0], ratio[n, 1] - reference[1], ratio[n, 2] - reference[2]
+            least, most = min(d0, d1, d2), max(d0, d1, d2)
+            if least < -_DEVIATION or most - least > _DEVIATION:  # darker (hair, frames) or another hue
+                different[n] = True
+                image[pixel[n]] = 1
+    for _ in range(iterations):  # join broken frames, strands
+        grown = image.copy()
+        for p in range(size * size):
+            if image[p]:
+                j = p % size
+                if j > 0:
+                    grown[p - 1] = 1
+                if j < size - 1:
+                    grown[p + 1] = 1
+                if p >= size:
+                    grown[p - size] = 1
+                if p < size * (size - 1):
+                    grown[p + size] = 1
+        image = grown
+    stack = np.empty(size * size, np.int32)
+    top = 0
+    for n in range(len(pixel)):
+        if not seen[n] and outer[n]:
+            image[pixel[n]] = 1
+    for n in range(len(pixel)):  # flood the patches that reach an anchor: 2 = reached
+        anchor = (not seen[n] and outer[n]) or (different[n] and (bridge[n] or height[n] > _HAIRLINE))
+        if anchor and image[pixel[n]] == 1:
+            image[pixel[n]] = 2
+            stack[top] = pixel[n]
+            top += 1
+        while top:
+            top -= 1
+            p = stack[top]
+            j = p % size
+            for q, inside in ((p - 1, j > 0), (p + 1, j < size - 1), (p - size, p >= size),
+                              (p + size, p < size * (size - 1))):  # fmt: skip
+                if inside and image[q] == 1:
+                    image[q] = 2
+                    stack[top] = q
+                    top += 1
+    hidden = np.zeros(len(pixel), np.bool_)
+    for n in range(len(pixel)):
+        hidden[n] = seen[n] and image[pixel[n]] == 2
+    return hidden
+
+
+@_kernel
+def _with_mirror(albedo, weight, hidden, model, mirror, skin, pixel, size):  # noqa: ANN001, ANN202
+    """Weak texels filled from their mirror image: (photo - model albedo (N, 3), 0 off the skin; the weight of
+    direct + mirrored as an (size, size) image, 0 off the atlas). Hidden texels (occluders) weigh nothing."""
+    difference = np.empty((len(pixel), 3), np.float32)
+    seen = np.zeros(size * size, np.float32)
+    for n in range(len(pixel)):
+        w = _F(0) if hidden[n] else weight[n]
+        m = mirror[n]
+        wm = _F(0) if m < 0 or hidden[m] else weight[m]
+        mirrored = wm * (_F(1) - w)
+        total = w + mirrored
+        for c in range(3):
+            direct = albedo[n, c] * w
+            mixed = (direct + albedo[m, c] * mirrored if m >= 0 else direct) / max(total, _TINY)
+            difference[n, c] = (mixed - model[n, c]) * _F(skin[n])
+        seen[pixel[n]] = total
+    return difference, seen.reshape(size, size)
+
+
+@_kernel
+def _weighted(difference, seen, pixel):  # noqa: ANN001, ANN202
+    """The push-pull's finest level: difference (N, 3) x seen (S, S) at the texels, (S, S, 3), 0 off the atlas."""
+    size = seen.shape[0]
+    out = np.zeros((size * size, 3), np.float32)
+    flat = seen.reshape(-1)
+    for n in range(len(pixel)):
+        for c in range(3):
+            out[pixel[n], c] = difference[n, c] * flat[pixel[n]]
+    return out.reshape(size, size, 3)
+
+
+@_kernel
+def _fill_level(total, weight, up):  # noqa: ANN001, ANN202
+    """One push-pull level: the weighted mean total / weight (H, W, C) where the weight is high, ``up`` elsewhere."""
+    out = np.empty(total.shape, np.float32)
+    for i in range(total.shape[0]):
+        for j in range(total.shape[1]):
+            alpha = min(max(weight[i, j] * _F(4), _F(0)), _F(1))
+            for c in range(total.shape[2]):
+                out[i, j, c] = alpha * total[i, j, c] / max(weight[i, j], _TINY) + (_F(1) - alpha) * up[i, j, c]
+    return out
+
+
+@_kernel
+def _finish(difference, seen, up, model, skin, pixel, fill):  # noqa: ANN001, ANN202
+    """The finest push-pull level at the texels and the blend: photo where seen, the model albedo shifted by the
+    smooth fill elsewhere. Returns the difference (N, 3) to the model albedo and the (S, S, 3) texture, its gutters
+    from the nearest covered texel (``fill``), clipped to [0, 1]."""
+    size = seen.shape[0]
+    flat_seen, flat_up = seen.reshape(-1), up.reshape(-1, 3)
+    colour = np.zeros((size * size, 3), np.float32)
+    out = np.empty((len(pixel), 3), np.float32)
+    for n in range(len(pixel)):
+        p = pixel[n]
+        w = flat_seen[p]
+        alpha = min(max(w * _F(4), _F(0)), _F(1))
+        for c in range(3):
+            smooth = alpha * (difference[n, c] * w) / max(w, _TINY) + (_F(1) - alpha) * flat_up[p, c]
+            out[n, c] = (w * difference[n, c] + (_F(1) - w) * smooth) * _F(skin[n])
+            colour[p, c] = min(max(model[n, c] + out[n, c], _F(0)), _F(1))
+    texture = np.empty((size * size, 3), np.float32)
+    for p in range(size * size):
+        texture[p] = colour[fill[p]]
+    return out, texture.reshape(size, size, 3)
+
+
+@_kernel
+def _vertex_albedo(indptr, indices, weights, difference, albedo):  # noqa: ANN001, ANN202
+    """Per-vertex albedo (V, 3): model albedo (V, 3) + the texels' mean difference (CSR to_vertex), in [0, 1]."""
+    out = np.empty(albedo.shape, np.float32)
+    for v in range(len(indptr) - 1):
+        s0, s1, s2 = _F(0), _F(0), _F(0)
+        for j in range(indptr[v], indptr[v + 1]):
+            w, n = weights[j], indices[j]
+            s0 += w * difference[n, 0]
+            s1 += w * difference[n, 1]
+            s2 += w * difference[n, 2]
+        out[v, 0] = min(max(albedo[v, 0] + s0, _F(0)), _F(1))
+        out[v, 1] = min(max(albedo[v, 1] + s1, _F(0)), _F(1))
+        out[v, 2] = min(max(albedo[v, 2] + s2, _F(0)), _F(1))
+    return out
 
 
 def _observe(model: FaceModel, params: FaceParameters, model_albedo: np.ndarray, image: np.ndarray,
-             mask: np.ndarray, texels: TexelMap) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
-    """De-light the texels: (photo albedo (3, N), its weight (N,), 0 off the skin, model albedo (3, N)).
+             mask: np.ndarray, texels: TexelMap) -> tuple[np.ndarray, ...]:  # fmt: skip
+    """The texels as the photo shows them, by :func:`_observe_texels` (its outputs), after the fitted face is
+    z-buffered at up to :data:`ZBUFFER_SIZE` px in the crop's framing (as ``render(model, params, R)``).
 
     model_albedo: (V, 3); image: (R, R, 3) uint8 crop in the render's framing (the fit's crop rule);
     mask: (R, R) bool. Irradiance is interpolated from the vertices, as the renderer shades.
-    Channels come first: numpy reduces (3, N) arrays much faster than (N, 3).
     """
-    size = image.shape[0]
-    zsize = min(size, ZBUFFER_SIZE)
-    out = render(model, params, zsize, albedo=model_albedo[None])
-    position = out.vertices[0]
-    cos_view = -(out.normals[0] * position).sum(1) / np.linalg.norm(position, axis=1)
-    irradiance = sh_irradiance(out.normals, params.sh)[0]
-    per_vertex = np.concatenate([out.pixels[0], -position[:, 2:], cos_view[:, None], irradiance, model_albedo], 1)
-    x, y, depth, cos_view, *rest = np.ascontiguousarray((texels.weights @ per_vertex.astype(np.float32)).T)
-    irradiance, texel_model = np.stack(rest[:3]), np.stack(rest[3:])
-    inside = (x >= 0) & (y >= 0) & (x < zsize) & (y < zsize) & texels.skin
-    col, row = (np.where(inside, x, 0).astype(np.int32), np.where(inside, y, 0).astype(np.int32))
-    seen = inside & (depth <= out.raster.depth[0][row, col] + DEPTH_TOLERANCE_MM) & (irradiance.min(0) > 0.05)
-    x, y = x * (size / zsize), y * (size / zsize)  # crop pixels
-    seen &= mask[np.minimum(y, size - 1).astype(np.int32) * seen, np.minimum(x, size - 1).astype(np.int32) * seen]
-    colour = _sample(image.astype(np.float32) / 255, np.stack([x, y], 1)).T
-    albedo = np.clip(colour / np.maximum(irradiance, 0.05), 0, 1)
-    seen &= colour.max(0) < SATURATED
-    weight = seen * _ramp(cos_view, *GRAZING_COS) * _outlier_weight(albedo, texel_model)
-    weight *= ~_occluders(albedo, texel_model, seen, texels)
-    return albedo, weight.astype(np.float32), texel_model
+    zsize = min(image.shape[0], ZBUFFER_SIZE)
+    vertices = _linear(model.vertices_mean, params.shape, model.shape_std, model.shape_basis)
+    _combine(vertices.reshape(-1), (params.expression[0] * model.expression_std).astype(np.float32),
+             model.expression_basis.reshape(model.n_expression, -1))  # fmt: skip
+    position = camera.to_camera(vertices[None], camera.rotation_matrix(params.rotation))
+    points = camera.project(position)
+    pixels = camera.to_crop_pixels(points, points[:, model.landmarks_mediapipe[:MESH_POINTS]], zsize)[0]
+    position, pixels = (np.ascontiguousarray(a[0], np.float32) for a in (position, pixels))
+    triangles, cut = _mesh(model, np)  # what render() rasterizes: the triangles and the face region's cut
+    triangles = np.ascontiguousarray(triangles, np.int32)
+    zbuffer = np.empty((zsize, zsize), np.float32)
+    _rasterize_into(pixels, np.ascontiguousarray(-position[:, 2]), np.ascontiguousarray(cut, np.float32), triangles,
+                    np.empty((zsize, zsize), np.int32), np.empty((zsize, zsize, 3), np.float32), zbuffer)  # fmt: skip
+    per_vertex = _vertex_values(position, pixels, triangles, np.asarray(params.sh[0], np.float32), model_albedo)
+    w = texels.weights
+    return _observe_texels(w.indptr, w.indices, w.data, per_vertex, texels.skin, zbuffer,
+                           np.ascontiguousarray(image, np.uint8), np.ascontiguousarray(mask, bool))  # fmt: skip
 
 
-def _with_mirror(albedo: np.ndarray, weight: np.ndarray, mirror: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Fill weak texels from their mirror image: (albedo (3, N), weight (N,)) of direct + mirrored."""
-    mirrored = np.where(mirror >= 0, weight[mirror], 0) * (1 - weight)
-    total = weight + mirrored
-    return (albedo * weight + albedo[:, mirror] * mirrored) / np.maximum(total, 1e-6), total
-
-
-def _push_pull(values: np.ndarray, weight: np.ndarray) -> np.ndarray:
-    """Smooth fill of (S, S, C) values known with weight (S, S) in [0, 1]: keeps them where the
-    weight is 1 and interpolates a pyramid of weighted means elsewhere (a fast membrane fill)."""
-    levels = [(values * weight[..., None], weight)]
+def _push_pull(level0: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    """Smooth fill of values known with weight (S, S) in [0, 1], from their product level0 (S, S, C): a pyramid
+    of weighted means, each level's kept where its weight is high and the coarser one's interpolated elsewhere
+    (a fast membrane fill). Returns the second finest level's fill resized to (S, S, C): what
+    :func:`_finish` blends the finest level with, at the texels only."""
+    levels = [(level0, weight)]
     while min(levels[-1][1].shape) > 4:
         levels.append(tuple(cv2.pyrDown(a) for a in levels[-1]))
     total, weights = levels[-1]
     filled = np.broadcast_to(total.sum((0, 1)) / max(weights.sum(), 1e-6), total.shape).astype(np.float32)
-    for total, weights in reversed(levels):
+    for total, weights in reversed(levels[1:]):
         up = cv2.resize(filled, weights.shape[::-1], interpolation=cv2.INTER_LINEAR).reshape(total.shape)
-        alpha = np.clip(weights * 4, 0, 1)[..., None]
-        filled = alpha * total / np.maximum(weights, 1e-6)[..., None] + (1 - alpha) * up
-    return filled
+        filled = _fill_level(total, weights, up)
+    return cv2.resize(filled, weight.shape[::-1], interpolation=cv2.INTER_LINEAR).reshape(level0.shape)
 
 
 def delight(model: FaceModel, params: FaceParameters, image: np.ndarray, mask: np.ndarray,
@@ -306,19 +536,20 @@ def delight(model: FaceModel, params: FaceParameters, image: np.ndarray, mask: n
     """
     start = time.perf_counter()
     texels = texel_map(model, size)
-    model_albedo = np.clip(model.albedo(params.albedo)[0], 0, 1)
-    albedo, weight, texel_model = _observe(model, params, model_albedo, image, mask, texels)
-    albedo, weight = _with_mirror(albedo, weight, texels.mirror)
-    difference = (albedo - texel_model).T * texels.skin[:, None]  # (N, 3); eyes and mouth keep the model's
-    seen = _scatter(weight, texels)
+    model_albedo = np.clip(_linear(model.albedo_mean, params.albedo, model.albedo_std, model.albedo_basis), 0, 1)
+    albedo, weight, texel_model, seen, ratio = _observe(model, params, model_albedo, image, mask, texels)
+    cheeks = seen & texels.cheeks
+    reference = np.median(ratio[cheeks], axis=0) if cheeks.sum() > 50 else np.zeros(3, np.float32)
+    hidden = _occluded(ratio, reference.astype(np.float32), seen, texels.pixel, texels.outer, texels.bridge,
+                       texels.height, size, max(1, size // 512))  # fmt: skip
+    difference, seen = _with_mirror(albedo, weight, hidden, texel_model, texels.mirror, texels.skin, texels.pixel, size)
     seen = np.minimum(seen, cv2.GaussianBlur(seen, (0, 0), size / 512))  # feather hard mask edges
-    weight = seen[texels.rows, texels.cols, None]
-    smooth = _push_pull(_scatter(difference, texels), seen)[texels.rows, texels.cols]
-    difference = (weight * difference + (1 - weight) * smooth) * texels.skin[:, None]
-    texture = _scatter(texel_model.T + difference, texels).reshape(-1, 3)[texels.fill].reshape(size, size, 3)
-    vertex_albedo = np.clip(model_albedo + texels.to_vertex @ difference, 0, 1)
+    up = _push_pull(_weighted(difference, seen, texels.pixel), seen)
+    difference, texture = _finish(difference, seen, up, texel_model, texels.skin, texels.pixel, texels.fill)
+    t = texels.to_vertex
+    vertex_albedo = _vertex_albedo(t.indptr, t.indices, t.data, difference, model_albedo)
     ms = (time.perf_counter() - start) * 1000
-    return PhotoTexture(np.clip(texture, 0, 1), vertex_albedo.astype(np.float32), seen, ms)
+    return PhotoTexture(texture, vertex_albedo, seen, ms)
 
 
 def from_photo(model: FaceModel, params: FaceParameters, photo: np.ndarray, crop: Crop, landmarks: np.ndarray,
