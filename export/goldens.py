@@ -77,10 +77,12 @@ def _flat(array: np.ndarray) -> list:
     return np.asarray(array).ravel().tolist()
 
 
-def _photo_texture(model: FaceModel, rng: np.random.Generator) -> dict[str, object]:
+def photo_texture_golden(model: FaceModel, rng: np.random.Generator,
+                         sizes: tuple[int, int] = PHOTO_TEXTURE_SIZES) -> dict[str, object]:  # fmt: skip
     """Inputs and outputs of :func:`inversefacenet.photo_texture.delight` on a painted render, with the face
-    model arrays the page's texel map is built from. ``delight`` renders with the default camera."""
-    crop_size, size = PHOTO_TEXTURE_SIZES
+    model arrays the page's texel map is built from. ``delight`` renders with the default camera.
+    sizes: crop side and texture side (px)."""
+    crop_size, size = sizes
     params, photo, mask = _painted_photo(model, rng, crop_size)
     texture = delight(model, params, photo, mask, size)
     texels = texel_map(model, size)
@@ -128,7 +130,7 @@ def goldens(model: FaceModel, camera: Camera) -> dict[str, object]:
         "aligned": {"shifts": shifts.tolist(), "crops": [[c.scale, *c.offset] for c in map(crop.aligned, shifts)]},
         "mask": {"landmarks": in_crop.ravel().tolist(), "size": MASK_SIZE, "rule": FACE_MASK_RULE,
                  "mask": face_mask(in_crop, MASK_SIZE).astype(int).ravel().tolist()},
-        "photo_texture": _photo_texture(model, rng),
+        "photo_texture": photo_texture_golden(model, rng),
     }  # fmt: skip
 
 

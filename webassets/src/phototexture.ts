@@ -8,12 +8,11 @@
 // keep the model albedo. Golden data from Python checks it (scripts/parity.ts).
 import { type Camera, toCamera, toCropPixels } from "./camera";
 import { vertexNormals } from "./facemodel";
-import { components, dilate, fillEmptyTexels, type FloatImage, gaussianBlur, pyrDown, resizeLinear,
-  sampleRgb } from "./imageops";
+import { dilate, featheredMin, flood, type FloatImage, linearTaps, pyrDown, resizeLinear, sampleRgb } from "./imageops";
 import { type Crop, cropImage, faceMask, type FaceMaskRule, MESH_POINTS, toCrop } from "./preprocess";
 import { rasterize } from "./raster";
 import { shIrradiance } from "./sh";
-import { type AtlasFaceModel, blend, type TexelMap, toVertices } from "./texelmap";
+import { type AtlasFaceModel, type TexelMap, toVertices } from "./texelmap";
 
 /** Default atlas side (px), as Python's: a face in a photo rarely has more detail. */
 export const TEXTURE_SIZE = 512;
@@ -27,7 +26,9 @@ const HAIRLINE_MM = 62; // mean face height 10 mm above the brows' top
 const SATURATED = Math.fround(250 / 255); // clipped highlights: not used
 const MIN_IRRADIANCE = Math.fround(0.05);
 const ZBUFFER_SIZE = 192; // side (px) of the visibility render
-const LUMINANCE = [0.299, 0.587, 0.114];
+const [LUMA_R, LUMA_G, LUMA_B] = [0.299, 0.587, 0.114];
+const VALUES = 10; // per vertex: x, y (z-buffer px), depth (mm), cos(normal, view), irradiance RGB, model albedo RGB
+const f = Math.fround;
 
 /** The face as the network (or a fit) recovered it. */
 export interface FittedFace {
@@ -60,11 +61,16 @@ export interface PhotoTexture {
   ms: number;
 }
 
-/** What the texels see: de-lit photo colour (N * 3), its weight (N, 0 off the skin), the model albedo (N * 3). */
+/**
+ * What the texels see: de-lit photo colour (N * 3, 0 where not seen), its weight (N, 0 off the skin), the model
+ * albedo (N * 3), whether the photo shows them (N) and their log photo / model albedo (N * 3, where seen).
+ */
 interface Observation {
   albedo: Float32Array;
   weight: Float32Array;
   model: Float32Array;
+  seen: Uint8Array;
+  ratio: Float32Array;
 }
 
 const ramp = (x: number, low: number, high: number) => Math.min(Math.max((x - low) / (high - low), 0), 1);
@@ -76,16 +82,26 @@ const ramp = (x: number, low: number, high: number) => Math.min(Math.max((x - lo
 function shadeVertices(face: FittedFace, model: AtlasFaceModel, size: number, camera: Camera) {
   const inCamera = toCamera(face.vertices, face.rotation, camera);
   const pixels = toCropPixels(inCamera, model.landmarks.subarray(0, MESH_POINTS), size, camera);
-  const depth = Float32Array.from({ length: model.nVertices }, (_, v) => -inCamera[3 * v + 2]);
+  const depth = new Float32Array(model.nVertices);
+  for (let v = 0; v < model.nVertices; v++) depth[v] = -inCamera[3 * v + 2];
   const zbuffer = rasterize(pixels, depth, model.triangles, size).depth;
   const normals = vertexNormals(inCamera, model.triangles);
-  const values = new Float32Array(model.nVertices * 10);
+  const values = new Float32Array(model.nVertices * VALUES);
   for (let v = 0; v < model.nVertices; v++) {
-    const [n, p] = [normals.subarray(3 * v, 3 * v + 3), inCamera.subarray(3 * v, 3 * v + 3)];
-    values.set([pixels[2 * v], pixels[2 * v + 1], depth[v],
-      -(n[0] * p[0] + n[1] * p[1] + n[2] * p[2]) / Math.hypot(p[0], p[1], p[2])], 10 * v);
-    shIrradiance(n[0], n[1], n[2], face.sh, values, 10 * v + 4);
-    values.set(face.albedo.subarray(3 * v, 3 * v + 3), 10 * v + 7);
+    const i = 3 * v;
+    const at = VALUES * v;
+    const nx = normals[i];
+    const ny = normals[i + 1];
+    const nz = normals[i + 2];
+    const px = inCamera[i];
+    const py = inCamera[i + 1];
+    const pz = inCamera[i + 2];
+    values[at] = pixels[2 * v];
+    values[at + 1] = pixels[2 * v + 1];
+    values[at + 2] = depth[v];
+    values[at + 3] = -(nx * px + ny * py + nz * pz) / Math.hypot(px, py, pz);
+    shIrradiance(nx, ny, nz, face.sh, values, at + 4);
+    for (let c = 0; c < 3; c++) values[at + 7 + c] = face.albedo[i + c];
   }
   return { values, zbuffer };
 }
@@ -95,142 +111,202 @@ function shadeVertices(face: FittedFace, model: AtlasFaceModel, size: number, ca
  * bright, another hue, shiny.
  */
 function outlierWeight(albedo: Float32Array, model: Float32Array, at: number): number {
-  const dot = (a: Float32Array) => LUMINANCE[0] * a[at] + LUMINANCE[1] * a[at + 1] + LUMINANCE[2] * a[at + 2];
-  const ratio = dot(albedo) / Math.max(dot(model), 1e-3);
+  const a0 = albedo[at];
+  const a1 = albedo[at + 1];
+  const a2 = albedo[at + 2];
+  const m0 = model[at];
+  const m1 = model[at + 1];
+  const m2 = model[at + 2];
+  const ratio = (LUMA_R * a0 + LUMA_G * a1 + LUMA_B * a2) / Math.max(LUMA_R * m0 + LUMA_G * m1 + LUMA_B * m2, 1e-3);
   const brightness = Math.min(ramp(ratio, LUMINANCE_BAND[0], LUMINANCE_BAND[1]),
     1 - ramp(ratio, LUMINANCE_BAND[2], LUMINANCE_BAND[3]));
-  const sum = (a: Float32Array) => Math.max(a[at] + a[at + 1] + a[at + 2], 1e-3);
-  const [sumA, sumM] = [sum(albedo), sum(model)];
-  let [chroma, shine] = [0, Infinity];
-  for (let c = at; c < at + 3; c++) {
-    chroma += Math.abs(albedo[c] / sumA - model[c] / sumM);
-    shine = Math.min(shine, albedo[c] - model[c]);
-  }
+  const sumA = Math.max(a0 + a1 + a2, 1e-3);
+  const sumM = Math.max(m0 + m1 + m2, 1e-3);
+  const chroma = Math.abs(a0 / sumA - m0 / sumM) + Math.abs(a1 / sumA - m1 / sumM) + Math.abs(a2 / sumA - m2 / sumM);
+  const shine = Math.min(a0 - m0, a1 - m1, a2 - m2);
   return brightness * (1 - ramp(chroma, CHROMA_BAND[0], CHROMA_BAND[1]))
     * (1 - ramp(shine, SHINE_BAND[0], SHINE_BAND[1]));
 }
 
-/** De-light the texels: photo colour / irradiance where the z-buffer, the mask and the tests let the photo speak. */
+/**
+ * De-light the texels: photo colour / irradiance where the z-buffer, the mask and the tests let the photo speak.
+ * One pass over the texels, blending the per-vertex values a texel needs as far as it gets (float32 sums, as
+ * blend() of texelmap.ts); texels the photo does not show keep albedo and weight 0.
+ */
 function observe(face: FittedFace, crop: FaceCrop, texels: TexelMap, model: AtlasFaceModel,
   camera: Camera): Observation {
   const zsize = Math.min(crop.size, ZBUFFER_SIZE);
-  const { values: perVertex, zbuffer } = shadeVertices(face, model, zsize, camera);
-  const values = blend(texels, perVertex, 10);
-  const count = texels.pixel.length;
-  const [albedo, weight, modelAlbedo, seen] = [new Float32Array(count * 3), new Float32Array(count),
-    new Float32Array(count * 3), new Uint8Array(count)];
+  const { values, zbuffer } = shadeVertices(face, model, zsize, camera);
+  const { pixel, start, vertex, weight: blendWeight, skin } = texels;
+  const count = pixel.length;
+  const [albedo, modelAlbedo, ratio] = [new Float32Array(count * 3), new Float32Array(count * 3),
+    new Float32Array(count * 3)];
+  const [weight, seen] = [new Float32Array(count), new Uint8Array(count)];
   const colour = new Float32Array(3);
-  const zbufferToCrop = Math.fround(crop.size / zsize); // z-buffer pixels -> crop pixels
+  const zbufferToCrop = f(crop.size / zsize); // z-buffer pixels -> crop pixels
+  const last = crop.size - 1;
   for (let n = 0; n < count; n++) {
-    const v = 10 * n; // x, y, depth, cos_view, irradiance RGB, model albedo RGB
-    const [x, y, depth] = [values[v], values[v + 1], values[v + 2]];
-    const inside = x >= 0 && y >= 0 && x < zsize && y < zsize && texels.skin[n] === 1;
-    let visible = inside && depth <= Math.fround(zbuffer[Math.trunc(y) * zsize + Math.trunc(x)] + DEPTH_TOLERANCE_MM)
-      && Math.min(values[v + 4], values[v + 5], values[v + 6]) > MIN_IRRADIANCE;
-    const [cx, cy] = [Math.fround(x * zbufferToCrop), Math.fround(y * zbufferToCrop)];
-    const [row, col] = [Math.trunc(Math.min(cy, crop.size - 1)), Math.trunc(Math.min(cx, crop.size - 1))];
-    visible &&= crop.mask[row * crop.size + col] === 1;
+    const first = start[n];
+    const end = start[n + 1];
+    let x = 0;
+    let y = 0;
+    let depth = 0;
+    let m0 = 0;
+    let m1 = 0;
+    let m2 = 0; // no array literals in this loop: they would be allocated per texel
+    for (let k = first; k < end; k++) {
+      const w = blendWeight[k];
+      const v = VALUES * vertex[k];
+      x = f(x + w * values[v]);
+      y = f(y + w * values[v + 1]);
+      depth = f(depth + w * values[v + 2]);
+      m0 = f(m0 + w * values[v + 7]);
+      m1 = f(m1 + w * values[v + 8]);
+      m2 = f(m2 + w * values[v + 9]);
+    }
+    const at = 3 * n;
+    modelAlbedo[at] = m0;
+    modelAlbedo[at + 1] = m1;
+    modelAlbedo[at + 2] = m2;
+    if (skin[n] !== 1 || !(x >= 0 && y >= 0 && x < zsize && y < zsize)) continue;
+    if (!(depth <= f(zbuffer[Math.trunc(y) * zsize + Math.trunc(x)] + DEPTH_TOLERANCE_MM))) continue;
+    let cosView = 0;
+    let r = 0;
+    let g = 0;
+    let b = 0;
+    for (let k = first; k < end; k++) {
+      const w = blendWeight[k];
+      const v = VALUES * vertex[k];
+      cosView = f(cosView + w * values[v + 3]);
+      r = f(r + w * values[v + 4]);
+      g = f(g + w * values[v + 5]);
+      b = f(b + w * values[v + 6]);
+    }
+    if (!(Math.min(r, g, b) > MIN_IRRADIANCE)) continue;
+    const cx = f(x * zbufferToCrop);
+    const cy = f(y * zbufferToCrop);
+    if (crop.mask[Math.trunc(Math.min(cy, last)) * crop.size + Math.trunc(Math.min(cx, last))] !== 1) continue;
     sampleRgb(crop.rgba, crop.size, cx, cy, colour, 0);
-    for (let c = 0; c < 3; c++) {
-      albedo[3 * n + c] = Math.min(Math.max(colour[c] / Math.max(values[v + 4 + c], 0.05), 0), 1);
-      modelAlbedo[3 * n + c] = values[v + 7 + c];
-    }
-    visible &&= Math.max(colour[0], colour[1], colour[2]) < SATURATED;
-    seen[n] = Number(visible);
-    if (visible) {
-      weight[n] = ramp(values[v + 3], GRAZING_COS[0], GRAZING_COS[1]) * outlierWeight(albedo, modelAlbedo, 3 * n);
-    }
+    if (!(Math.max(colour[0], colour[1], colour[2]) < SATURATED)) continue;
+    seen[n] = 1;
+    albedo[at] = Math.min(Math.max(colour[0] / Math.max(r, 0.05), 0), 1);
+    albedo[at + 1] = Math.min(Math.max(colour[1] / Math.max(g, 0.05), 0), 1);
+    albedo[at + 2] = Math.min(Math.max(colour[2] / Math.max(b, 0.05), 0), 1);
+    for (let c = at; c < at + 3; c++) ratio[c] = Math.log(Math.max(albedo[c], 1e-3) / Math.max(modelAlbedo[c], 1e-3));
+    weight[n] = ramp(cosView, GRAZING_COS[0], GRAZING_COS[1]) * outlierWeight(albedo, modelAlbedo, at);
   }
-  const hidden = occluders(albedo, modelAlbedo, seen, texels);
-  hidden.forEach((h, n) => h && (weight[n] = 0));
-  return { albedo, weight, model: modelAlbedo };
+  return { albedo, weight, model: modelAlbedo, seen, ratio };
 }
 
 /** Per channel, the median of the cheeks' seen log ratios (0 with 50 texels or fewer): the face's own skin. */
 function cheekReference(ratio: Float32Array, seen: Uint8Array, texels: TexelMap): number[] {
-  const cheeks = Array.from(seen.keys()).filter((n) => seen[n] && texels.cheeks[n]);
-  if (cheeks.length <= 50) return [0, 0, 0];
+  const cheeks = new Int32Array(seen.length);
+  let count = 0;
+  for (let n = 0; n < seen.length; n++) if (seen[n] && texels.cheeks[n]) cheeks[count++] = n;
+  if (count <= 50) return [0, 0, 0];
+  const sorted = new Float64Array(count);
   return [0, 1, 2].map((c) => {
-    const sorted = Float64Array.from(cheeks, (n) => ratio[3 * n + c]).sort();
-    const middle = sorted.length >> 1;
-    return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+    for (let k = 0; k < count; k++) sorted[k] = ratio[3 * cheeks[k] + c];
+    sorted.sort();
+    const middle = count >> 1;
+    return count % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
   });
 }
 
 /**
- * (N) 1 on hair and glasses: patches of seen texels unlike the cheeks' skin (darker in a channel, or off in hue)
+ * No weight on hair and glasses: patches of seen texels unlike the cheeks' skin (darker in a channel, or off in hue)
  * that reach the hairline or the nose bridge, or touch the unseen outer band (where hair or a collar may hide it).
  */
-function occluders(albedo: Float32Array, model: Float32Array, seen: Uint8Array, texels: TexelMap): Uint8Array {
-  const ratio = albedo.map((a, i) => Math.log(Math.max(a, 1e-3) / Math.max(model[i], 1e-3)));
-  const reference = cheekReference(ratio, seen, texels);
-  const { size, pixel } = texels;
-  const [different, openEdge] = [new Uint8Array(pixel.length), new Uint8Array(pixel.length)];
+function dropOccluders({ ratio, seen, weight }: Observation, texels: TexelMap): void {
+  const [r0, r1, r2] = cheekReference(ratio, seen, texels);
+  const { size, pixel, outer, bridge, height } = texels;
+  const count = pixel.length;
+  const different = new Uint8Array(count);
   let image: Uint8Array = new Uint8Array(size * size);
-  const deviation = new Float32Array(3);
-  pixel.forEach((p, n) => {
-    for (let c = 0; c < 3; c++) deviation[c] = ratio[3 * n + c] - reference[c];
-    const [least, most] = [Math.min(deviation[0], deviation[1], deviation[2]),
-      Math.max(deviation[0], deviation[1], deviation[2])];
-    different[n] = Number(seen[n] === 1
-      && (least < -OCCLUDER_DEVIATION || Math.fround(most - least) > OCCLUDER_DEVIATION));
-    openEdge[n] = Number(!seen[n] && texels.outer[n] === 1);
-    image[p] = different[n];
-  });
-  image = dilate(image, size, Math.max(1, Math.floor(size / 512))); // join broken frames and strands
-  pixel.forEach((p, n) => openEdge[n] && (image[p] = 1));
-  const labels = components(image, size);
-  const anchored = new Set<number>();
-  pixel.forEach((p, n) => {
-    const anchor = openEdge[n] || (different[n] && (texels.bridge[n] || texels.height[n] > HAIRLINE_MM));
-    if (anchor && labels[p] > 0) anchored.add(labels[p]);
-  });
-  return Uint8Array.from(pixel, (p, n) => Number(seen[n] === 1 && anchored.has(labels[p])));
-}
-
-/** Weak texels filled from their mirror image: albedo and weight of direct + mirrored. */
-function withMirror({ albedo, weight, model }: Observation, mirror: Int32Array): Observation {
-  const [mixed, total] = [new Float32Array(albedo.length), new Float32Array(weight.length)];
-  mirror.forEach((m, n) => {
-    const mirrored = m >= 0 ? weight[m] * (1 - weight[n]) : 0;
-    total[n] = weight[n] + mirrored;
-    for (let c = 0; c < 3; c++) {
-      const fromMirror = m >= 0 ? albedo[3 * m + c] * mirrored : 0;
-      mixed[3 * n + c] = (albedo[3 * n + c] * weight[n] + fromMirror) / Math.max(total[n], 1e-6);
+  for (let n = 0; n < count; n++) {
+    if (seen[n] !== 1) continue;
+    const d0 = f(ratio[3 * n] - r0);
+    const d1 = f(ratio[3 * n + 1] - r1);
+    const d2 = f(ratio[3 * n + 2] - r2);
+    const least = Math.min(d0, d1, d2);
+    const most = Math.max(d0, d1, d2);
+    if (least < -OCCLUDER_DEVIATION || f(most - least) > OCCLUDER_DEVIATION) {
+      different[n] = 1;
+      image[pixel[n]] = 1;
     }
-  });
-  return { albedo: mixed, weight: total, model };
-}
-
-/** Per-texel values (N * channels) -> a size x size image, 0 off the atlas. */
-function scatter(values: Float32Array, texels: TexelMap, channels: number): FloatImage {
-  const data = new Float32Array(texels.size * texels.size * channels);
-  texels.pixel.forEach((p, n) => data.set(values.subarray(n * channels, (n + 1) * channels), p * channels));
-  return { data, size: texels.size, channels };
+  }
+  image = dilate(image, size, Math.max(1, Math.floor(size / 512))); // join broken frames and strands
+  const anchors = new Int32Array(count);
+  let anchored = 0;
+  for (let n = 0; n < count; n++) {
+    const openEdge = !seen[n] && outer[n] === 1;
+    if (openEdge) image[pixel[n]] = 1;
+    if (openEdge || (different[n] && (bridge[n] || height[n] > HAIRLINE_MM))) anchors[anchored++] = pixel[n];
+  }
+  flood(image, size, anchors.subarray(0, anchored)); // the patches that reach an anchor: 2
+  for (let n = 0; n < count; n++) if (seen[n] === 1 && image[pixel[n]] === 2) weight[n] = 0;
 }
 
 /**
- * Smooth fill of `values` known with `weight` (1 channel, in [0, 1]): kept where the weight is 1, a pyramid of
- * weighted means interpolated elsewhere (a fast membrane fill).
+ * Weak texels filled from their mirror image: the photo - model albedo of direct + mirrored (N * 3, 0 off the skin)
+ * and their weight as a size x size image (0 off the atlas).
  */
-function pushPull(values: FloatImage, weight: FloatImage): FloatImage {
-  const weighted = values.data.map((v, i) => v * weight.data[Math.floor(i / values.channels)]);
-  const levels: { total: FloatImage; weight: FloatImage }[] = [{ total: { ...values, data: weighted }, weight }];
+function withMirror({ albedo, weight, model }: Observation, texels: TexelMap) {
+  const { mirror, pixel, skin, size } = texels;
+  const [difference, direct] = [new Float32Array(albedo.length), new Float32Array(size * size)];
+  for (let n = 0; n < mirror.length; n++) {
+    const m = mirror[n];
+    const w = weight[n];
+    const mirrored = m >= 0 ? weight[m] * (1 - w) : 0;
+    const total = f(w + mirrored);
+    const divisor = Math.max(total, 1e-6);
+    for (let c = 0; c < 3; c++) {
+      const fromMirror = m >= 0 ? albedo[3 * m + c] * mirrored : 0;
+      const mixed = f((albedo[3 * n + c] * w + fromMirror) / divisor);
+      difference[3 * n + c] = (mixed - model[3 * n + c]) * skin[n];
+    }
+    direct[pixel[n]] = total;
+  }
+  return { difference, direct };
+}
+
+/**
+ * Smooth fill of the texels' `difference` (N * 3) known with weight `seen` (size * size, in [0, 1]): kept where the
+ * weight is 1, a pyramid of weighted means interpolated elsewhere (a fast membrane fill). Returns the fill of all
+ * levels but the finest (half the side): delight() finishes at the texels only.
+ */
+function pushPull(difference: Float32Array, seen: Float32Array, texels: TexelMap): FloatImage {
+  const { size, pixel } = texels;
+  const weighted = new Float32Array(size * size * 3);
+  for (let n = 0; n < pixel.length; n++) {
+    const p = 3 * pixel[n];
+    const w = seen[pixel[n]];
+    weighted[p] = difference[3 * n] * w;
+    weighted[p + 1] = difference[3 * n + 1] * w;
+    weighted[p + 2] = difference[3 * n + 2] * w;
+  }
+  const finest = { total: { data: weighted, size, channels: 3 }, weight: { data: seen, size, channels: 1 } };
+  const levels: { total: FloatImage; weight: FloatImage }[] = [finest];
   while (levels[levels.length - 1].weight.size > 4) {
     const { total, weight: w } = levels[levels.length - 1];
     levels.push({ total: pyrDown(total), weight: pyrDown(w) });
   }
   const coarsest = levels[levels.length - 1];
-  const mass = Math.max(coarsest.weight.data.reduce((a, b) => a + b, 0), 1e-6);
-  const mean = [0, 1, 2].map((c) => coarsest.total.data.reduce((a, v, i) => (i % 3 === c ? a + v : a), 0) / mass);
-  let filled: FloatImage = { ...coarsest.total, data: coarsest.total.data.map((_, i) => mean[i % 3]) };
-  for (const { total, weight: w } of levels.reverse()) {
+  let mass = 0;
+  const mean = [0, 0, 0];
+  coarsest.weight.data.forEach((w) => (mass += w));
+  coarsest.total.data.forEach((t, i) => (mean[i % 3] += t));
+  mass = Math.max(mass, 1e-6);
+  let filled: FloatImage = { ...coarsest.total, data: coarsest.total.data.map((_, i) => mean[i % 3] / mass) };
+  for (const { total, weight: w } of levels.slice(1).reverse()) {
     const up = resizeLinear(filled, total.size);
-    const data = total.data.map((t, i) => {
-      const known = w.data[Math.floor(i / 3)];
+    const data = new Float32Array(total.data.length);
+    for (let p = 0; p < w.data.length; p++) {
+      const known = w.data[p];
       const alpha = Math.min(Math.max(known * 4, 0), 1);
-      return (alpha * t) / Math.max(known, 1e-6) + (1 - alpha) * up.data[i];
-    });
+      const divisor = Math.max(known, 1e-6);
+      for (let i = 3 * p; i < 3 * p + 3; i++) data[i] = (alpha * total.data[i]) / divisor + (1 - alpha) * up.data[i];
+    }
     filled = { ...total, data };
   }
   return filled;
@@ -240,25 +316,48 @@ function pushPull(values: FloatImage, weight: FloatImage): FloatImage {
 export function delight(face: FittedFace, crop: FaceCrop, texels: TexelMap, model: AtlasFaceModel,
   camera: Camera): PhotoTexture {
   const start = performance.now();
-  const { albedo, weight, model: texelModel } = withMirror(observe(face, crop, texels, model, camera), texels.mirror);
-  const { size, pixel, skin } = texels;
-  const difference = albedo.map((a, i) => (a - texelModel[i]) * skin[Math.floor(i / 3)]);
-  const direct = scatter(weight, texels, 1);
-  const blurred = gaussianBlur(direct, size / 512);
-  const seen = direct.data.map((w, i) => Math.min(w, blurred.data[i])); // feather hard mask edges
-  const smooth = pushPull(scatter(difference, texels, 3), { data: seen, size, channels: 1 });
+  const observed = observe(face, crop, texels, model, camera);
+  dropOccluders(observed, texels);
+  const { difference, direct } = withMirror(observed, texels);
+  const { size, pixel, skin, gutter } = texels;
+  const seen = featheredMin(direct, size, size / 512); // feather hard mask edges
+  const coarser = pushPull(difference, seen, texels);
+  // the push-pull's finest level at the texels (resizeLinear of the coarser fill there, the weighted mean where
+  // seen), then the blend: the photo where seen, the model albedo shifted by the smooth fill elsewhere
+  const [from, filled, { low, high, t }] = [coarser.size, coarser.data, linearTaps(coarser.size, size)];
+  const texelModel = observed.model;
   const texture = new Uint8ClampedArray(size * size * 4);
-  pixel.forEach((p, n) => {
+  for (let n = 0; n < pixel.length; n++) {
+    const p = pixel[n];
+    const i = Math.floor(p / size);
+    const j = p % size;
     const w = seen[p];
-    for (let c = 0; c < 3; c++) {
-      const i = 3 * n + c;
-      difference[i] = (w * difference[i] + (1 - w) * smooth.data[3 * p + c]) * skin[n];
-      texture[4 * p + c] = Math.floor(Math.min(Math.max(texelModel[i] + difference[i], 0), 1) * 255 + 0.5);
+    const alpha = Math.min(Math.max(w * 4, 0), 1);
+    const divisor = Math.max(w, 1e-6);
+    const a = (low[i] * from + low[j]) * 3;
+    const b = (low[i] * from + high[j]) * 3;
+    const c = (high[i] * from + low[j]) * 3;
+    const d = (high[i] * from + high[j]) * 3;
+    for (let k = 0; k < 3; k++) {
+      const at = 3 * n + k;
+      const top = filled[a + k] * (1 - t[j]) + filled[b + k] * t[j];
+      const bottom = filled[c + k] * (1 - t[j]) + filled[d + k] * t[j];
+      const up = f(top * (1 - t[i]) + bottom * t[i]);
+      const smooth = f((alpha * f(difference[at] * w)) / divisor + (1 - alpha) * up);
+      difference[at] = (w * difference[at] + (1 - w) * smooth) * skin[n];
+      texture[4 * p + k] = Math.floor(Math.min(Math.max(texelModel[at] + difference[at], 0), 1) * 255 + 0.5);
     }
     texture[4 * p + 3] = 255;
-  });
-  fillEmptyTexels(texture, size);
-  const vertexAlbedo = toVertices(texels, difference, 3).map((d, i) => Math.min(Math.max(face.albedo[i] + d, 0), 1));
+  }
+  for (let p = 0; p < gutter.length; p++) {
+    const from = gutter[p]; // the covered texel whose colour an empty one takes (gutters), -1: none
+    if (from < 0 || from === p) continue;
+    for (let c = 0; c < 4; c++) texture[4 * p + c] = texture[4 * from + c];
+  }
+  const vertexAlbedo = toVertices(texels, difference, 3);
+  for (let i = 0; i < vertexAlbedo.length; i++) {
+    vertexAlbedo[i] = Math.min(Math.max(face.albedo[i] + vertexAlbedo[i], 0), 1);
+  }
   return { texture, vertexAlbedo, seen, size, ms: performance.now() - start };
 }
 

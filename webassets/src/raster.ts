@@ -25,10 +25,16 @@ export function rasterize(pixels: Float32Array, depth: Float32Array, triangles: 
   const triangle = new Int32Array(size * size).fill(-1);
   const barycentric = new Float32Array(size * size * 3);
   const zbuffer = new Float32Array(size * size).fill(Infinity);
-  for (let t = 0; t < triangles.length / 3; t++) {
-    const [i0, i1, i2] = [triangles[3 * t], triangles[3 * t + 1], triangles[3 * t + 2]];
-    const [x0, y0, x1, y1, x2, y2] = [pixels[2 * i0], pixels[2 * i0 + 1], pixels[2 * i1], pixels[2 * i1 + 1],
-      pixels[2 * i2], pixels[2 * i2 + 1]];
+  for (let t = 0; t < triangles.length / 3; t++) { // scalars only: no arrays per triangle or pixel
+    const i0 = triangles[3 * t];
+    const i1 = triangles[3 * t + 1];
+    const i2 = triangles[3 * t + 2];
+    const x0 = pixels[2 * i0];
+    const y0 = pixels[2 * i0 + 1];
+    const x1 = pixels[2 * i1];
+    const y1 = pixels[2 * i1 + 1];
+    const x2 = pixels[2 * i2];
+    const y2 = pixels[2 * i2 + 1];
     const area = f(f(f(x1 - x0) * f(y2 - y0)) - f(f(y1 - y0) * f(x2 - x0)));
     if (area >= 0) continue; // back-facing or degenerate
     const xmin = Math.max(Math.ceil(Math.min(x0, x1, x2) - 0.5), 0);
@@ -37,11 +43,15 @@ export function rasterize(pixels: Float32Array, depth: Float32Array, triangles: 
     const ymax = Math.min(Math.floor(Math.max(y0, y1, y2) - 0.5), size - 1);
     // barycentrics are affine in the pixel position: w_k = a_k * x + b_k * y + c_k
     const inverse = f(1 / area);
-    const [a0, b0] = [f(-f(y2 - y1) * inverse), f(f(x2 - x1) * inverse)];
-    const [a1, b1] = [f(-f(y0 - y2) * inverse), f(f(x0 - x2) * inverse)];
+    const a0 = f(-f(y2 - y1) * inverse);
+    const b0 = f(f(x2 - x1) * inverse);
+    const a1 = f(-f(y0 - y2) * inverse);
+    const b1 = f(f(x0 - x2) * inverse);
     const c0 = f(-f(f(a0 * x1) + f(b0 * y1)));
     const c1 = f(-f(f(a1 * x2) + f(b1 * y2)));
-    const [d0, d1, d2] = [depth[i0], depth[i1], depth[i2]];
+    const d0 = depth[i0];
+    const d1 = depth[i1];
+    const d2 = depth[i2];
     for (let i = ymin; i <= ymax; i++) {
       const py = i + 0.5;
       for (let j = xmin; j <= xmax; j++) {
@@ -55,7 +65,9 @@ export function rasterize(pixels: Float32Array, depth: Float32Array, triangles: 
         if (z < zbuffer[k]) {
           zbuffer[k] = z;
           triangle[k] = t;
-          barycentric.set([w0, w1, w2], 3 * k);
+          barycentric[3 * k] = w0;
+          barycentric[3 * k + 1] = w1;
+          barycentric[3 * k + 2] = w2;
         }
       }
     }

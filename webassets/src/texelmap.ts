@@ -1,6 +1,7 @@
 // The UV atlas's covered texels at one texture size as fixed blends of model vertices, with the zones the
 // photo texture treats apart (skin, mirror images, cheeks, nose bridge, outer band): TexelMap of
 // inversefacenet/photo_texture.py, built once per size (the same raster, so the same texels).
+import { gutterSources } from "./imageops";
 import { rasterize } from "./raster";
 
 /** A texel's mirror image must lie this close (mm) to another texel of the mean face. */
@@ -25,15 +26,18 @@ export interface AtlasFaceModel {
     island: Uint8Array };
 }
 
-/** Model vertices and their weights per texel: 3 atlas corners x 2 blended model vertices. */
+/** Model vertices and their weights per texel: 3 atlas corners x 2 blended model vertices, before the zero weights
+ * (half of them: an atlas vertex is mostly one model vertex) are left out. */
 const BLEND = 6;
 
 export interface TexelMap {
   size: number;
   /** (N) row * size + column of each covered texel, row-major */
   pixel: Int32Array;
-  /** (N * BLEND) model vertex and weight: texel value = sum_k weight[k] * per-vertex value[vertex[k]] */
-  vertex: Uint32Array;
+  /** The texels' blends, row-compressed: texel n's model vertices and weights are vertex[k], weight[k] for k from
+   * start[n] to start[n + 1] (exclusive), and texel value = sum_k weight[k] * per-vertex value[vertex[k]] */
+  start: Int32Array;
+  vertex: Int32Array;
   weight: Float32Array;
   /** (N) 1 on the skin island (not eyes, not mouth interior) */
   skin: Uint8Array;
@@ -49,17 +53,22 @@ export interface TexelMap {
    * vertex on it), so that per-vertex value = its texels' weighted mean: an area average, no aliasing */
   vertexTotal: Float64Array;
   vertexSource: Int32Array;
+  /** (size * size) the covered texel whose colour each texel of the texture takes: itself where covered, the one
+   * fillEmptyTexels() would copy in the gutters, -1 where none */
+  gutter: Int32Array;
 }
 
 /** The texels and their blend weights: what blend() reads. */
-type Blends = Pick<TexelMap, "pixel" | "vertex" | "weight">;
+type Blends = Pick<TexelMap, "pixel" | "start" | "vertex" | "weight">;
 
 /** Per-texel values (N * channels) of per-vertex values (V * channels) by the texels' blend weights. */
-export function blend(texels: Blends, values: ArrayLike<number>, channels: number): Float32Array {
+export function blend(texels: Blends, values: Float32Array, channels: number): Float32Array {
+  const { start, vertex, weight } = texels;
   const out = new Float32Array(texels.pixel.length * channels);
   for (let n = 0; n < texels.pixel.length; n++) {
-    for (let k = n * BLEND; k < (n + 1) * BLEND; k++) {
-      const [v, w] = [texels.vertex[k] * channels, texels.weight[k]];
+    for (let k = start[n]; k < start[n + 1]; k++) {
+      const w = weight[k];
+      const v = vertex[k] * channels;
       for (let c = 0; c < channels; c++) out[n * channels + c] += w * values[v + c];
     }
   }
@@ -67,18 +76,22 @@ export function blend(texels: Blends, values: ArrayLike<number>, channels: numbe
 }
 
 /** Per-vertex values (V * channels): each vertex's mean over the texels it shades, by their weights. */
-export function toVertices(texels: TexelMap, values: ArrayLike<number>, channels: number): Float32Array {
-  const sums = new Float64Array(texels.vertexTotal.length * channels);
+export function toVertices(texels: TexelMap, values: Float32Array, channels: number): Float32Array {
+  const { start, vertex, weight, vertexTotal, vertexSource } = texels;
+  const sums = new Float64Array(vertexTotal.length * channels);
   for (let n = 0; n < texels.pixel.length; n++) {
-    for (let k = n * BLEND; k < (n + 1) * BLEND; k++) {
-      const [v, w] = [texels.vertex[k] * channels, texels.weight[k]];
-      for (let c = 0; c < channels; c++) sums[v + c] += w * values[n * channels + c];
+    const from = n * channels;
+    for (let k = start[n]; k < start[n + 1]; k++) {
+      const w = weight[k];
+      const v = vertex[k] * channels;
+      for (let c = 0; c < channels; c++) sums[v + c] += w * values[from + c];
     }
   }
   const out = new Float32Array(sums.length);
-  texels.vertexSource.forEach((source, v) => {
-    for (let c = 0; c < channels; c++) out[v * channels + c] = sums[source * channels + c] / texels.vertexTotal[source];
-  });
+  for (let v = 0; v < vertexSource.length; v++) {
+    const [source, total] = [vertexSource[v] * channels, vertexTotal[vertexSource[v]]];
+    for (let c = 0; c < channels; c++) out[v * channels + c] = sums[source + c] / total;
+  }
   return out;
 }
 
@@ -120,10 +133,12 @@ export function buildTexelMap(model: AtlasFaceModel, size: number): TexelMap {
       weight[k + 1] = Math.fround(w * atlas.weight[a]);
     }
   });
-  const blends = { pixel, vertex, weight };
+  const blends = { pixel, ...compressed(vertex, weight, count) };
   const points = blend(blends, model.mean, 3); // (N * 3) mm on the mean face
+  const covered = new Uint8Array(size * size);
+  pixel.forEach((p) => (covered[p] = 1));
   return { size, ...blends, skin, mirror: mirror(points, skin), ...zones(model, points, skin),
-    ...vertexSources(model, blends) };
+    ...vertexSources(model, blends), gutter: gutterSources(covered, size) };
 }
 
 /** height, cheeks, bridge, outer of the TexelMap from the texels' points on the mean face. */
@@ -170,6 +185,24 @@ function mirror(points: Float32Array, skin: Uint8Array): Int32Array {
     }
   });
   return found;
+}
+
+/** start, vertex, weight of the TexelMap: the blends (count * BLEND) without their zero weights. */
+function compressed(all: Uint32Array, allWeights: Float32Array, count: number) {
+  let kept = 0;
+  allWeights.forEach((w) => (kept += Number(w !== 0)));
+  const [start, vertex, weight] = [new Int32Array(count + 1), new Int32Array(kept), new Float32Array(kept)];
+  let k = 0;
+  for (let n = 0; n < count; n++) {
+    start[n] = k;
+    for (let j = n * BLEND; j < (n + 1) * BLEND; j++) {
+      if (allWeights[j] === 0) continue; // adds nothing
+      [vertex[k], weight[k]] = [all[j], allWeights[j]];
+      k++;
+    }
+  }
+  start[count] = k;
+  return { start, vertex, weight };
 }
 
 /** vertexTotal and vertexSource of the TexelMap: vertices no texel covers take their nearest covered vertex's. */
