@@ -5,7 +5,7 @@ cheeks, a third of the covered texels are claimed twice), so textures baked at i
 The atlas lives in its own small asset (``assets/facemodel_uv.npz``, built by
 ``tools/build_uv_atlas.py``) because ``assets/facemodel.npz``'s hash is baked into the shipped
 network checkpoint. Seams duplicate vertices. The atlas is built on ``FaceModel.region_mesh()``,
-the mesh clipped at the smooth forehead curve that the previews end at too
+the mesh clipped at the smooth forehead and jaw curves that the previews end at too
 (:mod:`inversefacenet.facemodel.region`), so an atlas vertex may lie on a model edge, a fixed blend
 of two model vertices (linear, so positions, normals and albedo alike are blended).
 """
@@ -27,7 +27,7 @@ ISLANDS = ("skin", "eyes", "mouth interior")
 
 @dataclass(frozen=True)
 class UVAtlas:
-    """A seam-split, forehead-clipped copy of the face model's mesh with non-overlapping uvs.
+    """A seam-split, region-clipped copy of the face model's mesh with non-overlapping uvs.
 
     vertex: (W, 2) model vertices and weight: (W,) blend of each atlas vertex,
         ``(1 - weight) * x[vertex[:, 0]] + weight * x[vertex[:, 1]]`` (both columns equal and

@@ -158,7 +158,7 @@ def test_glb_renders_like_the_projects_albedo_render(model, exported, face):
     own = render(model, params, size)
     colour, covered = render_glb(folder / "face.glb", size, float(own.crop_scale[0]), own.crop_offset[0])
     mask = own.raster.mask[0]
-    assert (mask & covered).sum() / (mask | covered).sum() > 0.99  # both end at the forehead cut (was 0.93 uncut)
+    assert (mask & covered).sum() / (mask | covered).sum() > 0.99  # both end at the region cut (was 0.93 uncut)
     inside = scipy.ndimage.binary_erosion(mask & covered, iterations=2)
     difference = np.abs(colour.astype(float) - to_uint8(own.image[0]).astype(float))
     assert difference[inside].mean() < 4

@@ -132,14 +132,15 @@ def test_ibug_jaw_points_follow_the_silhouette(model):
     assert np.all(np.abs(taken[:, 0] - pushed[0, chosen, 0]) > 100)
 
 
-def test_the_forehead_cut_is_one_value_per_vertex_on_every_level(model):
-    cut = model.forehead_cut()
+def test_the_region_cut_is_one_value_per_vertex_on_every_level(model):
+    cut = model.region_cut()
     assert cut.shape == (model.n_vertices,) and cut.dtype == np.float32
-    above = model.vertices_mean[cut < 0]
-    assert 0 < len(above) < 0.01 * model.n_vertices and above[:, 1].min() > 60  # only the top of the forehead
+    outside = model.vertices_mean[cut < 0]
+    top, bottom = outside[:, 1] > 60, outside[:, 1] < -5  # the top of the forehead, the strip under the chin and jaw
+    assert (top | bottom).all() and top.any() and bottom.any() and len(outside) < 0.015 * model.n_vertices
     coarse = model.coarse()  # its vertices are the full model's first ones, then the landmarks
     n_control = int(model.triangles_coarse.max()) + 1
-    np.testing.assert_array_equal(coarse.forehead_cut()[:n_control], cut[:n_control])
+    np.testing.assert_array_equal(coarse.region_cut()[:n_control], cut[:n_control])
     region = coarse.region_mesh()
     assert (region.vertex[: coarse.n_vertices] == np.arange(coarse.n_vertices)[:, None]).all()
     assert len(region.vertex) > coarse.n_vertices and region.triangles.max() < len(region.vertex)  # points appended

@@ -12,7 +12,14 @@ from conftest import known_face, random_parameters
 from demo import views
 from inversefacenet.render import render_gl
 from inversefacenet.render.renderer import render, to_uint8
-from tests.test_edge_cut import cut_columns, edge_roughness_px, posed_mean_face
+from tests.test_edge_cut import (
+    BOTTOM_POSES_DEG,
+    POSES_DEG,
+    cut_columns,
+    edge_roughness_px,
+    jaw_crossed,
+    posed_mean_face,
+)
 
 SIZE = 256
 
@@ -46,15 +53,18 @@ def test_pyrender_matches_numba_at_the_same_size(model, gl):
         assert (partial & (band == 0)).sum() <= 0.02 * partial.sum()
 
 
-def test_pyrender_draws_the_forehead_cut_as_one_smooth_edge(model, gl):
-    """The GL preview draws the mesh clipped at the cut: its top edge as smooth as numba's."""
-    params = posed_mean_face(model)
-    out = render(model, params, SIZE)
-    _, coverage = gl.render(model, params, SIZE, (out.crop_scale, out.crop_offset))
-    for b in range(len(coverage)):
-        drawn, mask = coverage[b] >= 0.5, out.raster.mask[b]
-        assert iou(mask, drawn) >= 0.98
-        assert edge_roughness_px(drawn, cut_columns(model, out.raster.triangle_id[b])) < 1.25
+def test_pyrender_draws_the_region_cut_as_smooth_edges(model, gl):
+    """The GL preview draws the mesh clipped at the cut: its top edge (upright faces) and bottom edge (faces seen from
+    a little below) as smooth as numba's."""
+    for poses, flip in ((POSES_DEG, slice(None)), (BOTTOM_POSES_DEG, slice(None, None, -1))):
+        params = posed_mean_face(model, poses)
+        out = render(model, params, SIZE)
+        _, coverage = gl.render(model, params, SIZE, (out.crop_scale, out.crop_offset))
+        crossed = None if flip == slice(None) else jaw_crossed(model)
+        for b in range(len(coverage)):
+            drawn, mask = coverage[b] >= 0.5, out.raster.mask[b]
+            assert iou(mask, drawn) >= 0.98
+            assert edge_roughness_px(drawn[flip], cut_columns(model, out.raster.triangle_id[b][flip], crossed)) < 1.25
 
 
 def test_pyrender_views_keep_the_numba_framing_from_many_threads(model, gl, monkeypatch):

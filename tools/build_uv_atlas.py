@@ -2,9 +2,9 @@
 
     python tools/build_uv_atlas.py [--model assets/facemodel.npz] [--out assets/facemodel_uv.npz]
 
-- Region: the model's mesh below a smooth forehead curve (the model's own top edge is the
-  saw-tooth of the coarse MakeHuman cut); triangles across the curve are clipped along it
-  (``FaceModel.region_mesh``, the cut the renderers use too).
+- Region: the model's mesh between a smooth forehead curve and a smooth jaw curve (the model's own
+  top and bottom edges are the saw-tooth of the coarse MakeHuman cut); triangles across a curve are
+  clipped along it (``FaceModel.region_mesh``, the cut the renderers use too).
 - Skin: one island, a Floater mean-value (convex-combination) map of the skin, a disk with three
   holes (eyes, mouth) that are fan-filled while solving. With the boundary on a strictly convex
   curve such a map is provably one-to-one: no flips, no overlaps. Boundary vertices keep the
@@ -144,7 +144,7 @@ def signed_areas(uv: np.ndarray, triangles: np.ndarray) -> np.ndarray:
 
 def build(model: FaceModel) -> UVAtlas:
     """The atlas of ``model``: region clipped, islands parameterized, charts packed by xatlas."""
-    region = model.region_mesh()  # clipped at the forehead curve
+    region = model.region_mesh()  # clipped at the forehead and jaw curves
     vertex, weight, triangles, parent = region.vertex, region.weight, region.triangles, region.parent
     mean = model.vertices_mean.astype(np.float64)
     points = mean[vertex[:, 0]] * (1 - weight[:, None]) + mean[vertex[:, 1]] * weight[:, None]

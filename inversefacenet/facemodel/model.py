@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from inversefacenet.arrays import namespace
-from inversefacenet.facemodel.region import ClippedMesh, clip_mesh, forehead_cut
+from inversefacenet.facemodel.region import ClippedMesh, clip_mesh, edge_cut
 from inversefacenet.params import ParameterLayout
 
 DEFAULT_MODEL_PATH = Path(__file__).resolve().parents[2] / "assets" / "facemodel.npz"
@@ -235,19 +235,20 @@ class FaceModel:
         )  # fmt: skip
 
     # ---- the face region (see :mod:`inversefacenet.facemodel.region`) ---------------------
-    def forehead_cut(self) -> np.ndarray:
-        """(V,) float32 mm: how far each vertex of the mean face lies below the forehead curve.
+    def region_cut(self) -> np.ndarray:
+        """(V,) float32 mm: how far each vertex of the mean face lies inside the face region, between
+        the forehead and jaw curves (negative outside).
 
         Renders keep the fragments where it interpolates to >= 0; exports are clipped at its zero line.
         """
-        return self._cached("forehead_cut", lambda: self._forehead_cut64().astype(np.float32))
+        return self._cached("region_cut", lambda: self._region_cut64().astype(np.float32))
 
     def region_mesh(self) -> ClippedMesh:
-        """The mesh clipped at the forehead curve: its first V points are the model's vertices."""
-        return self._cached("region_mesh", lambda: clip_mesh(self._forehead_cut64(), self.triangles))
+        """The mesh clipped at the face region's edges: its first V points are the model's vertices."""
+        return self._cached("region_mesh", lambda: clip_mesh(self._region_cut64(), self.triangles))
 
-    def _forehead_cut64(self) -> np.ndarray:
-        return forehead_cut(self.vertices_mean.astype(np.float64))
+    def _region_cut64(self) -> np.ndarray:
+        return edge_cut(self.vertices_mean.astype(np.float64), self.mask_mouth_interior | self.mask_eyes)
 
     def _cached(self, key: str, build: Callable[[], Any]) -> Any:
         """``self._cache[key]``, built by ``build()`` once per model even when threads ask together."""

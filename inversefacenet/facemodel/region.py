@@ -1,12 +1,21 @@
-"""Where the face ends: a smooth forehead curve instead of the mesh's own saw-tooth top edge.
+"""Where the face ends: smooth curves instead of the mesh's own saw-tooth top and bottom edges.
 
-The model's top edge is the coarse MakeHuman cut's saw-tooth (15 teeth, up to 10.7 mm). The face
-region is the surface below the curve y = c - k * (azimuth / 100 deg)^2 on the mean face (head
-frame, mm; azimuth = atan2(x, z)), which runs under every tooth's valley. Each vertex carries its
-cut value, how far its mean position lies below the curve: fixed per vertex, so the cut follows the
-skin through shape and expression. Interpolated linearly across a triangle it is zero along one
-straight line, so a rasterizer drops fragments where the interpolated value is negative, and a mesh
-(exports, the OpenGL preview) is clipped along the same line by :func:`clip_mesh`.
+The model's edges are the coarse MakeHuman cut's: 15 teeth on the forehead (up to 10.7 mm), and
+under the chin and jaw steps where the edge runs back towards the neck (turning by up to 48 degrees at
+a vertex). On the mean face (head frame, mm; azimuth = atan2(x, z)) the face region is the surface
+below the forehead curve y = c - k * (azimuth / 100 deg)^2 and above the jaw curve y = jaw(|azimuth|),
+a cubic spline that runs just inside every step of the bottom edge, from the back edge behind one ear
+(which it crosses at the jaw's corner) under the chin to the other. Both run just inside the model's
+edge, so the chin and jaw line stay. The jaw curve trims the skin only: the mouth interior and the eyes
+lie inside the head, the throat lower than the curve.
+
+Each vertex carries one cut value, how far its mean position lies inside the region: the smaller of its
+depth below the forehead curve and its height above the jaw curve (mm). Their sum is over 60 mm on the
+skin, so wherever one of them is near zero the other is large, and no triangle has corners cut by both.
+The value is fixed per vertex, so the cut follows the skin through shape and expression. Interpolated
+linearly across a triangle it is zero along one straight line, so a rasterizer drops fragments where
+the interpolated value is negative, and a mesh (exports, the OpenGL preview) is clipped along the same
+line by :func:`clip_mesh`.
 """
 
 from __future__ import annotations
@@ -17,18 +26,41 @@ import numpy as np
 
 FOREHEAD_CURVE_MM = (75.5, 8.0)
 """(c, k) of the forehead curve y = c - k * (azimuth / 100 deg)^2, mm, head frame."""
+JAW_CURVE_KNOTS = (
+    (0, -79.0), (20, -77.9), (40, -73.6), (60, -69.7), (80, -59.1), (95, -52.0),
+    (110, -48.3), (122, -44.4), (130, -36.0), (135, -24.1), (138, -13.8), (141, -2.0),
+)  # fmt: skip
+"""(|azimuth| deg, y mm) knots of the jaw curve, head frame: a cubic spline, level at the chin's middle
+(azimuth 0), natural at 141 deg and constant beyond (no skin lies there). Fitted as smooth as it goes
+while it passes at least 0.75 mm above the model's bottom edge (median 1.8 mm, 6.8 mm at the deepest
+step) and below every landmark vertex (MediaPipe, iBUG-68) but the two that lie on that edge itself at
+the chin (taken by under 1 mm)."""
 SNAP = 0.05
 """A cut closer than this (fraction of the edge) to a vertex moves onto it: no sliver triangles."""
 
 
-def forehead_cut(vertices: np.ndarray) -> np.ndarray:
-    """Cut values (V,) mm of head-frame vertices (V, 3) mm: height below the forehead curve, >= 0 on the face.
+def jaw_curve(azimuth_deg: np.ndarray) -> np.ndarray:
+    """Height (mm) of the jaw curve at azimuths (deg), float64."""
+    from scipy.interpolate import CubicSpline  # here: scipy.interpolate takes a quarter second to import
+
+    knots = np.array(JAW_CURVE_KNOTS, np.float64)
+    spline = CubicSpline(knots[:, 0], knots[:, 1], bc_type=((1, 0.0), "natural"))
+    return spline(np.clip(np.abs(azimuth_deg), 0, knots[-1, 0]))
+
+
+def edge_cut(vertices: np.ndarray, inner: np.ndarray) -> np.ndarray:
+    """Cut values (V,) mm of head-frame vertices (V, 3) mm, >= 0 on the face: the depth below the
+    forehead curve or, where smaller, the height above the jaw curve (not on ``inner`` (V,) bool
+    vertices: the mouth interior and eyes, which the jaw curve leaves).
 
     Computed in the vertices' float dtype.
     """
     x, y, z = vertices[:, 0], vertices[:, 1], vertices[:, 2]
+    azimuth = np.degrees(np.arctan2(x, z))
     c, k = FOREHEAD_CURVE_MM
-    return (c - k * (np.degrees(np.arctan2(x, z)) / 100) ** 2) - y
+    below_forehead = (c - k * (azimuth / 100) ** 2) - y
+    above_jaw = y - jaw_curve(azimuth).astype(vertices.dtype)
+    return np.where(inner, below_forehead, np.minimum(below_forehead, above_jaw))
 
 
 @dataclass(frozen=True)
@@ -59,20 +91,28 @@ def clip_mesh(cut: np.ndarray, triangles: np.ndarray, snap: float = SNAP) -> Cli
 
     Triangles with all corners kept stay as they are, those with none are dropped, and the others
     are cut along the zero line into one or two triangles, with a point on each cut edge (shared by
-    the triangles on both sides of it). A cut within ``snap`` of an edge's end moves onto that vertex.
-    triangles: (T, 3) vertex indices.
+    the triangles on both sides of it). A cut within ``snap`` of an edge's end moves onto that vertex:
+    an outside vertex that close to the line on any of its edges is moved onto it (kept, on every
+    edge alike, so no triangle keeps it on one edge and cuts it off on the other), a cut that close to
+    an inside vertex ends at it. triangles: (T, 3) vertex indices.
     """
-    cut = np.asarray(cut, np.float64)
+    cut = np.asarray(cut, np.float64).copy()
     n_vertices = len(cut)
+    edges = np.concatenate([triangles[:, [0, 1]], triangles[:, [1, 2]], triangles[:, [2, 0]]])
+    edges = np.concatenate([edges, edges[:, ::-1]])  # (inside, outside) both ways round
+    crossing = (cut[edges[:, 0]] > 0) & (cut[edges[:, 1]] < 0)
+    i, j = edges[crossing].T
+    near = cut[i] / (cut[i] - cut[j]) > 1 - snap
+    cut[j[near]] = 0.0
     inside = cut >= 0
     points: list[tuple[int, int, float]] = []
     crossings: dict[tuple[int, int], int] = {}
 
     def on_edge(i: int, j: int) -> int:
-        """The point where edge (inside i, outside j) meets the zero line; i or j when that close to them."""
+        """The point where edge (inside i, outside j) meets the zero line; i when that close to it."""
         t = cut[i] / (cut[i] - cut[j])
-        if t < snap or t > 1 - snap:
-            return i if t < snap else j
+        if t < snap:
+            return i
         if (i, j) not in crossings:
             crossings[i, j] = n_vertices + len(points)
             points.append((i, j, float(t)))
@@ -100,4 +140,4 @@ def clip_mesh(cut: np.ndarray, triangles: np.ndarray, snap: float = SNAP) -> Cli
     )  # fmt: skip
 
 
-__all__ = ["FOREHEAD_CURVE_MM", "ClippedMesh", "clip_mesh", "forehead_cut"]
+__all__ = ["FOREHEAD_CURVE_MM", "JAW_CURVE_KNOTS", "ClippedMesh", "clip_mesh", "edge_cut", "jaw_curve"]

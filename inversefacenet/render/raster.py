@@ -3,7 +3,7 @@
 Coverage rule (shared by the numba and torch rasterizers so they agree pixel for pixel):
 a pixel belongs to a front-facing triangle when its centre (j + 0.5, i + 0.5) has all three
 barycentrics >= 0 and, given per-vertex cut values, their interpolation there is >= 0 (the
-face's forehead cut, :mod:`inversefacenet.facemodel.region`: a cut-away fragment shows what is
+face region's cut, :mod:`inversefacenet.facemodel.region`: a cut-away fragment shows what is
 behind it); the nearest such triangle wins and exact depth ties go to the lower triangle id.
 Depth, attributes and cut values are interpolated with screen-space barycentrics.
 """

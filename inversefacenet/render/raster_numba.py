@@ -146,10 +146,11 @@ def rasterize(
     pixels: (B, V, 2) float32 pixel positions (x right, y down); depth: (B, V) float32 mm
     distance from the camera; triangles: (T, 3) int32; values: optional (B, V, C) per-vertex
     attributes (e.g. shaded colour); cut: optional (V,) per-vertex cut values (e.g.
-    ``FaceModel.forehead_cut()``): fragments where they interpolate below 0 are dropped.
+    ``FaceModel.region_cut()``): fragments where they interpolate below 0 are dropped.
     Returns the fragments, the interpolated (B, H, W, C) image (0 off the face) and (B, V)
-    vertex visibility (vertices of triangles that own a pixel); the last two are None without
-    values. Raster and interpolation run in one pass per image, while its buffers are in cache.
+    vertex visibility (vertices of triangles that own a pixel, but not those the cut drops); the
+    last two are None without values. Raster and interpolation run in one pass per image, while
+    its buffers are in cache.
     """
     batch = pixels.shape[0]
     tri = np.empty((batch, size, size), dtype=np.int32)
@@ -166,5 +167,6 @@ def rasterize(
     _rasterize_batch(_contiguous(pixels, np.float32), _contiguous(depth, np.float32), cut, triangles, tri, bary, zbuf)
     if channels:
         _interpolate_batch(vals, triangles, tri, bary, image, visible)
+        visible &= cut >= 0  # a cut-away vertex is not drawn, though part of its triangle may be
     raster = RasterOutput(tri, bary, zbuf)
     return (raster, image, visible) if channels else (raster, None, None)

@@ -88,7 +88,10 @@ def rasterize(
     if values is None:
         return raster, None, None
     image = interpolate(values, triangles, raster.triangle_id, raster.barycentric)
-    return raster, image, visible_vertices(triangles, raster.triangle_id, pixels.shape[1])
+    visible = visible_vertices(triangles, raster.triangle_id, pixels.shape[1])
+    if cut is not None:  # a cut-away vertex is not drawn, though part of its triangle may be
+        visible &= (cut >= 0).cpu()
+    return raster, image, visible
 
 
 def _fragments(

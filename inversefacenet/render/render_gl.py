@@ -7,7 +7,7 @@ perspective-correct interpolation. The camera is the project's: the face is alre
 camera frame (camera at the origin looking down -z), and the crop transform
 ``pixel = scale * (x / -z, -y / -z) + offset`` is a pinhole with fx = fy = scale and
 (cx, cy) = offset. The face ends where ``renderer.render``'s does: the mesh is clipped at the model's
-forehead cut (``FaceModel.region_mesh``), positions and colours blended along the cut edges.
+region cut (``FaceModel.region_mesh``), positions and colours blended along the cut edges.
 pyrender is imported lazily: it needs ``PYOPENGL_PLATFORM`` before OpenGL loads.
 """
 

@@ -61,7 +61,7 @@ def render(
     crop_vertices: np.ndarray | None = None,
     albedo: Any = None,
 ) -> RenderOutput:
-    """Render a batch of faces into size x size crops, the face ending at the model's forehead cut.
+    """Render a batch of faces into size x size crops, the face ending at the model's region cut.
 
     crop: (scale (B,), offset (B, 2)) mapping normalised image points to crop pixels, e.g.
         from a photo's landmark box; by default the square box around the projected crop
@@ -112,10 +112,10 @@ def project_face(
 
 
 def _mesh(model: FaceModel, xp: Any) -> tuple[Any, Any]:
-    """The model's triangles and per-vertex forehead cut values in the parameters' array library."""
+    """The model's triangles and per-vertex region cut values in the parameters' array library."""
     if xp is np:
-        return model.triangles, model.forehead_cut()
-    return xp.as_tensor(model.triangles.astype(np.int64)), xp.as_tensor(model.forehead_cut())
+        return model.triangles, model.region_cut()
+    return xp.as_tensor(model.triangles.astype(np.int64)), xp.as_tensor(model.region_cut())
 
 
 def to_uint8(image: Any, background: float = 0.0) -> np.ndarray:

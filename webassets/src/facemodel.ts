@@ -59,7 +59,7 @@ export class FaceModel {
   readonly landmarks: Uint32Array; // 478 MediaPipe points
   /**
    * The UV atlas the downloads use (inversefacenet/atlas.py): seams duplicate vertices, and the
-   * forehead is clipped along a smooth curve, so atlas vertex i blends model vertices
+   * forehead and jaw are clipped along smooth curves, so atlas vertex i blends model vertices
    * vertex[2i] and vertex[2i + 1] by weight[i]; island: per atlas triangle, 0 skin, 1 eyes, 2 mouth interior.
    */
   readonly atlas: { vertex: Uint32Array; weight: Float32Array; uv: Float32Array; triangles: Uint32Array;
@@ -144,7 +144,7 @@ export class FaceModel {
 
   /**
    * Unit normals (W*3) at the atlas vertices of a face (V*3 mm): taken from the whole model mesh, so that seams
-   * and the clipped forehead shade like their neighbours (inversefacenet/export.py's face_normals).
+   * and the clipped edges shade like their neighbours (inversefacenet/export.py's face_normals).
    */
   atlasNormals(vertices: Float32Array): Float32Array {
     return normalise(this.split(this.normals(vertices)));

@@ -337,7 +337,7 @@ class App {
     const names = this.model.index.expression_names;
     const vertices = this.model.geometry(face.shape, names.map((n) => expression[n]));
     const albedo = this.photoTexture()?.vertexAlbedo ?? this.model.albedo(face.albedo);
-    // the downloads' vertex list: the atlas's, which ends at the forehead curve
+    // the downloads' vertex list: the atlas's, which ends at the forehead and jaw curves
     this.view.setMesh(this.model.split(vertices), this.model.atlasNormals(vertices), this.model.split(albedo));
     this.view.draw(rotationMatrix(rotation_deg.pitch, rotation_deg.yaw, rotation_deg.roll), sh);
   }

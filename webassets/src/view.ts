@@ -47,7 +47,7 @@ export class FaceView {
 
   /**
    * triangles: (T*3) indices of the mesh drawn, the face model's UV atlas (FaceModel.atlas.triangles): clipped at
-   * the forehead curve like the Python previews and exports, where the model's own top edge is a saw-tooth.
+   * the forehead and jaw curves like the Python previews and exports, where the model's own edges are a saw-tooth.
    */
   constructor(canvas: HTMLCanvasElement, triangles: Uint32Array, distanceMm: number) {
     this.renderer = new THREE.WebGLRenderer({ canvas, antialias: !softwareGl(), preserveDrawingBuffer: true });
