@@ -31,7 +31,7 @@ from inversefacenet.facemodel.model import MESH_POINTS, FaceModel
 from inversefacenet.params import FaceParameters
 from inversefacenet.preprocess import Crop, crop_image, face_mask
 from inversefacenet.render import camera
-from inversefacenet.render.raster_numba import _rasterize_into, rasterize
+from inversefacenet.render.raster_numba import _rasterize_into, accumulate_normals, rasterize
 from inversefacenet.render.renderer import RenderOutput, _mesh, render
 
 if TYPE_CHECKING:
@@ -245,15 +245,7 @@ def _vertex_values(position, pixels, triangles, sh, albedo):  # noqa: ANN001, AN
     position: (V, 3) camera frame; normals are area-weighted as the renderer's."""
     normals = np.zeros(position.shape, np.float32)
     v = position
-    for t in range(triangles.shape[0]):
-        i0, i1, i2 = triangles[t, 0], triangles[t, 1], triangles[t, 2]
-        ax, ay, az = v[i1, 0] - v[i0, 0], v[i1, 1] - v[i0, 1], v[i1, 2] - v[i0, 2]
-        bx, by, bz = v[i2, 0] - v[i0, 0], v[i2, 1] - v[i0, 1], v[i2, 2] - v[i0, 2]
-        cx, cy, cz = ay * bz - az * by, az * bx - ax * bz, ax * by - ay * bx
-        for i in (i0, i1, i2):
-            normals[i, 0] += cx
-            normals[i, 1] += cy
-            normals[i, 2] += cz
+    accumulate_normals(v, triangles, normals)
     out = np.empty((len(v), 10), np.float32)
     for i in range(len(v)):
         length = np.sqrt(normals[i, 0] ** 2 + normals[i, 1] ** 2 + normals[i, 2] ** 2)

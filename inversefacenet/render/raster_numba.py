@@ -12,19 +12,25 @@ def _contiguous(array: np.ndarray, dtype: type) -> np.ndarray:
     return np.ascontiguousarray(array, dtype)
 
 
+@numba.njit(cache=True, nogil=True)
+def accumulate_normals(v, triangles, n):  # noqa: ANN001, ANN201
+    """Add each triangle's cross product (its normal times twice its area) to its corners' rows of n (V, 3)."""
+    for t in range(triangles.shape[0]):
+        i0, i1, i2 = triangles[t, 0], triangles[t, 1], triangles[t, 2]
+        ax, ay, az = v[i1, 0] - v[i0, 0], v[i1, 1] - v[i0, 1], v[i1, 2] - v[i0, 2]
+        bx, by, bz = v[i2, 0] - v[i0, 0], v[i2, 1] - v[i0, 1], v[i2, 2] - v[i0, 2]
+        cx, cy, cz = ay * bz - az * by, az * bx - ax * bz, ax * by - ay * bx
+        for i in (i0, i1, i2):
+            n[i, 0] += cx
+            n[i, 1] += cy
+            n[i, 2] += cz
+
+
 @numba.njit(parallel=True, cache=True)
 def _shade(vertices, albedo, sh, triangles, normals, colour):  # noqa: ANN001, ANN202
     for b in numba.prange(vertices.shape[0]):
         v, n, c = vertices[b], normals[b], colour[b]
-        for t in range(triangles.shape[0]):
-            i0, i1, i2 = triangles[t, 0], triangles[t, 1], triangles[t, 2]
-            ax, ay, az = v[i1, 0] - v[i0, 0], v[i1, 1] - v[i0, 1], v[i1, 2] - v[i0, 2]
-            bx, by, bz = v[i2, 0] - v[i0, 0], v[i2, 1] - v[i0, 1], v[i2, 2] - v[i0, 2]
-            cx, cy, cz = ay * bz - az * by, az * bx - ax * bz, ax * by - ay * bx
-            for i in (i0, i1, i2):
-                n[i, 0] += cx
-                n[i, 1] += cy
-                n[i, 2] += cz
+        accumulate_normals(v, triangles, n)
         for i in range(v.shape[0]):
             length = np.sqrt(n[i, 0] ** 2 + n[i, 1] ** 2 + n[i, 2] ** 2)
             if length > 0:
