@@ -31,8 +31,8 @@ from inversefacenet.facemodel.model import MESH_POINTS, FaceModel
 from inversefacenet.params import FaceParameters
 from inversefacenet.preprocess import Crop, crop_image, face_mask
 from inversefacenet.render import camera
-from inversefacenet.render.raster_numba import _rasterize_into, accumulate_normals, rasterize
-from inversefacenet.render.renderer import RenderOutput, _mesh, render
+from inversefacenet.render.raster_numba import accumulate_normals, rasterize, rasterize_into
+from inversefacenet.render.renderer import RenderOutput, mesh_arrays, render
 
 if TYPE_CHECKING:
     from inversefacenet.pipeline import FaceResult
@@ -491,10 +491,10 @@ def _observe(model: FaceModel, params: FaceParameters, model_albedo: np.ndarray,
     points = camera.project(position)
     pixels = camera.to_crop_pixels(points, points[:, model.landmarks_mediapipe[:MESH_POINTS]], zsize)[0]
     position, pixels = (np.ascontiguousarray(a[0], np.float32) for a in (position, pixels))
-    triangles, cut = _mesh(model, np)  # what render() rasterizes: the triangles and the face region's cut
+    triangles, cut = mesh_arrays(model, np)  # what render() rasterizes: the triangles and the face region's cut
     triangles = np.ascontiguousarray(triangles, np.int32)
     zbuffer = np.empty((zsize, zsize), np.float32)
-    _rasterize_into(pixels, np.ascontiguousarray(-position[:, 2]), np.ascontiguousarray(cut, np.float32), triangles,
+    rasterize_into(pixels, np.ascontiguousarray(-position[:, 2]), np.ascontiguousarray(cut, np.float32), triangles,
                     np.empty((zsize, zsize), np.int32), np.empty((zsize, zsize, 3), np.float32), zbuffer)  # fmt: skip
     per_vertex = _vertex_values(position, pixels, triangles, np.asarray(params.sh[0], np.float32), model_albedo)
     w = texels.weights

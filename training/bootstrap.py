@@ -95,8 +95,7 @@ def bootstrap(images: Path, init: Path, out: Path, rounds: int, steps: int, nois
     """Run the rounds; returns per-round validation metrics (when ``validation`` is given)."""
     model = FaceModel.load()
     predictor = Predictor.load(init, model)
-    size, rule = predictor.config.input_size, {"alignment": predictor.config.crop_alignment,
-                                                "mask": predictor.config.input_mask}  # as the network was trained
+    network = predictor.config  # the rounds feed it as it was trained: size, crop alignment, input mask
     faces = photo_faces(images, LandmarkDetector())
     inputs = photo_inputs(faces, predictor.config)
     labels = fit_labels(faces, model, predictor) if teacher == "fit" else None
@@ -105,9 +104,10 @@ def bootstrap(images: Path, init: Path, out: Path, rounds: int, steps: int, nois
     out.mkdir(parents=True, exist_ok=True)
     for k in range(1, rounds + 1):
         pool = labels if labels is not None else Predictor.load(checkpoint, model)(inputs).pack()  # (1) label
-        stream = SyntheticStream(model, size, batch_size, seed=10_000 + k, pool=pool,
-                                 noise=perturbation(model, noise), realism=realism or Realism.none(), **rule)  # (2)+(3)
-        config = replace(trained_with(init), architecture=predictor.config.architecture, input_size=size,
+        stream = SyntheticStream(model, network.input_size, batch_size, seed=10_000 + k, pool=pool,
+                                 noise=perturbation(model, noise), realism=realism or Realism.none(),
+                                 alignment=network.crop_alignment, mask=network.input_mask)  # (2)+(3)
+        config = replace(trained_with(init), architecture=network.architecture, input_size=network.input_size,
                          batch_size=batch_size, steps=steps, learning_rate=3e-4, warmup_steps=min(50, steps),
                          validate_every=steps, init=str(checkpoint))  # fmt: skip
         metrics = train(config, out / f"round{k}", model, stream, validation)  # (4) fine-tune

@@ -67,7 +67,7 @@ def vertex_normals(vertices: np.ndarray, triangles: np.ndarray) -> np.ndarray:
 
 
 @numba.njit(cache=True)
-def _rasterize_into(p, d, cut, triangles, tri_out, bary_out, zbuf):  # noqa: ANN001, ANN202
+def rasterize_into(p, d, cut, triangles, tri_out, bary_out, zbuf):  # noqa: ANN001, ANN201
     """Z-buffer one mesh: p (V, 2) pixels, d (V,) depth, cut (V,) -> tri_out, bary_out, zbuf (H, W[, 3])."""
     height, width = zbuf.shape
     tri_out[:] = -1  # cleared here, per image and in parallel, rather than by a serial np.full
@@ -134,7 +134,7 @@ def _interpolate_into(values, triangles, tri, bary, out, visible):  # noqa: ANN0
 @numba.njit(parallel=True, cache=True)
 def _rasterize_batch(pixels, depth, cut, triangles, tri, bary, zbuf):  # noqa: ANN001, ANN202
     for b in numba.prange(pixels.shape[0]):
-        _rasterize_into(pixels[b], depth[b], cut, triangles, tri[b], bary[b], zbuf[b])
+        rasterize_into(pixels[b], depth[b], cut, triangles, tri[b], bary[b], zbuf[b])
 
 
 @numba.njit(parallel=True, cache=True)

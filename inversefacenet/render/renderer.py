@@ -74,7 +74,7 @@ def render(
     xp = namespace(params.rotation)
     backend = _backend(xp)
     face = project_face(model, params, size, camera, crop, crop_vertices)
-    triangles, cut = _mesh(model, xp)
+    triangles, cut = mesh_arrays(model, xp)
     reflectance = model.albedo(params.albedo) if albedo is None else albedo
     normals, colour = backend.shade_vertices(face.in_camera, reflectance, params.sh, triangles)
     depth = -face.in_camera[..., 2]
@@ -111,7 +111,7 @@ def project_face(
     return ProjectedFace(in_camera, pixels, scale, offset)
 
 
-def _mesh(model: FaceModel, xp: Any) -> tuple[Any, Any]:
+def mesh_arrays(model: FaceModel, xp: Any) -> tuple[Any, Any]:
     """The model's triangles and per-vertex region cut values in the parameters' array library."""
     if xp is np:
         return model.triangles, model.region_cut()
