@@ -154,8 +154,8 @@ def user_round(client: Client, photo: str, index: int) -> tuple[dict[str, float]
     edits[JAW] = 0.8
     expression, _ = timed(client.predict, lit[0], *edits, True, api_name="/edit")
     export, files = timed(client.predict, lit[0], *edits, api_name="/export")
-    if len(files) != 5:  # face_obj.zip, face.ply, face.glb, face_animated.glb, params.json
-        raise RuntimeError(f"export gave {len(files)} files, not 5")
+    if len(files) != 4:  # face_obj.zip, face.ply, face.glb, params.json (the animatable GLB is opt-in, off)
+        raise RuntimeError(f"export gave {len(files)} files, not 4")
     params = json.loads(Path(files[-1] if isinstance(files[-1], str) else files[-1]["path"]).read_text())
     faces = int(re.search(r"of (\d+)", outputs[-1]).group(1))
     result = {"faces": faces, "recovered": np.asarray(recovered, float), "params": flatten(params)}

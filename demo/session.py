@@ -159,10 +159,11 @@ class Session:
         return Preview(relit, *self._geometry_views, pasted, ms)
 
     def export(
-        self, edit: Edit, folder: str | Path | None = None, formats: tuple[str, ...] = ("obj", "ply", "glb", "animated")
+        self, edit: Edit, folder: str | Path | None = None, formats: tuple[str, ...] = ("obj", "ply", "glb")
     ) -> list[Path]:
-        """Write the edited face: face_obj.zip (OBJ + MTL + albedo PNG), face.ply, face.glb, face_animated.glb
-        (the 52 ARKit blendshapes as morph targets, the edited weights as defaults), params.json.
+        """Write the edited face: face_obj.zip (OBJ + MTL + albedo PNG), face.ply, face.glb, params.json, and with
+        "animated" in ``formats`` face_animated.glb (the 52 ARKit blendshapes as morph targets, the edited weights
+        as defaults; about 9 MB, so only on request).
 
         By default into the session's own folder, overwriting the previous export.
         """

@@ -248,6 +248,7 @@ class PhotoTab:
     lighting: LightingControls
     edits: EditControls
     export_button: gr.Button
+    export_animated: gr.Checkbox
     downloads: gr.File
 
     @property
@@ -389,7 +390,9 @@ def _use_photo_texture(session: Session | None, on: bool, table: Any, *values: A
 
 
 def _export(session: Session | None, table: Any, *values: Any) -> list[str]:
-    return [str(p) for p in _need(session).export(_edit(table, tuple(values)))]
+    """The downloads; the last value says whether the animatable GLB joins them."""
+    formats = ("obj", "ply", "glb", "animated") if values[-1] else ("obj", "ply", "glb")
+    return [str(p) for p in _need(session).export(_edit(table, tuple(values[:-1])), formats=formats)]
 
 
 def _photo_inputs() -> PhotoInputs:
@@ -449,10 +452,12 @@ def _pose_controls() -> tuple[list[gr.Slider], gr.Button]:
     return pose, gr.Button("Reset to the recovered face", elem_id="reset")
 
 
-def _download_controls() -> tuple[gr.Button, gr.File]:
+def _download_controls() -> tuple[gr.Button, gr.Checkbox, gr.File]:
     gr.Markdown("### Download (with the current edits)")
-    button = gr.Button("Prepare OBJ, PLY, GLB, animatable GLB and params.json", variant="primary", elem_id="export")
-    return button, gr.File(file_count="multiple", label="Files", elem_id="downloads")
+    animated = gr.Checkbox(False, label="Also the animatable GLB (52 ARKit blendshapes as morph targets, about 9 MB)",
+                           elem_id="export-animated")  # fmt: skip
+    button = gr.Button("Prepare OBJ, PLY, GLB and params.json", variant="primary", elem_id="export")
+    return button, animated, gr.File(file_count="multiple", label="Files", elem_id="downloads")
 
 
 def _photo_tab_layout() -> PhotoTab:
@@ -470,8 +475,8 @@ def _photo_tab_layout() -> PhotoTab:
             expression = _expression_sliders()
         with gr.Column():
             pose, reset = _pose_controls()
-            export_button, downloads = _download_controls()
-    return PhotoTab(state, inputs, panels, lighting, EditControls(expression, pose, reset), export_button, downloads)
+            downloads = _download_controls()
+    return PhotoTab(state, inputs, panels, lighting, EditControls(expression, pose, reset), *downloads)
 
 
 def _wire_photo_events(tab: PhotoTab, loader: PhotoLoader) -> None:
@@ -535,7 +540,8 @@ def _wire_edit_events(tab: PhotoTab) -> None:
     for control in [*tab.lighting.lamp[:4], *edits]:  # the sliders among the lamp controls (not the colour)
         control.release(_named(_refresh_3d, "session", "sh", *EDIT_NAMES), [state, sh_table, *edits],
                         tab.panels.model3d, api_name="refresh_3d" if control is pitch else False)  # fmt: skip
-    tab.export_button.click(_named(_export, "session", "sh", *EDIT_NAMES), [state, sh_table, *edits], tab.downloads,
+    export_inputs = [state, sh_table, *edits, tab.export_animated]
+    tab.export_button.click(_named(_export, "session", "sh", *EDIT_NAMES, "animated"), export_inputs, tab.downloads,
                             api_name="export")  # fmt: skip
 
 

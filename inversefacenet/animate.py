@@ -51,7 +51,7 @@ def morph_targets(model: FaceModel, shape: np.ndarray) -> tuple[np.ndarray, np.n
     one_hot = np.eye(model.n_expression + 1, model.n_expression, k=-1, dtype=np.float32)  # row 0: neutral
     geometry = model.geometry(np.repeat(shape, len(one_hot), axis=0), one_hot)  # (1 + Ne, V, 3) mm
     positions = UVAtlas.for_model(model).split(geometry.transpose(1, 0, 2)).transpose(1, 0, 2)
-    normals = np.stack([face_normals(model, vertices) for vertices in geometry])
+    normals = face_normals(model, geometry)
     return positions[0], normals[0], positions[1:] - positions[:1], normals[1:] - normals[:1]
 
 

@@ -20,7 +20,7 @@ from trimesh.iteration import IndexedDict
 
 from inversefacenet.atlas import UVAtlas
 from inversefacenet.facemodel.model import FaceModel
-from inversefacenet.render.raster_numba import rasterize
+from inversefacenet.render.raster_numba import rasterize, vertex_normals
 
 SUFFIXES = (".obj", ".ply", ".glb")
 TEXTURE_SIZE = 1024
@@ -152,9 +152,12 @@ def export_face(
 
 
 def face_normals(model: FaceModel, vertices: np.ndarray) -> np.ndarray:
-    """(W, 3) unit normals at the atlas vertices of a face of ``model`` (vertices (V, 3) mm).
+    """(W, 3) or (B, W, 3) unit normals at the atlas vertices of faces of ``model`` (vertices (V, 3) or (B, V, 3) mm).
 
-    Taken from the whole model mesh, so that seams and the clipped edge shade like their neighbours.
+    Taken from the whole model mesh with the renderer's rule (area-weighted), so that seams and the clipped edge
+    shade like their neighbours and exports shade like the previews.
     """
-    normals = UVAtlas.for_model(model).split(trimesh.Trimesh(vertices, model.triangles, process=False).vertex_normals)
-    return normals / np.linalg.norm(normals, axis=1, keepdims=True)
+    batch = np.asarray(vertices, np.float32).reshape(-1, model.n_vertices, 3)
+    normals = UVAtlas.for_model(model).split(vertex_normals(batch, model.triangles).transpose(1, 0, 2))
+    normals = (normals / np.linalg.norm(normals, axis=-1, keepdims=True)).transpose(1, 0, 2)
+    return normals.reshape(*np.shape(vertices)[:-2], -1, 3)

@@ -104,7 +104,8 @@ def test_upload_relight_and_download(client, tmp_path):
     jaw = EXPRESSION_CONTROLS.index("jawOpen")
     opened = [*edits]
     opened[jaw] = 1.0
-    files = client.predict(lit[0], *opened, api_name="/export")
+    assert len(client.predict(lit[0], *opened, api_name="/export")) == 4  # the animatable GLB only on request
+    files = client.predict(lit[0], *opened, True, api_name="/export")
     paths = {Path(f if isinstance(f, str) else f["path"]).name: Path(f if isinstance(f, str) else f["path"])
              for f in files}  # fmt: skip
     assert set(paths) == {"face_obj.zip", "face.ply", "face.glb", "face_animated.glb", "params.json"}
@@ -228,6 +229,8 @@ def test_the_page_picks_a_face_by_its_thumbnail_and_a_faceless_photo_gives_one_m
         page.wait_for_function("document.querySelector('#status').innerText.includes('Face 2 of 2')", timeout=60_000)
         page.locator("#photo input[type=file]").set_input_files(str(blank))  # replaces the group photo
         page.wait_for_function("document.querySelector('#status').innerText.includes('no face')", timeout=60_000)
+        # the views are cleared by the step after the status (a busy server takes a while): wait, then settle
+        page.wait_for_function("!document.querySelector('#overlay img')", timeout=60_000)
         page.wait_for_timeout(1000)
         errors = page.locator(".error").count()  # Gradio marks a failed output with an error badge
         overlay_images = page.locator("#overlay img").count()

@@ -144,7 +144,9 @@ def test_export_reflects_the_edits(two_faces, tmp_path):
     session = two_faces
     recovered = session.recovered_edit
     edit = Edit(recovered.sh, {**recovered.expression, "jawOpen": 1.0}, (0.0, 10.0, 0.0))
-    files = {p.name: p for p in session.export(edit, tmp_path)}
+    default = {p.name for p in session.export(edit, tmp_path / "default")}
+    assert default == {"face_obj.zip", "face.ply", "face.glb", "params.json"}  # the animatable GLB only on request
+    files = {p.name: p for p in session.export(edit, tmp_path, formats=("obj", "ply", "glb", "animated"))}
     assert set(files) == {"face_obj.zip", "face.ply", "face.glb", "face_animated.glb", "params.json"}
     with zipfile.ZipFile(files["face_obj.zip"]) as bundle:
         assert {"face.obj", "face.mtl"} <= set(bundle.namelist()) and any(n.endswith(".png") for n in bundle.namelist())
