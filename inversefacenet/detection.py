@@ -17,6 +17,7 @@ import os
 import queue
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -64,6 +65,9 @@ any face one scored over 0.70: a crown badge on the 12 MP group photo, 0.73."""
 MAX_LOOKS = 16
 """Candidates looked at per search, most confident first: a photo of texture gives dozens, and a look costs a
 short-range pass (three for a face: upright, turned and centred again), each about a fifth of a full-range tile's."""
+TILE_THREADS = 2
+"""Threads (each with its own full-range graph) sharing a search's tiles: a 12 MP photo has about a hundred, and
+each is a separate, small detector pass that one core runs at a time."""
 MESH_FACES = 2
 """Faces the mesh may find in one crop; the one nearest the crop's centre is kept. With one, a larger
 neighbour overlapping the crop is sometimes meshed instead of the face the box is about."""
@@ -113,6 +117,11 @@ class Detection(NamedTuple):
 
     faces: list[DetectedFace]
     ms: dict[str, float]  # "detection" (face boxes, all passes) and "mesh" (landmarks)
+
+
+Tile = tuple[np.ndarray, np.ndarray, np.ndarray]
+"""A (TILE, TILE, 3) window of a pyramid level, its (2,) top-left corner (level px) and the level's (2,) factor
+from level px to photo px."""
 
 
 class FaceBox(NamedTuple):
@@ -204,7 +213,9 @@ class _Graphs:
         self.max_faces = max_faces
         self.min_face = min_face
         self.short_range = mp.solutions.face_detection.FaceDetection(model_selection=0)  # its threshold: 0.5
-        self.full_range = SolutionBase(graph_config=FULL_RANGE_GRAPH % CANDIDATE, outputs=["detections"])
+        self.full_range = [  # one per tile thread
+            SolutionBase(graph_config=FULL_RANGE_GRAPH % CANDIDATE, outputs=["detections"]) for _ in range(TILE_THREADS)
+        ]
         self.mesh = mp.solutions.face_mesh.FaceMesh(
             static_image_mode=True, max_num_faces=MESH_FACES, refine_landmarks=True
         )
@@ -253,11 +264,10 @@ class _Graphs:
         non-maximum suppression; then each box is looked at close up (``_look``), the boxes the looks keep
         merged again.
         """
-        found = []
-        for level, factor in _levels(image, min_face):
-            for window, corner in _tiles(level):
-                boxes, scores = _boxes(self.full_range, window, corner, factor)
-                found.append((boxes, scores, scores >= SURE))
+        tiles = [(window, corner, factor)
+                 for level, factor in _levels(image, min_face) for window, corner in _tiles(level)]  # fmt: skip
+        found = [(boxes, scores, scores >= SURE) for boxes, scores in self._tile_boxes(tiles)]
+        window, _, factor = tiles[-1]  # the last level: the whole photo in one tile
         whole = cv2.resize(window, (SHORT_RANGE_INPUT, SHORT_RANGE_INPUT), interpolation=cv2.INTER_AREA)
         boxes, scores = _boxes(self.short_range, whole, np.zeros(2), factor * TILE / SHORT_RANGE_INPUT)
         found.append((boxes, scores, np.ones(len(scores), bool)))
@@ -267,6 +277,18 @@ class _Graphs:
         kept = [face for k in looked if (face := self._look(image, boxes[k], float(scores[k]), sure[k])) is not None]
         order = _nms(np.array([face.box for face in kept]).reshape(-1, 4), [face.score for face in kept])
         return [kept[k] for k in order[: self.max_faces]]
+
+    def _tile_boxes(self, tiles: list[Tile]) -> list[tuple[np.ndarray, np.ndarray]]:
+        """The full-range detector on every tile, in order. Many tiles (a big photo) are shared out among
+        TILE_THREADS threads, each with its own graph (MediaPipe runs a graph without holding the GIL)."""
+        if len(tiles) < 2 * TILE_THREADS:
+            return _all_boxes(self.full_range[0], tiles)
+        parts = [tiles[k::TILE_THREADS] for k in range(TILE_THREADS)]
+        with ThreadPoolExecutor(TILE_THREADS - 1) as pool:
+            others = [pool.submit(_all_boxes, graph, part)
+                      for graph, part in zip(self.full_range[1:], parts[1:], strict=True)]  # fmt: skip
+            results = [_all_boxes(self.full_range[0], parts[0]), *(future.result() for future in others)]
+        return [results[k % TILE_THREADS][k // TILE_THREADS] for k in range(len(tiles))]
 
     def _look(self, image: np.ndarray, box: np.ndarray, score: float, sure: bool) -> FaceBox | None:
         """A second look at a box (``_look_at``), upright and turned 180 degrees. A sure box stays, upside down if
@@ -302,7 +324,7 @@ class _Graphs:
 
     def close(self) -> None:
         """Close every graph; one that failed refuses to close cleanly, and is dropped anyway."""
-        for graph in (self.short_range, self.full_range, self.mesh):
+        for graph in (self.short_range, *self.full_range, self.mesh):
             with contextlib.suppress(ValueError, RuntimeError):
                 graph.close()
 
@@ -355,6 +377,11 @@ def _boxes(
         row[:] = [box.xmin, box.ymin, box.xmin + box.width, box.ymin + box.height]
     boxes = (boxes * side + np.tile(corner, 2)) * np.tile(factor, 2)
     return boxes, np.array([d.score[0] for d in detections], dtype=float)
+
+
+def _all_boxes(detector: object, tiles: list[Tile]) -> list[tuple[np.ndarray, np.ndarray]]:
+    """``_boxes`` of one detector on each tile, in order."""
+    return [_boxes(detector, window, corner, factor) for window, corner, factor in tiles]
 
 
 def _merged(faces: list[DetectedFace]) -> list[DetectedFace]:

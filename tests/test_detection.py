@@ -62,6 +62,22 @@ def test_small_faces_in_a_large_photo_are_found(detector, portrait):
         np.testing.assert_allclose(box, np.array(expected) + [x, y, x, y], atol=3)
 
 
+def test_tiles_shared_among_threads_give_what_one_thread_gives(portrait):
+    """The tile passes of a big photo run in TILE_THREADS threads, each with its own graph: same boxes, same order."""
+    photo = np.tile(portrait, (6, 8, 1))  # 2048 x 1536: dozens of tiles
+    tiles = [(w, c, f) for level, f in detection._levels(photo, 40.0) for w, c in detection._tiles(level)]
+    detector = LandmarkDetector()
+    with detector._checkout() as graphs:
+        shared = graphs._tile_boxes(tiles)
+        alone = detection._all_boxes(graphs.full_range[0], tiles)
+    detector.close()
+    assert len(tiles) >= 4 * detection.TILE_THREADS and detection.TILE_THREADS > 1
+    assert sum(len(scores) for _, scores in alone) >= 48  # every copy's face, some of them in several tiles
+    for (boxes, scores), (boxes_alone, scores_alone) in zip(shared, alone, strict=True):
+        np.testing.assert_allclose(boxes, boxes_alone, atol=1e-6)
+        np.testing.assert_allclose(scores, scores_alone, atol=1e-6)
+
+
 def test_a_face_found_by_several_passes_is_one_face(detector, monkeypatch):
     """The example is found by the short-range pass and the full-range tiles of two levels: one face."""
     passes = []
