@@ -1,6 +1,7 @@
 """Where the full fit should start: from the network with fewer iterations, or from the mean face.
 
     python benchmarks/fit_start.py [CHECKPOINT] [--photos runs/devset] [--faces 40] [--fractions 1 0.5 0.25]
+                                   [--landmark-weights 0.3 0.1] [--anchors 0.05 0.2] [--realistic-only]
                                    [--report FILE.json]
 
 Issue #13 asks whether the fit started from the network is better than the fit from the mean face,
@@ -12,6 +13,9 @@ iterations, on
 - the development set's real photos, scored like ``training.evaluate_photos``: the fit's landmark
   residual against MediaPipe's points and its photometric RMSE (what the fit minimises: residuals,
   not accuracies).
+``--landmark-weights`` and ``--anchors`` add rows from the network at ``NETWORK_START_FIT``'s iterations with
+``FitConfig.landmark_weight`` or ``FitConfig.start_anchor`` set: how much the fit should trust MediaPipe's points
+against the network it starts from.
 Time: wall ms per face of the whole ``reconstruct_faces`` call (network, crop, fit; detection
 excluded), after one warm-up face per row; median on the realistic row, mean on the development set.
 """
@@ -36,7 +40,7 @@ from crop_scatter import HELD_OUT, faces_of_the_realistic_row  # noqa: E402
 from inversefacenet.checkpoint import DEFAULT_CHECKPOINT, Predictor  # noqa: E402
 from inversefacenet.detection import DetectedFace, LandmarkDetector  # noqa: E402
 from inversefacenet.facemodel.model import FaceModel  # noqa: E402
-from inversefacenet.fitting import DEFAULT_FIT  # noqa: E402
+from inversefacenet.fitting import DEFAULT_FIT, NETWORK_START_FIT  # noqa: E402
 from inversefacenet.params import FaceParameters  # noqa: E402
 from inversefacenet.pipeline import Reconstructor  # noqa: E402
 from training.bootstrap import photo_faces  # noqa: E402
@@ -47,16 +51,22 @@ from training.evaluate_photos import score  # noqa: E402
 MEAN_FACE = "full fit from the mean face"
 
 
-def fitters(model: FaceModel, predictor: Predictor, detector: LandmarkDetector,
-            fractions: list[float]) -> dict[str, Reconstructor]:  # fmt: skip
-    """The rows: the fit from the mean face, then from the network at each fraction of the iterations."""
-    rows = {MEAN_FACE: Reconstructor(model, detector, None, fit_mode="full")}
+def fitters(model: FaceModel, predictor: Predictor, detector: LandmarkDetector, fractions: list[float],
+            landmark_weights: list[float], anchors: list[float]) -> dict[str, Reconstructor]:  # fmt: skip
+    """The rows: the fit from the mean face, then from the network at each fraction of the iterations, each
+    landmark weight and each start anchor."""
+    configs = {}
     for fraction in fractions:
-        config = replace(DEFAULT_FIT, landmark_iterations=round(DEFAULT_FIT.landmark_iterations * fraction),
-                         refine_iterations=round(DEFAULT_FIT.refine_iterations * fraction))  # fmt: skip
-        rows[f"network + full fit, {fraction:g} x the iterations"] = Reconstructor(
-            model, detector, predictor, fit_mode="full", fit_config=config
-        )
+        configs[f"network + full fit, {fraction:g} x the iterations"] = replace(
+            DEFAULT_FIT, landmark_iterations=round(DEFAULT_FIT.landmark_iterations * fraction),
+            refine_iterations=round(DEFAULT_FIT.refine_iterations * fraction))  # fmt: skip
+    for weight in landmark_weights:
+        configs[f"network + full fit, landmark weight {weight:g}"] = replace(NETWORK_START_FIT, landmark_weight=weight)
+    for anchor in anchors:
+        configs[f"network + full fit, start anchor {anchor:g}"] = replace(NETWORK_START_FIT, start_anchor=anchor)
+    rows = {MEAN_FACE: Reconstructor(model, detector, None, fit_mode="full")}
+    for name, config in configs.items():
+        rows[name] = Reconstructor(model, detector, predictor, fit_mode="full", fit_config=config)
     return rows
 
 
@@ -95,11 +105,17 @@ def main() -> None:
     parser.add_argument("--photos", type=Path, default=ROOT / "runs" / "devset")
     parser.add_argument("--faces", type=int, default=40, help="of the realistic row")
     parser.add_argument("--fractions", type=float, nargs="+", default=[1.0, 0.5, 0.25])
+    parser.add_argument("--landmark-weights", type=float, nargs="*", default=[])
+    parser.add_argument("--anchors", type=float, nargs="*", default=[])
+    parser.add_argument("--realistic-only", action="store_true", help="skip the development set")
     parser.add_argument("--report", type=Path)
     args = parser.parse_args()
     model = FaceModel.load()
-    rows = fitters(model, Predictor.load(args.checkpoint, model), LandmarkDetector(), args.fractions)
-    parts = {"realistic row": realistic(model, rows, args.faces), "development set": development(args.photos, rows)}
+    predictor = Predictor.load(args.checkpoint, model)
+    rows = fitters(model, predictor, LandmarkDetector(), args.fractions, args.landmark_weights, args.anchors)
+    parts = {"realistic row": realistic(model, rows, args.faces)}
+    if not args.realistic_only:
+        parts["development set"] = development(args.photos, rows)
     results = {f"{part}: {name}": values for part, named in parts.items() for name, values in named.items()}
     for name, values in results.items():
         print(f"{name:>60}: " + ", ".join(f"{key} {value:.4g}" for key, value in values.items()))

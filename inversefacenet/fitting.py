@@ -45,6 +45,8 @@ class FitConfig:
     landmark_rates: tuple[float, float, float] = (0.03, 0.08, 0.04)  # rotation, shape, expression
     refine_rates: tuple[float, float, float, float] = (0.005, 0.03, 0.02, 0.01)  # rotation, shape+albedo, expr., SH
     charbonnier_epsilon: float = 1e-3  # robust photometric error sqrt(d^2 + eps): outliers count less than squared
+    landmark_weight: float = 1.0  # of the landmark error in both stages (MediaPipe's points scatter per face)
+    start_anchor: float = 0.0  # Gaussian pull towards the starting point (a network's prediction), see _prior
     min_observed_vertices: int = 50  # fewer visible skin vertices in the mask: appearance is not fitted
 
 
@@ -79,14 +81,20 @@ def _numpy_params(params: FaceParameters) -> FaceParameters:
     return params.map(lambda group: group.detach().numpy().astype(np.float32))
 
 
-def _prior(p: FaceParameters, config: FitConfig, albedo: bool = False) -> torch.Tensor:
-    """The model's Gaussian priors on shape and expression (and albedo), before the pixel scale.
+ANCHOR_ROTATION = 0.05
+"""Radians that count as one standard deviation of the start anchor's rotation term (about a network's error)."""
 
-    Centred on the mean face, not on the starting point: anchored at the shipped network's
-    prediction the full fit got worse on the realistic row (4.62 -> 4.85 mm)."""
+
+def _prior(p: FaceParameters, config: FitConfig, start: FaceParameters, albedo: bool = False) -> torch.Tensor:
+    """The model's Gaussian priors on shape and expression (and albedo), before the pixel scale, centred on the mean
+    face; with ``config.start_anchor``, also a pull of rotation, shape and expression towards ``start`` (torch)."""
     prior = config.shape_prior * (p.shape**2).sum() + config.expression_prior * (p.expression**2).sum()
     if albedo:
         prior = prior + config.albedo_prior * (p.albedo**2).sum()
+    if config.start_anchor:
+        moved = ((p.rotation - start.rotation) / ANCHOR_ROTATION) ** 2
+        moved = moved.sum() + ((p.shape - start.shape) ** 2).sum() + ((p.expression - start.expression) ** 2).sum()
+        prior = prior + config.start_anchor * moved
     return prior
 
 
@@ -95,12 +103,13 @@ def _fit_landmarks(model: FaceModel, params: FaceParameters, target: torch.Tenso
     p = _torch_params(params)
     for t in (p.rotation, p.shape, p.expression):
         t.requires_grad_(True)
+    start = _torch_params(params)
     groups = ([p.rotation], [p.shape], [p.expression])
     optimiser = torch.optim.Adam([{"params": g, "lr": lr} for g, lr in zip(groups, config.landmark_rates, strict=True)])
     for _ in range(config.landmark_iterations):
         optimiser.zero_grad()
         error = ((_landmark_pixels(model, p, size, camera) - target) ** 2).sum(-1).mean()
-        loss = error + _prior(p, config) * size / 100
+        loss = config.landmark_weight * error + _prior(p, config, start) * size / 100
         loss.backward()
         optimiser.step()
         with torch.no_grad():
@@ -162,11 +171,12 @@ def _fit_appearance(model: FaceModel, params: FaceParameters, image: np.ndarray,
 
 
 def _refine(model: FaceModel, params: FaceParameters, image: np.ndarray, ids: np.ndarray, target: torch.Tensor,
-            config: FitConfig, camera: Camera) -> FaceParameters:  # fmt: skip
-    """Joint Adam on per-vertex photometric error + landmarks + priors."""
+            config: FitConfig, camera: Camera, start: FaceParameters) -> FaceParameters:  # fmt: skip
+    """Joint Adam on per-vertex photometric error + landmarks + priors (the anchor's centre: ``start``, numpy)."""
     if len(ids) < config.min_observed_vertices:
         return params
     p = _torch_params(params).map(lambda group: group.requires_grad_(True))
+    anchor = _torch_params(start)
     groups = ([p.rotation], [p.shape, p.albedo], [p.expression], [p.sh])
     optimiser = torch.optim.Adam([{"params": g, "lr": lr} for g, lr in zip(groups, config.refine_rates, strict=True)])
     size = image.shape[0]
@@ -183,8 +193,8 @@ def _refine(model: FaceModel, params: FaceParameters, image: np.ndarray, ids: np
         # robust (Charbonnier) error: hair, glasses and specular spots the model cannot explain
         photometric = (((colour[0, index] - observed) ** 2).sum(-1) + config.charbonnier_epsilon).sqrt().mean() * 0.1
         landmark = ((pixels[:, model.landmarks_mediapipe[:MESH_POINTS]] - target) ** 2).sum(-1).mean()
-        prior = _prior(p, config, albedo=True) * size / 100
-        loss = config.photometric_weight * photometric + landmark + prior
+        prior = _prior(p, config, anchor, albedo=True) * size / 100
+        loss = config.photometric_weight * photometric + config.landmark_weight * landmark + prior
         loss.backward()
         optimiser.step()
         with torch.no_grad():
@@ -214,14 +224,15 @@ def fit(
     target = torch.tensor(landmarks[None, :MESH_POINTS, :2], dtype=torch.float32)
     timings: dict[str, float] = {}
     start = time.perf_counter()
-    params = _fit_landmarks(coarse, init or FaceParameters.neutral(model.layout), target, size, config, camera)
+    start_params = init or FaceParameters.neutral(model.layout)
+    params = _fit_landmarks(coarse, start_params, target, size, config, camera)
     timings["fit_landmarks"] = (time.perf_counter() - start) * 1000
     start = time.perf_counter()
     params, ids = _fit_appearance(coarse, params, image, mask, config, camera)
     timings["fit_appearance"] = (time.perf_counter() - start) * 1000
     if mode == "full":
         start = time.perf_counter()
-        params = _refine(coarse, params, image, ids, target, config, camera)
+        params = _refine(coarse, params, image, ids, target, config, camera, start_params)
         params, _ = _fit_appearance(coarse, params, image, mask, config, camera)
         timings["fit_refine"] = (time.perf_counter() - start) * 1000
     landmark_error, rmse, out = evaluate_fit(model, params, image, mask, landmarks, camera)
