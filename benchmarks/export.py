@@ -9,24 +9,16 @@ case: the bake is shared by the formats of one download) and the bake alone, and
 from __future__ import annotations
 
 import argparse
-import statistics
+import sys
 import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
 
-from inversefacenet.export import bake_face_texture
-from inversefacenet.pipeline import Reconstructor
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from train import timed  # noqa: E402  (median after one warm-up call)
 
-def median_ms(action: Callable[[], object], repeats: int) -> float:
-    action()  # warm-up: numba compilation, caches
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        action()
-        times.append((time.perf_counter() - start) * 1000)
-    return statistics.median(times)
+from inversefacenet.export import bake_face_texture  # noqa: E402
+from inversefacenet.pipeline import Reconstructor  # noqa: E402
 
 
 def main() -> None:
@@ -46,7 +38,7 @@ def main() -> None:
     print(f"| export of one face ({args.photo}) | ms (median of {args.repeats}, warm) | file size (kB) |")
     print("|---|---:|---:|")
     for name, action in rows.items():
-        ms = median_ms(action, args.repeats)
+        ms = timed(action, args.repeats) * 1000
         file = folder / name.split(" ")[0]
         size = f"{file.stat().st_size / 1024:.0f}" if file.exists() else "–"
         print(f"| {name} | {ms:.0f} | {size} |")

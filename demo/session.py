@@ -26,6 +26,8 @@ from inversefacenet.preprocess import Crop, crop_image
 
 DISPLAY_PIXELS = 1024
 """Longest side of the photo as the app shows it (overlay, composite)."""
+EXPORT_FORMATS = ("obj", "ply", "glb")
+"""What a download holds by default; ``"animated"`` (the 9 MB animatable GLB) joins it only on request."""
 
 
 @dataclass
@@ -159,7 +161,7 @@ class Session:
         return Preview(relit, *self._geometry_views, pasted, ms)
 
     def export(
-        self, edit: Edit, folder: str | Path | None = None, formats: tuple[str, ...] = ("obj", "ply", "glb")
+        self, edit: Edit, folder: str | Path | None = None, formats: tuple[str, ...] = EXPORT_FORMATS
     ) -> list[Path]:
         """Write the edited face: face_obj.zip (OBJ + MTL + albedo PNG), face.ply, face.glb, params.json, and with
         "animated" in ``formats`` face_animated.glb (the 52 ARKit blendshapes as morph targets, the edited weights

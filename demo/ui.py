@@ -24,7 +24,7 @@ import numpy as np
 from demo.live import LiveSession
 from demo.photo_input import PhotoInput
 from demo.recording import RECORD_LIMIT_S
-from demo.session import EXPRESSION_CONTROLS, Edit, Session
+from demo.session import EXPORT_FORMATS, EXPRESSION_CONTROLS, Edit, Session
 from inversefacenet.errors import InputError
 from inversefacenet.lighting import PRESETS, Light, hex_to_rgb, light_from_sh, matched, rgb_to_hex, sh_from_light
 from inversefacenet.pipeline import Reconstructor
@@ -391,7 +391,7 @@ def _use_photo_texture(session: Session | None, on: bool, table: Any, *values: A
 
 def _export(session: Session | None, table: Any, *values: Any) -> list[str]:
     """The downloads; the last value says whether the animatable GLB joins them."""
-    formats = ("obj", "ply", "glb", "animated") if values[-1] else ("obj", "ply", "glb")
+    formats = (*EXPORT_FORMATS, "animated") if values[-1] else EXPORT_FORMATS
     return [str(p) for p in _need(session).export(_edit(table, tuple(values[:-1])), formats=formats)]
 
 

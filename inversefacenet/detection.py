@@ -284,10 +284,8 @@ class _Graphs:
         if len(tiles) < 2 * TILE_THREADS:
             return _all_boxes(self.full_range[0], tiles)
         parts = [tiles[k::TILE_THREADS] for k in range(TILE_THREADS)]
-        with ThreadPoolExecutor(TILE_THREADS - 1) as pool:
-            others = [pool.submit(_all_boxes, graph, part)
-                      for graph, part in zip(self.full_range[1:], parts[1:], strict=True)]  # fmt: skip
-            results = [_all_boxes(self.full_range[0], parts[0]), *(future.result() for future in others)]
+        with ThreadPoolExecutor(TILE_THREADS) as pool:
+            results = list(pool.map(_all_boxes, self.full_range, parts))
         return [results[k % TILE_THREADS][k // TILE_THREADS] for k in range(len(tiles))]
 
     def _look(self, image: np.ndarray, box: np.ndarray, score: float, sure: bool) -> FaceBox | None:
