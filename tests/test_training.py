@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from safetensors.torch import load_file
 
 from inversefacenet import FaceParameters, Reconstructor
 from inversefacenet.checkpoint import CheckpointError, NetworkConfig, Predictor, load_network, save_checkpoint
@@ -222,6 +223,25 @@ def test_training_writes_checkpoints_and_resumes(model, tmp_path):
     train(tiny_config(steps=8), out, model)
     rows = (out / "log.csv").read_text().strip().splitlines()
     assert [int(r.split(",")[0]) for r in rows[1:]] == [1, 2, 3, 4, 5, 6, 7, 8]
+
+
+def test_the_moving_average_is_validated_and_kept_as_best(model, tmp_path):
+    out = tmp_path / "run"
+    config = tiny_config(steps=1, validate_every=1, ema_decay=0.5)
+    train(config, out, model)
+    first = load_file(out / "last.safetensors")
+    assert_tensors_equal(load_file(out / "best.safetensors"), first)  # the average starts as a copy
+    train(replace(config, steps=2), out, model)  # resumes the average too
+    second = load_file(out / "last.safetensors")
+    expected = {name: (first[name] + second[name]) / 2 for name in first if first[name].is_floating_point()}
+    assert_tensors_equal({name: load_file(out / "average.safetensors")[name] for name in expected}, expected)
+    assert not torch.equal(first["head.2.weight"], second["head.2.weight"])
+
+
+def assert_tensors_equal(have: dict, want: dict) -> None:
+    assert have.keys() == want.keys()
+    for name in want:
+        torch.testing.assert_close(have[name], want[name], rtol=1e-6, atol=1e-7)
 
 
 def test_training_cli_with_torchrun_ddp(tmp_path):

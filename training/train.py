@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from tqdm import tqdm
 
 from inversefacenet.checkpoint import NetworkConfig, load_network, save_checkpoint
@@ -57,6 +58,7 @@ class TrainConfig:
     alignment_weight: float = 1000.0  # of the crop alignment's squared error in input pixels
     input_mask: str = "face"  # what of the crop the network sees (inversefacenet.preprocess.INPUT_MASKS)
     threads: int = 0  # torch CPU threads; 0 = torch's default
+    ema_decay: float = 0.0  # > 0 validates and keeps as best an exponential moving average of the weights
 
 
 def distribution_named(name: str) -> Any:
@@ -147,14 +149,26 @@ def load_weights(network: torch.nn.Module, source: torch.nn.Module) -> None:
     network.load_state_dict(state)
 
 
-def _resume(out: Path, network: torch.nn.Module, optimizer: torch.optim.Optimizer,
-            model: FaceModel) -> tuple[int, float]:  # fmt: skip
-    """Load ``out``'s last checkpoint and optimizer when there is one; returns (start step, best validation loss)."""
+def _moving_average(network: torch.nn.Module, decay: float) -> AveragedModel | None:
+    """The weights' exponential moving average (BatchNorm statistics included), or None when ``decay`` is 0:
+    late in a run it sits nearer the loss's floor than the last step's noisy weights."""
+    if not decay:
+        return None
+    return AveragedModel(network, multi_avg_fn=get_ema_multi_avg_fn(decay), use_buffers=True)
+
+
+def _resume(out: Path, network: torch.nn.Module, optimizer: torch.optim.Optimizer, model: FaceModel,
+            average: AveragedModel | None) -> tuple[int, float]:  # fmt: skip
+    """Load ``out``'s last checkpoint, optimizer and moving average when there is one; returns (start step, best
+    validation loss)."""
     last = out / "last.safetensors"
     if not last.exists():
         return 0, float("inf")
     network.load_state_dict(load_network(last, model)[0].state_dict())
     load_optimizer(out / "optimizer.safetensors", optimizer)
+    if average is not None and (out / "average.safetensors").exists():
+        average.module.load_state_dict(load_network(out / "average.safetensors", model)[0].state_dict())
+        average.n_averaged.fill_(1)
     sidecar = json.loads(last.with_suffix(".json").read_text())
     return sidecar["step"], sidecar.get("best_val_loss", float("inf"))
 
@@ -199,10 +213,14 @@ def _step(network: torch.nn.Module, criterion: ParameterLoss, optimizer: torch.o
 
 
 def _save(out: Path, network: torch.nn.Module, net_config: NetworkConfig, optimizer: torch.optim.Optimizer,
-          extra: dict[str, Any], is_best: bool) -> None:  # fmt: skip
-    """last (and best) checkpoint with its sidecar, the optimizer state and the loss plot."""
+          average: AveragedModel | None, extra: dict[str, Any], is_best: bool) -> None:  # fmt: skip
+    """last (and best) checkpoint with its sidecar, the moving average, the optimizer state and the loss plot;
+    with a moving average, best is the average (what was validated) and last the trained weights."""
+    validated = network if average is None else average.module
     if is_best:
-        save_checkpoint(out / "best.safetensors", network, net_config, extra)
+        save_checkpoint(out / "best.safetensors", validated, net_config, extra)
+    if average is not None:
+        save_checkpoint(out / "average.safetensors", average.module, net_config, extra)
     save_checkpoint(out / "last.safetensors", network, net_config, extra)
     save_optimizer(out / "optimizer.safetensors", optimizer)
     plot_log(out / "log.csv", out / "loss.png")
@@ -235,7 +253,8 @@ def train(
     alignment_size = config.input_size if config.crop_alignment else 0
     criterion = ParameterLoss(model, config.loss, config.appearance_weight, config.geometry_weight,
                               config.alignment_weight, alignment_size).to(device)  # fmt: skip
-    start, best = _resume(out, network, optimizer, model)
+    average = _moving_average(network, config.ema_decay)
+    start, best = _resume(out, network, optimizer, model, average)
     trained = torch.nn.parallel.DistributedDataParallel(network) if world > 1 else network
     if stream is None or validation is None:
         default_stream, default_validation = _corpus(config, model, config.seed * 1000 + rank)
@@ -250,10 +269,12 @@ def train(
     for step in progress:
         rate = learning_rate(config, step)
         loss = _step(trained, criterion, optimizer, to_tensors(*stream.batch(step), device), rate)
+        if average is not None:
+            average.update_parameters(network)
         done = step + 1
         val_loss: float | None = None
         if done % config.validate_every == 0 or done == config.steps:
-            metrics = validate(network, criterion, validation, device)
+            metrics = validate(network if average is None else average.module, criterion, validation, device)
             val_loss = metrics["val_loss"]
         if rank != 0:
             continue
@@ -266,7 +287,7 @@ def train(
             log.flush()
             best = min(best, val_loss)
             extra = {"step": done, "best_val_loss": best, "metrics": metrics, "train_config": asdict(config)}
-            _save(out, network, net_config, optimizer, extra, is_best=val_loss <= best)
+            _save(out, network, net_config, optimizer, average, extra, is_best=val_loss <= best)
     log.close()
     if world > 1:
         torch.distributed.destroy_process_group()
