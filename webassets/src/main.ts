@@ -143,11 +143,6 @@ class App {
     if (!this.usePhotoTexture || !this.photo) return null; // live mode has no photo
     const made = this.textures.get(this.current);
     if (made) return made;
-    if (!this.texels) {
-      const start = performance.now();
-      this.texels = buildTexelMap(this.model, TEXTURE_SIZE);
-      this.texelMapMs = performance.now() - start;
-    }
     const face = this.faces[this.current];
     const points = this.photo.landmarks[this.current];
     const { pitch, yaw, roll } = face.rotation_deg;
@@ -155,12 +150,25 @@ class App {
     const fitted = { vertices: this.model.geometry(face.shape, expression), albedo: this.model.albedo(face.albedo),
       rotation: rotationMatrix(pitch, yaw, roll), sh: face.sh };
     const { camera_distance_mm: distanceMm, crop_scale: cropScale } = this.network.preprocessing;
-    const texture = fromPhoto(this.photo.canvas, points, this.photo.crops[this.current], fitted, this.texels, this.model,
-      this.model.index.face_mask, { distanceMm, cropScale });
+    const texture = fromPhoto(this.photo.canvas, points, this.photo.crops[this.current], fitted, this.texelMap(),
+      this.model, this.model.index.face_mask, { distanceMm, cropScale });
     this.textures.set(this.current, texture);
     const status = $("status").textContent!.replace(/ · photo texture.*$/, ""); // the photo's line, once
     setStatus(`${status} · photo texture ${texture.ms.toFixed(0)} ms`);
     return texture;
+  }
+
+  /**
+   * The atlas's texel map, built once for every photo (its ms kept for automation): in idle time after loading,
+   * so that the first photo texture does not wait for it.
+   */
+  texelMap(): TexelMap {
+    if (!this.texels) {
+      const start = performance.now();
+      this.texels = buildTexelMap(this.model, TEXTURE_SIZE);
+      this.texelMapMs = performance.now() - start;
+    }
+    return this.texels;
   }
 
   /** Timings of the photo texture for automation: the shown face's (ms) and the texel map's, built once (ms). */
@@ -513,6 +521,7 @@ async function main(): Promise<void> {
   setResults(false);
   $("backend").textContent = `${network.backend} · ${variant}`;
   status.textContent = "Ready: choose a photo.";
+  requestIdleCallback(() => app.texelMap());
   Object.assign(window.inverseFaceNet, {
     backend: network.backend,
     preprocessing: network.preprocessing, // read from the ONNX file's metadata_props
