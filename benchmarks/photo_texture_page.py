@@ -7,9 +7,8 @@ the texture anew (crop and face mask at the photo's resolution, then de-lighting
 reports it) and window.inverseFaceNet.photoTextureTimings() gives its ms. The page builds the texel map (once per
 page) in idle time after loading; the first face, which also waits for the JIT, is reported apart. Node: the
 page's delight() on a golden from export/goldens.py at the app's sizes (a 144 px crop, as the example photo's face,
-and the 512 px texture),
---node times, wall and CPU, with its difference from Python's texture of the same input. The load average is
-printed beside the times (the machine may be shared). Writes reports/photo_texture/page_timing.json.
+and the 512 px texture), --node times, wall and CPU, with its difference from Python's texture of the same input.
+The load average is printed beside the times (the machine may be shared). Writes reports/photo_texture/page_timing.json.
 """
 
 from __future__ import annotations

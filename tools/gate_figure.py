@@ -5,7 +5,7 @@
 Reads the reports that ``training.evaluate`` wrote for the shipped network (``shipped.json``) and for each run
 from ``runs/align2`` on (``align2.json``, ``gate<k>.json``), and draws each outcome of the network alone against the
 training steps since ``runs/align2``: the oracle-crop row with the gate's limit (the shipped network's error + 5 %,
-:func:`training.ship.holds`) and the realistic row with the shipped network's value (which it must beat).
+:func:`training.ship.limit`) and the realistic row with the shipped network's value (which it must beat).
 """
 
 from __future__ import annotations
@@ -21,17 +21,12 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from training.ship import GATE, ORACLE, OUTCOMES  # noqa: E402
+from training.ship import GATE, ORACLE, OUTCOMES, limit  # noqa: E402
 
 STEPS = {"align2": 0, "gate1": 8000, "gate2": 13000, "gate3": 23000, "gate5": 43000, "gate6": 55000, "gate7": 71000}
 """Training steps since runs/align2 at each evaluated run (gate4, 8,000 steps, has no report of its own)."""
 LABELS = {"rotation_error_deg": "rotation (°)", "geometric_rmse_mm": "geometry (mm)",
           "photometric_rmse": "photometric RMSE (0-255)", "mask_iou": "mask IoU"}  # fmt: skip
-
-
-def limit(shipped: float, name: str, slack: float = 0.05) -> float:
-    """The worst oracle-row value the gate accepts (IoU through its error 1 - IoU)."""
-    return 1 - (1 + slack) * (1 - shipped) if OUTCOMES[name] < 0 else (1 + slack) * shipped
 
 
 def main() -> None:

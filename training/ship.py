@@ -45,12 +45,15 @@ def beats(candidate: dict[str, float], shipped: dict[str, float]) -> tuple[bool,
     return True, "better on " + ", ".join(f"{n} ({candidate[n]:.4g} vs {shipped[n]:.4g})" for n in better)
 
 
+def limit(shipped: float, name: str, slack: float = 0.05) -> float:
+    """The worst value of outcome ``name`` that is no more than ``slack`` worse than ``shipped`` (IoU through its
+    error 1 - IoU)."""
+    return 1 - (1 + slack) * (1 - shipped) if OUTCOMES[name] < 0 else (1 + slack) * shipped
+
+
 def holds(candidate: dict[str, float], shipped: dict[str, float], slack: float = 0.05) -> tuple[bool, str]:
     """No outcome more than ``slack`` worse (IoU as its error 1 - IoU), with the reason."""
-    def error(row: dict[str, float], name: str) -> float:
-        return 1 - row[name] if OUTCOMES[name] < 0 else row[name]
-
-    worse = [n for n in OUTCOMES if error(candidate, n) > (1 + slack) * error(shipped, n)]
+    worse = [n for n in OUTCOMES if OUTCOMES[n] * (candidate[n] - limit(shipped[n], n, slack)) > 0]
     reason = ", ".join(f"{n} ({candidate[n]:.4g} vs {shipped[n]:.4g})" for n in worse)
     return not worse, f"oracle-crop row worse by more than {slack:.0%} on {reason}" if worse else "oracle row holds"
 

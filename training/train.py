@@ -212,15 +212,14 @@ def _step(network: torch.nn.Module, criterion: ParameterLoss, optimizer: torch.o
     return loss
 
 
-def _save(out: Path, network: torch.nn.Module, net_config: NetworkConfig, optimizer: torch.optim.Optimizer,
-          average: AveragedModel | None, extra: dict[str, Any], is_best: bool) -> None:  # fmt: skip
+def _save(out: Path, network: torch.nn.Module, validated: torch.nn.Module, net_config: NetworkConfig,
+          optimizer: torch.optim.Optimizer, extra: dict[str, Any], is_best: bool) -> None:  # fmt: skip
     """last (and best) checkpoint with its sidecar, the moving average, the optimizer state and the loss plot;
-    with a moving average, best is the average (what was validated) and last the trained weights."""
-    validated = network if average is None else average.module
+    best is what was validated: the trained weights, or their moving average, then also kept as ``average``."""
     if is_best:
         save_checkpoint(out / "best.safetensors", validated, net_config, extra)
-    if average is not None:
-        save_checkpoint(out / "average.safetensors", average.module, net_config, extra)
+    if validated is not network:
+        save_checkpoint(out / "average.safetensors", validated, net_config, extra)
     save_checkpoint(out / "last.safetensors", network, net_config, extra)
     save_optimizer(out / "optimizer.safetensors", optimizer)
     plot_log(out / "log.csv", out / "loss.png")
@@ -255,6 +254,7 @@ def train(
                               config.alignment_weight, alignment_size).to(device)  # fmt: skip
     average = _moving_average(network, config.ema_decay)
     start, best = _resume(out, network, optimizer, model, average)
+    validated = network if average is None else average.module
     trained = torch.nn.parallel.DistributedDataParallel(network) if world > 1 else network
     if stream is None or validation is None:
         default_stream, default_validation = _corpus(config, model, config.seed * 1000 + rank)
@@ -274,7 +274,7 @@ def train(
         done = step + 1
         val_loss: float | None = None
         if done % config.validate_every == 0 or done == config.steps:
-            metrics = validate(network if average is None else average.module, criterion, validation, device)
+            metrics = validate(validated, criterion, validation, device)
             val_loss = metrics["val_loss"]
         if rank != 0:
             continue
@@ -287,7 +287,7 @@ def train(
             log.flush()
             best = min(best, val_loss)
             extra = {"step": done, "best_val_loss": best, "metrics": metrics, "train_config": asdict(config)}
-            _save(out, network, net_config, optimizer, average, extra, is_best=val_loss <= best)
+            _save(out, network, validated, net_config, optimizer, extra, is_best=val_loss <= best)
     log.close()
     if world > 1:
         torch.distributed.destroy_process_group()
