@@ -5,14 +5,16 @@ full-range detector over a pyramid of square tiles (small faces), boxes merged b
 non-maximum suppression; a box the full-range model is unsure of gets a second look by the
 short-range model, close up, which keeps or drops it; the same look on the crop turned 180
 degrees tells an upside-down face. When nothing is found, or only upside-down faces, the photo
-rotated by 90, 180 and 270 degrees. Mesh: the face mesh on a square crop around each box (a crop
-holding one face is where the mesh is accurate and finds faces a whole-photo mesh misses). Models
-come inside the ``mediapipe==0.10.21`` wheel: nothing is downloaded.
+rotated by 90, 180 and 270 degrees. Mesh: MediaPipe's face landmark model on the region of each box,
+turned by the eyes the detector found (MediaPipe's own rule from a detection to the region it meshes;
+its FaceMesh solution would first run the detector again). Models come inside the
+``mediapipe==0.10.21`` wheel: nothing is downloaded.
 """
 
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import queue
 import time
@@ -28,14 +30,19 @@ from inversefacenet.facemodel.model import MESH_POINTS
 
 os.environ.setdefault("GLOG_minloglevel", "2")  # MediaPipe's C++ logging: errors only
 
-MESH_INPUT = 256
-"""Side (px) of the square face crop given to the face mesh."""
-CONTEXT = 1.9
-"""Side of that crop relative to the larger side of the detector's box."""
+ROI_SCALE = 1.5
+"""Side of the square the landmark model reads, relative to the larger side of the face's box (MediaPipe's)."""
+ROLL_TOLERANCE = math.radians(10)
+"""A mesh whose eyes turn more than this from the region's rotation is meshed again, in the region its own points
+give: a box whose eyes the detector did not give (rotation 0) on a face turned in the image plane."""
+MESH_PASSES = 3
+"""At most this many mesh passes per face (the first and up to two in the regions of the mesh's own points)."""
 TILE = 192
 """Full-range detector input (px)."""
 SHORT_RANGE_INPUT = 128
 """Short-range detector input (px): the whole photo's pass and the second look's crop."""
+SHORT_RANGE_SCORE = 0.5
+"""MediaPipe's threshold for the short-range model: what a second look must reach to keep a sure box."""
 TILE_FACES = (1 / 12, 1 / 4)
 """Face sizes (detector box side / tile side) one tile pass is trusted with. The full-range model
 found the astronaut's face pasted alone into a tile from 1/19 to 4/5 of its side, but among
@@ -68,9 +75,6 @@ short-range pass (three for a face: upright, turned and centred again), each abo
 TILE_THREADS = 2
 """Threads (each with its own full-range graph) sharing a search's tiles: a 12 MP photo has about a hundred, and
 each is a separate, small detector pass that one core runs at a time."""
-MESH_FACES = 2
-"""Faces the mesh may find in one crop; the one nearest the crop's centre is kept. With one, a larger
-neighbour overlapping the crop is sometimes meshed instead of the face the box is about."""
 FULL_RANGE_GRAPH = """
 input_stream: "IMAGE:image"
 output_stream: "DETECTIONS:detections"
@@ -91,6 +95,20 @@ node {
 """
 """The full-range detector as a graph of its own: the options of MediaPipe's face_detection_full_range.pbtxt
 (model, anchors) with our score threshold (the packaged graph keeps 0.6 whatever it is told)."""
+LANDMARK_GRAPH = """
+input_stream: "IMAGE:image"
+input_stream: "ROI:roi"
+output_stream: "LANDMARKS:landmarks"
+node {
+  calculator: "FaceLandmarkCpu"
+  input_stream: "IMAGE:image"
+  input_stream: "ROI:roi"
+  input_side_packet: "WITH_ATTENTION:with_attention"
+  output_stream: "LANDMARKS:landmarks"
+}
+"""
+"""MediaPipe's face landmark subgraph (the one inside its FaceMesh, iris and lips refined by the attention model) on
+the region it is given: 478 points, or none when its face-presence score says there is no face there."""
 
 
 @dataclass
@@ -125,11 +143,27 @@ from level px to photo px."""
 
 
 class FaceBox(NamedTuple):
-    """One face the search found: its detector box and score, and whether the face is upside down in it."""
+    """One face the search found: its detector box and score, whether the face is upside down in it, and the turn
+    of its eyes (MediaPipe's rotation: 0 upright, about pi upside down)."""
 
     box: np.ndarray  # (4,) float x0, y0, x1, y1, photo px
     score: float
     upside_down: bool
+    rotation: float  # radians
+
+    @property
+    def roi(self) -> Roi:
+        """The region the landmark model reads for this face."""
+        side = float((self.box[2:] - self.box[:2]).max()) * ROI_SCALE
+        return Roi((self.box[:2] + self.box[2:]) / 2, side, self.rotation)
+
+
+class Roi(NamedTuple):
+    """A square region of the photo turned by ``rotation`` (radians, MediaPipe's sign) about its centre."""
+
+    centre: np.ndarray  # (2,) photo px
+    side: float  # px
+    rotation: float
 
 
 class LandmarkDetector:
@@ -204,7 +238,7 @@ class LandmarkDetector:
 
 
 class _Graphs:
-    """One private set of MediaPipe graphs: short- and full-range face detectors, mesh of one face crop."""
+    """One private set of MediaPipe graphs: short- and full-range face detectors, landmarks of one face region."""
 
     def __init__(self, max_faces: int, min_face: float) -> None:
         import mediapipe as mp
@@ -216,9 +250,7 @@ class _Graphs:
         self.full_range = [  # one per tile thread
             SolutionBase(graph_config=FULL_RANGE_GRAPH % CANDIDATE, outputs=["detections"]) for _ in range(TILE_THREADS)
         ]
-        self.mesh = mp.solutions.face_mesh.FaceMesh(
-            static_image_mode=True, max_num_faces=MESH_FACES, refine_landmarks=True
-        )
+        self.mesh = landmark_graph()
 
     def detect(self, image: np.ndarray, rotations: bool) -> Detection:
         """Search upright, mesh each box; if nothing is found, or every face found is upside down (a photo turned
@@ -239,18 +271,17 @@ class _Graphs:
     def _detect_upright(
         self, image: np.ndarray, min_face: float, ms: dict[str, float]
     ) -> tuple[list[DetectedFace], int]:
-        """Boxes, then the mesh in a square around each; duplicates (two boxes, one face) dropped; with how many of
+        """Boxes, then the mesh in each box's region; duplicates (two boxes, one face) dropped; with how many of
         the faces are upside down. Adds to ``ms``."""
         start = time.perf_counter()
         found = self.search(image, min_face)
         middle = time.perf_counter()
         faces, turned = [], []
-        for box, score, upside_down in found:
-            side = float((box[2:] - box[:2]).max()) * CONTEXT
-            points = mesh_in_square(self.mesh, image, (box[:2] + box[2:]) / 2, side, MESH_INPUT, upside_down)
+        for face in found:
+            points = mesh_face(self.mesh, image, face.roi)
             if points is not None:
-                faces.append(DetectedFace(points, score))
-                turned.append(upside_down)
+                faces.append(DetectedFace(points, face.score))
+                turned.append(face.upside_down)
         kept = _nms(np.array([f.box for f in faces]).reshape(-1, 4), [f.score for f in faces])
         ms["detection"] += (middle - start) * 1000
         ms["mesh"] += (time.perf_counter() - middle) * 1000
@@ -289,36 +320,43 @@ class _Graphs:
         return [results[k % TILE_THREADS][k // TILE_THREADS] for k in range(len(tiles))]
 
     def _look(self, image: np.ndarray, box: np.ndarray, score: float, sure: bool) -> FaceBox | None:
-        """A second look at a box (``_look_at``), upright and turned 180 degrees. A sure box stays, upside down if
-        the turned look is the surer one. An unsure box is replaced by the upright look's box and score if that
-        look is surer than the turned one (a face is a face one way up; a crown badge on the group photo looked
-        as much a face either way) and a look centred on its box finds the face again (a background blob and
-        a door lock at 1 MP did not), else dropped."""
-        upright = self._look_at(image, box, False)
+        """A second look at a box (``_look_at``), upright and turned 180 degrees. A sure box stays if either look
+        finds its face at the short-range model's own threshold (as the face mesh's own detector did when it ran
+        on every box), upside down if the turned look is the surer one, turned by the eyes of the surer look.
+        An unsure box is replaced by the upright look's box and score if that look reaches LOOK_SCORE and is
+        surer than the turned one (a face is a face one way up; a crown badge on the group photo looked as much
+        a face either way) and a look centred on its box finds the face again (a background blob and a door
+        lock at 1 MP did not), else dropped."""
+        need = SHORT_RANGE_SCORE if sure else LOOK_SCORE
+        upright = self._look_at(image, box, False, need)
         if not sure and upright is None:
             return None
-        turned = self._look_at(image, box, True)
+        turned = self._look_at(image, box, True, need)
         turned_score = -1.0 if turned is None else turned.score
         if sure:
-            return FaceBox(box, score, turned_score > (-1.0 if upright is None else upright.score))
-        if upright.score <= turned_score or self._look_at(image, upright.box, False) is None:
+            if upright is None and turned is None:
+                return None
+            surer = turned if upright is None or turned_score > upright.score else upright
+            return FaceBox(box, score, surer is turned, surer.rotation)
+        if upright.score <= turned_score or self._look_at(image, upright.box, False, need) is None:
             return None
         return upright
 
-    def _look_at(self, image: np.ndarray, box: np.ndarray, upside_down: bool) -> FaceBox | None:
+    def _look_at(self, image: np.ndarray, box: np.ndarray, upside_down: bool, need: float) -> FaceBox | None:
         """The short-range detector on the square of LOOK_CONTEXT x the box's larger side around its centre: its
-        most confident box of LOOK_SCORE and up whose centre lies in the middle half (the face looked at, not a
-        neighbour), photo px, or None."""
+        most confident box of score ``need`` and up whose centre lies in the middle half (the face looked at, not
+        a neighbour), photo px, or None."""
         side = float((box[2:] - box[:2]).max()) * LOOK_CONTEXT
         crop, scale, shift = _square(image, (box[:2] + box[2:]) / 2, side, SHORT_RANGE_INPUT, upside_down)
-        boxes, scores = _boxes(self.short_range, crop, np.zeros(2), np.ones(2))
+        boxes, scores, eyes = _detections(self.short_range, crop)
         offset = np.abs((boxes[:, :2] + boxes[:, 2:]) / 2 - SHORT_RANGE_INPUT / 2).max(axis=1)  # crop px
-        ok = np.flatnonzero((offset <= SHORT_RANGE_INPUT / LOOK_CONTEXT / 2) & (scores >= LOOK_SCORE))
+        ok = np.flatnonzero((offset <= SHORT_RANGE_INPUT / LOOK_CONTEXT / 2) & (scores >= need))
         if len(ok) == 0:
             return None
         best = ok[np.argmax(scores[ok])]
-        corners = (boxes[best].reshape(2, 2) - shift) / scale  # turned: the corners swap
-        return FaceBox(np.concatenate([corners.min(axis=0), corners.max(axis=0)]), float(scores[best]), upside_down)
+        corners, eyes = ((points.reshape(2, 2) - shift) / scale for points in (boxes[best], eyes[best]))  # photo px
+        box = np.concatenate([corners.min(axis=0), corners.max(axis=0)])  # turned: the corners swap
+        return FaceBox(box, float(scores[best]), upside_down, _rotation(eyes[0], eyes[1]))
 
     def close(self) -> None:
         """Close every graph; one that failed refuses to close cleanly, and is dropped anyway."""
@@ -363,18 +401,25 @@ def _tiles(level: np.ndarray) -> Iterator[tuple[np.ndarray, np.ndarray]]:
             yield np.ascontiguousarray(np.pad(window, pad)), np.array([x, y], dtype=float)
 
 
+def _detections(detector: object, window: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One detector on one square window, window px: (N, 4) boxes, (N,) scores, (N, 2, 2) eyes (the face's right
+    eye, then its left: MediaPipe's first two key points)."""
+    detections = detector.process(window).detections or []
+    boxes, eyes = np.zeros((len(detections), 4)), np.zeros((len(detections), 2, 2))
+    for box_row, eye_rows, detection in zip(boxes, eyes, detections, strict=True):
+        box, points = detection.location_data.relative_bounding_box, detection.location_data.relative_keypoints
+        box_row[:] = [box.xmin, box.ymin, box.xmin + box.width, box.ymin + box.height]
+        eye_rows[:] = [[points[0].x, points[0].y], [points[1].x, points[1].y]]
+    side = window.shape[1]
+    return boxes * side, np.array([d.score[0] for d in detections], dtype=float), eyes * side
+
+
 def _boxes(
     detector: object, window: np.ndarray, corner: np.ndarray, factor: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """One detector on one square window: (N, 4) boxes in photo px (window px + corner, times factor), (N,) scores."""
-    detections = detector.process(window).detections or []
-    side = window.shape[1]
-    boxes = np.zeros((len(detections), 4))
-    for row, detection in zip(boxes, detections, strict=True):
-        box = detection.location_data.relative_bounding_box
-        row[:] = [box.xmin, box.ymin, box.xmin + box.width, box.ymin + box.height]
-    boxes = (boxes * side + np.tile(corner, 2)) * np.tile(factor, 2)
-    return boxes, np.array([d.score[0] for d in detections], dtype=float)
+    boxes, scores, _ = _detections(detector, window)
+    return (boxes + np.tile(corner, 2)) * np.tile(factor, 2), scores
 
 
 def _all_boxes(detector: object, tiles: list[Tile]) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -417,21 +462,49 @@ def _unturn(xy: np.ndarray, turns: int, width: int, height: int) -> np.ndarray:
     return xy
 
 
-def mesh_in_square(
-    mesh: object, image: np.ndarray, centre: np.ndarray, side: float, size: int, upside_down: bool = False
-) -> np.ndarray | None:
-    """A MediaPipe face mesh on the square of ``side`` photo px around ``centre``, resampled to ``size`` px (and
-    turned 180 degrees if ``upside_down``: the mesh reads upright faces): its (478, 3) landmarks in photo px (depth
-    in x-pixel units), or None when it finds no face; of several, the one nearest the square's centre."""
-    crop, scale, shift = _square(image, centre, side, size, upside_down)
-    result = mesh.process(crop)
-    if not result.multi_face_landmarks:
-        return None
-    found = [_points(face, size, size) for face in result.multi_face_landmarks]
-    points = min(found, key=lambda p: float(np.abs(p[:MESH_POINTS, :2].mean(axis=0) - size / 2).sum()))
-    points[:, :2] = (points[:, :2] - shift) / scale
-    points[:, 2] /= abs(scale)
+def landmark_graph() -> object:
+    """A new MediaPipe graph of :data:`LANDMARK_GRAPH` (one caller at a time: it keeps per-run timestamps)."""
+    from mediapipe.python.solution_base import SolutionBase
+
+    return SolutionBase(graph_config=LANDMARK_GRAPH, side_inputs={"with_attention": True}, outputs=["landmarks"])
+
+
+def mesh_face(mesh: object, image: np.ndarray, roi: Roi) -> np.ndarray | None:
+    """The (478, 3) landmarks of the face in ``roi`` (photo px; depth in x-pixel units), or None when the landmark
+    model finds no face there. Meshed again in the region of its own points while their eyes turn more than
+    ROLL_TOLERANCE from the region's (at most MESH_PASSES passes)."""
+    points = mesh_in_roi(mesh, image, roi)
+    for _ in range(MESH_PASSES - 1):
+        if points is None:
+            return None
+        again = roi_of_landmarks(points)
+        if abs(math.remainder(again.rotation - roi.rotation, math.tau)) <= ROLL_TOLERANCE:
+            break
+        roi, points = again, mesh_in_roi(mesh, image, again)
     return points
+
+
+def mesh_in_roi(mesh: object, image: np.ndarray, roi: Roi) -> np.ndarray | None:
+    """One pass of the landmark graph on ``roi`` of the (H, W, 3) uint8 RGB image: (478, 3) photo px or None."""
+    from mediapipe.framework.formats.rect_pb2 import NormalizedRect
+
+    height, width = image.shape[:2]
+    rect = NormalizedRect(x_center=roi.centre[0] / width, y_center=roi.centre[1] / height,
+                          width=roi.side / width, height=roi.side / height, rotation=roi.rotation)  # fmt: skip
+    landmarks = mesh.process({"image": image, "roi": rect}).landmarks
+    return None if landmarks is None else _points(landmarks, width, height)
+
+
+def roi_of_landmarks(points: np.ndarray) -> Roi:
+    """MediaPipe's region for the next mesh from (478, 3) landmarks (its tracking rule): the square of ROI_SCALE x
+    the larger side of their box, turned by the line from the face's right eye's outer corner to its left's."""
+    low, high = points[:MESH_POINTS, :2].min(axis=0), points[:MESH_POINTS, :2].max(axis=0)
+    return Roi((low + high) / 2, float((high - low).max()) * ROI_SCALE, _rotation(points[33, :2], points[263, :2]))
+
+
+def _rotation(right_eye: np.ndarray, left_eye: np.ndarray) -> float:
+    """MediaPipe's rotation (radians) of a face whose right and left eye are at these (2,) photo px."""
+    return math.remainder(-math.atan2(-(left_eye[1] - right_eye[1]), left_eye[0] - right_eye[0]), math.tau)
 
 
 def _square(

@@ -1,16 +1,16 @@
 """Video: faces tracked frame to frame, the network on every frame, parameters smoothed over time.
 
 A photo pays for MediaPipe's face detector and a mesh around each detection; a video frame
-mostly does not need the detector: each face's next crop is a square around its previous
-landmarks, where MediaPipe's mesh runs alone (in its tracking mode, one graph per face, so it
-skips its own detector too). The detector (:class:`LandmarkDetector`) runs only while no face
+mostly does not need the detector: each face's next region is the one its previous landmarks
+give, where MediaPipe's landmark model runs alone (MediaPipe's own tracking rule,
+:func:`~inversefacenet.detection.roi_of_landmarks`). The detector (:class:`LandmarkDetector`) runs only while no face
 is tracked or when a face is lost. With ``mesh_every`` > 1 the mesh runs on every n-th frame
 only; in between, the landmarks follow the image by pyramidal Lucas-Kanade optical flow of a
 few stable points (a similarity transform), and the network runs alone on the moved crop.
 Parameters can be smoothed by a One Euro filter (Casiez et al., CHI 2012): little lag when
 the face moves fast, little jitter when it is still.
 
-A :class:`Tracker` holds one video's state (MediaPipe graphs with per-stream timestamps,
+A :class:`Tracker` holds one video's state (a MediaPipe graph with per-stream timestamps,
 filters): one per stream, never shared between threads or users.
 """
 
@@ -23,15 +23,11 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from inversefacenet.detection import DetectedFace, mesh_in_square
+from inversefacenet.detection import DetectedFace, landmark_graph, mesh_face, roi_of_landmarks
 from inversefacenet.facemodel.model import MESH_POINTS
 from inversefacenet.params import FaceParameters
 from inversefacenet.pipeline import Reconstructor
 
-MESH_INPUT = 192
-"""Side (px) of the square crop the tracked mesh runs on (MediaPipe's mesh model reads 192 px)."""
-MESH_CONTEXT = 1.7
-"""Side of that crop relative to the longer side of the previous landmarks' box: room for motion."""
 FLOW_POINTS = [1, 4, 6, 168, 197, 33, 133, 263, 362, 61, 291, 70, 105, 300, 334, 50, 280, 152, 10, 234, 454]
 """MediaPipe indices the optical flow follows: textured points (nose, eye and mouth corners, brows, cheeks),
 with a few on the outline to fix the scale."""
@@ -103,7 +99,6 @@ class TrackedFace:
 @dataclass
 class _Track:
     landmarks: np.ndarray
-    mesh: object  # MediaPipe FaceMesh in tracking mode, this face's own
     filter: OneEuroFilter | None
     frames: int = 0
 
@@ -119,6 +114,7 @@ class Tracker:
     config: TrackerConfig = TrackerConfig()
     _tracks: list[_Track] = field(default_factory=list, init=False)
     _gray: np.ndarray | None = field(default=None, init=False, repr=False)
+    _mesh: object | None = field(default=None, init=False, repr=False)  # the landmark graph, made on first use
 
     def __post_init__(self) -> None:
         if self.reconstructor.predictor is None:
@@ -152,19 +148,19 @@ class Tracker:
 
     def reset(self) -> None:
         """Forget every face (a new video): the next frame runs the detector."""
-        for track in self._tracks:
-            track.mesh.close()
         self._tracks, self._gray = [], None
 
-    close = reset
+    def close(self) -> None:
+        """Forget every face and close the landmark graph (a later frame makes a new one)."""
+        self.reset()
+        if self._mesh is not None:
+            self._mesh.close()
+            self._mesh = None
 
     def _start(self, landmarks: np.ndarray) -> _Track:
-        import mediapipe as mp
-
-        mesh = mp.solutions.face_mesh.FaceMesh(static_image_mode=False, max_num_faces=1, refine_landmarks=True)
         config = self.config
         smoother = OneEuroFilter(config.min_cutoff, config.beta, config.derivative_cutoff) if config.smoothing else None
-        return _Track(landmarks, mesh, smoother)
+        return _Track(landmarks, smoother)
 
     def _follow(self, track: _Track, frame: np.ndarray, gray: np.ndarray | None) -> str | None:
         """Move a track to this frame ("mesh" or "flow"); None when the face is lost."""
@@ -172,7 +168,8 @@ class Tracker:
         if gray is not None and self._gray is not None and track.frames % self.config.mesh_every:
             landmarks, source = _flow(self._gray, gray, track.landmarks), "flow"
         else:
-            landmarks, source = _mesh_around(track.mesh, frame, track.landmarks), "mesh"
+            self._mesh = self._mesh or landmark_graph()
+            landmarks, source = mesh_face(self._mesh, frame, roi_of_landmarks(track.landmarks)), "mesh"
         if landmarks is None or np.ptp(landmarks[:MESH_POINTS, :2], axis=0).max() < MIN_FACE_PX:
             return None
         track.landmarks = landmarks
@@ -182,12 +179,6 @@ class Tracker:
         if track.filter is None:
             return params
         return FaceParameters.unpack(self.reconstructor.predictor.config.layout, track.filter(params.pack(), seconds))
-
-
-def _mesh_around(mesh: object, frame: np.ndarray, landmarks: np.ndarray) -> np.ndarray | None:
-    """MediaPipe's mesh on a square around the previous (478, 3) landmarks -> this frame's, photo px."""
-    low, high = landmarks[:MESH_POINTS, :2].min(axis=0), landmarks[:MESH_POINTS, :2].max(axis=0)
-    return mesh_in_square(mesh, frame, (low + high) / 2, float((high - low).max()) * MESH_CONTEXT, MESH_INPUT)
 
 
 def _flow(previous: np.ndarray, gray: np.ndarray, landmarks: np.ndarray) -> np.ndarray | None:

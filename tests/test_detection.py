@@ -1,9 +1,8 @@
 """Face search: many faces, small faces, one face per face across passes, the cap, rotated passes, the second
-look (unsure boxes, upside-down faces), the mesh's crop; the page's search finds the same faces."""
+look (unsure boxes, upside-down faces), the mesh's region; the page's search finds the same faces."""
 
 import base64
 import io
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -105,18 +104,19 @@ def test_the_default_cap_is_at_least_32():
     assert LandmarkDetector.__init__.__defaults__[0] >= 32
 
 
-def test_a_face_turned_90_degrees_is_found_by_a_rotated_pass(detector):
-    """Grace Hopper turned a quarter: upright search finds nothing; the rotated passes find her, points in place."""
+def test_a_face_turned_90_degrees_gets_its_mesh_in_place(detector):
+    """Grace Hopper turned a quarter: the upright search finds her already (the region turns by the eyes the second
+    look finds), and so does the whole search (which also runs the rotated passes: her face is the surer turned
+    180 degrees); both with every point in place."""
     photo = load_image(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False))
     upright = detector(photo)[0].landmarks[:, :2]
     turned = np.ascontiguousarray(np.rot90(photo))
-    only_upright = LandmarkDetector(rotations=False)
-    assert only_upright(turned) == []
-    only_upright.close()
-    faces = detector(turned)
-    assert len(faces) == 1
     expected = np.stack([upright[:, 1], photo.shape[1] - upright[:, 0]], axis=1)  # rot90: (x, y) -> (y, W - x)
-    assert np.abs(faces[0].landmarks[:, :2] - expected).mean() < 3
+    only_upright = LandmarkDetector(rotations=False)
+    for faces in (only_upright(turned), detector(turned)):
+        assert len(faces) == 1
+        assert np.abs(faces[0].landmarks[:, :2] - expected).mean() < 3
+    only_upright.close()
 
 
 def upright_and_turned(detector: LandmarkDetector, turns: int) -> tuple[np.ndarray, np.ndarray]:
@@ -236,20 +236,42 @@ def test_the_full_range_graph_is_mediapipes_with_our_threshold():
         graph.close()
 
 
-@pytest.mark.parametrize("upside_down", [False, True])
-def test_mesh_in_square_keeps_the_central_face_in_photo_pixels(upside_down):
-    """A mesh stub finding two faces in the 256 px crop: the one nearest its centre is returned, its points mapped
-    back to the photo (the square of 100 px around (300, 200); turned, mirrored through that centre)."""
+def test_the_mesh_in_a_region_is_mediapipes_face_mesh():
+    """The landmark graph on the region of FaceMesh's points gives the points MediaPipe's FaceMesh solution (its
+    detector, then the same landmark model in the region of the detector's box) gives on the whole photo, within 2 %
+    of the inter-ocular distance (the two regions differ, and the model's points move by about 1 % with its
+    region); on a grey photo, no face."""
+    import mediapipe as mp
 
-    def face(x: float, y: float) -> SimpleNamespace:
-        return SimpleNamespace(landmark=[SimpleNamespace(x=x / 256, y=y / 256, z=0.1)] * 478)
+    photo = load_image(EXAMPLE)
+    with mp.solutions.face_mesh.FaceMesh(static_image_mode=True, max_num_faces=1, refine_landmarks=True) as theirs:
+        expected = detection._points(theirs.process(photo).multi_face_landmarks[0], photo.shape[1], photo.shape[0])
+    graph = detection.landmark_graph()
+    ours = detection.mesh_face(graph, photo, detection.roi_of_landmarks(expected))
+    assert detection.mesh_face(graph, np.full_like(photo, 128), detection.roi_of_landmarks(expected)) is None
+    graph.close()
+    inter_ocular = np.linalg.norm(expected[33, :2] - expected[263, :2])
+    assert np.linalg.norm(ours[:, :2] - expected[:, :2], axis=1).mean() < 0.02 * inter_ocular
 
-    mesh = SimpleNamespace(process=lambda crop: SimpleNamespace(multi_face_landmarks=[face(20, 30), face(138, 118)]))
-    points = detection.mesh_in_square(mesh, np.zeros((400, 600, 3), np.uint8), np.array([300.0, 200.0]), 100.0, 256,
-                                      upside_down)  # fmt: skip
-    offset = np.array([10.0, -10.0]) * 100 / 256 * (-1 if upside_down else 1)  # (138, 118) - 128 crop px, in photo px
-    np.testing.assert_allclose(points[:, :2], np.broadcast_to([300, 200] + offset, (478, 2)), atol=1e-4)
-    np.testing.assert_allclose(points[:, 2], 0.1 * 100, atol=1e-4)  # depth in x-pixel units, never negative
+
+@pytest.mark.parametrize("degrees", [-40, 25, 55])
+def test_a_face_turned_in_the_image_plane_gets_its_mesh_in_place(detector, degrees):
+    """The astronaut turned about the photo's centre: the region turns with the eyes the detector finds (and
+    with the mesh's own eyes if those are off), so the mesh is the upright one turned, within 2 % of the
+    inter-ocular distance, and the region's rotation is the turn (MediaPipe's sign: clockwise positive)."""
+    import cv2
+
+    photo = load_image(EXAMPLE)
+    upright = detector(photo)[0].landmarks[:, :2]
+    matrix = cv2.getRotationMatrix2D((256.0, 256.0), degrees, 1.0)  # counterclockwise on screen
+    turned = cv2.warpAffine(photo, matrix, (512, 512), borderMode=cv2.BORDER_REFLECT)
+    faces = detector(turned)
+    expected = upright @ matrix[:, :2].T + matrix[:, 2]
+    inter_ocular = np.linalg.norm(upright[33] - upright[263])
+    assert len(faces) == 1
+    assert np.linalg.norm(faces[0].landmarks[:, :2] - expected, axis=1).mean() < 0.02 * inter_ocular
+    rotation = detection.roi_of_landmarks(faces[0].landmarks).rotation
+    assert abs(np.degrees(rotation) + degrees) < 4
 
 
 def test_bad_settings_are_refused():
