@@ -6,8 +6,8 @@ non-maximum suppression; a box the full-range model is unsure of gets a second l
 short-range model, close up, which keeps or drops it; the same look on the crop turned 180
 degrees tells an upside-down face. When nothing is found, or only upside-down faces, the photo
 rotated by 90, 180 and 270 degrees. Mesh: MediaPipe's face landmark model on the region of each box,
-turned by the eyes the detector found (MediaPipe's own rule from a detection to the region it meshes;
-its FaceMesh solution would first run the detector again). Models come inside the
+turned by the eyes the second look found (MediaPipe's own rule from a detection to the region it
+meshes), then once more in the region of its own points. Models come inside the
 ``mediapipe==0.10.21`` wheel: nothing is downloaded.
 """
 
@@ -32,11 +32,13 @@ os.environ.setdefault("GLOG_minloglevel", "2")  # MediaPipe's C++ logging: error
 
 ROI_SCALE = 1.5
 """Side of the square the landmark model reads, relative to the larger side of the face's box (MediaPipe's)."""
-ROLL_TOLERANCE = math.radians(10)
-"""A mesh whose eyes turn more than this from the region's rotation is meshed again, in the region its own points
-give: a box whose eyes the detector did not give (rotation 0) on a face turned in the image plane."""
-MESH_PASSES = 3
-"""At most this many mesh passes per face (the first and up to two in the regions of the mesh's own points)."""
+MESH_PASSES = 4
+"""Most mesh passes per face (see :func:`mesh_face`)."""
+SETTLED = 0.05
+"""A region whose next moves by at most this share of its side (and changes its side by at most twice this, and
+turns by at most 5 degrees) has settled."""
+WINDOW_MAX = 512
+"""Largest side (px) of the photo's window given to the landmark graph; the model itself reads 192 px."""
 TILE = 192
 """Full-range detector input (px)."""
 SHORT_RANGE_INPUT = 128
@@ -73,8 +75,9 @@ MAX_LOOKS = 16
 """Candidates looked at per search, most confident first: a photo of texture gives dozens, and a look costs a
 short-range pass (three for a face: upright, turned and centred again), each about a fifth of a full-range tile's."""
 TILE_THREADS = 2
-"""Threads (each with its own full-range graph) sharing a search's tiles: a 12 MP photo has about a hundred, and
-each is a separate, small detector pass that one core runs at a time."""
+"""Threads (each with its own detector graphs) sharing a search's passes: a 12 MP photo has about a hundred tiles,
+each a separate, small detector pass that one core runs at a time; on a portrait the whole-photo pass runs beside
+the tile, and each second look's turned pass beside its upright one."""
 FULL_RANGE_GRAPH = """
 input_stream: "IMAGE:image"
 output_stream: "DETECTIONS:detections"
@@ -246,11 +249,14 @@ class _Graphs:
 
         self.max_faces = max_faces
         self.min_face = min_face
-        self.short_range = mp.solutions.face_detection.FaceDetection(model_selection=0)  # its threshold: 0.5
-        self.full_range = [  # one per tile thread
+        self.short_range = [  # one per thread; its threshold: 0.5
+            mp.solutions.face_detection.FaceDetection(model_selection=0) for _ in range(TILE_THREADS)
+        ]
+        self.full_range = [  # one per thread
             SolutionBase(graph_config=FULL_RANGE_GRAPH % CANDIDATE, outputs=["detections"]) for _ in range(TILE_THREADS)
         ]
         self.mesh = landmark_graph()
+        self.pool = ThreadPoolExecutor(TILE_THREADS - 1)  # the calling thread is the first
 
     def detect(self, image: np.ndarray, rotations: bool) -> Detection:
         """Search upright, mesh each box; if nothing is found, or every face found is upside down (a photo turned
@@ -297,10 +303,11 @@ class _Graphs:
         """
         tiles = [(window, corner, factor)
                  for level, factor in _levels(image, min_face) for window, corner in _tiles(level)]  # fmt: skip
-        found = [(boxes, scores, scores >= SURE) for boxes, scores in self._tile_boxes(tiles)]
         window, _, factor = tiles[-1]  # the last level: the whole photo in one tile
         whole = cv2.resize(window, (SHORT_RANGE_INPUT, SHORT_RANGE_INPUT), interpolation=cv2.INTER_AREA)
-        boxes, scores = _boxes(self.short_range, whole, np.zeros(2), factor * TILE / SHORT_RANGE_INPUT)
+        short = self.pool.submit(_boxes, self.short_range[1], whole, np.zeros(2), factor * TILE / SHORT_RANGE_INPUT)
+        found = [(boxes, scores, scores >= SURE) for boxes, scores in self._tile_boxes(tiles)]
+        boxes, scores = short.result()
         found.append((boxes, scores, np.ones(len(scores), bool)))
         boxes, scores, sure = (np.concatenate(column) for column in zip(*found, strict=True))
         merged = _nms(boxes, scores)
@@ -315,40 +322,45 @@ class _Graphs:
         if len(tiles) < 2 * TILE_THREADS:
             return _all_boxes(self.full_range[0], tiles)
         parts = [tiles[k::TILE_THREADS] for k in range(TILE_THREADS)]
-        with ThreadPoolExecutor(TILE_THREADS) as pool:
-            results = list(pool.map(_all_boxes, self.full_range, parts))
+        graphs = zip(self.full_range[1:], parts[1:], strict=True)
+        others = [self.pool.submit(_all_boxes, graph, part) for graph, part in graphs]
+        results = [_all_boxes(self.full_range[0], parts[0]), *(other.result() for other in others)]
         return [results[k % TILE_THREADS][k // TILE_THREADS] for k in range(len(tiles))]
 
     def _look(self, image: np.ndarray, box: np.ndarray, score: float, sure: bool) -> FaceBox | None:
-        """A second look at a box (``_look_at``), upright and turned 180 degrees. A sure box stays if either look
-        finds its face at the short-range model's own threshold (as the face mesh's own detector did when it ran
-        on every box), upside down if the turned look is the surer one, turned by the eyes of the surer look.
-        An unsure box is replaced by the upright look's box and score if that look reaches LOOK_SCORE and is
-        surer than the turned one (a face is a face one way up; a crown badge on the group photo looked as much
-        a face either way) and a look centred on its box finds the face again (a background blob and a door
-        lock at 1 MP did not), else dropped."""
+        """A second look at a box (``_look_at``), upright and turned 180 degrees. A sure box stays if the upright
+        look finds its face at the short-range model's own threshold (as the face mesh's own detector did when
+        it ran on every box) or the turned one at LOOK_SCORE: as the surer look's box (upside down if that is
+        the turned one), with the box's score. An unsure box is replaced by the upright look's box and score if
+        that look reaches LOOK_SCORE and is surer than the turned one (a face is a face one way up; a crown badge
+        on the group photo looked as much a face either way) and a look centred on its box finds the face again
+        (a background blob and a door lock at 1 MP did not), else dropped."""
         need = SHORT_RANGE_SCORE if sure else LOOK_SCORE
-        upright = self._look_at(image, box, False, need)
+        turning = self.pool.submit(self._look_at, image, box, True, LOOK_SCORE, self.short_range[1])  # meanwhile
+        upright = self._look_at(image, box, False, need, self.short_range[0])
+        turned = turning.result()
         if not sure and upright is None:
             return None
-        turned = self._look_at(image, box, True, need)
         turned_score = -1.0 if turned is None else turned.score
         if sure:
             if upright is None and turned is None:
                 return None
             surer = turned if upright is None or turned_score > upright.score else upright
-            return FaceBox(box, score, surer is turned, surer.rotation)
-        if upright.score <= turned_score or self._look_at(image, upright.box, False, need) is None:
+            return surer._replace(score=score)
+        if upright.score <= turned_score or self._look_at(image, upright.box, False, need, self.short_range[0]) is None:
             return None
         return upright
 
-    def _look_at(self, image: np.ndarray, box: np.ndarray, upside_down: bool, need: float) -> FaceBox | None:
-        """The short-range detector on the square of LOOK_CONTEXT x the box's larger side around its centre: its
+    @staticmethod
+    def _look_at(
+        image: np.ndarray, box: np.ndarray, upside_down: bool, need: float, detector: object
+    ) -> FaceBox | None:
+        """The short-range ``detector`` on the square of LOOK_CONTEXT x the box's larger side around its centre: its
         most confident box of score ``need`` and up whose centre lies in the middle half (the face looked at, not
         a neighbour), photo px, or None."""
         side = float((box[2:] - box[:2]).max()) * LOOK_CONTEXT
         crop, scale, shift = _square(image, (box[:2] + box[2:]) / 2, side, SHORT_RANGE_INPUT, upside_down)
-        boxes, scores, eyes = _detections(self.short_range, crop)
+        boxes, scores, eyes = _detections(detector, crop)
         offset = np.abs((boxes[:, :2] + boxes[:, 2:]) / 2 - SHORT_RANGE_INPUT / 2).max(axis=1)  # crop px
         ok = np.flatnonzero((offset <= SHORT_RANGE_INPUT / LOOK_CONTEXT / 2) & (scores >= need))
         if len(ok) == 0:
@@ -359,8 +371,9 @@ class _Graphs:
         return FaceBox(box, float(scores[best]), upside_down, _rotation(eyes[0], eyes[1]))
 
     def close(self) -> None:
-        """Close every graph; one that failed refuses to close cleanly, and is dropped anyway."""
-        for graph in (self.short_range, *self.full_range, self.mesh):
+        """Close every graph and the thread; a graph that failed refuses to close cleanly, and is dropped anyway."""
+        self.pool.shutdown()
+        for graph in (*self.short_range, *self.full_range, self.mesh):
             with contextlib.suppress(ValueError, RuntimeError):
                 graph.close()
 
@@ -471,28 +484,49 @@ def landmark_graph() -> object:
 
 def mesh_face(mesh: object, image: np.ndarray, roi: Roi) -> np.ndarray | None:
     """The (478, 3) landmarks of the face in ``roi`` (photo px; depth in x-pixel units), or None when the landmark
-    model finds no face there. Meshed again in the region of its own points while their eyes turn more than
-    ROLL_TOLERANCE from the region's (at most MESH_PASSES passes)."""
-    points = mesh_in_roi(mesh, image, roi)
-    for _ in range(MESH_PASSES - 1):
+    model finds no face there. Meshed again in the region of the last pass's points (MediaPipe's rule from
+    landmarks to region, which its tracking applies frame to frame) until that region settles (SETTLED), at
+    least twice and at most MESH_PASSES times. On photo-like renders of the face model the points land nearer the
+    model's vertices than after one pass in the detector's region (median offset 0.0291 against 0.0317 of the
+    landmark box, 90th percentile 0.082 against 0.101; ``training.landmark_noise``); a detector's box on a face
+    turned a quarter is far from the face's region, and takes four passes."""
+    for done in range(1, MESH_PASSES + 1):
+        points = mesh_in_roi(mesh, image, roi)
         if points is None:
             return None
-        again = roi_of_landmarks(points)
-        if abs(math.remainder(again.rotation - roi.rotation, math.tau)) <= ROLL_TOLERANCE:
+        roi, last = roi_of_landmarks(points), roi
+        if done >= 2 and _settled(last, roi):
             break
-        roi, points = again, mesh_in_roi(mesh, image, again)
     return points
 
 
+def _settled(last: Roi, new: Roi) -> bool:
+    """Whether the landmark model would read nearly the same square in ``new`` as in ``last``."""
+    moved = float(np.abs(new.centre - last.centre).max()) / last.side
+    turned = abs(math.remainder(new.rotation - last.rotation, math.tau))
+    return moved <= SETTLED and abs(new.side / last.side - 1) <= 2 * SETTLED and turned <= math.radians(5)
+
+
 def mesh_in_roi(mesh: object, image: np.ndarray, roi: Roi) -> np.ndarray | None:
-    """One pass of the landmark graph on ``roi`` of the (H, W, 3) uint8 RGB image: (478, 3) photo px or None."""
+    """One pass of the landmark graph on ``roi`` of the (H, W, 3) uint8 RGB image: (478, 3) photo px or None. The
+    graph gets a square window of the photo that holds the turned region (black beyond the photo's edges): it maps
+    its points back correctly only on a square image, and a big photo is neither copied whole nor read at more
+    than WINDOW_MAX px."""
     from mediapipe.framework.formats.rect_pb2 import NormalizedRect
 
-    height, width = image.shape[:2]
-    rect = NormalizedRect(x_center=roi.centre[0] / width, y_center=roi.centre[1] / height,
-                          width=roi.side / width, height=roi.side / height, rotation=roi.rotation)  # fmt: skip
-    landmarks = mesh.process({"image": image, "roi": rect}).landmarks
-    return None if landmarks is None else _points(landmarks, width, height)
+    side = 2 * math.ceil(roi.side * math.sqrt(0.5)) + 4  # the window holds the turned square's corners
+    middle = np.round(roi.centre)  # an integer shift: a window at full size is the photo's pixels as they are
+    window, scale, shift = _square(image, middle, side, min(side, WINDOW_MAX), False)
+    centre = (roi.centre * scale + shift) / window.shape[0]
+    width = roi.side * scale / window.shape[0]
+    rect = NormalizedRect(x_center=centre[0], y_center=centre[1], width=width, height=width, rotation=roi.rotation)
+    landmarks = mesh.process({"image": window, "roi": rect}).landmarks
+    if landmarks is None:
+        return None
+    points = _points(landmarks, window.shape[1], window.shape[0])
+    points[:, :2] = (points[:, :2] - shift) / scale
+    points[:, 2] /= scale
+    return points
 
 
 def roi_of_landmarks(points: np.ndarray) -> Roi:

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from inversefacenet.detection import DetectedFace, landmark_graph, mesh_face, roi_of_landmarks
+from inversefacenet.detection import DetectedFace, landmark_graph, mesh_in_roi, roi_of_landmarks
 from inversefacenet.facemodel.model import MESH_POINTS
 from inversefacenet.params import FaceParameters
 from inversefacenet.pipeline import Reconstructor
@@ -169,7 +169,7 @@ class Tracker:
             landmarks, source = _flow(self._gray, gray, track.landmarks), "flow"
         else:
             self._mesh = self._mesh or landmark_graph()
-            landmarks, source = mesh_face(self._mesh, frame, roi_of_landmarks(track.landmarks)), "mesh"
+            landmarks, source = mesh_in_roi(self._mesh, frame, roi_of_landmarks(track.landmarks)), "mesh"
         if landmarks is None or np.ptp(landmarks[:MESH_POINTS, :2], axis=0).max() < MIN_FACE_PX:
             return None
         track.landmarks = landmarks
