@@ -7,12 +7,14 @@
 // confident turn. Then the face mesh (@mediapipe/face_mesh) on a square crop around each box. Both packages'
 // wasm and model files are served next to the page; nothing is fetched elsewhere.
 
-/** Side (px) of the square face crop given to the face mesh. */
+/** Side (px) of the square face crop given to the face mesh. (Python meshes a region of the photo with MediaPipe's
+ * landmark model instead; the npm face mesh takes no region, so the page keeps the crop rule Python had before.) */
 const MESH_INPUT = 256;
 /** Side of that crop relative to the larger side of the detector's box. */
 const CONTEXT = 1.9;
-/** A tracked face's mesh crop (inversefacenet/tracking.py): the mesh model reads 192 px, and 1.7 times the
- * previous landmarks' box (which is larger than a detector box) leaves room for the motion of one frame. */
+/** A tracked face's mesh crop: the mesh model reads 192 px, and 1.7 times the previous landmarks' box (which is
+ * larger than a detector box) leaves room for the motion of one frame (inversefacenet/tracking.py's rule before it
+ * moved to MediaPipe's own region from the previous landmarks, which the npm face mesh cannot be given). */
 const TRACK_INPUT = 192;
 const TRACK_CONTEXT = 1.7;
 /** Full-range detector input (px). */
