@@ -244,14 +244,11 @@ class _Graphs:
     """One private set of MediaPipe graphs: short- and full-range face detectors, landmarks of one face region."""
 
     def __init__(self, max_faces: int, min_face: float) -> None:
-        import mediapipe as mp
         from mediapipe.python.solution_base import SolutionBase
 
         self.max_faces = max_faces
         self.min_face = min_face
-        self.short_range = [  # one per thread; its threshold: 0.5
-            mp.solutions.face_detection.FaceDetection(model_selection=0) for _ in range(TILE_THREADS)
-        ]
+        self.short_range = [short_range_graph() for _ in range(TILE_THREADS)]  # one per thread
         self.full_range = [  # one per thread
             SolutionBase(graph_config=FULL_RANGE_GRAPH % CANDIDATE, outputs=["detections"]) for _ in range(TILE_THREADS)
         ]
@@ -328,7 +325,7 @@ class _Graphs:
         return [results[k % TILE_THREADS][k // TILE_THREADS] for k in range(len(tiles))]
 
     def _look(self, image: np.ndarray, box: np.ndarray, score: float, sure: bool) -> FaceBox | None:
-        """A second look at a box (``_look_at``), upright and turned 180 degrees. A sure box stays if the upright
+        """A second look at a box (:func:`look_at`), upright and turned 180 degrees. A sure box stays if the upright
         look finds its face at the short-range model's own threshold (as the face mesh's own detector did when
         it ran on every box) or the turned one at LOOK_SCORE: as the surer look's box (upside down if that is
         the turned one), with the box's score. An unsure box is replaced by the upright look's box and score if
@@ -336,8 +333,8 @@ class _Graphs:
         on the group photo looked as much a face either way) and a look centred on its box finds the face again
         (a background blob and a door lock at 1 MP did not), else dropped."""
         need = SHORT_RANGE_SCORE if sure else LOOK_SCORE
-        turning = self.pool.submit(self._look_at, image, box, True, LOOK_SCORE, self.short_range[1])  # meanwhile
-        upright = self._look_at(image, box, False, need, self.short_range[0])
+        turning = self.pool.submit(look_at, image, box, True, LOOK_SCORE, self.short_range[1])  # meanwhile
+        upright = look_at(image, box, False, need, self.short_range[0])
         turned = turning.result()
         if not sure and upright is None:
             return None
@@ -347,28 +344,9 @@ class _Graphs:
                 return None
             surer = turned if upright is None or turned_score > upright.score else upright
             return surer._replace(score=score)
-        if upright.score <= turned_score or self._look_at(image, upright.box, False, need, self.short_range[0]) is None:
+        if upright.score <= turned_score or look_at(image, upright.box, False, need, self.short_range[0]) is None:
             return None
         return upright
-
-    @staticmethod
-    def _look_at(
-        image: np.ndarray, box: np.ndarray, upside_down: bool, need: float, detector: object
-    ) -> FaceBox | None:
-        """The short-range ``detector`` on the square of LOOK_CONTEXT x the box's larger side around its centre: its
-        most confident box of score ``need`` and up whose centre lies in the middle half (the face looked at, not
-        a neighbour), photo px, or None."""
-        side = float((box[2:] - box[:2]).max()) * LOOK_CONTEXT
-        crop, scale, shift = _square(image, (box[:2] + box[2:]) / 2, side, SHORT_RANGE_INPUT, upside_down)
-        boxes, scores, eyes = _detections(detector, crop)
-        offset = np.abs((boxes[:, :2] + boxes[:, 2:]) / 2 - SHORT_RANGE_INPUT / 2).max(axis=1)  # crop px
-        ok = np.flatnonzero((offset <= SHORT_RANGE_INPUT / LOOK_CONTEXT / 2) & (scores >= need))
-        if len(ok) == 0:
-            return None
-        best = ok[np.argmax(scores[ok])]
-        corners, eyes = ((points.reshape(2, 2) - shift) / scale for points in (boxes[best], eyes[best]))  # photo px
-        box = np.concatenate([corners.min(axis=0), corners.max(axis=0)])  # turned: the corners swap
-        return FaceBox(box, float(scores[best]), upside_down, _rotation(eyes[0], eyes[1]))
 
     def close(self) -> None:
         """Close every graph and the thread; a graph that failed refuses to close cleanly, and is dropped anyway."""
@@ -376,6 +354,32 @@ class _Graphs:
         for graph in (*self.short_range, *self.full_range, self.mesh):
             with contextlib.suppress(ValueError, RuntimeError):
                 graph.close()
+
+
+def look_at(
+    image: np.ndarray, box: np.ndarray, upside_down: bool, need: float, detector: object
+) -> FaceBox | None:
+    """The short-range ``detector`` (:func:`short_range_graph`) on the square of LOOK_CONTEXT x the box's larger side
+    around its centre: its most confident box of score ``need`` and up whose centre lies in the middle half (the
+    face looked at, not a neighbour), photo px, or None."""
+    side = float((box[2:] - box[:2]).max()) * LOOK_CONTEXT
+    crop, scale, shift = _square(image, (box[:2] + box[2:]) / 2, side, SHORT_RANGE_INPUT, upside_down)
+    boxes, scores, eyes = _detections(detector, crop)
+    offset = np.abs((boxes[:, :2] + boxes[:, 2:]) / 2 - SHORT_RANGE_INPUT / 2).max(axis=1)  # crop px
+    ok = np.flatnonzero((offset <= SHORT_RANGE_INPUT / LOOK_CONTEXT / 2) & (scores >= need))
+    if len(ok) == 0:
+        return None
+    best = ok[np.argmax(scores[ok])]
+    corners, eyes = ((points.reshape(2, 2) - shift) / scale for points in (boxes[best], eyes[best]))  # photo px
+    box = np.concatenate([corners.min(axis=0), corners.max(axis=0)])  # turned: the corners swap
+    return FaceBox(box, float(scores[best]), upside_down, _rotation(eyes[0], eyes[1]))
+
+
+def short_range_graph() -> object:
+    """A new MediaPipe short-range face detector (its own threshold, 0.5; one caller at a time)."""
+    import mediapipe as mp
+
+    return mp.solutions.face_detection.FaceDetection(model_selection=0)
 
 
 def _levels(image: np.ndarray, min_face: float) -> Iterator[tuple[np.ndarray, np.ndarray]]:

@@ -3,14 +3,16 @@
 A photo pays for MediaPipe's face detector and a mesh around each detection; a video frame
 mostly does not need the detector: each face's next region is the one its previous landmarks
 give, where MediaPipe's landmark model runs alone (MediaPipe's own tracking rule,
-:func:`~inversefacenet.detection.roi_of_landmarks`). The detector (:class:`LandmarkDetector`) runs only while no face
-is tracked or when a face is lost. With ``mesh_every`` > 1 the mesh runs on every n-th frame
+:func:`~inversefacenet.detection.roi_of_landmarks`); when it finds no face there (a fast move,
+or a slow stream), the short-range detector looks at twice the face around it first. The whole
+search (:class:`LandmarkDetector`) runs only while no face is tracked or when a face is lost.
+With ``mesh_every`` > 1 the mesh runs on every n-th frame
 only; in between, the landmarks follow the image by pyramidal Lucas-Kanade optical flow of a
 few stable points (a similarity transform), and the network runs alone on the moved crop.
 Parameters can be smoothed by a One Euro filter (Casiez et al., CHI 2012): little lag when
 the face moves fast, little jitter when it is still.
 
-A :class:`Tracker` holds one video's state (a MediaPipe graph with per-stream timestamps,
+A :class:`Tracker` holds one video's state (MediaPipe graphs with per-stream timestamps,
 filters): one per stream, never shared between threads or users.
 """
 
@@ -23,7 +25,16 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from inversefacenet.detection import DetectedFace, landmark_graph, mesh_in_roi, roi_of_landmarks
+from inversefacenet.detection import (
+    SHORT_RANGE_SCORE,
+    DetectedFace,
+    landmark_graph,
+    look_at,
+    mesh_face,
+    mesh_in_roi,
+    roi_of_landmarks,
+    short_range_graph,
+)
 from inversefacenet.facemodel.model import MESH_POINTS
 from inversefacenet.params import FaceParameters
 from inversefacenet.pipeline import Reconstructor
@@ -114,7 +125,7 @@ class Tracker:
     config: TrackerConfig = TrackerConfig()
     _tracks: list[_Track] = field(default_factory=list, init=False)
     _gray: np.ndarray | None = field(default=None, init=False, repr=False)
-    _mesh: object | None = field(default=None, init=False, repr=False)  # the landmark graph, made on first use
+    _graphs: tuple[object, object] | None = field(default=None, init=False, repr=False)  # landmarks, short range
 
     def __post_init__(self) -> None:
         if self.reconstructor.predictor is None:
@@ -151,11 +162,11 @@ class Tracker:
         self._tracks, self._gray = [], None
 
     def close(self) -> None:
-        """Forget every face and close the landmark graph (a later frame makes a new one)."""
+        """Forget every face and close the graphs (a later frame makes new ones)."""
         self.reset()
-        if self._mesh is not None:
-            self._mesh.close()
-            self._mesh = None
+        for graph in self._graphs or ():
+            graph.close()
+        self._graphs = None
 
     def _start(self, landmarks: np.ndarray) -> _Track:
         config = self.config
@@ -168,12 +179,24 @@ class Tracker:
         if gray is not None and self._gray is not None and track.frames % self.config.mesh_every:
             landmarks, source = _flow(self._gray, gray, track.landmarks), "flow"
         else:
-            self._mesh = self._mesh or landmark_graph()
-            landmarks, source = mesh_in_roi(self._mesh, frame, roi_of_landmarks(track.landmarks)), "mesh"
+            landmarks, source = self._mesh_near(frame, track.landmarks), "mesh"
         if landmarks is None or np.ptp(landmarks[:MESH_POINTS, :2], axis=0).max() < MIN_FACE_PX:
             return None
         track.landmarks = landmarks
         return source
+
+    def _mesh_near(self, frame: np.ndarray, previous: np.ndarray) -> np.ndarray | None:
+        """This frame's (478, 3) landmarks from the previous frame's: the landmark model in their region; if it
+        finds no face there, the short-range detector on twice their box around it, and the mesh from what it
+        finds; None when neither finds the face."""
+        self._graphs = self._graphs or (landmark_graph(), short_range_graph())
+        mesh, detector = self._graphs
+        points = mesh_in_roi(mesh, frame, roi_of_landmarks(previous))
+        if points is not None:
+            return points
+        box = np.concatenate([previous[:MESH_POINTS, :2].min(axis=0), previous[:MESH_POINTS, :2].max(axis=0)])
+        found = look_at(frame, box, False, SHORT_RANGE_SCORE, detector)
+        return None if found is None else mesh_face(mesh, frame, found.roi)
 
     def _smooth(self, track: _Track, params: FaceParameters, seconds: float) -> FaceParameters:
         if track.filter is None:

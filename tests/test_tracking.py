@@ -1,10 +1,11 @@
-"""Video tracking: crops follow the face without the detector, optical flow between meshes, One Euro smoothing."""
+"""Video tracking: regions follow the face without the detector (a jump is found near its region), optical flow
+between meshes, One Euro smoothing."""
 
 import cv2
 import numpy as np
 import pytest
 
-from inversefacenet import Reconstructor
+from inversefacenet import Reconstructor, detection
 from inversefacenet.checkpoint import DEFAULT_CHECKPOINT, Predictor
 from inversefacenet.detection import LandmarkDetector
 from inversefacenet.images import load_image
@@ -75,6 +76,25 @@ def test_optical_flow_carries_the_landmarks_between_meshes(reconstructor, video)
         moved = np.linalg.norm(faces[0].landmarks[:468, :2] - shifts[k] - reference, axis=1).mean()
         assert moved < 2.0, (k, sources[-1], moved)
     assert sources[:7] == ["detector", "flow", "flow", "mesh", "flow", "flow", "mesh"]
+
+
+def test_a_face_that_jumps_out_of_its_region_is_found_near_it_without_the_search(reconstructor, video):
+    """The example moved by 50 px right and 30 down (half its 109 px landmark box) between two frames, as a slow
+    stream gives: the landmark model finds no face in the previous region, the short-range look around it does, and
+    the mesh lands where the whole search puts it."""
+    frames, _ = video
+    jumped = cv2.warpAffine(frames[0], np.float32([[1, 0, 50], [0, 1, 30]]), frames[0].shape[1::-1],
+                            borderMode=cv2.BORDER_REFLECT)  # fmt: skip
+    tracker = Tracker(reconstructor, TrackerConfig(smoothing=False))
+    before = tracker(frames[0], 0.0)[0][0].landmarks
+    mesh = detection.landmark_graph()
+    assert detection.mesh_in_roi(mesh, jumped, detection.roi_of_landmarks(before)) is None
+    mesh.close()
+    faces, ms = tracker(jumped, 1 / 30)
+    assert [face.source for face in faces] == ["mesh"] and "detection" not in ms
+    searched = reconstructor.detector(jumped)[0].landmarks[:468, :2]
+    assert np.linalg.norm(faces[0].landmarks[:468, :2] - searched, axis=1).mean() < 1.0
+    tracker.close()
 
 
 def test_a_lost_face_goes_back_to_the_detector(reconstructor, video):
