@@ -7,8 +7,8 @@ short-range model, close up, which keeps or drops it; the same look on the crop 
 degrees tells an upside-down face. When nothing is found, or only upside-down faces, the photo
 rotated by 90, 180 and 270 degrees. Mesh: MediaPipe's face landmark model on the region of each box,
 turned by the eyes the second look found (MediaPipe's own rule from a detection to the region it
-meshes), then once more in the region of its own points. Models come inside the
-``mediapipe==0.10.21`` wheel: nothing is downloaded.
+meshes), then again in the region of its own points until that region settles. Models come inside
+the ``mediapipe==0.10.21`` wheel: nothing is downloaded.
 """
 
 from __future__ import annotations
@@ -124,8 +124,7 @@ class DetectedFace:
     @property
     def box(self) -> tuple[float, float, float, float]:
         """(x0, y0, x1, y1) bounding box of the 468 mesh points, photo pixels."""
-        xy = self.landmarks[:MESH_POINTS, :2]
-        return (*xy.min(axis=0).tolist(), *xy.max(axis=0).tolist())
+        return tuple(landmark_box(self.landmarks).tolist())
 
     @property
     def area(self) -> float:
@@ -157,8 +156,7 @@ class FaceBox(NamedTuple):
     @property
     def roi(self) -> Roi:
         """The region the landmark model reads for this face."""
-        side = float((self.box[2:] - self.box[:2]).max()) * ROI_SCALE
-        return Roi((self.box[:2] + self.box[2:]) / 2, side, self.rotation)
+        return _region(self.box, self.rotation)
 
 
 class Roi(NamedTuple):
@@ -537,8 +535,18 @@ def mesh_in_roi(mesh: object, image: np.ndarray, roi: Roi) -> np.ndarray | None:
 def roi_of_landmarks(points: np.ndarray) -> Roi:
     """MediaPipe's region for the next mesh from (478, 3) landmarks (its tracking rule): the square of ROI_SCALE x
     the larger side of their box, turned by the line from the face's right eye's outer corner to its left's."""
-    low, high = points[:MESH_POINTS, :2].min(axis=0), points[:MESH_POINTS, :2].max(axis=0)
-    return Roi((low + high) / 2, float((high - low).max()) * ROI_SCALE, _rotation(points[33, :2], points[263, :2]))
+    return _region(landmark_box(points), _rotation(points[33, :2], points[263, :2]))
+
+
+def landmark_box(points: np.ndarray) -> np.ndarray:
+    """(4,) x0, y0, x1, y1 box of the 468 mesh points of (478, 2+) landmarks, photo px."""
+    xy = points[:MESH_POINTS, :2]
+    return np.concatenate([xy.min(axis=0), xy.max(axis=0)])
+
+
+def _region(box: np.ndarray, rotation: float) -> Roi:
+    """MediaPipe's region for a face in a (4,) box: the square of ROI_SCALE x its larger side about its centre."""
+    return Roi((box[:2] + box[2:]) / 2, float((box[2:] - box[:2]).max()) * ROI_SCALE, rotation)
 
 
 def _rotation(right_eye: np.ndarray, left_eye: np.ndarray) -> float:

@@ -28,6 +28,7 @@ import numpy as np
 from inversefacenet.detection import (
     SHORT_RANGE_SCORE,
     DetectedFace,
+    landmark_box,
     landmark_graph,
     look_at,
     mesh_face,
@@ -194,8 +195,7 @@ class Tracker:
         points = mesh_in_roi(mesh, frame, roi_of_landmarks(previous))
         if points is not None:
             return points
-        box = np.concatenate([previous[:MESH_POINTS, :2].min(axis=0), previous[:MESH_POINTS, :2].max(axis=0)])
-        found = look_at(frame, box, False, SHORT_RANGE_SCORE, detector)
+        found = look_at(frame, landmark_box(previous), False, SHORT_RANGE_SCORE, detector)
         return None if found is None else mesh_face(mesh, frame, found.roi)
 
     def _smooth(self, track: _Track, params: FaceParameters, seconds: float) -> FaceParameters:
