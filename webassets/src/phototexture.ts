@@ -10,7 +10,7 @@ import { type Camera, toCamera, toCropPixels } from "./camera";
 import { vertexNormals } from "./facemodel";
 import { dilate, featheredMin, flood, type FloatImage, linearTaps, pyrDown, resizeLinear, sampleRgb } from "./imageops";
 import { type Crop, cropImage, faceMask, type FaceMaskRule, MESH_POINTS, toCrop } from "./preprocess";
-import { rasterize } from "./raster";
+import { type Fragments, rasterize } from "./raster";
 import { shIrradiance } from "./sh";
 import { type AtlasFaceModel, type TexelMap, toVertices } from "./texelmap";
 
@@ -375,4 +375,67 @@ export function fromPhoto(photo: CanvasImageSource, points: Float32Array, crop: 
   const mask = faceMask(toCrop(points, at), side, rule);
   const texture = delight(face, { rgba: cropImage(photo, at), mask, size: side }, texels, model, camera);
   return { ...texture, ms: performance.now() - start }; // the crop and mask too: all the time a face adds
+}
+
+/** MediaPipe's nose tip: where the stand-in photo has its highlight. */
+const NOSE_TIP = 1;
+/** The stand-in photo's hair (above this height of the face, mm: the hairline's band) and highlight (this close to
+ * the nose tip, mm), as a real photo has them: they take the occluder and clipped-highlight branches. */
+const [STAND_IN_HAIR_MM, STAND_IN_SHINE_MM] = [HAIRLINE_MM - 8, 6];
+const STAND_IN_HAIR = [0.16, 0.1, 0.07];
+const STAND_IN_BACKGROUND = 0.5;
+
+/**
+ * A photo to rehearse fromPhoto() on before the first real one, so that V8 has compiled its loops, with the types
+ * and branches a real face takes, by the time a user waits for them: `face` rendered `side` px square in its own
+ * albedo and light, with dark hair above the hairline and a clipped highlight on the nose tip. Its RGBA pixels,
+ * and its 478 landmarks in them (x y pairs).
+ */
+export function standInPhoto(face: FittedFace, model: AtlasFaceModel, camera: Camera,
+  side: number): { rgba: Uint8ClampedArray<ArrayBuffer>; points: Float32Array } {
+  const { values } = shadeVertices(face, model, side, camera);
+  const [pixels, depth] = [new Float32Array(model.nVertices * 2), new Float32Array(model.nVertices)];
+  for (let v = 0; v < model.nVertices; v++) {
+    [pixels[2 * v], pixels[2 * v + 1], depth[v]] = [values[VALUES * v], values[VALUES * v + 1], values[VALUES * v + 2]];
+  }
+  const fragments = rasterize(pixels, depth, model.triangles, side);
+  const rgba = paint(fragments, model.triangles, standInColours(face, model, values));
+  const points = new Float32Array(model.landmarks.length * 2);
+  model.landmarks.forEach((v, k) => points.set(pixels.subarray(2 * v, 2 * v + 2), 2 * k));
+  return { rgba, points };
+}
+
+/** The stand-in's colour per vertex (V * 3, in [0, 1]): the lit albedo of shadeVertices' `values`, hair, highlight. */
+function standInColours(face: FittedFace, model: AtlasFaceModel, values: Float32Array): Float32Array {
+  const colour = new Float32Array(model.nVertices * 3);
+  const tip = 3 * model.landmarks[NOSE_TIP];
+  const [tx, ty, tz] = [face.vertices[tip], face.vertices[tip + 1], face.vertices[tip + 2]];
+  for (let v = 0; v < model.nVertices; v++) {
+    const [at, i] = [VALUES * v, 3 * v];
+    const [x, y, z] = [face.vertices[i], face.vertices[i + 1], face.vertices[i + 2]];
+    const shine = Math.hypot(x - tx, y - ty, z - tz) < STAND_IN_SHINE_MM;
+    for (let c = 0; c < 3; c++) {
+      const lit = Math.min(values[at + 4 + c] * values[at + 7 + c], 1);
+      colour[i + c] = shine ? 1 : y > STAND_IN_HAIR_MM ? STAND_IN_HAIR[c] : lit;
+    }
+  }
+  return colour;
+}
+
+/** RGBA of rasterized `fragments`: each pixel its triangle's corner colours (V * 3) blended, the background grey. */
+function paint({ size, triangle, barycentric }: Fragments, triangles: Uint32Array,
+  colour: Float32Array): Uint8ClampedArray<ArrayBuffer> {
+  const rgba = new Uint8ClampedArray(size * size * 4).fill(255);
+  for (let p = 0; p < size * size; p++) {
+    const t = triangle[p];
+    for (let c = 0; c < 3; c++) {
+      let value = STAND_IN_BACKGROUND;
+      if (t >= 0) {
+        value = 0;
+        for (let k = 0; k < 3; k++) value += barycentric[3 * p + k] * colour[3 * triangles[3 * t + k] + c];
+      }
+      rgba[4 * p + c] = Math.round(value * 255);
+    }
+  }
+  return rgba;
 }
