@@ -24,8 +24,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from training.ship import GATE, ORACLE, OUTCOMES, limit  # noqa: E402
 
 STEPS = {"align2": 0, "gate1": 8000, "gate2": 13000, "gate3": 23000, "gate5": 43000, "gate6": 55000, "gate7": 71000,
-         "gate8": 87000}
-"""Training steps since runs/align2 at each evaluated run (gate4, 8,000 steps, has no report of its own)."""
+         "gate8": 87000, "gate9": 94500,
+         "gate10": 97000}
+"""Training steps since runs/align2 at each evaluated run (gate4, 8,000 steps, has no report of its own;
+gate9 and gate10 are their best checkpoints, 7,500 and 2,500 steps into their runs)."""
 LABELS = {"rotation_error_deg": "rotation (°)", "geometric_rmse_mm": "geometry (mm)",
           "photometric_rmse": "photometric RMSE (0-255)", "mask_iou": "mask IoU"}  # fmt: skip
 
