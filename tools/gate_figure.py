@@ -2,10 +2,11 @@
 
     python tools/gate_figure.py [--reports reports/realphotos] [--out reports/realphotos/gate_progress.png]
 
-Reads the reports that ``training.evaluate`` wrote for the shipped network (``shipped.json``) and for each run
-from ``runs/align2`` on (``align2.json``, ``gate<k>.json``), and draws each outcome of the network alone against the
-training steps since ``runs/align2``: the oracle-crop row with the gate's limit (the shipped network's error + 5 %,
-:func:`training.ship.limit`) and the realistic row with the shipped network's value (which it must beat).
+Reads the reports that ``training.evaluate`` wrote for the first network (``shipped.json``: the one shipped before
+``runs/gate11``) and for each run from ``runs/align2`` on (``align2.json``, ``gate<k>.json``), and draws each
+outcome of the network alone against the training steps since ``runs/align2``: the oracle-crop row with the gate's
+limit (the first network's error + 5 %, :func:`training.ship.limit`) and the realistic row with the first network's
+value (which it had to beat).
 """
 
 from __future__ import annotations
@@ -24,10 +25,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from training.ship import GATE, ORACLE, OUTCOMES, limit  # noqa: E402
 
 STEPS = {"align2": 0, "gate1": 8000, "gate2": 13000, "gate3": 23000, "gate5": 43000, "gate6": 55000, "gate7": 71000,
-         "gate8": 87000, "gate9": 94500,
-         "gate10": 97000}
+         "gate8": 87000, "gate9": 94500, "gate10": 97000, "gate11": 103500}  # fmt: skip
 """Training steps since runs/align2 at each evaluated run (gate4, 8,000 steps, has no report of its own;
-gate9 and gate10 are their best checkpoints, 7,500 and 2,500 steps into their runs)."""
+gate9 and gate10 are their best checkpoints, 7,500 and 2,500 steps into their runs; gate11 is the shipped
+network, step 6,500 of its run)."""
 LABELS = {"rotation_error_deg": "rotation (°)", "geometric_rmse_mm": "geometry (mm)",
           "photometric_rmse": "photometric RMSE (0-255)", "mask_iou": "mask IoU"}  # fmt: skip
 
@@ -44,7 +45,7 @@ def main() -> None:
     figure, axes = plt.subplots(2, 4, figsize=(14, 5.6), sharex=True)
     for column, name in enumerate(OUTCOMES):
         for row, (key, line, label) in enumerate([(ORACLE, limit(shipped[ORACLE][name], name), "gate limit"),
-                                                  (GATE, shipped[GATE][name], "shipped network")]):  # fmt: skip
+                                                  (GATE, shipped[GATE][name], "first network")]):  # fmt: skip
             axis = axes[row, column]
             axis.plot(steps, [rows[key][name] for rows in runs.values()], "o-", label="realism networks")
             axis.axhline(line, color="tab:red", linestyle="--", label=label)
