@@ -263,21 +263,38 @@ class Reconstructor:
         also says where the rule would have put it given the model's own landmarks (MediaPipe's points sit
         off them by a few percent of the face); it then runs again on that crop, the framing it was
         trained to read exactly."""
+        params, crops, _ = self.predict_aligned(image, landmarks, [None] * len(landmarks))
+        return params, crops
+
+    def predict_aligned(
+        self, image: np.ndarray, landmarks: list[np.ndarray], alignments: list[np.ndarray | None]
+    ) -> tuple[FaceParameters, list[Crop], list[np.ndarray | None]]:
+        """:meth:`predict` for a video: a face's (3,) alignment from the previous frame (from the crop rule's
+        crop to the one the network pointed to, :meth:`Crop.alignment_to`) puts this frame's crop there at
+        once, so the face is read once instead of twice (MediaPipe's offset from the model's landmarks is
+        mostly the face's own, so it changes little from frame to frame). Faces without one (None) are read
+        twice, as in a photo. Also returns each face's alignment for the next frame (None without crop
+        alignment)."""
         config = self.predictor.config
+        rules = [crop_for_landmarks(points, config.input_size, config.camera) for points in landmarks]
+        crops = [rule if shift is None else rule.aligned(shift) for rule, shift in zip(rules, alignments, strict=True)]
+        outputs = self._read(image, landmarks, crops)
+        if not config.crop_alignment:
+            return to_parameters(outputs, config), crops, [None] * len(crops)
+        pointed = [crop.aligned(shift) for crop, shift in zip(crops, outputs[:, config.layout.size :], strict=True)]
+        again = [k for k, shift in enumerate(alignments) if shift is None]
+        if again:
+            outputs[again] = self._read(image, [landmarks[k] for k in again], [pointed[k] for k in again])
+            for k in again:
+                crops[k] = pointed[k]
+        carried = [rule.alignment_to(crop) for rule, crop in zip(rules, pointed, strict=True)]
+        return to_parameters(outputs, config), crops, carried
 
-        def read(crops: list[Crop]) -> np.ndarray:
-            inputs = [
-                crop_input(image, points, crop, config.input_mask)
-                for points, crop in zip(landmarks, crops, strict=True)
-            ]
-            return self.predictor.outputs(np.stack(inputs))
-
-        crops = [crop_for_landmarks(points, config.input_size, config.camera) for points in landmarks]
-        outputs = read(crops)
-        if config.crop_alignment:
-            crops = [crop.aligned(shift) for crop, shift in zip(crops, outputs[:, config.layout.size :], strict=True)]
-            outputs = read(crops)
-        return to_parameters(outputs, config), crops
+    def _read(self, image: np.ndarray, landmarks: list[np.ndarray], crops: list[Crop]) -> np.ndarray:
+        """The network's outputs (B, outputs) for faces cut from ``image`` by ``crops``, masked by their landmarks."""
+        mask = self.predictor.config.input_mask
+        inputs = [crop_input(image, points, crop, mask) for points, crop in zip(landmarks, crops, strict=True)]
+        return np.array(self.predictor.outputs(np.stack(inputs)))
 
     def reconstruct_face(
         self, image: np.ndarray, face: DetectedFace, initial: FaceParameters | None, network_crop: Crop | None,

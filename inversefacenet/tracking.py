@@ -113,6 +113,7 @@ class _Track:
     landmarks: np.ndarray
     filter: OneEuroFilter | None
     frames: int = 0
+    alignment: np.ndarray | None = None  # the network's crop alignment from the last frame (one reading, not two)
 
 
 @dataclass
@@ -150,7 +151,12 @@ class Tracker:
         if not self._tracks:
             return [], ms
         start = time.perf_counter()
-        batch, _ = self.reconstructor.predict(frame, [track.landmarks for track in self._tracks])
+        tracks = self._tracks
+        batch, _, alignments = self.reconstructor.predict_aligned(
+            frame, [track.landmarks for track in tracks], [track.alignment for track in tracks]
+        )
+        for track, alignment in zip(tracks, alignments, strict=True):
+            track.alignment = alignment
         ms["network"] = (time.perf_counter() - start) * 1000
         faces = []
         for k, (track, source) in enumerate(zip(self._tracks, sources, strict=True)):

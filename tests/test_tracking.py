@@ -108,3 +108,39 @@ def test_a_lost_face_goes_back_to_the_detector(reconstructor, video):
     tracker.close()
     with pytest.raises(ValueError, match="at least 1"):
         TrackerConfig(mesh_every=0)
+
+
+def test_a_tracked_face_is_read_once_on_the_crop_its_last_frame_pointed_to(reconstructor, video):
+    frames, _ = video
+    assert reconstructor.predictor.config.crop_alignment  # the shipped network reads a photo's face twice
+    points = [reconstructor.detector(frames[0])[0].landmarks]
+    calls = []
+    outputs = reconstructor.predictor.outputs
+    reconstructor.predictor.outputs = lambda inputs: calls.append(len(inputs)) or outputs(inputs)
+    try:
+        photo, photo_crops = reconstructor.predict(frames[0], points)
+        first, _, carried = reconstructor.predict_aligned(frames[0], points, [None])
+        again, again_crops, _ = reconstructor.predict_aligned(frames[0], points, carried)
+    finally:
+        reconstructor.predictor.outputs = outputs
+    assert calls == [1, 1, 1, 1, 1]  # two readings for the photo and for a new track, then one
+    np.testing.assert_allclose(first.pack(), photo.pack(), atol=1e-6)
+    # the same frame again: read once, on the crop the two readings ended on, so the same parameters
+    np.testing.assert_allclose(again_crops[0].offset, photo_crops[0].offset, atol=1e-6)
+    np.testing.assert_allclose(again.pack(), photo.pack(), atol=1e-4)
+
+
+def test_tracked_frames_read_the_network_once(reconstructor, video):
+    frames, _ = video
+    tracker = Tracker(reconstructor, TrackerConfig(smoothing=False))
+    calls = []
+    outputs = reconstructor.predictor.outputs
+    reconstructor.predictor.outputs = lambda inputs: calls.append(len(inputs)) or outputs(inputs)
+    try:
+        faces = [tracker(frame, k / 30)[0] for k, frame in enumerate(frames[:4])]
+    finally:
+        reconstructor.predictor.outputs = outputs
+    assert [face[0].source for face in faces] == ["detector", "mesh", "mesh", "mesh"]
+    assert calls == [1, 1, 1, 1, 1]  # the detector's frame twice, then once per tracked frame
+    twice, _ = reconstructor.predict(frames[3], [faces[3][0].landmarks])  # the same points, read as a photo's
+    assert np.abs(np.degrees(faces[3][0].params.rotation - twice.rotation)).max() < 0.5
