@@ -20,7 +20,7 @@ from inversefacenet.facemodel.model import FaceModel
 from inversefacenet.lighting import PRESETS, Light, sh_from_light
 from inversefacenet.params import FaceParameters
 from inversefacenet.photo_texture import delight, texel_map
-from inversefacenet.preprocess import EYES, FACE_OVAL, INNER_LIPS, crop_for_landmarks, face_mask
+from inversefacenet.preprocess import EYES, FACE_OVAL, INNER_LIPS, Crop, crop_for_landmarks, face_mask
 from inversefacenet.render.camera import DEFAULT_CAMERA, Camera, rotation_matrix
 from inversefacenet.render.raster_numba import vertex_normals
 from inversefacenet.render.renderer import render, to_uint8
@@ -118,6 +118,8 @@ def goldens(model: FaceModel, camera: Camera) -> dict[str, object]:
     crop = crop_for_landmarks(landmarks, MASK_SIZE, camera)
     in_crop = crop.to_crop(landmarks)
     shifts = rng.uniform(-0.1, 0.1, (6, 3))  # crop alignments (dx, dy, log scale) a network may output
+    targets = [Crop(crop.scale * float(np.exp(u)), (crop.offset[0] + dx, crop.offset[1] + dy), crop.size)
+               for u, dx, dy in rng.uniform([-0.1, -8, -8], [0.1, 8, 8], (6, 3))]  # crops to align to  # fmt: skip
     return {
         "rotation": {"angles_deg": angles_deg.tolist(),
                      "matrices": rotation_matrix(np.radians(angles_deg)).reshape(-1, 9).tolist()},
@@ -128,6 +130,8 @@ def goldens(model: FaceModel, camera: Camera) -> dict[str, object]:
         "crop": {"landmarks": landmarks.ravel().tolist(), "size": MASK_SIZE, "crop_scale": camera.crop_scale,
                  "scale": crop.scale, "offset": list(crop.offset)},
         "aligned": {"shifts": shifts.tolist(), "crops": [[c.scale, *c.offset] for c in map(crop.aligned, shifts)]},
+        "alignment_to": {"targets": [[c.scale, *c.offset] for c in targets],
+                         "alignments": [crop.alignment_to(c).tolist() for c in targets]},
         "mask": {"landmarks": in_crop.ravel().tolist(), "size": MASK_SIZE, "rule": FACE_MASK_RULE,
                  "mask": face_mask(in_crop, MASK_SIZE).astype(int).ravel().tolist()},
         "photo_texture": photo_texture_golden(model, rng),

@@ -47,6 +47,7 @@ def test_crop_rule(parity):
     assert page["crop"]["scale"] == pytest.approx(golden["crop"]["scale"], rel=1e-6)
     np.testing.assert_allclose(page["crop"]["offset"], golden["crop"]["offset"], atol=1e-3)  # float32 landmarks
     np.testing.assert_allclose(page["aligned"], golden["aligned"]["crops"], rtol=1e-9)  # the same float64 arithmetic
+    np.testing.assert_allclose(page["alignment_to"], golden["alignment_to"]["alignments"], atol=1e-12)
 
 
 def test_face_mask_follows_cv2_up_to_its_outline(parity):

@@ -6,7 +6,7 @@ import { vertexNormals } from "../src/facemodel";
 import { shFromLight } from "../src/lighting";
 import { rotationMatrix } from "../src/params";
 import { delight } from "../src/phototexture";
-import { alignedCrop, cropForLandmarks, faceMask } from "../src/preprocess";
+import { alignedCrop, alignmentTo, cropForLandmarks, faceMask } from "../src/preprocess";
 import { type AtlasFaceModel, buildTexelMap } from "../src/texelmap";
 
 interface PythonLight {
@@ -68,6 +68,9 @@ const outputs = {
       shift);
     return [scale, ...offset];
   }),
+  alignment_to: golden.alignment_to.targets.map(([scale, x, y]: number[]) =>
+    alignmentTo({ scale: golden.crop.scale, offset: golden.crop.offset, size: crop.size },
+      { scale, offset: [x, y], size: crop.size })),
   mask: Array.from(faceMask(Float32Array.from(mask.landmarks), mask.size, mask.rule)),
   photo_texture: photoTexture(golden.photo_texture),
 };

@@ -57,18 +57,20 @@ interface Step {
 /** One face through a video: frame in, parameters out. */
 export class Tracker {
   private landmarks: Float32Array | null = null;
+  private alignment: number[] | null = null; // the network's crop alignment from the last frame: one reading
   private smoother: OneEuroFilter | null = null;
   smoothing = true;
   detections = 0;
 
   constructor(
     private readonly detector: LandmarkDetector,
-    private readonly read: (frame: HTMLCanvasElement, points: Float32Array) => Promise<Reading>,
+    private readonly read: (
+      frame: HTMLCanvasElement, points: Float32Array, carried: number[] | null) => Promise<Reading>,
   ) {}
 
   /** Forget the face: the next frame runs the detector and starts a new filter. */
   reset(): void {
-    [this.landmarks, this.smoother] = [null, null];
+    [this.landmarks, this.alignment, this.smoother] = [null, null, null];
   }
 
   async step(frame: HTMLCanvasElement, seconds: number): Promise<Step> {
@@ -85,7 +87,8 @@ export class Tracker {
     }
     if (!points) return { output: null, ms };
     this.landmarks = points;
-    const { output, preprocess_ms, network_ms } = await this.read(frame, points);
+    const { output, alignment, preprocess_ms, network_ms } = await this.read(frame, points, this.alignment);
+    this.alignment = alignment;
     [ms.preprocess, ms.network] = [preprocess_ms, network_ms];
     if (!this.smoothing) {
       this.smoother = null; // switched back on, it starts afresh rather than from a stale state

@@ -9,7 +9,7 @@ import { hexToRgb, rgbToHex, shFromLight } from "./lighting";
 import { type Backend, type Network, createNetwork } from "./network";
 import { type FaceParameters, rotationMatrix, unpack } from "./params";
 import { type FittedFace, fromPhoto, type PhotoTexture, standInPhoto, TEXTURE_SIZE } from "./phototexture";
-import { alignedCrop, type Crop, cropForLandmarks, cropImage, faceMask, networkInput, toCrop } from "./preprocess";
+import { alignedCrop, alignmentTo, type Crop, cropForLandmarks, cropImage, faceMask, networkInput, toCrop } from "./preprocess";
 import { bakeTexture, download, MTL, textureCanvas, toGlb, toObj, toPly } from "./exporters";
 import { GLB_NAME, JSON_NAME, Recording, sessionGlb } from "./recording";
 import { buildTexelMap, type TexelMap } from "./texelmap";
@@ -39,6 +39,7 @@ interface Photo {
 export interface Reading {
   output: Float32Array;
   crop: Crop;
+  alignment: number[] | null; // crop alignment to carry to the next frame (Reconstructor.predict_aligned)
   preprocess_ms: number;
   network_ms: number;
 }
@@ -142,17 +143,27 @@ class App {
   /**
    * One face read by the network: its output and the crop its parameters are framed by. A network with crop
    * alignment reads twice: its first output also says where the crop should have been (MediaPipe's points sit
-   * off the model's own), the second reads there (inversefacenet/pipeline.py, Reconstructor.predict).
+   * off the model's own), the second reads there (inversefacenet/pipeline.py, Reconstructor.predict). In a video,
+   * `carried` (the last frame's `alignment`) puts the crop there at once and the face is read once
+   * (Reconstructor.predict_aligned).
    */
-  async read(photo: HTMLCanvasElement, points: Float32Array): Promise<Reading> {
-    const reading: Reading = { output: new Float32Array(0), crop: this.crop(points), preprocess_ms: 0, network_ms: 0 };
-    for (let pass = 0; pass < (this.network.preprocessing.crop_alignment ? 2 : 1); pass++) {
-      if (pass) reading.crop = alignedCrop(reading.crop, reading.output.subarray(this.parameterCount));
+  async read(photo: HTMLCanvasElement, points: Float32Array, carried: number[] | null = null): Promise<Reading> {
+    const rule = this.crop(points);
+    const aligning = this.network.preprocessing.crop_alignment ?? false;
+    const crop = carried && aligning ? alignedCrop(rule, carried) : rule;
+    const reading: Reading = { output: new Float32Array(0), crop, alignment: null, preprocess_ms: 0, network_ms: 0 };
+    let pointed = crop;
+    for (let pass = 0; pass < (aligning && !carried ? 2 : 1); pass++) {
+      reading.crop = pointed;
       const start = performance.now();
       const input = this.input(photo, points, reading.crop);
       reading.preprocess_ms += performance.now() - start;
       const { output, ms } = await this.network.run(input, this.inputSize);
       [reading.output, reading.network_ms] = [output, reading.network_ms + ms];
+      if (aligning && !pass) {
+        pointed = alignedCrop(reading.crop, output.subarray(this.parameterCount));
+        reading.alignment = alignmentTo(rule, pointed);
+      }
     }
     return reading;
   }
@@ -589,7 +600,7 @@ async function main(): Promise<void> {
   const view = new FaceView($<HTMLCanvasElement>("view"), model.atlas.triangles,
     network.preprocessing.camera_distance_mm);
   const app = new App(model, detector, network, view);
-  const tracker = new Tracker(detector, (frame, points) => app.read(frame, points));
+  const tracker = new Tracker(detector, (frame, points, carried) => app.read(frame, points, carried));
   const live = new Live($<HTMLVideoElement>("live-video"), tracker, (output, seconds) => app.showLive(output, seconds),
     (stats) => reportLive(app, stats));
   buildControls(app, live);

@@ -36,6 +36,12 @@ export function alignedCrop(crop: Crop, shift: ArrayLike<number>): Crop {
   return { scale, offset: [crop.size / 2 - scale * centre[0], crop.size / 2 - scale * centre[1]], size: crop.size };
 }
 
+/** Where `target` lies in `crop` (Python's Crop.alignment_to): alignedCrop's inverse, [dx, dy, log scale]. */
+export function alignmentTo(crop: Crop, target: Crop): number[] {
+  const centre = [0, 1].map((i) => ((target.size / 2 - target.offset[i]) / target.scale) * crop.scale + crop.offset[i]);
+  return [centre[0] / crop.size - 0.5, centre[1] / crop.size - 0.5, Math.log(target.scale / crop.scale)];
+}
+
 export function toCrop(points: Float32Array, crop: Crop): Float32Array {
   return points.map((v, i) => v * crop.scale + crop.offset[i % 2]);
 }
