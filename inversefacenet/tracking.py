@@ -159,7 +159,7 @@ class Tracker:
             track.alignment = alignment
         ms["network"] = (time.perf_counter() - start) * 1000
         faces = []
-        for k, (track, source) in enumerate(zip(self._tracks, sources, strict=True)):
+        for k, (track, source) in enumerate(zip(tracks, sources, strict=True)):
             params = self._smooth(track, batch.select(slice(k, k + 1)), seconds)
             faces.append(TrackedFace(params, track.landmarks, source))
         return faces, ms

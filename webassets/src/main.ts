@@ -9,7 +9,9 @@ import { hexToRgb, rgbToHex, shFromLight } from "./lighting";
 import { type Backend, type Network, createNetwork } from "./network";
 import { type FaceParameters, rotationMatrix, unpack } from "./params";
 import { type FittedFace, fromPhoto, type PhotoTexture, standInPhoto, TEXTURE_SIZE } from "./phototexture";
-import { alignedCrop, alignmentTo, type Crop, cropForLandmarks, cropImage, faceMask, networkInput, toCrop } from "./preprocess";
+import {
+  alignedCrop, alignmentTo, type Crop, cropForLandmarks, cropImage, faceMask, networkInput, toCrop,
+} from "./preprocess";
 import { bakeTexture, download, MTL, textureCanvas, toGlb, toObj, toPly } from "./exporters";
 import { GLB_NAME, JSON_NAME, Recording, sessionGlb } from "./recording";
 import { buildTexelMap, type TexelMap } from "./texelmap";

@@ -84,7 +84,7 @@ function shadeVertices(face: FittedFace, model: AtlasFaceModel, size: number, ca
   const pixels = toCropPixels(inCamera, model.landmarks.subarray(0, MESH_POINTS), size, camera);
   const depth = new Float32Array(model.nVertices);
   for (let v = 0; v < model.nVertices; v++) depth[v] = -inCamera[3 * v + 2];
-  const zbuffer = rasterize(pixels, depth, model.triangles, size).depth;
+  const fragments = rasterize(pixels, depth, model.triangles, size);
   const normals = vertexNormals(inCamera, model.triangles);
   const values = new Float32Array(model.nVertices * VALUES);
   for (let v = 0; v < model.nVertices; v++) {
@@ -103,7 +103,7 @@ function shadeVertices(face: FittedFace, model: AtlasFaceModel, size: number, ca
     shIrradiance(nx, ny, nz, face.sh, values, at + 4);
     for (let c = 0; c < 3; c++) values[at + 7 + c] = face.albedo[i + c];
   }
-  return { values, zbuffer };
+  return { values, pixels, fragments };
 }
 
 /**
@@ -136,7 +136,7 @@ function outlierWeight(albedo: Float32Array, model: Float32Array, at: number): n
 function observe(face: FittedFace, crop: FaceCrop, texels: TexelMap, model: AtlasFaceModel,
   camera: Camera): Observation {
   const zsize = Math.min(crop.size, ZBUFFER_SIZE);
-  const { values, zbuffer } = shadeVertices(face, model, zsize, camera);
+  const { values, fragments: { depth: zbuffer } } = shadeVertices(face, model, zsize, camera);
   const { pixel, start, vertex, weight: blendWeight, skin } = texels;
   const count = pixel.length;
   const [albedo, modelAlbedo, ratio] = [new Float32Array(count * 3), new Float32Array(count * 3),
@@ -393,12 +393,7 @@ const STAND_IN_BACKGROUND = 0.5;
  */
 export function standInPhoto(face: FittedFace, model: AtlasFaceModel, camera: Camera,
   side: number): { rgba: Uint8ClampedArray<ArrayBuffer>; points: Float32Array } {
-  const { values } = shadeVertices(face, model, side, camera);
-  const [pixels, depth] = [new Float32Array(model.nVertices * 2), new Float32Array(model.nVertices)];
-  for (let v = 0; v < model.nVertices; v++) {
-    [pixels[2 * v], pixels[2 * v + 1], depth[v]] = [values[VALUES * v], values[VALUES * v + 1], values[VALUES * v + 2]];
-  }
-  const fragments = rasterize(pixels, depth, model.triangles, side);
+  const { values, pixels, fragments } = shadeVertices(face, model, side, camera);
   const rgba = paint(fragments, model.triangles, standInColours(face, model, values));
   const points = new Float32Array(model.landmarks.length * 2);
   model.landmarks.forEach((v, k) => points.set(pixels.subarray(2 * v, 2 * v + 2), 2 * k));
