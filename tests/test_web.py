@@ -21,6 +21,7 @@ import pytest
 import scipy.ndimage
 import trimesh
 from PIL import Image
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from scipy.spatial.transform import Rotation
 
 from benchmarks.live_video import moving_frames, write_y4m
@@ -464,9 +465,17 @@ def wait_for_frames(page, count: int, timeout_s: float = 60) -> dict:
     """Live stats once ``count`` more frames than now have been processed (polled on a timer: animation frames
     come seconds apart while the live page keeps a software GL busy)."""
     target = live_stats(page)["frames"] + count
-    condition = f"window.inverseFaceNet.liveStats().frames >= {target}"
-    page.wait_for_function(condition, polling=100, timeout=timeout_s * 1000)
+    wait_until(page, f"window.inverseFaceNet.liveStats().frames >= {target}", timeout_s)
     return live_stats(page)
+
+
+def wait_until(page, condition: str, timeout_s: float) -> None:
+    """Until the JavaScript ``condition`` holds (polled on a timer); failing, says what the live page showed."""
+    try:
+        page.wait_for_function(condition, polling=100, timeout=timeout_s * 1000)
+    except PlaywrightTimeoutError:
+        status = page.evaluate("document.getElementById('status').textContent")
+        pytest.fail(f"not {condition} within {timeout_s} s; status: {status!r}; live: {live_stats(page)}")
 
 
 def test_live_mode_tracks_the_camera_applies_edits_and_releases_the_camera(camera_browser, site):
@@ -529,7 +538,7 @@ def test_live_recording_downloads_the_apps_json_and_an_animated_glb(camera_brows
     page.click("#live")
     wait_for_frames(page, 2)
     set_checkbox(page, "#record", True)
-    page.wait_for_function(f"{RECORDED_S} >= 3.1", polling=100, timeout=120_000)  # shown to 0.1 s: 3.0 may be 2.95
+    wait_until(page, f"{RECORDED_S} >= 3.1", 120)  # shown to 0.1 s: 3.0 may be 2.95
     page.evaluate("document.getElementById('stop').click()")
     assert page.is_disabled("#record") and not page.is_checked("#record")  # the recording stays for the download
     downloads = []

@@ -19,6 +19,15 @@ const WINDOW = 30;
 export type Stage = "capture" | "mesh" | "detector" | "preprocess" | "network" | "render" | "frame";
 const STAGES: Stage[] = ["capture", "mesh", "detector", "preprocess", "network", "render", "frame"];
 
+/** Resolves in a task of its own (a message to itself: no timer clamp), after what the page has queued. */
+function nextTask(): Promise<void> {
+  return new Promise((resolve) => {
+    const channel = new MessageChannel();
+    channel.port1.onmessage = () => resolve();
+    channel.port2.postMessage(null);
+  });
+}
+
 /** Smoothing factor of an exponential low-pass at `cutoff` Hz for a step of `dt` s. */
 function alpha(dt: number, cutoff: number): number {
   return 1 / (1 + 1 / (2 * Math.PI * cutoff * dt));
@@ -203,14 +212,18 @@ export class Live {
   };
 
   /**
-   * Processes the video's current frame, and goes on at once while the camera has delivered a newer one: the
-   * frame callbacks come with the page's rendering, which lags far behind the camera on a loaded machine.
+   * Processes the video's current frame, and goes on while the camera has delivered a newer one: the frame
+   * callbacks come with the page's rendering, which lags far behind the camera on a loaded machine. Between two
+   * frames the page gets one task's turn (clicks, timers, drawing): the network and the mesh resolve as
+   * microtasks, so on a machine slower than the camera the loop would otherwise never give the page back.
    */
   private async run(): Promise<void> {
     this.busy = true;
     try {
-      do await this.process(performance.now() / 1000);
-      while (this.running && this.cameraFrames() > this.processedFrame);
+      do {
+        await this.process(performance.now() / 1000);
+        await nextTask();
+      } while (this.running && this.cameraFrames() > this.processedFrame);
     } catch (error) {
       this.error = (error as Error).message;
       this.stop();
