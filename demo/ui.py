@@ -101,13 +101,19 @@ def _need(session: Session | None) -> Session:
     return session
 
 
-def _edit(sh: Any, values: tuple[float, ...]) -> Edit:
-    """Controls -> Edit: SH table (9x3), then the expression sliders, then pitch, yaw, roll."""
+def _edit(session: Session, sh: Any, values: tuple[float, ...]) -> Edit:
+    """Controls -> Edit: SH table (9x3; empty, as a script that leaves it out sends it: the face's recovered
+    light), then the expression sliders, then pitch, yaw, roll."""
     expression = dict(zip(EXPRESSION_CONTROLS, (float(v) for v in values[: len(EXPRESSION_CONTROLS)]), strict=True))
     pitch, yaw, roll = (float(v) for v in values[len(EXPRESSION_CONTROLS) :])
-    table = np.asarray(sh, dtype=np.float64) if not hasattr(sh, "to_numpy") else sh.to_numpy(np.float64)
+    try:
+        table = np.asarray(sh, dtype=np.float64) if not hasattr(sh, "to_numpy") else sh.to_numpy(np.float64)
+    except (TypeError, ValueError):  # a cell that is not a number
+        table = np.full(1, np.nan)
+    if table.size == 0:
+        table = session.recovered_edit.sh.astype(np.float64)
     if table.shape != (9, 3) or not np.isfinite(table).all():
-        raise gr.Error("The SH table needs 9 rows of 3 numbers (R, G, B).")
+        raise gr.Error("The SH table needs 9 rows of 3 numbers (R, G, B); a light preset refills it.")
     return Edit(table.astype(np.float32), expression, (pitch, yaw, roll))
 
 
@@ -353,7 +359,7 @@ def _relight(session: Session | None, *values: Any) -> list[Any]:
     azimuth, elevation, intensity, ambient, colour, *rest = values
     light = Light(float(azimuth), float(elevation), float(intensity), float(ambient), hex_to_rgb(colour))
     sh = sh_from_light(light)
-    edit = _edit(sh, tuple(rest[:-1]))
+    edit = _edit(session, sh, tuple(rest[:-1]))
     return [_table(sh), CUSTOM, *_light_only(_preview(session, edit, bool(rest[-1])))]
 
 
@@ -365,12 +371,13 @@ def _apply_preset(session: Session | None, preset: str, *values: Any) -> Any:
         return gr.skip()
     light = light_from_sh(recovered) if preset == RECOVERED else matched(PRESETS[preset], recovered)
     sh = recovered if preset == RECOVERED else sh_from_light(light)
-    edit = _edit(sh, tuple(values[:-1]))
+    edit = _edit(session, sh, tuple(values[:-1]))
     return [*_light_values(light), _table(sh), *_light_only(_preview(session, edit, bool(values[-1])))]
 
 
 def _edit_face(session: Session | None, table: Any, *values: Any) -> list[Any]:
-    return _preview(_need(session), _edit(table, tuple(values[:-1])), bool(values[-1]))
+    session = _need(session)
+    return _preview(session, _edit(session, table, tuple(values[:-1])), bool(values[-1]))
 
 
 def _recovered_3d(session: Session | None) -> str | None:
@@ -378,21 +385,23 @@ def _recovered_3d(session: Session | None) -> str | None:
 
 
 def _refresh_3d(session: Session | None, table: Any, *values: Any) -> str:
-    return _mesh_preview(_need(session), _edit(table, tuple(values)))
+    session = _need(session)
+    return _mesh_preview(session, _edit(session, table, tuple(values)))
 
 
 def _use_photo_texture(session: Session | None, on: bool, table: Any, *values: Any) -> list[Any]:
     """Switch between the photo texture and the model albedo: previews, 3D view and downloads follow."""
     session = _need(session)
     session.use_photo_texture(bool(on))
-    edit = _edit(table, tuple(values[:-1]))
+    edit = _edit(session, table, tuple(values[:-1]))
     return [*_preview(session, edit, bool(values[-1])), _mesh_preview(session, edit)]
 
 
 def _export(session: Session | None, table: Any, *values: Any) -> list[str]:
     """The downloads; the last value says whether the animatable GLB joins them."""
     formats = (*EXPORT_FORMATS, "animated") if values[-1] else EXPORT_FORMATS
-    return [str(p) for p in _need(session).export(_edit(table, tuple(values[:-1])), formats=formats)]
+    session = _need(session)
+    return [str(p) for p in session.export(_edit(session, table, tuple(values[:-1])), formats=formats)]
 
 
 def _photo_inputs() -> PhotoInputs:

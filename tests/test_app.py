@@ -210,6 +210,16 @@ def test_scripts_call_endpoints_by_parameter_name(client, tmp_path, model):
     albedo = {name: np.asarray(Image.open(result[2]), float) for name, result in (("model", model_skin),
                                                                                    ("photo", photo_skin))}  # fmt: skip
     assert np.abs(albedo["photo"] - albedo["model"]).mean() > 0.5
+    # a cell that is not a number: a message in plain words, and the next call with a table works
+    garbled = {**lit[0], "data": [["abc", *lit[0]["data"][0][1:]], *lit[0]["data"][1:]]}
+    with pytest.raises(gradio_client.exceptions.AppError, match="SH table needs 9 rows of 3 numbers"):
+        client.predict(sh=garbled, api_name="/edit")
+    assert "Face 2 of 2" in client.predict(sh=lit[0], api_name="/edit")[-1]
+    # the SH table left out: the downloads carry the face's recovered light
+    recovered = client.predict(preset="recovered", api_name="/preset")[5]
+    files = [Path(f if isinstance(f, str) else f["path"]) for f in client.predict(api_name="/export")]
+    exported = json.loads(next(f for f in files if f.name == "params.json").read_text())
+    np.testing.assert_allclose(np.reshape(exported["sh"], (9, 3)), numbers(recovered), atol=1e-4)
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="Debian chromium is not installed (.ci/run installs it)")
