@@ -36,6 +36,7 @@ from inversefacenet.images import load_image
 from inversefacenet.params import FaceParameters
 from inversefacenet.preprocess import crop_for_landmarks, crop_image, face_mask, network_input
 from inversefacenet.render.raster_numba import rasterize
+from tests.conftest import two_face_photo
 from tests.test_animate import accessor, morphed
 from tests.test_edge_cut import BOTTOM_POSES_DEG, POSES_DEG, cut_columns, edge_roughness_px, jaw_crossed
 from tools.atlas_figure import uv_quality
@@ -411,6 +412,36 @@ def test_a_photo_without_a_face_clears_the_previous_face(browser, site, tmp_path
     assert page.inner_text("#status") == "This file could not be read as an image. Choose a JPEG, PNG or WebP photo."
     assert not page.is_visible("#downloads") and view_is_blank(page)
     assert hosts <= {site.split("/")[2]}
+    page.close()
+
+
+def shown_box_centre_x(page) -> float:
+    """Mean x (photo px) of the preview's green pixels: the box of the face shown."""
+    return page.evaluate(
+        """() => { const canvas = document.querySelector('#photo-preview canvas');
+        const { data, width } = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height);
+        let [sum, count] = [0, 0];
+        for (let i = 0; i < data.length; i += 4)
+          if (data[i] < 80 && data[i + 1] > 190 && data[i + 2] < 100) [sum, count] = [sum + (i / 4) % width, count + 1];
+        return sum / count; }"""
+    )
+
+
+def test_a_group_photo_numbers_its_faces_and_a_click_shows_one(browser, site, model, tmp_path):
+    """As the app's overlay: each face's box numbered in the face list's order, the shown face's green; a click in a
+    box shows that face."""
+    group = tmp_path / "two.png"
+    Image.fromarray(two_face_photo(model)).save(group)  # the big face (x 480-860) right, the small (40-240) left
+    page, _ = open_page(browser, site, "wasm")
+    page.set_input_files("#file", str(group))
+    page.wait_for_function("document.body.classList.contains('has-face')", timeout=120_000)
+    assert page.locator("#face option").count() == 2 and page.input_value("#face") == "0"
+    assert 480 < shown_box_centre_x(page) < 860
+    yaw = page.input_value("#yaw")
+    box = page.locator("#photo-preview canvas").bounding_box()
+    page.mouse.click(box["x"] + box["width"] * 140 / 900, box["y"] + box["height"] * 210 / 420)
+    assert page.input_value("#face") == "1" and 40 < shown_box_centre_x(page) < 240
+    assert page.input_value("#yaw") != yaw  # the sliders show the other face
     page.close()
 
 

@@ -4,6 +4,7 @@
 import type { Camera } from "./camera";
 import { FaceModel } from "./facemodel";
 import { LandmarkDetector } from "./landmarks";
+import { NumberedPhoto } from "./numberedphoto";
 import { describe, Live, type LiveStats, Tracker } from "./live";
 import { hexToRgb, rgbToHex, shFromLight } from "./lighting";
 import { type Backend, type Network, createNetwork } from "./network";
@@ -98,6 +99,7 @@ class App {
   private photos = 0; // counts chosen photos: a slower earlier one must not overwrite a later one
   private live = false; // the face comes from the webcam, frame by frame; the sliders add to it
   private photo: Photo | null = null;
+  private preview: NumberedPhoto | null = null; // the photo with its faces numbered, as shown
   private textures = new Map<number, PhotoTexture>(); // the photo's faces' textures, made when first shown
   private texels: TexelMap | null = null; // the atlas's texel map, built once for every photo
   private texelMapMs = 0;
@@ -308,7 +310,8 @@ class App {
     this.faces = faces;
     this.photo = { canvas: photo, landmarks, crops };
     setResults(true);
-    $("photo-preview").replaceChildren(photo);
+    this.preview = new NumberedPhoto(photo, landmarks, (face) => this.show(face));
+    $("photo-preview").replaceChildren(this.preview.canvas);
     const select = $<HTMLSelectElement>("face");
     select.replaceChildren(...faces.map((_, k) => new Option(`Face ${k + 1}`, String(k))));
     setStatus(
@@ -372,6 +375,7 @@ class App {
     this.current = 0;
     this.edited = null;
     this.photo = null;
+    this.preview = null;
     this.textures.clear();
     $("photo-preview").replaceChildren();
     $<HTMLSelectElement>("face").replaceChildren();
@@ -386,6 +390,8 @@ class App {
   show(index: number): void {
     this.current = index;
     const face = this.faces[index];
+    $<HTMLSelectElement>("face").value = String(index);
+    this.preview?.draw(index);
     // live, the sliders are offsets: back to 0, following the tracked face
     const { pitch, yaw, roll } = this.live ? { pitch: 0, yaw: 0, roll: 0 } : face.rotation_deg;
     setValues({ pitch, yaw, roll,
