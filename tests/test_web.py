@@ -149,6 +149,10 @@ def test_reconstruct_a_photo_and_download_the_mesh(browser, site, model, tmp_pat
     assert edited["expression"]["jawOpen"] == pytest.approx(0.9)
     assert edited["rotation_deg"]["yaw"] == pytest.approx(25)
     assert edited["sh"][3][0] > 0.3  # the side light's x band, not the recovered one
+    # the controls left alone keep the network's values exactly, not rounded to their sliders' steps
+    for angle in ("pitch", "roll"):
+        assert edited["rotation_deg"][angle] == pytest.approx(result["rotation_deg"][angle], abs=1e-4)
+    assert edited["expression"]["mouthSmileLeft"] == pytest.approx(result["expression"]["mouthSmileLeft"], abs=1e-5)
     with page.expect_download() as download:
         page.locator("#download-ply").click()
     target = tmp_path / "face.ply"

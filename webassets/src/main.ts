@@ -423,7 +423,7 @@ class App {
   update(): void {
     const face = this.faces[this.current];
     if (!face) return;
-    const value = (id: string) => Number($<HTMLInputElement>(id).value);
+    const value = (id: string) => exactValues.get(id) ?? Number($<HTMLInputElement>(id).value);
     const sh = this.customLight
       ? shFromLight({ azimuthDeg: value("azimuth"), elevationDeg: value("elevation"), intensity: value("intensity"),
           ambient: value("ambient"), colour: hexToRgb($<HTMLInputElement>("colour").value) })
@@ -494,10 +494,19 @@ function setResults(shown: boolean): void {
   $<HTMLSelectElement>("face").hidden = !shown;
 }
 
+/**
+ * The values the page set on its sliders (a face's pose and expression, a preset's lamp), exact until the user moves
+ * the slider: a range input keeps only multiples of its step, and the face and its downloads would take the rounding.
+ */
+const exactValues = new Map<string, number>();
+document.addEventListener("input", (event) => exactValues.delete((event.target as HTMLElement).id), { capture: true });
+
 function setValues(values: Record<string, number>): void {
   for (const [id, value] of Object.entries(values)) {
     const input = document.getElementById(id) as HTMLInputElement | null;
-    if (input) input.value = String(Math.round(value * 1000) / 1000);
+    if (!input) continue;
+    input.value = String(value);
+    exactValues.set(id, value);
   }
 }
 
