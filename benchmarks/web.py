@@ -76,21 +76,24 @@ def measure(browser, url: str, backend: str, repeats: int) -> dict[str, float]:
 
 
 def measure_live(browser, url: str, backend: str, seconds: float) -> dict[str, float]:
-    """Live mode on the fake camera: fps over ``seconds`` after the first 3 frames, and the page's ms per stage."""
+    """Live mode on the fake camera: fps over ``seconds`` after the first 3 frames, the page's ms per stage, and
+    how often the page got to draw meanwhile (animation frames per second: at most that many processed frames
+    reach the screen)."""
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     page.goto(f"{url}?backend={backend}")
     page.evaluate("window.inverseFaceNet.ready")
     page.click("#live")
     stats = "window.inverseFaceNet.liveStats()"
     page.wait_for_function(f"{stats}.frames >= 3", timeout=300_000)
-    first, start_time = page.evaluate(stats), time.perf_counter()
+    count_draws = "window.draws = 0; (function count() { window.draws++; requestAnimationFrame(count); })()"
+    first, _, start_time = page.evaluate(stats), page.evaluate(count_draws), time.perf_counter()
     page.wait_for_timeout(seconds * 1000)
-    last, elapsed = page.evaluate(stats), time.perf_counter() - start_time
+    last, draws, elapsed = page.evaluate(stats), page.evaluate("window.draws"), time.perf_counter() - start_time
     page.click("#stop")
     page.close()
     frames = last["frames"] - first["frames"]
     return {
-        "live_fps": round(frames / elapsed, 1), "frames": frames,
+        "live_fps": round(frames / elapsed, 1), "frames": frames, "draws_per_s": round(draws / elapsed, 1),
         "detector_runs": last["detections"] - first["detections"],
         "dropped": last["dropped"] - first["dropped"],
         **{f"{stage}_ms": round(ms, 1) for stage, ms in last["ms"].items() if stage != "detector"},
