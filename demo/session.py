@@ -55,7 +55,6 @@ class Session:
     photo: np.ndarray  # (H, W, 3) uint8 as decoded (EXIF-rotated)
     faces: list[FaceResult]
     index: int = 0
-    source: str | None = None  # the uploaded file's path, when it came from one
     views: FaceViews = field(init=False, repr=False)
     _geometry_key: np.ndarray | None = field(default=None, init=False, repr=False)
     _geometry_views: tuple[np.ndarray, np.ndarray] | None = field(default=None, init=False, repr=False)
@@ -77,8 +76,7 @@ class Session:
     def reconstruct(cls, reconstructor: Reconstructor, source: object) -> Session:
         """Decode and reconstruct a photo (raises InputError / NoFaceError with a user-facing message)."""
         photo = load_image(source)
-        path = str(source) if isinstance(source, str | Path) else None
-        return cls(photo, reconstructor.reconstruct_image(photo), source=path)
+        return cls(photo, reconstructor.reconstruct_image(photo))
 
     def select(self, index: int) -> None:
         if not 0 <= index < len(self.faces):

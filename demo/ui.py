@@ -304,10 +304,7 @@ class PhotoLoader:
         self, path: str | None, previous: Session | None, photo_texture: bool = False
     ) -> tuple[Session | None, str]:
         """A new photo -> its session (showing the photo texture when that switch is on), or None and a message
-        in plain words (NoFaceError included). The upload the session already shows stays as it is: Gradio's
-        image fires its change twice when a photo is dropped onto another."""
-        if previous is not None and path is not None and previous.source == path:
-            return previous, ""
+        in plain words (NoFaceError included)."""
         if previous is not None:
             previous.close()
         if path is None:

@@ -3,7 +3,6 @@
 import json
 import zipfile
 from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,7 +10,6 @@ import trimesh
 from pygltflib import GLTF2
 
 from demo.session import EXPRESSION_CONTROLS, Edit, Session
-from demo.ui import PhotoLoader
 from demo.views import FaceViews, composite
 from inversefacenet import FaceParameters, Reconstructor
 from inversefacenet.atlas import UVAtlas
@@ -21,8 +19,6 @@ from inversefacenet.preprocess import Crop
 from inversefacenet.render.camera import rotation_matrix
 from inversefacenet.render.sh import sh_basis
 from tests.conftest import two_face_photo
-
-EXAMPLE = Path("assets/examples/astronaut.jpg").resolve()
 
 
 def sphere_points(count: int, seed: int = 0) -> np.ndarray:
@@ -181,19 +177,6 @@ def test_session_files_live_in_its_own_folder_until_closed(model, reconstructor)
     assert files == again and all(f.is_relative_to(session.folder) for f in files)  # overwritten, not piled up
     session.close()
     assert not session.folder.exists()
-
-
-def test_the_same_upload_twice_keeps_its_session_and_a_new_one_replaces_it(reconstructor, tmp_path):
-    """Gradio fires an image's change twice when a photo is dropped onto another: one reconstruction, not two."""
-    loader = PhotoLoader(reconstructor)
-    first, _ = loader.load(str(EXAMPLE), None)
-    again, message = loader.load(str(EXAMPLE), first)
-    assert again is first and first.folder.exists() and message == ""
-    other = tmp_path / "other.jpg"
-    other.write_bytes(EXAMPLE.read_bytes())
-    replaced, _ = loader.load(str(other), again)
-    assert replaced is not first and not first.folder.exists() and replaced.source == str(other)
-    replaced.close()
 
 
 def test_previews_leave_room_for_an_edited_pose_and_the_composite_still_lands(two_faces):

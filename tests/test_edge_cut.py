@@ -109,6 +109,7 @@ def test_the_curve_runs_just_under_every_tooth_of_the_models_edge(model):
     assert height.min() < 1.5  # ... and the curve takes no more of the forehead than that
 
 
+
 def test_the_jaw_curve_runs_just_inside_every_step_of_the_models_bottom_edge(model):
     """The model's bottom edge steps back towards the neck (turning by over 40 degrees within 2 mm); the jaw curve
     passes above every point of it, by little where the edge is smooth (the middle of the chin)."""
