@@ -13,8 +13,10 @@ from __future__ import annotations
 import functools
 import inspect
 import logging
+import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from concurrent.futures import Future
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -294,17 +296,47 @@ def _show(session: Session | None, with_composite: bool) -> list[Any]:
     return _start(session, with_composite)[1:]
 
 
+Loaded = tuple[Session | None, str]
+"""A photo's session (None when it gave none) and the status line's message."""
+
+
 @dataclass(frozen=True)
 class PhotoLoader:
-    """Turns an upload into a ``Session`` with the app's one shared, read-only ``Reconstructor``."""
+    """Turns an upload into a ``Session`` with the app's one shared, read-only ``Reconstructor``.
+
+    Gradio fires an image's change twice, at once and with the same state, when a photo is dropped onto the one
+    shown; so a browser's upload that is already loading is not loaded again: the second call gets the first's
+    result (``_loading``, keyed by the browser session and the upload, holds only loads in progress)."""
 
     reconstructor: Reconstructor
+    _loading: dict[tuple[str, str], Future[Loaded]] = field(default_factory=dict, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def load(
-        self, path: str | None, previous: Session | None, photo_texture: bool = False
-    ) -> tuple[Session | None, str]:
+        self, path: str | None, previous: Session | None, photo_texture: bool = False,
+        request: gr.Request | None = None,
+    ) -> Loaded:  # fmt: skip
         """A new photo -> its session (showing the photo texture when that switch is on), or None and a message
-        in plain words (NoFaceError included)."""
+        in plain words (NoFaceError included). ``request``: the browser's (Gradio passes it), for the dedupe."""
+        key = None if request is None or path is None else (request.session_hash, path)
+        with self._lock:
+            running = self._loading.get(key) if key else None
+            if key and running is None:
+                self._loading[key] = mine = Future()
+        if running is not None:
+            return running.result()  # the same upload's first call closed ``previous`` and warned
+        if key is None:
+            return self._load(path, previous, photo_texture)
+        try:
+            mine.set_result(self._load(path, previous, photo_texture))
+        except BaseException as error:
+            mine.set_exception(error)
+        finally:
+            with self._lock:
+                del self._loading[key]
+        return mine.result()
+
+    def _load(self, path: str | None, previous: Session | None, photo_texture: bool) -> Loaded:
         if previous is not None:
             previous.close()
         if path is None:

@@ -1,15 +1,20 @@
 """The app's logic without a server: lighting maths, per-session edits, views, composite and downloads."""
 
 import json
+import time
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 import trimesh
+from PIL import Image
 from pygltflib import GLTF2
 
 from demo.session import EXPRESSION_CONTROLS, Edit, Session
+from demo.ui import PhotoLoader
 from demo.views import FaceViews, composite
 from inversefacenet import FaceParameters, Reconstructor
 from inversefacenet.atlas import UVAtlas
@@ -177,6 +182,38 @@ def test_session_files_live_in_its_own_folder_until_closed(model, reconstructor)
     assert files == again and all(f.is_relative_to(session.folder) for f in files)  # overwritten, not piled up
     session.close()
     assert not session.folder.exists()
+
+
+class CountingReconstructor:
+    """The test's reconstructor, counting the photos it reconstructs."""
+
+    def __init__(self, reconstructor: Reconstructor) -> None:
+        self.reconstructor, self.calls = reconstructor, 0
+
+    def reconstruct_image(self, image: np.ndarray) -> list:
+        self.calls += 1
+        time.sleep(0.5)  # the second call arrives while the first still loads, however fast the machine
+        return self.reconstructor.reconstruct_image(image)
+
+
+def test_one_browsers_upload_loading_twice_at_once_is_reconstructed_once(reconstructor, model, tmp_path):
+    """Gradio fires an image's change twice, at once and with the same state, when a photo is dropped onto the one
+    shown: one reconstruction, one session; another browser's same file is its own."""
+    photo = tmp_path / "two.png"
+    Image.fromarray(two_face_photo(model)).save(photo)
+    counting = CountingReconstructor(reconstructor)
+    loader = PhotoLoader(counting)  # type: ignore[arg-type]
+    browser = SimpleNamespace(session_hash="browser-1")
+    with ThreadPoolExecutor(2) as pool:
+        results = list(pool.map(lambda _: loader.load(str(photo), None, False, browser), range(2)))
+    (first, _), (second, _) = results
+    assert first is second and counting.calls == 1 and first.folder.exists()
+    other, _ = loader.load(str(photo), None, False, SimpleNamespace(session_hash="browser-2"))
+    assert other is not first and counting.calls == 2
+    again, _ = loader.load(str(photo), first, False, browser)  # a later upload of the same file loads anew
+    assert again is not first and not first.folder.exists() and counting.calls == 3 and not loader._loading
+    for session in (other, again):
+        session.close()
 
 
 def test_previews_leave_room_for_an_edited_pose_and_the_composite_still_lands(two_faces):
