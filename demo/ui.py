@@ -323,8 +323,11 @@ class PhotoLoader:
             running = self._loading.get(key) if key else None
             if key and running is None:
                 self._loading[key] = mine = Future()
-        if running is not None:
-            return running.result()  # the same upload's first call closed ``previous`` and warned
+        if running is not None:  # the first call warns, and closes the session it replaced; this one closes its own
+            session, message = running.result()
+            if previous is not None and previous is not session:
+                previous.close()
+            return session, message
         if key is None:
             return self._load(path, previous, photo_texture)
         try:

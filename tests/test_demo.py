@@ -212,8 +212,13 @@ def test_one_browsers_upload_loading_twice_at_once_is_reconstructed_once(reconst
     assert other is not first and counting.calls == 2
     again, _ = loader.load(str(photo), first, False, browser)  # a later upload of the same file loads anew
     assert again is not first and not first.folder.exists() and counting.calls == 3 and not loader._loading
-    for session in (other, again):
-        session.close()
+    with ThreadPoolExecutor(2) as pool:  # the second call came with another session in its state: it closes it
+        loading = pool.submit(loader.load, str(photo), again, False, browser)
+        time.sleep(0.1)  # the first call is loading (CountingReconstructor waits 0.5 s)
+        waiting = pool.submit(loader.load, str(photo), other, False, browser)
+        (latest, _), (same, _) = loading.result(), waiting.result()
+    assert same is latest and counting.calls == 4 and not again.folder.exists() and not other.folder.exists()
+    latest.close()
 
 
 def test_previews_leave_room_for_an_edited_pose_and_the_composite_still_lands(two_faces):
