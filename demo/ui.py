@@ -108,14 +108,15 @@ def _edit(session: Session, sh: Any, values: tuple[float, ...]) -> Edit:
     light), then the expression sliders, then pitch, yaw, roll."""
     expression = dict(zip(EXPRESSION_CONTROLS, (float(v) for v in values[: len(EXPRESSION_CONTROLS)]), strict=True))
     pitch, yaw, roll = (float(v) for v in values[len(EXPRESSION_CONTROLS) :])
+    error = gr.Error("The SH table needs 9 rows of 3 numbers (R, G, B); a light preset refills it.")
     try:
         table = np.asarray(sh, dtype=np.float64) if not hasattr(sh, "to_numpy") else sh.to_numpy(np.float64)
     except (TypeError, ValueError):  # a cell that is not a number
-        table = np.full(1, np.nan)
+        raise error from None
     if table.size == 0:
         table = session.recovered_edit.sh.astype(np.float64)
     if table.shape != (9, 3) or not np.isfinite(table).all():
-        raise gr.Error("The SH table needs 9 rows of 3 numbers (R, G, B); a light preset refills it.")
+        raise error
     return Edit(table.astype(np.float32), expression, (pitch, yaw, roll))
 
 
@@ -318,18 +319,18 @@ class PhotoLoader:
     ) -> Loaded:  # fmt: skip
         """A new photo -> its session (showing the photo texture when that switch is on), or None and a message
         in plain words (NoFaceError included). ``request``: the browser's (Gradio passes it), for the dedupe."""
-        key = None if request is None or path is None else (request.session_hash, path)
+        if request is None or path is None:
+            return self._load(path, previous, photo_texture)
+        key = (request.session_hash, path)
         with self._lock:
-            running = self._loading.get(key) if key else None
-            if key and running is None:
+            running = self._loading.get(key)
+            if running is None:
                 self._loading[key] = mine = Future()
         if running is not None:  # the first call warns, and closes the session it replaced; this one closes its own
             session, message = running.result()
             if previous is not None and previous is not session:
                 previous.close()
             return session, message
-        if key is None:
-            return self._load(path, previous, photo_texture)
         try:
             mine.set_result(self._load(path, previous, photo_texture))
         except BaseException as error:

@@ -154,22 +154,22 @@ class App {
   async read(photo: HTMLCanvasElement, points: Float32Array, carried: number[] | null = null): Promise<Reading> {
     const rule = this.crop(points);
     const aligning = this.network.preprocessing.crop_alignment ?? false;
-    const crop = carried && aligning ? alignedCrop(rule, carried) : rule;
-    const reading: Reading = { output: new Float32Array(0), crop, alignment: null, preprocess_ms: 0, network_ms: 0 };
-    let pointed = crop;
-    for (let pass = 0; pass < (aligning && !carried ? 2 : 1); pass++) {
-      reading.crop = pointed;
-      const start = performance.now();
-      const input = this.input(photo, points, reading.crop);
-      reading.preprocess_ms += performance.now() - start;
-      const { output, ms } = await this.network.run(input, this.inputSize);
-      [reading.output, reading.network_ms] = [output, reading.network_ms + ms];
-      if (aligning && !pass) {
-        pointed = alignedCrop(reading.crop, output.subarray(this.parameterCount));
-        reading.alignment = alignmentTo(rule, pointed);
-      }
-    }
-    return reading;
+    const first = await this.readAt(photo, points, aligning && carried ? alignedCrop(rule, carried) : rule);
+    if (!aligning) return first;
+    const pointed = alignedCrop(first.crop, first.output.subarray(this.parameterCount));
+    const second = carried ? null : await this.readAt(photo, points, pointed);
+    const reading = second ? { ...second, preprocess_ms: first.preprocess_ms + second.preprocess_ms,
+      network_ms: first.network_ms + second.network_ms } : first;
+    return { ...reading, alignment: alignmentTo(rule, pointed) };
+  }
+
+  /** One reading of the network on `crop`. */
+  private async readAt(photo: HTMLCanvasElement, points: Float32Array, crop: Crop): Promise<Reading> {
+    const start = performance.now();
+    const input = this.input(photo, points, crop);
+    const preprocess_ms = performance.now() - start;
+    const { output, ms } = await this.network.run(input, this.inputSize);
+    return { output, crop, alignment: null, preprocess_ms, network_ms: ms };
   }
 
   /** How many of the network's outputs are face parameters (the crop alignment, if any, follows them). */
