@@ -18,6 +18,15 @@ DEVSET = ("landmark_agreement_iod", "photometric_rmse")
 
 REALISTIC = "Realistic row (`python -m training.evaluate CHECKPOINT --count 300 --fit-count 0"
 DEVELOPMENT = "Development set (`python -m training.evaluate_photos"
+PLACEMENT = "Placement: `python -m training.evaluate"
+PLACEMENT_ROWS = {"MediaPipe's points, as detected": ("MediaPipe's points, as detected", ("placement_error_iod",)),
+                  "MediaPipe's points, moved by the measured offset": (
+                      "MediaPipe's points, moved by the measured offset", ("placement_error_iod",)),
+                  "mean face, framed by the crop rule on MediaPipe's points": ("mean face", None),
+                  "shipped network alone": ("network", None),
+                  "shipped network + full fit": ("network + full fit", None),
+                  "full fit from the mean face": ("full fit from the mean face", None),
+                  "*shipped network, crops from the true points*": ("network, crops from the true points", None)}
 FIT_START = "`python benchmarks/fit_start.py --report reports/realphotos/fit_start.json` runs the full"
 FIT_START_DEVELOPMENT = "On the development set (the fit's residuals"
 FIT_ROWS = {"mean face (120 + 60)": "full fit from the mean face",
@@ -74,6 +83,8 @@ CHECKS = [
      "network (oracle crops)", OUTCOMES),
     (DEVELOPMENT, "unmasked network with heads (`runs/nomask2`) alone", "reports/realphotos/devset_nomask2.json",
      "runs/nomask2/best.safetensors: network alone", DEVSET),
+    *[(PLACEMENT, label, "reports/realphotos/placement_gate11.json", f"{row} (real path)",
+       metrics or ("placement_error_iod", *OUTCOMES[:2])) for label, (row, metrics) in PLACEMENT_ROWS.items()],
     *[(FIT_START, label, "reports/realphotos/fit_start.json", f"realistic row: {row}",
        (*OUTCOMES[:3], "ms_per_face")) for label, row in FIT_ROWS.items()],
     *[(FIT_START_DEVELOPMENT, label, "reports/realphotos/fit_start.json", f"development set: {row}",

@@ -17,14 +17,15 @@ from inversefacenet.checkpoint import CheckpointError, NetworkConfig, Predictor,
 from inversefacenet.cli import main as cli
 from inversefacenet.detection import LandmarkDetector
 from inversefacenet.networks import build_network
+from inversefacenet.preprocess import crop_for_landmarks
 from inversefacenet.render import camera as cam
 from inversefacenet.render import render
 from tests.conftest import random_parameters
 from training.bootstrap import bootstrap
 from training.corpus import PAPER, SyntheticStream, held_out_set, sample_parameters
-from training.evaluate import metrics
+from training.evaluate import metrics, placement_error, projected
 from training.losses import AppearanceTerm, GeometryTerm, ParameterLoss, model_space_weights
-from training.realism import Realism
+from training.realism import Realism, photo_of_face
 from training.ship import beats
 from training.train import TrainConfig, learning_rate, load_weights, parse_config, train
 
@@ -293,6 +294,20 @@ def test_metrics_of_the_truth_are_perfect(model):
     assert result["photometric_rmse"] < 1e-3 and result["mask_iou"] == pytest.approx(1.0)
     worse = metrics(model, truth, FaceParameters.neutral(model.layout, 3))
     assert worse["geometric_rmse_mm"] > 1 and worse["rotation_error_deg"] > 1
+
+
+def test_placement_of_the_truth_lands_on_the_true_points(model):
+    """The real path's placement error: the true face, framed by the crop rule on its own points, projects back onto
+    the points a render put in the photo; moving them by a tenth of the eyes' distance costs 0.1."""
+    truth = held_out_set(model, 1)
+    _, points = photo_of_face(model, truth, np.random.default_rng(0))
+    crop = crop_for_landmarks(points, 128)
+    placed = projected(model, truth, crop, cam.DEFAULT_CAMERA)
+    assert placement_error(placed, points) < 1e-4
+    eyes = np.linalg.norm(points[33] - points[263])
+    assert placement_error(placed + [0.1 * eyes, 0], points) == pytest.approx(0.1, abs=1e-4)
+    frontal = replace(truth, rotation=np.zeros_like(truth.rotation))
+    assert placement_error(projected(model, frontal, crop, cam.DEFAULT_CAMERA), points) > 0.01
 
 
 def test_reconstructor_uses_a_network_checkpoint(model, tmp_path, capsys):

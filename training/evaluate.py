@@ -15,7 +15,10 @@ Rows: the mean face (baseline), the network, and the network refined by the fit 
 full), and on the real path the full fit from the mean face (what the network saves).
 Metrics: model-space loss, rotation error (deg, mean over the three angles), geometric RMSE
 (mm, face vertices, unposed), photometric RMSE (0-255, inside the face mask), IoU of the face
-masks. Prints a table and a JSON line.
+masks; on the real path also the placement error: where the face lands in the photo, the mean
+distance of its 468 projected mesh landmarks from the true points over the true outer-eye-corner
+distance, with MediaPipe's own points (as detected, and moved by the measured offset) as rows of
+their own (NaN where a row has no such measure). Prints a table and a JSON line.
 """
 
 from __future__ import annotations
@@ -29,14 +32,18 @@ import torch
 from tqdm import tqdm
 
 from inversefacenet.checkpoint import Predictor
+from inversefacenet.detection import DetectedFace
 from inversefacenet.facemodel.model import MESH_POINTS, FaceModel
 from inversefacenet.fitting import NETWORK_START_FIT, fit
+from inversefacenet.landmark_offsets import measured_offsets
 from inversefacenet.metrics import EVAL_SIZE, outcomes
 from inversefacenet.params import FaceParameters
-from inversefacenet.pipeline import Reconstructor
-from inversefacenet.preprocess import face_input, face_mask
-from inversefacenet.render.renderer import render
+from inversefacenet.pipeline import FIT_SIZE, Reconstructor
+from inversefacenet.preprocess import Crop, crop_for_landmarks, face_input, face_mask
+from inversefacenet.render.camera import Camera
+from inversefacenet.render.renderer import project_face, render
 from training.corpus import held_out_set, render_inputs
+from training.evaluate_photos import OUTER_EYE_CORNERS
 from training.losses import ParameterLoss
 from training.realism import photo_of_face
 
@@ -48,6 +55,20 @@ def metrics(model: FaceModel, truth: FaceParameters, predicted: FaceParameters) 
     loss = ParameterLoss(model, "model")
     model_loss = float(loss(torch.tensor(predicted.pack()), torch.tensor(truth.pack())))
     return {"model_space_loss": model_loss, **outcomes(model, truth, predicted)}
+
+
+def placement_error(found: np.ndarray, points: np.ndarray) -> float:
+    """Mean distance of (>=468, 2+) points found in the photo from the (478, 2) true ones, over the true
+    outer-eye-corner distance."""
+    eyes = points[list(OUTER_EYE_CORNERS)]
+    distance = np.linalg.norm(found[:MESH_POINTS, :2] - points[:MESH_POINTS], axis=1)
+    return float(distance.mean() / np.linalg.norm(eyes[0] - eyes[1]))
+
+
+def projected(model: FaceModel, params: FaceParameters, crop: Crop, camera: Camera) -> np.ndarray:
+    """(468, 2) the face's mesh landmarks in photo pixels, placed by the crop its parameters are framed by."""
+    pixels = project_face(model, params, crop.size, camera).pixels[0, model.landmarks_mediapipe[:MESH_POINTS]]
+    return crop.to_photo(pixels)
 
 
 def predict(predictor: Predictor, model: FaceModel, truth: FaceParameters) -> FaceParameters:
@@ -75,6 +96,12 @@ def refine(model: FaceModel, truth: FaceParameters, start: FaceParameters, mode:
     return FaceParameters.concatenate(results)
 
 
+EXACT = "network, crops from the true points"
+"""A perfect detector on the same photos: what MediaPipe's crops cost the network."""
+PLACEMENT = "placement_error_iod"
+"""Where the face lands in the photo (real path only, :func:`placement_error`)."""
+
+
 def real_path(model: FaceModel, predictor: Predictor, truth: FaceParameters, fit: bool,
               correct: bool = True) -> dict[str, dict]:  # fmt: skip
     """Metrics of the photo path on photo-like renders of ``truth`` (see the module docstring).
@@ -84,10 +111,11 @@ def real_path(model: FaceModel, predictor: Predictor, truth: FaceParameters, fit
     rng = np.random.default_rng(REAL_PATH_SEED)
     network_only = Reconstructor(model, predictor=predictor, fit_mode=None, correct_landmarks=correct)
     starts = {"network + full fit": predictor, "full fit from the mean face": None} if fit else {}
-    fitters = {row: Reconstructor(model, network_only.detector, start, fit_mode="full", correct_landmarks=correct)
-               for row, start in starts.items()}  # fmt: skip
-    exact = "network, crops from the true points"  # a perfect detector on the same photos: what the crops cost
-    found, outputs = [], {name: [] for name in ("network", exact, *fitters)}
+    rows = {"network": network_only} | {
+        row: Reconstructor(model, network_only.detector, start, fit_mode="full", correct_landmarks=correct)
+        for row, start in starts.items()
+    }
+    found, outputs, placements = [], {}, {}
     for k in tqdm(range(truth.batch_size), desc="real path", leave=False):
         photo, points = photo_of_face(model, truth.select(slice(k, k + 1)), rng)
         faces = network_only.detector(photo)
@@ -96,18 +124,41 @@ def real_path(model: FaceModel, predictor: Predictor, truth: FaceParameters, fit
         centre = points[:MESH_POINTS].mean(axis=0)
         face = min(faces, key=lambda f: np.linalg.norm(f.landmarks[:MESH_POINTS, :2].mean(axis=0) - centre))
         found.append(k)
-        outputs["network"].append(network_only.reconstruct_faces(photo, [face])[0].params)
-        config = predictor.config
-        outputs[exact].append(
-            predictor(face_input(photo, points, config.input_size, config.camera, config.input_mask)[None])
-        )
-        for row, fitter in fitters.items():
-            outputs[row].append(fitter.reconstruct_faces(photo, [face])[0].params)
+        for name, (params, placed) in read_face(model, predictor, rows, photo, points, face).items():
+            if params is not None:
+                outputs.setdefault(name, []).append(params)
+            placements.setdefault(name, []).append(placement_error(placed, points))
     truth_found = truth.select(np.array(found, dtype=int))
+    scores = {name: metrics(model, truth_found, FaceParameters.concatenate(params)) for name, params in outputs.items()}
     rate = {"detected": len(found) / truth.batch_size}
-    outputs["mean face"] = [FaceParameters.neutral(model.layout, len(found), ambient=0.9)]
-    return {f"{name} (real path)": {**metrics(model, truth_found, FaceParameters.concatenate(params)), **rate}
-            for name, params in outputs.items() if params}  # fmt: skip
+    return {f"{name} (real path)": {**scores.get(name, dict.fromkeys(next(iter(scores.values())), np.nan)),
+                                    PLACEMENT: float(np.mean(placed)), **rate}
+            for name, placed in placements.items()}  # fmt: skip
+
+
+Placed = tuple[FaceParameters | None, np.ndarray]
+"""A row's parameters for a face (None for MediaPipe's points, which have none) and its (468+, 2+) points in the
+photo."""
+
+
+def read_face(model: FaceModel, predictor: Predictor, rows: dict[str, Reconstructor], photo: np.ndarray,
+              points: np.ndarray, face: DetectedFace) -> dict[str, Placed]:  # fmt: skip
+    """Each row's parameters for one photo's face and where the row puts its 468 mesh landmarks in the photo."""
+    config = predictor.config
+    out: dict[str, Placed] = {}
+    for name, reconstructor in rows.items():
+        result = reconstructor.reconstruct_faces(photo, [face])[0]
+        out[name] = result.params, projected(model, result.params, result.crop, result.camera)
+    exact = crop_for_landmarks(points, config.input_size, config.camera)
+    params = predictor(face_input(photo, points, config.input_size, config.camera, config.input_mask)[None])
+    out[EXACT] = params, projected(model, params, exact, config.camera)
+    mean = FaceParameters.neutral(model.layout, ambient=0.9)
+    detected = crop_for_landmarks(face.landmarks, FIT_SIZE, config.camera)  # the crop rule on MediaPipe's points
+    out["mean face"] = mean, projected(model, mean, detected, config.camera)
+    pose = np.degrees(out["network"][0].rotation[0, :2])  # the correction's pose, as the pipeline takes it
+    out["MediaPipe's points, as detected"] = None, face.landmarks
+    out["MediaPipe's points, moved by the measured offset"] = None, measured_offsets().correct(face.landmarks, pose)
+    return out
 
 
 def evaluate(checkpoint: Path, count: int, fit_count: int, realistic: int = 0,
@@ -119,6 +170,8 @@ def evaluate(checkpoint: Path, count: int, fit_count: int, realistic: int = 0,
     predicted = predict(predictor, model, truth)
     mean = FaceParameters.neutral(model.layout, truth.batch_size, ambient=0.9)
     rows = {"mean face": metrics(model, truth, mean), "network (oracle crops)": metrics(model, truth, predicted)}
+    for row in rows.values():
+        row[PLACEMENT] = np.nan  # the oracle crops come from the true points
     if fit_count:
         subset = slice(0, fit_count)
         truth_fit, start = truth.select(subset), predicted.select(subset)
