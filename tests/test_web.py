@@ -399,6 +399,8 @@ def test_a_photo_without_a_face_clears_the_previous_face(browser, site, tmp_path
     page.wait_for_function("document.body.classList.contains('has-face')", timeout=120_000)
     assert page.is_visible("#download-glb") and page.locator("#photo-preview canvas").count() == 1
     assert not view_is_blank(page) and float(page.input_value("#jawOpen")) > 0
+    page.select_option("#preset", "sunset")  # an orange lamp: the next face starts from its recovered light again
+    assert page.input_value("#colour") != "#ffffff"
     grey = tmp_path / "grey.png"
     Image.new("RGB", (640, 480), (128, 128, 128)).save(grey)
     page.set_input_files("#file", str(grey))
@@ -411,11 +413,52 @@ def test_a_photo_without_a_face_clears_the_previous_face(browser, site, tmp_path
     assert view_is_blank(page)
     assert page.evaluate("document.getElementById('pose').disabled")
     assert all(float(page.input_value(f"#{name}")) == 0 for name in ("jawOpen", "pitch", "yaw", "roll"))
+    assert page.input_value("#preset") == "recovered" and page.input_value("#colour") == "#ffffff"
+    assert float(page.input_value("#azimuth")) == 0  # the lamp sliders too, not sunset's
     page.set_input_files("#file", files=[{"name": "notes.txt", "mimeType": "text/plain", "buffer": b"not a photo"}])
     page.wait_for_function("document.getElementById('status').textContent.startsWith('This file')", timeout=60_000)
     assert page.inner_text("#status") == "This file could not be read as an image. Choose a JPEG, PNG or WebP photo."
     assert not page.is_visible("#downloads") and view_is_blank(page)
     assert hosts <= {site.split("/")[2]}
+    page.close()
+
+
+def png_url(image: Image.Image) -> str:
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+
+
+def test_a_transparent_photo_reads_as_on_white(browser, site):
+    """As Python's load_image: transparent pixels are white, so a PNG with alpha gives the face of the same photo
+    composited on white (the page drew it on a transparent canvas, which read as black: a dark face)."""
+    rgba = Image.open(EXAMPLE).convert("RGBA")
+    alpha = np.full(rgba.size[::-1], 128, np.uint8)
+    alpha[:100] = 0
+    rgba.putalpha(Image.fromarray(alpha))
+    on_white = Image.alpha_composite(Image.new("RGBA", rgba.size, (255, 255, 255, 255)), rgba).convert("RGB")
+    page, _ = open_page(browser, site, "wasm")
+    read = [page.evaluate("u => window.inverseFaceNet.reconstruct(u)", png_url(image)) for image in (rgba, on_white)]
+    page.close()
+    for key in ("shape", "albedo", "sh"):
+        np.testing.assert_allclose(read[0][key], read[1][key], atol=0.05, err_msg=key)
+
+
+def test_at_phone_width_the_page_is_one_column(browser, site):
+    """390 x 844: nothing wider than the screen; the photo, then the 3D view and its downloads, then the controls."""
+    page = browser.new_page(viewport={"width": 390, "height": 844}, device_scale_factor=3, is_mobile=True,
+                            has_touch=True)  # fmt: skip
+    page.goto(f"{site}?backend=wasm")
+    page.evaluate("window.inverseFaceNet.ready")
+    page.set_input_files("#file", str(EXAMPLE))
+    page.wait_for_function("document.body.classList.contains('has-face')", timeout=120_000)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    boxes = {name: page.locator(name).bounding_box() for name in ("#photo-preview canvas", "#view", "#download-glb",
+                                                                   "#lighting", "#pose")}  # fmt: skip
+    assert all(box["x"] >= 0 and box["x"] + box["width"] <= 390 for box in boxes.values()), boxes
+    assert boxes["#view"]["width"] > 300 and boxes["#view"]["height"] == pytest.approx(boxes["#view"]["width"], abs=2)
+    order = [boxes[name]["y"] for name in ("#photo-preview canvas", "#view", "#download-glb", "#lighting", "#pose")]
+    assert order == sorted(order), boxes
     page.close()
 
 

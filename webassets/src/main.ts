@@ -60,6 +60,8 @@ const NO_CAMERA = "The webcam could not be opened (no camera, or access was not 
 /** Photo textures of a stand-in photo made in idle time after loading (App.prepareTextures): cold, the first takes
  * what the first face took (about 190 ms on 2 busy cores), the fourth still about 100, the eighth what a face takes. */
 const REHEARSALS = 8;
+/** The lamp sliders' and colour's values while a face shows its recovered light (the "recovered" preset). */
+const LAMP = { azimuth: 0, elevation: 20, intensity: 1.2, ambient: 0.5, colour: "#ffffff" };
 /** The stand-in: a portrait's face size (px), turned and lit from the side so that every branch runs, and its
  * other parameters (shape, expression, albedo) at a small value, not 0, so that the face model's sums run too. */
 const STAND_IN = { side: 160, pitch: -5, yaw: 25, roll: 3, light: { azimuthDeg: 50, elevationDeg: 20, intensity: 1.2,
@@ -75,7 +77,10 @@ async function decode(url: string): Promise<HTMLCanvasElement> {
   const canvas = document.createElement("canvas");
   canvas.width = Math.round(bitmap.width * factor);
   canvas.height = Math.round(bitmap.height * factor);
-  canvas.getContext("2d")!.drawImage(bitmap, 0, 0, canvas.width, canvas.height);
+  const context = canvas.getContext("2d")!;
+  context.fillStyle = "#fff"; // transparent pixels composited on white, as Python's load_image does
+  context.fillRect(0, 0, canvas.width, canvas.height);
+  context.drawImage(bitmap, 0, 0, canvas.width, canvas.height);
   return canvas;
 }
 
@@ -380,8 +385,7 @@ class App {
     $("photo-preview").replaceChildren();
     $<HTMLSelectElement>("face").replaceChildren();
     setValues({ pitch: 0, yaw: 0, roll: 0, ...Object.fromEntries(this.expressions.map((n) => [n, 0])) });
-    $<HTMLSelectElement>("preset").value = "recovered";
-    this.customLight = false;
+    this.recoveredLight();
     this.view.clear();
     setResults(false);
     setStatus(message, isError);
@@ -396,9 +400,17 @@ class App {
     const { pitch, yaw, roll } = this.live ? { pitch: 0, yaw: 0, roll: 0 } : face.rotation_deg;
     setValues({ pitch, yaw, roll,
       ...Object.fromEntries(this.expressions.map((n) => [n, this.live ? 0 : face.expression[n]])) });
-    $<HTMLSelectElement>("preset").value = "recovered";
-    this.customLight = false;
+    this.recoveredLight();
     this.update();
+  }
+
+  /** Back to the face's recovered light: the preset, the lamp sliders and the colour (a new face or none). */
+  private recoveredLight(): void {
+    $<HTMLSelectElement>("preset").value = "recovered";
+    const { colour, ...sliders } = LAMP;
+    setValues(sliders);
+    $<HTMLInputElement>("colour").value = colour;
+    this.customLight = false;
   }
 
   /** A preset was picked: the recovered light, or a lamp that the sliders then show. */
@@ -518,10 +530,10 @@ function buildControls(app: App, live: Live): void {
   };
   const presets = ["recovered", ...Object.keys(app.model.index.light_presets)];
   $("preset").replaceChildren(...presets.map((name) => new Option(name)));
-  slider("lighting", "azimuth", "Azimuth (°)", -180, 180, 1, 0);
-  slider("lighting", "elevation", "Elevation (°)", -90, 90, 1, 20);
-  slider("lighting", "intensity", "Intensity", 0, 3, 0.01, 1.2);
-  slider("lighting", "ambient", "Ambient", 0, 1.5, 0.01, 0.5);
+  slider("lighting", "azimuth", "Azimuth (°)", -180, 180, 1, LAMP.azimuth);
+  slider("lighting", "elevation", "Elevation (°)", -90, 90, 1, LAMP.elevation);
+  slider("lighting", "intensity", "Intensity", 0, 3, 0.01, LAMP.intensity);
+  slider("lighting", "ambient", "Ambient", 0, 1.5, 0.01, LAMP.ambient);
   for (const name of app.expressions) slider("expression", name, name, 0, 1, 0.01, 0);
   slider("pose", "pitch", "Pitch (°)", -60, 60, 0.5, 0);
   slider("pose", "yaw", "Yaw (°)", -80, 80, 0.5, 0);
