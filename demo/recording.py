@@ -24,6 +24,10 @@ RECORD_LIMIT_S = 60.0
 JSON_NAME, GLB_NAME = "recording.json", "recording_animated.glb"
 
 
+KEEP = "Keep the tracked face for export"
+"""The live tab's record switch, named apart from the webcam's own "Record" button (which only starts the stream)."""
+
+
 class Recording:
     """Frames of one tracked face: parameters (batch of 1 each) and their times (s since the first frame).
 
@@ -73,7 +77,8 @@ class Recording:
         with self._lock:
             frames, times = list(self._frames), np.array(self._times, np.float64)
         if not frames:
-            raise ValueError("Nothing recorded yet: switch Record on while your face is in view.")
+            raise ValueError(f"Nothing recorded yet: tick “{KEEP}” while your face is in view (the webcam's own "
+                             "Record button only starts the stream).")
         return FaceParameters.concatenate(frames), times
 
     def export(self, model: FaceModel, folder: Path) -> list[Path]:
@@ -90,4 +95,4 @@ class Recording:
         if not self._times:
             return "recording: waiting for a face"
         line = f"recording: {len(self)} frame{'' if len(self) == 1 else 's'}, {self.duration_s:.1f} s"
-        return f"{line} (full: export it, or switch Record off and on for a new one)" if self.full else line
+        return f"{line} (full: export it, or untick and tick “{KEEP}” for a new one)" if self.full else line

@@ -25,7 +25,7 @@ import numpy as np
 
 from demo.live import LiveSession
 from demo.photo_input import PhotoInput
-from demo.recording import RECORD_LIMIT_S
+from demo.recording import KEEP, RECORD_LIMIT_S
 from demo.session import EXPORT_FORMATS, EXPRESSION_CONTROLS, Edit, Session
 from inversefacenet.errors import InputError
 from inversefacenet.lighting import PRESETS, Light, hex_to_rgb, light_from_sh, matched, rgb_to_hex, sh_from_light
@@ -153,11 +153,11 @@ def export_recording(session: LiveSession | None) -> list[str]:
     """This session's recording: recording.json (per frame: time_s, rotation_deg, the 52 ARKit expression weights
     by name, shape, albedo, sh) and recording_animated.glb (the 52 blendshapes as morph targets, animated)."""
     if session is None:
-        raise gr.Error("Nothing recorded yet: start the webcam and switch Record on while your face is in view.")
+        raise gr.Error(f"Nothing recorded yet: start the webcam and tick “{KEEP}” while your face is in view.")
     try:
         return [str(path) for path in session.export_recording()]
     except ValueError as error:
-        raise gr.Error(str(error)) from error
+        raise gr.Error(str(error)) from None  # a message for the user, not a fault to log
 
 
 def live_tab(reconstructor: Reconstructor) -> None:
@@ -174,8 +174,8 @@ def live_tab(reconstructor: Reconstructor) -> None:
                              elem_id="live-light")  # fmt: skip
             in_video = gr.Checkbox(True, label="Show the relit face in the video", elem_id="live-in-video")
             smoothing = gr.Checkbox(True, label="Smooth over time (One Euro filter)", elem_id="live-smoothing")
-            record = gr.Checkbox(False, label=f"Record the tracked face (its parameters, up to {RECORD_LIMIT_S:.0f} s; "
-                                 "switching on starts a new recording)", elem_id="live-record")  # fmt: skip
+            record = gr.Checkbox(False, label=f"{KEEP} (its parameters, up to {RECORD_LIMIT_S:.0f} s; ticking it "
+                                 "starts a new recording)", elem_id="live-record")  # fmt: skip
         with gr.Column():
             relit = gr.Image(label="Relit", interactive=False, format="jpeg", elem_id="live-relit")
             status = gr.Markdown(elem_id="live-status")
