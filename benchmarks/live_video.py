@@ -2,6 +2,8 @@
 
     python benchmarks/live_video.py --out runs/live_face.y4m [--seconds 5] [--photo assets/examples/astronaut.jpg]
 
+Another photo's face is found by the detector (its largest face) and framed the same way.
+
 The photo's face, magnified to fill a 640 x 480 frame as a webcam's would, turns (±8°), scales (±12 %)
 and shifts (±50 px) along periodic curves, so the video loops without a jump (the fake camera plays the
 file in a loop). Chromium plays it with ``--use-fake-device-for-media-stream --use-fake-ui-for-media-stream
@@ -24,6 +26,25 @@ EXAMPLE = ROOT / "assets/examples/astronaut.jpg"
 FACE, ZOOM = (224.0, 110.0), 1.6
 """The example's face (photo px) and a magnification that makes it a webcam-sized face (about 220 px high)."""
 WIDTH, HEIGHT, FPS = 640, 480, 30
+FACE_HEIGHT = 220
+"""A webcam-sized face's height in the frame (px)."""
+
+
+def framing(photo: Path) -> tuple[tuple[float, float], float]:
+    """The centre (photo px) and magnification that put the photo's largest face at the frame's centre,
+    ``FACE_HEIGHT`` px high; ValueError when no face is found."""
+    from inversefacenet.detection import LandmarkDetector
+    from inversefacenet.images import load_image
+
+    detector = LandmarkDetector()
+    try:
+        faces = detector(load_image(photo))
+    finally:
+        detector.close()
+    if not faces:
+        raise ValueError(f"no face found in {photo}")
+    x0, y0, x1, y1 = faces[0].box
+    return ((x0 + x1) / 2, (y0 + y1) / 2), FACE_HEIGHT / (y1 - y0)
 
 
 def moving_frames(
@@ -61,7 +82,8 @@ def main() -> None:
     parser.add_argument("--photo", type=Path, default=EXAMPLE)
     args = parser.parse_args()
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    write_y4m(args.out, moving_frames(round(args.seconds * FPS), args.photo))
+    centre, zoom = (FACE, ZOOM) if args.photo.resolve() == EXAMPLE else framing(args.photo)
+    write_y4m(args.out, moving_frames(round(args.seconds * FPS), args.photo, centre, zoom))
     print(f"{args.out}: {args.seconds} s at {FPS} fps, {WIDTH} x {HEIGHT}")
 
 

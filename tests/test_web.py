@@ -24,7 +24,7 @@ from PIL import Image
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from scipy.spatial.transform import Rotation
 
-from benchmarks.live_video import moving_frames, write_y4m
+from benchmarks.live_video import FACE, FACE_HEIGHT, framing, moving_frames, write_y4m
 from demo.webpage import DIST, start
 from export.onnx import PREPROCESSING_KEY
 from inversefacenet import Reconstructor, rotation_matrix
@@ -521,6 +521,21 @@ def test_the_page_builds_the_same_face_as_python(browser, site, model):
     expected_albedo = np.clip(model.albedo(albedo[None].astype(np.float32))[0], 0, 1)
     np.testing.assert_allclose(np.reshape(colours, (-1, 3)), expected_albedo, atol=2e-3)
     page.close()
+
+
+def test_a_face_video_of_any_photo_frames_its_face(tmp_path):
+    """benchmarks/live_video.py --photo: another photo's face is found and put at the frame's centre, webcam-sized
+    (the example's hand-made framing was used for every photo: a video of curtains)."""
+    centre, zoom = framing(EXAMPLE)
+    assert np.linalg.norm(np.subtract(centre, FACE)) < 20  # the detector agrees with the hand-made framing
+    Image.open(EXAMPLE).crop((120, 0, 420, 300)).save(shifted := tmp_path / "shifted.png")
+    (x, y), zoom_shifted = framing(shifted)
+    assert abs(x - (centre[0] - 120)) < 5 and abs(y - centre[1]) < 5 and zoom_shifted == pytest.approx(zoom, rel=0.05)
+    frame = moving_frames(1, shifted, (x, y), zoom_shifted)[0]
+    detector = LandmarkDetector()
+    faces = detector(frame)
+    detector.close()
+    assert len(faces) == 1 and abs(faces[0].box[3] - faces[0].box[1] - FACE_HEIGHT) < 0.2 * FACE_HEIGHT
 
 
 @pytest.fixture(scope="module")
