@@ -11,6 +11,7 @@ import shutil
 import struct
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -165,15 +166,12 @@ def test_reconstruct_a_photo_and_download_the_mesh(browser, site, model, tmp_pat
     assert download.value.suggested_filename == "face.glb"
     download.value.save_as(tmp_path / "face.glb")
     check_glb(tmp_path / "face.glb", mesh, atlas, edited)
-    downloads = []
-    page.on("download", lambda item: downloads.append(item))
-    page.locator("#download-obj").click()
-    for _ in range(100):  # the texture is baked after the OBJ and MTL
-        if len(downloads) == 3:
-            break
-        page.wait_for_timeout(100)
-    for item in downloads:
-        item.save_as(tmp_path / item.suggested_filename)
+    with page.expect_download() as download:
+        page.locator("#download-obj").click()
+    assert download.value.suggested_filename == "face_obj.zip"  # one file, as the app's
+    with zipfile.ZipFile(download.value.path()) as bundle:
+        assert sorted(bundle.namelist()) == ["face.mtl", "face.obj", "face.png"]
+        bundle.extractall(tmp_path)
     obj = trimesh.load(tmp_path / "face.obj", process=False)
     quality = uv_quality(np.asarray(obj.visual.uv), obj.faces)
     assert quality["overlap"] <= 0.005 and quality["flipped"] == 0
@@ -240,12 +238,12 @@ def view_image(page) -> np.ndarray:
     return np.asarray(Image.open(io.BytesIO(base64.b64decode(url.split(",")[1]))).convert("RGB"))
 
 
-def downloaded_texture(page, folder: Path) -> np.ndarray:
-    """(1024, 1024, 3) uint8: the texture PNG of the OBJ download (baked after the OBJ and MTL)."""
-    with page.expect_download(predicate=lambda item: item.suggested_filename == "face.png", timeout=60_000) as png:
+def downloaded_texture(page) -> np.ndarray:
+    """(1024, 1024, 3) uint8: the texture PNG in the OBJ download (face_obj.zip)."""
+    with page.expect_download(timeout=60_000) as download:
         page.locator("#download-obj").click()
-    png.value.save_as(folder / "face.png")
-    return np.asarray(Image.open(folder / "face.png").convert("RGB"))
+    with zipfile.ZipFile(download.value.path()) as bundle:
+        return np.asarray(Image.open(io.BytesIO(bundle.read("face.png"))).convert("RGB"))
 
 
 def luminance(image: np.ndarray) -> np.ndarray:
@@ -305,9 +303,9 @@ def test_the_photo_texture_switch_follows_the_photo(browser, site, model, marked
     page.set_input_files("#file", str(EXAMPLE))
     page.wait_for_function("document.body.classList.contains('has-face')", timeout=120_000)
     assert page.is_checked("#skin-model") and not page.is_checked("#skin-photo")
-    model_view, model_texture = view_image(page), downloaded_texture(page, tmp_path)
+    model_view, model_texture = view_image(page), downloaded_texture(page)
     page.check("#skin-photo")
-    photo_view, photo_texture = view_image(page), downloaded_texture(page, tmp_path)
+    photo_view, photo_texture = view_image(page), downloaded_texture(page)
     photo_ply = downloaded_ply_colours(page, tmp_path)
     timings = page.evaluate("window.inverseFaceNet.photoTextureTimings()")
     print(f"photo texture {timings['ms']:.0f} ms, texel map {timings['texel_map_ms']:.0f} ms (built once)")
@@ -320,7 +318,7 @@ def test_the_photo_texture_switch_follows_the_photo(browser, site, model, marked
     page.set_input_files("#file", str(marked_photo))  # a new photo follows the switch
     page.wait_for_function("document.getElementById('status').textContent.includes('photo texture')",
                            timeout=120_000)  # fmt: skip
-    marked_view, marked_texture = view_image(page), downloaded_texture(page, tmp_path)
+    marked_view, marked_texture = view_image(page), downloaded_texture(page)
     marked_ply = downloaded_ply_colours(page, tmp_path)
     with page.expect_download() as glb:
         page.locator("#download-glb").click()

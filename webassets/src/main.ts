@@ -1,6 +1,7 @@
 /// <reference lib="es2024.arraybuffer" />
 // The page: photo -> landmarks -> crop/mask -> network -> parameters -> face model -> SH-shaded view,
 // with lighting, expression and pose controls and mesh downloads. Everything runs in the browser.
+import { strToU8, zipSync } from "fflate";
 import type { Camera } from "./camera";
 import { FaceModel } from "./facemodel";
 import { LandmarkDetector } from "./landmarks";
@@ -484,9 +485,12 @@ class App {
       const glb = await toGlb(mesh, texture, rotationMatrix(pitch, yaw, roll));
       return download("face.glb", new Blob([glb], { type: "model/gltf-binary" }));
     }
-    download("face.obj", toObj(vertices, albedo, uv, triangles));
-    download("face.mtl", MTL);
-    texture.toBlob((png) => png && download("face.png", png));
+    // one file, as the app's face_obj.zip: three downloads at once make browsers ask for permission
+    const png = await new Promise<Blob | null>((resolve) => texture.toBlob(resolve));
+    if (!png) throw new Error("the texture could not be encoded as PNG");
+    const zip = zipSync({ "face.obj": strToU8(toObj(vertices, albedo, uv, triangles)), "face.mtl": strToU8(MTL),
+      "face.png": [new Uint8Array(await png.arrayBuffer()), { level: 0 }] }); // a PNG is compressed already
+    download("face_obj.zip", new Blob([zip], { type: "application/zip" }));
   }
 }
 
