@@ -572,7 +572,9 @@ def wait_until(page, condition: str, timeout_s: float) -> None:
 def test_live_mode_tracks_the_camera_applies_edits_and_releases_the_camera(camera_browser, site):
     page, hosts = open_page(camera_browser, site, "wasm")
     assert live_stats(page)["camera"] == "none" and page.is_disabled("#stop")
+    page.check("#skin-photo")  # no photo live: the switch shows the model albedo the live face wears
     page.click("#live")
+    assert page.is_checked("#skin-model") and page.is_disabled("#skin-photo")
     stats = wait_for_frames(page, 12)  # the first frame runs the detector (seconds, cold), the rest are tracked
     assert stats["running"] and stats["camera"] == "live" and stats["fps"] > 0 and stats["faceless"] == 0
     assert 1 <= stats["detections"] <= stats["frames"] / 4  # the mesh follows the face; the detector rarely runs

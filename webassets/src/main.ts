@@ -331,7 +331,9 @@ class App {
   startLive(): void {
     this.clear("Starting the camera…");
     this.live = true;
-    $<HTMLFieldSetElement>("skin").disabled = true; // no photo to de-light: the model albedo
+    $<HTMLFieldSetElement>("skin").disabled = true; // no photo to de-light: the model albedo, and the switch says so
+    $<HTMLInputElement>("skin-model").checked = true;
+    this.usePhotoTexture = false;
     $<HTMLInputElement>("record").disabled = false;
   }
 
