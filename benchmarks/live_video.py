@@ -19,7 +19,8 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from PIL import Image
+
+from inversefacenet.images import load_image
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "assets/examples/astronaut.jpg"
@@ -34,7 +35,6 @@ def framing(photo: Path) -> tuple[tuple[float, float], float]:
     """The centre (photo px) and magnification that put the photo's largest face at the frame's centre,
     ``FACE_HEIGHT`` px high; ValueError when no face is found."""
     from inversefacenet.detection import LandmarkDetector
-    from inversefacenet.images import load_image
 
     detector = LandmarkDetector()
     try:
@@ -52,7 +52,7 @@ def moving_frames(
 ) -> list[np.ndarray]:
     """``count`` RGB frames (480, 640, 3) of one loop of the motion: the photo's point ``centre`` (px) at the
     frame's centre, the photo magnified ``zoom`` times, then turned, scaled and shifted."""
-    image = np.asarray(Image.open(photo).convert("RGB"))
+    image = load_image(photo)  # as the detector's framing reads it (EXIF orientation applied)
     frames = []
     for k in range(count):
         phase = 2 * np.pi * k / count

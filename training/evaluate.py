@@ -38,7 +38,7 @@ from inversefacenet.fitting import NETWORK_START_FIT, fit
 from inversefacenet.landmark_offsets import measured_offsets
 from inversefacenet.metrics import EVAL_SIZE, outcomes
 from inversefacenet.params import FaceParameters
-from inversefacenet.pipeline import FIT_SIZE, Reconstructor
+from inversefacenet.pipeline import Reconstructor
 from inversefacenet.preprocess import Crop, crop_for_landmarks, face_input, face_mask
 from inversefacenet.render.camera import Camera
 from inversefacenet.render.renderer import project_face, render
@@ -130,9 +130,9 @@ def real_path(model: FaceModel, predictor: Predictor, truth: FaceParameters, fit
             placements.setdefault(name, []).append(placement_error(placed, points))
     truth_found = truth.select(np.array(found, dtype=int))
     scores = {name: metrics(model, truth_found, FaceParameters.concatenate(params)) for name, params in outputs.items()}
+    unscored = dict.fromkeys(scores["network"], np.nan)  # MediaPipe's points have no parameters to score
     rate = {"detected": len(found) / truth.batch_size}
-    return {f"{name} (real path)": {**scores.get(name, dict.fromkeys(next(iter(scores.values())), np.nan)),
-                                    PLACEMENT: float(np.mean(placed)), **rate}
+    return {f"{name} (real path)": {**scores.get(name, unscored), PLACEMENT: float(np.mean(placed)), **rate}
             for name, placed in placements.items()}  # fmt: skip
 
 
@@ -153,7 +153,7 @@ def read_face(model: FaceModel, predictor: Predictor, rows: dict[str, Reconstruc
     params = predictor(face_input(photo, points, config.input_size, config.camera, config.input_mask)[None])
     out[EXACT] = params, projected(model, params, exact, config.camera)
     mean = FaceParameters.neutral(model.layout, ambient=0.9)
-    detected = crop_for_landmarks(face.landmarks, FIT_SIZE, config.camera)  # the crop rule on MediaPipe's points
+    detected = crop_for_landmarks(face.landmarks, config.input_size, config.camera)  # the rule on MediaPipe's points
     out["mean face"] = mean, projected(model, mean, detected, config.camera)
     pose = np.degrees(out["network"][0].rotation[0, :2])  # the correction's pose, as the pipeline takes it
     out["MediaPipe's points, as detected"] = None, face.landmarks
