@@ -18,12 +18,14 @@ Batches are a pure function of (seed, batch index), so streams are deterministic
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 import numpy as np
 
 from inversefacenet.facemodel.model import FaceModel
+from inversefacenet.landmark_offsets import MeasuredOffsets
 from inversefacenet.lighting import Light, sh_from_light
 from inversefacenet.params import FaceParameters
 from inversefacenet.preprocess import ALIGNMENT_SIZE, input_mask
@@ -109,18 +111,20 @@ def random_lamp(rng: np.random.Generator) -> Light:
 def render_batch(
     model: FaceModel, params: FaceParameters, size: int, realism: Realism | None = None,
     rng: np.random.Generator | None = None, mask: str = "face",
+    own_offsets: Sequence[np.ndarray | None] | None = None,
 ) -> NetworkBatch:  # fmt: skip
     """Renders of ``params`` as network inputs, their masks and crop alignments (:class:`NetworkBatch`).
 
     realism: photo effects (background, occluders, camera, landmark noise) drawn from ``rng``;
-    mask: the network's input mask rule (:func:`inversefacenet.preprocess.input_mask`).
+    mask: the network's input mask rule (:func:`inversefacenet.preprocess.input_mask`);
+    own_offsets: per face, its measured MediaPipe pattern or None (:func:`training.realism.network_inputs`).
     """
     coarse = model.coarse()
     out = render(coarse, params, size)
     points = out.pixels[:, coarse.landmarks_mediapipe]
     if realism is not None and realism.active:
         rng = rng or np.random.default_rng()
-        return network_inputs(out.image, out.raster.mask, points, params.rotation, rng, realism, mask)
+        return network_inputs(out.image, out.raster.mask, points, params.rotation, rng, realism, mask, own_offsets)
     masks = np.stack([input_mask(p, size, mask) for p in points])
     images = np.clip(out.image, 0, 1) - 0.5
     exact = np.zeros((len(masks), ALIGNMENT_SIZE), np.float32)  # crops from the true points
@@ -137,13 +141,43 @@ def render_inputs(
     return batch.inputs, batch.masks
 
 
+@dataclass(frozen=True)
+class PairedFaces:
+    """Faces whose MediaPipe points were measured (``python -m training.landmark_noise --paired``).
+
+    parameters: (N, P) packed face parameters; offsets: (N, 468, 2) the detected minus the true
+    points of each, in units of its true landmark box (as :class:`MeasuredOffsets`). The corpus
+    renders such a face again and crops it by its own pattern, so that the network learns what
+    MediaPipe's crop and mask outline say about the face they were found on.
+    """
+
+    parameters: np.ndarray
+    offsets: np.ndarray
+
+    def save(self, path: Path) -> None:
+        np.savez_compressed(path, parameters=self.parameters.astype(np.float32),
+                            offsets=self.offsets.astype(np.float16))  # fmt: skip
+
+    @classmethod
+    def load(cls, path: Path) -> PairedFaces:
+        with np.load(path, allow_pickle=False) as data:
+            return cls(data["parameters"].astype(np.float32), data["offsets"].astype(np.float64))
+
+    def offsets_by_pose(self, model: FaceModel) -> MeasuredOffsets:
+        """The same patterns indexed by pitch and yaw only (what the fit and the plain corpus use)."""
+        rotation = FaceParameters.unpack(model.layout, self.parameters).rotation
+        return MeasuredOffsets(np.degrees(rotation[:, :2]), self.offsets)
+
+
 @dataclass
 class SyntheticStream:
     """Deterministic, resumable batches: batch k depends only on (seed, k).
 
     Parameters come from ``distribution``, or, when ``pool`` is given (self-supervised
     bootstrapping, paper section 7), from pool vectors (N, P); either way plus Gaussian
-    noise of per-dimension standard deviation ``noise`` (P,) when given.
+    noise of per-dimension standard deviation ``noise`` (P,) when given. With ``paired``, a
+    share ``paired_share`` of each batch are measured faces cropped by their own MediaPipe
+    pattern instead (:class:`PairedFaces`; needs ``realism``).
     """
 
     model: FaceModel
@@ -156,6 +190,12 @@ class SyntheticStream:
     realism: Realism = Realism.none()
     alignment: bool = False  # targets also carry the crop alignment (for networks with crop alignment)
     mask: str = "face"  # the network's input mask rule (inversefacenet.preprocess.INPUT_MASKS)
+    paired: PairedFaces | None = None
+    paired_share: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.paired_share and (self.paired is None or not self.realism.active):
+            raise ValueError("paired_share needs paired faces and realism (their photos are photo-like)")
 
     def parameters(self, rng: np.random.Generator) -> FaceParameters:
         if self.pool is None:
@@ -172,11 +212,25 @@ class SyntheticStream:
     def batch(self, index: int) -> tuple[np.ndarray, np.ndarray]:
         """(inputs (B, S, S, 3), target vectors (B, P), or (B, P + 3) with the crop alignment after the parameters)."""
         rng = np.random.default_rng([self.seed, index])
-        params = self.parameters(rng)
-        rendered = render_batch(self.model, params, self.size, self.realism, rng, self.mask)
+        params, own_offsets = self.with_paired(self.parameters(rng), rng)
+        rendered = render_batch(self.model, params, self.size, self.realism, rng, self.mask, own_offsets)
         if self.alignment:
             return rendered.inputs, np.concatenate([params.pack(), rendered.alignment], axis=1)
         return rendered.inputs, params.pack()
+
+    def with_paired(self, params: FaceParameters, rng: np.random.Generator,
+                    ) -> tuple[FaceParameters, list[np.ndarray | None] | None]:  # fmt: skip
+        """``params`` with a ``paired_share`` of its rows replaced by measured faces, and each row's own pattern."""
+        if not self.paired_share:
+            return params, None
+        rows = np.flatnonzero(rng.uniform(size=self.batch_size) < self.paired_share)
+        faces = rng.integers(len(self.paired.parameters), size=len(rows))
+        packed = params.pack()
+        packed[rows] = self.paired.parameters[faces]
+        own_offsets: list[np.ndarray | None] = [None] * self.batch_size
+        for row, face in zip(rows, faces, strict=True):
+            own_offsets[row] = self.paired.offsets[face]
+        return FaceParameters.unpack(self.model.layout, packed).map(lambda group: group.astype(np.float32)), own_offsets
 
     def __iter__(self, start: int = 0) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         index = start

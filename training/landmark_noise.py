@@ -1,10 +1,15 @@
 """Measure where MediaPipe puts its 468 mesh points on renders of the face model.
 
     python -m training.landmark_noise [--count 400] [--out assets/mediapipe_offsets.npz]
+    python -m training.landmark_noise --paired --count 6000 --distribution paper --seed 1 --out runs/paired.npz
 
 Photos of known faces (the corpus distribution, a background and camera effects) go through
 the detector; the detected points are compared with the model's landmark vertices, in units
 of the landmark box (:mod:`inversefacenet.landmark_offsets` says who uses them).
+
+``--paired`` also keeps each measured face's parameters, so that the corpus can render that
+face again with its own detected pattern (``training.corpus.PairedFaces``) rather than the
+pattern of another face of similar pose: MediaPipe's points follow the face, not only its pose.
 """
 
 from __future__ import annotations
@@ -17,37 +22,46 @@ from tqdm import tqdm
 
 from inversefacenet.detection import LandmarkDetector
 from inversefacenet.facemodel.model import MESH_POINTS, FaceModel
-from inversefacenet.landmark_offsets import OFFSETS_FILE, MeasuredOffsets
-from training.corpus import PAPER, sample_parameters
+from inversefacenet.landmark_offsets import OFFSETS_FILE
+from training.corpus import PairedFaces, sample_parameters
 from training.realism import photo_of_face
+from training.train import distribution_named
 
 SEED = 4_680
 
 
-def measure(model: FaceModel, count: int) -> MeasuredOffsets:
+def measure(model: FaceModel, count: int, seed: int = SEED, distribution: str = "real") -> PairedFaces:
     """Offsets of the detected points from the true ones, for the faces the detector finds."""
-    rng = np.random.default_rng(SEED)
-    truth = sample_parameters(model, count, rng, PAPER.real())
+    rng = np.random.default_rng(seed)
+    truth = sample_parameters(model, count, rng, distribution_named(distribution))
     detector = LandmarkDetector()
-    angles, offsets = [], []
+    found, offsets = [], []
     for k in tqdm(range(count), desc="faces"):
         photo, points = photo_of_face(model, truth.select(slice(k, k + 1)), rng)
         faces = detector(photo)
         if faces:
             box = np.ptp(points[:MESH_POINTS], axis=0).max()
             offsets.append((faces[0].landmarks[:MESH_POINTS, :2] - points[:MESH_POINTS]) / box)
-            angles.append(np.degrees(truth.rotation[k, :2]))
+            found.append(k)
     detector.close()
-    return MeasuredOffsets(np.stack(angles), np.stack(offsets))
+    return PairedFaces(truth.select(np.array(found)).pack(), np.stack(offsets))
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--count", type=int, default=400)
     parser.add_argument("--out", type=Path, default=OFFSETS_FILE)
+    parser.add_argument("--seed", type=int, default=SEED)
+    parser.add_argument("--distribution", default="real", help="paper | narrow | wide | real (training.corpus)")
+    parser.add_argument("--paired", action="store_true", help="also keep each face's parameters (for the corpus)")
     args = parser.parse_args(argv)
-    noise = measure(FaceModel.load(), args.count)
-    noise.save(args.out)
+    model = FaceModel.load()
+    paired = measure(model, args.count, args.seed, args.distribution)
+    if args.paired:
+        paired.save(args.out)
+    noise = paired.offsets_by_pose(model)
+    if not args.paired:
+        noise.save(args.out)
     distance = np.linalg.norm(noise.offsets, axis=2)
     print(f"{len(noise.offsets)} of {args.count} faces found; offset of a point from its vertex, in landmark-box "
           f"units: median {np.median(distance):.4f}, 90th percentile {np.percentile(distance, 90):.4f}; "

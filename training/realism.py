@@ -22,6 +22,7 @@ All functions are pure given the ``rng``, so corpus batches stay a function of (
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import NamedTuple
 
@@ -199,12 +200,15 @@ def recrop(image: np.ndarray, points: np.ndarray, size: int) -> tuple[np.ndarray
 
 
 def network_inputs(images: np.ndarray, coverage: np.ndarray, points: np.ndarray, rotation: np.ndarray,
-                   rng: np.random.Generator, realism: Realism, mask: str = "face") -> NetworkBatch:  # fmt: skip
+                   rng: np.random.Generator, realism: Realism, mask: str = "face",
+                   own_offsets: Sequence[np.ndarray | None] | None = None) -> NetworkBatch:  # fmt: skip
     """Renders -> network inputs, masks and crop alignments (:class:`NetworkBatch`).
 
     images: (B, S, S, 3) float renders; coverage: (B, S, S) bool; points: (B, 478, 2) the
     model's MediaPipe landmark vertices in crop pixels; rotation: (B, 3) radians; mask: the input
-    mask rule (:func:`inversefacenet.preprocess.input_mask`).
+    mask rule (:func:`inversefacenet.preprocess.input_mask`); own_offsets: per image, the
+    (468, 2) pattern MediaPipe was measured to put on that very face, or None; an image with
+    one is always made photo-like and cropped by it, the others sample a pattern by pose.
     """
     size = images.shape[1]
     exact = Crop(1.0, (0.0, 0.0), size)  # the renders are framed by the rule on the true points
@@ -212,10 +216,11 @@ def network_inputs(images: np.ndarray, coverage: np.ndarray, points: np.ndarray,
     alignment = np.zeros((len(images), ALIGNMENT_SIZE), np.float32)
     for k in range(len(images)):
         image, landmarks = images[k], points[k]
-        if rng.uniform() < realism.share:
+        own = None if own_offsets is None else own_offsets[k]
+        if own is not None or rng.uniform() < realism.share:
             image = photo_like(image, coverage[k], landmarks, rng, realism)
-            if realism.landmark_noise:
-                offsets = measured_offsets().sample(np.degrees(rotation[k, :2]), rng)
+            if own is not None or realism.landmark_noise:
+                offsets = own if own is not None else measured_offsets().sample(np.degrees(rotation[k, :2]), rng)
                 image, landmarks, crop = recrop(image, moved(landmarks, offsets), size)
                 alignment[k] = crop.alignment_to(exact)
         masks[k] = input_mask(landmarks, size, mask)

@@ -30,7 +30,7 @@ from tqdm import tqdm
 from inversefacenet.checkpoint import NetworkConfig, load_network, save_checkpoint
 from inversefacenet.facemodel.model import FaceModel
 from inversefacenet.networks import build_network
-from training.corpus import PAPER, SyntheticStream
+from training.corpus import PAPER, PairedFaces, SyntheticStream
 from training.losses import ParameterLoss
 from training.realism import Realism
 
@@ -50,6 +50,8 @@ class TrainConfig:
     distribution: str = "paper"  # paper | narrow | wide | real (see training.corpus)
     realism: float = 0.0  # share of renders made photo-like: background, occluders, camera, landmark noise
     realism_without: str = ""  # comma-separated realism parts switched off (training.realism.SWITCHES), for ablations
+    paired_faces: str | None = None  # faces with their measured MediaPipe pattern (training.corpus.PairedFaces)
+    paired_share: float = 0.0  # share of each training batch drawn from paired_faces (validation stays without)
     seed: int = 0
     validate_every: int = 500
     validation_size: int = 256
@@ -178,7 +180,9 @@ def _corpus(config: TrainConfig, model: FaceModel, seed: int) -> tuple[Synthetic
     distribution = distribution_named(config.distribution)
     realism = Realism(share=config.realism).without(config.realism_without) if config.realism else Realism.none()
     options = {"realism": realism, "alignment": config.crop_alignment, "mask": config.input_mask}
-    stream = SyntheticStream(model, config.input_size, config.batch_size, seed, distribution, **options)
+    paired = PairedFaces.load(Path(config.paired_faces)) if config.paired_faces else None
+    stream = SyntheticStream(model, config.input_size, config.batch_size, seed, distribution, **options,
+                             paired=paired, paired_share=config.paired_share)  # fmt: skip
     validation = SyntheticStream(model, config.input_size, config.validation_size, 987_654_321, distribution,
                                  **options).batch(0)  # fmt: skip
     return stream, validation
@@ -316,7 +320,7 @@ def parse_config(argv: list[str] | None = None) -> tuple[TrainConfig, Path]:
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--config", type=Path, help="JSON file with TrainConfig fields (flags override it)")
     for f in fields(TrainConfig):
-        kind = str if f.name == "init" else yes_or_no if isinstance(f.default, bool) else type(f.default)
+        kind = str if f.default is None else yes_or_no if isinstance(f.default, bool) else type(f.default)
         parser.add_argument("--" + f.name.replace("_", "-"), type=kind, default=None)
     args = parser.parse_args(argv)
     config = TrainConfig(**json.loads(args.config.read_text())) if args.config else TrainConfig()
