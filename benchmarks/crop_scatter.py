@@ -5,9 +5,10 @@
 The realistic row's photo-like renders (``training.evaluate``'s real path, same seed) go through
 MediaPipe; each face is cropped by the rule from (a) MediaPipe's points, (b) those points moved by
 their mean measured offset (``inversefacenet.landmark_offsets``) over all poses, (c) at the pose the
-network reads from (b), twice, and (d) the model's true landmark vertices; and, to tell the crop's
-box from the mask's outline, (e) MediaPipe's box with the true points' mask and (f) the other way
-round. Prints the network's
+network reads from (b), twice, (d) the model's true landmark vertices, (e) those moved by the pattern
+measured on another face of similar pose (what the corpus's landmark noise trains on), and, to tell
+the crop's box from the mask's outline, (f) MediaPipe's box with the true points' mask and (g) the
+other way round. Prints the network's
 outcomes per crop, and how far MediaPipe's crop lies from the true one (RMS of ``Crop.alignment_to``
 in input pixels: the centre's shift in x and y, and the log scale times half the side); for a network
 with crop alignment also what is left after its own correction, and its correlation with the truth.
@@ -27,7 +28,7 @@ sys.path.insert(0, str(ROOT))
 from inversefacenet.checkpoint import DEFAULT_CHECKPOINT, Predictor, to_parameters  # noqa: E402
 from inversefacenet.detection import LandmarkDetector  # noqa: E402
 from inversefacenet.facemodel.model import MESH_POINTS, FaceModel  # noqa: E402
-from inversefacenet.landmark_offsets import measured_offsets  # noqa: E402
+from inversefacenet.landmark_offsets import measured_offsets, moved  # noqa: E402
 from inversefacenet.params import FaceParameters  # noqa: E402
 from inversefacenet.preprocess import crop_for_landmarks, crop_input  # noqa: E402
 from training.corpus import held_out_set  # noqa: E402
@@ -74,23 +75,27 @@ def main() -> None:
         return to_parameters(outputs, config), outputs[0, config.layout.size :]
 
     rows: dict[str, list[FaceParameters]] = {name: [] for name in ("MediaPipe's points", "moved by the mean offset",
-        "moved by the offset at the read pose (2 passes)", "the true points", "MediaPipe's box, the true points' mask",
+        "moved by the offset at the read pose (2 passes)", "the true points",
+        "the true points moved by a pattern of a similar pose", "MediaPipe's box, the true points' mask",
         "the true points' box, MediaPipe's mask")}  # fmt: skip
-    scatter, predicted = [], []
+    scatter, predicted, draw = [], [], np.random.default_rng(0)
     found = faces_of_the_realistic_row(model, args.faces)
-    for _, photo, detected, true in found:
+    held_out = held_out_set(model, HELD_OUT)
+    for k, photo, detected, true in found:
         raw, alignment = read(photo, detected)
         mean, _ = read(photo, offsets.correct(detected, None))
         posed, _ = read(photo, offsets.correct(detected, np.degrees(mean.rotation[0, :2])))
         posed, _ = read(photo, offsets.correct(detected, np.degrees(posed.rotation[0, :2])))
         exact, _ = read(photo, true)
+        pose = np.degrees(held_out.rotation[k, :2])
+        sampled, _ = read(photo, moved(true, offsets.sample(pose, draw)))
         true_mask, detected_mask = read(photo, detected, true)[0], read(photo, true, detected)[0]
-        for name, params in zip(rows, (raw, mean, posed, exact, true_mask, detected_mask), strict=True):
+        for name, params in zip(rows, (raw, mean, posed, exact, sampled, true_mask, detected_mask), strict=True):
             rows[name].append(params)
         seen, target = (crop_for_landmarks(p, config.input_size, config.camera) for p in (detected, true))
         scatter.append(seen.alignment_to(target))
         predicted.append(alignment)
-    truth = held_out_set(model, HELD_OUT).select(np.array([k for k, *_ in found]))
+    truth = held_out.select(np.array([k for k, *_ in found]))
     print(f"{args.checkpoint}: {len(found)} of {args.faces} faces detected; network crops from")
     for name, params in rows.items():
         m = metrics(model, truth, FaceParameters.concatenate(params))

@@ -5,7 +5,9 @@ Three stages, all in the crop's pixel frame and the paper's convention (the mode
 landmark box defines the crop, so there is no translation or scale to fit):
 1. landmarks: pose, shape and expression from the 468 MediaPipe points (Adam, torch);
 2. appearance: SH lighting and albedo in closed form (ridge least squares) from the photo's
-   colours at the visible face vertices;
+   colours at the visible face vertices; on a grayscale photo the light is grey (the photo says
+   nothing of its colour, and a tinted light would paint the albedo and the photo texture in the
+   opposite tint);
 3. joint refinement (``mode="full"``): all parameters by Adam on the per-vertex photometric
    error + landmarks + the model's priors, with visibility from the numba rasterizer.
 Fitting runs on the model's coarse level; results apply to the full mesh unchanged.
@@ -143,9 +145,28 @@ def _observed_vertices(
     return np.flatnonzero(out.vertex_visible[0] & in_mask & skin), out
 
 
+GREY_LEVELS = 1.0
+"""A face whose colours stray from their own grey by less than this on average (0-255) is a grayscale photo."""
+
+
+def is_grey(colours: np.ndarray) -> bool:
+    """Whether (N, 3) colours (0-255) are grey: a black-and-white photo, whatever JPEG's rounding left."""
+    return len(colours) > 0 and float(np.abs(colours - colours.mean(axis=1, keepdims=True)).mean()) < GREY_LEVELS
+
+
+def _solve_light(basis: np.ndarray, albedo: np.ndarray, observed: np.ndarray, grey: bool) -> np.ndarray:
+    """(9, 3) SH with observed = albedo * (basis @ sh) in least squares: per channel, or one grey light for all."""
+    if grey:
+        design = np.concatenate([basis * albedo[:, c : c + 1] for c in range(3)])
+        return np.repeat(np.linalg.lstsq(design, observed.T.reshape(-1), rcond=None)[0][:, None], 3, axis=1)
+    return np.stack([np.linalg.lstsq(basis * albedo[:, c : c + 1], observed[:, c], rcond=None)[0]
+                     for c in range(3)], axis=1)  # fmt: skip
+
+
 def _fit_appearance(model: FaceModel, params: FaceParameters, image: np.ndarray, mask: np.ndarray,
-                    config: FitConfig, camera: Camera) -> tuple[FaceParameters, np.ndarray]:  # fmt: skip
-    """Closed-form SH and albedo given the geometry; returns parameters and observed vertices."""
+                    config: FitConfig, camera: Camera, grey: bool) -> tuple[FaceParameters, np.ndarray]:  # fmt: skip
+    """Closed-form SH (one grey light if ``grey``) and albedo given the geometry; returns parameters and observed
+    vertices."""
     ids, out = _observed_vertices(model, params, image, mask, camera)
     if len(ids) < config.min_observed_vertices:
         return params, ids
@@ -154,12 +175,9 @@ def _fit_appearance(model: FaceModel, params: FaceParameters, image: np.ndarray,
     mean = model.albedo_mean[ids].astype(np.float64)
     components = (model.albedo_basis[:, ids] * model.albedo_std[:, None, None]).astype(np.float64)  # (K, N, 3)
     albedo_coeffs = params.albedo[0].astype(np.float64)
-    sh = params.sh[0].astype(np.float64).copy()
     for _ in range(config.appearance_rounds):
         albedo = mean + np.einsum("k,knc->nc", albedo_coeffs, components)
-        for c in range(3):  # lighting per channel: observed = albedo * (basis @ sh)
-            design = basis * albedo[:, c : c + 1]
-            sh[:, c] = np.linalg.lstsq(design, observed[:, c], rcond=None)[0]
+        sh = _solve_light(basis, albedo, observed, grey)
         irradiance = basis @ sh  # (N, 3)
         design = (components * irradiance[None]).reshape(len(components), -1).T  # (3N, K)
         residual = (observed - mean * irradiance).reshape(-1)
@@ -171,8 +189,9 @@ def _fit_appearance(model: FaceModel, params: FaceParameters, image: np.ndarray,
 
 
 def _refine(model: FaceModel, params: FaceParameters, image: np.ndarray, ids: np.ndarray, target: torch.Tensor,
-            config: FitConfig, camera: Camera, start: FaceParameters) -> FaceParameters:  # fmt: skip
-    """Joint Adam on per-vertex photometric error + landmarks + priors (the anchor's centre: ``start``, numpy)."""
+            config: FitConfig, camera: Camera, start: FaceParameters, grey: bool) -> FaceParameters:  # fmt: skip
+    """Joint Adam on per-vertex photometric error + landmarks + priors (the anchor's centre: ``start``, numpy);
+    ``grey`` keeps the light grey (each step's SH replaced by its mean over the channels)."""
     if len(ids) < config.min_observed_vertices:
         return params
     p = _torch_params(params).map(lambda group: group.requires_grad_(True))
@@ -199,6 +218,8 @@ def _refine(model: FaceModel, params: FaceParameters, image: np.ndarray, ids: np
         optimiser.step()
         with torch.no_grad():
             p.expression.clamp_(0, 1)
+            if grey:
+                p.sh.copy_(p.sh.mean(dim=-1, keepdim=True).expand_as(p.sh))
     return _numpy_params(p)
 
 
@@ -228,12 +249,13 @@ def fit(
     params = _fit_landmarks(coarse, start_params, target, size, config, camera)
     timings["fit_landmarks"] = (time.perf_counter() - start) * 1000
     start = time.perf_counter()
-    params, ids = _fit_appearance(coarse, params, image, mask, config, camera)
+    grey = is_grey(image[mask].astype(np.float64))
+    params, ids = _fit_appearance(coarse, params, image, mask, config, camera, grey)
     timings["fit_appearance"] = (time.perf_counter() - start) * 1000
     if mode == "full":
         start = time.perf_counter()
-        params = _refine(coarse, params, image, ids, target, config, camera, start_params)
-        params, _ = _fit_appearance(coarse, params, image, mask, config, camera)
+        params = _refine(coarse, params, image, ids, target, config, camera, start_params, grey)
+        params, _ = _fit_appearance(coarse, params, image, mask, config, camera, grey)
         timings["fit_refine"] = (time.perf_counter() - start) * 1000
     landmark_error, rmse, out = evaluate_fit(model, params, image, mask, landmarks, camera)
     return FitResult(params, landmark_error, rmse, out, timings)

@@ -13,7 +13,7 @@ from inversefacenet import FaceParameters, NoFaceError, Reconstructor
 from inversefacenet.checkpoint import DEFAULT_CHECKPOINT, NetworkConfig, Predictor, save_checkpoint
 from inversefacenet.cli import main
 from inversefacenet.detection import LandmarkDetector
-from inversefacenet.fitting import NETWORK_START_FIT, FitConfig, fit
+from inversefacenet.fitting import NETWORK_START_FIT, FitConfig, fit, is_grey
 from inversefacenet.networks import build_network
 from inversefacenet.predictor import export_onnx, load_predictor
 from inversefacenet.preprocess import Crop, crop_for_landmarks, crop_image, face_input, face_mask, network_input
@@ -102,6 +102,26 @@ def test_fit_recovers_known_parameters(model):
     assert rmse(fitted) < 0.8 * rmse(mean)
     jaw = model.expression_names.index("jawOpen")
     assert abs(result.params.expression[0, jaw] - 0.3) < 0.2
+
+
+def test_on_a_grayscale_photo_the_fitted_light_is_grey(model):
+    """A warm light on a colour photo is recovered as warm; the same photo in black and white gets one grey light,
+    not a tint that would paint the albedo (and the photo texture) the other way."""
+    params = known_face(model, 3)
+    params.sh[0] *= np.array([1.25, 1.0, 0.75], np.float32)
+    image, out = photo_of(model, params, 128, background=0.0)
+    landmarks = out.pixels[0, model.landmarks_mediapipe]
+    mask = face_mask(landmarks, 128)
+    colour = fit(model, image, mask, landmarks, mode="full").params.sh[0, 0]
+    assert colour[0] > 1.3 * colour[2]
+    grey = np.repeat(np.asarray(Image.fromarray(image).convert("L"))[..., None], 3, axis=2)
+    assert is_grey(grey[mask].astype(float)) and not is_grey(image[mask].astype(float))
+    result = fit(model, grey, mask, landmarks, mode="full")
+    np.testing.assert_array_equal(result.params.sh[0, :, 0], result.params.sh[0, :, 2])
+    np.testing.assert_array_equal(result.params.sh[0, :, 0], result.params.sh[0, :, 1])
+    shown = result.render.image[0] @ np.array([0.299, 0.587, 0.114]) * 255  # what the photo shows: brightness
+    inside = mask & result.render.raster.mask[0]
+    assert np.sqrt(((shown - grey[..., 0])[inside] ** 2).mean()) < 8
 
 
 def test_the_start_anchor_holds_the_fit_at_its_start_against_scattered_points(model):
