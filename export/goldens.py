@@ -1,10 +1,11 @@
 """Golden data for the page's re-implementations of Python code: inputs and what Python makes of them.
 
 The page (TypeScript) re-implements the rotation matrix, lamp -> SH, vertex normals, the crop rule,
-the face mask and the de-lit photo texture. ``python -m export.onnx`` writes ``goldens.json`` next to
-the face model; the Node parity test (``tests/test_web_parity.py``) runs the page's own functions on
-the same inputs. Regenerate with ``python -m export.onnx assets/inversefacenet.safetensors --out build/web``
-(or call :func:`write_goldens`); every value comes from a fixed seed and the shipped face model.
+the face mask, the de-lit photo texture and the live tracker's identity hold. ``python -m export.onnx``
+writes ``goldens.json`` next to the face model; the Node parity test (``tests/test_web_parity.py``) runs
+the page's own functions on the same inputs. Regenerate with
+``python -m export.onnx assets/inversefacenet.safetensors --out build/web`` (or call :func:`write_goldens`);
+every value comes from a fixed seed and the shipped face model.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from inversefacenet.preprocess import EYES, FACE_OVAL, INNER_LIPS, Crop, crop_fo
 from inversefacenet.render.camera import DEFAULT_CAMERA, Camera, rotation_matrix
 from inversefacenet.render.raster_numba import vertex_normals
 from inversefacenet.render.renderer import render, to_uint8
+from inversefacenet.tracking import IdentityHold
 
 FACE_MASK_RULE = {"oval": list(map(int, FACE_OVAL)), "inner_lips": list(map(int, INNER_LIPS)),
                   "eyes": [list(map(int, eye)) for eye in EYES]}  # fmt: skip
@@ -108,6 +110,18 @@ def photo_texture_golden(model: FaceModel, rng: np.random.Generator,
     }  # fmt: skip
 
 
+def identity_golden(model: FaceModel, rng: np.random.Generator, frames: int = 4, count: int = 7) -> dict[str, object]:
+    """A track's readings and filtered parameters (stand-ins: any vectors) through :class:`IdentityHold`."""
+    layout = model.layout
+    readings = rng.normal(size=(count, layout.size)).astype(np.float32)
+    filtered = (readings + rng.normal(scale=0.1, size=readings.shape)).astype(np.float32)
+    hold = IdentityHold(frames)
+    held = [hold(FaceParameters.unpack(layout, r[None]), FaceParameters.unpack(layout, f[None])).pack()[0]
+            for r, f in zip(readings, filtered, strict=True)]  # fmt: skip
+    return {"frames": frames, "ranges": [[layout.slices[n].start, layout.slices[n].stop] for n in ("shape", "albedo")],
+            "readings": readings.tolist(), "filtered": filtered.tolist(), "held": np.array(held).tolist()}
+
+
 def goldens(model: FaceModel, camera: Camera) -> dict[str, object]:
     rng = np.random.default_rng(SEED)
     angles_deg = rng.uniform(-90, 90, (8, 3))
@@ -135,6 +149,7 @@ def goldens(model: FaceModel, camera: Camera) -> dict[str, object]:
         "mask": {"landmarks": in_crop.ravel().tolist(), "size": MASK_SIZE, "rule": FACE_MASK_RULE,
                  "mask": face_mask(in_crop, MASK_SIZE).astype(int).ravel().tolist()},
         "photo_texture": photo_texture_golden(model, rng),
+        "identity": identity_golden(model, rng),
     }  # fmt: skip
 
 

@@ -10,7 +10,9 @@ With ``mesh_every`` > 1 the mesh runs on every n-th frame
 only; in between, the landmarks follow the image by pyramidal Lucas-Kanade optical flow of a
 few stable points (a similarity transform), and the network runs alone on the moved crop.
 Parameters can be smoothed by a One Euro filter (Casiez et al., CHI 2012): little lag when
-the face moves fast, little jitter when it is still.
+the face moves fast, little jitter when it is still. Smoothing also holds the identity: a
+person's shape and albedo do not change within a track, so they are the mean of the network's
+readings over the track's first frames, then kept; pose, expression and light follow each frame.
 
 A :class:`Tracker` holds one video's state (MediaPipe graphs with per-stream timestamps,
 filters): one per stream, never shared between threads or users.
@@ -20,7 +22,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import cv2
 import numpy as np
@@ -52,7 +54,9 @@ MIN_FACE_PX = 24.0
 class TrackerConfig:
     """mesh_every: run the mesh on every n-th frame of a track (1: always; between: optical flow).
     smoothing: One Euro filter on the parameters; min_cutoff (Hz) sets the jitter of a still face,
-    beta the lag of a moving one (per unit of parameter speed, per second)."""
+    beta the lag of a moving one (per unit of parameter speed, per second); with it, shape and
+    albedo are the mean of the track's first ``identity_frames`` readings, then held (0: filtered
+    per frame like the rest)."""
 
     max_faces: int = 1
     mesh_every: int = 1
@@ -60,6 +64,7 @@ class TrackerConfig:
     min_cutoff: float = 1.5
     beta: float = 0.3
     derivative_cutoff: float = 1.0
+    identity_frames: int = 30
 
     def __post_init__(self) -> None:
         if self.mesh_every < 1 or self.max_faces < 1:
@@ -108,10 +113,31 @@ class TrackedFace:
         return DetectedFace(self.landmarks, 0.0).box
 
 
+class IdentityHold:
+    """Shape and albedo of one track: the mean of its first ``frames`` readings, then held."""
+
+    def __init__(self, frames: int) -> None:
+        self.frames, self.count = frames, 0
+        self.shape: np.ndarray | None = None
+        self.albedo: np.ndarray | None = None
+
+    def __call__(self, reading: FaceParameters, filtered: FaceParameters) -> FaceParameters:
+        """``filtered`` with the track's identity; ``reading`` (the network's, unfiltered) adds to its mean."""
+        if self.count < self.frames:
+            self.count += 1
+            if self.shape is None:
+                self.shape, self.albedo = reading.shape.astype(np.float64), reading.albedo.astype(np.float64)
+            else:
+                self.shape += (reading.shape - self.shape) / self.count
+                self.albedo += (reading.albedo - self.albedo) / self.count
+        return replace(filtered, shape=self.shape.astype(np.float32), albedo=self.albedo.astype(np.float32))
+
+
 @dataclass
 class _Track:
     landmarks: np.ndarray
     filter: OneEuroFilter | None
+    identity: IdentityHold | None
     frames: int = 0
     alignment: np.ndarray | None = None  # the network's crop alignment from the last frame (one reading, not two)
 
@@ -177,8 +203,10 @@ class Tracker:
 
     def _start(self, landmarks: np.ndarray) -> _Track:
         config = self.config
-        smoother = OneEuroFilter(config.min_cutoff, config.beta, config.derivative_cutoff) if config.smoothing else None
-        return _Track(landmarks, smoother)
+        if not config.smoothing:
+            return _Track(landmarks, None, None)
+        smoother = OneEuroFilter(config.min_cutoff, config.beta, config.derivative_cutoff)
+        return _Track(landmarks, smoother, IdentityHold(config.identity_frames) if config.identity_frames else None)
 
     def _follow(self, track: _Track, frame: np.ndarray, gray: np.ndarray | None) -> str | None:
         """Move a track to this frame ("mesh" or "flow"); None when the face is lost."""
@@ -207,7 +235,9 @@ class Tracker:
     def _smooth(self, track: _Track, params: FaceParameters, seconds: float) -> FaceParameters:
         if track.filter is None:
             return params
-        return FaceParameters.unpack(self.reconstructor.predictor.config.layout, track.filter(params.pack(), seconds))
+        layout = self.reconstructor.predictor.config.layout
+        filtered = FaceParameters.unpack(layout, track.filter(params.pack(), seconds))
+        return filtered if track.identity is None else track.identity(params, filtered)
 
 
 def _flow(previous: np.ndarray, gray: np.ndarray, landmarks: np.ndarray) -> np.ndarray | None:

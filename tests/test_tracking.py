@@ -49,6 +49,25 @@ def test_one_euro_filter_steadies_a_still_signal_and_follows_a_moving_one():
     assert OneEuroFilter(1.0, 0.0)(np.array([3.0]), 0.0)[0] == 3.0  # the first sample passes unchanged
 
 
+def test_smoothing_holds_the_identity_from_the_tracks_first_frames(reconstructor, video):
+    """With smoothing, shape and albedo are the mean of the first readings, then held; a new track starts afresh.
+    The readings come from a tracker without smoothing on the same frames (smoothing does not move the crops)."""
+    frames, _ = video
+    raw_tracker = Tracker(reconstructor, TrackerConfig(smoothing=False))
+    held_tracker = Tracker(reconstructor, TrackerConfig(identity_frames=5))
+    raw = [raw_tracker(frame, k / 30)[0][0].params for k, frame in enumerate(frames)]
+    held = [held_tracker(frame, k / 30)[0][0].params for k, frame in enumerate(frames)]
+    for k, params in enumerate(held):
+        first = raw[: min(k + 1, 5)]
+        np.testing.assert_allclose(params.shape, np.mean([p.shape for p in first], axis=0), atol=1e-6)
+        np.testing.assert_allclose(params.albedo, np.mean([p.albedo for p in first], axis=0), atol=1e-6)
+    assert np.abs(raw[-1].shape - raw[4].shape).max() > 1e-4  # the readings did vary after the fifth frame
+    assert not np.allclose(held[-1].expression, raw[-1].expression)  # the rest is filtered, not held
+    held_tracker.reset()
+    again = held_tracker(frames[0], 1.0)[0][0].params
+    np.testing.assert_allclose(again.shape, raw[0].shape, atol=1e-6)
+
+
 def test_tracked_crops_follow_the_face_without_the_detector(reconstructor, video):
     frames, shifts = video
     tracker = Tracker(reconstructor, TrackerConfig(smoothing=False))

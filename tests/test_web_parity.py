@@ -1,8 +1,8 @@
 """The page's TypeScript re-implementations against Python, by golden data (Node, no browser).
 
 export/goldens.py writes inputs and Python's outputs; ``npm run parity`` runs the page's own
-functions (rotation matrix, lamp -> SH, vertex normals, crop rule, face mask, photo texture) on the
-same inputs.
+functions (rotation matrix, lamp -> SH, vertex normals, crop rule, face mask, photo texture, the live
+tracker's identity hold) on the same inputs.
 """
 
 import json
@@ -120,3 +120,13 @@ def test_photo_texture_gutters_take_a_neighbouring_texel(photo_texture):
     assert border.sum() > 100
     closest = np.abs(neighbours - ours[None]).max(axis=3).min(axis=0)
     assert closest[border].max() <= 1
+
+
+def test_the_live_identity_hold(parity):
+    """The page holds a track's shape and albedo as tracking.py does: the mean of the first readings, then kept;
+    the rest of each frame's parameters pass as filtered."""
+    golden, page = parity
+    np.testing.assert_allclose(page["identity"], golden["identity"]["held"], atol=1e-6)
+    held = np.array(golden["identity"]["held"])
+    start, stop = golden["identity"]["ranges"][0]
+    assert np.all(held[golden["identity"]["frames"] :, start:stop] == held[-1, start:stop])  # held after the frames

@@ -4,6 +4,7 @@
 import { readFileSync } from "node:fs";
 import { vertexNormals } from "../src/facemodel";
 import { shFromLight } from "../src/lighting";
+import { IdentityHold } from "../src/live";
 import { rotationMatrix } from "../src/params";
 import { delight } from "../src/phototexture";
 import { alignedCrop, alignmentTo, cropForLandmarks, faceMask } from "../src/preprocess";
@@ -73,5 +74,10 @@ const outputs = {
       { scale, offset: [x, y], size: crop.size })),
   mask: Array.from(faceMask(Float32Array.from(mask.landmarks), mask.size, mask.rule)),
   photo_texture: photoTexture(golden.photo_texture),
+  identity: ((g) => {
+    const hold = new IdentityHold(g.ranges, g.frames);
+    return g.readings.map((reading: number[], k: number) =>
+      Array.from(hold.hold(Float32Array.from(reading), Float32Array.from(g.filtered[k]))));
+  })(golden.identity),
 };
 process.stdout.write(JSON.stringify(outputs));

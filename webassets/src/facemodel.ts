@@ -113,17 +113,25 @@ export class FaceModel {
     return out;
   }
 
+  // The last identity's neutral geometry and albedo: a live track holds its identity (live.ts's IdentityHold), so
+  // each frame rebuilds only the expression (the same sums in the same order as without them).
+  private lastShape: { coefficients: number[]; neutral: Float32Array } | null = null;
+  private lastAlbedo: { coefficients: number[]; albedo: Float32Array } | null = null;
+
   geometry(shape: ArrayLike<number>, expression: ArrayLike<number>): Float32Array {
-    return this.combine(this.mean, [
-      [this.shapeBasis, shape],
-      [this.expressionBasis, expression],
-    ]);
+    if (!this.lastShape || !sameNumbers(this.lastShape.coefficients, shape)) {
+      this.lastShape = { coefficients: Array.from(shape), neutral: this.combine(this.mean, [[this.shapeBasis, shape]]) };
+    }
+    return this.combine(this.lastShape.neutral, [[this.expressionBasis, expression]]);
   }
 
   albedo(albedo: ArrayLike<number>): Float32Array {
-    const out = this.combine(this.albedoMean, [[this.albedoBasis, albedo]]);
-    for (let i = 0; i < out.length; i++) out[i] = Math.min(Math.max(out[i], 0), 1);
-    return out;
+    if (!this.lastAlbedo || !sameNumbers(this.lastAlbedo.coefficients, albedo)) {
+      const out = this.combine(this.albedoMean, [[this.albedoBasis, albedo]]);
+      for (let i = 0; i < out.length; i++) out[i] = Math.min(Math.max(out[i], 0), 1);
+      this.lastAlbedo = { coefficients: Array.from(albedo), albedo: out };
+    }
+    return Float32Array.from(this.lastAlbedo.albedo); // the caller's own copy
   }
 
   /** Per-vertex xyz or rgb (V*3) -> per-atlas-vertex values, the vertex list of every download. */
@@ -169,6 +177,12 @@ export class FaceModel {
         this.atlasNormals(neutral.map((x, j) => x + delta[j])).map((x, j) => x - normals[j])),
     };
   }
+}
+
+function sameNumbers(a: ArrayLike<number>, b: ArrayLike<number>): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /** Area-weighted unit vertex normals of a mesh (V*3 positions, T*3 counter-clockwise triangles). */

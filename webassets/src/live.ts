@@ -1,7 +1,7 @@
 // Live mode: the webcam tracked frame to frame, as inversefacenet/tracking.py tracks a video. Each frame's
 // mesh runs on a square around the previous frame's landmarks; the detector only while no face is tracked
-// or when the mesh loses it; the network on every frame, its parameters smoothed by a One Euro filter
-// (switchable). A frame that arrives while the previous one is processed is dropped, so the view lags the
+// or when the mesh loses it; the network on every frame, its parameters smoothed by a One Euro filter and its
+// identity (shape, albedo) held from the track's first frames (switchable together). A frame that arrives while the previous one is processed is dropped, so the view lags the
 // camera by at most one frame instead of a growing queue.
 import { boxOf, type LandmarkDetector } from "./landmarks";
 import type { Reading } from "./main";
@@ -12,6 +12,8 @@ const MIN_FACE_PX = 24;
 const MIN_CUTOFF = 1.5;
 const BETA = 0.3;
 const DERIVATIVE_CUTOFF = 1.0;
+/** tracking.py's TrackerConfig.identity_frames: shape and albedo are the mean of a track's first readings. */
+const IDENTITY_FRAMES = 30;
 /** Frames the fps and the per-stage means are taken over. */
 const WINDOW = 30;
 
@@ -57,6 +59,31 @@ export class OneEuroFilter {
   }
 }
 
+/**
+ * A track's identity, as tracking.py's IdentityHold: the output's shape and albedo ranges are the mean of the
+ * first IDENTITY_FRAMES readings, then held. Held values stay the same numbers, so the face model reuses the
+ * identity's geometry and albedo instead of rebuilding them every frame.
+ */
+export class IdentityHold {
+  private count = 0;
+  private mean: Float64Array[] = [];
+
+  constructor(private readonly ranges: [number, number][], private readonly frames = IDENTITY_FRAMES) {}
+
+  /** `filtered` (changed in place) with the identity; `reading` (the network's, unfiltered) adds to its mean. */
+  hold(reading: Float32Array, filtered: Float32Array): Float32Array {
+    if (this.count < this.frames) {
+      this.count++;
+      this.ranges.forEach(([start, end], r) => {
+        if (this.count === 1) this.mean[r] = Float64Array.from(reading.subarray(start, end));
+        else this.mean[r].forEach((m, i) => (this.mean[r][i] = m + (reading[start + i] - m) / this.count));
+      });
+    }
+    this.ranges.forEach(([start], r) => filtered.set(this.mean[r], start));
+    return filtered;
+  }
+}
+
 /** One frame's result: the network's (smoothed) output, or null when no face was found. */
 interface Step {
   output: Float32Array | null;
@@ -68,18 +95,21 @@ export class Tracker {
   private landmarks: Float32Array | null = null;
   private alignment: number[] | null = null; // the network's crop alignment from the last frame: one reading
   private smoother: OneEuroFilter | null = null;
+  private identity: IdentityHold | null = null;
   smoothing = true;
   detections = 0;
 
+  /** identityRanges: where the network's output holds shape and albedo (the face model's parameter layout). */
   constructor(
     private readonly detector: LandmarkDetector,
     private readonly read: (
       frame: HTMLCanvasElement, points: Float32Array, carried: number[] | null) => Promise<Reading>,
+    private readonly identityRanges: [number, number][],
   ) {}
 
-  /** Forget the face: the next frame runs the detector and starts a new filter. */
+  /** Forget the face: the next frame runs the detector and starts a new filter and identity. */
   reset(): void {
-    [this.landmarks, this.alignment, this.smoother] = [null, null, null];
+    [this.landmarks, this.alignment, this.smoother, this.identity] = [null, null, null, null];
   }
 
   async step(frame: HTMLCanvasElement, seconds: number): Promise<Step> {
@@ -100,11 +130,12 @@ export class Tracker {
     this.alignment = alignment;
     [ms.preprocess, ms.network] = [preprocess_ms, network_ms];
     if (!this.smoothing) {
-      this.smoother = null; // switched back on, it starts afresh rather than from a stale state
+      [this.smoother, this.identity] = [null, null]; // switched back on, they start afresh, not from a stale state
       return { output, ms };
     }
     this.smoother ??= new OneEuroFilter();
-    return { output: this.smoother.filter(output, seconds), ms };
+    this.identity ??= new IdentityHold(this.identityRanges);
+    return { output: this.identity.hold(output, this.smoother.filter(output, seconds)), ms };
   }
 }
 

@@ -635,7 +635,8 @@ async function main(): Promise<void> {
   const view = new FaceView($<HTMLCanvasElement>("view"), model.atlas.triangles,
     network.preprocessing.camera_distance_mm);
   const app = new App(model, detector, network, view);
-  const tracker = new Tracker(detector, (frame, points, carried) => app.read(frame, points, carried));
+  const { shape, albedo } = model.index.parameter_layout;
+  const tracker = new Tracker(detector, (frame, points, carried) => app.read(frame, points, carried), [shape, albedo]);
   const live = new Live($<HTMLVideoElement>("live-video"), tracker, (output, seconds) => app.showLive(output, seconds),
     (stats) => reportLive(app, stats));
   buildControls(app, live);
