@@ -173,7 +173,8 @@ def live_tab(reconstructor: Reconstructor) -> None:
             light = gr.Radio([RECOVERED, *PRESETS], value="side light", label="Light (matched to the video's exposure)",
                              elem_id="live-light")  # fmt: skip
             in_video = gr.Checkbox(True, label="Show the relit face in the video", elem_id="live-in-video")
-            smoothing = gr.Checkbox(True, label="Smooth over time (One Euro filter)", elem_id="live-smoothing")
+            smoothing = gr.Checkbox(True, label="Smooth over time (One Euro filter; shape and skin held from the first "
+                                    "second)", elem_id="live-smoothing")  # fmt: skip
             record = gr.Checkbox(False, label=f"{KEEP} (its parameters, up to {RECORD_LIMIT_S:.0f} s; ticking it "
                                  "starts a new recording)", elem_id="live-record")  # fmt: skip
         with gr.Column():

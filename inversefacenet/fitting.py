@@ -175,6 +175,7 @@ def _fit_appearance(model: FaceModel, params: FaceParameters, image: np.ndarray,
     mean = model.albedo_mean[ids].astype(np.float64)
     components = (model.albedo_basis[:, ids] * model.albedo_std[:, None, None]).astype(np.float64)  # (K, N, 3)
     albedo_coeffs = params.albedo[0].astype(np.float64)
+    sh = params.sh[0].astype(np.float64)
     for _ in range(config.appearance_rounds):
         albedo = mean + np.einsum("k,knc->nc", albedo_coeffs, components)
         sh = _solve_light(basis, albedo, observed, grey)

@@ -69,6 +69,8 @@ class TrackerConfig:
     def __post_init__(self) -> None:
         if self.mesh_every < 1 or self.max_faces < 1:
             raise ValueError(f"mesh_every and max_faces must be at least 1, got {self.mesh_every}, {self.max_faces}")
+        if self.identity_frames < 0:
+            raise ValueError(f"identity_frames must be 0 (no hold) or more, got {self.identity_frames}")
 
 
 class OneEuroFilter:
@@ -117,6 +119,8 @@ class IdentityHold:
     """Shape and albedo of one track: the mean of its first ``frames`` readings, then held."""
 
     def __init__(self, frames: int) -> None:
+        if frames < 1:
+            raise ValueError(f"an identity is the mean of at least 1 reading, got {frames}")
         self.frames, self.count = frames, 0
         self.shape: np.ndarray | None = None
         self.albedo: np.ndarray | None = None

@@ -15,6 +15,7 @@ from inversefacenet.cli import main
 from inversefacenet.detection import LandmarkDetector
 from inversefacenet.fitting import NETWORK_START_FIT, FitConfig, fit, is_grey
 from inversefacenet.networks import build_network
+from inversefacenet.photo_texture import delight
 from inversefacenet.predictor import export_onnx, load_predictor
 from inversefacenet.preprocess import Crop, crop_for_landmarks, crop_image, face_input, face_mask, network_input
 from inversefacenet.render.camera import Camera
@@ -104,9 +105,9 @@ def test_fit_recovers_known_parameters(model):
     assert abs(result.params.expression[0, jaw] - 0.3) < 0.2
 
 
-def test_on_a_grayscale_photo_the_fitted_light_is_grey(model):
+def test_on_a_grayscale_photo_the_fitted_light_is_grey(model, monkeypatch):
     """A warm light on a colour photo is recovered as warm; the same photo in black and white gets one grey light,
-    not a tint that would paint the albedo (and the photo texture) the other way."""
+    not a tint that paints the photo texture the other way (as it does with the rule switched off)."""
     params = known_face(model, 3)
     params.sh[0] *= np.array([1.25, 1.0, 0.75], np.float32)
     image, out = photo_of(model, params, 128, background=0.0)
@@ -116,12 +117,22 @@ def test_on_a_grayscale_photo_the_fitted_light_is_grey(model):
     assert colour[0] > 1.3 * colour[2]
     grey = np.repeat(np.asarray(Image.fromarray(image).convert("L"))[..., None], 3, axis=2)
     assert is_grey(grey[mask].astype(float)) and not is_grey(image[mask].astype(float))
+
+    def texture_tint(result) -> float:
+        """Red over blue of the photo texture where it comes from the photo: 1 is grey."""
+        texture = delight(model, result.params, grey, mask, 128)
+        red, _, blue = texture.texture[texture.seen > 0.5].mean(axis=0)
+        return float(red / blue)
+
     result = fit(model, grey, mask, landmarks, mode="full")
     np.testing.assert_array_equal(result.params.sh[0, :, 0], result.params.sh[0, :, 2])
     np.testing.assert_array_equal(result.params.sh[0, :, 0], result.params.sh[0, :, 1])
     shown = result.render.image[0] @ np.array([0.299, 0.587, 0.114]) * 255  # what the photo shows: brightness
     inside = mask & result.render.raster.mask[0]
     assert np.sqrt(((shown - grey[..., 0])[inside] ** 2).mean()) < 8
+    monkeypatch.setattr("inversefacenet.fitting.is_grey", lambda colours: False)
+    tinted = fit(model, grey, mask, landmarks, mode="full")
+    assert abs(texture_tint(result) - 1) < 0.05 < abs(texture_tint(tinted) - 1)
 
 
 def test_the_start_anchor_holds_the_fit_at_its_start_against_scattered_points(model):

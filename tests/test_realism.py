@@ -158,22 +158,27 @@ def test_the_head_goes_behind_the_face_with_a_neck_below_the_chin(model):
 
 
 def test_paired_faces_are_cropped_by_their_own_measured_pattern(model, tmp_path):
-    """A measured face comes back with its own parameters, and its crop moves by its own pattern: here every point
-    shifted right by a tenth of the landmark box, so the exact crop lies that far left (in crop sides: 0.1 / crop
-    scale), at the same scale."""
+    """A measured face comes back with its own parameters, and its crop moves by its own pattern: here face i's
+    points all shifted right by (i + 1) / 20 of the landmark box, so its exact crop lies that far left (in crop
+    sides: shift / crop scale), at the same scale."""
     params = random_parameters(model, 3, seed=5, max_angle=20)
-    shift = np.zeros((3, 468, 2))
-    shift[..., 0] = 0.1
-    PairedFaces(params.pack(), shift).save(tmp_path / "paired.npz")
+    shifts = np.array([0.05, 0.10, 0.15])
+    offsets = np.zeros((3, 468, 2))
+    offsets[..., 0] = shifts[:, None]
+    PairedFaces(params.pack(), offsets).save(tmp_path / "paired.npz")
     paired = PairedFaces.load(tmp_path / "paired.npz")
     np.testing.assert_allclose(paired.offsets_by_pose(model).angles, np.degrees(params.rotation[:, :2]), atol=1e-4)
     backdrop_only = Realism(head=0.0, occluders=0.0, camera=False, landmark_noise=False)
-    stream = SyntheticStream(model, 64, 4, seed=3, realism=backdrop_only, alignment=True, paired=paired,
+    stream = SyntheticStream(model, 64, 6, seed=3, realism=backdrop_only, alignment=True, paired=paired,
                              paired_share=1.0)  # fmt: skip
     _, targets = stream.batch(0)
     size = model.layout.size
-    for row in targets:
-        assert np.abs(params.pack() - row[:size]).max(axis=1).min() < 1e-6  # one of the measured faces
-        np.testing.assert_allclose(row[size:], [-0.1 / cam.DEFAULT_CAMERA.crop_scale, 0, 0], atol=2e-3)
-    with pytest.raises(ValueError, match="realism"):
+    faces = [int(np.abs(params.pack() - row[:size]).max(axis=1).argmin()) for row in targets]
+    assert len(set(faces)) > 1  # the batch drew different faces
+    for row, face in zip(targets, faces, strict=True):
+        np.testing.assert_allclose(row[:size], params.pack()[face], atol=1e-6)  # one of the measured faces
+        np.testing.assert_allclose(row[size:], [-shifts[face] / cam.DEFAULT_CAMERA.crop_scale, 0, 0], atol=2e-3)
+    with pytest.raises(ValueError, match="needs paired faces"):
+        SyntheticStream(model, 64, 4, seed=3, realism=backdrop_only, paired_share=0.5)
+    with pytest.raises(ValueError, match="need realism"):
         SyntheticStream(model, 64, 4, seed=3, paired=paired, paired_share=0.5)

@@ -127,6 +127,7 @@ def test_the_live_identity_hold(parity):
     the rest of each frame's parameters pass as filtered."""
     golden, page = parity
     np.testing.assert_allclose(page["identity"], golden["identity"]["held"], atol=1e-6)
-    held = np.array(golden["identity"]["held"])
-    start, stop = golden["identity"]["ranges"][0]
-    assert np.all(held[golden["identity"]["frames"] :, start:stop] == held[-1, start:stop])  # held after the frames
+    held, frames = np.array(page["identity"]), golden["identity"]["frames"]
+    for start, stop in golden["identity"]["ranges"]:  # shape, albedo: held after the first frames
+        assert np.all(held[frames:, start:stop] == held[-1, start:stop])
+        assert not np.all(held[frames - 1, start:stop] == held[frames - 2, start:stop])  # ... and not before

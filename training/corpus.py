@@ -63,6 +63,11 @@ class CorpusDistribution:
 PAPER = CorpusDistribution()
 
 
+def distribution_named(name: str) -> CorpusDistribution:
+    """The corpus distribution of a command-line name: paper | narrow | wide | real."""
+    return {"paper": PAPER, "narrow": PAPER.narrow(), "wide": PAPER.wide(), "real": PAPER.real()}[name]
+
+
 def sample_parameters(model: FaceModel, count: int, rng: np.random.Generator,
                       distribution: CorpusDistribution = PAPER) -> FaceParameters:  # fmt: skip
     """Draw ``count`` parameter vectors (numpy float32)."""
@@ -194,8 +199,15 @@ class SyntheticStream:
     paired_share: float = 0.0
 
     def __post_init__(self) -> None:
-        if self.paired_share and (self.paired is None or not self.realism.active):
-            raise ValueError("paired_share needs paired faces and realism (their photos are photo-like)")
+        if not 0 <= self.paired_share <= 1:
+            raise ValueError(f"paired_share is a share of each batch, in [0, 1]; got {self.paired_share}")
+        if self.paired_share and self.paired is None:
+            raise ValueError("paired_share needs paired faces (training.landmark_noise --paired)")
+        if self.paired_share and not self.realism.active:
+            raise ValueError("paired faces need realism: their photos are photo-like")
+        if self.paired is not None and self.paired.parameters.shape[1] != self.model.layout.size:
+            raise ValueError(f"paired faces have {self.paired.parameters.shape[1]} parameters, the face model "
+                             f"{self.model.layout.size}: measured with another face model")  # fmt: skip
 
     def parameters(self, rng: np.random.Generator) -> FaceParameters:
         if self.pool is None:

@@ -7,8 +7,9 @@ Photos of known faces (the corpus distribution, a background and camera effects)
 the detector; the detected points are compared with the model's landmark vertices, in units
 of the landmark box (:mod:`inversefacenet.landmark_offsets` says who uses them).
 
-``--paired`` also keeps each measured face's parameters, so that the corpus can render that
-face again with its own detected pattern (``training.corpus.PairedFaces``) rather than the
+``--paired`` writes, instead, each measured face's parameters with its offsets to ``--out`` (which
+it needs, and which may not be the shipped offsets file), so that the corpus can render that face
+again with its own detected pattern (``training.corpus.PairedFaces``) rather than the
 pattern of another face of similar pose: MediaPipe's points follow the face, not only its pose.
 """
 
@@ -23,15 +24,14 @@ from tqdm import tqdm
 from inversefacenet.detection import LandmarkDetector
 from inversefacenet.facemodel.model import MESH_POINTS, FaceModel
 from inversefacenet.landmark_offsets import OFFSETS_FILE
-from training.corpus import PairedFaces, sample_parameters
+from training.corpus import PairedFaces, distribution_named, sample_parameters
 from training.realism import photo_of_face
-from training.train import distribution_named
 
 SEED = 4_680
 
 
 def measure(model: FaceModel, count: int, seed: int = SEED, distribution: str = "real") -> PairedFaces:
-    """Offsets of the detected points from the true ones, for the faces the detector finds."""
+    """The faces the detector finds, with the offsets of the detected points from the true ones."""
     rng = np.random.default_rng(seed)
     truth = sample_parameters(model, count, rng, distribution_named(distribution))
     detector = LandmarkDetector()
@@ -50,11 +50,14 @@ def measure(model: FaceModel, count: int, seed: int = SEED, distribution: str = 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--count", type=int, default=400)
-    parser.add_argument("--out", type=Path, default=OFFSETS_FILE)
+    parser.add_argument("--out", type=Path, help=f"default: {OFFSETS_FILE} (without --paired)")
     parser.add_argument("--seed", type=int, default=SEED)
     parser.add_argument("--distribution", default="real", help="paper | narrow | wide | real (training.corpus)")
-    parser.add_argument("--paired", action="store_true", help="also keep each face's parameters (for the corpus)")
+    parser.add_argument("--paired", action="store_true", help="write the faces' parameters with their offsets instead")
     args = parser.parse_args(argv)
+    if args.paired and (args.out is None or args.out.resolve() == OFFSETS_FILE.resolve()):
+        parser.error(f"--paired needs an --out other than {OFFSETS_FILE}")
+    args.out = args.out or OFFSETS_FILE
     model = FaceModel.load()
     paired = measure(model, args.count, args.seed, args.distribution)
     if args.paired:

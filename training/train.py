@@ -30,7 +30,7 @@ from tqdm import tqdm
 from inversefacenet.checkpoint import NetworkConfig, load_network, save_checkpoint
 from inversefacenet.facemodel.model import FaceModel
 from inversefacenet.networks import build_network
-from training.corpus import PAPER, PairedFaces, SyntheticStream
+from training.corpus import PairedFaces, SyntheticStream, distribution_named
 from training.losses import ParameterLoss
 from training.realism import Realism
 
@@ -62,9 +62,6 @@ class TrainConfig:
     threads: int = 0  # torch CPU threads; 0 = torch's default
     ema_decay: float = 0.0  # > 0 validates and keeps as best an exponential moving average of the weights
 
-
-def distribution_named(name: str) -> Any:
-    return {"paper": PAPER, "narrow": PAPER.narrow(), "wide": PAPER.wide(), "real": PAPER.real()}[name]
 
 
 def learning_rate(config: TrainConfig, step: int) -> float:
@@ -180,6 +177,8 @@ def _corpus(config: TrainConfig, model: FaceModel, seed: int) -> tuple[Synthetic
     distribution = distribution_named(config.distribution)
     realism = Realism(share=config.realism).without(config.realism_without) if config.realism else Realism.none()
     options = {"realism": realism, "alignment": config.crop_alignment, "mask": config.input_mask}
+    if bool(config.paired_faces) != bool(config.paired_share):
+        raise ValueError("--paired-faces and --paired-share go together")
     paired = PairedFaces.load(Path(config.paired_faces)) if config.paired_faces else None
     stream = SyntheticStream(model, config.input_size, config.batch_size, seed, distribution, **options,
                              paired=paired, paired_share=config.paired_share)  # fmt: skip

@@ -1,8 +1,9 @@
 // Live mode: the webcam tracked frame to frame, as inversefacenet/tracking.py tracks a video. Each frame's
 // mesh runs on a square around the previous frame's landmarks; the detector only while no face is tracked
 // or when the mesh loses it; the network on every frame, its parameters smoothed by a One Euro filter and its
-// identity (shape, albedo) held from the track's first frames (switchable together). A frame that arrives while the previous one is processed is dropped, so the view lags the
-// camera by at most one frame instead of a growing queue.
+// identity (shape, albedo) held from the track's first frames (switchable together). A frame that arrives while
+// the previous one is processed is dropped, so the view lags the camera by at most one frame instead of a growing
+// queue.
 import { boxOf, type LandmarkDetector } from "./landmarks";
 import type { Reading } from "./main";
 
@@ -44,7 +45,7 @@ export class OneEuroFilter {
   filter(value: Float32Array, seconds: number): Float32Array {
     if (!this.value) {
       [this.value, this.speed, this.time] = [Float64Array.from(value), new Float64Array(value.length), seconds];
-      return value;
+      return Float32Array.from(value); // the caller's own array, as on later calls
     }
     const dt = Math.max(seconds - this.time, 1e-6);
     const speedAlpha = alpha(dt, DERIVATIVE_CUTOFF);
@@ -68,7 +69,9 @@ export class IdentityHold {
   private count = 0;
   private mean: Float64Array[] = [];
 
-  constructor(private readonly ranges: [number, number][], private readonly frames = IDENTITY_FRAMES) {}
+  constructor(private readonly ranges: [number, number][], private readonly frames = IDENTITY_FRAMES) {
+    if (frames < 1) throw new Error(`an identity is the mean of at least 1 reading, got ${frames}`);
+  }
 
   /** `filtered` (changed in place) with the identity; `reading` (the network's, unfiltered) adds to its mean. */
   hold(reading: Float32Array, filtered: Float32Array): Float32Array {
