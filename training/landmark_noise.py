@@ -60,11 +60,8 @@ def main(argv: list[str] | None = None) -> None:
     args.out = args.out or OFFSETS_FILE
     model = FaceModel.load()
     paired = measure(model, args.count, args.seed, args.distribution)
-    if args.paired:
-        paired.save(args.out)
     noise = paired.offsets_by_pose(model)
-    if not args.paired:
-        noise.save(args.out)
+    (paired if args.paired else noise).save(args.out)
     distance = np.linalg.norm(noise.offsets, axis=2)
     print(f"{len(noise.offsets)} of {args.count} faces found; offset of a point from its vertex, in landmark-box "
           f"units: median {np.median(distance):.4f}, 90th percentile {np.percentile(distance, 90):.4f}; "

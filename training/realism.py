@@ -216,11 +216,12 @@ def network_inputs(images: np.ndarray, coverage: np.ndarray, points: np.ndarray,
     alignment = np.zeros((len(images), ALIGNMENT_SIZE), np.float32)
     for k in range(len(images)):
         image, landmarks = images[k], points[k]
-        own = None if own_offsets is None else own_offsets[k]
-        if own is not None or rng.uniform() < realism.share:
+        offsets = None if own_offsets is None else own_offsets[k]
+        if offsets is not None or rng.uniform() < realism.share:
             image = photo_like(image, coverage[k], landmarks, rng, realism)
-            if own is not None or realism.landmark_noise:
-                offsets = own if own is not None else measured_offsets().sample(np.degrees(rotation[k, :2]), rng)
+            if offsets is None and realism.landmark_noise:
+                offsets = measured_offsets().sample(np.degrees(rotation[k, :2]), rng)
+            if offsets is not None:
                 image, landmarks, crop = recrop(image, moved(landmarks, offsets), size)
                 alignment[k] = crop.alignment_to(exact)
         masks[k] = input_mask(landmarks, size, mask)

@@ -115,23 +115,18 @@ export class FaceModel {
 
   // The last identity's neutral geometry and albedo: a live track holds its identity (live.ts's IdentityHold), so
   // each frame rebuilds only the expression (the same sums in the same order as without them).
-  private lastShape: { coefficients: number[]; neutral: Float32Array } | null = null;
-  private lastAlbedo: { coefficients: number[]; albedo: Float32Array } | null = null;
+  private readonly neutral = new LastResult();
+  private readonly skin = new LastResult();
 
   geometry(shape: ArrayLike<number>, expression: ArrayLike<number>): Float32Array {
-    if (!this.lastShape || !sameNumbers(this.lastShape.coefficients, shape)) {
-      this.lastShape = { coefficients: Array.from(shape), neutral: this.combine(this.mean, [[this.shapeBasis, shape]]) };
-    }
-    return this.combine(this.lastShape.neutral, [[this.expressionBasis, expression]]);
+    const neutral = this.neutral.of(shape, () => this.combine(this.mean, [[this.shapeBasis, shape]]));
+    return this.combine(neutral, [[this.expressionBasis, expression]]);
   }
 
   albedo(albedo: ArrayLike<number>): Float32Array {
-    if (!this.lastAlbedo || !sameNumbers(this.lastAlbedo.coefficients, albedo)) {
-      const out = this.combine(this.albedoMean, [[this.albedoBasis, albedo]]);
-      for (let i = 0; i < out.length; i++) out[i] = Math.min(Math.max(out[i], 0), 1);
-      this.lastAlbedo = { coefficients: Array.from(albedo), albedo: out };
-    }
-    return Float32Array.from(this.lastAlbedo.albedo); // the caller's own copy
+    const skin = this.skin.of(albedo, () =>
+      this.combine(this.albedoMean, [[this.albedoBasis, albedo]]).map((v) => Math.min(Math.max(v, 0), 1)));
+    return Float32Array.from(skin); // the caller's own copy
   }
 
   /** Per-vertex xyz or rgb (V*3) -> per-atlas-vertex values, the vertex list of every download. */
@@ -179,10 +174,17 @@ export class FaceModel {
   }
 }
 
-function sameNumbers(a: ArrayLike<number>, b: ArrayLike<number>): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
+/** The last computed value, kept while the same coefficients come again. */
+class LastResult {
+  private coefficients: number[] = [];
+  private value: Float32Array | null = null;
+
+  of(coefficients: ArrayLike<number>, compute: () => Float32Array): Float32Array {
+    const same = this.coefficients.length === coefficients.length &&
+      this.coefficients.every((c, i) => c === coefficients[i]);
+    if (!this.value || !same) [this.coefficients, this.value] = [Array.from(coefficients), compute()];
+    return this.value;
+  }
 }
 
 /** Area-weighted unit vertex normals of a mesh (V*3 positions, T*3 counter-clockwise triangles). */
