@@ -1,19 +1,20 @@
-"""Where the full fit should start: from the network with fewer iterations, or from the mean face.
+"""Where the full fit should start, and what it should follow: the network or the mean face, the photo's
+colours or MediaPipe's points.
 
     python benchmarks/fit_start.py [CHECKPOINT] [--photos runs/devset] [--faces 40] [--fractions 1 0.5 0.25]
                                    [--landmark-weights 0.3 0.1] [--anchors 0.05 0.2] [--realistic-only]
                                    [--report FILE.json]
 
 Issue #13 asks whether the fit started from the network is better than the fit from the mean face,
-or as good in fewer iterations. Each row runs the full fit (``FitConfig``'s landmark and refinement
-iterations scaled by a fraction) from the network's prediction, or from the mean face at the default
-iterations, on
+or as good in fewer iterations. Rows: the full fit from the mean face (``DEFAULT_FIT``); from the network
+the pipeline's fit (``NETWORK_START_FIT``: led by the colours, MediaPipe's points a weak pull) and, per
+fraction, the fit led by the points (``DEFAULT_FIT``'s landmark stage and refinement, iterations scaled), on
 - the realistic row's photo-like renders of known faces (``training.evaluate``'s real path, same
   seed and faces): rotation and geometric error against the truth, as ``training.evaluate`` reports;
 - the development set's real photos, scored like ``training.evaluate_photos``: the fit's landmark
   residual against MediaPipe's points and its photometric RMSE (what the fit minimises: residuals,
   not accuracies).
-``--landmark-weights`` and ``--anchors`` add rows from the network at ``NETWORK_START_FIT``'s iterations with
+``--landmark-weights`` and ``--anchors`` add rows from the network with ``NETWORK_START_FIT``'s
 ``FitConfig.landmark_weight`` or ``FitConfig.start_anchor`` set: how much the fit should trust MediaPipe's points
 against the network it starts from.
 Time: wall ms per face of the whole ``reconstruct_faces`` call (network, crop, fit; detection
@@ -53,11 +54,11 @@ MEAN_FACE = "full fit from the mean face"
 
 def fitters(model: FaceModel, predictor: Predictor, detector: LandmarkDetector, fractions: list[float],
             landmark_weights: list[float], anchors: list[float]) -> dict[str, Reconstructor]:  # fmt: skip
-    """The rows: the fit from the mean face, then from the network at each fraction of the iterations, each
-    landmark weight and each start anchor."""
-    configs = {}
+    """The rows: the fit from the mean face, then from the network: the pipeline's, the one led by the points at
+    each fraction of the iterations, each landmark weight and each start anchor."""
+    configs = {"network + full fit (the pipeline's, led by the colours)": NETWORK_START_FIT}
     for fraction in fractions:
-        configs[f"network + full fit, {fraction:g} x the iterations"] = replace(
+        configs[f"network + full fit led by the points, {fraction:g} x the iterations"] = replace(
             DEFAULT_FIT, landmark_iterations=round(DEFAULT_FIT.landmark_iterations * fraction),
             refine_iterations=round(DEFAULT_FIT.refine_iterations * fraction))  # fmt: skip
     for weight in landmark_weights:
@@ -104,7 +105,7 @@ def main() -> None:
     parser.add_argument("checkpoint", nargs="?", default=str(DEFAULT_CHECKPOINT))
     parser.add_argument("--photos", type=Path, default=ROOT / "runs" / "devset")
     parser.add_argument("--faces", type=int, default=40, help="of the realistic row")
-    parser.add_argument("--fractions", type=float, nargs="+", default=[1.0, 0.5, 0.25])
+    parser.add_argument("--fractions", type=float, nargs="+", default=[0.5])
     parser.add_argument("--landmark-weights", type=float, nargs="*", default=[])
     parser.add_argument("--anchors", type=float, nargs="*", default=[])
     parser.add_argument("--realistic-only", action="store_true", help="skip the development set")

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field, replace
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import torch
@@ -48,15 +48,19 @@ class FitConfig:
     refine_rates: tuple[float, float, float, float] = (0.005, 0.03, 0.02, 0.01)  # rotation, shape+albedo, expr., SH
     charbonnier_epsilon: float = 1e-3  # robust photometric error sqrt(d^2 + eps): outliers count less than squared
     landmark_weight: float = 1.0  # of the landmark error in both stages (MediaPipe's points scatter per face)
+    placement_rates: tuple[float, float] | None = (0.3, 0.005)  # shift (crop px), log scale; None: the box's place
+    refine_placement_rates: tuple[float, float] | None = None  # the same in the joint refinement
     start_anchor: float = 0.0  # Gaussian pull towards the starting point (a network's prediction), see _prior
     min_observed_vertices: int = 50  # fewer visible skin vertices in the mask: appearance is not fitted
 
 
 DEFAULT_FIT = FitConfig()
 """The fit from the mean face."""
-NETWORK_START_FIT = replace(DEFAULT_FIT, landmark_iterations=60, refine_iterations=30)
-"""The fit from a network's prediction: half the iterations end at the errors of the full-length fit, in half the
-time (``python benchmarks/fit_start.py``; ``reports/realphotos/fit_start.json``)."""
+NETWORK_START_FIT = replace(DEFAULT_FIT, landmark_iterations=0, refine_iterations=30, landmark_weight=0.01,
+                            refine_placement_rates=(0.05, 0.001))
+"""The fit from a network's prediction: led by the photo's colours, with the face's place free and MediaPipe's
+points as a weak pull only. A network trained on MediaPipe-like crops already reads the pose and shape better than
+those points say, so a fit that follows them makes it worse (``python benchmarks/fit_start.py``)."""
 
 
 @dataclass
@@ -67,12 +71,35 @@ class FitResult:
     landmark_error_px: float  # mean over the 468 mesh points, crop pixels
     photometric_rmse: float  # 0-255, inside the mask where the model covers the face
     render: RenderOutput  # the fitted face on the full mesh at the crop's size
+    alignment: np.ndarray  # (3,) where the parameters' own crop lies in the fitted one (Crop.alignment_to)
     ms: dict[str, float] = field(default_factory=dict)
 
 
-def _landmark_pixels(model: FaceModel, params: FaceParameters, size: int, camera: Camera) -> torch.Tensor:
-    """Projected 468 mesh landmarks in crop pixels under the paper's crop rule: (B, 468, 2)."""
-    return project_face(model, params, size, camera).pixels[:, model.landmarks_mediapipe[:MESH_POINTS]]
+def _placed(pixels: Any, placement: Any, size: int) -> Any:
+    """Crop pixels (..., 2) of the model's own framing -> the fitted crop's, where the model's crop lies
+    ``placement`` (3,) off: a shift in crop pixels, then a log scale about the crop's centre (numpy or torch)."""
+    grow = placement[2].exp() if isinstance(placement, torch.Tensor) else np.exp(placement[2])
+    return (pixels - size / 2) * grow + size / 2 + placement[:2]
+
+
+def _render_placed(model: FaceModel, params: FaceParameters, size: int, camera: Camera,
+                   placement: np.ndarray) -> RenderOutput:  # fmt: skip
+    """The numba render of the face framed by the crop rule, then placed (:func:`_placed`)."""
+    face = project_face(model, params, size, camera)
+    grow = np.exp(placement[2])
+    return render(model, params, size, camera, crop=(face.scale * grow, _placed(face.offset, placement, size)))
+
+
+def _landmark_pixels(model: FaceModel, params: FaceParameters, size: int, camera: Camera,
+                     placement: torch.Tensor) -> torch.Tensor:  # fmt: skip
+    """Projected 468 mesh landmarks in crop pixels under the paper's crop rule, placed: (B, 468, 2)."""
+    pixels = project_face(model, params, size, camera).pixels[:, model.landmarks_mediapipe[:MESH_POINTS]]
+    return _placed(pixels, placement, size)
+
+
+def landmark_error(residual: torch.Tensor) -> torch.Tensor:
+    """Mean squared distance (crop px^2) of the (1, 468, 2) model points from MediaPipe's."""
+    return (residual**2).sum(-1).mean()
 
 
 def _torch_params(params: FaceParameters) -> FaceParameters:
@@ -101,22 +128,27 @@ def _prior(p: FaceParameters, config: FitConfig, start: FaceParameters, albedo: 
 
 
 def _fit_landmarks(model: FaceModel, params: FaceParameters, target: torch.Tensor, size: int,
-                   config: FitConfig, camera: Camera) -> FaceParameters:  # fmt: skip
+                   config: FitConfig, camera: Camera,
+                   placement: np.ndarray) -> tuple[FaceParameters, np.ndarray]:  # fmt: skip
+    """Pose, shape and expression (and, with ``config.placement_rates``, the placement) from the landmarks."""
     p = _torch_params(params)
     for t in (p.rotation, p.shape, p.expression):
         t.requires_grad_(True)
     start = _torch_params(params)
-    groups = ([p.rotation], [p.shape], [p.expression])
-    optimiser = torch.optim.Adam([{"params": g, "lr": lr} for g, lr in zip(groups, config.landmark_rates, strict=True)])
+    shift = torch.tensor(placement[:2], dtype=torch.float32, requires_grad=config.placement_rates is not None)
+    log_scale = torch.tensor(placement[2:], dtype=torch.float32, requires_grad=config.placement_rates is not None)
+    groups = [[p.rotation], [p.shape], [p.expression]] + ([[shift], [log_scale]] if config.placement_rates else [])
+    rates = config.landmark_rates + (config.placement_rates or ())
+    optimiser = torch.optim.Adam([{"params": g, "lr": lr} for g, lr in zip(groups, rates, strict=True)])
     for _ in range(config.landmark_iterations):
         optimiser.zero_grad()
-        error = ((_landmark_pixels(model, p, size, camera) - target) ** 2).sum(-1).mean()
+        error = landmark_error(_landmark_pixels(model, p, size, camera, torch.cat([shift, log_scale])) - target)
         loss = config.landmark_weight * error + _prior(p, config, start) * size / 100
         loss.backward()
         optimiser.step()
         with torch.no_grad():
             p.expression.clamp_(0, 1)
-    return _numpy_params(p)
+    return _numpy_params(p), torch.cat([shift, log_scale]).detach().numpy().astype(np.float64)
 
 
 def _sample(image: np.ndarray, points: np.ndarray) -> np.ndarray:
@@ -132,11 +164,10 @@ def _sample(image: np.ndarray, points: np.ndarray) -> np.ndarray:
     return top * (1 - fy) + bottom * fy
 
 
-def _observed_vertices(
-    model: FaceModel, params: FaceParameters, image: np.ndarray, mask: np.ndarray, camera: Camera
-) -> tuple[np.ndarray, RenderOutput]:
+def _observed_vertices(model: FaceModel, params: FaceParameters, image: np.ndarray, mask: np.ndarray, camera: Camera,
+                       placement: np.ndarray) -> tuple[np.ndarray, RenderOutput]:  # fmt: skip
     """Indices of face-skin vertices that are visible and fall inside the photo's mask, and the render."""
-    out = render(model, params, image.shape[0], camera)
+    out = _render_placed(model, params, image.shape[0], camera, placement)
     pixels = out.pixels[0]
     inside = np.all((pixels >= 0) & (pixels < image.shape[0] - 1), axis=1)
     ij = np.clip(pixels.astype(int), 0, image.shape[0] - 1)
@@ -163,11 +194,12 @@ def _solve_light(basis: np.ndarray, albedo: np.ndarray, observed: np.ndarray, gr
                      for c in range(3)], axis=1)  # fmt: skip
 
 
-def _fit_appearance(model: FaceModel, params: FaceParameters, image: np.ndarray, mask: np.ndarray,
-                    config: FitConfig, camera: Camera, grey: bool) -> tuple[FaceParameters, np.ndarray]:  # fmt: skip
+def _fit_appearance(model: FaceModel, params: FaceParameters, image: np.ndarray, mask: np.ndarray, config: FitConfig,
+                    camera: Camera, placement: np.ndarray,
+                    grey: bool) -> tuple[FaceParameters, np.ndarray]:  # fmt: skip
     """Closed-form SH (one grey light if ``grey``) and albedo given the geometry; returns parameters and observed
     vertices."""
-    ids, out = _observed_vertices(model, params, image, mask, camera)
+    ids, out = _observed_vertices(model, params, image, mask, camera, placement)
     if len(ids) < config.min_observed_vertices:
         return params, ids
     observed = _sample(image, out.pixels[0, ids]).astype(np.float64)  # (N, 3)
@@ -190,11 +222,12 @@ def _fit_appearance(model: FaceModel, params: FaceParameters, image: np.ndarray,
 
 
 def _refine(model: FaceModel, params: FaceParameters, image: np.ndarray, ids: np.ndarray, target: torch.Tensor,
-            config: FitConfig, camera: Camera, start: FaceParameters, grey: bool) -> FaceParameters:  # fmt: skip
-    """Joint Adam on per-vertex photometric error + landmarks + priors (the anchor's centre: ``start``, numpy);
-    ``grey`` keeps the light grey (each step's SH replaced by its mean over the channels)."""
+            config: FitConfig, camera: Camera, placement: np.ndarray, start: FaceParameters,
+            grey: bool) -> tuple[FaceParameters, np.ndarray]:  # fmt: skip
+    """Joint Adam on per-vertex photometric error + landmarks + priors (the anchor's centre: ``start``, numpy) at a
+    fixed placement; ``grey`` keeps the light grey (each step's SH replaced by its mean over the channels)."""
     if len(ids) < config.min_observed_vertices:
-        return params
+        return params, placement
     p = _torch_params(params).map(lambda group: group.requires_grad_(True))
     anchor = _torch_params(start)
     groups = ([p.rotation], [p.shape, p.albedo], [p.expression], [p.sh])
@@ -203,16 +236,22 @@ def _refine(model: FaceModel, params: FaceParameters, image: np.ndarray, ids: np
     photo = torch.tensor(image, dtype=torch.float32).permute(2, 0, 1)[None] / 255
     triangles = torch.as_tensor(model.triangles.astype(np.int64))
     index = torch.as_tensor(ids)
+    moving = config.refine_placement_rates is not None
+    shift = torch.tensor(placement[:2], dtype=torch.float32, requires_grad=moving)
+    log_scale = torch.tensor(placement[2:], dtype=torch.float32, requires_grad=moving)
+    if config.refine_placement_rates:
+        optimiser.add_param_group({"params": [shift], "lr": config.refine_placement_rates[0]})
+        optimiser.add_param_group({"params": [log_scale], "lr": config.refine_placement_rates[1]})
     for _ in range(config.refine_iterations):
         optimiser.zero_grad()
         face = project_face(model, p, size, camera)
-        pixels = face.pixels  # (1, V, 2)
+        pixels = _placed(face.pixels, torch.cat([shift, log_scale]), size)  # (1, V, 2)
         _, colour = raster_torch.shade_vertices(face.in_camera, model.albedo(p.albedo), p.sh, triangles)
         grid = (pixels[:, index] / size * 2 - 1)[:, None]  # (1, 1, N, 2) in [-1, 1]
         observed = torch.nn.functional.grid_sample(photo, grid, align_corners=False)[0, :, 0].T  # (N, 3)
         # robust (Charbonnier) error: hair, glasses and specular spots the model cannot explain
         photometric = (((colour[0, index] - observed) ** 2).sum(-1) + config.charbonnier_epsilon).sqrt().mean() * 0.1
-        landmark = ((pixels[:, model.landmarks_mediapipe[:MESH_POINTS]] - target) ** 2).sum(-1).mean()
+        landmark = landmark_error(pixels[:, model.landmarks_mediapipe[:MESH_POINTS]] - target)
         prior = _prior(p, config, anchor, albedo=True) * size / 100
         loss = config.photometric_weight * photometric + config.landmark_weight * landmark + prior
         loss.backward()
@@ -221,7 +260,7 @@ def _refine(model: FaceModel, params: FaceParameters, image: np.ndarray, ids: np
             p.expression.clamp_(0, 1)
             if grey:
                 p.sh.copy_(p.sh.mean(dim=-1, keepdim=True).expand_as(p.sh))
-    return _numpy_params(p)
+    return _numpy_params(p), torch.cat([shift, log_scale]).detach().numpy().astype(np.float64)
 
 
 def fit(
@@ -233,6 +272,7 @@ def fit(
     mode: FitMode = "full",
     config: FitConfig = DEFAULT_FIT,
     camera: Camera = DEFAULT_CAMERA,
+    alignment: np.ndarray | None = None,
 ) -> FitResult:
     """Fit the model to a crop.
 
@@ -240,6 +280,11 @@ def fit(
     points in crop pixels; init: starting parameters (default: the mean face), e.g. a
     network prediction. ``mode="fast"`` skips the joint refinement. ``camera``: the camera distance and crop
     rule the crop was cut by (a checkpoint's ``config.camera``, so the fit and its network share one camera).
+
+    The crop rule frames the face by its landmark box, and MediaPipe's box is not the model's: its contour
+    points, which span the box, scatter most. So the fit also finds where the model's own crop lies in this
+    one (:attr:`FitResult.alignment`, from ``alignment``, e.g. where a network put it; default: here), from
+    all 468 points, instead of bending the face to fit the box.
     """
     coarse = model.coarse()
     size = image.shape[0]
@@ -247,27 +292,31 @@ def fit(
     timings: dict[str, float] = {}
     start = time.perf_counter()
     start_params = init or FaceParameters.neutral(model.layout)
-    params = _fit_landmarks(coarse, start_params, target, size, config, camera)
+    aligned = np.zeros(3) if alignment is None else np.asarray(alignment, np.float64)
+    placement = np.array([aligned[0] * size, aligned[1] * size, -aligned[2]])
+    params, placement = _fit_landmarks(coarse, start_params, target, size, config, camera, placement)
     timings["fit_landmarks"] = (time.perf_counter() - start) * 1000
     start = time.perf_counter()
     grey = is_grey(image[mask].astype(np.float64))
-    params, ids = _fit_appearance(coarse, params, image, mask, config, camera, grey)
+    params, ids = _fit_appearance(coarse, params, image, mask, config, camera, placement, grey)
     timings["fit_appearance"] = (time.perf_counter() - start) * 1000
     if mode == "full":
         start = time.perf_counter()
-        params = _refine(coarse, params, image, ids, target, config, camera, start_params, grey)
-        params, _ = _fit_appearance(coarse, params, image, mask, config, camera, grey)
+        params, placement = _refine(coarse, params, image, ids, target, config, camera, placement, start_params, grey)
+        params, _ = _fit_appearance(coarse, params, image, mask, config, camera, placement, grey)
         timings["fit_refine"] = (time.perf_counter() - start) * 1000
-    landmark_error, rmse, out = evaluate_fit(model, params, image, mask, landmarks, camera)
-    return FitResult(params, landmark_error, rmse, out, timings)
+    landmark_error, rmse, out = evaluate_fit(model, params, image, mask, landmarks, camera, placement)
+    alignment = np.array([placement[0] / size, placement[1] / size, -placement[2]])
+    return FitResult(params, landmark_error, rmse, out, alignment, timings)
 
 
 def evaluate_fit(model: FaceModel, params: FaceParameters, image: np.ndarray, mask: np.ndarray, landmarks: np.ndarray,
-                 camera: Camera = DEFAULT_CAMERA) -> tuple[float, float, RenderOutput]:  # fmt: skip
+                 camera: Camera = DEFAULT_CAMERA, placement: np.ndarray | None = None,
+                 ) -> tuple[float, float, RenderOutput]:  # fmt: skip
     """Mean landmark error (crop px, 468 points), photometric RMSE (0-255) inside mask and face,
-    and the render they were measured on."""
+    and the render they were measured on (placed by ``placement``, :func:`_placed`; default: the crop rule's)."""
     size = image.shape[0]
-    out = render(model, params, size, camera)
+    out = _render_placed(model, params, size, camera, np.zeros(3) if placement is None else placement)
     projected = out.pixels[0, model.landmarks_mediapipe[:MESH_POINTS]]
     landmark_error = float(np.linalg.norm(projected - landmarks[:MESH_POINTS, :2], axis=1).mean())
     both = mask & out.raster.mask[0]

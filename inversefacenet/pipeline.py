@@ -319,10 +319,13 @@ class Reconstructor:
             start = time.perf_counter()
             pixels, mask, landmarks = fit_input(image, points, crop)
             timings["crop"] += (time.perf_counter() - start) * 1000
-            fitted = fit(self.model, pixels, mask, landmarks, initial, self.fit_mode, self.fit_config, self.camera)
+            start_place = None if network_crop is None else crop.alignment_to(network_crop.resized(FIT_SIZE))
+            fitted = fit(self.model, pixels, mask, landmarks, initial, self.fit_mode, self.fit_config, self.camera,
+                         start_place)  # fmt: skip
             params, timings = fitted.params, {**timings, **fitted.ms}
             evaluation = Evaluation.of(self.model, crop, fitted.render, fitted.landmark_error_px,
                                        fitted.photometric_rmse)  # fmt: skip
+            crop = crop.aligned(fitted.alignment)  # the fitted parameters' own framing
         return FaceResult(params=params, model=self.model, crop=crop, detected_landmarks=face.landmarks, ms=timings,
                           camera=self.camera, _evaluation=evaluation,
                           _photo=(image, points) if evaluation is None else None)  # fmt: skip
