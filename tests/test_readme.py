@@ -24,14 +24,14 @@ PLACEMENT_ROWS = {"MediaPipe's points, as detected": ("MediaPipe's points, as de
                       "MediaPipe's points, moved by the measured offset", ("placement_error_iod",)),
                   "mean face, framed by the crop rule on MediaPipe's points": ("mean face", None),
                   "shipped network alone": ("network", None),
-                  "shipped network + full fit": ("network + full fit", None),
-                  "full fit from the mean face": ("full fit from the mean face", None),
+                  "shipped network + full fit (the pipeline's: led by the colours)": ("network + full fit", None),
+                  "full fit from the mean face (led by MediaPipe's points)": ("full fit from the mean face", None),
                   "*shipped network, crops from the true points*": ("network, crops from the true points", None)}
-FIT_START = "`python benchmarks/fit_start.py --report reports/realphotos/fit_start.json` runs the full"
+FIT_START = "`python benchmarks/fit_start.py CHECKPOINT --fractions 1 0.5 0.25` runs the full fit led by the points"
 FIT_START_DEVELOPMENT = "On the development set (the fit's residuals"
 FIT_ROWS = {"mean face (120 + 60)": "full fit from the mean face",
             "first network (120 + 60)": "network + full fit, 1 x the iterations",
-            "first network (60 + 30), now the default": "network + full fit, 0.5 x the iterations",
+            "first network (60 + 30), the default until the colour-led fit": "network + full fit, 0.5 x the iterations",
             "first network (30 + 15)": "network + full fit, 0.25 x the iterations"}  # fmt: skip
 CHECKS = [
     (REALISTIC, "mean face", "reports/realphotos/real2.json", "mean face (real path)", OUTCOMES),
@@ -65,8 +65,10 @@ CHECKS = [
      "runs/real2/best.safetensors: network alone", DEVSET),
     (DEVELOPMENT, "**shipped network** (`runs/gate11`) alone", "reports/realphotos/devset_gate11.json",
      "assets/inversefacenet.safetensors: network alone", DEVSET),
-    (DEVELOPMENT, "shipped network + full fit (residual)", "reports/realphotos/devset_gate11.json",
-     "assets/inversefacenet.safetensors: network + full fit", DEVSET),
+    (DEVELOPMENT, "shipped network + full fit led by the points (until now; residual)",
+     "reports/realphotos/devset_gate11.json", "assets/inversefacenet.safetensors: network + full fit", DEVSET),
+    (DEVELOPMENT, "shipped network + full fit led by the colours (the pipeline's; residual)",
+     "reports/realphotos/devset_colourfit.json", "assets/inversefacenet.safetensors: network + full fit", DEVSET),
     (DEVELOPMENT, "crop-alignment network (`runs/align2`) alone", "reports/realphotos/devset.json",
      "runs/align2/best.safetensors: network alone", DEVSET),
     (DEVELOPMENT, "crop-alignment network + full fit (residual)", "reports/realphotos/devset.json",
@@ -83,7 +85,7 @@ CHECKS = [
      "network (oracle crops)", OUTCOMES),
     (DEVELOPMENT, "unmasked network with heads (`runs/nomask2`) alone", "reports/realphotos/devset_nomask2.json",
      "runs/nomask2/best.safetensors: network alone", DEVSET),
-    *[(PLACEMENT, label, "reports/realphotos/placement_gate11.json", f"{row} (real path)",
+    *[(PLACEMENT, label, "reports/realphotos/placement_colourfit.json", f"{row} (real path)",
        metrics or ("placement_error_iod", *OUTCOMES[:2])) for label, (row, metrics) in PLACEMENT_ROWS.items()],
     *[(FIT_START, label, "reports/realphotos/fit_start.json", f"realistic row: {row}",
        (*OUTCOMES[:3], "ms_per_face")) for label, row in FIT_ROWS.items()],
@@ -114,3 +116,29 @@ def test_readme_rows_quote_their_reports(anchor, label, report, row, metrics):
         shown = re.sub(r"[*`,]", "", cell)
         digits = len(shown.split(".")[1]) if "." in shown else 0
         assert float(shown) == pytest.approx(round(values[metric], digits), abs=0.51 * 10**-digits), (label, metric)
+
+
+COLOUR_FIT = "**The fit from a network now follows the photo's colours, not MediaPipe's points**"
+COLOUR_FIT_ROWS = {
+    "from the network, led by the colours (**the pipeline's**)":
+        "network + full fit (the pipeline's, led by the colours)",
+    "the same, landmark weight 0.1": "network + full fit, landmark weight 0.1",
+    "the same, landmark weight 1": "network + full fit, landmark weight 1",
+    "from the network, led by the points (landmark stage, the pipeline's until now)":
+        "network + full fit led by the points, 0.5 x the iterations",
+    "from the mean face, led by the points": "full fit from the mean face",
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("label, row", COLOUR_FIT_ROWS.items())
+def test_the_colour_led_fit_table_quotes_its_report(label, row):
+    """Its cells: the realistic row's rotation, geometry and IoU, then the development set's two residuals."""
+    cells = table_after(COLOUR_FIT)[label]
+    results = json.loads((ROOT / "reports/realphotos/fit_start_colours.json").read_text())["results"]
+    quoted = [(cells[k], results[f"realistic row: {row}"][metric])
+              for k, metric in enumerate(("rotation_error_deg", "geometric_rmse_mm", "mask_iou"))]
+    quoted += [(cells[3 + k], results[f"development set: {row}"][metric]) for k, metric in enumerate(DEVSET)]
+    for cell, value in quoted:
+        shown = re.sub(r"[*`,]", "", cell)
+        digits = len(shown.split(".")[1])
+        assert float(shown) == pytest.approx(round(value, digits), abs=0.51 * 10**-digits), (label, cell)
