@@ -201,7 +201,7 @@ def main(argv: list[str] | None = None) -> None:
     columns = list(next(iter(rows.values())))
     print(f"{'':>52} | " + " | ".join(f"{c:>18}" for c in columns))
     for name, values in rows.items():
-        print(f"{name:>52} | " + " | ".join(f"{values[c]:18.4f}" for c in columns))
+        print(f"{name:>52} | " + " | ".join(f"{values.get(c, np.nan):18.4f}" for c in columns))
     summary = {"checkpoint": str(args.checkpoint), "count": args.count, "realistic": args.realistic, "results": rows}
     if args.report:
         args.report.write_text(json.dumps(summary, indent=1))
