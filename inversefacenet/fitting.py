@@ -1,15 +1,19 @@
 """Analysis-by-synthesis fit of the face model to one cropped face (beyond the paper: its
 conclusion proposes it; it is also the optimisation baseline the paper compares against).
 
-Three stages, all in the crop's pixel frame and the paper's convention (the model's own
-landmark box defines the crop, so there is no translation or scale to fit):
-1. landmarks: pose, shape and expression from the 468 MediaPipe points (Adam, torch);
+Three stages, all in the crop's pixel frame. In the paper's convention the model's own landmark box
+defines the crop; MediaPipe's box is not the model's, so the fit also finds where the model's crop lies
+in this one (a shift and a scale, :attr:`FitResult.alignment`):
+1. landmarks: pose, shape, expression and that placement from the 468 MediaPipe points (Adam, torch);
+   skipped from a network's prediction (``NETWORK_START_FIT``), which reads the face better than
+   MediaPipe's scattered points say;
 2. appearance: SH lighting and albedo in closed form (ridge least squares) from the photo's
    colours at the visible face vertices; on a grayscale photo the light is grey (the photo says
    nothing of its colour, and a tinted light would paint the albedo and the photo texture in the
    opposite tint);
 3. joint refinement (``mode="full"``): all parameters by Adam on the per-vertex photometric
-   error + landmarks + the model's priors, with visibility from the numba rasterizer.
+   error + landmarks (a weak pull from a network's start) + the model's priors, with visibility from
+   the numba rasterizer.
 Fitting runs on the model's coarse level; results apply to the full mesh unchanged.
 """
 
