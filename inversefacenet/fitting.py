@@ -228,8 +228,9 @@ def _fit_appearance(model: FaceModel, params: FaceParameters, image: np.ndarray,
 def _refine(model: FaceModel, params: FaceParameters, image: np.ndarray, ids: np.ndarray, target: torch.Tensor,
             config: FitConfig, camera: Camera, placement: np.ndarray, start: FaceParameters,
             grey: bool) -> tuple[FaceParameters, np.ndarray]:  # fmt: skip
-    """Joint Adam on per-vertex photometric error + landmarks + priors (the anchor's centre: ``start``, numpy) at a
-    fixed placement; ``grey`` keeps the light grey (each step's SH replaced by its mean over the channels)."""
+    """Joint Adam on per-vertex photometric error + landmarks + priors (the anchor's centre: ``start``, numpy); the
+    placement moves too with ``config.refine_placement_rates``. ``grey`` keeps the light grey (each step's SH
+    replaced by its mean over the channels). Returns the parameters and the placement."""
     if len(ids) < config.min_observed_vertices:
         return params, placement
     p = _torch_params(params).map(lambda group: group.requires_grad_(True))
