@@ -103,9 +103,10 @@ class Session:
         self._geometry_key = None  # the albedo view changes
 
     def _skin(self) -> np.ndarray | None:
-        """(1, V, 3) albedo for the previews: the photo texture's, or None for the model's."""
-        skin = self.shown.skin
-        return None if skin is None else skin[None]
+        """(1, V, 3) albedo for the previews: the photo texture's, the model's desaturated for a face that is grey
+        in its photo, or None for the model's own."""
+        shown = self.shown
+        return shown.albedo[None] if shown.skin is not None or shown.grey else None
 
     @property
     def recovered_edit(self) -> Edit:

@@ -189,6 +189,16 @@ def is_grey(colours: np.ndarray) -> bool:
     return len(colours) > 0 and float(np.abs(colours - colours.mean(axis=1, keepdims=True)).mean()) < GREY_LEVELS
 
 
+LUMINANCE = np.array([0.299, 0.587, 0.114])
+"""ITU-R BT.601 weights: how a black-and-white photo (and PIL's "L" mode) makes grey of colour."""
+
+
+def desaturated(colours: np.ndarray) -> np.ndarray:
+    """(..., 3) colours as the grey a black-and-white photo makes of them, in the same dtype: the albedo a face
+    in a grayscale photo shows (the photo says nothing of the skin's colour; the model's mean skin would tint it)."""
+    return np.repeat((colours @ LUMINANCE)[..., None], 3, axis=-1).astype(colours.dtype)
+
+
 def _solve_light(basis: np.ndarray, albedo: np.ndarray, observed: np.ndarray, grey: bool) -> np.ndarray:
     """(9, 3) SH with observed = albedo * (basis @ sh) in least squares: per channel, or one grey light for all."""
     if grey:

@@ -28,6 +28,7 @@ from scipy.spatial import cKDTree
 
 from inversefacenet.atlas import ISLANDS, UVAtlas
 from inversefacenet.facemodel.model import MESH_POINTS, FaceModel
+from inversefacenet.fitting import desaturated, is_grey
 from inversefacenet.params import FaceParameters
 from inversefacenet.preprocess import Crop, crop_image, face_mask
 from inversefacenet.render import camera
@@ -529,6 +530,8 @@ def delight(model: FaceModel, params: FaceParameters, image: np.ndarray, mask: n
     start = time.perf_counter()
     texels = texel_map(model, size)
     model_albedo = np.clip(_linear(model.albedo_mean, params.albedo, model.albedo_std, model.albedo_basis), 0, 1)
+    if is_grey(image[mask].astype(np.float64)):  # a black-and-white photo: no skin colour where it does not show
+        model_albedo = desaturated(model_albedo)
     albedo, weight, texel_model, seen, ratio = _observe(model, params, model_albedo, image, mask, texels)
     cheeks = seen & texels.cheeks
     reference = np.median(ratio[cheeks], axis=0) if cheeks.sum() > 50 else np.zeros(3, np.float32)

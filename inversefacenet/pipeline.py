@@ -22,8 +22,17 @@ from inversefacenet.checkpoint import DEFAULT_CHECKPOINT, to_parameters
 from inversefacenet.detection import DetectedFace, LandmarkDetector
 from inversefacenet.errors import NoFaceError
 from inversefacenet.export import TEXTURE_SIZE, bake_face_texture, export_face
-from inversefacenet.facemodel.model import FaceModel
-from inversefacenet.fitting import DEFAULT_FIT, NETWORK_START_FIT, FitConfig, FitMode, evaluate_fit, fit
+from inversefacenet.facemodel.model import MESH_POINTS, FaceModel
+from inversefacenet.fitting import (
+    DEFAULT_FIT,
+    NETWORK_START_FIT,
+    FitConfig,
+    FitMode,
+    desaturated,
+    evaluate_fit,
+    fit,
+    is_grey,
+)
 from inversefacenet.images import load_image
 from inversefacenet.landmark_offsets import measured_offsets
 from inversefacenet.params import FaceParameters
@@ -74,6 +83,7 @@ class FaceResult:
     # crop was made from: what a lazy evaluation measures against
     _texture: np.ndarray | None = field(default=None, repr=False)  # baked albedo, shared by OBJ and GLB
     skin: np.ndarray | None = field(default=None, repr=False)  # (V, 3) de-lit photo albedo replacing the model's
+    grey: bool = False  # the face is grey in its photo (black and white): the model albedo shows desaturated
 
     @property
     def evaluation(self) -> Evaluation:
@@ -110,8 +120,12 @@ class FaceResult:
 
     @property
     def albedo(self) -> np.ndarray:
-        """(V, 3) reflectance in [0, 1]: the model's, or the photo's own skin after :meth:`with_photo_texture`."""
-        return self.skin if self.skin is not None else np.clip(self.model.albedo(self.params.albedo)[0], 0, 1)
+        """(V, 3) reflectance in [0, 1]: the model's (desaturated for a grey face), or the photo's own skin after
+        :meth:`with_photo_texture`."""
+        if self.skin is not None:
+            return self.skin
+        albedo = np.clip(self.model.albedo(self.params.albedo)[0], 0, 1)
+        return desaturated(albedo) if self.grey else albedo
 
     def with_photo_texture(self, photo: np.ndarray) -> FaceResult:
         """This face wearing the person's own skin, de-lit from ``photo`` (the (H, W, 3) uint8 image it came from;
@@ -326,9 +340,19 @@ class Reconstructor:
             evaluation = Evaluation.of(self.model, crop, fitted.render, fitted.landmark_error_px,
                                        fitted.photometric_rmse)  # fmt: skip
             crop = crop.aligned(fitted.alignment)  # the fitted parameters' own framing
+        grey = is_grey_face(image, face.landmarks)
+        if grey:  # the photo says nothing of the light's colour either (the fit's own rule, for the network too)
+            params = replace(params, sh=np.repeat(params.sh.mean(axis=-1, keepdims=True), 3, axis=-1))
         return FaceResult(params=params, model=self.model, crop=crop, detected_landmarks=face.landmarks, ms=timings,
-                          camera=self.camera, _evaluation=evaluation,
+                          camera=self.camera, grey=grey, _evaluation=evaluation,
                           _photo=(image, points) if evaluation is None else None)  # fmt: skip
+
+
+def is_grey_face(image: np.ndarray, landmarks: np.ndarray) -> bool:
+    """Whether a face is grey in an (H, W, 3) uint8 photo: its colours at its 468 (478, 2+) landmarks, in photo
+    pixels (a black-and-white photo, or a colour photo of a grey statue)."""
+    points = np.clip(landmarks[:MESH_POINTS, :2].astype(int), 0, np.array(image.shape[1::-1]) - 1)
+    return is_grey(image[points[:, 1], points[:, 0]].astype(np.float64))
 
 
 def fit_input(image: np.ndarray, points: np.ndarray, crop: Crop) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -118,6 +118,21 @@ def test_upload_relight_and_download(client, tmp_path):
     assert '"jawOpen": 1.0' in paths["params.json"].read_text()
 
 
+def test_a_black_and_white_photo_shows_a_grey_face(client, tmp_path):
+    """The albedo and relit previews of the example photo in black and white carry no skin colour."""
+    grey = tmp_path / "grey.png"
+    Image.open(EXAMPLE).convert("L").save(grey)
+    tints = {}
+    for name, photo in (("colour", EXAMPLE), ("grey", grey)):
+        outputs = client.predict(gradio_client.handle_file(str(photo)), True, api_name="/reconstruct")
+        for panel, image in (("relit", outputs[-5]), ("albedo", outputs[-3])):
+            pixels = read(image)[..., :3].astype(float)
+            face = pixels.sum(-1) < 3 * 250  # the previews' background is white
+            tints[name, panel] = float((pixels[face][:, 0] - pixels[face][:, 2]).mean())  # red over blue
+    assert tints["colour", "albedo"] > 15 and tints["colour", "relit"] > 15
+    assert abs(tints["grey", "albedo"]) < 1 and abs(tints["grey", "relit"]) < 1
+
+
 def test_bad_input_gives_a_message_and_the_app_keeps_serving(client, tmp_path):
     not_an_image = tmp_path / "notes.jpg"
     not_an_image.write_text("not an image")

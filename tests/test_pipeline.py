@@ -356,3 +356,20 @@ def test_without_the_fit_the_evaluation_waits_until_asked(model, detector):
     assert face._evaluation is None and set(face.ms) == {"decode", "detection", "mesh", "network", "crop"}
     assert face.landmarks68.shape == (68, 2) and np.isfinite(face.photometric_rmse)
     assert face._evaluation is not None
+
+
+def test_a_face_in_a_black_and_white_photo_is_grey_in_every_albedo_it_shows(model, detector, tmp_path):
+    """The example photo in black and white: the face is found grey, and the model albedo (previews, PLY, texture)
+    and the photo texture (where the photo does not show the face too) carry no skin colour; in colour they do."""
+    reconstructor = Reconstructor(model, detector, predictor=Predictor.load(DEFAULT_CHECKPOINT, model), fit_mode=None)
+    colour_photo = np.asarray(Image.open(EXAMPLE).convert("RGB"))
+    grey_photo = np.asarray(Image.open(EXAMPLE).convert("L").convert("RGB"))
+    colour, grey = reconstructor(colour_photo)[0], reconstructor(grey_photo)[0]
+    assert grey.grey and not colour.grey
+    assert np.ptp(colour.albedo, axis=1).mean() > 0.1  # a skin tone: red well above blue
+    assert np.ptp(grey.albedo, axis=1).max() < 1e-6
+    assert np.ptp(grey.params.sh, axis=-1).max() < 1e-6  # and a grey light, as the fit's rule makes it
+    textured = grey.with_photo_texture(grey_photo)
+    assert np.ptp(textured.skin, axis=1).max() < 1e-3  # grey photo over grey light; unseen parts desaturated
+    ply = trimesh.load(textured.export(tmp_path / "face.ply")[0], process=False).visual.vertex_colors[:, :3]
+    assert np.ptp(ply.astype(int), axis=1).max() <= 5
