@@ -18,9 +18,11 @@ import numpy as np
 
 from inversefacenet.atlas import UVAtlas
 from inversefacenet.facemodel.model import FaceModel
+from inversefacenet.fitting import desaturated
 from inversefacenet.lighting import PRESETS, Light, sh_from_light
 from inversefacenet.params import FaceParameters
 from inversefacenet.photo_texture import delight, texel_map
+from inversefacenet.pipeline import is_grey_face
 from inversefacenet.preprocess import EYES, FACE_OVAL, INNER_LIPS, Crop, crop_for_landmarks, face_mask
 from inversefacenet.render.camera import DEFAULT_CAMERA, Camera, rotation_matrix
 from inversefacenet.render.raster_numba import vertex_normals
@@ -122,6 +124,19 @@ def identity_golden(model: FaceModel, rng: np.random.Generator, frames: int = 4,
             "readings": readings.tolist(), "filtered": filtered.tolist(), "held": np.array(held).tolist()}
 
 
+def grey_golden(rng: np.random.Generator, height: int = 24, width: int = 32) -> dict[str, object]:
+    """A grey photo and two tinted copies (one within the grey test's level, one beyond it) with landmarks that also
+    fall outside the photo (clipped), ``is_grey_face`` of each; and random colours with ``desaturated``."""
+    grey = np.repeat(rng.integers(0, 250, (height, width, 1), dtype=np.uint8), 3, axis=2)
+    points = rng.uniform([-3, -3], [width + 3, height + 3], (478, 2)).astype(np.float32)
+    photos = [grey + np.array([0, 0, 0], np.uint8), grey + np.array([1, 0, 0], np.uint8),
+              grey + np.array([3, 0, 0], np.uint8)]  # fmt: skip
+    colours = rng.uniform(0, 1, (20, 3)).astype(np.float32)
+    return {"size": [height, width], "points": points.ravel().tolist(), "photos": [_flat(p) for p in photos],
+            "grey": [is_grey_face(p, points) for p in photos],
+            "colours": colours.ravel().tolist(), "desaturated": desaturated(colours).ravel().tolist()}
+
+
 def goldens(model: FaceModel, camera: Camera) -> dict[str, object]:
     rng = np.random.default_rng(SEED)
     angles_deg = rng.uniform(-90, 90, (8, 3))
@@ -150,6 +165,7 @@ def goldens(model: FaceModel, camera: Camera) -> dict[str, object]:
                  "mask": face_mask(in_crop, MASK_SIZE).astype(int).ravel().tolist()},
         "photo_texture": photo_texture_golden(model, rng),
         "identity": identity_golden(model, rng),
+        "grey": grey_golden(rng),
     }  # fmt: skip
 
 

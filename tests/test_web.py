@@ -679,3 +679,24 @@ def test_live_recording_downloads_the_apps_json_and_an_animated_glb(camera_brows
         np.testing.assert_allclose(morphed(gltf, weights[k]), atlas.split(face) * 1e-3, atol=5e-5)  # fp16 bases
     assert hosts <= {site.split("/")[2]}
     page.close()
+
+
+def test_a_black_and_white_photo_shows_a_grey_face(browser, site, tmp_path):
+    """The example photo in black and white: the view and the PLY download show the model albedo without its skin
+    colour under a grey light (the page's rule as pipeline.is_grey_face, parity in test_web_parity); in colour the
+    same view and download carry a skin tone."""
+    grey = tmp_path / "grey.png"
+    Image.open(EXAMPLE).convert("L").save(grey)
+    tints = {}
+    for name, photo in (("colour", EXAMPLE), ("grey", grey)):
+        page, _ = open_page(browser, site, "wasm")
+        page.set_input_files("#file", str(photo))
+        page.wait_for_function("document.body.classList.contains('has-face')", timeout=120_000)
+        colours = downloaded_ply_colours(page, tmp_path).astype(int)
+        view = view_image(page).astype(int)
+        face = view.sum(-1) < 3 * 250  # the view's background is white
+        tints[name] = (float((colours[:, 0] - colours[:, 2]).mean()),
+                       float((view[face][:, 0] - view[face][:, 2]).mean()))  # red over blue: PLY, view
+        page.close()
+    assert tints["colour"][0] > 15 and tints["colour"][1] > 10
+    assert abs(tints["grey"][0]) < 1 and abs(tints["grey"][1]) < 2

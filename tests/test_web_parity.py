@@ -131,3 +131,11 @@ def test_the_live_identity_hold(parity):
     for start, stop in golden["identity"]["ranges"]:  # shape, albedo: held after the first frames
         assert np.all(held[frames:, start:stop] == held[-1, start:stop])
         assert not np.all(held[frames - 1, start:stop] == held[frames - 2, start:stop])  # ... and not before
+
+
+def test_a_face_grey_in_its_photo(parity):
+    """The page's grey test and desaturation (main.ts: grey faces show the model albedo without colour)."""
+    golden, page = parity
+    assert golden["grey"]["grey"] == [True, True, False]  # the golden spans both sides of the test's level
+    assert page["grey"]["grey"] == golden["grey"]["grey"]
+    np.testing.assert_allclose(page["grey"]["desaturated"], golden["grey"]["desaturated"], atol=1e-6)

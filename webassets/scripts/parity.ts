@@ -7,7 +7,7 @@ import { shFromLight } from "../src/lighting";
 import { IdentityHold } from "../src/live";
 import { rotationMatrix } from "../src/params";
 import { delight } from "../src/phototexture";
-import { alignedCrop, alignmentTo, cropForLandmarks, faceMask } from "../src/preprocess";
+import { alignedCrop, alignmentTo, cropForLandmarks, desaturated, faceMask, isGreyFace } from "../src/preprocess";
 import { type AtlasFaceModel, buildTexelMap } from "../src/texelmap";
 
 interface PythonLight {
@@ -74,6 +74,14 @@ const outputs = {
       { scale, offset: [x, y], size: crop.size })),
   mask: Array.from(faceMask(Float32Array.from(mask.landmarks), mask.size, mask.rule)),
   photo_texture: photoTexture(golden.photo_texture),
+  grey: ((g) => {
+    const [height, width] = g.size;
+    const points = Float32Array.from(g.points);
+    const rgba = (rgb: number[]) => new Uint8ClampedArray(width * height * 4)
+      .map((_, i) => (i % 4 === 3 ? 255 : rgb[3 * (i >> 2) + (i % 4)]));
+    return { grey: g.photos.map((rgb: number[]) => isGreyFace(points, width, height, { data: rgba(rgb), width })),
+      desaturated: Array.from(desaturated(Float32Array.from(g.colours))) };
+  })(golden.grey),
   identity: ((g) => {
     const hold = new IdentityHold(g.ranges, g.frames);
     return g.readings.map((reading: number[], k: number) =>

@@ -12,7 +12,8 @@ import { type Backend, type Network, createNetwork } from "./network";
 import { type FaceParameters, rotationMatrix, unpack } from "./params";
 import { type FittedFace, fromPhoto, type PhotoTexture, standInPhoto, TEXTURE_SIZE } from "./phototexture";
 import {
-  alignedCrop, alignmentTo, type Crop, cropForLandmarks, cropImage, faceMask, networkInput, toCrop,
+  alignedCrop, alignmentTo, type Crop, cropForLandmarks, cropImage, desaturated, faceMask, isGreyFace, MESH_POINTS,
+  networkInput, toCrop,
 } from "./preprocess";
 import { bakeTexture, download, MTL, textureCanvas, toGlb, toObj, toPly } from "./exporters";
 import { GLB_NAME, JSON_NAME, Recording, sessionGlb } from "./recording";
@@ -33,10 +34,28 @@ interface Reconstruction {
   backend: Backend;
 }
 /** The photo the faces came from and each face's 478 landmarks (photo pixels, x y pairs): the photo texture's input. */
+/** Whether a face is grey in the photo (pipeline.is_grey_face), from the photo's pixels around its landmarks. */
+function faceIsGrey(photo: HTMLCanvasElement, points: Float32Array): boolean {
+  const clip = (v: number, size: number) => Math.min(Math.max(Math.trunc(v), 0), size - 1);
+  let [x0, y0, x1, y1] = [Infinity, Infinity, -Infinity, -Infinity];
+  for (let k = 0; k < MESH_POINTS; k++) {
+    const [x, y] = [clip(points[2 * k], photo.width), clip(points[2 * k + 1], photo.height)];
+    [x0, y0, x1, y1] = [Math.min(x0, x), Math.min(y0, y), Math.max(x1, x), Math.max(y1, y)];
+  }
+  const region = photo.getContext("2d")!.getImageData(x0, y0, x1 - x0 + 1, y1 - y0 + 1);
+  return isGreyFace(points, photo.width, photo.height, region, [x0, y0]);
+}
+
+/** The face under a grey light: a grey photo says nothing of the light's colour (the pipeline's rule too). */
+function withGreyLight(face: FaceParameters): FaceParameters {
+  return { ...face, sh: face.sh.map(([r, g, b]) => Array(3).fill((r + g + b) / 3)) };
+}
+
 interface Photo {
   canvas: HTMLCanvasElement;
   landmarks: Float32Array[];
   crops: Crop[]; // each face's crop, as the network read it
+  greys: boolean[]; // each face grey in the photo (black and white): its model albedo shows desaturated
 }
 
 /** One face read by the network (App.read). */
@@ -197,11 +216,17 @@ class App {
     return texture;
   }
 
+  /** The model albedo of a face of the photo shown, desaturated where the face is grey in it (FaceResult.albedo). */
+  private modelAlbedo(face: FaceParameters): Float32Array {
+    const albedo = this.model.albedo(face.albedo);
+    return this.photo?.greys[this.current] ? desaturated(albedo) : albedo;
+  }
+
   /** A face as the photo texture takes it: its geometry, model albedo, rotation and light. */
   private fitted(face: FaceParameters): FittedFace {
     const { pitch, yaw, roll } = face.rotation_deg;
     const expression = this.model.index.expression_names.map((n) => face.expression[n]);
-    return { vertices: this.model.geometry(face.shape, expression), albedo: this.model.albedo(face.albedo),
+    return { vertices: this.model.geometry(face.shape, expression), albedo: this.modelAlbedo(face),
       rotation: rotationMatrix(pitch, yaw, roll), sh: face.sh };
   }
 
@@ -304,9 +329,11 @@ class App {
     if (!landmarks.length) throw new PhotoError(NO_FACE);
     const [faces, crops, timings] = [[] as FaceParameters[], [] as Crop[], { landmarks_ms, preprocess_ms: 0,
       network_ms: 0 }];
-    for (const points of landmarks) {
+    const greys = landmarks.map((points) => faceIsGrey(photo, points));
+    for (const [k, points] of landmarks.entries()) {
       const reading = await this.read(photo, points);
-      faces.push(unpack(reading.output, this.model.index));
+      const face = unpack(reading.output, this.model.index);
+      faces.push(greys[k] ? withGreyLight(face) : face);
       crops.push(reading.crop);
       timings.preprocess_ms += reading.preprocess_ms;
       timings.network_ms += reading.network_ms;
@@ -314,7 +341,7 @@ class App {
     const { preprocess_ms, network_ms } = timings;
     if (ticket !== this.photos) return { faces, timings, backend: this.network.backend }; // a newer photo is on
     this.faces = faces;
-    this.photo = { canvas: photo, landmarks, crops };
+    this.photo = { canvas: photo, landmarks, crops, greys };
     setResults(true);
     this.preview = new NumberedPhoto(photo, landmarks, (face) => this.show(face));
     $("photo-preview").replaceChildren(this.preview.canvas);
@@ -453,7 +480,7 @@ class App {
     this.edited = { ...face, sh, expression, rotation_deg };
     const names = this.model.index.expression_names;
     const vertices = this.model.geometry(face.shape, names.map((n) => expression[n]));
-    const albedo = this.photoTexture()?.vertexAlbedo ?? this.model.albedo(face.albedo);
+    const albedo = this.photoTexture()?.vertexAlbedo ?? this.modelAlbedo(face);
     // the downloads' vertex list: the atlas's, which ends at the forehead and jaw curves
     this.view.setMesh(this.model.split(vertices), this.model.atlasNormals(vertices), this.model.split(albedo));
     this.view.draw(rotationMatrix(rotation_deg.pitch, rotation_deg.yaw, rotation_deg.roll), sh);
@@ -476,7 +503,7 @@ class App {
     const modelVertices = this.model.geometry(face.shape, names.map((n) => face.expression[n]));
     const vertices = this.model.split(modelVertices);
     const skin = this.photoTexture();
-    const albedo = this.model.split(skin?.vertexAlbedo ?? this.model.albedo(face.albedo));
+    const albedo = this.model.split(skin?.vertexAlbedo ?? this.modelAlbedo(face));
     const { uv, triangles } = this.model.atlas;
     if (kind === "ply") return download("face.ply", toPly(vertices, albedo, triangles));
     const texture = skin ? textureCanvas(skin.texture, skin.size)

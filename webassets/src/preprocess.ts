@@ -113,3 +113,34 @@ export function networkInput(rgba: Uint8ClampedArray, mask: Uint8Array, size: nu
   }
   return input;
 }
+
+/** fitting.GREY_LEVELS: colours that stray from their own grey by less than this on average (0-255) are grey. */
+export const GREY_LEVELS = 1.0;
+
+/**
+ * Whether a face is grey in its photo (pipeline.is_grey_face): its colours at its 468 landmarks (photo pixels,
+ * stride 2), each at the pixel it falls in, clipped to the photo (`photoWidth` x `photoHeight`). `region` holds the
+ * RGBA pixels of the part of the photo whose top-left pixel is `origin` and that covers those points.
+ */
+export function isGreyFace(points: Float32Array, photoWidth: number, photoHeight: number,
+  region: { data: ArrayLike<number>; width: number }, origin: [number, number] = [0, 0]): boolean {
+  let stray = 0;
+  for (let k = 0; k < MESH_POINTS; k++) {
+    const x = Math.min(Math.max(Math.trunc(points[2 * k]), 0), photoWidth - 1) - origin[0];
+    const y = Math.min(Math.max(Math.trunc(points[2 * k + 1]), 0), photoHeight - 1) - origin[1];
+    const i = 4 * (y * region.width + x);
+    const [r, g, b] = [region.data[i], region.data[i + 1], region.data[i + 2]];
+    const mean = (r + g + b) / 3;
+    stray += Math.abs(r - mean) + Math.abs(g - mean) + Math.abs(b - mean);
+  }
+  return stray / (3 * MESH_POINTS) < GREY_LEVELS;
+}
+
+/** fitting.desaturated: (N x 3) colours as the grey a black-and-white photo makes of them (ITU-R BT.601). */
+export function desaturated(colours: Float32Array): Float32Array {
+  const out = new Float32Array(colours.length);
+  for (let i = 0; i < colours.length; i += 3) {
+    out[i] = out[i + 1] = out[i + 2] = 0.299 * colours[i] + 0.587 * colours[i + 1] + 0.114 * colours[i + 2];
+  }
+  return out;
+}
