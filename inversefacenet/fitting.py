@@ -89,9 +89,21 @@ def _placed(pixels: Any, placement: Any, size: int) -> Any:
 def _render_placed(model: FaceModel, params: FaceParameters, size: int, camera: Camera,
                    placement: np.ndarray) -> RenderOutput:  # fmt: skip
     """The numba render of the face framed by the crop rule, then placed (:func:`_placed`)."""
+    if not placement.any():  # the rule's own framing: no projection needed to find it
+        return render(model, params, size, camera)
     face = project_face(model, params, size, camera)
     grow = np.exp(placement[2])
     return render(model, params, size, camera, crop=(face.scale * grow, _placed(face.offset, placement, size)))
+
+
+def _placement_tensors(placement: np.ndarray, trainable: bool) -> tuple[torch.Tensor, torch.Tensor]:
+    """The (3,) placement as Adam's parameters: the shift (2,) and the log scale (1,)."""
+    return (torch.tensor(placement[:2], dtype=torch.float32, requires_grad=trainable),
+            torch.tensor(placement[2:], dtype=torch.float32, requires_grad=trainable))  # fmt: skip
+
+
+def _placement_array(shift: torch.Tensor, log_scale: torch.Tensor) -> np.ndarray:
+    return torch.cat([shift, log_scale]).detach().numpy().astype(np.float64)
 
 
 def _landmark_pixels(model: FaceModel, params: FaceParameters, size: int, camera: Camera,
@@ -139,8 +151,7 @@ def _fit_landmarks(model: FaceModel, params: FaceParameters, target: torch.Tenso
     for t in (p.rotation, p.shape, p.expression):
         t.requires_grad_(True)
     start = _torch_params(params)
-    shift = torch.tensor(placement[:2], dtype=torch.float32, requires_grad=config.placement_rates is not None)
-    log_scale = torch.tensor(placement[2:], dtype=torch.float32, requires_grad=config.placement_rates is not None)
+    shift, log_scale = _placement_tensors(placement, config.placement_rates is not None)
     groups = [[p.rotation], [p.shape], [p.expression]] + ([[shift], [log_scale]] if config.placement_rates else [])
     rates = config.landmark_rates + (config.placement_rates or ())
     optimiser = torch.optim.Adam([{"params": g, "lr": lr} for g, lr in zip(groups, rates, strict=True)])
@@ -152,7 +163,7 @@ def _fit_landmarks(model: FaceModel, params: FaceParameters, target: torch.Tenso
         optimiser.step()
         with torch.no_grad():
             p.expression.clamp_(0, 1)
-    return _numpy_params(p), torch.cat([shift, log_scale]).detach().numpy().astype(np.float64)
+    return _numpy_params(p), _placement_array(shift, log_scale)
 
 
 def _sample(image: np.ndarray, points: np.ndarray) -> np.ndarray:
@@ -197,6 +208,11 @@ def desaturated(colours: np.ndarray) -> np.ndarray:
     """(..., 3) colours as the grey a black-and-white photo makes of them, in the same dtype: the albedo a face
     in a grayscale photo shows (the photo says nothing of the skin's colour; the model's mean skin would tint it)."""
     return np.repeat((colours @ LUMINANCE)[..., None], 3, axis=-1).astype(colours.dtype)
+
+
+def grey_light(sh: np.ndarray) -> np.ndarray:
+    """(..., 9, 3) SH with each band's colour replaced by its grey (the mean over the channels)."""
+    return np.repeat(sh.mean(axis=-1, keepdims=True), 3, axis=-1).astype(sh.dtype)
 
 
 def _solve_light(basis: np.ndarray, albedo: np.ndarray, observed: np.ndarray, grey: bool) -> np.ndarray:
@@ -251,9 +267,7 @@ def _refine(model: FaceModel, params: FaceParameters, image: np.ndarray, ids: np
     photo = torch.tensor(image, dtype=torch.float32).permute(2, 0, 1)[None] / 255
     triangles = torch.as_tensor(model.triangles.astype(np.int64))
     index = torch.as_tensor(ids)
-    moving = config.refine_placement_rates is not None
-    shift = torch.tensor(placement[:2], dtype=torch.float32, requires_grad=moving)
-    log_scale = torch.tensor(placement[2:], dtype=torch.float32, requires_grad=moving)
+    shift, log_scale = _placement_tensors(placement, config.refine_placement_rates is not None)
     if config.refine_placement_rates:
         optimiser.add_param_group({"params": [shift], "lr": config.refine_placement_rates[0]})
         optimiser.add_param_group({"params": [log_scale], "lr": config.refine_placement_rates[1]})
@@ -275,7 +289,7 @@ def _refine(model: FaceModel, params: FaceParameters, image: np.ndarray, ids: np
             p.expression.clamp_(0, 1)
             if grey:
                 p.sh.copy_(p.sh.mean(dim=-1, keepdim=True).expand_as(p.sh))
-    return _numpy_params(p), torch.cat([shift, log_scale]).detach().numpy().astype(np.float64)
+    return _numpy_params(p), _placement_array(shift, log_scale)
 
 
 def fit(
@@ -288,6 +302,7 @@ def fit(
     config: FitConfig = DEFAULT_FIT,
     camera: Camera = DEFAULT_CAMERA,
     alignment: np.ndarray | None = None,
+    grey: bool | None = None,
 ) -> FitResult:
     """Fit the model to a crop.
 
@@ -299,7 +314,8 @@ def fit(
     The crop rule frames the face by its landmark box, and MediaPipe's box is not the model's: its contour
     points, which span the box, scatter most. So the fit also finds where the model's own crop lies in this
     one (:attr:`FitResult.alignment`, from ``alignment``, e.g. where a network put it; default: here), from
-    all 468 points, instead of bending the face to fit the box.
+    all 468 points, instead of bending the face to fit the box. ``grey``: whether the face is grey in its photo
+    (then the light is grey too); default: decided from the crop's colours in the mask (:func:`is_grey`).
     """
     coarse = model.coarse()
     size = image.shape[0]
@@ -312,7 +328,7 @@ def fit(
     params, placement = _fit_landmarks(coarse, start_params, target, size, config, camera, placement)
     timings["fit_landmarks"] = (time.perf_counter() - start) * 1000
     start = time.perf_counter()
-    grey = is_grey(image[mask].astype(np.float64))
+    grey = is_grey(image[mask].astype(np.float64)) if grey is None else grey
     params, ids = _fit_appearance(coarse, params, image, mask, config, camera, placement, grey)
     timings["fit_appearance"] = (time.perf_counter() - start) * 1000
     if mode == "full":

@@ -28,7 +28,7 @@ from scipy.spatial import cKDTree
 
 from inversefacenet.atlas import ISLANDS, UVAtlas
 from inversefacenet.facemodel.model import MESH_POINTS, FaceModel
-from inversefacenet.fitting import desaturated, is_grey
+from inversefacenet.fitting import desaturated
 from inversefacenet.params import FaceParameters
 from inversefacenet.preprocess import Crop, crop_image, face_mask
 from inversefacenet.render import camera
@@ -520,17 +520,18 @@ def _push_pull(level0: np.ndarray, weight: np.ndarray) -> np.ndarray:
 
 
 def delight(model: FaceModel, params: FaceParameters, image: np.ndarray, mask: np.ndarray,
-            size: int = TEXTURE_SIZE) -> PhotoTexture:  # fmt: skip
+            size: int = TEXTURE_SIZE, grey: bool = False) -> PhotoTexture:  # fmt: skip
     """The photo texture of one face from its crop.
 
     model, params: the fitted face (batch of 1); image: (R, R, 3) uint8 crop in the render's framing
     (``render(model, params, R)`` lands on the face); mask: (R, R) bool where the crop shows face
-    skin (e.g. :func:`inversefacenet.preprocess.face_mask`); size: texture side.
+    skin (e.g. :func:`inversefacenet.preprocess.face_mask`); size: texture side; grey: the face is grey in its
+    photo (``FaceResult.grey``), so the model albedo it falls back on is desaturated.
     """
     start = time.perf_counter()
     texels = texel_map(model, size)
     model_albedo = np.clip(_linear(model.albedo_mean, params.albedo, model.albedo_std, model.albedo_basis), 0, 1)
-    if is_grey(image[mask].astype(np.float64)):  # a black-and-white photo: no skin colour where it does not show
+    if grey:  # a face grey in its photo: no skin colour where the photo does not show it either
         model_albedo = desaturated(model_albedo)
     albedo, weight, texel_model, seen, ratio = _observe(model, params, model_albedo, image, mask, texels)
     cheeks = seen & texels.cheeks
@@ -548,7 +549,7 @@ def delight(model: FaceModel, params: FaceParameters, image: np.ndarray, mask: n
 
 
 def from_photo(model: FaceModel, params: FaceParameters, photo: np.ndarray, crop: Crop, landmarks: np.ndarray,
-               size: int = TEXTURE_SIZE) -> PhotoTexture:  # fmt: skip
+               size: int = TEXTURE_SIZE, grey: bool = False) -> PhotoTexture:  # fmt: skip
     """The photo texture of a face fitted in ``photo`` (H, W, 3) uint8.
 
     crop: the fit's crop (``FaceResult.crop``); landmarks: (478, 2+) detected MediaPipe points in
@@ -558,12 +559,12 @@ def from_photo(model: FaceModel, params: FaceParameters, photo: np.ndarray, crop
     factor = side / crop.size
     at = Crop(crop.scale * factor, (crop.offset[0] * factor, crop.offset[1] * factor), side)
     mask = face_mask(at.to_crop(landmarks[:, :2]), side)
-    return delight(model, params, crop_image(photo, at), mask, size)
+    return delight(model, params, crop_image(photo, at), mask, size, grey)
 
 
 def for_face(face: FaceResult, photo: np.ndarray, size: int = TEXTURE_SIZE) -> PhotoTexture:
     """The photo texture of a reconstructed face; ``photo`` is the (H, W, 3) uint8 image it came from."""
-    return from_photo(face.model, face.params, photo, face.crop, face.detected_landmarks, size)
+    return from_photo(face.model, face.params, photo, face.crop, face.detected_landmarks, size, face.grey)
 
 
 def relit(model: FaceModel, params: FaceParameters, texture: PhotoTexture, size: int, sh: np.ndarray | None = None,

@@ -31,6 +31,7 @@ from inversefacenet.fitting import (
     desaturated,
     evaluate_fit,
     fit,
+    grey_light,
     is_grey,
 )
 from inversefacenet.images import load_image
@@ -328,6 +329,7 @@ class Reconstructor:
         else:
             crop = crop_for_landmarks(points, FIT_SIZE, self.camera)
         timings = {**ms, "crop": (time.perf_counter() - start) * 1000}
+        grey = is_grey_face(image, face.landmarks)  # decided once: the fit's light, the albedo shown, the texture
         params, evaluation = initial, None
         if self.fit_mode is not None:
             start = time.perf_counter()
@@ -335,14 +337,13 @@ class Reconstructor:
             timings["crop"] += (time.perf_counter() - start) * 1000
             start_place = None if network_crop is None else crop.alignment_to(network_crop.resized(FIT_SIZE))
             fitted = fit(self.model, pixels, mask, landmarks, initial, self.fit_mode, self.fit_config, self.camera,
-                         start_place)  # fmt: skip
+                         start_place, grey)  # fmt: skip
             params, timings = fitted.params, {**timings, **fitted.ms}
             evaluation = Evaluation.of(self.model, crop, fitted.render, fitted.landmark_error_px,
                                        fitted.photometric_rmse)  # fmt: skip
             crop = crop.aligned(fitted.alignment)  # the fitted parameters' own framing
-        grey = is_grey_face(image, face.landmarks)
-        if grey:  # the photo says nothing of the light's colour either (the fit's own rule, for the network too)
-            params = replace(params, sh=np.repeat(params.sh.mean(axis=-1, keepdims=True), 3, axis=-1))
+        if grey:  # the fit's rule, also for the network's light (and a fit too short to solve it)
+            params = replace(params, sh=grey_light(params.sh))
         return FaceResult(params=params, model=self.model, crop=crop, detected_landmarks=face.landmarks, ms=timings,
                           camera=self.camera, grey=grey, _evaluation=evaluation,
                           _photo=(image, points) if evaluation is None else None)  # fmt: skip

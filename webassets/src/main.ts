@@ -12,8 +12,8 @@ import { type Backend, type Network, createNetwork } from "./network";
 import { type FaceParameters, rotationMatrix, unpack } from "./params";
 import { type FittedFace, fromPhoto, type PhotoTexture, standInPhoto, TEXTURE_SIZE } from "./phototexture";
 import {
-  alignedCrop, alignmentTo, type Crop, cropForLandmarks, cropImage, desaturated, faceMask, isGreyFace, MESH_POINTS,
-  networkInput, toCrop,
+  alignedCrop, alignmentTo, type Crop, cropForLandmarks, cropImage, desaturated, faceMask, isGreyFace, landmarkPixel,
+  MESH_POINTS, networkInput, toCrop,
 } from "./preprocess";
 import { bakeTexture, download, MTL, textureCanvas, toGlb, toObj, toPly } from "./exporters";
 import { GLB_NAME, JSON_NAME, Recording, sessionGlb } from "./recording";
@@ -33,13 +33,11 @@ interface Reconstruction {
   timings: Timings;
   backend: Backend;
 }
-/** The photo the faces came from and each face's 478 landmarks (photo pixels, x y pairs): the photo texture's input. */
 /** Whether a face is grey in the photo (pipeline.is_grey_face), from the photo's pixels around its landmarks. */
 function faceIsGrey(photo: HTMLCanvasElement, points: Float32Array): boolean {
-  const clip = (v: number, size: number) => Math.min(Math.max(Math.trunc(v), 0), size - 1);
   let [x0, y0, x1, y1] = [Infinity, Infinity, -Infinity, -Infinity];
   for (let k = 0; k < MESH_POINTS; k++) {
-    const [x, y] = [clip(points[2 * k], photo.width), clip(points[2 * k + 1], photo.height)];
+    const [x, y] = landmarkPixel(points, k, photo.width, photo.height);
     [x0, y0, x1, y1] = [Math.min(x0, x), Math.min(y0, y), Math.max(x1, x), Math.max(y1, y)];
   }
   const region = photo.getContext("2d")!.getImageData(x0, y0, x1 - x0 + 1, y1 - y0 + 1);
@@ -51,6 +49,7 @@ function withGreyLight(face: FaceParameters): FaceParameters {
   return { ...face, sh: face.sh.map(([r, g, b]) => Array(3).fill((r + g + b) / 3)) };
 }
 
+/** The photo the faces came from and each face's 478 landmarks (photo pixels, x y pairs): the photo texture's input. */
 interface Photo {
   canvas: HTMLCanvasElement;
   landmarks: Float32Array[];

@@ -117,6 +117,12 @@ export function networkInput(rgba: Uint8ClampedArray, mask: Uint8Array, size: nu
 /** fitting.GREY_LEVELS: colours that stray from their own grey by less than this on average (0-255) are grey. */
 export const GREY_LEVELS = 1.0;
 
+/** The photo pixel landmark `k` (of x y pairs) falls in, clipped to a `width` x `height` photo. */
+export function landmarkPixel(points: Float32Array, k: number, width: number, height: number): [number, number] {
+  const clip = (v: number, size: number) => Math.min(Math.max(Math.trunc(v), 0), size - 1);
+  return [clip(points[2 * k], width), clip(points[2 * k + 1], height)];
+}
+
 /**
  * Whether a face is grey in its photo (pipeline.is_grey_face): its colours at its 468 landmarks (photo pixels,
  * stride 2), each at the pixel it falls in, clipped to the photo (`photoWidth` x `photoHeight`). `region` holds the
@@ -126,9 +132,8 @@ export function isGreyFace(points: Float32Array, photoWidth: number, photoHeight
   region: { data: ArrayLike<number>; width: number }, origin: [number, number] = [0, 0]): boolean {
   let stray = 0;
   for (let k = 0; k < MESH_POINTS; k++) {
-    const x = Math.min(Math.max(Math.trunc(points[2 * k]), 0), photoWidth - 1) - origin[0];
-    const y = Math.min(Math.max(Math.trunc(points[2 * k + 1]), 0), photoHeight - 1) - origin[1];
-    const i = 4 * (y * region.width + x);
+    const [x, y] = landmarkPixel(points, k, photoWidth, photoHeight);
+    const i = 4 * ((y - origin[1]) * region.width + x - origin[0]);
     const [r, g, b] = [region.data[i], region.data[i + 1], region.data[i + 2]];
     const mean = (r + g + b) / 3;
     stray += Math.abs(r - mean) + Math.abs(g - mean) + Math.abs(b - mean);
