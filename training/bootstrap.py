@@ -36,17 +36,17 @@ from inversefacenet.params import N_ROTATION, N_SH
 from inversefacenet.pipeline import Reconstructor
 from inversefacenet.preprocess import face_input
 from training.corpus import SyntheticStream
+from training.photo_labels import photos_in
 from training.realism import Realism
 from training.train import TrainConfig, train
 
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp"}
 Teacher = Literal["network", "fit"]
 
 
 def photo_faces(folder: Path, detector: LandmarkDetector) -> list[tuple[np.ndarray, DetectedFace]]:
     """Every (photo, face) the detector finds in the folder's photos; unreadable files are skipped."""
     found = []
-    photos = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    photos = photos_in(folder)
     for photo in tqdm(photos, desc="photos", leave=False):
         try:
             image = load_image(photo)

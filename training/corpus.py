@@ -30,6 +30,7 @@ from inversefacenet.lighting import Light, sh_from_light
 from inversefacenet.params import FaceParameters
 from inversefacenet.preprocess import ALIGNMENT_SIZE, input_mask
 from inversefacenet.render.renderer import render
+from training.photo_labels import PhotoFaces
 from training.realism import NetworkBatch, Realism, network_inputs
 
 
@@ -182,7 +183,8 @@ class SyntheticStream:
     bootstrapping, paper section 7), from pool vectors (N, P); either way plus Gaussian
     noise of per-dimension standard deviation ``noise`` (P,) when given. With ``paired``, a
     share ``paired_share`` of each batch are measured faces cropped by their own MediaPipe
-    pattern instead (:class:`PairedFaces`; needs ``realism``).
+    pattern instead (:class:`PairedFaces`; needs ``realism``). With ``photos``, a share ``photo_share``
+    are real photos labelled by the fit (:class:`training.photo_labels.PhotoFaces`).
     """
 
     model: FaceModel
@@ -197,6 +199,8 @@ class SyntheticStream:
     mask: str = "face"  # the network's input mask rule (inversefacenet.preprocess.INPUT_MASKS)
     paired: PairedFaces | None = None
     paired_share: float = 0.0
+    photos: PhotoFaces | None = None  # real photos labelled by the fit (training.photo_labels)
+    photo_share: float = 0.0
 
     def __post_init__(self) -> None:
         if not 0 <= self.paired_share <= 1:
@@ -205,6 +209,9 @@ class SyntheticStream:
             raise ValueError("paired_share needs paired faces (training.landmark_noise --paired)")
         if self.paired_share and not self.realism.active:
             raise ValueError("paired faces need realism: their photos are photo-like")
+        if bool(self.photo_share) != (self.photos is not None) or not 0 <= self.photo_share <= 1:
+            raise ValueError(f"photo_share is a share of each batch in [0, 1] and needs labelled photos; got "
+                             f"{self.photo_share}")  # fmt: skip
         if self.paired is not None and self.paired.parameters.shape[1] != self.model.layout.size:
             raise ValueError(f"paired faces have {self.paired.parameters.shape[1]} parameters, the face model "
                              f"{self.model.layout.size}: measured with another face model")  # fmt: skip
@@ -226,9 +233,14 @@ class SyntheticStream:
         rng = np.random.default_rng([self.seed, index])
         params, own_offsets = self.with_paired(self.parameters(rng), rng)
         rendered = render_batch(self.model, params, self.size, self.realism, rng, self.mask, own_offsets)
+        inputs, packed, alignment = rendered.inputs, params.pack(), rendered.alignment
+        if self.photo_share:  # a share of the rows: real photos with the fit's answer
+            rows = np.flatnonzero(rng.uniform(size=self.batch_size) < self.photo_share)
+            if len(rows):
+                inputs[rows], packed[rows], alignment[rows] = self.photos.sample(len(rows), rng)
         if self.alignment:
-            return rendered.inputs, np.concatenate([params.pack(), rendered.alignment], axis=1)
-        return rendered.inputs, params.pack()
+            return inputs, np.concatenate([packed, alignment], axis=1)
+        return inputs, packed
 
     def with_paired(self, params: FaceParameters, rng: np.random.Generator,
                     ) -> tuple[FaceParameters, list[np.ndarray | None] | None]:  # fmt: skip

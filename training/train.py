@@ -32,6 +32,7 @@ from inversefacenet.facemodel.model import FaceModel
 from inversefacenet.networks import build_network
 from training.corpus import PairedFaces, SyntheticStream, distribution_named
 from training.losses import ParameterLoss
+from training.photo_labels import PhotoFaces, PhotoLabels
 from training.realism import Realism
 
 
@@ -52,6 +53,8 @@ class TrainConfig:
     realism_without: str = ""  # comma-separated realism parts switched off (training.realism.SWITCHES), for ablations
     paired_faces: str | None = None  # faces with their measured MediaPipe pattern (training.corpus.PairedFaces)
     paired_share: float = 0.0  # share of each training batch drawn from paired_faces (validation stays without)
+    photo_labels: str | None = None  # real photos labelled by the fit (training.photo_labels)
+    photo_share: float = 0.0  # share of each training batch drawn from photo_labels (validation stays without)
     seed: int = 0
     validate_every: int = 500
     validation_size: int = 256
@@ -180,8 +183,14 @@ def _corpus(config: TrainConfig, model: FaceModel, seed: int) -> tuple[Synthetic
     if bool(config.paired_faces) != bool(config.paired_share):
         raise ValueError("--paired-faces and --paired-share go together")
     paired = PairedFaces.load(Path(config.paired_faces)) if config.paired_faces else None
+    if bool(config.photo_labels) != bool(config.photo_share):
+        raise ValueError("--photo-labels and --photo-share go together")
+    photos = None
+    if config.photo_labels:
+        photos = PhotoFaces(PhotoLabels.load(Path(config.photo_labels)), config.input_size, config.input_mask)
     stream = SyntheticStream(model, config.input_size, config.batch_size, seed, distribution, **options,
-                             paired=paired, paired_share=config.paired_share)  # fmt: skip
+                             paired=paired, paired_share=config.paired_share, photos=photos,
+                             photo_share=config.photo_share)  # fmt: skip
     validation = SyntheticStream(model, config.input_size, config.validation_size, 987_654_321, distribution,
                                  **options).batch(0)  # fmt: skip
     return stream, validation
