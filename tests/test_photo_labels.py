@@ -9,6 +9,7 @@ from inversefacenet.preprocess import Crop, face_mask
 from inversefacenet.render.renderer import render
 from tests.conftest import known_face, photo_of
 from training.corpus import SyntheticStream
+from training.devset import split_halves
 from training.photo_labels import PhotoFaces, PhotoLabels, label_photos
 
 SIZE = 96
@@ -81,3 +82,16 @@ def test_labelling_a_folder_fits_each_face_and_skips_what_is_not_a_photo(model, 
     framed = labels.framed(0, 256)
     truth = Crop(1.0, (0.0, 0.0), 256)  # the photo is the render's own crop
     np.testing.assert_allclose(framed.alignment_to(truth), 0, atol=0.01)  # 0.5 px of 256 when written
+
+
+def test_the_development_set_splits_into_alternate_halves(tmp_path):
+    """Every other image by name into the first half, the rest into the second; other files stay out."""
+    folder = tmp_path / "devset"
+    folder.mkdir()
+    names = ["a.jpg", "b.png", "c.jpg", "d.webp", "e.JPG"]
+    for name in [*names, "SOURCES.md"]:
+        (folder / name).write_bytes(b"x")
+    split_halves(folder, tmp_path / "one", tmp_path / "two")
+    assert sorted(p.name for p in (tmp_path / "one").iterdir()) == ["a.jpg", "c.jpg", "e.JPG"]
+    assert sorted(p.name for p in (tmp_path / "two").iterdir()) == ["b.png", "d.webp"]
+    assert (tmp_path / "two" / "b.png").resolve() == (folder / "b.png").resolve()

@@ -6,7 +6,10 @@ cache, copies the chosen images into ``--out`` under stable names and writes ``S
 images have no annotations; they are for looking at the network on real photos, and many of
 them have unclear rights of their own: keep them out of the repo and out of anything shipped.
 
-    python -m training.devset --out runs/devset
+    python -m training.devset --out runs/devset [--halves runs/dev_a runs/dev_b]
+
+``--halves A B`` also links every other image (by name: the first, third, ...) into folder A and the
+rest into B, the split that trains on one half's photos and scores on the other's.
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ import tarfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+
+from training.photo_labels import photos_in
 
 PLATFORM = ["--platform", "manylinux_2_28_x86_64", "--platform", "manylinux_2_17_x86_64",
             "--python-version", "3.11", "--implementation", "cp", "--abi", "cp311"]
@@ -185,10 +190,24 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, required=True, help="folder for the images and SOURCES.md")
     parser.add_argument("--cache", type=Path, default=None, help="package downloads (default: OUT/.cache)")
+    parser.add_argument("--halves", type=Path, nargs=2, metavar=("A", "B"), help="link alternate images into A and B")
     args = parser.parse_args(argv)
     written = build(args.out, args.cache or args.out / ".cache")
     total = sum(len(s.images) for s in SOURCES)
     print(f"{written} images written, {total} in {args.out} (see SOURCES.md)")
+    if args.halves:
+        split_halves(args.out, *args.halves)
+
+
+def split_halves(folder: Path, first: Path, second: Path) -> None:
+    """Symbolic links to every other image of ``folder`` (sorted by name) in ``first``, the rest in ``second``."""
+    for half, images in ((first, photos_in(folder)[0::2]), (second, photos_in(folder)[1::2])):
+        half.mkdir(parents=True, exist_ok=True)
+        for image in images:
+            link = half / image.name
+            link.unlink(missing_ok=True)
+            link.symlink_to(image.resolve())
+        print(f"{len(images)} images linked in {half}")
 
 
 if __name__ == "__main__":
