@@ -7,10 +7,12 @@ eyebrows, lip colour, painted per vertex by :func:`paint`) are rendered under a 
 512 px photo with a background, reconstructed through the real path (MediaPipe, network, full
 fit), then relit to a light B (the "side light" preset at A's exposure) and compared with the true
 face under B: RMSE (0-255) inside the true face mask where both renders cover it, for the model
-albedo and for the photo texture. Real photos: the re-render under the recovered light against
-the photo inside the face mask, model albedo vs photo texture (the texture is made from that very
-photo, so this says how much of the photo survives, not that the texture generalises). Also
-the time the photo texture adds per face (wall and CPU, with the load average beside them).
+albedo and for the photo texture; and, to tell what limits it, the real path with the true light
+instead of the recovered one, and the true face (pose, shape, expression) with the recovered light.
+Real photos: the re-render under the recovered light against the photo inside the face mask,
+model albedo vs photo texture (the texture is made from that very photo, so this says how much
+of the photo survives, not that the texture generalises). Also the time the photo texture adds
+per face (wall and CPU, with the load average beside them).
 Writes reports/photo_texture/synthetic.json and real.json; ``--timing N`` instead times the first
 photo's texture N times into timing.json.
 """
@@ -161,14 +163,16 @@ def relighting_errors(model: FaceModel, truth: FaceParameters, albedo: np.ndarra
 
 
 def oracle_errors(model: FaceModel, truth: FaceParameters, albedo: np.ndarray, rng: np.random.Generator,
-                  size: int = TEXTURE_CROP) -> dict[str, float]:  # fmt: skip
-    """The same with the true pose, shape, expression and light: the photo texture's own error."""
+                  light: np.ndarray | None = None, size: int = TEXTURE_CROP) -> dict[str, float]:  # fmt: skip
+    """The same with the true pose, shape, expression and light: the photo texture's own error. With
+    ``light`` (1, 9, 3), that light de-lights the photo and sets B's exposure instead of the true one."""
     out = render(model, truth, size, albedo=albedo[None])
     photo = np.where(out.raster.mask[0][..., None], out.image[0], background(size, rng))
     mask = face_mask(out.pixels[0, model.landmarks_mediapipe], size)
-    texture = delight(model, truth, (np.clip(photo, 0, 1) * 255 + 0.5).astype(np.uint8), mask)
-    lit = replace(truth, sh=light_b(truth.sh))
-    true = render(model, lit, EVAL_SIZE, albedo=albedo[None])
+    believed = truth if light is None else replace(truth, sh=light)
+    texture = delight(model, believed, (np.clip(photo, 0, 1) * 255 + 0.5).astype(np.uint8), mask)
+    true = render(model, replace(truth, sh=light_b(truth.sh)), EVAL_SIZE, albedo=albedo[None])
+    lit = replace(truth, sh=light_b(believed.sh))
     images = {"model_albedo": render(model, lit, EVAL_SIZE).image[0],
               "photo_texture": relit(model, lit, texture, EVAL_SIZE).image[0]}  # fmt: skip
     inside = face_mask(true.pixels[0, model.landmarks_mediapipe], EVAL_SIZE) & true.raster.mask[0]
@@ -192,9 +196,13 @@ def synthetic(reconstructor: Reconstructor, count: int, seed: int = 0) -> dict[s
         photo, crop = synthetic_photo(model, truth, albedo, rng)
         face = reconstructor(photo)[0]
         texture, timing = _timed(face, photo)
+        true_light = replace(face, params=replace(face.params, sh=truth.sh))  # the recovered face, the true light
         rows.append({"seed": seed + k, "yaw_deg": float(np.degrees(truth.rotation[0, 1])), **timing,
                      "real_path": relighting_errors(model, truth, albedo, crop, face, texture),
-                     "oracle": oracle_errors(model, truth, albedo, rng)})  # fmt: skip
+                     "real_path_true_light": relighting_errors(model, truth, albedo, crop, true_light,
+                                                               for_face(true_light, photo)),
+                     "oracle": oracle_errors(model, truth, albedo, rng),
+                     "oracle_recovered_light": oracle_errors(model, truth, albedo, rng, face.params.sh)})  # fmt: skip
         print(json.dumps(rows[-1]))
     return {"faces": rows, **_summary(rows)}
 
