@@ -18,6 +18,13 @@ from inversefacenet.errors import InputError
 
 MAX_PIXELS = 40_000_000
 """Largest image accepted (width x height), checked from the header before decoding."""
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp"}
+"""File name endings taken for photos when a folder is read (any case)."""
+
+
+def photos_in(folder: Path) -> list[Path]:
+    """The image files of a folder, by ``IMAGE_SUFFIXES``, sorted by name."""
+    return sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
 
 
 def load_image(source: Any, max_pixels: int = MAX_PIXELS) -> np.ndarray:

@@ -31,12 +31,11 @@ from inversefacenet.checkpoint import NetworkConfig, Predictor
 from inversefacenet.detection import DetectedFace, LandmarkDetector
 from inversefacenet.errors import InputError
 from inversefacenet.facemodel.model import FaceModel
-from inversefacenet.images import load_image
+from inversefacenet.images import load_image, photos_in
 from inversefacenet.params import N_ROTATION, N_SH
 from inversefacenet.pipeline import Reconstructor
 from inversefacenet.preprocess import face_input
 from training.corpus import SyntheticStream
-from training.photo_labels import photos_in
 from training.realism import Realism
 from training.train import TrainConfig, train
 

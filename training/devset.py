@@ -25,7 +25,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from training.photo_labels import photos_in
+from inversefacenet.images import photos_in
 
 PLATFORM = ["--platform", "manylinux_2_28_x86_64", "--platform", "manylinux_2_17_x86_64",
             "--python-version", "3.11", "--implementation", "cp", "--abi", "cp311"]

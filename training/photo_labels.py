@@ -22,12 +22,11 @@ import numpy as np
 from tqdm import tqdm
 
 from inversefacenet.errors import InputError, NoFaceError
-from inversefacenet.images import load_image
+from inversefacenet.images import load_image, photos_in
 from inversefacenet.pipeline import Reconstructor
 from inversefacenet.preprocess import Crop, crop_for_landmarks, crop_input
 from inversefacenet.render.camera import DEFAULT_CAMERA
 
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp"}
 JITTER = (0.02, 0.03)
 """Standard deviation of a training crop's centre shift (of its side) and log scale around where it is cut."""
 
@@ -61,11 +60,6 @@ class PhotoLabels:
         """The crop face ``face``'s parameters are framed by, at ``size`` pixels."""
         scale, x, y = self.framing[face]
         return Crop(float(scale * size), (float(x * size), float(y * size)), size)
-
-
-def photos_in(folder: Path) -> list[Path]:
-    """The image files of a folder, sorted by name."""
-    return sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
 
 
 def label_photos(folder: Path, reconstructor: Reconstructor) -> PhotoLabels:

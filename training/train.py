@@ -183,8 +183,6 @@ def _corpus(config: TrainConfig, model: FaceModel, seed: int) -> tuple[Synthetic
     if bool(config.paired_faces) != bool(config.paired_share):
         raise ValueError("--paired-faces and --paired-share go together")
     paired = PairedFaces.load(Path(config.paired_faces)) if config.paired_faces else None
-    if bool(config.photo_labels) != bool(config.photo_share):
-        raise ValueError("--photo-labels and --photo-share go together")
     photos = None
     if config.photo_labels:
         photos = PhotoFaces(PhotoLabels.load(Path(config.photo_labels)), config.input_size, config.input_mask)
