@@ -16,7 +16,7 @@ import logging
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +42,8 @@ STREAM_EVERY_S = 0.04
 """Webcam frame interval the page streams at (25 fps asked; the server's frame time sets what is reached)."""
 LIVE_TIME_LIMIT_S = 900
 """A live stream stops after this long (press record again): an open tab does not hold a tracker forever."""
+LAMP_RANGES = {"elevation_deg": (-90.0, 90.0), "intensity": (0.0, 3.0), "ambient": (0.0, 1.5)}
+"""The lamp sliders' ranges (azimuth: the full circle); a recovered lamp is shown inside them."""
 PANEL_HEIGHT = 300  # px: every result panel, the 3D view included, the same height
 THEME = gr.themes.Default(font=["ui-sans-serif", "system-ui", "sans-serif"], font_mono=["ui-monospace", "monospace"])
 CSS = """
@@ -123,6 +125,19 @@ def _edit(session: Session, sh: Any, values: tuple[float, ...]) -> Edit:
 def _light_values(light: Light) -> list[Any]:
     values = [light.azimuth_deg, light.elevation_deg, light.intensity, light.ambient]
     return [*(round(v, 2) for v in values), rgb_to_hex(light.colour)]
+
+
+def _slider_lamp(sh: np.ndarray) -> tuple[Light, np.ndarray]:
+    """The lamp the sliders show for a light ``sh`` (9, 3), inside their ranges and at their precision, and the rest
+    of ``sh`` that lamp leaves unexplained (9, 3). One lamp and white ambient explain a photo's light only roughly
+    (and may need a negative ambient or more than the sliders' intensity): the sliders' light is their lamp plus
+    this rest, so it is ``sh`` itself at the values shown, and a slider moved a degree changes it by a degree."""
+    light = light_from_sh(sh)
+    light = replace(light, **{name: float(np.clip(getattr(light, name), *limits))
+                              for name, limits in LAMP_RANGES.items()})  # fmt: skip
+    azimuth, elevation, intensity, ambient, colour = _light_values(light)
+    shown = Light(azimuth, elevation, intensity, ambient, hex_to_rgb(colour))
+    return shown, (np.asarray(sh, np.float64).reshape(9, 3) - sh_from_light(shown)).astype(np.float32)
 
 
 def _table(sh: np.ndarray) -> list[list[float]]:
@@ -285,7 +300,8 @@ def _start(session: Session, with_composite: bool) -> list[Any]:
     edit = session.recovered_edit
     choices = [f"Face {i + 1}" for i in range(len(session.faces))]
     expression, pose = (round(v, 3) for v in edit.expression.values()), (round(v, 2) for v in edit.rotation_deg)
-    controls = [*_light_values(light_from_sh(edit.sh)), _table(edit.sh), RECOVERED, *expression, *pose]
+    lamp, session.light_rest = _slider_lamp(edit.sh)
+    controls = [*_light_values(lamp), _table(edit.sh), RECOVERED, *expression, *pose]
     return [session, session.overlay(), gr.update(choices=choices, value=choices[session.index]), *controls,
             *_preview(session, edit, with_composite)]  # fmt: skip
 
@@ -395,7 +411,7 @@ def _relight(session: Session | None, *values: Any) -> list[Any]:
     session = _need(session)
     azimuth, elevation, intensity, ambient, colour, *rest = values
     light = Light(float(azimuth), float(elevation), float(intensity), float(ambient), hex_to_rgb(colour))
-    sh = sh_from_light(light)
+    sh = sh_from_light(light) + session.light_rest
     edit = _edit(session, sh, tuple(rest[:-1]))
     return [_table(sh), CUSTOM, *_light_only(_preview(session, edit, bool(rest[-1])))]
 
@@ -406,8 +422,11 @@ def _apply_preset(session: Session | None, preset: str, *values: Any) -> Any:
     recovered = session.recovered_edit.sh
     if preset == CUSTOM:
         return gr.skip()
-    light = light_from_sh(recovered) if preset == RECOVERED else matched(PRESETS[preset], recovered)
-    sh = recovered if preset == RECOVERED else sh_from_light(light)
+    if preset == RECOVERED:
+        light, session.light_rest = _slider_lamp(recovered)
+    else:
+        light, session.light_rest = matched(PRESETS[preset], recovered), np.zeros((9, 3), np.float32)
+    sh = sh_from_light(light) + session.light_rest
     edit = _edit(session, sh, tuple(values[:-1]))
     return [*_light_values(light), _table(sh), *_light_only(_preview(session, edit, bool(values[-1])))]
 
@@ -469,9 +488,9 @@ def _lighting_controls() -> LightingControls:
                       label="Preset (matched to the photo's brightness)")  # fmt: skip
     lamp = [
         gr.Slider(-180, 180, 0, step=1, label="Azimuth (°, + from the right)", elem_id="azimuth"),
-        gr.Slider(-90, 90, 20, step=1, label="Elevation (°)", elem_id="elevation"),
-        gr.Slider(0, 3, 1.2, step=0.01, label="Intensity", elem_id="intensity"),
-        gr.Slider(0, 1.5, 0.5, step=0.01, label="Ambient", elem_id="ambient"),
+        gr.Slider(*LAMP_RANGES["elevation_deg"], 20, step=1, label="Elevation (°)", elem_id="elevation"),
+        gr.Slider(*LAMP_RANGES["intensity"], 1.2, step=0.01, label="Intensity", elem_id="intensity"),
+        gr.Slider(*LAMP_RANGES["ambient"], 0.5, step=0.01, label="Ambient", elem_id="ambient"),
         gr.ColorPicker("#ffffff", label="Light colour", elem_id="colour"),
     ]
     with_composite = gr.Checkbox(True, label="Show the relit face in the photo")

@@ -118,6 +118,36 @@ def test_upload_relight_and_download(client, tmp_path):
     assert '"jawOpen": 1.0' in paths["params.json"].read_text()
 
 
+def test_a_lamp_slider_moved_a_degree_moves_the_light_a_little(client):
+    """The sliders start at the recovered light itself (their lamp plus what one lamp cannot explain), so a slider
+    moved a degree changes the relit face by about a degree's worth, not by the gap between the photo's light and
+    one lamp with white ambient."""
+    outputs = client.predict(gradio_client.handle_file(str(EXAMPLE)), True, api_name="/reconstruct")
+    table, edits = controls(outputs)
+    lamp = outputs[2:7]
+    same = client.predict(*lamp, *edits, True, api_name="/relight")
+    assert np.abs(numbers(same[0]) - numbers(table)).max() < 1e-3
+    moved = client.predict(lamp[0] + 1, *lamp[1:], *edits, True, api_name="/relight")
+    before, after = read(outputs[-5]).astype(float), read(moved[2]).astype(float)
+    face = before.sum(-1) < 3 * 250
+    assert np.abs(after - before)[face].mean() < 1.5
+
+
+def test_a_recovered_light_beyond_the_sliders_is_shown_inside_them():
+    """A photo's light may need a negative ambient or more intensity than the sliders reach (one lamp explains it
+    only roughly): the sliders show the nearest lamp they can, and their light is still the recovered one."""
+    from demo.ui import LAMP_RANGES, _slider_lamp
+    from inversefacenet.lighting import Light, sh_from_light
+
+    recovered = sh_from_light(Light(azimuth_deg=30, elevation_deg=10, intensity=4.0, ambient=-0.3))
+    shown, rest = _slider_lamp(recovered)
+    for name, (low, high) in LAMP_RANGES.items():
+        assert low <= getattr(shown, name) <= high
+    assert shown.intensity == 3.0 and shown.ambient == 0.0
+    assert abs(shown.azimuth_deg - 30) < 0.01
+    np.testing.assert_allclose(sh_from_light(shown) + rest, recovered, atol=1e-6)
+
+
 def test_a_black_and_white_photo_shows_a_grey_face(client, tmp_path):
     """The albedo and relit previews of the example photo in black and white carry no skin colour."""
     grey = tmp_path / "grey.png"
