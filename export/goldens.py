@@ -19,7 +19,7 @@ import numpy as np
 from inversefacenet.atlas import UVAtlas
 from inversefacenet.facemodel.model import FaceModel
 from inversefacenet.fitting import desaturated
-from inversefacenet.lighting import PRESETS, Light, sh_from_light
+from inversefacenet.lighting import PRESETS, Light, light_from_sh, sh_from_light
 from inversefacenet.params import FaceParameters
 from inversefacenet.photo_texture import delight, texel_map
 from inversefacenet.pipeline import is_grey_face
@@ -137,6 +137,14 @@ def grey_golden(rng: np.random.Generator, height: int = 24, width: int = 32) -> 
             "colours": colours.ravel().tolist(), "desaturated": desaturated(colours).ravel().tolist()}
 
 
+def light_from_sh_golden(rng: np.random.Generator) -> dict[str, object]:
+    """SH like a fit's (a lamp's plus noise in every coefficient, some with a negative ambient) and the lamp
+    Python reads from each (:func:`light_from_sh`, where the page's lamp sliders start)."""
+    lamps = [sh_from_light(light) for light in _lights(rng)]
+    sh = [lamp + rng.normal(0, 0.15, lamp.shape) for lamp in lamps] + [np.zeros((9, 3))]  # and no light at all
+    return {"sh": [s.tolist() for s in sh], "lights": [asdict(light_from_sh(s)) for s in sh]}
+
+
 def goldens(model: FaceModel, camera: Camera) -> dict[str, object]:
     rng = np.random.default_rng(SEED)
     angles_deg = rng.uniform(-90, 90, (8, 3))
@@ -166,6 +174,7 @@ def goldens(model: FaceModel, camera: Camera) -> dict[str, object]:
         "photo_texture": photo_texture_golden(model, rng),
         "identity": identity_golden(model, rng),
         "grey": grey_golden(rng),
+        "light_from_sh": light_from_sh_golden(np.random.default_rng(SEED + 1)),
     }  # fmt: skip
 
 

@@ -390,6 +390,19 @@ def view_is_blank(page) -> bool:
     )
 
 
+def test_a_lamp_slider_moved_a_degree_moves_the_light_a_little(browser, site):
+    """As in the app: the lamp sliders start at the lamp read from the face's light, plus what it leaves unexplained,
+    so the first move changes the light by that move's worth, not to a bare default lamp."""
+    page, _ = open_page(browser, site, "wasm")
+    result = page.evaluate("u => window.inverseFaceNet.reconstruct(u)", EXAMPLE_URL)
+    azimuth = float(page.input_value("#azimuth"))
+    assert azimuth != 0  # the sliders show the face's lamp, not the default one
+    page.locator("#azimuth").fill(str(round(azimuth) + 1))  # a range input keeps whole degrees: 0.5-1.5 deg
+    moved = np.array(page.evaluate("window.inverseFaceNet.shown().sh"))
+    assert 0 < np.abs(moved - np.array(result["sh"])).max() < 0.05
+    page.close()
+
+
 def test_a_photo_without_a_face_clears_the_previous_face(browser, site, tmp_path):
     page, hosts = open_page(browser, site, "wasm")
     assert not page.is_visible("#downloads")  # nothing to download before a photo

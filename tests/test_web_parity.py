@@ -1,7 +1,7 @@
 """The page's TypeScript re-implementations against Python, by golden data (Node, no browser).
 
 export/goldens.py writes inputs and Python's outputs; ``npm run parity`` runs the page's own
-functions (rotation matrix, lamp -> SH, vertex normals, crop rule, face mask, photo texture, the live
+functions (rotation matrix, lamp -> SH and back, vertex normals, crop rule, face mask, photo texture, the live
 tracker's identity hold) on the same inputs.
 """
 
@@ -35,6 +35,14 @@ def test_rotation_matrices_and_lamp_sh(parity):
     golden, page = parity
     np.testing.assert_allclose(page["rotation"], golden["rotation"]["matrices"], atol=1e-12)
     np.testing.assert_allclose(page["lamp_sh"], golden["lamp_sh"]["sh"], atol=1e-6)
+
+
+def test_the_lamp_read_from_sh(parity):
+    """Where the page's lamp sliders start for a face's light: the lamp Python reads from the same SH."""
+    golden, page = parity
+    lights = golden["light_from_sh"]["lights"]
+    expected = [[g["azimuth_deg"], g["elevation_deg"], g["intensity"], g["ambient"], *g["colour"]] for g in lights]
+    np.testing.assert_allclose(page["light_from_sh"], expected, atol=1e-9)
 
 
 def test_vertex_normals(parity):

@@ -29,3 +29,24 @@ export function hexToRgb(hex: string): [number, number, number] {
 export function rgbToHex(colour: [number, number, number]): string {
   return "#" + colour.map((c) => Math.round(Math.min(Math.max(c, 0), 1) * 255).toString(16).padStart(2, "0")).join("");
 }
+
+/** The lamp + white ambient that best explains SH coefficients (9 x RGB), as inversefacenet/lighting.py's
+ * light_from_sh: direction and intensity from the linear band, colour per channel relative to the brightest,
+ * ambient from the constant band. */
+export function lightFromSh(sh: number[][]): Light {
+  const linear = [sh[3], sh[1], sh[2]]; // x, y, z rows, RGB columns
+  const strength = [0, 1, 2].map((c) => Math.hypot(linear[0][c], linear[1][c], linear[2][c]));
+  const top = Math.max(...strength);
+  if (top < 1e-6) {
+    return { azimuthDeg: 0, elevationDeg: 20, intensity: 0, ambient: (sh[0][0] + sh[0][1] + sh[0][2]) / 3,
+      colour: [1, 1, 1] };
+  }
+  const toward = linear.map((row) => row[0] * strength[0] + row[1] * strength[1] + row[2] * strength[2]);
+  const [x, y, z] = toward.map((v) => v / Math.hypot(...toward));
+  const intensity = 2 * top;
+  const colour = strength.map((s) => s / top) as [number, number, number];
+  const ambient = [0, 1, 2].reduce((sum, c) => sum + sh[0][c] - (intensity / 4) * colour[c], 0) / 3;
+  const degrees = 180 / Math.PI;
+  return { azimuthDeg: Math.atan2(x, z) * degrees, elevationDeg: Math.asin(Math.min(Math.max(y, -1), 1)) * degrees,
+    intensity, ambient, colour };
+}

@@ -7,7 +7,7 @@ import { FaceModel } from "./facemodel";
 import { LandmarkDetector } from "./landmarks";
 import { NumberedPhoto } from "./numberedphoto";
 import { describe, Live, type LiveStats, Tracker } from "./live";
-import { hexToRgb, rgbToHex, shFromLight } from "./lighting";
+import { hexToRgb, type Light, lightFromSh, rgbToHex, shFromLight } from "./lighting";
 import { type Backend, type Network, createNetwork } from "./network";
 import { type FaceParameters, rotationMatrix, unpack } from "./params";
 import { type FittedFace, fromPhoto, type PhotoTexture, standInPhoto, TEXTURE_SIZE } from "./phototexture";
@@ -79,8 +79,11 @@ const NO_CAMERA = "The webcam could not be opened (no camera, or access was not 
 /** Photo textures of a stand-in photo made in idle time after loading (App.prepareTextures): cold, the first takes
  * what the first face took (about 190 ms on 2 busy cores), the fourth still about 100, the eighth what a face takes. */
 const REHEARSALS = 8;
-/** The lamp sliders' and colour's values while a face shows its recovered light (the "recovered" preset). */
+/** The lamp sliders' and colour's values while no face is shown. */
 const LAMP = { azimuth: 0, elevation: 20, intensity: 1.2, ambient: 0.5, colour: "#ffffff" };
+/** The lamp sliders' ranges (azimuth: the full circle), demo/ui.py's; a recovered lamp is shown inside them. */
+const LAMP_RANGES = { elevationDeg: [-90, 90], intensity: [0, 3], ambient: [0, 1.5] } as const;
+const NO_LIGHT = () => Array.from({ length: 9 }, () => [0, 0, 0]);
 /** The stand-in: a portrait's face size (px), turned and lit from the side so that every branch runs, and its
  * other parameters (shape, expression, albedo) at a small value, not 0, so that the face model's sums run too. */
 const STAND_IN = { side: 160, pitch: -5, yaw: 25, roll: 3, light: { azimuthDeg: 50, elevationDeg: 20, intensity: 1.2,
@@ -120,6 +123,9 @@ class App {
   private current = 0;
   private edited: FaceParameters | null = null;
   private customLight = false; // false: the face's recovered SH; true: the lamp sliders
+  /** What the lamp sliders add to their lamp (9 x RGB): the rest of the recovered light that one lamp and white
+   * ambient leave unexplained, zero after a preset; so a slider moved a degree moves the light a degree's worth. */
+  private lightRest = NO_LIGHT();
   private photos = 0; // counts chosen photos: a slower earlier one must not overwrite a later one
   private live = false; // the face comes from the webcam, frame by frame; the sliders add to it
   private photo: Photo | null = null;
@@ -414,7 +420,7 @@ class App {
     $("photo-preview").replaceChildren();
     $<HTMLSelectElement>("face").replaceChildren();
     setValues({ pitch: 0, yaw: 0, roll: 0, ...Object.fromEntries(this.expressions.map((n) => [n, 0])) });
-    this.recoveredLight();
+    this.recoveredLight(null);
     this.view.clear();
     setResults(false);
     setStatus(message, isError);
@@ -429,27 +435,46 @@ class App {
     const { pitch, yaw, roll } = this.live ? { pitch: 0, yaw: 0, roll: 0 } : face.rotation_deg;
     setValues({ pitch, yaw, roll,
       ...Object.fromEntries(this.expressions.map((n) => [n, this.live ? 0 : face.expression[n]])) });
-    this.recoveredLight();
+    this.recoveredLight(face.sh);
     this.update();
   }
 
-  /** Back to the face's recovered light: the preset, the lamp sliders and the colour (a new face or none). */
-  private recoveredLight(): void {
+  /** Back to the face's recovered light ``sh`` (null: no face): the preset, and the lamp sliders and colour at the
+   * nearest lamp inside their ranges (demo/ui.py's ``_slider_lamp``), with the rest of the light they leave. */
+  private recoveredLight(sh: number[][] | null): void {
     $<HTMLSelectElement>("preset").value = "recovered";
-    const { colour, ...sliders } = LAMP;
+    this.customLight = false;
+    if (!sh) {
+      const { colour, ...sliders } = LAMP;
+      this.showLamp(sliders, colour, NO_LIGHT());
+      return;
+    }
+    const read = lightFromSh(sh);
+    const clamp = (value: number, [low, high]: readonly number[]) => Math.min(Math.max(value, low), high);
+    const colour = rgbToHex(read.colour); // the colour input keeps 8 bits a channel
+    const lamp: Light = { ...read, elevationDeg: clamp(read.elevationDeg, LAMP_RANGES.elevationDeg),
+      intensity: clamp(read.intensity, LAMP_RANGES.intensity), ambient: clamp(read.ambient, LAMP_RANGES.ambient),
+      colour: hexToRgb(colour) };
+    const lampSh = shFromLight(lamp);
+    this.showLamp({ azimuth: lamp.azimuthDeg, elevation: lamp.elevationDeg, intensity: lamp.intensity,
+      ambient: lamp.ambient }, colour, sh.map((row, k) => row.map((v, c) => v - lampSh[k][c])));
+  }
+
+  private showLamp(sliders: Record<string, number>, colour: string, rest: number[][]): void {
     setValues(sliders);
     $<HTMLInputElement>("colour").value = colour;
-    this.customLight = false;
+    this.lightRest = rest;
   }
 
   /** A preset was picked: the recovered light, or a lamp that the sliders then show. */
   applyPreset(name: string): void {
-    this.customLight = name !== "recovered";
-    if (this.customLight) {
+    if (name === "recovered") {
+      this.recoveredLight(this.faces[this.current]?.sh ?? null);
+    } else {
       const light = this.model.index.light_presets[name]; // inversefacenet/lighting.py's presets, via facemodel.json
-      setValues({ azimuth: light.azimuth_deg, elevation: light.elevation_deg, intensity: light.intensity,
-        ambient: light.ambient });
-      $<HTMLInputElement>("colour").value = rgbToHex(light.colour);
+      this.showLamp({ azimuth: light.azimuth_deg, elevation: light.elevation_deg, intensity: light.intensity,
+        ambient: light.ambient }, rgbToHex(light.colour), NO_LIGHT());
+      this.customLight = true;
     }
     this.update();
   }
@@ -465,10 +490,9 @@ class App {
     const face = this.faces[this.current];
     if (!face) return;
     const value = (id: string) => exactValues.get(id) ?? Number($<HTMLInputElement>(id).value);
-    const sh = this.customLight
-      ? shFromLight({ azimuthDeg: value("azimuth"), elevationDeg: value("elevation"), intensity: value("intensity"),
-          ambient: value("ambient"), colour: hexToRgb($<HTMLInputElement>("colour").value) })
-      : face.sh;
+    const lamp = () => shFromLight({ azimuthDeg: value("azimuth"), elevationDeg: value("elevation"),
+      intensity: value("intensity"), ambient: value("ambient"), colour: hexToRgb($<HTMLInputElement>("colour").value) });
+    const sh = this.customLight ? lamp().map((row, k) => row.map((v, c) => v + this.lightRest[k][c])) : face.sh;
     // A photo's sliders hold the face's values; live, they are added to each frame's (exaggerate a smile).
     const base = (tracked: number) => (this.live ? tracked : 0);
     const expression = { ...face.expression, ...Object.fromEntries(this.expressions.map((n) =>
@@ -563,9 +587,9 @@ function buildControls(app: App, live: Live): void {
   const presets = ["recovered", ...Object.keys(app.model.index.light_presets)];
   $("preset").replaceChildren(...presets.map((name) => new Option(name)));
   slider("lighting", "azimuth", "Azimuth (°)", -180, 180, 1, LAMP.azimuth);
-  slider("lighting", "elevation", "Elevation (°)", -90, 90, 1, LAMP.elevation);
-  slider("lighting", "intensity", "Intensity", 0, 3, 0.01, LAMP.intensity);
-  slider("lighting", "ambient", "Ambient", 0, 1.5, 0.01, LAMP.ambient);
+  slider("lighting", "elevation", "Elevation (°)", ...LAMP_RANGES.elevationDeg, 1, LAMP.elevation);
+  slider("lighting", "intensity", "Intensity", ...LAMP_RANGES.intensity, 0.01, LAMP.intensity);
+  slider("lighting", "ambient", "Ambient", ...LAMP_RANGES.ambient, 0.01, LAMP.ambient);
   for (const name of app.expressions) slider("expression", name, name, 0, 1, 0.01, 0);
   slider("pose", "pitch", "Pitch (°)", -60, 60, 0.5, 0);
   slider("pose", "yaw", "Yaw (°)", -80, 80, 0.5, 0);
