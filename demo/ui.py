@@ -14,6 +14,7 @@ import functools
 import inspect
 import logging
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
@@ -44,6 +45,8 @@ LIVE_TIME_LIMIT_S = 900
 """A live stream stops after this long (press record again): an open tab does not hold a tracker forever."""
 LAMP_RANGES = {"elevation_deg": (-90.0, 90.0), "intensity": (0.0, 3.0), "ambient": (0.0, 1.5)}
 """The lamp sliders' ranges (azimuth: the full circle); a recovered lamp is shown inside them."""
+TWIN_S = 2.0
+"""Gradio's second change event for an upload comes at once; a user choosing the same file again takes longer."""
 PANEL_HEIGHT = 300  # px: every result panel, the 3D view included, the same height
 THEME = gr.themes.Default(font=["ui-sans-serif", "system-ui", "sans-serif"], font_mono=["ui-monospace", "monospace"])
 CSS = """
@@ -323,11 +326,14 @@ class PhotoLoader:
     """Turns an upload into a ``Session`` with the app's one shared, read-only ``Reconstructor``.
 
     Gradio fires an image's change twice, at once and with the same state, when a photo is dropped onto the one
-    shown; so a browser's upload that is already loading is not loaded again: the second call gets the first's
-    result (``_loading``, keyed by the browser session and the upload, holds only loads in progress)."""
+    shown; so a browser's upload that began loading less than ``twin_s`` ago is not loaded again: the second call
+    gets the first's result (``_loading``, keyed by the browser session and the upload; a rejected file fails fast,
+    so its twin may arrive after it is done, and would warn a second time)."""
 
     reconstructor: Reconstructor
+    twin_s: float = TWIN_S
     _loading: dict[tuple[str, str], Future[Loaded]] = field(default_factory=dict, repr=False)
+    _started: dict[tuple[str, str], float] = field(default_factory=dict, repr=False)  # time.monotonic()
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def load(
@@ -340,9 +346,13 @@ class PhotoLoader:
             return self._load(path, previous, photo_texture)
         key = (request.session_hash, path)
         with self._lock:
+            now = time.monotonic()
+            for old in [old for old, started in self._started.items() if now - started > self.twin_s]:
+                if self._loading[old].done():  # a load in progress answers its twin however long it takes
+                    del self._loading[old], self._started[old]
             running = self._loading.get(key)
             if running is None:
-                self._loading[key] = mine = Future()
+                self._loading[key], self._started[key] = (mine := Future()), now
         if running is not None:  # the first call warns, and closes the session it replaced; this one closes its own
             session, message = running.result()
             if previous is not None and previous is not session:
@@ -352,9 +362,6 @@ class PhotoLoader:
             mine.set_result(self._load(path, previous, photo_texture))
         except BaseException as error:
             mine.set_exception(error)
-        finally:
-            with self._lock:
-                del self._loading[key]
         return mine.result()
 
     def _load(self, path: str | None, previous: Session | None, photo_texture: bool) -> Loaded:
@@ -556,7 +563,7 @@ def _wire_photo_events(tab: PhotoTab, loader: PhotoLoader) -> None:
         _show, [state, with_composite], tab.start_outputs[1:], api_name=False
     ).then(_recovered_3d, state, model3d, api_name=False).then(
         _face_thumbnails, state, inputs.thumbnails, api_name=False
-    )
+    ).then(lambda: None, None, tab.downloads, api_name=False)  # the last photo's files are not this one's
     inputs.thumbnails.select(_pick_face, [state, with_composite], tab.start_outputs, api_name=False).then(
         _recovered_3d, state, model3d, api_name=False
     )

@@ -202,7 +202,7 @@ def test_one_browsers_upload_loading_twice_at_once_is_reconstructed_once(reconst
     photo = tmp_path / "two.png"
     Image.fromarray(two_face_photo(model)).save(photo)
     counting = CountingReconstructor(reconstructor)
-    loader = PhotoLoader(counting)  # type: ignore[arg-type]
+    loader = PhotoLoader(counting, twin_s=0.0)  # type: ignore[arg-type]  # a finished load answers no later call
     browser = SimpleNamespace(session_hash="browser-1")
     with ThreadPoolExecutor(2) as pool:
         results = list(pool.map(lambda _: loader.load(str(photo), None, False, browser), range(2)))
@@ -211,7 +211,7 @@ def test_one_browsers_upload_loading_twice_at_once_is_reconstructed_once(reconst
     other, _ = loader.load(str(photo), None, False, SimpleNamespace(session_hash="browser-2"))
     assert other is not first and counting.calls == 2
     again, _ = loader.load(str(photo), first, False, browser)  # a later upload of the same file loads anew
-    assert again is not first and not first.folder.exists() and counting.calls == 3 and not loader._loading
+    assert again is not first and not first.folder.exists() and counting.calls == 3
     with ThreadPoolExecutor(2) as pool:  # the second call came with another session in its state: it closes it
         loading = pool.submit(loader.load, str(photo), again, False, browser)
         time.sleep(0.1)  # the first call is loading (CountingReconstructor waits 0.5 s)
@@ -219,6 +219,23 @@ def test_one_browsers_upload_loading_twice_at_once_is_reconstructed_once(reconst
         (latest, _), (same, _) = loading.result(), waiting.result()
     assert same is latest and counting.calls == 4 and not again.folder.exists() and not other.folder.exists()
     latest.close()
+
+
+def test_a_rejected_upload_warns_once_though_gradio_asks_twice(reconstructor, tmp_path, monkeypatch):
+    """A file that is not an image fails at once, so Gradio's second change event for it comes after the first is
+    done: it gets the first's answer (one toast, not two); the same file chosen again later is read again."""
+    import demo.ui
+
+    warnings = []
+    monkeypatch.setattr(demo.ui.gr, "Warning", warnings.append)
+    notes = tmp_path / "notes.jpg"
+    notes.write_text("not a photo")
+    loader, browser = PhotoLoader(reconstructor, twin_s=1.0), SimpleNamespace(session_hash="browser-1")
+    answers = [loader.load(str(notes), None, False, browser) for _ in range(2)]
+    assert answers[0] == answers[1] and answers[0][0] is None and "not an image" in answers[0][1]
+    assert len(warnings) == 1
+    time.sleep(1.1)
+    assert loader.load(str(notes), None, False, browser) == answers[0] and len(warnings) == 2
 
 
 def test_previews_leave_room_for_an_edited_pose_and_the_composite_still_lands(two_faces):
