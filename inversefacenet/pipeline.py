@@ -366,17 +366,20 @@ def draw_overlay(image: np.ndarray, faces: list[FaceResult]) -> np.ndarray:
     """The photo with each fitted face's silhouette (green), its 68 points (red), crop box (grey) and
     number (1 = the first face, as the app's selector counts them)."""
     canvas = image.copy()
-    thickness = max(1, round(max(image.shape[:2]) / 400))
+    thickness = max(1, round(max(image.shape[:2]) / 400))  # about 2.5 px when the photo is shown 1000 px wide
     for face in faces:
+        side = face.box[2] - face.box[0]
+        line = max(1, min(thickness, round(side / 100)))  # a small face in a big photo stays visible under it
         silhouette = render(face.model, face.params, FIT_SIZE, camera=face.camera).raster.mask[0].astype(np.uint8)
         contours, _ = cv2.findContours(silhouette, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
         for contour in contours:
             points = face.crop.to_photo(contour[:, 0].astype(np.float64) + 0.5)
-            cv2.polylines(canvas, [points.round().astype(np.int32)], True, (40, 220, 60), thickness, cv2.LINE_AA)
+            cv2.polylines(canvas, [points.round().astype(np.int32)], True, (40, 220, 60), line, cv2.LINE_AA)
         for x, y in face.landmarks68:
-            cv2.circle(canvas, (round(x), round(y)), thickness + 1, (230, 40, 40), -1, cv2.LINE_AA)
+            cv2.circle(canvas, (round(x), round(y)), max(1, min(thickness + 1, round(side / 60))), (230, 40, 40), -1,
+                       cv2.LINE_AA)  # fmt: skip
         x0, y0, x1, y1 = (round(v) for v in face.box)
-        cv2.rectangle(canvas, (x0, y0), (x1, y1), (160, 160, 160), 1)
+        cv2.rectangle(canvas, (x0, y0), (x1, y1), (160, 160, 160), line)
     for number, face in enumerate(faces, start=1):  # numbers last, so no outline covers them
         _label(canvas, str(number), face.box, thickness)
     return canvas
