@@ -398,8 +398,11 @@ def test_a_lamp_slider_moved_a_degree_moves_the_light_a_little(browser, site):
     azimuth = float(page.input_value("#azimuth"))
     assert azimuth != 0  # the sliders show the face's lamp, not the default one
     page.locator("#azimuth").fill(str(round(azimuth) + 1))  # a range input keeps whole degrees: 0.5-1.5 deg
+    assert page.input_value("#preset") == "custom"  # as in the app: "recovered" can be picked again
     moved = np.array(page.evaluate("window.inverseFaceNet.shown().sh"))
     assert 0 < np.abs(moved - np.array(result["sh"])).max() < 0.05
+    page.select_option("#preset", "recovered")
+    np.testing.assert_allclose(page.evaluate("window.inverseFaceNet.shown().sh"), result["sh"], atol=1e-6)
     page.close()
 
 

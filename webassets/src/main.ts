@@ -482,6 +482,7 @@ class App {
   /** A lamp slider moved: the light now comes from the sliders. */
   moveLight(): void {
     this.customLight = true;
+    $<HTMLSelectElement>("preset").value = "custom"; // as in the app; picking a preset again then applies it
     this.update();
   }
 
@@ -585,7 +586,8 @@ function buildControls(app: App, live: Live): void {
     $(parent).appendChild(row);
   };
   const presets = ["recovered", ...Object.keys(app.model.index.light_presets)];
-  $("preset").replaceChildren(...presets.map((name) => new Option(name)));
+  const custom = Object.assign(new Option("custom"), { disabled: true }); // shown once a lamp slider moves
+  $("preset").replaceChildren(...presets.map((name) => new Option(name)), custom);
   slider("lighting", "azimuth", "Azimuth (°)", -180, 180, 1, LAMP.azimuth);
   slider("lighting", "elevation", "Elevation (°)", ...LAMP_RANGES.elevationDeg, 1, LAMP.elevation);
   slider("lighting", "intensity", "Intensity", ...LAMP_RANGES.intensity, 0.01, LAMP.intensity);
