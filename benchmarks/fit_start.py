@@ -2,8 +2,8 @@
 colours or MediaPipe's points.
 
     python benchmarks/fit_start.py [CHECKPOINT] [--photos runs/devset] [--faces 40] [--fractions 1 0.5 0.25]
-                                   [--landmark-weights 0.3 0.1] [--anchors 0.05 0.2] [--realistic-only]
-                                   [--report FILE.json]
+                                   [--landmark-weights 0.3 0.1] [--anchors 0.05 0.2] [--prior-scales 0.1]
+                                   [--iterations 60 120] [--from-truth] [--realistic-only] [--report FILE.json]
 
 Issue #13 asks whether the fit started from the network is better than the fit from the mean face,
 or as good in fewer iterations. Rows: the full fit from the mean face (``DEFAULT_FIT``); from the network
@@ -16,7 +16,11 @@ fraction, the fit led by the points (``DEFAULT_FIT``'s landmark stage and refine
   not accuracies).
 ``--landmark-weights`` and ``--anchors`` add rows from the network with ``NETWORK_START_FIT``'s
 ``FitConfig.landmark_weight`` or ``FitConfig.start_anchor`` set: how much the fit should trust MediaPipe's points
-against the network it starts from.
+against the network it starts from; ``--prior-scales`` sets its three priors (shape, expression, albedo) to
+that many times the mean face's fit's (``DEFAULT_FIT``; the pipeline's are 0.3 x),
+``--iterations`` sets its refinement iterations. ``--from-truth`` also runs each fit from a network's start
+rows from the true parameters on the realistic row (same crop, mask and points; the true framing as the start's
+place): how far the fit's own objective leads away from the truth, whatever it starts from.
 Time: wall ms per face of the whole ``reconstruct_faces`` call (network, crop, fit; detection
 excluded), after one warm-up face per row; median on the realistic row, mean on the development set.
 """
@@ -41,9 +45,10 @@ from crop_scatter import HELD_OUT, faces_of_the_realistic_row  # noqa: E402
 from inversefacenet.checkpoint import DEFAULT_CHECKPOINT, Predictor  # noqa: E402
 from inversefacenet.detection import DetectedFace, LandmarkDetector  # noqa: E402
 from inversefacenet.facemodel.model import FaceModel  # noqa: E402
-from inversefacenet.fitting import DEFAULT_FIT, NETWORK_START_FIT  # noqa: E402
+from inversefacenet.fitting import DEFAULT_FIT, NETWORK_START_FIT, FitConfig  # noqa: E402
 from inversefacenet.params import FaceParameters  # noqa: E402
-from inversefacenet.pipeline import Reconstructor  # noqa: E402
+from inversefacenet.pipeline import FIT_SIZE, Reconstructor  # noqa: E402
+from inversefacenet.preprocess import crop_for_landmarks  # noqa: E402
 from training.bootstrap import photo_faces  # noqa: E402
 from training.corpus import held_out_set  # noqa: E402
 from training.evaluate import metrics  # noqa: E402
@@ -52,27 +57,43 @@ from training.evaluate_photos import score  # noqa: E402
 MEAN_FACE = "full fit from the mean face"
 
 
-def fitters(model: FaceModel, predictor: Predictor, detector: LandmarkDetector, fractions: list[float],
-            landmark_weights: list[float], anchors: list[float]) -> dict[str, Reconstructor]:  # fmt: skip
+def fitters(model: FaceModel, predictor: Predictor, detector: LandmarkDetector, args: argparse.Namespace,
+            ) -> dict[str, Reconstructor]:  # fmt: skip
     """The rows: the fit from the mean face, then from the network: the pipeline's, the one led by the points at
-    each fraction of the iterations, each landmark weight and each start anchor."""
+    each fraction of the iterations, and the pipeline's with each landmark weight, start anchor, prior scale and
+    number of refinement iterations."""
     configs = {"network + full fit (the pipeline's, led by the colours)": NETWORK_START_FIT}
-    for fraction in fractions:
+    for fraction in args.fractions:
         configs[f"network + full fit led by the points, {fraction:g} x the iterations"] = replace(
             DEFAULT_FIT, landmark_iterations=round(DEFAULT_FIT.landmark_iterations * fraction),
             refine_iterations=round(DEFAULT_FIT.refine_iterations * fraction))  # fmt: skip
-    for weight in landmark_weights:
+    for weight in args.landmark_weights:
         configs[f"network + full fit, landmark weight {weight:g}"] = replace(NETWORK_START_FIT, landmark_weight=weight)
-    for anchor in anchors:
+    for anchor in args.anchors:
         configs[f"network + full fit, start anchor {anchor:g}"] = replace(NETWORK_START_FIT, start_anchor=anchor)
+    for scale in args.prior_scales:
+        configs[f"network + full fit, priors {scale:g} x the mean face's"] = scaled_priors(NETWORK_START_FIT, scale)
+    for iterations in args.iterations:
+        configs[f"network + full fit, {iterations} iterations"] = replace(
+            NETWORK_START_FIT, refine_iterations=iterations
+        )
     rows = {MEAN_FACE: Reconstructor(model, detector, None, fit_mode="full")}
     for name, config in configs.items():
         rows[name] = Reconstructor(model, detector, predictor, fit_mode="full", fit_config=config)
     return rows
 
 
-def realistic(model: FaceModel, rows: dict[str, Reconstructor], count: int) -> dict[str, dict[str, float]]:
-    """Outcomes against the truth on the realistic row's detected faces, and the median ms per face."""
+def scaled_priors(config: FitConfig, scale: float) -> FitConfig:
+    """``config`` with its shape, expression and albedo priors ``scale`` times those of ``DEFAULT_FIT``."""
+    return replace(config, shape_prior=DEFAULT_FIT.shape_prior * scale,
+                   expression_prior=DEFAULT_FIT.expression_prior * scale,
+                   albedo_prior=DEFAULT_FIT.albedo_prior * scale)  # fmt: skip
+
+
+def realistic(model: FaceModel, rows: dict[str, Reconstructor], count: int,
+              from_truth: bool = False) -> dict[str, dict[str, float]]:  # fmt: skip
+    """Outcomes against the truth on the realistic row's detected faces, and the median ms per face; with
+    ``from_truth``, also each fit from a network's start run from the true parameters instead."""
     found = faces_of_the_realistic_row(model, count)
     truth = held_out_set(model, HELD_OUT).select(np.array([k for k, *_ in found]))
     results = {}
@@ -84,6 +105,12 @@ def realistic(model: FaceModel, rows: dict[str, Reconstructor], count: int) -> d
             ms.append((time.perf_counter() - start) * 1000)
         outcome = metrics(model, truth, FaceParameters.concatenate(params))
         results[name] = {**outcome, "ms_per_face": float(np.median(ms[1:])), "faces": len(found)}
+        if from_truth and reconstructor.predictor is not None:
+            fitted = [reconstructor.reconstruct_face(photo, DetectedFace(detected, 1.0), truth.select(slice(k, k + 1)),
+                                                     crop_for_landmarks(points, FIT_SIZE, reconstructor.camera), {})
+                      for k, (_, photo, detected, points) in enumerate(found)]  # fmt: skip
+            outcome = metrics(model, truth, FaceParameters.concatenate([face.params for face in fitted]))
+            results[name.replace("network +", "the truth +", 1)] = {**outcome, "faces": len(found)}
     return results
 
 
@@ -105,16 +132,19 @@ def main() -> None:
     parser.add_argument("checkpoint", nargs="?", default=str(DEFAULT_CHECKPOINT))
     parser.add_argument("--photos", type=Path, default=ROOT / "runs" / "devset")
     parser.add_argument("--faces", type=int, default=40, help="of the realistic row")
-    parser.add_argument("--fractions", type=float, nargs="+", default=[0.5])
+    parser.add_argument("--fractions", type=float, nargs="*", default=[0.5])
     parser.add_argument("--landmark-weights", type=float, nargs="*", default=[])
     parser.add_argument("--anchors", type=float, nargs="*", default=[])
+    parser.add_argument("--prior-scales", type=float, nargs="*", default=[])
+    parser.add_argument("--iterations", type=int, nargs="*", default=[], help="of the pipeline's refinement")
+    parser.add_argument("--from-truth", action="store_true", help="also fit from the truth on the realistic row")
     parser.add_argument("--realistic-only", action="store_true", help="skip the development set")
     parser.add_argument("--report", type=Path)
     args = parser.parse_args()
     model = FaceModel.load()
     predictor = Predictor.load(args.checkpoint, model)
-    rows = fitters(model, predictor, LandmarkDetector(), args.fractions, args.landmark_weights, args.anchors)
-    parts = {"realistic row": realistic(model, rows, args.faces)}
+    rows = fitters(model, predictor, LandmarkDetector(), args)
+    parts = {"realistic row": realistic(model, rows, args.faces, args.from_truth)}
     if not args.realistic_only:
         parts["development set"] = development(args.photos, rows)
     results = {f"{part}: {name}": values for part, named in parts.items() for name, values in named.items()}
