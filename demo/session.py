@@ -62,7 +62,7 @@ class Session:
     _textured: dict[int, FaceResult] = field(default_factory=dict, init=False, repr=False)  # per face, made once
     light_rest: np.ndarray = field(default_factory=lambda: np.zeros((9, 3), np.float32), init=False, repr=False)
     """(9, 3) SH the lamp sliders add to their lamp: what their lamp leaves unexplained of the light they started
-    from (the recovered light's rest; zero after a preset), so that a slider moved a little moves the light a little."""
+    from (the recovered light or a preset), so that a slider moved a little moves the light a little."""
     folder: Path = field(init=False, repr=False)  # this session's files (3D view, downloads), removed by close()
     display: np.ndarray = field(init=False, repr=False)  # the photo at display size, shrunk once
 

@@ -429,10 +429,8 @@ def _apply_preset(session: Session | None, preset: str, *values: Any) -> Any:
     recovered = session.recovered_edit.sh
     if preset == CUSTOM:
         return gr.skip()
-    if preset == RECOVERED:
-        light, session.light_rest = _slider_lamp(recovered)
-    else:
-        light, session.light_rest = matched(PRESETS[preset], recovered), np.zeros((9, 3), np.float32)
+    chosen = recovered if preset == RECOVERED else sh_from_light(matched(PRESETS[preset], recovered))
+    light, session.light_rest = _slider_lamp(chosen)  # a preset matched to a bright photo may pass the sliders too
     sh = sh_from_light(light) + session.light_rest
     edit = _edit(session, sh, tuple(values[:-1]))
     return [*_light_values(light), _table(sh), *_light_only(_preview(session, edit, bool(values[-1])))]

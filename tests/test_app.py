@@ -146,6 +146,9 @@ def test_a_recovered_light_beyond_the_sliders_is_shown_inside_them():
     assert shown.intensity == 3.0 and shown.ambient == 0.0
     assert abs(shown.azimuth_deg - 30) < 0.01
     np.testing.assert_allclose(sh_from_light(shown) + rest, recovered, atol=1e-6)
+    preset = sh_from_light(Light(azimuth_deg=80, elevation_deg=10, intensity=1.3, ambient=0.45))  # "side light"
+    shown, rest = _slider_lamp(preset)  # a lamp inside the sliders is shown as it is
+    assert (shown.azimuth_deg, shown.intensity, shown.ambient) == (80, 1.3, 0.45) and np.abs(rest).max() < 1e-6
 
 
 def test_a_black_and_white_photo_shows_a_grey_face(client, tmp_path):
