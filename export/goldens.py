@@ -19,7 +19,7 @@ import numpy as np
 from inversefacenet.atlas import UVAtlas
 from inversefacenet.facemodel.model import FaceModel
 from inversefacenet.fitting import desaturated
-from inversefacenet.lighting import PRESETS, Light, light_from_sh, sh_from_light
+from inversefacenet.lighting import PRESETS, Light, light_from_sh, matched, sh_from_light
 from inversefacenet.params import FaceParameters
 from inversefacenet.photo_texture import delight, texel_map
 from inversefacenet.pipeline import is_grey_face
@@ -138,11 +138,14 @@ def grey_golden(rng: np.random.Generator, height: int = 24, width: int = 32) -> 
 
 
 def light_from_sh_golden(rng: np.random.Generator) -> dict[str, object]:
-    """SH like a fit's (a lamp's plus noise in every coefficient, some with a negative ambient) and the lamp
-    Python reads from each (:func:`light_from_sh`, where the page's lamp sliders start)."""
-    lamps = [sh_from_light(light) for light in _lights(rng)]
-    sh = [lamp + rng.normal(0, 0.15, lamp.shape) for lamp in lamps] + [np.zeros((9, 3))]  # and no light at all
-    return {"sh": [s.tolist() for s in sh], "lights": [asdict(light_from_sh(s)) for s in sh]}
+    """SH like a fit's (a lamp's plus noise in every coefficient, some with a negative ambient), the lamp Python
+    reads from each (:func:`light_from_sh`, where the page's lamp sliders start) and lamps matched to each one's
+    exposure (:func:`matched`, the presets' rule)."""
+    lamps = _lights(rng)
+    sh = [sh_from_light(lamp) + rng.normal(0, 0.15, (9, 3)) for lamp in lamps] + [np.zeros((9, 3))]  # and no light
+    return {"sh": [s.tolist() for s in sh], "lights": [asdict(light_from_sh(s)) for s in sh],
+            "lamps": [asdict(lamp) for lamp in lamps],  # each matched to the exposure of the SH made from it
+            "matched": [asdict(matched(lamp, s)) for lamp, s in zip(lamps, sh, strict=False)]}  # fmt: skip
 
 
 def goldens(model: FaceModel, camera: Camera) -> dict[str, object]:

@@ -150,6 +150,8 @@ def test_reconstruct_a_photo_and_download_the_mesh(browser, site, model, tmp_pat
     assert edited["expression"]["jawOpen"] == pytest.approx(0.9)
     assert edited["rotation_deg"]["yaw"] == pytest.approx(25)
     assert edited["sh"][3][0] > 0.3  # the side light's x band, not the recovered one
+    front = [float(np.mean(np.asarray(sh)[0] + np.asarray(sh)[2] / 2)) for sh in (edited["sh"], result["sh"])]
+    assert front[0] == pytest.approx(front[1], rel=1e-6)  # at the photo's exposure, as the app's presets
     # the controls left alone keep the network's values exactly, not rounded to their sliders' steps
     for angle in ("pitch", "roll"):
         assert edited["rotation_deg"][angle] == pytest.approx(result["rotation_deg"][angle], abs=1e-4)

@@ -3,7 +3,7 @@
 // tests/test_web_parity.py compares them with Python's.
 import { readFileSync } from "node:fs";
 import { vertexNormals } from "../src/facemodel";
-import { lightFromSh, shFromLight } from "../src/lighting";
+import { lightFromSh, matched, shFromLight } from "../src/lighting";
 import { IdentityHold } from "../src/live";
 import { rotationMatrix } from "../src/params";
 import { delight } from "../src/phototexture";
@@ -65,6 +65,11 @@ const outputs = {
   light_from_sh: golden.light_from_sh.sh.map((sh: number[][]) => {
     const l = lightFromSh(sh);
     return [l.azimuthDeg, l.elevationDeg, l.intensity, l.ambient, ...l.colour];
+  }),
+  matched: golden.light_from_sh.lamps.map((l: PythonLight, k: number) => {
+    const lamp = matched({ azimuthDeg: l.azimuth_deg, elevationDeg: l.elevation_deg, intensity: l.intensity,
+      ambient: l.ambient, colour: l.colour }, golden.light_from_sh.sh[k]);
+    return [lamp.intensity, lamp.ambient];
   }),
   normals: Array.from(vertexNormals(Float32Array.from(normals.vertices), Uint32Array.from(normals.triangles))),
   crop: { scale: cropped.scale, offset: cropped.offset },

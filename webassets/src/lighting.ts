@@ -50,3 +50,15 @@ export function lightFromSh(sh: number[][]): Light {
   return { azimuthDeg: Math.atan2(x, z) * degrees, elevationDeg: Math.asin(Math.min(Math.max(y, -1), 1)) * degrees,
     intensity, ambient, colour };
 }
+
+/** Mean irradiance over the hemisphere facing the camera, averaged over RGB (lighting.py's front_irradiance). */
+export function frontIrradiance(sh: number[][]): number {
+  return [0, 1, 2].reduce((sum, c) => sum + sh[0][c] + sh[2][c] / 2, 0) / 3;
+}
+
+/** The light scaled (lamp and ambient together) to the front irradiance of ``reference`` (lighting.py's matched),
+ * so a preset keeps the photo's exposure instead of turning the face dark or white. */
+export function matched(light: Light, reference: number[][]): Light {
+  const factor = frontIrradiance(reference) / Math.max(frontIrradiance(shFromLight(light)), 1e-6);
+  return { ...light, intensity: light.intensity * factor, ambient: light.ambient * factor };
+}

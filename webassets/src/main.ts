@@ -7,7 +7,7 @@ import { FaceModel } from "./facemodel";
 import { LandmarkDetector } from "./landmarks";
 import { NumberedPhoto } from "./numberedphoto";
 import { describe, Live, type LiveStats, Tracker } from "./live";
-import { hexToRgb, type Light, lightFromSh, rgbToHex, shFromLight } from "./lighting";
+import { hexToRgb, type Light, lightFromSh, matched, rgbToHex, shFromLight } from "./lighting";
 import { type Backend, type Network, createNetwork } from "./network";
 import { type FaceParameters, rotationMatrix, unpack } from "./params";
 import { type FittedFace, fromPhoto, type PhotoTexture, standInPhoto, TEXTURE_SIZE } from "./phototexture";
@@ -471,8 +471,12 @@ class App {
     if (name === "recovered") {
       this.recoveredLight(this.faces[this.current]?.sh ?? null);
     } else {
-      const light = this.model.index.light_presets[name]; // inversefacenet/lighting.py's presets, via facemodel.json
-      this.showLamp({ azimuth: light.azimuth_deg, elevation: light.elevation_deg, intensity: light.intensity,
+      const preset = this.model.index.light_presets[name]; // inversefacenet/lighting.py's presets, via facemodel.json
+      const lamp: Light = { azimuthDeg: preset.azimuth_deg, elevationDeg: preset.elevation_deg,
+        intensity: preset.intensity, ambient: preset.ambient, colour: preset.colour };
+      const face = this.faces[this.current];
+      const light = face ? matched(lamp, face.sh) : lamp; // at the photo's exposure, as the app's presets
+      this.showLamp({ azimuth: light.azimuthDeg, elevation: light.elevationDeg, intensity: light.intensity,
         ambient: light.ambient }, rgbToHex(light.colour), NO_LIGHT());
       this.customLight = true;
     }
