@@ -327,13 +327,12 @@ class PhotoLoader:
 
     Gradio fires an image's change twice, at once and with the same state, when a photo is dropped onto the one
     shown; so a browser's upload that began loading less than ``twin_s`` ago is not loaded again: the second call
-    gets the first's result (``_loading``, keyed by the browser session and the upload; a rejected file fails fast,
-    so its twin may arrive after it is done, and would warn a second time)."""
+    gets the first's result (``_loading``: each load and when it began, keyed by the browser session and the
+    upload; a rejected file fails fast, so its twin may arrive after it is done, and would warn a second time)."""
 
     reconstructor: Reconstructor
     twin_s: float = TWIN_S
-    _loading: dict[tuple[str, str], Future[Loaded]] = field(default_factory=dict, repr=False)
-    _started: dict[tuple[str, str], float] = field(default_factory=dict, repr=False)  # time.monotonic()
+    _loading: dict[tuple[str, str], tuple[Future[Loaded], float]] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def load(
@@ -347,12 +346,12 @@ class PhotoLoader:
         key = (request.session_hash, path)
         with self._lock:
             now = time.monotonic()
-            for old in [old for old, started in self._started.items() if now - started > self.twin_s]:
-                if self._loading[old].done():  # a load in progress answers its twin however long it takes
-                    del self._loading[old], self._started[old]
-            running = self._loading.get(key)
+            for old in [old for old, (load, started) in self._loading.items()
+                        if now - started > self.twin_s and load.done()]:  # a load in progress answers its twin
+                del self._loading[old]
+            running, _ = self._loading.get(key, (None, now))
             if running is None:
-                self._loading[key], self._started[key] = (mine := Future()), now
+                self._loading[key] = (mine := Future()), now
         if running is not None:  # the first call warns, and closes the session it replaced; this one closes its own
             session, message = running.result()
             if previous is not None and previous is not session:
@@ -431,9 +430,8 @@ def _apply_preset(session: Session | None, preset: str, *values: Any) -> Any:
         return gr.skip()
     chosen = recovered if preset == RECOVERED else sh_from_light(matched(PRESETS[preset], recovered))
     light, session.light_rest = _slider_lamp(chosen)  # a preset matched to a bright photo may pass the sliders too
-    sh = sh_from_light(light) + session.light_rest
-    edit = _edit(session, sh, tuple(values[:-1]))
-    return [*_light_values(light), _table(sh), *_light_only(_preview(session, edit, bool(values[-1])))]
+    edit = _edit(session, chosen, tuple(values[:-1]))
+    return [*_light_values(light), _table(chosen), *_light_only(_preview(session, edit, bool(values[-1])))]
 
 
 def _edit_face(session: Session | None, table: Any, *values: Any) -> list[Any]:

@@ -123,8 +123,8 @@ class App {
   private current = 0;
   private edited: FaceParameters | null = null;
   private customLight = false; // false: the face's recovered SH; true: the lamp sliders
-  /** What the lamp sliders add to their lamp (9 x RGB): the rest of the recovered light that one lamp and white
-   * ambient leave unexplained, zero after a preset; so a slider moved a degree moves the light a degree's worth. */
+  /** What the lamp sliders add to their lamp (9 x RGB): the rest of the light they started from (recovered or a
+   * preset) that one lamp and white ambient leave unexplained; so a slider moved a degree moves it a degree's worth. */
   private lightRest = NO_LIGHT();
   private photos = 0; // counts chosen photos: a slower earlier one must not overwrite a later one
   private live = false; // the face comes from the webcam, frame by frame; the sliders add to it
@@ -439,16 +439,23 @@ class App {
     this.update();
   }
 
-  /** Back to the face's recovered light ``sh`` (null: no face): the preset, and the lamp sliders and colour at the
-   * nearest lamp inside their ranges (demo/ui.py's ``_slider_lamp``), with the rest of the light they leave. */
+  /** Back to the face's recovered light ``sh`` (null: no face): the preset, the lamp sliders and the colour. */
   private recoveredLight(sh: number[][] | null): void {
     $<HTMLSelectElement>("preset").value = "recovered";
     this.customLight = false;
-    if (!sh) {
+    if (sh) {
+      this.showLight(sh);
+    } else {
       const { colour, ...sliders } = LAMP;
-      this.showLamp(sliders, colour, NO_LIGHT());
-      return;
+      setValues(sliders);
+      $<HTMLInputElement>("colour").value = colour;
+      this.lightRest = NO_LIGHT();
     }
+  }
+
+  /** The lamp sliders and colour at the nearest lamp to ``sh`` inside their ranges (demo/ui.py's ``_slider_lamp``),
+   * and the rest of ``sh`` that lamp leaves: the sliders' light is ``sh`` itself at the values shown. */
+  private showLight(sh: number[][]): void {
     const read = lightFromSh(sh);
     const clamp = (value: number, [low, high]: readonly number[]) => Math.min(Math.max(value, low), high);
     const colour = rgbToHex(read.colour); // the colour input keeps 8 bits a channel
@@ -456,14 +463,10 @@ class App {
       intensity: clamp(read.intensity, LAMP_RANGES.intensity), ambient: clamp(read.ambient, LAMP_RANGES.ambient),
       colour: hexToRgb(colour) };
     const lampSh = shFromLight(lamp);
-    this.showLamp({ azimuth: lamp.azimuthDeg, elevation: lamp.elevationDeg, intensity: lamp.intensity,
-      ambient: lamp.ambient }, colour, sh.map((row, k) => row.map((v, c) => v - lampSh[k][c])));
-  }
-
-  private showLamp(sliders: Record<string, number>, colour: string, rest: number[][]): void {
-    setValues(sliders);
+    setValues({ azimuth: lamp.azimuthDeg, elevation: lamp.elevationDeg, intensity: lamp.intensity,
+      ambient: lamp.ambient });
     $<HTMLInputElement>("colour").value = colour;
-    this.lightRest = rest;
+    this.lightRest = sh.map((row, k) => row.map((v, c) => v - lampSh[k][c]));
   }
 
   /** A preset was picked: the recovered light, or a lamp that the sliders then show. */
@@ -475,9 +478,7 @@ class App {
       const lamp: Light = { azimuthDeg: preset.azimuth_deg, elevationDeg: preset.elevation_deg,
         intensity: preset.intensity, ambient: preset.ambient, colour: preset.colour };
       const face = this.faces[this.current];
-      const light = face ? matched(lamp, face.sh) : lamp; // at the photo's exposure, as the app's presets
-      this.showLamp({ azimuth: light.azimuthDeg, elevation: light.elevationDeg, intensity: light.intensity,
-        ambient: light.ambient }, rgbToHex(light.colour), NO_LIGHT());
+      this.showLight(shFromLight(face ? matched(lamp, face.sh) : lamp)); // at the photo's exposure, as the app's
       this.customLight = true;
     }
     this.update();
