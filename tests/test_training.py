@@ -27,6 +27,7 @@ from training.evaluate import metrics, placement_error, projected
 from training.losses import AppearanceTerm, GeometryTerm, ParameterLoss, model_space_weights
 from training.realism import Realism, photo_of_face
 from training.ship import beats
+from training.soup import soup
 from training.train import TrainConfig, learning_rate, load_weights, parse_config, train
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -237,6 +238,25 @@ def test_the_moving_average_is_validated_and_kept_as_best(model, tmp_path):
     expected = {name: (first[name] + second[name]) / 2 for name in first if first[name].is_floating_point()}
     assert_tensors_equal({name: load_file(out / "average.safetensors")[name] for name in expected}, expected)
     assert not torch.equal(first["head.2.weight"], second["head.2.weight"])
+
+
+def test_a_soup_is_the_mean_of_its_networks_weights(model, tmp_path):
+    config = NetworkConfig.for_model(model, "compact", 64)
+    paths = []
+    for seed in range(3):
+        torch.manual_seed(seed)
+        network = build_network("compact", 64, config.n_outputs)
+        paths.append(save_checkpoint(tmp_path / f"net{seed}.safetensors", network, config))
+    out = soup(paths, tmp_path / "soup.safetensors")
+    weights = [load_file(path) for path in paths]
+    expected = {name: sum(w[name] for w in weights) / 3 for name in weights[0] if weights[0][name].is_floating_point()}
+    mixed = load_file(out)
+    assert_tensors_equal({name: mixed[name] for name in expected}, expected)
+    assert json.loads(out.with_suffix(".json").read_text())["soup_of"] == [str(p) for p in paths]
+    other = save_checkpoint(tmp_path / "other.safetensors", build_network("compact", 64, config.n_outputs),
+                            replace(config, input_mask="none"))  # fmt: skip
+    with pytest.raises(CheckpointError, match="another network"):
+        soup([paths[0], other], tmp_path / "bad.safetensors")
 
 
 def assert_tensors_equal(have: dict, want: dict) -> None:
