@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from inversefacenet.render.sh import N_SH_BANDS
+from inversefacenet.render.sh import N_SH_BANDS, sh_basis
 
 
 @dataclass(frozen=True)
@@ -80,24 +80,30 @@ def matched(light: Light, reference_sh: np.ndarray) -> Light:
 def light_from_sh(sh: np.ndarray) -> Light:
     """The lamp + ambient that best explains SH coefficients, to start the sliders from.
 
-    Direction and intensity come from the linear band (averaged over colour), the colour
-    from each channel's linear band relative to the brightest one, the ambient from the
-    constant band. Exact for coefficients made by ``sh_from_light`` with a positive intensity.
+    The direction comes from the linear band (its channels weighted by their strength); the colour is that of the
+    light arriving from there (the irradiance of a surface facing the lamp, ambient included); the intensity is the
+    least-squares fit of that colour to each channel's linear band along the direction; the ambient is what the
+    constant band leaves. A fitted light is often bluer in one band than in the other, and a colour read from one
+    band alone was then a saturated swatch for a light that looks near white. Exact for white lamps made by
+    ``sh_from_light``; a coloured lamp comes back paler (its colour mixed with the ambient), and the sliders add
+    what the lamp leaves unexplained (``demo.ui``).
     """
     sh = np.asarray(sh, np.float64).reshape(N_SH_BANDS, 3)
     linear = sh[[3, 1, 2]]  # (x, y, z) rows, RGB columns
-    strength = np.linalg.norm(linear, axis=0)  # intensity * colour per channel, / 2
+    strength = np.linalg.norm(linear, axis=0)
     if strength.max() < 1e-6:
         return Light(intensity=0.0, ambient=float(sh[0].mean()))
     direction = linear @ strength / np.linalg.norm(linear @ strength)
-    intensity = 2 * float(strength.max())
-    colour = tuple(float(c) for c in strength / strength.max())
-    ambient = float(np.mean(sh[0] - intensity / 4 * np.asarray(colour)))
+    arriving = np.maximum(sh_basis(direction) @ sh, 0.0)
+    colour = arriving / max(arriving.max(), 1e-6)
+    along = direction @ linear  # intensity * colour / 2 for a lamp of sh_from_light's
+    intensity = max(2 * float(along @ colour) / max(float(colour @ colour), 1e-6), 0.0)
+    ambient = float(np.mean(sh[0] - intensity / 4 * colour))
     x, y, z = direction
     return Light(
         azimuth_deg=float(np.degrees(np.arctan2(x, z))),
         elevation_deg=float(np.degrees(np.arcsin(np.clip(y, -1, 1)))),
-        intensity=intensity, ambient=ambient, colour=colour,  # type: ignore[arg-type]
+        intensity=intensity, ambient=ambient, colour=tuple(float(c) for c in colour),  # type: ignore[arg-type]
     )  # fmt: skip
 
 

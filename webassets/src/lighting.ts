@@ -1,5 +1,7 @@
 // One lamp + white ambient -> 2nd-order SH coefficients (9 x RGB), the closed form of inversefacenet/lighting.py.
 
+import { shIrradiance } from "./sh";
+
 export interface Light {
   azimuthDeg: number; // 0 = from the camera, +90 = from the viewer's right
   elevationDeg: number;
@@ -31,20 +33,25 @@ export function rgbToHex(colour: [number, number, number]): string {
 }
 
 /** The lamp + white ambient that best explains SH coefficients (9 x RGB), as inversefacenet/lighting.py's
- * light_from_sh: direction and intensity from the linear band, colour per channel relative to the brightest,
- * ambient from the constant band. */
+ * light_from_sh: direction from the linear band, colour of the light arriving from there (ambient included),
+ * intensity by least squares of that colour against the linear band along the direction, ambient from the
+ * constant band. */
 export function lightFromSh(sh: number[][]): Light {
   const linear = [sh[3], sh[1], sh[2]]; // x, y, z rows, RGB columns
   const strength = [0, 1, 2].map((c) => Math.hypot(linear[0][c], linear[1][c], linear[2][c]));
-  const top = Math.max(...strength);
-  if (top < 1e-6) {
+  if (Math.max(...strength) < 1e-6) {
     return { azimuthDeg: 0, elevationDeg: 20, intensity: 0, ambient: (sh[0][0] + sh[0][1] + sh[0][2]) / 3,
       colour: [1, 1, 1] };
   }
   const toward = linear.map((row) => row[0] * strength[0] + row[1] * strength[1] + row[2] * strength[2]);
   const [x, y, z] = toward.map((v) => v / Math.hypot(...toward));
-  const intensity = 2 * top;
-  const colour = strength.map((s) => s / top) as [number, number, number];
+  const arriving = new Float64Array(3);
+  shIrradiance(x, y, z, sh, arriving, 0);
+  const top = Math.max(arriving[0], arriving[1], arriving[2], 1e-6);
+  const colour = Array.from(arriving, (v) => Math.max(v, 0) / top) as [number, number, number];
+  const along = [0, 1, 2].map((c) => x * linear[0][c] + y * linear[1][c] + z * linear[2][c]);
+  const dot = (a: number[], b: number[]) => a[0] * b[0] + a[1] * b[1] + a[2] * b[2];
+  const intensity = Math.max((2 * dot(along, colour)) / Math.max(dot(colour, colour), 1e-6), 0);
   const ambient = [0, 1, 2].reduce((sum, c) => sum + sh[0][c] - (intensity / 4) * colour[c], 0) / 3;
   const degrees = 180 / Math.PI;
   return { azimuthDeg: Math.atan2(x, z) * degrees, elevationDeg: Math.asin(Math.min(Math.max(y, -1), 1)) * degrees,

@@ -2,7 +2,8 @@
 // x^2 - y^2], so the first coefficient is the ambient irradiance. The view's shader has the same sum in GLSL.
 
 /** RGB irradiance at unit normal (x, y, z) under `sh` (9 x RGB), written into out[at..at+2]. */
-export function shIrradiance(x: number, y: number, z: number, sh: number[][], out: Float32Array, at: number): void {
+export function shIrradiance(x: number, y: number, z: number, sh: number[][], out: Float32Array | Float64Array,
+  at: number): void {
   const b4 = x * y; // the basis beyond the first band, as scalars: no array per call
   const b5 = y * z;
   const b6 = 3 * z * z - 1;
