@@ -104,6 +104,20 @@ def test_network_matches_python_onnxruntime(browser, site, synthetic_input, back
     page.close()
 
 
+def test_the_page_takes_wasm_over_a_software_webgpu_adapter(browser, site):
+    """Chromium's SwiftShader adapter runs the network about 60 times slower than wasm: the page picks wasm itself
+    (before, it took any adapter; ?backend=webgpu still forces it, as above)."""
+    page = browser.new_page()
+    page.goto(site)
+    page.evaluate("window.inverseFaceNet.ready")
+    adapter = page.evaluate("""async () => {
+        const adapter = await navigator.gpu.requestAdapter();
+        return adapter && { fallback: adapter.info.isFallbackAdapter, architecture: adapter.info.architecture }; }""")
+    assert adapter == {"fallback": True, "architecture": "swiftshader"}  # there is an adapter, a software one
+    assert page.evaluate("window.inverseFaceNet.backend") == "wasm"
+    page.close()
+
+
 @pytest.fixture(scope="module")
 def detected():
     detector = LandmarkDetector()

@@ -1,4 +1,4 @@
-// onnxruntime-web session: WebGPU when the browser has an adapter, else wasm (threads with COOP/COEP).
+// onnxruntime-web session: WebGPU when the browser has a hardware adapter, else wasm (threads with COOP/COEP).
 import * as ort from "onnxruntime-web/webgpu";
 import { onnxMetadata } from "./onnxmeta";
 
@@ -24,13 +24,33 @@ export interface Network {
   run(input: Float32Array, size: number): Promise<{ output: Float32Array; ms: number }>;
 }
 
+interface AdapterInfo {
+  vendor?: string;
+  architecture?: string;
+  description?: string;
+  isFallbackAdapter?: boolean;
+}
+
+interface Adapter {
+  features: Set<string>;
+  info?: AdapterInfo;
+}
+
+/** Whether an adapter draws in software (Chromium's SwiftShader, Mesa's llvmpipe or lavapipe): the network on it
+ * is many times slower than on wasm (600 ms against 10 ms a reading on this project's 2-core test machine). */
+export function isSoftwareAdapter(info: AdapterInfo | undefined): boolean {
+  if (!info) return false;
+  const names = `${info.vendor ?? ""} ${info.architecture ?? ""} ${info.description ?? ""}`;
+  return info.isFallbackAdapter === true || /swiftshader|llvmpipe|lavapipe|software/i.test(names);
+}
+
 async function webgpuUsable(needsF16: boolean): Promise<boolean> {
-  const gpu = (navigator as Navigator & { gpu?: { requestAdapter(): Promise<{ features: Set<string> } | null> } })
-    .gpu;
+  const gpu = (navigator as Navigator & { gpu?: { requestAdapter(): Promise<Adapter | null> } }).gpu;
   if (!gpu) return false;
   const adapter = await gpu.requestAdapter().catch(() => null);
+  if (adapter === null || isSoftwareAdapter(adapter.info)) return false; // ?backend=webgpu still forces it
   // an fp16 model on an adapter without shader-f16 silently returned zeros: never pair them
-  return adapter !== null && (!needsF16 || adapter.features.has("shader-f16"));
+  return !needsF16 || adapter.features.has("shader-f16");
 }
 
 export async function createNetwork(base: string, variant: string, wanted: Backend | null): Promise<Network> {
