@@ -310,9 +310,10 @@ def _start(session: Session, with_composite: bool) -> list[Any]:
 
 
 def _show(session: Session | None, with_composite: bool) -> list[Any]:
-    """The views of a new session, or every view cleared when the photo gave none (the controls stay)."""
-    if session is None:  # the status keeps load's message
-        controls = [gr.skip()] * (len(LIGHT_NAMES) + 2 + len(EDIT_NAMES))  # lamp, SH table, preset, edits
+    """The views of a new session, or, when the photo gave none, every view cleared and every control back at its
+    starting value (the previous face's smile and lamp are not this photo's)."""
+    if session is None:  # the status keeps load's message; the controls' .input events do not fire on this
+        controls = [*_light_values(Light()), _table(sh_from_light(Light())), RECOVERED, *[0.0] * len(EDIT_NAMES)]
         return [None, gr.update(choices=[], value=None), *controls, None, None, None, None, gr.skip()]
     return _start(session, with_composite)[1:]
 
@@ -378,11 +379,14 @@ class PhotoLoader:
             return None, f"**{message}**"
 
     def reconstruct(self, path: str | None, with_composite: bool, previous: Session | None) -> list[Any]:
-        """For scripts: one call, the same outputs as the page, and an error for unusable input."""
-        session, message = self.load(path, previous)
+        """For scripts: one call, the same outputs as the page, and an error for unusable input. An error leaves
+        the script's state as it was, so the previous face stays open until a photo replaces it."""
+        session, message = self.load(path, None)
+        if session is None and message:
+            raise gr.Error(message.strip("*"))
+        if previous is not None:
+            previous.close()
         if session is None:
-            if message:
-                raise gr.Error(message.strip("*"))
             return [None, *_show(None, with_composite)[:-1], ""]
         return _start(session, with_composite)
 

@@ -1,13 +1,14 @@
 """Reading photos from paths, bytes, PIL images or arrays into RGB uint8, safely.
 
 Handles EXIF orientation, grayscale, alpha (composited on white), palette, CMYK and 16-bit
-images, and refuses decompression bombs and truncated or non-image files with
-:class:`~inversefacenet.errors.InputError`.
+images, reduces photos larger than the working size (a 48 or 108 MP phone photo), and refuses
+decompression bombs and truncated or non-image files with :class:`~inversefacenet.errors.InputError`.
 """
 
 from __future__ import annotations
 
 import io
+import math
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,10 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from inversefacenet.errors import InputError
 
 MAX_PIXELS = 40_000_000
-"""Largest image accepted (width x height), checked from the header before decoding."""
+"""Working size (width x height): a larger photo is reduced by a whole factor to fit, JPEGs while they decode. An
+array larger than this is refused (the caller holds it already and can resize it)."""
+LARGEST_PIXELS = 2 * Image.MAX_IMAGE_PIXELS
+"""Largest photo decoded at all, checked from the header: PIL's own decompression-bomb limit (about 179 MP)."""
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp"}
 """File name endings taken for photos when a folder is read (any case)."""
 
@@ -53,20 +57,25 @@ def _decode(handle: Any, max_pixels: int, name: str) -> np.ndarray:
         image = Image.open(handle)
     except UnidentifiedImageError as error:
         raise InputError(f"{name} is not an image file (JPEG, PNG, WebP, BMP, TIFF, GIF)") from error
-    except (OSError, Image.DecompressionBombError) as error:  # the decoder's words stay in the exception chain
+    except Image.DecompressionBombError as error:
+        raise InputError(f"{name} has more than {LARGEST_PIXELS:,} pixels: resize it and try again") from error
+    except OSError as error:  # the decoder's words stay in the exception chain
         raise InputError(f"cannot read {name}: the file is damaged or not a supported image") from error
     return _from_pil(image, max_pixels, name)
 
 
 def _from_pil(image: Image.Image, max_pixels: int, name: str) -> np.ndarray:
     width, height = image.size
-    if width * height > max_pixels:
-        raise InputError(f"{name} has {width}x{height} pixels, more than the limit of {max_pixels:,}")
+    if width * height > LARGEST_PIXELS:
+        raise InputError(f"{name} has {width}x{height} pixels, more than {LARGEST_PIXELS:,}: resize it and try again")
     if width < 16 or height < 16:
         raise InputError(f"{name} is only {width}x{height} pixels; a face needs more")
+    factor = math.ceil(math.sqrt(width * height / max_pixels))
     try:
+        if factor > 1:
+            image.draft(None, (width // factor, height // factor))  # a JPEG decodes at 1/2, 1/4 or 1/8 directly
         image.load()
-        image = ImageOps.exif_transpose(image)
+        image = ImageOps.exif_transpose(_reduced(image, max_pixels))
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as error:
         raise InputError(f"{name} is truncated or corrupt: the image data ends early or is damaged") from error
     if image.mode in ("I;16", "I;16B", "I;16L", "I"):
@@ -82,6 +91,18 @@ def _from_pil(image: Image.Image, max_pixels: int, name: str) -> np.ndarray:
         white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
         image = Image.alpha_composite(white, rgba)
     return np.asarray(image.convert("RGB"), dtype=np.uint8).copy()
+
+
+REDUCIBLE = {"1": "L", "P": "RGBA", "PA": "RGBA", "I;16": "I", "I;16B": "I", "I;16L": "I"}
+"""Modes that cannot be averaged as they are (bits, palette indices, 16-bit), and the mode each is reduced in."""
+
+
+def _reduced(image: Image.Image, max_pixels: int) -> Image.Image:
+    """The image reduced by the smallest whole factor that fits ``max_pixels`` (the mean of each block)."""
+    factor = math.ceil(math.sqrt(image.width * image.height / max_pixels))
+    if factor <= 1:
+        return image
+    return image.convert(REDUCIBLE.get(image.mode, image.mode)).reduce(factor)
 
 
 def _gray_to_rgb(gray: np.ndarray) -> np.ndarray:

@@ -173,14 +173,19 @@ def test_bad_input_gives_a_message_and_the_app_keeps_serving(client, tmp_path):
     Image.fromarray(np.full((240, 320, 3), 120, np.uint8)).save(blank)
     with pytest.raises(gradio_client.exceptions.AppError, match="notes.jpg is not an image"):
         client.predict(gradio_client.handle_file(str(not_an_image)), True, api_name="/reconstruct")
-    huge = tmp_path / "huge.png"
-    Image.new("L", (8000, 6000)).save(huge)  # 48 MP but a few hundred kB: the pixel limit, not the upload limit
-    with pytest.raises(gradio_client.exceptions.AppError, match="huge.png has 8000x6000 pixels, more than the limit"):
-        client.predict(gradio_client.handle_file(str(huge)), True, api_name="/reconstruct")
     with pytest.raises(gradio_client.exceptions.AppError, match="no face"):
         client.predict(gradio_client.handle_file(str(blank)), True, api_name="/reconstruct")
     with pytest.raises(gradio_client.exceptions.AppError, match="Upload a photo first"):
         client.predict(0, 0, 1, 0.5, "#ffffff", *[0.0] * (len(EXPRESSION_CONTROLS) + 3), True, api_name="/relight")
+    huge = Image.new("RGB", (8000, 6000), (90, 110, 130))  # a 48 MP phone photo: reduced to the working size
+    huge.paste(Image.open(EXAMPLE).resize((6000, 6000)), (1000, 0))
+    huge.save(tmp_path / "huge.jpg", quality=70)
+    reduced = client.predict(gradio_client.handle_file(str(tmp_path / "huge.jpg")), False, api_name="/reconstruct")
+    assert "Face 1 of 1" in reduced[-1]
+    with pytest.raises(gradio_client.exceptions.AppError, match="no face"):  # leaves the face before it open
+        client.predict(gradio_client.handle_file(str(blank)), True, api_name="/reconstruct")
+    _, edits = controls(reduced)
+    assert client.predict(0, 0, 1, 0.5, "#ffffff", *edits, True, api_name="/relight")[0] is not None
     outputs = client.predict(gradio_client.handle_file(str(EXAMPLE)), False, api_name="/reconstruct")
     assert "Face 1 of 1" in outputs[-1]
 
@@ -285,6 +290,7 @@ def test_the_page_picks_a_face_by_its_thumbnail_and_a_faceless_photo_gives_one_m
         page.locator("#face-thumbnails img").nth(1).wait_for(timeout=30_000)
         page.locator("#face-thumbnails img").nth(1).click()
         page.wait_for_function("document.querySelector('#status').innerText.includes('Face 2 of 2')", timeout=60_000)
+        lamp_of_face = [page.locator(f"#{name} input[type=number]").input_value() for name in ("azimuth", "ambient")]
         page.locator("#photo input[type=file]").set_input_files(str(blank))  # replaces the group photo
         page.wait_for_function("document.querySelector('#status').innerText.includes('no face')", timeout=60_000)
         # the views are cleared by the step after the status (a busy server takes a while): wait, then settle
@@ -292,8 +298,10 @@ def test_the_page_picks_a_face_by_its_thumbnail_and_a_faceless_photo_gives_one_m
         page.wait_for_timeout(1000)
         errors = page.locator(".error").count()  # Gradio marks a failed output with an error badge
         overlay_images = page.locator("#overlay img").count()
+        lamp_after = [page.locator(f"#{name} input[type=number]").input_value() for name in ("azimuth", "ambient")]
         browser.close()
     assert errors == 0 and overlay_images == 0
+    assert lamp_after == ["0", "0.5"] != lamp_of_face  # the controls are back at their start, not the last face's
 
 
 @pytest.fixture(scope="module")

@@ -99,10 +99,37 @@ def test_truncated_file_raises_input_error():
         load_image(data[: len(data) // 2])
 
 
-def test_pixel_limit_is_checked_before_decoding():
+def block_means(rgb: np.ndarray, factor: int) -> np.ndarray:
+    height, width = rgb.shape[0] // factor * factor, rgb.shape[1] // factor * factor
+    blocks = rgb[:height, :width].reshape(height // factor, factor, width // factor, factor, 3)
+    return blocks.astype(np.float64).mean(axis=(1, 3))
+
+
+def test_a_photo_larger_than_the_working_size_is_reduced_by_a_whole_factor():
+    rgb = gradient(400, 300)
+    out = load_image(encode(Image.fromarray(rgb), "PNG"), max_pixels=40_000)  # 120,000 px: factor 2 fits
+    assert out.shape == (150, 200, 3)
+    np.testing.assert_allclose(out, block_means(rgb, 2), atol=1)  # each pixel the mean of its 2 x 2 block
+    palette = Image.fromarray(rgb).quantize(64)  # averaged as colours, not as palette indices
+    expected = block_means(np.asarray(palette.convert("RGB")), 2)
+    np.testing.assert_allclose(load_image(encode(palette, "PNG"), max_pixels=40_000), expected, atol=1)
+
+
+def test_a_large_jpeg_is_reduced_while_it_decodes_and_keeps_its_exif_turn():
+    rgb = gradient(800, 600)
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90 degrees clockwise to display
+    out = load_image(encode(Image.fromarray(rgb), "JPEG", exif=exif, quality=95), max_pixels=40_000)
+    assert out.shape[0] * out.shape[1] <= 40_000 and out.shape == (200, 150, 3)  # 1/2 in the decoder, then 2
+    upright = np.rot90(block_means(rgb, 4), k=-1)
+    assert np.abs(out - upright).mean() < 2
+
+
+def test_a_photo_beyond_the_largest_size_is_refused_from_its_header(monkeypatch):
+    monkeypatch.setattr("inversefacenet.images.LARGEST_PIXELS", 100_000)
     data = encode(Image.fromarray(gradient(400, 300)), "PNG")
-    with pytest.raises(InputError, match="more than the limit"):
-        load_image(data, max_pixels=100_000)
+    with pytest.raises(InputError, match="has 400x300 pixels, more than 100,000: resize it"):
+        load_image(data)
 
 
 def test_messages_speak_plain_words_not_library_names():
