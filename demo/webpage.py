@@ -41,20 +41,33 @@ def start(folder: Path = DIST, port: int = 0) -> ThreadingHTTPServer:
     return server
 
 
+class Isolated:
+    """An ASGI app that adds the isolation headers to every response of the app it wraps.
+
+    It wraps only the page's static files: an ``@app.middleware("http")`` wrapped every request of the server,
+    Gradio's event streams included, and logged "RuntimeError: No response returned" whenever a browser left.
+    """
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        async def send_isolated(message: dict) -> None:
+            if message["type"] == "http.response.start":
+                extra = [(name.lower().encode(), value.encode()) for name, value in ISOLATION_HEADERS.items()]
+                message["headers"] = [*message.get("headers", []), *extra]
+            await send(message)
+
+        await self.app(scope, receive, send_isolated)
+
+
 def mount(app: Any, path: str = "/web") -> bool:
     """Serve the built page under ``path`` of a FastAPI app, cross-origin isolated. False if not built."""
     if not (DIST / "index.html").is_file():
         return False
     from starlette.staticfiles import StaticFiles
 
-    @app.middleware("http")
-    async def isolate(request: Any, call_next: Any) -> Any:
-        response = await call_next(request)
-        if request.url.path.startswith(path):
-            response.headers.update(ISOLATION_HEADERS)
-        return response
-
-    app.mount(path, StaticFiles(directory=DIST, html=True), name="webpage")
+    app.mount(path, Isolated(StaticFiles(directory=DIST, html=True)), name="webpage")
     return True
 
 

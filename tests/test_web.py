@@ -534,6 +534,7 @@ def test_the_gradio_server_mounts_the_page_cross_origin_isolated():
     assert response.status_code == 200 and "<title>InverseFaceNet" in response.text
     for name, value in ISOLATION_HEADERS.items():
         assert response.headers[name] == value
+    assert not server.user_middleware  # only the page's files: no wrapper around the app's other routes (streams)
 
 
 def test_the_page_builds_the_same_face_as_python(browser, site, model):
