@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from demo.recording import Recording
-from demo.views import BACKGROUND, composite
+from demo.views import BACKGROUND, composite, relight_in_photo, shading_ratio
 from inversefacenet.lighting import PRESETS, matched, sh_from_light
 from inversefacenet.pipeline import Reconstructor
 from inversefacenet.preprocess import crop_for_landmarks
@@ -69,11 +69,13 @@ class LiveSession:
         return (len(self._done) - 1) / max(self._done[-1] - self._done[0], 1e-6)
 
     def frame(
-        self, frame: np.ndarray, light: str, in_video: bool, smoothing: bool, record: bool = False
-    ) -> tuple[np.ndarray | None, str]:
+        self, frame: np.ndarray, light: str, in_video: bool, smoothing: bool, record: bool = False,
+        own_skin: bool = True,
+    ) -> tuple[np.ndarray | None, str]:  # fmt: skip
         """(H, W, 3) uint8 RGB frame -> (the relit face, in the frame or alone; a status line).
 
-        With ``record`` the tracked face's parameters are kept; switching it on starts a new recording."""
+        With ``record`` the tracked face's parameters are kept; switching it on starts a new recording. With
+        ``own_skin`` (and ``in_video``) the frame's own face is relit, else the face model's albedo is pasted in."""
         if not self._busy.acquire(blocking=False):
             return self.last
         try:
@@ -85,7 +87,7 @@ class LiveSession:
             if not faces:
                 image, status = frame, "No face in view"
             else:
-                image = self._relit(frame, faces[0], light, in_video)
+                image = self._relit(frame, faces[0], light, in_video, own_skin)
                 status = f"{faces[0].source}: tracking {ms.get('track', 0):.0f} ms, network {ms['network']:.0f} ms"
             self._record(faces[0] if faces else None, start, record)
             self._done.append(time.perf_counter())
@@ -103,15 +105,22 @@ class LiveSession:
         if record and face is not None:
             self.recording.add(face.params, seconds)
 
-    def _relit(self, frame: np.ndarray, face: TrackedFace, light: str, in_video: bool) -> np.ndarray:
-        """The tracked face under ``light`` (a preset matched to the recovered exposure, or the recovered light)."""
+    def _relit(self, frame: np.ndarray, face: TrackedFace, light: str, in_video: bool, own_skin: bool) -> np.ndarray:
+        """The tracked face under ``light`` (a preset matched to the recovered exposure, or the recovered light):
+        in the video, the frame's own face relit (``own_skin``: its pixels times the shading's ratio, the person's
+        skin kept) or the face model's render pasted in; else the render alone."""
         params = face.params
         if light != RECOVERED:
             sh = sh_from_light(matched(PRESETS[light], params.sh[0]))
             params = replace(params, sh=sh[None].astype(np.float32))
         camera = self.reconstructor.camera
         out = render(self.model, params, LIVE_SIZE, camera=camera)
-        relit = to_uint8(out.image[0], BACKGROUND)
         if not in_video:
-            return relit
-        return composite(frame, relit, out.raster.mask[0], crop_for_landmarks(face.landmarks, LIVE_SIZE, camera))
+            return to_uint8(out.image[0], BACKGROUND)
+        crop = crop_for_landmarks(face.landmarks, LIVE_SIZE, camera)
+        if own_skin:  # against the recovered light made grey: the frame keeps its white balance, a preset its tint
+            grey = replace(face.params, sh=face.params.sh.mean(axis=-1, keepdims=True).repeat(3, axis=-1))
+            before = out if params is face.params else render(self.model, grey, LIVE_SIZE, camera=camera)
+            ratio = shading_ratio(out.image[0], before.image[0])
+            return relight_in_photo(frame, ratio, out.raster.mask[0], crop)
+        return composite(frame, to_uint8(out.image[0], BACKGROUND), out.raster.mask[0], crop)

@@ -191,6 +191,8 @@ def live_tab(reconstructor: Reconstructor) -> None:
             light = gr.Radio([RECOVERED, *PRESETS], value="side light", label="Light (matched to the video's exposure)",
                              elem_id="live-light")  # fmt: skip
             in_video = gr.Checkbox(True, label="Show the relit face in the video", elem_id="live-in-video")
+            own_skin = gr.Checkbox(True, label="Keep the person's own skin (relight the video's pixels; off: the face "
+                                   "model's albedo)", elem_id="live-own-skin")  # fmt: skip
             smoothing = gr.Checkbox(True, label="Smooth over time (One Euro filter; shape and skin held from the first "
                                     "second)", elem_id="live-smoothing")  # fmt: skip
             record = gr.Checkbox(False, label=f"{KEEP} (its parameters, up to {RECORD_LIMIT_S:.0f} s; ticking it "
@@ -209,13 +211,14 @@ def live_tab(reconstructor: Reconstructor) -> None:
         relit_frame, line = session.frame(image, *options)
         return [relit_frame, session, line]
 
-    inputs, outputs = [camera, live, light, in_video, smoothing, record], [relit, live, status]
+    inputs, outputs = [camera, live, light, in_video, smoothing, record, own_skin], [relit, live, status]
     camera.stream(frame, inputs, outputs, api_name=False, stream_every=STREAM_EVERY_S, time_limit=LIVE_TIME_LIMIT_S,
                   show_progress="hidden")  # fmt: skip
     # Scripts (gradio_client cannot feed a stream): one frame per call, through the same session's tracker.
     script_frame = gr.Image(type="numpy", visible=False)
-    gr.Button(visible=False).click(_named(frame, "frame", "session", "light", "in_video", "smoothing", "record"),
-                                   [script_frame, *inputs[1:]], outputs, api_name="live_frame")  # fmt: skip
+    gr.Button(visible=False).click(_named(frame, "frame", "session", "light", "in_video", "smoothing", "record",
+                                          "own_skin"), [script_frame, *inputs[1:]], outputs,
+                                   api_name="live_frame")  # fmt: skip
     export_button.click(export_recording, live, recording, api_name="export_recording")
 
 

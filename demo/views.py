@@ -150,17 +150,44 @@ def composite(photo: np.ndarray, face: np.ndarray, mask: np.ndarray, crop: Crop,
 
     The mask is softened by ``feather_px`` photo pixels so the seam does not show.
     """
-    size = face.shape[0]
+    warped, alpha = _to_photo(face, mask, crop, photo.shape[:2], feather_px)
+    return (photo * (1 - alpha) + warped * alpha + 0.5).astype(np.uint8)
+
+
+MAX_SHADING_RATIO = 3.0
+"""The most a pixel is brightened by :func:`relight_in_photo` (where the old shading is near black, a ratio would
+amplify noise)."""
+
+
+def shading_ratio(new: np.ndarray, old: np.ndarray) -> np.ndarray:
+    """(S, S, 3) renders of one face under two lights -> their ratio, the new light's shading over the old one's:
+    the albedo, the same in both, cancels."""
+    return np.clip(new / np.maximum(old, 1e-3), 0.0, MAX_SHADING_RATIO)
+
+
+def relight_in_photo(photo: np.ndarray, ratio: np.ndarray, mask: np.ndarray, crop: Crop,
+                     feather_px: float = 2.0) -> np.ndarray:  # fmt: skip
+    """The photo's own face under another light: its pixels times ``ratio`` (S x S x 3, framed like ``crop``
+    scaled to S, :func:`shading_ratio`) inside the mask. The person's skin, brows and freckles stay; only the
+    shading changes (a ratio image, as in relighting by quotient images)."""
+    warped, alpha = _to_photo(ratio.astype(np.float32), mask, crop, photo.shape[:2], feather_px)
+    return np.clip(photo * (1 + alpha * (warped - 1)) + 0.5, 0, 255).astype(np.uint8)
+
+
+def _to_photo(image: np.ndarray, mask: np.ndarray, crop: Crop, shape: tuple[int, int],
+              feather_px: float) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    """An S x S image framed like ``crop`` scaled to S, and its mask as an alpha feathered inwards, in photo
+    pixels (H, W, C) and (H, W, 1)."""
+    size = image.shape[0]
     scale = crop.scale * size / crop.size
     ox, oy = (np.asarray(crop.offset) * size / crop.size).tolist()
     # photo pixel centre p maps to crop pixel centre scale * (p + 0.5) + offset - 0.5
     to_photo = cv2.invertAffineTransform(
         np.array([[scale, 0, ox + 0.5 * scale - 0.5], [0, scale, oy + 0.5 * scale - 0.5]])
     )
-    height, width = photo.shape[:2]
-    warped = cv2.warpAffine(face, to_photo, (width, height), flags=cv2.INTER_LINEAR)
+    height, width = shape
+    warped = cv2.warpAffine(image, to_photo, (width, height), flags=cv2.INTER_LINEAR)
     alpha = cv2.warpAffine(mask.astype(np.float32), to_photo, (width, height), flags=cv2.INTER_LINEAR)
     if feather_px > 0:
         alpha = cv2.GaussianBlur(alpha, (0, 0), feather_px) * alpha  # soften only inwards
-    alpha = alpha[..., None]
-    return (photo * (1 - alpha) + warped * alpha + 0.5).astype(np.uint8)
+    return warped, alpha[..., None]

@@ -9,21 +9,23 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+import scipy.ndimage
 import trimesh
 from PIL import Image
 from pygltflib import GLTF2
 
 from demo.session import EXPRESSION_CONTROLS, Edit, Session
 from demo.ui import PhotoLoader
-from demo.views import FaceViews, composite
+from demo.views import FaceViews, composite, relight_in_photo, shading_ratio
 from inversefacenet import FaceParameters, Reconstructor
 from inversefacenet.atlas import UVAtlas
 from inversefacenet.detection import LandmarkDetector
 from inversefacenet.lighting import PRESETS, Light, hex_to_rgb, light_from_sh, rgb_to_hex, sh_from_light
 from inversefacenet.preprocess import Crop
 from inversefacenet.render.camera import rotation_matrix
+from inversefacenet.render.renderer import render, to_uint8
 from inversefacenet.render.sh import sh_basis
-from tests.conftest import two_face_photo
+from tests.conftest import random_parameters, two_face_photo
 
 
 def sphere_points(count: int, seed: int = 0) -> np.ndarray:
@@ -152,6 +154,27 @@ def test_composite_pastes_the_face_inside_its_crop():
     out = composite(photo, face, mask, crop, feather_px=0)
     painted = np.argwhere(out[..., 0] > 100)
     assert painted.min(0) == pytest.approx([82, 132], abs=1) and painted.max(0) == pytest.approx([145, 195], abs=1)
+
+
+def test_relighting_a_photo_by_the_shading_ratio_gives_the_render_under_the_new_light(model):
+    """A photo that is a render of known parameters, relit by the ratio of the face's renders under the new and the
+    old light, is the render under the new light (the albedo cancels), and stays itself under the old light."""
+    params = random_parameters(model, 1, seed=5, max_angle=15)
+    side = replace(params, sh=sh_from_light(PRESETS["side light"])[None])
+    old, new = render(model, params, 160), render(model, side, 160)
+    crop = Crop(scale=1.0, offset=(-70.0, -40.0), size=160)  # the face's crop lies at photo x 70..230, y 40..200
+    background = np.full((260, 300, 3), 90, np.uint8)
+    mask = old.raster.mask[0]
+    photo = composite(background, to_uint8(old.image[0], 0.0), mask, crop, feather_px=0)
+    expected = composite(background, to_uint8(new.image[0], 0.0), mask, crop, feather_px=0)
+    relit = relight_in_photo(photo, shading_ratio(new.image[0], old.image[0]), mask, crop, feather_px=0)
+    inside = np.zeros(photo.shape[:2], bool)
+    inside[40:200, 70:230] = scipy.ndimage.binary_erosion(mask, iterations=2)
+    assert inside.sum() > 5000 and np.abs(relit.astype(float) - expected)[inside].mean() < 1.5
+    assert np.abs(relit.astype(float) - photo)[inside].mean() > 10  # the side light does change the face
+    unchanged = relight_in_photo(photo, shading_ratio(old.image[0], old.image[0]), mask, crop)
+    assert np.abs(unchanged.astype(int) - photo).max() <= 1
+    np.testing.assert_array_equal(relit[~inside & (photo == 90).all(-1)], 90)  # the background stays
 
 
 def test_export_reflects_the_edits(two_faces, tmp_path):
