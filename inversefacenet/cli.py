@@ -38,11 +38,12 @@ def _write_face(face: FaceResult, folder: Path) -> dict[str, str]:
 def _process(reconstructor: Reconstructor, photo: Path, out: Path, photo_texture: bool = False) -> dict[str, object]:
     from PIL import Image
 
-    from inversefacenet.images import load_image
+    from inversefacenet.images import load_image, upright_size
     from inversefacenet.pipeline import draw_overlay
 
     start = time.perf_counter()
     image = load_image(photo)  # decoded once, for the reconstruction and the overlay
+    to_file = upright_size(photo)[0] / image.shape[1]  # a photo over MAX_PIXELS was reduced: coordinates scale back
     faces = reconstructor.reconstruct_image(image, decode_ms=(time.perf_counter() - start) * 1000)
     overlay = out / f"{photo.stem}_overlay.png"
     Image.fromarray(draw_overlay(image, faces)).save(overlay)
@@ -51,14 +52,15 @@ def _process(reconstructor: Reconstructor, photo: Path, out: Path, photo_texture
         files = _write_face(face.with_photo_texture(image) if photo_texture else face, out / f"{photo.stem}_face{k}")
         files["overlay"] = str(overlay)
         report.append({
-            "box": [round(v, 2) for v in face.box],
-            "landmarks68": face.landmarks68.round(2).tolist(),
+            "box": [round(v * to_file, 2) for v in face.box],
+            "landmarks68": (face.landmarks68 * to_file).round(2).tolist(),
             "files": files,
             "ms": {stage: round(ms, 2) for stage, ms in face.ms.items()},
             "landmark_error_px": round(face.landmark_error_px, 3),
             "photometric_rmse": round(face.photometric_rmse, 3),
         })  # fmt: skip
-    return {"image": str(photo), "faces": report}
+    reduced = {"reduced_by": round(to_file, 4)} if to_file != 1 else {}  # the overlay and the fit saw it reduced
+    return {"image": str(photo), **reduced, "faces": report}
 
 
 def main(argv: list[str] | None = None) -> int:

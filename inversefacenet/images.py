@@ -22,6 +22,8 @@ MAX_PIXELS = 40_000_000
 array larger than this is refused (the caller holds it already and can resize it)."""
 LARGEST_PIXELS = 2 * Image.MAX_IMAGE_PIXELS
 """Largest photo decoded at all, checked from the header: PIL's own decompression-bomb limit (about 179 MP)."""
+EXIF_ORIENTATION = 0x0112
+"""The EXIF tag saying how a photo is turned for display (5 to 8: by a quarter turn)."""
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp"}
 """File name endings taken for photos when a folder is read (any case)."""
 
@@ -31,12 +33,13 @@ def photos_in(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
 
 
-def load_image(source: Any, max_pixels: int = MAX_PIXELS) -> np.ndarray:
-    """Return the image as (H, W, 3) uint8 RGB, upright.
+def load_image(source: Any, max_pixels: int | None = None) -> np.ndarray:
+    """Return the image as (H, W, 3) uint8 RGB, upright, reduced to fit ``max_pixels`` (default ``MAX_PIXELS``).
 
     source: a path (str or Path), encoded bytes, a PIL image, or an array of shape (H, W),
     (H, W, 1), (H, W, 3) or (H, W, 4) with dtype uint8, uint16 or float in [0, 1].
     """
+    max_pixels = max_pixels or MAX_PIXELS
     if isinstance(source, np.ndarray):
         return _from_array(source, max_pixels)
     if isinstance(source, Image.Image):
@@ -50,6 +53,15 @@ def load_image(source: Any, max_pixels: int = MAX_PIXELS) -> np.ndarray:
         with path.open("rb") as handle:
             return _decode(handle, max_pixels, name=str(path))
     raise InputError(f"expected a path, bytes, a PIL image or a numpy array, got {type(source).__name__}")
+
+
+def upright_size(path: Path) -> tuple[int, int]:
+    """(width, height) of a photo file as it is displayed (its EXIF turn applied), read from its header: what the
+    coordinates of a reduced photo's results scale back to."""
+    with Image.open(path) as image:
+        width, height = image.size
+        turned = image.getexif().get(EXIF_ORIENTATION, 1) in (5, 6, 7, 8)  # a quarter turn swaps the sides
+    return (height, width) if turned else (width, height)
 
 
 def _decode(handle: Any, max_pixels: int, name: str) -> np.ndarray:

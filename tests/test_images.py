@@ -5,6 +5,7 @@ import pytest
 from PIL import Image
 
 from inversefacenet import InputError, load_image
+from inversefacenet.images import upright_size
 
 
 def gradient(width=40, height=30):
@@ -123,6 +124,15 @@ def test_a_large_jpeg_is_reduced_while_it_decodes_and_keeps_its_exif_turn():
     assert out.shape[0] * out.shape[1] <= 40_000 and out.shape == (200, 150, 3)  # 1/2 in the decoder, then 2
     upright = np.rot90(block_means(rgb, 4), k=-1)
     assert np.abs(out - upright).mean() < 2
+
+
+def test_the_upright_size_of_a_file_follows_its_exif_turn(tmp_path):
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90 degrees clockwise to display
+    Image.fromarray(gradient(80, 60)).save(tmp_path / "turned.jpg", exif=exif)
+    Image.fromarray(gradient(80, 60)).save(tmp_path / "upright.png")
+    assert upright_size(tmp_path / "turned.jpg") == (60, 80) == load_image(tmp_path / "turned.jpg").shape[1::-1]
+    assert upright_size(tmp_path / "upright.png") == (80, 60)
 
 
 def test_a_photo_beyond_the_largest_size_is_refused_from_its_header(monkeypatch):

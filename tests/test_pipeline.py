@@ -251,6 +251,20 @@ def test_cli_exports_the_photo_texture(tmp_path, capsys):
     assert np.abs(textures["photo"] - textures["model"]).mean() > 3  # and in the OBJ/GLB texture
 
 
+def test_cli_reports_a_reduced_photo_in_the_file_s_own_pixels(tmp_path, capsys, monkeypatch):
+    """A photo over the working size is reconstructed reduced; its box and points are still the file's pixels."""
+    large = tmp_path / "large.jpg"
+    Image.open(EXAMPLE).resize((1024, 1024), Image.LANCZOS).save(large, quality=95)
+    assert main([str(large), "--out", str(tmp_path / "full"), "--no-fit", "--json"]) == 0
+    full = json.loads(capsys.readouterr().out.strip())
+    monkeypatch.setattr("inversefacenet.images.MAX_PIXELS", 300_000)  # 1 MP: read at half size
+    assert main([str(large), "--out", str(tmp_path / "reduced"), "--no-fit", "--json"]) == 0
+    reduced = json.loads(capsys.readouterr().out.strip())
+    assert "reduced_by" not in full and reduced["reduced_by"] == 2
+    points = [np.array(report["faces"][0]["landmarks68"]) for report in (full, reduced)]
+    assert np.abs(points[1] - points[0]).mean() < 6  # file pixels both (half-size points would be ~130 px off)
+
+
 def test_cli_reports_an_unreadable_checkpoint(tmp_path, capsys):
     bad = tmp_path / "bad.safetensors"
     bad.write_bytes(b"garbage")
