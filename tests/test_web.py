@@ -581,6 +581,18 @@ def camera_browser(browser, tmp_path_factory):
     camera_browser.close()
 
 
+def view_pixels(page) -> np.ndarray:
+    """The 3D view as an (H, W, 3) array."""
+    width, height, data = page.evaluate(
+        """() => { const view = document.getElementById('view');
+        const canvas = Object.assign(document.createElement('canvas'), { width: view.width, height: view.height });
+        const context = canvas.getContext('2d');
+        context.drawImage(view, 0, 0);
+        return [view.width, view.height, Array.from(context.getImageData(0, 0, view.width, view.height).data)]; }"""
+    )
+    return np.array(data, float).reshape(height, width, 4)[..., :3]
+
+
 def live_stats(page) -> dict:
     return page.evaluate("window.inverseFaceNet.liveStats()")
 
@@ -605,9 +617,9 @@ def wait_until(page, condition: str, timeout_s: float) -> None:
 def test_live_mode_tracks_the_camera_applies_edits_and_releases_the_camera(camera_browser, site):
     page, hosts = open_page(camera_browser, site, "wasm")
     assert live_stats(page)["camera"] == "none" and page.is_disabled("#stop")
-    page.check("#skin-photo")  # no photo live: the switch shows the model albedo the live face wears
+    page.check("#skin-photo")  # live, the person's skin is de-lit from the frame the track's identity is taken on
     page.click("#live")
-    assert page.is_checked("#skin-model") and page.is_disabled("#skin-photo")
+    assert page.is_checked("#skin-photo") and page.is_enabled("#skin-photo")
     stats = wait_for_frames(page, 12)  # the first frame runs the detector (seconds, cold), the rest are tracked
     assert stats["running"] and stats["camera"] == "live" and stats["fps"] > 0 and stats["faceless"] == 0
     # the mesh follows the face and the detector runs on few frames; on a loaded machine frames come seconds of video
@@ -624,6 +636,8 @@ def test_live_mode_tracks_the_camera_applies_edits_and_releases_the_camera(camer
     wait_for_frames(page, 2)
     edited = page.evaluate("window.inverseFaceNet.shown()")
     assert edited["sh"][3][0] > 0.3 and edited["expression"]["jawOpen"] >= 0.5
+    # the identity is taken after 30 frames, and the person's skin de-lit from that frame
+    wait_until(page, "window.inverseFaceNet.photoTextureTimings().ms !== null", 120)
     page.evaluate("document.getElementById('stop').click()")
     stopped = live_stats(page)
     assert not stopped["running"] and stopped["camera"] == "ended"  # the track is stopped: the camera is free
@@ -631,6 +645,13 @@ def test_live_mode_tracks_the_camera_applies_edits_and_releases_the_camera(camer
     page.wait_for_timeout(500)
     assert live_stats(page)["frames"] == stopped["frames"] and not view_is_blank(page)  # the last frame stays
     assert page.inner_text("#status").startswith("Stopped, camera released")
+    skins = {}
+    for skin in ("photo", "model"):  # the last frame's face, drawn with each skin
+        set_checkbox(page, f"#skin-{skin}", True)
+        page.wait_for_timeout(300)
+        skins[skin] = view_pixels(page)
+    face = (skins["model"] < 250).any(-1) & (skins["photo"] < 250).any(-1)
+    assert face.sum() > 1000 and np.abs(skins["photo"] - skins["model"])[face].mean() > 4
     assert hosts <= {site.split("/")[2]}
     page.close()
 

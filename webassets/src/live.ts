@@ -6,6 +6,7 @@
 // queue.
 import { boxOf, type LandmarkDetector } from "./landmarks";
 import type { Reading } from "./main";
+import type { Crop } from "./preprocess";
 
 /** A tracked landmark box smaller than this (frame px) counts as lost (tracking.py's MIN_FACE_PX). */
 const MIN_FACE_PX = 24;
@@ -73,6 +74,11 @@ export class IdentityHold {
     if (frames < 1) throw new Error(`an identity is the mean of at least 1 reading, got ${frames}`);
   }
 
+  /** Whether the mean is taken: from now on the identity stays as it is. */
+  get complete(): boolean {
+    return this.count >= this.frames;
+  }
+
   /** `filtered` (changed in place) with the identity; `reading` (the network's, unfiltered) adds to its mean. */
   hold(reading: Float32Array, filtered: Float32Array): Float32Array {
     if (this.count < this.frames) {
@@ -87,10 +93,19 @@ export class IdentityHold {
   }
 }
 
-/** One frame's result: the network's (smoothed) output, or null when no face was found. */
+/** The frame on which a track's identity was taken, to de-light the person's skin from (the page's photo texture). */
+export interface Snapshot {
+  frame: HTMLCanvasElement; // a copy: the loop's canvas is drawn over by the next frame
+  points: Float32Array; // the frame's landmarks
+  crop: Crop; // where the network read the face
+}
+
+/** One frame's result: the network's (smoothed) output, or null when no face was found; the snapshot on the frame
+ * that completes the track's identity. */
 interface Step {
   output: Float32Array | null;
   ms: Partial<Record<Stage, number>>;
+  snapshot?: Snapshot;
 }
 
 /** One face through a video: frame in, parameters out. */
@@ -129,7 +144,7 @@ export class Tracker {
     }
     if (!points) return { output: null, ms };
     this.landmarks = points;
-    const { output, alignment, preprocess_ms, network_ms } = await this.read(frame, points, this.alignment);
+    const { output, alignment, crop, preprocess_ms, network_ms } = await this.read(frame, points, this.alignment);
     this.alignment = alignment;
     [ms.preprocess, ms.network] = [preprocess_ms, network_ms];
     if (!this.smoothing) {
@@ -138,8 +153,17 @@ export class Tracker {
     }
     this.smoother ??= new OneEuroFilter();
     this.identity ??= new IdentityHold(this.identityRanges);
-    return { output: this.identity.hold(output, this.smoother.filter(output, seconds)), ms };
+    const taken = this.identity.complete;
+    const held = this.identity.hold(output, this.smoother.filter(output, seconds));
+    return { output: held, ms, snapshot: taken || !this.identity.complete ? undefined : snapshotOf(frame, points, crop) };
   }
+}
+
+function snapshotOf(frame: HTMLCanvasElement, points: Float32Array, crop: Crop): Snapshot {
+  const copy = document.createElement("canvas");
+  [copy.width, copy.height] = [frame.width, frame.height];
+  copy.getContext("2d")!.drawImage(frame, 0, 0);
+  return { frame: copy, points: points.slice(), crop };
 }
 
 function lost(points: Float32Array): boolean {
@@ -183,7 +207,7 @@ export class Live {
   constructor(
     readonly video: HTMLVideoElement,
     readonly tracker: Tracker,
-    private readonly show: (output: Float32Array, seconds: number) => void,
+    private readonly show: (output: Float32Array, seconds: number, snapshot?: Snapshot) => void,
     private readonly report: (stats: LiveStats) => void,
   ) {}
 
@@ -274,12 +298,12 @@ export class Live {
     this.frameContext.drawImage(this.video, 0, 0);
     this.processedFrame = this.cameraFrames();
     const capture = performance.now() - start;
-    const { output, ms } = await this.tracker.step(this.frame, seconds);
+    const { output, ms, snapshot } = await this.tracker.step(this.frame, seconds);
     ms.capture = capture;
     if (!this.running) return; // stopped meanwhile: leave the view as Stop left it
     if (output) {
       start = performance.now();
-      this.show(output, seconds);
+      this.show(output, seconds, snapshot);
       ms.render = performance.now() - start;
     } else this.counts.faceless++;
     this.counts.frames++;

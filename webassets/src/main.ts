@@ -6,7 +6,7 @@ import type { Camera } from "./camera";
 import { FaceModel } from "./facemodel";
 import { LandmarkDetector } from "./landmarks";
 import { NumberedPhoto } from "./numberedphoto";
-import { describe, Live, type LiveStats, Tracker } from "./live";
+import { describe, Live, type LiveStats, type Snapshot, Tracker } from "./live";
 import { hexToRgb, type Light, lightFromSh, matched, rgbToHex, shFromLight } from "./lighting";
 import { type Backend, type Network, createNetwork } from "./network";
 import { type FaceParameters, rotationMatrix, unpack } from "./params";
@@ -131,6 +131,8 @@ class App {
   private photo: Photo | null = null;
   private preview: NumberedPhoto | null = null; // the photo with its faces numbered, as shown
   private textures = new Map<number, PhotoTexture>(); // the photo's faces' textures, made when first shown
+  // live: the frame the track's identity was taken on, with that frame's face, and its texture once made
+  private liveSkin: { snapshot: Snapshot; face: FaceParameters; texture: PhotoTexture | null } | null = null;
   private texels: TexelMap | null = null; // the atlas's texel map, built once for every photo
   private texelMapMs = 0;
   private rehearsalMs: number[] = []; // each stand-in photo texture's (prepareTextures)
@@ -209,7 +211,8 @@ class App {
 
   /** The selected face's de-lit photo texture when switched on and a photo is shown (made once per face), else null. */
   private photoTexture(): PhotoTexture | null {
-    if (!this.usePhotoTexture || !this.photo) return null; // live mode has no photo
+    if (!this.usePhotoTexture) return null;
+    if (!this.photo) return this.liveTexture();
     const made = this.textures.get(this.current);
     if (made) return made;
     const points = this.photo.landmarks[this.current];
@@ -219,6 +222,17 @@ class App {
     const status = $("status").textContent!.replace(/ · photo texture.*$/, ""); // the photo's line, once
     setStatus(`${status} · photo texture ${texture.ms.toFixed(0)} ms`);
     return texture;
+  }
+
+  /** Live: the person's skin de-lit from the frame the track's identity was taken on (made once per track, when
+   * first shown), or null before that frame (the model albedo shows until then). */
+  private liveTexture(): PhotoTexture | null {
+    const skin = this.liveSkin;
+    if (!skin) return null;
+    const { frame, points, crop } = skin.snapshot;
+    skin.texture ??= fromPhoto(frame, points, crop, this.fitted(skin.face), this.texelMap(), this.model,
+      this.model.index.face_mask, this.camera);
+    return skin.texture;
   }
 
   /** The model albedo of a face of the photo shown, desaturated where the face is grey in it (FaceResult.albedo). */
@@ -298,7 +312,8 @@ class App {
    * rehearsals' (ms, once per page), and whether that idle-time preparation is over.
    */
   get photoTextureTimings(): { ms: number | null; texel_map_ms: number; rehearsal_ms: number[]; prepared: boolean } {
-    return { ms: this.textures.get(this.current)?.ms ?? null, texel_map_ms: this.texelMapMs,
+    const shown = this.photo ? this.textures.get(this.current) : this.liveSkin?.texture;
+    return { ms: shown?.ms ?? null, texel_map_ms: this.texelMapMs,
       rehearsal_ms: this.rehearsalMs, prepared: this.texturesPrepared };
   }
 
@@ -359,13 +374,12 @@ class App {
     return { faces, timings, backend: this.network.backend };
   }
 
-  /** Live mode starts: nothing of a photo stays; the sliders at 0 follow the tracked face. */
+  /** Live mode starts: nothing of a photo stays; the sliders at 0 follow the tracked face. The Skin switch stays:
+   * the photo texture is then de-lit from the frame each track's identity is taken on. */
   startLive(): void {
     this.clear("Starting the camera…");
     this.live = true;
-    $<HTMLFieldSetElement>("skin").disabled = true; // no photo to de-light: the model albedo, and the switch says so
-    $<HTMLInputElement>("skin-model").checked = true;
-    this.usePhotoTexture = false;
+    this.liveSkin = null;
     $<HTMLInputElement>("record").disabled = false;
   }
 
@@ -385,8 +399,9 @@ class App {
    * One live frame's network output, seen at `seconds`: it becomes the face; the edits and the chosen light apply
    * to it. While recording, the tracked parameters (without the edits) are kept, as the Gradio app keeps them.
    */
-  showLive(output: Float32Array, seconds: number): void {
+  showLive(output: Float32Array, seconds: number, snapshot?: Snapshot): void {
     [this.faces, this.current] = [[unpack(output, this.model.index)], 0];
+    if (snapshot) this.liveSkin = { snapshot, face: this.faces[0], texture: null }; // a new track's identity
     if (this.recordOn && this.recording.add(this.faces[0], seconds) && this.recording.length === 1) {
       $<HTMLButtonElement>("download-recording").disabled = false;
     }
@@ -400,7 +415,6 @@ class App {
   /** Live mode ends: the last frame stays as edited, and the sliders show its values as for a photo. */
   endLive(): void {
     this.live = false;
-    $<HTMLFieldSetElement>("skin").disabled = false;
     Object.assign($<HTMLInputElement>("record"), { checked: false, disabled: true }); // the recording stays
     this.recordOn = false;
     if (!this.edited) return;
@@ -694,7 +708,7 @@ async function main(): Promise<void> {
   const app = new App(model, detector, network, view);
   const { shape, albedo } = model.index.parameter_layout;
   const tracker = new Tracker(detector, (frame, points, carried) => app.read(frame, points, carried), [shape, albedo]);
-  const live = new Live($<HTMLVideoElement>("live-video"), tracker, (output, seconds) => app.showLive(output, seconds),
+  const live = new Live($<HTMLVideoElement>("live-video"), tracker, (output, seconds, snapshot) => app.showLive(output, seconds, snapshot),
     (stats) => reportLive(app, stats));
   buildControls(app, live);
   setResults(false);
