@@ -118,8 +118,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--images", type=Path, required=True, help="folder of face photos")
     parser.add_argument("--out", type=Path, required=True, help="labels file (.npz)")
     parser.add_argument("--checkpoint", type=Path, help="the network the fit starts from (default: the shipped one)")
+    parser.add_argument("--fit", choices=["full", "fast"], default="full",
+                        help="the teacher: the full fit, or the fast one (the network's own pose, shape and expression "
+                             "with the closed-form light and albedo: a teacher of the appearance alone)")  # fmt: skip
     args = parser.parse_args(argv)
-    labels = label_photos(args.images, Reconstructor.load(checkpoint=args.checkpoint, fit_mode="full"))
+    labels = label_photos(args.images, Reconstructor.load(checkpoint=args.checkpoint, fit_mode=args.fit))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     labels.save(args.out)
     print(f"{len(labels.parameters)} faces from {len(labels.photos)} photos -> {args.out}")
