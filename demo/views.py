@@ -15,6 +15,7 @@ from typing import Literal
 
 import cv2
 import numpy as np
+import scipy.ndimage
 
 from inversefacenet.facemodel.model import FaceModel
 from inversefacenet.lighting import PRESETS, sh_from_light
@@ -159,10 +160,24 @@ MAX_SHADING_RATIO = 3.0
 amplify noise)."""
 
 
+MIN_OLD_SHADING = 0.02
+"""Below this the old render is off the face or near black: the ratio there is 1 (the photo left as it is), so the
+warp's blend at the face's edge and a black grazing pixel neither darken nor blow up."""
+
+
 def shading_ratio(new: np.ndarray, old: np.ndarray) -> np.ndarray:
     """(S, S, 3) renders of one face under two lights -> their ratio, the new light's shading over the old one's:
     the albedo, the same in both, cancels."""
-    return np.clip(new / np.maximum(old, 1e-3), 0.0, MAX_SHADING_RATIO)
+    ratio = np.clip(new / np.maximum(old, MIN_OLD_SHADING), 0.0, MAX_SHADING_RATIO)
+    return np.where(old > MIN_OLD_SHADING, ratio, 1.0)
+
+
+def over_the_face(ratio: np.ndarray, skin: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A shading ratio (S, S, 3) kept on the skin (S, S) bool (the face mask: the oval without eyes and mouth) and
+    carried into the eyes and the mouth from the nearest skin pixel, with the mask of the whole oval. The model's
+    own eyes and dark mouth interior would give the teeth and the eyelids a ratio of their own, and they glowed."""
+    _, (rows, cols) = scipy.ndimage.distance_transform_edt(~skin, return_indices=True)
+    return ratio[rows, cols], scipy.ndimage.binary_fill_holes(skin)
 
 
 def relight_in_photo(photo: np.ndarray, ratio: np.ndarray, mask: np.ndarray, crop: Crop,

@@ -16,7 +16,7 @@ from pygltflib import GLTF2
 
 from demo.session import EXPRESSION_CONTROLS, Edit, Session
 from demo.ui import PhotoLoader
-from demo.views import FaceViews, composite, relight_in_photo, shading_ratio
+from demo.views import FaceViews, composite, over_the_face, relight_in_photo, shading_ratio
 from inversefacenet import FaceParameters, Reconstructor
 from inversefacenet.atlas import UVAtlas
 from inversefacenet.detection import LandmarkDetector
@@ -175,6 +175,21 @@ def test_relighting_a_photo_by_the_shading_ratio_gives_the_render_under_the_new_
     unchanged = relight_in_photo(photo, shading_ratio(old.image[0], old.image[0]), mask, crop)
     assert np.abs(unchanged.astype(int) - photo).max() <= 1
     np.testing.assert_array_equal(relit[~inside & (photo == 90).all(-1)], 90)  # the background stays
+
+
+def test_the_eyes_and_mouth_take_the_shading_ratio_of_the_skin_around_them():
+    """The model's own eyes and dark mouth interior give ratios of their own (the teeth glowed): inside the face
+    mask's holes the ratio is the nearest skin pixel's, and the region relit is the whole oval."""
+    y, x = np.mgrid[0:64, 0:64]
+    oval = (x - 32) ** 2 + (y - 32) ** 2 < 28**2
+    mouth = (np.abs(x - 32) < 8) & (np.abs(y - 44) < 3)
+    skin = oval & ~mouth
+    ratio = np.where(skin[..., None], 0.5 + x[..., None] / 128.0, 3.0).repeat(3, axis=-1)
+    filled, region = over_the_face(ratio, skin)
+    np.testing.assert_array_equal(region, oval)
+    np.testing.assert_array_equal(filled[skin], ratio[skin])
+    # the skin's ratio a few pixels away (above, below or beside the 15 x 5 mouth), not the hole's own 3
+    np.testing.assert_allclose(filled[mouth][:, 0], 0.5 + x[mouth] / 128.0, atol=8 / 128)
 
 
 def test_export_reflects_the_edits(two_faces, tmp_path):
