@@ -93,7 +93,9 @@ def light_from_sh(sh: np.ndarray) -> Light:
     strength = np.linalg.norm(linear, axis=0)
     if strength.max() < 1e-6:
         return Light(intensity=0.0, ambient=float(sh[0].mean()))
-    direction = linear @ strength / np.linalg.norm(linear @ strength)
+    toward = linear @ strength  # channels whose lamps point apart can cancel: then the strongest one's direction
+    toward = toward if np.linalg.norm(toward) > 1e-9 else linear[:, np.argmax(strength)]
+    direction = toward / np.linalg.norm(toward)
     arriving = np.maximum(sh_basis(direction) @ sh, 0.0)
     colour = arriving / max(arriving.max(), 1e-6)
     along = direction @ linear  # intensity * colour / 2 for a lamp of sh_from_light's

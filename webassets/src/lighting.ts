@@ -43,7 +43,11 @@ export function lightFromSh(sh: number[][]): Light {
     return { azimuthDeg: 0, elevationDeg: 20, intensity: 0, ambient: (sh[0][0] + sh[0][1] + sh[0][2]) / 3,
       colour: [1, 1, 1] };
   }
-  const toward = linear.map((row) => row[0] * strength[0] + row[1] * strength[1] + row[2] * strength[2]);
+  let toward = linear.map((row) => row[0] * strength[0] + row[1] * strength[1] + row[2] * strength[2]);
+  if (Math.hypot(...toward) <= 1e-9) { // channels whose lamps point apart cancel: the strongest one's direction
+    const strongest = strength.indexOf(Math.max(...strength));
+    toward = linear.map((row) => row[strongest]);
+  }
   const [x, y, z] = toward.map((v) => v / Math.hypot(...toward));
   const arriving = new Float64Array(3);
   shIrradiance(x, y, z, sh, arriving, 0);
