@@ -53,7 +53,7 @@ def _process(reconstructor: Reconstructor, photo: Path, out: Path, photo_texture
         files["overlay"] = str(overlay)
         report.append({
             "box": [round(v * to_file, 2) for v in face.box],
-            "landmarks68": (face.landmarks68 * to_file).round(2).tolist(),
+            "landmarks68": (face.landmarks68 * to_file).round(2).tolist(),  # continuous: the photo spans [0, W]
             "files": files,
             "ms": {stage: round(ms, 2) for stage, ms in face.ms.items()},
             "landmark_error_px": round(face.landmark_error_px, 3),

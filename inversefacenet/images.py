@@ -24,6 +24,8 @@ LARGEST_PIXELS = 2 * Image.MAX_IMAGE_PIXELS
 """Largest photo decoded at all, checked from the header: PIL's own decompression-bomb limit (about 179 MP)."""
 EXIF_ORIENTATION = 0x0112
 """The EXIF tag saying how a photo is turned for display (5 to 8: by a quarter turn)."""
+REDUCIBLE = {"1": "L", "P": "RGBA", "PA": "RGBA", "I;16": "I", "I;16B": "I", "I;16L": "I"}
+"""Modes that cannot be averaged as they are (bits, palette indices, 16-bit), and the mode each is reduced in."""
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp"}
 """File name endings taken for photos when a folder is read (any case)."""
 
@@ -73,6 +75,10 @@ def _decode(handle: Any, max_pixels: int, name: str) -> np.ndarray:
         raise InputError(f"{name} has more than {LARGEST_PIXELS:,} pixels: resize it and try again") from error
     except OSError as error:  # the decoder's words stay in the exception chain
         raise InputError(f"cannot read {name}: the file is damaged or not a supported image") from error
+    width, height = image.size
+    if width * height > max_pixels:  # a JPEG decodes at 1/2, 1/4 or 1/8 directly (this image is ours to change)
+        factor = _factor(width * height, max_pixels)
+        image.draft(None, (width // factor, height // factor))
     return _from_pil(image, max_pixels, name)
 
 
@@ -82,10 +88,7 @@ def _from_pil(image: Image.Image, max_pixels: int, name: str) -> np.ndarray:
         raise InputError(f"{name} has {width}x{height} pixels, more than {LARGEST_PIXELS:,}: resize it and try again")
     if width < 16 or height < 16:
         raise InputError(f"{name} is only {width}x{height} pixels; a face needs more")
-    factor = math.ceil(math.sqrt(width * height / max_pixels))
     try:
-        if factor > 1:
-            image.draft(None, (width // factor, height // factor))  # a JPEG decodes at 1/2, 1/4 or 1/8 directly
         image.load()
         image = ImageOps.exif_transpose(_reduced(image, max_pixels))
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as error:
@@ -105,16 +108,19 @@ def _from_pil(image: Image.Image, max_pixels: int, name: str) -> np.ndarray:
     return np.asarray(image.convert("RGB"), dtype=np.uint8).copy()
 
 
-REDUCIBLE = {"1": "L", "P": "RGBA", "PA": "RGBA", "I;16": "I", "I;16B": "I", "I;16L": "I"}
-"""Modes that cannot be averaged as they are (bits, palette indices, 16-bit), and the mode each is reduced in."""
+def _factor(pixels: int, max_pixels: int) -> int:
+    """The smallest whole factor by which an image of ``pixels`` fits ``max_pixels``."""
+    return max(math.ceil(math.sqrt(pixels / max_pixels)), 1)
 
 
 def _reduced(image: Image.Image, max_pixels: int) -> Image.Image:
     """The image reduced by the smallest whole factor that fits ``max_pixels`` (the mean of each block)."""
-    factor = math.ceil(math.sqrt(image.width * image.height / max_pixels))
-    if factor <= 1:
+    factor = _factor(image.width * image.height, max_pixels)
+    if factor == 1:
         return image
-    return image.convert(REDUCIBLE.get(image.mode, image.mode)).reduce(factor)
+    if image.mode in REDUCIBLE:
+        image = image.convert(REDUCIBLE[image.mode])
+    return image.reduce(factor)
 
 
 def _gray_to_rgb(gray: np.ndarray) -> np.ndarray:

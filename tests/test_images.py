@@ -120,8 +120,8 @@ def test_a_large_jpeg_is_reduced_while_it_decodes_and_keeps_its_exif_turn():
     rgb = gradient(800, 600)
     exif = Image.Exif()
     exif[0x0112] = 6  # rotate 90 degrees clockwise to display
-    out = load_image(encode(Image.fromarray(rgb), "JPEG", exif=exif, quality=95), max_pixels=40_000)
-    assert out.shape[0] * out.shape[1] <= 40_000 and out.shape == (200, 150, 3)  # 1/2 in the decoder, then 2
+    out = load_image(encode(Image.fromarray(rgb), "JPEG", exif=exif, quality=95), max_pixels=60_000)
+    assert out.shape[0] * out.shape[1] <= 60_000 and out.shape == (200, 150, 3)  # factor 3: 1/2 in the decoder, then 2
     upright = np.rot90(block_means(rgb, 4), k=-1)
     assert np.abs(out - upright).mean() < 2
 
