@@ -26,7 +26,8 @@ def soup(checkpoints: list[Path], out: Path) -> Path:
         raise ValueError("a soup needs at least two checkpoints")
     first, config = load_network(checkpoints[0])
     average = AveragedModel(first, use_buffers=True)  # a running mean with equal weights, from its first update
-    for path in checkpoints:
+    average.update_parameters(first)
+    for path in checkpoints[1:]:
         network, other = load_network(path)
         if other != config:
             raise CheckpointError(f"{path} is another network than {checkpoints[0]}: {other} vs {config}")

@@ -98,14 +98,13 @@ export interface Snapshot {
   frame: HTMLCanvasElement; // a copy: the loop's canvas is drawn over by the next frame
   points: Float32Array; // the frame's landmarks
   crop: Crop; // where the network read the face
+  output: Float32Array; // that frame's own reading (not the smoothed one, which lags), with the identity held
 }
 
-/** One frame's result: the network's (smoothed) output, or null when no face was found; the snapshot on the frame
- * that completes the track's identity. */
+/** One frame's result: the network's (smoothed) output, or null when no face was found. */
 interface Step {
   output: Float32Array | null;
   ms: Partial<Record<Stage, number>>;
-  snapshot?: Snapshot;
 }
 
 /** One face through a video: frame in, parameters out. */
@@ -116,6 +115,8 @@ export class Tracker {
   private identity: IdentityHold | null = null;
   smoothing = true;
   detections = 0;
+  /** The track's skin frame: taken when its identity is (on its first frame with smoothing off); null before. */
+  snapshot: Snapshot | null = null;
 
   /** identityRanges: where the network's output holds shape and albedo (the face model's parameter layout). */
   constructor(
@@ -127,7 +128,7 @@ export class Tracker {
 
   /** Forget the face: the next frame runs the detector and starts a new filter and identity. */
   reset(): void {
-    [this.landmarks, this.alignment, this.smoother, this.identity] = [null, null, null, null];
+    [this.landmarks, this.alignment, this.smoother, this.identity, this.snapshot] = [null, null, null, null, null];
   }
 
   async step(frame: HTMLCanvasElement, seconds: number): Promise<Step> {
@@ -149,21 +150,27 @@ export class Tracker {
     [ms.preprocess, ms.network] = [preprocess_ms, network_ms];
     if (!this.smoothing) {
       [this.smoother, this.identity] = [null, null]; // switched back on, they start afresh, not from a stale state
+      this.snapshot ??= snapshotOf(frame, points, crop, output);
       return { output, ms };
     }
     this.smoother ??= new OneEuroFilter();
+    const fresh = !this.identity;
     this.identity ??= new IdentityHold(this.identityRanges);
     const taken = this.identity.complete;
     const held = this.identity.hold(output, this.smoother.filter(output, seconds));
-    return { output: held, ms, snapshot: taken || !this.identity.complete ? undefined : snapshotOf(frame, points, crop) };
+    if (fresh) this.snapshot = null; // smoothing switched on: a new identity, so a new skin frame
+    if (!taken && this.identity.complete) {
+      this.snapshot = snapshotOf(frame, points, crop, this.identity.hold(output, Float32Array.from(output)));
+    }
+    return { output: held, ms };
   }
 }
 
-function snapshotOf(frame: HTMLCanvasElement, points: Float32Array, crop: Crop): Snapshot {
+function snapshotOf(frame: HTMLCanvasElement, points: Float32Array, crop: Crop, output: Float32Array): Snapshot {
   const copy = document.createElement("canvas");
   [copy.width, copy.height] = [frame.width, frame.height];
   copy.getContext("2d")!.drawImage(frame, 0, 0);
-  return { frame: copy, points: points.slice(), crop };
+  return { frame: copy, points: points.slice(), crop, output };
 }
 
 function lost(points: Float32Array): boolean {
@@ -207,7 +214,7 @@ export class Live {
   constructor(
     readonly video: HTMLVideoElement,
     readonly tracker: Tracker,
-    private readonly show: (output: Float32Array, seconds: number, snapshot?: Snapshot) => void,
+    private readonly show: (output: Float32Array, seconds: number, snapshot: Snapshot | null) => void,
     private readonly report: (stats: LiveStats) => void,
   ) {}
 
@@ -298,12 +305,12 @@ export class Live {
     this.frameContext.drawImage(this.video, 0, 0);
     this.processedFrame = this.cameraFrames();
     const capture = performance.now() - start;
-    const { output, ms, snapshot } = await this.tracker.step(this.frame, seconds);
+    const { output, ms } = await this.tracker.step(this.frame, seconds);
     ms.capture = capture;
     if (!this.running) return; // stopped meanwhile: leave the view as Stop left it
     if (output) {
       start = performance.now();
-      this.show(output, seconds, snapshot);
+      this.show(output, seconds, this.tracker.snapshot);
       ms.render = performance.now() - start;
     } else this.counts.faceless++;
     this.counts.frames++;

@@ -131,8 +131,8 @@ class App {
   private photo: Photo | null = null;
   private preview: NumberedPhoto | null = null; // the photo with its faces numbered, as shown
   private textures = new Map<number, PhotoTexture>(); // the photo's faces' textures, made when first shown
-  // live: the frame the track's identity was taken on, with that frame's face, and its texture once made
-  private liveSkin: { snapshot: Snapshot; face: FaceParameters; texture: PhotoTexture | null } | null = null;
+  // live: the frame the track's identity was taken on, and its texture once made
+  private liveSkin: { snapshot: Snapshot; texture: PhotoTexture | null } | null = null;
   private texels: TexelMap | null = null; // the atlas's texel map, built once for every photo
   private texelMapMs = 0;
   private rehearsalMs: number[] = []; // each stand-in photo texture's (prepareTextures)
@@ -229,9 +229,9 @@ class App {
   private liveTexture(): PhotoTexture | null {
     const skin = this.liveSkin;
     if (!skin) return null;
-    const { frame, points, crop } = skin.snapshot;
-    skin.texture ??= fromPhoto(frame, points, crop, this.fitted(skin.face), this.texelMap(), this.model,
-      this.model.index.face_mask, this.camera);
+    const { frame, points, crop, output } = skin.snapshot;
+    skin.texture ??= fromPhoto(frame, points, crop, this.fitted(unpack(output, this.model.index)), this.texelMap(),
+      this.model, this.model.index.face_mask, this.camera);
     return skin.texture;
   }
 
@@ -379,7 +379,6 @@ class App {
   startLive(): void {
     this.clear("Starting the camera…");
     this.live = true;
-    this.liveSkin = null;
     $<HTMLInputElement>("record").disabled = false;
   }
 
@@ -399,9 +398,9 @@ class App {
    * One live frame's network output, seen at `seconds`: it becomes the face; the edits and the chosen light apply
    * to it. While recording, the tracked parameters (without the edits) are kept, as the Gradio app keeps them.
    */
-  showLive(output: Float32Array, seconds: number, snapshot?: Snapshot): void {
+  showLive(output: Float32Array, seconds: number, snapshot: Snapshot | null): void {
     [this.faces, this.current] = [[unpack(output, this.model.index)], 0];
-    if (snapshot) this.liveSkin = { snapshot, face: this.faces[0], texture: null }; // a new track's identity
+    if (snapshot !== this.liveSkin?.snapshot) this.liveSkin = snapshot && { snapshot, texture: null }; // a new track
     if (this.recordOn && this.recording.add(this.faces[0], seconds) && this.recording.length === 1) {
       $<HTMLButtonElement>("download-recording").disabled = false;
     }
@@ -431,6 +430,7 @@ class App {
     this.photo = null;
     this.preview = null;
     this.textures.clear();
+    this.liveSkin = null;
     $("photo-preview").replaceChildren();
     $<HTMLSelectElement>("face").replaceChildren();
     setValues({ pitch: 0, yaw: 0, roll: 0, ...Object.fromEntries(this.expressions.map((n) => [n, 0])) });

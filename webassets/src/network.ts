@@ -33,22 +33,25 @@ interface AdapterInfo {
 
 interface Adapter {
   features: Set<string>;
-  info?: AdapterInfo;
+  info?: AdapterInfo; // Chrome 127 on
+  isFallbackAdapter?: boolean; // before it
 }
 
-/** Whether an adapter draws in software (Chromium's SwiftShader, Mesa's llvmpipe or lavapipe): the network on it
- * is many times slower than on wasm (600 ms against 10 ms a reading on this project's 2-core test machine). */
-export function isSoftwareAdapter(info: AdapterInfo | undefined): boolean {
-  if (!info) return false;
+/** Whether an adapter draws in software (Chromium's SwiftShader, Mesa's llvmpipe or lavapipe, Windows' WARP): the
+ * network on it is many times slower than on wasm (600 ms against 10 ms a reading on this project's 2-core test
+ * machine). */
+function isSoftwareAdapter(adapter: Adapter): boolean {
+  const info = adapter.info ?? {};
   const names = `${info.vendor ?? ""} ${info.architecture ?? ""} ${info.description ?? ""}`;
-  return info.isFallbackAdapter === true || /swiftshader|llvmpipe|lavapipe|software/i.test(names);
+  return info.isFallbackAdapter === true || adapter.isFallbackAdapter === true ||
+    /swiftshader|llvmpipe|lavapipe|software|basic render|warp/i.test(names);
 }
 
 async function webgpuUsable(needsF16: boolean): Promise<boolean> {
   const gpu = (navigator as Navigator & { gpu?: { requestAdapter(): Promise<Adapter | null> } }).gpu;
   if (!gpu) return false;
   const adapter = await gpu.requestAdapter().catch(() => null);
-  if (adapter === null || isSoftwareAdapter(adapter.info)) return false; // ?backend=webgpu still forces it
+  if (adapter === null || isSoftwareAdapter(adapter)) return false; // ?backend=webgpu still forces it
   // an fp16 model on an adapter without shader-f16 silently returned zeros: never pair them
   return !needsF16 || adapter.features.has("shader-f16");
 }
