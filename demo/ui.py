@@ -294,6 +294,13 @@ class PhotoTab:
         return [self.panels.relit, self.panels.composite, self.inputs.status]
 
     @property
+    def face_controls(self) -> list[Any]:
+        """The controls that act on a face: usable only while one is shown (``_usable``)."""
+        lighting, edits = self.lighting, self.edits
+        return [*lighting.lamp, lighting.preset, lighting.sh_table, lighting.photo_texture, *edits.sliders,
+                edits.reset, self.export_button]  # fmt: skip
+
+    @property
     def start_outputs(self) -> list[Any]:
         """What ``_start`` fills: session, overlay, face selector, every control, the previews."""
         lighting = self.lighting
@@ -554,6 +561,12 @@ def _photo_tab_layout() -> PhotoTab:
     return PhotoTab(state, inputs, panels, lighting, EditControls(expression, pose, reset), *downloads)
 
 
+def _usable(count: int) -> Callable[[Session | None], list[Any]]:
+    """The face controls' interactivity for a session: off without a face, so that a slider moved then neither
+    raises "Upload a photo first" on every step nor covers the page with error badges."""
+    return lambda session: [gr.update(interactive=session is not None)] * count
+
+
 def _wire_photo_events(tab: PhotoTab, loader: PhotoLoader) -> None:
     """A new photo, a face choice and reset: every control and view back at the recovered values."""
     state, inputs, model3d = tab.state, tab.inputs, tab.panels.model3d
@@ -566,7 +579,9 @@ def _wire_photo_events(tab: PhotoTab, loader: PhotoLoader) -> None:
         _show, [state, with_composite], tab.start_outputs[1:], api_name=False
     ).then(_recovered_3d, state, model3d, api_name=False).then(
         _face_thumbnails, state, inputs.thumbnails, api_name=False
-    ).then(lambda: None, None, tab.downloads, api_name=False)  # the last photo's files are not this one's
+    ).then(lambda: None, None, tab.downloads, api_name=False).then(  # the last photo's files are not this one's
+        _usable(len(tab.face_controls)), state, tab.face_controls, api_name=False
+    )
     inputs.thumbnails.select(_pick_face, [state, with_composite], tab.start_outputs, api_name=False).then(
         _recovered_3d, state, model3d, api_name=False
     )
@@ -631,4 +646,5 @@ def build_app(reconstructor: Reconstructor) -> gr.Blocks:
         _wire_photo_events(tab, PhotoLoader(reconstructor))
         _wire_lighting_events(tab)
         _wire_edit_events(tab)
+        app.load(_usable(len(tab.face_controls)), tab.state, tab.face_controls, api_name=False)  # no face yet
     return app
