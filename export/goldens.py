@@ -139,8 +139,8 @@ def grey_golden(rng: np.random.Generator, height: int = 24, width: int = 32) -> 
 
 def light_from_sh_golden(rng: np.random.Generator) -> dict[str, object]:
     """SH like a fit's (a lamp's plus noise in every coefficient, some with a negative ambient; then no light, and
-    channels whose lamps cancel), the lamp Python reads from each (:func:`light_from_sh`, where the page's lamp sliders start) and lamps matched to each one's
-    exposure (:func:`matched`, the presets' rule)."""
+    channels whose lamps cancel), the lamp Python reads from each (:func:`light_from_sh`, where the page's lamp
+    sliders start) and lamps matched to each one's exposure (:func:`matched`, the presets' rule)."""
     lamps = _lights(rng)
     cancelling = np.zeros((9, 3))
     cancelling[0], cancelling[3] = 0.8, [0.3, -0.3, 0.0]  # red's lamp from the right, green's from the left
