@@ -151,8 +151,10 @@ def composite(photo: np.ndarray, face: np.ndarray, mask: np.ndarray, crop: Crop,
 
     The mask is softened by ``feather_px`` photo pixels so the seam does not show.
     """
-    warped, alpha = _to_photo(face, mask, crop, photo.shape[:2], feather_px)
-    return (photo * (1 - alpha) + warped * alpha + 0.5).astype(np.uint8)
+    warped, alpha, region = _to_photo(face, mask, crop, photo.shape[:2], feather_px)
+    out = photo.copy()
+    out[region] = (photo[region] * (1 - alpha) + warped * alpha + 0.5).astype(np.uint8)
+    return out
 
 
 MAX_SHADING_RATIO = 3.0
@@ -185,24 +187,37 @@ def relight_in_photo(photo: np.ndarray, ratio: np.ndarray, mask: np.ndarray, cro
     """The photo's own face under another light: its pixels times ``ratio`` (S x S x 3, framed like ``crop``
     scaled to S, :func:`shading_ratio`) inside the mask. The person's skin, brows and freckles stay; only the
     shading changes (a ratio image, as in relighting by quotient images)."""
-    warped, alpha = _to_photo(ratio.astype(np.float32), mask, crop, photo.shape[:2], feather_px)
-    return np.clip(photo * (1 + alpha * (warped - 1)) + 0.5, 0, 255).astype(np.uint8)
+    warped, alpha, region = _to_photo(ratio.astype(np.float32), mask, crop, photo.shape[:2], feather_px)
+    out = photo.copy()
+    out[region] = np.clip(photo[region] * (1 + alpha * (warped - 1)) + 0.5, 0, 255).astype(np.uint8)
+    return out
+
+
+Region = tuple[slice, slice]
+"""Rows and columns of a photo."""
 
 
 def _to_photo(image: np.ndarray, mask: np.ndarray, crop: Crop, shape: tuple[int, int],
-              feather_px: float) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+              feather_px: float) -> tuple[np.ndarray, np.ndarray, Region]:  # fmt: skip
     """An S x S image framed like ``crop`` scaled to S, and its mask as an alpha feathered inwards, in photo
-    pixels (H, W, C) and (H, W, 1)."""
+    pixels: (h, w, C) and (h, w, 1) over the part of the photo the crop covers (the region), so that a video
+    frame's pixels outside the face are not warped, blurred and blended for nothing."""
     size = image.shape[0]
     scale = crop.scale * size / crop.size
     ox, oy = (np.asarray(crop.offset) * size / crop.size).tolist()
-    # photo pixel centre p maps to crop pixel centre scale * (p + 0.5) + offset - 0.5
-    to_photo = cv2.invertAffineTransform(
-        np.array([[scale, 0, ox + 0.5 * scale - 0.5], [0, scale, oy + 0.5 * scale - 0.5]])
-    )
     height, width = shape
-    warped = cv2.warpAffine(image, to_photo, (width, height), flags=cv2.INTER_LINEAR)
-    alpha = cv2.warpAffine(mask.astype(np.float32), to_photo, (width, height), flags=cv2.INTER_LINEAR)
+    x0 = min(max(int(np.floor(-ox / scale)), 0), width - 1)
+    y0 = min(max(int(np.floor(-oy / scale)), 0), height - 1)
+    x1, y1 = min(int(np.ceil((size - ox) / scale)) + 1, width), min(int(np.ceil((size - oy) / scale)) + 1, height)
+    x1, y1 = max(x1, x0 + 1), max(y1, y0 + 1)  # a crop off the photo: a region of one pixel, alpha 0
+    # photo pixel centre p maps to crop pixel centre scale * (p + 0.5) + offset - 0.5
+    to_region = cv2.invertAffineTransform(
+        np.array([[scale, 0, ox + 0.5 * scale - 0.5], [0, scale, oy + 0.5 * scale - 0.5]])
+    ) - np.array([[0, 0, x0], [0, 0, y0]])
+    warped = cv2.warpAffine(image, to_region, (x1 - x0, y1 - y0), flags=cv2.INTER_LINEAR)
+    alpha = cv2.warpAffine(mask.astype(np.float32), to_region, (x1 - x0, y1 - y0), flags=cv2.INTER_LINEAR)
     if feather_px > 0:
         alpha = cv2.GaussianBlur(alpha, (0, 0), feather_px) * alpha  # soften only inwards
-    return warped, alpha[..., None]
+    if warped.ndim == 2:
+        warped = warped[..., None]
+    return warped, alpha[..., None], (slice(y0, y1), slice(x0, x1))
