@@ -111,6 +111,8 @@ class LiveSession:
         """The tracked face under ``light`` (a preset matched to the recovered exposure, or the recovered light):
         in the video, the frame's own face relit (``own_skin``: its pixels times the shading's ratio, the person's
         skin kept) or the face model's render pasted in; else the render alone."""
+        if in_video and own_skin and light == RECOVERED:
+            return frame  # the frame's own face under its own light: the ratio would be 1 everywhere
         params = face.params
         if light != RECOVERED:
             sh = sh_from_light(matched(PRESETS[light], params.sh[0]))
@@ -122,7 +124,7 @@ class LiveSession:
         crop = crop_for_landmarks(face.landmarks, LIVE_SIZE, camera)
         if own_skin:  # against the recovered light made grey: the frame keeps its white balance, a preset its tint
             grey = replace(face.params, sh=face.params.sh.mean(axis=-1, keepdims=True).repeat(3, axis=-1))
-            before = out if params is face.params else render(self.model, grey, LIVE_SIZE, camera=camera)
+            before = render(self.model, grey, LIVE_SIZE, camera=camera)
             skin = face_mask(out.pixels[0][self.model.landmarks_mediapipe], LIVE_SIZE)
             ratio, face_region = over_the_face(shading_ratio(out.image[0], before.image[0]), skin)
             feather = OWN_SKIN_FEATHER * crop.size / crop.scale  # the relit skin fades into the hair and the neck

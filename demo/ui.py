@@ -503,12 +503,13 @@ def _lighting_controls() -> LightingControls:
     gr.Markdown("### Lighting")
     preset = gr.Radio([RECOVERED, *PRESETS, CUSTOM], value=RECOVERED, elem_id="preset",
                       label="Preset (matched to the photo's brightness)")  # fmt: skip
+    azimuth, elevation, intensity, ambient, colour = _light_values(Light())  # where a failed photo puts them back
     lamp = [
-        gr.Slider(-180, 180, 0, step=1, label="Azimuth (°, + from the right)", elem_id="azimuth"),
-        gr.Slider(*LAMP_RANGES["elevation_deg"], 20, step=1, label="Elevation (°)", elem_id="elevation"),
-        gr.Slider(*LAMP_RANGES["intensity"], 1.2, step=0.01, label="Intensity", elem_id="intensity"),
-        gr.Slider(*LAMP_RANGES["ambient"], 0.5, step=0.01, label="Ambient", elem_id="ambient"),
-        gr.ColorPicker("#ffffff", label="Light colour", elem_id="colour"),
+        gr.Slider(-180, 180, azimuth, step=1, label="Azimuth (°, + from the right)", elem_id="azimuth"),
+        gr.Slider(*LAMP_RANGES["elevation_deg"], elevation, step=1, label="Elevation (°)", elem_id="elevation"),
+        gr.Slider(*LAMP_RANGES["intensity"], intensity, step=0.01, label="Intensity", elem_id="intensity"),
+        gr.Slider(*LAMP_RANGES["ambient"], ambient, step=0.01, label="Ambient", elem_id="ambient"),
+        gr.ColorPicker(colour, label="Light colour", elem_id="colour"),
     ]
     with_composite = gr.Checkbox(True, label="Show the relit face in the photo")
     photo_texture = gr.Checkbox(False, label="Photo texture: the person's own skin, de-lit from the photo (off: the "

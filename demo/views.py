@@ -218,6 +218,4 @@ def _to_photo(image: np.ndarray, mask: np.ndarray, crop: Crop, shape: tuple[int,
     alpha = cv2.warpAffine(mask.astype(np.float32), to_region, (x1 - x0, y1 - y0), flags=cv2.INTER_LINEAR)
     if feather_px > 0:
         alpha = cv2.GaussianBlur(alpha, (0, 0), feather_px) * alpha  # soften only inwards
-    if warped.ndim == 2:
-        warped = warped[..., None]
     return warped, alpha[..., None], (slice(y0, y1), slice(x0, x1))
