@@ -1,11 +1,13 @@
 """Command line: reconstruct every face in one or more photos.
 
-    python -m inversefacenet PHOTO... --out DIR [--fit fast|full] [--no-fit | --fit-only] [--json] [--photo-texture]
+    python -m inversefacenet PHOTO_OR_FOLDER... --out DIR [--fit fast|full] [--no-fit | --fit-only] [--json]
+        [--photo-texture]
 
-Per face it writes DIR/<photo>_face<k>/ with params.json, face.obj (+ .mtl + albedo .png),
-face.ply and face.glb, and per photo DIR/<photo>_overlay.png (fitted silhouettes and
-iBUG-68 points). With --json, one JSON object per photo goes to stdout. Errors go to
-stderr; a bad photo does not stop the others, and the exit status is 1 if any failed.
+A folder stands for its image files (jpg, png, webp, bmp, tif, gif). Per face it writes DIR/<photo>_face<k>/
+with params.json, face.obj (+ face.mtl + face_albedo.png), face.ply and face.glb, and per photo
+DIR/<photo>_overlay.png (fitted silhouettes and iBUG-68 points, faces numbered from 0 as the folders). Two photos
+with the same name get <photo>, <photo>_2, ... With --json, one JSON object per photo goes to stdout. Errors go
+to stderr; a bad photo does not stop the others, and the exit status is 1 if any failed.
 """
 
 from __future__ import annotations
@@ -35,7 +37,27 @@ def _write_face(face: FaceResult, folder: Path) -> dict[str, str]:
     return {name: str(path) for name, path in files.items()}
 
 
-def _process(reconstructor: Reconstructor, photo: Path, out: Path, photo_texture: bool = False) -> dict[str, object]:
+def _named(photos: list[Path]) -> list[tuple[Path, str]]:
+    """Each photo with the name its outputs take: its stem, then _2, _3, ... for later photos of the same stem."""
+    seen: dict[str, int] = {}
+    named = []
+    for photo in photos:
+        seen[photo.stem] = seen.get(photo.stem, 0) + 1
+        named.append((photo, photo.stem if seen[photo.stem] == 1 else f"{photo.stem}_{seen[photo.stem]}"))
+    return named
+
+
+def _expanded(arguments: list[Path]) -> tuple[list[Path], list[Path]]:
+    """The photos the arguments name (a folder's image files, :func:`photos_in`; other paths as given), and the
+    folders among them that hold none."""
+    from inversefacenet.images import photos_in
+
+    listed = [(path, photos_in(path) if path.is_dir() else [path]) for path in arguments]
+    return [photo for _, photos in listed for photo in photos], [path for path, photos in listed if not photos]
+
+
+def _process(reconstructor: Reconstructor, photo: Path, out: Path, name: str,
+             photo_texture: bool = False) -> dict[str, object]:  # fmt: skip
     from PIL import Image
 
     from inversefacenet.images import load_image, upright_size
@@ -45,11 +67,11 @@ def _process(reconstructor: Reconstructor, photo: Path, out: Path, photo_texture
     image = load_image(photo)  # decoded once, for the reconstruction and the overlay
     to_file = upright_size(photo)[0] / image.shape[1]  # a photo over MAX_PIXELS was reduced: coordinates scale back
     faces = reconstructor.reconstruct_image(image, decode_ms=(time.perf_counter() - start) * 1000)
-    overlay = out / f"{photo.stem}_overlay.png"
+    overlay = out / f"{name}_overlay.png"
     Image.fromarray(draw_overlay(image, faces)).save(overlay)
     report = []
     for k, face in enumerate(faces):
-        files = _write_face(face.with_photo_texture(image) if photo_texture else face, out / f"{photo.stem}_face{k}")
+        files = _write_face(face.with_photo_texture(image) if photo_texture else face, out / f"{name}_face{k}")
         files["overlay"] = str(overlay)
         report.append({
             "box": [round(v * to_file, 2) for v in face.box],
@@ -66,7 +88,7 @@ def _process(reconstructor: Reconstructor, photo: Path, out: Path, photo_texture
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m inversefacenet", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
-    parser.add_argument("photos", nargs="+", type=Path, metavar="PHOTO")
+    parser.add_argument("photos", nargs="+", type=Path, metavar="PHOTO_OR_FOLDER")
     parser.add_argument("--out", type=Path, required=True, help="output folder")
     parser.add_argument("--fit", choices=["fast", "full"], default="full", help="fit quality (default: full)")
     choice = parser.add_mutually_exclusive_group()
@@ -77,6 +99,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--photo-texture", action="store_true",
                         help="export the person's own skin, de-lit from the photo, instead of the model's albedo")
     args = parser.parse_args(argv)
+    try:  # before the minutes-long load, so that a wrong --out costs nothing
+        args.out.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        print(f"error: --out {args.out} cannot be a folder here: {error.strerror or error}", file=sys.stderr)
+        return 2
     from tqdm import tqdm
 
     from inversefacenet.pipeline import Reconstructor
@@ -88,17 +115,20 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     print(f"using {reconstructor.description}", file=sys.stderr)
-    args.out.mkdir(parents=True, exist_ok=True)
-    failed = 0
-    for photo in tqdm(args.photos, desc="photos", unit="photo", disable=len(args.photos) < 2, file=sys.stderr):
+    photos, empty = _expanded(args.photos)
+    for folder in empty:
+        print(f"error: {folder} holds no image files (jpg, png, webp, bmp, tif, gif)", file=sys.stderr)
+    failed = len(empty)
+    for photo, name in tqdm(_named(photos), desc="photos", unit="photo", disable=len(photos) < 2, file=sys.stderr):
         try:
-            report = _process(reconstructor, photo, args.out, args.photo_texture)
+            report = _process(reconstructor, photo, args.out, name, args.photo_texture)
         except InputError as error:
             failed += 1
-            print(f"error: {photo}: {error}", file=sys.stderr)
+            message = str(error) if str(photo) in str(error) else f"{photo}: {error}"
+            tqdm.write(f"error: {message}", file=sys.stderr)  # on its own line, not inside the progress bar
             continue
         if args.json:
             print(json.dumps(report), flush=True)
         else:
-            print(f"{photo}: {len(report['faces'])} face(s) -> {args.out}", file=sys.stderr)
+            tqdm.write(f"{photo}: {len(report['faces'])} face(s) -> {args.out}", file=sys.stderr)
     return 1 if failed else 0

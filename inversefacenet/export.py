@@ -94,7 +94,8 @@ def export_mesh(
     texture: the albedo already baked by :func:`bake_texture` (baked here when omitted);
     rotation: (3, 3) head pose, written as the GLB node's rotation (OBJ and PLY have none);
     normals: (V, 3) unit vertex normals for OBJ and GLB (glTF viewers draw flat facets without).
-    Returns the files written (an OBJ also writes its .mtl and albedo .png).
+    Returns the files written: an OBJ also writes ``STEM.mtl`` and its texture ``STEM_albedo.png`` (not ``STEM.png``,
+    which is often the photo the face came from).
     """
     path = Path(path)
     suffix = path.suffix.lower()
@@ -110,7 +111,8 @@ def export_mesh(
     if suffix == ".glb":
         path.write_bytes(glb_bytes(vertices, triangles, uv, texture, rotation, normals))
         return [path]
-    material = trimesh.visual.material.SimpleMaterial(image=texture, diffuse=(255, 255, 255, 255), name=path.stem)
+    material = trimesh.visual.material.SimpleMaterial(image=texture, diffuse=(255, 255, 255, 255),
+                                                      name=f"{path.stem}_albedo")  # the texture's file name too
     visual = trimesh.visual.TextureVisuals(uv=uv, image=texture, material=material)
     mesh = trimesh.Trimesh(vertices, triangles, vertex_normals=normals, visual=visual, process=False)
     stem = path.stem

@@ -26,8 +26,11 @@ EXIF_ORIENTATION = 0x0112
 """The EXIF tag saying how a photo is turned for display (5 to 8: by a quarter turn)."""
 REDUCIBLE = {"1": "L", "P": "RGBA", "PA": "RGBA", "I;16": "I", "I;16B": "I", "I;16L": "I"}
 """Modes that cannot be averaged as they are (bits, palette indices, 16-bit), and the mode each is reduced in."""
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp"}
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".gif"}
 """File name endings taken for photos when a folder is read (any case)."""
+FLOAT_OVER_RANGE = 2.0
+"""A float image array with values above this is taken for 0-255 values and refused (up to it, an overexposed [0, 1]
+image, such as a bright render, is clipped)."""
 
 
 def photos_in(folder: Path) -> list[Path]:
@@ -50,8 +53,12 @@ def load_image(source: Any, max_pixels: int | None = None) -> np.ndarray:
         return _decode(io.BytesIO(bytes(source)), max_pixels, name="the given bytes")
     if isinstance(source, (str, Path)):
         path = Path(source)
+        if path.is_dir():
+            raise InputError(f"{path} is a folder, not an image file")
         if not path.is_file():
             raise InputError(f"no such file: {path}")
+        if path.stat().st_size == 0:
+            raise InputError(f"{path} is empty (0 bytes)")
         with path.open("rb") as handle:
             return _decode(handle, max_pixels, name=str(path))
     raise InputError(f"expected a path, bytes, a PIL image or a numpy array, got {type(source).__name__}")
@@ -141,6 +148,9 @@ def _from_array(array: np.ndarray, max_pixels: int) -> np.ndarray:
     elif array.dtype.kind == "f":
         if not np.isfinite(array).all():
             raise InputError("image array contains NaN or infinity")
+        if array.max() > FLOAT_OVER_RANGE:
+            raise InputError(f"a float image must hold values in [0, 1], this one goes up to {array.max():.4g}; "
+                             "divide 0-255 values by 255 (or pass them as uint8)")  # fmt: skip
         values = np.clip(array.astype(np.float64), 0, 1)
     else:
         raise InputError(f"unsupported image dtype {array.dtype}; use uint8, uint16 or float in [0, 1]")

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 import scipy.ndimage
 import trimesh
+from PIL import Image
 from scipy.signal import find_peaks
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial.transform import Rotation
@@ -171,6 +172,17 @@ def test_generic_export_writes_a_textured_triangle(tmp_path):
     mesh = trimesh.load(tmp_path / "tri.glb", process=False, force="mesh")
     np.testing.assert_allclose(mesh.vertices, vertices * 1e-3, atol=1e-7)
     np.testing.assert_allclose(mesh.visual.uv, uv, atol=1e-6)
+
+
+def test_an_obj_leaves_the_photo_of_the_same_name_alone(tmp_path):
+    photo = tmp_path / "me.png"  # what a user who exports next to the photo has there
+    Image.new("RGB", (4, 4), "red").save(photo)
+    before = photo.read_bytes()
+    triangle = np.array([[0, 0, 0], [10, 0, 0], [0, 10, 0]], float)
+    written = export_mesh(tmp_path / "me.obj", triangle, np.array([[0, 1, 2]]), np.eye(3), triangle[:, :2] / 10)
+    assert {p.name for p in written} == {"me.obj", "me.mtl", "me_albedo.png"}
+    assert photo.read_bytes() == before
+    assert "map_Kd me_albedo.png" in (tmp_path / "me.mtl").read_text()
 
 
 def test_bake_fills_a_triangle_with_interpolated_colour():

@@ -82,11 +82,13 @@ def test_float_and_uint16_arrays():
     [
         (b"definitely not an image", "not an image"),
         (np.full((20, 20, 3), np.nan, np.float32), "NaN"),
+        (np.full((20, 20, 3), 200.0), "divide 0-255 values by 255"),
         (np.zeros((20, 20, 5), np.uint8), "expected an image array"),
         (np.zeros((20, 20, 3), np.int64), "unsupported image dtype"),
         (np.zeros((8, 8, 3), np.uint8), "only 8x8"),
         (12345, "expected a path"),
         ("/no/such/photo.jpg", "no such file"),
+        ("/", "is a folder"),
     ],
 )
 def test_bad_inputs_raise_input_error(source, message):

@@ -1,6 +1,7 @@
 """Preprocessing, detection, fitting and the Reconstructor on synthetic faces with known answers."""
 
 import json
+import shutil
 from dataclasses import replace
 from pathlib import Path
 
@@ -263,6 +264,25 @@ def test_cli_reports_a_reduced_photo_in_the_file_s_own_pixels(tmp_path, capsys, 
     assert "reduced_by" not in full and reduced["reduced_by"] == 2
     points = [np.array(report["faces"][0]["landmarks68"]) for report in (full, reduced)]
     assert np.abs(points[1] - points[0]).mean() < 6  # file pixels both (half-size points would be ~130 px off)
+
+
+def test_cli_reads_folders_keeps_same_named_photos_apart_and_checks_out_first(tmp_path, capsys):
+    for folder in ("a", "b", "empty"):
+        (tmp_path / folder).mkdir()
+    for folder in ("a", "b"):
+        shutil.copy(EXAMPLE, tmp_path / folder / "same.jpg")
+    out = tmp_path / "out"
+    arguments = [str(tmp_path / "a"), str(tmp_path / "b" / "same.jpg"), str(tmp_path / "empty")]
+    assert main([*arguments, "--out", str(out), "--no-fit", "--json"]) == 1  # the empty folder fails
+    captured = capsys.readouterr()
+    assert "empty holds no image files" in captured.err
+    reports = [json.loads(line) for line in captured.out.strip().splitlines()]
+    assert [Path(r["image"]).parent.name for r in reports] == ["a", "b"]
+    assert [Path(r["faces"][0]["files"]["glb"]).parent.name for r in reports] == ["same_face0", "same_2_face0"]
+    a_file = tmp_path / "a_file"
+    a_file.write_text("not a folder")
+    assert main([EXAMPLE, "--out", str(a_file)]) == 2  # refused before the model loads
+    assert "--out" in capsys.readouterr().err
 
 
 def test_cli_reports_an_unreadable_checkpoint(tmp_path, capsys):

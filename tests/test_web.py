@@ -186,7 +186,7 @@ def test_reconstruct_a_photo_and_download_the_mesh(browser, site, model, tmp_pat
         page.locator("#download-obj").click()
     assert download.value.suggested_filename == "face_obj.zip"  # one file, as the app's
     with zipfile.ZipFile(download.value.path()) as bundle:
-        assert sorted(bundle.namelist()) == ["face.mtl", "face.obj", "face.png"]
+        assert sorted(bundle.namelist()) == ["face.mtl", "face.obj", "face_albedo.png"]
         bundle.extractall(tmp_path)
     obj = trimesh.load(tmp_path / "face.obj", process=False)
     quality = uv_quality(np.asarray(obj.visual.uv), obj.faces)
@@ -259,7 +259,7 @@ def downloaded_texture(page) -> np.ndarray:
     with page.expect_download(timeout=60_000) as download:
         page.locator("#download-obj").click()
     with zipfile.ZipFile(download.value.path()) as bundle:
-        return np.asarray(Image.open(io.BytesIO(bundle.read("face.png"))).convert("RGB"))
+        return np.asarray(Image.open(io.BytesIO(bundle.read("face_albedo.png"))).convert("RGB"))
 
 
 def luminance(image: np.ndarray) -> np.ndarray:

@@ -8,7 +8,7 @@ import { GLTFExporter } from "three/examples/jsm/exporters/GLTFExporter.js";
 import { fillEmptyTexels } from "./imageops";
 
 export function toObj(vertices: Float32Array, colours: Float32Array, uv: Float32Array, triangles: Uint32Array): string {
-  const lines = ["# InverseFaceNet face (mm, head frame), vertex colours and face.png = albedo", "mtllib face.mtl"];
+  const lines = ["# InverseFaceNet face (mm, head frame), vertex colours and face_albedo.png = albedo", "mtllib face.mtl"];
   for (let i = 0; i < vertices.length; i += 3) {
     const v = [vertices[i], vertices[i + 1], vertices[i + 2]].map((x) => x.toFixed(4));
     const c = [colours[i], colours[i + 1], colours[i + 2]].map((x) => x.toFixed(4));
@@ -23,7 +23,7 @@ export function toObj(vertices: Float32Array, colours: Float32Array, uv: Float32
   return lines.join("\n") + "\n";
 }
 
-export const MTL = "newmtl face\nKa 1 1 1\nKd 1 1 1\nKs 0 0 0\nmap_Kd face.png\n";
+export const MTL = "newmtl face\nKa 1 1 1\nKd 1 1 1\nKs 0 0 0\nmap_Kd face_albedo.png\n";
 
 export function toPly(vertices: Float32Array, colours: Float32Array, triangles: Uint32Array): string {
   const header = [

@@ -561,7 +561,7 @@ class App {
     const png = await new Promise<Blob | null>((resolve) => texture.toBlob(resolve));
     if (!png) throw new Error("the texture could not be encoded as PNG");
     const zip = zipSync({ "face.obj": strToU8(toObj(vertices, albedo, uv, triangles)), "face.mtl": strToU8(MTL),
-      "face.png": [new Uint8Array(await png.arrayBuffer()), { level: 0 }] }); // a PNG is compressed already
+      "face_albedo.png": [new Uint8Array(await png.arrayBuffer()), { level: 0 }] }); // a PNG is compressed already
     download("face_obj.zip", new Blob([zip], { type: "application/zip" }));
   }
 }
