@@ -35,7 +35,7 @@ sys.path.insert(0, str(ROOT))
 
 from inversefacenet import FaceModel, NoFaceError, Reconstructor  # noqa: E402
 from inversefacenet.images import load_image  # noqa: E402
-from inversefacenet.lighting import PRESETS, front_irradiance, matched, sh_from_light  # noqa: E402
+from inversefacenet.lighting import PRESETS, front_irradiance, preset_sh, sh_from_light  # noqa: E402
 from inversefacenet.params import FaceParameters  # noqa: E402
 from inversefacenet.photo_texture import PhotoTexture, delight, for_face, relit, texel_map  # noqa: E402
 from inversefacenet.pipeline import FaceResult  # noqa: E402
@@ -143,7 +143,7 @@ def _errors(images: dict[str, np.ndarray], target: np.ndarray, inside: np.ndarra
 
 def light_b(sh: np.ndarray) -> np.ndarray:
     """(1, 9, 3): the "side light" preset at the exposure of ``sh`` (1, 9, 3), as the app sets presets."""
-    return sh_from_light(matched(PRESETS["side light"], sh[0]))[None]
+    return preset_sh("side light", sh[0])[None]
 
 
 def relighting_errors(model: FaceModel, truth: FaceParameters, albedo: np.ndarray, crop: tuple[np.ndarray, np.ndarray],

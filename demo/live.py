@@ -20,7 +20,7 @@ import numpy as np
 
 from demo.recording import Recording
 from demo.views import BACKGROUND, composite, over_the_face, relight_in_photo, shading_ratio
-from inversefacenet.lighting import PRESETS, matched, sh_from_light
+from inversefacenet.lighting import preset_sh
 from inversefacenet.pipeline import Reconstructor
 from inversefacenet.preprocess import crop_for_landmarks, face_mask
 from inversefacenet.render.renderer import render, to_uint8
@@ -115,8 +115,7 @@ class LiveSession:
             return frame  # the frame's own face under its own light: the ratio would be 1 everywhere
         params = face.params
         if light != RECOVERED:
-            sh = sh_from_light(matched(PRESETS[light], params.sh[0]))
-            params = replace(params, sh=sh[None].astype(np.float32))
+            params = replace(params, sh=preset_sh(light, params.sh[0])[None].astype(np.float32))
         camera = self.reconstructor.camera
         out = render(self.model, params, LIVE_SIZE, camera=camera)
         if not in_video:

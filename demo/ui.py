@@ -29,7 +29,7 @@ from demo.photo_input import PhotoInput
 from demo.recording import KEEP, RECORD_LIMIT_S
 from demo.session import EXPORT_FORMATS, EXPRESSION_CONTROLS, Edit, Session
 from inversefacenet.errors import InputError
-from inversefacenet.lighting import PRESETS, Light, hex_to_rgb, light_from_sh, matched, rgb_to_hex, sh_from_light
+from inversefacenet.lighting import PRESETS, Light, hex_to_rgb, light_from_sh, preset_sh, rgb_to_hex, sh_from_light
 from inversefacenet.pipeline import Reconstructor
 
 log = logging.getLogger(__name__)
@@ -442,7 +442,7 @@ def _apply_preset(session: Session | None, preset: str, *values: Any) -> Any:
     recovered = session.recovered_edit.sh
     if preset == CUSTOM:
         return gr.skip()
-    chosen = recovered if preset == RECOVERED else sh_from_light(matched(PRESETS[preset], recovered))
+    chosen = recovered if preset == RECOVERED else preset_sh(preset, recovered)
     light, session.light_rest = _slider_lamp(chosen)  # a preset matched to a bright photo may pass the sliders too
     edit = _edit(session, chosen, tuple(values[:-1]))
     return [*_light_values(light), _table(chosen), *_light_only(_preview(session, edit, bool(values[-1])))]

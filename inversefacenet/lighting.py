@@ -77,6 +77,14 @@ def matched(light: Light, reference_sh: np.ndarray) -> Light:
     return replace(light, intensity=light.intensity * factor, ambient=light.ambient * factor)
 
 
+def preset_sh(name: str, reference_sh: np.ndarray) -> np.ndarray:
+    """(9, 3) SH of the preset ``name`` (:data:`PRESETS`) at the exposure of ``reference_sh`` (a photo's recovered
+    light, (9, 3)): how the app, the page and the API apply a preset."""
+    if name not in PRESETS:
+        raise ValueError(f"unknown light preset {name!r}; choose one of: {', '.join(PRESETS)}")
+    return sh_from_light(matched(PRESETS[name], reference_sh))
+
+
 def light_from_sh(sh: np.ndarray) -> Light:
     """The lamp + ambient that best explains SH coefficients, to start the sliders from.
 

@@ -36,6 +36,7 @@ from inversefacenet.fitting import (
 )
 from inversefacenet.images import load_image
 from inversefacenet.landmark_offsets import measured_offsets
+from inversefacenet.lighting import Light, preset_sh, sh_from_light
 from inversefacenet.params import FaceParameters
 from inversefacenet.predictor import Backend, NetworkPredictor, load_predictor
 from inversefacenet.preprocess import Crop, crop_for_landmarks, crop_image, crop_input, face_mask
@@ -148,8 +149,16 @@ class FaceResult:
         }
 
     def render(self, size: int = 256, params: FaceParameters | None = None) -> np.ndarray:
-        """(size, size, 3) uint8 image of the face (or of edited ``params``) in crop framing."""
-        return to_uint8(render(self.model, params or self.params, size, camera=self.camera).image[0])
+        """(size, size, 3) uint8 image of the face (or of edited ``params``, e.g. :meth:`lit_by`) in crop framing,
+        in the photo's own skin after :meth:`with_photo_texture`, else in the model albedo of the parameters."""
+        skin = None if self.skin is None else self.skin[None]
+        return to_uint8(render(self.model, params or self.params, size, camera=self.camera, albedo=skin).image[0])
+
+    def lit_by(self, light: str | Light) -> FaceParameters:
+        """The face's parameters under another light: a preset's name (``lighting.PRESETS``: "studio", "side light",
+        "rim", "sunset"), at the photo's exposure as the app applies it, or a :class:`Light` as it is."""
+        sh = preset_sh(light, self.params.sh[0]) if isinstance(light, str) else sh_from_light(light)
+        return replace(self.params, sh=np.asarray(sh, np.float32)[None])
 
     def export_animated(self, path: str | Path) -> Path:
         """Write a GLB whose 52 ARKit blendshapes are morph targets (the recovered weights as defaults), on the

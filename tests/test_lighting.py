@@ -1,8 +1,9 @@
 """Preset brightness: the closed-form front irradiance and the exposure match of presets."""
 
 import numpy as np
+import pytest
 
-from inversefacenet.lighting import PRESETS, Light, front_irradiance, matched, sh_from_light
+from inversefacenet.lighting import PRESETS, Light, front_irradiance, matched, preset_sh, sh_from_light
 from inversefacenet.render.sh import sh_basis
 
 
@@ -17,6 +18,13 @@ def test_front_irradiance_is_the_hemisphere_mean():
     for light in [*PRESETS.values(), Light(azimuth_deg=170, elevation_deg=-40, colour=(1.0, 0.2, 0.1))]:
         sh = sh_from_light(light)
         assert abs(front_irradiance(sh) - _hemisphere_mean(sh)) < 5e-3
+
+
+def test_a_preset_by_name_is_the_matched_preset_and_an_unknown_name_is_refused():
+    recovered = sh_from_light(Light(azimuth_deg=-30, intensity=0.5, ambient=0.2, colour=(1.0, 0.8, 0.6)))
+    np.testing.assert_allclose(preset_sh("rim", recovered), sh_from_light(matched(PRESETS["rim"], recovered)))
+    with pytest.raises(ValueError, match="unknown light preset 'neon'; choose one of: studio"):
+        preset_sh("neon", recovered)
 
 
 def test_presets_matched_to_a_dim_photo_keep_its_exposure():

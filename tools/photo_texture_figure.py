@@ -23,7 +23,7 @@ sys.path.insert(0, str(ROOT))
 from benchmarks import photo_texture as bench  # noqa: E402
 from inversefacenet import FaceModel, Reconstructor  # noqa: E402
 from inversefacenet.images import load_image  # noqa: E402
-from inversefacenet.lighting import PRESETS, matched, sh_from_light  # noqa: E402
+from inversefacenet.lighting import PRESETS  # noqa: E402
 from inversefacenet.photo_texture import for_face, relit  # noqa: E402
 from inversefacenet.preprocess import crop_image  # noqa: E402
 from inversefacenet.render.renderer import RenderOutput, render, to_uint8  # noqa: E402
@@ -44,7 +44,7 @@ def row(reconstructor: Reconstructor, photo: np.ndarray, light: str) -> list[np.
     crop = replace(face.crop, scale=face.crop.scale * factor, offset=tuple(o * factor for o in face.crop.offset),
                    size=PANEL)  # fmt: skip
     pixels = crop_image(photo, crop)
-    lit = replace(face.params, sh=sh_from_light(matched(PRESETS[light], face.params.sh[0]))[None])
+    lit = face.lit_by(light)
     atlas = cv2.resize(texture.texture_uint8(), (PANEL, PANEL), interpolation=cv2.INTER_AREA)
     return [pixels, _pasted(render(face.model, lit, PANEL), pixels),
             _pasted(relit(face.model, lit, texture, PANEL), pixels), atlas]  # fmt: skip
