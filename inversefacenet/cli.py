@@ -78,7 +78,7 @@ def _process(reconstructor: Reconstructor, photo: Path, out: Path, name: str,
             "landmarks68": (face.landmarks68 * to_file).round(2).tolist(),  # continuous: the photo spans [0, W]
             "files": files,
             "ms": {stage: round(ms, 2) for stage, ms in face.ms.items()},
-            "landmark_error_px": round(face.landmark_error_px, 3),
+            "landmark_error_px": round(face.landmark_error_px * to_file, 3),
             "photometric_rmse": round(face.photometric_rmse, 3),
         })  # fmt: skip
     reduced = {"reduced_by": round(to_file, 4)} if to_file != 1 else {}  # the overlay and the fit saw it reduced
