@@ -3,11 +3,11 @@
     python -m inversefacenet PHOTO_OR_FOLDER... --out DIR [--fit fast|full] [--no-fit | --fit-only] [--json]
         [--photo-texture]
 
-A folder stands for its image files (jpg, png, webp, bmp, tif, gif). Per face it writes DIR/<photo>_face<k>/
-with params.json, face.obj (+ face.mtl + face_albedo.png), face.ply and face.glb, and per photo
-DIR/<photo>_overlay.png (fitted silhouettes and iBUG-68 points, faces numbered from 0 as the folders). Two photos
-with the same name get <photo>, <photo>_2, ... With --json, one JSON object per photo goes to stdout. Errors go
-to stderr; a bad photo does not stop the others, and the exit status is 1 if any failed.
+A folder stands for its image files (jpg, png, webp, bmp, tif, gif). Per face, largest first, it writes
+DIR/<photo>_face<k>/ (k = 1, 2, ...) with params.json, face.obj (+ face.mtl + face_albedo.png), face.ply and
+face.glb, and per photo DIR/<photo>_overlay.png (fitted silhouettes and iBUG-68 points, each face numbered as its
+folder). Two photos with the same name get <photo>, <photo>_2, ... With --json, one JSON object per photo goes to
+stdout. Errors go to stderr; a bad photo does not stop the others, and the exit status is 1 if any failed.
 """
 
 from __future__ import annotations
@@ -71,7 +71,7 @@ def _process(reconstructor: Reconstructor, photo: Path, out: Path, name: str,
     Image.fromarray(draw_overlay(image, faces)).save(overlay)
     report = []
     for k, face in enumerate(faces):
-        files = _write_face(face.with_photo_texture(image) if photo_texture else face, out / f"{name}_face{k}")
+        files = _write_face(face.with_photo_texture(image) if photo_texture else face, out / f"{name}_face{k + 1}")
         files["overlay"] = str(overlay)
         report.append({
             "box": [round(v * to_file, 2) for v in face.box],

@@ -287,7 +287,7 @@ def test_cli_reads_folders_keeps_same_named_photos_apart_and_checks_out_first(tm
     assert "empty holds no image files" in captured.err
     reports = [json.loads(line) for line in captured.out.strip().splitlines()]
     assert [Path(r["image"]).parent.name for r in reports] == ["a", "b"]
-    assert [Path(r["faces"][0]["files"]["glb"]).parent.name for r in reports] == ["same_face0", "same_2_face0"]
+    assert [Path(r["faces"][0]["files"]["glb"]).parent.name for r in reports] == ["same_face1", "same_2_face1"]
     a_file = tmp_path / "a_file"
     a_file.write_text("not a folder")
     assert main([EXAMPLE, "--out", str(a_file)]) == 2  # refused before the model loads

@@ -1,6 +1,6 @@
 """Figure and numbers of the face model's UV atlas: layout, baked texture, the exported GLB seen by pyrender.
 
-    python tools/atlas_figure.py [--figure assets/facemodel_uv.png] [--files out/x_face0/face.glb ...]
+    python tools/atlas_figure.py [--figure assets/facemodel_uv.png] [--files out/x_face1/face.glb ...]
 
 Prints, for the model's own cylindrical ``uv`` and for the atlas (or for exported OBJ/GLB files),
 the share of covered texels claimed by two or more triangles and of flipped uv triangles, measured
