@@ -1,13 +1,14 @@
 """Command line: reconstruct every face in one or more photos.
 
     python -m inversefacenet PHOTO_OR_FOLDER... --out DIR [--fit fast|full] [--no-fit | --fit-only] [--json]
-        [--photo-texture]
+        [--photo-texture] [--animated]
 
 A folder stands for its image files (jpg, png, webp, bmp, tif, gif). Per face, largest first, it writes
-DIR/<photo>_face<k>/ (k = 1, 2, ...) with params.json, face.obj (+ face.mtl + face_albedo.png), face.ply and
-face.glb, and per photo DIR/<photo>_overlay.png (fitted silhouettes and iBUG-68 points, each face numbered as its
-folder). Two photos with the same name get <photo>, <photo>_2, ... With --json, one JSON object per photo goes to
-stdout. Errors go to stderr; a bad photo does not stop the others, and the exit status is 1 if any failed.
+DIR/<photo>_face<k>/ (k = 1, 2, ...) with params.json, face.obj (+ face.mtl + face_albedo.png), face.ply,
+face.glb and, with --animated, face_animated.glb; and per photo DIR/<photo>_overlay.png (fitted silhouettes and
+iBUG-68 points, each face numbered as its folder). Two photos with the same name get <photo>, <photo>_2, ... With
+--json, one JSON object per photo goes to stdout. Errors go to stderr; a bad photo does not stop the others, and
+the exit status is 1 if any failed.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ if TYPE_CHECKING:  # the pipeline (torch, MediaPipe, numba) is imported after th
     from inversefacenet.pipeline import FaceResult, Reconstructor
 
 
-def _write_face(face: FaceResult, folder: Path) -> dict[str, str]:
+def _write_face(face: FaceResult, folder: Path, animated: bool = False) -> dict[str, str]:
     folder.mkdir(parents=True, exist_ok=True)
     files = {"params": folder / "params.json"}
     files["params"].write_text(json.dumps(face.parameters_dict(), indent=1))
@@ -34,6 +35,8 @@ def _write_face(face: FaceResult, folder: Path) -> dict[str, str]:
         files[suffix[1:]] = written[0]
         for extra in written[1:]:
             files[extra.suffix[1:]] = extra
+    if animated:
+        files["animated_glb"] = face.export_animated(folder / "face_animated.glb")
     return {name: str(path) for name, path in files.items()}
 
 
@@ -56,8 +59,8 @@ def _expanded(arguments: list[Path]) -> tuple[list[Path], list[Path]]:
     return [photo for _, photos in listed for photo in photos], [path for path, photos in listed if not photos]
 
 
-def _process(reconstructor: Reconstructor, photo: Path, out: Path, name: str,
-             photo_texture: bool = False) -> dict[str, object]:  # fmt: skip
+def _process(reconstructor: Reconstructor, photo: Path, out: Path, name: str, photo_texture: bool = False,
+             animated: bool = False) -> dict[str, object]:  # fmt: skip
     from PIL import Image
 
     from inversefacenet.images import load_image, upright_size
@@ -71,7 +74,8 @@ def _process(reconstructor: Reconstructor, photo: Path, out: Path, name: str,
     Image.fromarray(draw_overlay(image, faces)).save(overlay)
     report = []
     for k, face in enumerate(faces):
-        files = _write_face(face.with_photo_texture(image) if photo_texture else face, out / f"{name}_face{k + 1}")
+        worn = face.with_photo_texture(image) if photo_texture else face
+        files = _write_face(worn, out / f"{name}_face{k + 1}", animated)
         files["overlay"] = str(overlay)
         report.append({
             "box": [round(v * to_file, 2) for v in face.box],
@@ -90,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
     parser.add_argument("photos", nargs="+", type=Path, metavar="PHOTO_OR_FOLDER")
     parser.add_argument("--out", type=Path, required=True, help="output folder")
-    parser.add_argument("--fit", choices=["fast", "full"], default="full", help="fit quality (default: full)")
+    parser.add_argument("--fit", choices=["fast", "full"], default=None, help="fit quality (default: full)")
     choice = parser.add_mutually_exclusive_group()
     choice.add_argument("--no-fit", action="store_true", help="network only (needs a network checkpoint)")
     choice.add_argument("--fit-only", action="store_true", help="ignore the network; fit from the mean face")
@@ -98,7 +102,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print one JSON object per photo on stdout")
     parser.add_argument("--photo-texture", action="store_true",
                         help="export the person's own skin, de-lit from the photo, instead of the model's albedo")
+    parser.add_argument("--animated", action="store_true",
+                        help="also write face_animated.glb: the 52 ARKit blendshapes as morph targets (about 9 MB)")
     args = parser.parse_args(argv)
+    if args.no_fit and args.fit:
+        parser.error("--no-fit and --fit exclude each other: --no-fit skips the fit")
     try:  # before the minutes-long load, so that a wrong --out costs nothing
         args.out.mkdir(parents=True, exist_ok=True)
     except OSError as error:
@@ -109,8 +117,8 @@ def main(argv: list[str] | None = None) -> int:
     from inversefacenet.pipeline import Reconstructor
 
     try:
-        reconstructor = Reconstructor.load(checkpoint=args.checkpoint, fit_mode=None if args.no_fit else args.fit,
-                                           use_network=not args.fit_only)  # fmt: skip
+        fit_mode = None if args.no_fit else args.fit or "full"
+        reconstructor = Reconstructor.load(checkpoint=args.checkpoint, fit_mode=fit_mode, use_network=not args.fit_only)
     except (ValueError, OSError) as error:  # no network for --no-fit, unreadable checkpoint or model
         print(f"error: {error}", file=sys.stderr)
         return 2
@@ -121,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
     failed = len(empty)
     for photo, name in tqdm(_named(photos), desc="photos", unit="photo", disable=len(photos) < 2, file=sys.stderr):
         try:
-            report = _process(reconstructor, photo, args.out, name, args.photo_texture)
+            report = _process(reconstructor, photo, args.out, name, args.photo_texture, args.animated)
         except InputError as error:
             failed += 1
             message = str(error) if str(photo) in str(error) else f"{photo}: {error}"

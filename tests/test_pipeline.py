@@ -6,6 +6,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+import pygltflib
 import pytest
 import trimesh
 from PIL import Image
@@ -249,9 +250,10 @@ def test_cli_writes_files_reports_json_and_survives_bad_photos(tmp_path, capsys)
 
 
 def test_cli_exports_the_photo_texture(tmp_path, capsys):
-    """--photo-texture: the downloads wear the person's skin de-lit from the photo, not the model's albedo."""
+    """--photo-texture: the downloads wear the person's skin de-lit from the photo, not the model's albedo; with
+    --animated, also the animatable GLB (its 52 morph targets)."""
     reports = {}
-    for name, extra in (("model", []), ("photo", ["--photo-texture"])):
+    for name, extra in (("model", []), ("photo", ["--photo-texture", "--animated"])):
         assert main([EXAMPLE, "--out", str(tmp_path / name), "--no-fit", "--json", *extra]) == 0
         reports[name] = json.loads(capsys.readouterr().out.strip())["faces"][0]["files"]
     colours = {name: trimesh.load(files["ply"], process=False).visual.vertex_colors[:, :3].astype(float)
@@ -259,6 +261,9 @@ def test_cli_exports_the_photo_texture(tmp_path, capsys):
     textures = {name: np.asarray(Image.open(files["png"]), float) for name, files in reports.items()}
     assert np.abs(colours["photo"] - colours["model"]).mean() > 3  # another skin, in PLY
     assert np.abs(textures["photo"] - textures["model"]).mean() > 3  # and in the OBJ/GLB texture
+    assert "animated_glb" not in reports["model"]
+    animated = pygltflib.GLTF2().load(reports["photo"]["animated_glb"])
+    assert len(animated.meshes[0].primitives[0].targets) == 52
 
 
 def test_cli_reports_a_reduced_photo_in_the_file_s_own_pixels(tmp_path, capsys, monkeypatch):
@@ -288,6 +293,9 @@ def test_cli_reads_folders_keeps_same_named_photos_apart_and_checks_out_first(tm
     reports = [json.loads(line) for line in captured.out.strip().splitlines()]
     assert [Path(r["image"]).parent.name for r in reports] == ["a", "b"]
     assert [Path(r["faces"][0]["files"]["glb"]).parent.name for r in reports] == ["same_face1", "same_2_face1"]
+    with pytest.raises(SystemExit):  # argparse's usage error: the two options contradict each other
+        main([EXAMPLE, "--out", str(out), "--no-fit", "--fit", "fast"])
+    assert "--no-fit and --fit exclude each other" in capsys.readouterr().err
     a_file = tmp_path / "a_file"
     a_file.write_text("not a folder")
     assert main([EXAMPLE, "--out", str(a_file)]) == 2  # refused before the model loads
