@@ -41,12 +41,16 @@ def _write_face(face: FaceResult, folder: Path, animated: bool = False) -> dict[
 
 
 def _named(photos: list[Path]) -> list[tuple[Path, str]]:
-    """Each photo with the name its outputs take: its stem, then _2, _3, ... for later photos of the same stem."""
-    seen: dict[str, int] = {}
+    """Each photo with the name its outputs take: its stem, or the first of stem_2, stem_3, ... not yet taken."""
+    used: set[str] = set()
     named = []
     for photo in photos:
-        seen[photo.stem] = seen.get(photo.stem, 0) + 1
-        named.append((photo, photo.stem if seen[photo.stem] == 1 else f"{photo.stem}_{seen[photo.stem]}"))
+        name, count = photo.stem, 1
+        while name in used:  # a.jpg, a.jpg, a_2.jpg -> a, a_2, a_2_2
+            count += 1
+            name = f"{photo.stem}_{count}"
+        used.add(name)
+        named.append((photo, name))
     return named
 
 
@@ -110,7 +114,8 @@ def main(argv: list[str] | None = None) -> int:
     try:  # before the minutes-long load, so that a wrong --out costs nothing
         args.out.mkdir(parents=True, exist_ok=True)
     except OSError as error:
-        print(f"error: --out {args.out} cannot be a folder here: {error.strerror or error}", file=sys.stderr)
+        why = "it is a file" if args.out.is_file() else error.strerror or str(error)
+        print(f"error: cannot use --out {args.out} as the output folder: {why}", file=sys.stderr)
         return 2
     from tqdm import tqdm
 

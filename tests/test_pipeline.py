@@ -13,7 +13,7 @@ from PIL import Image
 
 from inversefacenet import FaceParameters, NoFaceError, Reconstructor
 from inversefacenet.checkpoint import DEFAULT_CHECKPOINT, NetworkConfig, Predictor, save_checkpoint
-from inversefacenet.cli import main
+from inversefacenet.cli import _named, main
 from inversefacenet.detection import LandmarkDetector
 from inversefacenet.fitting import DEFAULT_FIT, NETWORK_START_FIT, FitConfig, fit, is_grey
 from inversefacenet.images import load_image
@@ -299,7 +299,12 @@ def test_cli_reads_folders_keeps_same_named_photos_apart_and_checks_out_first(tm
     a_file = tmp_path / "a_file"
     a_file.write_text("not a folder")
     assert main([EXAMPLE, "--out", str(a_file)]) == 2  # refused before the model loads
-    assert "--out" in capsys.readouterr().err
+    assert "it is a file" in capsys.readouterr().err
+
+
+def test_cli_names_each_photo_s_outputs_once():
+    photos = [Path("a/x.jpg"), Path("b/x.jpg"), Path("x_2.png"), Path("y.jpg")]
+    assert [name for _, name in _named(photos)] == ["x", "x_2", "x_2_2", "y"]
 
 
 def test_cli_reports_an_unreadable_checkpoint(tmp_path, capsys):
