@@ -26,10 +26,11 @@ if TYPE_CHECKING:  # the pipeline (torch, MediaPipe, numba) is imported after th
     from inversefacenet.pipeline import FaceResult, Reconstructor
 
 
-def _write_face(face: FaceResult, folder: Path, animated: bool = False) -> dict[str, str]:
+def _write_face(face: FaceResult, folder: Path, source: dict[str, object], animated: bool = False) -> dict[str, str]:
+    """The face's files in ``folder``; its params.json also names its ``source`` (photo, face number, box)."""
     folder.mkdir(parents=True, exist_ok=True)
     files = {"params": folder / "params.json"}
-    files["params"].write_text(json.dumps(face.parameters_dict(), indent=1))
+    files["params"].write_text(json.dumps({"source": source, **face.parameters_dict()}, indent=1))
     for suffix in (".obj", ".ply", ".glb"):
         written = face.export(folder / f"face{suffix}")
         files[suffix[1:]] = written[0]
@@ -79,10 +80,12 @@ def _process(reconstructor: Reconstructor, photo: Path, out: Path, name: str, ph
     report = []
     for k, face in enumerate(faces):
         worn = face.with_photo_texture(image) if photo_texture else face
-        files = _write_face(worn, out / f"{name}_face{k + 1}", animated)
+        box = [round(v * to_file, 2) for v in face.box]
+        source = {"image": str(photo), "face": k + 1, "box": box}
+        files = _write_face(worn, out / f"{name}_face{k + 1}", source, animated)
         files["overlay"] = str(overlay)
         report.append({
-            "box": [round(v * to_file, 2) for v in face.box],
+            "box": box,
             "landmarks68": (face.landmarks68 * to_file).round(2).tolist(),  # continuous: the photo spans [0, W]
             "files": files,
             "ms": {stage: round(ms, 2) for stage, ms in face.ms.items()},

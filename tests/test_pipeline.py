@@ -246,7 +246,9 @@ def test_cli_writes_files_reports_json_and_survives_bad_photos(tmp_path, capsys)
     assert len({len(mesh.vertices) for mesh in meshes.values()}) == 1 and len(meshes["glb"].vertices) > 10_000
     assert Path(files["png"]).name in Path(files["mtl"]).read_text()  # the OBJ's material points at its texture
     assert Image.open(files["png"]).size[0] >= 512 and Image.open(files["overlay"]).size == (512, 512)
-    assert json.loads(open(files["params"]).read())["rotation_deg"].keys() == {"pitch", "yaw", "roll"}
+    params = json.loads(open(files["params"]).read())
+    assert params["rotation_deg"].keys() == {"pitch", "yaw", "roll"}
+    assert params["source"] == {"image": EXAMPLE, "face": 1, "box": face["box"]}  # which photo and face it is
 
 
 def test_cli_exports_the_photo_texture(tmp_path, capsys):
