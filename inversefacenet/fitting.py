@@ -218,13 +218,28 @@ def grey_light(sh: np.ndarray) -> np.ndarray:
     return np.repeat(sh.mean(axis=-1, keepdims=True), 3, axis=-1).astype(sh.dtype)
 
 
-def _solve_light(basis: np.ndarray, albedo: np.ndarray, observed: np.ndarray, grey: bool) -> np.ndarray:
-    """(9, 3) SH with observed = albedo * (basis @ sh) in least squares: per channel, or one grey light for all."""
+def _solve_light(basis: np.ndarray, albedo: np.ndarray, observed: np.ndarray, grey: bool,
+                 weights: np.ndarray) -> np.ndarray:  # fmt: skip
+    """(9, 3) SH with observed = albedo * (basis @ sh) in weighted least squares (``weights`` (N,) per vertex):
+    per channel, or one grey light for all."""
+    root = np.sqrt(weights)[:, None]
     if grey:
-        design = np.concatenate([basis * albedo[:, c : c + 1] for c in range(3)])
-        return np.repeat(np.linalg.lstsq(design, observed.T.reshape(-1), rcond=None)[0][:, None], 3, axis=1)
-    return np.stack([np.linalg.lstsq(basis * albedo[:, c : c + 1], observed[:, c], rcond=None)[0]
+        design = np.concatenate([basis * albedo[:, c : c + 1] * root for c in range(3)])
+        target = (observed * root).T.reshape(-1)
+        return np.repeat(np.linalg.lstsq(design, target, rcond=None)[0][:, None], 3, axis=1)
+    return np.stack([np.linalg.lstsq(basis * albedo[:, c : c + 1] * root, observed[:, c] * root[:, 0], rcond=None)[0]
                      for c in range(3)], axis=1)  # fmt: skip
+
+
+OUTLIER_SCALE = 3.0
+"""A vertex whose colour error is this many times the median error weighs half (Cauchy weights): a mark, a
+highlight or a strand of hair on the face moves the light and the albedo little."""
+
+
+def robust_weights(error: np.ndarray) -> np.ndarray:
+    """(N,) Cauchy weights in (0, 1] of per-vertex colour errors (N,), scaled by their median."""
+    scale = OUTLIER_SCALE * max(float(np.median(error)), 1e-6)
+    return 1 / (1 + (error / scale) ** 2)
 
 
 def _fit_appearance(model: FaceModel, params: FaceParameters, image: np.ndarray, mask: np.ndarray, config: FitConfig,
@@ -241,14 +256,18 @@ def _fit_appearance(model: FaceModel, params: FaceParameters, image: np.ndarray,
     components = (model.albedo_basis[:, ids] * model.albedo_std[:, None, None]).astype(np.float64)  # (K, N, 3)
     albedo_coeffs = params.albedo[0].astype(np.float64)
     sh = params.sh[0].astype(np.float64)
-    for _ in range(config.appearance_rounds):
+    weights = np.ones(len(ids))
+    for _ in range(config.appearance_rounds):  # each round reweights by the last one's errors (IRLS)
         albedo = mean + np.einsum("k,knc->nc", albedo_coeffs, components)
-        sh = _solve_light(basis, albedo, observed, grey)
+        sh = _solve_light(basis, albedo, observed, grey, weights)
         irradiance = basis @ sh  # (N, 3)
-        design = (components * irradiance[None]).reshape(len(components), -1).T  # (3N, K)
-        residual = (observed - mean * irradiance).reshape(-1)
-        ridge = config.albedo_prior * len(residual) * np.eye(len(components))
+        root = np.repeat(np.sqrt(weights), 3)[:, None]  # per row of the (3N,) system
+        design = (components * irradiance[None]).reshape(len(components), -1).T * root  # (3N, K)
+        residual = (observed - mean * irradiance).reshape(-1) * root[:, 0]
+        ridge = config.albedo_prior * 3 * weights.sum() * np.eye(len(components))
         albedo_coeffs = np.linalg.solve(design.T @ design + ridge, design.T @ residual)
+        fitted = mean + np.einsum("k,knc->nc", albedo_coeffs, components)
+        weights = robust_weights(np.linalg.norm(observed - fitted * irradiance, axis=1))
     fitted = FaceParameters(params.rotation, params.shape, params.expression,
                             albedo_coeffs[None].astype(np.float32), sh[None].astype(np.float32))  # fmt: skip
     return fitted, ids

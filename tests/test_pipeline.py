@@ -5,6 +5,7 @@ import shutil
 from dataclasses import replace
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pygltflib
 import pytest
@@ -108,6 +109,28 @@ def test_fit_recovers_known_parameters(model):
     assert rmse(fitted) < 0.8 * rmse(mean)
     jaw = model.expression_names.index("jawOpen")
     assert abs(result.params.expression[0, jaw] - 0.3) < 0.2
+
+
+def test_coloured_marks_on_the_cheeks_barely_move_the_fitted_light(model, monkeypatch):
+    """Saturated marks on the face (paint, a sticker) are outliers to the appearance's closed-form solve: reweighted
+    least squares keeps the light near the unmarked face's; with every weight held at 1 (plain least squares) the
+    same marks move it several times as far."""
+    params = known_face(model, 3)
+    image, out = photo_of(model, params, 128, background=0.0)
+    landmarks = out.pixels[0, model.landmarks_mediapipe]
+    mask = face_mask(landmarks, 128)
+    marked = image.copy()
+    for cheek, colour in ((205, (40, 60, 255)), (425, (255, 40, 40))):  # MediaPipe's cheek points, blue and red
+        cv2.circle(marked, tuple(int(round(v)) for v in landmarks[cheek, :2]), 9, colour, -1)
+
+    def light(photo: np.ndarray) -> np.ndarray:
+        return fit(model, photo, mask, landmarks, init=params, mode="fast").params.sh[0]
+
+    clean = light(image)
+    robust = np.abs(light(marked) - clean).max()
+    monkeypatch.setattr("inversefacenet.fitting.robust_weights", np.ones_like)
+    plain = np.abs(light(marked) - clean).max()
+    assert robust < 0.4 * plain, (robust, plain)
 
 
 def test_on_a_grayscale_photo_the_fitted_light_is_grey(model, monkeypatch):
