@@ -115,7 +115,7 @@ class LiveSession:
             return frame  # the frame's own face under its own light: the ratio would be 1 everywhere
         params = face.params
         if light != RECOVERED:
-            params = replace(params, sh=preset_sh(light, params.sh[0])[None].astype(np.float32))
+            params = replace(params, sh=preset_sh(light, params.sh[0])[None])
         camera = self.reconstructor.camera
         out = render(self.model, params, LIVE_SIZE, camera=camera)
         if not in_video:

@@ -122,6 +122,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     from tqdm import tqdm
 
+    from inversefacenet.images import IMAGE_SUFFIXES
     from inversefacenet.pipeline import Reconstructor
 
     try:
@@ -133,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"using {reconstructor.description}", file=sys.stderr)
     photos, empty = _expanded(args.photos)
     for folder in empty:
-        print(f"error: {folder} holds no image files (jpg, png, webp, bmp, tif, gif)", file=sys.stderr)
+        print(f"error: {folder} holds no image files ({', '.join(sorted(IMAGE_SUFFIXES))})", file=sys.stderr)
     failed = len(empty)
     for photo, name in tqdm(_named(photos), desc="photos", unit="photo", disable=len(photos) < 2, file=sys.stderr):
         try:

@@ -257,8 +257,10 @@ def _fit_appearance(model: FaceModel, params: FaceParameters, image: np.ndarray,
     albedo_coeffs = params.albedo[0].astype(np.float64)
     sh = params.sh[0].astype(np.float64)
     weights = np.ones(len(ids))
-    for _ in range(config.appearance_rounds):  # each round reweights by the last one's errors (IRLS)
+    for round_ in range(config.appearance_rounds):
         albedo = mean + np.einsum("k,knc->nc", albedo_coeffs, components)
+        if round_:  # reweighted by the last round's colour errors (IRLS)
+            weights = robust_weights(np.linalg.norm(observed - albedo * (basis @ sh), axis=1))
         sh = _solve_light(basis, albedo, observed, grey, weights)
         irradiance = basis @ sh  # (N, 3)
         root = np.repeat(np.sqrt(weights), 3)[:, None]  # per row of the (3N,) system
@@ -266,8 +268,6 @@ def _fit_appearance(model: FaceModel, params: FaceParameters, image: np.ndarray,
         residual = (observed - mean * irradiance).reshape(-1) * root[:, 0]
         ridge = config.albedo_prior * 3 * weights.sum() * np.eye(len(components))
         albedo_coeffs = np.linalg.solve(design.T @ design + ridge, design.T @ residual)
-        fitted = mean + np.einsum("k,knc->nc", albedo_coeffs, components)
-        weights = robust_weights(np.linalg.norm(observed - fitted * irradiance, axis=1))
     fitted = FaceParameters(params.rotation, params.shape, params.expression,
                             albedo_coeffs[None].astype(np.float32), sh[None].astype(np.float32))  # fmt: skip
     return fitted, ids
