@@ -1,6 +1,7 @@
 """Evaluate a checkpoint on a fixed held-out synthetic set (paper section 8 metrics).
 
-    python -m training.evaluate CHECKPOINT [--count 300] [--fit-count 100] [--realistic 40] [--report FILE.json]
+    python -m training.evaluate CHECKPOINT [--count 300] [--fit-count 100] [--realistic 40] [--realistic-head]
+        [--report FILE.json]
 
 Two settings, labelled in every row:
 - oracle crops: the network's crop and mask, and the fit's landmarks, come from the true
@@ -10,7 +11,9 @@ Two settings, labelled in every row:
   ``training.realism.photo_of_face``) and go through what users run: MediaPipe detection
   and mesh, crop, mask, network, fit. Faces the detector misses are counted, not scored.
   One diagnostic row feeds the network the same photos cropped and masked from the true
-  points instead (what MediaPipe's scatter costs the network).
+  points instead (what MediaPipe's scatter costs the network). ``--realistic-head`` draws hair,
+  ears, a neck and clothes around each face (the corpus's ``add_head``), for networks that see the
+  whole crop: on a cut-out render the plain background gives the face's true outline away.
 Rows: the mean face (baseline), the network, and the network refined by the fit (fast and
 full), and on the real path the full fit from the mean face (what the network saves).
 Metrics: model-space loss, rotation error (deg, mean over the three angles), geometric RMSE
@@ -45,7 +48,7 @@ from inversefacenet.render.renderer import project_face, render
 from training.corpus import held_out_set, render_inputs
 from training.evaluate_photos import OUTER_EYE_CORNERS
 from training.losses import ParameterLoss
-from training.realism import photo_of_face
+from training.realism import PHOTO, PHOTO_WITH_HEAD, Realism, photo_of_face
 
 REAL_PATH_SEED = 68_478
 
@@ -103,10 +106,11 @@ PLACEMENT = "placement_error_iod"
 
 
 def real_path(model: FaceModel, predictor: Predictor, truth: FaceParameters, fit: bool,
-              correct: bool = True) -> dict[str, dict]:  # fmt: skip
+              correct: bool = True, realism: Realism = PHOTO) -> dict[str, dict]:  # fmt: skip
     """Metrics of the photo path on photo-like renders of ``truth`` (see the module docstring).
 
     correct: the fit's landmark correction (``Reconstructor.correct_landmarks``), for its ablation.
+    realism: what the photos add to the render (PHOTO; PHOTO_WITH_HEAD draws a head around each face).
     """
     rng = np.random.default_rng(REAL_PATH_SEED)
     network_only = Reconstructor(model, predictor=predictor, fit_mode=None, correct_landmarks=correct)
@@ -117,7 +121,7 @@ def real_path(model: FaceModel, predictor: Predictor, truth: FaceParameters, fit
     }
     found, outputs, placements = [], {}, {}
     for k in tqdm(range(truth.batch_size), desc="real path", leave=False):
-        photo, points = photo_of_face(model, truth.select(slice(k, k + 1)), rng)
+        photo, points = photo_of_face(model, truth.select(slice(k, k + 1)), rng, realism=realism)
         faces = network_only.detector(photo)
         if not faces:
             continue
@@ -161,9 +165,10 @@ def read_face(model: FaceModel, predictor: Predictor, rows: dict[str, Reconstruc
     return out
 
 
-def evaluate(checkpoint: Path, count: int, fit_count: int, realistic: int = 0,
-             real_fit: bool = True, correct: bool = True) -> dict[str, dict[str, float]]:  # fmt: skip
-    """The rows of the module docstring; ``real_fit=False`` leaves the fits out of the real path."""
+def evaluate(checkpoint: Path, count: int, fit_count: int, realistic: int = 0, real_fit: bool = True,
+             correct: bool = True, head: bool = False) -> dict[str, dict[str, float]]:  # fmt: skip
+    """The rows of the module docstring; ``real_fit=False`` leaves the fits out of the real path, ``head`` draws a
+    head around each of its faces."""
     model = FaceModel.load()
     predictor = Predictor.load(checkpoint, model)
     truth = held_out_set(model, count)
@@ -181,7 +186,8 @@ def evaluate(checkpoint: Path, count: int, fit_count: int, realistic: int = 0,
                 model, truth_fit, refine(model, truth_fit, start, mode)
             )
     if realistic:
-        rows.update(real_path(model, predictor, truth.select(slice(0, realistic)), fit=real_fit, correct=correct))
+        realism = PHOTO_WITH_HEAD if head else PHOTO
+        rows.update(real_path(model, predictor, truth.select(slice(0, realistic)), real_fit, correct, realism))
     return rows
 
 
@@ -194,15 +200,19 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--no-real-fit", action="store_true", help="the network alone on the real path")
     parser.add_argument("--no-landmark-correction", action="store_true",
                         help="the fit uses MediaPipe's points as detected (ablation of the measured-offset correction)")
+    parser.add_argument("--realistic-head", action="store_true",
+                        help="draw hair, ears, a neck and clothes around each real-path face (for networks that see "
+                        "the whole crop)")
     parser.add_argument("--report", type=Path, help="also write the results here as JSON")
     args = parser.parse_args(argv)
     rows = evaluate(args.checkpoint, args.count, args.fit_count, args.realistic, not args.no_real_fit,
-                    not args.no_landmark_correction)
+                    not args.no_landmark_correction, args.realistic_head)
     columns = list(next(iter(rows.values())))
     print(f"{'':>52} | " + " | ".join(f"{c:>18}" for c in columns))
     for name, values in rows.items():
         print(f"{name:>52} | " + " | ".join(f"{values.get(c, np.nan):18.4f}" for c in columns))
-    summary = {"checkpoint": str(args.checkpoint), "count": args.count, "realistic": args.realistic, "results": rows}
+    summary = {"checkpoint": str(args.checkpoint), "count": args.count, "realistic": args.realistic,
+               "realistic_head": args.realistic_head, "results": rows}
     if args.report:
         args.report.write_text(json.dumps(summary, indent=1))
     print(json.dumps(summary))

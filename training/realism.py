@@ -71,6 +71,10 @@ SWITCHES = {"background": False, "head": 0.0, "occluders": 0.0, "camera": False,
 PHOTO = Realism(head=0.0, occluders=0.0, landmark_noise=False)
 """What the realistic evaluation adds to its renders: a background and a camera (kept as it was measured first)."""
 
+PHOTO_WITH_HEAD = replace(PHOTO, head=1.0)
+"""The same with hair, ears, a neck and clothes around every face (``training.evaluate --realistic-head``): a network
+that sees the whole crop cannot read the face's outline off a cut-out render on a plain background."""
+
 
 def background(size: int, rng: np.random.Generator) -> np.ndarray:
     """(size, size, 3) float in [0, 1]: a gradient, smooth colour noise, stripes or speckle."""
