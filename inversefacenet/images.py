@@ -41,8 +41,9 @@ def photos_in(folder: Path) -> list[Path]:
 def load_image(source: Any, max_pixels: int | None = None) -> np.ndarray:
     """Return the image as (H, W, 3) uint8 RGB, upright, reduced to fit ``max_pixels`` (default ``MAX_PIXELS``).
 
-    source: a path (str or Path), encoded bytes, a PIL image, or an array of shape (H, W),
-    (H, W, 1), (H, W, 3) or (H, W, 4) with dtype uint8, uint16 or float in [0, 1].
+    source: a path (str or Path), encoded bytes, a binary file object (an open file, ``io.BytesIO``, a web
+    framework's upload: anything with ``read()`` returning bytes, read from where it stands), a PIL image, or an
+    array of shape (H, W), (H, W, 1), (H, W, 3) or (H, W, 4) with dtype uint8, uint16 or float in [0, 1].
     """
     max_pixels = max_pixels or MAX_PIXELS
     if isinstance(source, np.ndarray):
@@ -61,7 +62,24 @@ def load_image(source: Any, max_pixels: int | None = None) -> np.ndarray:
             raise InputError(f"{path} is empty (0 bytes)")
         with path.open("rb") as handle:
             return _decode(handle, max_pixels, name=str(path))
-    raise InputError(f"expected a path, bytes, a PIL image or a numpy array, got {type(source).__name__}")
+    if callable(getattr(source, "read", None)):
+        return _from_file_object(source, max_pixels)
+    raise InputError(
+        f"expected a path, bytes, a binary file object, a PIL image or a numpy array, got {type(source).__name__}"
+    )
+
+
+def _from_file_object(handle: Any, max_pixels: int) -> np.ndarray:
+    """Decode what a file object's ``read()`` gives from where it stands (its bytes, so the object is left alone)."""
+    name = str(getattr(handle, "name", None) or f"the given {type(handle).__name__}")
+    data = handle.read()
+    if isinstance(data, str):
+        raise InputError(f"{name} was opened as text; open it in binary mode ('rb')")
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise InputError(f"{name}'s read() gave {type(data).__name__}, not bytes")
+    if len(data) == 0:
+        raise InputError(f"{name} is empty (0 bytes)")
+    return _decode(io.BytesIO(bytes(data)), max_pixels, name=name)
 
 
 def upright_size(path: Path) -> tuple[int, int]:

@@ -249,7 +249,7 @@ class Reconstructor:
         return reconstructor
 
     def __call__(self, source: Any) -> list[FaceResult]:
-        """Reconstruct all faces in a photo (path, bytes, PIL image or array), largest first.
+        """Reconstruct all faces in a photo (path, bytes, binary file object, PIL image or array), largest first.
 
         Raises InputError for unusable input and NoFaceError when no face is found.
         """

@@ -31,6 +31,24 @@ def test_sources_agree(tmp_path):
         np.testing.assert_array_equal(out, rgb)
 
 
+def test_binary_file_objects_are_read(tmp_path):
+    rgb = gradient()
+    path = tmp_path / "g.png"
+    Image.fromarray(rgb).save(path)
+    with path.open("rb") as handle:
+        np.testing.assert_array_equal(load_image(handle), rgb)
+    np.testing.assert_array_equal(load_image(io.BytesIO(path.read_bytes())), rgb)
+
+
+@pytest.mark.parametrize(
+    ("handle", "words"),
+    [(io.StringIO("not bytes"), "binary mode"), (io.BytesIO(b""), "empty"), (io.BytesIO(b"%PDF-1.4 no image"), "not an image file")],
+)
+def test_unusable_file_objects_say_why(handle, words):
+    with pytest.raises(InputError, match=words):
+        load_image(handle)
+
+
 @pytest.mark.parametrize("mode", ["L", "LA", "RGBA", "P", "CMYK", "I;16"])
 def test_modes_become_rgb(mode):
     rgb = Image.fromarray(gradient())
