@@ -10,7 +10,7 @@ from inversefacenet.render import camera as cam
 from inversefacenet.render.renderer import render
 from tests.conftest import random_parameters
 from training.corpus import PAPER, PairedFaces, SyntheticStream, render_inputs, sample_parameters
-from training.realism import PHOTO, Realism, network_inputs, photo_like, photo_of_face, recrop
+from training.realism import PHOTO, PHOTO_WITH_HEAD, Realism, network_inputs, photo_like, photo_of_face, recrop
 from training.ship import holds
 
 
@@ -88,9 +88,10 @@ def test_harsh_light_draws_lamps_and_keeps_the_rest_of_the_distribution(model):
     assert abs(np.degrees(real.rotation).std() - np.degrees(paper.rotation).std()) < 2
 
 
-def test_photo_of_a_face_is_found_where_its_landmarks_are(model):
+@pytest.mark.parametrize("realism", [PHOTO, PHOTO_WITH_HEAD], ids=["plain", "with head"])
+def test_photo_of_a_face_is_found_where_its_landmarks_are(model, realism):
     params = random_parameters(model, 1, seed=11, max_angle=20)
-    photo, points = photo_of_face(model, params, np.random.default_rng(0), realism=PHOTO)
+    photo, points = photo_of_face(model, params, np.random.default_rng(0), realism=realism)
     assert photo.shape == (256, 256, 3) and photo.dtype == np.uint8
     detector = LandmarkDetector()
     faces = detector(photo)
@@ -98,6 +99,22 @@ def test_photo_of_a_face_is_found_where_its_landmarks_are(model):
     assert len(faces) == 1
     box = np.ptp(points[:468], axis=0).max()
     assert np.median(np.linalg.norm(faces[0].landmarks[:468, :2] - points[:468], axis=1)) < 0.08 * box
+
+
+def test_the_head_row_draws_a_neck_below_the_chin(model):
+    params = random_parameters(model, 1, seed=11, max_angle=10)
+    photos = {name: photo_of_face(model, params, np.random.default_rng(0), realism=realism)
+              for name, realism in (("plain", PHOTO), ("head", PHOTO_WITH_HEAD))}  # fmt: skip
+    points = photos["head"][1]
+    chin, top = points[152], points[10]
+    below = np.round(chin + 0.25 * (chin - top)).astype(int)  # on the neck, under the chin
+    skin = np.median(photos["head"][0][points[:468, 1].astype(int), points[:468, 0].astype(int)], axis=0)
+    neck = photos["head"][0][below[1] - 2 : below[1] + 3, below[0] - 2 : below[0] + 3].reshape(-1, 3).mean(axis=0)
+    plain = photos["plain"][0][below[1] - 2 : below[1] + 3, below[0] - 2 : below[0] + 3].reshape(-1, 3).mean(axis=0)
+    # the neck is the face's skin shaded darker (0.5-0.85 of it, before the camera's effects); the plain photo has a
+    # background there
+    assert np.abs(neck / np.maximum(skin, 1) - neck.mean() / max(skin.mean(), 1)).max() < 0.15
+    assert np.abs(neck - plain).max() > 10
 
 
 def test_oracle_row_may_not_get_more_than_five_percent_worse():
