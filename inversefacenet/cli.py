@@ -1,22 +1,26 @@
 """Command line: reconstruct every face in one or more photos.
 
     python -m inversefacenet PHOTO_OR_FOLDER... --out DIR [--fit fast|full] [--no-fit | --fit-only] [--json]
-        [--photo-texture] [--animated]
+        [--photo-texture] [--animated] [--verbose]
 
 A folder stands for its image files (jpg, png, webp, bmp, tif, gif). Per face, largest first, it writes
 DIR/<photo>_face<k>/ (k = 1, 2, ...) with params.json, face.obj (+ face.mtl + face_albedo.png), face.ply,
 face.glb and, with --animated, face_animated.glb; and per photo DIR/<photo>_overlay.png (fitted silhouettes and
 iBUG-68 points, each face numbered as its folder). Two photos with the same name get <photo>, <photo>_2, ... With
 --json, one JSON object per photo goes to stdout. Errors go to stderr; a bad photo does not stop the others, and
-the exit status is 1 if any failed.
+the exit status is 1 if any failed. MediaPipe's native start-up warnings are kept out of the terminal unless
+--verbose is given.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -96,6 +100,33 @@ def _process(reconstructor: Reconstructor, photo: Path, out: Path, name: str, ph
     return {"image": str(photo), **reduced, "faces": report}
 
 
+@contextlib.contextmanager
+def native_logs_silenced() -> Iterator[None]:
+    """MediaPipe's C++ side (absl, TensorFlow Lite) writes start-up warnings that mean nothing to a user straight to
+    file descriptor 2, past Python. Point that descriptor at /dev/null for the block; Python's own messages (errors,
+    progress) keep the terminal through a copy of it. Where ``sys.stderr`` is not descriptor 2 (captured, redirected
+    in Python), it is left as it is."""
+    sys.stderr.flush()
+    try:
+        python_on_fd2 = sys.stderr.fileno() == 2
+    except (AttributeError, OSError, ValueError):  # a stream without a descriptor
+        python_on_fd2 = False
+    terminal, devnull, python_stderr = os.dup(2), os.open(os.devnull, os.O_WRONLY), sys.stderr
+    if python_on_fd2:
+        sys.stderr = os.fdopen(os.dup(terminal), "w", buffering=1)
+    os.dup2(devnull, 2)
+    os.close(devnull)
+    try:
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(terminal, 2)
+        os.close(terminal)
+        if python_on_fd2:
+            sys.stderr.close()
+            sys.stderr = python_stderr
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m inversefacenet", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
@@ -111,6 +142,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="export the person's own skin, de-lit from the photo, instead of the model's albedo")
     parser.add_argument("--animated", action="store_true",
                         help="also write face_animated.glb: the 52 ARKit blendshapes as morph targets (about 9 MB)")
+    parser.add_argument("--verbose", action="store_true", help="also show MediaPipe's native log lines")
     args = parser.parse_args(argv)
     if args.no_fit and args.fit:
         parser.error("--no-fit and --fit exclude each other: --no-fit skips the fit")
@@ -120,6 +152,12 @@ def main(argv: list[str] | None = None) -> int:
         why = "it is a file" if args.out.is_file() else error.strerror or str(error)
         print(f"error: cannot use --out {args.out} as the output folder: {why}", file=sys.stderr)
         return 2
+    with contextlib.nullcontext() if args.verbose else native_logs_silenced():
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
+    """Load the pipeline and reconstruct every photo of the parsed arguments; the exit status."""
     from tqdm import tqdm
 
     from inversefacenet.images import IMAGE_SUFFIXES

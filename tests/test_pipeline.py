@@ -2,6 +2,8 @@
 
 import json
 import shutil
+import subprocess
+import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -250,6 +252,20 @@ def test_reconstructor_on_the_example_photo(model, detector, tmp_path):
     assert image[20:44, 40:52].mean() > image[20:44, 12:24].mean() + 20  # lit from the viewer's right
     own = face.with_photo_texture(load_image(EXAMPLE))
     assert np.abs(own.render(64).astype(float) - face.render(64)).mean() > 1  # the photo's own skin, not the model's
+
+
+def test_cli_keeps_mediapipe_native_log_lines_out_of_the_terminal_unless_verbose(tmp_path):
+    def stderr_of(*extra: str) -> str:
+        command = [sys.executable, "-m", "inversefacenet", EXAMPLE, "--no-fit", "--out", str(tmp_path), *extra]
+        run = subprocess.run(command, capture_output=True, text=True, timeout=300, check=True)
+        return run.stderr
+
+    quiet, verbose = stderr_of(), stderr_of("--verbose")
+    native = ("W0000", "XNNPACK", "absl::InitializeLog")
+    assert any(line in verbose for line in native)  # MediaPipe does write them (so the quiet run is a real check)
+    assert not any(line in quiet for line in native), quiet
+    for ours in ("using network", "1 face(s)"):  # Python's own messages still reach the terminal
+        assert ours in quiet and ours in verbose
 
 
 def test_cli_writes_files_reports_json_and_survives_bad_photos(tmp_path, capsys):
