@@ -42,7 +42,11 @@ def test_binary_file_objects_are_read(tmp_path):
 
 @pytest.mark.parametrize(
     ("handle", "words"),
-    [(io.StringIO("not bytes"), "binary mode"), (io.BytesIO(b""), "empty"), (io.BytesIO(b"%PDF-1.4 no image"), "not an image file")],
+    [
+        (io.StringIO("not bytes"), "binary mode"),
+        (io.BytesIO(b""), "empty"),
+        (io.BytesIO(b"%PDF-1.4 no image"), "not an image file"),
+    ],
 )
 def test_unusable_file_objects_say_why(handle, words):
     with pytest.raises(InputError, match=words):
