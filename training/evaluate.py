@@ -166,9 +166,9 @@ def read_face(model: FaceModel, predictor: Predictor, rows: dict[str, Reconstruc
 
 
 def evaluate(checkpoint: Path, count: int, fit_count: int, realistic: int = 0, real_fit: bool = True,
-             correct: bool = True, head: bool = False) -> dict[str, dict[str, float]]:  # fmt: skip
-    """The rows of the module docstring; ``real_fit=False`` leaves the fits out of the real path, ``head`` draws a
-    head around each of its faces."""
+             correct: bool = True, realism: Realism = PHOTO) -> dict[str, dict[str, float]]:  # fmt: skip
+    """The rows of the module docstring; ``real_fit=False`` leaves the fits out of the real path, ``realism`` is what
+    its photos add to the render (:func:`real_path`)."""
     model = FaceModel.load()
     predictor = Predictor.load(checkpoint, model)
     truth = held_out_set(model, count)
@@ -186,7 +186,6 @@ def evaluate(checkpoint: Path, count: int, fit_count: int, realistic: int = 0, r
                 model, truth_fit, refine(model, truth_fit, start, mode)
             )
     if realistic:
-        realism = PHOTO_WITH_HEAD if head else PHOTO
         rows.update(real_path(model, predictor, truth.select(slice(0, realistic)), real_fit, correct, realism))
     return rows
 
@@ -206,7 +205,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--report", type=Path, help="also write the results here as JSON")
     args = parser.parse_args(argv)
     rows = evaluate(args.checkpoint, args.count, args.fit_count, args.realistic, not args.no_real_fit,
-                    not args.no_landmark_correction, args.realistic_head)
+                    not args.no_landmark_correction, PHOTO_WITH_HEAD if args.realistic_head else PHOTO)
     columns = list(next(iter(rows.values())))
     print(f"{'':>52} | " + " | ".join(f"{c:>18}" for c in columns))
     for name, values in rows.items():
