@@ -13,8 +13,8 @@ Real photos: the re-render under the recovered light against the photo inside th
 model albedo vs photo texture (the texture is made from that very photo, so this says how much
 of the photo survives, not that the texture generalises). Also the time the photo texture adds
 per face (wall and CPU, with the load average beside them).
-Writes reports/photo_texture/synthetic.json and real.json; ``--timing N`` instead times the first
-photo's texture N times into timing.json.
+Writes reports/photo_texture/synthetic.json and real.json (``--reports DIR`` elsewhere, ``--checkpoint``
+for another network); ``--timing N`` instead times the first photo's texture N times into timing.json.
 """
 
 from __future__ import annotations
@@ -285,10 +285,12 @@ def main() -> None:
     parser.add_argument("--faces", type=int, default=12, help="synthetic faces (0: none)")
     parser.add_argument("--photos", nargs="*", type=Path, default=[ROOT / "assets" / "examples" / "astronaut.jpg"])
     parser.add_argument("--timing", type=int, default=0, help="only time the first photo's texture this many times")
+    parser.add_argument("--checkpoint", type=Path, help="another network than the shipped one")
+    parser.add_argument("--reports", type=Path, default=REPORTS, help=f"folder of the reports (default {REPORTS})")
     args = parser.parse_args()
-    reconstructor = Reconstructor.load()
+    reconstructor = Reconstructor.load(checkpoint=args.checkpoint)
     texel_map(reconstructor.model)  # built once per process: not part of a face's time
-    REPORTS.mkdir(parents=True, exist_ok=True)
+    args.reports.mkdir(parents=True, exist_ok=True)
     command = " ".join(["python benchmarks/photo_texture.py", *(_relative(a) for a in sys.argv[1:])])
     parts = [("timing", partial(timing, repeats=args.timing), args.photos)] if args.timing else [
         ("synthetic", synthetic, args.faces), ("real", real, args.photos)]
@@ -296,7 +298,7 @@ def main() -> None:
         if what:
             result = run(reconstructor, what)
             print(name, json.dumps({k: v for k, v in result.items() if k != "faces"}))  # the summary
-            (REPORTS / f"{name}.json").write_text(json.dumps({"command": command, **result}, indent=1) + "\n")
+            (args.reports / f"{name}.json").write_text(json.dumps({"command": command, **result}, indent=1) + "\n")
 
 
 if __name__ == "__main__":
