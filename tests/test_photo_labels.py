@@ -4,26 +4,30 @@ import cv2
 import numpy as np
 import pytest
 
+from inversefacenet.params import FaceParameters
 from inversefacenet.pipeline import Reconstructor
-from inversefacenet.preprocess import Crop, face_mask
+from inversefacenet.preprocess import Crop, crop_input, face_mask
 from inversefacenet.render.renderer import render
 from tests.conftest import known_face, photo_of
-from training.corpus import SyntheticStream
+from training.corpus import SyntheticStream, rendered_into_photos
 from training.devset import split_halves
 from training.photo_labels import PhotoFaces, PhotoLabels, label_photos
+from training.realism import Realism
 
 SIZE = 96
 
 
-def known_photo_labels(model, tmp_path, scatter_px: float = 6.0) -> PhotoLabels:
-    """A 256 px photo of a known face labelled with its truth; its "detected" points are the model's own,
-    moved right by ``scatter_px`` (MediaPipe's points sit off the model's vertices)."""
+def known_photo_labels(model, tmp_path, scatter_px: float = 6.0, margin: int = 0) -> PhotoLabels:
+    """A photo of a known face labelled with its truth: the face's 256 px crop with ``margin`` px of its grey
+    background around it. Its "detected" points are the model's own, moved right by ``scatter_px``
+    (MediaPipe's points sit off the model's vertices)."""
     params = known_face(model, 7)
     photo, out = photo_of(model, params, 256)
+    photo = np.pad(photo, ((margin, margin), (margin, margin), (0, 0)), mode="edge")
     path = tmp_path / "face.png"
     cv2.imwrite(str(path), cv2.cvtColor(photo, cv2.COLOR_RGB2BGR))
-    points = out.pixels[0, model.landmarks_mediapipe, :2] + [scatter_px, 0]
-    framing = np.array([[1 / 256, 0.0, 0.0]])  # the photo is the render's own crop: its framing, of side 1
+    points = out.pixels[0, model.landmarks_mediapipe, :2] + [scatter_px + margin, margin]
+    framing = np.array([[1 / 256, -margin / 256, -margin / 256]])  # the render's own crop, of side 1
     return PhotoLabels([str(path)], np.zeros(1, int), points[None].astype(np.float32), params.pack(), framing)
 
 
@@ -38,18 +42,47 @@ def test_a_labelled_crop_shows_its_label_where_its_alignment_says(model, tmp_pat
     inputs, params, alignments = PhotoFaces(loaded, SIZE).sample(12, np.random.default_rng(1))
     np.testing.assert_array_equal(params, np.repeat(labels.parameters, 12, axis=0))
     assert np.ptp(alignments[:, 0]) > 0.02  # the crops differ: jitter and two starts
-    rendered = render(model, known_face(model, 7), SIZE)
-    face = np.clip(rendered.image[0], 0, 1)
     for pixels, alignment in zip(inputs, alignments, strict=True):
-        exact = Crop(1.0, (0.0, 0.0), SIZE).aligned(alignment)  # the exact crop, in the input crop's pixels
-        to_input = np.array([[1 / exact.scale, 0, -exact.offset[0] / exact.scale],
-                             [0, 1 / exact.scale, -exact.offset[1] / exact.scale]])  # fmt: skip
-        moved = cv2.warpAffine(face, to_input, (SIZE, SIZE))
-        points = (rendered.pixels[0, model.landmarks_mediapipe, :2] - exact.offset) / exact.scale
-        inside = face_mask(points, SIZE) & (np.abs(pixels).sum(axis=2) > 0)
-        inside = cv2.erode(inside.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)  # edges resample
-        assert inside.sum() > 0.2 * SIZE * SIZE
-        assert np.abs(pixels + 0.5 - moved)[inside].mean() < 0.02
+        assert label_error(model, known_face(model, 7), pixels, alignment) < 0.02
+
+
+def label_error(model, params, pixels: np.ndarray, alignment: np.ndarray) -> float:
+    """Mean absolute difference, inside the face, between a network input (S, S, 3) and ``params`` rendered at
+    the exact crop and moved into the input's crop by its ``alignment`` label."""
+    rendered = render(model, params, SIZE)
+    exact = Crop(1.0, (0.0, 0.0), SIZE).aligned(alignment)  # the exact crop, in the input crop's pixels
+    to_input = np.array([[1 / exact.scale, 0, -exact.offset[0] / exact.scale],
+                         [0, 1 / exact.scale, -exact.offset[1] / exact.scale]])  # fmt: skip
+    moved = cv2.warpAffine(np.clip(rendered.image[0], 0, 1), to_input, (SIZE, SIZE))
+    points = (rendered.pixels[0, model.landmarks_mediapipe, :2] - exact.offset) / exact.scale
+    inside = face_mask(points, SIZE) & (np.abs(pixels).sum(axis=2) > 0)
+    inside = cv2.erode(inside.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)  # edges resample
+    assert inside.sum() > 0.2 * SIZE * SIZE
+    return float(np.abs(pixels + 0.5 - moved)[inside].mean())
+
+
+def test_faces_rendered_into_labelled_photos_show_their_labels_among_the_photos_surroundings(model, tmp_path):
+    """Unperturbed and uncut, a face rendered into its labelled photo is that photo: the fit's face where the
+    photo's is, the photo around it, nothing to align. Perturbed and jittered, each input shows its own
+    parameters where its alignment label says, over the photo's own background."""
+    labels = known_photo_labels(model, tmp_path, scatter_px=0.0, margin=64)
+    photos = PhotoFaces(labels, SIZE, "none")
+    same, params = rendered_into_photos(model, photos, 2, np.random.default_rng(0), Realism.none(), "none",
+                                        noise=0.0, jitter=(0.0, 0.0))  # fmt: skip
+    np.testing.assert_allclose(params, np.repeat(labels.parameters, 2, axis=0), atol=1e-6)
+    np.testing.assert_allclose(same.alignment, 0, atol=0.01)
+    photo = crop_input(photos.images[0], labels.landmarks[0], labels.framed(0, SIZE), "none")
+    face = cv2.erode(face_mask(labels.framed(0, SIZE).to_crop(labels.landmarks[0]), SIZE).astype(np.uint8),
+                     np.ones((5, 5), np.uint8)).astype(bool)  # fmt: skip
+    assert np.abs(same.inputs[0] - photo)[face].mean() < 0.01  # the coarse mesh's shading: 0.0027 when written
+    assert np.abs(same.inputs[0] - photo)[~face].mean() < 0.01  # its outline: 0.0031 when written
+    inputs, params = rendered_into_photos(model, photos, 8, np.random.default_rng(1), Realism.none(), "none")
+    assert np.abs(params - labels.parameters).max(axis=1).min() > 0.05  # each face perturbed
+    assert np.ptp(inputs.alignment[:, 0]) > 0.02  # and cut at jittered crops
+    for pixels, row, alignment in zip(inputs.inputs, params, inputs.alignment, strict=True):
+        assert label_error(model, FaceParameters.unpack(model.layout, row[None]), pixels, alignment) < 0.01  # 0.003
+        corner = pixels[:8, :8] + 0.5  # the photo's background, not a render's black
+        assert np.abs(corner - 0.55).max() < 0.01
 
 
 def test_a_stream_mixes_labelled_photos_into_its_batches(model, tmp_path):
@@ -65,6 +98,21 @@ def test_a_stream_mixes_labelled_photos_into_its_batches(model, tmp_path):
     assert np.all(np.abs(targets[from_photo, size:]).max(axis=1) > 0)  # cut off the exact crop: it says where
     with pytest.raises(ValueError, match="needs labelled photos"):
         SyntheticStream(model, SIZE, 8, seed=2, photo_share=0.5)
+    with pytest.raises(ValueError, match="needs labelled photos"):
+        SyntheticStream(model, SIZE, 8, seed=2, composite_share=0.5)
+
+
+def test_a_stream_mixes_faces_rendered_into_labelled_photos_into_other_rows(model, tmp_path):
+    """Rows of the photos themselves, rows of faces rendered into them (their labels perturbed, near the
+    photo's), rows of the corpus: never two kinds in one row, the same rows on every run."""
+    labels = known_photo_labels(model, tmp_path)
+    stream = SyntheticStream(model, SIZE, 16, seed=3, alignment=True, photos=PhotoFaces(labels, SIZE),
+                             photo_share=0.3, composite_share=0.4)  # fmt: skip
+    inputs, targets = stream.batch(0)
+    np.testing.assert_array_equal(inputs, stream.batch(0)[0])
+    distance = np.abs(targets[:, : model.layout.size] - labels.parameters).max(axis=1)
+    from_photo, rendered_in = distance == 0, (distance > 0) & (distance < 2.0)  # the corpus's are further
+    assert from_photo.sum() > 0 and rendered_in.sum() > 0 and (~from_photo & ~rendered_in).sum() > 0
 
 
 def test_labelling_a_folder_fits_each_face_and_skips_what_is_not_a_photo(model, tmp_path):

@@ -32,10 +32,9 @@ from inversefacenet.detection import DetectedFace, LandmarkDetector
 from inversefacenet.errors import InputError
 from inversefacenet.facemodel.model import FaceModel
 from inversefacenet.images import load_image, photos_in
-from inversefacenet.params import N_ROTATION, N_SH
 from inversefacenet.pipeline import Reconstructor
 from inversefacenet.preprocess import face_input
-from training.corpus import SyntheticStream
+from training.corpus import SyntheticStream, perturbation
 from training.realism import Realism
 from training.train import TrainConfig, train
 
@@ -77,15 +76,6 @@ def trained_with(checkpoint: Path) -> TrainConfig:
     stored = json.loads(sidecar.read_text()).get("train_config") if sidecar.is_file() else None
     known = {f.name for f in fields(TrainConfig)}
     return TrainConfig(**{k: v for k, v in (stored or {}).items() if k in known})
-
-
-def perturbation(model: FaceModel, scale: float) -> np.ndarray:
-    """Per-dimension noise: rotation 4 deg, shape 0.3, expression 0.1, albedo 0.3, light 0.05."""
-    sizes = model.layout
-    return scale * np.concatenate([
-        np.full(N_ROTATION, np.radians(4.0)), np.full(sizes.n_shape, 0.3), np.full(sizes.n_expression, 0.1),
-        np.full(sizes.n_albedo, 0.3), np.full(N_SH, 0.05),
-    ]).astype(np.float32)  # fmt: skip
 
 
 def bootstrap(images: Path, init: Path, out: Path, rounds: int, steps: int, noise: float, batch_size: int,

@@ -27,11 +27,11 @@ import numpy as np
 from inversefacenet.facemodel.model import FaceModel
 from inversefacenet.landmark_offsets import MeasuredOffsets
 from inversefacenet.lighting import Light, sh_from_light
-from inversefacenet.params import FaceParameters
-from inversefacenet.preprocess import ALIGNMENT_SIZE, input_mask
+from inversefacenet.params import N_ROTATION, N_SH, FaceParameters
+from inversefacenet.preprocess import ALIGNMENT_SIZE, Crop, crop_for_landmarks, crop_image, input_mask
 from inversefacenet.render.renderer import render
-from training.photo_labels import PhotoFaces
-from training.realism import NetworkBatch, Realism, network_inputs
+from training.photo_labels import JITTER, PhotoFaces
+from training.realism import NetworkBatch, Realism, network_inputs, photo_like
 
 
 @dataclass(frozen=True)
@@ -147,6 +147,55 @@ def render_inputs(
     return batch.inputs, batch.masks
 
 
+def perturbation(model: FaceModel, scale: float) -> np.ndarray:
+    """Per-dimension noise: rotation 4 deg, shape 0.3, expression 0.1, albedo 0.3, light 0.05."""
+    sizes = model.layout
+    return scale * np.concatenate([
+        np.full(N_ROTATION, np.radians(4.0)), np.full(sizes.n_shape, 0.3), np.full(sizes.n_expression, 0.1),
+        np.full(sizes.n_albedo, 0.3), np.full(N_SH, 0.05),
+    ]).astype(np.float32)  # fmt: skip
+
+
+COMPOSITE_NOISE = 0.5
+"""Scale of :func:`perturbation` for faces rendered into labelled photos: small enough that the render still covers
+the photo's own face (rotation 2 deg, shape 0.15), large enough that the photo's surroundings do not give the answer."""
+
+
+def rendered_into_photos(model: FaceModel, photos: PhotoFaces, rows: int, rng: np.random.Generator,
+                         realism: Realism, mask: str = "face", noise: float = COMPOSITE_NOISE,
+                         jitter: tuple[float, float] = JITTER) -> tuple[NetworkBatch, np.ndarray]:  # fmt: skip
+    """Faces with exact answers among real photos' hair, ears, necks, clothes and backgrounds: (``rows`` inputs,
+    masks, crop alignments) and the packed parameters (rows, P) they show.
+
+    Each is a labelled face's fitted parameters perturbed (:func:`perturbation` at ``noise``), rendered where the
+    fit put that face in its photo, over the photo cut at the fit's framing jittered by ``jitter``; then the
+    realism's occluders and camera. The crop alignment says where the rule on the rendered face's own points
+    would have cut (as for any render)."""
+    coarse, size, labels = model.coarse(), photos.size, photos.labels
+    faces = rng.integers(len(labels.parameters), size=rows)
+    packed = labels.parameters[faces] + rng.normal(size=(rows, model.layout.size)) * perturbation(model, noise)
+    shown = FaceParameters.unpack(model.layout, packed.astype(np.float32))
+    shown.expression = np.clip(shown.expression, 0, 1)
+    fitted = render(coarse, FaceParameters.unpack(model.layout, labels.parameters[faces]), size)  # in fit framings
+    framings = [labels.framed(face, size) for face in faces]
+    crops = [f.aligned(np.array([*rng.normal(0, jitter[0], 2), rng.normal(0, jitter[1])])) for f in framings]
+    ratio = np.array([crop.scale / framing.scale for crop, framing in zip(crops, framings, strict=True)])
+    offset = (fitted.crop_offset - [f.offset for f in framings]) * ratio[:, None] + [c.offset for c in crops]
+    out = render(coarse, shown, size, crop=(fitted.crop_scale * ratio, offset))  # the fits' places, in the crops
+    points = out.pixels[:, coarse.landmarks_mediapipe]
+    surroundings = replace(realism, background=False, head=0.0)  # the photo's own
+    inputs, masks = np.empty((rows, size, size, 3), np.float32), np.empty((rows, size, size), bool)
+    alignment = np.empty((rows, ALIGNMENT_SIZE), np.float32)
+    for k, (face, crop) in enumerate(zip(faces, crops, strict=True)):
+        photo = crop_image(photos.images[labels.photo[face]], crop).astype(np.float32) / 255
+        image = np.where(out.raster.mask[k][..., None], out.image[k], photo)
+        image = photo_like(image, out.raster.mask[k], points[k], rng, surroundings)
+        alignment[k] = Crop(1.0, (0.0, 0.0), size).alignment_to(crop_for_landmarks(points[k], size))
+        masks[k] = input_mask(points[k], size, mask)
+        inputs[k] = (np.clip(image, 0, 1) - 0.5) * masks[k][..., None]
+    return NetworkBatch(inputs, masks, alignment), shown.pack()
+
+
 @dataclass(frozen=True)
 class PairedFaces:
     """Faces whose MediaPipe points were measured (``python -m training.landmark_noise --paired``).
@@ -184,7 +233,8 @@ class SyntheticStream:
     noise of per-dimension standard deviation ``noise`` (P,) when given. With ``paired``, a
     share ``paired_share`` of each batch are measured faces cropped by their own MediaPipe
     pattern instead (:class:`PairedFaces`; needs ``realism``). With ``photos``, a share ``photo_share``
-    are real photos labelled by the fit (:class:`training.photo_labels.PhotoFaces`).
+    are real photos labelled by the fit (:class:`training.photo_labels.PhotoFaces`), and another share
+    ``composite_share`` rendered faces in those photos (:func:`rendered_into_photos`).
     """
 
     model: FaceModel
@@ -201,6 +251,7 @@ class SyntheticStream:
     paired_share: float = 0.0
     photos: PhotoFaces | None = None  # real photos labelled by the fit (training.photo_labels)
     photo_share: float = 0.0
+    composite_share: float = 0.0
 
     def __post_init__(self) -> None:
         if not 0 <= self.paired_share <= 1:
@@ -212,6 +263,9 @@ class SyntheticStream:
         if bool(self.photo_share) != (self.photos is not None) or not 0 <= self.photo_share <= 1:
             raise ValueError(f"photo_share is a share of each batch in [0, 1] and needs labelled photos; got "
                              f"{self.photo_share}")  # fmt: skip
+        if self.composite_share and (self.photos is None or not 0 <= self.composite_share <= 1):
+            raise ValueError(f"composite_share is a share of each batch in [0, 1] and needs labelled photos; got "
+                             f"{self.composite_share}")  # fmt: skip
         if self.paired is not None and self.paired.parameters.shape[1] != self.model.layout.size:
             raise ValueError(f"paired faces have {self.paired.parameters.shape[1]} parameters, the face model "
                              f"{self.model.layout.size}: measured with another face model")  # fmt: skip
@@ -234,10 +288,18 @@ class SyntheticStream:
         params, own_offsets = self.with_paired(self.parameters(rng), rng)
         rendered = render_batch(self.model, params, self.size, self.realism, rng, self.mask, own_offsets)
         inputs, packed, alignment = rendered.inputs, params.pack(), rendered.alignment
+        taken = np.zeros(self.batch_size, bool)
         if self.photo_share:  # a share of the rows: real photos with the fit's answer
-            rows = np.flatnonzero(rng.uniform(size=self.batch_size) < self.photo_share)
+            taken = rng.uniform(size=self.batch_size) < self.photo_share
+            rows = np.flatnonzero(taken)
             if len(rows):
                 inputs[rows], packed[rows], alignment[rows] = self.photos.sample(len(rows), rng)
+        if self.composite_share:  # another share: rendered faces among those photos' surroundings
+            rows = np.flatnonzero((rng.uniform(size=self.batch_size) < self.composite_share) & ~taken)
+            if len(rows):
+                composites, packed[rows] = rendered_into_photos(self.model, self.photos, len(rows), rng,
+                                                                self.realism, self.mask)  # fmt: skip
+                inputs[rows], alignment[rows] = composites.inputs, composites.alignment
         if self.alignment:
             return inputs, np.concatenate([packed, alignment], axis=1)
         return inputs, packed

@@ -30,8 +30,8 @@ from inversefacenet.detection import LandmarkDetector
 from inversefacenet.facemodel.model import FaceModel
 from inversefacenet.params import FaceParameters
 from inversefacenet.render.renderer import render, to_uint8
-from training.bootstrap import perturbation, photo_faces, photo_inputs
-from training.corpus import PAPER, SyntheticStream, held_out_set, sample_parameters
+from training.bootstrap import photo_faces, photo_inputs
+from training.corpus import PAPER, SyntheticStream, held_out_set, perturbation, sample_parameters
 from training.evaluate import metrics, predict
 from training.train import TrainConfig, train
 
