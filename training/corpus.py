@@ -29,8 +29,8 @@ from inversefacenet.landmark_offsets import MeasuredOffsets
 from inversefacenet.lighting import Light, sh_from_light
 from inversefacenet.params import N_ROTATION, N_SH, FaceParameters
 from inversefacenet.preprocess import ALIGNMENT_SIZE, Crop, crop_for_landmarks, crop_image, input_mask
-from inversefacenet.render.renderer import render
-from training.photo_labels import JITTER, PhotoFaces
+from inversefacenet.render.renderer import project_face, render
+from training.photo_labels import JITTER, PhotoFaces, jittered
 from training.realism import NetworkBatch, Realism, network_inputs, photo_like
 
 
@@ -176,12 +176,12 @@ def rendered_into_photos(model: FaceModel, photos: PhotoFaces, rows: int, rng: n
     packed = labels.parameters[faces] + rng.normal(size=(rows, model.layout.size)) * perturbation(model, noise)
     shown = FaceParameters.unpack(model.layout, packed.astype(np.float32))
     shown.expression = np.clip(shown.expression, 0, 1)
-    fitted = render(coarse, FaceParameters.unpack(model.layout, labels.parameters[faces]), size)  # in fit framings
+    fitted = project_face(coarse, FaceParameters.unpack(model.layout, labels.parameters[faces]), size)  # fit framings
     framings = [labels.framed(face, size) for face in faces]
-    crops = [f.aligned(np.array([*rng.normal(0, jitter[0], 2), rng.normal(0, jitter[1])])) for f in framings]
+    crops = [jittered(framing, rng, jitter) for framing in framings]
     ratio = np.array([crop.scale / framing.scale for crop, framing in zip(crops, framings, strict=True)])
-    offset = (fitted.crop_offset - [f.offset for f in framings]) * ratio[:, None] + [c.offset for c in crops]
-    out = render(coarse, shown, size, crop=(fitted.crop_scale * ratio, offset))  # the fits' places, in the crops
+    offset = (fitted.offset - [f.offset for f in framings]) * ratio[:, None] + [c.offset for c in crops]
+    out = render(coarse, shown, size, crop=(fitted.scale * ratio, offset))  # the fits' places, in the crops
     points = out.pixels[:, coarse.landmarks_mediapipe]
     surroundings = replace(realism, background=False, head=0.0)  # the photo's own
     inputs, masks = np.empty((rows, size, size, 3), np.float32), np.empty((rows, size, size), bool)

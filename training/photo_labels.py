@@ -62,6 +62,11 @@ class PhotoLabels:
         return Crop(float(scale * size), (float(x * size), float(y * size)), size)
 
 
+def jittered(crop: Crop, rng: np.random.Generator, jitter: tuple[float, float] = JITTER) -> Crop:
+    """``crop`` with its centre shifted and its scale changed at random by ``jitter`` (see ``JITTER``)."""
+    return crop.aligned(np.array([*rng.normal(0, jitter[0], 2), rng.normal(0, jitter[1])]))
+
+
 def label_photos(folder: Path, reconstructor: Reconstructor) -> PhotoLabels:
     """Every face in the folder's photos, reconstructed by ``reconstructor`` (its fit is the teacher)."""
     photos = photos_in(folder)
@@ -107,7 +112,7 @@ class PhotoFaces:
             points = self.labels.landmarks[face]
             exact = self.labels.framed(face, self.size)
             start = crop_for_landmarks(points, self.size, DEFAULT_CAMERA) if rng.uniform() < 0.5 else exact
-            crop = start.aligned(np.array([*rng.normal(0, JITTER[0], 2), rng.normal(0, JITTER[1])]))
+            crop = jittered(start, rng)
             inputs.append(crop_input(self.images[self.labels.photo[face]], points, crop, self.mask))
             alignments.append(crop.alignment_to(exact))
         return np.stack(inputs), self.labels.parameters[faces], np.array(alignments, np.float32)
