@@ -146,7 +146,7 @@ def to_int8_weights(model: onnx.ModelProto) -> onnx.ModelProto:
 
 def export_facemodel(model: FaceModel, config: NetworkConfig, out: Path) -> dict[str, int]:
     """facemodel.bin (arrays back to back, 16-byte aligned) + facemodel.json (their index and constants)."""
-    atlas = UVAtlas.for_model(model)
+    atlas, live = UVAtlas.for_model(model), model.coarse_region_mesh()
     arrays = {
         "vertices_mean": model.vertices_mean.astype(np.float32),
         "shape_basis": (model.shape_basis * model.shape_std[:, None, None]).astype(np.float16),
@@ -160,6 +160,10 @@ def export_facemodel(model: FaceModel, config: NetworkConfig, out: Path) -> dict
         "atlas_uv": atlas.uv.astype(np.float32),
         "atlas_triangles": atlas.triangles.astype(np.uint32),
         "atlas_island": atlas.island.astype(np.uint8),  # skin / eyes / mouth interior: the photo texture
+        # Live mode's view draws the coarse level's region mesh: a quarter of the triangles at video rate.
+        "live_vertex": live.vertex.astype(np.uint32),
+        "live_weight": live.weight.astype(np.float32),
+        "live_triangles": live.triangles.astype(np.uint32),
         "landmarks_mediapipe": model.landmarks_mediapipe.astype(np.uint32),
         "landmarks_ibug68": model.landmarks_ibug68.astype(np.uint32),
         "mask_face": model.mask_face.astype(np.uint8),

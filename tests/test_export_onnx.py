@@ -80,7 +80,7 @@ def test_every_variant_carries_its_checkpoints_preprocessing(model, shipped, tmp
         assert stored["parameter_layout"]["sh"] == [config.layout.slices["sh"].start, config.layout.size]
 
 
-def test_face_model_file_carries_the_uv_atlas_the_downloads_use(model, shipped, tmp_path):
+def test_face_model_file_carries_the_uv_atlas_the_downloads_use_and_the_live_mesh(model, shipped, tmp_path):
     export_facemodel(model, shipped[1], tmp_path)
     index = json.loads((tmp_path / "facemodel.json").read_text())
     blob = (tmp_path / "facemodel.bin").read_bytes()
@@ -90,6 +90,11 @@ def test_face_model_file_carries_the_uv_atlas_the_downloads_use(model, shipped, 
         stored = np.frombuffer(blob, entry["dtype"], int(np.prod(entry["shape"])), entry["offset"])
         np.testing.assert_array_equal(stored.reshape(entry["shape"]), expected)
     assert "uv" not in index["arrays"]  # the cylindrical uv (overlapping charts) is not shipped
+    live = model.coarse_region_mesh()
+    for name in ("vertex", "weight", "triangles"):
+        entry = index["arrays"][f"live_{name}"]
+        stored = np.frombuffer(blob, entry["dtype"], int(np.prod(entry["shape"])), entry["offset"])
+        np.testing.assert_allclose(stored.reshape(entry["shape"]), getattr(live, name), rtol=1e-6)
 
 
 def test_cli_writes_every_file_and_a_parity_report(tmp_path, capsys):

@@ -146,6 +146,20 @@ def test_the_region_cut_is_one_value_per_vertex_on_every_level(model):
     assert len(region.vertex) > coarse.n_vertices and region.triangles.max() < len(region.vertex)  # points appended
 
 
+def test_the_coarse_region_mesh_blends_the_full_models_vertices_as_the_coarse_level_does(model):
+    rng = np.random.default_rng(3)
+    shape, expression = rng.normal(size=(1, model.n_shape)), rng.uniform(0, 1, (1, model.n_expression))
+    coarse = model.coarse()
+    own = coarse.region_mesh()  # the coarse level's own points, over its own vertex list
+    mesh = model.coarse_region_mesh()
+    used = np.unique(own.triangles)
+    np.testing.assert_allclose(mesh.blend(model.geometry(shape, expression)[0]),
+                               own.blend(coarse.geometry(shape, expression)[0])[used], atol=1e-4)  # fmt: skip
+    np.testing.assert_array_equal(mesh.triangles, np.searchsorted(used, own.triangles))
+    assert mesh.triangles.max() == len(mesh.vertex) - 1  # every point is used
+    assert len(mesh.triangles) < len(model.region_mesh().triangles) / 3
+
+
 @pytest.mark.parametrize("damage", ["garbage", "truncated", "missing", "pickle"])
 def test_corrupt_model_files_raise_face_model_error(tmp_path, damage):
     path = tmp_path / "bad.npz"

@@ -629,6 +629,9 @@ def test_live_mode_tracks_the_camera_applies_edits_and_releases_the_camera(camer
     assert stats["arrived"] >= stats["frames"]  # frames that came while one was processed were dropped
     assert " fps · " in page.inner_text("#status") and page.is_visible("#live-video")
     assert not view_is_blank(page) and page.is_disabled("#live")
+    live_mesh = page.evaluate("window.inverseFaceNet.drawn()")  # about a quarter of the atlas's triangles
+    atlas_triangles = page.evaluate("window.inverseFaceNet.faceModel.atlas.triangles.length / 3")
+    assert live_mesh["level"] == "live" and 1000 < live_mesh["triangles"] < atlas_triangles / 3
     # Edits apply to the live face: a lamp instead of the recovered light, a wider-open jaw than tracked. Set
     # as a user's input events would; Playwright's own actions wait for animation frames, seconds apart here.
     page.evaluate("""() => { const set = (id, value, event) => { const input = document.getElementById(id);
@@ -648,6 +651,7 @@ def test_live_mode_tracks_the_camera_applies_edits_and_releases_the_camera(camer
     page.wait_for_timeout(500)
     assert live_stats(page)["frames"] == stopped["frames"] and not view_is_blank(page)  # the last frame stays
     assert page.inner_text("#status").startswith("Stopped, camera released")
+    assert page.evaluate("window.inverseFaceNet.drawn()")["level"] == "full"  # the stopped face on the full mesh
     skins = {"photo": view_pixels(page)}  # the last frame's face in the person's skin, then in the model's
     set_checkbox(page, "#skin-model", True)
     redrawn_by = time.monotonic() + 20  # the page draws on its next animation frame: seconds apart under load

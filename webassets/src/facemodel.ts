@@ -62,8 +62,9 @@ export class FaceModel {
    * forehead and jaw are clipped along smooth curves, so atlas vertex i blends model vertices
    * vertex[2i] and vertex[2i + 1] by weight[i]; island: per atlas triangle, 0 skin, 1 eyes, 2 mouth interior.
    */
-  readonly atlas: { vertex: Uint32Array; weight: Float32Array; uv: Float32Array; triangles: Uint32Array;
-    island: Uint8Array };
+  readonly atlas: BlendedMesh & { uv: Float32Array; island: Uint8Array };
+  /** Live mode's view: the coarse level's region mesh (a quarter of the atlas's triangles), no seams or uv. */
+  readonly live: BlendedMesh;
 
   constructor(
     readonly index: FaceModelIndex,
@@ -84,6 +85,11 @@ export class FaceModel {
       uv: a("atlas_uv") as Float32Array,
       triangles: a("atlas_triangles") as Uint32Array,
       island: a("atlas_island") as Uint8Array,
+    };
+    this.live = {
+      vertex: a("live_vertex") as Uint32Array,
+      weight: a("live_weight") as Float32Array,
+      triangles: a("live_triangles") as Uint32Array,
     };
   }
 
@@ -129,9 +135,9 @@ export class FaceModel {
     return Float32Array.from(skin); // the caller's own copy
   }
 
-  /** Per-vertex xyz or rgb (V*3) -> per-atlas-vertex values, the vertex list of every download. */
-  split(values: Float32Array): Float32Array {
-    const { vertex, weight } = this.atlas;
+  /** Per-vertex xyz or rgb (V*3) -> per-atlas-vertex values, the vertex list of every download (or `mesh`'s). */
+  split(values: Float32Array, mesh: BlendedMesh = this.atlas): Float32Array {
+    const { vertex, weight } = mesh;
     const out = new Float32Array(weight.length * 3);
     for (let i = 0; i < weight.length; i++) {
       const [a, b, w] = [vertex[2 * i] * 3, vertex[2 * i + 1] * 3, weight[i]];
@@ -149,8 +155,8 @@ export class FaceModel {
    * Unit normals (W*3) at the atlas vertices of a face (V*3 mm): taken from the whole model mesh, so that seams
    * and the clipped edges shade like their neighbours (inversefacenet/export.py's face_normals).
    */
-  atlasNormals(vertices: Float32Array): Float32Array {
-    return normalise(this.split(this.normals(vertices)));
+  atlasNormals(vertices: Float32Array, mesh: BlendedMesh = this.atlas): Float32Array {
+    return normalise(this.split(this.normals(vertices), mesh));
   }
 
   /**
@@ -172,6 +178,13 @@ export class FaceModel {
         this.atlasNormals(neutral.map((x, j) => x + delta[j])).map((x, j) => x - normals[j])),
     };
   }
+}
+
+/** A mesh whose point i blends model vertices vertex[2i] and vertex[2i + 1] by weight[i] (T*3 triangles). */
+export interface BlendedMesh {
+  vertex: Uint32Array;
+  weight: Float32Array;
+  triangles: Uint32Array;
 }
 
 /** The last computed value, kept while the same coefficients come again. */

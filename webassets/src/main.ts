@@ -411,7 +411,8 @@ class App {
     this.update();
   }
 
-  /** Live mode ends: the last frame stays as edited, and the sliders show its values as for a photo. */
+  /** Live mode ends: the last frame stays as edited, drawn on the full mesh, and the sliders show its values as for
+   * a photo. */
   endLive(): void {
     this.live = false;
     Object.assign($<HTMLInputElement>("record"), { checked: false, disabled: true }); // the recording stays
@@ -524,8 +525,10 @@ class App {
     const names = this.model.index.expression_names;
     const vertices = this.model.geometry(face.shape, names.map((n) => expression[n]));
     const albedo = this.photoTexture()?.vertexAlbedo ?? this.modelAlbedo(face);
-    // the downloads' vertex list: the atlas's, which ends at the forehead and jaw curves
-    this.view.setMesh(this.model.split(vertices), this.model.atlasNormals(vertices), this.model.split(albedo));
+    // the downloads' vertex list: the atlas's, which ends at the forehead and jaw curves; live, the coarse level's
+    const [level, mesh] = this.live ? ["live" as const, this.model.live] : ["full" as const, this.model.atlas];
+    this.view.setMesh(level, this.model.split(vertices, mesh), this.model.atlasNormals(vertices, mesh),
+      this.model.split(albedo, mesh));
     this.view.draw(rotationMatrix(rotation_deg.pitch, rotation_deg.yaw, rotation_deg.roll), sh);
   }
 
@@ -703,7 +706,7 @@ async function main(): Promise<void> {
   ]);
   if (network.preprocessing.face_model_sha256 !== model.index.face_model_sha256)
     throw new Error("the network was trained for another face model than models/facemodel.bin: re-export both");
-  const view = new FaceView($<HTMLCanvasElement>("view"), model.atlas.triangles,
+  const view = new FaceView($<HTMLCanvasElement>("view"), { full: model.atlas.triangles, live: model.live.triangles },
     network.preprocessing.camera_distance_mm);
   const app = new App(model, detector, network, view);
   const { shape, albedo } = model.index.parameter_layout;
@@ -728,6 +731,7 @@ async function main(): Promise<void> {
     // counts since Live was pressed (frames, detector runs, dropped frames), fps and ms per stage
     liveStats: () => live.stats(),
     shown: () => app.shown,
+    drawn: () => view.drawn, // the 3D view's mesh: live mode's coarse one, or the full one
     // the photo texture's ms for the shown face (null: not made), the texel map's and the rehearsals' (once)
     photoTextureTimings: () => app.photoTextureTimings,
     // for detection tests: every face's 478 x [x, y] in the photo's pixels as decoded (at most 2048 px)

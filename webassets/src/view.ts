@@ -37,64 +37,70 @@ function softwareGl(): boolean {
   return /swiftshader|llvmpipe|software/i.test(renderer);
 }
 
+/** Which mesh the view draws: the UV atlas's (photos, downloads) or the coarse one live mode draws. */
+export type Level = "full" | "live";
+
 export class FaceView {
   readonly renderer: THREE.WebGLRenderer;
   private readonly scene = new THREE.Scene();
   private readonly camera: THREE.PerspectiveCamera;
-  private readonly geometry = new THREE.BufferGeometry();
   private readonly material: THREE.ShaderMaterial;
-  private readonly mesh: THREE.Mesh;
+  private readonly meshes: Record<Level, THREE.Mesh>;
 
   /**
-   * triangles: (T*3) indices of the mesh drawn, the face model's UV atlas (FaceModel.atlas.triangles): clipped at
-   * the forehead and jaw curves like the Python previews and exports, where the model's own edges are a saw-tooth.
+   * triangles: per level, (T*3) indices of the mesh drawn. "full" is the face model's UV atlas
+   * (FaceModel.atlas.triangles), clipped at the forehead and jaw curves like the Python previews and exports, where
+   * the model's own edges are a saw-tooth; "live" the coarse level clipped alike (FaceModel.live.triangles): on a
+   * software GL the atlas's 31k triangles took about 20 ms of each live frame's drawing.
    */
-  constructor(canvas: HTMLCanvasElement, triangles: Uint32Array, distanceMm: number) {
+  constructor(canvas: HTMLCanvasElement, triangles: Record<Level, Uint32Array>, distanceMm: number) {
     this.renderer = new THREE.WebGLRenderer({ canvas, antialias: !softwareGl(), preserveDrawingBuffer: true });
     this.renderer.setClearColor(0xffffff);
     this.camera = new THREE.PerspectiveCamera(22, 1, 10, 5000);
-    this.geometry.setIndex(new THREE.BufferAttribute(triangles, 1));
     this.material = new THREE.ShaderMaterial({
       uniforms: { sh: { value: Array.from({ length: 9 }, () => new THREE.Vector3()) } },
       vertexShader,
       fragmentShader,
     });
-    this.mesh = new THREE.Mesh(this.geometry, this.material);
-    this.mesh.position.set(0, 0, -distanceMm);
-    this.scene.add(this.mesh);
+    const mesh = (indices: Uint32Array) => {
+      const geometry = new THREE.BufferGeometry();
+      geometry.setIndex(new THREE.BufferAttribute(indices, 1));
+      const out = new THREE.Mesh(geometry, this.material);
+      out.position.set(0, 0, -distanceMm);
+      out.visible = false;
+      this.scene.add(out);
+      return out;
+    };
+    this.meshes = { full: mesh(triangles.full), live: mesh(triangles.live) };
   }
 
-  /** Per-vertex positions (mm, head frame), unit normals and albedo (0-1) of the triangles' vertices, x y z each. */
-  setMesh(vertices: Float32Array, normals: Float32Array, albedo: Float32Array): void {
-    this.setAttribute("position", vertices);
-    this.setAttribute("normal", normals);
-    this.setAttribute("albedo", albedo);
-    this.geometry.computeBoundingSphere();
-    this.mesh.visible = true;
+  /** Per-point positions (mm, head frame), unit normals and albedo (0-1) of the level's mesh, x y z each. */
+  setMesh(level: Level, vertices: Float32Array, normals: Float32Array, albedo: Float32Array): void {
+    const mesh = this.meshes[level];
+    setAttribute(mesh.geometry, "position", vertices);
+    setAttribute(mesh.geometry, "normal", normals);
+    setAttribute(mesh.geometry, "albedo", albedo);
+    mesh.geometry.computeBoundingSphere();
+    for (const [name, other] of Object.entries(this.meshes)) other.visible = name === level;
   }
 
-  /** New values into the attribute's GL buffer: a new attribute per call would leave a buffer per live frame. */
-  private setAttribute(name: string, values: Float32Array): void {
-    const attribute = this.geometry.getAttribute(name) as THREE.BufferAttribute | undefined;
-    if (attribute?.array.length !== values.length) {
-      this.geometry.setAttribute(name, new THREE.BufferAttribute(values, 3));
-      return;
-    }
-    (attribute.array as Float32Array).set(values);
-    attribute.needsUpdate = true;
+  /** The level shown (null: none) and its triangle count. */
+  get drawn(): { level: Level | null; triangles: number } {
+    const shown = (Object.entries(this.meshes) as [Level, THREE.Mesh][]).find(([, mesh]) => mesh.visible);
+    return shown ? { level: shown[0], triangles: shown[1].geometry.index!.count / 3 } : { level: null, triangles: 0 };
   }
 
   /** An empty view: no face shown. */
   clear(): void {
-    this.mesh.visible = false;
+    Object.values(this.meshes).forEach((mesh) => (mesh.visible = false));
     this.render();
   }
 
   /** rotation: row-major 3x3 Rot_xyz; sh: 9 x RGB. */
   draw(rotation: number[], sh: number[][]): void {
     const m = rotation;
-    this.mesh.setRotationFromMatrix(new THREE.Matrix4().set(
-      m[0], m[1], m[2], 0, m[3], m[4], m[5], 0, m[6], m[7], m[8], 0, 0, 0, 0, 1));
+    const matrix = new THREE.Matrix4().set(m[0], m[1], m[2], 0, m[3], m[4], m[5], 0, m[6], m[7], m[8], 0, 0, 0, 0, 1);
+    Object.values(this.meshes).forEach((mesh) => mesh.setRotationFromMatrix(matrix));
     (this.material.uniforms.sh.value as THREE.Vector3[]).forEach((v, k) => v.set(sh[k][0], sh[k][1], sh[k][2]));
     this.render();
   }
@@ -104,4 +110,15 @@ export class FaceView {
     this.renderer.setSize(size, size, false);
     this.renderer.render(this.scene, this.camera);
   }
+}
+
+/** New values into the attribute's GL buffer: a new attribute per call would leave a buffer per live frame. */
+function setAttribute(geometry: THREE.BufferGeometry, name: string, values: Float32Array): void {
+  const attribute = geometry.getAttribute(name) as THREE.BufferAttribute | undefined;
+  if (attribute?.array.length !== values.length) {
+    geometry.setAttribute(name, new THREE.BufferAttribute(values, 3));
+    return;
+  }
+  (attribute.array as Float32Array).set(values);
+  attribute.needsUpdate = true;
 }
