@@ -8,7 +8,9 @@ or a slow stream), the short-range detector looks at twice the face around it fi
 search (:class:`LandmarkDetector`) runs only while no face is tracked or when a face is lost.
 With ``mesh_every`` > 1 the mesh runs on every n-th frame
 only; in between, the landmarks follow the image by pyramidal Lucas-Kanade optical flow of a
-few stable points (a similarity transform), and the network runs alone on the moved crop.
+few stable points (a similarity transform), or stay where they were (``between="hold"``, the
+browser page's rule: it has no optical flow), and the network runs alone on the crop its last
+reading pointed to, masked by those landmarks.
 Parameters can be smoothed by a One Euro filter (Casiez et al., CHI 2012): little lag when
 the face moves fast, little jitter when it is still. Smoothing also holds the identity: a
 person's shape and albedo do not change within a track, so they are the mean of the network's
@@ -23,6 +25,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field, replace
+from typing import Literal
 
 import cv2
 import numpy as np
@@ -52,7 +55,8 @@ MIN_FACE_PX = 24.0
 
 @dataclass(frozen=True)
 class TrackerConfig:
-    """mesh_every: run the mesh on every n-th frame of a track (1: always; between: optical flow).
+    """mesh_every: run the mesh on every n-th frame of a track (1: always); between: how the landmarks follow the
+    face on the frames between ("flow": optical flow; "hold": they stay, the network's crop alignment follows).
     smoothing: One Euro filter on the parameters; min_cutoff (Hz) sets the jitter of a still face,
     beta the lag of a moving one (per unit of parameter speed, per second); with it, shape and
     albedo are the mean of the track's first ``identity_frames`` readings, then held (0: filtered
@@ -60,6 +64,7 @@ class TrackerConfig:
 
     max_faces: int = 1
     mesh_every: int = 1
+    between: Literal["flow", "hold"] = "flow"
     smoothing: bool = True
     min_cutoff: float = 1.5
     beta: float = 0.3
@@ -69,6 +74,8 @@ class TrackerConfig:
     def __post_init__(self) -> None:
         if self.mesh_every < 1 or self.max_faces < 1:
             raise ValueError(f"mesh_every and max_faces must be at least 1, got {self.mesh_every}, {self.max_faces}")
+        if self.between not in ("flow", "hold"):
+            raise ValueError(f'between must be "flow" or "hold", got {self.between!r}')
         if self.identity_frames < 0:
             raise ValueError(f"identity_frames must be 0 (no hold) or more, got {self.identity_frames}")
 
@@ -107,7 +114,7 @@ class TrackedFace:
 
     params: FaceParameters
     landmarks: np.ndarray
-    source: str  # "detector", "mesh" (tracked crop) or "flow" (landmarks moved by optical flow, no mesh)
+    source: str  # "detector", "mesh" (tracked crop), "flow" (landmarks moved by optical flow, no mesh) or "hold"
 
     @property
     def box(self) -> tuple[float, float, float, float]:
@@ -169,7 +176,8 @@ class Tracker:
         When any tracked face is lost (or none is tracked), every track restarts from the detector."""
         seconds = time.perf_counter() if seconds is None else seconds
         start = time.perf_counter()
-        gray = cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY) if self.config.mesh_every > 1 else None
+        flow = self.config.mesh_every > 1 and self.config.between == "flow"
+        gray = cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY) if flow else None
         sources = [self._follow(track, frame, gray) for track in self._tracks]
         ms = {"track": (time.perf_counter() - start) * 1000}
         if not self._tracks or None in sources:
@@ -185,8 +193,10 @@ class Tracker:
         batch, _, alignments = self.reconstructor.predict_aligned(
             frame, [track.landmarks for track in tracks], [track.alignment for track in tracks]
         )
-        for track, alignment in zip(tracks, alignments, strict=True):
-            track.alignment = alignment
+        for track, alignment, source in zip(tracks, alignments, sources, strict=True):
+            # a held frame's alignment also holds the face's move since the mesh: the next mesh would count it twice
+            if source != "hold":
+                track.alignment = alignment
         ms["network"] = (time.perf_counter() - start) * 1000
         faces = []
         for k, (track, source) in enumerate(zip(tracks, sources, strict=True)):
@@ -213,9 +223,12 @@ class Tracker:
         return _Track(landmarks, smoother, IdentityHold(config.identity_frames) if config.identity_frames else None)
 
     def _follow(self, track: _Track, frame: np.ndarray, gray: np.ndarray | None) -> str | None:
-        """Move a track to this frame ("mesh" or "flow"); None when the face is lost."""
+        """Move a track to this frame ("mesh", "flow" or "hold"); None when the face is lost."""
         track.frames += 1
-        if gray is not None and self._gray is not None and track.frames % self.config.mesh_every:
+        between = track.frames % self.config.mesh_every
+        if between and self.config.between == "hold":
+            landmarks, source = track.landmarks, "hold"
+        elif between and gray is not None and self._gray is not None:
             landmarks, source = _flow(self._gray, gray, track.landmarks), "flow"
         else:
             landmarks, source = self._mesh_near(frame, track.landmarks), "mesh"

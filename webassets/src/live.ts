@@ -1,6 +1,6 @@
-// Live mode: the webcam tracked frame to frame, as inversefacenet/tracking.py tracks a video. Each frame's
-// mesh runs on a square around the previous frame's landmarks; the detector only while no face is tracked
-// or when the mesh loses it; the network on every frame, its parameters smoothed by a One Euro filter and its
+// Live mode: the webcam tracked frame to frame, as inversefacenet/tracking.py tracks a video. Every 2nd frame's
+// mesh runs on a square around the previous landmarks (in between they are held); the detector only while no face
+// is tracked or when the mesh loses it; the network on every frame, its parameters smoothed by a One Euro filter and its
 // identity (shape, albedo) held from the track's first frames (switchable together). A frame that arrives while
 // the previous one is processed is dropped, so the view lags the camera by at most one frame instead of a growing
 // queue.
@@ -16,6 +16,10 @@ const BETA = 0.3;
 const DERIVATIVE_CUTOFF = 1.0;
 /** tracking.py's TrackerConfig.identity_frames: shape and albedo are the mean of a track's first readings. */
 const IDENTITY_FRAMES = 30;
+/** tracking.py's TrackerConfig(mesh_every=2, between="hold"): the mesh runs on every 2nd tracked frame; in between
+ * the landmarks stay and the network reads the crop its last reading pointed to. On 2 cores the mesh was the
+ * largest stage (11-16 ms); holding costs little agreement with the mesh on the same frame (benchmarks/tracking.py). */
+const MESH_EVERY = 2;
 /** Frames the fps and the per-stage means are taken over. */
 const WINDOW = 30;
 /** The status line is rewritten at most this often (ms): rewriting it every frame (layout and paint on a software
@@ -113,6 +117,7 @@ interface Step {
 /** One face through a video: frame in, parameters out. */
 export class Tracker {
   private landmarks: Float32Array | null = null;
+  private tracked = 0; // frames since the detector found the face (tracking.py's _Track.frames)
   private alignment: number[] | null = null; // the network's crop alignment from the last frame: one reading
   private smoother: OneEuroFilter | null = null;
   private identity: IdentityHold | null = null;
@@ -132,13 +137,17 @@ export class Tracker {
   /** Forget the face: the next frame runs the detector and starts a new filter and identity. */
   reset(): void {
     [this.landmarks, this.alignment, this.smoother, this.identity, this.snapshot] = [null, null, null, null, null];
+    this.tracked = 0;
   }
 
   async step(frame: HTMLCanvasElement, seconds: number): Promise<Step> {
     const ms: Step["ms"] = {};
     let start = performance.now();
-    let points = this.landmarks && (await this.detector.track(frame, this.landmarks));
-    if (this.landmarks) ms.mesh = performance.now() - start;
+    let points = this.landmarks;
+    if (this.landmarks && ++this.tracked % MESH_EVERY === 0) {
+      points = await this.detector.track(frame, this.landmarks);
+      ms.mesh = performance.now() - start;
+    }
     if (!points || lost(points)) {
       this.reset();
       start = performance.now();
@@ -149,7 +158,8 @@ export class Tracker {
     if (!points) return { output: null, ms };
     this.landmarks = points;
     const { output, alignment, crop, preprocess_ms, network_ms } = await this.read(frame, points, this.alignment);
-    this.alignment = alignment;
+    // a held frame's alignment also holds the face's move since the mesh: the next mesh would count it twice
+    if (ms.mesh !== undefined || ms.detector !== undefined) this.alignment = alignment;
     [ms.preprocess, ms.network] = [preprocess_ms, network_ms];
     if (!this.smoothing) {
       [this.smoother, this.identity] = [null, null]; // switched back on, they start afresh, not from a stale state
