@@ -164,6 +164,7 @@ def export_facemodel(model: FaceModel, config: NetworkConfig, out: Path) -> dict
         "live_vertex": live.vertex.astype(np.uint32),
         "live_weight": live.weight.astype(np.float32),
         "live_triangles": live.triangles.astype(np.uint32),
+        "triangles_coarse": model.triangles_coarse.astype(np.uint32),  # live normals: the coarse level's own mesh
         "landmarks_mediapipe": model.landmarks_mediapipe.astype(np.uint32),
         "landmarks_ibug68": model.landmarks_ibug68.astype(np.uint32),
         "mask_face": model.mask_face.astype(np.uint8),

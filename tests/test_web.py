@@ -543,13 +543,15 @@ def test_the_page_builds_the_same_face_as_python(browser, site, model):
     rng = np.random.default_rng(3)
     shape, expression, albedo = rng.normal(size=model.n_shape), rng.uniform(0, 1, model.n_expression), rng.normal(
         size=model.n_albedo)  # fmt: skip
-    vertices, colours = page.evaluate(
+    vertices, colours, live = page.evaluate(
         "([s, e, a]) => { const m = window.inverseFaceNet.faceModel;"
-        " return [Array.from(m.geometry(s, e)), Array.from(m.albedo(a))]; }",
+        " return [Array.from(m.geometry(s, e)), Array.from(m.albedo(a)), Array.from(m.liveGeometry(s, e))]; }",
         [shape.tolist(), expression.tolist(), albedo.tolist()],
     )
     expected = model.geometry(shape[None].astype(np.float32), expression[None].astype(np.float32))[0]
     np.testing.assert_allclose(np.reshape(vertices, (-1, 3)), expected, atol=0.05)  # float16 bases: < 0.05 mm
+    n_coarse = int(model.triangles_coarse.max()) + 1  # live mode builds only the coarse level's vertices
+    np.testing.assert_allclose(np.reshape(live, (-1, 3)), expected[:n_coarse], atol=0.05)
     expected_albedo = np.clip(model.albedo(albedo[None].astype(np.float32))[0], 0, 1)
     np.testing.assert_allclose(np.reshape(colours, (-1, 3)), expected_albedo, atol=2e-3)
     page.close()

@@ -63,8 +63,11 @@ export class FaceModel {
    * vertex[2i] and vertex[2i + 1] by weight[i]; island: per atlas triangle, 0 skin, 1 eyes, 2 mouth interior.
    */
   readonly atlas: BlendedMesh & { uv: Float32Array; island: Uint8Array };
-  /** Live mode's view: the coarse level's region mesh (a quarter of the atlas's triangles), no seams or uv. */
+  /** Live mode's view: the coarse level's region mesh (a quarter of the atlas's triangles), no seams or uv. Its
+   * points blend only the first nCoarse vertices, those of the coarse level's triangles (trianglesCoarse). */
   readonly live: BlendedMesh;
+  readonly trianglesCoarse: Uint32Array;
+  readonly nCoarse: number;
 
   constructor(
     readonly index: FaceModelIndex,
@@ -91,6 +94,8 @@ export class FaceModel {
       weight: a("live_weight") as Float32Array,
       triangles: a("live_triangles") as Uint32Array,
     };
+    this.trianglesCoarse = a("triangles_coarse") as Uint32Array;
+    this.nCoarse = this.trianglesCoarse.reduce((m, i) => Math.max(m, i), 0) + 1;
   }
 
   static async load(base: string): Promise<FaceModel> {
@@ -101,8 +106,9 @@ export class FaceModel {
     return new FaceModel(index as FaceModelIndex, buffer);
   }
 
-  /** mean + sum_k coefficients_k * basis_k, for each (basis, coefficients) pair. */
-  private combine(mean: Float32Array, parts: [Float32Array, ArrayLike<number>][]): Float32Array {
+  /** mean + sum_k coefficients_k * basis_k, for each (basis, coefficients) pair; each basis row is `rowLength`
+   * long, of which the first mean.length values are used (a prefix of the vertices). */
+  private combine(mean: Float32Array, parts: [Float32Array, ArrayLike<number>][], rowLength = mean.length): Float32Array {
     const out = Float32Array.from(mean);
     const n = out.length;
     for (const [basis, coefficients] of parts) {
@@ -112,7 +118,7 @@ export class FaceModel {
         const group = rows.slice(r, r + 4);
         while (group.length < 4) group.push([0, group[0][1]]);
         const [[c0, k0], [c1, k1], [c2, k2], [c3, k3]] = group;
-        const [b0, b1, b2, b3] = [k0, k1, k2, k3].map((k) => basis.subarray(k * n, (k + 1) * n));
+        const [b0, b1, b2, b3] = [k0, k1, k2, k3].map((k) => basis.subarray(k * rowLength, k * rowLength + n));
         for (let i = 0; i < n; i++) out[i] += c0 * b0[i] + c1 * b1[i] + c2 * b2[i] + c3 * b3[i];
       }
     }
@@ -127,6 +133,17 @@ export class FaceModel {
   geometry(shape: ArrayLike<number>, expression: ArrayLike<number>): Float32Array {
     const neutral = this.neutral.of(shape, () => this.combine(this.mean, [[this.shapeBasis, shape]]));
     return this.combine(neutral, [[this.expressionBasis, expression]]);
+  }
+
+  /** geometry() of the first nCoarse vertices only (nCoarse*3 mm): all that the live mesh's points blend. */
+  liveGeometry(shape: ArrayLike<number>, expression: ArrayLike<number>): Float32Array {
+    const neutral = this.neutral.of(shape, () => this.combine(this.mean, [[this.shapeBasis, shape]]));
+    return this.combine(neutral.subarray(0, 3 * this.nCoarse), [[this.expressionBasis, expression]], neutral.length);
+  }
+
+  /** Unit normals at the live mesh's points of liveGeometry's vertices, from the coarse level's whole mesh. */
+  liveNormals(vertices: Float32Array): Float32Array {
+    return normalise(this.split(vertexNormals(vertices, this.trianglesCoarse), this.live));
   }
 
   albedo(albedo: ArrayLike<number>): Float32Array {
@@ -155,8 +172,8 @@ export class FaceModel {
    * Unit normals (W*3) at the atlas vertices of a face (V*3 mm): taken from the whole model mesh, so that seams
    * and the clipped edges shade like their neighbours (inversefacenet/export.py's face_normals).
    */
-  atlasNormals(vertices: Float32Array, mesh: BlendedMesh = this.atlas): Float32Array {
-    return normalise(this.split(this.normals(vertices), mesh));
+  atlasNormals(vertices: Float32Array): Float32Array {
+    return normalise(this.split(this.normals(vertices)));
   }
 
   /**

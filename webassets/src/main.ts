@@ -522,13 +522,17 @@ class App {
     const rotation_deg = { pitch: base(r.pitch) + value("pitch"), yaw: base(r.yaw) + value("yaw"),
       roll: base(r.roll) + value("roll") };
     this.edited = { ...face, sh, expression, rotation_deg };
-    const names = this.model.index.expression_names;
-    const vertices = this.model.geometry(face.shape, names.map((n) => expression[n]));
+    const weights = this.model.index.expression_names.map((n) => expression[n]);
     const albedo = this.photoTexture()?.vertexAlbedo ?? this.modelAlbedo(face);
-    // the downloads' vertex list: the atlas's, which ends at the forehead and jaw curves; live, the coarse level's
-    const [level, mesh] = this.live ? ["live" as const, this.model.live] : ["full" as const, this.model.atlas];
-    this.view.setMesh(level, this.model.split(vertices, mesh), this.model.atlasNormals(vertices, mesh),
-      this.model.split(albedo, mesh));
+    if (this.live) { // the coarse level's mesh: a quarter of the triangles, at video rate
+      const { live } = this.model;
+      const vertices = this.model.liveGeometry(face.shape, weights);
+      this.view.setMesh("live", this.model.split(vertices, live), this.model.liveNormals(vertices),
+        this.model.split(albedo, live));
+    } else { // the downloads' vertex list: the atlas's, which ends at the forehead and jaw curves
+      const vertices = this.model.geometry(face.shape, weights);
+      this.view.setMesh("full", this.model.split(vertices), this.model.atlasNormals(vertices), this.model.split(albedo));
+    }
     this.view.draw(rotationMatrix(rotation_deg.pitch, rotation_deg.yaw, rotation_deg.roll), sh);
   }
 
