@@ -123,7 +123,8 @@ export class Tracker {
   private identity: IdentityHold | null = null;
   smoothing = true;
   detections = 0;
-  /** The track's skin frame: taken when its identity is (on its first frame with smoothing off); null before. */
+  /** The track's skin frame: the first meshed frame once its identity is taken (with smoothing off, the first
+   * meshed frame); null before. */
   snapshot: Snapshot | null = null;
 
   /** identityRanges: where the network's output holds shape and albedo (the face model's parameter layout). */
@@ -158,21 +159,22 @@ export class Tracker {
     if (!points) return { output: null, ms };
     this.landmarks = points;
     const { output, alignment, crop, preprocess_ms, network_ms } = await this.read(frame, points, this.alignment);
-    // a held frame's alignment also holds the face's move since the mesh: the next mesh would count it twice
-    if (ms.mesh !== undefined || ms.detector !== undefined) this.alignment = alignment;
+    // Landmarks of this very frame (not held ones, which lag the face). A held frame's alignment also holds the
+    // face's move since the mesh, which the next mesh would count twice; and the skin is de-lit from a meshed frame.
+    const meshed = ms.mesh !== undefined || ms.detector !== undefined;
+    if (meshed) this.alignment = alignment;
     [ms.preprocess, ms.network] = [preprocess_ms, network_ms];
     if (!this.smoothing) {
       [this.smoother, this.identity] = [null, null]; // switched back on, they start afresh, not from a stale state
-      this.snapshot ??= snapshotOf(frame, points, crop, output);
+      if (meshed) this.snapshot ??= snapshotOf(frame, points, crop, output);
       return { output, ms };
     }
     this.smoother ??= new OneEuroFilter();
     const fresh = !this.identity;
     this.identity ??= new IdentityHold(this.identityRanges);
-    const taken = this.identity.complete;
     const held = this.identity.hold(output, this.smoother.filter(output, seconds));
     if (fresh) this.snapshot = null; // smoothing switched on: a new identity, so a new skin frame
-    if (!taken && this.identity.complete) {
+    if (meshed && this.identity.complete && !this.snapshot) { // the first meshed frame once the identity is taken
       this.snapshot = snapshotOf(frame, points, crop, this.identity.hold(output, Float32Array.from(output)));
     }
     return { output: held, ms };
