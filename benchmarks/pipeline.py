@@ -93,6 +93,15 @@ def video(image: np.ndarray, frames: int = VIDEO_FRAMES) -> list[np.ndarray]:
     return out
 
 
+def shifted_video(image: np.ndarray, frames: int) -> tuple[list[np.ndarray], np.ndarray]:
+    """The photo moved by a known shift per frame (px, up to ~12 px), never turned: frames and (frames, 2) shifts."""
+    shifts = np.stack([12 * np.sin(np.arange(frames) / 4), 8 * np.cos(np.arange(frames) / 5) - 8], axis=1)
+    size = image.shape[1::-1]
+    video = [cv2.warpAffine(image, np.float32([[1, 0, dx], [0, 1, dy]]), size, borderMode=cv2.BORDER_REFLECT)
+             for dx, dy in shifts]  # fmt: skip
+    return video, shifts
+
+
 def tracked(reconstructor: Reconstructor, photos: list[Path], repeats: int) -> dict[str, dict]:
     """Per photo's video: median ms per tracked frame per face (detector frames excluded), mesh every 1 and 3."""
     results = {}

@@ -8,7 +8,7 @@ about every other camera frame) and, for each one-face photo of --photos, the pi
 (shifted and turned a little each frame). Per mode, smoothing off, medians over each video's frames:
 - agreement: mean distance of the network's 468 projected landmarks from MediaPipe's mesh on the same frame (the
   every-frame run's points), over MediaPipe's outer-eye-corner distance;
-- rotation spread, on shift-only videos of the same photos (``tests/test_tracking.shifted_video``: the true head
+- rotation spread, on shift-only videos of the same photos (``benchmarks.pipeline.shifted_video``: the true head
   rotation is the same on every frame): the standard deviation of the tracked rotation, degrees, largest axis.
 Prints the medians over videos and writes every video's rows.
 """
@@ -26,54 +26,41 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.live_video import moving_frames  # noqa: E402
-from benchmarks.pipeline import video  # noqa: E402
+from benchmarks.pipeline import shifted_video, video  # noqa: E402
 from inversefacenet import Reconstructor  # noqa: E402
 from inversefacenet.images import load_image  # noqa: E402
-from inversefacenet.preprocess import Crop  # noqa: E402
-from inversefacenet.tracking import Tracker, TrackerConfig  # noqa: E402
-from tests.test_tracking import shifted_video  # noqa: E402
+from inversefacenet.tracking import TrackedFace, Tracker, TrackerConfig  # noqa: E402
 from training.evaluate import placement_error, projected  # noqa: E402
 
 MODES = {"mesh every frame": (1, "flow"), "every 2nd, flow": (2, "flow"), "every 2nd, hold": (2, "hold"),
          "every 3rd, hold": (3, "hold")}  # fmt: skip
 
 
-def track(reconstructor: Reconstructor, frames: list[np.ndarray], every: int, between: str) -> list[tuple | None]:
-    """Per frame: (parameters, the crop they are framed by, landmarks) of the largest face, or None."""
-    crops: list[Crop] = []
-    predict = reconstructor.predict_aligned
-
-    def recorded(image, landmarks, alignments):  # the crop each reading is framed by
-        out = predict(image, landmarks, alignments)
-        crops.append(out[1][0])
-        return out
-
-    reconstructor.predict_aligned = recorded
+def track(reconstructor: Reconstructor, frames: list[np.ndarray], every: int, between: str) -> list[TrackedFace | None]:
+    """Per frame: the largest tracked face, or None."""
     tracker = Tracker(reconstructor, TrackerConfig(mesh_every=every, between=between, smoothing=False))
     try:
-        out = []
-        for k, frame in enumerate(frames):
-            found, _ = tracker(frame, k / 30)
-            out.append((found[0].params, crops[-1], found[0].landmarks) if found else None)
-        return out
+        return [next(iter(tracker(frame, k / 30)[0]), None) for k, frame in enumerate(frames)]
     finally:
         tracker.close()
-        reconstructor.predict_aligned = predict
 
 
 def agreement(reconstructor: Reconstructor, frames: list[np.ndarray]) -> dict[str, float]:
     runs = {name: track(reconstructor, frames, *mode) for name, mode in MODES.items()}
-    reference = runs["mesh every frame"]
     model, camera = reconstructor.model, reconstructor.camera
-    return {name: float(np.median([placement_error(projected(model, face[0], face[1], camera), mesh[2][:, :2])
-                                   for face, mesh in zip(run, reference, strict=True) if face and mesh]))
-            for name, run in runs.items()}  # fmt: skip
+
+    def error(face: TrackedFace, mesh: TrackedFace) -> float:
+        return placement_error(projected(model, face.params, face.crop, camera), mesh.landmarks[:, :2])
+
+    pairs = {name: zip(run, runs["mesh every frame"], strict=True) for name, run in runs.items()}
+    return {name: float(np.median([error(face, mesh) for face, mesh in pair if face and mesh]))
+            for name, pair in pairs.items()}  # fmt: skip
 
 
 def rotation_spread(reconstructor: Reconstructor, frames: list[np.ndarray]) -> dict[str, float]:
     spread = {}
     for name, mode in MODES.items():
-        rotations = [np.degrees(face[0].rotation[0]) for face in track(reconstructor, frames, *mode) if face]
+        rotations = [np.degrees(face.params.rotation[0]) for face in track(reconstructor, frames, *mode) if face]
         spread[name] = float(np.std(rotations, axis=0).max())
     return spread
 

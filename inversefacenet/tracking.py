@@ -44,6 +44,7 @@ from inversefacenet.detection import (
 from inversefacenet.facemodel.model import MESH_POINTS
 from inversefacenet.params import FaceParameters
 from inversefacenet.pipeline import Reconstructor
+from inversefacenet.preprocess import Crop
 
 FLOW_POINTS = [1, 4, 6, 168, 197, 33, 133, 263, 362, 61, 291, 70, 105, 300, 334, 50, 280, 152, 10, 234, 454]
 """MediaPipe indices the optical flow follows: textured points (nose, eye and mouth corners, brows, cheeks),
@@ -110,11 +111,13 @@ def _alpha(dt: float, cutoff: float | np.ndarray) -> float | np.ndarray:
 
 @dataclass
 class TrackedFace:
-    """One face in one frame: its parameters (batch of 1) and landmarks ((478, 3) photo px)."""
+    """One face in one frame: its parameters (batch of 1), landmarks ((478, 3) photo px) and the crop (at the
+    network's input size) its parameters are framed by."""
 
     params: FaceParameters
     landmarks: np.ndarray
     source: str  # "detector", "mesh" (tracked crop), "flow" (landmarks moved by optical flow, no mesh) or "hold"
+    crop: Crop
 
     @property
     def box(self) -> tuple[float, float, float, float]:
@@ -190,7 +193,7 @@ class Tracker:
             return [], ms
         start = time.perf_counter()
         tracks = self._tracks
-        batch, _, alignments = self.reconstructor.predict_aligned(
+        batch, crops, alignments = self.reconstructor.predict_aligned(
             frame, [track.landmarks for track in tracks], [track.alignment for track in tracks]
         )
         for track, alignment, source in zip(tracks, alignments, sources, strict=True):
@@ -201,7 +204,7 @@ class Tracker:
         faces = []
         for k, (track, source) in enumerate(zip(tracks, sources, strict=True)):
             params = self._smooth(track, batch.select(slice(k, k + 1)), seconds)
-            faces.append(TrackedFace(params, track.landmarks, source))
+            faces.append(TrackedFace(params, track.landmarks, source, crops[k]))
         return faces, ms
 
     def reset(self) -> None:

@@ -5,6 +5,7 @@ import cv2
 import numpy as np
 import pytest
 
+from benchmarks.pipeline import shifted_video
 from inversefacenet import Reconstructor, detection
 from inversefacenet.checkpoint import DEFAULT_CHECKPOINT, Predictor
 from inversefacenet.detection import LandmarkDetector
@@ -12,15 +13,6 @@ from inversefacenet.images import load_image
 from inversefacenet.tracking import OneEuroFilter, Tracker, TrackerConfig
 
 EXAMPLE = "assets/examples/astronaut.jpg"
-
-
-def shifted_video(image: np.ndarray, frames: int) -> tuple[list[np.ndarray], np.ndarray]:
-    """The photo moved by a known shift per frame (px, up to ~12 px): frames and (frames, 2) shifts."""
-    shifts = np.stack([12 * np.sin(np.arange(frames) / 4), 8 * np.cos(np.arange(frames) / 5) - 8], axis=1)
-    size = image.shape[1::-1]
-    video = [cv2.warpAffine(image, np.float32([[1, 0, dx], [0, 1, dy]]), size, borderMode=cv2.BORDER_REFLECT)
-             for dx, dy in shifts]  # fmt: skip
-    return video, shifts
 
 
 @pytest.fixture(scope="module")

@@ -131,14 +131,18 @@ export class FaceModel {
   private readonly skin = new LastResult();
 
   geometry(shape: ArrayLike<number>, expression: ArrayLike<number>): Float32Array {
-    const neutral = this.neutral.of(shape, () => this.combine(this.mean, [[this.shapeBasis, shape]]));
-    return this.combine(neutral, [[this.expressionBasis, expression]]);
+    return this.combine(this.neutralOf(shape), [[this.expressionBasis, expression]]);
   }
 
   /** geometry() of the first nCoarse vertices only (nCoarse*3 mm): all that the live mesh's points blend. */
   liveGeometry(shape: ArrayLike<number>, expression: ArrayLike<number>): Float32Array {
-    const neutral = this.neutral.of(shape, () => this.combine(this.mean, [[this.shapeBasis, shape]]));
+    const neutral = this.neutralOf(shape);
     return this.combine(neutral.subarray(0, 3 * this.nCoarse), [[this.expressionBasis, expression]], neutral.length);
+  }
+
+  /** The identity's neutral face (V*3 mm), kept while the same shape comes again. */
+  private neutralOf(shape: ArrayLike<number>): Float32Array {
+    return this.neutral.of(shape, () => this.combine(this.mean, [[this.shapeBasis, shape]]));
   }
 
   /** Unit normals at the live mesh's points of liveGeometry's vertices, from the coarse level's whole mesh. */
