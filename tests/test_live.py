@@ -19,7 +19,7 @@ from inversefacenet.checkpoint import DEFAULT_CHECKPOINT
 from inversefacenet.detection import LandmarkDetector
 from inversefacenet.predictor import load_predictor
 from inversefacenet.tracking import Tracker
-from tests.conftest import known_face
+from tests.conftest import known_face, photo_of
 from tests.test_animate import accessor, three_page  # noqa: F401 - three_page is a fixture used below
 
 TIMES = np.array([0.0, 0.04, 0.1, 0.2, 0.35])
@@ -141,3 +141,24 @@ def test_two_sessions_keep_separate_recordings_of_their_own_tracked_faces(recons
         alice.close()
         bob.close()
     assert not alice.folder.exists() and not bob.folder.exists()
+
+
+@pytest.mark.parametrize("seed", [2, 4])
+def test_the_face_pasted_into_the_frame_covers_the_face_that_was_there(model, reconstructor, seed):
+    """The model's face under a preset, pasted where the tracked parameters are framed, lands on the rendered face
+    of a known face: the frame's changed pixels against its true silhouette."""
+    canvas = np.full((360, 480, 3), 140, np.uint8)
+    face, out = photo_of(model, known_face(model, seed), 240)
+    canvas[60:300, 120:360] = face
+    session = LiveSession(reconstructor)
+    try:
+        relit, status = session.frame(canvas, "side light", True, False, own_skin=False)
+    finally:
+        session.close()
+    assert status.startswith("detector")
+    changed = np.abs(relit.astype(int) - canvas.astype(int)).max(axis=-1) > 0
+    truth = np.zeros(canvas.shape[:2], bool)
+    truth[60:300, 120:360] = out.raster.mask[0]
+    centres = [np.argwhere(region).mean(axis=0) for region in (changed, truth)]
+    assert (changed & truth).sum() / (changed | truth).sum() > 0.85  # measured: 0.90, 0.92
+    assert np.linalg.norm(centres[0] - centres[1]) < 6  # px, of a face about 160 px wide (measured: 3.3, 4.3)
