@@ -58,6 +58,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.paired and (args.out is None or args.out.resolve() == OFFSETS_FILE.resolve()):
         parser.error(f"--paired needs an --out other than {OFFSETS_FILE}")
     args.out = args.out or OFFSETS_FILE
+    args.out.parent.mkdir(parents=True, exist_ok=True)  # before minutes of measuring, not after
     model = FaceModel.load()
     paired = measure(model, args.count, args.seed, args.distribution)
     noise = paired.offsets_by_pose(model)
