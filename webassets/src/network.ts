@@ -56,9 +56,18 @@ async function webgpuUsable(needsF16: boolean): Promise<boolean> {
   return !needsF16 || adapter.features.has("shader-f16");
 }
 
+/**
+ * ONNX Runtime's wasm threads. Its idle threads spin waiting for work: on 2 cores a second thread took 33 ms of CPU
+ * per live frame for a 10 ms reading, the core the face mesh, the compositor and the software GL needed (live fps
+ * about 19 with 2 threads, 23 with 1; a photo's reading 10 ms against 13). With more cores there is one to spare.
+ */
+function wasmThreads(cores: number): number {
+  return self.crossOriginIsolated && cores > 2 ? Math.min(4, cores) : 1;
+}
+
 export async function createNetwork(base: string, variant: string, wanted: Backend | null): Promise<Network> {
   ort.env.wasm.wasmPaths = `${base}ort/`;
-  ort.env.wasm.numThreads = self.crossOriginIsolated ? Math.min(4, navigator.hardwareConcurrency || 2) : 1;
+  ort.env.wasm.numThreads = wasmThreads(navigator.hardwareConcurrency || 1);
   const backend: Backend =
     wanted ?? ((await webgpuUsable(variant === "fp16")) ? "webgpu" : "wasm");
   const model = `${base}models/inversefacenet_${variant}.onnx`;
