@@ -56,6 +56,7 @@ def export_fp32(network: torch.nn.Module, config: NetworkConfig) -> onnx.ModelPr
 MASK_RULES = {
     "face": "face oval filled (cv2.fillPoly, pixel centres) minus inner lips and eyes",
     "none": "none: the whole crop",
+    "split": "the whole crop, then the face mask (as for 'face') as a 4th channel, 1 inside",
 }
 """The input mask rules (inversefacenet.preprocess.INPUT_MASKS) in words, for the metadata's readers."""
 
@@ -64,7 +65,8 @@ def preprocessing(config: NetworkConfig) -> dict[str, object]:
     """How inputs are made for a checkpoint's network: its crop rule, camera, input size, range and layout."""
     return {
         "input_size": config.input_size,
-        "input_layout": "NCHW, RGB, (pixel / 255 - 0.5) * input mask",
+        "input_layout": "NCHW, RGB (pixel / 255 - 0.5), then the input mask" if config.input_mask == "split"
+        else "NCHW, RGB, (pixel / 255 - 0.5) * input mask",
         "input_range": config.input_range,
         "crop_scale": config.crop_scale,
         "crop_rule": "square box of the 468 mesh landmarks x crop_scale, centred",

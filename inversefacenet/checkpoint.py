@@ -22,7 +22,7 @@ from safetensors.torch import load_file, safe_open, save_file
 from inversefacenet.facemodel.model import FaceModel
 from inversefacenet.networks import build_network
 from inversefacenet.params import FaceParameters, ParameterLayout
-from inversefacenet.preprocess import ALIGNMENT_SIZE
+from inversefacenet.preprocess import ALIGNMENT_SIZE, INPUT_CHANNELS
 from inversefacenet.render.camera import DEFAULT_CAMERA, Camera
 
 DEFAULT_CHECKPOINT = Path(__file__).resolve().parents[1] / "assets" / "inversefacenet.safetensors"
@@ -106,7 +106,7 @@ def load_network(path: str | Path, model: FaceModel | None = None) -> tuple[torc
     if model is not None and config.face_model_sha256 != model.sha256:
         log.warning("%s was trained with another face-model file (sha256 %.12s); check it matches", path,
                     config.face_model_sha256)  # fmt: skip
-    network = build_network(config.architecture, config.input_size, config.n_outputs)
+    network = build_network(config.architecture, config.input_size, config.n_outputs, config.input_mask == "split")
     try:
         network.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in tensors.items()})
     except RuntimeError as error:
@@ -132,7 +132,7 @@ class Predictor:
         return cls(*load_network(path, model))
 
     def __call__(self, inputs: np.ndarray) -> FaceParameters:
-        """inputs: (B, S, S, 3) float32 from :func:`inversefacenet.preprocess.network_input`."""
+        """inputs: (B, S, S, C) float32 from :func:`inversefacenet.preprocess.network_input`."""
         return to_parameters(self.outputs(inputs), self.config)
 
     @torch.no_grad()
@@ -143,10 +143,11 @@ class Predictor:
 
 
 def channels_first(inputs: np.ndarray, config: NetworkConfig) -> np.ndarray:
-    """(B, S, S, 3) network inputs -> contiguous (B, 3, S, S) float32, checked against the config."""
-    size = config.input_size
-    if inputs.ndim != 4 or inputs.shape[1:] != (size, size, 3):
-        raise ValueError(f"expected network inputs (B, {size}, {size}, 3), got {inputs.shape}")
+    """(B, S, S, C) network inputs -> contiguous (B, C, S, S) float32, checked against the config (C: 3, or 4 for
+    the "split" input rule)."""
+    size, channels = config.input_size, INPUT_CHANNELS[config.input_mask]
+    if inputs.ndim != 4 or inputs.shape[1:] != (size, size, channels):
+        raise ValueError(f"expected network inputs (B, {size}, {size}, {channels}), got {inputs.shape}")
     return np.ascontiguousarray(inputs.transpose(0, 3, 1, 2), dtype=np.float32)
 
 

@@ -15,29 +15,45 @@ from torch import nn
 
 Architecture = Literal["alexnet", "compact"]
 ARCHITECTURES: tuple[str, ...] = ("alexnet", "compact")
+SPLIT_CHANNELS = 7
+"""Channels a "split" input becomes inside the network (:func:`split_channels`)."""
+
+
+def split_channels(images: torch.Tensor) -> torch.Tensor:
+    """(B, 4, S, S) colours and face mask -> (B, 7, S, S): the colours inside the mask, the mask, the colours
+    outside it. Its first 3 channels are what a masked network reads, so a split network whose first layer has a
+    masked network's weights there and zeros on the other 4 starts as that network (``train.load_weights``)."""
+    colours, mask = images[:, :3], images[:, 3:4]
+    return torch.cat([colours * mask, mask, colours * (1 - mask)], dim=1)
+
+
+def _channels(split: bool) -> int:
+    """Input channels of a network's first layer."""
+    return SPLIT_CHANNELS if split else 3
 
 
 class AlexNet(nn.Module):
     """AlexNet features (64-192-384-256-256) and a two-layer head of ``hidden`` units."""
 
-    def __init__(self, input_size: int, n_outputs: int, hidden: int = 1024) -> None:
+    def __init__(self, input_size: int, n_outputs: int, hidden: int = 1024, split: bool = False) -> None:
         super().__init__()
+        self.split = split
         self.features = nn.Sequential(
-            nn.Conv2d(3, 64, 11, stride=4, padding=2), nn.ReLU(inplace=True), nn.MaxPool2d(3, 2),
+            nn.Conv2d(_channels(split), 64, 11, stride=4, padding=2), nn.ReLU(inplace=True), nn.MaxPool2d(3, 2),
             nn.Conv2d(64, 192, 5, padding=2), nn.ReLU(inplace=True), nn.MaxPool2d(3, 2),
             nn.Conv2d(192, 384, 3, padding=1), nn.ReLU(inplace=True),
             nn.Conv2d(384, 256, 3, padding=1), nn.ReLU(inplace=True),
             nn.Conv2d(256, 256, 3, padding=1), nn.ReLU(inplace=True), nn.MaxPool2d(3, 2),
         )  # fmt: skip
         with torch.no_grad():
-            flat = self.features(torch.zeros(1, 3, input_size, input_size)).numel()
+            flat = self.features(torch.zeros(1, _channels(split), input_size, input_size)).numel()
         self.head = nn.Sequential(
             nn.Flatten(), nn.Dropout(0.2), nn.Linear(flat, hidden), nn.ReLU(inplace=True),
             nn.Linear(hidden, hidden), nn.ReLU(inplace=True), nn.Linear(hidden, n_outputs),
         )  # fmt: skip
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
-        return self.head(self.features(images))
+        return self.head(self.features(split_channels(images) if self.split else images))
 
 
 class _Block(nn.Module):
@@ -64,12 +80,13 @@ class _Block(nn.Module):
 class CompactNet(nn.Module):
     """A half-width ResNet-18-like regressor: stem, four stages of two blocks, global pooling."""
 
-    def __init__(self, input_size: int, n_outputs: int, width: int = 32) -> None:
+    def __init__(self, input_size: int, n_outputs: int, width: int = 32, split: bool = False) -> None:
         super().__init__()
         del input_size  # global pooling makes the network size-agnostic
+        self.split = split
         widths = [width, width * 2, width * 4, width * 8]
         layers: list[nn.Module] = [  # stride-4 stem, as in ResNet
-            nn.Conv2d(3, width, 5, 2, 2, bias=False), nn.BatchNorm2d(width), nn.ReLU(inplace=True),
+            nn.Conv2d(_channels(split), width, 5, 2, 2, bias=False), nn.BatchNorm2d(width), nn.ReLU(inplace=True),
             nn.MaxPool2d(3, 2, 1),
         ]  # fmt: skip
         channels = width
@@ -80,15 +97,16 @@ class CompactNet(nn.Module):
         self.head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(channels, n_outputs))
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
-        return self.head(self.features(images))
+        return self.head(self.features(split_channels(images) if self.split else images))
 
 
-def build_network(architecture: str, input_size: int, n_outputs: int) -> nn.Module:
-    """A fresh network; the last layer starts small (weights N(0, 0.01), bias 0) as in the paper."""
+def build_network(architecture: str, input_size: int, n_outputs: int, split: bool = False) -> nn.Module:
+    """A fresh network; the last layer starts small (weights N(0, 0.01), bias 0) as in the paper. ``split``: it
+    reads the "split" input rule's 4 channels (``preprocess.INPUT_MASKS``)."""
     if architecture == "alexnet":
-        network: nn.Module = AlexNet(input_size, n_outputs)
+        network: nn.Module = AlexNet(input_size, n_outputs, split=split)
     elif architecture == "compact":
-        network = CompactNet(input_size, n_outputs)
+        network = CompactNet(input_size, n_outputs, split=split)
     else:
         raise ValueError(f"unknown architecture {architecture!r}; choose one of {ARCHITECTURES}")
     last = network.head[-1]

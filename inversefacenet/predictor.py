@@ -27,6 +27,7 @@ import torch
 from inversefacenet.checkpoint import NetworkConfig, Predictor, channels_first, load_network, to_parameters
 from inversefacenet.facemodel.model import FaceModel
 from inversefacenet.params import FaceParameters
+from inversefacenet.preprocess import INPUT_CHANNELS
 
 Backend = Literal["auto", "onnxruntime", "torch"]
 OPSET = 17
@@ -78,7 +79,7 @@ class OnnxPredictor:
         return cls(_cached_onnx(Path(path), network, config), config)
 
     def __call__(self, inputs: np.ndarray) -> FaceParameters:
-        """inputs: (B, S, S, 3) float32 from :func:`inversefacenet.preprocess.network_input`."""
+        """inputs: (B, S, S, C) float32 from :func:`inversefacenet.preprocess.network_input`."""
         return to_parameters(self.outputs(inputs), self.config)
 
     def outputs(self, inputs: np.ndarray) -> np.ndarray:
@@ -88,12 +89,14 @@ class OnnxPredictor:
 
 
 def export_onnx(network: torch.nn.Module, config: NetworkConfig) -> bytes:
-    """The network as an ONNX graph: image (B, 3, S, S) float32 -> params (B, P), dynamic batch."""
+    """The network as an ONNX graph: image (B, C, S, S) float32 -> params (B, P), dynamic batch (C: 3, or 4 for the
+    "split" input rule)."""
     buffer = io.BytesIO()
     with warnings.catch_warnings():  # the TorchScript exporter is deprecated; the new one needs onnxscript
         warnings.simplefilter("ignore", DeprecationWarning)
         torch.onnx.export(
-            network.eval(), torch.zeros(1, 3, config.input_size, config.input_size), buffer, dynamo=False,
+            network.eval(), torch.zeros(1, INPUT_CHANNELS[config.input_mask], config.input_size, config.input_size),
+            buffer, dynamo=False,
             opset_version=OPSET, input_names=["image"], output_names=["params"],
             dynamic_axes={"image": {0: "batch"}, "params": {0: "batch"}},
         )  # fmt: skip

@@ -115,22 +115,33 @@ def face_mask(landmarks_crop: np.ndarray, size: int) -> np.ndarray:
     return mask.astype(bool)
 
 
-INPUT_MASKS = ("face", "none")
+INPUT_MASKS = ("face", "none", "split")
 """How a network's input is masked (``NetworkConfig.input_mask``): "face" keeps the face oval without eyes and
 mouth (the paper's rule: its outline is drawn from the landmarks, so it tells the network the face's outline as
-the landmarks see it), "none" keeps the whole crop (the outline then comes from the photo itself)."""
+the landmarks see it), "none" keeps the whole crop (the outline then comes from the photo itself), "split" keeps
+the whole crop and adds the face mask as a 4th channel (the network gets both; see ``networks.split_channels``)."""
+INPUT_CHANNELS = {"face": 3, "none": 3, "split": 4}
+"""Channels of a network's input under each rule of ``INPUT_MASKS``."""
 
 
 def input_mask(landmarks_crop: np.ndarray, size: int, rule: str) -> np.ndarray:
-    """(size, size) bool: what of the crop a network with mask ``rule`` (one of ``INPUT_MASKS``) sees."""
+    """(size, size) bool: the mask a network with mask ``rule`` (one of ``INPUT_MASKS``) is given."""
     if rule not in INPUT_MASKS:
         raise ValueError(f"unknown input mask {rule!r}: expected one of {INPUT_MASKS}")
-    return face_mask(landmarks_crop, size) if rule == "face" else np.ones((size, size), bool)
+    return np.ones((size, size), bool) if rule == "none" else face_mask(landmarks_crop, size)
 
 
-def network_input(crop: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """(size, size, 3) uint8 crop and bool mask -> float32 colour in [-0.5, 0.5], 0 outside the mask."""
-    return (crop.astype(np.float32) / 255 - 0.5) * mask[..., None]
+def masked_colours(colours: np.ndarray, mask: np.ndarray, rule: str = "face") -> np.ndarray:
+    """(..., S, S, 3) colours in [-0.5, 0.5] and their (..., S, S) bool mask -> the network's input under ``rule``:
+    (..., S, S, 3) colours, 0 outside the mask; or for "split" (..., S, S, 4) the colours and the mask."""
+    if rule == "split":
+        return np.concatenate([colours, mask[..., None]], axis=-1).astype(np.float32)
+    return (colours * mask[..., None]).astype(np.float32)
+
+
+def network_input(crop: np.ndarray, mask: np.ndarray, rule: str = "face") -> np.ndarray:
+    """(size, size, 3) uint8 crop and bool mask -> float32 network input under ``rule`` (:func:`masked_colours`)."""
+    return masked_colours(crop.astype(np.float32) / 255 - 0.5, mask, rule)
 
 
 def face_input(
@@ -145,4 +156,4 @@ def face_input(
 def crop_input(image: np.ndarray, landmarks: np.ndarray, crop: Crop, mask: str = "face") -> np.ndarray:
     """The network input of one face in a given ``crop`` (e.g. one a network pointed to): the photo resampled
     there, masked by ``mask`` (:func:`input_mask`) of the face's (478, 2+) landmarks -> (crop.size, crop.size, 3)."""
-    return network_input(crop_image(image, crop), input_mask(crop.to_crop(landmarks[:, :2]), crop.size, mask))
+    return network_input(crop_image(image, crop), input_mask(crop.to_crop(landmarks[:, :2]), crop.size, mask), mask)

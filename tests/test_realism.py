@@ -148,6 +148,21 @@ def test_unmasked_inputs_are_the_masked_ones_plus_what_the_mask_hid(model, reali
     assert (np.abs(hidden).max(-1) > 0.02).mean() > (0.9 if realism.active else 0.2)  # background, or the render
 
 
+@pytest.mark.parametrize("realism", [Realism.none(), Realism()])
+def test_split_inputs_are_the_whole_crop_and_the_face_mask(model, realism):
+    """Input rule "split": the same renders, effects and crops as "face" and "none"; its 4th channel is the mask the
+    "face" rule applies, its colours are the whole crop."""
+    streams = [SyntheticStream(model, 64, 4, seed=3, distribution=PAPER.real(), realism=realism, alignment=True,
+                               mask=rule) for rule in ("face", "none", "split")]  # fmt: skip
+    (masked, targets), (whole, _), (split, split_targets) = (stream.batch(2) for stream in streams)
+    np.testing.assert_array_equal(targets, split_targets)
+    assert split.shape == (*whole.shape[:3], 4)
+    np.testing.assert_array_equal(split[..., :3], whole)
+    mask = split[..., 3]
+    assert set(np.unique(mask)) == {0.0, 1.0} and 0.2 < mask.mean() < 0.8
+    np.testing.assert_array_equal(split[..., :3] * mask[..., None], masked)
+
+
 def test_crop_input_without_a_mask_is_the_whole_crop():
     rng = np.random.default_rng(0)
     photo = rng.integers(0, 256, (200, 300, 3), dtype=np.uint8)
@@ -156,6 +171,9 @@ def test_crop_input_without_a_mask_is_the_whole_crop():
     whole = crop_image(photo, crop) / np.float32(255) - 0.5
     np.testing.assert_array_equal(crop_input(photo, points, crop, "none"), whole)
     assert (crop_input(photo, points, crop) == 0).all(-1).mean() > 0.2  # the face rule hides the outside
+    split = crop_input(photo, points, crop, "split")
+    np.testing.assert_array_equal(split[..., :3], whole)
+    np.testing.assert_array_equal(split[..., 3], face_mask(crop.to_crop(points), 64))
     with pytest.raises(ValueError, match="unknown input mask"):
         crop_input(photo, points, crop, "oval")
 

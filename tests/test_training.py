@@ -17,10 +17,11 @@ from inversefacenet.checkpoint import CheckpointError, NetworkConfig, Predictor,
 from inversefacenet.cli import main as cli
 from inversefacenet.detection import LandmarkDetector
 from inversefacenet.networks import build_network
-from inversefacenet.preprocess import crop_for_landmarks
+from inversefacenet.predictor import OnnxPredictor
+from inversefacenet.preprocess import crop_for_landmarks, crop_input
 from inversefacenet.render import camera as cam
 from inversefacenet.render import render
-from tests.conftest import random_parameters
+from tests.conftest import known_face, photo_of, random_parameters
 from training.bootstrap import bootstrap
 from training.corpus import PAPER, SyntheticStream, held_out_set, sample_parameters
 from training.evaluate import metrics, placement_error, projected
@@ -84,6 +85,38 @@ def test_alignment_term_is_the_crop_error_in_input_pixels(model):
     predicted[:, -1] = 0.01  # 1 % of scale: 0.64 px at the crop's edge
     assert float(loss(target, target)) == 0
     assert float(loss(predicted, target)) == pytest.approx(2.0 * (1 + 0.64**2), rel=1e-5)
+
+
+@pytest.mark.parametrize("architecture", ["compact", "alexnet"])
+def test_a_split_network_started_from_a_masked_one_reads_as_it_does(model, architecture):
+    """The "split" input rule's network, its first layer padded with zeros: on the colours and the face mask it
+    gives what the masked network gives on the masked colours, whatever lies outside the mask."""
+    masked = build_network(architecture, 64, model.layout.size + 3).eval()
+    split = build_network(architecture, 64, model.layout.size + 3, split=True).eval()
+    load_weights(split, masked)
+    colours = torch.rand(2, 3, 64, 64) - 0.5
+    mask = (torch.rand(2, 1, 64, 64) > 0.4).float()
+    with torch.no_grad():
+        expected = masked(colours * mask)
+        np.testing.assert_allclose(split(torch.cat([colours, mask], 1)), expected, atol=1e-5)
+        np.testing.assert_allclose(split(torch.cat([colours * mask + (1 - mask) * 0.3, mask], 1)), expected, atol=1e-5)
+
+
+def test_a_split_finetune_trains_and_exports_from_a_masked_checkpoint(model, tmp_path):
+    """``--input-mask split --init MASKED``: two steps train, and the checkpoint reads the same in torch and in
+    ONNX Runtime on a photo's split input."""
+    config = replace(NetworkConfig.for_model(model, "compact", 64), crop_alignment=True)
+    source = save_checkpoint(tmp_path / "masked.safetensors", build_network("compact", 64, config.n_outputs), config)
+    train(tiny_config(init=str(source), crop_alignment=True, input_mask="split", steps=2), tmp_path / "split", model)
+    path = tmp_path / "split" / "last.safetensors"
+    torch_predictor, onnx_predictor = Predictor.load(path, model), OnnxPredictor.load(path, model)
+    assert torch_predictor.config.input_mask == "split"
+    photo, out = photo_of(model, known_face(model, 1), 160)
+    points = out.pixels[0, model.landmarks_mediapipe]
+    inputs = crop_input(photo, points, crop_for_landmarks(points, 64), "split")[None]
+    np.testing.assert_allclose(onnx_predictor.outputs(inputs), torch_predictor.outputs(inputs), atol=1e-4)
+    with pytest.raises(ValueError, match=r"\(B, 64, 64, 4\)"):
+        torch_predictor.outputs(inputs[..., :3])
 
 
 def test_a_finetune_adds_the_alignment_outputs_to_a_checkpoint(model, tmp_path):

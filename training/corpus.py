@@ -28,7 +28,15 @@ from inversefacenet.facemodel.model import FaceModel
 from inversefacenet.landmark_offsets import MeasuredOffsets
 from inversefacenet.lighting import Light, sh_from_light
 from inversefacenet.params import N_ROTATION, N_SH, FaceParameters
-from inversefacenet.preprocess import ALIGNMENT_SIZE, Crop, crop_for_landmarks, crop_image, input_mask
+from inversefacenet.preprocess import (
+    ALIGNMENT_SIZE,
+    INPUT_CHANNELS,
+    Crop,
+    crop_for_landmarks,
+    crop_image,
+    input_mask,
+    masked_colours,
+)
 from inversefacenet.render.renderer import project_face, render
 from training.photo_labels import JITTER, PhotoFaces, jittered
 from training.realism import NetworkBatch, Realism, network_inputs, photo_like
@@ -134,7 +142,7 @@ def render_batch(
     masks = np.stack([input_mask(p, size, mask) for p in points])
     images = np.clip(out.image, 0, 1) - 0.5
     exact = np.zeros((len(masks), ALIGNMENT_SIZE), np.float32)  # crops from the true points
-    return NetworkBatch((images * masks[..., None]).astype(np.float32), masks, exact)
+    return NetworkBatch(masked_colours(images, masks, mask), masks, exact)
 
 
 def render_inputs(
@@ -184,7 +192,8 @@ def rendered_into_photos(model: FaceModel, photos: PhotoFaces, rows: int, rng: n
     out = render(coarse, shown, size, crop=(fitted.scale * ratio, offset))  # the fits' places, in the crops
     points = out.pixels[:, coarse.landmarks_mediapipe]
     surroundings = replace(realism, background=False, head=0.0)  # the photo's own
-    inputs, masks = np.empty((rows, size, size, 3), np.float32), np.empty((rows, size, size), bool)
+    inputs = np.empty((rows, size, size, INPUT_CHANNELS[mask]), np.float32)
+    masks = np.empty((rows, size, size), bool)
     alignment = np.empty((rows, ALIGNMENT_SIZE), np.float32)
     for k, (face, crop) in enumerate(zip(faces, crops, strict=True)):
         photo = crop_image(photos.images[labels.photo[face]], crop).astype(np.float32) / 255
@@ -192,7 +201,7 @@ def rendered_into_photos(model: FaceModel, photos: PhotoFaces, rows: int, rng: n
         image = photo_like(image, out.raster.mask[k], points[k], rng, surroundings)
         alignment[k] = Crop(1.0, (0.0, 0.0), size).alignment_to(crop_for_landmarks(points[k], size))
         masks[k] = input_mask(points[k], size, mask)
-        inputs[k] = (np.clip(image, 0, 1) - 0.5) * masks[k][..., None]
+        inputs[k] = masked_colours(np.clip(image, 0, 1) - 0.5, masks[k], mask)
     return NetworkBatch(inputs, masks, alignment), shown.pack()
 
 

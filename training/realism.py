@@ -32,7 +32,16 @@ import numpy as np
 from inversefacenet.facemodel.model import MESH_POINTS, FaceModel
 from inversefacenet.landmark_offsets import measured_offsets, moved
 from inversefacenet.params import FaceParameters
-from inversefacenet.preprocess import ALIGNMENT_SIZE, EYES, Crop, crop_for_landmarks, crop_image, input_mask
+from inversefacenet.preprocess import (
+    ALIGNMENT_SIZE,
+    EYES,
+    INPUT_CHANNELS,
+    Crop,
+    crop_for_landmarks,
+    crop_image,
+    input_mask,
+    masked_colours,
+)
 from inversefacenet.render.renderer import render
 
 
@@ -216,7 +225,8 @@ def network_inputs(images: np.ndarray, coverage: np.ndarray, points: np.ndarray,
     """
     size = images.shape[1]
     exact = Crop(1.0, (0.0, 0.0), size)  # the renders are framed by the rule on the true points
-    inputs, masks = np.empty(images.shape, np.float32), np.empty(images.shape[:3], bool)
+    inputs = np.empty((*images.shape[:3], INPUT_CHANNELS[mask]), np.float32)
+    masks = np.empty(images.shape[:3], bool)
     alignment = np.zeros((len(images), ALIGNMENT_SIZE), np.float32)
     for k in range(len(images)):
         image, landmarks = images[k], points[k]
@@ -229,7 +239,7 @@ def network_inputs(images: np.ndarray, coverage: np.ndarray, points: np.ndarray,
                 image, landmarks, crop = recrop(image, moved(landmarks, offsets), size)
                 alignment[k] = crop.alignment_to(exact)
         masks[k] = input_mask(landmarks, size, mask)
-        inputs[k] = (np.clip(image, 0, 1) - 0.5) * masks[k][..., None]
+        inputs[k] = masked_colours(np.clip(image, 0, 1) - 0.5, masks[k], mask)
     return NetworkBatch(inputs, masks, alignment)
 
 

@@ -142,13 +142,18 @@ def _distributed() -> tuple[torch.device, int, int]:
 
 
 def load_weights(network: torch.nn.Module, source: torch.nn.Module) -> None:
-    """Start ``network`` from ``source``'s weights; a final layer with more outputs (the crop alignment) keeps
-    the source's rows and starts the new ones at zero (it first says "the crop is where the rule put it")."""
+    """Start ``network`` from ``source``'s weights, padding with zeros where it is larger: a final layer with more
+    outputs (the crop alignment) keeps the source's rows and starts the new ones at zero (it first says "the crop
+    is where the rule put it"); a first layer with more input channels (the "split" input rule) keeps the source's
+    channels first and starts the others at zero (it first reads what a masked network reads)."""
     state = source.state_dict()
     for name, tensor in network.state_dict().items():
         have = state[name]
-        if have.shape != tensor.shape and have.shape[1:] == tensor.shape[1:] and have.shape[0] < tensor.shape[0]:
-            state[name] = torch.cat([have, torch.zeros((tensor.shape[0] - have.shape[0], *have.shape[1:]))])
+        for axis in (0, 1):
+            if have.ndim > axis and have.shape[axis] < tensor.shape[axis]:
+                missing = (*have.shape[:axis], tensor.shape[axis] - have.shape[axis], *have.shape[axis + 1 :])
+                have = torch.cat([have, torch.zeros(missing, dtype=have.dtype)], dim=axis)
+        state[name] = have
     network.load_state_dict(state)
 
 
@@ -255,7 +260,7 @@ def train(
     out.mkdir(parents=True, exist_ok=True)
     net_config = replace(NetworkConfig.for_model(model, config.architecture, config.input_size),
                          crop_alignment=config.crop_alignment, input_mask=config.input_mask)  # fmt: skip
-    network = build_network(config.architecture, config.input_size, net_config.n_outputs)
+    network = build_network(config.architecture, config.input_size, net_config.n_outputs, config.input_mask == "split")
     if config.init:
         load_weights(network, load_network(config.init, model)[0])
     network.to(device, memory_format=torch.channels_last)  # ~20 % faster on the CPU, measured

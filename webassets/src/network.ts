@@ -74,11 +74,16 @@ export async function createNetwork(base: string, variant: string, wanted: Backe
   const bytes = new Uint8Array(await (await fetch(model)).arrayBuffer());
   const metadata = onnxMetadata(bytes).get(PREPROCESSING_KEY);
   if (!metadata) throw new Error(`${model} carries no ${PREPROCESSING_KEY} metadata: re-export it (make web-build)`);
+  const preprocessing = JSON.parse(metadata) as Preprocessing;
+  const rule = preprocessing.input_mask ?? "face";
+  if (rule !== "face" && rule !== "none") {
+    throw new Error(`${model} reads its crop by the input rule "${rule}", which this page cannot prepare yet`);
+  }
   const session = await ort.InferenceSession.create(bytes, { executionProviders: [backend] });
   return {
     backend,
     model,
-    preprocessing: JSON.parse(metadata) as Preprocessing,
+    preprocessing,
     async run(input: Float32Array, size: number) {
       const start = performance.now();
       const batch = input.length / (3 * size * size);
