@@ -32,12 +32,25 @@ def _channels(split: bool) -> int:
     return SPLIT_CHANNELS if split else 3
 
 
-class AlexNet(nn.Module):
+class _Regressor(nn.Module):
+    """Features then a head; a ``split`` network first turns its 4 input channels into 7 (:func:`split_channels`)."""
+
+    features: nn.Module
+    head: nn.Sequential
+
+    def __init__(self, split: bool) -> None:
+        super().__init__()
+        self.split = split
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return self.head(self.features(split_channels(images) if self.split else images))
+
+
+class AlexNet(_Regressor):
     """AlexNet features (64-192-384-256-256) and a two-layer head of ``hidden`` units."""
 
     def __init__(self, input_size: int, n_outputs: int, hidden: int = 1024, split: bool = False) -> None:
-        super().__init__()
-        self.split = split
+        super().__init__(split)
         self.features = nn.Sequential(
             nn.Conv2d(_channels(split), 64, 11, stride=4, padding=2), nn.ReLU(inplace=True), nn.MaxPool2d(3, 2),
             nn.Conv2d(64, 192, 5, padding=2), nn.ReLU(inplace=True), nn.MaxPool2d(3, 2),
@@ -51,9 +64,6 @@ class AlexNet(nn.Module):
             nn.Flatten(), nn.Dropout(0.2), nn.Linear(flat, hidden), nn.ReLU(inplace=True),
             nn.Linear(hidden, hidden), nn.ReLU(inplace=True), nn.Linear(hidden, n_outputs),
         )  # fmt: skip
-
-    def forward(self, images: torch.Tensor) -> torch.Tensor:
-        return self.head(self.features(split_channels(images) if self.split else images))
 
 
 class _Block(nn.Module):
@@ -77,13 +87,12 @@ class _Block(nn.Module):
         return torch.relu(self.body(x) + self.skip(x))
 
 
-class CompactNet(nn.Module):
+class CompactNet(_Regressor):
     """A half-width ResNet-18-like regressor: stem, four stages of two blocks, global pooling."""
 
     def __init__(self, input_size: int, n_outputs: int, width: int = 32, split: bool = False) -> None:
-        super().__init__()
+        super().__init__(split)
         del input_size  # global pooling makes the network size-agnostic
-        self.split = split
         widths = [width, width * 2, width * 4, width * 8]
         layers: list[nn.Module] = [  # stride-4 stem, as in ResNet
             nn.Conv2d(_channels(split), width, 5, 2, 2, bias=False), nn.BatchNorm2d(width), nn.ReLU(inplace=True),
@@ -95,9 +104,6 @@ class CompactNet(nn.Module):
             channels = w
         self.features = nn.Sequential(*layers)
         self.head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(channels, n_outputs))
-
-    def forward(self, images: torch.Tensor) -> torch.Tensor:
-        return self.head(self.features(split_channels(images) if self.split else images))
 
 
 def build_network(architecture: str, input_size: int, n_outputs: int, split: bool = False) -> nn.Module:
