@@ -23,7 +23,16 @@ from inversefacenet.lighting import PRESETS, Light, light_from_sh, matched, sh_f
 from inversefacenet.params import FaceParameters
 from inversefacenet.photo_texture import delight, texel_map
 from inversefacenet.pipeline import is_grey_face
-from inversefacenet.preprocess import EYES, FACE_OVAL, INNER_LIPS, Crop, crop_for_landmarks, face_mask
+from inversefacenet.preprocess import (
+    EYES,
+    FACE_OVAL,
+    INNER_LIPS,
+    INPUT_MASKS,
+    Crop,
+    crop_for_landmarks,
+    face_mask,
+    network_input,
+)
 from inversefacenet.render.camera import DEFAULT_CAMERA, Camera, rotation_matrix
 from inversefacenet.render.raster_numba import vertex_normals
 from inversefacenet.render.renderer import render, to_uint8
@@ -137,6 +146,13 @@ def grey_golden(rng: np.random.Generator, height: int = 24, width: int = 32) -> 
             "colours": colours.ravel().tolist(), "desaturated": desaturated(colours).ravel().tolist()}
 
 
+def network_input_golden(mask: np.ndarray, rng: np.random.Generator) -> dict[str, object]:
+    """A random crop and a face mask -> the network's (channels, size, size) input under each input rule."""
+    rgb = rng.integers(0, 256, (*mask.shape, 3), dtype=np.uint8)
+    inputs = {rule: network_input(rgb, mask, rule).transpose(2, 0, 1).ravel().tolist() for rule in INPUT_MASKS}
+    return {"rgb": _flat(rgb), "mask": _flat(mask.astype(int)), "size": mask.shape[0], "inputs": inputs}
+
+
 def light_from_sh_golden(rng: np.random.Generator) -> dict[str, object]:
     """SH like a fit's (a lamp's plus noise in every coefficient, some with a negative ambient; then no light, and
     channels whose lamps cancel), the lamp Python reads from each (:func:`light_from_sh`, where the page's lamp
@@ -179,6 +195,7 @@ def goldens(model: FaceModel, camera: Camera) -> dict[str, object]:
         "photo_texture": photo_texture_golden(model, rng),
         "identity": identity_golden(model, rng),
         "grey": grey_golden(rng),
+        "network_input": network_input_golden(face_mask(in_crop, MASK_SIZE), rng),  # last: draws after the others',
         "light_from_sh": light_from_sh_golden(np.random.default_rng(SEED + 1)),
     }  # fmt: skip
 

@@ -46,7 +46,7 @@ VARIANTS = ("fp32", "fp16", "int8w")
 
 
 def export_fp32(network: torch.nn.Module, config: NetworkConfig) -> onnx.ModelProto:
-    """The network as ONNX with a dynamic batch axis, image (B, 3, S, S) -> params (B, P), carrying its
+    """The network as ONNX with a dynamic batch axis, image (B, C, S, S) -> params (B, P), carrying its
     preprocessing in ``metadata_props`` (so a file on its own says how to cut and scale its inputs)."""
     model = onnx.load_from_string(export_onnx(network, config))
     onnx.helper.set_model_props(model, {PREPROCESSING_KEY: json.dumps(preprocessing(config))})

@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 import zipfile
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +22,7 @@ import onnxruntime
 import pygltflib
 import pytest
 import scipy.ndimage
+import torch
 import trimesh
 from PIL import Image
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
@@ -28,21 +30,23 @@ from scipy.spatial.transform import Rotation
 
 from benchmarks.live_video import FACE, FACE_HEIGHT, framing, moving_frames, write_y4m
 from demo.webpage import DIST, start
-from export.onnx import PREPROCESSING_KEY
+from export.onnx import PREPROCESSING_KEY, export_fp32
 from inversefacenet import Reconstructor, rotation_matrix
 from inversefacenet.animate import read_session, session_dict
 from inversefacenet.atlas import UVAtlas
-from inversefacenet.checkpoint import DEFAULT_CHECKPOINT, Predictor
+from inversefacenet.checkpoint import DEFAULT_CHECKPOINT, Predictor, load_network
 from inversefacenet.detection import LandmarkDetector
 from inversefacenet.images import load_image
+from inversefacenet.networks import build_network
 from inversefacenet.params import FaceParameters
-from inversefacenet.preprocess import crop_for_landmarks, crop_image, face_mask, network_input
+from inversefacenet.preprocess import crop_for_landmarks, crop_image, face_input, face_mask, network_input
 from inversefacenet.render.raster_numba import rasterize
 from tests.conftest import two_face_photo
 from tests.test_animate import accessor, morphed
 from tests.test_edge_cut import BOTTOM_POSES_DEG, POSES_DEG, cut_columns, edge_roughness_px, jaw_crossed
 from tools.atlas_figure import uv_quality
 from training.corpus import held_out_set, render_inputs
+from training.train import load_weights
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 EXAMPLE = Path("assets/examples/astronaut.jpg").resolve()
@@ -140,6 +144,49 @@ def test_preprocessing_matches_python(browser, site, detected):
     assert (js_mask & py_mask).sum() / (js_mask | py_mask).sum() > 0.98  # cv2's rule; outline pixels may differ
     both = js_mask & py_mask
     assert np.abs(found[:, both] - expected[:, both]).mean() < 0.01  # resampling filters differ slightly
+    page.close()
+
+
+@pytest.fixture(scope="module")
+def split_network(model):
+    """The shipped network given the "split" input (the whole crop, the face mask as a 4th channel), its new
+    first-layer channels random so that the colours outside the mask change what it reads."""
+    network, config = load_network(DEFAULT_CHECKPOINT, model)
+    split = build_network(config.architecture, config.input_size, config.n_outputs, split=True)
+    load_weights(split, network)
+    first = next(p for p in split.parameters() if p.ndim == 4)
+    with torch.no_grad():
+        first[:, 3:] = torch.randn_like(first[:, 3:], generator=torch.Generator().manual_seed(5)) * first.std()
+    return Predictor(split.eval(), replace(config, input_mask="split"))
+
+
+def test_a_split_network_reads_the_whole_crop_and_the_mask(browser, site, model, detected, split_network):
+    """A network trained with ``--input-mask split``: the page cuts its 4 channels as Python does, runs them, and
+    reconstructs a photo with it."""
+    fp32 = export_fp32(split_network.network, split_network.config).SerializeToString()
+    page = browser.new_page()
+    page.route("**/models/inversefacenet_fp32.onnx", lambda route: route.fulfill(body=fp32))
+    page.goto(f"{site}?backend=wasm")
+    page.evaluate("window.inverseFaceNet.ready")
+    assert page.evaluate("window.inverseFaceNet.preprocessing.input_mask") == "split"
+    config = split_network.config
+    expected = face_input(load_image(EXAMPLE), detected, config.input_size, config.camera, "split").transpose(2, 0, 1)
+    found = page.evaluate("([u, l]) => window.inverseFaceNet.preprocess(u, l)", [EXAMPLE_URL, detected[:, :2].tolist()])
+    found = np.array(found, np.float32).reshape(expected.shape)
+    js_mask, py_mask = found[3] > 0, expected[3] > 0
+    assert (js_mask & py_mask).sum() / (js_mask | py_mask).sum() > 0.98  # cv2's rule; outline pixels may differ
+    assert np.abs(found[:3] - expected[:3]).mean() < 0.01  # the whole crop; resampling filters differ slightly
+    assert (expected[:3, ~py_mask] != 0).mean() > 0.9  # the colours outside the mask are there
+    outputs = np.array(page.evaluate("x => window.inverseFaceNet.runNetwork(x)", expected.ravel().tolist()))
+    np.testing.assert_allclose(outputs, split_network.outputs(expected.transpose(1, 2, 0)[None])[0], atol=1e-3)
+    masked = expected * np.r_[py_mask[None].repeat(3, 0), py_mask[None]]  # the same face, nothing around it
+    assert np.abs(split_network.outputs(masked.transpose(1, 2, 0)[None])[0] - outputs).max() > 0.05
+    result = page.evaluate("u => window.inverseFaceNet.reconstruct(u)", EXAMPLE_URL)
+    detector = LandmarkDetector()
+    python = Reconstructor(model, detector, split_network, fit_mode=None)(str(EXAMPLE))[0].parameters_dict()
+    detector.close()
+    for angle in ("pitch", "yaw", "roll"):  # different landmark builds, same network: close, not equal
+        assert abs(result["rotation_deg"][angle] - python["rotation_deg"][angle]) < 3
     page.close()
 
 

@@ -60,6 +60,16 @@ def test_crop_rule(parity):
     np.testing.assert_allclose(page["alignment_to"], golden["alignment_to"]["alignments"], atol=1e-12)
 
 
+def test_network_input_under_each_rule(parity):
+    """The page's input for a face network, masked, whole or split (colours and mask), as Python builds it (float32
+    there, float64 then rounded here)."""
+    golden, page = parity
+    expected = golden["network_input"]["inputs"]
+    assert sorted(page["network_input"]) == sorted(expected) == ["face", "none", "split"]
+    for rule, values in expected.items():
+        np.testing.assert_allclose(page["network_input"][rule], values, atol=1e-6, err_msg=rule)
+
+
 def test_face_mask_follows_cv2_up_to_its_outline(parity):
     """cv2.fillPoly fills pixel centres and draws the outline with fixed-point lines; the page does the
     same in floating point, so pixels may differ only where an edge passes within a pixel of their centre."""

@@ -7,7 +7,9 @@ import { lightFromSh, matched, shFromLight } from "../src/lighting";
 import { IdentityHold } from "../src/live";
 import { rotationMatrix } from "../src/params";
 import { delight } from "../src/phototexture";
-import { alignedCrop, alignmentTo, cropForLandmarks, desaturated, faceMask, isGreyFace } from "../src/preprocess";
+import {
+  alignedCrop, alignmentTo, cropForLandmarks, desaturated, faceMask, type InputMask, isGreyFace, networkInput,
+} from "../src/preprocess";
 import { type AtlasFaceModel, buildTexelMap } from "../src/texelmap";
 
 interface PythonLight {
@@ -16,6 +18,11 @@ interface PythonLight {
   intensity: number;
   ambient: number;
   colour: [number, number, number];
+}
+
+/** Python's RGB pixels as a canvas's opaque RGBA. */
+function opaqueRgba(rgb: number[]): Uint8ClampedArray {
+  return new Uint8ClampedArray((rgb.length / 3) * 4).map((_, i) => (i % 4 === 3 ? 255 : rgb[3 * (i >> 2) + (i % 4)]));
 }
 
 /** The photo texture of the golden's painted render: the texel map, then the de-lit texture. */
@@ -29,8 +36,7 @@ function photoTexture(golden: PhotoTextureGolden) {
       island: Uint8Array.from(m.atlas.island) },
   };
   const texels = buildTexelMap(model, size);
-  const rgba = new Uint8ClampedArray(crop.size * crop.size * 4)
-    .map((_, i) => (i % 4 === 3 ? 255 : crop.rgb[3 * (i >> 2) + (i % 4)]));
+  const rgba = opaqueRgba(crop.rgb);
   const result = delight({ vertices: Float32Array.from(face.vertices), albedo: Float32Array.from(face.albedo),
     rotation: face.rotation, sh: face.sh }, { rgba, mask: Uint8Array.from(crop.mask), size: crop.size }, texels, model,
   { distanceMm: camera.distance_mm, cropScale: camera.crop_scale });
@@ -82,13 +88,17 @@ const outputs = {
     alignmentTo({ scale: golden.crop.scale, offset: golden.crop.offset, size: crop.size },
       { scale, offset: [x, y], size: crop.size })),
   mask: Array.from(faceMask(Float32Array.from(mask.landmarks), mask.size, mask.rule)),
+  network_input: ((g) => {
+    const rgba = opaqueRgba(g.rgb);
+    const rules = Object.keys(g.inputs) as InputMask[];
+    return Object.fromEntries(rules.map((rule) =>
+      [rule, Array.from(networkInput(rgba, Uint8Array.from(g.mask), g.size, rule))]));
+  })(golden.network_input),
   photo_texture: photoTexture(golden.photo_texture),
   grey: ((g) => {
     const [height, width] = g.size;
     const points = Float32Array.from(g.points);
-    const rgba = (rgb: number[]) => new Uint8ClampedArray(width * height * 4)
-      .map((_, i) => (i % 4 === 3 ? 255 : rgb[3 * (i >> 2) + (i % 4)]));
-    return { grey: g.photos.map((rgb: number[]) => isGreyFace(points, width, height, { data: rgba(rgb), width })),
+    return { grey: g.photos.map((rgb: number[]) => isGreyFace(points, width, height, { data: opaqueRgba(rgb), width })),
       desaturated: Array.from(desaturated(Float32Array.from(g.colours))) };
   })(golden.grey),
   identity: ((g) => {

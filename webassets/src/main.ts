@@ -169,11 +169,12 @@ class App {
 
   /** One face's network input from its 478 landmarks (photo pixels, x y pairs), in `crop` (default: the rule's). */
   input(photo: HTMLCanvasElement, points: Float32Array, crop: Crop = this.crop(points)): Float32Array {
+    const rule = this.network.preprocessing.input_mask ?? "face";
     const mask =
-      this.network.preprocessing.input_mask === "none"
+      rule === "none"
         ? new Uint8Array(crop.size * crop.size).fill(1)
         : faceMask(toCrop(points, crop), crop.size, this.model.index.face_mask);
-    return networkInput(cropImage(photo, crop), mask, crop.size);
+    return networkInput(cropImage(photo, crop), mask, crop.size, rule);
   }
 
   /**

@@ -1,6 +1,7 @@
 // onnxruntime-web session: WebGPU when the browser has a hardware adapter, else wasm (threads with COOP/COEP).
 import * as ort from "onnxruntime-web/webgpu";
 import { onnxMetadata } from "./onnxmeta";
+import { INPUT_CHANNELS, type InputMask } from "./preprocess";
 
 export type Backend = "webgpu" | "wasm";
 
@@ -12,7 +13,7 @@ export interface Preprocessing {
   face_model_sha256: string;
   parameter_layout: Record<string, [number, number]>;
   crop_alignment?: boolean; // outputs after the parameters say where the crop should be (preprocess.alignedCrop)
-  input_mask?: "face" | "none"; // what of the crop the network sees (absent in older files: "face")
+  input_mask?: InputMask; // what of the crop the network sees (absent in older files: "face")
 }
 
 const PREPROCESSING_KEY = "inversefacenet.preprocessing";
@@ -76,9 +77,10 @@ export async function createNetwork(base: string, variant: string, wanted: Backe
   if (!metadata) throw new Error(`${model} carries no ${PREPROCESSING_KEY} metadata: re-export it (make web-build)`);
   const preprocessing = JSON.parse(metadata) as Preprocessing;
   const rule = preprocessing.input_mask ?? "face";
-  if (rule !== "face" && rule !== "none") {
-    throw new Error(`${model} reads its crop by the input rule "${rule}", which this page cannot prepare yet`);
+  if (!(rule in INPUT_CHANNELS)) {
+    throw new Error(`${model} reads its crop by the input rule "${rule}", which this page cannot prepare`);
   }
+  const channels = INPUT_CHANNELS[rule];
   const session = await ort.InferenceSession.create(bytes, { executionProviders: [backend] });
   return {
     backend,
@@ -86,8 +88,8 @@ export async function createNetwork(base: string, variant: string, wanted: Backe
     preprocessing,
     async run(input: Float32Array, size: number) {
       const start = performance.now();
-      const batch = input.length / (3 * size * size);
-      const feeds = { image: new ort.Tensor("float32", input, [batch, 3, size, size]) };
+      const batch = input.length / (channels * size * size);
+      const feeds = { image: new ort.Tensor("float32", input, [batch, channels, size, size]) };
       const result = await session.run(feeds);
       const output = (await result.params.getData()) as Float32Array;
       return { output, ms: performance.now() - start };

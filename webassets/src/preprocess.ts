@@ -106,11 +106,26 @@ export function faceMask(points: Float32Array, size: number, rule: FaceMaskRule)
   return mask;
 }
 
-export function networkInput(rgba: Uint8ClampedArray, mask: Uint8Array, size: number): Float32Array {
-  const input = new Float32Array(3 * size * size);
-  for (let i = 0; i < size * size; i++) {
-    for (let c = 0; c < 3; c++) input[c * size * size + i] = mask[i] ? rgba[4 * i + c] / 255 - 0.5 : 0;
+/** What of the crop a network reads (preprocess.INPUT_MASKS): the colours inside the face mask, the whole crop, or
+ * the whole crop with the mask as a 4th channel. */
+export type InputMask = "face" | "none" | "split";
+
+/** preprocess.INPUT_CHANNELS: the channels of a network's input under each rule. */
+export const INPUT_CHANNELS: Record<InputMask, number> = { face: 3, none: 3, split: 4 };
+
+/**
+ * (channels, size, size) network input from a crop's RGBA pixels and the mask of its rule (preprocess.network_input):
+ * the colours inside the mask, or for "split" all the colours and the mask.
+ */
+export function networkInput(rgba: Uint8ClampedArray, mask: Uint8Array, size: number,
+  rule: InputMask = "face"): Float32Array {
+  const area = size * size;
+  const input = new Float32Array(INPUT_CHANNELS[rule] * area);
+  for (let i = 0; i < area; i++) {
+    const kept = rule === "split" || mask[i];
+    for (let c = 0; c < 3; c++) input[c * area + i] = kept ? rgba[4 * i + c] / 255 - 0.5 : 0;
   }
+  if (rule === "split") for (let i = 0; i < area; i++) input[3 * area + i] = mask[i] ? 1 : 0;
   return input;
 }
 
