@@ -292,6 +292,27 @@ def test_a_soup_is_the_mean_of_its_networks_weights(model, tmp_path):
         soup([paths[0], other], tmp_path / "bad.safetensors")
 
 
+def test_a_masked_network_joins_a_soup_of_split_ones_as_it_reads(model, tmp_path):
+    """A split fine-tune and the masked network it started from: the soup's first layer holds the mean of the
+    split weights and of the masked ones padded with zeros; the rest is the plain mean."""
+    config = NetworkConfig.for_model(model, "compact", 64)
+    torch.manual_seed(0)
+    masked = save_checkpoint(tmp_path / "masked.safetensors", build_network("compact", 64, config.n_outputs), config)
+    split_config = replace(config, input_mask="split")
+    split = save_checkpoint(tmp_path / "split.safetensors", build_network("compact", 64, config.n_outputs, split=True),
+                            split_config)  # fmt: skip
+    out = soup([masked, split], tmp_path / "soup.safetensors")
+    assert load_network(out)[1] == split_config
+    have, one, two = (load_file(p) for p in (out, masked, split))
+    for name, tensor in two.items():
+        if not tensor.is_floating_point():
+            continue
+        first = one[name]
+        if first.shape != tensor.shape:  # the first layer: 3 colour channels of 7
+            first = torch.cat([first, torch.zeros_like(tensor[:, first.shape[1] :])], dim=1)
+        torch.testing.assert_close(have[name], (first + tensor) / 2, msg=name)
+
+
 def assert_tensors_equal(have: dict, want: dict) -> None:
     assert have.keys() == want.keys()
     for name in want:
