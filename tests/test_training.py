@@ -27,7 +27,7 @@ from training.corpus import PAPER, SyntheticStream, held_out_set, sample_paramet
 from training.evaluate import metrics, placement_error, projected
 from training.losses import AppearanceTerm, GeometryTerm, ParameterLoss, model_space_weights
 from training.realism import Realism, photo_of_face
-from training.ship import beats
+from training.ship import beats, report_markdown
 from training.soup import soup
 from training.train import TrainConfig, learning_rate, load_weights, parse_config, train
 
@@ -311,6 +311,11 @@ def test_a_masked_network_joins_a_soup_of_split_ones_as_it_reads(model, tmp_path
         if first.shape != tensor.shape:  # the first layer: 3 colour channels of 7
             first = torch.cat([first, torch.zeros_like(tensor[:, first.shape[1] :])], dim=1)
         torch.testing.assert_close(have[name], (first + tensor) / 2, msg=name)
+
+
+def test_the_shipping_report_leaves_a_dash_where_a_row_has_no_value():
+    rows = {"oracle": {"rotation_error_deg": 0.91}, "real path": {"rotation_error_deg": 2.5, "detected": 0.925}}
+    assert report_markdown(rows).splitlines()[2:] == ["| oracle | 0.910 | – |", "| real path | 2.500 | 0.925 |"]
 
 
 def assert_tensors_equal(have: dict, want: dict) -> None:

@@ -59,9 +59,10 @@ def holds(candidate: dict[str, float], shipped: dict[str, float], slack: float =
 
 
 def report_markdown(rows: dict[str, dict[str, float]]) -> str:
-    columns = list(next(iter(rows.values())))
+    columns = list(dict.fromkeys(c for values in rows.values() for c in values))  # rows may lack some (placement)
     lines = ["| | " + " | ".join(columns) + " |", "|---|" + "---:|" * len(columns)]
-    lines += [f"| {name} | " + " | ".join(f"{values[c]:.3f}" for c in columns) + " |" for name, values in rows.items()]
+    lines += [f"| {name} | " + " | ".join(f"{values[c]:.3f}" if c in values else "–" for c in columns) + " |"
+              for name, values in rows.items()]  # fmt: skip
     return "\n".join(lines) + "\n"
 
 
@@ -99,8 +100,9 @@ def main(argv: list[str] | None = None) -> None:
         rows = evaluate(candidate, args.count, args.fit_count, args.realistic)  # as shipped: fp16 weights
         if DEFAULT_CHECKPOINT.exists() and not args.force:
             print("shipping: " + gate(candidate, rows, args))
-    extra = {"source": str(args.checkpoint), "trained_steps": sidecar.get("step"),
-             "train_config": sidecar.get("train_config"), "evaluation": rows}  # fmt: skip
+    made = {"soup_of": sidecar["soup_of"]} if "soup_of" in sidecar else {"trained_steps": sidecar.get("step"),
+            "train_config": sidecar.get("train_config")}  # fmt: skip
+    extra = {"source": str(args.checkpoint), **made, "evaluation": rows}
     save_checkpoint(DEFAULT_CHECKPOINT, network, config, extra, half=True)
     report = {"checkpoint": DEFAULT_CHECKPOINT.name, "count": args.count, "fit_count": args.fit_count,
               "realistic": args.realistic,
