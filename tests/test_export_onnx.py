@@ -13,6 +13,7 @@ from inversefacenet.atlas import UVAtlas
 from inversefacenet.checkpoint import DEFAULT_CHECKPOINT, load_network
 from inversefacenet.lighting import PRESETS
 from inversefacenet.params import EXPRESSION_CONTROLS
+from inversefacenet.preprocess import INPUT_CHANNELS
 
 
 @pytest.fixture(scope="module")
@@ -22,8 +23,9 @@ def shipped(model):
 
 @pytest.fixture(scope="module")
 def inputs(shipped):
-    size = shipped[1].input_size
-    return np.random.default_rng(0).uniform(-0.5, 0.5, (3, 3, size, size)).astype(np.float32)
+    config = shipped[1]
+    shape = (3, INPUT_CHANNELS[config.input_mask], config.input_size, config.input_size)
+    return np.random.default_rng(0).uniform(-0.5, 0.5, shape).astype(np.float32)
 
 
 def test_variants_agree_with_torch(shipped, inputs):

@@ -25,7 +25,15 @@ from inversefacenet.lighting import front_irradiance
 from inversefacenet.networks import build_network
 from inversefacenet.photo_texture import delight
 from inversefacenet.predictor import export_onnx, load_predictor
-from inversefacenet.preprocess import Crop, crop_for_landmarks, crop_image, face_input, face_mask, network_input
+from inversefacenet.preprocess import (
+    INPUT_CHANNELS,
+    Crop,
+    crop_for_landmarks,
+    crop_image,
+    face_input,
+    face_mask,
+    network_input,
+)
 from inversefacenet.render.camera import Camera
 from inversefacenet.render.renderer import project_face, render, to_uint8
 from tests.conftest import known_face, photo_of, two_face_photo
@@ -357,13 +365,16 @@ def test_cli_reports_an_unreadable_checkpoint(tmp_path, capsys):
 
 def test_onnxruntime_predictor_matches_torch_and_is_cached(model, tmp_path, monkeypatch):
     monkeypatch.setenv("INVERSEFACENET_CACHE", str(tmp_path))
-    inputs = np.random.default_rng(0).uniform(-0.5, 0.5, (3, 128, 128, 3)).astype(np.float32)
+    config = Predictor.load(DEFAULT_CHECKPOINT, model).config
+    shape = (3, config.input_size, config.input_size, INPUT_CHANNELS[config.input_mask])
+    inputs = np.random.default_rng(0).uniform(-0.5, 0.5, shape).astype(np.float32)
     torch_params = Predictor.load(DEFAULT_CHECKPOINT, model)(inputs)
     onnx = load_predictor(DEFAULT_CHECKPOINT, model, backend="onnxruntime")
     assert onnx.backend == "onnxruntime" and onnx.config == Predictor.load(DEFAULT_CHECKPOINT, model).config
     np.testing.assert_allclose(onnx(inputs).pack(), torch_params.pack(), atol=1e-4)
     (cached,) = tmp_path.glob("network-*.onnx")
-    cached.write_bytes(export_onnx(build_network("compact", 128, model.layout.size), onnx.config))
+    other = build_network("compact", 128, model.layout.size, split=config.input_mask == "split")
+    cached.write_bytes(export_onnx(other, onnx.config))
     served = load_predictor(DEFAULT_CHECKPOINT, model, "onnxruntime")(inputs)  # the cached graph, not a new export
     assert np.abs(served.pack() - torch_params.pack()).max() > 0.1
     with pytest.raises(ValueError, match="expected network inputs"):

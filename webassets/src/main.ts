@@ -13,7 +13,7 @@ import { type FaceParameters, rotationMatrix, unpack } from "./params";
 import { type FittedFace, fromPhoto, type PhotoTexture, standInPhoto, TEXTURE_SIZE } from "./phototexture";
 import {
   alignedCrop, alignmentTo, type Crop, cropForLandmarks, cropImage, desaturated, faceMask, isGreyFace, landmarkPixel,
-  MESH_POINTS, networkInput, toCrop,
+  type InputMask, MESH_POINTS, networkInput, toCrop,
 } from "./preprocess";
 import { bakeTexture, download, MTL, textureCanvas, toGlb, toObj, toPly } from "./exporters";
 import { GLB_NAME, JSON_NAME, Recording, sessionGlb } from "./recording";
@@ -167,9 +167,10 @@ class App {
     return cropForLandmarks(points, this.inputSize, this.network.preprocessing.crop_scale);
   }
 
-  /** One face's network input from its 478 landmarks (photo pixels, x y pairs), in `crop` (default: the rule's). */
-  input(photo: HTMLCanvasElement, points: Float32Array, crop: Crop = this.crop(points)): Float32Array {
-    const rule = this.network.preprocessing.input_mask ?? "face";
+  /** One face's network input from its 478 landmarks (photo pixels, x y pairs), in `crop` (default: the rule's), by
+   * input `rule` (default: the network's). */
+  input(photo: HTMLCanvasElement, points: Float32Array, crop: Crop = this.crop(points),
+    rule: InputMask = this.network.preprocessing.input_mask ?? "face"): Float32Array {
     const mask =
       rule === "none"
         ? new Uint8Array(crop.size * crop.size).fill(1)
@@ -741,9 +742,10 @@ async function main(): Promise<void> {
     photoTextureTimings: () => app.photoTextureTimings,
     // for detection tests: every face's 478 x [x, y] in the photo's pixels as decoded (at most 2048 px)
     detect: async (url: string) => (await detector.detect(await decode(url))).map((face) => Array.from(face)),
-    // for parity tests: the input of a photo (at most 2048 px) for given landmarks (478 x [x, y] pixels)
-    preprocess: async (url: string, landmarks: number[][]) =>
-      Array.from(app.input(await decode(url), Float32Array.from(landmarks.flat()))),
+    // for parity tests: the input of a photo (at most 2048 px) for given landmarks (478 x [x, y] pixels), by the
+    // network's input rule or another
+    preprocess: async (url: string, landmarks: number[][], rule?: InputMask) =>
+      Array.from(app.input(await decode(url), Float32Array.from(landmarks.flat()), undefined, rule)),
   });
 }
 
