@@ -195,7 +195,7 @@ def goldens(model: FaceModel, camera: Camera) -> dict[str, object]:
         "photo_texture": photo_texture_golden(model, rng),
         "identity": identity_golden(model, rng),
         "grey": grey_golden(rng),
-        "network_input": network_input_golden(face_mask(in_crop, MASK_SIZE), rng),  # last: draws after the others',
+        "network_input": network_input_golden(face_mask(in_crop, MASK_SIZE), rng),  # last: it draws after the others
         "light_from_sh": light_from_sh_golden(np.random.default_rng(SEED + 1)),
     }  # fmt: skip
 

@@ -37,7 +37,6 @@ from inversefacenet.atlas import UVAtlas
 from inversefacenet.checkpoint import DEFAULT_CHECKPOINT, Predictor, load_network
 from inversefacenet.detection import LandmarkDetector
 from inversefacenet.images import load_image
-from inversefacenet.networks import build_network
 from inversefacenet.params import FaceParameters
 from inversefacenet.preprocess import crop_for_landmarks, crop_image, face_input, face_mask, network_input
 from inversefacenet.render.raster_numba import rasterize
@@ -46,7 +45,7 @@ from tests.test_animate import accessor, morphed
 from tests.test_edge_cut import BOTTOM_POSES_DEG, POSES_DEG, cut_columns, edge_roughness_px, jaw_crossed
 from tools.atlas_figure import uv_quality
 from training.corpus import held_out_set, render_inputs
-from training.train import load_weights
+from training.train import started_from
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 EXAMPLE = Path("assets/examples/astronaut.jpg").resolve()
@@ -154,12 +153,12 @@ def split_network(model):
     """The shipped network given the "split" input (the whole crop, the face mask as a 4th channel), its new
     first-layer channels random so that the colours outside the mask change what it reads."""
     network, config = load_network(DEFAULT_CHECKPOINT, model)
-    split = build_network(config.architecture, config.input_size, config.n_outputs, split=True)
-    load_weights(split, network)
+    config = replace(config, input_mask="split")
+    split = started_from(config, network)
     first = next(p for p in split.parameters() if p.ndim == 4)
     with torch.no_grad():
         first[:, 3:] = torch.randn_like(first[:, 3:], generator=torch.Generator().manual_seed(5)) * first.std()
-    return Predictor(split.eval(), replace(config, input_mask="split"))
+    return Predictor(split, config)
 
 
 def test_a_split_network_reads_the_whole_crop_and_the_mask(browser, site, model, detected, split_network):

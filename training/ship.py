@@ -100,8 +100,8 @@ def main(argv: list[str] | None = None) -> None:
         rows = evaluate(candidate, args.count, args.fit_count, args.realistic)  # as shipped: fp16 weights
         if DEFAULT_CHECKPOINT.exists() and not args.force:
             print("shipping: " + gate(candidate, rows, args))
-    made = {"soup_of": sidecar["soup_of"]} if "soup_of" in sidecar else {"trained_steps": sidecar.get("step"),
-            "train_config": sidecar.get("train_config")}  # fmt: skip
+    trained = {"trained_steps": sidecar.get("step"), "train_config": sidecar.get("train_config")}
+    made = {"soup_of": sidecar["soup_of"]} if "soup_of" in sidecar else trained
     extra = {"source": str(args.checkpoint), **made, "evaluation": rows}
     save_checkpoint(DEFAULT_CHECKPOINT, network, config, extra, half=True)
     report = {"checkpoint": DEFAULT_CHECKPOINT.name, "count": args.count, "fit_count": args.fit_count,

@@ -6,7 +6,7 @@ Fine-tunes of one network with a low learning rate stay in one basin of the loss
 is itself a network, often better than each of them: each run's own noise averages out (Wortsman et al. 2022,
 "Model soups"). All checkpoints must share the network configuration (architecture, input size, outputs, crop
 rule, input mask), except that a masked network may join split ones (``--input-mask split`` fine-tunes of it): its
-first layer is padded with zeros as ``train.load_weights`` starts such a fine-tune, so it reads as before. A soup of a
+first layer is padded with zeros as ``train.started_from`` starts such a fine-tune, so it reads as before. A soup of a
 fine-tune and its start trades what the fine-tune gained for what it lost (Wortsman et al. 2022, "Robust
 fine-tuning of zero-shot models"). The soup is scored and shipped like any trained checkpoint (``training.evaluate``,
 ``training.ship``). BatchNorm statistics are averaged with the weights (``torch.optim.swa_utils``, as the
@@ -19,37 +19,29 @@ import argparse
 from dataclasses import replace
 from pathlib import Path
 
-import torch
 from torch.optim.swa_utils import AveragedModel
 
-from inversefacenet.checkpoint import CheckpointError, NetworkConfig, load_network, save_checkpoint
-from inversefacenet.networks import build_network
-from training.train import load_weights
+from inversefacenet.checkpoint import CheckpointError, load_network, save_checkpoint
+from training.train import started_from
 
 
 def soup(checkpoints: list[Path], out: Path) -> Path:
     """Write the uniform average of ``checkpoints``' weights to ``out`` (with its JSON sidecar naming them)."""
     if len(checkpoints) < 2:
         raise ValueError("a soup needs at least two checkpoints")
-    networks = [load_network(path) for path in checkpoints]
-    config = next((c for _, c in networks if c.input_mask == "split"), networks[0][1])
-    average = None
-    for path, (network, other) in zip(checkpoints, networks, strict=True):
-        if other != config and replace(other, input_mask="split") == config and other.input_mask == "face":
-            network = _widened(network, config)
+    loaded = [load_network(path) for path in checkpoints]
+    config = next((c for _, c in loaded if c.input_mask == "split"), loaded[0][1])
+    networks = []
+    for path, (network, other) in zip(checkpoints, loaded, strict=True):
+        if other.input_mask == "face" and replace(other, input_mask="split") == config:
+            network = started_from(config, network)  # widened: its first layer padded with zeros
         elif other != config:
             raise CheckpointError(f"{path} is another network than {checkpoints[0]}: {other} vs {config}")
-        if average is None:  # a running mean with equal weights, from its first update
-            average = AveragedModel(network, use_buffers=True)
+        networks.append(network)
+    average = AveragedModel(networks[0], use_buffers=True)  # a running mean with equal weights, from its first update
+    for network in networks:
         average.update_parameters(network)
     return save_checkpoint(out, average.module, config, {"soup_of": [str(p) for p in checkpoints]})
-
-
-def _widened(masked: torch.nn.Module, config: NetworkConfig) -> torch.nn.Module:
-    """A masked network as a split one (``config``) that reads as it does: its first layer padded with zeros."""
-    network = build_network(config.architecture, config.input_size, config.n_outputs, split=True)
-    load_weights(network, masked)
-    return network.eval()
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -157,6 +157,14 @@ def load_weights(network: torch.nn.Module, source: torch.nn.Module) -> None:
     network.load_state_dict(state)
 
 
+def started_from(config: NetworkConfig, source: torch.nn.Module) -> torch.nn.Module:
+    """A network of ``config`` in eval mode, started from ``source``'s weights (:func:`load_weights`): a masked
+    network as a split one that reads as it did."""
+    network = build_network(config.architecture, config.input_size, config.n_outputs, config.input_mask == "split")
+    load_weights(network, source)
+    return network.eval()
+
+
 def _moving_average(network: torch.nn.Module, decay: float) -> AveragedModel | None:
     """The weights' exponential moving average (BatchNorm statistics included), or None when ``decay`` is 0:
     late in a run it sits nearer the loss's floor than the last step's noisy weights."""
