@@ -5,7 +5,7 @@
 For each backend (wasm; WebGPU on Chromium's software adapter, flag --enable-unsafe-webgpu):
 time from navigation to ready (face model, landmark detector and network loaded), the first
 reconstruction of the example photo (landmarks, preprocessing, network), and the network alone
-at batch 1 (median of --repeats). Then live mode: Chromium's fake camera plays a face video
+at batch 1 on the example's own input (median of --repeats). Then live mode: Chromium's fake camera plays a face video
 (benchmarks/live_video.py, 640 x 480 at 30 fps), Live is pressed, and once the first frames are
 through (the detector's cold start excluded), frames processed per second over --live seconds,
 with the page's mean ms per stage over its last 30 frames. Prints a table and a JSON line.
@@ -51,10 +51,10 @@ def measure(browser, url: str, backend: str, repeats: int) -> dict[str, float]:
     photo = "data:image/jpeg;base64," + base64.b64encode(PHOTO.read_bytes()).decode()
     result = page.evaluate("u => window.inverseFaceNet.reconstruct(u)", photo)
     first_s = time.perf_counter() - start_time
-    size = 128
-    times = page.evaluate(
-        """async ([n, size]) => {
-            const input = new Array(3 * size * size).fill(0.1);
+    times = page.evaluate(  # the network on the example's own input (its channels follow the input rule)
+        """async ([n, url]) => {
+            const [points] = await window.inverseFaceNet.detect(url);
+            const input = await window.inverseFaceNet.preprocess(url, points);
             const times = [];
             for (let i = 0; i < n; i++) {
                 const t = performance.now();
@@ -63,7 +63,7 @@ def measure(browser, url: str, backend: str, repeats: int) -> dict[str, float]:
             }
             return times;
         }""",
-        [repeats, size],
+        [repeats, photo],
     )
     page.close()
     return {

@@ -36,6 +36,14 @@ class CheckpointError(ValueError):
     """A checkpoint is missing, corrupt, or does not match the face model."""
 
 
+INPUT_RANGES = {
+    "face": "rgb in [-0.5, 0.5], 0 outside the face mask",
+    "none": "rgb in [-0.5, 0.5]",
+    "split": "rgb in [-0.5, 0.5], then the face mask: 1 inside, 0 outside",
+}
+"""What a network's input holds under each input mask rule (``preprocess.INPUT_MASKS``)."""
+
+
 @dataclass(frozen=True)
 class NetworkConfig:
     """Everything needed to rebuild a network and feed it the way it was trained."""
@@ -48,13 +56,17 @@ class NetworkConfig:
     face_model_sha256: str
     crop_scale: float = DEFAULT_CAMERA.crop_scale
     camera_distance_mm: float = DEFAULT_CAMERA.distance_mm
-    input_range: str = "rgb in [-0.5, 0.5], 0 outside the face mask"
     crop_alignment: bool = False  # also outputs where its crop should have been (preprocess.ALIGNMENT_SIZE values)
     input_mask: str = "face"  # what of the crop it sees (preprocess.INPUT_MASKS)
 
     @property
     def layout(self) -> ParameterLayout:
         return ParameterLayout(self.n_shape, self.n_expression, self.n_albedo)
+
+    @property
+    def input_range(self) -> str:
+        """The input's values in words, by its mask rule (for the ONNX metadata's readers)."""
+        return INPUT_RANGES[self.input_mask]
 
     @property
     def n_outputs(self) -> int:
@@ -98,7 +110,9 @@ def load_network(path: str | Path, model: FaceModel | None = None) -> tuple[torc
         with safe_open(str(path), framework="pt") as handle:
             metadata = handle.metadata() or {}
         tensors = load_file(str(path))
-        config = NetworkConfig(**json.loads(metadata["config"]))
+        fields = json.loads(metadata["config"])
+        fields.pop("input_range", None)  # a label checkpoints before 2026-12-03 stored; now it follows input_mask
+        config = NetworkConfig(**fields)
     except (SafetensorError, OSError, KeyError, TypeError, ValueError) as error:
         raise CheckpointError(f"{path} is not a readable InverseFaceNet checkpoint: {error}") from error
     if model is not None and config.layout != model.layout:

@@ -1,16 +1,27 @@
 """ONNX variants of the shipped network and the face model as the web page will read it."""
 
 import json
-from dataclasses import replace
+from dataclasses import asdict, replace
 
 import numpy as np
 import onnx
 import pytest
 import torch
+from safetensors import safe_open
+from safetensors.torch import save_file
 
-from export.onnx import PREPROCESSING_KEY, export_facemodel, export_fp32, main, session_for, to_fp16, to_int8_weights
+from export.onnx import (
+    PREPROCESSING_KEY,
+    export_facemodel,
+    export_fp32,
+    main,
+    preprocessing,
+    session_for,
+    to_fp16,
+    to_int8_weights,
+)
 from inversefacenet.atlas import UVAtlas
-from inversefacenet.checkpoint import DEFAULT_CHECKPOINT, load_network
+from inversefacenet.checkpoint import DEFAULT_CHECKPOINT, load_network, save_checkpoint
 from inversefacenet.lighting import PRESETS
 from inversefacenet.params import EXPRESSION_CONTROLS
 from inversefacenet.preprocess import INPUT_CHANNELS
@@ -80,6 +91,23 @@ def test_every_variant_carries_its_checkpoints_preprocessing(model, shipped, tmp
         assert (stored["crop_scale"], stored["camera_distance_mm"]) == (1.4, 800.0)
         assert stored["input_size"] == config.input_size and stored["face_model_sha256"] == model.sha256
         assert stored["parameter_layout"]["sh"] == [config.layout.slices["sh"].start, config.layout.size]
+
+
+def test_the_input_range_follows_the_mask_rule_and_old_checkpoints_still_load(model, shipped, tmp_path):
+    """Checkpoints before 2026-12-03 stored the range as a field that said "0 outside the face mask" for every
+    rule; it is now derived from ``input_mask``, and a checkpoint that still stores it loads."""
+    network, config = shipped
+    rules = ("face", "none", "split")
+    ranges = {rule: preprocessing(replace(config, input_mask=rule))["input_range"] for rule in rules}
+    assert "0 outside the face mask" in ranges["face"] and "mask" not in ranges["none"]
+    assert "1 inside" in ranges["split"] and "0 outside the face mask" not in ranges["split"]
+    path = tmp_path / "old.safetensors"
+    save_checkpoint(path, network, config)
+    with safe_open(str(path), framework="pt") as handle:
+        tensors = {key: handle.get_tensor(key) for key in handle.keys()}
+    old = {**asdict(config), "input_range": "rgb in [-0.5, 0.5], 0 outside the face mask"}
+    save_file(tensors, str(path), metadata={"config": json.dumps(old)})
+    assert load_network(path, model)[1] == config
 
 
 def test_face_model_file_carries_the_uv_atlas_the_downloads_use_and_the_live_mesh(model, shipped, tmp_path):
