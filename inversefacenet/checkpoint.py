@@ -111,7 +111,7 @@ def load_network(path: str | Path, model: FaceModel | None = None) -> tuple[torc
             metadata = handle.metadata() or {}
         tensors = load_file(str(path))
         fields = json.loads(metadata["config"])
-        fields.pop("input_range", None)  # a label checkpoints before 2026-12-03 stored; now it follows input_mask
+        fields.pop("input_range", None)  # a label older checkpoints stored; now it follows input_mask
         config = NetworkConfig(**fields)
     except (SafetensorError, OSError, KeyError, TypeError, ValueError) as error:
         raise CheckpointError(f"{path} is not a readable InverseFaceNet checkpoint: {error}") from error

@@ -94,7 +94,7 @@ def test_every_variant_carries_its_checkpoints_preprocessing(model, shipped, tmp
 
 
 def test_the_input_range_follows_the_mask_rule_and_old_checkpoints_still_load(model, shipped, tmp_path):
-    """Checkpoints before 2026-12-03 stored the range as a field that said "0 outside the face mask" for every
+    """Older checkpoints stored the range as a field that said "0 outside the face mask" for every
     rule; it is now derived from ``input_mask``, and a checkpoint that still stores it loads."""
     network, config = shipped
     rules = ("face", "none", "split")
