@@ -59,6 +59,12 @@ MASK_RULES = {
     "split": "the whole crop, then the face mask (as for 'face') as a 4th channel, 1 inside",
 }
 """The input mask rules (inversefacenet.preprocess.INPUT_MASKS) in words, for the metadata's readers."""
+INPUT_RANGES = {
+    "face": "rgb in [-0.5, 0.5], 0 outside the face mask",
+    "none": "rgb in [-0.5, 0.5]",
+    "split": "rgb in [-0.5, 0.5], then the face mask: 1 inside, 0 outside",
+}
+"""What the input holds under each rule, in words."""
 
 
 def preprocessing(config: NetworkConfig) -> dict[str, object]:
@@ -67,7 +73,7 @@ def preprocessing(config: NetworkConfig) -> dict[str, object]:
         "input_size": config.input_size,
         "input_layout": "NCHW, RGB (pixel / 255 - 0.5), then the input mask" if config.input_mask == "split"
         else "NCHW, RGB, (pixel / 255 - 0.5) * input mask",
-        "input_range": config.input_range,
+        "input_range": INPUT_RANGES[config.input_mask],
         "crop_scale": config.crop_scale,
         "crop_rule": "square box of the 468 mesh landmarks x crop_scale, centred",
         "input_mask": config.input_mask,

@@ -36,14 +36,6 @@ class CheckpointError(ValueError):
     """A checkpoint is missing, corrupt, or does not match the face model."""
 
 
-INPUT_RANGES = {
-    "face": "rgb in [-0.5, 0.5], 0 outside the face mask",
-    "none": "rgb in [-0.5, 0.5]",
-    "split": "rgb in [-0.5, 0.5], then the face mask: 1 inside, 0 outside",
-}
-"""What a network's input holds under each input mask rule (``preprocess.INPUT_MASKS``)."""
-
-
 @dataclass(frozen=True)
 class NetworkConfig:
     """Everything needed to rebuild a network and feed it the way it was trained."""
@@ -62,11 +54,6 @@ class NetworkConfig:
     @property
     def layout(self) -> ParameterLayout:
         return ParameterLayout(self.n_shape, self.n_expression, self.n_albedo)
-
-    @property
-    def input_range(self) -> str:
-        """The input's values in words, by its mask rule (for the ONNX metadata's readers)."""
-        return INPUT_RANGES[self.input_mask]
 
     @property
     def n_outputs(self) -> int:
@@ -111,7 +98,7 @@ def load_network(path: str | Path, model: FaceModel | None = None) -> tuple[torc
             metadata = handle.metadata() or {}
         tensors = load_file(str(path))
         fields = json.loads(metadata["config"])
-        fields.pop("input_range", None)  # a label older checkpoints stored; now it follows input_mask
+        fields.pop("input_range", None)  # a label older checkpoints stored (export.onnx.INPUT_RANGES)
         config = NetworkConfig(**fields)
     except (SafetensorError, OSError, KeyError, TypeError, ValueError) as error:
         raise CheckpointError(f"{path} is not a readable InverseFaceNet checkpoint: {error}") from error
