@@ -123,6 +123,32 @@ def test_the_page_takes_wasm_over_a_software_webgpu_adapter(browser, site):
     page.close()
 
 
+def test_query_parameters_the_page_cannot_honour_say_so_in_plain_words(browser, site):
+    """An unknown ?backend= is chosen automatically with a note; an unknown ?model= stops with the valid names (before,
+    raw ONNX Runtime text: "no available backend found", "unsupported protobuf wire type 4" from the 404 page)."""
+    page = browser.new_page()
+    page.goto(f"{site}?backend=bogus")
+    page.evaluate("window.inverseFaceNet.ready")
+    assert page.evaluate("window.inverseFaceNet.backend") == "wasm"
+    assert "?backend=bogus is not a backend (webgpu or wasm)" in page.inner_text("#status")
+    page.goto(f"{site}?model=bogus")
+    page.wait_for_function("document.querySelector('#status').textContent.includes('could not start')")
+    assert "?model=bogus is not one of the page's networks (fp32, fp16, int8w)" in page.inner_text("#status")
+    page.close()
+
+
+def test_a_forced_webgpu_without_an_adapter_falls_back_to_wasm(browser, site):
+    """Chromium without --enable-unsafe-webgpu has no adapter: ?backend=webgpu runs on wasm and says why (before, the
+    page stopped: "Failed to get GPU adapter")."""
+    plain = browser.browser_type.launch(executable_path=CHROMIUM, args=[a for a in FLAGS if "webgpu" not in a])
+    page = plain.new_page()
+    page.goto(f"{site}?backend=webgpu")
+    page.evaluate("window.inverseFaceNet.ready")
+    assert page.evaluate("window.inverseFaceNet.backend") == "wasm"
+    assert "WebGPU is not available in this browser: running on wasm" in page.inner_text("#status")
+    plain.close()
+
+
 @pytest.fixture(scope="module")
 def detected():
     detector = LandmarkDetector()

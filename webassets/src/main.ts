@@ -643,8 +643,10 @@ function buildControls(app: App, live: Live): void {
     app.reconstruct(url).catch(() => {}).finally(() => URL.revokeObjectURL(url));
   };
   $<HTMLInputElement>("file").addEventListener("change", (e) => {
-    const file = (e.target as HTMLInputElement).files?.[0];
+    const input = e.target as HTMLInputElement;
+    const file = input.files?.[0];
     if (file) run(URL.createObjectURL(file));
+    input.value = ""; // choosing the same file again is a new choice (a change event), not nothing
   });
   $("webcam").addEventListener("click", async () => {
     const video = document.createElement("video");
@@ -704,7 +706,7 @@ async function main(): Promise<void> {
   const status = $("status");
   status.textContent = "Loading the face model, the landmark detector and the network…";
   const variant = query.get("model") ?? "fp32";
-  const backend = (query.get("backend") as Backend | null) ?? null;
+  const backend = query.get("backend");
   const [model, detector, network] = await Promise.all([
     FaceModel.load(`${BASE}models/`),
     LandmarkDetector.create(BASE),
@@ -722,7 +724,7 @@ async function main(): Promise<void> {
   buildControls(app, live);
   setResults(false);
   $("backend").textContent = `${network.backend} · ${variant}`;
-  status.textContent = "Ready: choose a photo.";
+  status.textContent = network.note ? `Ready: choose a photo. (${network.note}.)` : "Ready: choose a photo.";
   app.prepareTextures();
   Object.assign(window.inverseFaceNet, {
     backend: network.backend,

@@ -4,6 +4,9 @@ import { onnxMetadata } from "./onnxmeta";
 import { INPUT_CHANNELS, type InputMask } from "./preprocess";
 
 export type Backend = "webgpu" | "wasm";
+const BACKENDS: readonly string[] = ["webgpu", "wasm"];
+/** The network files `python -m export.onnx` writes (export.onnx.VARIANTS). */
+export const VARIANTS: readonly string[] = ["fp32", "fp16", "int8w"];
 
 /** How the network's inputs are made: written by `python -m export.onnx` into the file's metadata_props. */
 export interface Preprocessing {
@@ -21,6 +24,7 @@ const PREPROCESSING_KEY = "inversefacenet.preprocessing";
 export interface Network {
   backend: Backend;
   model: string;
+  note: string | null; // why the page runs on another backend than the one asked for (?backend=)
   preprocessing: Preprocessing;
   run(input: Float32Array, size: number): Promise<{ output: Float32Array; ms: number }>;
 }
@@ -66,13 +70,39 @@ function wasmThreads(cores: number): number {
   return self.crossOriginIsolated && cores > 2 ? Math.min(4, cores) : 1;
 }
 
-export async function createNetwork(base: string, variant: string, wanted: Backend | null): Promise<Network> {
+/** The backend a ?backend= value asks for (null: choose), with a note when the value means nothing here. */
+function askedBackend(wanted: string | null): { asked: Backend | null; note: string | null } {
+  if (wanted === null || BACKENDS.includes(wanted)) return { asked: wanted as Backend | null, note: null };
+  return { asked: null, note: `?backend=${wanted} is not a backend (webgpu or wasm): chosen automatically` };
+}
+
+async function fetchModel(base: string, variant: string): Promise<{ model: string; bytes: Uint8Array }> {
+  if (!VARIANTS.includes(variant)) {
+    throw new Error(`?model=${variant} is not one of the page's networks (${VARIANTS.join(", ")})`);
+  }
+  const model = `${base}models/inversefacenet_${variant}.onnx`;
+  const response = await fetch(model);
+  if (!response.ok) throw new Error(`${model} is missing on this server (${response.status}): run make web-build`);
+  return { model, bytes: new Uint8Array(await response.arrayBuffer()) };
+}
+
+/** The session on the asked backend; a forced WebGPU that this browser cannot give falls back to wasm, with a note. */
+async function createSession(bytes: Uint8Array, backend: Backend): Promise<{ session: ort.InferenceSession;
+  backend: Backend; note: string | null }> {
+  try {
+    return { session: await ort.InferenceSession.create(bytes, { executionProviders: [backend] }), backend, note: null };
+  } catch (error) {
+    if (backend !== "webgpu") throw error;
+    const session = await ort.InferenceSession.create(bytes, { executionProviders: ["wasm"] });
+    return { session, backend: "wasm", note: "WebGPU is not available in this browser: running on wasm" };
+  }
+}
+
+export async function createNetwork(base: string, variant: string, wanted: string | null): Promise<Network> {
   ort.env.wasm.wasmPaths = `${base}ort/`;
   ort.env.wasm.numThreads = wasmThreads(navigator.hardwareConcurrency || 1);
-  const backend: Backend =
-    wanted ?? ((await webgpuUsable(variant === "fp16")) ? "webgpu" : "wasm");
-  const model = `${base}models/inversefacenet_${variant}.onnx`;
-  const bytes = new Uint8Array(await (await fetch(model)).arrayBuffer());
+  const { asked, note: askNote } = askedBackend(wanted);
+  const { model, bytes } = await fetchModel(base, variant);
   const metadata = onnxMetadata(bytes).get(PREPROCESSING_KEY);
   if (!metadata) throw new Error(`${model} carries no ${PREPROCESSING_KEY} metadata: re-export it (make web-build)`);
   const preprocessing = JSON.parse(metadata) as Preprocessing;
@@ -81,10 +111,12 @@ export async function createNetwork(base: string, variant: string, wanted: Backe
     throw new Error(`${model} reads its crop by the input rule "${rule}", which this page cannot prepare`);
   }
   const channels = INPUT_CHANNELS[rule];
-  const session = await ort.InferenceSession.create(bytes, { executionProviders: [backend] });
+  const first = asked ?? ((await webgpuUsable(variant === "fp16")) ? "webgpu" : "wasm");
+  const { session, backend, note } = await createSession(bytes, first);
   return {
     backend,
     model,
+    note: note ?? askNote,
     preprocessing,
     async run(input: Float32Array, size: number) {
       const start = performance.now();
