@@ -488,7 +488,11 @@ def test_a_lamp_slider_moved_a_degree_moves_the_light_a_little(browser, site):
     result = page.evaluate("u => window.inverseFaceNet.reconstruct(u)", EXAMPLE_URL)
     azimuth = float(page.input_value("#azimuth"))
     assert azimuth != 0  # the sliders show the face's lamp, not the default one
+    assert page.inner_text("#azimuth-value") == f"{azimuth:.0f}"  # each slider shows its number
+    pitch = result["rotation_deg"]["pitch"]
+    assert page.inner_text("#pitch-value") == f"{pitch:.1f}"  # the face's exact pose, not the slider's rounding
     page.locator("#azimuth").fill(str(round(azimuth) + 1))  # a range input keeps whole degrees: 0.5-1.5 deg
+    assert page.inner_text("#azimuth-value") == str(round(azimuth) + 1)
     assert page.input_value("#preset") == "custom"  # as in the app: "recovered" can be picked again
     moved = np.array(page.evaluate("window.inverseFaceNet.shown().sh"))
     assert 0 < np.abs(moved - np.array(result["sh"])).max() < 0.05

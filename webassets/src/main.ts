@@ -596,7 +596,20 @@ function setResults(shown: boolean): void {
  * the slider: a range input keeps only multiples of its step, and the face and its downloads would take the rounding.
  */
 const exactValues = new Map<string, number>();
-document.addEventListener("input", (event) => exactValues.delete((event.target as HTMLElement).id), { capture: true });
+document.addEventListener("input", (event) => {
+  const id = (event.target as HTMLElement).id;
+  exactValues.delete(id);
+  showValue(id);
+}, { capture: true });
+
+/** A slider's number beside it (its ``${id}-value`` output), to the precision of its step. */
+function showValue(id: string): void {
+  const output = document.getElementById(`${id}-value`);
+  const input = document.getElementById(id) as HTMLInputElement | null;
+  if (!output || !input) return;
+  const digits = Math.max(0, -Math.floor(Math.log10(Number(input.step) || 1)));
+  output.textContent = (exactValues.get(id) ?? Number(input.value)).toFixed(digits);
+}
 
 function setValues(values: Record<string, number>): void {
   for (const [id, value] of Object.entries(values)) {
@@ -604,14 +617,17 @@ function setValues(values: Record<string, number>): void {
     if (!input) continue;
     input.value = String(value);
     exactValues.set(id, value);
+    showValue(id);
   }
 }
 
 function buildControls(app: App, live: Live): void {
   const slider = (parent: string, id: string, label: string, min: number, max: number, step: number, value: number) => {
     const row = document.createElement("label");
-    row.innerHTML = `<span>${label}</span><input type="range" id="${id}" min="${min}" max="${max}" step="${step}" value="${value}">`;
+    row.innerHTML = `<span>${label}</span><input type="range" id="${id}" min="${min}" max="${max}" step="${step}" value="${value}">` +
+      `<output id="${id}-value"></output>`;
     $(parent).appendChild(row);
+    showValue(id);
   };
   const presets = ["recovered", ...Object.keys(app.model.index.light_presets)];
   const custom = Object.assign(new Option("custom"), { disabled: true }); // shown once a lamp slider moves
