@@ -41,7 +41,8 @@ from inversefacenet.params import FaceParameters
 from inversefacenet.predictor import Backend, NetworkPredictor, load_predictor
 from inversefacenet.preprocess import Crop, crop_for_landmarks, crop_image, crop_input, face_mask
 from inversefacenet.render.camera import DEFAULT_CAMERA, Camera, rotation_matrix
-from inversefacenet.render.renderer import RenderOutput, render, to_uint8
+from inversefacenet.render.renderer import RenderOutput, project_face, render, to_uint8
+from inversefacenet.upright import Upright, is_tilted
 
 log = logging.getLogger(__name__)
 
@@ -267,8 +268,37 @@ class Reconstructor:
     def reconstruct_faces(
         self, image: np.ndarray, faces: list[DetectedFace], ms: dict[str, float] | None = None
     ) -> list[FaceResult]:
-        """Reconstruct faces whose landmarks are known (from the detector or a tracker); all faces go
-        through the network as one batch. ``ms``: earlier stages' timings, put in front of each face's."""
+        """Reconstruct faces whose landmarks are known (from the detector or a tracker); the level faces go
+        through the network as one batch, each face tilted beyond the network's range in an upright copy
+        (:mod:`inversefacenet.upright`). ``ms``: earlier stages' timings, put in front of each face's."""
+        tilted = [is_tilted(face.landmarks) for face in faces]
+        level = iter(self._reconstruct_level(image, [face for face, turn in zip(faces, tilted, strict=True)
+                                                     if not turn], ms))  # fmt: skip
+        return [self._reconstruct_tilted(image, face, ms) if turn else next(level)
+                for face, turn in zip(faces, tilted, strict=True)]  # fmt: skip
+
+    def _reconstruct_tilted(self, image: np.ndarray, face: DetectedFace, ms: dict[str, float] | None) -> FaceResult:
+        """One face read in an upright copy of its surroundings, turned back into the photo; its evaluation (model
+        landmarks, residuals) is made in the photo when first read."""
+        start = time.perf_counter()
+        upright = Upright.of(face.landmarks)
+        window = upright.image(image)
+        copying = time.perf_counter() - start
+        read = self._reconstruct_level(window, [DetectedFace(upright.to_window(face.landmarks), face.score)], ms)[0]
+        start = time.perf_counter()
+        params = upright.turned_back(read.params)
+        shown = project_face(self.model, read.params, read.crop.size, self.camera).pixels[0]
+        points = upright.to_photo(read.crop.to_photo(shown[self.model.landmarks_mediapipe[:MESH_POINTS]]))
+        crop = crop_for_landmarks(points, read.crop.size, self.camera)  # the turned face's own framing
+        timings = {**read.ms, "upright": (copying + time.perf_counter() - start) * 1000}
+        return FaceResult(params=params, model=self.model, crop=crop, detected_landmarks=face.landmarks, ms=timings,
+                          camera=self.camera, grey=read.grey,
+                          _photo=(image, self._fit_points(face.landmarks, params)))  # fmt: skip
+
+    def _reconstruct_level(
+        self, image: np.ndarray, faces: list[DetectedFace], ms: dict[str, float] | None
+    ) -> list[FaceResult]:
+        """:meth:`reconstruct_faces` for faces inside the network's roll range."""
         starts: list[tuple[FaceParameters | None, Crop | None]] = [(None, None)] * len(faces)
         network_ms = {}
         if self.predictor is not None and faces:
@@ -320,6 +350,13 @@ class Reconstructor:
         inputs = [crop_input(image, points, crop, mask) for points, crop in zip(landmarks, crops, strict=True)]
         return np.array(self.predictor.outputs(np.stack(inputs)))
 
+    def _fit_points(self, landmarks: np.ndarray, params: FaceParameters | None) -> np.ndarray:
+        """The (478, 3) points the fit and the evaluation compare the model with: MediaPipe's, moved by their
+        measured offset at the face's pose (``correct_landmarks``; the network was trained on MediaPipe's own)."""
+        if not self.correct_landmarks:
+            return landmarks
+        return measured_offsets().correct(landmarks, None if params is None else np.degrees(params.rotation[0, :2]))
+
     def reconstruct_face(
         self, image: np.ndarray, face: DetectedFace, initial: FaceParameters | None, network_crop: Crop | None,
         ms: dict[str, float],
@@ -329,10 +366,7 @@ class Reconstructor:
 
         Without the fit, only the crop's place is computed here; its pixels and mask wait for the evaluation."""
         start = time.perf_counter()
-        points = face.landmarks
-        if self.correct_landmarks:  # the network was trained on MediaPipe's own points: only the fit needs this
-            pose = None if initial is None else np.degrees(initial.rotation[0, :2])
-            points = measured_offsets().correct(points, pose)
+        points = self._fit_points(face.landmarks, initial)
         if self.fit_mode is None and network_crop is not None:
             crop = network_crop.resized(FIT_SIZE)  # the network's own framing of its parameters
         else:

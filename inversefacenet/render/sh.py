@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from inversefacenet.arrays import stack
 
 N_SH_BANDS = 9
@@ -39,3 +41,22 @@ def sh_irradiance(normals: Any, coefficients: Any) -> Any:
         raise ValueError(f"expected SH coefficients (B, 9, 3), got {tuple(coefficients.shape)}")
     # (B, V, 9) @ (B, 9, 3): irradiance per vertex and colour channel
     return sh_basis(normals) @ coefficients
+
+
+def sphere_directions(count: int) -> np.ndarray:
+    """(count, 3) unit vectors spread evenly over the sphere (a Fibonacci lattice)."""
+    k = np.arange(count) + 0.5
+    z = 1 - 2 * k / count
+    angle = np.pi * (3 - np.sqrt(5)) * k
+    ring = np.sqrt(1 - z * z)
+    return np.stack([ring * np.cos(angle), ring * np.sin(angle), z], axis=1)
+
+
+def rotate_sh(coefficients: np.ndarray, rotation: np.ndarray) -> np.ndarray:
+    """(B, 9, 3) SH coefficients -> those of the same light turned by the (3, 3) ``rotation`` (as the scene is
+    turned: B'(R n) = B(n)). Bands 0-2 are each closed under rotation, so a least-squares fit over directions is
+    exact."""
+    directions = sphere_directions(64)
+    basis = sh_basis(directions)
+    turned = np.linalg.lstsq(basis, sh_basis(directions @ rotation), rcond=None)[0]  # basis(R^T m) in the basis
+    return np.einsum("jk,bkc->bjc", turned, coefficients).astype(coefficients.dtype)
