@@ -193,8 +193,9 @@ class Reconstructor:
     of its checkpoint (``config.camera``).
     ``correct_landmarks`` moves MediaPipe's points by their measured offset from the model's
     landmark vertices at the predicted pose before cropping and fitting
-    (:mod:`inversefacenet.landmark_offsets`). Thread-safe: one instance can serve concurrent
-    requests (the app shares one); each call keeps its data to itself.
+    (:mod:`inversefacenet.landmark_offsets`). ``upright`` reads each face tilted beyond the network's roll range in
+    an upright copy of its surroundings (:mod:`inversefacenet.upright`; False reads it as it is). Thread-safe: one
+    instance can serve concurrent requests (the app shares one); each call keeps its data to itself.
     """
 
     def __init__(
@@ -205,6 +206,7 @@ class Reconstructor:
         fit_mode: FitMode | None = "full",
         fit_config: FitConfig | None = None,
         correct_landmarks: bool = True,
+        upright: bool = True,
     ) -> None:
         if predictor is None and fit_mode is None:
             raise ValueError("no network checkpoint to predict with: the fit is needed (give a fit_mode)")
@@ -214,6 +216,7 @@ class Reconstructor:
         self.fit_mode = fit_mode
         self.fit_config = fit_config or (NETWORK_START_FIT if predictor else DEFAULT_FIT)
         self.correct_landmarks = correct_landmarks
+        self.upright = upright
         self.camera = predictor.config.camera if predictor else DEFAULT_CAMERA  # the fit works in the same one
         network = None
         if predictor:
@@ -271,7 +274,7 @@ class Reconstructor:
         """Reconstruct faces whose landmarks are known (from the detector or a tracker); the level faces go
         through the network as one batch, each face tilted beyond the network's range in an upright copy
         (:mod:`inversefacenet.upright`). ``ms``: earlier stages' timings, put in front of each face's."""
-        tilted = [is_tilted(face.landmarks) for face in faces]
+        tilted = [self.upright and is_tilted(face.landmarks) for face in faces]
         level = iter(self._reconstruct_level(image, [face for face, turn in zip(faces, tilted, strict=True)
                                                      if not turn], ms))  # fmt: skip
         return [self._reconstruct_tilted(image, face, ms) if turn else next(level)

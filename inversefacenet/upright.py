@@ -19,7 +19,7 @@ import numpy as np
 from inversefacenet.facemodel.model import MESH_POINTS
 from inversefacenet.params import FaceParameters
 from inversefacenet.preprocess import EYES
-from inversefacenet.render.camera import euler_angles, roll_matrix, rotation_matrix
+from inversefacenet.render.camera import roll_matrix
 from inversefacenet.render.sh import rotate_sh
 
 ROLL_LIMIT_DEG = 20.0
@@ -72,9 +72,17 @@ class Upright:
         return cls(matrix, size, roll)
 
     def image(self, photo: np.ndarray) -> np.ndarray:
-        """(size, size, 3) the upright copy of an (H, W, 3) photo (black outside it); area-averaged when smaller."""
-        flags = cv2.INTER_AREA if self.size < WINDOW_MAX_PX else cv2.INTER_LINEAR
-        return cv2.warpAffine(photo, self.matrix, (self.size, self.size), flags=flags, borderValue=(0, 0, 0))
+        """(size, size, 3) the upright copy of an (H, W, 3) photo (black outside it); a face bigger than the copy is
+        area-averaged down first, as :func:`inversefacenet.preprocess.crop_image` does, not aliased."""
+        linear, shift = self.matrix[:, :2], self.matrix[:, 2]
+        factor = int(1 / np.abs(np.linalg.det(linear)) ** 0.5)
+        if factor > 1:
+            shape = (photo.shape[1] // factor, photo.shape[0] // factor)
+            small = cv2.resize(photo, shape, interpolation=cv2.INTER_AREA)
+            linear = linear * (np.array(photo.shape[1::-1]) / small.shape[1::-1])  # small px -> photo px, per axis
+            photo = small
+        pixels = np.column_stack([linear, shift + linear.sum(axis=1) / 2 - 0.5])  # cv2 puts pixel centres at integers
+        return cv2.warpAffine(photo, pixels, (self.size, self.size), flags=cv2.INTER_LINEAR, borderValue=(0, 0, 0))
 
     def to_window(self, points: np.ndarray) -> np.ndarray:
         """(N, 2+) photo px -> window px (further columns, e.g. depth, stay)."""
@@ -86,10 +94,10 @@ class Upright:
 
     def turned_back(self, params: FaceParameters) -> FaceParameters:
         """Parameters (numpy) read in the copy -> the face as the photo shows it: the head and the light turned by
-        the roll about the camera's axis."""
-        turn = roll_matrix(self.roll)
-        rotation = euler_angles(turn @ rotation_matrix(params.rotation.astype(np.float64)))
-        return replace(params, rotation=rotation.astype(params.rotation.dtype), sh=rotate_sh(params.sh, turn))
+        the roll about the camera's axis. R = Rz(roll) Ry(yaw) Rx(pitch), so the turn adds to the roll alone."""
+        rotation = params.rotation.copy()
+        rotation[:, 2] = np.remainder(rotation[:, 2] + self.roll + np.pi, 2 * np.pi) - np.pi
+        return replace(params, rotation=rotation, sh=rotate_sh(params.sh, roll_matrix(self.roll)))
 
 
 def _mapped(points: np.ndarray, matrix: np.ndarray) -> np.ndarray:

@@ -75,3 +75,23 @@ def test_a_face_tilted_past_the_corpus_is_read_upright(model, monkeypatch):
     detected = read.detected_landmarks[:MESH_POINTS, :2]
     eyes = np.linalg.norm(detected[33] - detected[263])
     assert np.linalg.norm(read.landmarks478[:MESH_POINTS] - detected, axis=1).mean() < 0.08 * eyes
+
+
+@pytest.mark.parametrize("face_px", [200.0, 1500.0])  # a copy at the photo's scale, and one area-averaged down
+def test_the_upright_copy_puts_the_photo_where_its_points_go(model, face_px):
+    """A bright square drawn in the photo lands in the copy where to_window puts its centre."""
+    points = project_face(model, known_face(model, 4), 256).pixels[0, model.landmarks_mediapipe]
+    points = points * face_px / 256 + 40.0
+    centre = points[:MESH_POINTS].mean(axis=0)
+    turn = cv2.getRotationMatrix2D(tuple(centre), -50.0, 1.0)
+    tilted = points @ turn[:, :2].T + turn[:, 2]
+    photo = np.zeros((int(face_px * 1.5) + 80, int(face_px * 1.5) + 80, 3), np.uint8)
+    spot = np.array([centre[0] + 0.3 * face_px, centre[1] - 0.1 * face_px])
+    (x0, y0), (x1, y1) = np.round(spot - face_px / 40).astype(int), np.round(spot + face_px / 40).astype(int)
+    photo[y0:y1, x0:x1] = 255  # covers [x0, x1) x [y0, y1) in continuous photo px
+    upright = Upright.of(tilted)
+    copy = upright.image(photo)[..., 0].astype(float)
+    ys, xs = np.mgrid[: copy.shape[0], : copy.shape[1]] + 0.5  # pixel centres
+    found = np.array([(copy * xs).sum(), (copy * ys).sum()]) / copy.sum()
+    expected = upright.to_window(np.array([[(x0 + x1) / 2, (y0 + y1) / 2]]))[0]
+    np.testing.assert_allclose(found, expected, atol=0.35)

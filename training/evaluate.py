@@ -106,17 +106,19 @@ PLACEMENT = "placement_error_iod"
 
 
 def real_path(model: FaceModel, predictor: Predictor, truth: FaceParameters, fit: bool,
-              correct: bool = True, realism: Realism = PHOTO) -> dict[str, dict]:  # fmt: skip
+              correct: bool = True, realism: Realism = PHOTO, upright: bool = True) -> dict[str, dict]:  # fmt: skip
     """Metrics of the photo path on photo-like renders of ``truth`` (see the module docstring).
 
     correct: the fit's landmark correction (``Reconstructor.correct_landmarks``), for its ablation.
     realism: what the photos add to the render (PHOTO; PHOTO_WITH_HEAD draws a head around each face).
+    upright: tilted faces read upright (``Reconstructor.upright``), for its ablation (``benchmarks/tilted.py``).
     """
     rng = np.random.default_rng(REAL_PATH_SEED)
-    network_only = Reconstructor(model, predictor=predictor, fit_mode=None, correct_landmarks=correct)
+    options = {"correct_landmarks": correct, "upright": upright}
+    network_only = Reconstructor(model, predictor=predictor, fit_mode=None, **options)
     starts = {"network + full fit": predictor, "full fit from the mean face": None} if fit else {}
     rows = {"network": network_only} | {
-        row: Reconstructor(model, network_only.detector, start, fit_mode="full", correct_landmarks=correct)
+        row: Reconstructor(model, network_only.detector, start, fit_mode="full", **options)
         for row, start in starts.items()
     }
     found, outputs, placements = [], {}, {}

@@ -48,15 +48,6 @@ def rotation_matrix(angles: Any) -> Any:
     return stack([stack(row, axis=-1) for row in rows], axis=-2)
 
 
-def euler_angles(rotation: np.ndarray) -> np.ndarray:
-    """(B, 3, 3) rotations -> (B, 3) radians (alpha, beta, gamma) with ``rotation_matrix(angles) == rotation``,
-    beta in [-pi/2, pi/2] (numpy)."""
-    alpha = np.arctan2(rotation[:, 2, 1], rotation[:, 2, 2])
-    beta = np.arcsin(np.clip(-rotation[:, 2, 0], -1.0, 1.0))
-    gamma = np.arctan2(rotation[:, 1, 0], rotation[:, 0, 0])
-    return np.stack([alpha, beta, gamma], axis=1)
-
-
 def roll_matrix(angle: float) -> np.ndarray:
     """(3, 3) rotation by ``angle`` radians about the camera's axis: counter-clockwise as the photo shows it."""
     c, s = np.cos(angle), np.sin(angle)
