@@ -2,7 +2,7 @@
 // The page: photo -> landmarks -> crop/mask -> network -> parameters -> face model -> SH-shaded view,
 // with lighting, expression and pose controls and mesh downloads. Everything runs in the browser.
 import { strToU8, zipSync } from "fflate";
-import type { Camera } from "./camera";
+import { type Camera, toCamera, toCropPixels } from "./camera";
 import { FaceModel } from "./facemodel";
 import { LandmarkDetector } from "./landmarks";
 import { NumberedPhoto } from "./numberedphoto";
@@ -18,6 +18,7 @@ import {
 import { bakeTexture, download, MTL, textureCanvas, toGlb, toObj, toPly } from "./exporters";
 import { GLB_NAME, JSON_NAME, Recording, sessionGlb } from "./recording";
 import { buildTexelMap, type TexelMap } from "./texelmap";
+import { isTilted, mapped, turnedBack, uprightImage, uprightOf } from "./upright";
 import { FaceView } from "./view";
 
 // absolute, so that libraries resolving paths against their own module URL find the files too
@@ -197,6 +198,34 @@ class App {
     return { ...reading, alignment: alignmentTo(rule, pointed) };
   }
 
+  /**
+   * A photo's face: read as it is, or, tilted beyond the network's roll range, in an upright copy of its
+   * surroundings and turned back (inversefacenet/upright.py, Reconstructor._reconstruct_tilted); with the crop of
+   * the photo its parameters are framed by (for the turned face, the rule's on its turned-back model landmarks).
+   */
+  private async readFace(photo: HTMLCanvasElement, points: Float32Array): Promise<Reading & { face: FaceParameters }> {
+    const eyes = this.model.index.face_mask.eyes;
+    if (!isTilted(points, eyes)) {
+      const reading = await this.read(photo, points);
+      return { ...reading, face: unpack(reading.output, this.model.index) };
+    }
+    const upright = uprightOf(points, eyes);
+    const reading = await this.read(uprightImage(photo, upright), mapped(points, upright));
+    const read = unpack(reading.output, this.model.index);
+    const { pitch, yaw, roll } = read.rotation_deg;
+    const geometry = this.model.geometry(read.shape, this.model.index.expression_names.map((n) => read.expression[n]));
+    const landmarks = new Float32Array(3 * MESH_POINTS);
+    for (let k = 0; k < MESH_POINTS; k++) {
+      landmarks.set(geometry.subarray(3 * this.model.landmarks[k], 3 * this.model.landmarks[k] + 3), 3 * k);
+    }
+    const inCrop = toCropPixels(toCamera(landmarks, rotationMatrix(pitch, yaw, roll), this.camera),
+      Array.from({ length: MESH_POINTS }, (_, k) => k), reading.crop.size, this.camera);
+    const { scale, offset } = reading.crop;
+    const inPhoto = mapped(inCrop.map((v, i) => (v - offset[i % 2]) / scale), upright, true);
+    return { ...reading, face: turnedBack(read, upright.roll),
+      crop: cropForLandmarks(inPhoto, reading.crop.size, this.camera.cropScale) };
+  }
+
   /** One reading of the network on `crop`. */
   private async readAt(photo: HTMLCanvasElement, points: Float32Array, crop: Crop): Promise<Reading> {
     const start = performance.now();
@@ -353,9 +382,8 @@ class App {
       network_ms: 0 }];
     const greys = landmarks.map((points) => faceIsGrey(photo, points));
     for (const [k, points] of landmarks.entries()) {
-      const reading = await this.read(photo, points);
-      const face = unpack(reading.output, this.model.index);
-      faces.push(greys[k] ? withGreyLight(face) : face);
+      const reading = await this.readFace(photo, points);
+      faces.push(greys[k] ? withGreyLight(reading.face) : reading.face);
       crops.push(reading.crop);
       timings.preprocess_ms += reading.preprocess_ms;
       timings.network_ms += reading.network_ms;
@@ -749,6 +777,11 @@ async function main(): Promise<void> {
     reconstruct: async (url: string) => {
       const result = await app.reconstruct(url);
       return { ...result.faces[0], faces: result.faces, timings: result.timings, backend: result.backend };
+    },
+    // the upright copy of a tilted face (points: x, y per point) and a network output turned back by its roll: parity
+    upright: (points: number[], output: number[]) => {
+      const copy = uprightOf(Float32Array.from(points), model.index.face_mask.eyes);
+      return { ...copy, face: turnedBack(unpack(Float32Array.from(output), model.index), copy.roll) };
     },
     runNetwork: async (input: number[]) =>
       Array.from((await network.run(Float32Array.from(input), app.inputSize)).output),
