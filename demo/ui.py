@@ -31,6 +31,7 @@ from demo.session import EXPORT_FORMATS, EXPRESSION_CONTROLS, Edit, Session
 from inversefacenet.errors import InputError
 from inversefacenet.lighting import PRESETS, Light, hex_to_rgb, light_from_sh, preset_sh, rgb_to_hex, sh_from_light
 from inversefacenet.pipeline import Reconstructor
+from inversefacenet.preprocess import OUTER_EYE_CORNERS
 
 log = logging.getLogger(__name__)
 
@@ -150,9 +151,11 @@ def _table(sh: np.ndarray) -> list[list[float]]:
 def _preview(session: Session, edit: Edit, with_composite: bool) -> list[Any]:
     preview = session.preview(edit, with_composite)
     face = session.face
+    eyes = np.linalg.norm(np.subtract(*face.detected_landmarks[list(OUTER_EYE_CORNERS), :2]))
     status = (
         f"Face {session.index + 1} of {len(session.faces)} · preview {preview.ms:.0f} ms · fit residual: "
-        f"{face.landmark_error_px:.1f} px to the landmarks, photometric RMSE {face.photometric_rmse:.1f}"
+        f"{face.landmark_error_px:.1f} px to the landmarks ({face.landmark_error_px / eyes:.0%} of the eye distance: "
+        f"comparable across photo sizes), photometric RMSE {face.photometric_rmse:.1f}"
     )
     return [preview.relit, preview.geometry, preview.albedo, preview.composite, status]
 

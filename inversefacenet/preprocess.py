@@ -28,6 +28,9 @@ EYES = [
 ]
 """MediaPipe indices of the two eye openings, in order. The model's eyes are too crude to
 compare with real ones (gaze, iris size, eyelashes), so the mask leaves them out too."""
+OUTER_EYE_CORNERS = (33, 263)
+"""MediaPipe indices of the outer eye corners, the face's right one first (the inter-ocular distance that
+normalises landmark distances)."""
 ALIGNMENT_SIZE = 3
 """Outputs of a network with crop alignment after its parameters: (dx, dy, log scale), :meth:`Crop.alignment_to`."""
 

@@ -1,6 +1,7 @@
 """The Gradio app end to end: its API through gradio_client, and the real page in headless Chromium."""
 
 import json
+import re
 import shutil
 import socket
 import zipfile
@@ -188,6 +189,9 @@ def test_bad_input_gives_a_message_and_the_app_keeps_serving(client, tmp_path):
     assert client.predict(0, 0, 1, 0.5, "#ffffff", *edits, True, api_name="/relight")[0] is not None
     outputs = client.predict(gradio_client.handle_file(str(EXAMPLE)), False, api_name="/reconstruct")
     assert "Face 1 of 1" in outputs[-1]
+    # the same face 12x bigger: the residual in px grows with it, its share of the eye distance does not
+    share = [float(re.search(r"\((\d+)% of the eye distance", status[-1]).group(1)) for status in (reduced, outputs)]
+    assert abs(share[0] - share[1]) <= 2, share
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="Debian chromium is not installed (.ci/run installs it)")

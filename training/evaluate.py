@@ -42,11 +42,10 @@ from inversefacenet.landmark_offsets import measured_offsets
 from inversefacenet.metrics import EVAL_SIZE, outcomes
 from inversefacenet.params import FaceParameters
 from inversefacenet.pipeline import Reconstructor
-from inversefacenet.preprocess import Crop, crop_for_landmarks, face_input, face_mask
+from inversefacenet.preprocess import OUTER_EYE_CORNERS, Crop, crop_for_landmarks, face_input, face_mask
 from inversefacenet.render.camera import Camera
 from inversefacenet.render.renderer import project_face, render
 from training.corpus import held_out_set, render_inputs
-from training.evaluate_photos import OUTER_EYE_CORNERS
 from training.losses import ParameterLoss
 from training.realism import PHOTO, PHOTO_WITH_HEAD, Realism, photo_of_face
 

@@ -26,12 +26,11 @@ from inversefacenet.checkpoint import Predictor
 from inversefacenet.detection import DetectedFace
 from inversefacenet.facemodel.model import FaceModel
 from inversefacenet.pipeline import Reconstructor
+from inversefacenet.preprocess import OUTER_EYE_CORNERS
 from training.bootstrap import photo_faces
 
 SCORES = ("landmark_agreement_iod", "photometric_rmse")
 """The per-face scores, lower is better."""
-OUTER_EYE_CORNERS = (33, 263)
-"""MediaPipe indices of the outer eye corners (inter-ocular normalisation)."""
 
 
 def score(reconstructor: Reconstructor, faces: list[tuple[np.ndarray, DetectedFace]], name: str) -> dict[str, float]:
