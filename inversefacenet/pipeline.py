@@ -271,37 +271,8 @@ class Reconstructor:
     def reconstruct_faces(
         self, image: np.ndarray, faces: list[DetectedFace], ms: dict[str, float] | None = None
     ) -> list[FaceResult]:
-        """Reconstruct faces whose landmarks are known (from the detector or a tracker); the level faces go
-        through the network as one batch, each face tilted beyond the network's range in an upright copy
-        (:mod:`inversefacenet.upright`). ``ms``: earlier stages' timings, put in front of each face's."""
-        tilted = [self.upright and is_tilted(face.landmarks) for face in faces]
-        level = iter(self._reconstruct_level(image, [face for face, turn in zip(faces, tilted, strict=True)
-                                                     if not turn], ms))  # fmt: skip
-        return [self._reconstruct_tilted(image, face, ms) if turn else next(level)
-                for face, turn in zip(faces, tilted, strict=True)]  # fmt: skip
-
-    def _reconstruct_tilted(self, image: np.ndarray, face: DetectedFace, ms: dict[str, float] | None) -> FaceResult:
-        """One face read in an upright copy of its surroundings, turned back into the photo; its evaluation (model
-        landmarks, residuals) is made in the photo when first read."""
-        start = time.perf_counter()
-        upright = Upright.of(face.landmarks)
-        window = upright.image(image)
-        copying = time.perf_counter() - start
-        read = self._reconstruct_level(window, [DetectedFace(upright.to_window(face.landmarks), face.score)], ms)[0]
-        start = time.perf_counter()
-        params = upright.turned_back(read.params)
-        shown = project_face(self.model, read.params, read.crop.size, self.camera).pixels[0]
-        points = upright.to_photo(read.crop.to_photo(shown[self.model.landmarks_mediapipe[:MESH_POINTS]]))
-        crop = crop_for_landmarks(points, read.crop.size, self.camera)  # the turned face's own framing
-        timings = {**read.ms, "upright": (copying + time.perf_counter() - start) * 1000}
-        return FaceResult(params=params, model=self.model, crop=crop, detected_landmarks=face.landmarks, ms=timings,
-                          camera=self.camera, grey=read.grey,
-                          _photo=(image, self._fit_points(face.landmarks, params)))  # fmt: skip
-
-    def _reconstruct_level(
-        self, image: np.ndarray, faces: list[DetectedFace], ms: dict[str, float] | None
-    ) -> list[FaceResult]:
-        """:meth:`reconstruct_faces` for faces inside the network's roll range."""
+        """Reconstruct faces whose landmarks are known (from the detector or a tracker); all faces go
+        through the network as one batch. ``ms``: earlier stages' timings, put in front of each face's."""
         starts: list[tuple[FaceParameters | None, Crop | None]] = [(None, None)] * len(faces)
         network_ms = {}
         if self.predictor is not None and faces:
@@ -331,7 +302,35 @@ class Reconstructor:
         once, so the face is read once instead of twice (MediaPipe's offset from the model's landmarks is
         mostly the face's own, so it changes little from frame to frame). Faces without one (None) are read
         twice, as in a photo. Also returns each face's alignment for the next frame (None without crop
-        alignment)."""
+        alignment). A face tilted beyond the network's roll range is read in an upright copy of its
+        surroundings and turned back (``upright``, :meth:`_predict_tilted`); its alignment is the copy's."""
+        tilted = [self.upright and is_tilted(points) for points in landmarks]
+        level = [k for k, turn in enumerate(tilted) if not turn]
+        read = {}
+        if level:
+            params, crops, carried = self._predict_level(image, [landmarks[k] for k in level],
+                                                         [alignments[k] for k in level])  # fmt: skip
+            read = {k: (params.select(slice(n, n + 1)), crops[n], carried[n]) for n, k in enumerate(level)}
+        read |= {k: self._predict_tilted(image, landmarks[k], alignments[k]) for k, turn in enumerate(tilted) if turn}
+        params, crops, carried = zip(*(read[k] for k in range(len(landmarks))), strict=True)
+        return FaceParameters.concatenate(list(params)), list(crops), list(carried)
+
+    def _predict_tilted(
+        self, image: np.ndarray, landmarks: np.ndarray, alignment: np.ndarray | None
+    ) -> tuple[FaceParameters, Crop, np.ndarray | None]:
+        """One face read in an upright copy of its surroundings (:mod:`inversefacenet.upright`), turned back into
+        the photo: its parameters, the crop the rule puts on their turned-back model landmarks, and the alignment
+        the copy's reading carries to the next frame."""
+        upright = Upright.of(landmarks)
+        params, crops, carried = self._predict_level(upright.image(image), [upright.to_window(landmarks)], [alignment])
+        shown = project_face(self.model, params, crops[0].size, self.camera).pixels[0]
+        points = upright.to_photo(crops[0].to_photo(shown[self.model.landmarks_mediapipe[:MESH_POINTS]]))
+        return upright.turned_back(params), crop_for_landmarks(points, crops[0].size, self.camera), carried[0]
+
+    def _predict_level(
+        self, image: np.ndarray, landmarks: list[np.ndarray], alignments: list[np.ndarray | None]
+    ) -> tuple[FaceParameters, list[Crop], list[np.ndarray | None]]:
+        """:meth:`predict_aligned` for faces inside the network's roll range, as one batch."""
         config = self.predictor.config
         rules = [crop_for_landmarks(points, config.input_size, config.camera) for points in landmarks]
         crops = [rule if shift is None else rule.aligned(shift) for rule, shift in zip(rules, alignments, strict=True)]
@@ -353,13 +352,6 @@ class Reconstructor:
         inputs = [crop_input(image, points, crop, mask) for points, crop in zip(landmarks, crops, strict=True)]
         return np.array(self.predictor.outputs(np.stack(inputs)))
 
-    def _fit_points(self, landmarks: np.ndarray, params: FaceParameters | None) -> np.ndarray:
-        """The (478, 3) points the fit and the evaluation compare the model with: MediaPipe's, moved by their
-        measured offset at the face's pose (``correct_landmarks``; the network was trained on MediaPipe's own)."""
-        if not self.correct_landmarks:
-            return landmarks
-        return measured_offsets().correct(landmarks, None if params is None else np.degrees(params.rotation[0, :2]))
-
     def reconstruct_face(
         self, image: np.ndarray, face: DetectedFace, initial: FaceParameters | None, network_crop: Crop | None,
         ms: dict[str, float],
@@ -369,7 +361,10 @@ class Reconstructor:
 
         Without the fit, only the crop's place is computed here; its pixels and mask wait for the evaluation."""
         start = time.perf_counter()
-        points = self._fit_points(face.landmarks, initial)
+        points = face.landmarks
+        if self.correct_landmarks:  # the network was trained on MediaPipe's own points: only the fit needs this
+            pose = None if initial is None else np.degrees(initial.rotation[0, :2])
+            points = measured_offsets().correct(points, pose)
         if self.fit_mode is None and network_crop is not None:
             crop = network_crop.resized(FIT_SIZE)  # the network's own framing of its parameters
         else:

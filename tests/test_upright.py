@@ -10,6 +10,7 @@ import inversefacenet.pipeline as pipeline
 from inversefacenet import Reconstructor
 from inversefacenet.facemodel.model import MESH_POINTS
 from inversefacenet.render.renderer import project_face
+from inversefacenet.tracking import Tracker, TrackerConfig
 from inversefacenet.upright import ROLL_LIMIT_DEG, Upright, face_roll, is_tilted
 from tests.conftest import known_face, photo_of
 from training.corpus import PAPER
@@ -56,13 +57,24 @@ def test_the_upright_copy_stands_the_face_up_and_maps_back(model):
     np.testing.assert_allclose(upright.to_photo(standing), tilted, atol=1e-6)
 
 
-def test_a_face_tilted_past_the_corpus_is_read_upright(model, monkeypatch):
-    """A face tilted by 40 degrees, network alone: read upright, its pose, expression and place come out close; read
-    as it is (as before), the network has never seen such a roll and misreads it."""
+@pytest.fixture(scope="module")
+def tilted_photo(model):
+    """A face turned 40 degrees counter-clockwise on a grey photo, and its parameters."""
     truth = replace(known_face(model, 11), rotation=np.radians([[5.0, 10.0, 40.0]]).astype(np.float32))
     photo = np.full((640, 640, 3), 140, np.uint8)
     photo[100:500, 140:540] = photo_of(model, truth, 400)[0]
-    reconstructor = Reconstructor.load(fit_mode=None)
+    return photo, truth
+
+
+@pytest.fixture(scope="module")
+def reconstructor():
+    return Reconstructor.load(fit_mode=None)
+
+
+def test_a_face_tilted_past_the_corpus_is_read_upright(model, tilted_photo, reconstructor, monkeypatch):
+    """A face tilted by 40 degrees, network alone: read upright, its pose, expression and place come out close; read
+    as it is (as before), the network has never seen such a roll and misreads it."""
+    photo, truth = tilted_photo
     read = reconstructor(photo)[0]
     monkeypatch.setattr(pipeline, "is_tilted", lambda landmarks: False)
     as_is = reconstructor(photo)[0]
@@ -95,3 +107,14 @@ def test_the_upright_copy_puts_the_photo_where_its_points_go(model, face_px):
     found = np.array([(copy * xs).sum(), (copy * ys).sum()]) / copy.sum()
     expected = upright.to_window(np.array([[(x0 + x1) / 2, (y0 + y1) / 2]]))[0]
     np.testing.assert_allclose(found, expected, atol=0.35)
+
+
+def test_a_tilted_face_in_a_video_is_read_upright_on_every_frame(tilted_photo, reconstructor):
+    """The tracker reads through the same upright copy: the detector's frame and the tracked ones (the crop carried
+    from the copy's reading) keep the face's roll."""
+    photo, truth = tilted_photo
+    tracker = Tracker(reconstructor, TrackerConfig(smoothing=False))
+    for k, shift in enumerate((0, 4, 8)):
+        faces, _ = tracker(np.roll(photo, shift, axis=1), k / 30)
+        assert faces[0].source == ("detector" if k == 0 else "mesh")
+        assert abs(np.degrees(faces[0].params.rotation[0, 2] - truth.rotation[0, 2])) < 4
