@@ -184,9 +184,15 @@ class App {
    * alignment reads twice: its first output also says where the crop should have been (MediaPipe's points sit
    * off the model's own), the second reads there (inversefacenet/pipeline.py, Reconstructor.predict). In a video,
    * `carried` (the last frame's `alignment`) puts the crop there at once and the face is read once
-   * (Reconstructor.predict_aligned).
+   * (Reconstructor.predict_aligned). A face tilted beyond the network's roll range is read upright (readTilted).
    */
   async read(photo: HTMLCanvasElement, points: Float32Array, carried: number[] | null = null): Promise<Reading> {
+    if (isTilted(points, this.model.index.face_mask.eyes)) return this.readTilted(photo, points, carried);
+    return this.readLevel(photo, points, carried);
+  }
+
+  /** `read` for a face inside the network's roll range. */
+  private async readLevel(photo: HTMLCanvasElement, points: Float32Array, carried: number[] | null): Promise<Reading> {
     const rule = this.crop(points);
     const aligning = this.network.preprocessing.crop_alignment ?? false;
     const first = await this.readAt(photo, points, aligning && carried ? alignedCrop(rule, carried) : rule);
@@ -199,18 +205,13 @@ class App {
   }
 
   /**
-   * A photo's face: read as it is, or, tilted beyond the network's roll range, in an upright copy of its
-   * surroundings and turned back (inversefacenet/upright.py, Reconstructor._reconstruct_tilted); with the crop of
-   * the photo its parameters are framed by (for the turned face, the rule's on its turned-back model landmarks).
+   * A face tilted beyond the network's roll range, read in an upright copy of its surroundings and turned back
+   * (inversefacenet/upright.py, Reconstructor._predict_tilted): the turned output, the crop the rule puts on its
+   * turned-back model landmarks, and the copy's alignment to carry.
    */
-  private async readFace(photo: HTMLCanvasElement, points: Float32Array): Promise<Reading & { face: FaceParameters }> {
-    const eyes = this.model.index.face_mask.eyes;
-    if (!isTilted(points, eyes)) {
-      const reading = await this.read(photo, points);
-      return { ...reading, face: unpack(reading.output, this.model.index) };
-    }
-    const upright = uprightOf(points, eyes);
-    const reading = await this.read(uprightImage(photo, upright), mapped(points, upright));
+  private async readTilted(photo: HTMLCanvasElement, points: Float32Array, carried: number[] | null): Promise<Reading> {
+    const upright = uprightOf(points, this.model.index.face_mask.eyes);
+    const reading = await this.readLevel(uprightImage(photo, upright), mapped(points, upright), carried);
     const read = unpack(reading.output, this.model.index);
     const { pitch, yaw, roll } = read.rotation_deg;
     const geometry = this.model.geometry(read.shape, this.model.index.expression_names.map((n) => read.expression[n]));
@@ -222,7 +223,7 @@ class App {
       Array.from({ length: MESH_POINTS }, (_, k) => k), reading.crop.size, this.camera);
     const { scale, offset } = reading.crop;
     const inPhoto = mapped(inCrop.map((v, i) => (v - offset[i % 2]) / scale), upright, true);
-    return { ...reading, face: turnedBack(read, upright.roll),
+    return { ...reading, output: turnedBack(reading.output, upright.roll, this.model.index.parameter_layout),
       crop: cropForLandmarks(inPhoto, reading.crop.size, this.camera.cropScale) };
   }
 
@@ -382,8 +383,9 @@ class App {
       network_ms: 0 }];
     const greys = landmarks.map((points) => faceIsGrey(photo, points));
     for (const [k, points] of landmarks.entries()) {
-      const reading = await this.readFace(photo, points);
-      faces.push(greys[k] ? withGreyLight(reading.face) : reading.face);
+      const reading = await this.read(photo, points);
+      const face = unpack(reading.output, this.model.index);
+      faces.push(greys[k] ? withGreyLight(face) : face);
       crops.push(reading.crop);
       timings.preprocess_ms += reading.preprocess_ms;
       timings.network_ms += reading.network_ms;
@@ -781,7 +783,8 @@ async function main(): Promise<void> {
     // the upright copy of a tilted face (points: x, y per point) and a network output turned back by its roll: parity
     upright: (points: number[], output: number[]) => {
       const copy = uprightOf(Float32Array.from(points), model.index.face_mask.eyes);
-      return { ...copy, face: turnedBack(unpack(Float32Array.from(output), model.index), copy.roll) };
+      return { ...copy, face: unpack(turnedBack(Float32Array.from(output), copy.roll, model.index.parameter_layout),
+        model.index) };
     },
     runNetwork: async (input: number[]) =>
       Array.from((await network.run(Float32Array.from(input), app.inputSize)).output),

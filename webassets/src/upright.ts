@@ -1,6 +1,5 @@
 // Faces tilted beyond the network's roll range, read in an upright copy of their surroundings and turned back, as
 // inversefacenet/upright.py does it (parity: tests/test_web.py against the Python side).
-import type { FaceParameters } from "./params";
 import { MESH_POINTS } from "./preprocess";
 
 /** upright.ROLL_LIMIT_DEG: faces turned further are read upright (the corpus's roll range is 15 degrees). */
@@ -81,18 +80,21 @@ export function mapped(points: Float32Array, upright: Upright, inverse = false):
   return out;
 }
 
-/** upright.Upright.turned_back: a face read in the copy as the photo shows it, the head and the light turned by the
- * roll about the camera's axis (the turn adds to the roll; the light's x and y bands turn with it). */
-export function turnedBack(face: FaceParameters, roll: number): FaceParameters {
-  const degrees = face.rotation_deg.roll + (roll * 180) / Math.PI;
+/** upright.Upright.turned_back on a network output (parameters in `layout`'s places, radians): the face read in the
+ * copy as the photo shows it, the head and the light turned by the roll about the camera's axis (the turn adds to the
+ * roll; the light's x and y bands turn with it). */
+export function turnedBack(output: Float32Array, roll: number, layout: Record<string, [number, number]>): Float32Array {
+  const out = output.slice();
+  const at = layout.rotation[0] + 2;
+  out[at] = ((output[at] + roll + 3 * Math.PI) % (2 * Math.PI)) - Math.PI;
   const [c, s, c2, s2] = [Math.cos(roll), Math.sin(roll), Math.cos(2 * roll), Math.sin(2 * roll)];
-  // basis [1, y, z, x, xy, yz, 3z^2 - 1, xz, x^2 - y^2]: the coefficients of the turned light (render/sh.rotate_sh)
-  const sh = face.sh.map((rgb) => [...rgb]);
+  // basis [1, y, z, x, xy, yz, 3z^2 - 1, xz, x^2 - y^2], RGB per band: the turned light's (render/sh.rotate_sh)
   for (let channel = 0; channel < 3; channel++) {
-    const v = face.sh.map((rgb) => rgb[channel]);
-    [sh[1][channel], sh[3][channel]] = [c * v[1] + s * v[3], -s * v[1] + c * v[3]];
-    [sh[4][channel], sh[8][channel]] = [c2 * v[4] + 2 * s2 * v[8], -0.5 * s2 * v[4] + c2 * v[8]];
-    [sh[5][channel], sh[7][channel]] = [c * v[5] + s * v[7], -s * v[5] + c * v[7]];
+    const v = (band: number) => output[layout.sh[0] + 3 * band + channel];
+    const set = (band: number, value: number) => (out[layout.sh[0] + 3 * band + channel] = value);
+    [set(1, c * v(1) + s * v(3)), set(3, -s * v(1) + c * v(3))];
+    [set(4, c2 * v(4) + 2 * s2 * v(8)), set(8, -0.5 * s2 * v(4) + c2 * v(8))];
+    [set(5, c * v(5) + s * v(7)), set(7, -s * v(5) + c * v(7))];
   }
-  return { ...face, rotation_deg: { ...face.rotation_deg, roll: ((degrees + 540) % 360) - 180 }, sh };
+  return out;
 }
