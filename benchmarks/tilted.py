@@ -1,6 +1,6 @@
 """Faces tilted past the network's roll range: the realistic row with the heads turned further.
 
-    python benchmarks/tilted.py [CHECKPOINT] [--faces 100] [--roll 20 45] [--fit] [--report reports/tilted/report.json]
+    python benchmarks/tilted.py [CHECKPOINT] [--faces 100] [--roll 20 45 | --own-roll] [--fit] [--report FILE.json]
 
 The corpus draws the roll from U(-15, 15) degrees; photos have heads tilted further (a group photo's face tilted 35
 degrees came out with one eye shut). The first ``--faces`` faces of ``training.evaluate``'s realistic row (the same
@@ -8,6 +8,8 @@ photo-like renders: background, camera effects, JPEG; the same seed) with each r
 either way go through the real photo path (MediaPipe detection and mesh, crop, mask, network; with ``--fit`` also
 the full fit) twice: as the pipeline runs, tilted faces read upright (:mod:`inversefacenet.upright`), and every face
 read as it is (the pipeline before). Metrics as ``training.evaluate``'s (rotation error: mean over the three angles).
+``--own-roll`` keeps the faces' own rolls (within 15 degrees): what the switch changes on the realistic row itself.
+Writes ``--report`` (default reports/tilted/report.json).
 """
 
 from __future__ import annotations
@@ -34,9 +36,12 @@ ROLL_SEED = 35
 OUTCOMES = ("rotation_error_deg", "geometric_rmse_mm", "photometric_rmse", "mask_iou", "detected")
 
 
-def tilted_faces(model: FaceModel, count: int, roll_deg: tuple[float, float]) -> FaceParameters:
-    """The realistic row's first ``count`` faces, each turned by U(lo, hi) degrees either way about the camera."""
+def tilted_faces(model: FaceModel, count: int, roll_deg: tuple[float, float] | None) -> FaceParameters:
+    """The realistic row's first ``count`` faces, each turned by U(lo, hi) degrees either way about the camera
+    (None: as they are)."""
     truth = held_out_set(model, HELD_OUT).select(slice(0, count))
+    if roll_deg is None:
+        return truth
     rng = np.random.default_rng(ROLL_SEED)
     roll = rng.uniform(*roll_deg, count) * rng.choice([-1, 1], count)
     truth.rotation[:, 2] = np.radians(roll).astype(np.float32)
@@ -48,23 +53,28 @@ def main() -> None:
     parser.add_argument("checkpoint", nargs="?", default=str(DEFAULT_CHECKPOINT))
     parser.add_argument("--faces", type=int, default=100)
     parser.add_argument("--roll", type=float, nargs=2, default=(20.0, 45.0), metavar=("LO", "HI"))
+    parser.add_argument("--own-roll", action="store_true", help="keep the faces' own rolls (the realistic row)")
     parser.add_argument("--fit", action="store_true", help="also the network + full fit")
     parser.add_argument("--report", type=Path, default=ROOT / "reports" / "tilted" / "report.json")
     args = parser.parse_args()
     model = FaceModel.load()
     predictor = Predictor.load(args.checkpoint, model)
-    truth = tilted_faces(model, args.faces, tuple(args.roll))
+    roll = None if args.own_roll else tuple(args.roll)
+    truth = tilted_faces(model, args.faces, roll)
     rows = {}
     for name, upright in (("read upright (as shipped)", True), ("read as it is", False)):
         found = real_path(model, predictor, truth, args.fit, upright=upright)
         for row in ("network", "network + full fit")[: 1 + args.fit]:
             scores = found[f"{row} (real path)"]
             rows[f"{row}, {name}"] = {key: scores[key] for key in OUTCOMES}
-    print(f"{args.faces} faces rolled {args.roll[0]:g}-{args.roll[1]:g} deg either way:")
+    rolled = "with their own rolls" if roll is None else f"rolled {roll[0]:g}-{roll[1]:g} deg either way"
+    print(f"{args.faces} faces {rolled}:")
     for name, scores in rows.items():
         print(f"{name:>45}: " + ", ".join(f"{key} {value:.3f}" for key, value in scores.items()))
     args.report.parent.mkdir(parents=True, exist_ok=True)
-    args.report.write_text(json.dumps({"checkpoint": args.checkpoint, "faces": args.faces, "roll_deg": args.roll,
+    checkpoint = Path(args.checkpoint).resolve()
+    named = str(checkpoint.relative_to(ROOT)) if checkpoint.is_relative_to(ROOT) else str(checkpoint)
+    args.report.write_text(json.dumps({"checkpoint": named, "faces": args.faces, "roll_deg": roll,
                                        "rows": rows}, indent=1))  # fmt: skip
 
 
