@@ -142,3 +142,17 @@ def test_the_colour_led_fit_table_quotes_its_report(label, row):
         shown = re.sub(r"[*`,]", "", cell)
         digits = len(shown.split(".")[1])
         assert float(shown) == pytest.approx(round(value, digits), abs=0.51 * 10**-digits), (label, cell)
+
+
+TILTED = "`python benchmarks/tilted.py --faces 100 --fit` (`reports/tilted/report.json`)"
+
+
+@pytest.mark.parametrize("label", ["network, read upright (as shipped)", "network, read as it is (before)",
+                                   "network + full fit, read upright (as shipped)",
+                                   "network + full fit, read as it is (before)"])  # fmt: skip
+def test_the_tilted_heads_table_quotes_its_report(label):
+    rows = json.loads((ROOT / "reports/tilted/report.json").read_text())["rows"]
+    values = rows[label.replace(" (before)", "")]
+    for cell, metric in zip(table_after(TILTED)[label], OUTCOMES, strict=True):
+        digits = len(cell.split(".")[1])
+        assert float(cell) == pytest.approx(round(values[metric], digits), abs=0.51 * 10**-digits), (label, metric)
