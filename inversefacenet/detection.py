@@ -71,10 +71,6 @@ LOOK_SCORE = 0.75
 """Short-range score, on the close-up, that makes a candidate a face. On the benchmark's composites and the
 development set's photos, 54 of 55 candidates on true faces scored 0.79-0.97 (one 0.70), and of 283 far from
 any face one scored over 0.70: a crown badge on the 12 MP group photo, 0.73."""
-UPSIDE_DOWN_MARGIN = 0.2
-"""How much surer the turned look must be than the upright one to call a sure box's face upside down. Without it,
-faces turned 20-40 degrees away and dimly lit were meshed upside down on 2 of the realistic row's 185 upright faces,
-whose turned looks scored 0.004 and 0.18 above the upright ones (``python benchmarks/tilted.py --own-roll``'s faces)."""
 MAX_LOOKS = 16
 """Candidates looked at per search, most confident first: a photo of texture gives dozens, and a look costs a
 short-range pass (three for a face: upright, turned and centred again), each about a fifth of a full-range tile's."""
@@ -330,11 +326,10 @@ class _Graphs:
         """A second look at a box (:func:`look_at`), upright and turned 180 degrees. A sure box stays if the upright
         look finds its face at the short-range model's own threshold (as the face mesh's own detector did when
         it ran on every box) or the turned one at LOOK_SCORE: as the surer look's box (upside down if that is
-        the turned one, surer by UPSIDE_DOWN_MARGIN where both found it), with the box's score. An unsure box is
-        replaced by the upright look's box and score if that look reaches LOOK_SCORE and is surer than the turned
-        one (a face is a face one way up; a crown badge on the group photo looked as much a face either way) and a
-        look centred on its box finds the face again (a background blob and a door lock at 1 MP did not), else
-        dropped."""
+        the turned one), with the box's score. An unsure box is replaced by the upright look's box and score if
+        that look reaches LOOK_SCORE and is surer than the turned one (a face is a face one way up; a crown badge
+        on the group photo looked as much a face either way) and a look centred on its box finds the face again
+        (a background blob and a door lock at 1 MP did not), else dropped."""
         need = SHORT_RANGE_SCORE if sure else LOOK_SCORE
         turning = self.pool.submit(look_at, image, box, True, LOOK_SCORE, self.short_range[1])  # meanwhile
         upright = look_at(image, box, False, need, self.short_range[0])
@@ -345,7 +340,7 @@ class _Graphs:
         if sure:
             if upright is None and turned is None:
                 return None
-            surer = turned if upright is None or turned_score > upright.score + UPSIDE_DOWN_MARGIN else upright
+            surer = turned if upright is None or turned_score > upright.score else upright
             return surer._replace(score=score)
         if upright.score <= turned_score or look_at(image, upright.box, False, need, self.short_range[0]) is None:
             return None

@@ -36,9 +36,6 @@ const CANDIDATE = 0.15;
 /** The second look: a square of LOOK_CONTEXT x the box's side, a face there from LOOK_SCORE, at most MAX_LOOKS. */
 const LOOK_CONTEXT = 2;
 const LOOK_SCORE = 0.75;
-/** detection.UPSIDE_DOWN_MARGIN: how much surer the turned look must be than the upright one to call a sure box's
- * face upside down (faces turned away and dimly lit scored about as high either way). */
-const UPSIDE_DOWN_MARGIN = 0.2;
 const MAX_LOOKS = 16;
 /** Faces the mesh may find in one crop; the one nearest the crop's centre is kept. */
 const MESH_FACES = 2;
@@ -316,14 +313,14 @@ export class LandmarkDetector {
   }
 
   /** A second look at a box (`lookAt`), upright and turned 180 degrees. A sure box stays, upside down if the turned
-   * look is surer by UPSIDE_DOWN_MARGIN (or alone). An unsure box is replaced by the upright look's box and score if that look is surer than
+   * look is the surer one. An unsure box is replaced by the upright look's box and score if that look is surer than
    * the turned one and a look centred on its box finds the face again, else dropped (see detection.py). */
   private async look(image: HTMLCanvasElement, face: FaceBox): Promise<FaceBox | null> {
     const upright = await this.lookAt(image, face.box, false);
     if (!face.sure && !upright) return null;
     const turned = await this.lookAt(image, face.box, true);
     const turnedScore = turned?.score ?? -1;
-    if (face.sure) return { ...face, upsideDown: turnedScore > (upright ? upright.score + UPSIDE_DOWN_MARGIN : -1) };
+    if (face.sure) return { ...face, upsideDown: turnedScore > (upright?.score ?? -1) };
     if (!upright || upright.score <= turnedScore || !(await this.lookAt(image, upright.box, false))) return null;
     return upright;
   }
