@@ -755,7 +755,7 @@ def test_live_mode_tracks_the_camera_applies_edits_and_releases_the_camera(camer
     assert page.evaluate("document.getElementById('live-video').srcObject") is None
     page.wait_for_timeout(500)
     assert live_stats(page)["frames"] == stopped["frames"] and not view_is_blank(page)  # the last frame stays
-    assert page.inner_text("#status").startswith("Stopped, camera released")
+    assert page.inner_text("#status").startswith("Stopped, camera released: the face shown and its downloads are")
     assert page.evaluate("window.inverseFaceNet.drawn()")["level"] == "full"  # the stopped face on the full mesh
     skins = {"photo": view_pixels(page)}  # the last frame's face in the person's skin, then in the model's
     set_checkbox(page, "#skin-model", True)

@@ -719,8 +719,8 @@ function setLiveButtons(running: boolean): void {
 
 /** What the page shows of live mode: the status line each frame; when it ends, the controls of a still face. */
 function reportLive(app: App, stats: LiveStats): void {
-  setStatus(stats.running ? `${describe(stats)}${app.recordingStatus}` : `Stopped, camera released · ${describe(stats)}`,
-    stats.error !== null);
+  const stopped = `Stopped, camera released: the face shown and its downloads are the last frame's · ${describe(stats)}`;
+  setStatus(stats.running ? `${describe(stats)}${app.recordingStatus}` : stopped, stats.error !== null);
   if (stats.running) return;
   app.endLive();
   setLiveButtons(false);
