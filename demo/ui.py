@@ -103,9 +103,14 @@ def _panel(label: str, elem_id: str) -> gr.Image:
     return gr.Image(label=label, interactive=False, elem_id=elem_id, format="jpeg", height=PANEL_HEIGHT)
 
 
+def user_error(message: str) -> gr.Error:
+    """A message for the user in plain words: shown in the page, not logged as a fault with its traceback."""
+    return gr.Error(message, print_exception=False)
+
+
 def _need(session: Session | None) -> Session:
     if session is None:
-        raise gr.Error("Upload a photo first.")
+        raise user_error("Upload a photo first.")
     return session
 
 
@@ -114,7 +119,7 @@ def _edit(session: Session, sh: Any, values: tuple[float, ...]) -> Edit:
     light), then the expression sliders, then pitch, yaw, roll."""
     expression = dict(zip(EXPRESSION_CONTROLS, (float(v) for v in values[: len(EXPRESSION_CONTROLS)]), strict=True))
     pitch, yaw, roll = (float(v) for v in values[len(EXPRESSION_CONTROLS) :])
-    error = gr.Error("The SH table needs 9 rows of 3 numbers (R, G, B); a light preset refills it.")
+    error = user_error("The SH table needs 9 rows of 3 numbers (R, G, B); a light preset refills it.")
     try:
         table = np.asarray(sh, dtype=np.float64) if not hasattr(sh, "to_numpy") else sh.to_numpy(np.float64)
     except (TypeError, ValueError):  # a cell that is not a number
@@ -174,11 +179,11 @@ def export_recording(session: LiveSession | None) -> list[str]:
     """This session's recording: recording.json (per frame: time_s, rotation_deg, the 52 ARKit expression weights
     by name, shape, albedo, sh) and recording_animated.glb (the 52 blendshapes as morph targets, animated)."""
     if session is None:
-        raise gr.Error(f"Nothing recorded yet: start the webcam and tick “{KEEP}” while your face is in view.")
+        raise user_error(f"Nothing recorded yet: start the webcam and tick “{KEEP}” while your face is in view.")
     try:
         return [str(path) for path in session.export_recording()]
     except ValueError as error:
-        raise gr.Error(str(error)) from None  # a message for the user, not a fault to log
+        raise user_error(str(error)) from None
 
 
 def live_tab(reconstructor: Reconstructor) -> None:
@@ -396,7 +401,7 @@ class PhotoLoader:
         the script's state as it was, so the previous face stays open until a photo replaces it."""
         session, message = self.load(path, None)
         if session is None and message:
-            raise gr.Error(message.strip("*"))
+            raise user_error(message.strip("*"))
         if previous is not None:
             previous.close()
         if session is None:
@@ -410,7 +415,7 @@ def _select_face(choice: int | None, session: Session | None, with_composite: bo
     if choice is None or choice == session.index:
         return gr.skip()  # one skip: every output stays
     if not 0 <= int(choice) < len(session.faces):
-        raise gr.Error(f"There are {len(session.faces)} faces: choose 0 to {len(session.faces) - 1}.")
+        raise user_error(f"There are {len(session.faces)} faces: choose 0 to {len(session.faces) - 1}.")
     session.select(int(choice))
     return _start(session, with_composite)
 

@@ -167,7 +167,7 @@ def test_a_black_and_white_photo_shows_a_grey_face(client, tmp_path):
     assert abs(tints["grey", "albedo"]) < 1 and abs(tints["grey", "relit"]) < 1
 
 
-def test_bad_input_gives_a_message_and_the_app_keeps_serving(client, tmp_path):
+def test_bad_input_gives_a_message_and_the_app_keeps_serving(client, tmp_path, capfd):
     not_an_image = tmp_path / "notes.jpg"
     not_an_image.write_text("not an image")
     blank = tmp_path / "blank.png"
@@ -192,6 +192,7 @@ def test_bad_input_gives_a_message_and_the_app_keeps_serving(client, tmp_path):
     # the same face 12x bigger: the residual in px grows with it, its share of the eye distance does not
     share = [float(re.search(r"\((\d+)% of the eye distance", status[-1]).group(1)) for status in (reduced, outputs)]
     assert abs(share[0] - share[1]) <= 2, share
+    assert "Traceback" not in capfd.readouterr().err  # the user's mistakes are messages, not faults in the log
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="Debian chromium is not installed (.ci/run installs it)")
