@@ -19,7 +19,7 @@ import numpy as np
 from inversefacenet.facemodel.model import MESH_POINTS
 from inversefacenet.params import FaceParameters
 from inversefacenet.preprocess import EYES
-from inversefacenet.render.camera import roll_matrix
+from inversefacenet.render.camera import rotation_matrix
 from inversefacenet.render.sh import rotate_sh
 
 ROLL_LIMIT_DEG = 20.0
@@ -97,7 +97,8 @@ class Upright:
         the roll about the camera's axis. R = Rz(roll) Ry(yaw) Rx(pitch), so the turn adds to the roll alone."""
         rotation = params.rotation.copy()
         rotation[:, 2] = np.remainder(rotation[:, 2] + self.roll + np.pi, 2 * np.pi) - np.pi
-        return replace(params, rotation=rotation, sh=rotate_sh(params.sh, roll_matrix(self.roll)))
+        turn = rotation_matrix(np.array([[0.0, 0.0, self.roll]]))[0]  # about the camera's axis
+        return replace(params, rotation=rotation, sh=rotate_sh(params.sh, turn))
 
 
 def _mapped(points: np.ndarray, matrix: np.ndarray) -> np.ndarray:

@@ -48,12 +48,6 @@ def rotation_matrix(angles: Any) -> Any:
     return stack([stack(row, axis=-1) for row in rows], axis=-2)
 
 
-def roll_matrix(angle: float) -> np.ndarray:
-    """(3, 3) rotation by ``angle`` radians about the camera's axis: counter-clockwise as the photo shows it."""
-    c, s = np.cos(angle), np.sin(angle)
-    return np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]])
-
-
 def to_camera(vertices: Any, rotation: Any, camera: Camera = DEFAULT_CAMERA) -> Any:
     """Rotate head-frame vertices and move them in front of the camera.
 
