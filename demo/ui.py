@@ -23,6 +23,8 @@ from typing import Any
 
 import gradio as gr
 import numpy as np
+from gradio.components.dataframe import DataframeData
+from pydantic import model_validator
 
 from demo.live import LiveSession
 from demo.photo_input import PhotoInput
@@ -149,6 +151,27 @@ def _slider_lamp(sh: np.ndarray) -> tuple[Light, np.ndarray]:
     return shown, (np.asarray(sh, np.float64).reshape(9, 3) - sh_from_light(shown)).astype(np.float32)
 
 
+class ShTableData(DataframeData):
+    """The SH table as a script may send it: the table's own dict, or just its rows (a 9 x 3 list of numbers).
+
+    Anything else becomes rows too, so that ``_edit`` answers it in plain words instead of a validation error."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _rows(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            return value
+        rows = value if isinstance(value, list | tuple) else [value]
+        return {"headers": ["R", "G", "B"], "data": [row if isinstance(row, list | tuple) else [row] for row in rows]}
+
+
+class ShTable(gr.Dataframe):
+    """gr.Dataframe (the same widget in the browser) whose API also takes the bare 9 x 3 rows."""
+
+    data_model = ShTableData
+    is_template = True  # the browser draws it with the Dataframe's own component
+
+
 def _table(sh: np.ndarray) -> list[list[float]]:
     return np.round(np.asarray(sh, np.float64).reshape(9, 3), 4).tolist()
 
@@ -260,7 +283,7 @@ class LightingControls:
     lamp: list[gr.Slider | gr.ColorPicker]
     with_composite: gr.Checkbox
     photo_texture: gr.Checkbox
-    sh_table: gr.Dataframe
+    sh_table: ShTable
 
 
 @dataclass
@@ -523,7 +546,7 @@ def _lighting_controls() -> LightingControls:
     photo_texture = gr.Checkbox(False, label="Photo texture: the person's own skin, de-lit from the photo (off: the "
                                 "face model's albedo)", elem_id="photo-texture")  # fmt: skip
     with gr.Accordion("Raw SH coefficients (9 × RGB)", open=False):
-        sh_table = gr.Dataframe(headers=["R", "G", "B"], row_count=9, column_count=3, datatype="number", type="array",
+        sh_table = ShTable(headers=["R", "G", "B"], row_count=9, column_count=3, datatype="number", type="array",
                                 interactive=True, label=" · ".join(SH_ROWS), elem_id="sh-table")  # fmt: skip
     return LightingControls(preset, lamp, with_composite, photo_texture, sh_table)
 

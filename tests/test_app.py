@@ -273,6 +273,12 @@ def test_scripts_call_endpoints_by_parameter_name(client, tmp_path, model):
     with pytest.raises(gradio_client.exceptions.AppError, match="SH table needs 9 rows of 3 numbers"):
         client.predict(sh=garbled, api_name="/edit")
     assert "Face 2 of 2" in client.predict(sh=lit[0], api_name="/edit")[-1]
+    # the bare 9 x 3 rows work as the table does; a flat list of 27 numbers is answered in plain words
+    rows = numbers(lit[0]).tolist()
+    assert read(client.predict(sh=rows, api_name="/edit")[0]).tolist() == read(
+        client.predict(sh=lit[0], api_name="/edit")[0]).tolist()
+    with pytest.raises(gradio_client.exceptions.AppError, match="SH table needs 9 rows of 3 numbers"):
+        client.predict(sh=sum(rows, []), api_name="/edit")
     # the SH table left out: the downloads carry the face's recovered light
     recovered = client.predict(preset="recovered", api_name="/preset")[5]
     files = [Path(f if isinstance(f, str) else f["path"]) for f in client.predict(api_name="/export")]
