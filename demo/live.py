@@ -19,18 +19,16 @@ from pathlib import Path
 import numpy as np
 
 from demo.recording import Recording
-from demo.views import BACKGROUND, composite, over_the_face, relight_in_photo, shading_ratio
+from demo.views import BACKGROUND, composite, own_skin_in_photo, under_grey_light
 from inversefacenet.lighting import preset_sh
 from inversefacenet.pipeline import Reconstructor
-from inversefacenet.preprocess import crop_for_landmarks, face_mask
+from inversefacenet.preprocess import crop_for_landmarks
 from inversefacenet.render.renderer import render, to_uint8
 from inversefacenet.tracking import TrackedFace, Tracker, TrackerConfig
 
 LIVE_SIZE = 256
 """Side (px) of the rendered face."""
 RECOVERED = "recovered"
-OWN_SKIN_FEATHER = 0.04
-"""Width of the fade from the relit skin to the frame as shot, in parts of the crop's side."""
 LIVE_TRACKING = TrackerConfig(max_faces=1, mesh_every=1, smoothing=True)
 FPS_WINDOW = 20
 """Frames the fps shown is averaged over."""
@@ -121,11 +119,7 @@ class LiveSession:
         if not in_video:
             return to_uint8(out.image[0], BACKGROUND)
         crop = crop_for_landmarks(face.landmarks, LIVE_SIZE, camera)
-        if own_skin:  # against the recovered light made grey: the frame keeps its white balance, a preset its tint
-            grey = replace(face.params, sh=face.params.sh.mean(axis=-1, keepdims=True).repeat(3, axis=-1))
-            before = render(self.model, grey, LIVE_SIZE, camera=camera)
-            skin = face_mask(out.pixels[0][self.model.landmarks_mediapipe], LIVE_SIZE)
-            ratio, face_region = over_the_face(shading_ratio(out.image[0], before.image[0]), skin)
-            feather = OWN_SKIN_FEATHER * crop.size / crop.scale  # the relit skin fades into the hair and the neck
-            return relight_in_photo(frame, ratio, face_region, crop, feather_px=feather)
+        if own_skin:
+            before = render(self.model, under_grey_light(face.params), LIVE_SIZE, camera=camera)
+            return own_skin_in_photo(frame, self.model, out, before, crop)
         return composite(frame, to_uint8(out.image[0], BACKGROUND), out.raster.mask[0], crop)

@@ -150,19 +150,24 @@ class Session:
         if self._geometry_key is None or not np.allclose(key, self._geometry_key, rtol=0, atol=2e-3):
             self._geometry_views = self.views.geometry(params), self.views.albedo(params, skin)
             self._geometry_key = key
-        pasted = None
-        if with_composite:
-            # the photo only has the face at its recovered pose: a turned face would leave the original behind it
-            if not np.allclose(params.rotation, self.face.params.rotation, rtol=0, atol=1e-4):
-                relit_here, mask = self.views.relit(replace(params, rotation=self.face.params.rotation), skin)
-            else:
-                relit_here = relit
-            factor = self.display.shape[1] / self.photo.shape[1]
-            crop = self.face.crop
-            pasted = composite(self.display, relit_here, mask,
-                               self.views.in_photo(Crop(crop.scale / factor, crop.offset, crop.size)))  # fmt: skip
+        pasted = self._composite(params, relit, mask, skin) if with_composite else None
         ms = (time.perf_counter() - start) * 1000
         return Preview(relit, *self._geometry_views, pasted, ms)
+
+    def _composite(self, params: FaceParameters, relit: np.ndarray, mask: np.ndarray,
+                   skin: np.ndarray | None) -> np.ndarray:  # fmt: skip
+        """The edited face in the photo, always at its recovered pose (a turned face would leave the original behind
+        it). With the photo texture and the photo's own expression: the photo's own face relit (its pixels times the
+        change of shading); else the render pasted in."""
+        recovered = self.face.params
+        factor = self.display.shape[1] / self.photo.shape[1]
+        crop = self.views.in_photo(Crop(self.face.crop.scale / factor, self.face.crop.offset, self.face.crop.size))
+        here = replace(params, rotation=recovered.rotation)
+        if self.photo_texture and np.allclose(params.expression, recovered.expression, rtol=0, atol=2e-3):
+            return self.views.own_skin(self.display, here, recovered, crop)
+        if not np.allclose(params.rotation, recovered.rotation, rtol=0, atol=1e-4):
+            relit, mask = self.views.relit(here, skin)
+        return composite(self.display, relit, mask, crop)
 
     def export(
         self, edit: Edit, folder: str | Path | None = None, formats: tuple[str, ...] = EXPORT_FORMATS

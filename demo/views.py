@@ -20,7 +20,7 @@ import scipy.ndimage
 from inversefacenet.facemodel.model import FaceModel
 from inversefacenet.lighting import PRESETS, sh_from_light
 from inversefacenet.params import FaceParameters
-from inversefacenet.preprocess import Crop
+from inversefacenet.preprocess import Crop, face_mask
 from inversefacenet.render import render_gl
 from inversefacenet.render.renderer import RenderOutput, render, to_uint8
 
@@ -137,6 +137,16 @@ class FaceViews:
         replaces the model's (the photo texture's skin)."""
         return self._draw(params, albedo)
 
+    def own_skin(self, photo: np.ndarray, params: FaceParameters, recovered: FaceParameters, crop: Crop) -> np.ndarray:
+        """The photo's own face relit to ``params.sh`` (:func:`own_skin_in_photo`); ``params`` at the photo's pose and
+        expression, ``recovered`` the face's parameters; ``crop`` the previews' place in ``photo``
+        (:meth:`in_photo`). The change is against the recovered light itself (the app's sliders start from it, tint
+        and all): the recovered light gives the photo back. Float renders by numba: a ratio of uint8 pixels bands."""
+        framing = self.framing.at(self.size)
+        lit = render(self.model, params, self.size, crop=framing)
+        before = render(self.model, recovered, self.size, crop=framing)
+        return own_skin_in_photo(photo, self.model, lit, before, crop)
+
     def geometry(self, params: FaceParameters) -> np.ndarray:
         """The shape and expression alone: uniform grey under a fixed studio light."""
         return self._draw(replace(params, sh=STUDIO_SH[None]), albedo=self._grey)[0]
@@ -185,12 +195,41 @@ def over_the_face(ratio: np.ndarray, skin: np.ndarray) -> tuple[np.ndarray, np.n
 def relight_in_photo(photo: np.ndarray, ratio: np.ndarray, mask: np.ndarray, crop: Crop,
                      feather_px: float = 2.0) -> np.ndarray:  # fmt: skip
     """The photo's own face under another light: its pixels times ``ratio`` (S x S x 3, framed like ``crop``
-    scaled to S, :func:`shading_ratio`) inside the mask. The person's skin, brows and freckles stay; only the
-    shading changes (a ratio image, as in relighting by quotient images)."""
+    scaled to S, :func:`shading_ratio`) inside the mask ((S, S) bool, or a weight in [0, 1]). The person's skin,
+    brows and freckles stay; only the shading changes (a ratio image, as in relighting by quotient images)."""
     warped, alpha, region = _to_photo(ratio.astype(np.float32), mask, crop, photo.shape[:2], feather_px)
     out = photo.copy()
     out[region] = np.clip(photo[region] * (1 + alpha * (warped - 1)) + 0.5, 0, 255).astype(np.uint8)
     return out
+
+
+OWN_SKIN_FADE = 0.08
+"""Width of the fade from the relit face to the photo as shot, outwards from the face model's edge, in parts of the
+crop's side: the face model ends below the hairline and at the jaw and the ears, the person's skin does not, so the
+shading's change carries on over the forehead, the ears and the neck, dying away."""
+
+
+def under_grey_light(params: FaceParameters) -> FaceParameters:
+    """The face under its own light made grey: the "before" of :func:`own_skin_in_photo`. Against it the photo keeps
+    its white balance and a preset brings its tint."""
+    return replace(params, sh=params.sh.mean(axis=-1, keepdims=True).repeat(3, axis=-1))
+
+
+def own_skin_in_photo(photo: np.ndarray, model: FaceModel, lit: RenderOutput, before: RenderOutput,
+                      crop: Crop) -> np.ndarray:  # fmt: skip
+    """The photo's own face (its pixels: skin, brows, freckles, stubble) under the light of ``lit``: times the
+    shading ratio of two renders of the face at its photo pose and expression (S x S, framed like ``crop`` scaled to
+    S), ``lit`` under the new light and ``before`` under the photo's (the recovered light, or that light made grey,
+    :func:`under_grey_light`, to keep the photo's white balance under a preset). Beyond the face model's edge the
+    ratio of the nearest face pixel fades out over :data:`OWN_SKIN_FADE` of the crop."""
+    size = lit.image.shape[1]
+    skin = face_mask(np.asarray(lit.pixels[0])[model.landmarks_mediapipe], size)
+    ratio, face_region = over_the_face(shading_ratio(lit.image[0], before.image[0]), skin)
+    width = OWN_SKIN_FADE * size
+    # beyond the edge the nearest face pixel's ratio runs out in streaks: blurred there, the face's own kept sharp
+    ratio = np.where(face_region[..., None], ratio, cv2.GaussianBlur(ratio, (0, 0), width / 3))
+    fade = np.clip(1 - scipy.ndimage.distance_transform_edt(~face_region) / width, 0, 1).astype(np.float32)
+    return relight_in_photo(photo, ratio, fade, crop, feather_px=0)
 
 
 Region = tuple[slice, slice]

@@ -16,12 +16,21 @@ from pygltflib import GLTF2
 
 from demo.session import EXPRESSION_CONTROLS, Edit, Session
 from demo.ui import PhotoLoader
-from demo.views import FaceViews, composite, over_the_face, relight_in_photo, shading_ratio
+from demo.views import (
+    OWN_SKIN_FADE,
+    FaceViews,
+    composite,
+    over_the_face,
+    own_skin_in_photo,
+    relight_in_photo,
+    shading_ratio,
+    under_grey_light,
+)
 from inversefacenet import FaceParameters, Reconstructor
 from inversefacenet.atlas import UVAtlas
 from inversefacenet.detection import LandmarkDetector
 from inversefacenet.lighting import PRESETS, Light, hex_to_rgb, light_from_sh, rgb_to_hex, sh_from_light
-from inversefacenet.preprocess import Crop
+from inversefacenet.preprocess import Crop, face_mask
 from inversefacenet.render.camera import rotation_matrix
 from inversefacenet.render.renderer import render, to_uint8
 from inversefacenet.render.sh import sh_basis
@@ -175,6 +184,62 @@ def test_relighting_a_photo_by_the_shading_ratio_gives_the_render_under_the_new_
     unchanged = relight_in_photo(photo, shading_ratio(old.image[0], old.image[0]), mask, crop)
     assert np.abs(unchanged.astype(int) - photo).max() <= 1
     np.testing.assert_array_equal(relit[~inside & (photo == 90).all(-1)], 90)  # the background stays
+
+
+def test_the_own_skin_composite_is_the_render_under_the_new_light_and_fades_out_beyond_the_face(model):
+    """A photo that is a render under a grey light, relit through its own pixels: inside the face it is the render
+    under the new light; beyond the face model's edge the change dies away over the fade, without a step at the edge;
+    farther out the photo is as it was."""
+    params = random_parameters(model, 1, seed=5, max_angle=15)
+    params = under_grey_light(params)  # a grey light: its own "before"
+    side = replace(params, sh=sh_from_light(PRESETS["side light"])[None])
+    old, new = render(model, params, 160), render(model, side, 160)
+    crop = Crop(scale=1.0, offset=(-70.0, -40.0), size=160)  # the face's crop lies at photo x 70..230, y 40..200
+    photo = np.full((260, 300, 3), 150, np.uint8)
+    mask = old.raster.mask[0]
+    photo = composite(photo, to_uint8(old.image[0], 0.0), mask, crop, feather_px=0)
+    expected = composite(photo, to_uint8(new.image[0], 0.0), mask, crop, feather_px=0)
+    relit = own_skin_in_photo(photo, model, new, old, crop).astype(float)
+    in_crop = np.zeros(photo.shape[:2], bool)
+    in_crop[40:200, 70:230] = True
+    skin = face_mask(new.pixels[0][model.landmarks_mediapipe], 160) & mask  # the eyes and mouth take the skin's
+    face = np.zeros(photo.shape[:2], bool)
+    face[40:200, 70:230] = scipy.ndimage.binary_erosion(skin, iterations=3)
+    assert face.sum() > 5000 and np.abs(relit - expected)[face].mean() < 1.5
+    changed = np.abs(relit - photo).sum(-1) > 3
+    assert changed[face].mean() > 0.5  # the side light does change the face
+    distance = scipy.ndimage.distance_transform_edt(~mask)  # crop px from the face model's edge
+    far = np.zeros(photo.shape[:2], bool)
+    far[40:200, 70:230] = distance > OWN_SKIN_FADE * 160 + 1
+    assert not changed[far | ~in_crop].any()
+    near = np.zeros(photo.shape[:2], bool)
+    near[40:200, 70:230] = (distance > 0) & (distance < 3)
+    ring = np.zeros(photo.shape[:2], bool)
+    ring[40:200, 70:230] = mask & ~scipy.ndimage.binary_erosion(mask, iterations=3)
+    step = np.abs(relit / np.maximum(photo, 1) - 1).mean(-1)  # the change of shading in the photo
+    assert step[near].mean() > 0.5 * step[ring].mean()  # it carries on past the edge
+
+
+def test_with_the_photo_texture_the_composite_relights_the_photos_own_pixels(two_faces):
+    """The photo texture's composite is the photo's own face times the change of shading: under the recovered light
+    the photo itself; under a side light one side darker, the photo's detail kept (not a render pasted in); with an
+    edited expression (which the photo does not show) the render is pasted in, as without the texture."""
+    session = two_faces
+    session.use_photo_texture(True)
+    try:
+        recovered = session.recovered_edit
+        same = session.preview(recovered, with_composite=True).composite
+        assert np.abs(same.astype(int) - session.display).max() <= 1
+        side = session.preview(replace(recovered, sh=sh_from_light(PRESETS["side light"])), True).composite
+        factor = session.display.shape[1] / session.photo.shape[1]
+        x0, y0, x1, y1 = (round(v * factor) for v in session.face.box)
+        ratio = side[y0:y1, x0:x1].astype(float).sum(-1) / np.maximum(session.display[y0:y1, x0:x1].sum(-1), 1)
+        middle = (x1 - x0) // 2
+        assert ratio[:, middle:].mean() > ratio[:, :middle].mean() + 0.1  # lit from the viewer's right
+        opened = session.preview(replace(recovered, expression={**recovered.expression, "jawOpen": 1.0}), True)
+        assert np.abs(opened.composite[y0:y1, x0:x1].astype(int) - session.display[y0:y1, x0:x1]).mean() > 2
+    finally:
+        session.use_photo_texture(False)
 
 
 def test_the_eyes_and_mouth_take_the_shading_ratio_of_the_skin_around_them():
