@@ -561,7 +561,7 @@ def _pose_controls() -> tuple[list[gr.Slider], gr.Button]:
     pose = [
         gr.Slider(-60, 60, 0, step=0.5, label="Pitch (°)", elem_id="pitch"),
         gr.Slider(-80, 80, 0, step=0.5, label="Yaw (°)", elem_id="yaw"),
-        gr.Slider(-45, 45, 0, step=0.5, label="Roll (°)", elem_id="roll"),
+        gr.Slider(-180, 180, 0, step=0.5, label="Roll (°)", elem_id="roll"),  # a tilted head is read upright
     ]
     return pose, gr.Button("Reset to the recovered face", elem_id="reset")
 

@@ -432,6 +432,7 @@ class App {
    */
   showLive(output: Float32Array, seconds: number, snapshot: Snapshot | null): void {
     [this.faces, this.current] = [[unpack(output, this.model.index)], 0];
+    if (!this.customLight) this.showLight(this.faces[0].sh); // the lamp sliders follow the tracked light
     if (snapshot !== this.liveSkin?.snapshot) this.liveSkin = snapshot && { snapshot, texture: null }; // a new track
     if (this.recordOn && this.recording.add(this.faces[0], seconds) && this.recording.length === 1) {
       $<HTMLButtonElement>("download-recording").disabled = false;
@@ -669,7 +670,7 @@ function buildControls(app: App, live: Live): void {
   for (const name of app.expressions) slider("expression", name, name, 0, 1, 0.01, 0);
   slider("pose", "pitch", "Pitch (°)", -60, 60, 0.5, 0);
   slider("pose", "yaw", "Yaw (°)", -80, 80, 0.5, 0);
-  slider("pose", "roll", "Roll (°)", -45, 45, 0.5, 0);
+  slider("pose", "roll", "Roll (°)", -180, 180, 0.5, 0); // a head tilted past the network's range is read upright
   for (const id of ["azimuth", "elevation", "intensity", "ambient", "colour"]) {
     $(id).addEventListener("input", () => app.moveLight());
   }
