@@ -121,12 +121,12 @@ class FaceViews:
         if gl is not None:
             try:
                 image, coverage = gl.render(self.model, params, self.size, crop, albedo, BACKGROUND)
-                return image[0], coverage[0] >= 0.5
+                return _closed(image[0], coverage[0] >= 0.5)
             except Exception:  # noqa: BLE001 - e.g. a context that cannot be made or was lost
                 log.exception("pyrender preview failed; previews use numba from now on")
                 _gl = None
         out = render(self.model, params, self.size, crop=crop, albedo=albedo)
-        return to_uint8(out.image[0], BACKGROUND), out.raster.mask[0]
+        return _closed(to_uint8(out.image[0], BACKGROUND), out.raster.mask[0])
 
     def in_photo(self, crop: Crop) -> Crop:
         """Where the previews lie in the photo, given the fit's crop (the recovered face's framing there)."""
@@ -154,6 +154,22 @@ class FaceViews:
     def albedo(self, params: FaceParameters, albedo: np.ndarray | None = None) -> np.ndarray:
         """The reflectance alone (no shading): the model's, or ``albedo`` (1, V, 3)."""
         return self._draw(replace(params, sh=UNLIT_SH[None]), albedo)[0]
+
+
+MOUTH_SHADOW = 0.35
+"""Holes the face model leaves inside its outline (the corners of a wide-open smiling mouth, a line between parted
+lips) take the nearest face pixel's colour times this, the mouth's shadow: the white behind the face showed there."""
+
+
+def _closed(image: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A view (S, S, 3) uint8 and its face mask (S, S) with the holes inside the face's outline filled."""
+    holes = scipy.ndimage.binary_fill_holes(mask) & ~mask
+    if not holes.any():
+        return image, mask
+    _, (rows, cols) = scipy.ndimage.distance_transform_edt(~mask, return_indices=True)
+    image = image.copy()
+    image[holes] = (image[rows[holes], cols[holes]] * MOUTH_SHADOW + 0.5).astype(np.uint8)
+    return image, mask | holes
 
 
 def composite(photo: np.ndarray, face: np.ndarray, mask: np.ndarray, crop: Crop, feather_px: float = 2.0) -> np.ndarray:

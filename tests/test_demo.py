@@ -154,6 +154,22 @@ def test_views_keep_the_recovered_framing_and_show_albedo_unlit(model):
     np.testing.assert_allclose(albedo[mask].mean(0), expected, atol=0.03)
 
 
+def test_a_wide_open_smile_shows_no_background_inside_the_mouth(model):
+    """The face model leaves holes at the corners of a wide-open smiling mouth (761 px of white at 512 px, seen in a
+    trial): the views fill what lies inside the face's outline with the mouth's shadow."""
+    params = FaceParameters.neutral(model.layout)
+    for name in ("jawOpen", "mouthSmileLeft", "mouthSmileRight"):
+        params.expression[0, model.expression_names.index(name)] = 1.0
+    out = render(model, params, 256)
+    holes = scipy.ndimage.binary_fill_holes(out.raster.mask[0]) & ~out.raster.mask[0]
+    assert holes.sum() > 50  # the model's own holes, which the views must close
+    views = FaceViews(model, params, size=256)
+    image, mask = views.relit(params)
+    inside = scipy.ndimage.binary_fill_holes(mask)
+    assert mask[inside].all()
+    assert image[inside].max(-1).min() < 100 and not (image[inside] > 250).all(-1).any()  # dark, and no white
+
+
 def test_composite_pastes_the_face_inside_its_crop():
     photo = np.zeros((300, 400, 3), np.uint8)
     face = np.full((64, 64, 3), 200, np.uint8)
