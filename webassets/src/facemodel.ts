@@ -140,6 +140,22 @@ export class FaceModel {
     return this.combine(neutral.subarray(0, 3 * this.nCoarse), [[this.expressionBasis, expression]], neutral.length);
   }
 
+  /** geometry() at a few model vertices only (indices.length*3 mm): live mode builds only the coarse ones. */
+  pointsOf(indices: ArrayLike<number>, shape: ArrayLike<number>, expression: ArrayLike<number>): Float32Array {
+    const neutral = this.neutralOf(shape);
+    const n = neutral.length;
+    const out = new Float32Array(indices.length * 3);
+    for (let i = 0; i < indices.length; i++) {
+      for (let j = 0; j < 3; j++) {
+        const at = 3 * indices[i] + j;
+        let value = neutral[at];
+        for (let k = 0; k < expression.length; k++) if (expression[k] !== 0) value += expression[k] * this.expressionBasis[k * n + at];
+        out[3 * i + j] = value;
+      }
+    }
+    return out;
+  }
+
   /** The identity's neutral face (V*3 mm), kept while the same shape comes again. */
   private neutralOf(shape: ArrayLike<number>): Float32Array {
     return this.neutral.of(shape, () => this.combine(this.mean, [[this.shapeBasis, shape]]));
