@@ -433,10 +433,15 @@ class PhotoLoader:
 
 
 def _select_face(choice: int | None, session: Session | None, with_composite: bool) -> Any:
-    """Face ``choice`` (0 = the first, numbered 1 on the overlay)."""
-    session = _need(session)
-    if choice is None or choice == session.index:
+    """Face ``choice`` (0 = the first, numbered 1 on the overlay); the face already shown stays as it is."""
+    if choice is None or choice == _need(session).index:
         return gr.skip()  # one skip: every output stays
+    return _show_face(choice, session, with_composite)
+
+
+def _show_face(choice: int, session: Session | None, with_composite: bool) -> list[Any]:
+    """Face ``choice`` from its recovered values, whichever face was shown (scripts: /select_face)."""
+    session = _need(session)
     if not 0 <= int(choice) < len(session.faces):
         raise user_error(f"There are {len(session.faces)} faces: choose 0 to {len(session.faces) - 1}.")
     session.select(int(choice))
@@ -461,7 +466,11 @@ def _relight(session: Session | None, *values: Any) -> list[Any]:
     # values: the lamp (LIGHT_NAMES), the edits (EDIT_NAMES), with_composite (no docstring: the API would show it)
     session = _need(session)
     azimuth, elevation, intensity, ambient, colour, *rest = values
-    light = Light(float(azimuth), float(elevation), float(intensity), float(ambient), hex_to_rgb(colour))
+    try:
+        rgb = hex_to_rgb(str(colour))
+    except ValueError:
+        raise user_error(f"The light colour {colour!r} is not a colour: give it like #ffb070.") from None
+    light = Light(float(azimuth), float(elevation), float(intensity), float(ambient), rgb)
     sh = sh_from_light(light) + session.light_rest
     edit = _edit(session, sh, tuple(rest[:-1]))
     return [_table(sh), CUSTOM, *_light_only(_preview(session, edit, bool(rest[-1])))]
@@ -477,6 +486,15 @@ def _apply_preset(session: Session | None, preset: str, *values: Any) -> Any:
     light, session.light_rest = _slider_lamp(chosen)  # a preset matched to a bright photo may pass the sliders too
     edit = _edit(session, chosen, tuple(values[:-1]))
     return [*_light_values(light), _table(chosen), *_light_only(_preview(session, edit, bool(values[-1])))]
+
+
+def _edit_table(session: Session | None, table: Any, *values: Any) -> list[Any]:
+    """The SH table edited by hand: its light shown (the lamp sliders at its lamp, their rest the remainder, so that
+    a slider moved next starts from the table's light) and the preset "custom"."""
+    session = _need(session)
+    edit = _edit(session, table, tuple(values[:-1]))
+    light, session.light_rest = _slider_lamp(edit.sh)
+    return [*_light_values(light), CUSTOM, *_light_only(_preview(session, edit, bool(values[-1])))]
 
 
 def _edit_face(session: Session | None, table: Any, *values: Any) -> list[Any]:
@@ -623,7 +641,7 @@ def _wire_photo_events(tab: PhotoTab, loader: PhotoLoader) -> None:
     inputs.face_choice.input(_select_face, [inputs.face_choice, state, with_composite], tab.start_outputs,
                              api_name=False).then(_recovered_3d, state, model3d, api_name=False)  # fmt: skip
     face_index = gr.Number(visible=False, precision=0)  # scripts pick a face by its index
-    gr.Button(visible=False).click(_named(_select_face, "face_index", "session", "with_composite"),
+    gr.Button(visible=False).click(_named(_show_face, "face_index", "session", "with_composite"),
                                    [face_index, state, with_composite], tab.start_outputs,
                                    api_name="select_face")  # fmt: skip
     tab.edits.reset.click(_reset, [state, with_composite], tab.start_outputs, api_name="reset").then(
@@ -634,12 +652,15 @@ def _wire_photo_events(tab: PhotoTab, loader: PhotoLoader) -> None:
 def _wire_lighting_events(tab: PhotoTab) -> None:
     """Lamp sliders, presets and the photo texture switch."""
     state, lighting, edits = tab.state, tab.lighting, tab.edits.sliders
+    relight = _named(_relight, "session", *LIGHT_NAMES, *EDIT_NAMES, "with_composite")
+    relight_inputs = [state, *lighting.lamp, *edits, lighting.with_composite]
+    relight_outputs = [lighting.sh_table, lighting.preset, *tab.lit_previews]
     for control in lighting.lamp:
-        control.input(_named(_relight, "session", *LIGHT_NAMES, *EDIT_NAMES, "with_composite"),
-                      [state, *lighting.lamp, *edits, lighting.with_composite],
-                      [lighting.sh_table, lighting.preset, *tab.lit_previews],
-                      api_name="relight" if control is lighting.lamp[0] else False,
-                      trigger_mode="always_last")  # fmt: skip
+        control.input(relight, relight_inputs, relight_outputs, trigger_mode="always_last",
+                      api_name="relight" if control is lighting.lamp[0] else False)  # fmt: skip
+    colour = lighting.lamp[-1]  # a colour typed into the picker's field comes as submit (Enter) or blur, not input
+    for event in (colour.submit, colour.blur):
+        event(relight, relight_inputs, relight_outputs, api_name=False, trigger_mode="always_last")
     lighting.preset.input(_named(_apply_preset, "session", "preset", *EDIT_NAMES, "with_composite"),
                           [state, lighting.preset, *edits, lighting.with_composite],
                           [*lighting.lamp, lighting.sh_table, *tab.lit_previews], api_name="preset")  # fmt: skip
@@ -658,7 +679,8 @@ def _wire_edit_events(tab: PhotoTab) -> None:
     for control in [*edits, with_composite]:
         control.input(_named(_edit_face, "session", "sh", *EDIT_NAMES, "with_composite"), edit_inputs, tab.previews,
                       api_name="edit" if control is pitch else False, trigger_mode="always_last")  # fmt: skip
-    sh_table.input(lambda *values: _light_only(_edit_face(*values)), edit_inputs, tab.lit_previews, api_name=False)
+    sh_table.input(_edit_table, edit_inputs, [*tab.lighting.lamp, tab.lighting.preset, *tab.lit_previews],
+                   api_name=False)
     for control in [*tab.lighting.lamp[:4], *edits]:  # the sliders among the lamp controls (not the colour)
         control.release(_named(_refresh_3d, "session", "sh", *EDIT_NAMES), [state, sh_table, *edits],
                         tab.panels.model3d, api_name="refresh_3d" if control is pitch else False)  # fmt: skip

@@ -237,6 +237,11 @@ def test_at_phone_width_the_result_follows_the_upload_and_nothing_overflows(serv
         widths = page.evaluate("[document.scrollingElement.scrollWidth, window.innerWidth]")
         page.set_viewport_size({"width": 1400, "height": 1400})
         desktop = page.evaluate(BOXES, ["#photo", "#relit", "#overlay", "#export", "#expression-column"])
+        # a colour typed into the picker's field (then Enter) relights: the preset turns "custom"
+        page.locator("#colour button").first.click()
+        page.locator("#colour input[type=text]").fill("#2040ff")
+        page.locator("#colour input[type=text]").press("Enter")
+        page.wait_for_function("document.querySelector('#preset input[value=custom]').checked", timeout=30_000)
         browser.close()
     photo, relit = phone["#photo"], phone["#relit img"]
     assert 0 <= relit["top"] - photo["bottom"] <= RESULT_GAP_PX, (photo, relit)
@@ -254,6 +259,8 @@ def test_scripts_call_endpoints_by_parameter_name(client, tmp_path, model):
     Image.fromarray(two_face_photo(model)).save(group)
     first = client.predict(path=gradio_client.handle_file(str(group)), with_composite=False, api_name="/reconstruct")
     assert "Face 1 of 2" in first[-1]
+    again = client.predict(face_index=0, with_composite=False, api_name="/select_face")  # the face already shown
+    assert "Face 1 of 2" in again[-1] and numbers(again[7]).tolist() == numbers(first[7]).tolist()
     second = client.predict(face_index=1, with_composite=False, api_name="/select_face")
     assert "Face 2 of 2" in second[-1]
     with pytest.raises(gradio_client.exceptions.AppError, match="choose 0 to 1"):
@@ -261,6 +268,8 @@ def test_scripts_call_endpoints_by_parameter_name(client, tmp_path, model):
     # unnamed controls keep their defaults; the lamp from the viewer's left brightens the left half
     lit = client.predict(azimuth_deg=-90, elevation_deg=0, intensity=1.5, ambient=0.2, api_name="/relight")
     assert lit[1] == "custom" and numbers(lit[0])[3, 0] < -0.5
+    with pytest.raises(gradio_client.exceptions.AppError, match="is not a colour"):
+        client.predict(azimuth_deg=-90, colour="not a colour", api_name="/relight")
     # the photo texture switch: the albedo view and the 3D view change, and switch back
     model_skin = client.predict(photo_texture=False, sh=lit[0], api_name="/photo_texture")
     photo_skin = client.predict(photo_texture=True, sh=lit[0], api_name="/photo_texture")

@@ -15,7 +15,7 @@ from PIL import Image
 from pygltflib import GLTF2
 
 from demo.session import EXPRESSION_CONTROLS, Edit, Session
-from demo.ui import PhotoLoader
+from demo.ui import CUSTOM, PhotoLoader, _edit_table, _relight
 from demo.views import (
     OWN_SKIN_FADE,
     FaceViews,
@@ -126,6 +126,21 @@ def test_relighting_changes_only_the_relit_view(two_faces):
     assert side.geometry is first.geometry and side.albedo is first.albedo  # cached: the shape did not change
     opened = session.preview(replace(recovered, expression={**recovered.expression, "jawOpen": 1.0}))
     assert np.abs(opened.geometry.astype(int) - first.geometry).mean() > 0.2
+
+
+def test_an_sh_table_edited_by_hand_moves_the_lamp_sliders_to_its_light(two_faces):
+    """An edited SH table shows as a custom light whose lamp sliders hold it: a slider moved next changes the table's
+    light a little, not the light the sliders showed before the edit."""
+    session = two_faces
+    recovered = session.recovered_edit
+    edits = [*recovered.expression.values(), *recovered.rotation_deg]
+    table = recovered.sh.astype(np.float64)
+    table[0] = [2.5, 0.8, 0.4]  # a warm, bright ambient
+    lamp = _edit_table(session, table.tolist(), *edits, False)[:5]
+    assert _edit_table(session, table.tolist(), *edits, False)[5] == CUSTOM
+    azimuth, *others = lamp
+    moved = np.asarray(_relight(session, azimuth + 1, *others, *edits, False)[0])
+    assert np.abs(moved - table).max() < 0.05
 
 
 def test_composite_keeps_the_recovered_pose_while_the_preview_turns(two_faces):
