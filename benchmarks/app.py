@@ -8,7 +8,8 @@ start-up time and memory. Two parts:
 
 1. one user (``--repeats`` times, example photo): upload -> first preview (decode, landmarks,
    network, fit, previews; the 3D view follows separately), a light-slider change and an
-   expression-slider change (round trip and the server's own render time at 512 px);
+   expression-slider change (round trip and the server's own render time at 512 px), and a
+   light-slider change with the photo texture on (the server's render time);
 2. a load test: ``--clients`` users, each with a different photo (single faces and groups),
    each uploading, relighting, editing an expression and exporting. Every user first does
    this alone (its serial twin), then all users do it at once, ``--rounds`` times. Reports
@@ -187,7 +188,8 @@ def single_user(url: str, repeats: int) -> dict[str, list[float]]:
     client = Client(url, verbose=False, analytics_enabled=False)
     rows: dict[str, list[float]] = {"upload -> first preview": [], "light slider (round trip)": [],
                                     "light slider (server render)": [], "expression slider (round trip)": [],
-                                    "expression slider (server render)": []}  # fmt: skip
+                                    "expression slider (server render)": [],
+                                    "light slider, photo texture (server render)": []}  # fmt: skip
     for i in range(repeats):
         ms, outputs = timed(client.predict, handle_file(PHOTO), True, api_name="/reconstruct")
         rows["upload -> first preview"].append(ms)
@@ -195,6 +197,11 @@ def single_user(url: str, repeats: int) -> dict[str, list[float]]:
         ms, lit = timed(client.predict, -90 + 30 * i, 20, 1.3, 0.4, "#ffffff", *edits, True, api_name="/relight")
         rows["light slider (round trip)"].append(ms)
         rows["light slider (server render)"].append(server_ms(lit[-1]))
+        # the person's own skin: the composite relights the photo's own pixels (the recovered expression)
+        client.predict(True, lit[0], *edits, True, api_name="/photo_texture")
+        _, own = timed(client.predict, -60 + 30 * i, 20, 1.3, 0.4, "#ffffff", *edits, True, api_name="/relight")
+        rows["light slider, photo texture (server render)"].append(server_ms(own[-1]))
+        client.predict(False, lit[0], *edits, True, api_name="/photo_texture")
         edits[JAW] = (i + 1) / (repeats + 1)  # a new jaw opening each time, within [0, 1]
         ms, edited = timed(client.predict, lit[0], *edits, True, api_name="/edit")
         rows["expression slider (round trip)"].append(ms)

@@ -112,6 +112,7 @@ class FaceViews:
         self.zoom = zoom
         self.framing = Framing.of(render(model, recovered, size), size).zoomed(zoom)
         self._grey = np.full((1, model.n_vertices, 3), GEOMETRY_GREY, np.float32)
+        self._recovered_render: RenderOutput | None = None  # the photo's face under its own light, for own_skin
 
     def _draw(self, params: FaceParameters, albedo: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """(image uint8 (S, S, 3) on white, face mask (S, S) bool) from the process's renderer."""
@@ -141,11 +142,14 @@ class FaceViews:
         """The photo's own face relit to ``params.sh`` (:func:`own_skin_in_photo`); ``params`` at the photo's pose and
         expression, ``recovered`` the face's parameters; ``crop`` the previews' place in ``photo``
         (:meth:`in_photo`). The change is against the recovered light itself (the app's sliders start from it, tint
-        and all): the recovered light gives the photo back. Float renders by numba: a ratio of uint8 pixels bands."""
-        framing = self.framing.at(self.size)
-        lit = render(self.model, params, self.size, crop=framing)
-        before = render(self.model, recovered, self.size, crop=framing)
-        return own_skin_in_photo(photo, self.model, lit, before, crop)
+        and all): the recovered light gives the photo back. Float renders by numba (a ratio of uint8 pixels bands) at
+        half the previews' size (the shading is smooth; the photo keeps its own detail), the recovered one once."""
+        size = self.size // 2
+        framing = self.framing.at(size)
+        if self._recovered_render is None:
+            self._recovered_render = render(self.model, recovered, size, crop=framing)
+        lit = render(self.model, params, size, crop=framing)
+        return own_skin_in_photo(photo, self.model, lit, self._recovered_render, crop)
 
     def geometry(self, params: FaceParameters) -> np.ndarray:
         """The shape and expression alone: uniform grey under a fixed studio light."""
