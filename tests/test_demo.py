@@ -196,17 +196,23 @@ def test_composite_pastes_the_face_inside_its_crop():
     assert painted.min(0) == pytest.approx([82, 132], abs=1) and painted.max(0) == pytest.approx([145, 195], abs=1)
 
 
+def photo_of_a_render(model, params, background: int):
+    """The face of ``params`` rendered at 160 px (old) and under the side light (new), its crop (photo x 70..230, y
+    40..200), and the photo (260 x 300, grey ``background``) with each pasted in: the photo and the expected relit."""
+    old = render(model, params, 160)
+    new = render(model, replace(params, sh=sh_from_light(PRESETS["side light"])[None]), 160)
+    crop = Crop(scale=1.0, offset=(-70.0, -40.0), size=160)
+    plain = np.full((260, 300, 3), background, np.uint8)
+    photo, expected = (composite(plain, to_uint8(out.image[0], 0.0), old.raster.mask[0], crop, feather_px=0)
+                       for out in (old, new))  # fmt: skip
+    return old, new, crop, photo, expected
+
+
 def test_relighting_a_photo_by_the_shading_ratio_gives_the_render_under_the_new_light(model):
     """A photo that is a render of known parameters, relit by the ratio of the face's renders under the new and the
     old light, is the render under the new light (the albedo cancels), and stays itself under the old light."""
-    params = random_parameters(model, 1, seed=5, max_angle=15)
-    side = replace(params, sh=sh_from_light(PRESETS["side light"])[None])
-    old, new = render(model, params, 160), render(model, side, 160)
-    crop = Crop(scale=1.0, offset=(-70.0, -40.0), size=160)  # the face's crop lies at photo x 70..230, y 40..200
-    background = np.full((260, 300, 3), 90, np.uint8)
+    old, new, crop, photo, expected = photo_of_a_render(model, random_parameters(model, 1, seed=5, max_angle=15), 90)
     mask = old.raster.mask[0]
-    photo = composite(background, to_uint8(old.image[0], 0.0), mask, crop, feather_px=0)
-    expected = composite(background, to_uint8(new.image[0], 0.0), mask, crop, feather_px=0)
     relit = relight_in_photo(photo, shading_ratio(new.image[0], old.image[0]), mask, crop, feather_px=0)
     inside = np.zeros(photo.shape[:2], bool)
     inside[40:200, 70:230] = scipy.ndimage.binary_erosion(mask, iterations=2)
@@ -221,15 +227,9 @@ def test_the_own_skin_composite_is_the_render_under_the_new_light_and_fades_out_
     """A photo that is a render under a grey light, relit through its own pixels: inside the face it is the render
     under the new light; beyond the face model's edge the change dies away over the fade, without a step at the edge;
     farther out the photo is as it was."""
-    params = random_parameters(model, 1, seed=5, max_angle=15)
-    params = under_grey_light(params)  # a grey light: its own "before"
-    side = replace(params, sh=sh_from_light(PRESETS["side light"])[None])
-    old, new = render(model, params, 160), render(model, side, 160)
-    crop = Crop(scale=1.0, offset=(-70.0, -40.0), size=160)  # the face's crop lies at photo x 70..230, y 40..200
-    photo = np.full((260, 300, 3), 150, np.uint8)
+    params = under_grey_light(random_parameters(model, 1, seed=5, max_angle=15))  # a grey light: its own "before"
+    old, new, crop, photo, expected = photo_of_a_render(model, params, 150)
     mask = old.raster.mask[0]
-    photo = composite(photo, to_uint8(old.image[0], 0.0), mask, crop, feather_px=0)
-    expected = composite(photo, to_uint8(new.image[0], 0.0), mask, crop, feather_px=0)
     relit = own_skin_in_photo(photo, model, new, old, crop).astype(float)
     in_crop = np.zeros(photo.shape[:2], bool)
     in_crop[40:200, 70:230] = True
