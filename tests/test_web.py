@@ -220,8 +220,15 @@ def test_a_split_network_reads_the_whole_crop_and_the_mask(browser, site, model,
 
 def test_reconstruct_a_photo_and_download_the_mesh(browser, site, model, tmp_path):
     page, hosts = open_page(browser, site, "wasm")
+    page.evaluate("""() => { window.statuses = []; new MutationObserver(() => window.statuses.push(
+        document.getElementById('status').innerText)).observe(document.getElementById('status'),
+        { childList: true, characterData: true, subtree: true }); }""")
     result = page.evaluate("u => window.inverseFaceNet.reconstruct(u)", EXAMPLE_URL)
     assert {"rotation_deg", "shape", "expression", "albedo", "sh", "face_model_sha256"} <= set(result)
+    statuses = page.evaluate("window.statuses")  # the search says where it is, in words, while it runs
+    searching = [s for s in statuses if s.startswith("Finding faces… searching: ")]
+    assert searching and searching[-1].endswith(f"{len(searching)} of {len(searching)} windows")
+    assert "Finding faces… meshing face 1 of 1" in statuses
     assert result["face_model_sha256"] == model.sha256 and len(result["sh"]) == 9
     detector = LandmarkDetector()
     network_only = Reconstructor(model, detector, Predictor.load(DEFAULT_CHECKPOINT, model), fit_mode=None)

@@ -222,6 +222,9 @@ export function boxOf(face: Float32Array): Box {
 /** The face mesh's options for photos; the tracking mesh reads one face (as tracking.py's) with CPU inference. */
 const MESH_OPTIONS = { maxNumFaces: MESH_FACES, refineLandmarks: true, selfieMode: false, minDetectionConfidence: 0.5 };
 
+/** Where a search is, in words, for the status line. */
+export type Progress = (step: string) => void;
+
 export class LandmarkDetector {
   private trackingMesh: Promise<Solution> | null = null;
 
@@ -247,15 +250,18 @@ export class LandmarkDetector {
   }
 
   /** Faces as (478 * 2) pixel coordinates, largest first. When upright finds none, or only upside-down faces, the
-   * photo turned by 90, 180 and 270 degrees too: the turn with the most confident face is added (see detection.py). */
-  async detect(image: HTMLCanvasElement): Promise<Float32Array[]> {
-    let faces = await this.detectUpright(image, this.minFace);
+   * photo turned by 90, 180 and 270 degrees too: the turn with the most confident face is added (see detection.py).
+   * `progress` hears where the search is, in words ("searching: 12 of 30 windows", "meshing face 2 of 3"): a big
+   * photo takes seconds. */
+  async detect(image: HTMLCanvasElement, progress: Progress = () => {}): Promise<Float32Array[]> {
+    let faces = await this.detectUpright(image, this.minFace, progress);
     if (faces.every((face) => face.upsideDown)) {
       const surest = (found: Face[]) => Math.max(0, ...found.map((face) => face.score));
       let [turned, best]: [HTMLCanvasElement, Face[]] = [image, []];
       for (let turns = 1; turns < 4; turns++) {
         turned = quarterTurn(turned);
-        const found = await this.detectUpright(turned, ROTATED_MIN_FACE * this.minFace);
+        const turn = (step: string) => progress(`the photo turned ${90 * turns}°, ${step}`);
+        const found = await this.detectUpright(turned, ROTATED_MIN_FACE * this.minFace, turn);
         found.forEach((face) => unturn(face.points, turns, image.width, image.height));
         if (turns === 1 || surest(found) > surest(best)) best = found;
       }
@@ -264,9 +270,11 @@ export class LandmarkDetector {
     return faces.map((face) => face.points).sort((a, b) => area(b) - area(a));
   }
 
-  private async detectUpright(image: HTMLCanvasElement, minFace: number): Promise<Face[]> {
+  private async detectUpright(image: HTMLCanvasElement, minFace: number, progress: Progress): Promise<Face[]> {
     const faces: Face[] = [];
-    for (const { box, score, upsideDown } of await this.search(image, minFace)) {
+    const found = await this.search(image, minFace, progress);
+    for (const [k, { box, score, upsideDown }] of found.entries()) {
+      progress(`meshing face ${k + 1} of ${found.length}`);
       const points = await this.meshInSquare(image, box, upsideDown);
       if (points) faces.push({ points, score, upsideDown });
     }
@@ -275,13 +283,16 @@ export class LandmarkDetector {
 
   /** Detector boxes (photo px), most confident first, at most maxFaces: full range over each pyramid level's tiles,
    * short range whole, merged; then each looked at close up (`look`), the boxes kept merged again. */
-  async search(image: HTMLCanvasElement, minFace: number): Promise<FaceBox[]> {
+  async search(image: HTMLCanvasElement, minFace: number, progress: Progress = () => {}): Promise<FaceBox[]> {
     const found: FaceBox[] = [];
     const longest = Math.max(image.width, image.height);
+    const sides = tileSides(minFace, longest);
+    const size = (tile: number) => [image.width, image.height].map((n) => Math.max(1, Math.round(n * (TILE / tile))));
+    const windows = sides.reduce((sum, tile) => sum + starts(size(tile)[1]).length * starts(size(tile)[0]).length, 0);
+    let searched = 0;
     let level = image;
-    for (const tile of tileSides(minFace, longest)) {
-      const scale = TILE / tile;
-      const [next, context] = canvas(Math.max(1, Math.round(image.width * scale)), Math.max(1, Math.round(image.height * scale)));
+    for (const tile of sides) {
+      const [next, context] = canvas(...(size(tile) as [number, number]));
       context.drawImage(level, 0, 0, next.width, next.height);
       level = next;
       const factor = [image.width / level.width, image.height / level.height];
@@ -289,6 +300,7 @@ export class LandmarkDetector {
         for (const x of starts(level.width)) {
           const [window, windowContext] = canvas(TILE, TILE);
           windowContext.drawImage(level, -x, -y);
+          progress(`searching: ${++searched} of ${windows} windows`);
           const boxes = await this.boxes(this.fullRange, window, [x, y], factor);
           found.push(...boxes.map((face) => ({ ...face, sure: face.score >= SURE })));
         }

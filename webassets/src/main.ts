@@ -376,7 +376,8 @@ class App {
   private async reconstructPhoto(url: string, ticket: number): Promise<Reconstruction> {
     const photo = await decode(url);
     const start = performance.now();
-    const landmarks = await this.detector.detect(photo); // largest face first
+    const progress = (step: string) => ticket === this.photos && setStatus(`Finding faces… ${step}`);
+    const landmarks = await this.detector.detect(photo, progress); // largest face first
     const landmarks_ms = performance.now() - start;
     if (!landmarks.length) throw new PhotoError(NO_FACE);
     const [faces, crops, timings] = [[] as FaceParameters[], [] as Crop[], { landmarks_ms, preprocess_ms: 0,
