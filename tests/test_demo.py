@@ -15,7 +15,7 @@ from PIL import Image
 from pygltflib import GLTF2
 
 from demo.session import EXPRESSION_CONTROLS, Edit, Session
-from demo.ui import CUSTOM, PhotoLoader, _edit_table, _relight
+from demo.ui import CUSTOM, LOOSE_FIT, PhotoLoader, _edit_table, _fit_words, _relight
 from demo.views import (
     OWN_SKIN_FADE,
     FaceViews,
@@ -141,6 +141,17 @@ def test_an_sh_table_edited_by_hand_moves_the_lamp_sliders_to_its_light(two_face
     azimuth, *others = lamp
     moved = np.asarray(_relight(session, azimuth + 1, *others, *edits, False)[0])
     assert np.abs(moved - table).max() < 0.05
+
+
+def test_the_status_calls_a_loose_fit_loose(two_faces):
+    """A fit whose landmarks sit LOOSE_FIT eye distances or more from MediaPipe's says so in words."""
+    face = two_faces.face
+    eyes = np.linalg.norm(np.subtract(*face.detected_landmarks[[33, 263], :2]))
+    assert face.landmark_error_px < LOOSE_FIT * eyes and "loose" not in _fit_words(face)
+    stand_in = SimpleNamespace(detected_landmarks=face.detected_landmarks, photometric_rmse=face.photometric_rmse,
+                               landmark_error_px=1.2 * LOOSE_FIT * eyes)  # fmt: skip
+    loose = _fit_words(stand_in)
+    assert "a loose fit" in loose and "9% of the eye distance" in loose
 
 
 def test_composite_keeps_the_recovered_pose_while_the_preview_turns(two_faces):

@@ -10,7 +10,8 @@ the set from registry packages), each row reconstructs it from the same detectio
   its prediction explains the detector.
 - photometric RMSE (0-255) inside the face mask, at the fit's crop size.
 Rows: each checkpoint's network alone and network + full fit, and the full fit from the mean
-face. Medians over faces, and the network-to-fit ratios the shipping gate reads.
+face. Medians over faces (and the 95th percentile of the landmark agreement: the status line of the
+app calls a fit loose from about there), and the network-to-fit ratios the shipping gate reads.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ def score(reconstructor: Reconstructor, faces: list[tuple[np.ndarray, DetectedFa
         agreement.append(result.landmark_error_px / np.linalg.norm(eyes[0] - eyes[1]))
         photometric.append(result.photometric_rmse)
     return {"landmark_agreement_iod": float(np.median(agreement)), "photometric_rmse": float(np.nanmedian(photometric)),
-            "faces": len(faces)}  # fmt: skip
+            "landmark_agreement_iod_p95": float(np.percentile(agreement, 95)), "faces": len(faces)}  # fmt: skip
 
 
 def evaluate_photos(checkpoints: list[Path], folder: Path, with_fit: bool = True) -> dict[str, dict[str, float]]:
