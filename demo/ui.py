@@ -478,15 +478,28 @@ def _reset(session: Session | None, with_composite: bool) -> list[Any]:
 def _relight(session: Session | None, *values: Any) -> list[Any]:
     # values: the lamp (LIGHT_NAMES), the edits (EDIT_NAMES), with_composite (no docstring: the API would show it)
     session = _need(session)
-    azimuth, elevation, intensity, ambient, colour, *rest = values
+    sh, rest = _lamp_sh(session, *values[:5]), values[5:]
+    edit = _edit(session, sh, tuple(rest[:-1]))
+    return [_table(sh), CUSTOM, *_light_only(_preview(session, edit, bool(rest[-1])))]
+
+
+def _lamp_sh(session: Session, azimuth: float, elevation: float, intensity: float, ambient: float,
+             colour: str) -> np.ndarray:  # fmt: skip
+    """(9, 3) SH of the lamp sliders: their lamp plus the rest of the light they started from."""
     try:
         rgb = hex_to_rgb(str(colour))
     except ValueError:
         raise user_error(f"The light colour {colour!r} is not a colour: give it like #ffb070.") from None
-    light = Light(float(azimuth), float(elevation), float(intensity), float(ambient), rgb)
-    sh = sh_from_light(light) + session.light_rest
-    edit = _edit(session, sh, tuple(rest[:-1]))
-    return [_table(sh), CUSTOM, *_light_only(_preview(session, edit, bool(rest[-1])))]
+    lamp = Light(float(azimuth), float(elevation), float(intensity), float(ambient), rgb)
+    return sh_from_light(lamp) + session.light_rest
+
+
+def _typed_colour(session: Session | None, table: Any, *values: Any) -> Any:
+    """A colour typed into the picker (Enter, or the picker closed): a relight, unless the light is the one shown
+    (the picker opened and closed without a change leaves the preset as it was)."""
+    session = _need(session)
+    shown = _edit(session, table, tuple(values[5:-1])).sh
+    return gr.skip() if np.allclose(_lamp_sh(session, *values[:5]), shown, atol=1e-4) else _relight(session, *values)
 
 
 def _apply_preset(session: Session | None, preset: str, *values: Any) -> Any:
@@ -673,7 +686,8 @@ def _wire_lighting_events(tab: PhotoTab) -> None:
                       api_name="relight" if control is lighting.lamp[0] else False)  # fmt: skip
     colour = lighting.lamp[-1]  # a colour typed into the picker's field comes as submit (Enter) or blur, not input
     for event in (colour.submit, colour.blur):
-        event(relight, relight_inputs, relight_outputs, api_name=False, trigger_mode="always_last")
+        event(_typed_colour, [state, lighting.sh_table, *lighting.lamp, *edits, lighting.with_composite],
+              relight_outputs, api_name=False, trigger_mode="always_last")
     lighting.preset.input(_named(_apply_preset, "session", "preset", *EDIT_NAMES, "with_composite"),
                           [state, lighting.preset, *edits, lighting.with_composite],
                           [*lighting.lamp, lighting.sh_table, *tab.lit_previews], api_name="preset")  # fmt: skip

@@ -7,6 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from types import SimpleNamespace
 
+import gradio as gr
 import numpy as np
 import pytest
 import scipy.ndimage
@@ -15,7 +16,7 @@ from PIL import Image
 from pygltflib import GLTF2
 
 from demo.session import EXPRESSION_CONTROLS, Edit, Session
-from demo.ui import CUSTOM, LOOSE_FIT, PhotoLoader, _edit_table, _fit_words, _relight
+from demo.ui import CUSTOM, LOOSE_FIT, PhotoLoader, _edit_table, _fit_words, _relight, _typed_colour
 from demo.views import (
     OWN_SKIN_FADE,
     FaceViews,
@@ -141,6 +142,11 @@ def test_an_sh_table_edited_by_hand_moves_the_lamp_sliders_to_its_light(two_face
     azimuth, *others = lamp
     moved = np.asarray(_relight(session, azimuth + 1, *others, *edits, False)[0])
     assert np.abs(moved - table).max() < 0.05
+    # the colour picker closed: nothing changes while its colour is the one shown, a typed colour relights
+    assert _typed_colour(session, moved.tolist(), azimuth + 1, *others, *edits, False) == gr.skip()
+    blue = _typed_colour(session, moved.tolist(), azimuth + 1, *others[:3], "#2040ff", *edits, False)
+    bluer = np.asarray(blue[0])[:, 2] - np.asarray(blue[0])[:, 0] - (moved[:, 2] - moved[:, 0])
+    assert blue[1] == CUSTOM and bluer[0] > 0.1
 
 
 def test_the_status_calls_a_loose_fit_loose(two_faces):
