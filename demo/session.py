@@ -164,7 +164,7 @@ class Session:
         crop = self.views.in_photo(Crop(self.face.crop.scale / factor, self.face.crop.offset, self.face.crop.size))
         here = replace(params, rotation=recovered.rotation)
         if self.photo_texture and np.allclose(params.expression, recovered.expression, rtol=0, atol=2e-3):
-            return self.views.own_skin(self.display, here, recovered, crop)
+            return self.views.own_skin(self.display, here, crop)
         if not np.allclose(params.rotation, recovered.rotation, rtol=0, atol=1e-4):
             relit, mask = self.views.relit(here, skin)
         return composite(self.display, relit, mask, crop)

@@ -152,15 +152,15 @@ def _slider_lamp(sh: np.ndarray) -> tuple[Light, np.ndarray]:
 
 
 class ShTableData(DataframeData):
-    """The SH table as a script may send it: the table's own dict, or just its rows (a 9 x 3 list of numbers).
-
-    Anything else becomes rows too, so that ``_edit`` answers it in plain words instead of a validation error."""
+    """The SH table as a script may send it: the table's own dict (its headers optional), or just its rows (a 9 x 3
+    list of numbers). Anything else becomes rows too, so that ``_edit`` answers it in plain words instead of a
+    validation error."""
 
     @model_validator(mode="before")
     @classmethod
     def _rows(cls, value: Any) -> Any:
         if isinstance(value, dict):
-            return value
+            return {"headers": ["R", "G", "B"], **value}
         rows = value if isinstance(value, list | tuple) else [value]
         return {"headers": ["R", "G", "B"], "data": [row if isinstance(row, list | tuple) else [row] for row in rows]}
 
@@ -455,7 +455,7 @@ def _select_face(choice: int | None, session: Session | None, with_composite: bo
 def _show_face(choice: int, session: Session | None, with_composite: bool) -> list[Any]:
     """Face ``choice`` from its recovered values, whichever face was shown (scripts: /select_face)."""
     session = _need(session)
-    if not 0 <= int(choice) < len(session.faces):
+    if choice is None or not 0 <= int(choice) < len(session.faces):
         raise user_error(f"There are {len(session.faces)} faces: choose 0 to {len(session.faces) - 1}.")
     session.select(int(choice))
     return _start(session, with_composite)
@@ -495,9 +495,11 @@ def _lamp_sh(session: Session, azimuth: float, elevation: float, intensity: floa
 
 
 def _typed_colour(session: Session | None, table: Any, *values: Any) -> Any:
-    """A colour typed into the picker (Enter, or the picker closed): a relight, unless the light is the one shown
-    (the picker opened and closed without a change leaves the preset as it was)."""
-    session = _need(session)
+    """A colour typed into the picker (a change, or the picker closed): a relight, unless the light is the one shown
+    (a preset's own colour, or the picker opened and closed without a change, leave the preset as it was) or there is
+    no face."""
+    if session is None:  # the colour put back with the controls when a photo has no face
+        return gr.skip()
     shown = _edit(session, table, tuple(values[5:-1])).sh
     return gr.skip() if np.allclose(_lamp_sh(session, *values[:5]), shown, atol=1e-4) else _relight(session, *values)
 
@@ -684,8 +686,9 @@ def _wire_lighting_events(tab: PhotoTab) -> None:
     for control in lighting.lamp:
         control.input(relight, relight_inputs, relight_outputs, trigger_mode="always_last",
                       api_name="relight" if control is lighting.lamp[0] else False)  # fmt: skip
-    colour = lighting.lamp[-1]  # a colour typed into the picker's field comes as submit (Enter) or blur, not input
-    for event in (colour.submit, colour.blur):
+    colour = lighting.lamp[-1]  # a colour typed into the picker's field comes as change or blur, not input (a
+    # preset's colour is a change too: _typed_colour lets a light that is the one shown pass)
+    for event in (colour.change, colour.blur):
         event(_typed_colour, [state, lighting.sh_table, *lighting.lamp, *edits, lighting.with_composite],
               relight_outputs, api_name=False, trigger_mode="always_last")
     lighting.preset.input(_named(_apply_preset, "session", "preset", *EDIT_NAMES, "with_composite"),

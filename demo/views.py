@@ -112,6 +112,7 @@ class FaceViews:
         self.zoom = zoom
         self.framing = Framing.of(render(model, recovered, size), size).zoomed(zoom)
         self._grey = np.full((1, model.n_vertices, 3), GEOMETRY_GREY, np.float32)
+        self.recovered = recovered
         self._recovered_render: RenderOutput | None = None  # the photo's face under its own light, for own_skin
 
     def _draw(self, params: FaceParameters, albedo: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -138,18 +139,18 @@ class FaceViews:
         replaces the model's (the photo texture's skin)."""
         return self._draw(params, albedo)
 
-    def own_skin(self, photo: np.ndarray, params: FaceParameters, recovered: FaceParameters, crop: Crop) -> np.ndarray:
+    def own_skin(self, photo: np.ndarray, params: FaceParameters, crop: Crop) -> np.ndarray:
         """The photo's own face relit to ``params.sh`` (:func:`own_skin_in_photo`); ``params`` at the photo's pose and
-        expression, ``recovered`` the face's parameters; ``crop`` the previews' place in ``photo``
-        (:meth:`in_photo`). The change is against the recovered light itself (the app's sliders start from it, tint
-        and all): the recovered light gives the photo back. Float renders by numba (a ratio of uint8 pixels bands) at
-        half the previews' size (the shading is smooth; the photo keeps its own detail), the recovered one once."""
+        expression; ``crop`` the previews' place in ``photo`` (:meth:`in_photo`). The change is against the recovered
+        light itself (the app's sliders start from it, tint and all): the recovered light gives the photo back. Float
+        renders by numba (a ratio of uint8 pixels bands) at half the previews' size (the shading is smooth; the photo
+        keeps its own detail), the recovered one once; the fade as wide as the live tab's in the fit's crop."""
         size = self.size // 2
         framing = self.framing.at(size)
-        if self._recovered_render is None:
-            self._recovered_render = render(self.model, recovered, size, crop=framing)
+        if self._recovered_render is None:  # two requests of one session may both make it: the same render
+            self._recovered_render = render(self.model, self.recovered, size, crop=framing)
         lit = render(self.model, params, size, crop=framing)
-        return own_skin_in_photo(photo, self.model, lit, self._recovered_render, crop)
+        return own_skin_in_photo(photo, self.model, lit, self._recovered_render, crop, OWN_SKIN_FADE * self.zoom)
 
     def geometry(self, params: FaceParameters) -> np.ndarray:
         """The shape and expression alone: uniform grey under a fixed studio light."""
@@ -224,9 +225,9 @@ def relight_in_photo(photo: np.ndarray, ratio: np.ndarray, mask: np.ndarray, cro
 
 
 OWN_SKIN_FADE = 0.08
-"""Width of the fade from the relit face to the photo as shot, outwards from the face model's edge, in parts of the
-crop's side: the face model ends below the hairline and at the jaw and the ears, the person's skin does not, so the
-shading's change carries on over the forehead, the ears and the neck, dying away."""
+"""Width of the fade from the relit face to the photo as shot, outwards from the face's oval (the face mask), in parts
+of the fit's crop side: the face model ends below the hairline and at the jaw and the ears, the person's skin does
+not, so the shading's change carries on over the forehead, the ears and the neck, dying away."""
 
 
 def under_grey_light(params: FaceParameters) -> FaceParameters:
@@ -235,17 +236,17 @@ def under_grey_light(params: FaceParameters) -> FaceParameters:
     return replace(params, sh=params.sh.mean(axis=-1, keepdims=True).repeat(3, axis=-1))
 
 
-def own_skin_in_photo(photo: np.ndarray, model: FaceModel, lit: RenderOutput, before: RenderOutput,
-                      crop: Crop) -> np.ndarray:  # fmt: skip
+def own_skin_in_photo(photo: np.ndarray, model: FaceModel, lit: RenderOutput, before: RenderOutput, crop: Crop,
+                      fade: float = OWN_SKIN_FADE) -> np.ndarray:  # fmt: skip
     """The photo's own face (its pixels: skin, brows, freckles, stubble) under the light of ``lit``: times the
     shading ratio of two renders of the face at its photo pose and expression (S x S, framed like ``crop`` scaled to
     S), ``lit`` under the new light and ``before`` under the photo's (the recovered light, or that light made grey,
-    :func:`under_grey_light`, to keep the photo's white balance under a preset). Beyond the face model's edge the
-    ratio of the nearest face pixel fades out over :data:`OWN_SKIN_FADE` of the crop."""
+    :func:`under_grey_light`, to keep the photo's white balance under a preset). Beyond the face's oval the ratio of
+    the nearest face pixel fades out over ``fade`` of S (:data:`OWN_SKIN_FADE` when S is the fit's crop)."""
     size = lit.image.shape[1]
     skin = face_mask(np.asarray(lit.pixels[0])[model.landmarks_mediapipe], size)
     ratio, face_region = over_the_face(shading_ratio(lit.image[0], before.image[0]), skin)
-    width = OWN_SKIN_FADE * size
+    width = fade * size
     # beyond the edge the nearest face pixel's ratio runs out in streaks: blurred there, the face's own kept sharp
     ratio = np.where(face_region[..., None], ratio, cv2.GaussianBlur(ratio, (0, 0), width / 3))
     fade = np.clip(1 - scipy.ndimage.distance_transform_edt(~face_region) / width, 0, 1).astype(np.float32)

@@ -1,5 +1,7 @@
 """The Gradio app end to end: its API through gradio_client, and the real page in headless Chromium."""
 
+import contextlib
+import io
 import json
 import re
 import shutil
@@ -81,6 +83,13 @@ def numbers(table):
 
 def read(image_output):
     return np.asarray(Image.open(image_output if isinstance(image_output, str) else image_output["path"]))
+
+
+def shown(page, selector: str) -> np.ndarray:
+    """The image an <img> of the page shows, as floats (H, W, 3), fetched as the browser did."""
+    data = page.evaluate("async (s) => { const r = await fetch(document.querySelector(s).src);"
+                         " return Array.from(new Uint8Array(await r.arrayBuffer())); }", selector)  # fmt: skip
+    return np.asarray(Image.open(io.BytesIO(bytes(data))).convert("RGB"), float)
 
 
 def test_upload_relight_and_download(client, tmp_path):
@@ -223,26 +232,28 @@ def test_the_page_in_a_browser(server, tmp_path):
     assert hosts <= {server.split("/")[2]}  # nothing left localhost
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="Debian chromium is not installed (.ci/run installs it)")
-def test_at_phone_width_the_result_follows_the_upload_and_nothing_overflows(server):
+@contextlib.contextmanager
+def page_with(server: str, photo: Path, status: str, viewport: dict | None = None):
+    """The app in Chromium (desktop size unless ``viewport``), ``photo`` uploaded and ``status`` shown."""
     sync_api = pytest.importorskip("playwright.sync_api")
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=BROWSER_FLAGS)
-        page = browser.new_page(viewport=PHONE)
+        page = browser.new_page(viewport=viewport or {"width": 1400, "height": 1400})
         page.goto(server)
-        page.locator("#photo input[type=file]").set_input_files(str(EXAMPLE))
-        page.wait_for_function("document.querySelector('#status').innerText.includes('Face 1 of 1')", timeout=90_000)
+        page.locator("#photo input[type=file]").set_input_files(str(photo))
+        page.wait_for_function(f"document.querySelector('#status').innerText.includes('{status}')", timeout=90_000)
+        yield page
+        browser.close()
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Debian chromium is not installed (.ci/run installs it)")
+def test_at_phone_width_the_result_follows_the_upload_and_nothing_overflows(server):
+    with page_with(server, EXAMPLE, "Face 1 of 1", PHONE) as page:
         page.locator("#relit img").wait_for(timeout=30_000)
         phone = page.evaluate(BOXES, ["#photo", "#relit img", "#overlay", "#export", "#expression-column"])
         widths = page.evaluate("[document.scrollingElement.scrollWidth, window.innerWidth]")
         page.set_viewport_size({"width": 1400, "height": 1400})
         desktop = page.evaluate(BOXES, ["#photo", "#relit", "#overlay", "#export", "#expression-column"])
-        # a colour typed into the picker's field (then Enter) relights: the preset turns "custom"
-        page.locator("#colour button").first.click()
-        page.locator("#colour input[type=text]").fill("#2040ff")
-        page.locator("#colour input[type=text]").press("Enter")
-        page.wait_for_function("document.querySelector('#preset input[value=custom]').checked", timeout=30_000)
-        browser.close()
     photo, relit = phone["#photo"], phone["#relit img"]
     assert 0 <= relit["top"] - photo["bottom"] <= RESULT_GAP_PX, (photo, relit)
     assert widths[0] <= widths[1] == PHONE["width"]  # no sideways scrolling
@@ -252,6 +263,31 @@ def test_at_phone_width_the_result_follows_the_upload_and_nothing_overflows(serv
     assert desktop["#photo"]["right"] <= desktop["#overlay"]["left"] < desktop["#relit"]["left"]
     assert desktop["#relit"]["top"] == desktop["#overlay"]["top"] == desktop["#photo"]["top"]
     assert desktop["#export"]["left"] > desktop["#expression-column"]["right"]
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Debian chromium is not installed (.ci/run installs it)")
+def test_a_colour_typed_into_the_picker_relights_and_a_picker_closed_unchanged_does_nothing(server):
+    """The picker's hex field sends no input event: its colour comes as a change when the picker closes. A light that
+    did not change (the picker opened and closed, a preset's own colour) leaves the preset as it is."""
+    checked = "[...document.querySelectorAll('#preset input')].find((r) => r.checked).value"
+    with page_with(server, EXAMPLE, "Face 1 of 1") as page:
+        page.locator("#preset input[value=studio]").check()  # a preset: its colour comes as a change too
+        page.wait_for_timeout(3000)
+        assert page.evaluate(checked) == "studio"
+        before = shown(page, "#relit img")
+        page.locator("#colour button").first.click()
+        page.mouse.click(5, 5)  # opened and closed: nothing changes
+        page.wait_for_timeout(3000)
+        assert page.evaluate(checked) == "studio"
+        page.locator("#colour button").first.click()
+        page.locator("#colour input[type=text]").fill("#2040ff")
+        page.mouse.click(5, 5)
+        page.wait_for_function(f"{checked} === 'custom'", timeout=30_000)
+        page.wait_for_timeout(2000)  # the relit image follows the preset's radio in the same update
+        after = shown(page, "#relit img")
+    face = (before < 250).any(-1) & (after < 250).any(-1)
+    bluer = (after[..., 2] - after[..., 0])[face].mean() - (before[..., 2] - before[..., 0])[face].mean()
+    assert bluer > 20
 
 
 def test_scripts_call_endpoints_by_parameter_name(client, tmp_path, model):
@@ -297,16 +333,10 @@ def test_scripts_call_endpoints_by_parameter_name(client, tmp_path, model):
 
 @pytest.mark.skipif(CHROMIUM is None, reason="Debian chromium is not installed (.ci/run installs it)")
 def test_the_page_picks_a_face_by_its_thumbnail_and_a_faceless_photo_gives_one_message(server, tmp_path, model):
-    sync_api = pytest.importorskip("playwright.sync_api")
     group, blank = tmp_path / "two.png", tmp_path / "blank.png"
     Image.fromarray(two_face_photo(model)).save(group)
     Image.fromarray(np.full((240, 320, 3), 120, np.uint8)).save(blank)
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=BROWSER_FLAGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1400})
-        page.goto(server)
-        page.locator("#photo input[type=file]").set_input_files(str(group))
-        page.wait_for_function("document.querySelector('#status').innerText.includes('Face 1 of 2')", timeout=90_000)
+    with page_with(server, group, "Face 1 of 2") as page:
         page.locator("#face-thumbnails img").nth(1).wait_for(timeout=30_000)
         page.locator("#face-thumbnails img").nth(1).click()
         page.wait_for_function("document.querySelector('#status').innerText.includes('Face 2 of 2')", timeout=60_000)
@@ -321,7 +351,6 @@ def test_the_page_picks_a_face_by_its_thumbnail_and_a_faceless_photo_gives_one_m
         overlay_images = page.locator("#overlay img").count()
         lamp_after = [page.locator(f"#{name} input[type=number]").input_value() for name in ("azimuth", "ambient")]
         page.wait_for_function("document.querySelector('#azimuth input[type=range]').disabled", timeout=30_000)
-        browser.close()
     assert errors == 0 and overlay_images == 0 and usable_with_face  # the lamp is usable only with a face
     assert lamp_after == ["0", "0.5"] != lamp_of_face  # the controls are back at their start, not the last face's
 

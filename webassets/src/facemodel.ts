@@ -149,7 +149,9 @@ export class FaceModel {
       for (let j = 0; j < 3; j++) {
         const at = 3 * indices[i] + j;
         let value = neutral[at];
-        for (let k = 0; k < expression.length; k++) if (expression[k] !== 0) value += expression[k] * this.expressionBasis[k * n + at];
+        for (let k = 0; k < expression.length; k++) {
+          if (expression[k] !== 0) value += expression[k] * this.expressionBasis[k * n + at];
+        }
         out[3 * i + j] = value;
       }
     }

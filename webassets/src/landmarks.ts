@@ -251,8 +251,8 @@ export class LandmarkDetector {
 
   /** Faces as (478 * 2) pixel coordinates, largest first. When upright finds none, or only upside-down faces, the
    * photo turned by 90, 180 and 270 degrees too: the turn with the most confident face is added (see detection.py).
-   * `progress` hears where the search is, in words ("searching: 12 of 30 windows", "meshing face 2 of 3"): a big
-   * photo takes seconds. */
+   * `progress` hears where the search is, in words ("searching: 12 of 30 windows", "a closer look at box 1 of 2",
+   * "meshing face 2 of 3"): a big photo takes seconds. */
   async detect(image: HTMLCanvasElement, progress: Progress = () => {}): Promise<Float32Array[]> {
     let faces = await this.detectUpright(image, this.minFace, progress);
     if (faces.every((face) => face.upsideDown)) {
@@ -283,16 +283,17 @@ export class LandmarkDetector {
 
   /** Detector boxes (photo px), most confident first, at most maxFaces: full range over each pyramid level's tiles,
    * short range whole, merged; then each looked at close up (`look`), the boxes kept merged again. */
-  async search(image: HTMLCanvasElement, minFace: number, progress: Progress = () => {}): Promise<FaceBox[]> {
+  async search(image: HTMLCanvasElement, minFace: number, progress: Progress): Promise<FaceBox[]> {
     const found: FaceBox[] = [];
     const longest = Math.max(image.width, image.height);
     const sides = tileSides(minFace, longest);
-    const size = (tile: number) => [image.width, image.height].map((n) => Math.max(1, Math.round(n * (TILE / tile))));
+    const size = (tile: number): [number, number] => [Math.max(1, Math.round(image.width * (TILE / tile))),
+      Math.max(1, Math.round(image.height * (TILE / tile)))];
     const windows = sides.reduce((sum, tile) => sum + starts(size(tile)[1]).length * starts(size(tile)[0]).length, 0);
     let searched = 0;
     let level = image;
     for (const tile of sides) {
-      const [next, context] = canvas(...(size(tile) as [number, number]));
+      const [next, context] = canvas(...size(tile));
       context.drawImage(level, 0, 0, next.width, next.height);
       level = next;
       const factor = [image.width / level.width, image.height / level.height];
@@ -315,7 +316,9 @@ export class LandmarkDetector {
     }
     const merged = nms(found.map((f) => f.box), found.map((f) => f.score)).map((k) => found[k]);
     const kept: FaceBox[] = [];
-    for (const face of [...merged.filter((f) => f.sure), ...merged.filter((f) => !f.sure).slice(0, MAX_LOOKS)]) {
+    const looks = [...merged.filter((f) => f.sure), ...merged.filter((f) => !f.sure).slice(0, MAX_LOOKS)];
+    for (const [k, face] of looks.entries()) {
+      progress(`a closer look at box ${k + 1} of ${looks.length}`);
       const looked = await this.look(image, face);
       if (looked) kept.push(looked);
     }

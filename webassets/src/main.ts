@@ -376,7 +376,9 @@ class App {
   private async reconstructPhoto(url: string, ticket: number): Promise<Reconstruction> {
     const photo = await decode(url);
     const start = performance.now();
-    const progress = (step: string) => ticket === this.photos && setStatus(`Finding faces… ${step}`);
+    const progress = (step: string) => {
+      if (ticket === this.photos) setStatus(`Finding faces… ${step}`); // not over a newer photo's
+    };
     const landmarks = await this.detector.detect(photo, progress); // largest face first
     const landmarks_ms = performance.now() - start;
     if (!landmarks.length) throw new PhotoError(NO_FACE);

@@ -42,6 +42,7 @@ function softwareGl(): boolean {
  * face. The disc shows only through them; the skin in front hides the rest (the Python previews fill the holes in
  * the image instead, demo/views.py's MOUTH_SHADOW). */
 const MOUTH_DEPTH_MM = 20;
+/** The disc's colour: a mouth's shadow, as dark as the model's own mouth interior in shade. */
 const MOUTH_COLOUR = 0x2a1515;
 
 /** Which mesh the view draws: the UV atlas's (photos, downloads) or the coarse one live mode draws. */
@@ -82,7 +83,11 @@ export class FaceView {
     this.meshes = { full: mesh(triangles.full), live: mesh(triangles.live) };
     const disc = new THREE.CircleGeometry(1, 32);
     const dark = new THREE.MeshBasicMaterial({ color: MOUTH_COLOUR, side: THREE.DoubleSide, toneMapped: false });
-    const mouth = (level: Level) => this.meshes[level].add(new THREE.Mesh(disc, dark)).children[0] as THREE.Mesh;
+    const mouth = (level: Level) => {
+      const out = new THREE.Mesh(disc, dark);
+      this.meshes[level].add(out); // it turns with the face and hides with it
+      return out;
+    };
     this.mouths = { full: mouth("full"), live: mouth("live") };
   }
 
@@ -96,9 +101,9 @@ export class FaceView {
     mesh.geometry.computeBoundingSphere();
     const points = Array.from({ length: lips.length / 3 }, (_, i) => new THREE.Vector3().fromArray(lips, 3 * i));
     const centre = points.reduce((sum, p) => sum.add(p), new THREE.Vector3()).divideScalar(points.length);
-    const width = Math.max(...points.map((p) => p.distanceTo(centre)));
+    const radius = Math.max(...points.map((p) => p.distanceTo(centre)));
     this.mouths[level].position.set(centre.x, centre.y, centre.z - MOUTH_DEPTH_MM);
-    this.mouths[level].scale.setScalar(width);
+    this.mouths[level].scale.setScalar(radius);
     for (const [name, other] of Object.entries(this.meshes)) other.visible = name === level;
   }
 
