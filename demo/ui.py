@@ -33,7 +33,7 @@ from demo.session import EXPORT_FORMATS, EXPRESSION_CONTROLS, Edit, Session
 from inversefacenet.errors import InputError
 from inversefacenet.lighting import PRESETS, Light, hex_to_rgb, light_from_sh, preset_sh, rgb_to_hex, sh_from_light
 from inversefacenet.pipeline import FaceResult, Reconstructor
-from inversefacenet.preprocess import OUTER_EYE_CORNERS
+from inversefacenet.preprocess import eye_distance
 
 log = logging.getLogger(__name__)
 
@@ -191,8 +191,7 @@ over the development set's 71 faces (0.0748, median 0.0473: reports/realphotos/d
 def _fit_words(face: FaceResult) -> str:
     """The fit's residuals for the status line, the landmarks' also in eye distances (comparable across photo
     sizes), with a word when the fit is loose."""
-    eyes = np.linalg.norm(np.subtract(*face.detected_landmarks[list(OUTER_EYE_CORNERS), :2]))
-    share = face.landmark_error_px / eyes
+    share = face.landmark_error_px / eye_distance(face.detected_landmarks)
     words = (f"fit residual: {face.landmark_error_px:.1f} px to the landmarks ({share:.0%} of the eye distance: "
              f"comparable across photo sizes), photometric RMSE {face.photometric_rmse:.1f}")  # fmt: skip
     if share >= LOOSE_FIT:

@@ -171,9 +171,14 @@ def _closed(image: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray
     holes = scipy.ndimage.binary_fill_holes(mask) & ~mask
     if not holes.any():
         return image, mask
-    _, (rows, cols) = scipy.ndimage.distance_transform_edt(~mask, return_indices=True)
+    # a hole's nearest face pixel lies on its rim: the distance transform needs only the holes' box and a pixel more
+    at = np.argwhere(holes)
+    (y0, x0), (y1, x1) = at.min(axis=0) - 1, at.max(axis=0) + 2
+    box = (slice(y0, y1), slice(x0, x1))
+    _, (rows, cols) = scipy.ndimage.distance_transform_edt(~mask[box], return_indices=True)
+    inside = holes[box]
     image = image.copy()
-    image[holes] = (image[rows[holes], cols[holes]] * MOUTH_SHADOW + 0.5).astype(np.uint8)
+    image[box][inside] = (image[box][rows[inside], cols[inside]] * MOUTH_SHADOW + 0.5).astype(np.uint8)
     return image, mask | holes
 
 
@@ -249,8 +254,8 @@ def own_skin_in_photo(photo: np.ndarray, model: FaceModel, lit: RenderOutput, be
     width = fade * size
     # beyond the edge the nearest face pixel's ratio runs out in streaks: blurred there, the face's own kept sharp
     ratio = np.where(face_region[..., None], ratio, cv2.GaussianBlur(ratio, (0, 0), width / 3))
-    fade = np.clip(1 - scipy.ndimage.distance_transform_edt(~face_region) / width, 0, 1).astype(np.float32)
-    return relight_in_photo(photo, ratio, fade, crop, feather_px=0)
+    alpha = np.clip(1 - scipy.ndimage.distance_transform_edt(~face_region) / width, 0, 1).astype(np.float32)
+    return relight_in_photo(photo, ratio, alpha, crop, feather_px=0)
 
 
 Region = tuple[slice, slice]

@@ -30,7 +30,7 @@ EYES = [
 compare with real ones (gaze, iris size, eyelashes), so the mask leaves them out too."""
 OUTER_EYE_CORNERS = (33, 263)
 """MediaPipe indices of the outer eye corners, the face's right one first (the inter-ocular distance that
-normalises landmark distances)."""
+normalises landmark distances, :func:`eye_distance`)."""
 ALIGNMENT_SIZE = 3
 """Outputs of a network with crop alignment after its parameters: (dx, dy, log scale), :meth:`Crop.alignment_to`."""
 
@@ -72,6 +72,13 @@ class Crop:
         scale = self.scale * float(np.exp(alignment[2]))
         centre = self.to_photo((np.asarray(alignment[:2]) + 0.5) * self.size)
         return Crop(scale, (self.size / 2 - scale * centre[0], self.size / 2 - scale * centre[1]), self.size)
+
+
+def eye_distance(landmarks: np.ndarray) -> float:
+    """Distance between the outer eye corners of (>=468, 2+) MediaPipe points, in their units: what landmark
+    distances are divided by to compare faces of any size."""
+    right, left = (landmarks[k, :2] for k in OUTER_EYE_CORNERS)
+    return float(np.linalg.norm(right - left))
 
 
 def crop_for_landmarks(landmarks: np.ndarray, size: int, camera: Camera = DEFAULT_CAMERA) -> Crop:

@@ -31,7 +31,7 @@ from inversefacenet import FaceParameters, Reconstructor
 from inversefacenet.atlas import UVAtlas
 from inversefacenet.detection import LandmarkDetector
 from inversefacenet.lighting import PRESETS, Light, hex_to_rgb, light_from_sh, rgb_to_hex, sh_from_light
-from inversefacenet.preprocess import OUTER_EYE_CORNERS, Crop, face_mask
+from inversefacenet.preprocess import Crop, eye_distance, face_mask
 from inversefacenet.render.camera import rotation_matrix
 from inversefacenet.render.renderer import render, to_uint8
 from inversefacenet.render.sh import sh_basis
@@ -157,7 +157,7 @@ def test_an_sh_table_edited_by_hand_moves_the_lamp_sliders_to_its_light(two_face
 def test_the_status_calls_a_loose_fit_loose(two_faces):
     """A fit whose landmarks sit LOOSE_FIT eye distances or more from MediaPipe's says so in words."""
     face = two_faces.face
-    eyes = np.linalg.norm(np.subtract(*face.detected_landmarks[list(OUTER_EYE_CORNERS), :2]))
+    eyes = eye_distance(face.detected_landmarks)
     assert face.landmark_error_px < LOOSE_FIT * eyes and "loose" not in _fit_words(face)
     stand_in = SimpleNamespace(detected_landmarks=face.detected_landmarks, photometric_rmse=face.photometric_rmse,
                                landmark_error_px=1.2 * LOOSE_FIT * eyes)  # fmt: skip

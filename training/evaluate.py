@@ -42,7 +42,7 @@ from inversefacenet.landmark_offsets import measured_offsets
 from inversefacenet.metrics import EVAL_SIZE, outcomes
 from inversefacenet.params import FaceParameters
 from inversefacenet.pipeline import Reconstructor
-from inversefacenet.preprocess import OUTER_EYE_CORNERS, Crop, crop_for_landmarks, face_input, face_mask
+from inversefacenet.preprocess import Crop, crop_for_landmarks, eye_distance, face_input, face_mask
 from inversefacenet.render.camera import Camera
 from inversefacenet.render.renderer import project_face, render
 from training.corpus import held_out_set, render_inputs
@@ -62,9 +62,8 @@ def metrics(model: FaceModel, truth: FaceParameters, predicted: FaceParameters) 
 def placement_error(found: np.ndarray, points: np.ndarray) -> float:
     """Mean distance of (>=468, 2+) points found in the photo from the (478, 2) true ones, over the true
     outer-eye-corner distance."""
-    eyes = points[list(OUTER_EYE_CORNERS)]
     distance = np.linalg.norm(found[:MESH_POINTS, :2] - points[:MESH_POINTS], axis=1)
-    return float(distance.mean() / np.linalg.norm(eyes[0] - eyes[1]))
+    return float(distance.mean() / eye_distance(points))
 
 
 def projected(model: FaceModel, params: FaceParameters, crop: Crop, camera: Camera) -> np.ndarray:

@@ -27,7 +27,7 @@ from inversefacenet.checkpoint import Predictor
 from inversefacenet.detection import DetectedFace
 from inversefacenet.facemodel.model import FaceModel
 from inversefacenet.pipeline import Reconstructor
-from inversefacenet.preprocess import OUTER_EYE_CORNERS
+from inversefacenet.preprocess import eye_distance
 from training.bootstrap import photo_faces
 
 SCORES = ("landmark_agreement_iod", "photometric_rmse")
@@ -38,8 +38,7 @@ def score(reconstructor: Reconstructor, faces: list[tuple[np.ndarray, DetectedFa
     agreement, photometric = [], []
     for image, face in tqdm(faces, desc=name, leave=False):
         result = reconstructor.reconstruct_faces(image, [face])[0]
-        eyes = face.landmarks[list(OUTER_EYE_CORNERS), :2]
-        agreement.append(result.landmark_error_px / np.linalg.norm(eyes[0] - eyes[1]))
+        agreement.append(result.landmark_error_px / eye_distance(face.landmarks))
         photometric.append(result.photometric_rmse)
     return {"landmark_agreement_iod": float(np.median(agreement)), "photometric_rmse": float(np.nanmedian(photometric)),
             "landmark_agreement_iod_p95": float(np.percentile(agreement, 95)), "faces": len(faces)}  # fmt: skip

@@ -214,11 +214,8 @@ class App {
     const reading = await this.readLevel(uprightImage(photo, upright), mapped(points, upright), carried);
     const read = unpack(reading.output, this.model.index);
     const { pitch, yaw, roll } = read.rotation_deg;
-    const geometry = this.model.geometry(read.shape, this.model.index.expression_names.map((n) => read.expression[n]));
-    const landmarks = new Float32Array(3 * MESH_POINTS);
-    for (let k = 0; k < MESH_POINTS; k++) {
-      landmarks.set(geometry.subarray(3 * this.model.landmarks[k], 3 * this.model.landmarks[k] + 3), 3 * k);
-    }
+    const landmarks = this.model.pointsOf(this.model.landmarks.subarray(0, MESH_POINTS), read.shape,
+      this.model.index.expression_names.map((n) => read.expression[n]));
     const inCrop = toCropPixels(toCamera(landmarks, rotationMatrix(pitch, yaw, roll), this.camera),
       Array.from({ length: MESH_POINTS }, (_, k) => k), reading.crop.size, this.camera);
     const { scale, offset } = reading.crop;
