@@ -29,6 +29,8 @@ PREVIEW_ZOOM = 0.8
 """Previews show the recovered face's crop zoomed out by this factor: room for edited poses."""
 BACKGROUND = 1.0  # white behind the face
 GEOMETRY_GREY = 0.72
+GEOMETRY_MOUTH_GREY = 0.2
+"""The geometry view's mouth interior: darker than the skin, as its shadow would be (the shading has no occlusion)."""
 STUDIO_SH = sh_from_light(PRESETS["studio"])
 UNLIT_SH = np.eye(9, 3, dtype=np.float32)[:, :1].repeat(3, axis=1)  # irradiance 1 everywhere: albedo alone
 MIN_SELF_CHECK_IOU = 0.9
@@ -112,6 +114,7 @@ class FaceViews:
         self.zoom = zoom
         self.framing = Framing.of(render(model, recovered, size), size).zoomed(zoom)
         self._grey = np.full((1, model.n_vertices, 3), GEOMETRY_GREY, np.float32)
+        self._grey[0, model.mask_mouth_interior] = GEOMETRY_MOUTH_GREY
         self.recovered = recovered
         self._recovered_render: RenderOutput | None = None  # the photo's face under its own light, for own_skin
 
@@ -123,12 +126,12 @@ class FaceViews:
         if gl is not None:
             try:
                 image, coverage = gl.render(self.model, params, self.size, crop, albedo, BACKGROUND)
-                return _closed(image[0], coverage[0] >= 0.5)
+                return with_holes_filled(image[0], coverage[0])
             except Exception:  # noqa: BLE001 - e.g. a context that cannot be made or was lost
                 log.exception("pyrender preview failed; previews use numba from now on")
                 _gl = None
         out = render(self.model, params, self.size, crop=crop, albedo=albedo)
-        return _closed(to_uint8(out.image[0], BACKGROUND), out.raster.mask[0])
+        return with_holes_filled(to_uint8(out.image[0], BACKGROUND), out.raster.mask[0].astype(np.float32))
 
     def in_photo(self, crop: Crop) -> Crop:
         """Where the previews lie in the photo, given the fit's crop (the recovered face's framing there)."""
@@ -161,25 +164,42 @@ class FaceViews:
         return self._draw(replace(params, sh=UNLIT_SH[None]), albedo)[0]
 
 
-MOUTH_SHADOW = 0.35
-"""Holes the face model leaves inside its outline (the corners of a wide-open smiling mouth, a line between parted
-lips) take the nearest face pixel's colour times this, the mouth's shadow: the white behind the face showed there."""
+HOLE_RIM_PX = 2
+"""A hole's colour is read from the face pixels within this many pixels of it."""
 
 
-def _closed(image: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """A view (S, S, 3) uint8 and its face mask (S, S) with the holes inside the face's outline filled."""
+def with_holes_filled(image: np.ndarray, coverage: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A view (S, S, 3) uint8 over white and its face mask (S, S) bool, with the holes the face model leaves inside
+    its outline filled (the corners of a wide-open smiling mouth, a line between parted lips: the white behind the
+    face showed there). ``coverage`` (S, S) in [0, 1]: the part of each pixel the face covers (a pixel is the face's
+    from 0.5). Each hole takes the colour of the darkest third of the face pixels around it, which is the mouth's
+    interior where it borders one; the rim pixels that were blended with the white (anti-aliasing) are blended with
+    that colour instead, so no light seam outlines the hole."""
+    mask = coverage >= 0.5
     holes = scipy.ndimage.binary_fill_holes(mask) & ~mask
     if not holes.any():
         return image, mask
-    # a hole's nearest face pixel lies on its rim: the distance transform needs only the holes' box and a pixel more
-    at = np.argwhere(holes)
-    (y0, x0), (y1, x1) = at.min(axis=0) - 1, at.max(axis=0) + 2
+    at = np.argwhere(holes)  # work on the holes' box and a margin only
+    (y0, x0), (y1, x1) = np.maximum(at.min(axis=0) - HOLE_RIM_PX - 1, 0), at.max(axis=0) + HOLE_RIM_PX + 2
     box = (slice(y0, y1), slice(x0, x1))
-    _, (rows, cols) = scipy.ndimage.distance_transform_edt(~mask[box], return_indices=True)
-    inside = holes[box]
-    image = image.copy()
-    image[box][inside] = (image[box][rows[inside], cols[inside]] * MOUTH_SHADOW + 0.5).astype(np.uint8)
-    return image, mask | holes
+    labels, count = scipy.ndimage.label(holes[box])
+    near = scipy.ndimage.grey_dilation(labels, size=2 * HOLE_RIM_PX + 1)  # each hole's label on its rim too
+    covered = coverage[box] >= 1.0
+    pixels = image[box].astype(np.float32)
+    fill = np.zeros((count + 1, 3), np.float32)
+    for hole in range(1, count + 1):
+        rim = pixels[(near == hole) & covered]
+        if len(rim):
+            darkest = rim[np.argsort(rim.sum(axis=1))[: max(len(rim) // 3, 1)]]
+            fill[hole] = np.median(darkest, axis=0)
+    hidden = (1 - coverage[box])[..., None]  # the white's part of each pixel, now the hole's colour
+    blended = pixels + hidden * (fill[near] - BACKGROUND * 255)
+    blended = np.where((labels > 0)[..., None], fill[labels], blended)
+    out = image.copy()
+    closed = mask | holes
+    changed = (near > 0) & closed[box]  # not the white beyond the outline, where a thin wall parts it from a hole
+    out[box] = np.where(changed[..., None], np.clip(blended + 0.5, 0, 255), pixels).astype(np.uint8)
+    return out, closed
 
 
 def composite(photo: np.ndarray, face: np.ndarray, mask: np.ndarray, crop: Crop, feather_px: float = 2.0) -> np.ndarray:
