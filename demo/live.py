@@ -120,6 +120,7 @@ class LiveSession:
             return to_uint8(out.image[0], BACKGROUND)
         crop = crop_for_landmarks(face.landmarks, LIVE_SIZE, camera)
         if own_skin:
-            before = render(self.model, under_grey_light(face.params), LIVE_SIZE, camera=camera)
-            return own_skin_in_photo(frame, self.model, out, before, crop)
+            grey = under_grey_light(face.params)
+            before = render(self.model, grey, LIVE_SIZE, camera=camera)
+            return own_skin_in_photo(frame, self.model, out, before, crop, (params.sh[0], grey.sh[0]))
         return composite(frame, to_uint8(out.image[0], BACKGROUND), out.raster.mask[0], crop)

@@ -18,6 +18,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from demo.person import person_mask
 from demo.views import PREVIEW_SIZE, FaceViews, composite
 from inversefacenet.images import load_image
 from inversefacenet.params import EXPRESSION_CONTROLS, FaceParameters
@@ -65,6 +66,7 @@ class Session:
     from (the recovered light or a preset), so that a slider moved a little moves the light a little."""
     folder: Path = field(init=False, repr=False)  # this session's files (3D view, downloads), removed by close()
     display: np.ndarray = field(init=False, repr=False)  # the photo at display size, shrunk once
+    _person: np.ndarray | None = field(default=None, init=False, repr=False)  # the display's person mask, made once
 
     def __post_init__(self) -> None:
         self.folder = Path(tempfile.mkdtemp(prefix="inversefacenet-session-"))
@@ -164,7 +166,9 @@ class Session:
         crop = self.views.in_photo(Crop(self.face.crop.scale / factor, self.face.crop.offset, self.face.crop.size))
         here = replace(params, rotation=recovered.rotation)
         if self.photo_texture and np.allclose(params.expression, recovered.expression, rtol=0, atol=2e-3):
-            return self.views.own_skin(self.display, here, crop)
+            if self._person is None:  # two requests of one session may both make it: the same mask
+                self._person = person_mask(self.display)
+            return self.views.own_skin(self.display, here, crop, self._person)
         if not np.allclose(params.rotation, recovered.rotation, rtol=0, atol=1e-4):
             relit, mask = self.views.relit(here, skin)
         return composite(self.display, relit, mask, crop)

@@ -20,9 +20,10 @@ import scipy.ndimage
 from inversefacenet.facemodel.model import FaceModel
 from inversefacenet.lighting import PRESETS, sh_from_light
 from inversefacenet.params import FaceParameters
-from inversefacenet.preprocess import Crop, face_mask
+from inversefacenet.preprocess import FACE_OVAL, Crop, face_mask
 from inversefacenet.render import render_gl
 from inversefacenet.render.renderer import RenderOutput, render, to_uint8
+from inversefacenet.render.sh import sh_basis
 
 PREVIEW_SIZE = 512
 PREVIEW_ZOOM = 0.8
@@ -142,8 +143,10 @@ class FaceViews:
         replaces the model's (the photo texture's skin)."""
         return self._draw(params, albedo)
 
-    def own_skin(self, photo: np.ndarray, params: FaceParameters, crop: Crop) -> np.ndarray:
-        """The photo's own face relit to ``params.sh`` (:func:`own_skin_in_photo`); ``params`` at the photo's pose and
+    def own_skin(self, photo: np.ndarray, params: FaceParameters, crop: Crop, person: np.ndarray | None = None
+                 ) -> np.ndarray:  # fmt: skip
+        """The photo's own face relit to ``params.sh`` (:func:`own_skin_in_photo`, the whole person in the previews'
+        frame with ``person``, the photo's person mask); ``params`` at the photo's pose and
         expression; ``crop`` the previews' place in ``photo`` (:meth:`in_photo`). The change is against the recovered
         light itself (the app's sliders start from it, tint and all): the recovered light gives the photo back. Float
         renders by numba (a ratio of uint8 pixels bands) at half the previews' size (the shading is smooth; the photo
@@ -153,7 +156,9 @@ class FaceViews:
         if self._recovered_render is None:  # two requests of one session may both make it: the same render
             self._recovered_render = render(self.model, self.recovered, size, crop=framing)
         lit = render(self.model, params, size, crop=framing)
-        return own_skin_in_photo(photo, self.model, lit, self._recovered_render, crop, OWN_SKIN_FADE * self.zoom)
+        lights = (params.sh[0], self.recovered.sh[0])
+        return own_skin_in_photo(photo, self.model, lit, self._recovered_render, crop, lights,
+                                 OWN_SKIN_FADE * self.zoom, person)  # fmt: skip
 
     def geometry(self, params: FaceParameters) -> np.ndarray:
         """The shape and expression alone: uniform grey under a fixed studio light."""
@@ -251,8 +256,23 @@ def relight_in_photo(photo: np.ndarray, ratio: np.ndarray, mask: np.ndarray, cro
 
 OWN_SKIN_FADE = 0.08
 """Width of the fade from the relit face to the photo as shot, outwards from the face's oval (the face mask), in parts
-of the fit's crop side: the face model ends below the hairline and at the jaw and the ears, the person's skin does
-not, so the shading's change carries on over the forehead, the ears and the neck, dying away."""
+of the fit's crop side, where no person mask says how far the person reaches: the face model ends below the hairline
+and at the jaw and the ears, the person's skin does not, so the shading's change carries on over the forehead, the
+ears and the neck, dying away."""
+
+OWN_SKIN_BORDER = 0.08
+"""With a person mask, the relit person fades into the photo as shot over this part of the frame's side at the frame's
+edges (the change is computed inside the frame only)."""
+
+PERSON_EDGE = (0.5, 0.9)
+"""The person mask's soft edge (a 256 px model's, enlarged) is made sharper: relit from 0.5, fully from 0.9. The
+background it half covers beside the hair glowed under a lamp from that side."""
+
+HEAD_SIZE = (1.2, 1.25)
+"""The head's stand-in beyond the face model: an ellipsoid this many times the face oval's width and height..."""
+HEAD_RAISE = 0.1
+"""...its centre raised by this part of the oval's height (the skull reaches above the hairline, the chin ends the
+face)."""
 
 
 def under_grey_light(params: FaceParameters) -> FaceParameters:
@@ -261,21 +281,61 @@ def under_grey_light(params: FaceParameters) -> FaceParameters:
     return replace(params, sh=params.sh.mean(axis=-1, keepdims=True).repeat(3, axis=-1))
 
 
+def head_normals(oval: np.ndarray, size: int) -> np.ndarray:
+    """(S, S, 3) unit normals (camera frame: x right, y up, z to the viewer) of a smooth stand-in for the head around
+    the face: an ellipsoid (:data:`HEAD_SIZE`) over the face oval's (N, 2) points (crop pixels); beyond its outline
+    the normal turns from the outline's back to the viewer over one head radius (a neck and shoulders face the
+    camera more than the head's side does)."""
+    low, high = oval.min(axis=0), oval.max(axis=0)
+    centre = (low + high) / 2 - np.array([0.0, HEAD_RAISE * (high[1] - low[1])])
+    radii = (high - low) / 2 * np.array(HEAD_SIZE)
+    pixels = np.arange(size, dtype=np.float32) + 0.5
+    qx = ((pixels - centre[0]) / radii[0]).astype(np.float32)[None, :]
+    qy = ((centre[1] - pixels) / radii[1]).astype(np.float32)[:, None]  # image y runs down, the camera's up
+    r = np.sqrt(qx**2 + qy**2)
+    on_head = r <= 1
+    beyond = np.clip(r - 1, 0, 1)
+    sideways = np.where(on_head, 1, (1 - beyond) / np.maximum(r, 1e-6))  # on the head (qx, qy), beyond the outline's
+    normals = np.stack([qx * sideways, qy * sideways, np.where(on_head, np.sqrt(np.clip(1 - r**2, 0, 1)), beyond)], -1)
+    return normals / np.linalg.norm(normals, axis=-1, keepdims=True)
+
+
 def own_skin_in_photo(photo: np.ndarray, model: FaceModel, lit: RenderOutput, before: RenderOutput, crop: Crop,
-                      fade: float = OWN_SKIN_FADE) -> np.ndarray:  # fmt: skip
+                      lights: tuple[np.ndarray, np.ndarray], fade: float = OWN_SKIN_FADE,
+                      person: np.ndarray | None = None) -> np.ndarray:  # fmt: skip
     """The photo's own face (its pixels: skin, brows, freckles, stubble) under the light of ``lit``: times the
     shading ratio of two renders of the face at its photo pose and expression (S x S, framed like ``crop`` scaled to
     S), ``lit`` under the new light and ``before`` under the photo's (the recovered light, or that light made grey,
-    :func:`under_grey_light`, to keep the photo's white balance under a preset). Beyond the face's oval the ratio of
-    the nearest face pixel fades out over ``fade`` of S (:data:`OWN_SKIN_FADE` when S is the fit's crop)."""
+    :func:`under_grey_light`, to keep the photo's white balance under a preset); ``lights`` their (9, 3) SH.
+
+    Beyond the face's oval the change is the one of a smooth head (:func:`head_normals`) under the two lights, matched
+    to the face's at its edge (the nearest face pixel's ratio to the head's, blurred, fading to 1): the side of the
+    head away from a new lamp darkens, ears and neck with it. With ``person`` ((H, W) in [0, 1], the photo's person
+    mask, :func:`demo.person.person_mask`) the whole person in the frame is relit and the background is left as shot;
+    without, the change fades out over ``fade`` of S beyond the oval (:data:`OWN_SKIN_FADE` when S is the fit's
+    crop)."""
     size = lit.image.shape[1]
-    skin = face_mask(np.asarray(lit.pixels[0])[model.landmarks_mediapipe], size)
-    ratio, face_region = over_the_face(shading_ratio(lit.image[0], before.image[0]), skin)
+    points = np.asarray(lit.pixels[0])[model.landmarks_mediapipe]
+    ratio, face_region = over_the_face(shading_ratio(lit.image[0], before.image[0]), face_mask(points, size))
+    normals = sh_basis(head_normals(points[FACE_OVAL], size))
+    head = shading_ratio(normals @ lights[0], normals @ lights[1])
     width = fade * size
-    # beyond the edge the nearest face pixel's ratio runs out in streaks: blurred there, the face's own kept sharp
-    ratio = np.where(face_region[..., None], ratio, cv2.GaussianBlur(ratio, (0, 0), width / 3))
-    alpha = np.clip(1 - scipy.ndimage.distance_transform_edt(~face_region) / width, 0, 1).astype(np.float32)
-    return relight_in_photo(photo, ratio, alpha, crop, feather_px=0)
+    near = np.clip(1 - scipy.ndimage.distance_transform_edt(~face_region) / width, 0, 1).astype(np.float32)
+    # the face's own ratio against the head's at the nearest face pixel: blurred (it runs out in streaks), fading out
+    match = cv2.GaussianBlur(ratio / np.maximum(head, 1e-3), (0, 0), width / 3)
+    beyond = head * (1 + (match - 1) * near[..., None])
+    ratio = np.where(face_region[..., None], ratio, beyond)
+    if person is None:
+        return relight_in_photo(photo, ratio, near, crop, feather_px=0)
+    frame = crop.resized(size)
+    to_frame = np.array([[frame.scale, 0, frame.offset[0] + 0.5 * frame.scale - 0.5],
+                         [0, frame.scale, frame.offset[1] + 0.5 * frame.scale - 0.5]])  # fmt: skip
+    in_frame = cv2.warpAffine(person.astype(np.float32), to_frame, (size, size), flags=cv2.INTER_LINEAR)
+    centres = np.arange(size) + 0.5
+    edge = np.minimum.outer(*2 * [np.minimum(centres, size - centres)])  # (S, S) px to the frame's nearest edge
+    sure = np.clip((in_frame - PERSON_EDGE[0]) / (PERSON_EDGE[1] - PERSON_EDGE[0]), 0, 1)
+    alpha = np.where(face_region, 1.0, sure * np.clip(edge / (OWN_SKIN_BORDER * size), 0, 1))
+    return relight_in_photo(photo, ratio, alpha.astype(np.float32), crop, feather_px=0)
 
 
 Region = tuple[slice, slice]

@@ -18,9 +18,12 @@ from pygltflib import GLTF2
 from demo.session import EXPRESSION_CONTROLS, Edit, Session
 from demo.ui import CUSTOM, LOOSE_FIT, PhotoLoader, _edit_table, _fit_words, _relight, _typed_colour
 from demo.views import (
+    HEAD_RAISE,
+    HEAD_SIZE,
     OWN_SKIN_FADE,
     FaceViews,
     composite,
+    head_normals,
     over_the_face,
     own_skin_in_photo,
     relight_in_photo,
@@ -277,7 +280,8 @@ def test_the_own_skin_composite_is_the_render_under_the_new_light_and_fades_out_
     params = under_grey_light(random_parameters(model, 1, seed=5, max_angle=15))  # a grey light: its own "before"
     old, new, crop, photo, expected = photo_of_a_render(model, params, 150)
     mask = old.raster.mask[0]
-    relit = own_skin_in_photo(photo, model, new, old, crop).astype(float)
+    lights = (sh_from_light(PRESETS["side light"]), params.sh[0])
+    relit = own_skin_in_photo(photo, model, new, old, crop, lights).astype(float)
     in_crop = np.zeros(photo.shape[:2], bool)
     in_crop[40:200, 70:230] = True
     skin = face_mask(new.pixels[0][model.landmarks_mediapipe], 160) & mask  # the eyes and mouth take the skin's
@@ -296,6 +300,49 @@ def test_the_own_skin_composite_is_the_render_under_the_new_light_and_fades_out_
     ring[40:200, 70:230] = mask & ~scipy.ndimage.binary_erosion(mask, iterations=3)
     step = np.abs(relit / np.maximum(photo, 1) - 1).mean(-1)  # the change of shading in the photo
     assert step[near].mean() > 0.5 * step[ring].mean()  # it carries on past the edge
+
+
+def test_the_heads_stand_in_has_the_normals_of_an_ellipsoid_turning_to_the_viewer_beyond_it():
+    """On the ellipsoid (here a sphere of radius 60 px around (100, 90) once the oval's box is scaled and raised by
+    :data:`HEAD_SIZE` and :data:`HEAD_RAISE`) the normal is (x, y, sqrt(1 - x^2 - y^2)) in radii, the camera's y up;
+    one radius beyond its outline it faces the viewer; half a radius beyond, halfway between."""
+    height = 120 / HEAD_SIZE[1]
+    centre_y = 90 + HEAD_RAISE * height
+    half_width = 60 / HEAD_SIZE[0]
+    oval = np.array([[100 - half_width, centre_y - height / 2], [100 + half_width, centre_y + height / 2]])
+    normals = head_normals(oval, 300)
+    np.testing.assert_allclose(normals[90, 100], [0, 0, 1], atol=0.01)  # pixel (x 100.5, y 90.5): the centre
+    np.testing.assert_allclose(normals[90, 136], [0.6, 0, 0.8], atol=0.01)  # 36 px right: x = 0.6 radii
+    np.testing.assert_allclose(normals[54, 100], [0, 0.6, 0.8], atol=0.01)  # 36 px up
+    np.testing.assert_allclose(normals[90, 190], [2**-0.5, 0, 2**-0.5], atol=0.02)  # 1.5 radii: halfway turned
+    np.testing.assert_allclose(normals[90, 299], [0, 0, 1], atol=0.01)  # beyond 2 radii: facing the viewer
+
+
+def test_with_a_person_mask_the_head_around_the_face_is_relit_and_the_background_is_not(model):
+    """A render under a grey light, relit to the side light with a person mask that reaches beyond the face (hair,
+    ears, neck): inside the face it is the render under the new light, as without; beyond it the person brightens
+    on the lamp's side (the viewer's right) and darkens on the other, as a head would; the background beyond the
+    mask and the frame's edge stay as shot."""
+    params = under_grey_light(random_parameters(model, 1, seed=5, max_angle=15))
+    old, new, crop, photo, expected = photo_of_a_render(model, params, 150)
+    person = np.zeros(photo.shape[:2], np.float32)
+    person[40:200, 75:225] = 1.0  # the frame (x 70..230, y 40..200) but its left and right 5 px
+    lights = (sh_from_light(PRESETS["side light"]), params.sh[0])
+    relit = own_skin_in_photo(photo, model, new, old, crop, lights, person=person).astype(float)
+    mask = old.raster.mask[0]
+    skin = face_mask(new.pixels[0][model.landmarks_mediapipe], 160) & mask
+    face = np.zeros(photo.shape[:2], bool)
+    face[40:200, 70:230] = scipy.ndimage.binary_erosion(skin, iterations=3)
+    assert np.abs(relit - expected)[face].mean() < 1.5
+    change = relit.sum(-1) / photo.sum(-1)
+    beyond = np.zeros(photo.shape[:2], bool)
+    beyond[40:200, 70:230] = ~scipy.ndimage.binary_dilation(mask, iterations=3)
+    left, right = beyond.copy(), beyond.copy()
+    left[:, 150:], right[:, :150] = False, False
+    left[:, : 75 + 13] = right[:, 225 - 13 :] = False  # inside the frame's fade at its edges
+    assert left.sum() > 300 and right.sum() > 300
+    assert change[right].mean() > change[left].mean() + 0.2
+    assert (relit[person == 0] == photo[person == 0]).all()
 
 
 def test_with_the_photo_texture_the_composite_relights_the_photos_own_pixels(two_faces):
