@@ -145,12 +145,12 @@ class FaceViews:
 
     def own_skin(self, photo: np.ndarray, params: FaceParameters, crop: Crop, person: np.ndarray | None = None
                  ) -> np.ndarray:  # fmt: skip
-        """The photo's own face relit to ``params.sh`` (:func:`own_skin_in_photo`, the whole person in the previews'
-        frame with ``person``, the photo's person mask); ``params`` at the photo's pose and
-        expression; ``crop`` the previews' place in ``photo`` (:meth:`in_photo`). The change is against the recovered
-        light itself (the app's sliders start from it, tint and all): the recovered light gives the photo back. Float
-        renders by numba (a ratio of uint8 pixels bands) at half the previews' size (the shading is smooth; the photo
-        keeps its own detail), the recovered one once; the fade as wide as the live tab's in the fit's crop."""
+        """The photo's own face relit to ``params.sh`` (:func:`own_skin_in_photo`; with ``person``, the photo's person
+        mask, the head around the face too); ``params`` at the photo's pose and expression; ``crop`` the previews'
+        place in ``photo`` (:meth:`in_photo`). The change is against the recovered light itself (the app's sliders
+        start from it, tint and all): the recovered light gives the photo back. Float renders by numba (a ratio of
+        uint8 pixels bands) at half the previews' size (the shading is smooth; the photo keeps its own detail), the
+        recovered one once; the fade as wide as the live tab's in the fit's crop."""
         size = self.size // 2
         framing = self.framing.at(size)
         if self._recovered_render is None:  # two requests of one session may both make it: the same render
@@ -273,6 +273,11 @@ HEAD_SIZE = (1.2, 1.25)
 HEAD_RAISE = 0.1
 """...its centre raised by this part of the oval's height (the skull reaches above the hairline, the chin ends the
 face)."""
+HEAD_REACH = 1.6
+"""With a person mask, the person is relit in full up to the head's outline and less and less beyond it, not at all
+from this many head radii (the neck and the shoulders' top: hands, cards and the people behind stay as shot)."""
+HEAD_COARSE = 4
+"""The head's stand-in is shaded at 1 / HEAD_COARSE of the frame's side (its shading is smooth), then enlarged."""
 
 
 def under_grey_light(params: FaceParameters) -> FaceParameters:
@@ -281,22 +286,28 @@ def under_grey_light(params: FaceParameters) -> FaceParameters:
     return replace(params, sh=params.sh.mean(axis=-1, keepdims=True).repeat(3, axis=-1))
 
 
-def head_normals(oval: np.ndarray, size: int) -> np.ndarray:
-    """(S, S, 3) unit normals (camera frame: x right, y up, z to the viewer) of a smooth stand-in for the head around
-    the face: an ellipsoid (:data:`HEAD_SIZE`) over the face oval's (N, 2) points (crop pixels); beyond its outline
-    the normal turns from the outline's back to the viewer over one head radius (a neck and shoulders face the
-    camera more than the head's side does)."""
+def head_coordinates(oval: np.ndarray, size: int) -> np.ndarray:
+    """(S, S, 2) where each pixel of an S x S frame lies in a smooth stand-in for the head around the face, in the
+    stand-in's radii from its centre (x right, y up): an ellipsoid (:data:`HEAD_SIZE`, :data:`HEAD_RAISE`) over the
+    face oval's (N, 2) points (crop pixels)."""
     low, high = oval.min(axis=0), oval.max(axis=0)
     centre = (low + high) / 2 - np.array([0.0, HEAD_RAISE * (high[1] - low[1])])
     radii = (high - low) / 2 * np.array(HEAD_SIZE)
     pixels = np.arange(size, dtype=np.float32) + 0.5
-    qx = ((pixels - centre[0]) / radii[0]).astype(np.float32)[None, :]
-    qy = ((centre[1] - pixels) / radii[1]).astype(np.float32)[:, None]  # image y runs down, the camera's up
-    r = np.sqrt(qx**2 + qy**2)
+    qx = np.broadcast_to(((pixels - centre[0]) / radii[0])[None, :], (size, size))
+    qy = np.broadcast_to(((centre[1] - pixels) / radii[1])[:, None], (size, size))  # image y runs down
+    return np.stack([qx, qy], axis=-1).astype(np.float32)
+
+
+def head_normals(q: np.ndarray) -> np.ndarray:
+    """(..., 3) unit normals (camera frame: x right, y up, z to the viewer) of the head's stand-in at (..., 2)
+    :func:`head_coordinates`; beyond its outline the normal turns from the outline's back to the viewer over one
+    radius (a neck and shoulders face the camera more than the head's side does)."""
+    r = np.linalg.norm(q, axis=-1, keepdims=True)
     on_head = r <= 1
     beyond = np.clip(r - 1, 0, 1)
     sideways = np.where(on_head, 1, (1 - beyond) / np.maximum(r, 1e-6))  # on the head (qx, qy), beyond the outline's
-    normals = np.stack([qx * sideways, qy * sideways, np.where(on_head, np.sqrt(np.clip(1 - r**2, 0, 1)), beyond)], -1)
+    normals = np.concatenate([q * sideways, np.where(on_head, np.sqrt(np.clip(1 - r**2, 0, 1)), beyond)], axis=-1)
     return normals / np.linalg.norm(normals, axis=-1, keepdims=True)
 
 
@@ -311,14 +322,16 @@ def own_skin_in_photo(photo: np.ndarray, model: FaceModel, lit: RenderOutput, be
     Beyond the face's oval the change is the one of a smooth head (:func:`head_normals`) under the two lights, matched
     to the face's at its edge (the nearest face pixel's ratio to the head's, blurred, fading to 1): the side of the
     head away from a new lamp darkens, ears and neck with it. With ``person`` ((H, W) in [0, 1], the photo's person
-    mask, :func:`demo.person.person_mask`) the whole person in the frame is relit and the background is left as shot;
-    without, the change fades out over ``fade`` of S beyond the oval (:data:`OWN_SKIN_FADE` when S is the fit's
-    crop)."""
+    mask, :func:`demo.person.person_mask`) the person around the face is relit (hair, ears, neck: up to
+    :data:`HEAD_REACH`) and the background is left as shot; without, the change fades out over ``fade`` of S beyond
+    the oval (:data:`OWN_SKIN_FADE` when S is the fit's crop)."""
     size = lit.image.shape[1]
     points = np.asarray(lit.pixels[0])[model.landmarks_mediapipe]
     ratio, face_region = over_the_face(shading_ratio(lit.image[0], before.image[0]), face_mask(points, size))
-    normals = sh_basis(head_normals(points[FACE_OVAL], size))
-    head = shading_ratio(normals @ lights[0], normals @ lights[1])
+    coarse = size // HEAD_COARSE  # the stand-in is smooth: worked out at a quarter of the size, enlarged
+    q = head_coordinates(points[FACE_OVAL] * (coarse / size), coarse)
+    normals = sh_basis(head_normals(q))
+    head = cv2.resize(shading_ratio(normals @ lights[0], normals @ lights[1]), (size, size), cv2.INTER_LINEAR)
     width = fade * size
     near = np.clip(1 - scipy.ndimage.distance_transform_edt(~face_region) / width, 0, 1).astype(np.float32)
     # the face's own ratio against the head's at the nearest face pixel: blurred (it runs out in streaks), fading out
@@ -334,7 +347,8 @@ def own_skin_in_photo(photo: np.ndarray, model: FaceModel, lit: RenderOutput, be
     centres = np.arange(size) + 0.5
     edge = np.minimum.outer(*2 * [np.minimum(centres, size - centres)])  # (S, S) px to the frame's nearest edge
     sure = np.clip((in_frame - PERSON_EDGE[0]) / (PERSON_EDGE[1] - PERSON_EDGE[0]), 0, 1)
-    alpha = np.where(face_region, 1.0, sure * np.clip(edge / (OWN_SKIN_BORDER * size), 0, 1))
+    reach = cv2.resize(np.clip((HEAD_REACH - np.linalg.norm(q, axis=-1)) / (HEAD_REACH - 1), 0, 1), (size, size))
+    alpha = np.where(face_region, 1.0, sure * reach * np.clip(edge / (OWN_SKIN_BORDER * size), 0, 1))
     return relight_in_photo(photo, ratio, alpha.astype(np.float32), crop, feather_px=0)
 
 

@@ -23,6 +23,7 @@ from demo.views import (
     OWN_SKIN_FADE,
     FaceViews,
     composite,
+    head_coordinates,
     head_normals,
     over_the_face,
     own_skin_in_photo,
@@ -310,7 +311,7 @@ def test_the_heads_stand_in_has_the_normals_of_an_ellipsoid_turning_to_the_viewe
     centre_y = 90 + HEAD_RAISE * height
     half_width = 60 / HEAD_SIZE[0]
     oval = np.array([[100 - half_width, centre_y - height / 2], [100 + half_width, centre_y + height / 2]])
-    normals = head_normals(oval, 300)
+    normals = head_normals(head_coordinates(oval, 300))
     np.testing.assert_allclose(normals[90, 100], [0, 0, 1], atol=0.01)  # pixel (x 100.5, y 90.5): the centre
     np.testing.assert_allclose(normals[90, 136], [0.6, 0, 0.8], atol=0.01)  # 36 px right: x = 0.6 radii
     np.testing.assert_allclose(normals[54, 100], [0, 0.6, 0.8], atol=0.01)  # 36 px up
