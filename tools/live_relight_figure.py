@@ -53,16 +53,20 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "reports" / "live" / "own_skin.jpg")
     args = parser.parse_args()
     reconstructor = Reconstructor.load(fit_mode=None)
-    rows = [panels(reconstructor, load_image(path)) for path in args.photos]
-    sheet = Image.new("RGB", (PANEL * len(rows[0]), (PANEL + 18) * len(rows)), "white")
+    save_sheet([panels(reconstructor, load_image(path)) for path in args.photos], args.out)
+
+
+def save_sheet(rows: list[list[tuple[str, np.ndarray]]], out: Path) -> None:
+    """Rows of titled PANEL px squares as one JPEG."""
+    sheet = Image.new("RGB", (PANEL * max(len(row) for row in rows), (PANEL + 18) * len(rows)), "white")
     draw = ImageDraw.Draw(sheet)
     for r, row in enumerate(rows):
         for c, (title, image) in enumerate(row):
             sheet.paste(Image.fromarray(image), (c * PANEL, r * (PANEL + 18) + 18))
             draw.text((c * PANEL + 4, r * (PANEL + 18) + 3), title, fill="black")
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    sheet.save(args.out, quality=88)
-    print(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    sheet.save(out, quality=88)
+    print(out)
 
 
 if __name__ == "__main__":
