@@ -264,6 +264,10 @@ OWN_SKIN_BORDER = 0.08
 """With a person mask, the relit person fades into the photo as shot over this part of the frame's side at the frame's
 edges (the change is computed inside the frame only)."""
 
+PERSON_FOUND = 0.5
+"""A person mask is used when it covers the face this much on average; else it missed the person (the selfie model
+saw nobody in one old black-and-white portrait) and the change fades out as without a mask."""
+
 PERSON_EDGE = (0.5, 0.9)
 """The person mask's soft edge (a 256 px model's, enlarged) is made sharper: relit from 0.5, fully from 0.9. The
 background it half covers beside the hair glowed under a lamp from that side."""
@@ -348,6 +352,8 @@ def own_skin_in_photo(photo: np.ndarray, model: FaceModel, lit: RenderOutput, be
     edge = np.minimum.outer(*2 * [np.minimum(centres, size - centres)])  # (S, S) px to the frame's nearest edge
     sure = np.clip((in_frame - PERSON_EDGE[0]) / (PERSON_EDGE[1] - PERSON_EDGE[0]), 0, 1)
     reach = cv2.resize(np.clip((HEAD_REACH - np.linalg.norm(q, axis=-1)) / (HEAD_REACH - 1), 0, 1), (size, size))
+    if in_frame[face_region].mean() < PERSON_FOUND:  # the mask missed this person: as without one
+        return relight_in_photo(photo, ratio, near, crop, feather_px=0)
     alpha = np.where(face_region, 1.0, sure * reach * np.clip(edge / (OWN_SKIN_BORDER * size), 0, 1))
     return relight_in_photo(photo, ratio, alpha.astype(np.float32), crop, feather_px=0)
 

@@ -323,7 +323,7 @@ def test_with_a_person_mask_the_head_around_the_face_is_relit_and_the_background
     """A render under a grey light, relit to the side light with a person mask that reaches beyond the face (hair,
     ears, neck): inside the face it is the render under the new light, as without; beyond it the person brightens
     on the lamp's side (the viewer's right) and darkens on the other, as a head would; the background beyond the
-    mask and the frame's edge stay as shot."""
+    mask and the frame's edge stay as shot. A mask that missed the person is as none."""
     params = under_grey_light(random_parameters(model, 1, seed=5, max_angle=15))
     old, new, crop, photo, expected = photo_of_a_render(model, params, 150)
     person = np.zeros(photo.shape[:2], np.float32)
@@ -344,6 +344,8 @@ def test_with_a_person_mask_the_head_around_the_face_is_relit_and_the_background
     assert left.sum() > 300 and right.sum() > 300
     assert change[right].mean() > change[left].mean() + 0.2
     assert (relit[person == 0] == photo[person == 0]).all()
+    missed = own_skin_in_photo(photo, model, new, old, crop, lights, person=np.zeros_like(person))
+    np.testing.assert_array_equal(missed, own_skin_in_photo(photo, model, new, old, crop, lights))  # as without
 
 
 def test_with_the_photo_texture_the_composite_relights_the_photos_own_pixels(two_faces):
