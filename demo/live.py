@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from demo.recording import Recording
-from demo.views import BACKGROUND, composite, own_skin_in_photo, under_grey_light
+from demo.views import BACKGROUND, composite, own_skin_in_photo
 from inversefacenet.lighting import preset_sh
 from inversefacenet.pipeline import Reconstructor
 from inversefacenet.preprocess import crop_for_landmarks
@@ -120,7 +120,6 @@ class LiveSession:
             return to_uint8(out.image[0], BACKGROUND)
         crop = crop_for_landmarks(face.landmarks, LIVE_SIZE, camera)
         if own_skin:
-            grey = under_grey_light(face.params)
-            before = render(self.model, grey, LIVE_SIZE, camera=camera)
-            return own_skin_in_photo(frame, self.model, out, before, crop, (params.sh[0], grey.sh[0]))
+            before = render(self.model, face.params, LIVE_SIZE, camera=camera)
+            return own_skin_in_photo(frame, self.model, out, before, crop, (params.sh[0], face.params.sh[0]))
         return composite(frame, to_uint8(out.image[0], BACKGROUND), out.raster.mask[0], crop)

@@ -284,12 +284,6 @@ HEAD_COARSE = 4
 """The head's stand-in is shaded at 1 / HEAD_COARSE of the frame's side (its shading is smooth), then enlarged."""
 
 
-def under_grey_light(params: FaceParameters) -> FaceParameters:
-    """The face under its own light made grey: the "before" of :func:`own_skin_in_photo`. Against it the photo keeps
-    its white balance and a preset brings its tint."""
-    return replace(params, sh=params.sh.mean(axis=-1, keepdims=True).repeat(3, axis=-1))
-
-
 def head_coordinates(oval: np.ndarray, size: int) -> np.ndarray:
     """(S, S, 2) where each pixel of an S x S frame lies in a smooth stand-in for the head around the face, in the
     stand-in's radii from its centre (x right, y up): an ellipsoid (:data:`HEAD_SIZE`, :data:`HEAD_RAISE`) over the
@@ -320,8 +314,8 @@ def own_skin_in_photo(photo: np.ndarray, model: FaceModel, lit: RenderOutput, be
                       person: np.ndarray | None = None) -> np.ndarray:  # fmt: skip
     """The photo's own face (its pixels: skin, brows, freckles, stubble) under the light of ``lit``: times the
     shading ratio of two renders of the face at its photo pose and expression (S x S, framed like ``crop`` scaled to
-    S), ``lit`` under the new light and ``before`` under the photo's (the recovered light, or that light made grey,
-    :func:`under_grey_light`, to keep the photo's white balance under a preset); ``lights`` their (9, 3) SH.
+    S), ``lit`` under the new light and ``before`` under the photo's (its recovered light; a preset carries that
+    light's white balance, :func:`inversefacenet.lighting.matched_sh`); ``lights`` their (9, 3) SH.
 
     Beyond the face's oval the change is the one of a smooth head (:func:`head_normals`) under the two lights, matched
     to the face's at its edge (the nearest face pixel's ratio to the head's, blurred, fading to 1): the side of the

@@ -19,7 +19,7 @@ import numpy as np
 from inversefacenet.atlas import UVAtlas
 from inversefacenet.facemodel.model import FaceModel
 from inversefacenet.fitting import desaturated
-from inversefacenet.lighting import PRESETS, Light, light_from_sh, matched, sh_from_light
+from inversefacenet.lighting import PRESETS, Light, light_from_sh, matched, matched_sh, sh_from_light
 from inversefacenet.params import FaceParameters
 from inversefacenet.photo_texture import delight, texel_map
 from inversefacenet.pipeline import is_grey_face
@@ -156,14 +156,16 @@ def network_input_golden(mask: np.ndarray, rng: np.random.Generator) -> dict[str
 def light_from_sh_golden(rng: np.random.Generator) -> dict[str, object]:
     """SH like a fit's (a lamp's plus noise in every coefficient, some with a negative ambient; then no light, and
     channels whose lamps cancel), the lamp Python reads from each (:func:`light_from_sh`, where the page's lamp
-    sliders start) and lamps matched to each one's exposure (:func:`matched`, the presets' rule)."""
+    sliders start) and lamps matched to each one's exposure (:func:`matched`) and also its white balance
+    (:func:`matched_sh`, the presets' rule)."""
     lamps = _lights(rng)
     cancelling = np.zeros((9, 3))
     cancelling[0], cancelling[3] = 0.8, [0.3, -0.3, 0.0]  # red's lamp from the right, green's from the left
     sh = [sh_from_light(lamp) + rng.normal(0, 0.15, (9, 3)) for lamp in lamps] + [np.zeros((9, 3)), cancelling]
     return {"sh": [s.tolist() for s in sh], "lights": [asdict(light_from_sh(s)) for s in sh],
             "lamps": [asdict(lamp) for lamp in lamps],  # each matched to the exposure of the SH made from it
-            "matched": [asdict(matched(lamp, s)) for lamp, s in zip(lamps, sh, strict=False)]}  # fmt: skip
+            "matched": [asdict(matched(lamp, s)) for lamp, s in zip(lamps, sh, strict=False)],
+            "matched_sh": [matched_sh(lamp, s).tolist() for lamp, s in zip(lamps, sh, strict=False)]}  # fmt: skip
 
 
 def goldens(model: FaceModel, camera: Camera) -> dict[str, object]:

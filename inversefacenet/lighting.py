@@ -77,12 +77,32 @@ def matched(light: Light, reference_sh: np.ndarray) -> Light:
     return replace(light, intensity=light.intensity * factor, ambient=light.ambient * factor)
 
 
+WHITE_BALANCE_RANGE = (0.5, 2.0)
+""":func:`white_balance` keeps each channel's factor within this range (a fitted light can be near black in one)."""
+
+
+def white_balance(sh: np.ndarray) -> np.ndarray:
+    """(3,) the colour a light gives a face: its front irradiance per channel (:func:`front_irradiance`) over their
+    mean, so (1, 1, 1) for a white light; each factor within :data:`WHITE_BALANCE_RANGE`."""
+    sh = np.asarray(sh, np.float64).reshape(N_SH_BANDS, 3)
+    front = np.maximum(sh[0] + sh[2] / 2, 1e-6)
+    return np.clip(front / front.mean(), *WHITE_BALANCE_RANGE)
+
+
+def matched_sh(light: Light, reference_sh: np.ndarray) -> np.ndarray:
+    """(9, 3) SH of ``light`` at the exposure (:func:`matched`) and white balance (:func:`white_balance`) of
+    ``reference_sh``: a white lamp keeps the photo's colours and a tinted one adds its tint to them. A photo's
+    recovered light carries its white balance (and the part of the skin's colour the fit gave the light): against
+    it, a white preset turned warm skin grey-green and grey hair blue (a trial)."""
+    return (sh_from_light(matched(light, reference_sh)) * white_balance(reference_sh)).astype(np.float32)
+
+
 def preset_sh(name: str, reference_sh: np.ndarray) -> np.ndarray:
-    """(9, 3) SH of the preset ``name`` (:data:`PRESETS`) at the exposure of ``reference_sh`` (a photo's recovered
-    light, (9, 3)): how the app, the page and the API apply a preset."""
+    """(9, 3) SH of the preset ``name`` (:data:`PRESETS`) at the exposure and white balance of ``reference_sh`` (a
+    photo's recovered light, (9, 3); :func:`matched_sh`): how the app, the page and the API apply a preset."""
     if name not in PRESETS:
         raise ValueError(f"unknown light preset {name!r}; choose one of: {', '.join(PRESETS)}")
-    return sh_from_light(matched(PRESETS[name], reference_sh))
+    return matched_sh(PRESETS[name], reference_sh)
 
 
 def light_from_sh(sh: np.ndarray) -> Light:

@@ -29,7 +29,6 @@ from demo.views import (
     own_skin_in_photo,
     relight_in_photo,
     shading_ratio,
-    under_grey_light,
     with_holes_filled,
 )
 from inversefacenet import FaceParameters, Reconstructor
@@ -247,6 +246,11 @@ def test_composite_pastes_the_face_inside_its_crop():
     assert painted.min(0) == pytest.approx([82, 132], abs=1) and painted.max(0) == pytest.approx([145, 195], abs=1)
 
 
+def grey_lit(params: FaceParameters) -> FaceParameters:
+    """The parameters under their own light made grey (each coefficient the mean of its channels)."""
+    return replace(params, sh=params.sh.mean(axis=-1, keepdims=True).repeat(3, axis=-1))
+
+
 def photo_of_a_render(model, params, background: int):
     """The face of ``params`` rendered at 160 px (old) and under the side light (new), its crop (photo x 70..230, y
     40..200), and the photo (260 x 300, grey ``background``) with each pasted in: the photo and the expected relit."""
@@ -278,7 +282,7 @@ def test_the_own_skin_composite_is_the_render_under_the_new_light_and_fades_out_
     """A photo that is a render under a grey light, relit through its own pixels: inside the face it is the render
     under the new light; beyond the face model's edge the change dies away over the fade, without a step at the edge;
     farther out the photo is as it was."""
-    params = under_grey_light(random_parameters(model, 1, seed=5, max_angle=15))  # a grey light: its own "before"
+    params = grey_lit(random_parameters(model, 1, seed=5, max_angle=15))  # a grey light: the side light's balance
     old, new, crop, photo, expected = photo_of_a_render(model, params, 150)
     mask = old.raster.mask[0]
     lights = (sh_from_light(PRESETS["side light"]), params.sh[0])
@@ -324,7 +328,7 @@ def test_with_a_person_mask_the_head_around_the_face_is_relit_and_the_background
     ears, neck): inside the face it is the render under the new light, as without; beyond it the person brightens
     on the lamp's side (the viewer's right) and darkens on the other, as a head would; the background beyond the
     mask and the frame's edge stay as shot. A mask that missed the person is as none."""
-    params = under_grey_light(random_parameters(model, 1, seed=5, max_angle=15))
+    params = grey_lit(random_parameters(model, 1, seed=5, max_angle=15))
     old, new, crop, photo, expected = photo_of_a_render(model, params, 150)
     person = np.zeros(photo.shape[:2], np.float32)
     person[40:200, 75:225] = 1.0  # the frame (x 70..230, y 40..200) but its left and right 5 px

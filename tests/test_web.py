@@ -37,6 +37,7 @@ from inversefacenet.atlas import UVAtlas
 from inversefacenet.checkpoint import DEFAULT_CHECKPOINT, NetworkConfig, Predictor, load_network, to_parameters
 from inversefacenet.detection import LandmarkDetector
 from inversefacenet.images import load_image
+from inversefacenet.lighting import preset_sh
 from inversefacenet.params import FaceParameters
 from inversefacenet.preprocess import crop_for_landmarks, crop_image, face_input, face_mask, network_input
 from inversefacenet.render.raster_numba import rasterize
@@ -249,6 +250,7 @@ def test_reconstruct_a_photo_and_download_the_mesh(browser, site, model, tmp_pat
     assert edited["sh"][3][0] > 0.3  # the side light's x band, not the recovered one
     front = [float(np.mean(np.asarray(sh)[0] + np.asarray(sh)[2] / 2)) for sh in (edited["sh"], result["sh"])]
     assert front[0] == pytest.approx(front[1], rel=1e-6)  # at the photo's exposure, as the app's presets
+    np.testing.assert_allclose(edited["sh"], preset_sh("side light", np.asarray(result["sh"])), atol=1e-4)  # + balance
     # the controls left alone keep the network's values exactly, not rounded to their sliders' steps
     for angle in ("pitch", "roll"):
         assert edited["rotation_deg"][angle] == pytest.approx(result["rotation_deg"][angle], abs=1e-4)

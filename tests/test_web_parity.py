@@ -45,6 +45,7 @@ def test_the_lamp_read_from_sh(parity):
     np.testing.assert_allclose(page["light_from_sh"], expected, atol=1e-9)
     matched = [[g["intensity"], g["ambient"]] for g in golden["light_from_sh"]["matched"]]  # the presets' exposure rule
     np.testing.assert_allclose(page["matched"], matched, rtol=1e-6)  # Python sums float32 SH
+    np.testing.assert_allclose(page["matched_sh"], golden["light_from_sh"]["matched_sh"], atol=1e-6)  # + balance
 
 
 def test_vertex_normals(parity):

@@ -3,7 +3,7 @@
 // tests/test_web_parity.py compares them with Python's.
 import { readFileSync } from "node:fs";
 import { vertexNormals } from "../src/facemodel";
-import { lightFromSh, matched, shFromLight } from "../src/lighting";
+import { lightFromSh, matched, matchedSh, shFromLight } from "../src/lighting";
 import { IdentityHold } from "../src/live";
 import { rotationMatrix } from "../src/params";
 import { delight } from "../src/phototexture";
@@ -77,6 +77,9 @@ const outputs = {
       ambient: l.ambient, colour: l.colour }, golden.light_from_sh.sh[k]);
     return [lamp.intensity, lamp.ambient];
   }),
+  matched_sh: golden.light_from_sh.lamps.map((l: PythonLight, k: number) =>
+    matchedSh({ azimuthDeg: l.azimuth_deg, elevationDeg: l.elevation_deg, intensity: l.intensity,
+      ambient: l.ambient, colour: l.colour }, golden.light_from_sh.sh[k])),
   normals: Array.from(vertexNormals(Float32Array.from(normals.vertices), Uint32Array.from(normals.triangles))),
   crop: { scale: cropped.scale, offset: cropped.offset },
   aligned: golden.aligned.shifts.map((shift: number[]) => {

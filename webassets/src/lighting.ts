@@ -73,3 +73,18 @@ export function matched(light: Light, reference: number[][]): Light {
   const factor = frontIrradiance(reference) / Math.max(frontIrradiance(shFromLight(light)), 1e-6);
   return { ...light, intensity: light.intensity * factor, ambient: light.ambient * factor };
 }
+
+/** The colour a light gives a face: its front irradiance per channel over their mean, each factor within
+ * [0.5, 2] (lighting.py's white_balance). */
+export function whiteBalance(sh: number[][]): [number, number, number] {
+  const front = [0, 1, 2].map((c) => Math.max(sh[0][c] + sh[2][c] / 2, 1e-6));
+  const mean = (front[0] + front[1] + front[2]) / 3;
+  return front.map((v) => Math.min(Math.max(v / mean, 0.5), 2)) as [number, number, number];
+}
+
+/** SH of ``light`` at the exposure and white balance of ``reference`` (lighting.py's matched_sh): how a preset is
+ * applied, so that a white preset keeps the photo's colours and a tinted one adds its tint. */
+export function matchedSh(light: Light, reference: number[][]): number[][] {
+  const balance = whiteBalance(reference);
+  return shFromLight(matched(light, reference)).map((row) => row.map((v, c) => v * balance[c]));
+}

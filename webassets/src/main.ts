@@ -7,7 +7,7 @@ import { FaceModel } from "./facemodel";
 import { LandmarkDetector } from "./landmarks";
 import { NumberedPhoto } from "./numberedphoto";
 import { describe, Live, type LiveStats, type Snapshot, Tracker } from "./live";
-import { hexToRgb, type Light, lightFromSh, matched, rgbToHex, shFromLight } from "./lighting";
+import { hexToRgb, type Light, lightFromSh, matchedSh, rgbToHex, shFromLight } from "./lighting";
 import { type Backend, type Network, createNetwork } from "./network";
 import { type FaceParameters, rotationMatrix, unpack } from "./params";
 import { type FittedFace, fromPhoto, type PhotoTexture, standInPhoto, TEXTURE_SIZE } from "./phototexture";
@@ -526,7 +526,7 @@ class App {
       const lamp: Light = { azimuthDeg: preset.azimuth_deg, elevationDeg: preset.elevation_deg,
         intensity: preset.intensity, ambient: preset.ambient, colour: preset.colour };
       const face = this.faces[this.current];
-      this.showLight(shFromLight(face ? matched(lamp, face.sh) : lamp)); // at the photo's exposure, as the app's
+      this.showLight(face ? matchedSh(lamp, face.sh) : shFromLight(lamp)); // the photo's exposure and balance
       this.customLight = true;
     }
     this.update();
