@@ -159,19 +159,23 @@ class Session:
     def _composite(self, params: FaceParameters, relit: np.ndarray, mask: np.ndarray,
                    skin: np.ndarray | None) -> np.ndarray:  # fmt: skip
         """The edited face in the photo, always at its recovered pose (a turned face would leave the original behind
-        it). With the photo texture and the photo's own expression: the photo's own face relit (its pixels times the
-        change of shading); else the render pasted in."""
+        it). With the photo texture: the photo's own face relit (its pixels times the change of shading), and where an
+        edited expression moves the face, the render (in the person's de-lit skin) pasted over it; else the render
+        pasted in."""
         recovered = self.face.params
         factor = self.display.shape[1] / self.photo.shape[1]
         crop = self.views.in_photo(Crop(self.face.crop.scale / factor, self.face.crop.offset, self.face.crop.size))
         here = replace(params, rotation=recovered.rotation)
-        if self.photo_texture and np.allclose(params.expression, recovered.expression, rtol=0, atol=2e-3):
-            if self._person is None:  # two requests of one session may both make it: the same mask
-                self._person = person_mask(self.display)
-            return self.views.own_skin(self.display, here, crop, self._person)
         if not np.allclose(params.rotation, recovered.rotation, rtol=0, atol=1e-4):
             relit, mask = self.views.relit(here, skin)
-        return composite(self.display, relit, mask, crop)
+        if not self.photo_texture:
+            return composite(self.display, relit, mask, crop)
+        if self._person is None:  # two requests of one session may both make it: the same mask
+            self._person = person_mask(self.display)
+        own = self.views.own_skin(self.display, here, crop, self._person)
+        if np.allclose(params.expression, recovered.expression, rtol=0, atol=2e-3):
+            return own
+        return composite(own, relit, mask * self.views.moved(here), crop)
 
     def export(
         self, edit: Edit, folder: str | Path | None = None, formats: tuple[str, ...] = EXPORT_FORMATS

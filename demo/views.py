@@ -22,7 +22,7 @@ from inversefacenet.lighting import PRESETS, sh_from_light
 from inversefacenet.params import FaceParameters
 from inversefacenet.preprocess import FACE_OVAL, Crop, face_mask
 from inversefacenet.render import render_gl
-from inversefacenet.render.renderer import RenderOutput, render, to_uint8
+from inversefacenet.render.renderer import RenderOutput, project_face, render, to_uint8
 from inversefacenet.render.sh import sh_basis
 
 PREVIEW_SIZE = 512
@@ -160,6 +160,21 @@ class FaceViews:
         return own_skin_in_photo(photo, self.model, lit, self._recovered_render, crop, lights,
                                  OWN_SKIN_FADE * self.zoom, person)  # fmt: skip
 
+    def moved(self, params: FaceParameters) -> np.ndarray:
+        """(S, S) float32 in [0, 1]: where ``params`` (at the photo's pose, another expression) draw the face
+        elsewhere than the recovered parameters do: 0 where the surface moved less than MOVED_PX[0] preview pixels,
+        1 from MOVED_PX[1]; the rest of the face is as in the photo. At half the previews' size, blurred, enlarged."""
+        size = self.size // 2
+        framing = self.framing.at(size)
+        before = project_face(self.model, self.recovered, size, crop=framing).pixels[0]
+        after = project_face(self.model, params, size, crop=framing).pixels[0]
+        shift = np.linalg.norm(after - before, axis=-1) * (self.size / size)  # (V,) preview px
+        lit = replace(params, sh=UNLIT_SH[None])
+        spread = render(self.model, lit, size, crop=framing, albedo=np.repeat(shift[None, :, None], 3, axis=-1))
+        weight = np.clip((spread.image[0, ..., 0] - MOVED_PX[0]) / (MOVED_PX[1] - MOVED_PX[0]), 0, 1)
+        weight = cv2.GaussianBlur(weight.astype(np.float32), (0, 0), 2.0)
+        return cv2.resize(weight, (self.size, self.size), interpolation=cv2.INTER_LINEAR)
+
     def geometry(self, params: FaceParameters) -> np.ndarray:
         """The shape and expression alone: uniform grey under a fixed studio light."""
         return self._draw(replace(params, sh=STUDIO_SH[None]), albedo=self._grey)[0]
@@ -271,6 +286,10 @@ saw nobody in one old black-and-white portrait) and the change fades out as with
 PERSON_EDGE = (0.5, 0.9)
 """The person mask's soft edge (a 256 px model's, enlarged) is made sharper: relit from 0.5, fully from 0.9. The
 background it half covers beside the hair glowed under a lamp from that side."""
+
+MOVED_PX = (1.0, 4.0)
+"""With the photo texture and an edited expression, the photo's own face stays where the edit moves the surface less
+than the first (preview pixels) and the render takes over fully from the second (:meth:`FaceViews.moved`)."""
 
 HEAD_SIZE = (1.2, 1.25)
 """The head's stand-in beyond the face model: an ellipsoid this many times the face oval's width and height..."""

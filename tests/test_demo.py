@@ -355,7 +355,8 @@ def test_with_a_person_mask_the_head_around_the_face_is_relit_and_the_background
 def test_with_the_photo_texture_the_composite_relights_the_photos_own_pixels(two_faces):
     """The photo texture's composite is the photo's own face times the change of shading: under the recovered light
     the photo itself; under a side light one side darker, the photo's detail kept (not a render pasted in); with an
-    edited expression (which the photo does not show) the render is pasted in, as without the texture."""
+    edited expression (which the photo does not show) the render is pasted in where the edit moves the face only
+    (before, over the whole face: the person's eyes, brows and lipstick gave way to the model's, a trial)."""
     session = two_faces
     session.use_photo_texture(True)
     try:
@@ -370,8 +371,27 @@ def test_with_the_photo_texture_the_composite_relights_the_photos_own_pixels(two
         assert ratio[:, middle:].mean() > ratio[:, :middle].mean() + 0.1  # lit from the viewer's right
         opened = session.preview(replace(recovered, expression={**recovered.expression, "jawOpen": 1.0}), True)
         assert np.abs(opened.composite[y0:y1, x0:x1].astype(int) - session.display[y0:y1, x0:x1]).mean() > 2
+        # an edited expression moves the mouth and the chin: the eyes and the brows stay the photo's own pixels
+        top = slice(y0, y0 + (y1 - y0) // 4)
+        assert np.abs(opened.composite[top, x0:x1].astype(int) - same[top, x0:x1]).max() <= 1
+        mouth = slice(y0 + 2 * (y1 - y0) // 3, y1)
+        assert np.abs(opened.composite[mouth, x0:x1].astype(int) - same[mouth, x0:x1]).mean() > 5
     finally:
         session.use_photo_texture(False)
+
+
+def test_where_an_edit_moves_the_face(model):
+    """:meth:`FaceViews.moved` is 0 everywhere for the recovered expression and, with the jaw opened, 1 just below
+    the closed jaw's chin (where the dropped chin now lies) and 0 at the forehead (which does not move)."""
+    params = FaceParameters.neutral(model.layout)
+    views = FaceViews(model, params, size=256)
+    assert views.moved(params).max() == 0
+    opened = replace(params, expression=params.expression.copy())
+    opened.expression[0, model.expression_names.index("jawOpen")] = 1.0
+    weight = views.moved(opened)
+    out = render(model, params, 256, crop=views.framing.at(256))
+    chin, forehead = (np.round(out.pixels[0][model.landmarks_mediapipe[k]]).astype(int) for k in (152, 10))
+    assert weight[chin[1] : chin[1] + 8, chin[0]].min() > 0.95 and weight[forehead[1] + 3, forehead[0]] == 0
 
 
 def test_the_eyes_and_mouth_take_the_shading_ratio_of_the_skin_around_them():
