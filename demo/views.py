@@ -344,7 +344,9 @@ def own_skin_in_photo(photo: np.ndarray, model: FaceModel, lit: RenderOutput, be
     the oval (:data:`OWN_SKIN_FADE` when S is the fit's crop)."""
     size = lit.image.shape[1]
     points = np.asarray(lit.pixels[0])[model.landmarks_mediapipe]
-    ratio, face_region = over_the_face(shading_ratio(lit.image[0], before.image[0]), face_mask(points, size))
+    drawn = np.asarray(lit.raster.mask[0]) & np.asarray(before.raster.mask[0])  # not the model's own holes: specks
+    ratio, face_region = over_the_face(shading_ratio(lit.image[0], before.image[0]), face_mask(points, size) & drawn)
+    ratio = cv2.medianBlur(ratio.astype(np.float32), 5)  # the lips' corners' creases gave specks of their own
     coarse = size // HEAD_COARSE  # the stand-in is smooth: worked out at a quarter of the size, enlarged
     q = head_coordinates(points[FACE_OVAL] * (coarse / size), coarse)
     normals = sh_basis(head_normals(q))
@@ -368,6 +370,7 @@ def own_skin_in_photo(photo: np.ndarray, model: FaceModel, lit: RenderOutput, be
     if in_frame[face_region].mean() < PERSON_FOUND:  # the mask missed this person: as without one
         return relight_in_photo(photo, ratio, near, crop, feather_px=0)
     alpha = np.where(face_region, 1.0, sure * reach * np.clip(edge / (OWN_SKIN_BORDER * size), 0, 1))
+    alpha = cv2.GaussianBlur(alpha.astype(np.float32), (0, 0), 1.0)  # the oval's edge against the background: steps
     return relight_in_photo(photo, ratio, alpha.astype(np.float32), crop, feather_px=0)
 
 
