@@ -369,8 +369,8 @@ def own_skin_in_photo(photo: np.ndarray, model: FaceModel, lit: RenderOutput, be
     reach = cv2.resize(np.clip((HEAD_REACH - np.linalg.norm(q, axis=-1)) / (HEAD_REACH - 1), 0, 1), (size, size))
     if in_frame[face_region].mean() < PERSON_FOUND:  # the mask missed this person: as without one
         return relight_in_photo(photo, ratio, near, crop, feather_px=0)
-    alpha = np.where(face_region, 1.0, sure * reach * np.clip(edge / (OWN_SKIN_BORDER * size), 0, 1))
-    alpha = cv2.GaussianBlur(alpha.astype(np.float32), (0, 0), 1.0)  # the oval's edge against the background: steps
+    face = cv2.GaussianBlur(face_region.astype(np.float32), (0, 0), 1.0)  # its edge against a background: steps
+    alpha = np.maximum(face, sure * reach * np.clip(edge / (OWN_SKIN_BORDER * size), 0, 1))
     return relight_in_photo(photo, ratio, alpha.astype(np.float32), crop, feather_px=0)
 
 
