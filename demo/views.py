@@ -345,7 +345,8 @@ def own_skin_in_photo(photo: np.ndarray, model: FaceModel, lit: RenderOutput, be
     size = lit.image.shape[1]
     points = np.asarray(lit.pixels[0])[model.landmarks_mediapipe]
     drawn = np.asarray(lit.raster.mask[0]) & np.asarray(before.raster.mask[0])  # not the model's own holes: specks
-    ratio, face_region = over_the_face(shading_ratio(lit.image[0], before.image[0]), face_mask(points, size) & drawn)
+    skin = face_mask(points, size, convex=True) & drawn
+    ratio, face_region = over_the_face(shading_ratio(lit.image[0], before.image[0]), skin)
     ratio = cv2.medianBlur(ratio.astype(np.float32), 5)  # the lips' corners' creases gave specks of their own
     coarse = size // HEAD_COARSE  # the stand-in is smooth: worked out at a quarter of the size, enlarged
     q = head_coordinates(points[FACE_OVAL] * (coarse / size), coarse)

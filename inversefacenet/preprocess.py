@@ -115,12 +115,15 @@ def crop_image(image: np.ndarray, crop: Crop) -> np.ndarray:
     return cv2.warpAffine(image, matrix, (crop.size, crop.size), flags=cv2.INTER_LINEAR, borderValue=(0, 0, 0))
 
 
-def face_mask(landmarks_crop: np.ndarray, size: int) -> np.ndarray:
-    """(size, size) bool: inside the face oval, outside the mouth and eyes; landmarks in crop pixels."""
+def face_mask(landmarks_crop: np.ndarray, size: int, convex: bool = False) -> np.ndarray:
+    """(size, size) bool: inside the face oval, outside the mouth and eyes; landmarks in crop pixels. ``convex``: inside
+    the oval's convex hull (the face model's own point 58 lies inside its jaw, near the mouth's corner, where
+    MediaPipe's lies on the outline: the oval drawn from the model's points has a notch there)."""
     mask = np.zeros((size, size), np.uint8)
     shift = 4  # sub-pixel polygon vertices
     to_int = (landmarks_crop[:, :2] * (1 << shift) - 0.5 * (1 << shift)).round().astype(np.int32)
-    cv2.fillPoly(mask, [to_int[FACE_OVAL]], 1, lineType=cv2.LINE_8, shift=shift)
+    outline = cv2.convexHull(to_int[FACE_OVAL]) if convex else to_int[FACE_OVAL]
+    cv2.fillPoly(mask, [outline], 1, lineType=cv2.LINE_8, shift=shift)
     cv2.fillPoly(mask, [to_int[INNER_LIPS], *(to_int[eye] for eye in EYES)], 0, lineType=cv2.LINE_8, shift=shift)
     return mask.astype(bool)
 

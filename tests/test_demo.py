@@ -35,7 +35,7 @@ from inversefacenet import FaceParameters, Reconstructor
 from inversefacenet.atlas import UVAtlas
 from inversefacenet.detection import LandmarkDetector
 from inversefacenet.lighting import PRESETS, Light, hex_to_rgb, light_from_sh, rgb_to_hex, sh_from_light
-from inversefacenet.preprocess import Crop, eye_distance, face_mask
+from inversefacenet.preprocess import FACE_OVAL, Crop, eye_distance, face_mask
 from inversefacenet.render.camera import rotation_matrix
 from inversefacenet.render.renderer import render, to_uint8
 from inversefacenet.render.sh import sh_basis
@@ -378,6 +378,19 @@ def test_with_the_photo_texture_the_composite_relights_the_photos_own_pixels(two
         assert np.abs(opened.composite[mouth, x0:x1].astype(int) - same[mouth, x0:x1]).mean() > 5
     finally:
         session.use_photo_texture(False)
+
+
+def test_the_convex_face_mask_closes_the_notch_the_models_point_58_cuts(model):
+    """The face model's vertex for MediaPipe's point 58 lies inside the jaw, near the mouth's corner (at 0.47 of the
+    oval's median radius from its centre; MediaPipe puts it at 0.85-0.87 on real faces): the oval drawn from the
+    model's points has a notch there, which left a wedge of unrelit cheek in the relit photo (a trial). The convex
+    mask holds the oval mask and the notch."""
+    points = render(model, FaceParameters.neutral(model.layout), 256).pixels[0][model.landmarks_mediapipe]
+    oval = points[FACE_OVAL]
+    radius = np.linalg.norm(oval - oval.mean(axis=0), axis=1)
+    assert radius[FACE_OVAL.index(58)] < 0.6 * np.median(radius)
+    notched, convex = face_mask(points, 256), face_mask(points, 256, convex=True)
+    assert (convex | notched).sum() == convex.sum() and (convex & ~notched).sum() > 200
 
 
 def test_where_an_edit_moves_the_face(model):
