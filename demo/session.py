@@ -19,7 +19,7 @@ import cv2
 import numpy as np
 
 from demo.person import person_mask
-from demo.views import PREVIEW_SIZE, FaceViews, composite
+from demo.views import PREVIEW_SIZE, FaceViews, composite, grey_change
 from inversefacenet.images import load_image
 from inversefacenet.params import EXPRESSION_CONTROLS, FaceParameters
 from inversefacenet.pipeline import FaceResult, Reconstructor, draw_overlay
@@ -158,6 +158,13 @@ class Session:
 
     def _composite(self, params: FaceParameters, relit: np.ndarray, mask: np.ndarray,
                    skin: np.ndarray | None) -> np.ndarray:  # fmt: skip
+        """:meth:`_pasted`; a face that is grey in its photo changes only in brightness there (a black-and-white photo
+        stays black and white under a sunset or with the model's red mouth pasted in, a trial)."""
+        pasted = self._pasted(params, relit, mask, skin)
+        return grey_change(self.display, pasted) if self.face.grey else pasted
+
+    def _pasted(self, params: FaceParameters, relit: np.ndarray, mask: np.ndarray,
+                skin: np.ndarray | None) -> np.ndarray:  # fmt: skip
         """The edited face in the photo, always at its recovered pose (a turned face would leave the original behind
         it). With the photo texture: the photo's own face relit (its pixels times the change of shading), and where an
         edited expression moves the face, the render (in the person's de-lit skin) pasted over it; else the render

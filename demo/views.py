@@ -222,6 +222,14 @@ def with_holes_filled(image: np.ndarray, coverage: np.ndarray) -> tuple[np.ndarr
     return out, closed
 
 
+def grey_change(photo: np.ndarray, changed: np.ndarray) -> np.ndarray:
+    """``changed`` (H, W, 3) uint8, an edit of ``photo``, with only its change of brightness kept: the photo's
+    colours stay (a black-and-white photo stays black and white under a sunset or a pasted red mouth)."""
+    weights = np.array([0.299, 0.587, 0.114], np.float32)
+    change = (changed.astype(np.float32) - photo) @ weights
+    return np.clip(photo + change[..., None] + 0.5, 0, 255).astype(np.uint8)
+
+
 def composite(photo: np.ndarray, face: np.ndarray, mask: np.ndarray, crop: Crop, feather_px: float = 2.0) -> np.ndarray:
     """Paste a rendered face (S x S, framed like ``crop`` scaled to S) into the photo.
 

@@ -34,7 +34,7 @@ from demo.views import (
 from inversefacenet import FaceParameters, Reconstructor
 from inversefacenet.atlas import UVAtlas
 from inversefacenet.detection import LandmarkDetector
-from inversefacenet.lighting import PRESETS, Light, hex_to_rgb, light_from_sh, rgb_to_hex, sh_from_light
+from inversefacenet.lighting import PRESETS, Light, hex_to_rgb, light_from_sh, preset_sh, rgb_to_hex, sh_from_light
 from inversefacenet.preprocess import FACE_OVAL, Crop, eye_distance, face_mask
 from inversefacenet.render.camera import rotation_matrix
 from inversefacenet.render.renderer import render, to_uint8
@@ -391,6 +391,24 @@ def test_the_convex_face_mask_closes_the_notch_the_models_point_58_cuts(model):
     assert radius[FACE_OVAL.index(58)] < 0.6 * np.median(radius)
     notched, convex = face_mask(points, 256), face_mask(points, 256, convex=True)
     assert (convex | notched).sum() == convex.sum() and (convex & ~notched).sum() > 200
+
+
+def test_a_black_and_white_photo_stays_black_and_white_in_the_composite(model, reconstructor):
+    """A grey photo relit by the sunset preset with an opened jaw (the model's red mouth pasted in): the composite
+    changes in brightness only (it was orange and red, a trial); the relit view may show the lamp's colour."""
+    grey = np.repeat(two_face_photo(model).mean(axis=-1, keepdims=True).astype(np.uint8), 3, axis=-1)
+    session = Session(grey, reconstructor.reconstruct_image(grey))
+    try:
+        assert session.face.grey
+        session.use_photo_texture(True)
+        recovered = session.recovered_edit
+        sunset = preset_sh("sunset", session.face.params.sh[0])
+        for expression in (recovered.expression, {**recovered.expression, "jawOpen": 0.8}):
+            shown = session.preview(replace(recovered, sh=sunset, expression=expression), True).composite
+            assert np.ptp(shown.astype(int), axis=-1).max() == 0
+            assert np.abs(shown.astype(int) - session.display).mean() > 0.5
+    finally:
+        session.close()
 
 
 def test_where_an_edit_moves_the_face(model):
