@@ -18,7 +18,7 @@ import numpy as np
 import scipy.ndimage
 
 from inversefacenet.facemodel.model import FaceModel
-from inversefacenet.lighting import PRESETS, sh_from_light
+from inversefacenet.lighting import PRESETS, sh_from_light, white_balance
 from inversefacenet.params import FaceParameters
 from inversefacenet.preprocess import FACE_OVAL, Crop, face_mask
 from inversefacenet.render import render_gl
@@ -287,6 +287,10 @@ OWN_SKIN_BORDER = 0.08
 """With a person mask, the relit person fades into the photo as shot over this part of the frame's side at the frame's
 edges (the change is computed inside the frame only)."""
 
+PERSON_CARRY = 3.0
+"""With a person mask, the face's own change (against the head's) carries this many fade widths beyond the face,
+over the ears and the neck: the head's stand-in alone left them nearly as shot beside a darkened cheek (a trial)."""
+
 PERSON_FOUND = 0.5
 """A person mask is used when it covers the face this much on average; else it missed the person (the selfie model
 saw nobody in one old black-and-white portrait) and the change fades out as without a mask."""
@@ -356,31 +360,52 @@ def own_skin_in_photo(photo: np.ndarray, model: FaceModel, lit: RenderOutput, be
     skin = face_mask(points, size, convex=True) & drawn
     ratio, face_region = over_the_face(shading_ratio(lit.image[0], before.image[0]), skin)
     ratio = cv2.medianBlur(ratio.astype(np.float32), 5)  # the lips' corners' creases gave specks of their own
+    in_frame = None if person is None else _in_frame(person, crop, size)
+    if in_frame is not None and in_frame[face_region].mean() < PERSON_FOUND:  # it missed this person: as without
+        in_frame = None
     coarse = size // HEAD_COARSE  # the stand-in is smooth: worked out at a quarter of the size, enlarged
     q = head_coordinates(points[FACE_OVAL] * (coarse / size), coarse)
-    normals = sh_basis(head_normals(q))
-    head = cv2.resize(shading_ratio(normals @ lights[0], normals @ lights[1]), (size, size), cv2.INTER_LINEAR)
+    head = cv2.resize(_head_ratio(q, lights), (size, size), interpolation=cv2.INTER_LINEAR)
     width = fade * size
-    near = np.clip(1 - scipy.ndimage.distance_transform_edt(~face_region) / width, 0, 1).astype(np.float32)
+    distance = scipy.ndimage.distance_transform_edt(~face_region)
+    near = np.clip(1 - distance / width, 0, 1).astype(np.float32)
+    carry = near if in_frame is None else np.clip(1 - distance / (PERSON_CARRY * width), 0, 1).astype(np.float32)
     # the face's own ratio against the head's at the nearest face pixel: blurred (it runs out in streaks), fading out
     match = cv2.GaussianBlur(ratio / np.maximum(head, 1e-3), (0, 0), width / 3)
-    beyond = head * (1 + (match - 1) * near[..., None])
-    ratio = np.where(face_region[..., None], ratio, beyond)
-    if person is None:
+    ratio = np.where(face_region[..., None], ratio, head * (1 + (match - 1) * carry[..., None]))
+    if in_frame is None:
         return relight_in_photo(photo, ratio, near, crop, feather_px=0)
-    frame = crop.resized(size)
-    to_frame = np.array([[frame.scale, 0, frame.offset[0] + 0.5 * frame.scale - 0.5],
-                         [0, frame.scale, frame.offset[1] + 0.5 * frame.scale - 0.5]])  # fmt: skip
-    in_frame = cv2.warpAffine(person.astype(np.float32), to_frame, (size, size), flags=cv2.INTER_LINEAR)
+    return relight_in_photo(photo, ratio, _person_alpha(in_frame, face_region, q), crop, feather_px=0)
+
+
+def _head_ratio(q: np.ndarray, lights: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """(s, s, 3) the shading ratio of the head's stand-in at (s, s, 2) :func:`head_coordinates` under ``lights``
+    (new, old; (9, 3) SH each): its brightness from their grey, its colour their overall change (white balance):
+    a fitted light's colour varies with the direction, and the hair took a blue sheen from it (a trial)."""
+    basis = sh_basis(head_normals(q))
+    grey = [basis @ light.mean(axis=-1, keepdims=True) for light in lights]
+    return shading_ratio(*grey) * (white_balance(lights[0]) / white_balance(lights[1])).astype(np.float32)
+
+
+def _person_alpha(in_frame: np.ndarray, face_region: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """(S, S) float32: how much of the change the photo takes: the face's region (its edge softened by a pixel: steps
+    against a background), and the person (``in_frame``, sharpened: :data:`PERSON_EDGE`) up to :data:`HEAD_REACH`
+    head radii (``q``, (s, s, 2) :func:`head_coordinates`), fading out at the frame's edges."""
+    size = len(face_region)
     centres = np.arange(size) + 0.5
     edge = np.minimum.outer(*2 * [np.minimum(centres, size - centres)])  # (S, S) px to the frame's nearest edge
     sure = np.clip((in_frame - PERSON_EDGE[0]) / (PERSON_EDGE[1] - PERSON_EDGE[0]), 0, 1)
     reach = cv2.resize(np.clip((HEAD_REACH - np.linalg.norm(q, axis=-1)) / (HEAD_REACH - 1), 0, 1), (size, size))
-    if in_frame[face_region].mean() < PERSON_FOUND:  # the mask missed this person: as without one
-        return relight_in_photo(photo, ratio, near, crop, feather_px=0)
-    face = cv2.GaussianBlur(face_region.astype(np.float32), (0, 0), 1.0)  # its edge against a background: steps
-    alpha = np.maximum(face, sure * reach * np.clip(edge / (OWN_SKIN_BORDER * size), 0, 1))
-    return relight_in_photo(photo, ratio, alpha.astype(np.float32), crop, feather_px=0)
+    face = cv2.GaussianBlur(face_region.astype(np.float32), (0, 0), 1.0)
+    return np.maximum(face, sure * reach * np.clip(edge / (OWN_SKIN_BORDER * size), 0, 1)).astype(np.float32)
+
+
+def _in_frame(person: np.ndarray, crop: Crop, size: int) -> np.ndarray:
+    """The photo's (H, W) person mask in the S x S frame that ``crop`` scaled to S cuts from the photo."""
+    frame = crop.resized(size)
+    to_frame = np.array([[frame.scale, 0, frame.offset[0] + 0.5 * frame.scale - 0.5],
+                         [0, frame.scale, frame.offset[1] + 0.5 * frame.scale - 0.5]])  # fmt: skip
+    return cv2.warpAffine(person.astype(np.float32), to_frame, (size, size), flags=cv2.INTER_LINEAR)
 
 
 Region = tuple[slice, slice]
