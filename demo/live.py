@@ -18,12 +18,14 @@ from pathlib import Path
 
 import numpy as np
 
+from demo.person import PersonMasks
 from demo.recording import Recording
-from demo.views import BACKGROUND, composite, own_skin_in_photo
+from demo.views import BACKGROUND, OWN_SKIN_FADE, PREVIEW_ZOOM, Framing, composite, own_skin_in_photo, zoomed
 from inversefacenet.lighting import preset_sh
+from inversefacenet.params import FaceParameters
 from inversefacenet.pipeline import Reconstructor
-from inversefacenet.preprocess import crop_for_landmarks
-from inversefacenet.render.renderer import render, to_uint8
+from inversefacenet.preprocess import Crop, crop_for_landmarks
+from inversefacenet.render.renderer import project_face, render, to_uint8
 from inversefacenet.tracking import TrackedFace, Tracker, TrackerConfig
 
 LIVE_SIZE = 256
@@ -51,9 +53,12 @@ class LiveSession:
         self._done: deque[float] = deque(maxlen=FPS_WINDOW)
         self.last: tuple[np.ndarray | None, str] = (None, "Waiting for the camera...")
         self.folder = Path(tempfile.mkdtemp(prefix="inversefacenet-live-"))  # exported recordings, until close()
+        self._people: PersonMasks | None = None  # this stream's own segmentation graph, made on first use
 
     def close(self) -> None:
         self.tracker.close()
+        if self._people is not None:
+            self._people.close()
         shutil.rmtree(self.folder, ignore_errors=True)
 
     def export_recording(self) -> list[Path]:
@@ -115,11 +120,23 @@ class LiveSession:
         if light != RECOVERED:
             params = replace(params, sh=preset_sh(light, params.sh[0])[None])
         camera = self.reconstructor.camera
+        crop = crop_for_landmarks(face.landmarks, LIVE_SIZE, camera)
+        if in_video and own_skin:
+            return self._own_skin(frame, face.params, params, crop)
         out = render(self.model, params, LIVE_SIZE, camera=camera)
         if not in_video:
             return to_uint8(out.image[0], BACKGROUND)
-        crop = crop_for_landmarks(face.landmarks, LIVE_SIZE, camera)
-        if own_skin:
-            before = render(self.model, face.params, LIVE_SIZE, camera=camera)
-            return own_skin_in_photo(frame, self.model, out, before, crop, (params.sh[0], face.params.sh[0]))
         return composite(frame, to_uint8(out.image[0], BACKGROUND), out.raster.mask[0], crop)
+
+    def _own_skin(self, frame: np.ndarray, tracked: FaceParameters, lit: FaceParameters, crop: Crop) -> np.ndarray:
+        """The frame's own face and the person around it relit from the ``tracked`` light to ``lit``'s
+        (:func:`own_skin_in_photo`), rendered zoomed out as the photo tab's previews (room for the hair and the ears
+        in the frame ``crop`` zoomed out) and with the person found by this stream's own segmentation graph."""
+        camera = self.reconstructor.camera
+        projected = project_face(self.model, tracked, LIVE_SIZE, camera)
+        framing = Framing(float(projected.scale[0]) / LIVE_SIZE, tuple((projected.offset[0] / LIVE_SIZE).tolist()))
+        at = framing.zoomed(PREVIEW_ZOOM).at(LIVE_SIZE)
+        after, before = (render(self.model, params, LIVE_SIZE, camera=camera, crop=at) for params in (lit, tracked))
+        self._people = self._people or PersonMasks(model=1)  # the landscape model, for video
+        return own_skin_in_photo(frame, self.model, after, before, zoomed(crop, PREVIEW_ZOOM),
+                                 (lit.sh[0], tracked.sh[0]), OWN_SKIN_FADE * PREVIEW_ZOOM, self._people(frame))

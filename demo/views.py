@@ -105,6 +105,11 @@ def _zoom(scale: float, offset: tuple[float, float], zoom: float, side: float) -
     return scale * zoom, (offset[0] * zoom + centre, offset[1] * zoom + centre)
 
 
+def zoomed(crop: Crop, zoom: float) -> Crop:
+    """The same crop of a photo zoomed by ``zoom`` about its centre (< 1: more room around the face)."""
+    return Crop(*_zoom(crop.scale, crop.offset, zoom, crop.size), crop.size)
+
+
 class FaceViews:
     """Renders one face's preview images at ``size`` px, framed by its recovered parameters."""
 
@@ -136,7 +141,7 @@ class FaceViews:
 
     def in_photo(self, crop: Crop) -> Crop:
         """Where the previews lie in the photo, given the fit's crop (the recovered face's framing there)."""
-        return Crop(*_zoom(crop.scale, crop.offset, self.zoom, crop.size), crop.size)
+        return zoomed(crop, self.zoom)
 
     def relit(self, params: FaceParameters, albedo: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """(image uint8 (S, S, 3) on white, face mask (S, S) bool) under ``params.sh``; ``albedo`` (1, V, 3)

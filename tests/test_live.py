@@ -17,6 +17,7 @@ from demo.recording import Recording
 from inversefacenet import FaceParameters, Reconstructor, rotation_matrix
 from inversefacenet.checkpoint import DEFAULT_CHECKPOINT
 from inversefacenet.detection import LandmarkDetector
+from inversefacenet.images import load_image
 from inversefacenet.predictor import load_predictor
 from inversefacenet.tracking import Tracker
 from tests.conftest import known_face, photo_of
@@ -162,3 +163,21 @@ def test_the_face_pasted_into_the_frame_covers_the_face_that_was_there(model, re
     centres = [np.argwhere(region).mean(axis=0) for region in (changed, truth)]
     assert (changed & truth).sum() / (changed | truth).sum() > 0.85  # measured: 0.90, 0.92
     assert np.linalg.norm(centres[0] - centres[1]) < 6  # px, of a face about 160 px wide (measured: 3.3, 4.3)
+
+
+def test_with_the_persons_own_skin_the_hair_around_the_face_is_relit_and_the_background_is_not(reconstructor):
+    """The example photo as webcam frames under the side light: the hair above the forehead, beyond the face model
+    and the fade around it, changes with the face, as the photo tab's person mask makes it (it stayed as shot
+    before); the background does not."""
+    frame = load_image("assets/examples/astronaut.jpg")
+    x0, y0, x1, y1 = reconstructor.detector(frame)[0].box
+    session = LiveSession(reconstructor)
+    try:
+        for _ in range(3):  # the first frame finds the face; then it is tracked
+            relit, _ = session.frame(frame, "side light", True, False, own_skin=True)
+    finally:
+        session.close()
+    change = np.abs(relit.astype(int) - frame).max(axis=-1)
+    hair = change[int(y0 - 0.25 * (y1 - y0)) : int(y0 - 0.15 * (y1 - y0)), int(x0) : int(x1)]
+    assert hair.mean() > 5
+    assert change[:40, :40].max() == 0  # the background's corner
