@@ -263,12 +263,26 @@ def shading_ratio(new: np.ndarray, old: np.ndarray) -> np.ndarray:
     return np.where(old > MIN_OLD_SHADING, ratio, 1.0)
 
 
+HOLE_BLUR = 0.03
+"""The eyes and the mouth take the skin's ratio around them averaged with a Gaussian this part of the frame's side
+wide (the nearest skin pixel's gave the teeth blocky patches with stepped edges, a trial)."""
+
+
 def over_the_face(ratio: np.ndarray, skin: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """A shading ratio (S, S, 3) kept on the skin (S, S) bool (the face mask: the oval without eyes and mouth) and
-    carried into the eyes and the mouth from the nearest skin pixel, with the mask of the whole oval. The model's
-    own eyes and dark mouth interior would give the teeth and the eyelids a ratio of their own, and they glowed."""
+    carried into the eyes and the mouth from the skin around them (:data:`HOLE_BLUR`; beyond the oval and where no
+    skin is near, the nearest skin pixel's), with the mask of the whole oval. The model's own eyes and dark mouth
+    interior would give the teeth and the eyelids a ratio of their own, and they glowed."""
     _, (rows, cols) = scipy.ndimage.distance_transform_edt(~skin, return_indices=True)
-    return ratio[rows, cols], scipy.ndimage.binary_fill_holes(skin)
+    filled, region = ratio[rows, cols], scipy.ndimage.binary_fill_holes(skin)
+    holes = region & ~skin
+    if holes.any():
+        sigma = HOLE_BLUR * len(skin)
+        weight = cv2.GaussianBlur(skin.astype(np.float32), (0, 0), sigma)
+        around = cv2.GaussianBlur((ratio * skin[..., None]).astype(np.float32), (0, 0), sigma)
+        near = holes & (weight > 0.05)
+        filled[near] = around[near] / weight[near][:, None]
+    return filled, region
 
 
 def relight_in_photo(photo: np.ndarray, ratio: np.ndarray, mask: np.ndarray, crop: Crop,

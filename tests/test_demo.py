@@ -427,7 +427,8 @@ def test_where_an_edit_moves_the_face(model):
 
 def test_the_eyes_and_mouth_take_the_shading_ratio_of_the_skin_around_them():
     """The model's own eyes and dark mouth interior give ratios of their own (the teeth glowed): inside the face
-    mask's holes the ratio is the nearest skin pixel's, and the region relit is the whole oval."""
+    mask's holes the ratio is the skin's around them (a smooth average: the nearest pixel's gave the teeth blocky
+    patches), and the region relit is the whole oval."""
     y, x = np.mgrid[0:64, 0:64]
     oval = (x - 32) ** 2 + (y - 32) ** 2 < 28**2
     mouth = (np.abs(x - 32) < 8) & (np.abs(y - 44) < 3)
@@ -438,6 +439,10 @@ def test_the_eyes_and_mouth_take_the_shading_ratio_of_the_skin_around_them():
     np.testing.assert_array_equal(filled[skin], ratio[skin])
     # the skin's ratio a few pixels away (above, below or beside the 15 x 5 mouth), not the hole's own 3
     np.testing.assert_allclose(filled[mouth][:, 0], 0.5 + x[mouth] / 128.0, atol=8 / 128)
+    # lips darker above than below: down the mouth's middle the ratio goes from one to the other without a step
+    lips = np.where(y < 44, 0.6, 1.0)[..., None].repeat(3, axis=-1)
+    column = over_the_face(np.where(skin[..., None], lips, 3.0), skin)[0][37:52, 32, 0]
+    assert 0.6 <= column.min() and column.max() <= 1.0 and np.abs(np.diff(column)).max() < 0.15
 
 
 def test_export_reflects_the_edits(two_faces, tmp_path):
