@@ -133,8 +133,7 @@ class LiveSession:
         (:func:`own_skin_in_photo`), rendered zoomed out as the photo tab's previews (room for the hair and the ears
         in the frame ``crop`` zoomed out) and with the person found by this stream's own segmentation graph."""
         camera = self.reconstructor.camera
-        projected = project_face(self.model, tracked, LIVE_SIZE, camera)
-        framing = Framing(float(projected.scale[0]) / LIVE_SIZE, tuple((projected.offset[0] / LIVE_SIZE).tolist()))
+        framing = Framing.of(project_face(self.model, tracked, LIVE_SIZE, camera), LIVE_SIZE)
         at = framing.zoomed(PREVIEW_ZOOM).at(LIVE_SIZE)
         after, before = (render(self.model, params, LIVE_SIZE, camera=camera, crop=at) for params in (lit, tracked))
         self._people = self._people or PersonMasks(model=1)  # the landscape model, for video

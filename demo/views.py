@@ -18,11 +18,12 @@ import numpy as np
 import scipy.ndimage
 
 from inversefacenet.facemodel.model import FaceModel
+from inversefacenet.fitting import LUMINANCE
 from inversefacenet.lighting import PRESETS, sh_from_light, white_balance
 from inversefacenet.params import FaceParameters
 from inversefacenet.preprocess import FACE_OVAL, Crop, face_mask
 from inversefacenet.render import render_gl
-from inversefacenet.render.renderer import RenderOutput, project_face, render, to_uint8
+from inversefacenet.render.renderer import ProjectedFace, RenderOutput, project_face, render, to_uint8
 from inversefacenet.render.sh import sh_basis
 
 PREVIEW_SIZE = 512
@@ -87,9 +88,10 @@ class Framing:
     offset: tuple[float, float]
 
     @classmethod
-    def of(cls, output: RenderOutput, size: int) -> Framing:
-        return cls(float(output.crop_scale[0]) / size, (float(output.crop_offset[0, 0]) / size,
-                                                         float(output.crop_offset[0, 1]) / size))  # fmt: skip
+    def of(cls, projected: ProjectedFace, size: int) -> Framing:
+        """The crop rule's framing of a face projected at ``size`` px (:func:`project_face`)."""
+        return cls(float(projected.scale[0]) / size, (float(projected.offset[0, 0]) / size,
+                                                      float(projected.offset[0, 1]) / size))  # fmt: skip
 
     def at(self, size: int) -> tuple[np.ndarray, np.ndarray]:
         return np.array([self.scale * size], np.float32), np.array([self.offset], np.float32) * size
@@ -118,7 +120,7 @@ class FaceViews:
         self.model = model
         self.size = size
         self.zoom = zoom
-        self.framing = Framing.of(render(model, recovered, size), size).zoomed(zoom)
+        self.framing = Framing.of(project_face(model, recovered, size), size).zoomed(zoom)
         self._grey = np.full((1, model.n_vertices, 3), GEOMETRY_GREY, np.float32)
         self._grey[0, model.mask_mouth_interior] = GEOMETRY_MOUTH_GREY
         self.recovered = recovered
@@ -157,13 +159,18 @@ class FaceViews:
         uint8 pixels bands) at half the previews' size (the shading is smooth; the photo keeps its own detail), the
         recovered one once; the fade as wide as the live tab's in the fit's crop."""
         size = self.size // 2
-        framing = self.framing.at(size)
-        if self._recovered_render is None:  # two requests of one session may both make it: the same render
-            self._recovered_render = render(self.model, self.recovered, size, crop=framing)
-        lit = render(self.model, params, size, crop=framing)
+        lit = render(self.model, params, size, crop=self.framing.at(size))
         lights = (params.sh[0], self.recovered.sh[0])
-        return own_skin_in_photo(photo, self.model, lit, self._recovered_render, crop, lights,
+        return own_skin_in_photo(photo, self.model, lit, self._recovered_half(), crop, lights,
                                  OWN_SKIN_FADE * self.zoom, person)  # fmt: skip
+
+    def _recovered_half(self) -> RenderOutput:
+        """The photo's face under its own light at half the previews' size, made once (two requests of one session
+        may both make it: the same render)."""
+        if self._recovered_render is None:
+            size = self.size // 2
+            self._recovered_render = render(self.model, self.recovered, size, crop=self.framing.at(size))
+        return self._recovered_render
 
     def moved(self, params: FaceParameters) -> np.ndarray:
         """(S, S) float32 in [0, 1]: where ``params`` (at the photo's pose, another expression) draw the face
@@ -171,7 +178,7 @@ class FaceViews:
         1 from MOVED_PX[1]; the rest of the face is as in the photo. At half the previews' size, blurred, enlarged."""
         size = self.size // 2
         framing = self.framing.at(size)
-        before = project_face(self.model, self.recovered, size, crop=framing).pixels[0]
+        before = self._recovered_half().pixels[0]
         after = project_face(self.model, params, size, crop=framing).pixels[0]
         shift = np.linalg.norm(after - before, axis=-1) * (self.size / size)  # (V,) preview px
         lit = replace(params, sh=UNLIT_SH[None])
@@ -230,8 +237,7 @@ def with_holes_filled(image: np.ndarray, coverage: np.ndarray) -> tuple[np.ndarr
 def grey_change(photo: np.ndarray, changed: np.ndarray) -> np.ndarray:
     """``changed`` (H, W, 3) uint8, an edit of ``photo``, with only its change of brightness kept: the photo's
     colours stay (a black-and-white photo stays black and white under a sunset or a pasted red mouth)."""
-    weights = np.array([0.299, 0.587, 0.114], np.float32)
-    change = (changed.astype(np.float32) - photo) @ weights
+    change = (changed.astype(np.float32) - photo) @ LUMINANCE.astype(np.float32)
     return np.clip(photo + change[..., None] + 0.5, 0, 255).astype(np.uint8)
 
 
@@ -421,10 +427,15 @@ def _person_alpha(in_frame: np.ndarray, face_region: np.ndarray, q: np.ndarray) 
 
 def _in_frame(person: np.ndarray, crop: Crop, size: int) -> np.ndarray:
     """The photo's (H, W) person mask in the S x S frame that ``crop`` scaled to S cuts from the photo."""
+    return cv2.warpAffine(person.astype(np.float32), _to_frame(crop, size), (size, size), flags=cv2.INTER_LINEAR)
+
+
+def _to_frame(crop: Crop, size: int) -> np.ndarray:
+    """(2, 3) affine map from photo pixels to the S x S frame ``crop`` scaled to S (pixel centres: photo pixel
+    centre p lands on crop pixel centre scale * (p + 0.5) + offset - 0.5)."""
     frame = crop.resized(size)
-    to_frame = np.array([[frame.scale, 0, frame.offset[0] + 0.5 * frame.scale - 0.5],
-                         [0, frame.scale, frame.offset[1] + 0.5 * frame.scale - 0.5]])  # fmt: skip
-    return cv2.warpAffine(person.astype(np.float32), to_frame, (size, size), flags=cv2.INTER_LINEAR)
+    return np.array([[frame.scale, 0, frame.offset[0] + 0.5 * frame.scale - 0.5],
+                     [0, frame.scale, frame.offset[1] + 0.5 * frame.scale - 0.5]])  # fmt: skip
 
 
 Region = tuple[slice, slice]
@@ -437,17 +448,14 @@ def _to_photo(image: np.ndarray, mask: np.ndarray, crop: Crop, shape: tuple[int,
     pixels: (h, w, C) and (h, w, 1) over the part of the photo the crop covers (the region), so that a video
     frame's pixels outside the face are not warped, blurred and blended for nothing."""
     size = image.shape[0]
-    scale = crop.scale * size / crop.size
-    ox, oy = (np.asarray(crop.offset) * size / crop.size).tolist()
+    frame = crop.resized(size)
+    scale, (ox, oy) = frame.scale, frame.offset
     height, width = shape
     x0 = min(max(int(np.floor(-ox / scale)), 0), width - 1)
     y0 = min(max(int(np.floor(-oy / scale)), 0), height - 1)
     x1, y1 = min(int(np.ceil((size - ox) / scale)) + 1, width), min(int(np.ceil((size - oy) / scale)) + 1, height)
     x1, y1 = max(x1, x0 + 1), max(y1, y0 + 1)  # a crop off the photo: a region of one pixel, alpha 0
-    # photo pixel centre p maps to crop pixel centre scale * (p + 0.5) + offset - 0.5
-    to_region = cv2.invertAffineTransform(
-        np.array([[scale, 0, ox + 0.5 * scale - 0.5], [0, scale, oy + 0.5 * scale - 0.5]])
-    ) - np.array([[0, 0, x0], [0, 0, y0]])
+    to_region = cv2.invertAffineTransform(_to_frame(crop, size)) - np.array([[0, 0, x0], [0, 0, y0]])
     warped = cv2.warpAffine(image, to_region, (x1 - x0, y1 - y0), flags=cv2.INTER_LINEAR)
     alpha = cv2.warpAffine(mask.astype(np.float32), to_region, (x1 - x0, y1 - y0), flags=cv2.INTER_LINEAR)
     if feather_px > 0:

@@ -61,13 +61,18 @@ def sh_from_light(light: Light) -> np.ndarray:
     return sh.astype(np.float32)
 
 
-def front_irradiance(sh: np.ndarray) -> float:
-    """Mean irradiance over the hemisphere facing the camera (z > 0), averaged over RGB.
+def front_irradiance_rgb(sh: np.ndarray) -> np.ndarray:
+    """(3,) mean irradiance per channel over the hemisphere facing the camera (z > 0).
 
     Over that hemisphere our basis functions average to 1, 0, 1/2, 0, ... (only the constant
     and the z terms survive), so the mean is sh[0] + sh[2] / 2: how bright a face looks."""
     sh = np.asarray(sh, np.float64).reshape(N_SH_BANDS, 3)
-    return float(np.mean(sh[0] + sh[2] / 2))
+    return sh[0] + sh[2] / 2
+
+
+def front_irradiance(sh: np.ndarray) -> float:
+    """:func:`front_irradiance_rgb` averaged over RGB."""
+    return float(np.mean(front_irradiance_rgb(sh)))
 
 
 def matched(light: Light, reference_sh: np.ndarray) -> Light:
@@ -84,8 +89,7 @@ WHITE_BALANCE_RANGE = (0.5, 2.0)
 def white_balance(sh: np.ndarray) -> np.ndarray:
     """(3,) the colour a light gives a face: its front irradiance per channel (:func:`front_irradiance`) over their
     mean, so (1, 1, 1) for a white light; each factor within :data:`WHITE_BALANCE_RANGE`."""
-    sh = np.asarray(sh, np.float64).reshape(N_SH_BANDS, 3)
-    front = np.maximum(sh[0] + sh[2] / 2, 1e-6)
+    front = np.maximum(front_irradiance_rgb(sh), 1e-6)
     return np.clip(front / front.mean(), *WHITE_BALANCE_RANGE)
 
 

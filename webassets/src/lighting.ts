@@ -62,9 +62,14 @@ export function lightFromSh(sh: number[][]): Light {
     intensity, ambient, colour };
 }
 
-/** Mean irradiance over the hemisphere facing the camera, averaged over RGB (lighting.py's front_irradiance). */
+/** Mean irradiance per channel over the hemisphere facing the camera (lighting.py's front_irradiance_rgb). */
+function frontIrradianceRgb(sh: number[][]): number[] {
+  return [0, 1, 2].map((c) => sh[0][c] + sh[2][c] / 2);
+}
+
+/** frontIrradianceRgb averaged over RGB (lighting.py's front_irradiance). */
 export function frontIrradiance(sh: number[][]): number {
-  return [0, 1, 2].reduce((sum, c) => sum + sh[0][c] + sh[2][c] / 2, 0) / 3;
+  return frontIrradianceRgb(sh).reduce((sum, v) => sum + v, 0) / 3;
 }
 
 /** The light scaled (lamp and ambient together) to the front irradiance of ``reference`` (lighting.py's matched),
@@ -77,7 +82,7 @@ export function matched(light: Light, reference: number[][]): Light {
 /** The colour a light gives a face: its front irradiance per channel over their mean, each factor within
  * [0.5, 2] (lighting.py's white_balance). */
 export function whiteBalance(sh: number[][]): [number, number, number] {
-  const front = [0, 1, 2].map((c) => Math.max(sh[0][c] + sh[2][c] / 2, 1e-6));
+  const front = frontIrradianceRgb(sh).map((v) => Math.max(v, 1e-6));
   const mean = (front[0] + front[1] + front[2]) / 3;
   return front.map((v) => Math.min(Math.max(v / mean, 0.5), 2)) as [number, number, number];
 }
