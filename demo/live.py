@@ -45,7 +45,7 @@ class LiveSession:
 
     def __init__(self, reconstructor: Reconstructor, config: TrackerConfig = LIVE_TRACKING) -> None:
         self.reconstructor = reconstructor
-        self.model = reconstructor.model.coarse()  # same landmarks and crop, ~2.5x faster to render at video sizes
+        self.model = reconstructor.model.coarse().closed()  # same landmarks and crop, ~2.5x faster at video sizes
         self.tracker = Tracker(reconstructor, config)
         self.recording = Recording()
         self._recording_on = False

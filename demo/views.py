@@ -113,11 +113,12 @@ def zoomed(crop: Crop, zoom: float) -> Crop:
 
 
 class FaceViews:
-    """Renders one face's preview images at ``size`` px, framed by its recovered parameters."""
+    """Renders one face's preview images at ``size`` px, framed by its recovered parameters, on the model's closed
+    mesh (:meth:`FaceModel.closed`: an open mouth is dark inside, not open to the white behind the face)."""
 
     def __init__(self, model: FaceModel, recovered: FaceParameters, size: int = PREVIEW_SIZE,
                  zoom: float = PREVIEW_ZOOM) -> None:  # fmt: skip
-        self.model = model
+        self.model = model.closed()
         self.size = size
         self.zoom = zoom
         self.framing = Framing.of(project_face(model, recovered, size), size).zoomed(zoom)
@@ -134,12 +135,12 @@ class FaceViews:
         if gl is not None:
             try:
                 image, coverage = gl.render(self.model, params, self.size, crop, albedo, BACKGROUND)
-                return with_holes_filled(image[0], coverage[0])
+                return image[0], coverage[0] >= 0.5
             except Exception:  # noqa: BLE001 - e.g. a context that cannot be made or was lost
                 log.exception("pyrender preview failed; previews use numba from now on")
                 _gl = None
         out = render(self.model, params, self.size, crop=crop, albedo=albedo)
-        return with_holes_filled(to_uint8(out.image[0], BACKGROUND), out.raster.mask[0].astype(np.float32))
+        return to_uint8(out.image[0], BACKGROUND), out.raster.mask[0]
 
     def in_photo(self, crop: Crop) -> Crop:
         """Where the previews lie in the photo, given the fit's crop (the recovered face's framing there)."""
@@ -194,44 +195,6 @@ class FaceViews:
     def albedo(self, params: FaceParameters, albedo: np.ndarray | None = None) -> np.ndarray:
         """The reflectance alone (no shading): the model's, or ``albedo`` (1, V, 3)."""
         return self._draw(replace(params, sh=UNLIT_SH[None]), albedo)[0]
-
-
-HOLE_RIM_PX = 2
-"""A hole's colour is read from the face pixels within this many pixels of it."""
-
-
-def with_holes_filled(image: np.ndarray, coverage: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """A view (S, S, 3) uint8 over white and its face mask (S, S) bool, with the holes the face model leaves inside
-    its outline filled (the corners of a wide-open smiling mouth, a line between parted lips: the white behind the
-    face showed there). ``coverage`` (S, S) in [0, 1]: the part of each pixel the face covers (a pixel is the face's
-    from 0.5). Each hole takes the colour of the darkest third of the face pixels around it, which is the mouth's
-    interior where it borders one; the rim pixels that were blended with the white (anti-aliasing) are blended with
-    that colour instead, so no light seam outlines the hole."""
-    mask = coverage >= 0.5
-    holes = scipy.ndimage.binary_fill_holes(mask) & ~mask
-    if not holes.any():
-        return image, mask
-    at = np.argwhere(holes)  # work on the holes' box and a margin only
-    (y0, x0), (y1, x1) = np.maximum(at.min(axis=0) - HOLE_RIM_PX - 1, 0), at.max(axis=0) + HOLE_RIM_PX + 2
-    box = (slice(y0, y1), slice(x0, x1))
-    labels, count = scipy.ndimage.label(holes[box])
-    near = scipy.ndimage.grey_dilation(labels, size=2 * HOLE_RIM_PX + 1)  # each hole's label on its rim too
-    covered = coverage[box] >= 1.0
-    pixels = image[box].astype(np.float32)
-    fill = np.zeros((count + 1, 3), np.float32)
-    for hole in range(1, count + 1):
-        rim = pixels[(near == hole) & covered]
-        if len(rim):
-            darkest = rim[np.argsort(rim.sum(axis=1))[: max(len(rim) // 3, 1)]]
-            fill[hole] = np.median(darkest, axis=0)
-    hidden = (1 - coverage[box])[..., None]  # the white's part of each pixel, now the hole's colour
-    blended = pixels + hidden * (fill[near] - BACKGROUND * 255)
-    blended = np.where((labels > 0)[..., None], fill[labels], blended)
-    out = image.copy()
-    closed = mask | holes
-    changed = (near > 0) & closed[box]  # not the white beyond the outline, where a thin wall parts it from a hole
-    out[box] = np.where(changed[..., None], np.clip(blended + 0.5, 0, 255), pixels).astype(np.uint8)
-    return out, closed
 
 
 def grey_change(photo: np.ndarray, changed: np.ndarray) -> np.ndarray:

@@ -12,7 +12,7 @@ of two model vertices (linear, so positions, normals and albedo alike are blende
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
 
@@ -46,7 +46,9 @@ class UVAtlas:
 
     @classmethod
     def for_model(cls, model: FaceModel, path: str | Path | None = None) -> UVAtlas:
-        """The atlas built for ``model`` (checked by the model file's hash and the mesh)."""
+        """The atlas built for ``model`` (checked by the model file's hash and the mesh), with the mouth's cap
+        (:meth:`FaceModel.mouth_cap`) after its triangles: downloads are closed at the throat. ``face_triangles``
+        index ``model.closed().triangles``."""
         atlas = _load(Path(path) if path is not None else DEFAULT_ATLAS_PATH)
         # The coarse level shares the file's hash but not its mesh: check the triangles too.
         same = (atlas.face_model_sha256 == model.sha256 and atlas.vertex.max() < model.n_vertices
@@ -57,7 +59,27 @@ class UVAtlas:
             raise FaceModelError(
                 "the UV atlas was built for another face model; rebuild it with `python tools/build_uv_atlas.py`"
             )
-        return atlas
+        return atlas._with_cap(model.mouth_cap(), model.n_triangles)
+
+    def _with_cap(self, cap: np.ndarray, first: int) -> UVAtlas:
+        """This atlas and ``cap`` ((K, 3) model triangles, fans over loops of the mouth's interior, the model's
+        triangles ``first`` on): each loop on points of its own, all at one uv, its first vertex's in the mouth's
+        island, so the throat takes that texel's colour (a fan's uvs spread over the island would smear it)."""
+        mouth = np.unique(self.triangles[self.island == ISLANDS.index("mouth interior")])
+        plain = mouth[self.weight[mouth] == 0]
+        uv_of = dict(zip(self.vertex[plain, 0].tolist(), self.uv[plain], strict=True))
+        corners, point = np.unique(cap, return_inverse=True)
+        loop_start = dict(zip(cap[:, 1:].ravel().tolist(), np.repeat(cap[:, 0], 2).tolist(), strict=True))
+        loop_start.update((int(v), int(v)) for v in cap[:, 0])
+        uv = np.array([uv_of[loop_start[v]] for v in corners.tolist()], np.float32).reshape(-1, 2)
+        return replace(
+            self, vertex=np.concatenate([self.vertex, np.stack([corners, corners], axis=1)]),
+            weight=np.concatenate([self.weight, np.zeros(len(corners), self.weight.dtype)]),
+            uv=np.concatenate([self.uv, uv]),
+            triangles=np.concatenate([self.triangles, len(self.vertex) + point.reshape(-1, 3)]),
+            face_triangles=np.concatenate([self.face_triangles, first + np.arange(len(cap))]),
+            island=np.concatenate([self.island, np.full(len(cap), ISLANDS.index("mouth interior"))]),
+        )  # fmt: skip
 
     def save(self, path: str | Path) -> None:
         """Write the atlas as a compressed .npz (no pickles)."""

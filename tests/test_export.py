@@ -50,7 +50,7 @@ def exported(model, face, tmp_path_factory):
 
 def test_atlas_matches_the_model_and_keeps_the_skin_in_one_island(model, atlas):
     corners = atlas.vertex[atlas.triangles]  # (T', 3, 2): each atlas vertex blends two model vertices
-    parents = model.triangles[atlas.face_triangles]
+    parents = model.closed().triangles[atlas.face_triangles]
     assert (corners[..., None] == parents[:, None, None, :]).any(axis=-1).all()  # ... of the triangle it is in
     assert len(atlas.vertex) > model.n_vertices  # seams duplicate vertices
     skin = atlas.triangles[atlas.island == ISLANDS.index("skin")]
@@ -87,15 +87,41 @@ def test_atlas_refuses_another_mesh(model):
 
 
 @pytest.mark.parametrize("suffix", [".obj", ".glb"])
-def test_exported_uvs_neither_overlap_nor_flip(exported, atlas, suffix):
+def test_exported_uvs_neither_overlap_nor_flip(model, exported, atlas, suffix):
     folder, _ = exported
     mesh = trimesh.load(folder / f"face{suffix}", process=False, force="mesh")
     assert len(mesh.vertices) == len(atlas.vertex)  # the same seam split in every format
     np.testing.assert_array_equal(mesh.faces, atlas.triangles)
-    quality = uv_quality(np.asarray(mesh.visual.uv), mesh.faces)
+    uv, cap = np.asarray(mesh.visual.uv), atlas.face_triangles >= model.n_triangles
+    quality = uv_quality(uv, mesh.faces[~cap])
     assert quality["overlap"] <= 0.005
     assert quality["flipped"] == 0 and quality["degenerate"] == 0
     assert quality["covered_texels"] > 0.5 * 1024**2
+    assert uv_quality(uv, mesh.faces[cap])["degenerate"] == 1  # the throat's cap: one uv, one texel's colour
+
+
+def test_an_open_mouth_is_closed_at_the_throat_in_every_download(model, exported, atlas):
+    """The face model's mouth interior ends in two open loops (the throat), through which a wide-open mouth showed
+    the background; the downloads carry a cap: no open edge is left at the mouth's interior (the fixture's mouth is
+    open), and the cap is wound as its neighbours (seams joined, each edge runs one way once)."""
+    folder, _ = exported
+    keys = np.column_stack([atlas.vertex, np.round(atlas.weight * 1e6)])
+    _, place = np.unique(keys, axis=0, return_inverse=True)  # a seam's copies of a point share their place
+
+    def interior_on_the_rim(faces):
+        ids = place[faces]
+        directed = np.concatenate([ids[:, [0, 1]], ids[:, [1, 2]], ids[:, [2, 0]]])
+        assert len(np.unique(directed, axis=0)) == len(directed)
+        edges, counts = np.unique(np.sort(directed, axis=1), axis=0, return_counts=True)
+        rim = np.unique(atlas.vertex[np.isin(place, edges[counts == 1]) & (atlas.weight == 0), 0])
+        return int(model.mask_mouth_interior[rim].sum())
+
+    cap = atlas.face_triangles >= model.n_triangles  # the cap's parents follow the open model's
+    assert interior_on_the_rim(atlas.triangles[~cap]) == 92  # the two loops, 60 and 32 vertices, without the cap
+    for suffix in (".obj", ".glb", ".ply"):
+        faces = trimesh.load(folder / f"face{suffix}", process=False, force="mesh").faces
+        np.testing.assert_array_equal(faces, atlas.triangles)
+        assert interior_on_the_rim(faces) == 0
 
 
 def test_uv_quality_sees_overlaps_and_flips():

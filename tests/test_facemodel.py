@@ -150,7 +150,7 @@ def test_the_coarse_region_mesh_blends_the_full_models_vertices_as_the_coarse_le
     rng = np.random.default_rng(3)
     shape, expression = rng.normal(size=(1, model.n_shape)), rng.uniform(0, 1, (1, model.n_expression))
     coarse = model.coarse()
-    own = coarse.region_mesh()  # the coarse level's own points, over its own vertex list
+    own = coarse.closed().region_mesh()  # the coarse level's own closed points, over its own vertex list
     mesh = model.coarse_region_mesh()
     used = np.unique(own.triangles)
     np.testing.assert_allclose(mesh.blend(model.geometry(shape, expression)[0]),
@@ -203,3 +203,25 @@ def test_save_load_round_trip(model, tmp_path):
     np.testing.assert_allclose(again.shape_basis, model.shape_basis, atol=1e-3)
     assert again.expression_names == model.expression_names
     assert zipfile.is_zipfile(path)
+
+
+@pytest.mark.parametrize("level", ["full", "coarse"])
+def test_the_mouth_cap_closes_the_throat_wound_as_the_mesh(model, level):
+    """The model's mouth interior ends in open loops (the throat), which a wide-open mouth showed the background
+    through; the closed mesh has no open edge left at the mouth's interior, every edge runs one way once (the cap is
+    wound as its neighbours), and nothing else of the model changes (vertices, hash, landmarks)."""
+    mesh = model if level == "full" else model.coarse()
+    closed = mesh.closed()
+
+    def open_interior_vertices(triangles):
+        directed = np.concatenate([triangles[:, [0, 1]], triangles[:, [1, 2]], triangles[:, [2, 0]]])
+        assert len(np.unique(directed, axis=0)) == len(directed)
+        edges, counts = np.unique(np.sort(directed, axis=1), axis=0, return_counts=True)
+        return int(mesh.mask_mouth_interior[np.unique(edges[counts == 1])].sum())
+
+    assert open_interior_vertices(mesh.triangles) > 20
+    assert open_interior_vertices(closed.triangles) == 0
+    np.testing.assert_array_equal(closed.triangles[: mesh.n_triangles], mesh.triangles)
+    assert mesh.mask_mouth_interior[closed.triangles[mesh.n_triangles :]].all()
+    assert closed.sha256 == mesh.sha256 and closed.vertices_mean is mesh.vertices_mean
+    assert closed.closed().n_triangles == closed.n_triangles  # nothing left to close

@@ -11,14 +11,14 @@ import json
 import threading
 import zipfile
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from inversefacenet.arrays import namespace
-from inversefacenet.facemodel.region import ClippedMesh, clip_mesh, edge_cut
+from inversefacenet.facemodel.region import ClippedMesh, clip_mesh, edge_cut, fan, open_loops
 from inversefacenet.params import ParameterLayout
 
 DEFAULT_MODEL_PATH = Path(__file__).resolve().parents[2] / "assets" / "facemodel.npz"
@@ -29,8 +29,9 @@ model vertices); their box is the paper's crop, and the fit matches them."""
 
 FORMAT_VERSION = 1
 
-_CACHE_LOCK = threading.Lock()
-"""Guards every model's lazy ``_cache`` fill: threads sharing a model build each entry once."""
+_CACHE_LOCK = threading.RLock()
+"""Guards every model's lazy ``_cache`` fill: threads sharing a model build each entry once (reentrant: an entry
+may be built from others)."""
 
 _REQUIRED = {
     "vertices_mean": 2, "triangles": 2, "triangles_coarse": 2, "uv": 2,
@@ -212,6 +213,21 @@ class FaceModel:
         """
         return self._cached("coarse", self._build_coarse)
 
+    def mouth_cap(self) -> np.ndarray:
+        """(K, 3) triangles that close the mouth's interior where the model's cut leaves it open (the throat: two
+        loops of open edges), wound as the interior is, so they face into the mouth. Without them a wide-open mouth
+        shows what lies behind the head through its corners."""
+        return self._cached(
+            "mouth_cap", lambda: fan(open_loops(self.triangles, self.mask_mouth_interior), self.vertices_mean))
+
+    def closed(self) -> FaceModel:
+        """The same model with :meth:`mouth_cap` appended to its triangles: what people look at and download
+        (the previews, the exports). The corpus, the fit and the network keep the open mesh they were made with
+        (same file, same hash), and a closed model's vertices and parameters are the open one's."""
+        return self._cached("closed", lambda: replace(
+            self, triangles=np.concatenate([self.triangles, self.mouth_cap()]).astype(self.triangles.dtype),
+            metadata=dict(self.metadata, mouth_cap=len(self.mouth_cap())), _cache={}))  # fmt: skip
+
     def _build_coarse(self) -> FaceModel:
         n_control = int(self.triangles_coarse.max()) + 1
         landmarks = np.concatenate([self.landmarks_mediapipe, self.landmarks_ibug68,
@@ -248,13 +264,13 @@ class FaceModel:
         return self._cached("region_mesh", lambda: clip_mesh(self._region_cut64(), self.triangles))
 
     def coarse_region_mesh(self) -> ClippedMesh:
-        """The coarse level's region mesh over this model's vertices, only its used points: about 4x fewer
-        triangles than :meth:`region_mesh`, for previews drawn at video rate on a software GL.
+        """The coarse level's closed region mesh (:meth:`closed`) over this model's vertices, only its used points:
+        about 4x fewer triangles than :meth:`region_mesh`, for previews drawn at video rate on a software GL.
 
         The coarse level keeps this model's first vertices in order and its triangles use only those, so
-        its points blend this model's vertices as they are; ``parent`` indexes ``triangles_coarse``.
+        its points blend this model's vertices as they are; ``parent`` indexes the closed coarse level's triangles.
         """
-        mesh = self.coarse().region_mesh()
+        mesh = self.coarse().closed().region_mesh()
         used = np.unique(mesh.triangles)
         if mesh.vertex[used].max() > self.triangles_coarse.max():
             raise FaceModelError("the coarse triangles use vertices beyond the control mesh")

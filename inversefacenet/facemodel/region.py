@@ -141,3 +141,45 @@ def clip_mesh(cut: np.ndarray, triangles: np.ndarray, snap: float = SNAP) -> Cli
 
 
 __all__ = ["FOREHEAD_CURVE_MM", "JAW_CURVE_KNOTS", "ClippedMesh", "clip_mesh", "edge_cut", "jaw_curve"]
+
+
+def open_loops(triangles: np.ndarray, among: np.ndarray) -> list[np.ndarray]:
+    """The mesh's open edges (triangles (T, 3), counter-clockwise from outside) as closed loops of vertex indices,
+    those whose first vertex is one of ``among`` (V,) bool; each loop runs against its triangles' edges, so a
+    triangle (a, b, c) of consecutive loop vertices is wound as the mesh is."""
+    directed = np.concatenate([triangles[:, [0, 1]], triangles[:, [1, 2]], triangles[:, [2, 0]]]).tolist()
+    edges = set(map(tuple, directed))
+    following = {b: a for a, b in directed if (b, a) not in edges}
+    loops, seen = [], set()
+    for start in sorted(following):
+        if start in seen or not among[start]:
+            continue
+        loop, vertex = [], start
+        while vertex not in seen:
+            seen.add(vertex)
+            loop.append(vertex)
+            vertex = following[vertex]
+        if vertex != start:
+            raise ValueError(f"the mesh's open edge through vertex {start} is not a simple loop")
+        loops.append(np.array(loop))
+    return loops
+
+
+def fan(loops: list[np.ndarray], vertices: np.ndarray) -> np.ndarray:
+    """(K, 3) triangles closing each loop of :func:`open_loops`: a fan from the loop vertex whose fan is flattest on
+    ``vertices`` (V, 3), the one whose triangles turn least from the loop's own normal (a loop is neither flat nor
+    convex, and a fan from a poor vertex folds)."""
+    fans = []
+    for loop in loops:
+        def triangles(start: int, loop: np.ndarray = loop) -> np.ndarray:
+            ring = np.roll(loop, -start)
+            return np.stack([np.full(len(ring) - 2, ring[0]), ring[1:-1], ring[2:]], axis=1)
+
+        def flatness(start: int) -> float:
+            corners = vertices[triangles(start)].astype(np.float64)
+            normals = np.cross(corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0])
+            whole = normals.sum(axis=0)
+            return float((normals @ whole / np.linalg.norm(normals, axis=1).clip(1e-12)).min())
+
+        fans.append(triangles(max(range(len(loop)), key=flatness)))
+    return np.concatenate(fans) if fans else np.zeros((0, 3), np.int64)
