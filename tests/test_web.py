@@ -512,8 +512,8 @@ def test_a_lamp_slider_moved_a_degree_moves_the_light_a_little(browser, site):
 
 
 def test_a_wide_open_smile_shows_no_white_inside_the_mouth(browser, site):
-    """The face model leaves holes at the corners of a wide-open smile (a trial saw pure white there): the view draws
-    a dark disc behind the mouth, which shows only through them."""
+    """The face model's mouth is open at the throat, which showed pure white at the corners of a wide-open smile (a
+    trial): the page draws the closed mesh the downloads carry (FaceModel.closed), dark there."""
     page, _ = open_page(browser, site, "wasm")
     page.evaluate("u => window.inverseFaceNet.reconstruct(u)", EXAMPLE_URL)
     for name in ("jawOpen", "mouthSmileLeft", "mouthSmileRight"):

@@ -557,17 +557,14 @@ class App {
     this.edited = { ...face, sh, expression, rotation_deg };
     const weights = this.model.index.expression_names.map((n) => expression[n]);
     const albedo = this.photoTexture()?.vertexAlbedo ?? this.modelAlbedo(face);
-    const { landmarks, index } = this.model;
-    const lips = this.model.pointsOf(index.face_mask.inner_lips.map((k) => landmarks[k]), face.shape, weights);
     if (this.live) { // the coarse level's mesh: a quarter of the triangles, at video rate
       const { live } = this.model;
       const vertices = this.model.liveGeometry(face.shape, weights);
       this.view.setMesh("live", this.model.split(vertices, live), this.model.liveNormals(vertices),
-        this.model.split(albedo, live), lips);
+        this.model.split(albedo, live));
     } else { // the downloads' vertex list: the atlas's, which ends at the forehead and jaw curves
       const vertices = this.model.geometry(face.shape, weights);
-      this.view.setMesh("full", this.model.split(vertices), this.model.atlasNormals(vertices), this.model.split(albedo),
-        lips);
+      this.view.setMesh("full", this.model.split(vertices), this.model.atlasNormals(vertices), this.model.split(albedo));
     }
     this.view.draw(rotationMatrix(rotation_deg.pitch, rotation_deg.yaw, rotation_deg.roll), sh);
   }

@@ -37,14 +37,6 @@ function softwareGl(): boolean {
   return /swiftshader|llvmpipe|software/i.test(renderer);
 }
 
-/** How far behind the inner lips' centre (mm, into the head) a dark disc lies, the width of the mouth: the face
- * model leaves holes at the corners of a wide-open smile and between parted lips, which showed the white behind the
- * face. The disc shows only through them; the skin in front hides the rest (the Python previews fill the holes in
- * the image instead, demo/views.py's MOUTH_SHADOW). */
-const MOUTH_DEPTH_MM = 20;
-/** The disc's colour: a mouth's shadow, as dark as the model's own mouth interior in shade. */
-const MOUTH_COLOUR = 0x2a1515;
-
 /** Which mesh the view draws: the UV atlas's (photos, downloads) or the coarse one live mode draws. */
 export type Level = "full" | "live";
 
@@ -54,7 +46,6 @@ export class FaceView {
   private readonly camera: THREE.PerspectiveCamera;
   private readonly material: THREE.ShaderMaterial;
   private readonly meshes: Record<Level, THREE.Mesh>;
-  private readonly mouths: Record<Level, THREE.Mesh>;
 
   /**
    * triangles: per level, (T*3) indices of the mesh drawn. "full" is the face model's UV atlas
@@ -81,29 +72,16 @@ export class FaceView {
       return out;
     };
     this.meshes = { full: mesh(triangles.full), live: mesh(triangles.live) };
-    const disc = new THREE.CircleGeometry(1, 32);
-    const dark = new THREE.MeshBasicMaterial({ color: MOUTH_COLOUR, side: THREE.DoubleSide, toneMapped: false });
-    const mouth = (level: Level) => {
-      const out = new THREE.Mesh(disc, dark);
-      this.meshes[level].add(out); // it turns with the face and hides with it
-      return out;
-    };
-    this.mouths = { full: mouth("full"), live: mouth("live") };
   }
 
-  /** Per-point positions (mm, head frame), unit normals and albedo (0-1) of the level's mesh, x y z each; and the
-   * inner lips' points (mm, head frame), where the mouth's dark disc goes. */
-  setMesh(level: Level, vertices: Float32Array, normals: Float32Array, albedo: Float32Array, lips: Float32Array): void {
+  /** Per-point positions (mm, head frame), unit normals and albedo (0-1) of the level's mesh, x y z each (the
+   * exported meshes are closed at the mouth's throat: an open mouth is dark inside, FaceModel.closed in Python). */
+  setMesh(level: Level, vertices: Float32Array, normals: Float32Array, albedo: Float32Array): void {
     const mesh = this.meshes[level];
     setAttribute(mesh.geometry, "position", vertices);
     setAttribute(mesh.geometry, "normal", normals);
     setAttribute(mesh.geometry, "albedo", albedo);
     mesh.geometry.computeBoundingSphere();
-    const points = Array.from({ length: lips.length / 3 }, (_, i) => new THREE.Vector3().fromArray(lips, 3 * i));
-    const centre = points.reduce((sum, p) => sum.add(p), new THREE.Vector3()).divideScalar(points.length);
-    const radius = Math.max(...points.map((p) => p.distanceTo(centre)));
-    this.mouths[level].position.set(centre.x, centre.y, centre.z - MOUTH_DEPTH_MM);
-    this.mouths[level].scale.setScalar(radius);
     for (const [name, other] of Object.entries(this.meshes)) other.visible = name === level;
   }
 
