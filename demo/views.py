@@ -344,8 +344,7 @@ def own_skin_in_photo(photo: np.ndarray, model: FaceModel, lit: RenderOutput, be
     the oval (:data:`OWN_SKIN_FADE` when S is the fit's crop)."""
     size = lit.image.shape[1]
     points = np.asarray(lit.pixels[0])[model.landmarks_mediapipe]
-    drawn = np.asarray(lit.raster.mask[0]) & np.asarray(before.raster.mask[0])  # not the model's own holes: specks
-    skin = face_mask(points, size, convex=True) & drawn
+    skin = face_mask(points, size, convex=True) & skin_drawn(model, lit) & skin_drawn(model, before)
     ratio, face_region = over_the_face(shading_ratio(lit.image[0], before.image[0]), skin)
     ratio = cv2.medianBlur(ratio.astype(np.float32), 5)  # the lips' corners' creases gave specks of their own
     in_frame = None if person is None else _in_frame(person, crop, size)
@@ -364,6 +363,15 @@ def own_skin_in_photo(photo: np.ndarray, model: FaceModel, lit: RenderOutput, be
     if in_frame is None:
         return relight_in_photo(photo, ratio, near, crop, feather_px=0)
     return relight_in_photo(photo, ratio, _person_alpha(in_frame, face_region, q), crop, feather_px=0)
+
+
+def skin_drawn(model: FaceModel, out: RenderOutput) -> np.ndarray:
+    """(S, S) bool: where a render (batch of one) draws the skin, not the mouth's interior or the eyes. Their own
+    shading (a dark throat, the mouth's walls at its corners) gave the photo's mouth corners a ratio of their own:
+    dark or glowing red patches under a side light (a trial)."""
+    inner = (model.mask_mouth_interior | model.mask_eyes)[model.triangles].all(axis=1)
+    triangle = np.asarray(out.raster.triangle_id[0])
+    return (triangle >= 0) & ~inner[np.maximum(triangle, 0)]
 
 
 def _head_ratio(q: np.ndarray, lights: tuple[np.ndarray, np.ndarray]) -> np.ndarray:

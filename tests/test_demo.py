@@ -256,6 +256,33 @@ def test_relighting_a_photo_by_the_shading_ratio_gives_the_render_under_the_new_
     np.testing.assert_array_equal(relit[~inside & (photo == 90).all(-1)], 90)  # the background stays
 
 
+def test_an_open_mouth_in_the_relit_photo_takes_the_skins_change_around_it(model):
+    """The mouth's interior (its walls, the throat's cap) has a shading of its own, dark and turned every way, which
+    the photo's teeth and tongue do not share: its ratio gave the photo's mouth corners dark or glowing red patches
+    under the side light (a trial). The opening takes the change of the skin around it: here the interior's own
+    ratio is made three times the skin's (its albedo tripled in the new render only), and the opening's change stays
+    within the range of the lips' and cheeks' nearby."""
+    params = grey_lit(random_parameters(model, 1, seed=5, max_angle=15))
+    for name in ("jawOpen", "mouthSmileLeft", "mouthSmileRight"):
+        params.expression[0, model.expression_names.index(name)] = 1.0
+    closed = model.closed()  # as the views draw it
+    old, _, crop, photo, _ = photo_of_a_render(closed, params, 150)
+    albedo = closed.albedo(params.albedo)
+    albedo[0, closed.mask_mouth_interior] *= 3
+    new = render(closed, replace(params, sh=sh_from_light(PRESETS["side light"])[None]), 160, albedo=albedo)
+    lights = (sh_from_light(PRESETS["side light"]), params.sh[0])
+    relit = own_skin_in_photo(photo, closed, new, old, crop, lights)[40:200, 70:230].astype(float).mean(-1)
+    ratio = relit / np.maximum(photo[40:200, 70:230].astype(float).mean(-1), 1)
+    triangle = old.raster.triangle_id[0]
+    interior = (triangle >= 0) & closed.mask_mouth_interior[closed.triangles[np.maximum(triangle, 0)]].all(-1)
+    opening = scipy.ndimage.binary_erosion(interior, iterations=1)
+    near, nearest = (scipy.ndimage.binary_dilation(interior, iterations=n) for n in (8, 3))
+    around = near & ~nearest  # the lips and the cheeks by the corners
+    assert opening.sum() > 200
+    low, high = np.percentile(ratio[around], [1, 99])
+    assert low - 0.05 < np.percentile(ratio[opening], 1) and np.percentile(ratio[opening], 99) < high + 0.05
+
+
 def test_the_own_skin_composite_is_the_render_under_the_new_light_and_fades_out_beyond_the_face(model):
     """A photo that is a render under a grey light, relit through its own pixels: inside the face it is the render
     under the new light; beyond the face model's edge the change dies away over the fade, without a step at the edge;
