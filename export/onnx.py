@@ -192,6 +192,7 @@ def export_facemodel(model: FaceModel, config: NetworkConfig, out: Path) -> dict
         "parameter_layout": {name: [s.start, s.stop] for name, s in layout.slices.items()},
         "network": preprocessing(config),  # also in each ONNX file's metadata_props, which the page reads
         "face_mask": FACE_MASK_RULE,
+        "atlas_cap_first": atlas.cap_first,  # the mouth's cap from here on: its own normals (export.face_normals)
         "sh_basis": ["1", "y", "z", "x", "xy", "yz", "3z^2-1", "xz", "x^2-y^2"],
         "expression_sliders": list(EXPRESSION_CONTROLS),  # the Gradio app's sliders, so both UIs offer the same
         "light_presets": {name: asdict(light) for name, light in PRESETS.items()},  # and the same lights

@@ -32,8 +32,10 @@ class UVAtlas:
     vertex: (W, 2) model vertices and weight: (W,) blend of each atlas vertex,
         ``(1 - weight) * x[vertex[:, 0]] + weight * x[vertex[:, 1]]`` (both columns equal and
         weight 0 for a plain model vertex); uv: (W, 2) in [0, 1], v up.
-    triangles: (T', 3) atlas vertex indices, counter-clockwise seen from outside and in uv.
-    face_triangles: (T',) the model triangle each one lies in; island: (T',) index into :data:`ISLANDS`.
+    triangles: (T', 3) atlas vertex indices, counter-clockwise seen from outside and in uv; the mouth's cap last
+        (each of its loops on points of its own at one uv: no area in uv).
+    face_triangles: (T',) the triangle of ``model.closed()`` each one lies in (the cap's after the model's own);
+        island: (T',) index into :data:`ISLANDS`.
     """
 
     vertex: np.ndarray
@@ -43,23 +45,38 @@ class UVAtlas:
     face_triangles: np.ndarray
     island: np.ndarray
     face_model_sha256: str
+    cap_first: int = -1
+    """Where the mouth's cap starts in ``triangles`` (-1: an atlas as stored, without it)."""
+
+    @property
+    def cap(self) -> np.ndarray:
+        """(K, 3) the mouth's cap: the last triangles, on points of their own."""
+        return self.triangles[self.cap_first :] if self.cap_first >= 0 else self.triangles[:0]
 
     @classmethod
     def for_model(cls, model: FaceModel, path: str | Path | None = None) -> UVAtlas:
-        """The atlas built for ``model`` (checked by the model file's hash and the mesh), with the mouth's cap
-        (:meth:`FaceModel.mouth_cap`) after its triangles: downloads are closed at the throat. ``face_triangles``
-        index ``model.closed().triangles``."""
+        """The atlas built for ``model``, open or closed (checked by the model file's hash and the mesh), with the
+        mouth's cap (:meth:`FaceModel.mouth_cap`) after its triangles: downloads are closed at the throat."""
         atlas = _load(Path(path) if path is not None else DEFAULT_ATLAS_PATH)
+        closed, first = model.closed(), len(model.open_triangles)
         # The coarse level shares the file's hash but not its mesh: check the triangles too.
         same = (atlas.face_model_sha256 == model.sha256 and atlas.vertex.max() < model.n_vertices
-                and atlas.face_triangles.max() < model.n_triangles)  # fmt: skip
+                and atlas.face_triangles.max() < first)  # fmt: skip
         corners = atlas.vertex[atlas.triangles]  # (T', 3, 2) model vertices
-        parents = model.triangles[atlas.face_triangles] if same else None
+        parents = closed.triangles[atlas.face_triangles] if same else None
         if not same or not (corners[..., None] == parents[:, None, None, :]).any(axis=-1).all():
             raise FaceModelError(
                 "the UV atlas was built for another face model; rebuild it with `python tools/build_uv_atlas.py`"
             )
-        return atlas._with_cap(model.mouth_cap(), model.n_triangles)
+        return atlas._with_cap(closed.triangles[first:], first)
+
+    def save(self, path: str | Path) -> None:
+        """Write the atlas as a compressed .npz (no pickles): the builder's, not one from :meth:`for_model`, whose cap
+        loading adds again."""
+        np.savez_compressed(
+            path, vertex=self.vertex, weight=self.weight, uv=self.uv, triangles=self.triangles,
+            face_triangles=self.face_triangles, island=self.island, face_model_sha256=np.array(self.face_model_sha256),
+        )  # fmt: skip
 
     def _with_cap(self, cap: np.ndarray, first: int) -> UVAtlas:
         """This atlas and ``cap`` ((K, 3) model triangles, fans over loops of the mouth's interior, the model's
@@ -79,14 +96,9 @@ class UVAtlas:
             triangles=np.concatenate([self.triangles, len(self.vertex) + point.reshape(-1, 3)]),
             face_triangles=np.concatenate([self.face_triangles, first + np.arange(len(cap))]),
             island=np.concatenate([self.island, np.full(len(cap), ISLANDS.index("mouth interior"))]),
+            cap_first=len(self.triangles),
         )  # fmt: skip
 
-    def save(self, path: str | Path) -> None:
-        """Write the atlas as a compressed .npz (no pickles)."""
-        np.savez_compressed(
-            path, vertex=self.vertex, weight=self.weight, uv=self.uv, triangles=self.triangles,
-            face_triangles=self.face_triangles, island=self.island, face_model_sha256=np.array(self.face_model_sha256),
-        )  # fmt: skip
 
     def split(self, per_vertex: np.ndarray) -> np.ndarray:
         """Per-model-vertex values (V, ...) -> per-atlas-vertex values (W, ...)."""

@@ -156,15 +156,15 @@ def export_face(
 def face_normals(model: FaceModel, vertices: np.ndarray) -> np.ndarray:
     """(W, 3) or (B, W, 3) unit normals at the atlas vertices of faces of ``model`` (vertices (V, 3) or (B, V, 3) mm).
 
-    Taken from the whole model mesh with the renderer's rule (area-weighted), so that seams and the clipped edge
+    Taken from the whole open model mesh with the renderer's rule (area-weighted), so that seams and the clipped edge
     shade like their neighbours and exports shade like the previews; the mouth's cap, on points of its own, from its
-    own triangles (the mouth's walls around it face other ways).
+    own triangles (the mouth's walls around it face other ways; the previews, whose cap shares the walls' vertices,
+    mix the two at the throat's rim).
     """
     batch = np.asarray(vertices, np.float32).reshape(-1, model.n_vertices, 3)
     atlas = UVAtlas.for_model(model)
-    normals = atlas.split(vertex_normals(batch, model.triangles).transpose(1, 0, 2))
-    cap = atlas.triangles[atlas.face_triangles >= model.n_triangles]
-    points, local = np.unique(cap, return_inverse=True)
+    normals = atlas.split(vertex_normals(batch, model.open_triangles).transpose(1, 0, 2))
+    points, local = np.unique(atlas.cap, return_inverse=True)
     at_cap = atlas.split(batch.transpose(1, 0, 2))[points].transpose(1, 0, 2)
     normals[points] = vertex_normals(at_cap, local.reshape(-1, 3)).transpose(1, 0, 2)
     normals = (normals / np.linalg.norm(normals, axis=-1, keepdims=True)).transpose(1, 0, 2)

@@ -81,18 +81,26 @@ def test_the_forehead_ends_in_a_smooth_edge(model, atlas):
     assert teeth(atlas.split(model.vertices_mean), atlas.triangles) == 1
 
 
+def test_a_closed_models_atlas_is_the_open_ones(model, atlas):
+    """The views hold the closed model: its atlas is the same, cap and all (not the cap dropped or added twice)."""
+    closed = UVAtlas.for_model(model.closed())
+    for name in ("vertex", "weight", "uv", "triangles", "face_triangles", "island"):
+        np.testing.assert_array_equal(getattr(closed, name), getattr(atlas, name))
+    assert len(atlas.cap) == len(model.mouth_cap()) > 0 and closed.cap_first == atlas.cap_first
+
+
 def test_atlas_refuses_another_mesh(model):
     with pytest.raises(FaceModelError, match="another face model"):
         UVAtlas.for_model(model.coarse())
 
 
 @pytest.mark.parametrize("suffix", [".obj", ".glb"])
-def test_exported_uvs_neither_overlap_nor_flip(model, exported, atlas, suffix):
+def test_exported_uvs_neither_overlap_nor_flip(exported, atlas, suffix):
     folder, _ = exported
     mesh = trimesh.load(folder / f"face{suffix}", process=False, force="mesh")
     assert len(mesh.vertices) == len(atlas.vertex)  # the same seam split in every format
     np.testing.assert_array_equal(mesh.faces, atlas.triangles)
-    uv, cap = np.asarray(mesh.visual.uv), atlas.face_triangles >= model.n_triangles
+    uv, cap = np.asarray(mesh.visual.uv), np.arange(len(atlas.triangles)) >= atlas.cap_first
     quality = uv_quality(uv, mesh.faces[~cap])
     assert quality["overlap"] <= 0.005
     assert quality["flipped"] == 0 and quality["degenerate"] == 0
@@ -116,7 +124,7 @@ def test_an_open_mouth_is_closed_at_the_throat_in_every_download(model, exported
         rim = np.unique(atlas.vertex[np.isin(place, edges[counts == 1]) & (atlas.weight == 0), 0])
         return int(model.mask_mouth_interior[rim].sum())
 
-    cap = atlas.face_triangles >= model.n_triangles  # the cap's parents follow the open model's
+    cap = np.arange(len(atlas.triangles)) >= atlas.cap_first
     assert interior_on_the_rim(atlas.triangles[~cap]) == 92  # the two loops, 60 and 32 vertices, without the cap
     for suffix in (".obj", ".glb", ".ply"):
         faces = trimesh.load(folder / f"face{suffix}", process=False, force="mesh").faces

@@ -122,6 +122,14 @@ def test_face_model_file_carries_the_uv_atlas_the_downloads_use_and_the_live_mes
         entry = index["arrays"][f"live_{name}"]
         stored = np.frombuffer(blob, entry["dtype"], int(np.prod(entry["shape"])), entry["offset"])
         np.testing.assert_allclose(stored.reshape(entry["shape"]), getattr(live, name), rtol=1e-6)
+    assert index["atlas_cap_first"] == atlas.cap_first == len(atlas.triangles) - len(model.mouth_cap())
+    # the live level is closed at the throat too: no open edge there (its points that are model vertices)
+    plain = live.weight == 0
+    t = live.triangles
+    edges = np.sort(np.concatenate([t[:, [0, 1]], t[:, [1, 2]], t[:, [2, 0]]]), axis=1)
+    unique, counts = np.unique(edges, axis=0, return_counts=True)
+    rim = np.unique(unique[counts == 1])
+    assert not model.mask_mouth_interior[live.vertex[rim[plain[rim]], 0]].any()
 
 
 def test_cli_writes_every_file_and_a_parity_report(tmp_path, capsys):

@@ -225,3 +225,19 @@ def test_the_mouth_cap_closes_the_throat_wound_as_the_mesh(model, level):
     assert mesh.mask_mouth_interior[closed.triangles[mesh.n_triangles :]].all()
     assert closed.sha256 == mesh.sha256 and closed.vertices_mean is mesh.vertices_mean
     assert closed.closed().n_triangles == closed.n_triangles  # nothing left to close
+
+
+def test_open_loops_takes_simple_loops_of_the_given_vertices_only():
+    """Two triangles sharing one vertex leave open edges that are no simple loop: refused. A loop with a vertex
+    outside ``among`` is not capped."""
+    from inversefacenet.facemodel.region import fan, open_loops
+
+    square = np.array([[0, 1, 2], [0, 2, 3]])  # one open loop 0-1-2-3
+    loops = open_loops(square, np.ones(4, bool))
+    assert len(loops) == 1 and sorted(loops[0].tolist()) == [0, 1, 2, 3]
+    cap = fan(loops, np.array([[0, 0, 0], [1, 0, 0], [1, 1, 0], [0, 1, 0]], float))
+    edges = {tuple(e) for t in cap.tolist() for e in ((t[0], t[1]), (t[1], t[2]), (t[2], t[0]))}
+    assert {(1, 0), (2, 1), (3, 2), (0, 3)} <= edges  # the cap runs against the square's open edges: one winding
+    assert open_loops(square, np.array([True, True, True, False])) == []
+    with pytest.raises(ValueError, match="not simple loops"):
+        open_loops(np.array([[0, 1, 2], [0, 3, 4]]), np.ones(5, bool))  # a bow tie: vertex 0 on both

@@ -36,6 +36,7 @@ from inversefacenet.animate import read_session, session_dict
 from inversefacenet.atlas import UVAtlas
 from inversefacenet.checkpoint import DEFAULT_CHECKPOINT, NetworkConfig, Predictor, load_network, to_parameters
 from inversefacenet.detection import LandmarkDetector
+from inversefacenet.export import face_normals
 from inversefacenet.images import load_image
 from inversefacenet.lighting import preset_sh
 from inversefacenet.params import FaceParameters
@@ -645,9 +646,10 @@ def test_the_page_builds_the_same_face_as_python(browser, site, model):
     rng = np.random.default_rng(3)
     shape, expression, albedo = rng.normal(size=model.n_shape), rng.uniform(0, 1, model.n_expression), rng.normal(
         size=model.n_albedo)  # fmt: skip
-    vertices, colours, live = page.evaluate(
-        "([s, e, a]) => { const m = window.inverseFaceNet.faceModel;"
-        " return [Array.from(m.geometry(s, e)), Array.from(m.albedo(a)), Array.from(m.liveGeometry(s, e))]; }",
+    vertices, colours, live, normals = page.evaluate(
+        "([s, e, a]) => { const m = window.inverseFaceNet.faceModel; const g = m.geometry(s, e);"
+        " return [Array.from(g), Array.from(m.albedo(a)), Array.from(m.liveGeometry(s, e)),"
+        " Array.from(m.atlasNormals(g))]; }",
         [shape.tolist(), expression.tolist(), albedo.tolist()],
     )
     expected = model.geometry(shape[None].astype(np.float32), expression[None].astype(np.float32))[0]
@@ -656,6 +658,10 @@ def test_the_page_builds_the_same_face_as_python(browser, site, model):
     np.testing.assert_allclose(np.reshape(live, (-1, 3)), expected[:n_coarse], atol=0.05)
     expected_albedo = np.clip(model.albedo(albedo[None].astype(np.float32))[0], 0, 1)
     np.testing.assert_allclose(np.reshape(colours, (-1, 3)), expected_albedo, atol=2e-3)
+    # the downloads' normals as face_normals gives them, the mouth's cap with its own (the walls' pointed away)
+    cosine = (np.reshape(normals, (-1, 3)) * face_normals(model, expected)).sum(-1)
+    cap = np.unique(UVAtlas.for_model(model).cap)
+    assert np.percentile(cosine, 0.1) > np.cos(np.radians(2)) and cosine[cap].min() > np.cos(np.radians(5))
     page.close()
 
 

@@ -137,7 +137,8 @@ def main() -> None:
     fig, axes = plt.subplots(2, 3, figsize=(12, 8.4))
     with tempfile.TemporaryDirectory() as folder:
         for row, (name, (uv, triangles, island, texture)) in zip(axes, rows.items(), strict=True):
-            quality = uv_quality(uv, triangles)
+            measured = triangles if uv is model.uv else atlas.triangles[: atlas.cap_first]  # the cap: one uv per loop
+            quality = uv_quality(uv, measured)
             print(name, quality)
             title = (f"{name}: {quality['overlap']:.1%} of covered texels claimed twice,\n"
                      f"{quality['flipped']:.1%} of triangles flipped, {quality['degenerate']:.1%} degenerate")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import threading
 import zipfile
 from collections.abc import Callable
@@ -20,6 +21,8 @@ import numpy as np
 from inversefacenet.arrays import namespace
 from inversefacenet.facemodel.region import ClippedMesh, clip_mesh, edge_cut, fan, open_loops
 from inversefacenet.params import ParameterLayout
+
+log = logging.getLogger(__name__)
 
 DEFAULT_MODEL_PATH = Path(__file__).resolve().parents[2] / "assets" / "facemodel.npz"
 MESH_POINTS = 468
@@ -217,13 +220,27 @@ class FaceModel:
         """(K, 3) triangles that close the mouth's interior where the model's cut leaves it open (the throat: two
         loops of open edges), wound as the interior is, so they face into the mouth. Without them a wide-open mouth
         shows what lies behind the head through its corners."""
-        return self._cached(
-            "mouth_cap", lambda: fan(open_loops(self.triangles, self.mask_mouth_interior), self.vertices_mean))
+        return self._cached("mouth_cap", self._build_mouth_cap)
+
+    def _build_mouth_cap(self) -> np.ndarray:
+        try:
+            return fan(open_loops(self.triangles, self.mask_mouth_interior), self.vertices_mean)
+        except ValueError as error:  # another model file: shown and exported open rather than not at all
+            log.warning("the mouth is left open: %s", error)
+            return np.zeros((0, 3), self.triangles.dtype)
+
+    @property
+    def open_triangles(self) -> np.ndarray:
+        """The triangles without the mouth's cap: all of an open model's, those before the cap of a closed one."""
+        return self.triangles[: self.n_triangles - int(self.metadata.get("mouth_cap", 0))]
 
     def closed(self) -> FaceModel:
         """The same model with :meth:`mouth_cap` appended to its triangles: what people look at and download
         (the previews, the exports). The corpus, the fit and the network keep the open mesh they were made with
-        (same file, same hash), and a closed model's vertices and parameters are the open one's."""
+        (same file, same hash), and a closed model's vertices and parameters are the open one's. A model with nothing
+        to close (a closed one) is its own; ``metadata["mouth_cap"]`` counts the triangles appended."""
+        if not len(self.mouth_cap()):
+            return self
         return self._cached("closed", lambda: replace(
             self, triangles=np.concatenate([self.triangles, self.mouth_cap()]).astype(self.triangles.dtype),
             metadata=dict(self.metadata, mouth_cap=len(self.mouth_cap())), _cache={}))  # fmt: skip

@@ -140,28 +140,36 @@ def clip_mesh(cut: np.ndarray, triangles: np.ndarray, snap: float = SNAP) -> Cli
     )  # fmt: skip
 
 
-__all__ = ["FOREHEAD_CURVE_MM", "JAW_CURVE_KNOTS", "ClippedMesh", "clip_mesh", "edge_cut", "jaw_curve"]
+__all__ = ["FOREHEAD_CURVE_MM", "JAW_CURVE_KNOTS", "ClippedMesh", "clip_mesh", "edge_cut", "fan", "jaw_curve",
+           "open_loops"]
 
 
 def open_loops(triangles: np.ndarray, among: np.ndarray) -> list[np.ndarray]:
     """The mesh's open edges (triangles (T, 3), counter-clockwise from outside) as closed loops of vertex indices,
-    those whose first vertex is one of ``among`` (V,) bool; each loop runs against its triangles' edges, so a
-    triangle (a, b, c) of consecutive loop vertices is wound as the mesh is."""
+    those made of ``among`` (V,) bool vertices only; each loop runs against its triangles' edges, so a triangle (a, b,
+    c) of consecutive loop vertices is wound as the mesh is. Raises ValueError where open edges do not form simple
+    loops (a vertex on two of them, or an edge of three triangles)."""
     directed = np.concatenate([triangles[:, [0, 1]], triangles[:, [1, 2]], triangles[:, [2, 0]]]).tolist()
     edges = set(map(tuple, directed))
-    following = {b: a for a, b in directed if (b, a) not in edges}
+    following: dict[int, int] = {}
+    for a, b in directed:
+        if (b, a) not in edges:
+            if b in following:
+                raise ValueError(f"vertex {b} ends two open edges: the mesh's open edges there are not simple loops")
+            following[b] = a
     loops, seen = [], set()
     for start in sorted(following):
-        if start in seen or not among[start]:
+        if start in seen:
             continue
         loop, vertex = [], start
         while vertex not in seen:
             seen.add(vertex)
             loop.append(vertex)
-            vertex = following[vertex]
+            vertex = following.get(vertex, -1)
         if vertex != start:
             raise ValueError(f"the mesh's open edge through vertex {start} is not a simple loop")
-        loops.append(np.array(loop))
+        if among[loop].all():
+            loops.append(np.array(loop))
     return loops
 
 

@@ -13,6 +13,7 @@ export interface FaceModelIndex {
   expression_names: string[];
   parameter_layout: Record<string, [number, number]>;
   face_mask: { oval: number[]; inner_lips: number[]; eyes: number[][] };
+  atlas_cap_first: number; // the atlas's triangles from here on close the mouth at the throat (FaceModel.mouth_cap)
   expression_sliders: string[];
   light_presets: Record<string, { azimuth_deg: number; elevation_deg: number; intensity: number; ambient: number;
     colour: [number, number, number] }>;
@@ -192,10 +193,15 @@ export class FaceModel {
 
   /**
    * Unit normals (W*3) at the atlas vertices of a face (V*3 mm): taken from the whole model mesh, so that seams
-   * and the clipped edges shade like their neighbours (inversefacenet/export.py's face_normals).
+   * and the clipped edges shade like their neighbours, and the mouth's cap, on points of its own, from its own
+   * triangles (inversefacenet/export.py's face_normals).
    */
   atlasNormals(vertices: Float32Array): Float32Array {
-    return normalise(this.split(this.normals(vertices)));
+    const normals = this.split(this.normals(vertices));
+    const cap = this.atlas.triangles.subarray(3 * this.index.atlas_cap_first);
+    const own = vertexNormals(this.split(vertices), cap);
+    for (const point of cap) for (let j = 0; j < 3; j++) normals[3 * point + j] = own[3 * point + j];
+    return normalise(normals);
   }
 
   /**
