@@ -158,8 +158,8 @@ def face_normals(model: FaceModel, vertices: np.ndarray) -> np.ndarray:
 
     Taken from the whole open model mesh with the renderer's rule (area-weighted), so that seams and the clipped edge
     shade like their neighbours and exports shade like the previews; the mouth's cap, on points of its own, from its
-    own triangles (the mouth's walls around it face other ways; the previews, whose cap shares the walls' vertices,
-    mix the two at the throat's rim).
+    own triangles (the mouth's walls around it face other ways; the previews' cap shares the walls' vertices and
+    their normals).
     """
     batch = np.asarray(vertices, np.float32).reshape(-1, model.n_vertices, 3)
     atlas = UVAtlas.for_model(model)

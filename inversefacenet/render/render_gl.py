@@ -67,7 +67,7 @@ def shade(
     vertices = cam.to_camera(model.geometry(params.shape, params.expression), cam.rotation_matrix(params.rotation),
                              camera)  # fmt: skip
     reflectance = model.albedo(params.albedo) if albedo is None else albedo
-    _, colour = shade_vertices(vertices, reflectance, params.sh, model.triangles)
+    _, colour = shade_vertices(vertices, reflectance, params.sh, model.open_triangles)  # as renderer.render
     return vertices, colour
 
 

@@ -76,7 +76,9 @@ def render(
     face = project_face(model, params, size, camera, crop, crop_vertices)
     triangles, cut = mesh_arrays(model, xp)
     reflectance = model.albedo(params.albedo) if albedo is None else albedo
-    normals, colour = backend.shade_vertices(face.in_camera, reflectance, params.sh, triangles)
+    # a closed model's walls keep the normals of the open mesh: its cap shares their vertices at the throat's rim
+    opened = triangles[: len(model.open_triangles)]
+    normals, colour = backend.shade_vertices(face.in_camera, reflectance, params.sh, opened)
     depth = -face.in_camera[..., 2]
     raster, image, visible = backend.rasterize(face.pixels, depth, triangles, size, colour, cut)
     return RenderOutput(image, raster, face.pixels, face.in_camera, colour, visible, face.scale, face.offset, normals)
