@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -82,8 +84,8 @@ class FaceResult:
     ms: dict[str, float]
     camera: Camera = DEFAULT_CAMERA  # the network's camera (from its checkpoint)
     _evaluation: Evaluation | None = field(default=None, repr=False)
-    _photo: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)  # the photo and the points the
-    # crop was made from: what a lazy evaluation measures against
+    _photo: tuple[np.ndarray, Callable[[], np.ndarray]] | None = field(default=None, repr=False)  # the photo and
+    # the points the fit would compare with (made when asked): what a lazy evaluation measures against
     _texture: np.ndarray | None = field(default=None, repr=False)  # baked albedo, shared by OBJ and GLB
     skin: np.ndarray | None = field(default=None, repr=False)  # (V, 3) de-lit photo albedo replacing the model's
     grey: bool = False  # the face is grey in its photo (black and white): the model albedo shows desaturated
@@ -91,7 +93,9 @@ class FaceResult:
     @property
     def evaluation(self) -> Evaluation:
         if self._evaluation is None:
-            error, rmse, out = evaluate_fit(self.model, self.params, *fit_input(*self._photo, self.crop), self.camera)
+            photo, points = self._photo
+            pixels, mask, landmarks = fit_input(photo, points(), self.crop)
+            error, rmse, out = evaluate_fit(self.model, self.params, pixels, mask, landmarks, self.camera)
             self._evaluation = Evaluation.of(self.model, self.crop, out, error, rmse)
         return self._evaluation
 
@@ -359,15 +363,13 @@ class Reconstructor:
         """Crop, mask and fit one face from its network prediction (``initial`` framed by ``network_crop``,
         or None for the mean face).
 
-        Without the fit, only the crop's place is computed here; its pixels and mask wait for the evaluation."""
+        Without the fit, only the crop's place is computed here; its pixels, mask and points wait for the evaluation."""
         start = time.perf_counter()
-        points = face.landmarks
-        if self.correct_landmarks:  # the network was trained on MediaPipe's own points: only the fit needs this
-            pose = None if initial is None else np.degrees(initial.rotation[0, :2])
-            points = measured_offsets().correct(points, pose)
+        points = partial(self._fit_points, face.landmarks, initial)
         if self.fit_mode is None and network_crop is not None:
             crop = network_crop.resized(FIT_SIZE)  # the network's own framing of its parameters
         else:
+            points = points()
             crop = crop_for_landmarks(points, FIT_SIZE, self.camera)
         timings = {**ms, "crop": (time.perf_counter() - start) * 1000}
         grey = is_grey_face(image, face.landmarks)  # decided once: the fit's light, the albedo shown, the texture
@@ -388,6 +390,13 @@ class Reconstructor:
         return FaceResult(params=params, model=self.model, crop=crop, detected_landmarks=face.landmarks, ms=timings,
                           camera=self.camera, grey=grey, _evaluation=evaluation,
                           _photo=(image, points) if evaluation is None else None)  # fmt: skip
+
+    def _fit_points(self, landmarks: np.ndarray, initial: FaceParameters | None) -> np.ndarray:
+        """(478, 2+) the points the fit compares the model with: MediaPipe's, moved by their measured offset at the
+        network's pose (``correct_landmarks``; the network itself was trained on MediaPipe's own points)."""
+        if not self.correct_landmarks:
+            return landmarks
+        return measured_offsets().correct(landmarks, None if initial is None else np.degrees(initial.rotation[0, :2]))
 
 
 def is_grey_face(image: np.ndarray, landmarks: np.ndarray) -> bool:

@@ -14,7 +14,7 @@ import pytest
 import trimesh
 from PIL import Image
 
-from inversefacenet import FaceParameters, NoFaceError, Reconstructor
+from inversefacenet import FaceParameters, NoFaceError, Reconstructor, pipeline
 from inversefacenet.checkpoint import DEFAULT_CHECKPOINT, NetworkConfig, Predictor, save_checkpoint
 from inversefacenet.cli import _named, main
 from inversefacenet.detection import LandmarkDetector
@@ -458,12 +458,25 @@ def test_network_crops_follow_the_checkpoints_crop_scale(model, detector, tmp_pa
     np.testing.assert_allclose(fitted.crop.to_photo(shown), fitted.landmarks478, atol=0.05)
 
 
-def test_without_the_fit_the_evaluation_waits_until_asked(model, detector):
+def test_without_the_fit_the_evaluation_waits_until_asked(model, detector, monkeypatch):
+    """Nothing the parameters do not need: no evaluation render and no landmark correction until the evaluation is
+    read; then the same residuals as with the points corrected at once."""
     reconstructor = Reconstructor(model, detector, predictor=Predictor.load(DEFAULT_CHECKPOINT, model), fit_mode=None)
+    corrected = []
+    offsets = pipeline.measured_offsets()
+    monkeypatch.setattr(pipeline, "measured_offsets", lambda: corrected.append(1) or offsets)
     face = reconstructor(EXAMPLE)[0]
     assert face._evaluation is None and set(face.ms) == {"decode", "detection", "mesh", "network", "crop"}
+    assert not corrected
     assert face.landmarks68.shape == (68, 2) and np.isfinite(face.photometric_rmse)
-    assert face._evaluation is not None
+    assert face._evaluation is not None and len(corrected) == 1
+    pose = np.degrees(face.params.rotation[0, :2])
+    pixels, mask, points = pipeline.fit_input(np.asarray(Image.open(EXAMPLE).convert("RGB")),
+                                              offsets.correct(face.detected_landmarks, pose), face.crop)  # fmt: skip
+    error, rmse, out = pipeline.evaluate_fit(model, face.params, pixels, mask, points, face.camera)
+    eager = pipeline.Evaluation.of(model, face.crop, out, error, rmse)
+    assert face.photometric_rmse == pytest.approx(eager.photometric_rmse)
+    assert face.evaluation.landmark_error_px == pytest.approx(eager.landmark_error_px)
 
 
 def test_a_face_in_a_black_and_white_photo_is_grey_in_every_albedo_it_shows(model, detector, tmp_path):
