@@ -369,9 +369,8 @@ def skin_drawn(model: FaceModel, out: RenderOutput) -> np.ndarray:
     """(S, S) bool: where a render (batch of one) draws the skin, not the mouth's interior or the eyes. Their own
     shading (a dark throat, the mouth's walls at its corners) gave the photo's mouth corners a ratio of their own:
     dark or glowing red patches under a side light (a trial)."""
-    inner = (model.mask_mouth_interior | model.mask_eyes)[model.triangles].all(axis=1)
     triangle = np.asarray(out.raster.triangle_id[0])
-    return (triangle >= 0) & ~inner[np.maximum(triangle, 0)]
+    return (triangle >= 0) & ~model.inner_triangles()[np.maximum(triangle, 0)]
 
 
 def _head_ratio(q: np.ndarray, lights: tuple[np.ndarray, np.ndarray]) -> np.ndarray:

@@ -84,11 +84,12 @@ class UVAtlas:
         island, so the throat takes that texel's colour (a fan's uvs spread over the island would smear it)."""
         mouth = np.unique(self.triangles[self.island == ISLANDS.index("mouth interior")])
         plain = mouth[self.weight[mouth] == 0]
-        uv_of = dict(zip(self.vertex[plain, 0].tolist(), self.uv[plain], strict=True))
+        size = max(int(self.vertex.max()), int(cap.max(initial=0))) + 1
+        uv_of, loop_start = np.zeros((size, 2), np.float32), np.zeros(size, np.int64)
+        uv_of[self.vertex[plain, 0]] = self.uv[plain]
+        loop_start[cap] = cap[:, :1]  # a fan's first vertex starts its loop; a loop's vertices are its own
         corners, point = np.unique(cap, return_inverse=True)
-        loop_start = dict(zip(cap[:, 1:].ravel().tolist(), np.repeat(cap[:, 0], 2).tolist(), strict=True))
-        loop_start.update((int(v), int(v)) for v in cap[:, 0])
-        uv = np.array([uv_of[loop_start[v]] for v in corners.tolist()], np.float32).reshape(-1, 2)
+        uv = uv_of[loop_start[corners]]
         return replace(
             self, vertex=np.concatenate([self.vertex, np.stack([corners, corners], axis=1)]),
             weight=np.concatenate([self.weight, np.zeros(len(corners), self.weight.dtype)]),

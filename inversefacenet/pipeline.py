@@ -365,11 +365,12 @@ class Reconstructor:
 
         Without the fit, only the crop's place is computed here; its pixels, mask and points wait for the evaluation."""
         start = time.perf_counter()
-        points = partial(self._fit_points, face.landmarks, initial)
+        fit_points = partial(self._fit_points, face.landmarks, initial)
+        points = None
         if self.fit_mode is None and network_crop is not None:
             crop = network_crop.resized(FIT_SIZE)  # the network's own framing of its parameters
         else:
-            points = points()
+            points = fit_points()
             crop = crop_for_landmarks(points, FIT_SIZE, self.camera)
         timings = {**ms, "crop": (time.perf_counter() - start) * 1000}
         grey = is_grey_face(image, face.landmarks)  # decided once: the fit's light, the albedo shown, the texture
@@ -389,7 +390,7 @@ class Reconstructor:
             params = replace(params, sh=grey_light(params.sh))
         return FaceResult(params=params, model=self.model, crop=crop, detected_landmarks=face.landmarks, ms=timings,
                           camera=self.camera, grey=grey, _evaluation=evaluation,
-                          _photo=(image, points) if evaluation is None else None)  # fmt: skip
+                          _photo=(image, fit_points) if evaluation is None else None)  # fmt: skip
 
     def _fit_points(self, landmarks: np.ndarray, initial: FaceParameters | None) -> np.ndarray:
         """(478, 2+) the points the fit compares the model with: MediaPipe's, moved by their measured offset at the

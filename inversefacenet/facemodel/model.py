@@ -229,6 +229,11 @@ class FaceModel:
             log.warning("the mouth is left open: %s", error)
             return np.zeros((0, 3), self.triangles.dtype)
 
+    def inner_triangles(self) -> np.ndarray:
+        """(T,) bool: the triangles inside the head, all of whose vertices are the mouth's interior or the eyes."""
+        inside = self.mask_mouth_interior | self.mask_eyes
+        return self._cached("inner_triangles", lambda: inside[self.triangles].all(axis=1))
+
     @property
     def open_triangles(self) -> np.ndarray:
         """The triangles without the mouth's cap: all of an open model's, those before the cap of a closed one."""

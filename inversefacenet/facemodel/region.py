@@ -177,17 +177,19 @@ def fan(loops: list[np.ndarray], vertices: np.ndarray) -> np.ndarray:
     """(K, 3) triangles closing each loop of :func:`open_loops`: a fan from the loop vertex whose fan is flattest on
     ``vertices`` (V, 3), the one whose triangles turn least from the loop's own normal (a loop is neither flat nor
     convex, and a fan from a poor vertex folds)."""
-    fans = []
-    for loop in loops:
-        def triangles(start: int, loop: np.ndarray = loop) -> np.ndarray:
-            ring = np.roll(loop, -start)
-            return np.stack([np.full(len(ring) - 2, ring[0]), ring[1:-1], ring[2:]], axis=1)
-
-        def flatness(start: int) -> float:
-            corners = vertices[triangles(start)].astype(np.float64)
-            normals = np.cross(corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0])
-            whole = normals.sum(axis=0)
-            return float((normals @ whole / np.linalg.norm(normals, axis=1).clip(1e-12)).min())
-
-        fans.append(triangles(max(range(len(loop)), key=flatness)))
+    fans = [max((_fan(loop, start) for start in range(len(loop))), key=lambda t: _flatness(vertices[t]))
+            for loop in loops]  # fmt: skip
     return np.concatenate(fans) if fans else np.zeros((0, 3), np.int64)
+
+
+def _fan(loop: np.ndarray, start: int) -> np.ndarray:
+    """(len(loop) - 2, 3) the fan over ``loop`` from its vertex ``start``."""
+    ring = np.roll(loop, -start)
+    return np.stack([np.full(len(ring) - 2, ring[0]), ring[1:-1], ring[2:]], axis=1)
+
+
+def _flatness(corners: np.ndarray) -> float:
+    """The least cosine between a fan's triangles' normals ((K, 3, 3) corners) and the fan's own (area-weighted)."""
+    corners = corners.astype(np.float64)
+    normals = np.cross(corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0])
+    return float((normals @ normals.sum(axis=0) / np.linalg.norm(normals, axis=1).clip(1e-12)).min())
