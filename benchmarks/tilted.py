@@ -19,33 +19,16 @@ import json
 import sys
 from pathlib import Path
 
-import numpy as np
-
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from inversefacenet.checkpoint import DEFAULT_CHECKPOINT, Predictor  # noqa: E402
 from inversefacenet.facemodel.model import FaceModel  # noqa: E402
-from inversefacenet.params import FaceParameters  # noqa: E402
 from training.corpus import held_out_set  # noqa: E402
-from training.evaluate import real_path  # noqa: E402
+from training.evaluate import REALISTIC_OF, real_path, turned_faces  # noqa: E402
 
-HELD_OUT = 300
-"""The held-out set whose first faces the realistic row renders (``training.evaluate --count 300``)."""
 ROLL_SEED = 35
 OUTCOMES = ("rotation_error_deg", "geometric_rmse_mm", "photometric_rmse", "mask_iou", "detected")
-
-
-def tilted_faces(model: FaceModel, count: int, roll_deg: tuple[float, float] | None) -> FaceParameters:
-    """The realistic row's first ``count`` faces, each turned by U(lo, hi) degrees either way about the camera
-    (None: as they are)."""
-    truth = held_out_set(model, HELD_OUT).select(slice(0, count))
-    if roll_deg is None:
-        return truth
-    rng = np.random.default_rng(ROLL_SEED)
-    roll = rng.uniform(*roll_deg, count) * rng.choice([-1, 1], count)
-    truth.rotation[:, 2] = np.radians(roll).astype(np.float32)
-    return truth
 
 
 def main() -> None:
@@ -60,7 +43,9 @@ def main() -> None:
     model = FaceModel.load()
     predictor = Predictor.load(args.checkpoint, model)
     roll = None if args.own_roll else tuple(args.roll)
-    truth = tilted_faces(model, args.faces, roll)
+    truth = held_out_set(model, REALISTIC_OF).select(slice(0, args.faces))
+    if roll is not None:
+        truth = turned_faces(model, args.faces, 2, roll, ROLL_SEED)
     rows = {}
     for name, upright in (("read upright (as shipped)", True), ("read as it is", False)):
         found = real_path(model, predictor, truth, args.fit, upright=upright)

@@ -24,12 +24,12 @@ from inversefacenet.render import render
 from tests.conftest import known_face, photo_of, random_parameters
 from training.bootstrap import bootstrap
 from training.corpus import PAPER, SyntheticStream, held_out_set, sample_parameters
-from training.evaluate import metrics, placement_error, projected
+from training.evaluate import metrics, placement_error, projected, turned_faces
 from training.losses import AppearanceTerm, GeometryTerm, ParameterLoss, model_space_weights
 from training.realism import Realism, photo_of_face
 from training.ship import beats, report_markdown
 from training.soup import soup
-from training.train import TrainConfig, learning_rate, load_weights, parse_config, train
+from training.train import TrainConfig, _corpus, learning_rate, load_weights, parse_config, train
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "assets" / "examples" / "astronaut.jpg"
@@ -47,6 +47,23 @@ def test_corpus_follows_the_paper_distribution(model):
     assert abs(params.shape.std() - 1) < 0.05 and abs(params.albedo.mean()) < 0.05
     coloured = sample_parameters(model, 100, np.random.default_rng(0), PAPER.wide())
     assert not np.allclose(coloured.sh[..., 0], coloured.sh[..., 2])
+
+
+def test_turned_faces_are_a_share_beyond_the_papers_yaw_and_change_nothing_else(model):
+    """A share of faces turned 40-70 deg either way; without it the draws are the paper's, so held-out sets stay."""
+    turned = sample_parameters(model, 4000, np.random.default_rng(0), replace(PAPER, turned_share=0.25))
+    yaw = np.degrees(turned.rotation[:, 1])
+    beyond = np.abs(yaw) > 40
+    assert 0.22 < beyond.mean() < 0.28 and np.abs(yaw).max() <= 70 and np.abs(yaw).max() > 68
+    assert 0.4 < (yaw[beyond] > 0).mean() < 0.6  # both ways
+    assert np.abs(np.degrees(turned.rotation[:, 0])).max() <= 40  # pitch as the paper's
+    rng = np.random.default_rng(3)
+    first = rng.uniform(-40, 40, 5), rng.uniform(-40, 40, 5), rng.uniform(-15, 15, 5)
+    plain = sample_parameters(model, 5, np.random.default_rng(3), replace(PAPER, turned_share=0.0))
+    np.testing.assert_allclose(np.degrees(plain.rotation), np.stack(first, axis=1), atol=1e-4)
+    config = replace(TrainConfig(), turned_share=0.25, validation_size=4, batch_size=2)
+    stream, _ = _corpus(config, model, seed=0)
+    assert stream.distribution.turned_share == 0.25
 
 
 def test_stream_is_deterministic_and_masked(model):
@@ -369,10 +386,16 @@ def test_bootstrap_round_on_a_photo(model, tmp_path, teacher, monkeypatch):
 def test_metrics_of_the_truth_are_perfect(model):
     truth = held_out_set(model, 3)
     result = metrics(model, truth, truth)
-    assert result["model_space_loss"] == 0 and result["geometric_rmse_mm"] == 0
+    assert result["model_space_loss"] == 0 and result["geometric_rmse_mm"] == 0 and result["yaw_error_deg"] == 0
     assert result["photometric_rmse"] < 1e-3 and result["mask_iou"] == pytest.approx(1.0)
     worse = metrics(model, truth, FaceParameters.neutral(model.layout, 3))
     assert worse["geometric_rmse_mm"] > 1 and worse["rotation_error_deg"] > 1
+    turned = turned_faces(model, 3, 1, (50, 60), seed=1)
+    yaw = np.abs(np.degrees(turned.rotation[:, 1]))
+    assert (50 <= yaw).all() and (yaw <= 60).all()
+    np.testing.assert_array_equal(turned.shape, held_out_set(model, 300).shape[:3])  # the realistic row's faces
+    yawed = metrics(model, turned, replace(turned, rotation=truth.rotation))
+    assert yawed["yaw_error_deg"] == pytest.approx(np.abs(np.degrees(turned.rotation - truth.rotation))[:, 1].mean())
 
 
 def test_placement_of_the_truth_lands_on_the_true_points(model):

@@ -4,6 +4,9 @@ Parameters are drawn independently per group (eq. 5): yaw and pitch U(-40, 40) d
 U(-15, 15) deg; shape and albedo N(0, 1) (the sigmas live in the model); SH U(-0.2, 0.2)
 with the ambient band U(0.6, 1.2), the same for R, G and B ("grey at first").
 
+Faces turned further (``turned_share``, yaw 40-70 deg either way) are not the paper's: photos of three-quarter
+views are common, and a network trained on the paper's range reads every face turned past it at about 40 deg.
+
 Expression: the paper draws U(-12, 12) on a 64-d PCA of its blendshapes, with a bias of 4.8
 on the first (mouth-opening) component so the mouth does not close beyond anatomical limits.
 Our expression parameters are ARKit blendshape weights in [0, 1], so the same intent maps to:
@@ -55,6 +58,8 @@ class CorpusDistribution:
     coloured_light: bool = False
     coloured_spread: float = 0.15  # with coloured light: per-channel factor U(1 - spread, 1 + spread)
     harsh_light: float = 0.0  # share of faces lit by one strong, possibly coloured lamp + ambient instead
+    turned_share: float = 0.0  # share of faces turned further than the paper's range, yaw |U(*turned_yaw_deg)|
+    turned_yaw_deg: tuple[float, float] = (40.0, 70.0)
 
     def narrow(self) -> CorpusDistribution:
         """Little mouth opening, grey light: the bootstrapping experiment's training corpus."""
@@ -84,6 +89,9 @@ def sample_parameters(model: FaceModel, count: int, rng: np.random.Generator,
     angles = np.stack([rng.uniform(-d.yaw_pitch_deg, d.yaw_pitch_deg, count),
                        rng.uniform(-d.yaw_pitch_deg, d.yaw_pitch_deg, count),
                        rng.uniform(-d.roll_deg, d.roll_deg, count)], axis=1)  # fmt: skip
+    if d.turned_share:  # draws nothing otherwise: the paper's sets (the held-out one too) stay as they were
+        turned = rng.uniform(size=count) < d.turned_share
+        angles[turned, 1] = rng.uniform(*d.turned_yaw_deg, turned.sum()) * rng.choice([-1, 1], turned.sum())
     active = rng.uniform(size=(count, model.n_expression)) < d.expression_active
     expression = rng.uniform(0, 1, (count, model.n_expression)) * active
     if "jawOpen" in model.expression_names:

@@ -49,6 +49,7 @@ class TrainConfig:
     appearance_weight: float = 0.0  # > 0 adds the shaded-colour term (training.losses.AppearanceTerm)
     geometry_weight: float = 0.0  # > 0 adds the face-region geometry term (training.losses.GeometryTerm)
     distribution: str = "paper"  # paper | narrow | wide | real (see training.corpus)
+    turned_share: float = 0.0  # share of faces turned 40-70 deg (training.corpus.CorpusDistribution.turned_share)
     realism: float = 0.0  # share of renders made photo-like: background, occluders, camera, landmark noise
     realism_without: str = ""  # comma-separated realism parts switched off (training.realism.SWITCHES), for ablations
     paired_faces: str | None = None  # faces with their measured MediaPipe pattern (training.corpus.PairedFaces)
@@ -191,7 +192,7 @@ def _resume(out: Path, network: torch.nn.Module, optimizer: torch.optim.Optimize
 
 def _corpus(config: TrainConfig, model: FaceModel, seed: int) -> tuple[SyntheticStream, tuple[np.ndarray, np.ndarray]]:
     """The training stream of ``config.distribution`` and realism, and a fixed validation batch from the same."""
-    distribution = distribution_named(config.distribution)
+    distribution = replace(distribution_named(config.distribution), turned_share=config.turned_share)
     realism = Realism(share=config.realism).without(config.realism_without) if config.realism else Realism.none()
     options = {"realism": realism, "alignment": config.crop_alignment, "mask": config.input_mask}
     if bool(config.paired_faces) != bool(config.paired_share):

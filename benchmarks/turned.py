@@ -1,0 +1,94 @@
+"""Faces turned past the corpus's yaw range: the realistic row with the heads turned further, per band of yaw.
+
+    python benchmarks/turned.py [CHECKPOINT ...] [--faces 40] [--bands 0 40 50 60 70] [--fit] [--report FILE.json]
+
+The corpus draws yaw from U(-40, 40) degrees (the paper's range); photos of three-quarter views are turned further,
+and a network trained on that range reads them at about 40 degrees. For each band of yaw (lo, hi) the first
+``--faces`` faces of ``training.evaluate``'s realistic row (the same photo-like renders: background, camera effects,
+JPEG) with the yaw redrawn from U(lo, hi) either way go through the real photo path (MediaPipe detection and mesh,
+crop, mask, network; with ``--fit`` also the full fit), for each checkpoint (default: the shipped network). Metrics
+as ``training.evaluate``'s, plus the yaw's own mean error and the detection rate. Writes ``--report`` (default
+reports/turned/report.json) and a plot beside it (rotation and geometric error against the band's middle).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from inversefacenet.checkpoint import DEFAULT_CHECKPOINT, Predictor  # noqa: E402
+from inversefacenet.facemodel.model import FaceModel  # noqa: E402
+from training.evaluate import real_path, turned_faces  # noqa: E402
+
+YAW_SEED = 40
+OUTCOMES = ("rotation_error_deg", "yaw_error_deg", "geometric_rmse_mm", "photometric_rmse", "mask_iou", "detected")
+
+
+def band_scores(model: FaceModel, predictor: Predictor, faces: int, band: tuple[float, float],
+                fit: bool) -> dict[str, dict[str, float]]:  # fmt: skip
+    """The real path's rows (network, and network + full fit with ``fit``) on faces turned U(lo, hi) degrees."""
+    truth = turned_faces(model, faces, 1, band, YAW_SEED)
+    found = real_path(model, predictor, truth, fit)
+    rows = ("network", "network + full fit")[: 1 + fit]
+    return {row: {key: found[f"{row} (real path)"][key] for key in OUTCOMES} for row in rows}
+
+
+def plot(report: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(1, 3, figsize=(13, 3.8))
+    middles = [np.mean(band) for band in report["bands"]]
+    for name, bands in report["checkpoints"].items():
+        for row in bands[0]["rows"]:
+            label, style = f"{Path(name).stem}: {row}", "o-" if row == "network" else "s--"
+            for axis, key in zip(axes, ("yaw_error_deg", "geometric_rmse_mm", "detected"), strict=True):
+                axis.plot(middles, [band["rows"][row][key] for band in bands], style, label=label)
+    for axis, title in zip(axes, ("yaw error (deg)", "geometric RMSE (mm)", "share of faces detected"), strict=True):
+        axis.set_title(title)
+        axis.set_xlabel("true yaw, middle of the band (deg)")
+        axis.grid(alpha=0.3)
+    axes[0].legend(fontsize=7)
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("checkpoints", nargs="*", default=[str(DEFAULT_CHECKPOINT)])
+    parser.add_argument("--faces", type=int, default=40, help="faces per band")
+    parser.add_argument("--bands", type=float, nargs="+", default=[0.0, 40.0, 50.0, 60.0, 70.0],
+                        help="edges of the bands of |yaw| (deg)")  # fmt: skip
+    parser.add_argument("--fit", action="store_true", help="also the network + full fit")
+    parser.add_argument("--report", type=Path, default=ROOT / "reports" / "turned" / "report.json")
+    args = parser.parse_args()
+    model = FaceModel.load()
+    bands = list(zip(args.bands[:-1], args.bands[1:], strict=True))
+    report = {"faces": args.faces, "bands": bands, "fit": args.fit, "checkpoints": {}}
+    for checkpoint in args.checkpoints:
+        predictor = Predictor.load(checkpoint, model)
+        path = Path(checkpoint).resolve()
+        name = str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
+        report["checkpoints"][name] = scored = []
+        for band in bands:
+            scored.append({"band_deg": band, "rows": band_scores(model, predictor, args.faces, band, args.fit)})
+            for row, scores in scored[-1]["rows"].items():
+                print(f"{name} yaw {band[0]:g}-{band[1]:g}: {row:>20}: "
+                      + ", ".join(f"{key} {value:.3f}" for key, value in scores.items()), flush=True)  # fmt: skip
+    args.report.parent.mkdir(parents=True, exist_ok=True)
+    args.report.write_text(json.dumps(report, indent=1))
+    plot(report, args.report.with_suffix(".png"))
+
+
+if __name__ == "__main__":
+    main()
