@@ -24,8 +24,7 @@ sys.path.insert(0, str(ROOT))
 
 from inversefacenet.checkpoint import DEFAULT_CHECKPOINT, Predictor  # noqa: E402
 from inversefacenet.facemodel.model import FaceModel  # noqa: E402
-from training.corpus import held_out_set  # noqa: E402
-from training.evaluate import REALISTIC_OF, real_path, turned_faces  # noqa: E402
+from training.evaluate import real_path, turned_faces  # noqa: E402
 
 ROLL_SEED = 35
 OUTCOMES = ("rotation_error_deg", "geometric_rmse_mm", "photometric_rmse", "mask_iou", "detected")
@@ -43,9 +42,7 @@ def main() -> None:
     model = FaceModel.load()
     predictor = Predictor.load(args.checkpoint, model)
     roll = None if args.own_roll else tuple(args.roll)
-    truth = held_out_set(model, REALISTIC_OF).select(slice(0, args.faces))
-    if roll is not None:
-        truth = turned_faces(model, args.faces, 2, roll, ROLL_SEED)
+    truth = turned_faces(model, args.faces, 2, roll, ROLL_SEED)
     rows = {}
     for name, upright in (("read upright (as shipped)", True), ("read as it is", False)):
         found = real_path(model, predictor, truth, args.fit, upright=upright)

@@ -7,8 +7,9 @@ and a network trained on that range reads them at about 40 degrees. For each ban
 ``--faces`` faces of ``training.evaluate``'s realistic row (the same photo-like renders: background, camera effects,
 JPEG) with the yaw redrawn from U(lo, hi) either way go through the real photo path (MediaPipe detection and mesh,
 crop, mask, network; with ``--fit`` also the full fit), for each checkpoint (default: the shipped network). Metrics
-as ``training.evaluate``'s, plus the yaw's own mean error and the detection rate. Writes ``--report`` (default
-reports/turned/report.json) and a plot beside it (rotation and geometric error against the band's middle).
+as ``training.evaluate``'s (the yaw's own mean error among them), over the faces detected (fewer as the yaw grows,
+so each band scores its own subset), and the share detected. Writes ``--report`` (default
+reports/turned/report.json) and a plot beside it (yaw error, geometric error and share detected per band).
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ def band_scores(model: FaceModel, predictor: Predictor, faces: int, band: tuple[
 
 
 def plot(report: dict, path: Path) -> None:
+    """Each checkpoint's rows against the middle of each band of yaw, three panels."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -50,7 +52,7 @@ def plot(report: dict, path: Path) -> None:
     middles = [np.mean(band) for band in report["bands"]]
     for name, bands in report["checkpoints"].items():
         for row in bands[0]["rows"]:
-            label, style = f"{Path(name).stem}: {row}", "o-" if row == "network" else "s--"
+            label, style = f"{name}: {row}", "o-" if row == "network" else "s--"
             for axis, key in zip(axes, ("yaw_error_deg", "geometric_rmse_mm", "detected"), strict=True):
                 axis.plot(middles, [band["rows"][row][key] for band in bands], style, label=label)
     for axis, title in zip(axes, ("yaw error (deg)", "geometric RMSE (mm)", "share of faces detected"), strict=True):

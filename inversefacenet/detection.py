@@ -33,7 +33,7 @@ os.environ.setdefault("GLOG_minloglevel", "2")  # MediaPipe's C++ logging: error
 ROI_SCALE = 1.5
 """Side of the square the landmark model reads, relative to the larger side of the face's box (MediaPipe's)."""
 MESH_PASSES = 4
-"""Most mesh passes per face (see :func:`mesh_face`)."""
+"""Most mesh passes per face, besides one retry of a first pass that found none (see :func:`mesh_face`)."""
 RETRY_SIDE = 1.3
 """Side of the region a face's second try is meshed in, in units of the first (see :func:`wider_level`)."""
 SETTLED = 0.05
@@ -499,7 +499,8 @@ def mesh_face(mesh: object, image: np.ndarray, roi: Roi) -> np.ndarray | None:
     for done in range(1, MESH_PASSES + 1):
         points = mesh_in_roi(mesh, image, roi)
         if points is None and done == 1:
-            points = mesh_in_roi(mesh, image, roi := wider_level(roi))
+            roi = wider_level(roi)
+            points = mesh_in_roi(mesh, image, roi)
         if points is None:
             return None
         roi, last = roi_of_landmarks(points), roi

@@ -293,6 +293,14 @@ def test_a_face_turned_65_degrees_is_meshed_when_its_boxs_region_finds_none(dete
     assert np.linalg.norm(face.landmarks[:468, :2] - points[:468], axis=1).mean() < 0.08 * side
 
 
+def test_the_retry_region_is_wider_and_turned_to_the_nearest_quarter():
+    roi = detection.Roi(np.array([50.0, 60.0]), 100.0, 0.0)
+    for rotation, quarter in ((0.4, 0.0), (-0.5, 0.0), (1.2, np.pi / 2), (3.1, np.pi), (-3.1, -np.pi)):
+        wider = detection.wider_level(roi._replace(rotation=rotation))
+        assert wider.rotation == pytest.approx(quarter) and wider.side == pytest.approx(130.0)
+        np.testing.assert_array_equal(wider.centre, roi.centre)
+
+
 def test_bad_settings_are_refused():
     for settings in ({"max_faces": 0}, {"min_face": 1}, {"max_idle": 0}):
         with pytest.raises(ValueError, match=next(iter(settings))):

@@ -18,10 +18,11 @@ Rows: the mean face (baseline), the network, and the network refined by the fit 
 full), and on the real path the full fit from the mean face (what the network saves).
 Metrics: model-space loss, rotation error (deg, mean over the three angles), geometric RMSE
 (mm, face vertices, unposed), photometric RMSE (0-255, inside the face mask), IoU of the face
-masks; on the real path also the placement error: where the face lands in the photo, the mean
-distance of its 468 projected mesh landmarks from the true points over the true outer-eye-corner
-distance, with MediaPipe's own points (as detected, and moved by the measured offset) as rows of
-their own (NaN where a row has no such measure). Prints a table and a JSON line.
+masks, and the yaw's own mean error (deg); on the real path also the placement error: where the
+face lands in the photo, the mean distance of its 468 projected mesh landmarks from the true points
+over the true outer-eye-corner distance, with MediaPipe's own points (as detected, and moved by the
+measured offset) as rows of their own (NaN where a row has no such measure). Prints a table and a
+JSON line.
 """
 
 from __future__ import annotations
@@ -50,6 +51,8 @@ from training.losses import ParameterLoss
 from training.realism import PHOTO, PHOTO_WITH_HEAD, Realism, photo_of_face
 
 REAL_PATH_SEED = 68_478
+REALISTIC_OF = 300
+"""The held-out set whose first faces the realistic row renders (``--count 300``, this CLI's default)."""
 
 
 def metrics(model: FaceModel, truth: FaceParameters, predicted: FaceParameters) -> dict[str, float]:
@@ -99,18 +102,20 @@ def refine(model: FaceModel, truth: FaceParameters, start: FaceParameters, mode:
     return FaceParameters.concatenate(results)
 
 
-def turned_faces(model: FaceModel, count: int, axis: int, degrees: tuple[float, float], seed: int) -> FaceParameters:
-    """The realistic row's first ``count`` faces (of the 300 held-out ones) with the angle ``axis`` (0 pitch, 1 yaw,
-    2 roll) redrawn from U(lo, hi) degrees either way: the real path on heads turned beyond the corpus's range."""
+def turned_faces(model: FaceModel, count: int, axis: int = 0, degrees: tuple[float, float] | None = None,
+                 seed: int = 0) -> FaceParameters:  # fmt: skip
+    """The realistic row's first ``count`` faces (of the REALISTIC_OF held-out ones) with the angle ``axis`` (0 pitch,
+    1 yaw, 2 roll) redrawn from U(lo, hi) degrees either way (None: as they are): the real path on heads turned
+    beyond the corpus's range."""
     truth = held_out_set(model, REALISTIC_OF).select(slice(0, count))
+    if degrees is None:
+        return truth
     rng = np.random.default_rng(seed)
     angle = rng.uniform(*degrees, count) * rng.choice([-1, 1], count)
     truth.rotation[:, axis] = np.radians(angle).astype(np.float32)
     return truth
 
 
-REALISTIC_OF = 300
-"""The held-out set whose first faces the realistic row renders (``--count 300``, this CLI's default)."""
 EXACT = "network, crops from the true points"
 """A perfect detector on the same photos: what MediaPipe's crops cost the network."""
 PLACEMENT = "placement_error_iod"
@@ -146,6 +151,8 @@ def real_path(model: FaceModel, predictor: Predictor, truth: FaceParameters, fit
             if params is not None:
                 outputs.setdefault(name, []).append(params)
             placements.setdefault(name, []).append(placement_error(placed, points))
+    if not found:
+        raise ValueError(f"the detector found none of the {truth.batch_size} faces: nothing to score")
     truth_found = truth.select(np.array(found, dtype=int))
     scores = {name: metrics(model, truth_found, FaceParameters.concatenate(params)) for name, params in outputs.items()}
     unscored = dict.fromkeys(scores["network"], np.nan)  # MediaPipe's points have no parameters to score
@@ -207,7 +214,7 @@ def evaluate(checkpoint: Path, count: int, fit_count: int, realistic: int = 0, r
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("checkpoint", type=Path)
-    parser.add_argument("--count", type=int, default=300, help="held-out images")
+    parser.add_argument("--count", type=int, default=REALISTIC_OF, help="held-out images")
     parser.add_argument("--fit-count", type=int, default=100, help="of which this many are also fitted (0: none)")
     parser.add_argument("--realistic", type=int, default=40, help="faces through the real photo path (0: none)")
     parser.add_argument("--no-real-fit", action="store_true", help="the network alone on the real path")
