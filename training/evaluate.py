@@ -102,8 +102,8 @@ def refine(model: FaceModel, truth: FaceParameters, start: FaceParameters, mode:
     return FaceParameters.concatenate(results)
 
 
-def turned_faces(model: FaceModel, count: int, axis: int = 0, degrees: tuple[float, float] | None = None,
-                 seed: int = 0) -> FaceParameters:  # fmt: skip
+def turned_faces(model: FaceModel, count: int, axis: int, degrees: tuple[float, float] | None,
+                 seed: int) -> FaceParameters:  # fmt: skip
     """The realistic row's first ``count`` faces (of the REALISTIC_OF held-out ones) with the angle ``axis`` (0 pitch,
     1 yaw, 2 roll) redrawn from U(lo, hi) degrees either way (None: as they are): the real path on heads turned
     beyond the corpus's range."""

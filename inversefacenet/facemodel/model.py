@@ -231,8 +231,8 @@ class FaceModel:
 
     def inner_triangles(self) -> np.ndarray:
         """(T,) bool: the triangles inside the head, all of whose vertices are the mouth's interior or the eyes."""
-        inside = self.mask_mouth_interior | self.mask_eyes
-        return self._cached("inner_triangles", lambda: inside[self.triangles].all(axis=1))
+        return self._cached("inner_triangles",
+                            lambda: (self.mask_mouth_interior | self.mask_eyes)[self.triangles].all(axis=1))
 
     @property
     def open_triangles(self) -> np.ndarray:
