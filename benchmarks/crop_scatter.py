@@ -27,13 +27,12 @@ sys.path.insert(0, str(ROOT))
 
 from inversefacenet.checkpoint import DEFAULT_CHECKPOINT, Predictor, to_parameters  # noqa: E402
 from inversefacenet.detection import LandmarkDetector  # noqa: E402
-from inversefacenet.facemodel.model import MESH_POINTS, FaceModel  # noqa: E402
+from inversefacenet.facemodel.model import FaceModel  # noqa: E402
 from inversefacenet.landmark_offsets import measured_offsets, moved  # noqa: E402
 from inversefacenet.params import FaceParameters  # noqa: E402
 from inversefacenet.preprocess import crop_for_landmarks, crop_input  # noqa: E402
 from training.corpus import held_out_set  # noqa: E402
-from training.evaluate import REAL_PATH_SEED, metrics  # noqa: E402
-from training.realism import photo_of_face  # noqa: E402
+from training.evaluate import metrics, nearest_face, realistic_photos  # noqa: E402
 
 HELD_OUT = 300
 """The held-out set whose first faces the realistic row renders (``training.evaluate --count 300``)."""
@@ -42,15 +41,12 @@ HELD_OUT = 300
 def faces_of_the_realistic_row(model: FaceModel, count: int) -> list[tuple[int, np.ndarray, np.ndarray, np.ndarray]]:
     """(index, photo, MediaPipe's 478 points, the true 478 points) of each detected face."""
     truth = held_out_set(model, HELD_OUT).select(slice(0, count))
-    rng = np.random.default_rng(REAL_PATH_SEED)
     detector, found = LandmarkDetector(), []
-    for k in range(count):
-        photo, points = photo_of_face(model, truth.select(slice(k, k + 1)), rng)
+    for k, (photo, points) in enumerate(realistic_photos(model, truth)):
         faces = detector(photo)
-        if faces:
-            centre = points[:MESH_POINTS].mean(axis=0)
-            face = min(faces, key=lambda f: np.linalg.norm(f.landmarks[:MESH_POINTS, :2].mean(axis=0) - centre))
-            found.append((k, photo, face.landmarks, points))
+        nearest = nearest_face([face.landmarks for face in faces], points)
+        if nearest is not None:
+            found.append((k, photo, faces[nearest].landmarks, points))
     detector.close()
     return found
 

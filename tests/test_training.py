@@ -25,7 +25,7 @@ from inversefacenet.render import render
 from tests.conftest import known_face, photo_of, random_parameters
 from training.bootstrap import bootstrap
 from training.corpus import PAPER, SyntheticStream, held_out_set, sample_parameters
-from training.evaluate import metrics, placement_error, projected, turned_faces
+from training.evaluate import metrics, nearest_face, placement_error, projected, realistic_photos, turned_faces
 from training.losses import AppearanceTerm, GeometryTerm, ParameterLoss, model_space_weights
 from training.realism import Realism, photo_of_face
 from training.ship import beats, report_markdown
@@ -419,6 +419,22 @@ def test_placement_of_the_truth_lands_on_the_true_points(model):
     assert placement_error(placed + [0.1 * eyes, 0], points) == pytest.approx(0.1, abs=1e-4)
     frontal = replace(truth, rotation=np.zeros_like(truth.rotation))
     assert placement_error(projected(model, frontal, crop, cam.DEFAULT_CAMERA), points) > 0.01
+
+
+def test_the_real_paths_photos_are_the_same_for_every_caller_and_its_face_the_nearest(model):
+    """Two runs over the same faces draw the same photos (one seed, in order), and of the faces found in a photo the
+    one centred on the true face is scored, wherever it is in the list; none found is None."""
+    truth = held_out_set(model, 2)
+    first, again = list(realistic_photos(model, truth)), list(realistic_photos(model, truth))
+    for (photo, points), (photo_again, points_again) in zip(first, again, strict=True):
+        np.testing.assert_array_equal(photo, photo_again)
+        np.testing.assert_array_equal(points, points_again)
+    assert not np.array_equal(first[0][0], first[1][0])  # each face its own photo
+    points = first[0][1]
+    elsewhere = points + [np.ptp(points[:, 0]) * 2, 0]
+    assert nearest_face([elsewhere, points + 1.0], points) == 1
+    assert nearest_face([points + 1.0, elsewhere], points) == 0
+    assert nearest_face([], points) is None
 
 
 def test_reconstructor_uses_a_network_checkpoint(model, tmp_path, capsys):

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -122,6 +123,23 @@ PLACEMENT = "placement_error_iod"
 """Where the face lands in the photo (real path only, :func:`placement_error`)."""
 
 
+def realistic_photos(model: FaceModel, truth: FaceParameters,
+                     realism: Realism = PHOTO) -> Iterator[tuple[np.ndarray, np.ndarray]]:  # fmt: skip
+    """Each face of ``truth`` as the real path's photo: (H, W, 3) uint8 and its (478, 2) true points (px), drawn
+    in order from one fixed seed, so every caller sees the same photos."""
+    rng = np.random.default_rng(REAL_PATH_SEED)
+    for k in range(truth.batch_size):
+        yield photo_of_face(model, truth.select(slice(k, k + 1)), rng, realism=realism)
+
+
+def nearest_face(faces: list[np.ndarray], points: np.ndarray) -> int | None:
+    """Of the (>=468, 2+) point sets found in a photo, the index of the one whose centre is nearest the true face's
+    (478, 2) points' centre; None if none was found."""
+    centre = points[:MESH_POINTS].mean(axis=0)
+    distances = [np.linalg.norm(face[:MESH_POINTS, :2].mean(axis=0) - centre) for face in faces]
+    return int(np.argmin(distances)) if distances else None
+
+
 def real_path(model: FaceModel, predictor: Predictor, truth: FaceParameters, fit: bool,
               correct: bool = True, realism: Realism = PHOTO, upright: bool = True) -> dict[str, dict]:  # fmt: skip
     """Metrics of the photo path on photo-like renders of ``truth`` (see the module docstring).
@@ -130,7 +148,6 @@ def real_path(model: FaceModel, predictor: Predictor, truth: FaceParameters, fit
     realism: what the photos add to the render (PHOTO; PHOTO_WITH_HEAD draws a head around each face).
     upright: tilted faces read upright (``Reconstructor.upright``), for its ablation (``benchmarks/tilted.py``).
     """
-    rng = np.random.default_rng(REAL_PATH_SEED)
     options = {"correct_landmarks": correct, "upright": upright}
     network_only = Reconstructor(model, predictor=predictor, fit_mode=None, **options)
     starts = {"network + full fit": predictor, "full fit from the mean face": None} if fit else {}
@@ -139,13 +156,13 @@ def real_path(model: FaceModel, predictor: Predictor, truth: FaceParameters, fit
         for row, start in starts.items()
     }
     found, outputs, placements = [], {}, {}
-    for k in tqdm(range(truth.batch_size), desc="real path", leave=False):
-        photo, points = photo_of_face(model, truth.select(slice(k, k + 1)), rng, realism=realism)
+    photos = realistic_photos(model, truth, realism)
+    for k, (photo, points) in enumerate(tqdm(photos, total=truth.batch_size, desc="real path", leave=False)):
         faces = network_only.detector(photo)
-        if not faces:
+        nearest = nearest_face([face.landmarks for face in faces], points)
+        if nearest is None:
             continue
-        centre = points[:MESH_POINTS].mean(axis=0)
-        face = min(faces, key=lambda f: np.linalg.norm(f.landmarks[:MESH_POINTS, :2].mean(axis=0) - centre))
+        face = faces[nearest]
         found.append(k)
         for name, (params, placed) in read_face(model, predictor, rows, photo, points, face).items():
             if params is not None:
