@@ -88,9 +88,9 @@ def plot(report: dict, path: Path) -> None:
                 axis.plot(middles, [band["rows"][row][key] for band in bands], style, label=label)
     detectors = {DETECTOR: [band["rows"][DETECTOR] for band in next(iter(report["checkpoints"].values()))]}
     detectors |= {PAGE: report["page"]} if "page" in report else {}
-    for name, bands in detectors.items():
-        axes[2].plot(middles, [band["detected"] for band in bands], "^:", label=name)
-        axes[3].plot(middles, [band[PLACEMENT] for band in bands], "^:", label=name)
+    for (name, bands), colour in zip(detectors.items(), ("black", "tab:purple"), strict=False):
+        axes[2].plot(middles, [band["detected"] for band in bands], "^:", color=colour, label=name)
+        axes[3].plot(middles, [band[PLACEMENT] for band in bands], "^:", color=colour, label=name)
     titles = ("yaw error (deg)", "geometric RMSE (mm)", "share of faces detected",
               "detector's points off (/ eye dist.)")
     for axis, title in zip(axes, titles, strict=True):
