@@ -449,10 +449,19 @@ def test_the_photo_texture_switch_follows_the_photo(browser, site, model, marked
     page.close()
 
 
+def rows_apart(rows: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """Per column, how far an edge's row lies from a reference edge's rows in that column or the next on either
+    side: where an edge runs steeply (at the silhouette) a shift of a fraction of a pixel sideways moves its row by
+    several."""
+    padded = np.pad(reference, 1, mode="edge")
+    return np.min([np.abs(rows - padded[shift : shift + len(rows)]) for shift in range(3)], axis=0)
+
+
 def test_the_views_edges_are_the_smooth_region_cut(browser, site, model):
     """The 3D view draws the atlas's mesh, clipped at the region cut like the Python previews: the top of its face mask
     (upright poses) and its bottom (poses seen from a little below) lie within a pixel of Python's render with the cut
-    under the view's camera (the model's own triangles put the top up to 131 px away in these poses, the bottom 4 to
+    under the view's camera (within a pixel: its row or a neighbouring column's, :func:`rows_apart`; the model's own
+    triangles put the top up to 131 px away in these poses, the bottom 4 to
     8 px). Seen without yaw or roll the top strays under 1.25 px from a smooth fit where the model's own triangles
     stray over 2.5 px (turned, the top row runs onto the forehead's steep side, where the fit measures the silhouette
     rather than the cut); the bottom does in every pose (the model's steps are smaller than the forehead's teeth)."""
@@ -471,7 +480,7 @@ def test_the_views_edges_are_the_smooth_region_cut(browser, site, model):
             columns = cut_columns(model, uncut.triangle_id[0][flip], crossed)
             assert len(columns) > width * len(mask), pose
             rows = [np.argmax(m[:, columns], axis=0) for m in (mask, cut.mask[0][flip], uncut.mask[0][flip])]
-            assert np.abs(rows[0] - rows[1]).max() <= 1, pose
+            assert rows_apart(rows[0], rows[1]).max() <= 1, pose
             if crossed is not None:
                 assert np.abs(rows[0] - rows[2]).max() >= 3, pose  # the steps the view drew
                 assert edge_roughness_px(mask, columns) < 1.25, pose

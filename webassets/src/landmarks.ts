@@ -37,6 +37,8 @@ const CANDIDATE = 0.15;
 const LOOK_CONTEXT = 2;
 const LOOK_SCORE = 0.75;
 const MAX_LOOKS = 16;
+/** Passes of the face mesh over a photo's crop: the second reads the face in the region of the first's points. */
+const PHOTO_MESH_PASSES = 2;
 /** Faces the mesh may find in one crop; the one nearest the crop's centre is kept. */
 const MESH_FACES = 2;
 
@@ -103,13 +105,18 @@ class Solution {
     return new Solution(solution);
   }
 
-  /** Its results for one image. `alone`: then a black image of the same size, so that the next image starts with
-   * no face carried over (the face mesh tracks faces from image to image as in a video; a photo's crops are each
-   * meshed afresh, as Python's static_image_mode; reset() would do it too, at about 2 s a call). */
-  async run(image: HTMLCanvasElement, alone = false): Promise<Results> {
-    this.latest = {};
-    await this.solution.send({ image });
-    const results = this.latest;
+  /** Its results for one image, read `passes` times: the face mesh tracks faces from image to image as in a video,
+   * so from the second pass on it reads each face in the region of its last points (MediaPipe's rule from landmarks
+   * to region, which Python's detection.mesh_face applies to a photo); the last pass that finds a face is kept.
+   * `alone`: then a black image of the same size, so that the next image starts with no face carried over (a
+   * photo's crops are each meshed afresh; reset() would do it too, at about 2 s a call). */
+  async run(image: HTMLCanvasElement, alone = false, passes = 1): Promise<Results> {
+    let results: Results = {};
+    for (let pass = 0; pass < passes; pass++) {
+      this.latest = {};
+      await this.solution.send({ image });
+      if (pass === 0 || this.latest.multiFaceLandmarks?.length) results = this.latest;
+    }
     if (alone) await this.solution.send({ image: canvas(image.width, image.height)[0] });
     return results;
   }
@@ -388,7 +395,8 @@ export class LandmarkDetector {
     side = MESH_INPUT, mesh = this.mesh): Promise<Float32Array | null> {
     const length = Math.max(box[2] - box[0], box[3] - box[1]) * context;
     const { crop, scale, shift } = square(image, centreOf(box), length, side, upsideDown);
-    const found = (await mesh.run(crop, mesh === this.mesh)).multiFaceLandmarks ?? [];
+    const photo = mesh === this.mesh; // a video's frames are tracked from frame to frame already
+    const found = (await mesh.run(crop, photo, photo ? PHOTO_MESH_PASSES : 1)).multiFaceLandmarks ?? [];
     const offset = (points: NormalizedLandmark[]) => {
       const mean = points.slice(0, 468).reduce((sum, p) => [sum[0] + p.x / 468, sum[1] + p.y / 468], [0, 0]);
       return Math.abs(mean[0] * side - side / 2) + Math.abs(mean[1] * side - side / 2);
