@@ -32,15 +32,12 @@ from inversefacenet.landmark_offsets import measured_offsets, moved  # noqa: E40
 from inversefacenet.params import FaceParameters  # noqa: E402
 from inversefacenet.preprocess import crop_for_landmarks, crop_input  # noqa: E402
 from training.corpus import held_out_set  # noqa: E402
-from training.evaluate import metrics, nearest_face, realistic_photos  # noqa: E402
-
-HELD_OUT = 300
-"""The held-out set whose first faces the realistic row renders (``training.evaluate --count 300``)."""
+from training.evaluate import REALISTIC_OF, metrics, nearest_face, realistic_photos  # noqa: E402
 
 
 def faces_of_the_realistic_row(model: FaceModel, count: int) -> list[tuple[int, np.ndarray, np.ndarray, np.ndarray]]:
     """(index, photo, MediaPipe's 478 points, the true 478 points) of each detected face."""
-    truth = held_out_set(model, HELD_OUT).select(slice(0, count))
+    truth = held_out_set(model, REALISTIC_OF).select(slice(0, count))
     detector, found = LandmarkDetector(), []
     for k, (photo, points) in enumerate(realistic_photos(model, truth)):
         faces = detector(photo)
@@ -76,7 +73,7 @@ def main() -> None:
         "the true points' box, MediaPipe's mask")}  # fmt: skip
     scatter, predicted, draw = [], [], np.random.default_rng(0)
     found = faces_of_the_realistic_row(model, args.faces)
-    held_out = held_out_set(model, HELD_OUT)
+    held_out = held_out_set(model, REALISTIC_OF)
     for k, photo, detected, true in found:
         raw, alignment = read(photo, detected)
         mean, _ = read(photo, offsets.correct(detected, None))

@@ -40,7 +40,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from crop_scatter import HELD_OUT, faces_of_the_realistic_row  # noqa: E402
+from crop_scatter import faces_of_the_realistic_row  # noqa: E402
 
 from inversefacenet.checkpoint import DEFAULT_CHECKPOINT, Predictor  # noqa: E402
 from inversefacenet.detection import DetectedFace, LandmarkDetector  # noqa: E402
@@ -51,7 +51,7 @@ from inversefacenet.pipeline import FIT_SIZE, Reconstructor  # noqa: E402
 from inversefacenet.preprocess import crop_for_landmarks  # noqa: E402
 from training.bootstrap import photo_faces  # noqa: E402
 from training.corpus import held_out_set  # noqa: E402
-from training.evaluate import metrics  # noqa: E402
+from training.evaluate import REALISTIC_OF, metrics  # noqa: E402
 from training.evaluate_photos import score  # noqa: E402
 
 MEAN_FACE = "full fit from the mean face"
@@ -95,7 +95,7 @@ def realistic(model: FaceModel, rows: dict[str, Reconstructor], count: int,
     """Outcomes against the truth on the realistic row's detected faces, and the median ms per face; with
     ``from_truth``, also each fit from a network's start run from the true parameters instead."""
     found = faces_of_the_realistic_row(model, count)
-    truth = held_out_set(model, HELD_OUT).select(np.array([k for k, *_ in found]))
+    truth = held_out_set(model, REALISTIC_OF).select(np.array([k for k, *_ in found]))
     results = {}
     for name, reconstructor in rows.items():
         params, ms = [], []

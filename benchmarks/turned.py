@@ -59,12 +59,9 @@ def band_scores(model: FaceModel, predictor: Predictor, faces: int, band: tuple[
 def page_scores(model: FaceModel, faces: int, band: tuple[float, float]) -> dict[str, float]:
     """The built page's detector (``make web-build``, in Chromium) on the same photos: the share of faces it finds
     and the placement error of its points, as :data:`DETECTOR`'s row scores the Python detector's."""
-    truths, photos = [], []
-    for photo, points in realistic_photos(model, turned_faces(model, faces, 1, band, YAW_SEED)):
-        photos.append(photo)
-        truths.append(points)
+    photos, truths = zip(*realistic_photos(model, turned_faces(model, faces, 1, band, YAW_SEED)), strict=True)
     errors = []
-    for found, points in zip(browser_faces(photos), truths, strict=True):
+    for found, points in zip(browser_faces(list(photos)), truths, strict=True):
         nearest = nearest_face(found, points)
         if nearest is not None:
             errors.append(placement_error(found[nearest], points))
@@ -84,7 +81,7 @@ def plot(report: dict, path: Path) -> None:
     for name, bands in report["checkpoints"].items():
         for row in (row for row in bands[0]["rows"] if row != DETECTOR):
             label, style = f"{name}: {row}", "o-" if row == "network" else "s--"
-            for axis, key in zip(axes, ("yaw_error_deg", "geometric_rmse_mm", "detected"), strict=False):
+            for axis, key in zip(axes[:3], ("yaw_error_deg", "geometric_rmse_mm", "detected"), strict=True):
                 axis.plot(middles, [band["rows"][row][key] for band in bands], style, label=label)
     detectors = {DETECTOR: [band["rows"][DETECTOR] for band in next(iter(report["checkpoints"].values()))]}
     detectors |= {PAGE: report["page"]} if "page" in report else {}

@@ -105,19 +105,19 @@ class Solution {
     return new Solution(solution);
   }
 
-  /** Its results for one image, read `passes` times: the face mesh tracks faces from image to image as in a video,
-   * so from the second pass on it reads each face in the region of its last points (MediaPipe's rule from landmarks
-   * to region, which Python's detection.mesh_face applies to a photo); the last pass that finds a face is kept.
-   * `alone`: then a black image of the same size, so that the next image starts with no face carried over (a
-   * photo's crops are each meshed afresh; reset() would do it too, at about 2 s a call). */
-  async run(image: HTMLCanvasElement, alone = false, passes = 1): Promise<Results> {
+  /** Its results for one image. The face mesh tracks faces from image to image as in a video; a `photo`'s crop is
+   * read PHOTO_MESH_PASSES times, so that from the second pass on it reads each face in the region of its last points
+   * (MediaPipe's rule from landmarks to region, which Python's detection.mesh_face applies to a photo; the last pass
+   * that finds a face is kept), then a black image of the same size, so that the next crop starts with no face
+   * carried over (reset() would do it too, at about 2 s a call). */
+  async run(image: HTMLCanvasElement, photo = false): Promise<Results> {
     let results: Results = {};
-    for (let pass = 0; pass < passes; pass++) {
+    for (let pass = 0; pass < (photo ? PHOTO_MESH_PASSES : 1); pass++) {
       this.latest = {};
       await this.solution.send({ image });
       if (pass === 0 || this.latest.multiFaceLandmarks?.length) results = this.latest;
     }
-    if (alone) await this.solution.send({ image: canvas(image.width, image.height)[0] });
+    if (photo) await this.solution.send({ image: canvas(image.width, image.height)[0] });
     return results;
   }
 }
@@ -395,8 +395,7 @@ export class LandmarkDetector {
     side = MESH_INPUT, mesh = this.mesh): Promise<Float32Array | null> {
     const length = Math.max(box[2] - box[0], box[3] - box[1]) * context;
     const { crop, scale, shift } = square(image, centreOf(box), length, side, upsideDown);
-    const photo = mesh === this.mesh; // a video's frames are tracked from frame to frame already
-    const found = (await mesh.run(crop, photo, photo ? PHOTO_MESH_PASSES : 1)).multiFaceLandmarks ?? [];
+    const found = (await mesh.run(crop, mesh === this.mesh)).multiFaceLandmarks ?? []; // a video's are tracked
     const offset = (points: NormalizedLandmark[]) => {
       const mean = points.slice(0, 468).reduce((sum, p) => [sum[0] + p.x / 468, sum[1] + p.y / 468], [0, 0]);
       return Math.abs(mean[0] * side - side / 2) + Math.abs(mean[1] * side - side / 2);
