@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import math
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -85,15 +86,23 @@ def _from_file_object(handle: Any, max_pixels: int) -> np.ndarray:
 def upright_size(path: Path) -> tuple[int, int]:
     """(width, height) of a photo file as it is displayed (its EXIF turn applied), read from its header: what the
     coordinates of a reduced photo's results scale back to."""
-    with Image.open(path) as image:
+    with _open(path) as image:
         width, height = image.size
         turned = image.getexif().get(EXIF_ORIENTATION, 1) in (5, 6, 7, 8)  # a quarter turn swaps the sides
     return (height, width) if turned else (width, height)
 
 
+def _open(source: Any) -> Image.Image:
+    """``Image.open`` without PIL's decompression-bomb warning: a photo over its warning size (about 89 MP) is
+    wanted here, reduced while it decodes, and one over LARGEST_PIXELS is refused in plain words."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        return Image.open(source)
+
+
 def _decode(handle: Any, max_pixels: int, name: str) -> np.ndarray:
     try:
-        image = Image.open(handle)
+        image = _open(handle)
     except UnidentifiedImageError as error:
         raise InputError(f"{name} is not an image file (JPEG, PNG, WebP, BMP, TIFF, GIF)") from error
     except Image.DecompressionBombError as error:
