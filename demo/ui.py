@@ -48,6 +48,9 @@ LIVE_TIME_LIMIT_S = 900
 """A live stream stops after this long (press record again): an open tab does not hold a tracker forever."""
 LAMP_RANGES = {"elevation_deg": (-90.0, 90.0), "intensity": (0.0, 3.0), "ambient": (0.0, 1.5)}
 """The lamp sliders' ranges (azimuth: the full circle); a recovered lamp is shown inside them."""
+PHOTO_TEXTURE = True
+"""The photo tab starts in the person's own skin, de-lit from the photo (the live tab too): the model's albedo alone
+pastes a smooth, paler face over the person (its switch turns it back on)."""
 TWIN_S = 2.0
 """Gradio's second change event for an upload comes at once; a user choosing the same file again takes longer."""
 PANEL_HEIGHT = 300  # px: every result panel, the 3D view included, the same height
@@ -77,8 +80,8 @@ as one column in the order given, each at its own height (``flex: none``; ``.for
 radio), and the 17 expression sliders go below the lighting, pose and download controls. On a desktop nothing
 changes."""
 INTRO = """# InverseFaceNet
-Upload a photo (or pick the example, or use the webcam): every face is found and its pose, shape, expression,
-skin albedo and lighting (2nd-order spherical harmonics) are recovered. Relight it, change its expression and pose,
+Upload a photo (or pick the example, or use the webcam): its faces are found and their pose, shape, expression,
+skin albedo and lighting (2nd-order spherical harmonics) are recovered. Relight a face, change its expression and pose,
 and download the mesh. The live tab relights your webcam's face frame by frame. Everything runs on this server's
 CPU; nothing is uploaded anywhere else."""
 
@@ -102,7 +105,8 @@ def _named(fn: Callable[..., Any], *names: str) -> Callable[..., Any]:
 
 def _panel(label: str, elem_id: str) -> gr.Image:
     """One result image, all of the same height (JPEG: previews travel faster)."""
-    return gr.Image(label=label, interactive=False, elem_id=elem_id, format="jpeg", height=PANEL_HEIGHT)
+    return gr.Image(label=label, interactive=False, elem_id=elem_id, format="jpeg", height=PANEL_HEIGHT,
+                    buttons=["download", "fullscreen"])  # not "share": it works on Hugging Face Spaces only
 
 
 def user_error(message: str) -> gr.Error:
@@ -163,6 +167,17 @@ class ShTableData(DataframeData):
             return {"headers": ["R", "G", "B"], **value}
         rows = value if isinstance(value, list | tuple) else [value]
         return {"headers": ["R", "G", "B"], "data": [row if isinstance(row, list | tuple) else [row] for row in rows]}
+
+
+class Slider(gr.Slider):
+    """gr.Slider (the same widget in the browser) that takes a value typed beyond its range as the nearest end,
+    as the widget itself shows it once the box loses focus, instead of failing the event (which covers every
+    output with an error badge and logs a traceback)."""
+
+    is_template = True
+
+    def preprocess(self, payload: float) -> float:
+        return super().preprocess(min(max(payload, self.minimum), self.maximum))
 
 
 class ShTable(gr.Dataframe):
@@ -241,7 +256,8 @@ def live_tab(reconstructor: Reconstructor) -> None:
             record = gr.Checkbox(False, label=f"{KEEP} (its parameters, up to {RECORD_LIMIT_S:.0f} s; ticking it "
                                  "starts a new recording)", elem_id="live-record")  # fmt: skip
         with gr.Column():
-            relit = gr.Image(label="Relit", interactive=False, format="jpeg", elem_id="live-relit")
+            relit = gr.Image(label="Relit", interactive=False, format="jpeg", elem_id="live-relit",
+                             buttons=["fullscreen"])
             status = gr.Markdown(elem_id="live-status")
             export_button = gr.Button("Export recording: per-frame JSON and animated GLB", elem_id="live-export")
             recording = gr.File(file_count="multiple", label="Recording", elem_id="live-recording")
@@ -390,7 +406,7 @@ class PhotoLoader:
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def load(
-        self, path: str | None, previous: Session | None, photo_texture: bool = False,
+        self, path: str | None, previous: Session | None, photo_texture: bool = PHOTO_TEXTURE,
         request: gr.Request | None = None,
     ) -> Loaded:  # fmt: skip
         """A new photo -> its session (showing the photo texture when that switch is on), or None and a message
@@ -516,12 +532,20 @@ def _apply_preset(session: Session | None, preset: str, *values: Any) -> Any:
 
 
 def _edit_table(session: Session | None, table: Any, *values: Any) -> list[Any]:
-    """The SH table edited by hand: its light shown (the lamp sliders at its lamp, their rest the remainder, so that
-    a slider moved next starts from the table's light) and the preset "custom"."""
+    """The SH table edited by hand (values: the lamp controls, the edits, with_composite): its light shown (the lamp
+    sliders at its lamp, their rest the remainder, so that a slider moved next starts from the table's light) and
+    the preset "custom". A cell that is not a number puts the table back at the light shown, which the lamp controls
+    hold, and says so in the status line, instead of failing the event (an error badge on every output); the
+    table's edit may come twice, so the message is the status line's, not a toast."""
     session = _need(session)
-    edit = _edit(session, table, tuple(values[:-1]))
+    lamp, edits, with_composite = values[:5], values[5:-1], bool(values[-1])
+    try:
+        edit = _edit(session, table, tuple(edits))
+    except gr.Error:
+        message = "**A cell of the SH table was not a number: the table shows the light in use again.**"
+        return [_table(_lamp_sh(session, *lamp)), *[gr.skip()] * 8, message]  # the lamp, preset and views stay
     light, session.light_rest = _slider_lamp(edit.sh)
-    return [*_light_values(light), CUSTOM, *_light_only(_preview(session, edit, bool(values[-1])))]
+    return [gr.skip(), *_light_values(light), CUSTOM, *_light_only(_preview(session, edit, with_composite))]
 
 
 def _edit_face(session: Session | None, table: Any, *values: Any) -> list[Any]:
@@ -581,15 +605,15 @@ def _lighting_controls() -> LightingControls:
                       label="Preset (matched to the photo's brightness)")  # fmt: skip
     azimuth, elevation, intensity, ambient, colour = _light_values(Light())  # where a failed photo puts them back
     lamp = [
-        gr.Slider(-180, 180, azimuth, step=1, label="Azimuth (°, + from the right)", elem_id="azimuth"),
-        gr.Slider(*LAMP_RANGES["elevation_deg"], elevation, step=1, label="Elevation (°)", elem_id="elevation"),
-        gr.Slider(*LAMP_RANGES["intensity"], intensity, step=0.01, label="Intensity", elem_id="intensity"),
-        gr.Slider(*LAMP_RANGES["ambient"], ambient, step=0.01, label="Ambient", elem_id="ambient"),
+        Slider(-180, 180, azimuth, step=1, label="Azimuth (°, + from the right)", elem_id="azimuth"),
+        Slider(*LAMP_RANGES["elevation_deg"], elevation, step=1, label="Elevation (°)", elem_id="elevation"),
+        Slider(*LAMP_RANGES["intensity"], intensity, step=0.01, label="Intensity", elem_id="intensity"),
+        Slider(*LAMP_RANGES["ambient"], ambient, step=0.01, label="Ambient", elem_id="ambient"),
         gr.ColorPicker(colour, label="Light colour", elem_id="colour"),
     ]
     with_composite = gr.Checkbox(True, label="Show the relit face in the photo")
-    photo_texture = gr.Checkbox(False, label="Photo texture: the person's own skin, de-lit from the photo (off: the "
-                                "face model's albedo)", elem_id="photo-texture")  # fmt: skip
+    photo_texture = gr.Checkbox(PHOTO_TEXTURE, label="Photo texture: the person's own skin, de-lit from the photo "
+                                "(off: the face model's albedo)", elem_id="photo-texture")  # fmt: skip
     with gr.Accordion("Raw SH coefficients (9 × RGB)", open=False):
         sh_table = ShTable(headers=["R", "G", "B"], row_count=9, column_count=3, datatype="number", type="array",
                                 interactive=True, label=" · ".join(SH_ROWS), elem_id="sh-table")  # fmt: skip
@@ -598,15 +622,15 @@ def _lighting_controls() -> LightingControls:
 
 def _expression_sliders() -> list[gr.Slider]:
     gr.Markdown("### Expression")
-    return [gr.Slider(0, 1, 0, step=0.01, label=name, elem_id=f"expr-{name}") for name in EXPRESSION_CONTROLS]
+    return [Slider(0, 1, 0, step=0.01, label=name, elem_id=f"expr-{name}") for name in EXPRESSION_CONTROLS]
 
 
 def _pose_controls() -> tuple[list[gr.Slider], gr.Button]:
     gr.Markdown("### Head pose")
     pose = [
-        gr.Slider(-60, 60, 0, step=0.5, label="Pitch (°)", elem_id="pitch"),
-        gr.Slider(-80, 80, 0, step=0.5, label="Yaw (°)", elem_id="yaw"),
-        gr.Slider(-180, 180, 0, step=0.5, label="Roll (°)", elem_id="roll"),  # a tilted head is read upright
+        Slider(-60, 60, 0, step=0.5, label="Pitch (°)", elem_id="pitch"),
+        Slider(-80, 80, 0, step=0.5, label="Yaw (°)", elem_id="yaw"),
+        Slider(-180, 180, 0, step=0.5, label="Roll (°)", elem_id="roll"),  # a tilted head is read upright
     ]
     return pose, gr.Button("Reset to the recovered face", elem_id="reset")
 
@@ -708,8 +732,8 @@ def _wire_edit_events(tab: PhotoTab) -> None:
     for control in [*edits, with_composite]:
         control.input(_named(_edit_face, "session", "sh", *EDIT_NAMES, "with_composite"), edit_inputs, tab.previews,
                       api_name="edit" if control is pitch else False, trigger_mode="always_last")  # fmt: skip
-    sh_table.input(_edit_table, edit_inputs, [*tab.lighting.lamp, tab.lighting.preset, *tab.lit_previews],
-                   api_name=False)
+    sh_table.input(_edit_table, [state, sh_table, *tab.lighting.lamp, *edits, with_composite],
+                   [sh_table, *tab.lighting.lamp, tab.lighting.preset, *tab.lit_previews], api_name=False)
     for control in [*tab.lighting.lamp[:4], *edits]:  # the sliders among the lamp controls (not the colour)
         control.release(_named(_refresh_3d, "session", "sh", *EDIT_NAMES), [state, sh_table, *edits],
                         tab.panels.model3d, api_name="refresh_3d" if control is pitch else False)  # fmt: skip

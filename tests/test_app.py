@@ -290,6 +290,38 @@ def test_a_colour_typed_into_the_picker_relights_and_a_picker_closed_unchanged_d
     assert bluer > 20
 
 
+@pytest.mark.skipif(CHROMIUM is None, reason="Debian chromium is not installed (.ci/run installs it)")
+def test_a_value_typed_beyond_a_slider_or_a_word_in_the_sh_table_leaves_the_page_working(server):
+    """A yaw of 200 typed into its box turns the head to the slider's end (80) instead of failing the event, and a
+    word typed into the SH table puts the light shown back and says so: no error badge anywhere."""
+    with page_with(server, EXAMPLE, "Face 1 of 1") as page:
+        page.locator("#relit img").wait_for(timeout=30_000)
+        before = page.locator("#relit img").get_attribute("src")
+        page.locator("#yaw input[type=number]").fill("200")
+        page.wait_for_function(f"document.querySelector('#relit img').src !== {before!r}", timeout=30_000)
+        page.locator("#yaw input[type=number]").blur()  # the widget shows its end once the box loses focus
+        page.wait_for_timeout(1000)
+        yaw_shown = page.locator("#yaw input[type=number]").input_value()
+        turned = shown(page, "#relit img")
+        page.get_by_text("Raw SH coefficients").click()  # the accordion opens
+        cell = page.locator('#sh-table [data-testid="cell-0-0"]')
+        light_before = cell.inner_text().split()[0]  # a selected cell also shows its menu button
+        cell.click()
+        page.keyboard.press("Enter")  # edit the cell
+        page.locator('#sh-table textarea[aria-label="Edit cell"]').first.wait_for(timeout=30_000)
+        page.keyboard.type("abc")
+        page.keyboard.press("Enter")
+        page.wait_for_function("document.querySelector('#status').innerText.includes('was not a number')",
+                               timeout=60_000)  # fmt: skip
+        first_cell = "document.querySelector('#sh-table [data-testid=\"cell-0-0\"]').innerText.split(/\\s/)[0]"
+        page.wait_for_function(f"{first_cell} === {light_before!r}", timeout=30_000)
+        page.wait_for_timeout(1000)
+        errors = page.locator(".error").count()  # Gradio marks a failed output with an error badge
+    assert yaw_shown == "80" and errors == 0
+    face = (turned < 250).any(-1)
+    assert face.sum() > 1000  # the turned head is drawn, not an error badge
+
+
 def test_scripts_call_endpoints_by_parameter_name(client, tmp_path, model):
     group = tmp_path / "two.png"
     Image.fromarray(two_face_photo(model)).save(group)

@@ -16,7 +16,17 @@ from PIL import Image
 from pygltflib import GLTF2
 
 from demo.session import EXPRESSION_CONTROLS, Edit, Session
-from demo.ui import CUSTOM, LOOSE_FIT, PhotoLoader, _edit_table, _fit_words, _relight, _typed_colour
+from demo.ui import (
+    CUSTOM,
+    LOOSE_FIT,
+    PhotoLoader,
+    _edit_table,
+    _fit_words,
+    _light_values,
+    _relight,
+    _slider_lamp,
+    _typed_colour,
+)
 from demo.views import (
     HEAD_RAISE,
     HEAD_SIZE,
@@ -141,10 +151,17 @@ def test_an_sh_table_edited_by_hand_moves_the_lamp_sliders_to_its_light(two_face
     table = recovered.sh.astype(np.float64)
     table[0] = [2.5, 0.8, 0.4]  # a warm, bright ambient
     rest = session.light_rest
+    lamp, session.light_rest = _slider_lamp(recovered.sh)
+    shown = _light_values(lamp)  # the lamp controls at the recovered light, as a new face shows them
     try:
-        outputs = _edit_table(session, table.tolist(), *edits, False)
-        assert outputs[5] == CUSTOM
-        azimuth, *others = outputs[:5]
+        # a cell that is not a number: the table goes back to the light the lamp controls hold, nothing else moves
+        garbled = [["abc", *row[1:]] if k == 0 else row for k, row in enumerate(table.tolist())]
+        kept = _edit_table(session, garbled, *shown, *edits, False)
+        np.testing.assert_allclose(kept[0], recovered.sh, atol=1e-4)
+        assert all(output == gr.skip() for output in kept[1:-1]) and "not a number" in kept[-1]
+        outputs = _edit_table(session, table.tolist(), *shown, *edits, False)
+        assert outputs[0] == gr.skip() and outputs[6] == CUSTOM
+        azimuth, *others = outputs[1:6]
         moved = np.asarray(_relight(session, azimuth + 1, *others, *edits, False)[0])
         assert np.abs(moved - table).max() < 0.05
         # the colour picker closed: nothing changes while its colour is the one shown, a typed colour relights
