@@ -54,8 +54,12 @@ pastes a smooth, paler face over the person (its switch turns it back on)."""
 TWIN_S = 2.0
 """Gradio's second change event for an upload comes at once; a user choosing the same file again takes longer."""
 PANEL_HEIGHT = 300  # px: every result panel, the 3D view included, the same height
+THUMBNAIL_COLUMNS, THUMBNAIL_ROWS = 3, 3
+"""The face thumbnails' grid (columns: as in CSS), and the rows shown before it scrolls."""
+THUMBNAIL_LABEL_PX, THUMBNAIL_ROW_PX = 40, 110  # the gallery's label, one row of thumbnails with its gap
 THEME = gr.themes.Default(font=["ui-sans-serif", "system-ui", "sans-serif"], font_mono=["ui-monospace", "monospace"])
 CSS = """
+#face-thumbnails .grid-container { grid-template-columns: repeat(3, minmax(0, 1fr)); }
 @media (max-width: 720px) {
   #photo-results { flex-direction: column; flex-wrap: nowrap; align-items: stretch; }
   #photo-column, #result-panels, #result-panels > .row { display: contents; }
@@ -74,11 +78,12 @@ CSS = """
   #expression-column { order: 1; }
 }
 """
-"""The app's style sheet (pass it to ``launch`` or ``mount_gradio_app``). Below 720 px (a phone) the photo column's
-and the panels' boxes dissolve (``display: contents``), so the upload, the main result and the other panels flow
-as one column in the order given, each at its own height (``flex: none``; ``.form`` is Gradio's box around the face
-radio), and the 17 expression sliders go below the lighting, pose and download controls. On a desktop nothing
-changes."""
+"""The app's style sheet (pass it to ``launch`` or ``mount_gradio_app``). The face thumbnails share the photo
+column's width in THUMBNAIL_COLUMNS (Gradio's gallery gives each at least 100 px, more than the column holds).
+Below 720 px (a phone) the photo column's and the panels' boxes dissolve (``display: contents``), so the upload,
+the main result and the other panels flow as one column in the order given, each at its own height (``flex:
+none``; ``.form`` is Gradio's box around the face radio), and the 17 expression sliders go below the lighting,
+pose and download controls; on a desktop the layout does not change."""
 INTRO = """# InverseFaceNet
 Upload a photo (or pick the example, or use the webcam): its faces are found and their pose, shape, expression,
 skin albedo and lighting (2nd-order spherical harmonics) are recovered. Relight a face, change its expression and pose,
@@ -477,9 +482,12 @@ def _show_face(choice: int, session: Session | None, with_composite: bool) -> li
 
 
 def _face_thumbnails(session: Session | None) -> dict[str, Any]:
-    """The thumbnails, shown only when there is more than one face to choose from."""
+    """The thumbnails, shown only when there is more than one face to choose from, in a box as tall as their rows
+    (up to THUMBNAIL_ROWS, then it scrolls), so that no caption is cut and no empty box is left below them."""
     many = session is not None and len(session.faces) > 1
-    return gr.update(value=session.thumbnails() if many else None, visible=many)
+    rows = min(-(-len(session.faces) // THUMBNAIL_COLUMNS), THUMBNAIL_ROWS) if many else 1
+    return gr.update(value=session.thumbnails() if many else None, visible=many,
+                     height=THUMBNAIL_LABEL_PX + rows * THUMBNAIL_ROW_PX)  # fmt: skip
 
 
 def _pick_face(session: Session | None, with_composite: bool, selected: gr.SelectData) -> Any:
@@ -582,7 +590,7 @@ def _photo_inputs() -> PhotoInputs:
     if EXAMPLES:
         gr.Examples(EXAMPLES, inputs=photo, elem_id="examples")
     face_choice = gr.Radio([], type="index", label="Face", elem_id="face-choice")
-    thumbnails = gr.Gallery(label="Faces (numbered as on the overlay; click one)", columns=6, height=130,
+    thumbnails = gr.Gallery(label="Faces (click one)", columns=THUMBNAIL_COLUMNS, fit_columns=False,
                             allow_preview=False, visible=False, elem_id="face-thumbnails")  # fmt: skip
     return PhotoInputs(photo, face_choice, thumbnails, gr.Markdown(elem_id="status"))
 

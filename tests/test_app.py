@@ -39,6 +39,10 @@ the desktop columns merely stacked put it 618 px below; with the phone layout it
 BOXES = """(ids) => Object.fromEntries(ids.map((id) => { const box = document.querySelector(id).getBoundingClientRect();
     return [id, {top: box.top + scrollY, bottom: box.bottom + scrollY, left: box.left, right: box.right}]; }))"""
 """Page script: document-relative boxes of the given selectors."""
+BOXES_OF = """(selectors) => selectors.flatMap((s) => [...document.querySelectorAll(s)].map((e) => {
+    const box = e.getBoundingClientRect(); return {top: box.top, bottom: box.bottom, left: box.left, right: box.right};
+    }))"""
+"""Page script: the viewport boxes of every element each selector matches, in order."""
 COUNT_UPDATES = """() => { window.updates = []; let last = null; setInterval(() => {
     const image = document.querySelector('#live-relit img');
     if (image && image.src !== last) { last = image.src; window.updates.push(performance.now()); } }, 5); }"""
@@ -370,6 +374,7 @@ def test_the_page_picks_a_face_by_its_thumbnail_and_a_faceless_photo_gives_one_m
     Image.fromarray(np.full((240, 320, 3), 120, np.uint8)).save(blank)
     with page_with(server, group, "Face 1 of 2") as page:
         page.locator("#face-thumbnails img").nth(1).wait_for(timeout=30_000)
+        gallery, *thumbnails = page.evaluate(BOXES_OF, ["#face-thumbnails", "#face-thumbnails .thumbnail-item"])
         page.locator("#face-thumbnails img").nth(1).click()
         page.wait_for_function("document.querySelector('#status').innerText.includes('Face 2 of 2')", timeout=60_000)
         lamp_of_face = [page.locator(f"#{name} input[type=number]").input_value() for name in ("azimuth", "ambient")]
@@ -383,6 +388,8 @@ def test_the_page_picks_a_face_by_its_thumbnail_and_a_faceless_photo_gives_one_m
         overlay_images = page.locator("#overlay img").count()
         lamp_after = [page.locator(f"#{name} input[type=number]").input_value() for name in ("azimuth", "ambient")]
         page.wait_for_function("document.querySelector('#azimuth input[type=range]').disabled", timeout=30_000)
+    assert len(thumbnails) == 2 and all(gallery["left"] <= box["left"] and box["right"] <= gallery["right"]
+                                        and box["bottom"] <= gallery["bottom"] for box in thumbnails)  # none cut off
     assert errors == 0 and overlay_images == 0 and usable_with_face  # the lamp is usable only with a face
     assert lamp_after == ["0", "0.5"] != lamp_of_face  # the controls are back at their start, not the last face's
 

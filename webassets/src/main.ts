@@ -138,7 +138,7 @@ class App {
   private texelMapMs = 0;
   private rehearsalMs: number[] = []; // each stand-in photo texture's (prepareTextures)
   private texturesPrepared = false;
-  private usePhotoTexture = false; // as the Gradio app: the model albedo unless switched on
+  private usePhotoTexture = false; // the model albedo unless switched on (the Gradio app starts switched on)
   readonly recording = new Recording(); // the tracked face's frames while Record is on, live
   private recordOn = false;
 
