@@ -66,7 +66,7 @@ def main(argv: list[str] | None = None) -> None:
     from fastapi import FastAPI
 
     from demo import webpage
-    from demo.ui import CSS, THEME, build_app
+    from demo.ui import STYLE, build_app
     from demo.views import use_preview
     from inversefacenet.pipeline import Reconstructor
 
@@ -77,7 +77,7 @@ def main(argv: list[str] | None = None) -> None:
     blocks.queue(default_concurrency_limit=args.concurrency)
     server = FastAPI()
     has_page = webpage.mount(server)  # before the Gradio app, which takes every other path
-    server = gr.mount_gradio_app(server, blocks, path="/", max_file_size=MAX_UPLOAD, theme=THEME, css=CSS,
+    server = gr.mount_gradio_app(server, blocks, path="/", max_file_size=MAX_UPLOAD, **STYLE,
                                  ssr_mode=False, show_error=True, footer_links=[])  # fmt: skip
     url = f"http://{args.host}:{args.port}/"
     page = f"; browser-only page at {url}web/" if has_page else " (browser-only page not built: make web-build)"

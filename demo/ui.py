@@ -84,6 +84,16 @@ Below 720 px (a phone) the photo column's and the panels' boxes dissolve (``disp
 the main result and the other panels flow as one column in the order given, each at its own height (``flex:
 none``; ``.form`` is Gradio's box around the face radio), and the 17 expression sliders go below the lighting,
 pose and download controls; on a desktop the layout does not change."""
+ENTER_COMMITS = """() => document.addEventListener("keydown", (event) => {
+    const box = event.target;
+    if (event.key === "Enter" && box.matches("input[type=number]") && box.closest(".block")?.querySelector(
+        "input[type=range]")) box.blur();
+})"""
+"""Page script: Enter in a slider's number box ends the typing as leaving the box does: Gradio then shows the value
+inside the slider's range and fires the slider's release, which the 3D view and the export wait for (before, a
+value typed and entered reached the previews only)."""
+STYLE = {"theme": THEME, "css": CSS, "js": ENTER_COMMITS}
+"""What ``launch`` or ``mount_gradio_app`` takes besides the app, for the page as designed."""
 INTRO = """# InverseFaceNet
 Upload a photo (or pick the example, or use the webcam): its faces are found and their pose, shape, expression,
 skin albedo and lighting (2nd-order spherical harmonics) are recovered. Relight a face, change its expression and pose,

@@ -16,7 +16,7 @@ import trimesh
 from PIL import Image
 
 from benchmarks.live_video import moving_frames, write_y4m
-from demo.ui import CSS, THEME, build_app
+from demo.ui import STYLE, build_app
 from inversefacenet import Reconstructor
 from inversefacenet.checkpoint import DEFAULT_CHECKPOINT
 from inversefacenet.detection import LandmarkDetector
@@ -57,7 +57,7 @@ def serve(reconstructor: Reconstructor):
     app = build_app(reconstructor)
     app.queue(default_concurrency_limit=2)
     app.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, ssr_mode=False,
-               theme=THEME, css=CSS)  # fmt: skip
+               **STYLE)  # fmt: skip
     yield f"http://127.0.0.1:{port}/"
     app.close()
     reconstructor.detector.close()
@@ -296,14 +296,19 @@ def test_a_colour_typed_into_the_picker_relights_and_a_picker_closed_unchanged_d
 
 @pytest.mark.skipif(CHROMIUM is None, reason="Debian chromium is not installed (.ci/run installs it)")
 def test_a_value_typed_beyond_a_slider_or_a_word_in_the_sh_table_leaves_the_page_working(server):
-    """A yaw of 200 typed into its box turns the head to the slider's end (80) instead of failing the event, and a
-    word typed into the SH table puts the light shown back and says so: no error badge anywhere."""
+    """A yaw of 200 typed into its box and entered turns the head to the slider's end (80), in the previews and the 3D
+    view, instead of failing the event, and a word typed into the SH table puts the light shown back and says so: no
+    error badge anywhere."""
     with page_with(server, EXAMPLE, "Face 1 of 1") as page:
         page.locator("#relit img").wait_for(timeout=30_000)
         before = page.locator("#relit img").get_attribute("src")
+        glb = "document.querySelector('#model3d a[download]')?.href"
+        page.wait_for_function(f"{glb} !== undefined", timeout=60_000)  # the 3D view follows the first preview
+        glb_before = page.evaluate(glb)
         page.locator("#yaw input[type=number]").fill("200")
         page.wait_for_function(f"document.querySelector('#relit img').src !== {before!r}", timeout=30_000)
-        page.locator("#yaw input[type=number]").blur()  # the widget shows its end once the box loses focus
+        page.locator("#yaw input[type=number]").press("Enter")  # ends the typing: the box shows the slider's end
+        page.wait_for_function(f"{glb} !== {glb_before!r}", timeout=60_000)  # and the 3D view follows it
         page.wait_for_timeout(1000)
         yaw_shown = page.locator("#yaw input[type=number]").input_value()
         turned = shown(page, "#relit img")

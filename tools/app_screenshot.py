@@ -17,7 +17,7 @@ from pathlib import Path
 from PIL import Image
 from playwright.sync_api import sync_playwright
 
-from demo.ui import CSS, THEME, build_app
+from demo.ui import STYLE, build_app
 from inversefacenet import Reconstructor
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -68,8 +68,7 @@ def main() -> None:
         prevent_thread_lock=True,
         quiet=True,
         ssr_mode=False,
-        theme=THEME,
-        css=CSS,
+        **STYLE,
     )
     try:
         screenshot(f"http://127.0.0.1:{port}/", args.out, chromium)
