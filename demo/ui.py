@@ -55,11 +55,11 @@ TWIN_S = 2.0
 """Gradio's second change event for an upload comes at once; a user choosing the same file again takes longer."""
 PANEL_HEIGHT = 300  # px: every result panel, the 3D view included, the same height
 THUMBNAIL_COLUMNS, THUMBNAIL_ROWS = 3, 3
-"""The face thumbnails' grid (columns: as in CSS), and the rows shown before it scrolls."""
+"""The face thumbnails' grid, and the rows shown before it scrolls."""
 THUMBNAIL_LABEL_PX, THUMBNAIL_ROW_PX = 40, 110  # the gallery's label, one row of thumbnails with its gap
 THEME = gr.themes.Default(font=["ui-sans-serif", "system-ui", "sans-serif"], font_mono=["ui-monospace", "monospace"])
-CSS = """
-#face-thumbnails .grid-container { grid-template-columns: repeat(3, minmax(0, 1fr)); }
+THUMBNAIL_GRID = f"repeat({THUMBNAIL_COLUMNS}, minmax(0, 1fr))"
+CSS = f"#face-thumbnails .grid-container {{ grid-template-columns: {THUMBNAIL_GRID}; }}\n" + """
 @media (max-width: 720px) {
   #photo-results { flex-direction: column; flex-wrap: nowrap; align-items: stretch; }
   #photo-column, #result-panels, #result-panels > .row { display: contents; }
@@ -556,12 +556,13 @@ def _edit_table(session: Session | None, table: Any, *values: Any) -> list[Any]:
     hold, and says so in the status line, instead of failing the event (an error badge on every output); the
     table's edit may come twice, so the message is the status line's, not a toast."""
     session = _need(session)
-    lamp, edits, with_composite = values[:5], values[5:-1], bool(values[-1])
+    lamp, edits, with_composite = values[: len(LIGHT_NAMES)], values[len(LIGHT_NAMES) : -1], bool(values[-1])
     try:
         edit = _edit(session, table, tuple(edits))
     except gr.Error:
         message = "**A cell of the SH table was not a number: the table shows the light in use again.**"
-        return [_table(_lamp_sh(session, *lamp)), *[gr.skip()] * 8, message]  # the lamp, preset and views stay
+        kept = [gr.skip()] * (len(LIGHT_NAMES) + 3)  # the lamp, the preset, the relit and composite views
+        return [_table(_lamp_sh(session, *lamp)), *kept, message]
     light, session.light_rest = _slider_lamp(edit.sh)
     return [gr.skip(), *_light_values(light), CUSTOM, *_light_only(_preview(session, edit, with_composite))]
 
