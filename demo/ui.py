@@ -19,7 +19,7 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import gradio as gr
 import numpy as np
@@ -30,7 +30,7 @@ from demo.live import LiveSession
 from demo.photo_input import PhotoInput
 from demo.recording import KEEP, RECORD_LIMIT_S
 from demo.session import EXPORT_FORMATS, EXPRESSION_CONTROLS, Edit, Session
-from inversefacenet.errors import InputError
+from inversefacenet.errors import InputError, NoFaceError
 from inversefacenet.lighting import PRESETS, Light, hex_to_rgb, light_from_sh, preset_sh, rgb_to_hex, sh_from_light
 from inversefacenet.pipeline import FaceResult, Reconstructor
 from inversefacenet.preprocess import eye_distance
@@ -402,8 +402,13 @@ def _show(session: Session | None, with_composite: bool) -> list[Any]:
     return _start(session, with_composite)[1:]
 
 
-Loaded = tuple[Session | None, str]
-"""A photo's session (None when it gave none) and the status line's message."""
+class Loaded(NamedTuple):
+    """A photo's session (None when it gave none), the status line's message, and whether the file was no image
+    the browser can show either (it then shows a broken-image icon: the page clears the box instead)."""
+
+    session: Session | None
+    message: str
+    unreadable: bool = False
 
 
 @dataclass(frozen=True)
@@ -438,10 +443,10 @@ class PhotoLoader:
             if running is None:
                 self._loading[key] = (mine := Future()), now
         if running is not None:  # the first call warns, and closes the session it replaced; this one closes its own
-            session, message = running.result()
-            if previous is not None and previous is not session:
+            loaded = running.result()
+            if previous is not None and previous is not loaded.session:
                 previous.close()
-            return session, message
+            return loaded
         try:
             mine.set_result(self._load(path, previous, photo_texture))
         except BaseException as error:
@@ -452,20 +457,33 @@ class PhotoLoader:
         if previous is not None:
             previous.close()
         if path is None:
-            return None, ""
+            return Loaded(None, "")
         try:
             session = Session.reconstruct(self.reconstructor, path)
             session.use_photo_texture(bool(photo_texture))
-            return session, ""
+            return Loaded(session, "")
         except InputError as error:
             message = str(error).replace(str(Path(path).parent) + "/", "")  # no server paths
             gr.Warning(message)
-            return None, f"**{message}**"
+            return Loaded(None, f"**{message}**", unreadable=not isinstance(error, NoFaceError))
+
+    def upload(
+        self, path: str | None, previous: Session | None, photo_texture: bool = PHOTO_TEXTURE,
+        request: gr.Request | None = None,
+    ) -> tuple[Session | None, Any, Any]:  # fmt: skip
+        """The page's :meth:`load`: the session, the status line and the photo box. A file that is no image is
+        taken out of the box (no broken-image icon; the box is ready for the next file), and the box's emptying,
+        which comes back here as a change with no photo and no session, leaves the message in place. A photo
+        without a face stays shown beside its message."""
+        if path is None and previous is None:
+            return None, gr.skip(), gr.skip()
+        loaded = self.load(path, previous, photo_texture, request)
+        return loaded.session, loaded.message, None if loaded.unreadable else gr.skip()
 
     def reconstruct(self, path: str | None, with_composite: bool, previous: Session | None) -> list[Any]:
         """For scripts: one call, the same outputs as the page, and an error for unusable input. An error leaves
         the script's state as it was, so the previous face stays open until a photo replaces it."""
-        session, message = self.load(path, None)
+        session, message, _ = self.load(path, None)
         if session is None and message:
             raise user_error(message.strip("*"))
         if previous is not None:
@@ -694,7 +712,7 @@ def _wire_photo_events(tab: PhotoTab, loader: PhotoLoader) -> None:
     # The page: a failed photo leaves one message (status + toast), not an error badge on every
     # output; the 3D view follows the first preview instead of delaying it.
     inputs.photo.change(
-        loader.load, [inputs.photo, state, photo_texture], [state, inputs.status], api_name=False
+        loader.upload, [inputs.photo, state, photo_texture], [state, inputs.status, inputs.photo], api_name=False
     ).then(  # fmt: skip
         _show, [state, with_composite], tab.start_outputs[1:], api_name=False
     ).then(_recovered_3d, state, model3d, api_name=False).then(

@@ -373,8 +373,9 @@ def test_scripts_call_endpoints_by_parameter_name(client, tmp_path, model):
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="Debian chromium is not installed (.ci/run installs it)")
-def test_the_page_picks_a_face_by_its_thumbnail_and_a_faceless_photo_gives_one_message(server, tmp_path, model):
-    group, blank = tmp_path / "two.png", tmp_path / "blank.png"
+def test_the_page_picks_a_face_by_its_thumbnail_and_a_faceless_photo_or_a_file_no_image_gives_one_message(server, tmp_path, model):
+    group, blank, notes = tmp_path / "two.png", tmp_path / "blank.png", tmp_path / "notes.jpg"
+    notes.write_text("not a photo")
     Image.fromarray(two_face_photo(model)).save(group)
     Image.fromarray(np.full((240, 320, 3), 120, np.uint8)).save(blank)
     with page_with(server, group, "Face 1 of 2") as page:
@@ -393,6 +394,14 @@ def test_the_page_picks_a_face_by_its_thumbnail_and_a_faceless_photo_gives_one_m
         overlay_images = page.locator("#overlay img").count()
         lamp_after = [page.locator(f"#{name} input[type=number]").input_value() for name in ("azimuth", "ambient")]
         page.wait_for_function("document.querySelector('#azimuth input[type=range]').disabled", timeout=30_000)
+        blank_shown = page.locator("#photo img").count()  # a photo without a face stays in its box
+        page.locator("#photo input[type=file]").set_input_files(str(notes))
+        page.wait_for_function("document.querySelector('#status').innerText.includes('not an image')", timeout=60_000)
+        page.wait_for_function("!document.querySelector('#photo img')", timeout=30_000)  # no broken-image icon
+        page.wait_for_timeout(1000)  # the emptied box's own change has come and gone
+        message_kept = "not an image" in page.locator("#status").inner_text()
+        ready = page.locator("#photo input[type=file]").count()  # the box takes the next file
+    assert blank_shown == 1 and message_kept and ready == 1
     assert len(thumbnails) == 2 and all(gallery["left"] <= box["left"] and box["right"] <= gallery["right"]
                                         and box["bottom"] <= gallery["bottom"] for box in thumbnails)  # none cut off
     assert errors == 0 and overlay_images == 0 and usable_with_face  # the lamp is usable only with a face

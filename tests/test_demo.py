@@ -528,17 +528,17 @@ def test_one_browsers_upload_loading_twice_at_once_is_reconstructed_once(reconst
     browser = SimpleNamespace(session_hash="browser-1")
     with ThreadPoolExecutor(2) as pool:
         results = list(pool.map(lambda _: loader.load(str(photo), None, False, browser), range(2)))
-    (first, _), (second, _) = results
+    first, second = (loaded.session for loaded in results)
     assert first is second and counting.calls == 1 and first.folder.exists()
-    other, _ = loader.load(str(photo), None, False, SimpleNamespace(session_hash="browser-2"))
+    other = loader.load(str(photo), None, False, SimpleNamespace(session_hash="browser-2")).session
     assert other is not first and counting.calls == 2
-    again, _ = loader.load(str(photo), first, False, browser)  # a later upload of the same file loads anew
+    again = loader.load(str(photo), first, False, browser).session  # a later upload of the same file loads anew
     assert again is not first and not first.folder.exists() and counting.calls == 3
     with ThreadPoolExecutor(2) as pool:  # the second call came with another session in its state: it closes it
         loading = pool.submit(loader.load, str(photo), again, False, browser)
         time.sleep(0.1)  # the first call is loading (CountingReconstructor waits 0.5 s)
         waiting = pool.submit(loader.load, str(photo), other, False, browser)
-        (latest, _), (same, _) = loading.result(), waiting.result()
+        latest, same = loading.result().session, waiting.result().session
     assert same is latest and counting.calls == 4 and not again.folder.exists() and not other.folder.exists()
     latest.close()
 
@@ -554,10 +554,25 @@ def test_a_rejected_upload_warns_once_though_gradio_asks_twice(reconstructor, tm
     notes.write_text("not a photo")
     loader, browser = PhotoLoader(reconstructor, twin_s=1.0), SimpleNamespace(session_hash="browser-1")
     answers = [loader.load(str(notes), None, False, browser) for _ in range(2)]
-    assert answers[0] == answers[1] and answers[0][0] is None and "not an image" in answers[0][1]
+    assert answers[0] == answers[1] and answers[0].session is None and "not an image" in answers[0].message
+    assert answers[0].unreadable  # the page takes it out of the photo box
     assert len(warnings) == 1
     time.sleep(1.1)
     assert loader.load(str(notes), None, False, browser) == answers[0] and len(warnings) == 2
+
+
+def test_the_page_empties_the_photo_box_of_a_file_that_is_no_image_and_keeps_its_message(reconstructor, tmp_path):
+    """A file the browser cannot show either would stay in the box as a broken-image icon; a photo without a face
+    stays shown. Emptying the box comes back as a change with no photo and no session: the message stays."""
+    notes, blank = tmp_path / "notes.jpg", tmp_path / "blank.png"
+    notes.write_text("not a photo")
+    Image.fromarray(np.full((240, 320, 3), 120, np.uint8)).save(blank)
+    loader = PhotoLoader(reconstructor)
+    session, message, box = loader.upload(str(notes), None, False)
+    assert session is None and "not an image" in message and box is None
+    session, message, box = loader.upload(str(blank), None, False)
+    assert session is None and "no face" in message.lower() and box == gr.skip()
+    assert loader.upload(None, None, False) == (None, gr.skip(), gr.skip())
 
 
 def test_previews_leave_room_for_an_edited_pose_and_the_composite_still_lands(two_faces):
