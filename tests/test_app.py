@@ -373,7 +373,7 @@ def test_scripts_call_endpoints_by_parameter_name(client, tmp_path, model):
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="Debian chromium is not installed (.ci/run installs it)")
-def test_the_page_picks_a_face_by_thumbnail_and_a_faceless_photo_or_non_image_gives_one_message(server, tmp_path, model):
+def test_the_page_picks_a_face_by_thumbnail_and_a_faceless_photo_or_non_image_gives_a_message(server, tmp_path, model):
     group, blank, notes = tmp_path / "two.png", tmp_path / "blank.png", tmp_path / "notes.jpg"
     notes.write_text("not a photo")
     Image.fromarray(two_face_photo(model)).save(group)
