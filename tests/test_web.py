@@ -397,26 +397,25 @@ def downloaded_ply_colours(page, folder: Path) -> np.ndarray:
 
 
 def test_the_photo_texture_switch_follows_the_photo(browser, site, model, marked_photo, tmp_path):
-    """Model albedo by default (as the app); the photo texture changes the view and the downloads, and a dark mark
+    """The photo texture by default (as the app); the model albedo changes the view and the downloads, and a dark mark
     painted on the photo's cheek darkens the texture, the PLY and the view there, not on the forehead. The network
     alone places the face a few mm off the photo, so "there" is within 20 mm of the mark's landmark on the face.
     (The other cheek may darken too: texels the photo shows poorly take their mirror image's colour.)"""
     page, hosts = open_page(browser, site, "wasm")
     page.set_input_files("#file", str(EXAMPLE))
     page.wait_for_function("document.body.classList.contains('has-face')", timeout=120_000)
-    assert page.is_checked("#skin-model") and not page.is_checked("#skin-photo")
-    model_view, model_texture = view_image(page), downloaded_texture(page)
-    page.check("#skin-photo")
+    assert page.is_checked("#skin-photo") and not page.is_checked("#skin-model")
     photo_view, photo_texture = view_image(page), downloaded_texture(page)
     photo_ply = downloaded_ply_colours(page, tmp_path)
     timings = page.evaluate("window.inverseFaceNet.photoTextureTimings()")
     print(f"photo texture {timings['ms']:.0f} ms, texel map {timings['texel_map_ms']:.0f} ms (built once)")
     assert " · photo texture " in page.inner_text("#status")
+    page.check("#skin-model")
+    model_view, model_texture = view_image(page), downloaded_texture(page)
     assert np.abs(photo_view.astype(int) - model_view).mean() > 1
     assert np.abs(photo_texture.astype(int) - model_texture).mean() > 3
-    page.check("#skin-model")
-    assert np.array_equal(view_image(page), model_view)  # back to the model albedo
     page.check("#skin-photo")
+    assert np.array_equal(view_image(page), photo_view)  # back to the photo texture, made once
     page.set_input_files("#file", str(marked_photo))  # a new photo follows the switch
     page.wait_for_function("document.getElementById('status').textContent.includes('photo texture')",
                            timeout=120_000)  # fmt: skip
@@ -892,9 +891,9 @@ def test_live_recording_downloads_the_apps_json_and_an_animated_glb(camera_brows
 
 
 def test_a_black_and_white_photo_shows_a_grey_face(browser, site, tmp_path):
-    """The example photo in black and white: the view and the PLY download show the model albedo without its skin
-    colour under a grey light (the page's rule as pipeline.is_grey_face, parity in test_web_parity); in colour the
-    same view and download carry a skin tone."""
+    """The example photo in black and white: the view and the PLY download show a grey face in either skin, the
+    model albedo without its skin colour under a grey light (the page's rule as pipeline.is_grey_face, parity in
+    test_web_parity); in colour the same view and download carry a skin tone."""
     grey = tmp_path / "grey.png"
     Image.open(EXAMPLE).convert("L").save(grey)
     tints = {}
@@ -902,11 +901,14 @@ def test_a_black_and_white_photo_shows_a_grey_face(browser, site, tmp_path):
         page, _ = open_page(browser, site, "wasm")
         page.set_input_files("#file", str(photo))
         page.wait_for_function("document.body.classList.contains('has-face')", timeout=120_000)
-        colours = downloaded_ply_colours(page, tmp_path).astype(int)
-        view = view_image(page).astype(int)
-        face = view.sum(-1) < 3 * 250  # the view's background is white
-        tints[name] = (float((colours[:, 0] - colours[:, 2]).mean()),
-                       float((view[face][:, 0] - view[face][:, 2]).mean()))  # red over blue: PLY, view
+        for skin in ("photo", "model"):
+            page.check(f"#skin-{skin}")
+            colours = downloaded_ply_colours(page, tmp_path).astype(int)
+            view = view_image(page).astype(int)
+            face = view.sum(-1) < 3 * 250  # the view's background is white
+            tints[name, skin] = (float((colours[:, 0] - colours[:, 2]).mean()),
+                                 float((view[face][:, 0] - view[face][:, 2]).mean()))  # red over blue: PLY, view
         page.close()
-    assert tints["colour"][0] > 15 and tints["colour"][1] > 10
-    assert abs(tints["grey"][0]) < 1 and abs(tints["grey"][1]) < 2
+    for skin in ("photo", "model"):
+        assert tints["colour", skin][0] > 15 and tints["colour", skin][1] > 10, tints
+        assert abs(tints["grey", skin][0]) < 1 and abs(tints["grey", skin][1]) < 2, tints

@@ -138,7 +138,7 @@ class App {
   private texelMapMs = 0;
   private rehearsalMs: number[] = []; // each stand-in photo texture's (prepareTextures)
   private texturesPrepared = false;
-  private usePhotoTexture = false; // the model albedo unless switched on (the Gradio app starts switched on)
+  private usePhotoTexture = true; // the person's own skin, as the switch (index.html) and the Gradio app start
   readonly recording = new Recording(); // the tracked face's frames while Record is on, live
   private recordOn = false;
 
