@@ -1,9 +1,10 @@
 """The de-lit photo texture against the model albedo: relighting error with known truth, and real photos.
 
-    python benchmarks/photo_texture.py [--faces 12] [--photos assets/examples/astronaut.jpg runs/devset/*.jpg]
+    python benchmarks/photo_texture.py [--faces 12] [--light studio|harsh] [--photos assets/examples/astronaut.jpg ...]
 
 Synthetic: faces of the face model whose albedo has detail outside the model's space (freckles,
-eyebrows, lip colour, painted per vertex by :func:`paint`) are rendered under a light A into a
+eyebrows, lip colour, painted per vertex by :func:`paint`) are rendered under a light A (a white
+studio lamp; ``--light harsh``: a film still's coloured key and fill, :func:`harsh_light`) into a
 512 px photo with a background, reconstructed through the real path (MediaPipe, network, full
 fit), then relit to a light B (the "side light" preset at A's exposure) and compared with the true
 face under B: RMSE (0-255) inside the true face mask where both renders cover it, for the model
@@ -11,8 +12,9 @@ albedo and for the photo texture; and, to tell what limits it, the real path wit
 instead of the recovered one, and the true face (pose, shape, expression) with the recovered light.
 Real photos: the re-render under the recovered light against the photo inside the face mask,
 model albedo vs photo texture (the texture is made from that very photo, so this says how much
-of the photo survives, not that the texture generalises). Also the time the photo texture adds
-per face (wall and CPU, with the load average beside them).
+of the photo survives, not that the texture generalises), and the photo texture's chroma spread
+(:func:`chroma_spread`: false colour, such as the bands a coloured spill in the shade leaves).
+Also the time the photo texture adds per face (wall and CPU, with the load average beside them).
 Writes reports/photo_texture/synthetic.json and real.json (``--reports DIR`` elsewhere, ``--checkpoint``
 for another network); ``--timing N`` instead times the first photo's texture N times into timing.json.
 """
@@ -35,7 +37,7 @@ sys.path.insert(0, str(ROOT))
 
 from inversefacenet import FaceModel, NoFaceError, Reconstructor  # noqa: E402
 from inversefacenet.images import load_image  # noqa: E402
-from inversefacenet.lighting import PRESETS, front_irradiance, preset_sh, sh_from_light  # noqa: E402
+from inversefacenet.lighting import PRESETS, Light, front_irradiance, preset_sh, sh_from_light  # noqa: E402
 from inversefacenet.params import FaceParameters  # noqa: E402
 from inversefacenet.photo_texture import PhotoTexture, delight, for_face, relit, texel_map  # noqa: E402
 from inversefacenet.pipeline import FaceResult  # noqa: E402
@@ -91,16 +93,36 @@ def _segment(polyline: np.ndarray, steps: int) -> np.ndarray:
     return np.concatenate([a + t * (b - a) for a, b in zip(polyline[:-1], polyline[1:], strict=True)])
 
 
-def synthetic_face(model: FaceModel, rng: np.random.Generator) -> FaceParameters:
-    """A face from a moderate part of the corpus distribution (yaw up to 30 deg), under a light A."""
+LIGHTS = ("studio", "harsh")
+"""Light A of the synthetic faces: a white studio lamp from up to 50 deg aside with ambient, or a harsh pair (see
+:func:`harsh_light`)."""
+WARM, TEAL = (1.0, 0.72, 0.45), (0.45, 0.85, 1.0)
+
+
+def harsh_light(rng: np.random.Generator) -> np.ndarray:
+    """(9, 3) SH of a film-still light: a strong lamp from 45-75 deg aside, warm or teal, a weaker one of the other
+    colour from the other side, little ambient, so that one cheek is in shade."""
+    side = rng.choice([-1, 1])
+    colours = [WARM, TEAL][:: rng.choice([-1, 1])]
+    key = Light(azimuth_deg=side * rng.uniform(45, 75), elevation_deg=rng.uniform(0, 30), intensity=1.4,
+                ambient=rng.uniform(0.08, 0.2), colour=colours[0])  # fmt: skip
+    fill = Light(azimuth_deg=-side * rng.uniform(60, 100), elevation_deg=rng.uniform(-10, 20),
+                 intensity=rng.uniform(0.2, 0.5), ambient=0.0, colour=colours[1])  # fmt: skip
+    return sh_from_light(key) + sh_from_light(fill)
+
+
+def synthetic_face(model: FaceModel, rng: np.random.Generator, light: str = "studio") -> FaceParameters:
+    """A face from a moderate part of the corpus distribution (yaw up to 30 deg), under a light A (:data:`LIGHTS`)."""
     params = FaceParameters.neutral(model.layout)
     params.rotation[:] = np.radians(rng.uniform([-12, -30, -8], [12, 30, 8]))[None]
     params.shape[:] = rng.normal(size=(1, model.n_shape)) * 0.7
     params.albedo[:] = rng.normal(size=(1, model.n_albedo)) * 0.7
     params.expression[0, model.expression_names.index("mouthSmileLeft")] = rng.uniform(0, 0.4)
-    light = replace(PRESETS["studio"], azimuth_deg=rng.uniform(-50, 50), elevation_deg=rng.uniform(0, 40),
-                    ambient=rng.uniform(0.4, 0.7))  # fmt: skip
-    sh = sh_from_light(light)
+    if light == "harsh":
+        sh = harsh_light(rng)
+    else:
+        sh = sh_from_light(replace(PRESETS["studio"], azimuth_deg=rng.uniform(-50, 50),
+                                   elevation_deg=rng.uniform(0, 40), ambient=rng.uniform(0.4, 0.7)))  # fmt: skip
     params.sh[0] = sh * rng.uniform(0.7, 0.85) / front_irradiance(sh)  # exposed like a photo: few clipped pixels
     return params
 
@@ -186,12 +208,12 @@ def _timed(face: FaceResult, photo: np.ndarray) -> tuple[PhotoTexture, dict[str,
                      "load_average": os.getloadavg()[0]}  # fmt: skip
 
 
-def synthetic(reconstructor: Reconstructor, count: int, seed: int = 0) -> dict[str, object]:
+def synthetic(reconstructor: Reconstructor, count: int, light: str = "studio", seed: int = 0) -> dict[str, object]:
     model = reconstructor.model
     rows = []
     for k in range(count):
         rng = np.random.default_rng(seed + k)
-        truth = synthetic_face(model, rng)
+        truth = synthetic_face(model, rng, light)
         albedo = paint(model, np.clip(model.albedo(truth.albedo)[0], 0, 1), rng)
         photo, crop = synthetic_photo(model, truth, albedo, rng)
         face = reconstructor(photo)[0]
@@ -231,6 +253,16 @@ def rerender_errors(face: FaceResult, photo: np.ndarray, texture: PhotoTexture) 
             "seen_share": float(where.sum() / max(inside.sum(), 1))}  # fmt: skip
 
 
+def chroma_spread(face: FaceResult, texture: PhotoTexture) -> float:
+    """Mean distance of the skin texels' chromaticity, r, g, b / (r + g + b), from their median, from the chin to
+    the forehead (mean-face height -40 to 55 mm): bands of false colour raise it (a face's skin varies little in
+    hue; lips and brows are a small share)."""
+    texels = texel_map(face.model, texture.texture.shape[0])
+    rgb = texture.texture[texels.rows, texels.cols][texels.skin & (texels.height > -40) & (texels.height < 55)]
+    chroma = rgb / np.maximum(rgb.sum(axis=1, keepdims=True), 1e-6)
+    return float(np.linalg.norm(chroma - np.median(chroma, axis=0), axis=1).mean())
+
+
 def real(reconstructor: Reconstructor, photos: list[Path]) -> dict[str, object]:
     rows = []
     for path in photos:
@@ -242,7 +274,7 @@ def real(reconstructor: Reconstructor, photos: list[Path]) -> dict[str, object]:
             continue
         for k, face in enumerate(faces):
             texture, timing = _timed(face, photo)
-            rows.append({"photo": path.name, "face": k, **timing,
+            rows.append({"photo": path.name, "face": k, **timing, "chroma_spread": chroma_spread(face, texture),
                          "under_recovered_light": rerender_errors(face, photo, texture)})  # fmt: skip
             print(json.dumps(rows[-1]))
     return {"faces": rows, **_summary(rows)}
@@ -272,6 +304,8 @@ def _summary(rows: list[dict]) -> dict[str, object]:
                 means["ratio" + suffix] = means["photo_texture" + suffix] / means["model_albedo" + suffix]
         summary[condition] = means
     timing = {key: float(np.median([r[key] for r in rows])) for key in ("wall_ms", "cpu_ms")}
+    if "chroma_spread" in rows[0]:
+        summary["mean_chroma_spread"] = float(np.mean([r["chroma_spread"] for r in rows]))
     return {**summary, "median_ms": timing, "mean_load_average": float(np.mean([r["load_average"] for r in rows]))}
 
 
@@ -284,6 +318,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--faces", type=int, default=12, help="synthetic faces (0: none)")
     parser.add_argument("--photos", nargs="*", type=Path, default=[ROOT / "assets" / "examples" / "astronaut.jpg"])
+    parser.add_argument("--light", choices=LIGHTS, default="studio",
+                        help="the synthetic faces' light A (harsh: its report is synthetic_harsh.json)")
     parser.add_argument("--timing", type=int, default=0, help="only time the first photo's texture this many times")
     parser.add_argument("--checkpoint", type=Path, help="another network than the shipped one")
     parser.add_argument("--reports", type=Path, default=REPORTS, help=f"folder of the reports (default {REPORTS})")
@@ -293,7 +329,8 @@ def main() -> None:
     args.reports.mkdir(parents=True, exist_ok=True)
     command = " ".join(["python benchmarks/photo_texture.py", *(_relative(a) for a in sys.argv[1:])])
     parts = [("timing", partial(timing, repeats=args.timing), args.photos)] if args.timing else [
-        ("synthetic", synthetic, args.faces), ("real", real, args.photos)]
+        ("synthetic" + ("" if args.light == "studio" else f"_{args.light}"), partial(synthetic, light=args.light),
+         args.faces), ("real", real, args.photos)]
     for name, run, what in parts:
         if what:
             result = run(reconstructor, what)

@@ -5,6 +5,7 @@ same mannequin. Here each skin texel of the atlas that the fitted face shows in 
 photo colour / SH irradiance of the fitted light (the image formation of :mod:`renderer`, so the
 result is in the model albedo's convention: photo values / 255, not linearised, in [0, 1]).
 Texels are weighted by visibility (z-buffer of the fitted face), view angle, the photo's face mask,
+the light there (in deep shade the SH leaves the light's colour loose: the mirrored side stands in),
 an outlier test against the model albedo (highlights and cast shadows that the SH cannot explain)
 and a skin test (patches unlike the face's own skin that reach the hairline, the hidden outer band
 or the nose bridge: hair, collars, glasses); texels with little weight take the mirrored texel where that one is seen,
@@ -63,6 +64,10 @@ OUTER_MM = (55.0, 50.0, -62.0)
 """The face's outer band on the mean face (mm): above the brows (y >), the sides (|x| >), the jaw (y <).
 Unseen texels there may be hidden by hair, a collar or the background: patches unlike skin that reach
 them are taken as those."""
+SHADED = (0.25, 0.5)
+"""Luminance of the SH irradiance at a texel over its mean over all directions (the SH's first coefficient): weight 0
+below, 1 above. In the shade the irradiance is small and its colour ill-determined (the SH fitted to the lit side
+sets it), so dividing by it paints the shaded cheek in bands of any hue; the mirrored, lit side stands in there."""
 SATURATED = 250 / 255
 """Photo values at or above this are clipped highlights: not used."""
 MIRROR_TOLERANCE_MM = 2.0
@@ -208,6 +213,7 @@ def _band(low: float, high: float) -> tuple[np.float32, np.float32]:
 
 
 _GRAZING, _CHROMA, _SHINE = _band(*GRAZING_COS), _band(*CHROMA_BAND), _band(*SHINE_BAND)
+_SHADED = _band(*SHADED)
 _DARKER, _BRIGHTER = _band(*LUMINANCE_BAND[0]), _band(*LUMINANCE_BAND[1])
 _LUMINANCE = (_F(0.299), _F(0.587), _F(0.114))
 _DEPTH_TOLERANCE, _SATURATED, _DEVIATION = _F(DEPTH_TOLERANCE_MM), _F(SATURATED), _F(OCCLUDER_DEVIATION)
@@ -286,12 +292,13 @@ def _outlier_weight(a, m):  # noqa: ANN001, ANN202
 
 
 @_kernel
-def _observe_texels(indptr, indices, weights, per_vertex, skin, zbuffer, image, mask):  # noqa: ANN001, ANN202
+def _observe_texels(indptr, indices, weights, per_vertex, skin, zbuffer, image, mask, mean_light):  # noqa: ANN001, ANN202
     """De-light the texels: (photo albedo (N, 3), weight (N,) before the occluder test, model albedo (N, 3),
     seen (N,) bool, log photo / model albedo (N, 3), set where seen).
 
     indptr, indices, weights: the texel map's CSR blend; per_vertex: (V, 10) of :func:`_vertex_values` at the
-    z-buffer's (zsize, zsize) pixels; image: (R, R, 3) uint8 crop; mask: (R, R) bool. The photo is read
+    z-buffer's (zsize, zsize) pixels; image: (R, R, 3) uint8 crop; mask: (R, R) bool; mean_light: luminance of the
+    SH's first coefficient, the light's mean over all directions (:data:`SHADED`). The photo is read
     bilinearly as cv2.remap reads it (1/32 px positions, replicated border), at the crop pixel of each texel.
     """
     count, zsize, size = len(indptr) - 1, zbuffer.shape[0], image.shape[0]
@@ -332,7 +339,8 @@ def _observe_texels(indptr, indices, weights, per_vertex, skin, zbuffer, image, 
         for c in range(3):
             albedo[n, c] = min(max(colour[c] / max(values[4 + c], _MIN_IRRADIANCE), _F(0)), _F(1))
             ratio[n, c] = np.log(max(albedo[n, c], _NEAR_ZERO) / max(model[n, c], _NEAR_ZERO))
-        weight[n] = _ramp(values[3], _GRAZING) * _outlier_weight(albedo[n], model[n])
+        lit = (_LUMINANCE[0] * values[4] + _LUMINANCE[1] * values[5] + _LUMINANCE[2] * values[6]) / mean_light
+        weight[n] = _ramp(values[3], _GRAZING) * _outlier_weight(albedo[n], model[n]) * _ramp(lit, _SHADED)
     return albedo, weight, model, seen, ratio
 
 
@@ -499,8 +507,10 @@ def _observe(model: FaceModel, params: FaceParameters, model_albedo: np.ndarray,
                     np.empty((zsize, zsize), np.int32), np.empty((zsize, zsize, 3), np.float32), zbuffer)  # fmt: skip
     per_vertex = _vertex_values(position, pixels, triangles, np.asarray(params.sh[0], np.float32), model_albedo)
     w = texels.weights
+    mean_light = max(float(np.dot(np.asarray(params.sh[0, 0]), _LUMINANCE)), 1e-3)  # over all directions
     return _observe_texels(w.indptr, w.indices, w.data, per_vertex, texels.skin, zbuffer,
-                           np.ascontiguousarray(image, np.uint8), np.ascontiguousarray(mask, bool))  # fmt: skip
+                           np.ascontiguousarray(image, np.uint8), np.ascontiguousarray(mask, bool),
+                           _F(mean_light))  # fmt: skip
 
 
 def _push_pull(level0: np.ndarray, weight: np.ndarray) -> np.ndarray:

@@ -1,7 +1,7 @@
 // The de-lit photo texture (inversefacenet/photo_texture.py, same rule, same constants): each skin texel of
 // the UV atlas that the fitted face shows in the photo takes photo colour / SH irradiance of the fitted light
 // (the model albedo's convention: photo / 255, in [0, 1]), weighted by visibility (z-buffer), view angle, the
-// face mask, an outlier test against the model albedo (highlights, cast shadows) and a skin test (patches
+// face mask, the light there (deep shade gives way to the mirrored side), an outlier test against the model albedo (highlights, cast shadows) and a skin test (patches
 // unlike the cheeks' skin that reach the hairline, the hidden outer band or the nose bridge: hair, collars,
 // glasses); weak texels take the mirrored texel where that one is seen, else the model albedo shifted by a
 // push-pull fill of the photo-minus-model difference, so the two meet without seams. Eyes and mouth interior
@@ -23,6 +23,7 @@ const CHROMA_BAND = [0.12, 0.22]; // L1 distance of the chromaticities: 1 below,
 const SHINE_BAND = [0.08, 0.16]; // least per-channel excess of photo over model (a highlight lifts all three)
 const OCCLUDER_DEVIATION = Math.fround(0.35); // log photo / model against the cheeks': darker or off in hue
 const HAIRLINE_MM = 62; // mean face height 10 mm above the brows' top
+const SHADED = [0.25, 0.5]; // irradiance luminance over the SH's first coefficient's: 0 below, 1 above (deep shade)
 const SATURATED = Math.fround(250 / 255); // clipped highlights: not used
 const MIN_IRRADIANCE = Math.fround(0.05);
 const ZBUFFER_SIZE = 192; // side (px) of the visibility render
@@ -143,6 +144,7 @@ function observe(face: FittedFace, crop: FaceCrop, texels: TexelMap, model: Atla
     new Float32Array(count * 3)];
   const [weight, seen] = [new Float32Array(count), new Uint8Array(count)];
   const colour = new Float32Array(3);
+  const meanLight = f(Math.max(LUMA_R * face.sh[0][0] + LUMA_G * face.sh[0][1] + LUMA_B * face.sh[0][2], 1e-3));
   const zbufferToCrop = f(crop.size / zsize); // z-buffer pixels -> crop pixels
   const last = crop.size - 1;
   for (let n = 0; n < count; n++) {
@@ -193,7 +195,9 @@ function observe(face: FittedFace, crop: FaceCrop, texels: TexelMap, model: Atla
     albedo[at + 1] = Math.min(Math.max(colour[1] / Math.max(g, 0.05), 0), 1);
     albedo[at + 2] = Math.min(Math.max(colour[2] / Math.max(b, 0.05), 0), 1);
     for (let c = at; c < at + 3; c++) ratio[c] = Math.log(Math.max(albedo[c], 1e-3) / Math.max(modelAlbedo[c], 1e-3));
-    weight[n] = ramp(cosView, GRAZING_COS[0], GRAZING_COS[1]) * outlierWeight(albedo, modelAlbedo, at);
+    const lit = (LUMA_R * r + LUMA_G * g + LUMA_B * b) / meanLight;
+    weight[n] = ramp(cosView, GRAZING_COS[0], GRAZING_COS[1]) * outlierWeight(albedo, modelAlbedo, at)
+      * ramp(lit, SHADED[0], SHADED[1]);
   }
   return { albedo, weight, model: modelAlbedo, seen, ratio };
 }
