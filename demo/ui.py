@@ -653,7 +653,8 @@ def _lighting_controls() -> LightingControls:
                                 "(off: the face model's albedo)", elem_id="photo-texture")  # fmt: skip
     with gr.Accordion("Raw SH coefficients (9 × RGB)", open=False):
         sh_table = ShTable(headers=["R", "G", "B"], row_count=9, column_count=3, datatype="number", type="array",
-                                interactive=True, label=" · ".join(SH_ROWS), elem_id="sh-table")  # fmt: skip
+                           interactive=True, show_row_numbers=True, elem_id="sh-table",
+                           label="Rows 1-9: the SH basis " + ", ".join(SH_ROWS))  # fmt: skip
     return LightingControls(preset, lamp, with_composite, photo_texture, sh_table)
 
 
