@@ -7,6 +7,7 @@ face video, and no request leaving localhost. Needs the built page (`make web-bu
 import base64
 import io
 import json
+import re
 import shutil
 import struct
 import subprocess
@@ -563,6 +564,29 @@ def test_a_photo_without_a_face_clears_the_previous_face(browser, site, tmp_path
     assert not page.is_visible("#downloads") and view_is_blank(page)
     assert hosts <= {site.split("/")[2]}
     page.close()
+
+
+def test_the_page_answers_and_shows_the_search_while_a_big_photo_is_searched(browser, site, tmp_path):
+    """The search runs in the page's own thread, in steps of a detector window: between steps the page paints
+    the status line and answers (here: a script polling it). Before, a big photo held the page for its whole
+    search (8-19 s on this machine) and no step was ever shown."""
+    page, _ = open_page(browser, site, "wasm")
+    page.set_input_files("#file", str(EXAMPLE))  # the detector's first call builds its graphs: not timed
+    page.wait_for_function("document.body.classList.contains('has-face')", timeout=120_000)
+    big = tmp_path / "big.jpg"
+    Image.open(EXAMPLE).resize((2400, 2400)).save(big, quality=90)  # tiled in dozens of windows
+    page.set_input_files("#file", str(big))
+    shown, longest, start = set(), 0.0, time.monotonic()
+    while time.monotonic() - start < 180:
+        asked = time.monotonic()
+        status = page.evaluate("document.getElementById('status').textContent")
+        longest = max(longest, time.monotonic() - asked)
+        shown.add(status)
+        if status.startswith("1 face(s)"):
+            break
+    page.close()
+    searching = [s for s in shown if re.fullmatch(r"Finding faces… searching: \d+ of \d+ windows", s)]
+    assert len(searching) >= 3 and longest < 3, (sorted(shown)[:5], longest)
 
 
 def png_url(image: Image.Image) -> str:

@@ -229,8 +229,8 @@ export function boxOf(face: Float32Array): Box {
 /** The face mesh's options for photos; the tracking mesh reads one face (as tracking.py's) with CPU inference. */
 const MESH_OPTIONS = { maxNumFaces: MESH_FACES, refineLandmarks: true, selfieMode: false, minDetectionConfidence: 0.5 };
 
-/** Where a search is, in words, for the status line. */
-export type Progress = (step: string) => void;
+/** Where a search is, in words, for the status line; awaited between steps (it may let the page paint). */
+export type Progress = (step: string) => void | Promise<void>;
 
 export class LandmarkDetector {
   private trackingMesh: Promise<Solution> | null = null;
@@ -281,7 +281,7 @@ export class LandmarkDetector {
     const faces: Face[] = [];
     const found = await this.search(image, minFace, progress);
     for (const [k, { box, score, upsideDown }] of found.entries()) {
-      progress(`meshing face ${k + 1} of ${found.length}`);
+      await progress(`meshing face ${k + 1} of ${found.length}`);
       const points = await this.meshInSquare(image, box, upsideDown);
       if (points) faces.push({ points, score, upsideDown });
     }
@@ -308,7 +308,7 @@ export class LandmarkDetector {
         for (const x of starts(level.width)) {
           const [window, windowContext] = canvas(TILE, TILE);
           windowContext.drawImage(level, -x, -y);
-          progress(`searching: ${++searched} of ${windows} windows`);
+          await progress(`searching: ${++searched} of ${windows} windows`);
           const boxes = await this.boxes(this.fullRange, window, [x, y], factor);
           found.push(...boxes.map((face) => ({ ...face, sure: face.score >= SURE })));
         }
@@ -325,7 +325,7 @@ export class LandmarkDetector {
     const kept: FaceBox[] = [];
     const looks = [...merged.filter((f) => f.sure), ...merged.filter((f) => !f.sure).slice(0, MAX_LOOKS)];
     for (const [k, face] of looks.entries()) {
-      progress(`a closer look at box ${k + 1} of ${looks.length}`);
+      await progress(`a closer look at box ${k + 1} of ${looks.length}`);
       const looked = await this.look(image, face);
       if (looked) kept.push(looked);
     }

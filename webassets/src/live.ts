@@ -30,8 +30,9 @@ const REPORT_MS = 250;
 export type Stage = "capture" | "mesh" | "detector" | "preprocess" | "network" | "render" | "frame";
 const STAGES: Stage[] = ["capture", "mesh", "detector", "preprocess", "network", "render", "frame"];
 
-/** Resolves in a task of its own (a message to itself: no timer clamp), after what the page has queued. */
-function nextTask(): Promise<void> {
+/** Resolves in a task of its own (a message to itself: no timer clamp), after what the page has queued: awaited
+ * between long steps, it lets the browser paint and answer clicks. */
+export function nextTask(): Promise<void> {
   return new Promise((resolve) => {
     const channel = new MessageChannel();
     channel.port1.onmessage = () => resolve();
@@ -152,7 +153,7 @@ export class Tracker {
     if (!points || lost(points)) {
       this.reset();
       start = performance.now();
-      points = (await this.detector.detect(frame))[0] ?? null; // largest first: the face to follow
+      points = (await this.detector.detect(frame, nextTask))[0] ?? null; // largest first: the face to follow
       this.detections++;
       ms.detector = performance.now() - start;
     }

@@ -6,7 +6,7 @@ import { type Camera, toCamera, toCropPixels } from "./camera";
 import { FaceModel } from "./facemodel";
 import { LandmarkDetector } from "./landmarks";
 import { NumberedPhoto } from "./numberedphoto";
-import { describe, Live, type LiveStats, type Snapshot, Tracker } from "./live";
+import { describe, Live, type LiveStats, nextTask, type Snapshot, Tracker } from "./live";
 import { hexToRgb, type Light, lightFromSh, matchedSh, rgbToHex, shFromLight } from "./lighting";
 import { type Backend, type Network, createNetwork } from "./network";
 import { type FaceParameters, rotationMatrix, unpack } from "./params";
@@ -373,8 +373,9 @@ class App {
   private async reconstructPhoto(url: string, ticket: number): Promise<Reconstruction> {
     const photo = await decode(url);
     const start = performance.now();
-    const progress = (step: string) => {
+    const progress = async (step: string) => {
       if (ticket === this.photos) setStatus(`Finding faces… ${step}`); // not over a newer photo's
+      await nextTask(); // the page paints it and answers clicks between the search's steps
     };
     const landmarks = await this.detector.detect(photo, progress); // largest face first
     const landmarks_ms = performance.now() - start;
