@@ -796,6 +796,7 @@ def test_live_mode_tracks_the_camera_applies_edits_and_releases_the_camera(camer
     assert lamp != [0, 20, 1.2, 0.5]  # the lamp sliders follow the tracked light, not the default lamp
     assert stats["arrived"] >= stats["frames"]  # frames that came while one was processed were dropped
     assert " fps · " in page.inner_text("#status") and page.is_visible("#live-video")
+    assert "your own skin from the 30th tracked frame" in page.inner_text("#status")  # the model albedo till then
     assert not view_is_blank(page) and page.is_disabled("#live")
     live_mesh = page.evaluate("window.inverseFaceNet.drawn()")  # about a quarter of the atlas's triangles
     atlas_triangles = page.evaluate("window.inverseFaceNet.faceModel.atlas.triangles.length / 3")

@@ -15,7 +15,7 @@ const MIN_CUTOFF = 1.5;
 const BETA = 0.3;
 const DERIVATIVE_CUTOFF = 1.0;
 /** tracking.py's TrackerConfig.identity_frames: shape and albedo are the mean of a track's first readings. */
-const IDENTITY_FRAMES = 30;
+export const IDENTITY_FRAMES = 30;
 /** tracking.py's TrackerConfig(mesh_every=2, between="hold"): the mesh runs on every 2nd tracked frame; in between
  * the landmarks stay and the network reads the crop its last reading pointed to. On 2 cores the mesh was the
  * largest stage (11-16 ms); holding costs little agreement with the mesh on the same frame (benchmarks/tracking.py). */

@@ -6,7 +6,7 @@ import { type Camera, toCamera, toCropPixels } from "./camera";
 import { FaceModel } from "./facemodel";
 import { LandmarkDetector } from "./landmarks";
 import { NumberedPhoto } from "./numberedphoto";
-import { describe, Live, type LiveStats, nextTask, type Snapshot, Tracker } from "./live";
+import { describe, IDENTITY_FRAMES, Live, type LiveStats, nextTask, type Snapshot, Tracker } from "./live";
 import { hexToRgb, type Light, lightFromSh, matchedSh, rgbToHex, shFromLight } from "./lighting";
 import { type Backend, type Network, createNetwork } from "./network";
 import { type FaceParameters, rotationMatrix, unpack } from "./params";
@@ -427,6 +427,12 @@ class App {
     return this.recordOn ? ` · ${this.recording.status()}` : "";
   }
 
+  /** Live with the photo texture on: the face shows the model albedo until the track's identity is taken. */
+  get liveSkinStatus(): string {
+    return this.usePhotoTexture && !this.liveSkin
+      ? ` · your own skin from the ${IDENTITY_FRAMES}th tracked frame (the model albedo until then)` : "";
+  }
+
   /**
    * One live frame's network output, seen at `seconds`: it becomes the face; the edits and the chosen light apply
    * to it. While recording, the tracked parameters (without the edits) are kept, as the Gradio app keeps them.
@@ -722,7 +728,8 @@ function setLiveButtons(running: boolean): void {
 /** What the page shows of live mode: the status line each frame; when it ends, the controls of a still face. */
 function reportLive(app: App, stats: LiveStats): void {
   const stopped = `Stopped, camera released: the face shown and its downloads are the last frame's · ${describe(stats)}`;
-  setStatus(stats.running ? `${describe(stats)}${app.recordingStatus}` : stopped, stats.error !== null);
+  setStatus(stats.running ? `${describe(stats)}${app.liveSkinStatus}${app.recordingStatus}` : stopped,
+    stats.error !== null);
   if (stats.running) return;
   app.endLive();
   setLiveButtons(false);
