@@ -54,7 +54,11 @@ export class FaceView {
    * software GL the atlas's 31k triangles took about 20 ms of each live frame's drawing.
    */
   constructor(canvas: HTMLCanvasElement, triangles: Record<Level, Uint32Array>, distanceMm: number) {
-    this.renderer = new THREE.WebGLRenderer({ canvas, antialias: !softwareGl(), preserveDrawingBuffer: true });
+    const software = softwareGl();
+    this.renderer = new THREE.WebGLRenderer({ canvas, antialias: !software, preserveDrawingBuffer: true });
+    // a phone's or a laptop's screen pixels (at most 2 per CSS pixel); a software GL draws CSS pixels, which keeps
+    // its live rate
+    this.renderer.setPixelRatio(software ? 1 : Math.min(window.devicePixelRatio, 2));
     this.renderer.setClearColor(0xffffff);
     this.camera = new THREE.PerspectiveCamera(22, 1, 10, 5000);
     this.material = new THREE.ShaderMaterial({
