@@ -72,8 +72,8 @@ def _painted_photo(model: FaceModel, rng: np.random.Generator, size: int) -> tup
     params.rotation[:] = np.radians([[6.0, -14.0, 2.0]])
     params.shape[:] = rng.normal(size=(1, model.n_shape)) * 0.6
     params.albedo[:] = rng.normal(size=(1, model.n_albedo)) * 0.5
-    params.sh[0, 0], params.sh[0, 1], params.sh[0, 3] = [0.85, 0.8, 0.8], 0.15, [0.55, 0.5, 0.45]  # a cheek in
-    # partial shade (photo_texture.SHADED)
+    # a side light that puts a cheek in partial shade (photo_texture.SHADED)
+    params.sh[0, 0], params.sh[0, 1], params.sh[0, 3] = [0.85, 0.8, 0.8], 0.15, [0.55, 0.5, 0.45]
     painted = np.clip(model.albedo(params.albedo)[0], 0, 1)
     mean = model.vertices_mean
     painted[np.linalg.norm(mean - mean[model.landmarks_mediapipe[205]], axis=1) < 8.0] *= 0.45  # cheek mark

@@ -507,7 +507,7 @@ def _observe(model: FaceModel, params: FaceParameters, model_albedo: np.ndarray,
                     np.empty((zsize, zsize), np.int32), np.empty((zsize, zsize, 3), np.float32), zbuffer)  # fmt: skip
     per_vertex = _vertex_values(position, pixels, triangles, np.asarray(params.sh[0], np.float32), model_albedo)
     w = texels.weights
-    mean_light = max(float(np.dot(np.asarray(params.sh[0, 0]), _LUMINANCE)), 1e-3)  # over all directions
+    mean_light = max(float(np.dot(params.sh[0, 0], _LUMINANCE)), 1e-3)  # over all directions
     return _observe_texels(w.indptr, w.indices, w.data, per_vertex, texels.skin, zbuffer,
                            np.ascontiguousarray(image, np.uint8), np.ascontiguousarray(mask, bool),
                            _F(mean_light))  # fmt: skip

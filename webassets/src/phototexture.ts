@@ -1,11 +1,11 @@
 // The de-lit photo texture (inversefacenet/photo_texture.py, same rule, same constants): each skin texel of
 // the UV atlas that the fitted face shows in the photo takes photo colour / SH irradiance of the fitted light
 // (the model albedo's convention: photo / 255, in [0, 1]), weighted by visibility (z-buffer), view angle, the
-// face mask, the light there (deep shade gives way to the mirrored side), an outlier test against the model albedo (highlights, cast shadows) and a skin test (patches
-// unlike the cheeks' skin that reach the hairline, the hidden outer band or the nose bridge: hair, collars,
-// glasses); weak texels take the mirrored texel where that one is seen, else the model albedo shifted by a
-// push-pull fill of the photo-minus-model difference, so the two meet without seams. Eyes and mouth interior
-// keep the model albedo. Golden data from Python checks it (scripts/parity.ts).
+// face mask, the light there (deep shade gives way to the mirrored side), an outlier test against the model
+// albedo (highlights, cast shadows) and a skin test (patches unlike the cheeks' skin that reach the hairline, the
+// hidden outer band or the nose bridge: hair, collars, glasses); weak texels take the mirrored texel where that
+// one is seen, else the model albedo shifted by a push-pull fill of the photo-minus-model difference, so the two
+// meet without seams. Eyes and mouth interior keep the model albedo. Golden data from Python checks it (scripts/parity.ts).
 import { type Camera, toCamera, toCropPixels } from "./camera";
 import { vertexNormals } from "./facemodel";
 import { dilate, featheredMin, flood, type FloatImage, linearTaps, pyrDown, resizeLinear, sampleRgb } from "./imageops";
