@@ -12,8 +12,9 @@ albedo and for the photo texture; and, to tell what limits it, the real path wit
 instead of the recovered one, and the true face (pose, shape, expression) with the recovered light.
 Real photos: the re-render under the recovered light against the photo inside the face mask,
 model albedo vs photo texture (the texture is made from that very photo, so this says how much
-of the photo survives, not that the texture generalises), and the photo texture's chroma spread
-(:func:`chroma_spread`: false colour, such as the bands a coloured spill in the shade leaves).
+of the photo survives, not that the texture generalises), the photo texture's chroma spread
+(:func:`chroma_spread`: false colour, such as the bands a coloured spill in the shade leaves) and
+how well the presets keep the photo's exposure (:func:`preset_brightness`; 10th, 50th, 90th percentile).
 Also the time the photo texture adds per face (wall and CPU, with the load average beside them).
 Writes reports/photo_texture/synthetic.json and real.json (``--reports DIR`` elsewhere, ``--checkpoint``
 for another network); ``--timing N`` instead times the first photo's texture N times into timing.json.
@@ -37,7 +38,7 @@ sys.path.insert(0, str(ROOT))
 
 from inversefacenet import FaceModel, NoFaceError, Reconstructor  # noqa: E402
 from inversefacenet.images import load_image  # noqa: E402
-from inversefacenet.lighting import PRESETS, Light, front_irradiance, preset_sh, sh_from_light  # noqa: E402
+from inversefacenet.lighting import PRESETS, Light, face_irradiance, preset_sh, sh_from_light  # noqa: E402
 from inversefacenet.params import FaceParameters  # noqa: E402
 from inversefacenet.photo_texture import PhotoTexture, delight, for_face, relit, texel_map  # noqa: E402
 from inversefacenet.pipeline import FaceResult  # noqa: E402
@@ -123,7 +124,7 @@ def synthetic_face(model: FaceModel, rng: np.random.Generator, light: str = "stu
     else:
         sh = sh_from_light(replace(PRESETS["studio"], azimuth_deg=rng.uniform(-50, 50),
                                    elevation_deg=rng.uniform(0, 40), ambient=rng.uniform(0.4, 0.7)))  # fmt: skip
-    params.sh[0] = sh * rng.uniform(0.7, 0.85) / front_irradiance(sh)  # exposed like a photo: few clipped pixels
+    params.sh[0] = sh * rng.uniform(0.7, 0.85) / face_irradiance(sh)  # exposed like a photo: few clipped pixels
     return params
 
 
@@ -263,6 +264,17 @@ def chroma_spread(face: FaceResult, texture: PhotoTexture) -> float:
     return float(np.linalg.norm(chroma - np.median(chroma, axis=0), axis=1).mean())
 
 
+def preset_brightness(face: FaceResult, texture: PhotoTexture) -> float:
+    """The photo texture's mean brightness inside the face under each preset over that under the recovered light,
+    averaged over the presets: 1 when presets keep the photo's exposure, as they are meant to."""
+    size = EVAL_SIZE
+    recovered = relit(face.model, face.params, texture, size)
+    inside = recovered.raster.mask[0] & face_mask(recovered.pixels[0, face.model.landmarks_mediapipe], size)
+    level = recovered.image[0][inside].mean()
+    return float(np.mean([relit(face.model, face.params, texture, size, preset_sh(name, face.params.sh[0])
+                                ).image[0][inside].mean() / level for name in PRESETS]))  # fmt: skip
+
+
 def real(reconstructor: Reconstructor, photos: list[Path]) -> dict[str, object]:
     rows = []
     for path in photos:
@@ -275,6 +287,7 @@ def real(reconstructor: Reconstructor, photos: list[Path]) -> dict[str, object]:
         for k, face in enumerate(faces):
             texture, timing = _timed(face, photo)
             rows.append({"photo": path.name, "face": k, **timing, "chroma_spread": chroma_spread(face, texture),
+                         "preset_brightness": preset_brightness(face, texture),
                          "under_recovered_light": rerender_errors(face, photo, texture)})  # fmt: skip
             print(json.dumps(rows[-1]))
     return {"faces": rows, **_summary(rows)}
@@ -306,6 +319,9 @@ def _summary(rows: list[dict]) -> dict[str, object]:
     timing = {key: float(np.median([r[key] for r in rows])) for key in ("wall_ms", "cpu_ms")}
     if "chroma_spread" in rows[0]:
         summary["mean_chroma_spread"] = float(np.mean([r["chroma_spread"] for r in rows]))
+    if "preset_brightness" in rows[0]:
+        brightness = [r["preset_brightness"] for r in rows]
+        summary["preset_brightness"] = {f"p{q}": float(np.percentile(brightness, q)) for q in (10, 50, 90)}
     return {**summary, "median_ms": timing, "mean_load_average": float(np.mean([r["load_average"] for r in rows]))}
 
 

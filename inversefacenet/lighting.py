@@ -61,24 +61,29 @@ def sh_from_light(light: Light) -> np.ndarray:
     return sh.astype(np.float32)
 
 
-def front_irradiance_rgb(sh: np.ndarray) -> np.ndarray:
-    """(3,) mean irradiance per channel over the hemisphere facing the camera (z > 0).
+FACE_SH_WEIGHTS = np.array([1.0, -0.025, 0.778, 0.017, -0.002, -0.008, 0.920, 0.010, 0.193])
+"""(9,) each SH basis function's mean over a face as the camera sees it: per pixel inside the face mask of the
+mean face, frontal (``tests/test_lighting.py`` re-measures it with the renderer). Over the whole hemisphere facing
+the camera they would be 1, 0, 1/2, 0, 0, 0, 0, 0, 0; a face's normals crowd towards the camera, so the z terms
+weigh more. The fit tells those terms apart poorly (more ambient and less light from the front light a face
+alike), and the hemisphere's mean then gave such lights different brightnesses (``benchmarks/photo_texture.py``)."""
 
-    Over that hemisphere our basis functions average to 1, 0, 1/2, 0, ... (only the constant
-    and the z terms survive), so the mean is sh[0] + sh[2] / 2: how bright a face looks."""
-    sh = np.asarray(sh, np.float64).reshape(N_SH_BANDS, 3)
-    return sh[0] + sh[2] / 2
+
+def face_irradiance_rgb(sh: np.ndarray) -> np.ndarray:
+    """(3,) mean irradiance per channel over a face facing the camera (:data:`FACE_SH_WEIGHTS`): how bright a
+    face looks under ``sh`` (9, 3)."""
+    return FACE_SH_WEIGHTS @ np.asarray(sh, np.float64).reshape(N_SH_BANDS, 3)
 
 
-def front_irradiance(sh: np.ndarray) -> float:
-    """:func:`front_irradiance_rgb` averaged over RGB."""
-    return float(np.mean(front_irradiance_rgb(sh)))
+def face_irradiance(sh: np.ndarray) -> float:
+    """:func:`face_irradiance_rgb` averaged over RGB."""
+    return float(np.mean(face_irradiance_rgb(sh)))
 
 
 def matched(light: Light, reference_sh: np.ndarray) -> Light:
-    """The light scaled (lamp and ambient together) to the front irradiance of ``reference_sh``,
-    so a preset keeps the photo's exposure instead of turning the face dark or white."""
-    factor = front_irradiance(reference_sh) / max(front_irradiance(sh_from_light(light)), 1e-6)
+    """The light scaled (lamp and ambient together) to the face irradiance of ``reference_sh``
+    (:func:`face_irradiance`), so a preset keeps the photo's exposure instead of turning the face dark or white."""
+    factor = face_irradiance(reference_sh) / max(face_irradiance(sh_from_light(light)), 1e-6)
     return replace(light, intensity=light.intensity * factor, ambient=light.ambient * factor)
 
 
@@ -87,10 +92,10 @@ WHITE_BALANCE_RANGE = (0.5, 2.0)
 
 
 def white_balance(sh: np.ndarray) -> np.ndarray:
-    """(3,) the colour a light gives a face: its front irradiance per channel (:func:`front_irradiance`) over their
-    mean, so (1, 1, 1) for a white light; each factor within :data:`WHITE_BALANCE_RANGE`."""
-    front = np.maximum(front_irradiance_rgb(sh), 1e-6)
-    return np.clip(front / front.mean(), *WHITE_BALANCE_RANGE)
+    """(3,) the colour a light gives a face: its face irradiance per channel (:func:`face_irradiance_rgb`) over
+    their mean, so (1, 1, 1) for a white light; each factor within :data:`WHITE_BALANCE_RANGE`."""
+    face = np.maximum(face_irradiance_rgb(sh), 1e-6)
+    return np.clip(face / face.mean(), *WHITE_BALANCE_RANGE)
 
 
 def matched_sh(light: Light, reference_sh: np.ndarray) -> np.ndarray:

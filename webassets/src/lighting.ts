@@ -62,29 +62,32 @@ export function lightFromSh(sh: number[][]): Light {
     intensity, ambient, colour };
 }
 
-/** Mean irradiance per channel over the hemisphere facing the camera (lighting.py's front_irradiance_rgb). */
-function frontIrradianceRgb(sh: number[][]): number[] {
-  return [0, 1, 2].map((c) => sh[0][c] + sh[2][c] / 2);
+/** Each SH basis function's mean over a face as the camera sees it (lighting.py's FACE_SH_WEIGHTS). */
+const FACE_SH_WEIGHTS = [1.0, -0.025, 0.778, 0.017, -0.002, -0.008, 0.92, 0.01, 0.193];
+
+/** Mean irradiance per channel over a face facing the camera (lighting.py's face_irradiance_rgb). */
+function faceIrradianceRgb(sh: number[][]): number[] {
+  return [0, 1, 2].map((c) => FACE_SH_WEIGHTS.reduce((sum, w, k) => sum + w * sh[k][c], 0));
 }
 
-/** frontIrradianceRgb averaged over RGB (lighting.py's front_irradiance). */
-export function frontIrradiance(sh: number[][]): number {
-  return frontIrradianceRgb(sh).reduce((sum, v) => sum + v, 0) / 3;
+/** faceIrradianceRgb averaged over RGB (lighting.py's face_irradiance). */
+export function faceIrradiance(sh: number[][]): number {
+  return faceIrradianceRgb(sh).reduce((sum, v) => sum + v, 0) / 3;
 }
 
-/** The light scaled (lamp and ambient together) to the front irradiance of ``reference`` (lighting.py's matched),
+/** The light scaled (lamp and ambient together) to the face irradiance of ``reference`` (lighting.py's matched),
  * so a preset keeps the photo's exposure instead of turning the face dark or white. */
 export function matched(light: Light, reference: number[][]): Light {
-  const factor = frontIrradiance(reference) / Math.max(frontIrradiance(shFromLight(light)), 1e-6);
+  const factor = faceIrradiance(reference) / Math.max(faceIrradiance(shFromLight(light)), 1e-6);
   return { ...light, intensity: light.intensity * factor, ambient: light.ambient * factor };
 }
 
-/** The colour a light gives a face: its front irradiance per channel over their mean, each factor within
+/** The colour a light gives a face: its face irradiance per channel over their mean, each factor within
  * [0.5, 2] (lighting.py's white_balance). */
 export function whiteBalance(sh: number[][]): [number, number, number] {
-  const front = frontIrradianceRgb(sh).map((v) => Math.max(v, 1e-6));
-  const mean = (front[0] + front[1] + front[2]) / 3;
-  return front.map((v) => Math.min(Math.max(v / mean, 0.5), 2)) as [number, number, number];
+  const face = faceIrradianceRgb(sh).map((v) => Math.max(v, 1e-6));
+  const mean = (face[0] + face[1] + face[2]) / 3;
+  return face.map((v) => Math.min(Math.max(v / mean, 0.5), 2)) as [number, number, number];
 }
 
 /** SH of ``light`` at the exposure and white balance of ``reference`` (lighting.py's matched_sh): how a preset is
