@@ -542,12 +542,18 @@ def test_a_photo_without_a_face_clears_the_previous_face(browser, site, tmp_path
     page.wait_for_function("document.body.classList.contains('has-face')", timeout=120_000)
     assert page.is_visible("#download-glb") and page.locator("#photo-preview canvas").count() == 1
     assert not view_is_blank(page) and float(page.input_value("#jawOpen")) > 0
+    chosen = "document.getElementById('file').files[0]?.name ?? null"
+    assert page.evaluate(chosen) == EXAMPLE.name  # the input still names the photo shown
     page.select_option("#preset", "sunset")  # an orange lamp: the next face starts from its recovered light again
     assert page.input_value("#colour") != "#ffffff"
     grey = tmp_path / "grey.png"
     Image.new("RGB", (640, 480), (128, 128, 128)).save(grey)
-    page.set_input_files("#file", str(grey))
+    with page.expect_file_chooser() as chooser:  # as a user does: the dialog's opening empties the input
+        page.click("#file")
+    assert page.evaluate(chosen) is None
+    chooser.value.set_files(str(grey))
     page.wait_for_function("document.getElementById('status').classList.contains('error')", timeout=120_000)
+    assert page.evaluate(chosen) == "grey.png"
     assert page.inner_text("#status") == (
         "No face was found in this photo. Choose a photo in which a face is clearly visible."
     )

@@ -411,6 +411,7 @@ class App {
    * the photo texture is then de-lit from the frame each track's identity is taken on. */
   startLive(): void {
     this.clear("Starting the camera…");
+    $<HTMLInputElement>("file").value = ""; // no photo is shown
     this.live = true;
     $<HTMLInputElement>("record").disabled = false;
   }
@@ -696,12 +697,14 @@ function buildControls(app: App, live: Live): void {
     live.stop(); // a photo ends live mode
     app.reconstruct(url).catch(() => {}).finally(() => URL.revokeObjectURL(url));
   };
-  $<HTMLInputElement>("file").addEventListener("change", (e) => {
-    const input = e.target as HTMLInputElement;
-    const file = input.files?.[0];
+  const fileInput = $<HTMLInputElement>("file");
+  fileInput.addEventListener("change", () => {
+    const file = fileInput.files?.[0];
     if (file) run(URL.createObjectURL(file));
-    input.value = ""; // choosing the same file again is a new choice (a change event), not nothing
   });
+  // emptied as its dialog opens, not after a choice: it keeps naming the photo shown, and choosing the same file
+  // again is still a change
+  fileInput.addEventListener("click", () => { fileInput.value = ""; });
   $("webcam").addEventListener("click", async () => {
     const video = document.createElement("video");
     try {
@@ -714,6 +717,7 @@ function buildControls(app: App, live: Live): void {
     [frame.width, frame.height] = [video.videoWidth, video.videoHeight];
     frame.getContext("2d")!.drawImage(video, 0, 0);
     (video.srcObject as MediaStream).getTracks().forEach((t) => t.stop());
+    fileInput.value = ""; // the photo shown is no longer the file's
     frame.toBlob((blob) => blob && run(URL.createObjectURL(blob)));
   });
   buildLive(app, live);
