@@ -1,14 +1,17 @@
 """The browser page in headless Chromium: download size, time to first result, ms per inference, live fps.
 
-    python benchmarks/web.py [--repeats 20] [--live 10]        # after `make web-build`
+    python benchmarks/web.py [--repeats 20] [--live 10] [--away]        # after `make web-build`
 
 For each backend (wasm; WebGPU on Chromium's software adapter, flag --enable-unsafe-webgpu):
 time from navigation to ready (face model, landmark detector and network loaded), the first
 reconstruction of the example photo (landmarks, preprocessing, network), and the network alone
 at batch 1 on the example's own input (median of --repeats). Then live mode: Chromium's fake camera plays a face video
 (benchmarks/live_video.py, 640 x 480 at 30 fps), Live is pressed, and once the first frames are
-through (the detector's cold start excluded), frames processed per second over --live seconds,
-with the page's mean ms per stage over its last 30 frames. Prints a table and a JSON line.
+through (the detector's cold start excluded), frames processed per second over --live seconds (and, before,
+the seconds from the click on Live to the first frame with a face),
+with the page's mean ms per stage over its last 30 frames. ``--away`` adds live mode (wasm) on a video whose
+face leaves the frame for the second half of each 5 s loop (a plain background meanwhile): the page then looks for
+a face on every frame. Prints a table and a JSON line.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
 from playwright.sync_api import sync_playwright
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -83,7 +87,10 @@ def measure_live(browser, url: str, backend: str, seconds: float) -> dict[str, f
     page.goto(f"{url}?backend={backend}")
     page.evaluate("window.inverseFaceNet.ready")
     page.click("#live")
+    clicked = time.perf_counter()
     stats = "window.inverseFaceNet.liveStats()"
+    page.wait_for_function(f"{stats}.frames - {stats}.faceless >= 1", timeout=300_000, polling=50)
+    first_face_s = time.perf_counter() - clicked  # the camera's start, the detector's cold start, the first reading
     page.wait_for_function(f"{stats}.frames >= 3", timeout=300_000)
     count_draws = "window.draws = 0; (function count() { window.draws++; requestAnimationFrame(count); })()"
     first, _, start_time = page.evaluate(stats), page.evaluate(count_draws), time.perf_counter()
@@ -93,6 +100,7 @@ def measure_live(browser, url: str, backend: str, seconds: float) -> dict[str, f
     page.close()
     frames = last["frames"] - first["frames"]
     return {
+        "first_face_s": round(first_face_s, 2),
         "live_fps": round(frames / elapsed, 1), "frames": frames, "draws_per_s": round(draws / elapsed, 1),
         "detector_runs": last["detections"] - first["detections"],
         "dropped": last["dropped"] - first["dropped"],
@@ -100,11 +108,19 @@ def measure_live(browser, url: str, backend: str, seconds: float) -> dict[str, f
     }  # fmt: skip
 
 
+def _with_camera(playwright, chromium: str, video: Path):  # noqa: ANN001, ANN202
+    """Chromium whose fake camera plays ``video`` in a loop."""
+    camera = ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+              f"--use-file-for-fake-video-capture={video}"]  # fmt: skip
+    return playwright.chromium.launch(executable_path=chromium, args=[*FLAGS, *camera])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeats", type=int, default=20)
     parser.add_argument("--backends", nargs="+", default=["wasm", "webgpu"])
     parser.add_argument("--live", type=float, default=10, help="seconds of live mode per backend (0: skip)")
+    parser.add_argument("--away", action="store_true", help="also live mode with the face away half the time")
     args = parser.parse_args()
     chromium = shutil.which("chromium")
     if chromium is None or not (DIST / "index.html").is_file():
@@ -120,16 +136,20 @@ def main() -> None:
     }
     rows, live = {}, {}
     folder = tempfile.TemporaryDirectory()
-    video = write_y4m(Path(folder.name) / "face.y4m", moving_frames(5 * FPS))
-    camera = ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
-              f"--use-file-for-fake-video-capture={video}"]  # fmt: skip
+    frames = moving_frames(5 * FPS)
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium, args=[*FLAGS, *camera])
+        browser = _with_camera(playwright, chromium, write_y4m(Path(folder.name) / "face.y4m", frames))
         for backend in args.backends:
             rows[backend] = measure(browser, url, backend, args.repeats)
             if args.live > 0:
                 live[backend] = measure_live(browser, url, backend, args.live)
         browser.close()
+        if args.away:
+            half = len(frames) // 2
+            away = frames[:half] + [np.full_like(frame, frame.mean(axis=(0, 1))) for frame in frames[half:]]
+            browser = _with_camera(playwright, chromium, write_y4m(Path(folder.name) / "away.y4m", away))
+            live["wasm, face away half the time"] = measure_live(browser, url, "wasm", args.live)
+            browser.close()
     server.shutdown()
     folder.cleanup()
     for name, value in sizes.items():

@@ -259,10 +259,10 @@ export class LandmarkDetector {
   /** Faces as (478 * 2) pixel coordinates, largest first. When upright finds none, or only upside-down faces, the
    * photo turned by 90, 180 and 270 degrees too: the turn with the most confident face is added (see detection.py).
    * `progress` hears where the search is, in words ("searching: 12 of 30 windows", "a closer look at box 1 of 2",
-   * "meshing face 2 of 3"): a big photo takes seconds. */
-  async detect(image: HTMLCanvasElement, progress: Progress = () => {}): Promise<Float32Array[]> {
+   * "meshing face 2 of 3"): a big photo takes seconds. Without `rotations`, only upright (a webcam's frames). */
+  async detect(image: HTMLCanvasElement, progress: Progress = () => {}, rotations = true): Promise<Float32Array[]> {
     let faces = await this.detectUpright(image, this.minFace, progress);
-    if (faces.every((face) => face.upsideDown)) {
+    if (rotations && faces.every((face) => face.upsideDown)) {
       const surest = (found: Face[]) => Math.max(0, ...found.map((face) => face.score));
       let [turned, best]: [HTMLCanvasElement, Face[]] = [image, []];
       for (let turns = 1; turns < 4; turns++) {
@@ -313,13 +313,7 @@ export class LandmarkDetector {
           found.push(...boxes.map((face) => ({ ...face, sure: face.score >= SURE })));
         }
       }
-      if (tile === longest) {
-        const [whole, wholeContext] = canvas(SHORT_RANGE_INPUT, SHORT_RANGE_INPUT); // the last level is one tile
-        const shrink = SHORT_RANGE_INPUT / TILE;
-        wholeContext.drawImage(level, 0, 0, level.width * shrink, level.height * shrink);
-        const boxes = await this.boxes(this.shortRange, whole, [0, 0], factor.map((f) => f / shrink));
-        found.push(...boxes.map((face) => ({ ...face, sure: true })));
-      }
+      if (tile === longest) found.push(...await this.wholeBoxes(level, factor)); // the last level is one tile
     }
     const merged = nms(found.map((f) => f.box), found.map((f) => f.score)).map((k) => found[k]);
     const kept: FaceBox[] = [];
@@ -332,6 +326,32 @@ export class LandmarkDetector {
     return nms(kept.map((f) => f.box), kept.map((f) => f.score))
       .slice(0, this.maxFaces)
       .map((k) => kept[k]);
+  }
+
+  /** The short-range detector on a whole level (the photo at TILE px on its longer side) shrunk to the detector's
+   * input: large faces, as sure boxes in photo px (`factor`: photo px per level px). */
+  private async wholeBoxes(level: HTMLCanvasElement, factor: number[]): Promise<FaceBox[]> {
+    const [whole, wholeContext] = canvas(SHORT_RANGE_INPUT, SHORT_RANGE_INPUT);
+    const shrink = SHORT_RANGE_INPUT / TILE;
+    wholeContext.drawImage(level, 0, 0, level.width * shrink, level.height * shrink);
+    const boxes = await this.boxes(this.shortRange, whole, [0, 0], factor.map((f) => f / shrink));
+    return boxes.map((face) => ({ ...face, sure: true }));
+  }
+
+  /**
+   * A video frame's largest upright face by the short-range detector on the whole frame, meshed (478 x [x, y] px),
+   * or null. Milliseconds where the whole search (`detect`) takes seconds in the page: live mode looks this way
+   * while it tracks no face (a webcam's face is large) and runs the whole search only now and then.
+   */
+  async findLarge(image: HTMLCanvasElement): Promise<Float32Array | null> {
+    const scale = TILE / Math.max(image.width, image.height);
+    const [level, context] = canvas(Math.max(1, Math.round(image.width * scale)),
+      Math.max(1, Math.round(image.height * scale)));
+    context.drawImage(image, 0, 0, level.width, level.height);
+    const boxes = await this.wholeBoxes(level, [image.width / level.width, image.height / level.height]);
+    const size = ({ box }: FaceBox) => (box[2] - box[0]) * (box[3] - box[1]);
+    const largest = boxes.sort((a, b) => size(b) - size(a))[0];
+    return largest ? this.meshInSquare(image, largest.box, false, CONTEXT, TRACK_INPUT, await this.videoMesh()) : null;
   }
 
   /** A second look at a box (`lookAt`), upright and turned 180 degrees. A sure box stays, upside down if the turned
@@ -382,11 +402,15 @@ export class LandmarkDetector {
    * around them, no detector; null when the mesh finds no face there (the caller then detects again).
    */
   async track(image: HTMLCanvasElement, previous: Float32Array): Promise<Float32Array | null> {
-    // Its own graph, made on first use: it keeps one video's state (like tracking.py's per-track graph), and
-    // its inference runs in wasm (XNNPACK): the default WebGL inference costs over 100 ms a frame on a
-    // software GL (headless, no GPU), and photos keep the graph their detection was measured with.
+    return this.meshInSquare(image, boxOf(previous), false, TRACK_CONTEXT, TRACK_INPUT, await this.videoMesh());
+  }
+
+  /** A video's face mesh, its own graph made on first use: it keeps one video's state (like tracking.py's per-track
+   * graph), and its inference runs in wasm (XNNPACK): the default WebGL inference costs over 100 ms a frame on a
+   * software GL (headless, no GPU), and photos keep the graph their detection was measured with. */
+  private videoMesh(): Promise<Solution> {
     this.trackingMesh ??= Solution.create(this.base, "FaceMesh", { ...MESH_OPTIONS, maxNumFaces: 1, useCpuInference: true });
-    return this.meshInSquare(image, boxOf(previous), false, TRACK_CONTEXT, TRACK_INPUT, await this.trackingMesh);
+    return this.trackingMesh;
   }
 
   /** The mesh of the face in a square around a box (`context` times its larger side; turned 180 degrees if

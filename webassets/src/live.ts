@@ -1,6 +1,6 @@
 // Live mode: the webcam tracked frame to frame, as inversefacenet/tracking.py tracks a video. Every 2nd frame's
 // mesh runs on a square around the previous landmarks (in between they are held); the detector only while no face
-// is tracked or when the mesh loses it; the network on every frame, its parameters smoothed by a One Euro filter and its
+// is tracked or when the mesh loses it (the short-range one on the whole frame, the whole search now and then); the network on every frame, its parameters smoothed by a One Euro filter and its
 // identity (shape, albedo) held from the track's first frames (switchable together). A frame that arrives while
 // the previous one is processed is dropped, so the view lags the camera by at most one frame instead of a growing
 // queue.
@@ -20,6 +20,10 @@ export const IDENTITY_FRAMES = 30;
  * the landmarks stay and the network reads the crop its last reading pointed to. On 2 cores the mesh was the
  * largest stage (11-16 ms); holding costs little agreement with the mesh on the same frame (benchmarks/tracking.py). */
 const MESH_EVERY = 2;
+/** While no face is tracked, each frame gets the short-range detector on the whole frame (`LandmarkDetector.findLarge`,
+ * a tenth of a second in the page), and when that finds none, the whole upright search (a second or more) once this
+ * long (ms) has passed since the last one ended: for a face too small for the short-range model. */
+const SEARCH_EVERY_MS = 5000;
 /** Frames the fps and the per-stage means are taken over. */
 const WINDOW = 30;
 /** The status line is rewritten at most this often (ms): rewriting it every frame (layout and paint on a software
@@ -124,6 +128,7 @@ export class Tracker {
   private identity: IdentityHold | null = null;
   smoothing = true;
   detections = 0;
+  private searched = -Infinity; // when the whole search last ended (performance.now() ms)
   /** The track's skin frame: the first meshed frame once its identity is taken (with smoothing off, the first
    * meshed frame); null before. */
   snapshot: Snapshot | null = null;
@@ -153,7 +158,11 @@ export class Tracker {
     if (!points || lost(points)) {
       this.reset();
       start = performance.now();
-      points = (await this.detector.detect(frame, nextTask))[0] ?? null; // largest first: the face to follow
+      points = await this.detector.findLarge(frame);
+      if (!points && start - this.searched >= SEARCH_EVERY_MS) { // a small or far face: the whole search
+        points = (await this.detector.detect(frame, nextTask, false))[0] ?? null; // largest first: the face to follow
+        this.searched = performance.now();
+      }
       this.detections++;
       ms.detector = performance.now() - start;
     }

@@ -809,6 +809,11 @@ async function main(): Promise<void> {
     photoTextureTimings: () => app.photoTextureTimings,
     // for detection tests: every face's 478 x [x, y] in the photo's pixels as decoded (at most 2048 px)
     detect: async (url: string) => (await detector.detect(await decode(url))).map((face) => Array.from(face)),
+    // live mode's quick look: the largest face's 478 x [x, y] by the short-range detector alone, or null
+    findLarge: async (url: string) => {
+      const points = await detector.findLarge(await decode(url));
+      return points && Array.from(points);
+    },
     // for parity tests: the input of a photo (at most 2048 px) for given landmarks (478 x [x, y] pixels), by the
     // network's input rule or another
     preprocess: async (url: string, landmarks: number[][], rule?: InputMask) =>
