@@ -122,8 +122,14 @@ def photo_texture_golden(model: FaceModel, rng: np.random.Generator,
     }  # fmt: skip
 
 
+KEPT_TIMELINE = [(0.0, True), (0.033, True), (0.067, True), (0.1, True), (0.4, False), (0.7, False), (1.0, True),
+                 (1.033, True), (1.5, False), (2.5, False), (3.5, False), (4.0, True)]
+"""Live frames (s, face in view) for the page's tracker: the face unseen for 0.9 s, later for 2.97 s."""
+
+
 def identity_golden(model: FaceModel, rng: np.random.Generator, frames: int = 4, count: int = 7) -> dict[str, object]:
-    """A track's readings and filtered parameters (stand-ins: any vectors) through :class:`IdentityHold`."""
+    """A track's readings and filtered parameters (stand-ins: any vectors) through :class:`IdentityHold`; and the
+    frames of :data:`KEPT_TIMELINE`, which read the readings in turn where a face is in view."""
     layout = model.layout
     readings = rng.normal(size=(count, layout.size)).astype(np.float32)
     filtered = (readings + rng.normal(scale=0.1, size=readings.shape)).astype(np.float32)
@@ -131,7 +137,8 @@ def identity_golden(model: FaceModel, rng: np.random.Generator, frames: int = 4,
     held = [hold(FaceParameters.unpack(layout, r[None]), FaceParameters.unpack(layout, f[None])).pack()[0]
             for r, f in zip(readings, filtered, strict=True)]  # fmt: skip
     return {"frames": frames, "ranges": [[layout.slices[n].start, layout.slices[n].stop] for n in ("shape", "albedo")],
-            "readings": readings.tolist(), "filtered": filtered.tolist(), "held": np.array(held).tolist()}
+            "readings": readings.tolist(), "filtered": filtered.tolist(), "held": np.array(held).tolist(),
+            "timeline": KEPT_TIMELINE}
 
 
 def grey_golden(rng: np.random.Generator, height: int = 24, width: int = 32) -> dict[str, object]:

@@ -15,6 +15,8 @@ Parameters can be smoothed by a One Euro filter (Casiez et al., CHI 2012): littl
 the face moves fast, little jitter when it is still. Smoothing also holds the identity: a
 person's shape and albedo do not change within a track, so they are the mean of the network's
 readings over the track's first frames, then kept; pose, expression and light follow each frame.
+A lone face lost for a moment (turned away, a hand over it) and found again keeps that identity:
+the same person, whose face would otherwise change shape and skin on every loss.
 
 A :class:`Tracker` holds one video's state (MediaPipe graphs with per-stream timestamps,
 filters): one per stream, never shared between threads or users.
@@ -71,6 +73,8 @@ class TrackerConfig:
     beta: float = 0.3
     derivative_cutoff: float = 1.0
     identity_frames: int = 30
+    identity_keep_s: float = 2.0
+    """A lone face lost and found again (alone) within this many seconds keeps its identity (0: never)."""
 
     def __post_init__(self) -> None:
         if self.mesh_every < 1 or self.max_faces < 1:
@@ -79,6 +83,8 @@ class TrackerConfig:
             raise ValueError(f'between must be "flow" or "hold", got {self.between!r}')
         if self.identity_frames < 0:
             raise ValueError(f"identity_frames must be 0 (no hold) or more, got {self.identity_frames}")
+        if self.identity_keep_s < 0:
+            raise ValueError(f"identity_keep_s must be 0 (never keep) or more, got {self.identity_keep_s}")
 
 
 class OneEuroFilter:
@@ -152,6 +158,7 @@ class _Track:
     landmarks: np.ndarray
     filter: OneEuroFilter | None
     identity: IdentityHold | None
+    seen: float  # when the face was last tracked (the frames' clock, s)
     frames: int = 0
     alignment: np.ndarray | None = None  # the network's crop alignment from the last frame (one reading, not two)
 
@@ -168,6 +175,7 @@ class Tracker:
     _tracks: list[_Track] = field(default_factory=list, init=False)
     _gray: np.ndarray | None = field(default=None, init=False, repr=False)
     _graphs: tuple[object, object] | None = field(default=None, init=False, repr=False)  # landmarks, short range
+    _lost: _Track | None = field(default=None, init=False, repr=False)  # a lone face lost, whose identity may return
 
     def __post_init__(self) -> None:
         if self.reconstructor.predictor is None:
@@ -176,7 +184,8 @@ class Tracker:
     def __call__(self, frame: np.ndarray, seconds: float | None = None) -> tuple[list[TrackedFace], dict[str, float]]:
         """The faces in ``frame`` at time ``seconds`` (default: now), largest first when detected.
 
-        When any tracked face is lost (or none is tracked), every track restarts from the detector."""
+        When any tracked face is lost (or none is tracked), every track restarts from the detector (a lone face
+        found again soon keeps its identity: ``TrackerConfig.identity_keep_s``)."""
         seconds = time.perf_counter() if seconds is None else seconds
         start = time.perf_counter()
         flow = self.config.mesh_every > 1 and self.config.between == "flow"
@@ -184,9 +193,10 @@ class Tracker:
         sources = [self._follow(track, frame, gray) for track in self._tracks]
         ms = {"track": (time.perf_counter() - start) * 1000}
         if not self._tracks or None in sources:
-            self.reset()
+            self._lose()
             faces, detection_ms = self.reconstructor.detector.detect(frame)
-            self._tracks = [self._start(face.landmarks) for face in faces[: self.config.max_faces]]
+            found = faces[: self.config.max_faces]
+            self._tracks = [self._start(face.landmarks, seconds, len(found) == 1) for face in found]
             sources, ms = ["detector"] * len(self._tracks), {**ms, **detection_ms}
         self._gray = gray
         if not self._tracks:
@@ -204,11 +214,18 @@ class Tracker:
         faces = []
         for k, (track, source) in enumerate(zip(tracks, sources, strict=True)):
             params = self._smooth(track, batch.select(slice(k, k + 1)), seconds)
+            track.seen = seconds
             faces.append(TrackedFace(params, track.landmarks, source, crops[k]))
         return faces, ms
 
     def reset(self) -> None:
         """Forget every face (a new video): the next frame runs the detector."""
+        self._tracks, self._gray, self._lost = [], None, None
+
+    def _lose(self) -> None:
+        """Forget the tracks, but remember a lone one: its face may come back."""
+        if self._tracks:
+            self._lost = self._tracks[0] if len(self._tracks) == 1 else None
         self._tracks, self._gray = [], None
 
     def close(self) -> None:
@@ -218,12 +235,20 @@ class Tracker:
             graph.close()
         self._graphs = None
 
-    def _start(self, landmarks: np.ndarray) -> _Track:
+    def _start(self, landmarks: np.ndarray, seconds: float, alone: bool) -> _Track:
         config = self.config
         if not config.smoothing:
-            return _Track(landmarks, None, None)
+            return _Track(landmarks, None, None, seconds)
         smoother = OneEuroFilter(config.min_cutoff, config.beta, config.derivative_cutoff)
-        return _Track(landmarks, smoother, IdentityHold(config.identity_frames) if config.identity_frames else None)
+        return _Track(landmarks, smoother, self._identity(seconds, alone), seconds)
+
+    def _identity(self, seconds: float, alone: bool) -> IdentityHold | None:
+        """A new track's identity: the lone lost face's when this face is alone and was found soon enough, else a
+        new one."""
+        lost, self._lost = self._lost, None
+        if lost is not None and alone and seconds - lost.seen <= self.config.identity_keep_s:
+            return lost.identity
+        return IdentityHold(self.config.identity_frames) if self.config.identity_frames else None
 
     def _follow(self, track: _Track, frame: np.ndarray, gray: np.ndarray | None) -> str | None:
         """Move a track to this frame ("mesh", "flow" or "hold"); None when the face is lost."""

@@ -317,9 +317,9 @@ def test_a_value_typed_beyond_a_slider_or_a_word_in_the_sh_table_leaves_the_page
         light_before = cell.inner_text().split()[0]  # a selected cell also shows its menu button
         cell.click()
         page.keyboard.press("Enter")  # edit the cell
-        page.locator('#sh-table textarea[aria-label="Edit cell"]').first.wait_for(timeout=30_000)
-        page.keyboard.type("abc")
-        page.keyboard.press("Enter")
+        editor = page.locator('#sh-table textarea[aria-label="Edit cell"]').first
+        editor.fill("abc")  # into the editor itself: keys typed before it takes the focus would go elsewhere
+        editor.press("Enter")
         page.wait_for_function("document.querySelector('#status').innerText.includes('was not a number')",
                                timeout=60_000)  # fmt: skip
         first_cell = "document.querySelector('#sh-table [data-testid=\"cell-0-0\"]').innerText.split(/\\s/)[0]"

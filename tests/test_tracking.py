@@ -130,6 +130,26 @@ def test_a_face_that_jumps_out_of_its_region_is_found_near_it_without_the_search
     tracker.close()
 
 
+def test_a_lone_face_found_again_soon_keeps_its_identity_and_later_takes_a_new_one(reconstructor, video):
+    """The same person after a turn away: shape and albedo go on from the lost track's mean (one more reading in
+    it), not from the first reading after the gap; after a longer gap they start afresh, as a new person would."""
+    frames, _ = video
+    blank = np.full_like(frames[0], 90)
+    raw = [r[0][0].params for r in (Tracker(reconstructor, TrackerConfig(smoothing=False))(f) for f in frames[:5])]
+    tracker = Tracker(reconstructor, TrackerConfig(identity_frames=10, identity_keep_s=1.0))
+    before = [tracker(frame, k / 30)[0][0].params for k, frame in enumerate(frames[:4])][-1]
+    assert tracker(blank, 0.5)[0] == [] and tracker(blank, 0.9)[0] == []
+    back = tracker(frames[4], 1.0)[0][0]
+    assert back.source == "detector"
+    np.testing.assert_allclose(back.params.shape, (4 * before.shape + raw[4].shape) / 5, atol=1e-5)
+    np.testing.assert_allclose(back.params.albedo, (4 * before.albedo + raw[4].albedo) / 5, atol=1e-5)
+    assert tracker(blank, 1.1)[0] == []
+    anew = tracker(frames[0], 2.2)[0][0].params  # 1.1 s after the face was last seen
+    np.testing.assert_allclose(anew.shape, raw[0].shape, atol=1e-6)
+    with pytest.raises(ValueError, match="identity_keep_s"):
+        TrackerConfig(identity_keep_s=-1)
+
+
 def test_a_lost_face_goes_back_to_the_detector(reconstructor, video):
     frames, _ = video
     tracker = Tracker(reconstructor)

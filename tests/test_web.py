@@ -841,7 +841,7 @@ def test_live_mode_tracks_the_camera_applies_edits_and_releases_the_camera(camer
     edited = page.evaluate("window.inverseFaceNet.shown()")
     assert edited["sh"][3][0] > 0.3 and edited["expression"]["jawOpen"] >= 0.5
     # The identity is taken after 30 frames, and the person's skin de-lit from that frame. Stop in the same task
-    # that sees it shown: a track lost meanwhile starts a new identity, shown in the model's skin until its 30th.
+    # that sees it shown: a face lost over 2 s meanwhile starts a new identity, in the model's skin until its 30th.
     wait_until(page, "window.inverseFaceNet.photoTextureTimings().ms !== null"
                " && (document.getElementById('stop').click(), true)", 120)  # fmt: skip
     assert page.evaluate("window.inverseFaceNet.photoTextureTimings().ms") is not None  # still the person's skin

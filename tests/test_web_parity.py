@@ -2,7 +2,7 @@
 
 export/goldens.py writes inputs and Python's outputs; ``npm run parity`` runs the page's own
 functions (rotation matrix, lamp -> SH and back, vertex normals, crop rule, face mask, photo texture, the live
-tracker's identity hold) on the same inputs.
+tracker's identity hold, its identity through a lost face) on the same inputs.
 """
 
 import json
@@ -15,6 +15,7 @@ import pytest
 
 from export.goldens import write_goldens
 from inversefacenet.render.camera import Camera
+from inversefacenet.tracking import TrackerConfig
 
 WEB = Path(__file__).resolve().parents[1] / "webassets"
 
@@ -152,6 +153,24 @@ def test_the_live_identity_hold(parity):
     for start, stop in golden["identity"]["ranges"]:  # shape, albedo: held after the first frames
         assert np.all(held[frames:, start:stop] == held[-1, start:stop])
         assert not np.all(held[frames - 1, start:stop] == held[frames - 2, start:stop])  # ... and not before
+
+
+def test_the_live_tracker_keeps_a_lone_faces_identity_through_a_short_loss(parity):
+    """The page's tracker, on a timeline where the face is lost for 0.9 s and then for 3 s: after the short loss the
+    identity goes on from the lost face's mean (tracking.py's identity_keep_s), after the long one it starts afresh."""
+    golden, page = parity
+    timeline, readings = golden["identity"]["timeline"], np.array(golden["identity"]["readings"])
+    keep_s = TrackerConfig().identity_keep_s
+    seen = [seconds for seconds, face in timeline if face]
+    gaps = np.diff(seen)
+    assert sorted(gaps)[-2:] == pytest.approx([0.9, 2.967], abs=1e-3) and 0.9 < keep_s < 2.967
+    assert [row is None for row in page["kept"]] == [not face for _, face in timeline]
+    outputs = np.array([row for row in page["kept"] if row is not None])
+    restart = int(np.argmax(gaps > keep_s)) + 1  # the first reading after the long loss
+    for start, stop in golden["identity"]["ranges"]:
+        for k in range(len(outputs)):
+            first = 0 if k < restart else restart
+            np.testing.assert_allclose(outputs[k, start:stop], readings[first : k + 1, start:stop].mean(0), atol=1e-5)
 
 
 def test_a_face_grey_in_its_photo(parity):

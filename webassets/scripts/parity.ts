@@ -4,7 +4,8 @@
 import { readFileSync } from "node:fs";
 import { vertexNormals } from "../src/facemodel";
 import { lightFromSh, matched, matchedSh, shFromLight } from "../src/lighting";
-import { IdentityHold } from "../src/live";
+import type { LandmarkDetector } from "../src/landmarks";
+import { IdentityHold, Tracker } from "../src/live";
 import { rotationMatrix } from "../src/params";
 import { delight } from "../src/phototexture";
 import {
@@ -60,6 +61,31 @@ interface PhotoTextureGolden {
   size: number;
 }
 
+interface IdentityGolden {
+  ranges: [number, number][];
+  readings: number[][];
+  timeline: [number, boolean][];
+}
+
+/** The live tracker's output on each frame of the golden's timeline (null without a face), with a stand-in
+ * detector (a face in view or none) and network (the golden's readings in turn). */
+async function keptIdentity(g: IdentityGolden): Promise<(number[] | null)[]> {
+  let inView = false;
+  const face = Float32Array.from({ length: 478 * 2 }, (_, i) => (i % 7) * 20); // a 120 px box
+  const detector = { track: async () => (inView ? face : null), findLarge: async () => (inView ? face : null),
+    detect: async () => [] } as unknown as LandmarkDetector;
+  let read = 0;
+  const tracker = new Tracker(detector, async () => ({ output: Float32Array.from(g.readings[read++]),
+    crop: { scale: 1, offset: [0, 0], size: 1 }, alignment: null, preprocess_ms: 0, network_ms: 0 }), g.ranges);
+  const outputs = [];
+  for (const [seconds, face] of g.timeline) {
+    inView = face;
+    const { output } = await tracker.step({} as HTMLCanvasElement, seconds);
+    outputs.push(output && Array.from(output));
+  }
+  return outputs;
+}
+
 const golden = JSON.parse(readFileSync(process.argv[2], "utf8"));
 const { crop, mask, normals } = golden;
 const cropped = cropForLandmarks(Float32Array.from(crop.landmarks), crop.size, crop.crop_scale);
@@ -109,5 +135,6 @@ const outputs = {
     return g.readings.map((reading: number[], k: number) =>
       Array.from(hold.hold(Float32Array.from(reading), Float32Array.from(g.filtered[k]))));
   })(golden.identity),
+  kept: await keptIdentity(golden.identity),
 };
 process.stdout.write(JSON.stringify(outputs));

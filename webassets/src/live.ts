@@ -1,7 +1,8 @@
 // Live mode: the webcam tracked frame to frame, as inversefacenet/tracking.py tracks a video. Every 2nd frame's
 // mesh runs on a square around the previous landmarks (in between they are held); the detector only while no face
 // is tracked or when the mesh loses it (the short-range one on the whole frame, the whole search now and then); the network on every frame, its parameters smoothed by a One Euro filter and its
-// identity (shape, albedo) held from the track's first frames (switchable together). A frame that arrives while
+// identity (shape, albedo) held from the track's first frames (switchable together); a face lost for a moment keeps
+// its identity and skin frame. A frame that arrives while
 // the previous one is processed is dropped, so the view lags the camera by at most one frame instead of a growing
 // queue.
 import { boxOf, type LandmarkDetector } from "./landmarks";
@@ -16,6 +17,9 @@ const BETA = 0.3;
 const DERIVATIVE_CUTOFF = 1.0;
 /** tracking.py's TrackerConfig.identity_frames: shape and albedo are the mean of a track's first readings. */
 export const IDENTITY_FRAMES = 30;
+/** tracking.py's TrackerConfig.identity_keep_s: a face lost and found again within this many seconds is the same
+ * person (turned away, a hand over the face), whose shape and skin would otherwise change on every loss. */
+const IDENTITY_KEEP_S = 2;
 /** tracking.py's TrackerConfig(mesh_every=2, between="hold"): the mesh runs on every 2nd tracked frame; in between
  * the landmarks stay and the network reads the crop its last reading pointed to. On 2 cores the mesh was the
  * largest stage (11-16 ms); holding costs little agreement with the mesh on the same frame (benchmarks/tracking.py). */
@@ -129,6 +133,8 @@ export class Tracker {
   smoothing = true;
   detections = 0;
   private searched = -Infinity; // when the whole search last ended (performance.now() ms)
+  private seen = 0; // when the face was last tracked (the frames' clock, s)
+  private lostFace: { identity: IdentityHold | null; snapshot: Snapshot | null; seen: number } | null = null;
   /** The track's skin frame: the first meshed frame once its identity is taken (with smoothing off, the first
    * meshed frame); null before. */
   snapshot: Snapshot | null = null;
@@ -143,8 +149,28 @@ export class Tracker {
 
   /** Forget the face: the next frame runs the detector and starts a new filter and identity. */
   reset(): void {
+    this.forget();
+    this.lostFace = null;
+  }
+
+  private forget(): void {
     [this.landmarks, this.alignment, this.smoother, this.identity, this.snapshot] = [null, null, null, null, null];
     this.tracked = 0;
+  }
+
+  /** The face is lost: forgotten, but its identity and skin frame kept for a face found soon (`found`). */
+  private lose(): void {
+    if (this.landmarks) this.lostFace = { identity: this.identity, snapshot: this.snapshot, seen: this.seen };
+    this.forget();
+  }
+
+  /** A face is found: the lost one's identity and skin frame come back when it was lost IDENTITY_KEEP_S or less
+   * before. */
+  private found(seconds: number): void {
+    if (this.lostFace && seconds - this.lostFace.seen <= IDENTITY_KEEP_S) {
+      [this.identity, this.snapshot] = [this.lostFace.identity, this.lostFace.snapshot];
+    }
+    this.lostFace = null;
   }
 
   async step(frame: HTMLCanvasElement, seconds: number): Promise<Step> {
@@ -156,7 +182,7 @@ export class Tracker {
       ms.mesh = performance.now() - start;
     }
     if (!points || lost(points)) {
-      this.reset();
+      this.lose();
       start = performance.now();
       points = await this.detector.findLarge(frame);
       if (!points && start - this.searched >= SEARCH_EVERY_MS) { // a small or far face: the whole search
@@ -167,7 +193,8 @@ export class Tracker {
       ms.detector = performance.now() - start;
     }
     if (!points) return { output: null, ms };
-    this.landmarks = points;
+    if (!this.landmarks) this.found(seconds);
+    [this.landmarks, this.seen] = [points, seconds];
     const { output, alignment, crop, preprocess_ms, network_ms } = await this.read(frame, points, this.alignment);
     // Landmarks of this very frame (not held ones, which lag the face). A held frame's alignment also holds the
     // face's move since the mesh, which the next mesh would count twice; and the skin is de-lit from a meshed frame.
@@ -212,6 +239,7 @@ export interface LiveStats {
   dropped: number; // arrived while another was processed
   detections: number; // frames on which the detector ran
   faceless: number; // processed frames without a face
+  inView: boolean; // the last processed frame had a face
   fps: number;
   ms: Record<Stage, number>; // mean per processed frame where the stage ran
   error: string | null; // what stopped the loop, if it was not Stop
@@ -234,6 +262,7 @@ export class Live {
   private done: number[] = []; // completion times (ms) of the last WINDOW frames
   private recent: Record<Stage, number[]> = Object.fromEntries(STAGES.map((s) => [s, []])) as never;
   private counts = { arrived: 0, frames: 0, faceless: 0 };
+  private inView = false;
   private detectionsBefore = 0; // the tracker's detector runs when Live was pressed
   private reported = 0; // when the status line was last rewritten (performance.now() ms)
 
@@ -284,6 +313,7 @@ export class Live {
       dropped: this.counts.arrived - this.counts.frames - (this.busy ? 1 : 0),
       detections: this.tracker.detections - this.detectionsBefore,
       faceless: this.counts.faceless,
+      inView: this.inView,
       fps: span > 0 ? ((this.done.length - 1) * 1000) / span : 0,
       ms: Object.fromEntries(STAGES.map((s) => [s, mean(this.recent[s])])) as Record<Stage, number>,
       error: this.error,
@@ -334,6 +364,7 @@ export class Live {
     const { output, ms } = await this.tracker.step(this.frame, seconds);
     ms.capture = capture;
     if (!this.running) return; // stopped meanwhile: leave the view as Stop left it
+    this.inView = output !== null;
     if (output) {
       start = performance.now();
       this.show(output, seconds, this.tracker.snapshot);
@@ -358,11 +389,12 @@ export class Live {
   }
 }
 
-/** The status line while live: the frame rate and what each frame's time goes to. */
+/** The status line while live: whether a face is in view, the frame rate and what a frame's time goes to. */
 export function describe(stats: LiveStats): string {
-  const ms = (stage: Stage) => `${stage} ${stats.ms[stage].toFixed(1)} ms`;
   if (stats.error) return `Live mode stopped: ${stats.error}`;
-  return `Live · ${stats.fps.toFixed(1)} fps · ${ms("capture")} · ${ms("mesh")} · ${ms("preprocess")} · ${ms("network")} · ` +
-    `${ms("render")} (${ms("frame")}) · detector on ${stats.detections} of ${stats.frames} frames · ${stats.dropped} dropped` +
-    (stats.faceless ? ` · ${stats.faceless} without a face` : "");
+  const fps = `${stats.fps.toFixed(1)} fps`;
+  if (!stats.inView) return `Live · no face in view: looking for one (${fps}) · the face shown is the last one seen`;
+  const ms = (stage: Stage) => `${stage} ${stats.ms[stage].toFixed(1)}`;
+  const stages = (["capture", "mesh", "preprocess", "network", "render"] as Stage[]).map(ms).join(", ");
+  return `Live · ${fps} · a frame takes ${stats.ms.frame.toFixed(0)} ms (${stages} ms)`;
 }

@@ -731,7 +731,8 @@ function setLiveButtons(running: boolean): void {
 
 /** What the page shows of live mode: the status line each frame; when it ends, the controls of a still face. */
 function reportLive(app: App, stats: LiveStats): void {
-  const stopped = `Stopped, camera released: the face shown and its downloads are the last frame's · ${describe(stats)}`;
+  const stopped = `Stopped, camera released: the face shown and its downloads are the last frame's (live ran at ` +
+    `${stats.fps.toFixed(1)} fps).`;
   setStatus(stats.running ? `${describe(stats)}${app.liveSkinStatus}${app.recordingStatus}` : stopped,
     stats.error !== null);
   if (stats.running) return;
