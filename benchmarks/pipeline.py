@@ -128,6 +128,26 @@ def tracked(reconstructor: Reconstructor, photos: list[Path], repeats: int) -> d
     return results
 
 
+def faceless_frames(reconstructor: Reconstructor, repeats: int) -> dict[str, float]:
+    """Median wall ms of a 640 x 480 camera frame without a face: the tracker's search (upright only), and the
+    photo search (with its turned passes) that it ran before."""
+    blank = np.full((480, 640, 3), 90, np.uint8)
+    tracker, detector = Tracker(reconstructor), reconstructor.detector
+    calls = {"tracker (upright search)": lambda: tracker(blank, 0.0),
+             "photo search (with turned passes)": lambda: detector.detect(blank, rotations=True)}  # fmt: skip
+    medians = {}
+    for name, call in calls.items():
+        call()  # warms the graphs up
+        times = []
+        for _ in range(4 * repeats):
+            start = time.perf_counter()
+            call()
+            times.append((time.perf_counter() - start) * 1000)
+        medians[name] = float(np.median(times))
+    tracker.close()
+    return medians
+
+
 def summary(rows: dict[str, dict], group: Callable[[str, dict], bool]) -> dict[str, float]:
     """Median over the photos selected by ``group`` (photo name, row) of each column; photos where a column
     found no face are left out of it."""
@@ -205,8 +225,10 @@ def main() -> None:
     videos = {name: s for name, group in groups.items() if (s := summary(per_video, group))}
     print_table(f"tracked frame, ms per face ({VIDEO_FRAMES}-frame synthetic video of each photo, "
                 "detector frames excluded; One Euro smoothing on)", videos)  # fmt: skip
+    faceless = faceless_frames(network, args.repeats)
+    print("\nno face in view, ms per frame: " + ", ".join(f"{name} {ms:.1f}" for name, ms in faceless.items()))
     report = {"benchmark": "pipeline", "photos": [p.name for p in args.photos], "speed": speeds, "tracked": videos,
-              "per_photo": per_photo, "per_video": per_video}  # fmt: skip
+              "faceless": faceless, "per_photo": per_photo, "per_video": per_video}  # fmt: skip
     if args.stages:
         report["stages"] = stages(model, detector, args.photos, args.repeats)
     print(f"load average after: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")

@@ -204,10 +204,11 @@ class LandmarkDetector:
         """All faces in an (H, W, 3) uint8 RGB image, largest first."""
         return self.detect(image).faces
 
-    def detect(self, image: np.ndarray) -> Detection:
-        """All faces in an (H, W, 3) uint8 RGB image, largest first, with this call's timings."""
+    def detect(self, image: np.ndarray, rotations: bool | None = None) -> Detection:
+        """All faces in an (H, W, 3) uint8 RGB image, largest first, with this call's timings; ``rotations``
+        overrides the detector's own setting for this call."""
         with self._checkout() as graphs:
-            return graphs.detect(image, self.rotations)
+            return graphs.detect(image, self.rotations if rotations is None else rotations)
 
     @contextlib.contextmanager
     def _checkout(self) -> Iterator[_Graphs]:

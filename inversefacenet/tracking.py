@@ -194,7 +194,8 @@ class Tracker:
         ms = {"track": (time.perf_counter() - start) * 1000}
         if not self._tracks or None in sources:
             self._lose()
-            faces, detection_ms = self.reconstructor.detector.detect(frame)
+            # upright only, as the page: a camera's faces are upright, and the turned passes doubled a faceless frame
+            faces, detection_ms = self.reconstructor.detector.detect(frame, rotations=False)
             found = faces[: self.config.max_faces]
             self._tracks = [self._start(face.landmarks, seconds, len(found) == 1) for face in found]
             sources, ms = ["detector"] * len(self._tracks), {**ms, **detection_ms}
