@@ -535,6 +535,21 @@ def test_a_wide_open_smile_shows_no_white_inside_the_mouth(browser, site):
     page.close()
 
 
+def drop(page, selector: str, path: Path) -> None:
+    """``path`` dragged from the desktop and dropped onto ``selector``'s element, as the browser sends it."""
+    data = base64.b64encode(path.read_bytes()).decode()
+    transfer = page.evaluate_handle(
+        """([name, data]) => {
+            const bytes = Uint8Array.from(atob(data), (c) => c.charCodeAt(0));
+            const transfer = new DataTransfer();
+            transfer.items.add(new File([bytes], name, { type: "image/jpeg" }));
+            return transfer;
+        }""",
+        [path.name, data],
+    )
+    page.dispatch_event(selector, "drop", {"dataTransfer": transfer})
+
+
 def test_a_photo_without_a_face_clears_the_previous_face(browser, site, tmp_path):
     page, hosts = open_page(browser, site, "wasm")
     assert not page.is_visible("#downloads")  # nothing to download before a photo
@@ -558,8 +573,9 @@ def test_a_photo_without_a_face_clears_the_previous_face(browser, site, tmp_path
         "No face was found in this photo. Choose a photo in which a face is clearly visible."
     )
     assert not page.is_visible("#downloads") and not page.is_visible("#download-glb")
-    assert page.locator("#photo-preview *").count() == 0 and page.locator("#face option").count() == 0
-    assert view_is_blank(page)
+    assert page.locator("#face option").count() == 0 and view_is_blank(page)
+    shown = page.evaluate("(c => c && [c.width, c.height])(document.querySelector('#photo-preview canvas'))")
+    assert shown == [640, 480]  # the faceless photo stays shown beside its message, not the previous one
     assert page.evaluate("document.getElementById('pose').disabled")
     assert all(float(page.input_value(f"#{name}")) == 0 for name in ("jawOpen", "pitch", "yaw", "roll"))
     assert page.input_value("#preset") == "recovered" and page.input_value("#colour") == "#ffffff"
@@ -568,6 +584,12 @@ def test_a_photo_without_a_face_clears_the_previous_face(browser, site, tmp_path
     page.wait_for_function("document.getElementById('status').textContent.startsWith('This file')", timeout=60_000)
     assert page.inner_text("#status") == "This file could not be read as an image. Choose a JPEG, PNG or WebP photo."
     assert not page.is_visible("#downloads") and view_is_blank(page)
+    assert page.locator("#photo-preview *").count() == 0  # no photo to show
+    for _ in range(2):  # the example dropped onto the page, twice: the same file again is read again
+        page.evaluate("document.getElementById('status').textContent = ''")
+        drop(page, "body", EXAMPLE)
+        page.wait_for_function("document.getElementById('status').textContent.includes('face(s)')", timeout=120_000)
+        assert page.evaluate(chosen) == EXAMPLE.name and page.locator("#photo-preview canvas").count() == 1
     assert hosts <= {site.split("/")[2]}
     page.close()
 

@@ -77,6 +77,13 @@ const NO_FACE = "No face was found in this photo. Choose a photo in which a face
 const NOT_AN_IMAGE = "This file could not be read as an image. Choose a JPEG, PNG or WebP photo.";
 const NO_CAMERA = "The webcam could not be opened (no camera, or access was not allowed).";
 
+/** A photo read but without a face: it stays shown beside the message, so the user sees which photo it was. */
+class NoFaceError extends PhotoError {
+  constructor(readonly photo: HTMLCanvasElement) {
+    super(NO_FACE);
+  }
+}
+
 /** Photo textures of a stand-in photo made in idle time after loading (App.prepareTextures): cold, the first takes
  * what the first face took (about 190 ms on 2 busy cores), the fourth still about 100, the eighth what a face takes. */
 const REHEARSALS = 8;
@@ -365,6 +372,7 @@ class App {
       if (ticket === this.photos) {
         this.clear(error instanceof PhotoError ? error.message : `Something went wrong: ${(error as Error).message}`,
           true);
+        if (error instanceof NoFaceError) $("photo-preview").replaceChildren(error.photo);
       }
       throw error;
     }
@@ -379,7 +387,7 @@ class App {
     };
     const landmarks = await this.detector.detect(photo, progress); // largest face first
     const landmarks_ms = performance.now() - start;
-    if (!landmarks.length) throw new PhotoError(NO_FACE);
+    if (!landmarks.length) throw new NoFaceError(photo);
     const [faces, crops, timings] = [[] as FaceParameters[], [] as Crop[], { landmarks_ms, preprocess_ms: 0,
       network_ms: 0 }];
     const greys = landmarks.map((points) => faceIsGrey(photo, points));
@@ -705,6 +713,15 @@ function buildControls(app: App, live: Live): void {
   // emptied as its dialog opens, not after a choice: it keeps naming the photo shown, and choosing the same file
   // again is still a change
   fileInput.addEventListener("click", () => { fileInput.value = ""; });
+  // a photo dropped anywhere on the page, the file input included, is read at once, even the file already chosen
+  document.addEventListener("dragover", (event) => event.preventDefault());
+  document.addEventListener("drop", (event) => {
+    event.preventDefault(); // the browser would open the file in place of the page
+    const files = event.dataTransfer?.files;
+    if (!files?.length) return;
+    fileInput.files = files; // it names the photo shown
+    run(URL.createObjectURL(files[0]));
+  });
   $("webcam").addEventListener("click", async () => {
     const video = document.createElement("video");
     try {
