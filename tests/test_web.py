@@ -231,7 +231,7 @@ def test_reconstruct_a_photo_and_download_the_mesh(browser, site, model, tmp_pat
     statuses = page.evaluate("window.statuses")  # the search says where it is, in words, while it runs
     searching = [s for s in statuses if s.startswith("Finding faces… searching: ")]
     assert searching and searching[-1].endswith(f"{len(searching)} of {len(searching)} windows")
-    assert "Finding faces… meshing face 1 of 1" in statuses
+    assert "Finding faces… meshing box 1 of 1" in statuses
     assert result["face_model_sha256"] == model.sha256 and len(result["sh"]) == 9
     detector = LandmarkDetector()
     network_only = Reconstructor(model, detector, Predictor.load(DEFAULT_CHECKPOINT, model), fit_mode=None)
@@ -851,6 +851,9 @@ def test_live_mode_tracks_the_camera_applies_edits_and_releases_the_camera(camer
     assert " fps · " in page.inner_text("#status") and page.is_visible("#live-video")
     assert "your own skin from the 30th tracked frame" in page.inner_text("#status")  # the model albedo till then
     assert not view_is_blank(page) and page.is_disabled("#live")
+    legends = "[...document.querySelectorAll('#expression legend, #pose legend')].map((l) => l.textContent)"
+    assert page.evaluate(legends) == [
+        "Expression (added to the tracked face's)", "Head pose (added to the tracked pose)"]  # at 0: as tracked
     live_mesh = page.evaluate("window.inverseFaceNet.drawn()")  # about a quarter of the atlas's triangles
     atlas_triangles = page.evaluate("window.inverseFaceNet.faceModel.atlas.triangles.length / 3")
     assert live_mesh["level"] == "live" and 1000 < live_mesh["triangles"] < atlas_triangles / 3
@@ -873,6 +876,7 @@ def test_live_mode_tracks_the_camera_applies_edits_and_releases_the_camera(camer
     page.wait_for_timeout(500)
     assert live_stats(page)["frames"] == stopped["frames"] and not view_is_blank(page)  # the last frame stays
     assert page.inner_text("#status").startswith("Stopped, camera released: the face shown and its downloads are")
+    assert page.evaluate(legends) == ["Expression", "Head pose"]  # the sliders show the stopped face's values
     assert page.evaluate("window.inverseFaceNet.drawn()")["level"] == "full"  # the stopped face on the full mesh
     skins = {"photo": view_pixels(page)}  # the last frame's face in the person's skin, then in the model's
     set_checkbox(page, "#skin-model", True)

@@ -281,7 +281,7 @@ export class LandmarkDetector {
     const faces: Face[] = [];
     const found = await this.search(image, minFace, progress);
     for (const [k, { box, score, upsideDown }] of found.entries()) {
-      await progress(`meshing face ${k + 1} of ${found.length}`);
+      await progress(`meshing box ${k + 1} of ${found.length}`); // a box may hold no face, or one already found
       const points = await this.meshInSquare(image, box, upsideDown);
       if (points) faces.push({ points, score, upsideDown });
     }

@@ -422,6 +422,7 @@ class App {
     $<HTMLInputElement>("file").value = ""; // no photo is shown
     this.live = true;
     $<HTMLInputElement>("record").disabled = false;
+    setOffsetLegends(true);
   }
 
   /** Record switched: on starts a new recording (the last one is dropped), off keeps it for the download. */
@@ -464,6 +465,7 @@ class App {
    * a photo. */
   endLive(): void {
     this.live = false;
+    setOffsetLegends(false);
     Object.assign($<HTMLInputElement>("record"), { checked: false, disabled: true }); // the recording stays
     this.recordOn = false;
     if (!this.edited) return;
@@ -631,6 +633,13 @@ function setStatus(message: string, isError = false): void {
 }
 
 /** Show or hide everything that belongs to a face: the 3D view, its controls and downloads. */
+/** Live, the expression and pose sliders are added to the tracked face's (at 0 they change nothing): the legends
+ * say so. */
+function setOffsetLegends(live: boolean): void {
+  $("expression").querySelector("legend")!.textContent = live ? "Expression (added to the tracked face's)" : "Expression";
+  $("pose").querySelector("legend")!.textContent = live ? "Head pose (added to the tracked pose)" : "Head pose";
+}
+
 function setResults(shown: boolean): void {
   document.body.classList.toggle("has-face", shown);
   $("downloads").hidden = !shown;
