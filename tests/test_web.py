@@ -588,7 +588,7 @@ def test_a_photo_without_a_face_clears_the_previous_face(browser, site, tmp_path
     for _ in range(2):  # the example dropped onto the page, twice: the same file again is read again
         page.evaluate("document.getElementById('status').textContent = ''")
         drop(page, "body", EXAMPLE)
-        page.wait_for_function("document.getElementById('status').textContent.includes('face(s)')", timeout=120_000)
+        page.wait_for_function("document.getElementById('status').textContent.startsWith('1 face ·')", timeout=120_000)
         assert page.evaluate(chosen) == EXAMPLE.name and page.locator("#photo-preview canvas").count() == 1
     assert hosts <= {site.split("/")[2]}
     page.close()
@@ -610,7 +610,7 @@ def test_the_page_answers_and_shows_the_search_while_a_big_photo_is_searched(bro
         status = page.evaluate("document.getElementById('status').textContent")
         longest = max(longest, time.monotonic() - asked)
         shown.add(status)
-        if status.startswith("1 face(s)"):
+        if status.startswith("1 face ·"):
             break
     page.close()
     searching = [s for s in shown if re.fullmatch(r"Finding faces… searching: \d+ of \d+ windows", s)]

@@ -409,7 +409,7 @@ class App {
     const select = $<HTMLSelectElement>("face");
     select.replaceChildren(...faces.map((_, k) => new Option(`Face ${k + 1}`, String(k))));
     setStatus(
-      `${faces.length} face(s) · ${this.network.backend} · landmarks ${landmarks_ms.toFixed(0)} ms · ` +
+      `${faces.length === 1 ? "1 face" : `${faces.length} faces`} · ${this.network.backend} · landmarks ${landmarks_ms.toFixed(0)} ms · ` +
       `preprocessing ${preprocess_ms.toFixed(0)} ms · network ${network_ms.toFixed(1)} ms`);
     this.show(0); // after the status: a photo texture made now adds its time to it
     return { faces, timings, backend: this.network.backend };
