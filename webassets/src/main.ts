@@ -443,6 +443,13 @@ class App {
       ? ` · your own skin from the ${IDENTITY_FRAMES}th tracked frame (the model albedo until then)` : "";
   }
 
+  /** After Stop: why the face shows the model albedo with the photo texture chosen, if it does. */
+  get stoppedSkinStatus(): string {
+    return this.usePhotoTexture && !this.liveSkin
+      ? ` It shows the model albedo: live mode stopped before the ${IDENTITY_FRAMES}th tracked frame, which your skin ` +
+        "is taken from." : "";
+  }
+
   /**
    * One live frame's network output, seen at `seconds`: it becomes the face; the edits and the chosen light apply
    * to it. While recording, the tracked parameters (without the edits) are kept, as the Gradio app keeps them.
@@ -723,9 +730,16 @@ function buildControls(app: App, live: Live): void {
   // again is still a change
   fileInput.addEventListener("click", () => { fileInput.value = ""; });
   // a photo dropped anywhere on the page, the file input included, is read at once, even the file already chosen
-  document.addEventListener("dragover", (event) => event.preventDefault());
+  document.addEventListener("dragover", (event) => {
+    event.preventDefault();
+    document.body.classList.add("dropping"); // the page shows it takes the drop
+  });
+  document.addEventListener("dragleave", (event) => {
+    if (!event.relatedTarget) document.body.classList.remove("dropping"); // left the window
+  });
   document.addEventListener("drop", (event) => {
     event.preventDefault(); // the browser would open the file in place of the page
+    document.body.classList.remove("dropping");
     const files = event.dataTransfer?.files;
     if (!files?.length) return;
     fileInput.files = files; // it names the photo shown
@@ -757,8 +771,11 @@ function setLiveButtons(running: boolean): void {
 
 /** What the page shows of live mode: the status line each frame; when it ends, the controls of a still face. */
 function reportLive(app: App, stats: LiveStats): void {
-  const stopped = `Stopped, camera released: the face shown and its downloads are the last frame's (live ran at ` +
-    `${stats.fps.toFixed(1)} fps).`;
+  const seen = document.body.classList.contains("has-face");
+  const stopped = stats.error ? `${describe(stats)}; camera released.`
+    : !seen ? "Stopped, camera released: no face came into view."
+    : `Stopped, camera released: the face shown and its downloads are the last frame's (live ran at ` +
+      `${stats.fps.toFixed(1)} fps).${app.stoppedSkinStatus}`;
   setStatus(stats.running ? `${describe(stats)}${app.liveSkinStatus}${app.recordingStatus}` : stopped,
     stats.error !== null);
   if (stats.running) return;
