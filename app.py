@@ -21,7 +21,8 @@ _IMPORTED = time.perf_counter()
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 MAX_UPLOAD = "50mb"
-"""Largest photo the server accepts; the decoder also refuses more than 40 megapixels."""
+"""Largest photo file the server accepts; the decoder reduces a photo over 40 megapixels to fit, and refuses one over
+about 179 (`inversefacenet.images`)."""
 
 
 def seconds_since_process_start() -> float:

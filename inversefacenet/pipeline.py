@@ -269,7 +269,7 @@ class Reconstructor:
         """Reconstruct all faces in an already decoded (H, W, 3) uint8 RGB image, largest first."""
         faces, detection_ms = self.detector.detect(image)  # this call's own timings: the detector is shared
         if not faces:
-            raise NoFaceError("no face found in the image")
+            raise NoFaceError("No face was found in this photo. Choose a photo in which a face is clearly visible.")
         return self.reconstruct_faces(image, faces, {"decode": decode_ms, **detection_ms})
 
     def reconstruct_faces(

@@ -187,7 +187,7 @@ def test_bad_input_gives_a_message_and_the_app_keeps_serving(client, tmp_path, c
     Image.fromarray(np.full((240, 320, 3), 120, np.uint8)).save(blank)
     with pytest.raises(gradio_client.exceptions.AppError, match="notes.jpg is not an image"):
         client.predict(gradio_client.handle_file(str(not_an_image)), True, api_name="/reconstruct")
-    with pytest.raises(gradio_client.exceptions.AppError, match="no face"):
+    with pytest.raises(gradio_client.exceptions.AppError, match="No face was found"):
         client.predict(gradio_client.handle_file(str(blank)), True, api_name="/reconstruct")
     with pytest.raises(gradio_client.exceptions.AppError, match="Upload a photo first"):
         client.predict(0, 0, 1, 0.5, "#ffffff", *[0.0] * (len(EXPRESSION_CONTROLS) + 3), True, api_name="/relight")
@@ -196,7 +196,7 @@ def test_bad_input_gives_a_message_and_the_app_keeps_serving(client, tmp_path, c
     huge.save(tmp_path / "huge.jpg", quality=70)
     reduced = client.predict(gradio_client.handle_file(str(tmp_path / "huge.jpg")), False, api_name="/reconstruct")
     assert "Face 1 of 1" in reduced[-1]
-    with pytest.raises(gradio_client.exceptions.AppError, match="no face"):  # leaves the face before it open
+    with pytest.raises(gradio_client.exceptions.AppError, match="No face was found"):  # leaves the face before it open
         client.predict(gradio_client.handle_file(str(blank)), True, api_name="/reconstruct")
     _, edits = controls(reduced)
     assert client.predict(0, 0, 1, 0.5, "#ffffff", *edits, True, api_name="/relight")[0] is not None
@@ -386,7 +386,8 @@ def test_the_page_picks_a_face_by_thumbnail_and_a_faceless_photo_or_non_image_gi
         lamp_of_face = [page.locator(f"#{name} input[type=number]").input_value() for name in ("azimuth", "ambient")]
         usable_with_face = page.locator("#azimuth input[type=range]").is_enabled()
         page.locator("#photo input[type=file]").set_input_files(str(blank))  # replaces the group photo
-        page.wait_for_function("document.querySelector('#status').innerText.includes('no face')", timeout=60_000)
+        page.wait_for_function("document.querySelector('#status').innerText.includes('No face was found')",
+                               timeout=60_000)  # fmt: skip
         # the views are cleared by the step after the status (a busy server takes a while): wait, then settle
         page.wait_for_function("!document.querySelector('#overlay img')", timeout=60_000)
         page.wait_for_timeout(1000)
