@@ -222,8 +222,8 @@ def _fit_words(face: FaceResult) -> str:
     """The fit's residuals for the status line, the landmarks' also in eye distances (comparable across photo
     sizes), with a word when the fit is loose."""
     share = face.landmark_error_px / eye_distance(face.detected_landmarks)
-    words = (f"fit residual: {face.landmark_error_px:.1f} px to the landmarks ({share:.0%} of the eye distance: "
-             f"comparable across photo sizes), photometric RMSE {face.photometric_rmse:.1f}")  # fmt: skip
+    words = (f"fit: the model's landmarks {share:.0%} of the eye distance ({face.landmark_error_px:.1f} px) from the "
+             f"photo's, colour error {face.photometric_rmse:.1f} of 255 (RMSE)")  # fmt: skip
     if share >= LOOSE_FIT:
         words += " · a loose fit: the face model does not match this face well (turned away, covered, or an expression"
         words += " it cannot make?)"
