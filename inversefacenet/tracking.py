@@ -15,8 +15,9 @@ Parameters can be smoothed by a One Euro filter (Casiez et al., CHI 2012): littl
 the face moves fast, little jitter when it is still. Smoothing also holds the identity: a
 person's shape and albedo do not change within a track, so they are the mean of the network's
 readings over the track's first frames, then kept; pose, expression and light follow each frame.
-A lone face lost for a moment (turned away, a hand over it) and found again keeps that identity:
-the same person, whose face would otherwise change shape and skin on every loss.
+A lone face lost for a moment (turned away, a hand over it) and found again, alone and where it
+was, keeps that identity: the same person, whose face would otherwise change shape and skin on
+every loss.
 
 A :class:`Tracker` holds one video's state (MediaPipe graphs with per-stream timestamps,
 filters): one per stream, never shared between threads or users.
@@ -54,6 +55,9 @@ with a few on the outline to fix the scale."""
 MIN_FLOW_POINTS = 8
 MIN_FACE_PX = 24.0
 """A tracked landmark box smaller than this (photo px) counts as lost."""
+RETURN_SIZE_RATIO = 1.5
+"""A face found again is the lost one only if its box's side is within this factor of the lost box's (and its centre
+within that side of the lost centre): someone stepping in elsewhere, or much nearer, is someone else."""
 
 
 @dataclass(frozen=True)
@@ -74,7 +78,7 @@ class TrackerConfig:
     derivative_cutoff: float = 1.0
     identity_frames: int = 30
     identity_keep_s: float = 2.0
-    """A lone face lost and found again (alone) within this many seconds keeps its identity (0: never)."""
+    """A lone face lost and found again alone, where it was, within this many seconds keeps its identity (0: never)."""
 
     def __post_init__(self) -> None:
         if self.mesh_every < 1 or self.max_faces < 1:
@@ -196,8 +200,9 @@ class Tracker:
             self._lose()
             # upright only, as the page: a camera's faces are upright, and the turned passes doubled a faceless frame
             faces, detection_ms = self.reconstructor.detector.detect(frame, rotations=False)
-            found = faces[: self.config.max_faces]
-            self._tracks = [self._start(face.landmarks, seconds, len(found) == 1) for face in found]
+            returning = self._returning([face.landmarks for face in faces], seconds)
+            self._tracks = [self._start(face.landmarks, seconds, returning if k == 0 else None)
+                            for k, face in enumerate(faces[: self.config.max_faces])]  # fmt: skip
             sources, ms = ["detector"] * len(self._tracks), {**ms, **detection_ms}
         self._gray = gray
         if not self._tracks:
@@ -236,20 +241,24 @@ class Tracker:
             graph.close()
         self._graphs = None
 
-    def _start(self, landmarks: np.ndarray, seconds: float, alone: bool) -> _Track:
+    def _returning(self, found: list[np.ndarray], seconds: float) -> IdentityHold | None:
+        """The lone lost face's identity if it is back: the only face ``found`` (landmarks, largest first), near where
+        it was lost, within ``identity_keep_s``; None otherwise. Any face found ends the wait."""
+        lost = self._lost
+        if found:
+            self._lost = None
+        if lost is None or len(found) != 1 or not 0 <= seconds - lost.seen <= self.config.identity_keep_s:
+            return None
+        return lost.identity if self.config.identity_keep_s > 0 and _near(lost.landmarks, found[0]) else None
+
+    def _start(self, landmarks: np.ndarray, seconds: float, returning: IdentityHold | None) -> _Track:
+        """A new track; ``returning``: the identity of the lost face it continues, if any."""
         config = self.config
         if not config.smoothing:
             return _Track(landmarks, None, None, seconds)
         smoother = OneEuroFilter(config.min_cutoff, config.beta, config.derivative_cutoff)
-        return _Track(landmarks, smoother, self._identity(seconds, alone), seconds)
-
-    def _identity(self, seconds: float, alone: bool) -> IdentityHold | None:
-        """A new track's identity: the lone lost face's when this face is alone and was found soon enough, else a
-        new one."""
-        lost, self._lost = self._lost, None
-        if lost is not None and alone and seconds - lost.seen <= self.config.identity_keep_s:
-            return lost.identity
-        return IdentityHold(self.config.identity_frames) if self.config.identity_frames else None
+        identity = returning or (IdentityHold(config.identity_frames) if config.identity_frames else None)
+        return _Track(landmarks, smoother, identity, seconds)
 
     def _follow(self, track: _Track, frame: np.ndarray, gray: np.ndarray | None) -> str | None:
         """Move a track to this frame ("mesh", "flow" or "hold"); None when the face is lost."""
@@ -284,6 +293,15 @@ class Tracker:
         layout = self.reconstructor.predictor.config.layout
         filtered = FaceParameters.unpack(layout, track.filter(params.pack(), seconds))
         return filtered if track.identity is None else track.identity(params, filtered)
+
+
+def _near(lost: np.ndarray, found: np.ndarray) -> bool:
+    """Whether a face found (landmarks) is where a lost one was: box centres within the lost box's side, sides within
+    RETURN_SIZE_RATIO."""
+    before, after = landmark_box(lost), landmark_box(found)
+    side_before, side_after = (float((box[2:] - box[:2]).max()) for box in (before, after))
+    shift = np.linalg.norm((after[:2] + after[2:]) / 2 - (before[:2] + before[2:]) / 2)
+    return shift <= side_before and 1 / RETURN_SIZE_RATIO <= side_after / side_before <= RETURN_SIZE_RATIO
 
 
 def _flow(previous: np.ndarray, gray: np.ndarray, landmarks: np.ndarray) -> np.ndarray | None:

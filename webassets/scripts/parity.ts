@@ -64,22 +64,21 @@ interface PhotoTextureGolden {
 interface IdentityGolden {
   ranges: [number, number][];
   readings: number[][];
-  timeline: [number, boolean][];
+  timeline: [number, number | null][];
 }
 
 /** The live tracker's output on each frame of the golden's timeline (null without a face), with a stand-in
- * detector (a face in view or none) and network (the golden's readings in turn). */
+ * detector (a face of the timeline's size, or none) and network (the golden's readings in turn). */
 async function keptIdentity(g: IdentityGolden): Promise<(number[] | null)[]> {
-  let inView = false;
-  const face = Float32Array.from({ length: 478 * 2 }, (_, i) => (i % 7) * 20); // a 120 px box
-  const detector = { track: async () => (inView ? face : null), findLarge: async () => (inView ? face : null),
-    detect: async () => [] } as unknown as LandmarkDetector;
+  let face: Float32Array | null = null;
+  const detector = { track: async () => face, findLarge: async () => face, detect: async () => [] } as unknown as
+    LandmarkDetector;
   let read = 0;
   const tracker = new Tracker(detector, async () => ({ output: Float32Array.from(g.readings[read++]),
     crop: { scale: 1, offset: [0, 0], size: 1 }, alignment: null, preprocess_ms: 0, network_ms: 0 }), g.ranges);
   const outputs = [];
-  for (const [seconds, face] of g.timeline) {
-    inView = face;
+  for (const [seconds, size] of g.timeline) {
+    face = size === null ? null : Float32Array.from({ length: 478 * 2 }, (_, i) => (i % 7) * 20 * size); // 120 px
     const { output } = await tracker.step({} as HTMLCanvasElement, seconds);
     outputs.push(output && Array.from(output));
   }

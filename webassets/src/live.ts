@@ -1,8 +1,8 @@
 // Live mode: the webcam tracked frame to frame, as inversefacenet/tracking.py tracks a video. Every 2nd frame's
 // mesh runs on a square around the previous landmarks (in between they are held); the detector only while no face
 // is tracked or when the mesh loses it (the short-range one on the whole frame, the whole search now and then); the network on every frame, its parameters smoothed by a One Euro filter and its
-// identity (shape, albedo) held from the track's first frames (switchable together); a face lost for a moment keeps
-// its identity and skin frame. A frame that arrives while
+// identity (shape, albedo) held from the track's first frames (switchable together); a face lost for a moment and
+// found where it was keeps its identity and skin frame. A frame that arrives while
 // the previous one is processed is dropped, so the view lags the camera by at most one frame instead of a growing
 // queue.
 import { boxOf, type LandmarkDetector } from "./landmarks";
@@ -20,6 +20,9 @@ export const IDENTITY_FRAMES = 30;
 /** tracking.py's TrackerConfig.identity_keep_s: a face lost and found again within this many seconds is the same
  * person (turned away, a hand over the face), whose shape and skin would otherwise change on every loss. */
 const IDENTITY_KEEP_S = 2;
+/** tracking.py's RETURN_SIZE_RATIO: a face found again is the lost one only if its box's side is within this factor
+ * of the lost box's, and its centre within that side of the lost centre. */
+const RETURN_SIZE_RATIO = 1.5;
 /** tracking.py's TrackerConfig(mesh_every=2, between="hold"): the mesh runs on every 2nd tracked frame; in between
  * the landmarks stay and the network reads the crop its last reading pointed to. On 2 cores the mesh was the
  * largest stage (11-16 ms); holding costs little agreement with the mesh on the same frame (benchmarks/tracking.py). */
@@ -134,7 +137,8 @@ export class Tracker {
   detections = 0;
   private searched = -Infinity; // when the whole search last ended (performance.now() ms)
   private seen = 0; // when the face was last tracked (the frames' clock, s)
-  private lostFace: { identity: IdentityHold | null; snapshot: Snapshot | null; seen: number } | null = null;
+  private lostFace: { identity: IdentityHold | null; snapshot: Snapshot | null; seen: number; points: Float32Array }
+    | null = null;
   /** The track's skin frame: the first meshed frame once its identity is taken (with smoothing off, the first
    * meshed frame); null before. */
   snapshot: Snapshot | null = null;
@@ -160,14 +164,17 @@ export class Tracker {
 
   /** The face is lost: forgotten, but its identity and skin frame kept for a face found soon (`found`). */
   private lose(): void {
-    if (this.landmarks) this.lostFace = { identity: this.identity, snapshot: this.snapshot, seen: this.seen };
+    if (this.landmarks) {
+      this.lostFace = { identity: this.identity, snapshot: this.snapshot, seen: this.seen, points: this.landmarks };
+    }
     this.forget();
   }
 
-  /** A face is found: the lost one's identity and skin frame come back when it was lost IDENTITY_KEEP_S or less
-   * before. */
-  private found(seconds: number): void {
-    if (this.lostFace && seconds - this.lostFace.seen <= IDENTITY_KEEP_S) {
+  /** A face is found (`points`): the lost one's identity and skin frame come back when it was lost IDENTITY_KEEP_S
+   * or less before and is found where it was (the page looks for one face: it cannot tell whether it is alone). */
+  private found(seconds: number, points: Float32Array): void {
+    const gap = this.lostFace ? seconds - this.lostFace.seen : -1;
+    if (this.lostFace && gap >= 0 && gap <= IDENTITY_KEEP_S && near(this.lostFace.points, points)) {
       [this.identity, this.snapshot] = [this.lostFace.identity, this.lostFace.snapshot];
     }
     this.lostFace = null;
@@ -193,7 +200,7 @@ export class Tracker {
       ms.detector = performance.now() - start;
     }
     if (!points) return { output: null, ms };
-    if (!this.landmarks) this.found(seconds);
+    if (!this.landmarks) this.found(seconds, points);
     [this.landmarks, this.seen] = [points, seconds];
     const { output, alignment, crop, preprocess_ms, network_ms } = await this.read(frame, points, this.alignment);
     // Landmarks of this very frame (not held ones, which lag the face). A held frame's alignment also holds the
@@ -223,6 +230,14 @@ function snapshotOf(frame: HTMLCanvasElement, points: Float32Array, crop: Crop, 
   [copy.width, copy.height] = [frame.width, frame.height];
   copy.getContext("2d")!.drawImage(frame, 0, 0);
   return { frame: copy, points: points.slice(), crop, output };
+}
+
+/** Whether a face found (`after`) is where a lost one (`before`) was (tracking.py's _near). */
+function near(before: Float32Array, after: Float32Array): boolean {
+  const [a, b] = [boxOf(before), boxOf(after)];
+  const [sideA, sideB] = [Math.max(a[2] - a[0], a[3] - a[1]), Math.max(b[2] - b[0], b[3] - b[1])];
+  const shift = Math.hypot((b[0] + b[2] - a[0] - a[2]) / 2, (b[1] + b[3] - a[1] - a[3]) / 2);
+  return shift <= sideA && sideB / sideA >= 1 / RETURN_SIZE_RATIO && sideB / sideA <= RETURN_SIZE_RATIO;
 }
 
 function lost(points: Float32Array): boolean {
@@ -286,6 +301,7 @@ export class Live {
     this.tracker.reset();
     this.error = null;
     [this.done, this.counts, this.detectionsBefore] = [[], { arrived: 0, frames: 0, faceless: 0 }, this.tracker.detections];
+    this.inView = false;
     STAGES.forEach((s) => (this.recent[s] = []));
     this.video.srcObject = stream;
     await this.video.play();
@@ -393,7 +409,7 @@ export class Live {
 export function describe(stats: LiveStats): string {
   if (stats.error) return `Live mode stopped: ${stats.error}`;
   const fps = `${stats.fps.toFixed(1)} fps`;
-  if (!stats.inView) return `Live · no face in view: looking for one (${fps}) · the face shown is the last one seen`;
+  if (!stats.inView) return `Live · no face in view: looking for one (${fps})`;
   const ms = (stage: Stage) => `${stage} ${stats.ms[stage].toFixed(1)}`;
   const stages = (["capture", "mesh", "preprocess", "network", "render"] as Stage[]).map(ms).join(", ");
   return `Live · ${fps} · a frame takes ${stats.ms.frame.toFixed(0)} ms (${stages} ms)`;

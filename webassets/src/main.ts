@@ -361,7 +361,7 @@ class App {
 
   /**
    * A new photo: the previous face's views, controls and downloads go at once, so that nothing shown
-   * belongs to another photo; a photo without a usable face leaves one message and nothing else.
+   * belongs to another photo; a photo without a usable face leaves one message (and the photo, if it has no face).
    */
   async reconstruct(url: string): Promise<Reconstruction> {
     const ticket = ++this.photos;
@@ -639,7 +639,6 @@ function setStatus(message: string, isError = false): void {
   status.classList.toggle("error", isError);
 }
 
-/** Show or hide everything that belongs to a face: the 3D view, its controls and downloads. */
 /** Live, the expression and pose sliders are added to the tracked face's (at 0 they change nothing): the legends
  * say so. */
 function setOffsetLegends(live: boolean): void {
@@ -647,6 +646,7 @@ function setOffsetLegends(live: boolean): void {
   $("pose").querySelector("legend")!.textContent = live ? "Head pose (added to the tracked pose)" : "Head pose";
 }
 
+/** Show or hide everything that belongs to a face: the 3D view, its controls and downloads. */
 function setResults(shown: boolean): void {
   document.body.classList.toggle("has-face", shown);
   $("downloads").hidden = !shown;
@@ -729,22 +729,7 @@ function buildControls(app: App, live: Live): void {
   // emptied as its dialog opens, not after a choice: it keeps naming the photo shown, and choosing the same file
   // again is still a change
   fileInput.addEventListener("click", () => { fileInput.value = ""; });
-  // a photo dropped anywhere on the page, the file input included, is read at once, even the file already chosen
-  document.addEventListener("dragover", (event) => {
-    event.preventDefault();
-    document.body.classList.add("dropping"); // the page shows it takes the drop
-  });
-  document.addEventListener("dragleave", (event) => {
-    if (!event.relatedTarget) document.body.classList.remove("dropping"); // left the window
-  });
-  document.addEventListener("drop", (event) => {
-    event.preventDefault(); // the browser would open the file in place of the page
-    document.body.classList.remove("dropping");
-    const files = event.dataTransfer?.files;
-    if (!files?.length) return;
-    fileInput.files = files; // it names the photo shown
-    run(URL.createObjectURL(files[0]));
-  });
+  acceptDrops(fileInput, run);
   $("webcam").addEventListener("click", async () => {
     const video = document.createElement("video");
     try {
@@ -763,6 +748,34 @@ function buildControls(app: App, live: Live): void {
   buildLive(app, live);
 }
 
+/** A file dropped anywhere on the page, the file input included, is read at once (even the file already chosen);
+ * the page is outlined while files are dragged over it. Text dragged within the page is left alone. */
+function acceptDrops(fileInput: HTMLInputElement, run: (url: string) => void): void {
+  const carriesFiles = (event: DragEvent) => event.dataTransfer?.types.includes("Files") ?? false;
+  let inside = 0; // dragenter and dragleave come for every element crossed: the drag is over the page while > 0
+  document.addEventListener("dragenter", (event) => {
+    if (carriesFiles(event)) document.body.classList.toggle("dropping", ++inside > 0);
+  });
+  document.addEventListener("dragleave", (event) => {
+    if (carriesFiles(event)) document.body.classList.toggle("dropping", --inside > 0);
+  });
+  document.addEventListener("dragover", (event) => {
+    if (carriesFiles(event)) event.preventDefault(); // the page takes the drop
+  });
+  document.addEventListener("drop", (event) => {
+    if (!carriesFiles(event)) return;
+    event.preventDefault(); // the browser would open the file in place of the page
+    inside = 0;
+    document.body.classList.remove("dropping");
+    const file = event.dataTransfer!.files[0];
+    if (!file) return;
+    const chosen = new DataTransfer(); // the input takes one file: the one read, which it then names
+    chosen.items.add(file);
+    fileInput.files = chosen.files;
+    run(URL.createObjectURL(file));
+  });
+}
+
 function setLiveButtons(running: boolean): void {
   $<HTMLButtonElement>("live").disabled = running;
   $<HTMLButtonElement>("stop").disabled = !running;
@@ -776,7 +789,8 @@ function reportLive(app: App, stats: LiveStats): void {
     : !seen ? "Stopped, camera released: no face came into view."
     : `Stopped, camera released: the face shown and its downloads are the last frame's (live ran at ` +
       `${stats.fps.toFixed(1)} fps).${app.stoppedSkinStatus}`;
-  setStatus(stats.running ? `${describe(stats)}${app.liveSkinStatus}${app.recordingStatus}` : stopped,
+  const last = !stats.inView && seen ? " · the face shown is the last one seen" : "";
+  setStatus(stats.running ? `${describe(stats)}${last}${app.liveSkinStatus}${app.recordingStatus}` : stopped,
     stats.error !== null);
   if (stats.running) return;
   app.endLive();
