@@ -834,6 +834,30 @@ def wait_until(page, condition: str, timeout_s: float) -> None:
         pytest.fail(f"not {condition} within {timeout_s} s; status: {status!r}; live: {live_stats(page)}")
 
 
+def test_live_mode_says_when_no_face_is_in_view_and_keeps_the_last_face(browser, site, tmp_path):
+    """The camera's face leaves for 2 s of every 4 (a plain background): the status line says no face is in view,
+    the last face stays shown, and Stop then says the face shown is the last frame's."""
+    frames = moving_frames(60)
+    video = write_y4m(tmp_path / "away.y4m", [*frames, *(np.full_like(f, f.mean(axis=(0, 1))) for f in frames)])
+    camera = ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+              f"--use-file-for-fake-video-capture={video}"]  # fmt: skip
+    away_browser = browser.browser_type.launch(executable_path=CHROMIUM, args=[*FLAGS, *camera])
+    try:
+        page, _ = open_page(away_browser, site, "wasm")
+        page.evaluate("document.getElementById('live').click()")
+        wait_until(page, "window.inverseFaceNet.liveStats().inView", 120)
+        wait_until(page, "!window.inverseFaceNet.liveStats().inView"
+                   " && document.getElementById('status').textContent.includes('no face in view')", 60)  # fmt: skip
+        status = page.inner_text("#status")
+        assert status.startswith("Live · no face in view: looking for one (")
+        assert "the face shown is the last one seen" in status and not view_is_blank(page)
+        page.evaluate("document.getElementById('stop').click()")
+        wait_until(page, "!window.inverseFaceNet.liveStats().running", 30)
+        assert page.inner_text("#status").startswith("Stopped, camera released: the face shown and its downloads")
+    finally:
+        away_browser.close()
+
+
 def test_live_mode_tracks_the_camera_applies_edits_and_releases_the_camera(camera_browser, site):
     page, hosts = open_page(camera_browser, site, "wasm")
     assert live_stats(page)["camera"] == "none" and page.is_disabled("#stop")
