@@ -244,12 +244,12 @@ class Tracker:
     def _returning(self, found: list[np.ndarray], seconds: float) -> IdentityHold | None:
         """The lone lost face's identity if it is back: the only face ``found`` (landmarks, largest first), near where
         it was lost, within ``identity_keep_s``; None otherwise. Any face found ends the wait."""
-        lost = self._lost
+        lost, keep_s = self._lost, self.config.identity_keep_s
         if found:
             self._lost = None
-        if lost is None or len(found) != 1 or not 0 <= seconds - lost.seen <= self.config.identity_keep_s:
+        if lost is None or len(found) != 1 or keep_s == 0 or not 0 <= seconds - lost.seen <= keep_s:
             return None
-        return lost.identity if self.config.identity_keep_s > 0 and _near(lost.landmarks, found[0]) else None
+        return lost.identity if _near(lost.landmarks, found[0]) else None
 
     def _start(self, landmarks: np.ndarray, seconds: float, returning: IdentityHold | None) -> _Track:
         """A new track; ``returning``: the identity of the lost face it continues, if any."""

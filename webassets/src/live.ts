@@ -173,11 +173,12 @@ export class Tracker {
   /** A face is found (`points`): the lost one's identity and skin frame come back when it was lost IDENTITY_KEEP_S
    * or less before and is found where it was (the page looks for one face: it cannot tell whether it is alone). */
   private found(seconds: number, points: Float32Array): void {
-    const gap = this.lostFace ? seconds - this.lostFace.seen : -1;
-    if (this.lostFace && gap >= 0 && gap <= IDENTITY_KEEP_S && near(this.lostFace.points, points)) {
-      [this.identity, this.snapshot] = [this.lostFace.identity, this.lostFace.snapshot];
-    }
+    const lostFace = this.lostFace;
     this.lostFace = null;
+    const gap = lostFace ? seconds - lostFace.seen : -1;
+    if (lostFace && gap >= 0 && gap <= IDENTITY_KEEP_S && near(lostFace.points, points)) {
+      [this.identity, this.snapshot] = [lostFace.identity, lostFace.snapshot];
+    }
   }
 
   async step(frame: HTMLCanvasElement, seconds: number): Promise<Step> {

@@ -408,8 +408,9 @@ class App {
     $("photo-preview").replaceChildren(this.preview.canvas);
     const select = $<HTMLSelectElement>("face");
     select.replaceChildren(...faces.map((_, k) => new Option(`Face ${k + 1}`, String(k))));
+    const count = faces.length === 1 ? "1 face" : `${faces.length} faces`;
     setStatus(
-      `${faces.length === 1 ? "1 face" : `${faces.length} faces`} · ${this.network.backend} · landmarks ${landmarks_ms.toFixed(0)} ms · ` +
+      `${count} · ${this.network.backend} · landmarks ${landmarks_ms.toFixed(0)} ms · ` +
       `preprocessing ${preprocess_ms.toFixed(0)} ms · network ${network_ms.toFixed(1)} ms`);
     this.show(0); // after the status: a photo texture made now adds its time to it
     return { faces, timings, backend: this.network.backend };
@@ -439,15 +440,20 @@ class App {
 
   /** Live with the photo texture on: the face shows the model albedo until the track's identity is taken. */
   get liveSkinStatus(): string {
-    return this.usePhotoTexture && !this.liveSkin
+    return this.awaitingLiveSkin
       ? ` · your own skin from the ${IDENTITY_FRAMES}th tracked frame (the model albedo until then)` : "";
   }
 
   /** After Stop: why the face shows the model albedo with the photo texture chosen, if it does. */
   get stoppedSkinStatus(): string {
-    return this.usePhotoTexture && !this.liveSkin
+    return this.awaitingLiveSkin
       ? ` It shows the model albedo: live mode stopped before the ${IDENTITY_FRAMES}th tracked frame, which your skin ` +
         "is taken from." : "";
+  }
+
+  /** The photo texture is chosen, but no track has had its skin frame yet: the model albedo shows. */
+  private get awaitingLiveSkin(): boolean {
+    return this.usePhotoTexture && !this.liveSkin;
   }
 
   /**
