@@ -33,8 +33,14 @@ class Light:
     @property
     def direction(self) -> np.ndarray:
         """Unit vector towards the lamp, camera frame."""
-        azimuth, elevation = np.radians(self.azimuth_deg), np.radians(self.elevation_deg)
-        return np.array([np.sin(azimuth) * np.cos(elevation), np.sin(elevation), np.cos(azimuth) * np.cos(elevation)])
+        return direction_of(np.float64(self.azimuth_deg), np.float64(self.elevation_deg))
+
+
+def direction_of(azimuth_deg: np.ndarray, elevation_deg: np.ndarray) -> np.ndarray:
+    """(..., 3) unit vectors towards lamps at these angles (degrees, as :class:`Light`'s), camera frame."""
+    azimuth, elevation = np.radians(azimuth_deg), np.radians(elevation_deg)
+    return np.stack([np.sin(azimuth) * np.cos(elevation), np.sin(elevation), np.cos(azimuth) * np.cos(elevation)],
+                    axis=-1)  # fmt: skip
 
 
 PRESETS: dict[str, Light] = {
@@ -46,17 +52,19 @@ PRESETS: dict[str, Light] = {
 """Named lights; the app adds "recovered" (the photo's own SH) in front of these."""
 
 
+def lamp_basis(directions: np.ndarray) -> np.ndarray:
+    """(..., 9) SH coefficients of a white lamp of intensity 1 from each of ``directions`` (..., 3, unit vectors
+    towards the lamp), without ambient: the clamped cosine projected onto our basis (exact up to band 2)."""
+    x, y, z = directions[..., 0], directions[..., 1], directions[..., 2]
+    band2 = 15 / 32  # 5/16 * P2 = 5/16 * (3 t^2 - 1) / 2; the t^2 part carries 15/32
+    return np.stack([np.full_like(x, 1 / 4), y / 2, z / 2, x / 2,  # the clamped cosine averages 1/4 over the sphere
+                     band2 * 2 * x * y, band2 * 2 * y * z, band2 * (3 * z * z - 1) / 6, band2 * 2 * x * z,
+                     band2 * (x * x - y * y) / 2], axis=-1)  # fmt: skip
+
+
 def sh_from_light(light: Light) -> np.ndarray:
     """(9, 3) SH coefficients of the light's irradiance (exact up to band 2)."""
-    x, y, z = light.direction
-    band2 = 15 / 32 * light.intensity  # 5/16 * P2 = 5/16 * (3 t^2 - 1) / 2; the t^2 part carries 15/32
-    lamp = np.array([
-        light.intensity / 4,  # the clamped cosine averages 1/4 over the sphere
-        light.intensity / 2 * y, light.intensity / 2 * z, light.intensity / 2 * x,
-        band2 * 2 * x * y, band2 * 2 * y * z, band2 * (3 * z * z - 1) / 6, band2 * 2 * x * z,
-        band2 * (x * x - y * y) / 2,
-    ])  # fmt: skip
-    sh = lamp[:, None] * np.asarray(light.colour, np.float64)[None, :]
+    sh = light.intensity * lamp_basis(light.direction)[:, None] * np.asarray(light.colour, np.float64)[None, :]
     sh[0] += light.ambient  # white ambient
     return sh.astype(np.float32)
 
@@ -114,36 +122,107 @@ def preset_sh(name: str, reference_sh: np.ndarray) -> np.ndarray:
     return matched_sh(PRESETS[name], reference_sh)
 
 
-def light_from_sh(sh: np.ndarray) -> Light:
-    """The lamp + ambient that best explains SH coefficients, to start the sliders from.
+FACE_SH_MOMENTS = np.array([
+    [1.000, -0.024, 0.777, 0.017, -0.002, -0.008, 0.916, 0.010, 0.192],
+    [-0.024, 0.083, -0.008, -0.002, 0.000, 0.060, 0.026, -0.001, 0.008],
+    [0.777, -0.008, 0.638, 0.010, -0.001, 0.001, 0.851, 0.007, 0.113],
+    [0.017, -0.002, 0.010, 0.276, -0.009, -0.001, 0.004, 0.173, 0.009],
+    [-0.002, 0.000, -0.001, -0.009, 0.017, 0.000, -0.001, -0.004, -0.001],
+    [-0.008, 0.060, 0.001, -0.001, 0.000, 0.045, 0.024, -0.001, 0.006],
+    [0.916, 0.026, 0.851, 0.004, -0.001, 0.024, 1.417, 0.004, 0.029],
+    [0.010, -0.001, 0.007, 0.173, -0.004, -0.001, 0.004, 0.119, 0.005],
+    [0.192, 0.008, 0.113, 0.009, -0.001, 0.006, 0.029, 0.005, 0.124],
+])  # fmt: skip
+"""(9, 9) the mean over a face, as the camera sees it, of each product of two SH basis functions: per pixel inside
+the face mask of the mean face, frontal, as the renderer shades it (``tests/test_lighting.py`` re-measures it; its
+first row is :data:`FACE_SH_WEIGHTS` within 0.004). Two lights a and b (9, 3) differ on a face by the sum over
+channels of (a - b)^T M (a - b): the mean squared difference of their irradiance there."""
+LAMP_OFF_FACE = 0.01
+"""Weight of two lights' difference over the whole sphere (the identity) beside their difference on the face, in
+:func:`light_from_sh`: among lamps that light a face alike, it takes the one nearest the SH everywhere."""
+LAMP_GRID_DEG = 5.0
+"""Spacing of the directions :func:`light_from_sh` tries first (azimuth and elevation)."""
+LAMP_PRECISION_DEG = 1e-5
+"""Where :func:`light_from_sh`'s search around the best of them stops."""
 
-    The direction comes from the linear band (its channels weighted by their strength); the colour is that of the
-    light arriving from there (the irradiance of a surface facing the lamp, ambient included); the intensity is the
-    least-squares fit of that colour to each channel's linear band along the direction; the ambient is what the
-    constant band leaves. A fitted light is often bluer in one band than in the other, and a colour read from one
-    band alone was then a saturated swatch for a light that looks near white. Exact for white lamps made by
-    ``sh_from_light``; a coloured lamp comes back paler (its colour mixed with the ambient), and the sliders add
-    what the lamp leaves unexplained (``demo.ui``).
+
+def _lamp_costs(sh: np.ndarray, directions: np.ndarray, metric: np.ndarray) -> np.ndarray:
+    """(D,) how far the best lamp (intensity >= 0, per channel) and ambient from each of ``directions`` (D, 3)
+    stay from ``sh`` (9, 3), in ``metric``'s norm (9, 9)."""
+    lamp = lamp_basis(directions)  # (D, 9)
+    weighted = lamp @ metric
+    g11, g12, g22 = (weighted * lamp).sum(axis=1), weighted[:, 0], metric[0, 0]  # normal equations: lamp, ambient
+    r1, r2 = weighted @ sh, metric[0] @ sh  # (D, 3), (3,)
+    det = (g11 * g22 - g12**2)[:, None]
+    intensity = (g22 * r1 - g12[:, None] * r2) / det
+    ambient = (g11[:, None] * r2 - g12[:, None] * r1) / det
+    dark = intensity < 0  # a lamp cannot take light away: that channel is ambient alone
+    intensity, ambient = np.where(dark, 0.0, intensity), np.where(dark, r2 / g22, ambient)
+    rest = sh - intensity[:, None, :] * lamp[:, :, None]
+    rest[:, 0] -= ambient
+    return np.einsum("dkc,kj,djc->d", rest, metric, rest)
+
+
+def _lamp_direction(sh: np.ndarray, metric: np.ndarray) -> tuple[float, float]:
+    """(azimuth, elevation) in degrees of the lamp that best explains ``sh`` (:func:`_lamp_costs`): the best of a
+    grid, then a pattern search that halves its step down to :data:`LAMP_PRECISION_DEG` (the page's the same)."""
+    around, up = np.arange(-180, 180, LAMP_GRID_DEG), np.arange(-90 + LAMP_GRID_DEG, 90, LAMP_GRID_DEG)
+    azimuth, elevation = (grid.ravel() for grid in np.meshgrid(around, up))
+    costs = _lamp_costs(sh, direction_of(azimuth, elevation), metric)
+    k = int(np.argmax(costs <= costs.min() * (1 + 1e-9)))  # the first of near ties, as the page takes it
+    best, az, el, step = costs[k], azimuth[k], elevation[k], LAMP_GRID_DEG / 2
+    while step >= LAMP_PRECISION_DEG:
+        moves = np.array([[az + step, el], [az - step, el], [az, min(el + step, 90)], [az, max(el - step, -90)]])
+        costs = _lamp_costs(sh, direction_of(moves[:, 0], moves[:, 1]), metric)
+        k = int(np.argmin(costs))
+        if costs[k] < best * (1 - 1e-12):
+            best, az, el = costs[k], moves[k, 0], moves[k, 1]
+        else:
+            step /= 2
+    return float((az + 180) % 360 - 180), float(el)
+
+
+def _lamp_and_ambient(sh: np.ndarray, lamp: np.ndarray, colour: np.ndarray, metric: np.ndarray) -> tuple[float, float]:
+    """Intensity (>= 0) and white ambient of a lamp of ``colour`` (3,) with SH ``lamp`` (9,) at intensity 1 that
+    best explain ``sh`` (9, 3) in ``metric``'s norm (9, 9)."""
+    unit, white = np.outer(lamp, colour), np.outer(np.eye(N_SH_BANDS)[0], np.ones(3))
+
+    def inner(a: np.ndarray, b: np.ndarray) -> float:
+        return float(np.einsum("kc,kj,jc->", a, metric, b))
+
+    g11, g12, g22 = inner(unit, unit), inner(unit, white), inner(white, white)
+    r1, r2 = inner(unit, sh), inner(white, sh)
+    det = g11 * g22 - g12**2
+    intensity = (g22 * r1 - g12 * r2) / det if det > 1e-12 else 0.0
+    if intensity <= 0:
+        return 0.0, r2 / g22
+    return intensity, (g11 * r2 - g12 * r1) / det
+
+
+def light_from_sh(sh: np.ndarray) -> Light:
+    """The lamp + white ambient that light a face most like SH coefficients (9, 3), to start the sliders from.
+
+    A fitted light is known only where a face's normals point: its constant, z and 3z^2 - 1 terms trade off (more
+    ambient and less light from the front light a face alike), and its linear band, which set the lamp until
+    2026-12-04, pointed the lamp behind the head for half the faces of the development set, most of them lit from
+    the front. So the direction is the one whose best lamp and ambient differ least from ``sh`` on a face
+    (:data:`FACE_SH_MOMENTS`, plus :data:`LAMP_OFF_FACE` of their difference everywhere); the colour is that of the
+    light arriving from there (ambient included: a weak bluish lamp over white ambient looks near white, and a
+    colour read from the lamp alone was a saturated swatch); the intensity and ambient are the least-squares fit of
+    that lamp on the face. Exact for lamps made by ``sh_from_light`` (a coloured one comes back paler, its colour
+    mixed with the ambient); the sliders add what the lamp leaves unexplained (``demo.ui``).
     """
     sh = np.asarray(sh, np.float64).reshape(N_SH_BANDS, 3)
-    linear = sh[[3, 1, 2]]  # (x, y, z) rows, RGB columns
-    strength = np.linalg.norm(linear, axis=0)
-    if strength.max() < 1e-6:
+    if np.abs(sh[1:]).max() < 1e-6:
         return Light(intensity=0.0, ambient=float(sh[0].mean()))
-    toward = linear @ strength  # channels whose lamps point apart can cancel: then the strongest one's direction
-    toward = toward if np.linalg.norm(toward) > 1e-9 else linear[:, np.argmax(strength)]
-    direction = toward / np.linalg.norm(toward)
+    metric = FACE_SH_MOMENTS + LAMP_OFF_FACE * np.eye(N_SH_BANDS)
+    azimuth, elevation = _lamp_direction(sh, metric)
+    direction = direction_of(np.float64(azimuth), np.float64(elevation))
     arriving = np.maximum(sh_basis(direction) @ sh, 0.0)
     colour = arriving / max(arriving.max(), 1e-6)
-    along = direction @ linear  # intensity * colour / 2 for a lamp of sh_from_light's
-    intensity = max(2 * float(along @ colour) / max(float(colour @ colour), 1e-6), 0.0)
-    ambient = float(np.mean(sh[0] - intensity / 4 * colour))
-    x, y, z = direction
-    return Light(
-        azimuth_deg=float(np.degrees(np.arctan2(x, z))),
-        elevation_deg=float(np.degrees(np.arcsin(np.clip(y, -1, 1)))),
-        intensity=intensity, ambient=ambient, colour=tuple(float(c) for c in colour),  # type: ignore[arg-type]
-    )  # fmt: skip
+    intensity, ambient = _lamp_and_ambient(sh, lamp_basis(direction), colour, metric)
+    return Light(azimuth_deg=azimuth, elevation_deg=elevation, intensity=intensity, ambient=ambient,
+                 colour=tuple(float(c) for c in colour))  # type: ignore[arg-type]  # fmt: skip
 
 
 def hex_to_rgb(value: str) -> tuple[float, float, float]:

@@ -10,17 +10,23 @@ export interface Light {
   colour: [number, number, number];
 }
 
+/** Unit vector towards a lamp at these angles (degrees), camera frame (lighting.py's direction_of). */
+function directionOf(azimuthDeg: number, elevationDeg: number): [number, number, number] {
+  const az = (azimuthDeg * Math.PI) / 180;
+  const el = (elevationDeg * Math.PI) / 180;
+  return [Math.sin(az) * Math.cos(el), Math.sin(el), Math.cos(az) * Math.cos(el)];
+}
+
+/** SH of a white lamp of intensity 1 from ``direction``, without ambient (lighting.py's lamp_basis). */
+function lampBasis([x, y, z]: [number, number, number]): number[] {
+  const band2 = 15 / 32;
+  return [1 / 4, y / 2, z / 2, x / 2, band2 * 2 * x * y, band2 * 2 * y * z, (band2 * (3 * z * z - 1)) / 6,
+    band2 * 2 * x * z, (band2 * (x * x - y * y)) / 2];
+}
+
 export function shFromLight(light: Light): number[][] {
-  const az = (light.azimuthDeg * Math.PI) / 180;
-  const el = (light.elevationDeg * Math.PI) / 180;
-  const [x, y, z] = [Math.sin(az) * Math.cos(el), Math.sin(el), Math.cos(az) * Math.cos(el)];
-  const i = light.intensity;
-  const band2 = (15 / 32) * i;
-  const lamp = [
-    i / 4, (i / 2) * y, (i / 2) * z, (i / 2) * x,
-    band2 * 2 * x * y, band2 * 2 * y * z, (band2 * (3 * z * z - 1)) / 6, band2 * 2 * x * z, (band2 * (x * x - y * y)) / 2,
-  ];
-  return lamp.map((value, k) => light.colour.map((c) => value * c + (k === 0 ? light.ambient : 0)));
+  const lamp = lampBasis(directionOf(light.azimuthDeg, light.elevationDeg));
+  return lamp.map((value, k) => light.colour.map((c) => light.intensity * value * c + (k === 0 ? light.ambient : 0)));
 }
 
 export function hexToRgb(hex: string): [number, number, number] {
@@ -32,34 +38,94 @@ export function rgbToHex(colour: [number, number, number]): string {
   return "#" + colour.map((c) => Math.round(Math.min(Math.max(c, 0), 1) * 255).toString(16).padStart(2, "0")).join("");
 }
 
-/** The lamp + white ambient that best explains SH coefficients (9 x RGB), as inversefacenet/lighting.py's
- * light_from_sh: direction from the linear band, colour of the light arriving from there (ambient included),
- * intensity by least squares of that colour against the linear band along the direction, ambient from the
- * constant band. */
+/** Each product of two SH basis functions' mean over a face as the camera sees it (lighting.py's FACE_SH_MOMENTS)
+ * plus LAMP_OFF_FACE (0.01) of the identity: the norm in which lightFromSh compares lights. */
+const LAMP_METRIC = [
+  [1.0, -0.024, 0.777, 0.017, -0.002, -0.008, 0.916, 0.01, 0.192],
+  [-0.024, 0.083, -0.008, -0.002, 0.0, 0.06, 0.026, -0.001, 0.008],
+  [0.777, -0.008, 0.638, 0.01, -0.001, 0.001, 0.851, 0.007, 0.113],
+  [0.017, -0.002, 0.01, 0.276, -0.009, -0.001, 0.004, 0.173, 0.009],
+  [-0.002, 0.0, -0.001, -0.009, 0.017, 0.0, -0.001, -0.004, -0.001],
+  [-0.008, 0.06, 0.001, -0.001, 0.0, 0.045, 0.024, -0.001, 0.006],
+  [0.916, 0.026, 0.851, 0.004, -0.001, 0.024, 1.417, 0.004, 0.029],
+  [0.01, -0.001, 0.007, 0.173, -0.004, -0.001, 0.004, 0.119, 0.005],
+  [0.192, 0.008, 0.113, 0.009, -0.001, 0.006, 0.029, 0.005, 0.124],
+].map((row, k) => row.map((v, j) => v + (j === k ? 0.01 : 0)));
+const LAMP_GRID_DEG = 5; // lighting.py's LAMP_GRID_DEG and LAMP_PRECISION_DEG
+const LAMP_PRECISION_DEG = 1e-5;
+
+/** aᵀ M b in LAMP_METRIC's norm, for vectors of 9. */
+function inner(a: number[], b: number[]): number {
+  let sum = 0;
+  for (let k = 0; k < 9; k++) for (let j = 0; j < 9; j++) sum += a[k] * LAMP_METRIC[k][j] * b[j];
+  return sum;
+}
+
+const channel = (sh: number[][], c: number) => sh.map((row) => row[c]);
+const WHITE = [1, 0, 0, 0, 0, 0, 0, 0, 0];
+
+/** How far the best lamp (intensity >= 0, per channel) and ambient from ``direction`` stay from ``sh`` (lighting.py's
+ * _lamp_costs, one direction). */
+function lampCost(sh: number[][], direction: [number, number, number]): number {
+  const lamp = lampBasis(direction);
+  const [g11, g12, g22] = [inner(lamp, lamp), inner(lamp, WHITE), inner(WHITE, WHITE)];
+  let cost = 0;
+  for (let c = 0; c < 3; c++) {
+    const [r1, r2] = [inner(lamp, channel(sh, c)), inner(WHITE, channel(sh, c))];
+    const det = g11 * g22 - g12 * g12;
+    let [intensity, ambient] = [(g22 * r1 - g12 * r2) / det, (g11 * r2 - g12 * r1) / det];
+    if (intensity < 0) [intensity, ambient] = [0, r2 / g22]; // a lamp cannot take light away
+    const rest = sh.map((row, k) => row[c] - intensity * lamp[k] - (k === 0 ? ambient : 0));
+    cost += inner(rest, rest);
+  }
+  return cost;
+}
+
+/** Azimuth and elevation (degrees) of the lamp that best explains ``sh``: the best of a grid, then a pattern search
+ * halving its step (lighting.py's _lamp_direction). */
+function lampDirection(sh: number[][]): [number, number] {
+  const grid: [number, number, number][] = [];
+  for (let el = -90 + LAMP_GRID_DEG; el < 90; el += LAMP_GRID_DEG) {
+    for (let az = -180; az < 180; az += LAMP_GRID_DEG) grid.push([az, el, lampCost(sh, directionOf(az, el))]);
+  }
+  const least = Math.min(...grid.map(([, , cost]) => cost));
+  let [az, el, best] = grid.find(([, , cost]) => cost <= least * (1 + 1e-9)) as [number, number, number];
+  for (let step = LAMP_GRID_DEG / 2; step >= LAMP_PRECISION_DEG;) {
+    const moves = [[az + step, el], [az - step, el], [az, Math.min(el + step, 90)], [az, Math.max(el - step, -90)]];
+    const costs = moves.map(([a, e]) => lampCost(sh, directionOf(a, e)));
+    const k = costs.indexOf(Math.min(...costs));
+    if (costs[k] < best * (1 - 1e-12)) [az, el, best] = [moves[k][0], moves[k][1], costs[k]];
+    else step /= 2;
+  }
+  return [((((az + 180) % 360) + 360) % 360) - 180, el];
+}
+
+/** The lamp + white ambient that light a face most like SH coefficients (9 x RGB), as inversefacenet/lighting.py's
+ * light_from_sh: the direction whose best lamp and ambient differ least from ``sh`` on a face, the colour of the
+ * light arriving from there (ambient included), intensity and ambient by least squares on the face. */
 export function lightFromSh(sh: number[][]): Light {
-  const linear = [sh[3], sh[1], sh[2]]; // x, y, z rows, RGB columns
-  const strength = [0, 1, 2].map((c) => Math.hypot(linear[0][c], linear[1][c], linear[2][c]));
-  if (Math.max(...strength) < 1e-6) {
+  if (Math.max(...sh.slice(1).flat().map(Math.abs)) < 1e-6) {
     return { azimuthDeg: 0, elevationDeg: 20, intensity: 0, ambient: (sh[0][0] + sh[0][1] + sh[0][2]) / 3,
       colour: [1, 1, 1] };
   }
-  let toward = linear.map((row) => row[0] * strength[0] + row[1] * strength[1] + row[2] * strength[2]);
-  if (Math.hypot(...toward) <= 1e-9) { // channels whose lamps point apart cancel: the strongest one's direction
-    const strongest = strength.indexOf(Math.max(...strength));
-    toward = linear.map((row) => row[strongest]);
-  }
-  const [x, y, z] = toward.map((v) => v / Math.hypot(...toward));
+  const [azimuthDeg, elevationDeg] = lampDirection(sh);
+  const [x, y, z] = directionOf(azimuthDeg, elevationDeg);
   const arriving = new Float64Array(3);
   shIrradiance(x, y, z, sh, arriving, 0);
   const top = Math.max(arriving[0], arriving[1], arriving[2], 1e-6);
   const colour = Array.from(arriving, (v) => Math.max(v, 0) / top) as [number, number, number];
-  const along = [0, 1, 2].map((c) => x * linear[0][c] + y * linear[1][c] + z * linear[2][c]);
-  const dot = (a: number[], b: number[]) => a[0] * b[0] + a[1] * b[1] + a[2] * b[2];
-  const intensity = Math.max((2 * dot(along, colour)) / Math.max(dot(colour, colour), 1e-6), 0);
-  const ambient = [0, 1, 2].reduce((sum, c) => sum + sh[0][c] - (intensity / 4) * colour[c], 0) / 3;
-  const degrees = 180 / Math.PI;
-  return { azimuthDeg: Math.atan2(x, z) * degrees, elevationDeg: Math.asin(Math.min(Math.max(y, -1), 1)) * degrees,
-    intensity, ambient, colour };
+  // intensity and white ambient: least squares of the lamp of this colour, over the three channels
+  const lamp = lampBasis([x, y, z]);
+  const sum = (f: (c: number) => number) => f(0) + f(1) + f(2);
+  const g11 = sum((c) => colour[c] * colour[c]) * inner(lamp, lamp);
+  const g12 = sum((c) => colour[c]) * inner(lamp, WHITE);
+  const g22 = 3 * inner(WHITE, WHITE);
+  const r1 = sum((c) => colour[c] * inner(lamp, channel(sh, c)));
+  const r2 = sum((c) => inner(WHITE, channel(sh, c)));
+  const det = g11 * g22 - g12 * g12;
+  const intensity = det > 1e-12 ? (g22 * r1 - g12 * r2) / det : 0;
+  const ambient = intensity > 0 ? (g11 * r2 - g12 * r1) / det : r2 / g22;
+  return { azimuthDeg, elevationDeg, intensity: Math.max(intensity, 0), ambient, colour };
 }
 
 /** Each SH basis function's mean over a face as the camera sees it (lighting.py's FACE_SH_WEIGHTS). */
