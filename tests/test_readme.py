@@ -1,8 +1,9 @@
-"""The README's tables against the committed reports they quote, so the two cannot drift apart.
+"""The README's and docs/'s tables against the committed reports they quote, so the two cannot drift apart.
 
-Each check names a table (by the text just before it), a row label, the report and the row in it,
-and the metrics of the row's numeric cells in order; a cell must equal the report's value rounded
-to the digits the cell shows.
+Each check names a table (by the text just before it, found in the one page of README.md and docs/*.md that
+has it), a row label, the report and the row in it, and the metrics of the row's numeric cells in order; a
+cell must equal the report's value rounded to the digits the cell shows. Every relative link of those pages
+must lead to a file that exists, and its #anchor to a heading there.
 """
 
 import json
@@ -12,21 +13,26 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-README = (ROOT / "README.md").read_text()
+PAGES = {path.relative_to(ROOT).as_posix(): path.read_text()
+         for path in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]}  # fmt: skip
 OUTCOMES = ("rotation_error_deg", "geometric_rmse_mm", "photometric_rmse", "mask_iou")
 DEVSET = ("landmark_agreement_iod", "photometric_rmse")
 
 REALISTIC = "Realistic row (`python -m training.evaluate CHECKPOINT --count 300 --fit-count 0"
 DEVELOPMENT = "Development set (`python -m training.evaluate_photos"
 PLACEMENT = "Placement: `python -m training.evaluate"
-PLACEMENT_ROWS = {"MediaPipe's points, as detected": ("MediaPipe's points, as detected", ("placement_error_iod",)),
-                  "MediaPipe's points, moved by the measured offset": (
-                      "MediaPipe's points, moved by the measured offset", ("placement_error_iod",)),
-                  "mean face, framed by the crop rule on MediaPipe's points": ("mean face", None),
-                  "shipped network alone": ("network", None),
-                  "shipped network + full fit (the pipeline's: led by the colours)": ("network + full fit", None),
-                  "full fit from the mean face (led by MediaPipe's points)": ("full fit from the mean face", None),
-                  "*shipped network, crops from the true points*": ("network, crops from the true points", None)}
+PLACEMENT_ROWS = {
+    "MediaPipe's points, as detected": ("MediaPipe's points, as detected", ("placement_error_iod",)),
+    "MediaPipe's points, moved by the measured offset": (
+        "MediaPipe's points, moved by the measured offset",
+        ("placement_error_iod",),
+    ),
+    "mean face, framed by the crop rule on MediaPipe's points": ("mean face", None),
+    "shipped network alone": ("network", None),
+    "shipped network + full fit (the pipeline's: led by the colours)": ("network + full fit", None),
+    "full fit from the mean face (led by MediaPipe's points)": ("full fit from the mean face", None),
+    "*shipped network, crops from the true points*": ("network, crops from the true points", None),
+}
 FIT_START = "`python benchmarks/fit_start.py CHECKPOINT --fractions 1 0.5 0.25` runs the full fit led by the points"
 FIT_START_DEVELOPMENT = "On the development set (the fit's residuals"
 FIT_ROWS = {"mean face (120 + 60)": "full fit from the mean face",
@@ -95,10 +101,12 @@ CHECKS = [
 
 
 def table_after(anchor: str) -> dict[str, list[str]]:
-    """The first markdown table after ``anchor``: row label -> its other cells."""
-    assert anchor in README, f"the README no longer has {anchor!r}"
+    """The first markdown table after ``anchor``, in the one page that has it: row label -> its other cells."""
+    pages = [name for name, text in PAGES.items() if anchor in text]
+    assert len(pages) == 1, f"{anchor!r} must be in exactly one of README.md and docs/*.md, not in {pages}"
+    text = PAGES[pages[0]]
     rows, started = {}, False
-    for line in README[README.index(anchor) :].splitlines():
+    for line in text[text.index(anchor) :].splitlines():
         if line.startswith("|"):
             started = True
             cells = [cell.strip() for cell in line.strip("|").split("|")]
@@ -136,7 +144,7 @@ def test_the_colour_led_fit_table_quotes_its_report(label, row):
     cells = table_after(COLOUR_FIT)[label]
     results = json.loads((ROOT / "reports/realphotos/fit_start_colours.json").read_text())["results"]
     quoted = [(cells[k], results[f"realistic row: {row}"][metric])
-              for k, metric in enumerate(("rotation_error_deg", "geometric_rmse_mm", "mask_iou"))]
+              for k, metric in enumerate(("rotation_error_deg", "geometric_rmse_mm", "mask_iou"))]  # fmt: skip
     quoted += [(cells[3 + k], results[f"development set: {row}"][metric]) for k, metric in enumerate(DEVSET)]
     for cell, value in quoted:
         shown = re.sub(r"[*`,]", "", cell)
@@ -156,3 +164,100 @@ def test_the_tilted_heads_table_quotes_its_report(label):
     for cell, metric in zip(table_after(TILTED)[label], OUTCOMES, strict=True):
         digits = len(cell.split(".")[1])
         assert float(cell) == pytest.approx(round(values[metric], digits), abs=0.51 * 10**-digits), (label, metric)
+
+
+def assert_quotes(shown: str, value: float, what: object) -> None:
+    """``shown`` (a number as a page writes it) is ``value`` rounded to the digits it shows."""
+    digits = len(shown.split(".")[1]) if "." in shown else 0
+    assert float(shown) == pytest.approx(round(value, digits), abs=0.51 * 10**-digits), what
+
+
+# The README's current numbers: each row's "now" cell quotes, in order, the report's values at these paths.
+SHIP_REPORT = "assets/inversefacenet_report.json"
+ACCURACY = "**Accuracy of the shipped network**"
+DETECTION = "**Detection** (`python benchmarks/detection.py --composites 24 --browser`"
+PHOTO_TEXTURE = "**Photo texture** (`reports/photo_texture/`"
+SPEED = "**Speed** (2-core CPU"
+WISEQ_BANDS = ("checkpoints", "runs/wiseQ.safetensors")
+PLACED = (
+    "network",
+    "network + full fit",
+    "MediaPipe's points, as detected",
+    "MediaPipe's points, moved by the measured offset",
+)
+CURRENT = [
+    (ACCURACY, "realistic row, network alone", SHIP_REPORT,
+     [("results", "network (real path)", metric) for metric in OUTCOMES]),
+    (ACCURACY, "realistic row, network + full fit (the pipeline's default)", SHIP_REPORT,
+     [("results", "network + full fit (real path)", metric) for metric in OUTCOMES]),
+    (ACCURACY, "oracle row, network alone", SHIP_REPORT,
+     [("results", "network (oracle crops)", metric) for metric in OUTCOMES]),
+    (ACCURACY, "placement on the realistic row, against MediaPipe's own points", SHIP_REPORT,
+     [("results", f"{row} (real path)", "placement_error_iod") for row in PLACED]),
+    (ACCURACY, "development set, network + full fit", "reports/realphotos/devset_wise4_upright.json",
+     [("results", "assets/inversefacenet.safetensors: network + full fit", metric) for metric in DEVSET]),
+    (ACCURACY, "development set's held-out half, network alone over the fit",
+     "reports/realphotos/devb_wise4_upright.json",
+     [("results", "assets/inversefacenet.safetensors: network alone", f"{metric} / fit") for metric in DEVSET]),
+    (ACCURACY, "turned heads, network alone", "reports/turned/wiseQ.json",
+     [(*WISEQ_BANDS, band, "rows", "network", metric) for metric in ("yaw_error_deg", "detected")
+      for band in range(4)]),
+    (DETECTION, "detection recall / precision, faces from 20 px", "reports/detection/report.json",
+     [(side, ">=20", metric) for side in ("python", "browser") for metric in ("recall", "precision")]),
+    (DETECTION, "detection recall, faces of 12–20 px", "reports/detection/report.json",
+     [(side, "12-20", "recall") for side in ("python", "browser")]),
+    (DETECTION, "detection time, 12 MP group photo", "reports/detection/quiet/report.json",
+     [("timings", "group 12 MP", "detection_ms"), ("timings", "group 12 MP", "mesh_ms")]),
+    (PHOTO_TEXTURE, "relighting error, photo texture vs model albedo", "reports/photo_texture/synthetic.json",
+     [("real_path", metric) for metric in ("photo_texture", "model_albedo", "ratio")]),
+    (PHOTO_TEXTURE, "the same under a harsh film-still light", "reports/photo_texture/synthetic_harsh.json",
+     [("real_path", metric) for metric in ("photo_texture", "model_albedo", "ratio")]),
+    (PHOTO_TEXTURE, "re-render of real faces, photo texture vs model albedo", "reports/photo_texture/real.json",
+     [("under_recovered_light", metric) for metric in ("photo_texture", "model_albedo")]),
+    (PHOTO_TEXTURE, "time per face, Python", "reports/photo_texture/timing.json", [("median_wall_ms",)]),
+    (PHOTO_TEXTURE, "time per face, page", "reports/photo_texture/page_timing.json",
+     [("browser", "median_ms"), ("browser", "first_ms")]),
+    (SPEED, "ONNX network, fp32 / fp16 / int8 weights", "reports/onnx/parity.json",
+     [(variant, metric) for metric in ("size_mb", "onnxruntime_cpu_ms") for variant in ("fp32", "fp16", "int8w")]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("anchor, label, report, paths", CURRENT, ids=[c[1] for c in CURRENT])
+def test_the_current_numbers_quote_their_reports(anchor, label, report, paths):
+    shown = re.findall(r"\d+(?:\.\d+)?", table_after(anchor)[label][0].replace(",", ""))
+    data = json.loads((ROOT / report).read_text())
+    assert len(shown) == len(paths), (label, shown)
+    for number, path in zip(shown, paths, strict=True):
+        value = data
+        for key in path:
+            value = value[key]
+        assert_quotes(number, value, (label, path))
+
+
+LINK = re.compile(r"\]\(([^)\s]+)\)")
+FENCE = re.compile(r"^```.*?^```", re.MULTILINE | re.DOTALL)
+
+
+def anchors(text: str) -> set[str]:
+    """GitHub's anchors of a page's headings: lowercase, spaces to '-', punctuation but '-' and '_' dropped."""
+    found, seen = set(), {}
+    for heading in re.findall(r"^#{1,6} +(.+?)[ #]*$", FENCE.sub("", text), re.MULTILINE):
+        slug = re.sub(r"[^\w\- ]", "", heading.lower()).replace(" ", "-")
+        found.add(f"{slug}-{seen[slug]}" if slug in seen else slug)  # a repeated heading: slug-1, slug-2, ...
+        seen[slug] = seen.get(slug, 0) + 1
+    return found
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_relative_links_lead_to_files_and_headings(page):
+    broken = []
+    for target in LINK.findall(FENCE.sub("", PAGES[page])):
+        if re.match(r"[a-z][a-z0-9+.-]*:", target):  # http:, https:, mailto:
+            continue
+        path, _, anchor = target.partition("#")
+        file = ((ROOT / page).parent / path).resolve() if path else ROOT / page
+        if not file.exists():
+            broken.append(f"{target}: no such file")
+        elif anchor and anchor not in anchors(file.read_text()):
+            broken.append(f"{target}: no heading #{anchor} in {file.relative_to(ROOT)}")
+    assert not broken, broken
