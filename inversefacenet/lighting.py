@@ -148,34 +148,34 @@ LAMP_PRECISION_DEG = 1e-5
 
 def _lamp_costs(sh: np.ndarray, directions: np.ndarray, metric: np.ndarray) -> np.ndarray:
     """(D,) how far the best lamp (intensity >= 0, per channel) and ambient from each of ``directions`` (D, 3)
-    stay from ``sh`` (9, 3), in ``metric``'s norm (9, 9)."""
+    stay from ``sh`` (9, 3), in ``metric``'s norm (9, 9): at the least-squares solution x of the normal equations
+    G x = r, the squared norm of ``sh`` less x . r."""
     lamp = lamp_basis(directions)  # (D, 9)
     weighted = lamp @ metric
-    g11, g12, g22 = (weighted * lamp).sum(axis=1), weighted[:, 0], metric[0, 0]  # normal equations: lamp, ambient
+    g11, g12, g22 = (weighted * lamp).sum(axis=1)[:, None], weighted[:, :1], metric[0, 0]  # lamp, ambient
     r1, r2 = weighted @ sh, metric[0] @ sh  # (D, 3), (3,)
-    det = (g11 * g22 - g12**2)[:, None]
-    intensity = (g22 * r1 - g12[:, None] * r2) / det
-    ambient = (g11[:, None] * r2 - g12[:, None] * r1) / det
-    dark = intensity < 0  # a lamp cannot take light away: that channel is ambient alone
-    intensity, ambient = np.where(dark, 0.0, intensity), np.where(dark, r2 / g22, ambient)
-    rest = sh - intensity[:, None, :] * lamp[:, :, None]
-    rest[:, 0] -= ambient
-    return np.einsum("dkc,kj,djc->d", rest, metric, rest)
+    det = g11 * g22 - g12**2
+    intensity = (g22 * r1 - g12 * r2) / det
+    ambient = (g11 * r2 - g12 * r1) / det
+    explained = np.where(intensity < 0, r2**2 / g22, intensity * r1 + ambient * r2)  # a lamp cannot take light away
+    return np.einsum("kc,kj,jc->", sh, metric, sh) - explained.sum(axis=1)
 
 
 def _lamp_direction(sh: np.ndarray, metric: np.ndarray) -> tuple[float, float]:
     """(azimuth, elevation) in degrees of the lamp that best explains ``sh`` (:func:`_lamp_costs`): the best of a
-    grid, then a pattern search that halves its step down to :data:`LAMP_PRECISION_DEG` (the page's the same)."""
+    grid, then a pattern search that halves its step down to :data:`LAMP_PRECISION_DEG` (the page's the same).
+    Costs within a millionth of a millionth of the SH's own squared norm are ties (rounding: the first is taken)."""
+    tie = 1e-12 * float(np.einsum("kc,kj,jc->", sh, metric, sh))
     around, up = np.arange(-180, 180, LAMP_GRID_DEG), np.arange(-90 + LAMP_GRID_DEG, 90, LAMP_GRID_DEG)
     azimuth, elevation = (grid.ravel() for grid in np.meshgrid(around, up))
     costs = _lamp_costs(sh, direction_of(azimuth, elevation), metric)
-    k = int(np.argmax(costs <= costs.min() * (1 + 1e-9)))  # the first of near ties, as the page takes it
+    k = int(np.argmax(costs <= costs.min() + tie))  # the first of ties, as the page takes it
     best, az, el, step = costs[k], azimuth[k], elevation[k], LAMP_GRID_DEG / 2
     while step >= LAMP_PRECISION_DEG:
         moves = np.array([[az + step, el], [az - step, el], [az, min(el + step, 90)], [az, max(el - step, -90)]])
         costs = _lamp_costs(sh, direction_of(moves[:, 0], moves[:, 1]), metric)
         k = int(np.argmin(costs))
-        if costs[k] < best * (1 - 1e-12):
+        if costs[k] < best - tie * 1e-3:
             best, az, el = costs[k], moves[k, 0], moves[k, 1]
         else:
             step /= 2

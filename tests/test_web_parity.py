@@ -43,7 +43,7 @@ def test_the_lamp_read_from_sh(parity):
     golden, page = parity
     lights = golden["light_from_sh"]["lights"]
     expected = [[g["azimuth_deg"], g["elevation_deg"], g["intensity"], g["ambient"], *g["colour"]] for g in lights]
-    np.testing.assert_allclose(page["light_from_sh"], expected, atol=1e-9)
+    np.testing.assert_allclose(page["light_from_sh"], expected, atol=1e-6)  # a search: its last steps weigh ulps
     matched = [[g["intensity"], g["ambient"]] for g in golden["light_from_sh"]["matched"]]  # the presets' exposure rule
     np.testing.assert_allclose(page["matched"], matched, rtol=1e-6)  # Python sums float32 SH
     np.testing.assert_allclose(page["matched_sh"], golden["light_from_sh"]["matched_sh"], atol=1e-6)  # + balance

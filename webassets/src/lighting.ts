@@ -64,37 +64,67 @@ function inner(a: number[], b: number[]): number {
 const channel = (sh: number[][], c: number) => sh.map((row) => row[c]);
 const WHITE = [1, 0, 0, 0, 0, 0, 0, 0, 0];
 
-/** How far the best lamp (intensity >= 0, per channel) and ambient from ``direction`` stay from ``sh`` (lighting.py's
- * _lamp_costs, one direction). */
-function lampCost(sh: number[][], direction: [number, number, number]): number {
+/** A direction's lamp in LAMP_METRIC's norm: M l and the normal equations' lamp terms lᵀ M l, lᵀ M e0. */
+interface LampTerms { weighted: number[]; g11: number; g12: number }
+
+function lampTerms(direction: [number, number, number]): LampTerms {
   const lamp = lampBasis(direction);
-  const [g11, g12, g22] = [inner(lamp, lamp), inner(lamp, WHITE), inner(WHITE, WHITE)];
-  let cost = 0;
-  for (let c = 0; c < 3; c++) {
-    const [r1, r2] = [inner(lamp, channel(sh, c)), inner(WHITE, channel(sh, c))];
-    const det = g11 * g22 - g12 * g12;
-    let [intensity, ambient] = [(g22 * r1 - g12 * r2) / det, (g11 * r2 - g12 * r1) / det];
-    if (intensity < 0) [intensity, ambient] = [0, r2 / g22]; // a lamp cannot take light away
-    const rest = sh.map((row, k) => row[c] - intensity * lamp[k] - (k === 0 ? ambient : 0));
-    cost += inner(rest, rest);
+  const weighted = LAMP_METRIC.map((row) => row.reduce((sum, m, j) => sum + m * lamp[j], 0));
+  return { weighted, g11: weighted.reduce((sum, w, k) => sum + w * lamp[k], 0), g12: weighted[0] };
+}
+
+/** The grid's directions and their lamps, made once: azimuth inside elevation, as lighting.py's meshgrid. */
+let lampGrid: { azimuth: number; elevation: number; terms: LampTerms }[] | null = null;
+
+function grid(): NonNullable<typeof lampGrid> {
+  if (!lampGrid) {
+    lampGrid = [];
+    for (let elevation = -90 + LAMP_GRID_DEG; elevation < 90; elevation += LAMP_GRID_DEG) {
+      for (let azimuth = -180; azimuth < 180; azimuth += LAMP_GRID_DEG) {
+        lampGrid.push({ azimuth, elevation, terms: lampTerms(directionOf(azimuth, elevation)) });
+      }
+    }
   }
-  return cost;
+  return lampGrid;
+}
+
+/** What a light ``sh`` brings to every lamp's cost: its channels, their squared norm and their ambient terms. */
+interface Target { channels: number[][]; norm: number; r2: number[] }
+
+function target(sh: number[][]): Target {
+  const channels = [0, 1, 2].map((c) => channel(sh, c));
+  return { channels, norm: channels.reduce((sum, v) => sum + inner(v, v), 0), r2: channels.map((v) => inner(WHITE, v)) };
+}
+
+/** How far the best lamp (intensity >= 0, per channel) and ambient of ``terms`` stay from the target: its squared
+ * norm less x . r at the normal equations' solution x (lighting.py's _lamp_costs). */
+function lampCost({ channels, norm, r2 }: Target, { weighted, g11, g12 }: LampTerms): number {
+  const g22 = LAMP_METRIC[0][0];
+  const det = g11 * g22 - g12 * g12;
+  let explained = 0;
+  for (let c = 0; c < 3; c++) {
+    const r1 = weighted.reduce((sum, w, k) => sum + w * channels[c][k], 0);
+    const intensity = (g22 * r1 - g12 * r2[c]) / det;
+    const ambient = (g11 * r2[c] - g12 * r1) / det;
+    explained += intensity < 0 ? (r2[c] * r2[c]) / g22 : intensity * r1 + ambient * r2[c]; // no negative lamp
+  }
+  return norm - explained;
 }
 
 /** Azimuth and elevation (degrees) of the lamp that best explains ``sh``: the best of a grid, then a pattern search
- * halving its step (lighting.py's _lamp_direction). */
+ * halving its step; costs within 1e-12 of the SH's squared norm are ties (lighting.py's _lamp_direction). */
 function lampDirection(sh: number[][]): [number, number] {
-  const grid: [number, number, number][] = [];
-  for (let el = -90 + LAMP_GRID_DEG; el < 90; el += LAMP_GRID_DEG) {
-    for (let az = -180; az < 180; az += LAMP_GRID_DEG) grid.push([az, el, lampCost(sh, directionOf(az, el))]);
-  }
-  const least = Math.min(...grid.map(([, , cost]) => cost));
-  let [az, el, best] = grid.find(([, , cost]) => cost <= least * (1 + 1e-9)) as [number, number, number];
+  const aim = target(sh);
+  const tie = 1e-12 * aim.norm;
+  const costs = grid().map(({ terms }) => lampCost(aim, terms));
+  const least = Math.min(...costs);
+  const first = costs.findIndex((cost) => cost <= least + tie);
+  let [az, el, best] = [grid()[first].azimuth, grid()[first].elevation, costs[first]];
   for (let step = LAMP_GRID_DEG / 2; step >= LAMP_PRECISION_DEG;) {
     const moves = [[az + step, el], [az - step, el], [az, Math.min(el + step, 90)], [az, Math.max(el - step, -90)]];
-    const costs = moves.map(([a, e]) => lampCost(sh, directionOf(a, e)));
-    const k = costs.indexOf(Math.min(...costs));
-    if (costs[k] < best * (1 - 1e-12)) [az, el, best] = [moves[k][0], moves[k][1], costs[k]];
+    const around = moves.map(([a, e]) => lampCost(aim, lampTerms(directionOf(a, e))));
+    const k = around.indexOf(Math.min(...around));
+    if (around[k] < best - tie * 1e-3) [az, el, best] = [moves[k][0], moves[k][1], around[k]];
     else step /= 2;
   }
   return [((((az + 180) % 360) + 360) % 360) - 180, el];
