@@ -20,10 +20,6 @@ _IMPORTED = time.perf_counter()
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
-MAX_UPLOAD = "50mb"
-"""Largest photo file the server accepts; the decoder reduces a photo over 40 megapixels to fit, and refuses one over
-about 179 (`inversefacenet.images`)."""
-
 
 def seconds_since_process_start() -> float:
     """Wall time since this process was started (the interpreter's own start-up included), from /proc on Linux;
@@ -67,7 +63,7 @@ def main(argv: list[str] | None = None) -> None:
     from fastapi import FastAPI
 
     from demo import webpage
-    from demo.ui import STYLE, build_app
+    from demo.ui import MAX_UPLOAD_MB, STYLE, build_app
     from demo.views import use_preview
     from inversefacenet.pipeline import Reconstructor
 
@@ -78,7 +74,7 @@ def main(argv: list[str] | None = None) -> None:
     blocks.queue(default_concurrency_limit=args.concurrency)
     server = FastAPI()
     has_page = webpage.mount(server)  # before the Gradio app, which takes every other path
-    server = gr.mount_gradio_app(server, blocks, path="/", max_file_size=MAX_UPLOAD, **STYLE,
+    server = gr.mount_gradio_app(server, blocks, path="/", max_file_size=f"{MAX_UPLOAD_MB}mb", **STYLE,
                                  ssr_mode=False, show_error=True, footer_links=[])  # fmt: skip
     url = f"http://{args.host}:{args.port}/"
     page = f"; browser-only page at {url}web/" if has_page else " (browser-only page not built: make web-build)"

@@ -51,6 +51,12 @@ LAMP_RANGES = {"elevation_deg": (-90.0, 90.0), "intensity": (0.0, 3.0), "ambient
 PHOTO_TEXTURE = True
 """The photo tab starts in the person's own skin, de-lit from the photo (the live tab too): the model's albedo alone
 pastes a smooth, paler face over the person (its switch turns it back on)."""
+MAX_UPLOAD_MB = 50
+"""Largest photo file the server takes (Gradio refuses a larger one in the browser, with a passing notice, and empties
+the photo box); the decoder reduces a photo over 40 megapixels to fit, and refuses one over about 179
+(`inversefacenet.images`)."""
+NO_PHOTO = f"No photo: choose one (a file up to {MAX_UPLOAD_MB} MB; a larger one is refused)."
+"""The status line once the photo box is emptied: by the user, or by a refused upload, whose notice passes."""
 TWIN_S = 2.0
 """Gradio's second change event for an upload comes at once; a user choosing the same file again takes longer."""
 PANEL_HEIGHT = 300  # px: every result panel, the 3D view included, the same height
@@ -478,6 +484,8 @@ class PhotoLoader:
         if path is None and previous is None:
             return None, gr.skip(), gr.skip()
         loaded = self.load(path, previous, photo_texture, request)
+        if path is None:
+            return None, NO_PHOTO, gr.skip()
         return loaded.session, loaded.message, None if loaded.unreadable else gr.skip()
 
     def reconstruct(self, path: str | None, with_composite: bool, previous: Session | None) -> list[Any]:
@@ -615,7 +623,8 @@ def _export(session: Session | None, table: Any, *values: Any) -> list[str]:
 
 
 def _photo_inputs() -> PhotoInputs:
-    photo = PhotoInput(type="filepath", sources=["upload", "webcam", "clipboard"], label="Photo", elem_id="photo")
+    photo = PhotoInput(type="filepath", sources=["upload", "webcam", "clipboard"],
+                       label=f"Photo (up to {MAX_UPLOAD_MB} MB)", elem_id="photo")  # fmt: skip
     if EXAMPLES:
         gr.Examples(EXAMPLES, inputs=photo, elem_id="examples")
     face_choice = gr.Radio([], type="index", label="Face", elem_id="face-choice")

@@ -16,7 +16,7 @@ import trimesh
 from PIL import Image
 
 from benchmarks.live_video import moving_frames, write_y4m
-from demo.ui import STYLE, build_app
+from demo.ui import MAX_UPLOAD_MB, NO_PHOTO, STYLE, build_app
 from inversefacenet import Reconstructor
 from inversefacenet.checkpoint import DEFAULT_CHECKPOINT
 from inversefacenet.detection import LandmarkDetector
@@ -57,7 +57,7 @@ def serve(reconstructor: Reconstructor):
     app = build_app(reconstructor)
     app.queue(default_concurrency_limit=2)
     app.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, ssr_mode=False,
-               **STYLE)  # fmt: skip
+               max_file_size=f"{MAX_UPLOAD_MB}mb", **STYLE)  # fmt: skip
     yield f"http://127.0.0.1:{port}/"
     app.close()
     reconstructor.detector.close()
@@ -249,6 +249,22 @@ def page_with(server: str, photo: Path, status: str, viewport: dict | None = Non
         page.wait_for_function(f"document.querySelector('#status').innerText.includes('{status}')", timeout=90_000)
         yield page
         browser.close()
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Debian chromium is not installed (.ci/run installs it)")
+def test_a_file_over_the_upload_limit_leaves_a_lasting_message(server, tmp_path):
+    """Gradio refuses it in the browser with a notice that passes in seconds and empties the photo box: the status
+    line then says there is no photo and how large one may be, and the box takes the next file."""
+    big = tmp_path / "big.jpg"
+    big.write_bytes(b"\xff" * ((MAX_UPLOAD_MB + 1) * 1024 * 1024))
+    with page_with(server, EXAMPLE, "Face 1 of 1") as page:
+        label = page.locator("#photo").inner_text()
+        page.locator("#photo input[type=file]").set_input_files(str(big))
+        page.wait_for_function(f"document.querySelector('#status').innerText.includes({NO_PHOTO[:40]!r})",
+                               timeout=60_000)  # fmt: skip
+        page.locator("#photo input[type=file]").set_input_files(str(EXAMPLE))
+        page.wait_for_function("document.querySelector('#status').innerText.includes('Face 1 of 1')", timeout=90_000)
+    assert f"up to {MAX_UPLOAD_MB} MB" in label
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="Debian chromium is not installed (.ci/run installs it)")

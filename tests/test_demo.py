@@ -18,7 +18,10 @@ from pygltflib import GLTF2
 from demo.session import EXPRESSION_CONTROLS, Edit, Session
 from demo.ui import (
     CUSTOM,
+    EXAMPLES,
     LOOSE_FIT,
+    MAX_UPLOAD_MB,
+    NO_PHOTO,
     PhotoLoader,
     _edit_table,
     _fit_words,
@@ -573,6 +576,16 @@ def test_the_page_empties_the_photo_box_of_a_file_that_is_no_image_and_keeps_its
     session, message, box = loader.upload(str(blank), None, False)
     assert session is None and "no face" in message.lower() and box == gr.skip()
     assert loader.upload(None, None, False) == (None, gr.skip(), gr.skip())
+
+
+def test_an_emptied_photo_box_says_there_is_no_photo_and_the_size_limit(reconstructor):
+    """The box is emptied by the user, or by an upload Gradio refused for its size (its notice soon passes): the
+    status line says there is no photo and how large a file may be, and the last face's files go."""
+    loader = PhotoLoader(reconstructor)
+    session, message, _ = loader.upload(EXAMPLES[0], None, False)
+    assert session is not None and message == "" and session.folder.exists()
+    assert loader.upload(None, session, False) == (None, NO_PHOTO, gr.skip())
+    assert f"up to {MAX_UPLOAD_MB} MB" in NO_PHOTO and not session.folder.exists()
 
 
 def test_previews_leave_room_for_an_edited_pose_and_the_composite_still_lands(two_faces):
