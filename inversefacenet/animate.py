@@ -143,16 +143,23 @@ def _animation(buffers: IndexedDict, tree: dict, times: np.ndarray, weights: np.
     }  # fmt: skip
 
 
-def _frame_dict(model: FaceModel, frames: FaceParameters, k: int) -> dict[str, Any]:
-    """Frame k's groups as params.json names them (rotation in degrees, expression by ARKit name)."""
-    pitch, yaw, roll = np.degrees(frames.rotation[k]).tolist()
+def frame_dict(model: FaceModel, frames: FaceParameters, k: int) -> dict[str, Any]:
+    """Frame k's groups as params.json names them (rotation in degrees to 1e-4, expression by ARKit name), each
+    other number the shortest decimal that reads back to its float32 (0.88, not 0.8799999952316284)."""
+    pitch, yaw, roll = (round(float(angle), 4) for angle in np.degrees(frames.rotation[k].astype(np.float64)))
     return {
         "rotation_deg": {"pitch": pitch, "yaw": yaw, "roll": roll},
-        "shape": frames.shape[k].tolist(),
-        "expression": dict(zip(model.expression_names, frames.expression[k].tolist(), strict=True)),
-        "albedo": frames.albedo[k].tolist(),
-        "sh": frames.sh[k].tolist(),
+        "shape": _decimals(frames.shape[k]),
+        "expression": dict(zip(model.expression_names, _decimals(frames.expression[k]), strict=True)),
+        "albedo": _decimals(frames.albedo[k]),
+        "sh": _decimals(frames.sh[k]),
     }
+
+
+def _decimals(values: np.ndarray) -> Any:
+    """float32 values as the shortest decimals that read back to them, nested as ``values`` (lists of floats)."""
+    values = np.asarray(values, np.float32)
+    return [_decimals(v) for v in values] if values.ndim else float(str(values))
 
 
 def session_dict(model: FaceModel, frames: FaceParameters, times: np.ndarray) -> dict[str, Any]:
@@ -160,7 +167,7 @@ def session_dict(model: FaceModel, frames: FaceParameters, times: np.ndarray) ->
     _check_frames(frames, times)
     return {
         "face_model_sha256": model.sha256,
-        "frames": [{"time_s": float(t), **_frame_dict(model, frames, k)} for k, t in enumerate(times)],
+        "frames": [{"time_s": float(t), **frame_dict(model, frames, k)} for k, t in enumerate(times)],
     }
 
 

@@ -19,7 +19,7 @@ import cv2
 import numpy as np
 
 from inversefacenet import photo_texture
-from inversefacenet.animate import animated_glb
+from inversefacenet.animate import animated_glb, frame_dict
 from inversefacenet.checkpoint import DEFAULT_CHECKPOINT, to_parameters
 from inversefacenet.detection import DetectedFace, LandmarkDetector
 from inversefacenet.errors import NoFaceError
@@ -142,16 +142,9 @@ class FaceResult:
         return replace(self, _texture=atlas, skin=texture.vertex_albedo.astype(np.float32))
 
     def parameters_dict(self) -> dict[str, Any]:
-        """JSON-ready named parameter groups (rotation in degrees, expression by blendshape name)."""
-        pitch, yaw, roll = np.degrees(self.params.rotation[0]).tolist()
-        return {
-            "rotation_deg": {"pitch": pitch, "yaw": yaw, "roll": roll},
-            "shape": self.params.shape[0].tolist(),
-            "expression": dict(zip(self.model.expression_names, self.params.expression[0].tolist(), strict=True)),
-            "albedo": self.params.albedo[0].tolist(),
-            "sh": self.params.sh[0].tolist(),
-            "face_model_sha256": self.model.sha256,
-        }
+        """JSON-ready named parameter groups (rotation in degrees, expression by blendshape name;
+        :func:`inversefacenet.animate.frame_dict`) and the face model's sha256."""
+        return {**frame_dict(self.model, self.params, 0), "face_model_sha256": self.model.sha256}
 
     def render(self, size: int = 256, params: FaceParameters | None = None) -> np.ndarray:
         """(size, size, 3) uint8 image of the face (or of edited ``params``, e.g. :meth:`lit_by`) in crop framing,

@@ -15,7 +15,7 @@ import trimesh
 from scipy.spatial.transform import Rotation, Slerp
 
 from inversefacenet import FaceParameters, rotation_matrix
-from inversefacenet.animate import animated_glb, main, read_session, session_dict
+from inversefacenet.animate import animated_glb, frame_dict, main, read_session, session_dict
 from inversefacenet.atlas import UVAtlas
 from inversefacenet.export import bake_face_texture, export_face, face_normals
 from tests.conftest import known_face
@@ -155,6 +155,18 @@ def test_session_json_round_trips_in_every_input_form(model, session):
         np.testing.assert_allclose(read.pack(), frames.pack(), atol=1e-6)
     single, times = read_session(model, data["frames"][0])  # params.json: one frame, no animation
     assert times is None and single.batch_size == 1
+
+
+def test_params_json_writes_the_numbers_a_user_set_not_float32_noise(model):
+    """A pose set to 12.3 degrees and an ambient of 0.88 read so in params.json (float32 makes them
+    12.299999237060547 and 0.8799999952316284 as plain floats), and read back to the same float32 values."""
+    params = FaceParameters.neutral(model.layout, ambient=0.88)
+    params.rotation[0] = np.radians(np.float32([12.3, -4.88, 0.5]))
+    text = json.dumps(frame_dict(model, params, 0))
+    assert '"pitch": 12.3, "yaw": -4.88, "roll": 0.5' in text and '"sh": [[0.88, 0.88, 0.88]' in text
+    read, _ = read_session(model, json.loads(text))
+    np.testing.assert_array_equal(read.sh, params.sh)
+    np.testing.assert_allclose(read.rotation, params.rotation, atol=1e-6)
 
 
 def test_bad_sessions_say_what_is_wrong(model, session):
