@@ -67,6 +67,8 @@ def main() -> None:
             rows.append({"photo": path.name, "face": k, "lamp": asdict(lamp),
                          "behind": bool(abs(lamp.azimuth_deg) > 90),
                          "lamp_error": lamp_error(face.model, face.params, sh_from_light(lamp))})  # fmt: skip
+    if not rows:
+        sys.exit("no face found in the photos (make the development set: python -m training.devset --out runs/devset)")
     errors = [row["lamp_error"] for row in rows]
     summary = {"faces": len(rows), "behind": sum(row["behind"] for row in rows), "lamp_error_median":
                float(np.median(errors)), "lamp_error_p90": float(np.percentile(errors, 90))}  # fmt: skip

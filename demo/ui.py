@@ -55,7 +55,7 @@ MAX_UPLOAD_MB = 50
 """Largest photo file the server takes (Gradio refuses a larger one in the browser, with a passing notice, and empties
 the photo box); the decoder reduces a photo over 40 megapixels to fit, and refuses one over about 179
 (`inversefacenet.images`)."""
-NO_PHOTO = f"No photo: choose one (a file up to {MAX_UPLOAD_MB} MB; a larger one is refused)."
+NO_PHOTO = f"**No photo: choose one (a file up to {MAX_UPLOAD_MB} MB; a larger one is refused).**"
 """The status line once the photo box is emptied: by the user, or by a refused upload, whose notice passes."""
 TWIN_S = 2.0
 """Gradio's second change event for an upload comes at once; a user choosing the same file again takes longer."""
@@ -304,12 +304,14 @@ def live_tab(reconstructor: Reconstructor) -> None:
 
 @dataclass
 class PhotoInputs:
-    """The photo column: the upload, the face selector (radio and thumbnails) and the status line."""
+    """The photo column: the upload, the face selector (radio and thumbnails) and the status line; ``emptied`` is
+    whether the app itself just emptied the photo box (a file it cannot read), whose change then comes back."""
 
     photo: PhotoInput
     face_choice: gr.Radio
     thumbnails: gr.Gallery
     status: gr.Markdown
+    emptied: gr.State
 
 
 @dataclass
@@ -475,18 +477,18 @@ class PhotoLoader:
 
     def upload(
         self, path: str | None, previous: Session | None, photo_texture: bool = PHOTO_TEXTURE,
-        request: gr.Request | None = None,
-    ) -> tuple[Session | None, Any, Any]:  # fmt: skip
-        """The page's :meth:`load`: the session, the status line and the photo box. A file that is no image is
-        taken out of the box (no broken-image icon; the box is ready for the next file), and the box's emptying,
-        which comes back here as a change with no photo and no session, leaves the message in place. A photo
-        without a face stays shown beside its message."""
-        if path is None and previous is None:
-            return None, gr.skip(), gr.skip()
-        loaded = self.load(path, previous, photo_texture, request)
+        emptied: bool = False, request: gr.Request | None = None,
+    ) -> tuple[Session | None, Any, Any, bool]:  # fmt: skip
+        """The page's :meth:`load`: the session, the status line, the photo box and whether this emptied it. A file
+        that is no image is taken out of the box (no broken-image icon; the box is ready for the next file), and
+        the box's emptying, which comes back here as a change with no photo, leaves the message in place. Any
+        other emptying (the user's, or an upload Gradio refused for its size) says there is no photo and how large
+        one may be (:data:`NO_PHOTO`). A photo without a face stays shown beside its message."""
         if path is None:
-            return None, NO_PHOTO, gr.skip()
-        return loaded.session, loaded.message, None if loaded.unreadable else gr.skip()
+            self.load(None, previous, photo_texture, request)  # the last face's files go
+            return None, gr.skip() if emptied else NO_PHOTO, gr.skip(), False
+        loaded = self.load(path, previous, photo_texture, request)
+        return loaded.session, loaded.message, None if loaded.unreadable else gr.skip(), loaded.unreadable
 
     def reconstruct(self, path: str | None, with_composite: bool, previous: Session | None) -> list[Any]:
         """For scripts: one call, the same outputs as the page, and an error for unusable input. An error leaves
@@ -630,7 +632,7 @@ def _photo_inputs() -> PhotoInputs:
     face_choice = gr.Radio([], type="index", label="Face", elem_id="face-choice")
     thumbnails = gr.Gallery(label="Faces (click one)", columns=THUMBNAIL_COLUMNS, fit_columns=False,
                             allow_preview=False, visible=False, elem_id="face-thumbnails")  # fmt: skip
-    return PhotoInputs(photo, face_choice, thumbnails, gr.Markdown(elem_id="status"))
+    return PhotoInputs(photo, face_choice, thumbnails, gr.Markdown(elem_id="status"), gr.State(False))
 
 
 def _result_panels() -> ResultPanels:
@@ -722,7 +724,8 @@ def _wire_photo_events(tab: PhotoTab, loader: PhotoLoader) -> None:
     # The page: a failed photo leaves one message (status + toast), not an error badge on every
     # output; the 3D view follows the first preview instead of delaying it.
     inputs.photo.change(
-        loader.upload, [inputs.photo, state, photo_texture], [state, inputs.status, inputs.photo], api_name=False
+        loader.upload, [inputs.photo, state, photo_texture, inputs.emptied],
+        [state, inputs.status, inputs.photo, inputs.emptied], api_name=False
     ).then(  # fmt: skip
         _show, [state, with_composite], tab.start_outputs[1:], api_name=False
     ).then(_recovered_3d, state, model3d, api_name=False).then(

@@ -165,14 +165,16 @@ def network_input_golden(mask: np.ndarray, rng: np.random.Generator) -> dict[str
 
 
 def light_from_sh_golden(rng: np.random.Generator) -> dict[str, object]:
-    """SH like a fit's (a lamp's plus noise in every coefficient, some with a negative ambient; then no light, and
-    channels whose lamps cancel), the lamp Python reads from each (:func:`light_from_sh`, where the page's lamp
-    sliders start) and lamps matched to each one's exposure (:func:`matched`) and also its white balance
-    (:func:`matched_sh`, the presets' rule)."""
+    """SH like a fit's (a lamp's plus noise in every coefficient, some with a negative ambient; then no light,
+    channels whose lamps cancel, and a lamp under a negative ambient that leaves no light anywhere), the lamp Python
+    reads from each (:func:`light_from_sh`, where the page's lamp sliders start) and lamps matched to each one's
+    exposure (:func:`matched`) and also its white balance (:func:`matched_sh`, the presets' rule)."""
     lamps = _lights(rng)
     cancelling = np.zeros((9, 3))
     cancelling[0], cancelling[3] = 0.8, [0.3, -0.3, 0.0]  # red's lamp from the right, green's from the left
-    sh = [sh_from_light(lamp) + rng.normal(0, 0.15, (9, 3)) for lamp in lamps] + [np.zeros((9, 3)), cancelling]
+    darkening = sh_from_light(Light(azimuth_deg=0, elevation_deg=0, intensity=1.0, ambient=-2.0))  # no lamp adds light
+    sh = [sh_from_light(lamp) + rng.normal(0, 0.15, (9, 3)) for lamp in lamps] + [np.zeros((9, 3)), cancelling,
+                                                                                  darkening]  # fmt: skip
     return {"sh": [s.tolist() for s in sh], "lights": [asdict(light_from_sh(s)) for s in sh],
             "lamps": [asdict(lamp) for lamp in lamps],  # each matched to the exposure of the SH made from it
             "matched": [asdict(matched(lamp, s)) for lamp, s in zip(lamps, sh, strict=False)],

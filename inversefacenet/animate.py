@@ -158,8 +158,7 @@ def frame_dict(model: FaceModel, frames: FaceParameters, k: int) -> dict[str, An
 
 def _decimals(values: np.ndarray) -> Any:
     """float32 values as the shortest decimals that read back to them, nested as ``values`` (lists of floats)."""
-    values = np.asarray(values, np.float32)
-    return [_decimals(v) for v in values] if values.ndim else float(str(values))
+    return np.asarray(values, np.float32).astype(str).astype(np.float64).tolist()  # str: numpy's shortest digits
 
 
 def session_dict(model: FaceModel, frames: FaceParameters, times: np.ndarray) -> dict[str, Any]:

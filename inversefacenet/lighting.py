@@ -55,9 +55,10 @@ PRESETS: dict[str, Light] = {
 def lamp_basis(directions: np.ndarray) -> np.ndarray:
     """(..., 9) SH coefficients of a white lamp of intensity 1 from each of ``directions`` (..., 3, unit vectors
     towards the lamp), without ambient: the clamped cosine projected onto our basis (exact up to band 2)."""
+    directions = np.asarray(directions, np.float64)
     x, y, z = directions[..., 0], directions[..., 1], directions[..., 2]
     band2 = 15 / 32  # 5/16 * P2 = 5/16 * (3 t^2 - 1) / 2; the t^2 part carries 15/32
-    return np.stack([np.full_like(x, 1 / 4), y / 2, z / 2, x / 2,  # the clamped cosine averages 1/4 over the sphere
+    return np.stack([np.full(x.shape, 1 / 4), y / 2, z / 2, x / 2,  # the clamped cosine averages 1/4 over the sphere
                      band2 * 2 * x * y, band2 * 2 * y * z, band2 * (3 * z * z - 1) / 6, band2 * 2 * x * z,
                      band2 * (x * x - y * y) / 2], axis=-1)  # fmt: skip
 
@@ -142,14 +143,14 @@ LAMP_OFF_FACE = 0.01
 :func:`light_from_sh`: among lamps that light a face alike, it takes the one nearest the SH everywhere."""
 LAMP_GRID_DEG = 5.0
 """Spacing of the directions :func:`light_from_sh` tries first (azimuth and elevation)."""
-LAMP_PRECISION_DEG = 1e-5
-"""Where :func:`light_from_sh`'s search around the best of them stops."""
+LAMP_PRECISION_DEG = 1e-4
+"""Where :func:`light_from_sh`'s search around the best of them stops (the sliders show 0.01 degrees)."""
 
 
-def _lamp_costs(sh: np.ndarray, directions: np.ndarray, metric: np.ndarray) -> np.ndarray:
+def _lamp_costs(sh: np.ndarray, norm: float, directions: np.ndarray, metric: np.ndarray) -> np.ndarray:
     """(D,) how far the best lamp (intensity >= 0, per channel) and ambient from each of ``directions`` (D, 3)
     stay from ``sh`` (9, 3), in ``metric``'s norm (9, 9): at the least-squares solution x of the normal equations
-    G x = r, the squared norm of ``sh`` less x . r."""
+    G x = r, the squared norm of ``sh`` (``norm``) less x . r."""
     lamp = lamp_basis(directions)  # (D, 9)
     weighted = lamp @ metric
     g11, g12, g22 = (weighted * lamp).sum(axis=1)[:, None], weighted[:, :1], metric[0, 0]  # lamp, ambient
@@ -158,24 +159,26 @@ def _lamp_costs(sh: np.ndarray, directions: np.ndarray, metric: np.ndarray) -> n
     intensity = (g22 * r1 - g12 * r2) / det
     ambient = (g11 * r2 - g12 * r1) / det
     explained = np.where(intensity < 0, r2**2 / g22, intensity * r1 + ambient * r2)  # a lamp cannot take light away
-    return np.einsum("kc,kj,jc->", sh, metric, sh) - explained.sum(axis=1)
+    return norm - explained.sum(axis=1)
 
 
 def _lamp_direction(sh: np.ndarray, metric: np.ndarray) -> tuple[float, float]:
     """(azimuth, elevation) in degrees of the lamp that best explains ``sh`` (:func:`_lamp_costs`): the best of a
     grid, then a pattern search that halves its step down to :data:`LAMP_PRECISION_DEG` (the page's the same).
-    Costs within a millionth of a millionth of the SH's own squared norm are ties (rounding: the first is taken)."""
-    tie = 1e-12 * float(np.einsum("kc,kj,jc->", sh, metric, sh))
+    Costs within a millionth of a millionth of the SH's own squared norm are ties: the first is taken, and a step
+    must gain more than that, so that rounding (numpy's sums here, loops in the page) decides nothing."""
+    norm = float(np.einsum("kc,kj,jc->", sh, metric, sh))
+    tie = 1e-12 * norm
     around, up = np.arange(-180, 180, LAMP_GRID_DEG), np.arange(-90 + LAMP_GRID_DEG, 90, LAMP_GRID_DEG)
     azimuth, elevation = (grid.ravel() for grid in np.meshgrid(around, up))
-    costs = _lamp_costs(sh, direction_of(azimuth, elevation), metric)
+    costs = _lamp_costs(sh, norm, direction_of(azimuth, elevation), metric)
     k = int(np.argmax(costs <= costs.min() + tie))  # the first of ties, as the page takes it
     best, az, el, step = costs[k], azimuth[k], elevation[k], LAMP_GRID_DEG / 2
     while step >= LAMP_PRECISION_DEG:
         moves = np.array([[az + step, el], [az - step, el], [az, min(el + step, 90)], [az, max(el - step, -90)]])
-        costs = _lamp_costs(sh, direction_of(moves[:, 0], moves[:, 1]), metric)
+        costs = _lamp_costs(sh, norm, direction_of(moves[:, 0], moves[:, 1]), metric)
         k = int(np.argmin(costs))
-        if costs[k] < best - tie * 1e-3:
+        if costs[k] < best - tie:
             best, az, el = costs[k], moves[k, 0], moves[k, 1]
         else:
             step /= 2
@@ -203,16 +206,20 @@ def light_from_sh(sh: np.ndarray) -> Light:
     """The lamp + white ambient that light a face most like SH coefficients (9, 3), to start the sliders from.
 
     A fitted light is known only where a face's normals point: its constant, z and 3z^2 - 1 terms trade off (more
-    ambient and less light from the front light a face alike), and its linear band, which set the lamp until
-    2026-12-04, pointed the lamp behind the head for half the faces of the development set, most of them lit from
-    the front. So the direction is the one whose best lamp and ambient differ least from ``sh`` on a face
+    ambient and less light from the front light a face alike), so its linear band alone can point the lamp behind
+    the head of a face lit from the front (docs/app.md). The direction is the one whose best lamp and ambient
+    differ least from ``sh`` on a face
     (:data:`FACE_SH_MOMENTS`, plus :data:`LAMP_OFF_FACE` of their difference everywhere); the colour is that of the
     light arriving from there (ambient included: a weak bluish lamp over white ambient looks near white, and a
     colour read from the lamp alone was a saturated swatch); the intensity and ambient are the least-squares fit of
     that lamp on the face. Exact for lamps made by ``sh_from_light`` (a coloured one comes back paler, its colour
-    mixed with the ambient); the sliders add what the lamp leaves unexplained (``demo.ui``).
+    mixed with the ambient); the sliders add what the lamp leaves unexplained (``demo.ui``). A light without a lamp
+    (nothing beyond the constant band, or no lamp that adds light) is ambient alone, and one that is not finite
+    nothing at all, both with the lamp at its default place.
     """
     sh = np.asarray(sh, np.float64).reshape(N_SH_BANDS, 3)
+    if not np.isfinite(sh).all():
+        return Light(intensity=0.0, ambient=0.0)
     if np.abs(sh[1:]).max() < 1e-6:
         return Light(intensity=0.0, ambient=float(sh[0].mean()))
     metric = FACE_SH_MOMENTS + LAMP_OFF_FACE * np.eye(N_SH_BANDS)
@@ -221,6 +228,8 @@ def light_from_sh(sh: np.ndarray) -> Light:
     arriving = np.maximum(sh_basis(direction) @ sh, 0.0)
     colour = arriving / max(arriving.max(), 1e-6)
     intensity, ambient = _lamp_and_ambient(sh, lamp_basis(direction), colour, metric)
+    if intensity == 0:
+        return Light(intensity=0.0, ambient=ambient)
     return Light(azimuth_deg=azimuth, elevation_deg=elevation, intensity=intensity, ambient=ambient,
                  colour=tuple(float(c) for c in colour))  # type: ignore[arg-type]  # fmt: skip
 

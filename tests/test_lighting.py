@@ -96,3 +96,17 @@ def test_presets_matched_to_a_dim_photo_keep_its_exposure():
         adjusted = matched(light, recovered)
         assert abs(face_irradiance(sh_from_light(adjusted)) - face_irradiance(recovered)) < 1e-6
         assert adjusted.azimuth_deg == light.azimuth_deg and adjusted.colour == light.colour
+
+
+def test_a_light_without_a_lamp_reads_as_ambient_alone_and_a_broken_one_as_nothing():
+    """Nothing beyond the constant band, a lamp under an ambient that leaves no light anywhere, a NaN (a broken
+    network output): the sliders get no lamp (intensity 0, at its default place), not an error."""
+    flat = np.zeros((9, 3))
+    flat[0] = 0.7
+    darkening = sh_from_light(Light(azimuth_deg=0, elevation_deg=0, intensity=1.0, ambient=-2.0))
+    broken = np.full((9, 3), np.nan)
+    for sh, ambient in ((flat, 0.7), (darkening, None), (broken, 0.0)):
+        light = light_from_sh(sh)
+        assert (light.intensity, light.azimuth_deg, light.elevation_deg) == (0.0, Light().azimuth_deg,
+                                                                            Light().elevation_deg)  # fmt: skip
+        assert ambient is None or light.ambient == pytest.approx(ambient)

@@ -97,6 +97,10 @@ const outputs = {
     const l = lightFromSh(sh);
     return [l.azimuthDeg, l.elevationDeg, l.intensity, l.ambient, ...l.colour];
   }),
+  light_from_broken_sh: (() => { // JSON has no NaN: the golden's first light with one coefficient made NaN here
+    const l = lightFromSh(golden.light_from_sh.sh[0].map((row: number[], k: number) => k ? row : [NaN, ...row.slice(1)]));
+    return [l.azimuthDeg, l.elevationDeg, l.intensity, l.ambient, ...l.colour];
+  })(),
   matched: golden.light_from_sh.lamps.map((l: PythonLight, k: number) => {
     const lamp = matched({ azimuthDeg: l.azimuth_deg, elevationDeg: l.elevation_deg, intensity: l.intensity,
       ambient: l.ambient, colour: l.colour }, golden.light_from_sh.sh[k]);

@@ -52,7 +52,7 @@ const LAMP_METRIC = [
   [0.192, 0.008, 0.113, 0.009, -0.001, 0.006, 0.029, 0.005, 0.124],
 ].map((row, k) => row.map((v, j) => v + (j === k ? 0.01 : 0)));
 const LAMP_GRID_DEG = 5; // lighting.py's LAMP_GRID_DEG and LAMP_PRECISION_DEG
-const LAMP_PRECISION_DEG = 1e-5;
+const LAMP_PRECISION_DEG = 1e-4;
 
 /** aᵀ M b in LAMP_METRIC's norm, for vectors of 9. */
 function inner(a: number[], b: number[]): number {
@@ -112,7 +112,8 @@ function lampCost({ channels, norm, r2 }: Target, { weighted, g11, g12 }: LampTe
 }
 
 /** Azimuth and elevation (degrees) of the lamp that best explains ``sh``: the best of a grid, then a pattern search
- * halving its step; costs within 1e-12 of the SH's squared norm are ties (lighting.py's _lamp_direction). */
+ * halving its step; costs within 1e-12 of the SH's squared norm are ties, and a step must gain more than that
+ * (lighting.py's _lamp_direction). */
 function lampDirection(sh: number[][]): [number, number] {
   const aim = target(sh);
   const tie = 1e-12 * aim.norm;
@@ -124,7 +125,7 @@ function lampDirection(sh: number[][]): [number, number] {
     const moves = [[az + step, el], [az - step, el], [az, Math.min(el + step, 90)], [az, Math.max(el - step, -90)]];
     const around = moves.map(([a, e]) => lampCost(aim, lampTerms(directionOf(a, e))));
     const k = around.indexOf(Math.min(...around));
-    if (around[k] < best - tie * 1e-3) [az, el, best] = [moves[k][0], moves[k][1], around[k]];
+    if (around[k] < best - tie) [az, el, best] = [moves[k][0], moves[k][1], around[k]];
     else step /= 2;
   }
   return [((((az + 180) % 360) + 360) % 360) - 180, el];
@@ -134,10 +135,10 @@ function lampDirection(sh: number[][]): [number, number] {
  * light_from_sh: the direction whose best lamp and ambient differ least from ``sh`` on a face, the colour of the
  * light arriving from there (ambient included), intensity and ambient by least squares on the face. */
 export function lightFromSh(sh: number[][]): Light {
-  if (Math.max(...sh.slice(1).flat().map(Math.abs)) < 1e-6) {
-    return { azimuthDeg: 0, elevationDeg: 20, intensity: 0, ambient: (sh[0][0] + sh[0][1] + sh[0][2]) / 3,
-      colour: [1, 1, 1] };
-  }
+  const ambientOnly = (ambient: number): Light => ({ azimuthDeg: 0, elevationDeg: 20, intensity: 0, ambient,
+    colour: [1, 1, 1] });
+  if (!sh.flat().every(Number.isFinite)) return ambientOnly(0); // a broken light: nothing, not an exception
+  if (Math.max(...sh.slice(1).flat().map(Math.abs)) < 1e-6) return ambientOnly((sh[0][0] + sh[0][1] + sh[0][2]) / 3);
   const [azimuthDeg, elevationDeg] = lampDirection(sh);
   const [x, y, z] = directionOf(azimuthDeg, elevationDeg);
   const arriving = new Float64Array(3);
@@ -154,8 +155,8 @@ export function lightFromSh(sh: number[][]): Light {
   const r2 = sum((c) => inner(WHITE, channel(sh, c)));
   const det = g11 * g22 - g12 * g12;
   const intensity = det > 1e-12 ? (g22 * r1 - g12 * r2) / det : 0;
-  const ambient = intensity > 0 ? (g11 * r2 - g12 * r1) / det : r2 / g22;
-  return { azimuthDeg, elevationDeg, intensity: Math.max(intensity, 0), ambient, colour };
+  if (intensity <= 0) return ambientOnly(r2 / g22); // no lamp that adds light
+  return { azimuthDeg, elevationDeg, intensity, ambient: (g11 * r2 - g12 * r1) / det, colour };
 }
 
 /** Each SH basis function's mean over a face as the camera sees it (lighting.py's FACE_SH_WEIGHTS). */
