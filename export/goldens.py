@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from inversefacenet.animate import frame_dict
 from inversefacenet.atlas import UVAtlas
 from inversefacenet.facemodel.model import FaceModel
 from inversefacenet.fitting import desaturated
@@ -164,6 +165,17 @@ def network_input_golden(mask: np.ndarray, rng: np.random.Generator) -> dict[str
     return {"rgb": _flat(rgb), "mask": _flat(mask.astype(int)), "size": mask.shape[0], "inputs": inputs}
 
 
+def params_json_golden(model: FaceModel, rng: np.random.Generator) -> dict[str, object]:
+    """Packed parameter vectors of a few faces (float32: angles in whole hundredths of a degree, as the pose sliders
+    set them, noisy values elsewhere) and params.json's groups Python writes for each (:func:`frame_dict`)."""
+    faces = FaceParameters.unpack(model.layout, rng.normal(0, 0.5, (4, model.layout.size)).astype(np.float32))
+    faces.rotation = np.radians(np.round(rng.uniform(-60, 60, (4, 3)), 2)).astype(np.float32)
+    faces.expression = np.clip(faces.expression, 0, 1)  # the page clips what the network says, as Python does
+    return {"layout": {name: [s.start, s.stop] for name, s in model.layout.slices.items()},
+            "expression_names": list(model.expression_names), "vectors": faces.pack().tolist(),
+            "json": [frame_dict(model, faces, k) for k in range(faces.batch_size)]}  # fmt: skip
+
+
 def light_from_sh_golden(rng: np.random.Generator) -> dict[str, object]:
     """SH like a fit's (a lamp's plus noise in every coefficient, some with a negative ambient; then no light,
     channels whose lamps cancel, and a lamp under a negative ambient that leaves no light anywhere), the lamp Python
@@ -212,6 +224,7 @@ def goldens(model: FaceModel, camera: Camera) -> dict[str, object]:
         "grey": grey_golden(rng),
         "network_input": network_input_golden(face_mask(in_crop, MASK_SIZE), rng),  # last: it draws after the others
         "light_from_sh": light_from_sh_golden(np.random.default_rng(SEED + 1)),
+        "params_json": params_json_golden(model, np.random.default_rng(SEED + 2)),
     }  # fmt: skip
 
 

@@ -54,6 +54,13 @@ def test_the_lamp_read_from_sh(parity):
     np.testing.assert_allclose(page["matched_sh"], golden["light_from_sh"]["matched_sh"], atol=1e-6)  # + balance
 
 
+def test_params_json_numbers_are_pythons(parity):
+    """The page's params.json (and recording.json) numbers from a network vector: the angles to 1e-4 degrees and
+    the rest as the shortest decimals of their float32, exactly what Python writes."""
+    golden, page = parity
+    assert page["params_json"] == golden["params_json"]["json"]
+
+
 def test_vertex_normals(parity):
     golden, page = parity
     np.testing.assert_allclose(page["normals"], golden["normals"]["normals"], atol=1e-5)

@@ -2,11 +2,11 @@
 //   npm run --silent parity -- GOLDENS.json   ->  the page's outputs as JSON on stdout
 // tests/test_web_parity.py compares them with Python's.
 import { readFileSync } from "node:fs";
-import { vertexNormals } from "../src/facemodel";
+import { type FaceModelIndex, vertexNormals } from "../src/facemodel";
 import { lightFromSh, matched, matchedSh, shFromLight } from "../src/lighting";
 import type { LandmarkDetector } from "../src/landmarks";
 import { IdentityHold, Tracker } from "../src/live";
-import { rotationMatrix } from "../src/params";
+import { parametersJson, rotationMatrix, unpack } from "../src/params";
 import { delight } from "../src/phototexture";
 import {
   alignedCrop, alignmentTo, cropForLandmarks, desaturated, faceMask, type InputMask, isGreyFace, networkInput,
@@ -96,6 +96,12 @@ const outputs = {
   light_from_sh: golden.light_from_sh.sh.map((sh: number[][]) => {
     const l = lightFromSh(sh);
     return [l.azimuthDeg, l.elevationDeg, l.intensity, l.ambient, ...l.colour];
+  }),
+  params_json: golden.params_json.vectors.map((vector: number[]) => {
+    const index = { parameter_layout: golden.params_json.layout, expression_names: golden.params_json.expression_names,
+      face_model_sha256: "" } as unknown as FaceModelIndex;
+    const { face_model_sha256: _, ...groups } = unpack(Float32Array.from(vector), index);
+    return JSON.parse(parametersJson(groups));
   }),
   light_from_broken_sh: (() => { // JSON has no NaN: the golden's first light with one coefficient made NaN here
     const l = lightFromSh(golden.light_from_sh.sh[0].map((row: number[], k: number) => k ? row : [NaN, ...row.slice(1)]));

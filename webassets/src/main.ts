@@ -9,7 +9,7 @@ import { NumberedPhoto } from "./numberedphoto";
 import { describe, IDENTITY_FRAMES, Live, type LiveStats, nextTask, type Snapshot, Tracker } from "./live";
 import { hexToRgb, type Light, lightFromSh, matchedSh, rgbToHex, shFromLight } from "./lighting";
 import { type Backend, type Network, createNetwork } from "./network";
-import { type FaceParameters, rotationMatrix, unpack } from "./params";
+import { type FaceParameters, parametersJson, rotationMatrix, unpack } from "./params";
 import { type FittedFace, fromPhoto, type PhotoTexture, standInPhoto, TEXTURE_SIZE } from "./phototexture";
 import {
   alignedCrop, alignmentTo, type Crop, cropForLandmarks, cropImage, desaturated, faceMask, isGreyFace, landmarkPixel,
@@ -603,7 +603,7 @@ class App {
   /** The recording as the app exports it: recording.json (session_dict) and recording_animated.glb. */
   async downloadRecording(): Promise<void> {
     const session = this.recording.session(this.model.index.face_model_sha256);
-    download(JSON_NAME, JSON.stringify(session));
+    download(JSON_NAME, parametersJson(session));
     const glb = await sessionGlb(this.model, session, this.view.renderer);
     download(GLB_NAME, new Blob([glb], { type: "model/gltf-binary" }));
   }
@@ -611,7 +611,7 @@ class App {
   async download(kind: Download): Promise<void> {
     const face = this.edited;
     if (!face) return;
-    if (kind === "json") return download("params.json", JSON.stringify(face, null, 1));
+    if (kind === "json") return download("params.json", parametersJson(face, 1));
     const names = this.model.index.expression_names;
     // Head frame, on the UV atlas's seam-split vertices, as the Python OBJ, PLY and GLB.
     const modelVertices = this.model.geometry(face.shape, names.map((n) => face.expression[n]));

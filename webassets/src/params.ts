@@ -39,3 +39,23 @@ export function rotationMatrix(pitchDeg: number, yawDeg: number, rollDeg: number
     -sb, cb * sa, cb * ca,
   ];
 }
+
+/** The shortest decimal that reads back to the float32 nearest `value` (0.88, not 0.8799999952316284). */
+function shortestFloat32(value: number): number {
+  const single = Math.fround(value);
+  for (let digits = 1; digits <= 9; digits++) { // 9 significant digits always read back to a float32
+    const decimal = Number(single.toPrecision(digits));
+    if (Math.fround(decimal) === single) return decimal;
+  }
+  return single;
+}
+
+/** JSON text of params.json's groups (or a recording's frames) as Python writes them
+ * (inversefacenet.animate.frame_dict): the head's angles in degrees to 1e-4, times as they are, every other number
+ * the shortest decimal of its float32. */
+export function parametersJson(value: unknown, indent?: number): string {
+  return JSON.stringify(value, (key, item) => {
+    if (typeof item !== "number" || !Number.isFinite(item) || key === "time_s") return item;
+    return key === "pitch" || key === "yaw" || key === "roll" ? Math.round(item * 1e4) / 1e4 : shortestFloat32(item);
+  }, indent);
+}
