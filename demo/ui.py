@@ -33,7 +33,6 @@ from demo.session import EXPORT_FORMATS, EXPRESSION_CONTROLS, Edit, Session
 from inversefacenet.errors import InputError, NoFaceError
 from inversefacenet.lighting import PRESETS, Light, hex_to_rgb, light_from_sh, preset_sh, rgb_to_hex, sh_from_light
 from inversefacenet.pipeline import FaceResult, Reconstructor
-from inversefacenet.preprocess import eye_distance
 
 log = logging.getLogger(__name__)
 
@@ -219,18 +218,13 @@ def _preview(session: Session, edit: Edit, with_composite: bool) -> list[Any]:
     return [preview.relit, preview.geometry, preview.albedo, preview.composite, status]
 
 
-LOOSE_FIT = 0.075
-"""Fit residual to MediaPipe's points, in eye distances, from which the status calls a fit loose: the 95th percentile
-over the development set's 71 faces (0.0748, median 0.0473: reports/realphotos/devset_fit_spread.json)."""
-
-
 def _fit_words(face: FaceResult) -> str:
     """The fit's residuals for the status line, the landmarks' also in eye distances (comparable across photo
     sizes), with a word when the fit is loose."""
-    share = face.landmark_error_px / eye_distance(face.detected_landmarks)
-    words = (f"fit: the model's landmarks {share:.0%} of the eye distance ({face.landmark_error_px:.1f} px) from the "
-             f"photo's, colour error {face.photometric_rmse:.1f} of 255 (RMSE)")  # fmt: skip
-    if share >= LOOSE_FIT:
+    words = (f"fit: the model's landmarks {face.landmark_error_iod:.0%} of the eye distance "
+             f"({face.landmark_error_px:.1f} px) from the photo's, colour error {face.photometric_rmse:.1f} of 255 "
+             "(RMSE)")  # fmt: skip
+    if face.loose_fit:
         words += " · a loose fit: the face model does not match this face well (turned away, covered, or an expression"
         words += " it cannot make?)"
     return words

@@ -94,6 +94,8 @@ def _process(reconstructor: Reconstructor, photo: Path, out: Path, name: str, ph
             "files": files,
             "ms": {stage: round(ms, 2) for stage, ms in face.ms.items()},
             "landmark_error_px": round(face.landmark_error_px * to_file, 3),
+            "landmark_error_iod": round(face.landmark_error_iod, 4),
+            "loose_fit": face.loose_fit,
             "photometric_rmse": round(face.photometric_rmse, 3),
         })  # fmt: skip
     reduced = {"reduced_by": round(to_file, 4)} if to_file != 1 else {}  # the overlay and the fit saw it reduced

@@ -41,7 +41,7 @@ from inversefacenet.landmark_offsets import measured_offsets
 from inversefacenet.lighting import Light, preset_sh, sh_from_light
 from inversefacenet.params import FaceParameters
 from inversefacenet.predictor import Backend, NetworkPredictor, load_predictor
-from inversefacenet.preprocess import Crop, crop_for_landmarks, crop_image, crop_input, face_mask
+from inversefacenet.preprocess import Crop, crop_for_landmarks, crop_image, crop_input, eye_distance, face_mask
 from inversefacenet.render.camera import DEFAULT_CAMERA, Camera, rotation_matrix
 from inversefacenet.render.renderer import RenderOutput, project_face, render, to_uint8
 from inversefacenet.upright import Upright, is_tilted
@@ -50,6 +50,9 @@ log = logging.getLogger(__name__)
 
 FIT_SIZE = 128
 """Crop side (px) the fit works at."""
+LOOSE_FIT = 0.075
+"""Landmark residual to MediaPipe's points, in eye distances, from which a fit is called loose: the 95th percentile
+over the development set's 71 faces (0.0748, median 0.0473: reports/realphotos/devset_fit_spread.json)."""
 
 
 @dataclass(frozen=True)
@@ -110,6 +113,18 @@ class FaceResult:
     @property
     def landmark_error_px(self) -> float:
         return self.evaluation.landmark_error_px
+
+    @property
+    def landmark_error_iod(self) -> float:
+        """The landmark residual over the distance between the detected eyes' outer corners: comparable across photo
+        sizes."""
+        return self.landmark_error_px / eye_distance(self.detected_landmarks)
+
+    @property
+    def loose_fit(self) -> bool:
+        """Whether the face model matches this face poorly (turned away, covered, upside down, an expression it cannot
+        make): its landmark residual is :data:`LOOSE_FIT` eye distances or more."""
+        return self.landmark_error_iod >= LOOSE_FIT
 
     @property
     def photometric_rmse(self) -> float:

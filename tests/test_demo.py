@@ -19,7 +19,6 @@ from demo.session import EXPRESSION_CONTROLS, Edit, Session
 from demo.ui import (
     CUSTOM,
     EXAMPLES,
-    LOOSE_FIT,
     MAX_UPLOAD_MB,
     NO_PHOTO,
     PhotoLoader,
@@ -47,6 +46,7 @@ from inversefacenet import FaceParameters, Reconstructor
 from inversefacenet.atlas import UVAtlas
 from inversefacenet.detection import LandmarkDetector
 from inversefacenet.lighting import PRESETS, Light, hex_to_rgb, light_from_sh, preset_sh, rgb_to_hex, sh_from_light
+from inversefacenet.pipeline import LOOSE_FIT
 from inversefacenet.preprocess import FACE_OVAL, Crop, eye_distance, face_mask
 from inversefacenet.render.camera import rotation_matrix
 from inversefacenet.render.renderer import render, to_uint8
@@ -181,11 +181,10 @@ def test_the_status_calls_a_loose_fit_loose(two_faces):
     """A fit whose landmarks sit LOOSE_FIT eye distances or more from MediaPipe's says so in words."""
     face = two_faces.face
     eyes = eye_distance(face.detected_landmarks)
-    assert face.landmark_error_px < LOOSE_FIT * eyes and "loose" not in _fit_words(face)
-    stand_in = SimpleNamespace(detected_landmarks=face.detected_landmarks, photometric_rmse=face.photometric_rmse,
-                               landmark_error_px=1.2 * LOOSE_FIT * eyes)  # fmt: skip
+    assert face.landmark_error_px < LOOSE_FIT * eyes and not face.loose_fit and "loose" not in _fit_words(face)
+    stand_in = replace(face, _evaluation=replace(face.evaluation, landmark_error_px=1.2 * LOOSE_FIT * eyes))
     loose = _fit_words(stand_in)
-    assert "a loose fit" in loose and "9% of the eye distance" in loose
+    assert stand_in.loose_fit and "a loose fit" in loose and "9% of the eye distance" in loose
 
 
 def test_composite_keeps_the_recovered_pose_while_the_preview_turns(two_faces):

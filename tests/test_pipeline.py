@@ -287,6 +287,7 @@ def test_cli_writes_files_reports_json_and_survives_bad_photos(tmp_path, capsys)
     assert report["image"] == EXAMPLE and len(report["faces"]) == 1
     face = report["faces"][0]
     assert len(face["landmarks68"]) == 68 and len(face["box"]) == 4
+    assert face["loose_fit"] is False and 0 < face["landmark_error_iod"] < pipeline.LOOSE_FIT  # it fits well
     files = face["files"]
     assert set(files) == {"params", "obj", "mtl", "png", "ply", "glb", "overlay"}
     meshes = {key: trimesh.load(files[key], force="mesh", process=False) for key in ("obj", "ply", "glb")}
