@@ -582,7 +582,8 @@ def test_a_photo_without_a_face_clears_the_previous_face(browser, site, tmp_path
     assert float(page.input_value("#azimuth")) == 0  # the lamp sliders too, not sunset's
     page.set_input_files("#file", files=[{"name": "notes.txt", "mimeType": "text/plain", "buffer": b"not a photo"}])
     page.wait_for_function("document.getElementById('status').textContent.startsWith('This file')", timeout=60_000)
-    assert page.inner_text("#status") == "This file could not be read as an image. Choose a JPEG, PNG or WebP photo."
+    assert page.inner_text("#status") == ("This file could not be read as an image. Choose a JPEG, PNG, WebP, GIF, BMP "
+                                         "or TIFF photo.")
     assert not page.is_visible("#downloads") and view_is_blank(page)
     assert page.locator("#photo-preview *").count() == 0  # no photo to show
     for _ in range(2):  # the example dropped onto the page, twice: the same file again is read again
@@ -591,6 +592,25 @@ def test_a_photo_without_a_face_clears_the_previous_face(browser, site, tmp_path
         page.wait_for_function("document.getElementById('status').textContent.startsWith('1 face ·')", timeout=120_000)
         assert page.evaluate(chosen) == EXAMPLE.name and page.locator("#photo-preview canvas").count() == 1
     assert hosts <= {site.split("/")[2]}
+    page.close()
+
+
+def test_a_tiff_photo_is_read_upright_and_an_empty_file_gets_its_own_message(browser, site, tmp_path):
+    """Chromium decodes no TIFF: the page reads one with UTIF.js and stands it up by its orientation tag, as Python's
+    load_image does (PIL): the example stored turned a quarter (LZW, orientation 6) reads as the example does."""
+    turned = tmp_path / "turned.tif"
+    Image.open(EXAMPLE).transpose(Image.Transpose.ROTATE_90).save(turned, compression="tiff_lzw", tiffinfo={274: 6})
+    assert np.array_equal(load_image(turned), load_image(EXAMPLE))  # what Python reads: the example itself
+    page, _ = open_page(browser, site, "wasm")
+    example = page.evaluate("u => window.inverseFaceNet.reconstruct(u)", EXAMPLE_URL)
+    url = "data:image/tiff;base64," + base64.b64encode(turned.read_bytes()).decode()
+    tiff = page.evaluate("u => window.inverseFaceNet.reconstruct(u)", url)
+    assert len(tiff["faces"]) == len(example["faces"]) == 1
+    for angle in ("pitch", "yaw", "roll"):  # the JPEG's decoder and the TIFF's pixels differ by a level or so
+        assert abs(tiff["rotation_deg"][angle] - example["rotation_deg"][angle]) < 1.0, angle
+    page.set_input_files("#file", files=[{"name": "empty.jpg", "mimeType": "image/jpeg", "buffer": b""}])
+    page.wait_for_function("document.getElementById('status').textContent.startsWith('This file')", timeout=60_000)
+    assert page.inner_text("#status") == "This file is empty (0 bytes). Choose a photo."
     page.close()
 
 

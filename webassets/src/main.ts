@@ -18,6 +18,7 @@ import {
 import { bakeTexture, download, MTL, textureCanvas, toGlb, toObj, toPly } from "./exporters";
 import { GLB_NAME, JSON_NAME, Recording, sessionGlb } from "./recording";
 import { buildTexelMap, type TexelMap } from "./texelmap";
+import { decodeTiff, isTiff } from "./tiff";
 import { isTilted, mapped, turnedBack, uprightImage, uprightOf } from "./upright";
 import { FaceView } from "./view";
 
@@ -74,7 +75,8 @@ const query = new URLSearchParams(location.search);
 class PhotoError extends Error {}
 
 const NO_FACE = "No face was found in this photo. Choose a photo in which a face is clearly visible.";
-const NOT_AN_IMAGE = "This file could not be read as an image. Choose a JPEG, PNG or WebP photo.";
+const NOT_AN_IMAGE = "This file could not be read as an image. Choose a JPEG, PNG, WebP, GIF, BMP or TIFF photo.";
+const EMPTY_FILE = "This file is empty (0 bytes). Choose a photo.";
 const NO_CAMERA = "The webcam could not be opened (no camera, or access was not allowed).";
 
 /** A photo read but without a face: it stays shown beside the message, so the user sees which photo it was. */
@@ -97,11 +99,19 @@ const NO_LIGHT = () => Array.from({ length: 9 }, () => [0, 0, 0]);
 const STAND_IN = { side: 160, pitch: -5, yaw: 25, roll: 3, light: { azimuthDeg: 50, elevationDeg: 20, intensity: 1.2,
   ambient: 0.45, colour: [1, 1, 1] as [number, number, number] }, coefficient: 0.1 };
 
+/** A photo file as an upright image: the browser's own decoder, or UTIF.js for a TIFF (Chromium reads none). */
+async function decodeFile(blob: Blob): Promise<ImageBitmap | HTMLCanvasElement> {
+  if (blob.size === 0) throw new PhotoError(EMPTY_FILE);
+  try {
+    if (isTiff(new Uint8Array(await blob.slice(0, 4).arrayBuffer()))) return decodeTiff(await blob.arrayBuffer());
+    return await createImageBitmap(blob, { imageOrientation: "from-image" });
+  } catch (error) {
+    throw new PhotoError(error instanceof RangeError ? error.message : NOT_AN_IMAGE);
+  }
+}
+
 async function decode(url: string): Promise<HTMLCanvasElement> {
-  const blob = await fetch(url).then((r) => r.blob());
-  const bitmap = await createImageBitmap(blob, { imageOrientation: "from-image" }).catch(() => {
-    throw new PhotoError(NOT_AN_IMAGE);
-  });
+  const bitmap = await decodeFile(await fetch(url).then((r) => r.blob()));
   const longest = Math.max(bitmap.width, bitmap.height);
   const factor = longest > 2048 ? 2048 / longest : 1; // landmarks need no more; keeps memory bounded
   const canvas = document.createElement("canvas");
