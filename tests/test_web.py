@@ -335,6 +335,10 @@ def marked_photo(detected, tmp_path_factory) -> Path:
     return path
 
 
+VIEW_BACKGROUND = 232
+"""The 3D view's background grey (webassets/src/view.ts's VIEW_BACKGROUND, 0xe8e8e8)."""
+
+
 def view_image(page) -> np.ndarray:
     """(512, 512, 3) uint8: what the 3D view shows."""
     url = page.evaluate("document.getElementById('view').toDataURL()")
@@ -473,7 +477,7 @@ def test_the_views_edges_are_the_smooth_region_cut(browser, site, model):
         for pose in poses:
             for name, angle in zip(("pitch", "yaw", "roll"), pose, strict=True):
                 page.locator(f"#{name}").fill(str(angle))
-            mask = (view_image(page) < 255).any(axis=2)[flip]  # the background is white
+            mask = (view_image(page) != VIEW_BACKGROUND).any(axis=2)[flip]
             pixels, depth = view_projection(model, page.evaluate("window.inverseFaceNet.shown()"), len(mask))
             uncut, _, _ = rasterize(pixels[None], depth[None], model.triangles, len(mask))
             cut, _, _ = rasterize(pixels[None], depth[None], model.triangles, len(mask), cut=model.region_cut())
@@ -491,13 +495,15 @@ def test_the_views_edges_are_the_smooth_region_cut(browser, site, model):
 
 
 def view_is_blank(page) -> bool:
-    """The 3D view shows only its white background."""
+    """The 3D view shows only its background."""
     return page.evaluate(
-        """() => { const view = document.getElementById('view');
+        """grey => { const view = document.getElementById('view');
         const canvas = Object.assign(document.createElement('canvas'), { width: view.width, height: view.height });
         const context = canvas.getContext('2d');
         context.drawImage(view, 0, 0);
-        return context.getImageData(0, 0, view.width, view.height).data.every((x) => x === 255); }"""
+        const data = context.getImageData(0, 0, view.width, view.height).data;
+        return data.every((x, i) => x === (i % 4 === 3 ? 255 : grey)); }""",
+        VIEW_BACKGROUND,
     )
 
 
@@ -529,7 +535,7 @@ def test_a_wide_open_smile_shows_no_white_inside_the_mouth(browser, site):
     for name in ("jawOpen", "mouthSmileLeft", "mouthSmileRight"):
         page.locator(f"#{name}").fill("1")
     pixels = view_pixels(page).astype(int)
-    face = scipy.ndimage.binary_fill_holes((pixels < 250).any(-1))
+    face = scipy.ndimage.binary_fill_holes((pixels != VIEW_BACKGROUND).any(-1))
     inside = scipy.ndimage.binary_erosion(face, iterations=2)  # not the anti-aliased outline
     assert inside.sum() > 10_000 and not (pixels[inside] >= 250).all(-1).any()
     page.close()
@@ -659,7 +665,8 @@ def test_a_transparent_photo_reads_as_on_white(browser, site):
 
 
 def test_at_phone_width_the_page_is_one_column(browser, site):
-    """390 x 844: nothing wider than the screen; the photo, then the 3D view and its downloads, then the controls."""
+    """390 x 844: nothing wider than the screen; the photo, then the 3D view and its downloads, then the controls,
+    which scroll under the view: the face stays in view while a slider is moved."""
     page = browser.new_page(viewport={"width": 390, "height": 844}, device_scale_factor=3, is_mobile=True,
                             has_touch=True)  # fmt: skip
     page.goto(f"{site}?backend=wasm")
@@ -673,6 +680,13 @@ def test_at_phone_width_the_page_is_one_column(browser, site):
     assert boxes["#view"]["width"] > 300 and boxes["#view"]["height"] == pytest.approx(boxes["#view"]["width"], abs=2)
     order = [boxes[name]["y"] for name in ("#photo-preview canvas", "#view", "#download-glb", "#lighting", "#pose")]
     assert order == sorted(order), boxes
+    assert boxes["#view"]["y"] + boxes["#view"]["height"] / 2 < 844  # the face in view after the upload
+    # scrolled to the head pose: the view stays at the top, the yaw slider below it, visible and not covered
+    page.evaluate("window.scrollTo(0, document.getElementById('pose').getBoundingClientRect().top + window.scrollY)")
+    view, yaw = page.locator("#view").bounding_box(), page.locator("#yaw").bounding_box()
+    centre = [yaw["x"] + yaw["width"] / 2, yaw["y"] + yaw["height"] / 2]
+    on_top = page.evaluate("([x, y]) => document.elementFromPoint(x, y)?.id", centre)
+    assert 0 <= view["y"] <= 20 and view["y"] + view["height"] <= yaw["y"] < 844 and on_top == "yaw", (view, yaw)
     page.close()
 
 
@@ -930,7 +944,7 @@ def test_live_mode_tracks_the_camera_applies_edits_and_releases_the_camera(camer
     while np.array_equal(skins["model"], skins["photo"]) and time.monotonic() < redrawn_by:
         page.wait_for_timeout(250)
         skins["model"] = view_pixels(page)
-    face = (skins["model"] < 250).any(-1) & (skins["photo"] < 250).any(-1)
+    face = (skins["model"] != VIEW_BACKGROUND).any(-1) & (skins["photo"] != VIEW_BACKGROUND).any(-1)
     assert face.sum() > 1000 and np.abs(skins["photo"] - skins["model"])[face].mean() > 4
     assert hosts <= {site.split("/")[2]}
     page.close()
@@ -1032,7 +1046,7 @@ def test_a_black_and_white_photo_shows_a_grey_face(browser, site, tmp_path):
             page.check(f"#skin-{skin}")
             colours = downloaded_ply_colours(page, tmp_path).astype(int)
             view = view_image(page).astype(int)
-            face = view.sum(-1) < 3 * 250  # the view's background is white
+            face = (view != VIEW_BACKGROUND).any(axis=-1)
             tints[name, skin] = (float((colours[:, 0] - colours[:, 2]).mean()),
                                  float((view[face][:, 0] - view[face][:, 2]).mean()))  # red over blue: PLY, view
         page.close()

@@ -2,6 +2,11 @@
 // down -z, the head at distance_mm), Lambertian SH shading per pixel in a shader.
 import * as THREE from "three";
 
+/** The view's background: light grey, not the page's white, so that a lamp that drives lit skin to white (a side light
+ * on a pale face) leaves the face's outline visible (a trial: the lit cheek and the ear's edge vanished into the
+ * page). tests/test_web.py's VIEW_BACKGROUND is the same. */
+export const VIEW_BACKGROUND = 0xe8e8e8;
+
 const vertexShader = /* glsl */ `
   attribute vec3 albedo;
   varying vec3 vAlbedo;
@@ -59,7 +64,7 @@ export class FaceView {
     // a phone's or a laptop's screen pixels (at most 2 per CSS pixel); a software GL draws CSS pixels, which keeps
     // its live rate
     this.renderer.setPixelRatio(software ? 1 : Math.min(window.devicePixelRatio, 2));
-    this.renderer.setClearColor(0xffffff);
+    this.renderer.setClearColor(VIEW_BACKGROUND);
     this.camera = new THREE.PerspectiveCamera(22, 1, 10, 5000);
     this.material = new THREE.ShaderMaterial({
       uniforms: { sh: { value: Array.from({ length: 9 }, () => new THREE.Vector3()) } },
