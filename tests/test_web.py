@@ -982,6 +982,7 @@ def test_live_recording_downloads_the_apps_json_and_an_animated_glb(camera_brows
     wait_for_frames(page, 2)
     set_checkbox(page, "#record", True)
     wait_until(page, f"{RECORDED_S} >= 3.1", 120)  # shown to 0.1 s: 3.0 may be 2.95
+    wait_until(page, "!document.getElementById('status').textContent.includes('model albedo until then')", 120)
     page.evaluate("document.getElementById('stop').click()")
     assert page.is_disabled("#record") and not page.is_checked("#record")  # the recording stays for the download
     downloads = []
@@ -1027,6 +1028,13 @@ def test_live_recording_downloads_the_apps_json_and_an_animated_glb(camera_brows
     for k in (0, len(times) - 1):
         face = model.geometry(frames.shape.mean(0, keepdims=True), frames.expression[k : k + 1])[0]
         np.testing.assert_allclose(morphed(gltf, weights[k]), atlas.split(face) * 1e-3, atol=5e-5)  # fp16 bases
+    # it wears the person's own skin, as the still GLB downloaded after it does (the photo texture is the default)
+    with page.expect_download(timeout=60_000) as still:
+        page.locator("#download-glb").click()
+    still.value.save_as(tmp_path / "face.glb")
+    recorded, shown = (trimesh.load(tmp_path / name, force="mesh").visual.material.baseColorTexture.convert("RGB")
+                       for name in (glb, "face.glb"))  # fmt: skip
+    assert np.array_equal(np.asarray(recorded), np.asarray(shown))
     assert hosts <= {site.split("/")[2]}
     page.close()
 

@@ -614,7 +614,9 @@ class App {
   async downloadRecording(): Promise<void> {
     const session = this.recording.session(this.model.index.face_model_sha256);
     download(JSON_NAME, parametersJson(session));
-    const glb = await sessionGlb(this.model, session, this.view.renderer);
+    const skin = this.photoTexture(); // the person's own skin when chosen and taken, as the still downloads
+    const glb = await sessionGlb(this.model, session, this.view.renderer,
+      skin && textureCanvas(skin.texture, skin.size));
     download(GLB_NAME, new Blob([glb], { type: "model/gltf-binary" }));
   }
 

@@ -78,16 +78,17 @@ export class Recording {
 /**
  * GLB bytes of a session as inversefacenet/animate.py's animated_glb writes them: the identity (shape, albedo) is
  * the frames' mean, the mesh its neutral face with the blendshapes as morph targets, the texture its albedo baked
- * at the atlas (by `renderer`), the default weights and node rotation frame 0's, and the animation "session".
+ * at the atlas (by `renderer`) or, given, the person's own `skin` (the live photo texture, as the still downloads
+ * wear it), the default weights and node rotation frame 0's, and the animation "session".
  */
-export async function sessionGlb(model: FaceModel, session: Session, renderer: THREE.WebGLRenderer):
-  Promise<ArrayBuffer> {
+export async function sessionGlb(model: FaceModel, session: Session, renderer: THREE.WebGLRenderer,
+  skin: HTMLCanvasElement | null = null): Promise<ArrayBuffer> {
   const { frames } = session;
   const mean = (group: "shape" | "albedo") =>
     frames[0][group].map((_, i) => frames.reduce((sum, frame) => sum + frame[group][i], 0) / frames.length);
   const { positions, normals, positionDeltas, normalDeltas } = model.morphTargets(mean("shape"));
   const { uv, triangles } = model.atlas;
-  const texture = bakeTexture(renderer, uv, triangles, model.split(model.albedo(mean("albedo"))));
+  const texture = skin ?? bakeTexture(renderer, uv, triangles, model.split(model.albedo(mean("albedo"))));
   const names = model.index.expression_names;
   const weights = frames.map((frame) => names.map((name) => frame.expression[name]));
   const rotations = frames.map(({ rotation_deg: r }) => rotationMatrix(r.pitch, r.yaw, r.roll));
