@@ -730,12 +730,16 @@ def test_live_modes_quick_look_finds_a_webcam_face_as_the_search_does_in_a_fract
     seconds, found = {}, {}
     for name, frame in frames.items():
         url = png_url(frame)
-        for look in ("detect", "findLarge", "detect", "findLarge"):  # the first calls make the graphs: not timed
-            start = time.monotonic()
-            found[name, look] = page.evaluate(f"u => window.inverseFaceNet.{look}(u)", url)
+        for look in ("detect", "findLarge"):
+            page.evaluate(f"u => window.inverseFaceNet.{look}(u)", url)  # the first call makes the graphs: not timed
+            times = []  # the fastest of three: the least disturbed (the page rehearses its textures in idle time)
+            for _ in range(3):
+                start = time.monotonic()
+                found[name, look] = page.evaluate(f"u => window.inverseFaceNet.{look}(u)", url)
+                times.append(time.monotonic() - start)
+            seconds[name, look] = min(times)
             if look == "detect" and found[name, look]:
                 found[name, look] = found[name, look][0]  # the largest face
-            seconds[name, look] = time.monotonic() - start
         print(name, {look: f"{seconds[name, look]:.2f} s" for look in ("detect", "findLarge")})
         assert seconds[name, "findLarge"] < seconds[name, "detect"] / 4
     assert found["empty", "detect"] == [] and found["empty", "findLarge"] is None
