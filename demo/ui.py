@@ -479,7 +479,8 @@ class PhotoLoader:
         other emptying (the user's, or an upload Gradio refused for its size) says there is no photo and how large
         one may be (:data:`NO_PHOTO`). A photo without a face stays shown beside its message."""
         if path is None:
-            self.load(None, previous, photo_texture, request)  # the last face's files go
+            if previous is not None:
+                previous.close()  # the last face's files go
             return None, gr.skip() if emptied else NO_PHOTO, gr.skip(), False
         loaded = self.load(path, previous, photo_texture, request)
         return loaded.session, loaded.message, None if loaded.unreadable else gr.skip(), loaded.unreadable

@@ -141,20 +141,27 @@ channels of (a - b)^T M (a - b): the mean squared difference of their irradiance
 LAMP_OFF_FACE = 0.01
 """Weight of two lights' difference over the whole sphere (the identity) beside their difference on the face, in
 :func:`light_from_sh`: among lamps that light a face alike, it takes the one nearest the SH everywhere."""
+LAMP_METRIC = FACE_SH_MOMENTS + LAMP_OFF_FACE * np.eye(N_SH_BANDS)
+"""(9, 9) the norm in which :func:`light_from_sh` compares lights."""
 LAMP_GRID_DEG = 5.0
 """Spacing of the directions :func:`light_from_sh` tries first (azimuth and elevation)."""
 LAMP_PRECISION_DEG = 1e-4
 """Where :func:`light_from_sh`'s search around the best of them stops (the sliders show 0.01 degrees)."""
 
 
-def _lamp_costs(sh: np.ndarray, norm: float, directions: np.ndarray, metric: np.ndarray) -> np.ndarray:
+def _inner(a: np.ndarray, b: np.ndarray) -> float:
+    """a^T M b summed over channels, for two lights (9, 3), in :data:`LAMP_METRIC`'s norm M."""
+    return float(np.einsum("kc,kj,jc->", a, LAMP_METRIC, b))
+
+
+def _lamp_costs(sh: np.ndarray, norm: float, directions: np.ndarray) -> np.ndarray:
     """(D,) how far the best lamp (intensity >= 0, per channel) and ambient from each of ``directions`` (D, 3)
-    stay from ``sh`` (9, 3), in ``metric``'s norm (9, 9): at the least-squares solution x of the normal equations
-    G x = r, the squared norm of ``sh`` (``norm``) less x . r."""
+    stay from ``sh`` (9, 3), in :data:`LAMP_METRIC`'s norm: at the least-squares solution x of the normal
+    equations G x = r, the squared norm of ``sh`` (``norm``) less x . r."""
     lamp = lamp_basis(directions)  # (D, 9)
-    weighted = lamp @ metric
-    g11, g12, g22 = (weighted * lamp).sum(axis=1)[:, None], weighted[:, :1], metric[0, 0]  # lamp, ambient
-    r1, r2 = weighted @ sh, metric[0] @ sh  # (D, 3), (3,)
+    weighted = lamp @ LAMP_METRIC
+    g11, g12, g22 = (weighted * lamp).sum(axis=1)[:, None], weighted[:, :1], LAMP_METRIC[0, 0]  # lamp, ambient
+    r1, r2 = weighted @ sh, LAMP_METRIC[0] @ sh  # (D, 3), (3,)
     det = g11 * g22 - g12**2
     intensity = (g22 * r1 - g12 * r2) / det
     ambient = (g11 * r2 - g12 * r1) / det
@@ -162,21 +169,21 @@ def _lamp_costs(sh: np.ndarray, norm: float, directions: np.ndarray, metric: np.
     return norm - explained.sum(axis=1)
 
 
-def _lamp_direction(sh: np.ndarray, metric: np.ndarray) -> tuple[float, float]:
+def _lamp_direction(sh: np.ndarray) -> tuple[float, float]:
     """(azimuth, elevation) in degrees of the lamp that best explains ``sh`` (:func:`_lamp_costs`): the best of a
     grid, then a pattern search that halves its step down to :data:`LAMP_PRECISION_DEG` (the page's the same).
     Costs within a millionth of a millionth of the SH's own squared norm are ties: the first is taken, and a step
     must gain more than that, so that rounding (numpy's sums here, loops in the page) decides nothing."""
-    norm = float(np.einsum("kc,kj,jc->", sh, metric, sh))
+    norm = _inner(sh, sh)
     tie = 1e-12 * norm
     around, up = np.arange(-180, 180, LAMP_GRID_DEG), np.arange(-90 + LAMP_GRID_DEG, 90, LAMP_GRID_DEG)
     azimuth, elevation = (grid.ravel() for grid in np.meshgrid(around, up))
-    costs = _lamp_costs(sh, norm, direction_of(azimuth, elevation), metric)
+    costs = _lamp_costs(sh, norm, direction_of(azimuth, elevation))
     k = int(np.argmax(costs <= costs.min() + tie))  # the first of ties, as the page takes it
     best, az, el, step = costs[k], azimuth[k], elevation[k], LAMP_GRID_DEG / 2
     while step >= LAMP_PRECISION_DEG:
         moves = np.array([[az + step, el], [az - step, el], [az, min(el + step, 90)], [az, max(el - step, -90)]])
-        costs = _lamp_costs(sh, norm, direction_of(moves[:, 0], moves[:, 1]), metric)
+        costs = _lamp_costs(sh, norm, direction_of(moves[:, 0], moves[:, 1]))
         k = int(np.argmin(costs))
         if costs[k] < best - tie:
             best, az, el = costs[k], moves[k, 0], moves[k, 1]
@@ -185,16 +192,12 @@ def _lamp_direction(sh: np.ndarray, metric: np.ndarray) -> tuple[float, float]:
     return float((az + 180) % 360 - 180), float(el)
 
 
-def _lamp_and_ambient(sh: np.ndarray, lamp: np.ndarray, colour: np.ndarray, metric: np.ndarray) -> tuple[float, float]:
+def _lamp_and_ambient(sh: np.ndarray, lamp: np.ndarray, colour: np.ndarray) -> tuple[float, float]:
     """Intensity (>= 0) and white ambient of a lamp of ``colour`` (3,) with SH ``lamp`` (9,) at intensity 1 that
-    best explain ``sh`` (9, 3) in ``metric``'s norm (9, 9)."""
+    best explain ``sh`` (9, 3) in :data:`LAMP_METRIC`'s norm."""
     unit, white = np.outer(lamp, colour), np.outer(np.eye(N_SH_BANDS)[0], np.ones(3))
-
-    def inner(a: np.ndarray, b: np.ndarray) -> float:
-        return float(np.einsum("kc,kj,jc->", a, metric, b))
-
-    g11, g12, g22 = inner(unit, unit), inner(unit, white), inner(white, white)
-    r1, r2 = inner(unit, sh), inner(white, sh)
+    g11, g12, g22 = _inner(unit, unit), _inner(unit, white), _inner(white, white)
+    r1, r2 = _inner(unit, sh), _inner(white, sh)
     det = g11 * g22 - g12**2
     intensity = (g22 * r1 - g12 * r2) / det if det > 1e-12 else 0.0
     if intensity <= 0:
@@ -222,12 +225,11 @@ def light_from_sh(sh: np.ndarray) -> Light:
         return Light(intensity=0.0, ambient=0.0)
     if np.abs(sh[1:]).max() < 1e-6:
         return Light(intensity=0.0, ambient=float(sh[0].mean()))
-    metric = FACE_SH_MOMENTS + LAMP_OFF_FACE * np.eye(N_SH_BANDS)
-    azimuth, elevation = _lamp_direction(sh, metric)
+    azimuth, elevation = _lamp_direction(sh)
     direction = direction_of(np.float64(azimuth), np.float64(elevation))
     arriving = np.maximum(sh_basis(direction) @ sh, 0.0)
     colour = arriving / max(arriving.max(), 1e-6)
-    intensity, ambient = _lamp_and_ambient(sh, lamp_basis(direction), colour, metric)
+    intensity, ambient = _lamp_and_ambient(sh, lamp_basis(direction), colour)
     if intensity == 0:
         return Light(intensity=0.0, ambient=ambient)
     return Light(azimuth_deg=azimuth, elevation_deg=elevation, intensity=intensity, ambient=ambient,
