@@ -30,7 +30,7 @@ from training.losses import AppearanceTerm, GeometryTerm, ParameterLoss, model_s
 from training.realism import Realism, photo_of_face
 from training.ship import beats, report_markdown
 from training.soup import soup
-from training.train import TrainConfig, _corpus, learning_rate, load_weights, parse_config, train
+from training.train import TrainConfig, _corpus, batches, learning_rate, load_weights, parse_config, train
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "assets" / "examples" / "astronaut.jpg"
@@ -282,6 +282,23 @@ def test_training_writes_checkpoints_and_resumes(model, tmp_path):
     train(tiny_config(steps=8), out, model)
     rows = (out / "log.csv").read_text().strip().splitlines()
     assert [int(r.split(",")[0]) for r in rows[1:]] == [1, 2, 3, 4, 5, 6, 7, 8]
+
+
+def test_worker_processes_render_the_same_batches_in_order(model):
+    stream = SyntheticStream(model, 32, 2, seed=3, realism=Realism(share=0.5))
+    expected = list(batches(stream, 4, 8, workers=0))
+    rendered = list(batches(stream, 4, 8, workers=2))
+    assert len(rendered) == len(expected) == 4
+    for (inputs, targets), (want_inputs, want_targets) in zip(rendered, expected, strict=True):
+        np.testing.assert_array_equal(inputs.numpy(), want_inputs)
+        np.testing.assert_array_equal(targets.numpy(), want_targets)
+
+
+def test_a_run_with_workers_trains_as_one_without(model, tmp_path):
+    train(tiny_config(threads=1), tmp_path / "in_loop", model)
+    train(tiny_config(threads=1, workers=1), tmp_path / "workers", model)
+    assert_tensors_equal(load_file(tmp_path / "workers" / "last.safetensors"),
+                         load_file(tmp_path / "in_loop" / "last.safetensors"))  # fmt: skip
 
 
 def test_the_moving_average_is_validated_and_kept_as_best(model, tmp_path):

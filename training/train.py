@@ -17,6 +17,7 @@ import json
 import math
 import os
 import time
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
@@ -66,6 +67,7 @@ class TrainConfig:
     input_mask: str = "face"  # what of the crop the network sees (inversefacenet.preprocess.INPUT_MASKS)
     threads: int = 0  # torch CPU threads; 0 = torch's default
     ema_decay: float = 0.0  # > 0 validates and keeps as best an exponential moving average of the weights
+    workers: int = 0  # processes rendering batches ahead of the training step; 0 = in the training loop
 
 
 
@@ -77,10 +79,45 @@ def learning_rate(config: TrainConfig, step: int) -> float:
     return config.learning_rate * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(progress, 1.0))))
 
 
-def to_tensors(inputs: np.ndarray, targets: np.ndarray, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+def to_tensors(inputs: np.ndarray | torch.Tensor, targets: np.ndarray | torch.Tensor,
+               device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:  # fmt: skip
     """NCHW views of the NHWC renders: channels-last memory, which the CPU convolutions run fastest on."""
-    images = torch.from_numpy(inputs).permute(0, 3, 1, 2).to(device)
-    return images, torch.from_numpy(targets).to(device)
+    images = torch.as_tensor(inputs).permute(0, 3, 1, 2).to(device, non_blocking=True)
+    return images, torch.as_tensor(targets).to(device, non_blocking=True)
+
+
+class _StreamBatches(torch.utils.data.Dataset):
+    """Batches ``start`` … ``stop − 1`` of a stream, for worker processes (batch k is a pure function of k)."""
+
+    def __init__(self, stream: SyntheticStream, start: int, stop: int) -> None:
+        self.stream, self.start, self.stop = stream, start, stop
+
+    def __len__(self) -> int:
+        return self.stop - self.start
+
+    def __getitem__(self, index: int) -> tuple[np.ndarray, np.ndarray]:
+        return self.stream.batch(self.start + index)
+
+
+def _one_thread(worker: int) -> None:
+    """Each worker renders on one core: the workers, not their thread pools, share the machine."""
+    import cv2
+    import numba
+
+    torch.set_num_threads(1)
+    numba.set_num_threads(1)
+    cv2.setNumThreads(1)
+
+
+def batches(stream: SyntheticStream, start: int, stop: int, workers: int, pin: bool = False) -> Iterable:
+    """The stream's batches ``start`` … ``stop − 1`` in order. With ``workers`` > 0, rendered ahead by that many
+    processes (started by spawn, since numba's thread pool does not survive a fork), so that a GPU's step does
+    not wait on one core's rendering; the batches are the same either way."""
+    if not workers:
+        return (stream.batch(step) for step in range(start, stop))
+    return torch.utils.data.DataLoader(_StreamBatches(stream, start, stop), batch_size=None, num_workers=workers,
+                                       multiprocessing_context="spawn", worker_init_fn=_one_thread,
+                                       prefetch_factor=2, pin_memory=pin)  # fmt: skip
 
 
 def save_optimizer(path: Path, optimizer: torch.optim.Optimizer) -> None:
@@ -269,6 +306,7 @@ def train(
     out.mkdir(parents=True, exist_ok=True)
     net_config = replace(NetworkConfig.for_model(model, config.architecture, config.input_size),
                          crop_alignment=config.crop_alignment, input_mask=config.input_mask)  # fmt: skip
+    torch.manual_seed(config.seed)  # the initial weights: a run is a function of its configuration
     network = build_network(config.architecture, config.input_size, net_config.n_outputs, config.input_mask == "split")
     if config.init:
         load_weights(network, load_network(config.init, model)[0])
@@ -291,9 +329,10 @@ def train(
     progress = tqdm(range(start, config.steps), initial=start, total=config.steps, desc="training",
                     disable=rank != 0, mininterval=5)  # fmt: skip
     clock = time.perf_counter()
-    for step in progress:
+    rendered = batches(stream, start, config.steps, config.workers, pin=device.type == "cuda")
+    for step, batch in zip(progress, rendered, strict=True):
         rate = learning_rate(config, step)
-        loss = _step(trained, criterion, optimizer, to_tensors(*stream.batch(step), device), rate)
+        loss = _step(trained, criterion, optimizer, to_tensors(*batch, device), rate)
         if average is not None:
             average.update_parameters(network)
         done = step + 1
