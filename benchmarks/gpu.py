@@ -57,8 +57,10 @@ def forward_ms(network: torch.nn.Module, channels: int, device: torch.device) ->
 
 def onnxruntime_ms(network: torch.nn.Module, channels: int) -> dict[str, object]:
     """The providers ONNX Runtime offers here, and its ms at batch 1 on CUDA where that is one of them."""
-    import onnxruntime
-
+    try:
+        import onnxruntime
+    except ImportError:
+        return {"onnxruntime_providers": "not installed"}
     providers = onnxruntime.get_available_providers()
     result: dict[str, object] = {"onnxruntime_providers": providers}
     if "CUDAExecutionProvider" in providers:
