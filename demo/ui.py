@@ -28,6 +28,7 @@ from pydantic import model_validator
 
 from demo.live import LiveSession
 from demo.photo_input import PhotoInput
+from demo.preview_image import PreviewImage
 from demo.recording import KEEP, RECORD_LIMIT_S
 from demo.session import EXPORT_FORMATS, EXPRESSION_CONTROLS, Edit, Session
 from inversefacenet.errors import InputError, NoFaceError
@@ -123,10 +124,10 @@ def _named(fn: Callable[..., Any], *names: str) -> Callable[..., Any]:
     return named
 
 
-def _panel(label: str, elem_id: str) -> gr.Image:
-    """One result image, all of the same height (JPEG: previews travel faster)."""
-    return gr.Image(label=label, interactive=False, elem_id=elem_id, format="jpeg", height=PANEL_HEIGHT,
-                    buttons=["download", "fullscreen"])  # not "share": it works on Hugging Face Spaces only
+def _panel(label: str, elem_id: str) -> PreviewImage:
+    """One result image, all of the same height (JPEG: previews travel faster), downloaded as ``<elem_id>.jpeg``."""
+    return PreviewImage(label=label, interactive=False, elem_id=elem_id, format="jpeg", height=PANEL_HEIGHT,
+                        buttons=["download", "fullscreen"])  # not "share": it works on Hugging Face Spaces only
 
 
 def user_error(message: str) -> gr.Error:

@@ -101,6 +101,9 @@ def test_upload_relight_and_download(client, tmp_path):
     assert "Face 1 of 1" in outputs[-1]
     relit = read(outputs[-5])
     assert relit.shape[:2] == (512, 512)
+    # each panel downloads under its own name (Gradio names arrays image.jpeg)
+    panels = sorted(Path(o).name for o in outputs if isinstance(o, str) and o.endswith(".jpeg"))
+    assert panels == ["albedo.jpeg", "composite.jpeg", "geometry.jpeg", "overlay.jpeg", "relit.jpeg"], panels
     table, edits = controls(outputs)
     assert numbers(table).shape == (9, 3)
 
@@ -224,6 +227,9 @@ def test_the_page_in_a_browser(server, tmp_path):
 
         page.locator("#azimuth input[type=range]").fill("90")
         page.wait_for_function(f"document.querySelector('#relit img').src !== {before!r}", timeout=30_000)
+        with page.expect_download() as preview:  # the panel's own download button
+            page.locator("#relit a[download]").first.click()
+        assert preview.value.suggested_filename == "relit.jpeg"
 
         page.locator("#export").click()
         link = page.locator('#downloads a[download="face.ply"]')
