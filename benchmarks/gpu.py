@@ -16,6 +16,7 @@ import json
 import platform
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -30,7 +31,7 @@ from training.realism import Realism  # noqa: E402
 from training.train import batches  # noqa: E402
 
 
-def timed_ms(function: object, repeats: int, device: torch.device) -> float:
+def timed_ms(function: Callable[[], object], repeats: int, device: torch.device) -> float:
     """Median ms of ``repeats`` calls after three warm-up calls, the device synchronised around each."""
     for _ in range(3):
         function()
@@ -47,6 +48,7 @@ def timed_ms(function: object, repeats: int, device: torch.device) -> float:
 
 
 def forward_ms(network: torch.nn.Module, channels: int, device: torch.device) -> dict[str, float]:
+    """The network's forward ms at batch 1 (one face) and 32 (a group photo, or a batch of video frames)."""
     rates = {}
     for batch in (1, 32):
         image = torch.rand(batch, channels, 128, 128, device=device) - 0.5
@@ -74,6 +76,7 @@ def onnxruntime_ms(network: torch.nn.Module, channels: int) -> dict[str, object]
 
 
 def training_rates(network: torch.nn.Module, channels: int, outputs: int, device: torch.device) -> dict[str, float]:
+    """Images/s of training steps on random inputs: what the GPU could take if the corpus kept up."""
     network = network.train().to(memory_format=torch.channels_last)
     optimiser = torch.optim.AdamW(network.parameters(), 1e-5)
     rates = {}
@@ -93,15 +96,17 @@ def training_rates(network: torch.nn.Module, channels: int, outputs: int, device
 
 def corpus_rate(model: FaceModel, workers: int, batch: int = 128) -> float:
     """Photo-like corpus images/s (half the images photo-like, split input, crop alignment) from ``workers``
-    processes, start-up excluded (timed from the fifth batch on, over six batches a worker)."""
-    count = 5 + 6 * max(workers, 1)
+    processes, start-up excluded: timed from the batch after the first two a worker (those were queued while the
+    workers started), over six more a worker."""
+    queued = 2 * max(workers, 1)
+    count = queued + 6 * max(workers, 1)
     stream = SyntheticStream(model, 128, batch, seed=0, distribution=PAPER, realism=Realism(share=0.5),
                              alignment=True, mask="split")  # fmt: skip
     start = None
     for index, _ in enumerate(batches(stream, 0, count, workers)):
-        if index == 4:
+        if index == queued - 1:
             start = time.perf_counter()
-    return (count - 5) * batch / (time.perf_counter() - start)
+    return (count - queued) * batch / (time.perf_counter() - start)
 
 
 def main() -> None:
@@ -116,15 +121,20 @@ def main() -> None:
     channels = 4 if config.input_mask == "split" else 3
     name = torch.cuda.get_device_name() if device.type == "cuda" else platform.processor() or "cpu"
     results: dict[str, object] = {"device": name, "torch": torch.__version__}
-    results.update(forward_ms(network, channels, device))
-    results.update(onnxruntime_ms(network, channels))
+
+    def keep(found: dict[str, object]) -> None:
+        """Add ``found`` and write the report so far: a run cut short keeps what it measured."""
+        results.update(found)
+        print(json.dumps(found))
+        if args.report:
+            args.report.parent.mkdir(parents=True, exist_ok=True)
+            args.report.write_text(json.dumps({"benchmark": "gpu", "results": results}, indent=1) + "\n")
+
+    keep(forward_ms(network, channels, device))
+    keep(onnxruntime_ms(network, channels))  # moves the network to the CPU for the export
     network, _ = load_network(DEFAULT_CHECKPOINT, model)
-    results.update(training_rates(network.to(device), channels, config.n_outputs, device))
-    results[f"corpus_img_per_s_{args.workers}_workers"] = corpus_rate(model, args.workers)
-    print(json.dumps(results, indent=1))
-    if args.report:
-        args.report.parent.mkdir(parents=True, exist_ok=True)
-        args.report.write_text(json.dumps({"benchmark": "gpu", "results": results}, indent=1) + "\n")
+    keep(training_rates(network.to(device), channels, config.n_outputs, device))
+    keep({f"corpus_img_per_s_{args.workers}_workers": corpus_rate(model, args.workers)})
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ class PreviewImage(gr.Image):
 
     def postprocess(self, value: Any) -> Any:
         """A (H, W, 3) uint8 array is written to Gradio's cache as ``<elem_id>.<format>``, then shown as that file."""
-        if isinstance(value, np.ndarray):
+        if isinstance(value, np.ndarray) and value.dtype == np.uint8:  # other arrays: Gradio's own conversion
             value = save_pil_to_cache(Image.fromarray(value), self.GRADIO_CACHE, name=self.elem_id or "image",
                                       format=self.format)  # fmt: skip
         return super().postprocess(value)

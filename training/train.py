@@ -81,7 +81,8 @@ def learning_rate(config: TrainConfig, step: int) -> float:
 
 def to_tensors(inputs: np.ndarray | torch.Tensor, targets: np.ndarray | torch.Tensor,
                device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:  # fmt: skip
-    """NCHW views of the NHWC renders: channels-last memory, which the CPU convolutions run fastest on."""
+    """NCHW views of the NHWC renders: channels-last memory, which the CPU convolutions run fastest on. The copy to
+    a GPU does not block: from the workers' pinned batches it overlaps the step before it."""
     images = torch.as_tensor(inputs).permute(0, 3, 1, 2).to(device, non_blocking=True)
     return images, torch.as_tensor(targets).to(device, non_blocking=True)
 
@@ -104,20 +105,21 @@ def _one_thread(worker: int) -> None:
     import cv2
     import numba
 
-    torch.set_num_threads(1)
-    numba.set_num_threads(1)
+    numba.set_num_threads(1)  # torch's own threads: the DataLoader sets one per worker
     cv2.setNumThreads(1)
 
 
-def batches(stream: SyntheticStream, start: int, stop: int, workers: int, pin: bool = False) -> Iterable:
+def batches(stream: SyntheticStream, start: int, stop: int, workers: int,
+            pin: bool = False) -> Iterable[tuple[np.ndarray | torch.Tensor, np.ndarray | torch.Tensor]]:  # fmt: skip
     """The stream's batches ``start`` … ``stop − 1`` in order. With ``workers`` > 0, rendered ahead by that many
     processes (started by spawn, since numba's thread pool does not survive a fork), so that a GPU's step does
-    not wait on one core's rendering; the batches are the same either way."""
-    if not workers:
+    not wait on one core's rendering; the batches are the same either way, and the loader draws its workers' seeds
+    from a generator of its own, not from torch's (a network with dropout trains the same with or without)."""
+    if not workers or start >= stop:
         return (stream.batch(step) for step in range(start, stop))
     return torch.utils.data.DataLoader(_StreamBatches(stream, start, stop), batch_size=None, num_workers=workers,
                                        multiprocessing_context="spawn", worker_init_fn=_one_thread,
-                                       prefetch_factor=2, pin_memory=pin)  # fmt: skip
+                                       prefetch_factor=2, pin_memory=pin, generator=torch.Generator())  # fmt: skip
 
 
 def save_optimizer(path: Path, optimizer: torch.optim.Optimizer) -> None:
@@ -174,6 +176,8 @@ def _distributed() -> tuple[torch.device, int, int]:
     world, rank = int(os.environ.get("WORLD_SIZE", "1")), int(os.environ.get("RANK", "0"))
     cuda = torch.cuda.is_available()
     device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0"))) if cuda else torch.device("cpu")
+    if cuda:
+        torch.cuda.set_device(device)  # each rank's own GPU, also for the loader's pinning thread
     if world > 1:
         torch.distributed.init_process_group("nccl" if cuda else "gloo")
     return device, world, rank
@@ -306,7 +310,7 @@ def train(
     out.mkdir(parents=True, exist_ok=True)
     net_config = replace(NetworkConfig.for_model(model, config.architecture, config.input_size),
                          crop_alignment=config.crop_alignment, input_mask=config.input_mask)  # fmt: skip
-    torch.manual_seed(config.seed)  # the initial weights: a run is a function of its configuration
+    torch.manual_seed(config.seed)  # initial weights and dropout: a run is a function of its configuration
     network = build_network(config.architecture, config.input_size, net_config.n_outputs, config.input_mask == "split")
     if config.init:
         load_weights(network, load_network(config.init, model)[0])
