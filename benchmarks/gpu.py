@@ -11,40 +11,24 @@ images/s rendered by ``--workers`` processes (``training.train.batches``), which
 from __future__ import annotations
 
 import argparse
+import copy
 import io
 import json
 import platform
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 
-import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks.train import timed, training_rate  # noqa: E402
 from inversefacenet import FaceModel  # noqa: E402
 from inversefacenet.checkpoint import DEFAULT_CHECKPOINT, load_network  # noqa: E402
 from training.corpus import PAPER, SyntheticStream  # noqa: E402
 from training.realism import Realism  # noqa: E402
 from training.train import batches  # noqa: E402
-
-
-def timed_ms(function: Callable[[], object], repeats: int, device: torch.device) -> float:
-    """Median ms of ``repeats`` calls after three warm-up calls, the device synchronised around each."""
-    for _ in range(3):
-        function()
-    times = []
-    for _ in range(repeats):
-        if device.type == "cuda":
-            torch.cuda.synchronize()
-        start = time.perf_counter()
-        function()
-        if device.type == "cuda":
-            torch.cuda.synchronize()
-        times.append(time.perf_counter() - start)
-    return float(np.median(times)) * 1000
 
 
 def forward_ms(network: torch.nn.Module, channels: int, device: torch.device) -> dict[str, float]:
@@ -53,7 +37,7 @@ def forward_ms(network: torch.nn.Module, channels: int, device: torch.device) ->
     for batch in (1, 32):
         image = torch.rand(batch, channels, 128, 128, device=device) - 0.5
         with torch.no_grad():
-            rates[f"torch_forward_ms_batch{batch}"] = timed_ms(lambda image=image: network(image), 50, device)
+            rates[f"torch_forward_ms_batch{batch}"] = timed(lambda image=image: network(image), 50, device) * 1000
     return rates
 
 
@@ -68,30 +52,19 @@ def onnxruntime_ms(network: torch.nn.Module, channels: int) -> dict[str, object]
     if "CUDAExecutionProvider" in providers:
         image = torch.rand(1, channels, 128, 128) - 0.5
         buffer = io.BytesIO()
-        torch.onnx.export(network.cpu(), image, buffer, dynamo=False, input_names=["image"], output_names=["params"])
+        exported = copy.deepcopy(network).cpu()  # a copy: the network stays on the GPU for the training rates
+        torch.onnx.export(exported, image, buffer, dynamo=False, input_names=["image"], output_names=["params"])
         session = onnxruntime.InferenceSession(buffer.getvalue(), providers=["CUDAExecutionProvider"])
         feed = {"image": image.numpy()}
-        result["onnxruntime_cuda_ms_batch1"] = timed_ms(lambda: session.run(None, feed), 50, torch.device("cpu"))
+        result["onnxruntime_cuda_ms_batch1"] = timed(lambda: session.run(None, feed), 50) * 1000
     return result
 
 
 def training_rates(network: torch.nn.Module, channels: int, outputs: int, device: torch.device) -> dict[str, float]:
-    """Images/s of training steps on random inputs: what the GPU could take if the corpus kept up."""
-    network = network.train().to(memory_format=torch.channels_last)
-    optimiser = torch.optim.AdamW(network.parameters(), 1e-5)
-    rates = {}
-    for batch in (32, 128):
-        images = (torch.rand(batch, channels, 128, 128, device=device) - 0.5).contiguous(
-            memory_format=torch.channels_last)  # fmt: skip
-        targets = torch.zeros(batch, outputs, device=device)
-
-        def step(images: torch.Tensor = images, targets: torch.Tensor = targets) -> None:
-            optimiser.zero_grad()
-            ((network(images) - targets) ** 2).mean().backward()
-            optimiser.step()
-
-        rates[f"train_img_per_s_batch{batch}"] = batch / timed_ms(step, 20, device) * 1000
-    return rates
+    """Images/s of training steps on random inputs at batch 32 and 128: what the GPU could take if the corpus kept
+    up (trains ``network`` on them)."""
+    return {f"train_img_per_s_batch{batch}": training_rate(network, 128, batch, outputs, channels, device, repeats=20)
+            for batch in (32, 128)}  # fmt: skip
 
 
 def corpus_rate(model: FaceModel, workers: int, batch: int = 128) -> float:
@@ -131,9 +104,8 @@ def main() -> None:
             args.report.write_text(json.dumps({"benchmark": "gpu", "results": results}, indent=1) + "\n")
 
     keep(forward_ms(network, channels, device))
-    keep(onnxruntime_ms(network, channels))  # moves the network to the CPU for the export
-    network, _ = load_network(DEFAULT_CHECKPOINT, model)
-    keep(training_rates(network.to(device), channels, config.n_outputs, device))
+    keep(onnxruntime_ms(network, channels))
+    keep(training_rates(network, channels, config.n_outputs, device))
     keep({f"corpus_img_per_s_{args.workers}_workers": corpus_rate(model, args.workers)})
 
 

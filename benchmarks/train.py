@@ -15,6 +15,7 @@ import io
 import json
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -29,31 +30,42 @@ from training.corpus import PAPER, SyntheticStream  # noqa: E402
 from training.realism import Realism  # noqa: E402
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "assets" / "examples" / "astronaut.jpg"
+CPU = torch.device("cpu")
 
 
-def timed(function: object, repeats: int) -> float:
-    """Median seconds of ``repeats`` calls after one warm-up call."""
-    function()
+def timed(function: Callable[[], object], repeats: int, device: torch.device = CPU) -> float:
+    """Median seconds of ``repeats`` calls after one warm-up call; on a GPU each call waits for its kernels."""
+
+    def call() -> None:
+        function()
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+
+    call()
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
-        function()
+        call()
         times.append(time.perf_counter() - start)
     return float(np.median(times))
 
 
-def training_rate(architecture: str, size: int, batch: int, outputs: int) -> float:
-    network = build_network(architecture, size, outputs).to(memory_format=torch.channels_last)  # as training.train
+def training_rate(network: torch.nn.Module, size: int, batch: int, outputs: int, channels: int = 3,
+                  device: torch.device = CPU, repeats: int = 5) -> float:  # fmt: skip
+    """Images/s of training steps (forward + backward + AdamW) of ``network`` on random inputs, as training.train
+    runs them (channels-last)."""
+    network = network.to(device, memory_format=torch.channels_last).train()
     optimiser = torch.optim.AdamW(network.parameters(), 1e-3)
-    images = (torch.rand(batch, 3, size, size) - 0.5).contiguous(memory_format=torch.channels_last)
-    targets = torch.zeros(batch, outputs)
+    images = (torch.rand(batch, channels, size, size, device=device) - 0.5).contiguous(
+        memory_format=torch.channels_last)  # fmt: skip
+    targets = torch.zeros(batch, outputs, device=device)
 
     def step() -> None:
         optimiser.zero_grad()
         ((network(images) - targets) ** 2).mean().backward()
         optimiser.step()
 
-    return batch / timed(step, 5)
+    return batch / timed(step, repeats, device)
 
 
 def forward_ms(architecture: str, size: int, outputs: int) -> tuple[float, float | str]:
@@ -101,7 +113,7 @@ def main() -> None:
     print(f"{'architecture':>12} | {'size':>4} | {'train img/s':>11} | {'torch ms':>8} | {'onnxruntime ms':>14}")
     for architecture in ARCHITECTURES:
         for size in args.sizes:
-            rate = training_rate(architecture, size, args.batch, outputs)
+            rate = training_rate(build_network(architecture, size, outputs), size, args.batch, outputs)
             torch_ms, onnx_ms = forward_ms(architecture, size, outputs)
             shown = f"{onnx_ms:14.2f}" if isinstance(onnx_ms, float) else f"{onnx_ms:>14}"
             print(f"{architecture:>12} | {size:>4} | {rate:11.1f} | {torch_ms:8.2f} | {shown}")

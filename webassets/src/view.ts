@@ -5,7 +5,7 @@ import * as THREE from "three";
 /** The view's background: light grey, not the page's white, so that a lamp that drives lit skin to white (a side light
  * on a pale face) leaves the face's outline visible (a trial: the lit cheek and the ear's edge vanished into the
  * page). tests/test_web.py's VIEW_BACKGROUND is the same. */
-export const VIEW_BACKGROUND = 0xe8e8e8;
+const VIEW_BACKGROUND = 0xe8e8e8;
 
 const vertexShader = /* glsl */ `
   attribute vec3 albedo;
