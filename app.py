@@ -69,7 +69,8 @@ def main(argv: list[str] | None = None) -> None:
 
     previews = use_preview(args.preview)
 
-    reconstructor = Reconstructor.load(fit_mode=None if args.fit == "none" else args.fit)
+    threads = max(1, (os.cpu_count() or 1) // args.concurrency)  # the network's share of the cores per request
+    reconstructor = Reconstructor.load(fit_mode=None if args.fit == "none" else args.fit, threads=threads)
     blocks = build_app(reconstructor)
     blocks.queue(default_concurrency_limit=args.concurrency)
     server = FastAPI()

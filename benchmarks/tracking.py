@@ -1,5 +1,7 @@
 """How the landmarks between meshes change the tracked faces: the mesh on every frame, on every 2nd with optical flow
-(Python's option) and on every 2nd or 3rd with the landmarks held (the browser page's rule; it has no optical flow).
+(Python's option) and on every 2nd or 3rd with the landmarks held (the browser page's rule; it has no optical flow);
+and the parallel mesh (Python's default: on a mesh frame the network reads the crop optical flow gives while the mesh
+runs in a second thread) against the network waiting for the mesh.
 
     python benchmarks/tracking.py [--photos runs/dev_b] [--report reports/tracking/between.json]
 
@@ -18,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -32,13 +35,18 @@ from inversefacenet.images import load_image  # noqa: E402
 from inversefacenet.tracking import TrackedFace, Tracker, TrackerConfig  # noqa: E402
 from training.evaluate import placement_error, projected  # noqa: E402
 
-MODES = {"mesh every frame": (1, "flow"), "every 2nd, flow": (2, "flow"), "every 2nd, hold": (2, "hold"),
-         "every 3rd, hold": (3, "hold")}  # fmt: skip
+MODES = {"mesh every frame": TrackerConfig(parallel_mesh=False),
+         "mesh every frame, parallel": TrackerConfig(),
+         "every 2nd, flow": TrackerConfig(mesh_every=2, parallel_mesh=False),
+         "every 3rd, flow, parallel": TrackerConfig(mesh_every=3),
+         "every 2nd, hold": TrackerConfig(mesh_every=2, between="hold"),
+         "every 3rd, hold": TrackerConfig(mesh_every=3, between="hold")}  # fmt: skip
+"""The first is the reference: its mesh's points on each frame are what the others' faces are compared with."""
 
 
-def track(reconstructor: Reconstructor, frames: list[np.ndarray], every: int, between: str) -> list[TrackedFace | None]:
-    """Per frame: the largest tracked face, or None."""
-    tracker = Tracker(reconstructor, TrackerConfig(mesh_every=every, between=between, smoothing=False))
+def track(reconstructor: Reconstructor, frames: list[np.ndarray], config: TrackerConfig) -> list[TrackedFace | None]:
+    """Per frame: the largest tracked face, or None (smoothing off)."""
+    tracker = Tracker(reconstructor, replace(config, smoothing=False))
     try:
         return [next(iter(tracker(frame, k / 30)[0]), None) for k, frame in enumerate(frames)]
     finally:
@@ -46,7 +54,7 @@ def track(reconstructor: Reconstructor, frames: list[np.ndarray], every: int, be
 
 
 def agreement(reconstructor: Reconstructor, frames: list[np.ndarray]) -> dict[str, float]:
-    runs = {name: track(reconstructor, frames, *mode) for name, mode in MODES.items()}
+    runs = {name: track(reconstructor, frames, mode) for name, mode in MODES.items()}
     model, camera = reconstructor.model, reconstructor.camera
 
     def error(face: TrackedFace, mesh: TrackedFace) -> float:
@@ -60,7 +68,7 @@ def agreement(reconstructor: Reconstructor, frames: list[np.ndarray]) -> dict[st
 def rotation_spread(reconstructor: Reconstructor, frames: list[np.ndarray]) -> dict[str, float]:
     spread = {}
     for name, mode in MODES.items():
-        rotations = [np.degrees(face.params.rotation[0]) for face in track(reconstructor, frames, *mode) if face]
+        rotations = [np.degrees(face.params.rotation[0]) for face in track(reconstructor, frames, mode) if face]
         spread[name] = float(np.std(rotations, axis=0).max())
     return spread
 

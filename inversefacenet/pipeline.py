@@ -248,18 +248,19 @@ class Reconstructor:
         fit_mode: FitMode | None = "full",
         use_network: bool = True,
         backend: Backend = "auto",
+        threads: int | None = None,
     ) -> Reconstructor:
         """The shipped face model, the shipped network if there is one, and the fit.
 
         checkpoint: another network checkpoint; use_network=False ignores any network.
-        backend: the network's runtime (:func:`inversefacenet.predictor.load_predictor`).
+        backend, threads: the network's runtime and its threads (:func:`inversefacenet.predictor.load_predictor`).
         Logs which predictor it uses (also in ``description``).
         """
         model = FaceModel.load(model_path)
         path = Path(checkpoint) if checkpoint else DEFAULT_CHECKPOINT
         predictor = None
         if use_network and (checkpoint or path.is_file()):
-            predictor = load_predictor(path, model, backend)
+            predictor = load_predictor(path, model, backend, threads)
         reconstructor = cls(model, predictor=predictor, fit_mode=fit_mode)
         log.info("InverseFaceNet: %s", reconstructor.description)
         return reconstructor

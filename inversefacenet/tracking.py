@@ -10,7 +10,9 @@ With ``mesh_every`` > 1 the mesh runs on every n-th frame
 only; in between, the landmarks follow the image by pyramidal Lucas-Kanade optical flow of a
 few stable points (a similarity transform), or stay where they were (``between="hold"``, the
 browser page's rule: it has no optical flow), and the network runs alone on the crop its last
-reading pointed to, masked by those landmarks.
+reading pointed to, masked by those landmarks. On a mesh frame the mesh runs in a second thread while the
+network reads the crop that optical flow gives (``parallel_mesh``): a frame costs the longer of the two, not their
+sum; the mesh's points then place the next frame's crop.
 Parameters can be smoothed by a One Euro filter (Casiez et al., CHI 2012): little lag when
 the face moves fast, little jitter when it is still. Smoothing also holds the identity: a
 person's shape and albedo do not change within a track, so they are the mean of the network's
@@ -27,6 +29,7 @@ from __future__ import annotations
 
 import math
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
@@ -79,6 +82,9 @@ class TrackerConfig:
     identity_frames: int = 30
     identity_keep_s: float = 2.0
     """A lone face lost and found again alone, where it was, within this many seconds keeps its identity (0: never)."""
+    parallel_mesh: bool = True
+    """With ``between="flow"``: on a mesh frame, the network reads the crop of the landmarks moved by optical flow
+    while the mesh runs in a second thread (False: it waits for the mesh and reads the mesh's crop)."""
 
     def __post_init__(self) -> None:
         if self.mesh_every < 1 or self.max_faces < 1:
@@ -165,6 +171,7 @@ class _Track:
     seen: float  # when the face was last tracked (the frames' clock, s)
     frames: int = 0
     alignment: np.ndarray | None = None  # the network's crop alignment from the last frame (one reading, not two)
+    mesh: tuple[Future, np.ndarray] | None = None  # this frame's mesh in the mesh thread, the landmarks it started from
 
 
 @dataclass
@@ -180,6 +187,7 @@ class Tracker:
     _gray: np.ndarray | None = field(default=None, init=False, repr=False)
     _graphs: tuple[object, object] | None = field(default=None, init=False, repr=False)  # landmarks, short range
     _lost: _Track | None = field(default=None, init=False, repr=False)  # a lone face lost, whose identity may return
+    _mesh_thread: ThreadPoolExecutor | None = field(default=None, init=False, repr=False)  # for parallel_mesh
 
     def __post_init__(self) -> None:
         if self.reconstructor.predictor is None:
@@ -192,37 +200,49 @@ class Tracker:
         found again soon keeps its identity: ``TrackerConfig.identity_keep_s``)."""
         seconds = time.perf_counter() if seconds is None else seconds
         start = time.perf_counter()
-        flow = self.config.mesh_every > 1 and self.config.between == "flow"
+        config = self.config
+        flow = config.between == "flow" and (config.mesh_every > 1 or config.parallel_mesh)
         gray = cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY) if flow else None
         sources = [self._follow(track, frame, gray) for track in self._tracks]
-        ms = {"track": (time.perf_counter() - start) * 1000}
-        if not self._tracks or None in sources:
+        ms = {"track": (time.perf_counter() - start) * 1000, "network": 0.0}
+        faces = self._read(frame, sources, seconds, ms) if self._tracks and None not in sources else None
+        if faces is None:  # lost (by the mesh thread too: then this frame's reading is dropped) or none tracked
+            self._meshed()  # meshes still running for tracks now dropped
             self._lose()
             # upright only, as the page: a camera's faces are upright, and the turned passes doubled a faceless frame
-            faces, detection_ms = self.reconstructor.detector.detect(frame, rotations=False)
-            returning = self._returning([face.landmarks for face in faces], seconds)
+            found, detection_ms = self.reconstructor.detector.detect(frame, rotations=False)
+            returning = self._returning([face.landmarks for face in found], seconds)
             self._tracks = [self._start(face.landmarks, seconds, returning if k == 0 else None)
-                            for k, face in enumerate(faces[: self.config.max_faces])]  # fmt: skip
-            sources, ms = ["detector"] * len(self._tracks), {**ms, **detection_ms}
+                            for k, face in enumerate(found[: self.config.max_faces])]  # fmt: skip
+            ms.update(detection_ms)
+            faces = self._read(frame, ["detector"] * len(self._tracks), seconds, ms) if self._tracks else []
         self._gray = gray
-        if not self._tracks:
-            return [], ms
+        return faces or [], ms
+
+    def _read(self, frame: np.ndarray, sources: list[str], seconds: float,
+              ms: dict[str, float]) -> list[TrackedFace] | None:  # fmt: skip
+        """The network on each track's crop, smoothed; None when a mesh of the mesh thread lost its face (the
+        reading is then not kept). Adds to ``ms``."""
         start = time.perf_counter()
         tracks = self._tracks
         batch, crops, alignments = self.reconstructor.predict_aligned(
             frame, [track.landmarks for track in tracks], [track.alignment for track in tracks]
         )
-        for track, alignment, source in zip(tracks, alignments, sources, strict=True):
+        middle = time.perf_counter()
+        found = self._meshed()
+        ms["network"] += (middle - start) * 1000
+        ms["track"] += (time.perf_counter() - middle) * 1000
+        if not found:
+            return None
+        faces = []
+        for k, (track, alignment, source) in enumerate(zip(tracks, alignments, sources, strict=True)):
             # a held frame's alignment also holds the face's move since the mesh: the next mesh would count it twice
             if source != "hold":
                 track.alignment = alignment
-        ms["network"] = (time.perf_counter() - start) * 1000
-        faces = []
-        for k, (track, source) in enumerate(zip(tracks, sources, strict=True)):
             params = self._smooth(track, batch.select(slice(k, k + 1)), seconds)
             track.seen = seconds
             faces.append(TrackedFace(params, track.landmarks, source, crops[k]))
-        return faces, ms
+        return faces
 
     def reset(self) -> None:
         """Forget every face (a new video): the next frame runs the detector."""
@@ -235,8 +255,12 @@ class Tracker:
         self._tracks, self._gray = [], None
 
     def close(self) -> None:
-        """Forget every face and close the graphs (a later frame makes new ones)."""
+        """Forget every face, close the graphs and stop the mesh thread (a later frame makes new ones)."""
+        self._meshed()
         self.reset()
+        if self._mesh_thread is not None:
+            self._mesh_thread.shutdown()
+            self._mesh_thread = None
         for graph in self._graphs or ():
             graph.close()
         self._graphs = None
@@ -261,19 +285,40 @@ class Tracker:
         return _Track(landmarks, smoother, identity, seconds)
 
     def _follow(self, track: _Track, frame: np.ndarray, gray: np.ndarray | None) -> str | None:
-        """Move a track to this frame ("mesh", "flow" or "hold"); None when the face is lost."""
+        """Move a track to this frame ("mesh", "flow" or "hold"); None when the face is lost. A parallel mesh frame
+        moves the landmarks by optical flow and starts the mesh in the mesh thread (:meth:`_meshed` takes its
+        points); when the flow fails, it meshes here."""
         track.frames += 1
         between = track.frames % self.config.mesh_every
+        flowed = None
+        if gray is not None and self._gray is not None and (between or self.config.parallel_mesh):
+            flowed = _flow(self._gray, gray, track.landmarks)
         if between and self.config.between == "hold":
             landmarks, source = track.landmarks, "hold"
         elif between and gray is not None and self._gray is not None:
-            landmarks, source = _flow(self._gray, gray, track.landmarks), "flow"
+            landmarks, source = flowed, "flow"
+        elif flowed is not None:
+            self._mesh_thread = self._mesh_thread or ThreadPoolExecutor(1, thread_name_prefix="mesh")
+            track.mesh = self._mesh_thread.submit(self._mesh_near, frame, track.landmarks), track.landmarks
+            landmarks, source = flowed, "mesh"
         else:
             landmarks, source = self._mesh_near(frame, track.landmarks), "mesh"
-        if landmarks is None or np.ptp(landmarks[:MESH_POINTS, :2], axis=0).max() < MIN_FACE_PX:
+        if not _trackable(landmarks):
             return None
         track.landmarks = landmarks
         return source
+
+    def _meshed(self) -> bool:
+        """Wait for the meshes running in the mesh thread; their points become the tracks' landmarks. False when a
+        mesh lost its face (its track keeps the landmarks it was last seen with, as a sequential mesh leaves them)."""
+        found = True
+        for track in self._tracks:
+            if track.mesh is not None:
+                (mesh, before), track.mesh = track.mesh, None
+                points = mesh.result()
+                track.landmarks = points if _trackable(points) else before
+                found &= _trackable(points)
+        return found
 
     def _mesh_near(self, frame: np.ndarray, previous: np.ndarray) -> np.ndarray | None:
         """This frame's (478, 3) landmarks from the previous frame's: the landmark model in their region; if it
@@ -293,6 +338,11 @@ class Tracker:
         layout = self.reconstructor.predictor.config.layout
         filtered = FaceParameters.unpack(layout, track.filter(params.pack(), seconds))
         return filtered if track.identity is None else track.identity(params, filtered)
+
+
+def _trackable(landmarks: np.ndarray | None) -> bool:
+    """Whether a track's new landmarks still hold a face: found, and not shrunk below ``MIN_FACE_PX``."""
+    return landmarks is not None and np.ptp(landmarks[:MESH_POINTS, :2], axis=0).max() >= MIN_FACE_PX
 
 
 def _near(lost: np.ndarray, found: np.ndarray) -> bool:

@@ -1,6 +1,7 @@
 """Preprocessing, detection, fitting and the Reconstructor on synthetic faces with known answers."""
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -380,6 +381,13 @@ def test_onnxruntime_predictor_matches_torch_and_is_cached(model, tmp_path, monk
     assert np.abs(served.pack() - torch_params.pack()).max() > 0.1
     with pytest.raises(ValueError, match="expected network inputs"):
         onnx(inputs[:, :64])
+
+
+def test_onnxruntime_threads_are_set_per_predictor(model):
+    """One per core by default (one user's latency); a server's share when it asks (the app: cores / requests)."""
+    for threads, expected in ((None, os.cpu_count()), (1, 1), (3, 3)):
+        onnx = load_predictor(DEFAULT_CHECKPOINT, model, "onnxruntime", threads)
+        assert onnx.session.get_session_options().intra_op_num_threads == expected
 
 
 class Recording:

@@ -1,12 +1,14 @@
 """Video tracking: regions follow the face without the detector (a jump is found near its region), optical flow
 between meshes, One Euro smoothing."""
 
+import threading
+
 import cv2
 import numpy as np
 import pytest
 
 from benchmarks.pipeline import shifted_video
-from inversefacenet import Reconstructor, detection
+from inversefacenet import Reconstructor, detection, tracking
 from inversefacenet.checkpoint import DEFAULT_CHECKPOINT, Predictor
 from inversefacenet.detection import LandmarkDetector
 from inversefacenet.images import load_image
@@ -87,6 +89,32 @@ def test_optical_flow_carries_the_landmarks_between_meshes(reconstructor, video)
         moved = np.linalg.norm(faces[0].landmarks[:468, :2] - shifts[k] - reference, axis=1).mean()
         assert moved < 2.0, (k, sources[-1], moved)
     assert sources[:7] == ["detector", "flow", "flow", "mesh", "flow", "flow", "mesh"]
+
+
+def test_the_mesh_runs_beside_the_network_and_gives_the_same_points(reconstructor, video, monkeypatch):
+    """The default: on a mesh frame the network reads the crop that optical flow gives while the mesh runs in the mesh
+    thread. The mesh's points (which place the next frame's crop) are those the network would have waited for, and
+    the readings stay within about a degree of the waiting ones."""
+    frames, _ = video
+    threads = []
+
+    def mesh_in_roi(*args):  # noqa: ANN002, ANN202
+        threads.append(threading.current_thread().name)
+        return detection.mesh_in_roi(*args)
+
+    monkeypatch.setattr(tracking, "mesh_in_roi", mesh_in_roi)
+    parallel = Tracker(reconstructor, TrackerConfig(smoothing=False))
+    waiting = Tracker(reconstructor, TrackerConfig(smoothing=False, parallel_mesh=False))
+    differences = []
+    for k, frame in enumerate(frames):
+        (beside,), (after,) = parallel(frame, k / 30)[0], waiting(frame, k / 30)[0]
+        assert beside.source == after.source == ("detector" if k == 0 else "mesh")
+        np.testing.assert_array_equal(beside.landmarks, after.landmarks)
+        differences.append(np.abs(np.degrees(beside.params.rotation - after.params.rotation)).max())
+    parallel.close()
+    waiting.close()
+    assert threads == ["mesh_0", "MainThread"] * (len(frames) - 1)  # each tracked frame: parallel, then waiting
+    assert np.mean(differences[1:]) < 1.0, differences
 
 
 def test_held_landmarks_stay_between_meshes_and_the_network_follows_the_face(reconstructor, video):
