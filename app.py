@@ -16,6 +16,8 @@ import os
 import time
 from pathlib import Path
 
+from demo.serving import CONCURRENCY, network_threads
+
 _IMPORTED = time.perf_counter()
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
@@ -53,7 +55,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--preview", choices=["auto", "pyrender", "numba"], default="auto",
                         help="preview renderer: pyrender (OpenGL, anti-aliased) or the project's numba rasterizer; "
                              "auto and pyrender fall back to numba when no OpenGL context works")  # fmt: skip
-    parser.add_argument("--concurrency", type=int, default=2, help="requests processed at once (one per core)")
+    parser.add_argument("--concurrency", type=int, default=CONCURRENCY,
+                        help="requests processed at once (one per core)")  # fmt: skip
     args = parser.parse_args(argv)
     limit_malloc_arenas()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
@@ -69,8 +72,8 @@ def main(argv: list[str] | None = None) -> None:
 
     previews = use_preview(args.preview)
 
-    threads = max(1, (os.cpu_count() or 1) // args.concurrency)  # the network's share of the cores per request
-    reconstructor = Reconstructor.load(fit_mode=None if args.fit == "none" else args.fit, threads=threads)
+    reconstructor = Reconstructor.load(fit_mode=None if args.fit == "none" else args.fit,
+                                       threads=network_threads(args.concurrency))  # fmt: skip
     blocks = build_app(reconstructor)
     blocks.queue(default_concurrency_limit=args.concurrency)
     server = FastAPI()

@@ -22,6 +22,7 @@ from tqdm import tqdm
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks.live_video import moving_frames  # noqa: E402
 from demo.live import LiveSession  # noqa: E402
+from demo.serving import CONCURRENCY, network_threads  # noqa: E402
 from inversefacenet import Reconstructor  # noqa: E402
 
 SETTINGS = {"own skin": True, "model albedo": False}
@@ -49,7 +50,7 @@ def main() -> None:
     parser.add_argument("--light", default="side light")
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
-    reconstructor = Reconstructor.load(fit_mode=None)
+    reconstructor = Reconstructor.load(fit_mode=None, threads=network_threads(CONCURRENCY))  # as the app serves it
     frames = moving_frames(args.frames)
     times: dict[str, list[float]] = {name: [] for name in SETTINGS}
     for _ in tqdm(range(args.rounds), desc="rounds"):

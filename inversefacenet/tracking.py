@@ -84,7 +84,9 @@ class TrackerConfig:
     """A lone face lost and found again alone, where it was, within this many seconds keeps its identity (0: never)."""
     parallel_mesh: bool = True
     """With ``between="flow"``: on a mesh frame, the network reads the crop of the landmarks moved by optical flow
-    while the mesh runs in a second thread (False: it waits for the mesh and reads the mesh's crop)."""
+    while the mesh runs in a second thread (False: it waits for the mesh and reads the mesh's crop). It pays when the
+    frames are tracked back to back; a caller that renders each frame with numba's OpenMP pool in between (the app's
+    live tab) does better without it (see docs/speed.md)."""
 
     def __post_init__(self) -> None:
         if self.mesh_every < 1 or self.max_faces < 1:
