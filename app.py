@@ -58,6 +58,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--concurrency", type=int, default=CONCURRENCY,
                         help="requests processed at once (one per core)")  # fmt: skip
     args = parser.parse_args(argv)
+    if args.concurrency < 1:
+        parser.error(f"--concurrency must be at least 1, got {args.concurrency}")
     limit_malloc_arenas()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
 

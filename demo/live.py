@@ -32,7 +32,7 @@ LIVE_SIZE = 256
 """Side (px) of the rendered face."""
 RECOVERED = "recovered"
 LIVE_TRACKING = TrackerConfig(max_faces=1, mesh_every=1, smoothing=True, parallel_mesh=False)
-"""The mesh waits for the network here: after each frame's numba render (its OpenMP pool) a mesh thread beside the
+"""The network waits for the mesh here: after each frame's numba render (its OpenMP pool) a mesh thread beside the
 network ran slower than the two one after the other (tracker 9.9 against 8.9 ms per frame of the live video; with
 numba's workqueue pool, which is not safe for the app's concurrent renders, 6.3 against 9.1)."""
 FPS_WINDOW = 20

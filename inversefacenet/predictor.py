@@ -26,6 +26,7 @@ import torch
 
 from inversefacenet.checkpoint import NetworkConfig, Predictor, channels_first, load_network, to_parameters
 from inversefacenet.facemodel.model import FaceModel
+from inversefacenet.machine import usable_cores
 from inversefacenet.params import FaceParameters
 from inversefacenet.preprocess import INPUT_CHANNELS
 
@@ -49,9 +50,9 @@ class NetworkPredictor(Protocol):
 class OnnxPredictor:
     """The network through ONNX Runtime (CPU); the same interface as the torch ``Predictor``.
 
-    Thread-safe: an ``InferenceSession`` may run concurrently. ``threads``: intra-op threads (default: one per
-    core, the fastest for one user: 1.7 against 3.4 ms per face on 2 cores); a server that runs N requests at once
-    gives each session cores / N.
+    Thread-safe: an ``InferenceSession`` may run concurrently, its runs sharing its threads. ``threads``: intra-op
+    threads (default: one per usable core, the fastest for one user: 1.7 against 3.4 ms per reading on 2 cores); the
+    app, whose one session serves N requests at once, gives it cores // N (:mod:`demo.serving`).
     """
 
     backend = "onnxruntime"
@@ -60,7 +61,7 @@ class OnnxPredictor:
         import onnxruntime
 
         options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = threads or os.cpu_count() or 1
+        options.intra_op_num_threads = threads or usable_cores()
         options.inter_op_num_threads = 1
         # idle threads sleep instead of spinning: MediaPipe's graphs and other requests need the cores between runs
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")

@@ -29,8 +29,9 @@ from __future__ import annotations
 
 import math
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import Literal
 
 import cv2
@@ -50,7 +51,8 @@ from inversefacenet.detection import (
 from inversefacenet.facemodel.model import MESH_POINTS
 from inversefacenet.params import FaceParameters
 from inversefacenet.pipeline import Reconstructor
-from inversefacenet.preprocess import Crop
+from inversefacenet.preprocess import Crop, crop_for_landmarks
+from inversefacenet.upright import is_tilted
 
 FLOW_POINTS = [1, 4, 6, 168, 197, 33, 133, 263, 362, 61, 291, 70, 105, 300, 334, 50, 280, 152, 10, 234, 454]
 """MediaPipe indices the optical flow follows: textured points (nose, eye and mouth corners, brows, cheeks),
@@ -130,7 +132,8 @@ def _alpha(dt: float, cutoff: float | np.ndarray) -> float | np.ndarray:
 @dataclass
 class TrackedFace:
     """One face in one frame: its parameters (batch of 1), landmarks ((478, 3) photo px) and the crop (at the
-    network's input size) its parameters are framed by."""
+    network's input size) its parameters are framed by. On a mesh frame with ``parallel_mesh`` the landmarks are the
+    mesh's and the crop was placed from the optical flow's points, which the network read while the mesh ran."""
 
     params: FaceParameters
     landmarks: np.ndarray
@@ -199,7 +202,9 @@ class Tracker:
         """The faces in ``frame`` at time ``seconds`` (default: now), largest first when detected.
 
         When any tracked face is lost (or none is tracked), every track restarts from the detector (a lone face
-        found again soon keeps its identity: ``TrackerConfig.identity_keep_s``)."""
+        found again soon keeps its identity: ``TrackerConfig.identity_keep_s``). Timings: "track" (optical flow,
+        meshes, and the wait for a mesh running beside the network), "network" (all readings, one dropped with a face
+        its mesh lost included), and the detector's when it ran."""
         seconds = time.perf_counter() if seconds is None else seconds
         start = time.perf_counter()
         config = self.config
@@ -209,7 +214,6 @@ class Tracker:
         ms = {"track": (time.perf_counter() - start) * 1000, "network": 0.0}
         faces = self._read(frame, sources, seconds, ms) if self._tracks and None not in sources else None
         if faces is None:  # lost (by the mesh thread too: then this frame's reading is dropped) or none tracked
-            self._meshed()  # meshes still running for tracks now dropped
             self._lose()
             # upright only, as the page: a camera's faces are upright, and the turned passes doubled a faceless frame
             found, detection_ms = self.reconstructor.detector.detect(frame, rotations=False)
@@ -227,11 +231,14 @@ class Tracker:
         reading is then not kept). Adds to ``ms``."""
         start = time.perf_counter()
         tracks = self._tracks
-        batch, crops, alignments = self.reconstructor.predict_aligned(
-            frame, [track.landmarks for track in tracks], [track.alignment for track in tracks]
-        )
-        middle = time.perf_counter()
-        found = self._meshed()
+        read_on = [track.landmarks for track in tracks]
+        try:
+            batch, crops, alignments = self.reconstructor.predict_aligned(
+                frame, read_on, [track.alignment for track in tracks]
+            )
+        finally:
+            middle = time.perf_counter()
+            found = self._meshed()
         ms["network"] += (middle - start) * 1000
         ms["track"] += (time.perf_counter() - middle) * 1000
         if not found:
@@ -240,7 +247,7 @@ class Tracker:
         for k, (track, alignment, source) in enumerate(zip(tracks, alignments, sources, strict=True)):
             # a held frame's alignment also holds the face's move since the mesh: the next mesh would count it twice
             if source != "hold":
-                track.alignment = alignment
+                track.alignment = self._rebased(alignment, read_on[k], track.landmarks)
             params = self._smooth(track, batch.select(slice(k, k + 1)), seconds)
             track.seen = seconds
             faces.append(TrackedFace(params, track.landmarks, source, crops[k]))
@@ -248,17 +255,21 @@ class Tracker:
 
     def reset(self) -> None:
         """Forget every face (a new video): the next frame runs the detector."""
-        self._tracks, self._gray, self._lost = [], None, None
+        self._lose()
+        self._lost = None
 
     def _lose(self) -> None:
-        """Forget the tracks, but remember a lone one: its face may come back."""
+        """Forget the tracks (after their meshes still running, whose points are dropped), but remember a lone one:
+        its face may come back."""
+        wait([track.mesh[0] for track in self._tracks if track.mesh is not None])
+        for track in self._tracks:
+            track.mesh = None
         if self._tracks:
             self._lost = self._tracks[0] if len(self._tracks) == 1 else None
         self._tracks, self._gray = [], None
 
     def close(self) -> None:
         """Forget every face, close the graphs and stop the mesh thread (a later frame makes new ones)."""
-        self._meshed()
         self.reset()
         if self._mesh_thread is not None:
             self._mesh_thread.shutdown()
@@ -287,28 +298,53 @@ class Tracker:
         return _Track(landmarks, smoother, identity, seconds)
 
     def _follow(self, track: _Track, frame: np.ndarray, gray: np.ndarray | None) -> str | None:
-        """Move a track to this frame ("mesh", "flow" or "hold"); None when the face is lost. A parallel mesh frame
-        moves the landmarks by optical flow and starts the mesh in the mesh thread (:meth:`_meshed` takes its
-        points); when the flow fails, it meshes here."""
+        """Move a track to this frame ("mesh", "flow" or "hold"); None when the face is lost. With a parallel mesh, a
+        mesh frame's landmarks are first moved by optical flow while its mesh runs in the mesh thread
+        (:meth:`_meshed` takes its points); where the flow fails, the mesh is waited for."""
         track.frames += 1
         between = track.frames % self.config.mesh_every
         flowed = None
-        if gray is not None and self._gray is not None and (between or self.config.parallel_mesh):
+        if gray is not None and self._gray is not None and (between or self._parallel):
             flowed = _flow(self._gray, gray, track.landmarks)
         if between and self.config.between == "hold":
             landmarks, source = track.landmarks, "hold"
         elif between and gray is not None and self._gray is not None:
             landmarks, source = flowed, "flow"
-        elif flowed is not None:
-            self._mesh_thread = self._mesh_thread or ThreadPoolExecutor(1, thread_name_prefix="mesh")
-            track.mesh = self._mesh_thread.submit(self._mesh_near, frame, track.landmarks), track.landmarks
-            landmarks, source = flowed, "mesh"
         else:
-            landmarks, source = self._mesh_near(frame, track.landmarks), "mesh"
+            mesh, source = self._mesh(frame, track.landmarks), "mesh"
+            if self._parallel and _trackable(flowed):
+                track.mesh, landmarks = (mesh, track.landmarks), flowed
+            else:
+                landmarks = mesh.result()
         if not _trackable(landmarks):
             return None
         track.landmarks = landmarks
         return source
+
+    @property
+    def _parallel(self) -> bool:
+        return self.config.parallel_mesh and self.config.between == "flow"
+
+    def _mesh(self, frame: np.ndarray, previous: np.ndarray) -> Future:
+        """:meth:`_mesh_near` in the mesh thread with a parallel mesh (every mesh of the tracker then runs there: the
+        graphs serve one caller at a time), else here (a finished future)."""
+        if self._parallel:
+            self._mesh_thread = self._mesh_thread or ThreadPoolExecutor(1, thread_name_prefix="mesh")
+            return self._mesh_thread.submit(self._mesh_near, frame, previous)
+        done: Future = Future()
+        done.set_result(self._mesh_near(frame, previous))
+        return done
+
+    def _rebased(self, alignment: np.ndarray | None, read_on: np.ndarray, landmarks: np.ndarray) -> np.ndarray | None:
+        """A reading's crop alignment, from the crop rule on the points it read (``read_on``: the flow's, on a
+        parallel mesh frame) to the rule on the track's ``landmarks`` (the mesh's, where the next crop starts), so
+        that it still points to the same crop. Faces read upright keep theirs (it is the upright copy's)."""
+        if alignment is None or read_on is landmarks or self.reconstructor.upright and (
+                is_tilted(read_on) or is_tilted(landmarks)):  # fmt: skip
+            return alignment
+        config = self.reconstructor.predictor.config
+        rule = partial(crop_for_landmarks, size=config.input_size, camera=config.camera)
+        return rule(landmarks).alignment_to(rule(read_on).aligned(alignment))
 
     def _meshed(self) -> bool:
         """Wait for the meshes running in the mesh thread; their points become the tracks' landmarks. False when a

@@ -3,6 +3,7 @@
 import contextlib
 import io
 import json
+import os
 import re
 import shutil
 import socket
@@ -16,6 +17,7 @@ import trimesh
 from PIL import Image
 
 from benchmarks.live_video import moving_frames, write_y4m
+from demo.serving import CONCURRENCY, network_threads
 from demo.ui import MAX_UPLOAD_MB, NO_PHOTO, STYLE, build_app
 from inversefacenet import Reconstructor
 from inversefacenet.checkpoint import DEFAULT_CHECKPOINT
@@ -94,6 +96,15 @@ def shown(page, selector: str) -> np.ndarray:
     data = page.evaluate("async (s) => { const r = await fetch(document.querySelector(s).src);"
                          " return Array.from(new Uint8Array(await r.arrayBuffer())); }", selector)  # fmt: skip
     return np.asarray(Image.open(io.BytesIO(bytes(data))).convert("RGB"), float)
+
+
+def test_the_network_gets_the_cores_shared_among_the_requests_at_once(monkeypatch):
+    """The app's one network session serves ``--concurrency`` requests at once (2 by default): each core runs one
+    of them; a container's affinity, not the host's core count, says how many cores there are."""
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(8)))
+    assert [network_threads(n) for n in (1, CONCURRENCY, 3, 8, 16)] == [8, 4, 2, 1, 1]
+    with pytest.raises(ValueError, match="at least 1 request"):
+        network_threads(0)
 
 
 def test_upload_relight_and_download(client, tmp_path):

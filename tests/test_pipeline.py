@@ -383,11 +383,16 @@ def test_onnxruntime_predictor_matches_torch_and_is_cached(model, tmp_path, monk
         onnx(inputs[:, :64])
 
 
-def test_onnxruntime_threads_are_set_per_predictor(model):
-    """One per core by default (one user's latency); a server's share when it asks (the app: cores / requests)."""
-    for threads, expected in ((None, os.cpu_count()), (1, 1), (3, 3)):
-        onnx = load_predictor(DEFAULT_CHECKPOINT, model, "onnxruntime", threads)
-        assert onnx.session.get_session_options().intra_op_num_threads == expected
+def test_onnxruntime_threads_are_set_per_predictor(model, tmp_path, monkeypatch):
+    """One per usable core by default (one user's latency), idle threads sleeping; fewer when asked (the app's share),
+    also through ``Reconstructor.load``."""
+    monkeypatch.setenv("INVERSEFACENET_CACHE", str(tmp_path))
+    for threads, expected in ((None, len(os.sched_getaffinity(0))), (1, 1), (3, 3)):
+        options = load_predictor(DEFAULT_CHECKPOINT, model, "onnxruntime", threads).session.get_session_options()
+        assert options.intra_op_num_threads == expected
+        assert options.get_session_config_entry("session.intra_op.allow_spinning") == "0"
+    served = Reconstructor.load(fit_mode=None, backend="onnxruntime", threads=1)
+    assert served.predictor.session.get_session_options().intra_op_num_threads == 1
 
 
 class Recording:
