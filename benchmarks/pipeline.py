@@ -4,7 +4,8 @@
 
 Speed (always): per photo, interleaved in one loop so that all columns share the machine's load,
 the wall time of photo -> parameters without the fit (``Reconstructor.reconstruct_image``: detection,
-mesh, crops, network; decoding excluded) with the ONNX Runtime and the torch network, next to
+mesh, crops, network; decoding excluded) with the network as a CPU runs it by default (ONNX Runtime,
+the shipped int8 graph), in ONNX Runtime as float and in torch, next to
 ``LandmarkDetector.detect`` alone (MediaPipe detection + mesh, what ours starts with) and
 MediaPipe's own whole-image FaceMesh alone (its short-range detector + mesh), each divided by the
 number of faces it found (MediaPipe's FaceMesh misses small faces). Photos: the examples and, when
@@ -54,11 +55,12 @@ def speed(model: FaceModel, detector: LandmarkDetector, photos: list[Path], repe
     import mediapipe as mp
 
     whole = mp.solutions.face_mesh.FaceMesh(static_image_mode=True, max_num_faces=16, refine_landmarks=True)
-    ours = {backend: Reconstructor(model, detector, load_predictor(DEFAULT_CHECKPOINT, model, backend), fit_mode=None)
-            for backend in ("onnxruntime", "torch")}  # fmt: skip
+    ours = {f"ours ({backend})": Reconstructor(model, detector, load_predictor(DEFAULT_CHECKPOINT, model, backend),
+                                               fit_mode=None)
+            for backend in ("onnxruntime-int8", "onnxruntime", "torch")}  # fmt: skip
     columns = {  # each returns how many faces it found: its time is divided by its own count
-        "ours (onnxruntime)": lambda image: len(ours["onnxruntime"].reconstruct_image(image)),
-        "ours (torch)": lambda image: len(ours["torch"].reconstruct_image(image)),
+        **{name: (lambda image, ours=reconstructor: len(ours.reconstruct_image(image)))
+           for name, reconstructor in ours.items()},
         "detection + mesh alone": lambda image: len(detector.detect(image).faces),
         "MediaPipe FaceMesh alone": lambda image: len(whole.process(image).multi_face_landmarks or []),
     }

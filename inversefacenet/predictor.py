@@ -2,8 +2,10 @@
 
 Both predictors take (B, S, S, 3) float32 inputs from :func:`inversefacenet.preprocess.face_input`
 and return :class:`FaceParameters`; ``config`` carries the crop rule the inputs must follow.
-On a CPU, ONNX Runtime runs the shipped network about 3x faster than torch at batch 1, so
-``load_predictor`` picks it there; torch stays for training, the fit and GPUs.
+On a CPU, ONNX Runtime runs the shipped network about 3x faster than torch at batch 1, and its int8
+graph (``assets/inversefacenet_int8.onnx``, made by ``python -m export.quantize``) 3x faster again, so
+``load_predictor`` picks that there when it ships beside the checkpoint and was quantized from it;
+torch stays for training, the fit and GPUs.
 
 The ONNX graph is exported from the checkpoint on first use (about a second) and cached under
 ``INVERSEFACENET_CACHE`` (default ``~/.cache/inversefacenet``), named by the checkpoint's
@@ -24,14 +26,23 @@ from typing import Literal, Protocol
 import numpy as np
 import torch
 
-from inversefacenet.checkpoint import NetworkConfig, Predictor, channels_first, load_network, to_parameters
+from inversefacenet.checkpoint import (
+    CheckpointError,
+    NetworkConfig,
+    Predictor,
+    channels_first,
+    load_network,
+    to_parameters,
+)
 from inversefacenet.facemodel.model import FaceModel
 from inversefacenet.machine import usable_cores
 from inversefacenet.params import FaceParameters
 from inversefacenet.preprocess import INPUT_CHANNELS
 
-Backend = Literal["auto", "onnxruntime", "torch"]
+Backend = Literal["auto", "onnxruntime", "onnxruntime-int8", "torch"]
 OPSET = 17
+QUANTIZED_FROM_KEY = "inversefacenet.quantized_from_sha256"
+"""Metadata key of an int8 graph: the sha256 of the checkpoint file it was quantized from."""
 
 log = logging.getLogger(__name__)
 
@@ -55,9 +66,8 @@ class OnnxPredictor:
     app, whose one session serves N requests at once, gives it cores // N (:mod:`demo.serving`).
     """
 
-    backend = "onnxruntime"
-
-    def __init__(self, onnx_model: bytes, config: NetworkConfig, threads: int | None = None) -> None:
+    def __init__(self, onnx_model: bytes, config: NetworkConfig, threads: int | None = None,
+                 backend: str = "onnxruntime") -> None:  # fmt: skip
         import onnxruntime
 
         options = onnxruntime.SessionOptions()
@@ -68,6 +78,7 @@ class OnnxPredictor:
         options.log_severity_level = 3
         self.session = onnxruntime.InferenceSession(onnx_model, options, providers=["CPUExecutionProvider"])
         self.config = config
+        self.backend = backend
 
     @classmethod
     def from_network(cls, network: torch.nn.Module, config: NetworkConfig) -> OnnxPredictor:
@@ -80,6 +91,24 @@ class OnnxPredictor:
         network, config = load_network(path, model)
         return cls(_cached_onnx(Path(path), network, config), config, threads)
 
+    @classmethod
+    def load_int8(cls, path: str | Path, model: FaceModel | None = None,
+                  threads: int | None = None) -> OnnxPredictor | None:  # fmt: skip
+        """A checkpoint's int8 graph (:func:`int8_path`), or None when none ships or it was quantized from other
+        weights (a checkpoint replaced without a new ``python -m export.quantize``: said in the log)."""
+        path = Path(path)
+        graph_path = int8_path(path)
+        if not graph_path.is_file():
+            return None
+        _, config = load_network(path, model)
+        predictor = cls(graph_path.read_bytes(), config, threads, backend="onnxruntime-int8")
+        quantized_from = predictor.session.get_modelmeta().custom_metadata_map.get(QUANTIZED_FROM_KEY)
+        if quantized_from != hashlib.sha256(path.read_bytes()).hexdigest():
+            log.warning("%s was quantized from other weights than %s: the float network is used (re-run "
+                        "python -m export.quantize)", graph_path.name, path.name)  # fmt: skip
+            return None
+        return predictor
+
     def __call__(self, inputs: np.ndarray) -> FaceParameters:
         """inputs: (B, S, S, C) float32 from :func:`inversefacenet.preprocess.network_input`."""
         return to_parameters(self.outputs(inputs), self.config)
@@ -88,6 +117,12 @@ class OnnxPredictor:
         """(B, config.n_outputs) raw network outputs: parameters, then the crop alignment if it has one."""
         (vector,) = self.session.run(None, {"image": channels_first(inputs, self.config)})
         return vector
+
+
+def int8_path(checkpoint: str | Path) -> Path:
+    """Where a checkpoint's int8 graph ships: beside it, ``<name>_int8.onnx``."""
+    checkpoint = Path(checkpoint)
+    return checkpoint.with_name(f"{checkpoint.stem}_int8.onnx")
 
 
 def export_onnx(network: torch.nn.Module, config: NetworkConfig) -> bytes:
@@ -128,15 +163,24 @@ def _cached_onnx(path: Path, network: torch.nn.Module, config: NetworkConfig) ->
 
 def load_predictor(path: str | Path, model: FaceModel | None = None, backend: Backend = "auto",
                    threads: int | None = None) -> NetworkPredictor:  # fmt: skip
-    """A checkpoint's predictor. "auto": torch on a GPU, else ONNX Runtime, else (not installed) torch.
-    ``threads``: ONNX Runtime's threads (see :class:`OnnxPredictor`)."""
+    """A checkpoint's predictor. "auto": torch on a GPU; else ONNX Runtime, on the checkpoint's int8 graph where
+    one ships for it, else on its float graph; else (not installed) torch. ``threads``: ONNX Runtime's threads
+    (see :class:`OnnxPredictor`)."""
     if backend == "auto":
-        backend = "torch" if torch.cuda.is_available() or not _has_onnxruntime() else "onnxruntime"
+        if torch.cuda.is_available() or not _has_onnxruntime():
+            return Predictor.load(path, model)
+        return OnnxPredictor.load_int8(path, model, threads) or OnnxPredictor.load(path, model, threads)
+    if backend == "onnxruntime-int8":
+        predictor = OnnxPredictor.load_int8(path, model, threads)
+        if predictor is None:
+            raise CheckpointError(f"no int8 graph quantized from {path} at {int8_path(path)}: "
+                                  "run python -m export.quantize")  # fmt: skip
+        return predictor
     if backend == "onnxruntime":
         return OnnxPredictor.load(path, model, threads)
     if backend == "torch":
         return Predictor.load(path, model)
-    raise ValueError(f"unknown backend {backend!r}; choose auto, onnxruntime or torch")
+    raise ValueError(f"unknown backend {backend!r}; choose auto, onnxruntime, onnxruntime-int8 or torch")
 
 
 def _has_onnxruntime() -> bool:

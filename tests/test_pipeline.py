@@ -10,22 +10,25 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import onnx
 import pygltflib
 import pytest
+import torch
 import trimesh
 from PIL import Image
 
 from inversefacenet import FaceParameters, NoFaceError, Reconstructor, pipeline
-from inversefacenet.checkpoint import DEFAULT_CHECKPOINT, NetworkConfig, Predictor, save_checkpoint
+from inversefacenet.checkpoint import DEFAULT_CHECKPOINT, CheckpointError, NetworkConfig, Predictor, save_checkpoint
 from inversefacenet.cli import _named, main
 from inversefacenet.detection import LandmarkDetector
 from inversefacenet.fitting import DEFAULT_FIT, NETWORK_START_FIT, FitConfig, fit, is_grey
 from inversefacenet.images import load_image
 from inversefacenet.landmark_offsets import measured_offsets, moved
 from inversefacenet.lighting import face_irradiance
+from inversefacenet.metrics import outcomes
 from inversefacenet.networks import build_network
 from inversefacenet.photo_texture import delight
-from inversefacenet.predictor import export_onnx, load_predictor
+from inversefacenet.predictor import QUANTIZED_FROM_KEY, export_onnx, int8_path, load_predictor
 from inversefacenet.preprocess import (
     INPUT_CHANNELS,
     Crop,
@@ -381,6 +384,42 @@ def test_onnxruntime_predictor_matches_torch_and_is_cached(model, tmp_path, monk
     assert np.abs(served.pack() - torch_params.pack()).max() > 0.1
     with pytest.raises(ValueError, match="expected network inputs"):
         onnx(inputs[:, :64])
+
+
+def test_on_a_cpu_the_shipped_int8_graph_reads_faces_as_the_float_network_does(model):
+    """"auto" without a GPU runs the int8 graph shipped beside the checkpoint (quantized from these very weights,
+    which it records, so a stale graph cannot ship unnoticed); on real faces its readings stay within a fraction of
+    a degree and a millimetre of the float network's."""
+    assert not torch.cuda.is_available()
+    quantized, exact = load_predictor(DEFAULT_CHECKPOINT, model), load_predictor(DEFAULT_CHECKPOINT, model, "torch")
+    assert quantized.backend == "onnxruntime-int8" and quantized.config == exact.config
+    config = exact.config
+    photos = [load_image(EXAMPLE), two_face_photo(model)]
+    detector = LandmarkDetector()
+    points = [(photo, face.landmarks) for photo in photos for face in detector(photo)]
+    detector.close()
+    inputs = np.stack([face_input(photo, landmarks, config.input_size, config.camera, config.input_mask)
+                       for photo, landmarks in points])  # fmt: skip
+    apart = outcomes(model, exact(inputs), quantized(inputs))
+    assert len(points) == 3 and apart["rotation_error_deg"] < 0.5 and apart["geometric_rmse_mm"] < 0.5, apart
+    assert apart["mask_iou"] > 0.97, apart
+
+
+def test_an_int8_graph_of_other_weights_is_not_used(model, tmp_path, caplog):
+    """A checkpoint replaced without a new ``export.quantize``: "auto" says so and runs the float network; asking
+    for int8 fails in plain words, as it does where no graph ships."""
+    checkpoint = Path(shutil.copy(DEFAULT_CHECKPOINT, tmp_path / "net.safetensors"))
+    assert load_predictor(checkpoint, model).backend == "onnxruntime"  # none ships beside it
+    with pytest.raises(CheckpointError, match="no int8 graph"):
+        load_predictor(checkpoint, model, "onnxruntime-int8")
+    stale = onnx.load(int8_path(DEFAULT_CHECKPOINT))
+    onnx.helper.set_model_props(stale, {QUANTIZED_FROM_KEY: "0" * 64})
+    onnx.save(stale, int8_path(checkpoint))
+    with caplog.at_level("WARNING"):
+        assert load_predictor(checkpoint, model).backend == "onnxruntime"
+    assert "quantized from other weights" in caplog.text
+    with pytest.raises(CheckpointError, match="no int8 graph quantized from"):
+        load_predictor(checkpoint, model, "onnxruntime-int8")
 
 
 def test_onnxruntime_threads_are_set_per_predictor(model, tmp_path, monkeypatch):

@@ -7,7 +7,8 @@ Evaluates the candidate and the shipped network the same way (``training.evaluat
 real photo path) and replaces ``assets/inversefacenet.safetensors`` only if the candidate's
 network alone is better on the real path (a Pareto improvement, :func:`beats`) and no more
 than 5 % worse on the oracle-crop row (:func:`holds`); ``--force`` skips the check. Writes the
-report next to it (``assets/inversefacenet_report.json`` and ``.md``).
+report next to it (``assets/inversefacenet_report.json`` and ``.md``) and the int8 graph the CPU predictor runs
+(``assets/inversefacenet_int8.onnx``, ``export.quantize``).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import json
 import tempfile
 from pathlib import Path
 
+from export.quantize import write_int8
 from inversefacenet.checkpoint import DEFAULT_CHECKPOINT, load_network, save_checkpoint
 from inversefacenet.facemodel.model import FaceModel
 from training.evaluate import evaluate
@@ -104,6 +106,7 @@ def main(argv: list[str] | None = None) -> None:
     made = {"soup_of": sidecar["soup_of"]} if "soup_of" in sidecar else trained
     extra = {"source": str(args.checkpoint), **made, "evaluation": rows}
     save_checkpoint(DEFAULT_CHECKPOINT, network, config, extra, half=True)
+    print(write_int8(DEFAULT_CHECKPOINT))  # the CPU predictor's graph, from the weights just shipped
     report = {"checkpoint": DEFAULT_CHECKPOINT.name, "count": args.count, "fit_count": args.fit_count,
               "realistic": args.realistic,
               "command": "python -m training.evaluate assets/inversefacenet.safetensors", "results": rows}  # fmt: skip
