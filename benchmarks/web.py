@@ -44,12 +44,12 @@ def megabytes(path: Path) -> float:
     return round(sum(p.stat().st_size for p in files) / 1e6, 1)
 
 
-def measure(browser, url: str, backend: str, repeats: int) -> dict[str, float]:
+def measure(browser, url: str, backend: str, repeats: int, model: str = "fp32") -> dict[str, float]:
     page = browser.new_page()
     transferred = []
     page.on("response", lambda response: transferred.append(int(response.headers.get("content-length", 0))))
     start_time = time.perf_counter()
-    page.goto(f"{url}?backend={backend}")
+    page.goto(f"{url}?backend={backend}&model={model}")
     page.evaluate("window.inverseFaceNet.ready")
     ready_s = time.perf_counter() - start_time
     photo = "data:image/jpeg;base64," + base64.b64encode(PHOTO.read_bytes()).decode()
@@ -79,12 +79,12 @@ def measure(browser, url: str, backend: str, repeats: int) -> dict[str, float]:
     }  # fmt: skip
 
 
-def measure_live(browser, url: str, backend: str, seconds: float) -> dict[str, float]:
+def measure_live(browser, url: str, backend: str, seconds: float, model: str = "fp32") -> dict[str, float]:
     """Live mode on the fake camera: fps over ``seconds`` after the first 3 frames, the page's ms per stage, and
     how often the page got to draw meanwhile (animation frames per second: at most that many processed frames
     reach the screen)."""
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    page.goto(f"{url}?backend={backend}")
+    page.goto(f"{url}?backend={backend}&model={model}")
     page.evaluate("window.inverseFaceNet.ready")
     page.click("#live")
     clicked = time.perf_counter()
@@ -121,6 +121,7 @@ def main() -> None:
     parser.add_argument("--backends", nargs="+", default=["wasm", "webgpu"])
     parser.add_argument("--live", type=float, default=10, help="seconds of live mode per backend (0: skip)")
     parser.add_argument("--away", action="store_true", help="also live mode with the face away half the time")
+    parser.add_argument("--model", default="fp32", help="the page's network (?model=): fp32, fp16, int8w or int8")
     args = parser.parse_args()
     chromium = shutil.which("chromium")
     if chromium is None or not (DIST / "index.html").is_file():
@@ -131,6 +132,7 @@ def main() -> None:
         "network fp32 (MB)": megabytes(DIST / "models/inversefacenet_fp32.onnx"),
         "network fp16 (MB)": megabytes(DIST / "models/inversefacenet_fp16.onnx"),
         "network int8w (MB)": megabytes(DIST / "models/inversefacenet_int8w.onnx"),
+        "network int8 (MB)": megabytes(DIST / "models/inversefacenet_int8.onnx"),
         "face model (MB)": megabytes(DIST / "models/facemodel.bin"),
         "page scripts (MB)": megabytes(DIST / "assets"),
     }
@@ -140,15 +142,15 @@ def main() -> None:
     with sync_playwright() as playwright:
         browser = _with_camera(playwright, chromium, write_y4m(Path(folder.name) / "face.y4m", frames))
         for backend in args.backends:
-            rows[backend] = measure(browser, url, backend, args.repeats)
+            rows[backend] = measure(browser, url, backend, args.repeats, args.model)
             if args.live > 0:
-                live[backend] = measure_live(browser, url, backend, args.live)
+                live[backend] = measure_live(browser, url, backend, args.live, args.model)
         browser.close()
         if args.away:
             half = len(frames) // 2
             away = frames[:half] + [np.full_like(frame, frame.mean(axis=(0, 1))) for frame in frames[half:]]
             browser = _with_camera(playwright, chromium, write_y4m(Path(folder.name) / "away.y4m", away))
-            live["wasm, face away half the time"] = measure_live(browser, url, "wasm", args.live)
+            live["wasm, face away half the time"] = measure_live(browser, url, "wasm", args.live, args.model)
             browser.close()
     server.shutdown()
     folder.cleanup()

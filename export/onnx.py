@@ -9,6 +9,8 @@ Writes, into --out:
 - ``inversefacenet_int8w.onnx``: int8 weights (per output channel) dequantized at load, float32
   arithmetic: a quarter of the download. The network is convolutional (the fully connected head
   holds 2 % of the weights), so 4-bit MatMulNBits, which only covers MatMul, would save nothing.
+- ``inversefacenet_int8.onnx``: the int8 graph the Python pipeline runs on a CPU (int8 arithmetic, the
+  checkpoint's ``_int8.onnx`` from ``python -m export.quantize``), when one was quantized from this checkpoint.
 - ``facemodel.bin`` + ``facemodel.json``: the face model's arrays (bases as float16) with their
   offsets, shapes and dtypes, the parameter layout, camera and crop constants.
 - ``parity.json`` / ``parity.md``: per variant its size, ONNX Runtime CPU ms at batch 1, and its
@@ -37,12 +39,12 @@ from inversefacenet.facemodel.model import FaceModel
 from inversefacenet.lighting import PRESETS
 from inversefacenet.metrics import outcomes
 from inversefacenet.params import EXPRESSION_CONTROLS, FaceParameters
-from inversefacenet.predictor import export_onnx
+from inversefacenet.predictor import OnnxPredictor, export_onnx, int8_path
 from training.corpus import held_out_set, render_inputs
 
 PREPROCESSING_KEY = "inversefacenet.preprocessing"
 """The ONNX metadata_props key whose JSON value says how the network's inputs are made."""
-VARIANTS = ("fp32", "fp16", "int8w")
+VARIANTS = ("fp32", "fp16", "int8w", "int8")
 
 
 def export_fp32(network: torch.nn.Module, config: NetworkConfig) -> onnx.ModelProto:
@@ -279,6 +281,8 @@ def main(argv: list[str] | None = None) -> None:
     network, config = load_network(args.checkpoint, face_model)
     fp32 = export_fp32(network, config)
     models = {"fp32": fp32, "fp16": to_fp16(fp32), "int8w": to_int8_weights(fp32)}
+    if OnnxPredictor.load_int8(args.checkpoint, face_model) is not None:  # quantized from these very weights
+        models["int8"] = onnx.load(int8_path(args.checkpoint))
     for name, model in models.items():
         onnx.save(model, args.out / f"inversefacenet_{name}.onnx")
     export_facemodel(face_model, config, args.out)

@@ -135,9 +135,9 @@ def test_face_model_file_carries_the_uv_atlas_the_downloads_use_and_the_live_mes
 def test_cli_writes_every_file_and_a_parity_report(tmp_path, capsys):
     main([str(DEFAULT_CHECKPOINT), "--out", str(tmp_path), "--count", "8"])
     names = {p.name for p in tmp_path.iterdir()}
-    assert {f"inversefacenet_{v}.onnx" for v in ("fp32", "fp16", "int8w")} <= names
+    assert {f"inversefacenet_{v}.onnx" for v in ("fp32", "fp16", "int8w", "int8")} <= names
     assert {"facemodel.bin", "facemodel.json", "parity.json", "parity.md"} <= names
     report = json.loads((tmp_path / "parity.json").read_text())
     assert report["fp32"]["max_parameter_error"] < 1e-3 and report["fp32"]["geometric_rmse_mm"] < 1e-3
-    assert 0 < report["int8w"]["geometric_rmse_mm"] < 0.5
+    assert 0 < report["int8w"]["geometric_rmse_mm"] < 0.5 and 0 < report["int8"]["geometric_rmse_mm"] < 0.5
     assert "| fp16 |" in capsys.readouterr().out

@@ -137,7 +137,7 @@ def test_query_parameters_the_page_cannot_honour_say_so_in_plain_words(browser, 
     assert "?backend=bogus is not a backend (webgpu or wasm)" in page.inner_text("#status")
     page.goto(f"{site}?model=bogus")
     page.wait_for_function("document.querySelector('#status').textContent.includes('could not start')")
-    assert "?model=bogus is not one of the page's networks (fp32, fp16, int8w)" in page.inner_text("#status")
+    assert "?model=bogus is not one of the page's networks (fp32, fp16, int8w, int8)" in page.inner_text("#status")
     page.close()
 
 

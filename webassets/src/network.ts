@@ -6,7 +6,7 @@ import { INPUT_CHANNELS, type InputMask } from "./preprocess";
 export type Backend = "webgpu" | "wasm";
 const BACKENDS: readonly string[] = ["webgpu", "wasm"];
 /** The network files `python -m export.onnx` writes (export.onnx.VARIANTS). */
-const VARIANTS: readonly string[] = ["fp32", "fp16", "int8w"];
+const VARIANTS: readonly string[] = ["fp32", "fp16", "int8w", "int8"];
 
 /** How the network's inputs are made: written by `python -m export.onnx` into the file's metadata_props. */
 export interface Preprocessing {
