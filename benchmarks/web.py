@@ -44,12 +44,12 @@ def megabytes(path: Path) -> float:
     return round(sum(p.stat().st_size for p in files) / 1e6, 1)
 
 
-def measure(browser, url: str, backend: str, repeats: int, model: str = "fp32") -> dict[str, float]:
+def measure(browser, url: str, backend: str, repeats: int, model: str | None = None) -> dict[str, float]:
     page = browser.new_page()
     transferred = []
     page.on("response", lambda response: transferred.append(int(response.headers.get("content-length", 0))))
     start_time = time.perf_counter()
-    page.goto(f"{url}?backend={backend}&model={model}")
+    page.goto(f"{url}?backend={backend}" + (f"&model={model}" if model else ""))
     page.evaluate("window.inverseFaceNet.ready")
     ready_s = time.perf_counter() - start_time
     photo = "data:image/jpeg;base64," + base64.b64encode(PHOTO.read_bytes()).decode()
@@ -79,12 +79,12 @@ def measure(browser, url: str, backend: str, repeats: int, model: str = "fp32") 
     }  # fmt: skip
 
 
-def measure_live(browser, url: str, backend: str, seconds: float, model: str = "fp32") -> dict[str, float]:
+def measure_live(browser, url: str, backend: str, seconds: float, model: str | None = None) -> dict[str, float]:
     """Live mode on the fake camera: fps over ``seconds`` after the first 3 frames, the page's ms per stage, and
     how often the page got to draw meanwhile (animation frames per second: at most that many processed frames
     reach the screen)."""
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    page.goto(f"{url}?backend={backend}&model={model}")
+    page.goto(f"{url}?backend={backend}" + (f"&model={model}" if model else ""))
     page.evaluate("window.inverseFaceNet.ready")
     page.click("#live")
     clicked = time.perf_counter()
@@ -121,7 +121,8 @@ def main() -> None:
     parser.add_argument("--backends", nargs="+", default=["wasm", "webgpu"])
     parser.add_argument("--live", type=float, default=10, help="seconds of live mode per backend (0: skip)")
     parser.add_argument("--away", action="store_true", help="also live mode with the face away half the time")
-    parser.add_argument("--model", default="fp32", help="the page's network (?model=): fp32, fp16, int8w or int8")
+    parser.add_argument("--model", help="the page's network (?model=): fp32, fp16, int8w or int8 (default: the "
+                        "page's own choice, int8 on wasm and fp32 on WebGPU)")  # fmt: skip
     args = parser.parse_args()
     chromium = shutil.which("chromium")
     if chromium is None or not (DIST / "index.html").is_file():

@@ -99,15 +99,19 @@ def synthetic_input(model):
 
 @pytest.mark.parametrize("backend", ["wasm", "webgpu"])
 def test_network_matches_python_onnxruntime(browser, site, synthetic_input, backend):
+    """By default wasm runs the int8 graph Python runs on a CPU (alike to float rounding), WebGPU the float one."""
     page, hosts = open_page(browser, site, backend)
-    session = onnxruntime.InferenceSession(str(MODELS / "inversefacenet_fp32.onnx"), providers=["CPUExecutionProvider"])
+    variant = page.evaluate("window.inverseFaceNet.variant")
+    assert variant == {"wasm": "int8", "webgpu": "fp32"}[backend]
+    graph = MODELS / f"inversefacenet_{variant}.onnx"
+    session = onnxruntime.InferenceSession(str(graph), providers=["CPUExecutionProvider"])
     expected = session.run(None, {"image": synthetic_input})[0][0]
     output = np.array(page.evaluate("x => window.inverseFaceNet.runNetwork(x)", synthetic_input.ravel().tolist()))
     assert output.shape == expected.shape
     np.testing.assert_allclose(output, expected, atol=1e-3)
     assert hosts <= {site.split("/")[2]}
     # the page cuts its inputs by the rule the ONNX file carries, which is the checkpoint's
-    metadata = {p.key: p.value for p in onnx.load(MODELS / "inversefacenet_fp32.onnx").metadata_props}
+    metadata = {p.key: p.value for p in onnx.load(graph).metadata_props}
     assert page.evaluate("window.inverseFaceNet.preprocessing") == json.loads(metadata[PREPROCESSING_KEY])
     assert json.loads(metadata[PREPROCESSING_KEY])["crop_scale"] == Predictor.load(DEFAULT_CHECKPOINT).config.crop_scale
     page.close()
@@ -197,7 +201,7 @@ def test_a_split_network_reads_the_whole_crop_and_the_mask(browser, site, model,
     fp32 = export_fp32(split_network.network, split_network.config).SerializeToString()
     page = browser.new_page()
     page.route("**/models/inversefacenet_fp32.onnx", lambda route: route.fulfill(body=fp32))
-    page.goto(f"{site}?backend=wasm")
+    page.goto(f"{site}?backend=wasm&model=fp32")
     page.evaluate("window.inverseFaceNet.ready")
     assert page.evaluate("window.inverseFaceNet.preprocessing.input_mask") == "split"
     config = split_network.config

@@ -840,12 +840,11 @@ function buildLive(app: App, live: Live): void {
 async function main(): Promise<void> {
   const status = $("status");
   status.textContent = "Loading the face model, the landmark detector and the network…";
-  const variant = query.get("model") ?? "fp32";
   const backend = query.get("backend");
   const [model, detector, network] = await Promise.all([
     FaceModel.load(`${BASE}models/`),
     LandmarkDetector.create(BASE),
-    createNetwork(BASE, variant, backend),
+    createNetwork(BASE, query.get("model"), backend),
   ]);
   if (network.preprocessing.face_model_sha256 !== model.index.face_model_sha256)
     throw new Error("the network was trained for another face model than models/facemodel.bin: re-export both");
@@ -858,11 +857,12 @@ async function main(): Promise<void> {
     (stats) => reportLive(app, stats));
   buildControls(app, live);
   setResults(false);
-  $("backend").textContent = `${network.backend} · ${variant}`;
+  $("backend").textContent = `${network.backend} · ${network.variant}`;
   status.textContent = network.note ? `Ready: choose a photo. (${network.note}.)` : "Ready: choose a photo.";
   app.prepareTextures();
   Object.assign(window.inverseFaceNet, {
     backend: network.backend,
+    variant: network.variant, // the network file: models/inversefacenet_<variant>.onnx
     preprocessing: network.preprocessing, // read from the ONNX file's metadata_props
     faceModel: model, // geometry(shape, expression), albedo(albedo): parity with the Python face model
     reconstruct: async (url: string) => {
