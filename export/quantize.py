@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import sys
 import tempfile
 import time
@@ -70,13 +71,15 @@ class _Inputs(CalibrationDataReader):
 
 def quantize(graph: onnx.ModelProto, inputs: list[np.ndarray], checkpoint_sha256: str) -> onnx.ModelProto:
     """The int8 graph of a float one (its metadata kept), the head's last Gemm left float."""
-    last = [node.name for node in graph.graph.node if node.op_type == "Gemm"][-1:]
+    gemms = [node.name for node in graph.graph.node if node.op_type == "Gemm"]
+    if not gemms:
+        raise ValueError("the graph has no Gemm head to keep float: is it InverseFaceNet's network?")
     with tempfile.TemporaryDirectory() as folder:
         source, target = Path(folder) / "float.onnx", Path(folder) / "int8.onnx"
         onnx.save(graph, source)
         quantize_static(source, target, _Inputs(inputs), quant_format=QuantFormat.QDQ, per_channel=True,
                         activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
-                        calibrate_method=CalibrationMethod.Percentile, nodes_to_exclude=last)  # fmt: skip
+                        calibrate_method=CalibrationMethod.Percentile, nodes_to_exclude=gemms[-1:])  # fmt: skip
         quantized = onnx.load(target)
     properties = {prop.key: prop.value for prop in graph.metadata_props}
     onnx.helper.set_model_props(quantized, {**properties, QUANTIZED_FROM_KEY: checkpoint_sha256})
@@ -100,23 +103,29 @@ def forward_ms(predictor: OnnxPredictor, repeats: int = 200) -> float:
 def compare(model: FaceModel, checkpoint: Path, count: int) -> dict[str, dict[str, float]]:
     """The float and the int8 graph on the realistic row's first ``count`` faces (network alone), and their ms."""
     truth = held_out_set(model, REALISTIC_OF).select(slice(0, count))
-    rows = {}
-    for name, predictor in (("float", OnnxPredictor.load(checkpoint, model, threads=1)),
-                            ("int8", OnnxPredictor.load_int8(checkpoint, model, threads=1))):  # fmt: skip
+    rows, int8 = {}, OnnxPredictor.load_int8(checkpoint, model, threads=1)
+    if int8 is None:
+        raise ValueError(f"no int8 graph quantized from {checkpoint} beside it")
+    for name, predictor in (("float", OnnxPredictor.load(checkpoint, model, threads=1)), ("int8", int8)):
         scores = real_path(model, predictor, truth, fit=False)["network (real path)"]
         rows[name] = {**scores, "ms_batch1_one_thread": forward_ms(predictor)}
         print(name, json.dumps(rows[name]), flush=True)
     return rows
 
 
-def write_int8(checkpoint: Path, calibration: int = 64) -> str:
-    """Quantize ``checkpoint`` into :func:`int8_path` beside it; says what it wrote."""
+def write_int8(checkpoint: Path, calibration: int = 64) -> int:
+    """Quantize ``checkpoint`` into :func:`int8_path` beside it (replaced at once: never half written); returns how
+    many faces calibrated it."""
     model = FaceModel.load()
     network, config = load_network(checkpoint, model)
     inputs = calibration_inputs(model, config, calibration)
     out = int8_path(checkpoint)
-    onnx.save(quantize(export_fp32(network, config), inputs, hashlib.sha256(checkpoint.read_bytes()).hexdigest()), out)
-    return f"{out}: {out.stat().st_size / 1e6:.2f} MB, calibrated on {len(inputs)} photo-like faces"
+    partial = out.with_suffix(f".{os.getpid()}.tmp")
+    onnx.save(quantize(export_fp32(network, config), inputs, hashlib.sha256(checkpoint.read_bytes()).hexdigest()),
+              partial)  # fmt: skip
+    partial.replace(out)
+    print(f"{out}: {out.stat().st_size / 1e6:.2f} MB, calibrated on {len(inputs)} photo-like faces")
+    return len(inputs)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -126,12 +135,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--realistic", type=int, default=0, help="score float and int8 on this many faces (0: no)")
     parser.add_argument("--report", type=Path, default=Path("reports/onnx/int8.json"))
     args = parser.parse_args(argv)
-    print(write_int8(args.checkpoint, args.calibration))
+    faces = write_int8(args.checkpoint, args.calibration)
     if args.realistic:
         rows = compare(FaceModel.load(), args.checkpoint, args.realistic)
         command = " ".join(["python -m export.quantize", *(sys.argv[1:] if argv is None else argv)])
         args.report.parent.mkdir(parents=True, exist_ok=True)
-        report = {"command": command, "faces": args.realistic, "rows": rows}
+        report = {"command": command, "calibration_faces": faces, "faces": args.realistic, "rows": rows}
         args.report.write_text(json.dumps(report, indent=1) + "\n")
 
 

@@ -386,11 +386,11 @@ def test_onnxruntime_predictor_matches_torch_and_is_cached(model, tmp_path, monk
         onnx(inputs[:, :64])
 
 
-def test_on_a_cpu_the_shipped_int8_graph_reads_faces_as_the_float_network_does(model):
+def test_on_a_cpu_the_shipped_int8_graph_reads_faces_as_the_float_network_does(model, monkeypatch):
     """"auto" without a GPU runs the int8 graph shipped beside the checkpoint (quantized from these very weights,
     which it records, so a stale graph cannot ship unnoticed); on real faces its readings stay within a fraction of
     a degree and a millimetre of the float network's."""
-    assert not torch.cuda.is_available()
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     quantized, exact = load_predictor(DEFAULT_CHECKPOINT, model), load_predictor(DEFAULT_CHECKPOINT, model, "torch")
     assert quantized.backend == "onnxruntime-int8" and quantized.config == exact.config
     config = exact.config
@@ -405,9 +405,11 @@ def test_on_a_cpu_the_shipped_int8_graph_reads_faces_as_the_float_network_does(m
     assert apart["mask_iou"] > 0.97, apart
 
 
-def test_an_int8_graph_of_other_weights_is_not_used(model, tmp_path, caplog):
-    """A checkpoint replaced without a new ``export.quantize``: "auto" says so and runs the float network; asking
-    for int8 fails in plain words, as it does where no graph ships."""
+def test_an_int8_graph_of_other_weights_is_not_used(model, tmp_path, caplog, monkeypatch):
+    """A checkpoint replaced without a new ``export.quantize``, or a damaged graph: "auto" says so and runs the float
+    network; asking for int8 fails in plain words, as it does where no graph ships."""
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setenv("INVERSEFACENET_CACHE", str(tmp_path / "cache"))
     checkpoint = Path(shutil.copy(DEFAULT_CHECKPOINT, tmp_path / "net.safetensors"))
     assert load_predictor(checkpoint, model).backend == "onnxruntime"  # none ships beside it
     with pytest.raises(CheckpointError, match="no int8 graph"):
@@ -420,6 +422,8 @@ def test_an_int8_graph_of_other_weights_is_not_used(model, tmp_path, caplog):
     assert "quantized from other weights" in caplog.text
     with pytest.raises(CheckpointError, match="no int8 graph quantized from"):
         load_predictor(checkpoint, model, "onnxruntime-int8")
+    int8_path(checkpoint).write_bytes(int8_path(DEFAULT_CHECKPOINT).read_bytes()[:100_000])  # cut short
+    assert load_predictor(checkpoint, model).backend == "onnxruntime"
 
 
 def test_onnxruntime_threads_are_set_per_predictor(model, tmp_path, monkeypatch):

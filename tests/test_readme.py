@@ -219,6 +219,10 @@ CURRENT = [
      [("browser", "median_ms"), ("browser", "first_ms")]),
     (SPEED, "ONNX network, fp32 / fp16 / int8 weights", "reports/onnx/parity.json",
      [(variant, metric) for metric in ("size_mb", "onnxruntime_cpu_ms") for variant in ("fp32", "fp16", "int8w")]),
+    (SPEED, "network reading on a CPU, int8 graph (the default) against float", "reports/onnx/int8.json",
+     [("rows", graph, "ms_batch1_one_thread") for graph in ("int8", "float")]
+     + [("rows", graph, metric) for graph in ("int8", "float")
+        for metric in ("rotation_error_deg", "geometric_rmse_mm")]),
 ]  # fmt: skip
 
 

@@ -14,15 +14,23 @@ import torch
 from safetensors.torch import load_file
 
 from inversefacenet import FaceParameters, Reconstructor
-from inversefacenet.checkpoint import CheckpointError, NetworkConfig, Predictor, load_network, save_checkpoint
+from inversefacenet.checkpoint import (
+    DEFAULT_CHECKPOINT,
+    CheckpointError,
+    NetworkConfig,
+    Predictor,
+    load_network,
+    save_checkpoint,
+)
 from inversefacenet.cli import main as cli
 from inversefacenet.detection import LandmarkDetector
 from inversefacenet.networks import build_network
-from inversefacenet.predictor import OnnxPredictor
+from inversefacenet.predictor import OnnxPredictor, int8_path, load_predictor, quantized_from
 from inversefacenet.preprocess import crop_for_landmarks, crop_input
 from inversefacenet.render import camera as cam
 from inversefacenet.render import render
 from tests.conftest import known_face, photo_of, random_parameters
+from training import ship
 from training.bootstrap import bootstrap
 from training.corpus import PAPER, SyntheticStream, held_out_set, sample_parameters
 from training.evaluate import metrics, nearest_face, placement_error, projected, realistic_photos, turned_faces
@@ -205,6 +213,22 @@ def test_geometry_term_is_the_face_regions_mean_squared_displacement(model):
     assert float(combined(other, target)) == pytest.approx(
         float(ParameterLoss(model)(other, target)) + 3 * float(term(other, target)), rel=1e-4
     )
+
+
+def test_shipping_writes_the_checkpoint_and_its_int8_graph_together(model, tmp_path, monkeypatch):
+    """The shipped checkpoint, its sidecar and the int8 graph quantized from those very bytes land side by side (made
+    in a scratch folder, then moved in); an earlier checkpoint's graph does not stay beside new weights."""
+    target = tmp_path / "inversefacenet.safetensors"
+    monkeypatch.setattr(ship, "DEFAULT_CHECKPOINT", target)
+    int8_path(target).write_bytes(b"an earlier network's graph")
+    network, config = load_network(DEFAULT_CHECKPOINT, model)
+    ship.ship_with_int8(network, config, {"source": "test"}, realistic=0)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "inversefacenet.json", "inversefacenet.safetensors", "inversefacenet_int8.onnx"]  # fmt: skip
+    assert json.loads(target.with_suffix(".json").read_text())["source"] == "test"
+    int8 = load_predictor(target, model, "onnxruntime-int8")  # raises unless quantized from these bytes
+    assert quantized_from(int8_path(target).read_bytes()) == hashlib.sha256(target.read_bytes()).hexdigest()
+    assert int8.config == config
 
 
 def test_ship_gate_needs_a_pareto_improvement():

@@ -72,8 +72,8 @@ function wasmThreads(cores: number): number {
 }
 
 /** The network a backend runs unless ?model= says: on wasm the int8 graph, which Python's pipeline runs on a CPU
- * (read alike to 1e-6; 8.6 against 13.8 ms a reading and 29.5 against 26.6 live fps on this project's 2-core test
- * machine, 3.1 against 11.4 MB); on WebGPU the float graph. */
+ * (read alike to 1e-6; 8.1-10.0 against 13.8 ms a reading and 29.5 against 26.1-27.2 live fps on this project's
+ * 2-core test machine, 3.1 against 11.4 MB); on WebGPU the float graph. */
 function defaultVariant(backend: Backend): string {
   return backend === "wasm" ? "int8" : "fp32";
 }
@@ -106,19 +106,32 @@ async function createSession(bytes: Uint8Array, backend: Backend): Promise<{ ses
   }
 }
 
-/** The network `wanted` (a backend) and `asked` (a variant, null: the backend's default) name; a default int8 graph
- * that was not exported (a checkpoint quantized by no `python -m export.quantize`) gives way to the float one. */
+/** The network file `asked` names (a variant; null: the backend's default, where a default int8 graph that was not
+ * exported, for a checkpoint no `python -m export.quantize` ran on, gives way to the float one, with a note). */
+async function fetchVariant(base: string, asked: string | null, backend: Backend): Promise<{ variant: string;
+  model: string; bytes: Uint8Array; note: string | null }> {
+  const variant = asked ?? defaultVariant(backend);
+  try {
+    return { variant, ...(await fetchModel(base, variant)), note: null };
+  } catch (error) {
+    if (asked !== null || variant === "fp32") throw error;
+    return { variant: "fp32", ...(await fetchModel(base, "fp32")), note: "no int8 network on this server: running fp32" };
+  }
+}
+
+/** The network on the backend `wanted` names (null: WebGPU on a hardware adapter, else wasm) and the variant `asked`
+ * names (null: that backend's default, also when a WebGPU session falls back to wasm). */
 export async function createNetwork(base: string, asked: string | null, wanted: string | null): Promise<Network> {
   ort.env.wasm.wasmPaths = `${base}ort/`;
   ort.env.wasm.numThreads = wasmThreads(navigator.hardwareConcurrency || 1);
   const { asked: askedBackendName, note: askNote } = askedBackend(wanted);
   const first = askedBackendName ?? ((await webgpuUsable(asked === "fp16")) ? "webgpu" : "wasm");
-  let variant = asked ?? defaultVariant(first);
-  const { model, bytes } = await fetchModel(base, variant).catch((error: Error) => {
-    if (asked !== null || variant === "fp32") throw error;
-    variant = "fp32";
-    return fetchModel(base, variant);
-  });
+  let { variant, model, bytes, note: fileNote } = await fetchVariant(base, asked, first);
+  let { session, backend, note } = await createSession(bytes, first);
+  if (backend !== first && asked === null) { // WebGPU fell back to wasm: wasm's own default network
+    ({ variant, model, bytes, note: fileNote } = await fetchVariant(base, asked, backend));
+    session = (await createSession(bytes, backend)).session;
+  }
   const metadata = onnxMetadata(bytes).get(PREPROCESSING_KEY);
   if (!metadata) throw new Error(`${model} carries no ${PREPROCESSING_KEY} metadata: re-export it (make web-build)`);
   const preprocessing = JSON.parse(metadata) as Preprocessing;
@@ -127,12 +140,11 @@ export async function createNetwork(base: string, asked: string | null, wanted: 
     throw new Error(`${model} reads its crop by the input rule "${rule}", which this page cannot prepare`);
   }
   const channels = INPUT_CHANNELS[rule];
-  const { session, backend, note } = await createSession(bytes, first);
   return {
     backend,
     variant,
     model,
-    note: note ?? askNote,
+    note: [note, askNote, fileNote].filter((text) => text !== null).join("; ") || null,
     preprocessing,
     async run(input: Float32Array, size: number) {
       const start = performance.now();
