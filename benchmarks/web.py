@@ -52,6 +52,7 @@ def measure(browser, url: str, backend: str, repeats: int, model: str | None = N
     page.goto(f"{url}?backend={backend}" + (f"&model={model}" if model else ""))
     page.evaluate("window.inverseFaceNet.ready")
     ready_s = time.perf_counter() - start_time
+    variant = page.evaluate("window.inverseFaceNet.variant")  # the network file the page chose or was given
     photo = "data:image/jpeg;base64," + base64.b64encode(PHOTO.read_bytes()).decode()
     result = page.evaluate("u => window.inverseFaceNet.reconstruct(u)", photo)
     first_s = time.perf_counter() - start_time
@@ -71,7 +72,7 @@ def measure(browser, url: str, backend: str, repeats: int, model: str | None = N
     )
     page.close()
     return {
-        "ready_s": round(ready_s, 2), "first_result_s": round(first_s, 2),
+        "network": variant, "ready_s": round(ready_s, 2), "first_result_s": round(first_s, 2),
         "first_landmarks_ms": round(result["timings"]["landmarks_ms"], 1),
         "first_network_ms": round(result["timings"]["network_ms"], 1),
         "network_ms_median": round(statistics.median(times), 2), "network_ms_min": round(min(times), 2),
