@@ -21,7 +21,6 @@ Writes, into --out:
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import time
 from dataclasses import asdict
@@ -40,7 +39,7 @@ from inversefacenet.facemodel.model import FaceModel
 from inversefacenet.lighting import PRESETS
 from inversefacenet.metrics import outcomes
 from inversefacenet.params import EXPRESSION_CONTROLS, FaceParameters
-from inversefacenet.predictor import export_onnx, int8_path, quantized_from
+from inversefacenet.predictor import export_onnx, int8_graph
 from training.corpus import held_out_set, render_inputs
 
 PREPROCESSING_KEY = "inversefacenet.preprocessing"
@@ -282,10 +281,8 @@ def main(argv: list[str] | None = None) -> None:
     network, config = load_network(args.checkpoint, face_model)
     fp32 = export_fp32(network, config)
     models = {"fp32": fp32, "fp16": to_fp16(fp32), "int8w": to_int8_weights(fp32)}
-    int8 = int8_path(args.checkpoint)
-    sha256 = hashlib.sha256(args.checkpoint.read_bytes()).hexdigest()
-    if int8.is_file() and quantized_from(int8.read_bytes()) == sha256:  # quantized from these very weights
-        models["int8"] = onnx.load(int8)
+    if (int8 := int8_graph(args.checkpoint)) is not None:  # quantized from these very weights
+        models["int8"] = onnx.load_from_string(int8)
     (args.out / "inversefacenet_int8.onnx").unlink(missing_ok=True)  # never an earlier checkpoint's beside this one
     for name, model in models.items():
         onnx.save(model, args.out / f"inversefacenet_{name}.onnx")

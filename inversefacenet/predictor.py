@@ -62,9 +62,8 @@ class OnnxPredictor:
     """The network through ONNX Runtime (CPU); the same interface as the torch ``Predictor``.
 
     Thread-safe: an ``InferenceSession`` may run concurrently, its runs sharing its threads. ``threads``: intra-op
-    threads (default: one per usable core, the fastest for one user: the float graph 1.7 against 3.4 ms per reading on
-    2 cores); the
-    app, whose one session serves N requests at once, gives it cores // N (:mod:`demo.serving`).
+    threads (default: one per usable core, the fastest for one user: the float graph 1.7 against 3.4 ms per reading
+    on 2 cores); the app, whose one session serves N requests at once, gives it cores // N (:mod:`demo.serving`).
     """
 
     def __init__(self, onnx_model: bytes, config: NetworkConfig, threads: int | None = None,
@@ -95,22 +94,15 @@ class OnnxPredictor:
     @classmethod
     def load_int8(cls, path: str | Path, model: FaceModel | None = None,
                   threads: int | None = None) -> OnnxPredictor | None:  # fmt: skip
-        """A checkpoint's int8 graph (:func:`int8_path`), or None when none ships or it was quantized from other
-        weights (a checkpoint replaced without a new ``python -m export.quantize``: said in the log)."""
-        path = Path(path)
-        graph_path = int8_path(path)
-        if not graph_path.is_file():
-            return None
-        graph = graph_path.read_bytes()
-        if quantized_from(graph) != hashlib.sha256(path.read_bytes()).hexdigest():
-            log.warning("%s is unreadable or was quantized from other weights than %s: the float network is used "
-                        "(re-run python -m export.quantize)", graph_path.name, path.name)  # fmt: skip
+        """A checkpoint's int8 graph (:func:`int8_graph`), or None when none is usable (said in the log)."""
+        graph = int8_graph(path)
+        if graph is None:
             return None
         _, config = load_network(path, model)
         try:
             return cls(graph, config, threads, backend="onnxruntime-int8")
         except Exception as error:  # noqa: BLE001 - ONNX Runtime's load errors share no base class
-            log.warning("%s cannot be loaded (%s): the float network is used", graph_path.name, error)
+            log.warning("%s cannot be loaded (%s): the float network is used", int8_path(path).name, error)
             return None
 
     def __call__(self, inputs: np.ndarray) -> FaceParameters:
@@ -121,6 +113,22 @@ class OnnxPredictor:
         """(B, config.n_outputs) raw network outputs: parameters, then the crop alignment if it has one."""
         (vector,) = self.session.run(None, {"image": channels_first(inputs, self.config)})
         return vector
+
+
+def int8_graph(checkpoint: str | Path) -> bytes | None:
+    """The int8 graph (ONNX bytes) beside ``checkpoint`` (:func:`int8_path`), or None when none ships, or when it is
+    unreadable or was quantized from other weights (a checkpoint replaced without a new ``python -m
+    export.quantize``: said in the log)."""
+    checkpoint = Path(checkpoint)
+    path = int8_path(checkpoint)
+    if not path.is_file():
+        return None
+    graph = path.read_bytes()
+    if quantized_from(graph) != hashlib.sha256(checkpoint.read_bytes()).hexdigest():
+        log.warning("%s is unreadable or was quantized from other weights than %s: the float network is used "
+                    "(re-run python -m export.quantize)", path.name, checkpoint.name)  # fmt: skip
+        return None
+    return graph
 
 
 def quantized_from(graph: bytes) -> str | None:

@@ -94,15 +94,13 @@ async function fetchModel(base: string, variant: string): Promise<{ model: strin
   return { model, bytes: new Uint8Array(await response.arrayBuffer()) };
 }
 
-/** The session on the asked backend; a forced WebGPU that this browser cannot give falls back to wasm, with a note. */
-async function createSession(bytes: Uint8Array, backend: Backend): Promise<{ session: ort.InferenceSession;
-  backend: Backend; note: string | null }> {
+/** A session on `backend`; null when it is WebGPU and this browser cannot give it. */
+async function createSession(bytes: Uint8Array, backend: Backend): Promise<ort.InferenceSession | null> {
   try {
-    return { session: await ort.InferenceSession.create(bytes, { executionProviders: [backend] }), backend, note: null };
+    return await ort.InferenceSession.create(bytes, { executionProviders: [backend] });
   } catch (error) {
     if (backend !== "webgpu") throw error;
-    const session = await ort.InferenceSession.create(bytes, { executionProviders: ["wasm"] });
-    return { session, backend: "wasm", note: "WebGPU is not available in this browser: running on wasm" };
+    return null;
   }
 }
 
@@ -126,12 +124,15 @@ export async function createNetwork(base: string, asked: string | null, wanted: 
   ort.env.wasm.numThreads = wasmThreads(navigator.hardwareConcurrency || 1);
   const { asked: askedBackendName, note: askNote } = askedBackend(wanted);
   const first = askedBackendName ?? ((await webgpuUsable(asked === "fp16")) ? "webgpu" : "wasm");
-  let { variant, model, bytes, note: fileNote } = await fetchVariant(base, asked, first);
-  let { session, backend, note } = await createSession(bytes, first);
-  if (backend !== first && asked === null) { // WebGPU fell back to wasm: wasm's own default network
-    ({ variant, model, bytes, note: fileNote } = await fetchVariant(base, asked, backend));
-    session = (await createSession(bytes, backend)).session;
+  let file = await fetchVariant(base, asked, first);
+  let [backend, note]: [Backend, string | null] = [first, null];
+  let session = await createSession(file.bytes, first);
+  if (session === null) { // a forced WebGPU this browser cannot give: wasm, on its own default network unless asked
+    [backend, note] = ["wasm", "WebGPU is not available in this browser: running on wasm"];
+    if (asked === null) file = await fetchVariant(base, asked, backend);
+    session = (await createSession(file.bytes, backend))!;
   }
+  const { variant, model, bytes, note: fileNote } = file;
   const metadata = onnxMetadata(bytes).get(PREPROCESSING_KEY);
   if (!metadata) throw new Error(`${model} carries no ${PREPROCESSING_KEY} metadata: re-export it (make web-build)`);
   const preprocessing = JSON.parse(metadata) as Preprocessing;
