@@ -30,6 +30,7 @@ import numpy as np
 from inversefacenet.facemodel.model import FaceModel
 from inversefacenet.landmark_offsets import MeasuredOffsets
 from inversefacenet.lighting import Light, sh_from_light
+from inversefacenet.mirror import ParameterMirror
 from inversefacenet.params import N_ROTATION, N_SH, FaceParameters
 from inversefacenet.preprocess import (
     ALIGNMENT_SIZE,
@@ -269,6 +270,7 @@ class SyntheticStream:
     photos: PhotoFaces | None = None  # real photos labelled by the fit (training.photo_labels)
     photo_share: float = 0.0
     composite_share: float = 0.0
+    mirror_share: float = 0.0  # share of rows flipped left-right, with their mirror images' answers
 
     def __post_init__(self) -> None:
         if not 0 <= self.paired_share <= 1:
@@ -286,6 +288,9 @@ class SyntheticStream:
         if self.paired is not None and self.paired.parameters.shape[1] != self.model.layout.size:
             raise ValueError(f"paired faces have {self.paired.parameters.shape[1]} parameters, the face model "
                              f"{self.model.layout.size}: measured with another face model")  # fmt: skip
+        if not 0 <= self.mirror_share <= 1:
+            raise ValueError(f"mirror_share is a share of each batch, in [0, 1]; got {self.mirror_share}")
+        self._mirror = ParameterMirror.of(self.model) if self.mirror_share else None
 
     def parameters(self, rng: np.random.Generator) -> FaceParameters:
         if self.pool is None:
@@ -300,7 +305,7 @@ class SyntheticStream:
         return params
 
     def batch(self, index: int) -> tuple[np.ndarray, np.ndarray]:
-        """(inputs (B, S, S, 3), target vectors (B, P), or (B, P + 3) with the crop alignment after the parameters)."""
+        """(inputs (B, S, S, C), target vectors (B, P), or (B, P + 3) with the crop alignment after the parameters)."""
         rng = np.random.default_rng([self.seed, index])
         params, own_offsets = self.with_paired(self.parameters(rng), rng)
         rendered = render_batch(self.model, params, self.size, self.realism, rng, self.mask, own_offsets)
@@ -317,9 +322,11 @@ class SyntheticStream:
                 composites, packed[rows] = rendered_into_photos(self.model, self.photos, len(rows), rng,
                                                                 self.realism, self.mask)  # fmt: skip
                 inputs[rows], alignment[rows] = composites.inputs, composites.alignment
-        if self.alignment:
-            return inputs, np.concatenate([packed, alignment], axis=1)
-        return inputs, packed
+        targets = np.concatenate([packed, alignment], axis=1) if self.alignment else packed
+        if self._mirror is not None:  # a face and its mirror image are equally likely faces
+            rows = np.flatnonzero(rng.uniform(size=self.batch_size) < self.mirror_share)
+            inputs[rows], targets[rows] = inputs[rows, :, ::-1], self._mirror(targets[rows])
+        return inputs, targets
 
     def with_paired(self, params: FaceParameters, rng: np.random.Generator,
                     ) -> tuple[FaceParameters, list[np.ndarray | None] | None]:  # fmt: skip

@@ -58,6 +58,7 @@ class TrainConfig:
     photo_labels: str | None = None  # real photos labelled by the fit (training.photo_labels)
     photo_share: float = 0.0  # share of each training batch drawn from photo_labels (validation stays without)
     composite_share: float = 0.0  # another share: rendered faces in photo_labels' photos (corpus.rendered_into_photos)
+    mirror_share: float = 0.0  # share of each batch flipped left-right, with mirrored answers (inversefacenet.mirror)
     seed: int = 0
     validate_every: int = 500
     validation_size: int = 256
@@ -244,7 +245,8 @@ def _corpus(config: TrainConfig, model: FaceModel, seed: int) -> tuple[Synthetic
         photos = PhotoFaces(PhotoLabels.load(Path(config.photo_labels)), config.input_size, config.input_mask)
     stream = SyntheticStream(model, config.input_size, config.batch_size, seed, distribution, **options,
                              paired=paired, paired_share=config.paired_share, photos=photos,
-                             photo_share=config.photo_share, composite_share=config.composite_share)  # fmt: skip
+                             photo_share=config.photo_share, composite_share=config.composite_share,
+                             mirror_share=config.mirror_share)  # fmt: skip
     validation = SyntheticStream(model, config.input_size, config.validation_size, 987_654_321, distribution,
                                  **options).batch(0)  # fmt: skip
     return stream, validation
