@@ -1,8 +1,8 @@
 """The parameters of a face seen in a horizontally flipped picture (x -> -x in the camera and head frames).
 
 A face and its mirror image are equally likely faces, so a network should read a flipped crop as the mirrored
-parameters. Training shows it flipped crops with mirrored answers (``training.corpus``); a reading can average a
-crop's answer with the mirrored answer of its flipped copy (``inversefacenet.pipeline``).
+parameters. Training shows it flipped crops with mirrored answers (``training.corpus``); :class:`MirroredReading`
+averages a crop's answer with the mirrored answer of its flipped copy.
 
 Under the mirror S = diag(-1, 1, 1): a rotation R becomes S R S (pitch kept, yaw and roll negated); the
 geometry's vertex k moves to S times the vertex mirrored onto k, which the shape basis expresses by least squares
@@ -12,13 +12,16 @@ vertices; SH coefficients odd in x change sign; a crop alignment's x shift chang
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from scipy.spatial import cKDTree
 
+from inversefacenet.checkpoint import NetworkConfig, to_parameters
 from inversefacenet.facemodel.model import FaceModel
-from inversefacenet.params import ParameterLayout
+from inversefacenet.params import FaceParameters, ParameterLayout
 from inversefacenet.render.sh import sh_basis
 
 FLIP = np.array([-1.0, 1.0, 1.0])
@@ -59,6 +62,12 @@ class ParameterMirror:
         return cls(model.layout, shape_map, shape_offset, albedo_map, albedo_offset,
                    np.array([names.index(name) for name in swapped]), sh_sign)  # fmt: skip
 
+    def both_ways(self, read: Callable[[np.ndarray], np.ndarray], inputs: np.ndarray) -> np.ndarray:
+        """A network's (B, outputs) for (B, S, S, C) ``inputs`` read as they are and flipped left-right, averaged
+        (the flipped reading mirrored back): one batch of 2B."""
+        both = np.asarray(read(np.concatenate([inputs, inputs[:, :, ::-1]])))
+        return (both[: len(inputs)] + self(both[len(inputs) :])) / 2
+
     def __call__(self, vectors: np.ndarray) -> np.ndarray:
         """(B, P) or (B, P + 3) -> the mirror images' vectors, same shape and dtype."""
         slices, out = self.layout.slices, np.array(vectors, copy=True)
@@ -83,3 +92,20 @@ def _mirror_map(basis: np.ndarray, std: np.ndarray, mean: np.ndarray, mirrored: 
     solved = np.linalg.lstsq(scaled, np.column_stack([flipped, (mean[mirrored] * flip - mean).reshape(-1)]),
                              rcond=None)[0]  # fmt: skip
     return solved[:, :-1], solved[:, -1]
+
+
+class MirroredReading:
+    """A network predictor (:class:`inversefacenet.predictor.NetworkPredictor`) that reads every crop as it is and
+    flipped left-right, in one batch, and answers the mean of the two readings (the flipped one mirrored back)."""
+
+    def __init__(self, predictor: Any, mirror: ParameterMirror) -> None:
+        self.predictor, self.mirror = predictor, mirror
+        self.config: NetworkConfig = predictor.config
+        self.backend = f"{predictor.backend}, read mirrored too"
+
+    def __call__(self, inputs: np.ndarray) -> FaceParameters:
+        return to_parameters(self.outputs(inputs), self.config)
+
+    def outputs(self, inputs: np.ndarray) -> np.ndarray:
+        """(B, S, S, C) -> (B, outputs)."""
+        return self.mirror.both_ways(self.predictor.outputs, inputs)

@@ -3,9 +3,11 @@
 import numpy as np
 import pytest
 
-from inversefacenet.mirror import ParameterMirror
+from inversefacenet import Reconstructor
+from inversefacenet.checkpoint import DEFAULT_CHECKPOINT, Predictor
+from inversefacenet.mirror import MirroredReading, ParameterMirror
 from inversefacenet.params import FaceParameters
-from tests.conftest import random_parameters
+from tests.conftest import known_face, photo_of, random_parameters
 from training.corpus import SyntheticStream, render_inputs
 from training.realism import Realism
 
@@ -62,3 +64,44 @@ def test_a_stream_flips_its_mirror_share_with_mirrored_answers(model, mirror):
     np.testing.assert_array_equal(answers[kept & ~flipped], targets[kept & ~flipped])
     with pytest.raises(ValueError, match="mirror_share"):
         SyntheticStream(model, 48, 2, seed=4, mirror_share=1.5)
+
+
+class _Constant:
+    """A reader that ignores the picture: the same answer for every crop."""
+
+    backend = "constant"
+
+    def __init__(self, answer: np.ndarray, config) -> None:
+        self.answer, self.config = answer, config
+
+    def outputs(self, inputs: np.ndarray) -> np.ndarray:
+        return np.repeat(self.answer[None], len(inputs), axis=0)
+
+
+def test_a_reading_both_ways_of_a_reader_blind_to_the_picture_is_a_symmetric_face(model, mirror):
+    config = Predictor.load(DEFAULT_CHECKPOINT, model).config
+    face = random_parameters(model, 1, seed=8)
+    face.rotation[:] = np.radians([12.0, 25.0, -8.0])
+    face.expression[0, list(model.expression_names).index("mouthSmileLeft")] = 0.8
+    answer = np.concatenate([face.pack()[0], [0.05, 0.02, 0.1]]).astype(np.float32)
+    read = MirroredReading(_Constant(answer, config), mirror)
+    out = read.outputs(np.zeros((2, 8, 8, 3), np.float32))
+    params = read(np.zeros((2, 8, 8, 3), np.float32))
+    np.testing.assert_allclose(np.degrees(params.rotation), [[12.0, 0.0, 0.0]] * 2, atol=1e-4)  # pitch kept
+    names = list(model.expression_names)
+    left, right = names.index("mouthSmileLeft"), names.index("mouthSmileRight")
+    np.testing.assert_allclose(params.expression[:, left], params.expression[:, right])
+    np.testing.assert_allclose(out[:, model.layout.size :], [[0.0, 0.02, 0.1]] * 2, atol=1e-7)  # centred in x
+
+
+def test_the_shipped_network_read_both_ways_finds_a_photos_pose(model, mirror):
+    face = known_face(model, 11)
+    photo, _ = photo_of(model, face, 320)
+    plain = Reconstructor(model, predictor=Predictor.load(DEFAULT_CHECKPOINT, model), fit_mode=None)
+    both = Reconstructor(model, plain.detector, MirroredReading(plain.predictor, mirror), fit_mode=None)
+    assert "read mirrored too" in both.description
+    faces = plain.detector(photo)
+    assert len(faces) == 1
+    read, read_both = (r.reconstruct_faces(photo, faces)[0].params for r in (plain, both))
+    assert np.degrees(np.abs(read_both.rotation - face.rotation)).max() < 4
+    assert np.degrees(np.abs(read_both.rotation - read.rotation)).max() < 2

@@ -1,7 +1,7 @@
 """Evaluate a checkpoint on a fixed held-out synthetic set (paper section 8 metrics).
 
     python -m training.evaluate CHECKPOINT [--count 300] [--fit-count 100] [--realistic 40] [--realistic-head]
-        [--report FILE.json]
+        [--mirror-reading] [--report FILE.json]
 
 Two settings, labelled in every row:
 - oracle crops: the network's crop and mask, and the fit's landmarks, come from the true
@@ -22,7 +22,8 @@ masks, and the yaw's own mean error (deg); on the real path also the placement e
 face lands in the photo, the mean distance of its 468 projected mesh landmarks from the true points
 over the true outer-eye-corner distance, with MediaPipe's own points (as detected, and moved by the
 measured offset) as rows of their own (NaN where a row has no such measure). Prints a table and a
-JSON line.
+JSON line. ``--mirror-reading`` scores every row's network reading each crop flipped too
+(:class:`inversefacenet.mirror.MirroredReading`).
 """
 
 from __future__ import annotations
@@ -42,8 +43,10 @@ from inversefacenet.facemodel.model import MESH_POINTS, FaceModel
 from inversefacenet.fitting import NETWORK_START_FIT, fit
 from inversefacenet.landmark_offsets import measured_offsets
 from inversefacenet.metrics import EVAL_SIZE, outcomes
+from inversefacenet.mirror import MirroredReading, ParameterMirror
 from inversefacenet.params import FaceParameters
 from inversefacenet.pipeline import Reconstructor
+from inversefacenet.predictor import NetworkPredictor
 from inversefacenet.preprocess import Crop, crop_for_landmarks, eye_distance, face_input, face_mask
 from inversefacenet.render.camera import Camera
 from inversefacenet.render.renderer import project_face, render
@@ -78,7 +81,7 @@ def projected(model: FaceModel, params: FaceParameters, crop: Crop, camera: Came
     return crop.to_photo(pixels)
 
 
-def predict(predictor: Predictor, model: FaceModel, truth: FaceParameters) -> FaceParameters:
+def predict(predictor: NetworkPredictor, model: FaceModel, truth: FaceParameters) -> FaceParameters:
     """Network predictions for the held-out renders, in batches."""
     outputs = []
     for start in range(0, truth.batch_size, 64):
@@ -140,7 +143,7 @@ def nearest_face(faces: list[np.ndarray], points: np.ndarray) -> int | None:
     return int(np.argmin(distances)) if distances else None
 
 
-def real_path(model: FaceModel, predictor: Predictor, truth: FaceParameters, fit: bool,
+def real_path(model: FaceModel, predictor: NetworkPredictor, truth: FaceParameters, fit: bool,
               correct: bool = True, realism: Realism = PHOTO, upright: bool = True) -> dict[str, dict]:  # fmt: skip
     """Metrics of the photo path on photo-like renders of ``truth`` (see the module docstring).
 
@@ -183,7 +186,7 @@ Placed = tuple[FaceParameters | None, np.ndarray]
 photo."""
 
 
-def read_face(model: FaceModel, predictor: Predictor, rows: dict[str, Reconstructor], photo: np.ndarray,
+def read_face(model: FaceModel, predictor: NetworkPredictor, rows: dict[str, Reconstructor], photo: np.ndarray,
               points: np.ndarray, face: DetectedFace) -> dict[str, Placed]:  # fmt: skip
     """Each row's parameters for one photo's face and where the row puts its 468 mesh landmarks in the photo."""
     config = predictor.config
@@ -204,11 +207,14 @@ def read_face(model: FaceModel, predictor: Predictor, rows: dict[str, Reconstruc
 
 
 def evaluate(checkpoint: Path, count: int, fit_count: int, realistic: int = 0, real_fit: bool = True,
-             correct: bool = True, realism: Realism = PHOTO) -> dict[str, dict[str, float]]:  # fmt: skip
+             correct: bool = True, realism: Realism = PHOTO,
+             mirror_reading: bool = False) -> dict[str, dict[str, float]]:  # fmt: skip
     """The rows of the module docstring; ``real_fit=False`` leaves the fits out of the real path, ``realism`` is what
     its photos add to the render (:func:`real_path`)."""
     model = FaceModel.load()
     predictor = Predictor.load(checkpoint, model)
+    if mirror_reading:
+        predictor = MirroredReading(predictor, ParameterMirror.of(model))
     truth = held_out_set(model, count)
     predicted = predict(predictor, model, truth)
     mean = FaceParameters.neutral(model.layout, truth.batch_size, ambient=0.9)
@@ -240,16 +246,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--realistic-head", action="store_true",
                         help="draw hair, ears, a neck and clothes around each real-path face (for networks that see "
                         "the whole crop)")
+    parser.add_argument("--mirror-reading", action="store_true", help="the network reads each crop flipped too")
     parser.add_argument("--report", type=Path, help="also write the results here as JSON")
     args = parser.parse_args(argv)
     rows = evaluate(args.checkpoint, args.count, args.fit_count, args.realistic, not args.no_real_fit,
-                    not args.no_landmark_correction, PHOTO_WITH_HEAD if args.realistic_head else PHOTO)
+                    not args.no_landmark_correction, PHOTO_WITH_HEAD if args.realistic_head else PHOTO,
+                    args.mirror_reading)
     columns = list(next(iter(rows.values())))
     print(f"{'':>52} | " + " | ".join(f"{c:>18}" for c in columns))
     for name, values in rows.items():
         print(f"{name:>52} | " + " | ".join(f"{values.get(c, np.nan):18.4f}" for c in columns))
     summary = {"checkpoint": str(args.checkpoint), "count": args.count, "realistic": args.realistic,
-               "realistic_head": args.realistic_head, "results": rows}
+               "realistic_head": args.realistic_head, "mirror_reading": args.mirror_reading, "results": rows}
     if args.report:
         args.report.write_text(json.dumps(summary, indent=1))
     print(json.dumps(summary))
