@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, safe_open, save_file
 
 from inversefacenet.facemodel.model import FaceModel
+from inversefacenet.mirror import mirror_for
 from inversefacenet.networks import build_network
 from inversefacenet.params import FaceParameters, ParameterLayout
 from inversefacenet.preprocess import ALIGNMENT_SIZE, INPUT_CHANNELS
@@ -50,6 +51,7 @@ class NetworkConfig:
     camera_distance_mm: float = DEFAULT_CAMERA.distance_mm
     crop_alignment: bool = False  # also outputs where its crop should have been (preprocess.ALIGNMENT_SIZE values)
     input_mask: str = "face"  # what of the crop it sees (preprocess.INPUT_MASKS)
+    mirror_reading: bool = False  # reads each crop flipped too and answers the mean (inversefacenet.mirror)
 
     @property
     def layout(self) -> ParameterLayout:
@@ -123,22 +125,31 @@ class Predictor:
 
     backend = "torch"
 
-    def __init__(self, network: torch.nn.Module, config: NetworkConfig, device: str | None = None) -> None:
+    def __init__(self, network: torch.nn.Module, config: NetworkConfig, device: str | None = None,
+                 model: FaceModel | None = None) -> None:  # fmt: skip
         self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
         self.network = network.eval().to(self.device)
         self.config = config
+        self.mirror = mirror_for(config.mirror_reading, model)
 
     @classmethod
-    def load(cls, path: str | Path, model: FaceModel | None = None) -> Predictor:
-        return cls(*load_network(path, model))
+    def load(cls, path: str | Path, model: FaceModel | None = None, mirror_reading: bool | None = None) -> Predictor:
+        """``mirror_reading``: read both ways or not whatever the checkpoint says (None: as it says)."""
+        network, config = load_network(path, model)
+        if mirror_reading is not None:
+            config = replace(config, mirror_reading=mirror_reading)
+        return cls(network, config, model=model)
 
     def __call__(self, inputs: np.ndarray) -> FaceParameters:
         """inputs: (B, S, S, C) float32 from :func:`inversefacenet.preprocess.network_input`."""
         return to_parameters(self.outputs(inputs), self.config)
 
-    @torch.no_grad()
     def outputs(self, inputs: np.ndarray) -> np.ndarray:
         """(B, config.n_outputs) raw network outputs: parameters, then the crop alignment if it has one."""
+        return self._run(inputs) if self.mirror is None else self.mirror.both_ways(self._run, inputs)
+
+    @torch.no_grad()
+    def _run(self, inputs: np.ndarray) -> np.ndarray:
         images = torch.as_tensor(channels_first(inputs, self.config))
         return self.network(images.to(self.device)).cpu().numpy()
 

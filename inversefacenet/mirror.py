@@ -1,8 +1,8 @@
 """The parameters of a face seen in a horizontally flipped picture (x -> -x in the camera and head frames).
 
 A face and its mirror image are equally likely faces, so a network should read a flipped crop as the mirrored
-parameters. Training shows it flipped crops with mirrored answers (``training.corpus``); :class:`MirroredReading`
-averages a crop's answer with the mirrored answer of its flipped copy.
+parameters. Training shows it flipped crops with mirrored answers (``training.corpus``); a network so trained reads
+each crop both ways and answers the mean (``NetworkConfig.mirror_reading``, which the predictors honour).
 
 Under the mirror S = diag(-1, 1, 1): a rotation R becomes S R S (pitch kept, yaw and roll negated); the
 geometry's vertex k moves to S times the vertex mirrored onto k, which the shape basis expresses by least squares
@@ -14,14 +14,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 from scipy.spatial import cKDTree
 
-from inversefacenet.checkpoint import NetworkConfig, to_parameters
 from inversefacenet.facemodel.model import FaceModel
-from inversefacenet.params import FaceParameters, ParameterLayout
+from inversefacenet.params import ParameterLayout
 from inversefacenet.render.sh import sh_basis
 
 FLIP = np.array([-1.0, 1.0, 1.0])
@@ -94,18 +92,7 @@ def _mirror_map(basis: np.ndarray, std: np.ndarray, mean: np.ndarray, mirrored: 
     return solved[:, :-1], solved[:, -1]
 
 
-class MirroredReading:
-    """A network predictor (:class:`inversefacenet.predictor.NetworkPredictor`) that reads every crop as it is and
-    flipped left-right, in one batch, and answers the mean of the two readings (the flipped one mirrored back)."""
 
-    def __init__(self, predictor: Any, mirror: ParameterMirror) -> None:
-        self.predictor, self.mirror = predictor, mirror
-        self.config: NetworkConfig = predictor.config
-        self.backend = f"{predictor.backend}, read mirrored too"
-
-    def __call__(self, inputs: np.ndarray) -> FaceParameters:
-        return to_parameters(self.outputs(inputs), self.config)
-
-    def outputs(self, inputs: np.ndarray) -> np.ndarray:
-        """(B, S, S, C) -> (B, outputs)."""
-        return self.mirror.both_ways(self.predictor.outputs, inputs)
+def mirror_for(mirror_reading: bool, model: FaceModel | None) -> ParameterMirror | None:
+    """A predictor's mirror: None unless its network reads both ways (``model`` None: the shipped face model)."""
+    return ParameterMirror.of(model or FaceModel.load()) if mirror_reading else None

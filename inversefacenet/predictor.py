@@ -36,6 +36,7 @@ from inversefacenet.checkpoint import (
 )
 from inversefacenet.facemodel.model import FaceModel
 from inversefacenet.machine import usable_cores
+from inversefacenet.mirror import mirror_for
 from inversefacenet.params import FaceParameters
 from inversefacenet.preprocess import INPUT_CHANNELS
 
@@ -67,7 +68,7 @@ class OnnxPredictor:
     """
 
     def __init__(self, onnx_model: bytes, config: NetworkConfig, threads: int | None = None,
-                 backend: str = "onnxruntime") -> None:  # fmt: skip
+                 backend: str = "onnxruntime", model: FaceModel | None = None) -> None:  # fmt: skip
         import onnxruntime
 
         options = onnxruntime.SessionOptions()
@@ -79,6 +80,7 @@ class OnnxPredictor:
         self.session = onnxruntime.InferenceSession(onnx_model, options, providers=["CPUExecutionProvider"])
         self.config = config
         self.backend = backend
+        self.mirror = mirror_for(config.mirror_reading, model)
 
     @classmethod
     def from_network(cls, network: torch.nn.Module, config: NetworkConfig) -> OnnxPredictor:
@@ -89,7 +91,7 @@ class OnnxPredictor:
     def load(cls, path: str | Path, model: FaceModel | None = None, threads: int | None = None) -> OnnxPredictor:
         """A checkpoint's network, exported once and then read from the cache."""
         network, config = load_network(path, model)
-        return cls(_cached_onnx(Path(path), network, config), config, threads)
+        return cls(_cached_onnx(Path(path), network, config), config, threads, model=model)
 
     @classmethod
     def load_int8(cls, path: str | Path, model: FaceModel | None = None,
@@ -100,7 +102,7 @@ class OnnxPredictor:
             return None
         _, config = load_network(path, model)
         try:
-            return cls(graph, config, threads, backend="onnxruntime-int8")
+            return cls(graph, config, threads, backend="onnxruntime-int8", model=model)
         except Exception as error:  # noqa: BLE001 - ONNX Runtime's load errors share no base class
             log.warning("%s cannot be loaded (%s): the float network is used", int8_path(path).name, error)
             return None
@@ -111,6 +113,9 @@ class OnnxPredictor:
 
     def outputs(self, inputs: np.ndarray) -> np.ndarray:
         """(B, config.n_outputs) raw network outputs: parameters, then the crop alignment if it has one."""
+        return self._run(inputs) if self.mirror is None else self.mirror.both_ways(self._run, inputs)
+
+    def _run(self, inputs: np.ndarray) -> np.ndarray:
         (vector,) = self.session.run(None, {"image": channels_first(inputs, self.config)})
         return vector
 

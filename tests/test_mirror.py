@@ -1,12 +1,18 @@
-"""The mirror map of parameters against the renderer: a mirrored face renders as the flipped picture."""
+"""The mirror map of parameters against the renderer (a mirrored face renders as the flipped picture), and networks
+that read each crop both ways."""
+
+from dataclasses import replace
 
 import numpy as np
 import pytest
+import torch
 
 from inversefacenet import Reconstructor
-from inversefacenet.checkpoint import DEFAULT_CHECKPOINT, Predictor
-from inversefacenet.mirror import MirroredReading, ParameterMirror
+from inversefacenet.checkpoint import DEFAULT_CHECKPOINT, Predictor, load_network, save_checkpoint
+from inversefacenet.mirror import ParameterMirror
 from inversefacenet.params import FaceParameters
+from inversefacenet.predictor import load_predictor
+from inversefacenet.preprocess import crop_for_landmarks, crop_input
 from tests.conftest import known_face, photo_of, random_parameters
 from training.corpus import SyntheticStream, render_inputs
 from training.realism import Realism
@@ -66,42 +72,51 @@ def test_a_stream_flips_its_mirror_share_with_mirrored_answers(model, mirror):
         SyntheticStream(model, 48, 2, seed=4, mirror_share=1.5)
 
 
-class _Constant:
-    """A reader that ignores the picture: the same answer for every crop."""
 
-    backend = "constant"
+class _Blind(torch.nn.Module):
+    """A network that ignores the picture: the same answer for every crop."""
 
-    def __init__(self, answer: np.ndarray, config) -> None:
-        self.answer, self.config = answer, config
+    def __init__(self, answer: np.ndarray) -> None:
+        super().__init__()
+        self.answer = torch.as_tensor(answer)
 
-    def outputs(self, inputs: np.ndarray) -> np.ndarray:
-        return np.repeat(self.answer[None], len(inputs), axis=0)
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return self.answer.expand(len(images), -1)
 
 
-def test_a_reading_both_ways_of_a_reader_blind_to_the_picture_is_a_symmetric_face(model, mirror):
-    config = Predictor.load(DEFAULT_CHECKPOINT, model).config
+def test_reading_both_ways_a_network_blind_to_the_picture_gives_a_symmetric_face(model):
+    config = replace(Predictor.load(DEFAULT_CHECKPOINT, model).config, mirror_reading=True)
     face = random_parameters(model, 1, seed=8)
     face.rotation[:] = np.radians([12.0, 25.0, -8.0])
-    face.expression[0, list(model.expression_names).index("mouthSmileLeft")] = 0.8
-    answer = np.concatenate([face.pack()[0], [0.05, 0.02, 0.1]]).astype(np.float32)
-    read = MirroredReading(_Constant(answer, config), mirror)
-    out = read.outputs(np.zeros((2, 8, 8, 3), np.float32))
-    params = read(np.zeros((2, 8, 8, 3), np.float32))
-    np.testing.assert_allclose(np.degrees(params.rotation), [[12.0, 0.0, 0.0]] * 2, atol=1e-4)  # pitch kept
     names = list(model.expression_names)
     left, right = names.index("mouthSmileLeft"), names.index("mouthSmileRight")
-    np.testing.assert_allclose(params.expression[:, left], params.expression[:, right])
+    face.expression[0, left], face.expression[0, right] = 0.8, 0.1
+    answer = np.concatenate([face.pack()[0], [0.05, 0.02, 0.1]]).astype(np.float32)
+    inputs = np.zeros((2, config.input_size, config.input_size, 4), np.float32)
+    read = Predictor(_Blind(answer), config, model=model)
+    params, out = read(inputs), read.outputs(inputs)
+    np.testing.assert_allclose(np.degrees(params.rotation), [[12.0, 0.0, 0.0]] * 2, atol=1e-4)  # pitch kept
+    np.testing.assert_allclose(params.expression[:, [left, right]], [[0.45, 0.45]] * 2, atol=1e-6)
     np.testing.assert_allclose(out[:, model.layout.size :], [[0.0, 0.02, 0.1]] * 2, atol=1e-7)  # centred in x
+    once = Predictor(_Blind(answer), replace(config, mirror_reading=False), model=model)(inputs)
+    np.testing.assert_allclose(np.degrees(once.rotation), np.degrees(face.rotation).repeat(2, 0), atol=1e-4)
 
 
-def test_the_shipped_network_read_both_ways_finds_a_photos_pose(model, mirror):
+@pytest.mark.parametrize("backend", ["torch", "onnxruntime"])
+def test_a_checkpoint_that_reads_both_ways_is_read_so_by_the_pipeline(model, tmp_path, backend):
+    network, config = load_network(DEFAULT_CHECKPOINT, model)
+    path = save_checkpoint(tmp_path / "both.safetensors", network, replace(config, mirror_reading=True))
     face = known_face(model, 11)
     photo, _ = photo_of(model, face, 320)
-    plain = Reconstructor(model, predictor=Predictor.load(DEFAULT_CHECKPOINT, model), fit_mode=None)
-    both = Reconstructor(model, plain.detector, MirroredReading(plain.predictor, mirror), fit_mode=None)
-    assert "read mirrored too" in both.description
+    plain = Reconstructor(model, predictor=load_predictor(DEFAULT_CHECKPOINT, model, backend), fit_mode=None)
+    both = Reconstructor(model, plain.detector, load_predictor(path, model, backend), fit_mode=None)
     faces = plain.detector(photo)
     assert len(faces) == 1
-    read, read_both = (r.reconstruct_faces(photo, faces)[0].params for r in (plain, both))
-    assert np.degrees(np.abs(read_both.rotation - face.rotation)).max() < 4
-    assert np.degrees(np.abs(read_both.rotation - read.rotation)).max() < 2
+    once, twice = (r.reconstruct_faces(photo, faces)[0].params for r in (plain, both))
+    crop = crop_for_landmarks(faces[0].landmarks, config.input_size, config.camera)
+    inputs = crop_input(photo, faces[0].landmarks, crop, config.input_mask)[None]
+    plain_outputs = plain.predictor.outputs(np.concatenate([inputs, inputs[:, :, ::-1]]))
+    expected = (plain_outputs[:1] + ParameterMirror.of(model)(plain_outputs[1:])) / 2  # by hand, the first reading
+    np.testing.assert_allclose(both.predictor.outputs(inputs), expected, rtol=1e-4, atol=1e-4)
+    assert np.degrees(np.abs(twice.rotation - face.rotation)).max() < 4
+    assert 0 < np.degrees(np.abs(twice.rotation - once.rotation)).max() < 2

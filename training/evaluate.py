@@ -22,8 +22,8 @@ masks, and the yaw's own mean error (deg); on the real path also the placement e
 face lands in the photo, the mean distance of its 468 projected mesh landmarks from the true points
 over the true outer-eye-corner distance, with MediaPipe's own points (as detected, and moved by the
 measured offset) as rows of their own (NaN where a row has no such measure). Prints a table and a
-JSON line. ``--mirror-reading`` scores every row's network reading each crop flipped too
-(:class:`inversefacenet.mirror.MirroredReading`).
+JSON line. ``--mirror-reading`` scores every row's network reading each crop flipped too, whatever its checkpoint
+says (``NetworkConfig.mirror_reading``).
 """
 
 from __future__ import annotations
@@ -43,10 +43,8 @@ from inversefacenet.facemodel.model import MESH_POINTS, FaceModel
 from inversefacenet.fitting import NETWORK_START_FIT, fit
 from inversefacenet.landmark_offsets import measured_offsets
 from inversefacenet.metrics import EVAL_SIZE, outcomes
-from inversefacenet.mirror import MirroredReading, ParameterMirror
 from inversefacenet.params import FaceParameters
 from inversefacenet.pipeline import Reconstructor
-from inversefacenet.predictor import NetworkPredictor
 from inversefacenet.preprocess import Crop, crop_for_landmarks, eye_distance, face_input, face_mask
 from inversefacenet.render.camera import Camera
 from inversefacenet.render.renderer import project_face, render
@@ -81,7 +79,7 @@ def projected(model: FaceModel, params: FaceParameters, crop: Crop, camera: Came
     return crop.to_photo(pixels)
 
 
-def predict(predictor: NetworkPredictor, model: FaceModel, truth: FaceParameters) -> FaceParameters:
+def predict(predictor: Predictor, model: FaceModel, truth: FaceParameters) -> FaceParameters:
     """Network predictions for the held-out renders, in batches."""
     outputs = []
     for start in range(0, truth.batch_size, 64):
@@ -143,7 +141,7 @@ def nearest_face(faces: list[np.ndarray], points: np.ndarray) -> int | None:
     return int(np.argmin(distances)) if distances else None
 
 
-def real_path(model: FaceModel, predictor: NetworkPredictor, truth: FaceParameters, fit: bool,
+def real_path(model: FaceModel, predictor: Predictor, truth: FaceParameters, fit: bool,
               correct: bool = True, realism: Realism = PHOTO, upright: bool = True) -> dict[str, dict]:  # fmt: skip
     """Metrics of the photo path on photo-like renders of ``truth`` (see the module docstring).
 
@@ -186,7 +184,7 @@ Placed = tuple[FaceParameters | None, np.ndarray]
 photo."""
 
 
-def read_face(model: FaceModel, predictor: NetworkPredictor, rows: dict[str, Reconstructor], photo: np.ndarray,
+def read_face(model: FaceModel, predictor: Predictor, rows: dict[str, Reconstructor], photo: np.ndarray,
               points: np.ndarray, face: DetectedFace) -> dict[str, Placed]:  # fmt: skip
     """Each row's parameters for one photo's face and where the row puts its 468 mesh landmarks in the photo."""
     config = predictor.config
@@ -212,9 +210,7 @@ def evaluate(checkpoint: Path, count: int, fit_count: int, realistic: int = 0, r
     """The rows of the module docstring; ``real_fit=False`` leaves the fits out of the real path, ``realism`` is what
     its photos add to the render (:func:`real_path`)."""
     model = FaceModel.load()
-    predictor = Predictor.load(checkpoint, model)
-    if mirror_reading:
-        predictor = MirroredReading(predictor, ParameterMirror.of(model))
+    predictor = Predictor.load(checkpoint, model, mirror_reading or None)
     truth = held_out_set(model, count)
     predicted = predict(predictor, model, truth)
     mean = FaceParameters.neutral(model.layout, truth.batch_size, ambient=0.9)

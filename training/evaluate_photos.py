@@ -13,7 +13,7 @@ the set from registry packages), each row reconstructs it from the same detectio
 Rows: each checkpoint's network alone and network + full fit, and the full fit from the mean
 face. Medians over faces (and the 95th percentile of the landmark agreement: the status line of the
 app calls a fit loose from about there), and the network-to-fit ratios the shipping gate reads.
-``--mirror-reading``: the networks read each crop flipped too (:class:`inversefacenet.mirror.MirroredReading`).
+``--mirror-reading``: the networks read each crop flipped too, whatever their checkpoints say.
 """
 
 from __future__ import annotations
@@ -28,7 +28,6 @@ from tqdm import tqdm
 from inversefacenet.checkpoint import Predictor
 from inversefacenet.detection import DetectedFace
 from inversefacenet.facemodel.model import FaceModel
-from inversefacenet.mirror import MirroredReading, ParameterMirror
 from inversefacenet.pipeline import Reconstructor
 from inversefacenet.preprocess import eye_distance
 from training.bootstrap import photo_faces
@@ -51,13 +50,11 @@ def evaluate_photos(checkpoints: list[Path], folder: Path, with_fit: bool = True
                     mirror_reading: bool = False) -> dict[str, dict[str, float]]:  # fmt: skip
     """Rows as in the module docstring; ``with_fit=False`` scores the networks alone (fast)."""
     model = FaceModel.load()
-    mirror = ParameterMirror.of(model) if mirror_reading else None
     fit_only = Reconstructor(model, fit_mode="full")
     faces = photo_faces(folder, fit_only.detector)
     rows = {"full fit from the mean face": score(fit_only, faces, "fit")} if with_fit else {}
     for checkpoint in checkpoints:
-        predictor = Predictor.load(checkpoint, model)
-        predictor = predictor if mirror is None else MirroredReading(predictor, mirror)
+        predictor = Predictor.load(checkpoint, model, mirror_reading or None)
         network = score(Reconstructor(model, fit_only.detector, predictor, fit_mode=None), faces, "network")
         rows[f"{checkpoint}: network alone"] = network
         if with_fit:
