@@ -21,6 +21,7 @@ from inversefacenet.atlas import UVAtlas
 from inversefacenet.facemodel.model import FaceModel
 from inversefacenet.fitting import desaturated
 from inversefacenet.lighting import PRESETS, Light, light_from_sh, matched, matched_sh, sh_from_light
+from inversefacenet.mirror import ParameterMirror
 from inversefacenet.params import FaceParameters
 from inversefacenet.photo_texture import delight, texel_map
 from inversefacenet.pipeline import is_grey_face
@@ -86,6 +87,15 @@ def _painted_photo(model: FaceModel, rng: np.random.Generator, size: int) -> tup
     shine = np.hypot(cols + 0.5 - nose[0], rows + 0.5 - nose[1]) < 3.0
     photo[shine] = np.minimum(photo[shine].astype(int) + 70, 255)
     return params, photo, face_mask(out.pixels[0, model.landmarks_mediapipe], size)
+
+
+def mirror_arrays(mirror: ParameterMirror) -> dict[str, np.ndarray]:
+    """The parameter mirror's maps as facemodel.bin arrays (the SH signs go into facemodel.json)."""
+    return {"mirror_shape_map": mirror.shape_map.astype(np.float32),
+            "mirror_shape_offset": mirror.shape_offset.astype(np.float32),
+            "mirror_albedo_map": mirror.albedo_map.astype(np.float32),
+            "mirror_albedo_offset": mirror.albedo_offset.astype(np.float32),
+            "mirror_expression_order": mirror.expression_order.astype(np.uint32)}  # fmt: skip
 
 
 def _flat(array: np.ndarray) -> list:
@@ -176,6 +186,22 @@ def params_json_golden(model: FaceModel, rng: np.random.Generator) -> dict[str, 
             "json": [frame_dict(model, faces, k) for k in range(faces.batch_size)]}  # fmt: skip
 
 
+def mirror_golden(model: FaceModel, rng: np.random.Generator, size: int = 5) -> dict[str, object]:
+    """Outputs (parameters and a crop alignment) and their mirror images' (ParameterMirror), with its maps as the page
+    reads them from facemodel.bin; and a (4, size, size) input with its flipped copy (a reading both ways' batch)."""
+    mirror = ParameterMirror.of(model)
+    faces = FaceParameters.neutral(model.layout, 3)
+    faces = FaceParameters.unpack(model.layout, faces.pack() + rng.normal(size=faces.pack().shape).astype(np.float32))
+    vectors = np.concatenate([faces.pack(), rng.uniform(-0.1, 0.1, (3, 3))], axis=1).astype(np.float32)
+    image = rng.uniform(-0.5, 0.5, (1, size, size, 4)).astype(np.float32)
+    return {"maps": {name: _flat(array) for name, array in mirror_arrays(mirror).items()},
+            "sh_sign": mirror.sh_sign.tolist(),
+            "layout": {name: [part.start, part.stop] for name, part in model.layout.slices.items()},
+            "vectors": vectors.tolist(), "mirrored": mirror(vectors.astype(np.float64)).tolist(), "size": size,
+            "input": _flat(image.transpose(0, 3, 1, 2)),
+            "with_flipped": _flat(np.concatenate([image, image[:, :, ::-1]]).transpose(0, 3, 1, 2))}  # fmt: skip
+
+
 def light_from_sh_golden(rng: np.random.Generator) -> dict[str, object]:
     """SH like a fit's (a lamp's plus noise in every coefficient, some with a negative ambient; then no light,
     channels whose lamps cancel, and a lamp under a negative ambient that leaves no light anywhere), the lamp Python
@@ -225,6 +251,7 @@ def goldens(model: FaceModel, camera: Camera) -> dict[str, object]:
         "network_input": network_input_golden(face_mask(in_crop, MASK_SIZE), rng),  # last: it draws after the others
         "light_from_sh": light_from_sh_golden(np.random.default_rng(SEED + 1)),
         "params_json": params_json_golden(model, np.random.default_rng(SEED + 2)),
+        "mirror": mirror_golden(model, np.random.default_rng(SEED + 3)),
     }  # fmt: skip
 
 

@@ -32,12 +32,13 @@ import onnxruntime
 import torch
 from onnx import helper, numpy_helper
 
-from export.goldens import FACE_MASK_RULE, write_goldens
+from export.goldens import FACE_MASK_RULE, mirror_arrays, write_goldens
 from inversefacenet.atlas import UVAtlas
 from inversefacenet.checkpoint import NetworkConfig, load_network
 from inversefacenet.facemodel.model import FaceModel
 from inversefacenet.lighting import PRESETS
 from inversefacenet.metrics import outcomes
+from inversefacenet.mirror import ParameterMirror
 from inversefacenet.params import EXPRESSION_CONTROLS, FaceParameters
 from inversefacenet.predictor import export_onnx, int8_graph
 from training.corpus import held_out_set, render_inputs
@@ -85,6 +86,9 @@ def preprocessing(config: NetworkConfig) -> dict[str, object]:
         "crop_alignment": config.crop_alignment,
         "crop_alignment_rule": "outputs [P, P+3) after the parameters: the crop's centre shift (dx, dy, in crop "
         "sides) and log scale of where the crop should be; read the face again there (Crop.aligned)",
+        "mirror_reading": config.mirror_reading,
+        "mirror_rule": "if mirror_reading: run the input and its left-right flip as a batch of two; the answer is the "
+        "mean of the first output and the mirror image of the second (inversefacenet.mirror; maps in facemodel.bin)",
         "face_model_sha256": config.face_model_sha256,
     }
 
@@ -156,7 +160,7 @@ def to_int8_weights(model: onnx.ModelProto) -> onnx.ModelProto:
 
 def export_facemodel(model: FaceModel, config: NetworkConfig, out: Path) -> dict[str, int]:
     """facemodel.bin (arrays back to back, 16-byte aligned) + facemodel.json (their index and constants)."""
-    atlas, live = UVAtlas.for_model(model), model.coarse_region_mesh()
+    atlas, live, mirror = UVAtlas.for_model(model), model.coarse_region_mesh(), ParameterMirror.of(model)
     arrays = {
         "vertices_mean": model.vertices_mean.astype(np.float32),
         "shape_basis": (model.shape_basis * model.shape_std[:, None, None]).astype(np.float16),
@@ -178,6 +182,7 @@ def export_facemodel(model: FaceModel, config: NetworkConfig, out: Path) -> dict
         "landmarks_mediapipe": model.landmarks_mediapipe.astype(np.uint32),
         "landmarks_ibug68": model.landmarks_ibug68.astype(np.uint32),
         "mask_face": model.mask_face.astype(np.uint8),
+        **mirror_arrays(mirror),  # a network that reads both ways (preprocessing's mirror_reading)
     }
     index, blob = {}, bytearray()
     for name, array in arrays.items():
@@ -196,6 +201,7 @@ def export_facemodel(model: FaceModel, config: NetworkConfig, out: Path) -> dict
         "face_mask": FACE_MASK_RULE,
         "atlas_cap_first": atlas.cap_first,  # the mouth's cap from here on: its own normals (export.face_normals)
         "sh_basis": ["1", "y", "z", "x", "xy", "yz", "3z^2-1", "xz", "x^2-y^2"],
+        "mirror_sh_sign": mirror.sh_sign.tolist(),
         "expression_sliders": list(EXPRESSION_CONTROLS),  # the Gradio app's sliders, so both UIs offer the same
         "light_presets": {name: asdict(light) for name, light in PRESETS.items()},  # and the same lights
     }

@@ -196,3 +196,15 @@ def test_a_face_grey_in_its_photo(parity):
     assert golden["grey"]["grey"] == [True, True, False]  # the golden spans both sides of the test's level
     assert page["grey"]["grey"] == golden["grey"]["grey"]
     np.testing.assert_allclose(page["grey"]["desaturated"], golden["grey"]["desaturated"], atol=1e-6)
+
+
+def test_the_mirror_image_of_a_reading_and_the_batch_read_both_ways(parity, model):
+    """The page's reading both ways (mirror.ts) against ParameterMirror, and a reading of the same crop twice: its
+    answer is the mean of a face and its mirror image, symmetric in yaw."""
+    golden, page = parity
+    np.testing.assert_allclose(page["mirror"]["mirrored"], golden["mirror"]["mirrored"], rtol=1e-5, atol=1e-5)
+    np.testing.assert_array_equal(page["mirror"]["with_flipped"], golden["mirror"]["with_flipped"])
+    vectors, mirrored = np.array(golden["mirror"]["vectors"]), np.array(golden["mirror"]["mirrored"])
+    np.testing.assert_allclose(page["mirror"]["both_ways"], (vectors + mirrored) / 2, rtol=1e-5, atol=1e-5)
+    yaw = model.layout.slices["rotation"].start + 1
+    np.testing.assert_allclose(np.array(page["mirror"]["both_ways"])[:, yaw], 0, atol=1e-7)

@@ -6,6 +6,7 @@ import { type FaceModelIndex, vertexNormals } from "../src/facemodel";
 import { lightFromSh, matched, matchedSh, shFromLight } from "../src/lighting";
 import type { LandmarkDetector } from "../src/landmarks";
 import { IdentityHold, Tracker } from "../src/live";
+import { bothWays, mirrored, withFlipped } from "../src/mirror";
 import { parametersJson, rotationMatrix, unpack } from "../src/params";
 import { delight } from "../src/phototexture";
 import {
@@ -145,5 +146,18 @@ const outputs = {
       Array.from(hold.hold(Float32Array.from(reading), Float32Array.from(g.filtered[k]))));
   })(golden.identity),
   kept: await keptIdentity(golden.identity),
+  mirror: ((g) => {
+    const maps = { shapeMap: g.maps.mirror_shape_map, shapeOffset: g.maps.mirror_shape_offset,
+      albedoMap: g.maps.mirror_albedo_map, albedoOffset: g.maps.mirror_albedo_offset,
+      expressionOrder: g.maps.mirror_expression_order, shSign: g.sh_sign };
+    const vectors = g.vectors.map((v: number[]) => Float32Array.from(v));
+    const pair = (k: number) => { const both = new Float32Array(2 * vectors[k].length); both.set(vectors[k]);
+      both.set(vectors[k], vectors[k].length); return both; };
+    return {
+      mirrored: vectors.map((v: Float32Array) => Array.from(mirrored(v, maps, g.layout))),
+      both_ways: vectors.map((_: Float32Array, k: number) => Array.from(bothWays(pair(k), maps, g.layout))),
+      with_flipped: Array.from(withFlipped(Float32Array.from(g.input), g.size)),
+    };
+  })(golden.mirror),
 };
 process.stdout.write(JSON.stringify(outputs));

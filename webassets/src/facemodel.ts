@@ -1,5 +1,6 @@
 // The face model as exported by `python -m export.onnx` (facemodel.bin + facemodel.json):
 // geometry and albedo from parameters, vertex normals. Same formulas as inversefacenet/facemodel/model.py.
+import type { MirrorMaps } from "./mirror";
 
 export interface ArrayEntry {
   offset: number;
@@ -15,6 +16,7 @@ export interface FaceModelIndex {
   face_mask: { oval: number[]; inner_lips: number[]; eyes: number[][] };
   atlas_cap_first: number; // the atlas's triangles from here on close the mouth at the throat (FaceModel.mouth_cap)
   expression_sliders: string[];
+  mirror_sh_sign: number[]; // ParameterMirror.sh_sign (the other maps are in facemodel.bin)
   light_presets: Record<string, { azimuth_deg: number; elevation_deg: number; intensity: number; ambient: number;
     colour: [number, number, number] }>;
 }
@@ -69,6 +71,8 @@ export class FaceModel {
   readonly live: BlendedMesh;
   readonly trianglesCoarse: Uint32Array;
   readonly nCoarse: number;
+  /** The mirror image's parameters, for a network that reads each crop both ways (mirror.ts). */
+  readonly mirror: MirrorMaps;
 
   constructor(
     readonly index: FaceModelIndex,
@@ -97,6 +101,11 @@ export class FaceModel {
     };
     this.trianglesCoarse = a("triangles_coarse") as Uint32Array;
     this.nCoarse = this.trianglesCoarse.reduce((m, i) => Math.max(m, i), 0) + 1;
+    this.mirror = {
+      shapeMap: a("mirror_shape_map"), shapeOffset: a("mirror_shape_offset"),
+      albedoMap: a("mirror_albedo_map"), albedoOffset: a("mirror_albedo_offset"),
+      expressionOrder: a("mirror_expression_order"), shSign: index.mirror_sh_sign,
+    };
   }
 
   static async load(base: string): Promise<FaceModel> {

@@ -6,6 +6,7 @@ import { type Camera, toCamera, toCropPixels } from "./camera";
 import { FaceModel } from "./facemodel";
 import { LandmarkDetector } from "./landmarks";
 import { NumberedPhoto } from "./numberedphoto";
+import { bothWays, withFlipped } from "./mirror";
 import { describe, IDENTITY_FRAMES, Live, type LiveStats, nextTask, type Snapshot, Tracker } from "./live";
 import { hexToRgb, type Light, lightFromSh, matchedSh, rgbToHex, shFromLight } from "./lighting";
 import { type Backend, type Network, createNetwork } from "./network";
@@ -241,13 +242,15 @@ class App {
       crop: cropForLandmarks(inPhoto, reading.crop.size, this.camera.cropScale) };
   }
 
-  /** One reading of the network on `crop`. */
+  /** One reading of the network on `crop` (both ways, as one batch of two, for a network that reads so). */
   private async readAt(photo: HTMLCanvasElement, points: Float32Array, crop: Crop): Promise<Reading> {
     const start = performance.now();
     const input = this.input(photo, points, crop);
+    const { mirror_reading: both, parameter_layout: layout } = this.network.preprocessing;
     const preprocess_ms = performance.now() - start;
-    const { output, ms } = await this.network.run(input, this.inputSize);
-    return { output, crop, alignment: null, preprocess_ms, network_ms: ms };
+    const { output, ms } = await this.network.run(both ? withFlipped(input, this.inputSize) : input, this.inputSize);
+    return { output: both ? bothWays(output, this.model.mirror, layout) : output, crop, alignment: null,
+      preprocess_ms, network_ms: ms };
   }
 
   /** How many of the network's outputs are face parameters (the crop alignment, if any, follows them). */

@@ -17,6 +17,7 @@ export interface Preprocessing {
   parameter_layout: Record<string, [number, number]>;
   crop_alignment?: boolean; // outputs after the parameters say where the crop should be (preprocess.alignedCrop)
   input_mask?: InputMask; // what of the crop the network sees (absent in older files: "face")
+  mirror_reading?: boolean; // reads each crop both ways and answers the mean (mirror.ts; absent in older files: no)
 }
 
 const PREPROCESSING_KEY = "inversefacenet.preprocessing";
