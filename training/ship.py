@@ -1,12 +1,13 @@
 """Ship a trained checkpoint as the default network (fp16), with its evaluation report.
 
     python -m training.ship runs/compact128/best.safetensors [--count 300] [--fit-count 100] [--realistic 40]
-        [--photos DIR] [--force]
+        [--photos DIR] [--mirror-reading] [--force]
 
 Evaluates the candidate and the shipped network the same way (``training.evaluate`` with the
 real photo path) and replaces ``assets/inversefacenet.safetensors`` only if the candidate's
 network alone is better on the real path (a Pareto improvement, :func:`beats`) and no more
-than 5 % worse on the oracle-crop row (:func:`holds`); ``--force`` skips the check. Writes the
+than 5 % worse on the oracle-crop row (:func:`holds`); ``--force`` skips the check. ``--mirror-reading`` ships it
+reading each crop both ways (``NetworkConfig.mirror_reading``; the gate then scores it so). Writes the
 report next to it (``assets/inversefacenet_report.json`` and ``.md``) and the int8 graph the CPU predictor runs
 (``assets/inversefacenet_int8.onnx``, ``export.quantize``).
 """
@@ -16,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 
 import torch
@@ -119,10 +121,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--realistic", type=int, default=40)
     parser.add_argument("--photos", type=Path, help="real photos (python -m training.devset): the network alone "
                         "must also explain them better (landmark agreement and photometric RMSE)")  # fmt: skip
+    parser.add_argument("--mirror-reading", action="store_true", help="ship it reading each crop both ways (a "
+                        "network trained with --mirror-share)")  # fmt: skip
     parser.add_argument("--force", action="store_true")
     args = parser.parse_args(argv)
     model = FaceModel.load()
     network, config = load_network(args.checkpoint, model)
+    config = replace(config, mirror_reading=config.mirror_reading or args.mirror_reading)
     sidecar = json.loads(args.checkpoint.with_suffix(".json").read_text())
     with tempfile.TemporaryDirectory() as folder:
         candidate = save_checkpoint(Path(folder) / "candidate.safetensors", network, config, half=True)
