@@ -31,13 +31,14 @@ from __future__ import annotations
 import argparse
 import json
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import torch
 from tqdm import tqdm
 
-from inversefacenet.checkpoint import Predictor
+from inversefacenet.checkpoint import Predictor, to_parameters
 from inversefacenet.detection import DetectedFace
 from inversefacenet.facemodel.model import MESH_POINTS, FaceModel
 from inversefacenet.fitting import NETWORK_START_FIT, fit
@@ -80,13 +81,22 @@ def projected(model: FaceModel, params: FaceParameters, crop: Crop, camera: Came
 
 
 def predict(predictor: Predictor, model: FaceModel, truth: FaceParameters) -> FaceParameters:
-    """Network predictions for the held-out renders, in batches."""
+    """Network predictions for the held-out renders, in batches, cropped and masked from the true landmark vertices.
+
+    A network that reads both ways reads each render and the render of its mirror image, which the oracle also masks
+    from that face's own landmark vertices, and answers the mean (flipping the first render's mask instead would
+    move the face model's asymmetries, e.g. its point 58 inside the jaw, to the wrong side)."""
+    config, mirror = predictor.config, predictor.mirror
+    once = predictor if mirror is None else Predictor(predictor.network, replace(config, mirror_reading=False))
     outputs = []
     for start in range(0, truth.batch_size, 64):
-        inputs, _ = render_inputs(
-            model, truth.select(slice(start, start + 64)), predictor.config.input_size, mask=predictor.config.input_mask
-        )
-        outputs.append(predictor(inputs))
+        faces = truth.select(slice(start, start + 64))
+        read = once.outputs(render_inputs(model, faces, config.input_size, mask=config.input_mask)[0])
+        if mirror is not None:
+            mirrored = FaceParameters.unpack(model.layout, mirror(faces.pack()).astype(np.float32))
+            flipped = once.outputs(render_inputs(model, mirrored, config.input_size, mask=config.input_mask)[0])
+            read = (read + mirror(flipped)) / 2
+        outputs.append(to_parameters(read, config))
     return FaceParameters.concatenate(outputs)
 
 
