@@ -303,7 +303,8 @@ class Reconstructor:
         The crop follows the checkpoint's own rule on the detected points. A network with crop alignment
         also says where the rule would have put it given the model's own landmarks (MediaPipe's points sit
         off them by a few percent of the face); it then runs again on that crop, the framing it was
-        trained to read exactly."""
+        trained to read exactly, unless it reads both ways (``mirror_reading``): that one reading is steadier than
+        two plain ones (``docs/real-photos.md``), and its parameters are framed by the crop it points to."""
         params, crops, _ = self.predict_aligned(image, landmarks, [None] * len(landmarks))
         return params, crops
 
@@ -352,10 +353,10 @@ class Reconstructor:
             return to_parameters(outputs, config), crops, [None] * len(crops)
         pointed = [crop.aligned(shift) for crop, shift in zip(crops, outputs[:, config.layout.size :], strict=True)]
         again = [k for k, shift in enumerate(alignments) if shift is None]
-        if again:
+        if again and not config.mirror_reading:  # a reading both ways reads the face well enough where it is
             outputs[again] = self._read(image, [landmarks[k] for k in again], [pointed[k] for k in again])
-            for k in again:
-                crops[k] = pointed[k]
+        for k in again:
+            crops[k] = pointed[k]
         carried = [rule.alignment_to(crop) for rule, crop in zip(rules, pointed, strict=True)]
         return to_parameters(outputs, config), crops, carried
 

@@ -112,7 +112,12 @@ def test_a_checkpoint_that_reads_both_ways_is_read_so_by_the_pipeline(model, tmp
     both = Reconstructor(model, plain.detector, load_predictor(path, model, backend), fit_mode=None)
     faces = plain.detector(photo)
     assert len(faces) == 1
+    batches = {id(plain): [], id(both): []}
+    for reconstructor in (plain, both):
+        run, seen = reconstructor.predictor._run, batches[id(reconstructor)]
+        reconstructor.predictor._run = lambda inputs, run=run, seen=seen: seen.append(len(inputs)) or run(inputs)
     once, twice = (r.reconstruct_faces(photo, faces)[0].params for r in (plain, both))
+    assert batches == {id(plain): [1, 1], id(both): [2]}  # read twice, or once both ways (the crop it points to)
     crop = crop_for_landmarks(faces[0].landmarks, config.input_size, config.camera)
     inputs = crop_input(photo, faces[0].landmarks, crop, config.input_mask)[None]
     plain_outputs = plain.predictor.outputs(np.concatenate([inputs, inputs[:, :, ::-1]]))

@@ -200,7 +200,8 @@ class App {
   /**
    * One face read by the network: its output and the crop its parameters are framed by. A network with crop
    * alignment reads twice: its first output also says where the crop should have been (MediaPipe's points sit
-   * off the model's own), the second reads there (inversefacenet/pipeline.py, Reconstructor.predict). In a video,
+   * off the model's own), the second reads there (inversefacenet/pipeline.py, Reconstructor.predict); one that
+   * reads both ways reads once, its parameters framed by the crop it points to. In a video,
    * `carried` (the last frame's `alignment`) puts the crop there at once and the face is read once
    * (Reconstructor.predict_aligned). A face tilted beyond the network's roll range is read upright (readTilted).
    */
@@ -216,9 +217,11 @@ class App {
     const first = await this.readAt(photo, points, aligning && carried ? alignedCrop(rule, carried) : rule);
     if (!aligning) return first;
     const pointed = alignedCrop(first.crop, first.output.subarray(this.parameterCount));
-    const second = carried ? null : await this.readAt(photo, points, pointed);
+    // a reading both ways reads the face well enough where it is: its parameters are framed by the crop it points to
+    const once = carried !== null || (this.network.preprocessing.mirror_reading ?? false);
+    const second = once ? null : await this.readAt(photo, points, pointed);
     const reading = second ? { ...second, preprocess_ms: first.preprocess_ms + second.preprocess_ms,
-      network_ms: first.network_ms + second.network_ms } : first;
+      network_ms: first.network_ms + second.network_ms } : { ...first, crop: carried ? first.crop : pointed };
     return { ...reading, alignment: alignmentTo(rule, pointed) };
   }
 
