@@ -233,7 +233,8 @@ class Reconstructor:
         network = None
         if predictor:
             config = predictor.config
-            network = f"network ({config.architecture}, {config.input_size} px, {predictor.backend})"
+            both = ", read both ways" if config.mirror_reading else ""
+            network = f"network ({config.architecture}, {config.input_size} px, {predictor.backend}{both})"
         fitting = f"{fit_mode} fit" if fit_mode else None
         if network and fitting:
             self.description = f"{network} refined by the {fitting}"

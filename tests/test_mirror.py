@@ -105,11 +105,13 @@ def test_reading_both_ways_a_network_blind_to_the_picture_gives_a_symmetric_face
 @pytest.mark.parametrize("backend", ["torch", "onnxruntime"])
 def test_a_checkpoint_that_reads_both_ways_is_read_so_by_the_pipeline(model, tmp_path, backend):
     network, config = load_network(DEFAULT_CHECKPOINT, model)
-    path = save_checkpoint(tmp_path / "both.safetensors", network, replace(config, mirror_reading=True))
+    once_path, both_path = (save_checkpoint(tmp_path / f"{name}.safetensors", network,
+                                            replace(config, mirror_reading=name == "both"))
+                            for name in ("once", "both"))  # fmt: skip
     face = known_face(model, 11)
     photo, _ = photo_of(model, face, 320)
-    plain = Reconstructor(model, predictor=load_predictor(DEFAULT_CHECKPOINT, model, backend), fit_mode=None)
-    both = Reconstructor(model, plain.detector, load_predictor(path, model, backend), fit_mode=None)
+    plain = Reconstructor(model, predictor=load_predictor(once_path, model, backend), fit_mode=None)
+    both = Reconstructor(model, plain.detector, load_predictor(both_path, model, backend), fit_mode=None)
     faces = plain.detector(photo)
     assert len(faces) == 1
     batches = {id(plain): [], id(both): []}
@@ -117,11 +119,12 @@ def test_a_checkpoint_that_reads_both_ways_is_read_so_by_the_pipeline(model, tmp
         run, seen = reconstructor.predictor._run, batches[id(reconstructor)]
         reconstructor.predictor._run = lambda inputs, run=run, seen=seen: seen.append(len(inputs)) or run(inputs)
     once, twice = (r.reconstruct_faces(photo, faces)[0].params for r in (plain, both))
+    assert "read both ways" in both.description and "both ways" not in plain.description
     assert batches == {id(plain): [1, 1], id(both): [2]}  # read twice, or once both ways (the crop it points to)
     crop = crop_for_landmarks(faces[0].landmarks, config.input_size, config.camera)
     inputs = crop_input(photo, faces[0].landmarks, crop, config.input_mask)[None]
     plain_outputs = plain.predictor.outputs(np.concatenate([inputs, inputs[:, :, ::-1]]))
     expected = (plain_outputs[:1] + ParameterMirror.of(model)(plain_outputs[1:])) / 2  # by hand, the first reading
     np.testing.assert_allclose(both.predictor.outputs(inputs), expected, rtol=1e-4, atol=1e-4)
-    assert np.degrees(np.abs(twice.rotation - face.rotation)).max() < 4
-    assert 0 < np.degrees(np.abs(twice.rotation - once.rotation)).max() < 2
+    assert np.degrees(np.abs(twice.rotation - face.rotation)).max() < 2.5  # measured: 1.1 (once: 1.5)
+    assert 0 < np.degrees(np.abs(twice.rotation - once.rotation)).max() < 4
