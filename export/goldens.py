@@ -190,9 +190,8 @@ def mirror_golden(model: FaceModel, rng: np.random.Generator, size: int = 5) -> 
     """Outputs (parameters and a crop alignment) and their mirror images' (ParameterMirror), with its maps as the page
     reads them from facemodel.bin; and a (4, size, size) input with its flipped copy (a reading both ways' batch)."""
     mirror = ParameterMirror.of(model)
-    faces = FaceParameters.neutral(model.layout, 3)
-    faces = FaceParameters.unpack(model.layout, faces.pack() + rng.normal(size=faces.pack().shape).astype(np.float32))
-    vectors = np.concatenate([faces.pack(), rng.uniform(-0.1, 0.1, (3, 3))], axis=1).astype(np.float32)
+    faces = FaceParameters.neutral(model.layout, 3).pack() + rng.normal(size=(3, model.layout.size))
+    vectors = np.concatenate([faces, rng.uniform(-0.1, 0.1, (3, 3))], axis=1).astype(np.float32)
     image = rng.uniform(-0.5, 0.5, (1, size, size, 4)).astype(np.float32)
     return {"maps": {name: _flat(array) for name, array in mirror_arrays(mirror).items()},
             "sh_sign": mirror.sh_sign.tolist(),

@@ -12,6 +12,7 @@ vertices; SH coefficients odd in x change sign; a crop alignment's x shift chang
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -24,6 +25,9 @@ from inversefacenet.render.sh import sh_basis
 
 FLIP = np.array([-1.0, 1.0, 1.0])
 """The mirror x -> -x."""
+_MIRRORS: dict[str, ParameterMirror] = {}
+"""Each face-model file's mirror (by its sha256), made once (:meth:`ParameterMirror.of`)."""
+_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -45,6 +49,15 @@ class ParameterMirror:
 
     @classmethod
     def of(cls, model: FaceModel) -> ParameterMirror:
+        """The mirror of ``model``'s parameters, solved once per face-model file (a least-squares fit over every
+        vertex, about half a second) and shared: predictors, the corpus and the exporters all ask for it."""
+        with _LOCK:
+            if model.sha256 not in _MIRRORS:
+                _MIRRORS[model.sha256] = cls._solved(model)
+            return _MIRRORS[model.sha256]
+
+    @classmethod
+    def _solved(cls, model: FaceModel) -> ParameterMirror:
         mean = model.vertices_mean.astype(np.float64)
         _, mirrored = cKDTree(mean).query(mean * FLIP)  # the vertex each vertex's mirror image lands on
         shape_map, shape_offset = _mirror_map(model.shape_basis, model.shape_std, mean, mirrored, FLIP)
@@ -90,7 +103,6 @@ def _mirror_map(basis: np.ndarray, std: np.ndarray, mean: np.ndarray, mirrored: 
     solved = np.linalg.lstsq(scaled, np.column_stack([flipped, (mean[mirrored] * flip - mean).reshape(-1)]),
                              rcond=None)[0]  # fmt: skip
     return solved[:, :-1], solved[:, -1]
-
 
 
 def mirror_for(mirror_reading: bool, model: FaceModel | None) -> ParameterMirror | None:
