@@ -10,8 +10,11 @@ weights against uint8 activations can saturate on x86 CPUs without VNNI, and on 
 the same on the realistic row), activations uint8 with ranges calibrated
 (99.999th percentile) on the network's inputs from photo-like renders of training faces (not the held-out set) sent
 through the real photo path (MediaPipe, crop rule, mask). The head's last layer stays float: quantized, it cost the
-crop alignment 7 % of its placement accuracy. The graph carries its preprocessing (as ``export.onnx``'s) and the
-sha256 of the checkpoint it came from, so the predictor never pairs it with other weights
+crop alignment 7 % of its placement accuracy. A "split" network's first convolution is quantized as two
+(:func:`split_stem`): its weights on the colours inside the face mask are some 40 times those on the mask and the
+colours outside it, and one 7-bit scale per output channel rounded the latter away (a network trained on flipped
+crops read clean renders 2.1 mm off its float self; split, 0.24 mm). The graph carries its preprocessing (as
+``export.onnx``'s) and the sha256 of the checkpoint it came from, so the predictor never pairs it with other weights
 (:meth:`inversefacenet.predictor.OnnxPredictor.load_int8`). ``--realistic N`` then scores the float and the int8
 graph on the realistic row's first N faces (network alone, ``training.evaluate``'s real path) and times both.
 """
@@ -29,9 +32,10 @@ from pathlib import Path
 
 import numpy as np
 import onnx
+from onnx import helper, numpy_helper
 from onnxruntime.quantization import CalibrationDataReader, CalibrationMethod, QuantFormat, QuantType, quantize_static
 
-from export.onnx import export_fp32
+from export.onnx import export_fp32, parity
 from inversefacenet.checkpoint import NetworkConfig, channels_first, load_network
 from inversefacenet.detection import LandmarkDetector
 from inversefacenet.facemodel.model import FaceModel
@@ -71,17 +75,56 @@ class _Inputs(CalibrationDataReader):
         return None if batch is None else {"image": batch}
 
 
-def quantize(graph: onnx.ModelProto, inputs: list[np.ndarray], checkpoint_sha256: str) -> onnx.ModelProto:
-    """The int8 graph of a float one (its metadata kept), the head's last Gemm left float."""
+def split_stem(graph: onnx.ModelProto) -> onnx.ModelProto:
+    """The same function with a "split" network's first convolution, conv(concat(inside, mask, outside)), as
+    conv(inside) + conv(concat(mask, outside)), so that each half gets its own weight scales when quantized; other
+    graphs unchanged."""
+    graph = onnx.shape_inference.infer_shapes(graph)
+    nodes = graph.graph.node
+    index, stem = next((k, node) for k, node in enumerate(nodes) if node.op_type == "Conv")
+    concat = nodes[index - 1]
+    if concat.op_type != "Concat" or concat.output[0] != stem.input[0] or len(concat.input) != 3:
+        return graph
+    shapes = {info.name: info.type.tensor_type.shape for info in graph.graph.value_info}
+    inside = shapes[concat.input[0]].dim[1].dim_value
+    initializers = {tensor.name: tensor for tensor in graph.graph.initializer}
+    weights = numpy_helper.to_array(initializers[stem.input[1]])
+    graph.graph.initializer.remove(initializers[stem.input[1]])
+    graph.graph.initializer.extend([numpy_helper.from_array(weights[:, :inside], "stem_inside_weights"),
+                                    numpy_helper.from_array(weights[:, inside:], "stem_rest_weights")])  # fmt: skip
+    halves = [
+        helper.make_node("Concat", list(concat.input[1:]), ["stem_rest_input"], "stem_rest_concat", axis=1),
+        helper.make_node(
+            "Conv", [concat.input[0], "stem_inside_weights", *stem.input[2:]], ["stem_inside"], "stem_inside_conv"
+        ),  # fmt: skip
+        helper.make_node("Conv", ["stem_rest_input", "stem_rest_weights"], ["stem_rest"], "stem_rest_conv"),
+        helper.make_node("Add", ["stem_inside", "stem_rest"], list(stem.output), "stem_add"),
+    ]
+    for conv in halves[1:3]:
+        conv.attribute.extend(stem.attribute)
+    nodes.remove(stem)
+    if not any(concat.output[0] in node.input for node in nodes):  # the stem was its only reader
+        nodes.remove(concat)
+        index -= 1
+    for offset, node in enumerate(halves):
+        nodes.insert(index + offset, node)
+    return graph
+
+
+def quantize(graph: onnx.ModelProto, inputs: list[np.ndarray], checkpoint_sha256: str, split: bool = True,
+             keep_float: tuple[str, ...] = ()) -> onnx.ModelProto:  # fmt: skip
+    """The int8 graph of a float one (its metadata kept), the head's last Gemm and the nodes named in ``keep_float``
+    left float, a split network's first convolution in two halves (:func:`split_stem`; ``split=False``: not)."""
     gemms = [node.name for node in graph.graph.node if node.op_type == "Gemm"]
     if not gemms:
         raise ValueError("the graph has no Gemm head to keep float: is it InverseFaceNet's network?")
     with tempfile.TemporaryDirectory() as folder:
         source, target = Path(folder) / "float.onnx", Path(folder) / "int8.onnx"
-        onnx.save(graph, source)
+        onnx.save(split_stem(graph) if split else graph, source)
         quantize_static(source, target, _Inputs(inputs), quant_format=QuantFormat.QDQ, per_channel=True,
                         activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8, reduce_range=True,
-                        calibrate_method=CalibrationMethod.Percentile, nodes_to_exclude=gemms[-1:])  # fmt: skip
+                        calibrate_method=CalibrationMethod.Percentile,
+                        nodes_to_exclude=[gemms[-1], *keep_float])  # fmt: skip
         quantized = onnx.load(target)
     properties = {prop.key: prop.value for prop in graph.metadata_props}
     onnx.helper.set_model_props(quantized, {**properties, QUANTIZED_FROM_KEY: checkpoint_sha256})
@@ -102,8 +145,15 @@ def forward_ms(predictor: OnnxPredictor, repeats: int = 200) -> float:
     return float(np.median(times))
 
 
+CLEAN_RENDERS = 64
+"""Held-out clean renders on which the int8 graph is compared with the float network (oracle crops and masks)."""
+CLEAN_LIMIT_MM = 0.5
+"""How far (geometric RMSE, mm) the int8 graph's readings of those renders may lie from the float network's."""
+
+
 def compare(model: FaceModel, checkpoint: Path, count: int) -> dict[str, dict[str, float]]:
-    """The float and the int8 graph on the realistic row's first ``count`` faces (network alone), and their ms."""
+    """The float and the int8 graph on the realistic row's first ``count`` faces (network alone), and their ms; and
+    how far the int8 graph's raw outputs lie from the float network's on :data:`CLEAN_RENDERS` clean renders."""
     truth = held_out_set(model, REALISTIC_OF).select(slice(0, count))
     rows, int8 = {}, OnnxPredictor.load_int8(checkpoint, model, threads=1)
     if int8 is None:
@@ -112,6 +162,10 @@ def compare(model: FaceModel, checkpoint: Path, count: int) -> dict[str, dict[st
         scores = real_path(model, predictor, truth, fit=False)["network (real path)"]
         rows[name] = {**scores, "ms_batch1_one_thread": forward_ms(predictor)}
         print(name, json.dumps(rows[name]), flush=True)
+    network, config = load_network(checkpoint, model)
+    rows["int8_on_clean_renders"] = parity({"int8": onnx.load(int8_path(checkpoint))}, network, config, model,
+                                           CLEAN_RENDERS)["int8"]  # fmt: skip
+    print("int8 against float on clean renders", json.dumps(rows["int8_on_clean_renders"]), flush=True)
     return rows
 
 

@@ -96,21 +96,25 @@ def ship_with_int8(network: torch.nn.Module, config: NetworkConfig, extra: dict,
     """Write the shipped checkpoint (and its sidecar) and the int8 graph a CPU runs (``export.quantize``), all made
     in a scratch folder beside them and then moved in, the checkpoint first (a graph beside other weights is never
     used); with ``realistic``, the int8 graph ships only if it holds the float network's accuracy on that many of the
-    realistic row's faces (:data:`INT8_SLACK`)."""
-    from export.quantize import compare, write_int8
+    realistic row's faces (:data:`INT8_SLACK`) and stays near it on clean renders (``export.quantize``'s limit)."""
+    from export.quantize import CLEAN_LIMIT_MM, compare, write_int8
     from inversefacenet.predictor import int8_path
 
     with tempfile.TemporaryDirectory(dir=DEFAULT_CHECKPOINT.parent) as folder:
         checkpoint = save_checkpoint(Path(folder) / DEFAULT_CHECKPOINT.name, network, config, extra, half=True)
         write_int8(checkpoint)
         rows = compare(FaceModel.load(), checkpoint, realistic) if realistic else None
-        holds = rows is None or all(rows["int8"][key] <= (1 + INT8_SLACK) * rows["float"][key]
-                                    for key in ("rotation_error_deg", "geometric_rmse_mm"))  # fmt: skip
+        holds = rows is None or (
+            all(rows["int8"][key] <= (1 + INT8_SLACK) * rows["float"][key]
+                for key in ("rotation_error_deg", "geometric_rmse_mm"))
+            and rows["int8_on_clean_renders"]["geometric_rmse_mm"] <= CLEAN_LIMIT_MM
+        )  # fmt: skip
         int8_path(DEFAULT_CHECKPOINT).unlink(missing_ok=True)
         for made in (checkpoint, checkpoint.with_suffix(".json"), *([int8_path(checkpoint)] if holds else [])):
             made.replace(DEFAULT_CHECKPOINT.parent / made.name)
         if not holds:
-            print(f"the int8 graph is not shipped: more than {INT8_SLACK:.0%} worse than float ({rows})")
+            print(f"the int8 graph is not shipped: more than {INT8_SLACK:.0%} worse than float on the realistic row or "
+                  f"more than {CLEAN_LIMIT_MM} mm from it on clean renders ({rows})")
 
 
 def main(argv: list[str] | None = None) -> None:
