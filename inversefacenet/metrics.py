@@ -17,15 +17,29 @@ EVAL_SIZE = 128
 """Render size (px) of the photometric and mask comparisons."""
 
 
+def rotation_error_deg(truth: FaceParameters, predicted: FaceParameters) -> float:
+    """Mean over a batch and the three angles of the absolute rotation error (deg)."""
+    return float(np.degrees(np.abs(predicted.rotation - truth.rotation)).mean())
+
+
+ShapeExpression = tuple[np.ndarray, np.ndarray]
+"""A face's (B, S) shape and (B, E) expression coefficients."""
+
+
+def geometric_rmse_mm(model: FaceModel, truth: ShapeExpression, read: ShapeExpression) -> float:
+    """Mean over a batch of the RMSE (mm) of the face vertices, unposed, between two faces' geometry: a caller may
+    mix true and read parts to see what each costs."""
+    face = model.mask_face
+    apart = model.geometry(*read)[:, face] - model.geometry(*truth)[:, face]
+    return float(np.sqrt((apart**2).sum(-1).mean(-1)).mean())
+
+
 def outcomes(model: FaceModel, truth: FaceParameters, predicted: FaceParameters) -> dict[str, float]:
     """Means over a batch (numpy parameters, same batch size): rotation error (deg, mean over the three
     angles), geometric RMSE (mm, face vertices, unposed), photometric RMSE (0-255, inside both the true
     face mask and the predicted render) and the IoU of the face masks, all at ``EVAL_SIZE``."""
-    rotation = float(np.degrees(np.abs(predicted.rotation - truth.rotation)).mean())
-    face = model.mask_face
-    geometry_true = model.geometry(truth.shape, truth.expression)[:, face]
-    geometry_pred = model.geometry(predicted.shape, predicted.expression)[:, face]
-    geometric = float(np.sqrt(((geometry_pred - geometry_true) ** 2).sum(-1).mean(-1)).mean())
+    rotation = rotation_error_deg(truth, predicted)
+    geometric = geometric_rmse_mm(model, (truth.shape, truth.expression), (predicted.shape, predicted.expression))
     photometric, iou = [], []
     for start in range(0, truth.batch_size, 32):
         part = slice(start, start + 32)
