@@ -185,9 +185,10 @@ def test_preprocessing_matches_python(browser, site, detected):
 @pytest.fixture(scope="module")
 def split_network(model):
     """The shipped network given the "split" input (the whole crop, the face mask as a 4th channel), its new
-    first-layer channels random so that the colours outside the mask change what it reads."""
+    first-layer channels random so that the colours outside the mask change what it reads; read plain (one run of
+    the network per crop, as the page's ``runNetwork``)."""
     network, config = load_network(DEFAULT_CHECKPOINT, model)
-    config = replace(config, input_mask="split")
+    config = replace(config, input_mask="split", mirror_reading=False)
     split = started_from(config, network)
     first = next(p for p in split.parameters() if p.ndim == 4)
     with torch.no_grad():
@@ -230,7 +231,7 @@ def test_a_network_that_reads_both_ways_is_read_so_by_the_page(browser, site, mo
     (inversefacenet/mirror.py, webassets/src/mirror.ts): close to Python's both-ways reading of the same photo, and
     the face read once."""
     network, config = load_network(DEFAULT_CHECKPOINT, model)
-    both = replace(config, mirror_reading=True)
+    both, once = replace(config, mirror_reading=True), replace(config, mirror_reading=False)
     graph = export_fp32(network, both).SerializeToString()
     page = browser.new_page()
     page.route("**/models/inversefacenet_fp32.onnx", lambda route: route.fulfill(body=graph))
@@ -241,7 +242,7 @@ def test_a_network_that_reads_both_ways_is_read_so_by_the_page(browser, site, mo
     page.close()
     detector = LandmarkDetector()
     read = {name: Reconstructor(model, detector, Predictor(network, c, model=model), fit_mode=None)(str(EXAMPLE))[0]
-            .parameters_dict()["rotation_deg"] for name, c in (("both", both), ("once", config))}  # fmt: skip
+            .parameters_dict()["rotation_deg"] for name, c in (("both", both), ("once", once))}  # fmt: skip
     detector.close()
     gap = {name: {angle: abs(result["rotation_deg"][angle] - read[name][angle]) for angle in read[name]}
            for name in read}  # fmt: skip
@@ -715,6 +716,24 @@ def test_at_phone_width_the_page_is_one_column(browser, site):
     centre = [yaw["x"] + yaw["width"] / 2, yaw["y"] + yaw["height"] / 2]
     on_top = page.evaluate("([x, y]) => document.elementFromPoint(x, y)?.id", centre)
     assert 0 <= view["y"] <= 20 and view["y"] + view["height"] <= yaw["y"] < 844 and on_top == "yaw", (view, yaw)
+    page.close()
+
+
+def test_at_laptop_and_tablet_widths_nothing_is_wider_than_the_window(browser, site):
+    """From 900 to 1280 px wide (three columns need about 1,130): no sideways scroll, every slider, value and menu
+    inside the window, the 3D view square (at 1280 the light's values ran 17 px past the window; below 1,130 the page
+    was 1,209 px wide, the controls out of sight)."""
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(f"{site}?backend=wasm")
+    page.evaluate("window.inverseFaceNet.ready")
+    for width in (1280, 1100, 900):
+        page.set_viewport_size({"width": width, "height": 900})
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
+        right = page.evaluate("Math.max(...[...document.querySelectorAll('.controls :is(output, select, input)')]"
+                              ".map(e => e.getBoundingClientRect().right))")  # fmt: skip
+        view = page.locator("#view").bounding_box()
+        assert right <= width and view["x"] + view["width"] <= width, (width, right, view)
+        assert view["width"] == pytest.approx(view["height"], abs=2) and view["width"] > 300, view
     page.close()
 
 
