@@ -178,7 +178,7 @@ ACCURACY = "**Accuracy of the shipped network**"
 DETECTION = "**Detection** (`python benchmarks/detection.py --composites 24 --browser`"
 PHOTO_TEXTURE = "**Photo texture** (`reports/photo_texture/`"
 SPEED = "**Speed** (2-core CPU"
-WISEQ_BANDS = ("checkpoints", "runs/wiseQ.safetensors")
+SHIPPED_BANDS = ("checkpoints", "assets/inversefacenet.safetensors")
 PLACED = (
     "network",
     "network + full fit",
@@ -194,13 +194,13 @@ CURRENT = [
      [("results", "network (oracle crops)", metric) for metric in OUTCOMES]),
     (ACCURACY, "placement on the realistic row, against MediaPipe's own points", SHIP_REPORT,
      [("results", f"{row} (real path)", "placement_error_iod") for row in PLACED]),
-    (ACCURACY, "development set, network + full fit", "reports/realphotos/devset_wise4_upright.json",
+    (ACCURACY, "development set, network + full fit", "reports/realphotos/devset_soup36.json",
      [("results", "assets/inversefacenet.safetensors: network + full fit", metric) for metric in DEVSET]),
     (ACCURACY, "development set's held-out half, network alone over the fit",
-     "reports/realphotos/devb_wise4_upright.json",
+     "reports/realphotos/devb_soup36.json",
      [("results", "assets/inversefacenet.safetensors: network alone", f"{metric} / fit") for metric in DEVSET]),
-    (ACCURACY, "turned heads, network alone", "reports/turned/wiseQ.json",
-     [(*WISEQ_BANDS, band, "rows", "network", metric) for metric in ("yaw_error_deg", "detected")
+    (ACCURACY, "turned heads, network alone", "reports/turned/soup36.json",
+     [(*SHIPPED_BANDS, band, "rows", "network", metric) for metric in ("yaw_error_deg", "detected")
       for band in range(4)]),
     (DETECTION, "detection recall / precision, faces from 20 px", "reports/detection/report.json",
      [(side, ">=20", metric) for side in ("python", "browser") for metric in ("recall", "precision")]),

@@ -16,6 +16,10 @@ from inversefacenet.preprocess import crop_for_landmarks
 from inversefacenet.tracking import OneEuroFilter, Tracker, TrackerConfig
 
 EXAMPLE = "assets/examples/astronaut.jpg"
+ANOTHER_CROP_DEG = 2.0
+"""How far apart (deg, largest angle) one face's readings on two crops a few pixels apart may lie: the network's
+sensitivity to its crop (1.2 on average over three frames of the example video, the shipped network read both ways;
+its error on the realistic row is 2.4)."""
 
 
 @pytest.fixture(scope="module")
@@ -223,7 +227,8 @@ def test_a_lost_face_goes_back_to_the_detector(reconstructor, video):
 
 def test_a_tracked_face_is_read_once_on_the_crop_its_last_frame_pointed_to(reconstructor, video):
     frames, _ = video
-    assert reconstructor.predictor.config.crop_alignment  # the shipped network reads a photo's face twice
+    assert reconstructor.predictor.config.crop_alignment  # a photo's face is read, then read again where it pointed
+    per_photo = 1 if reconstructor.predictor.config.mirror_reading else 2  # unless it is read both ways at once
     points = [reconstructor.detector(frames[0])[0].landmarks]
     calls = []
     outputs = reconstructor.predictor.outputs
@@ -234,11 +239,16 @@ def test_a_tracked_face_is_read_once_on_the_crop_its_last_frame_pointed_to(recon
         again, again_crops, _ = reconstructor.predict_aligned(frames[0], points, carried)
     finally:
         reconstructor.predictor.outputs = outputs
-    assert calls == [1, 1, 1, 1, 1]  # two readings for the photo and for a new track, then one
+    assert calls == [1] * (2 * per_photo + 1)  # the photo's readings, as many for a new track, then one
     np.testing.assert_allclose(first.pack(), photo.pack(), atol=1e-6)
-    # the same frame again: read once, on the crop the two readings ended on, so the same parameters
+    # the same frame again: read once, on the crop the photo's reading pointed to; a network read twice ended its
+    # photo's reading there too, so the same parameters; one read both ways at once read MediaPipe's crop instead
     np.testing.assert_allclose(again_crops[0].offset, photo_crops[0].offset, atol=1e-6)
-    np.testing.assert_allclose(again.pack(), photo.pack(), atol=1e-4)
+    if per_photo == 2:
+        np.testing.assert_allclose(again.pack(), photo.pack(), atol=1e-4)
+    else:
+        apart = np.abs(np.degrees(again.rotation - photo.rotation)).max()
+        assert apart < ANOTHER_CROP_DEG, apart
 
 
 def test_tracked_frames_read_the_network_once(reconstructor, video):
@@ -252,9 +262,12 @@ def test_tracked_frames_read_the_network_once(reconstructor, video):
     finally:
         reconstructor.predictor.outputs = outputs
     assert [face[0].source for face in faces] == ["detector", "mesh", "mesh", "mesh"]
-    assert calls == [1, 1, 1, 1, 1]  # the detector's frame twice, then once per tracked frame
+    per_photo = 1 if reconstructor.predictor.config.mirror_reading else 2  # see the test above
+    assert calls == [1] * (per_photo + 3)  # the detector's frame as a photo's, then once per tracked frame
     differences = []
     for frame, (face,) in zip(frames[1:4], faces[1:], strict=True):  # the same points, read as a photo's
-        twice, _ = reconstructor.predict(frame, [face.landmarks])
-        differences.append(np.abs(np.degrees(face.params.rotation - twice.rotation)).max())
-    assert np.mean(differences) < 1.0  # one frame's may reach 1.5 degrees: two readings are not one
+        as_photo, _ = reconstructor.predict(frame, [face.landmarks])
+        differences.append(np.abs(np.degrees(face.params.rotation - as_photo.rotation)).max())
+    # one frame's may reach 1.5 degrees: two readings are not one; a network read both ways at once reads the photo
+    # on MediaPipe's crop, the tracked frame on the crop the last frame pointed to
+    assert np.mean(differences) < (1.0 if per_photo == 2 else ANOTHER_CROP_DEG), differences
