@@ -3,7 +3,8 @@ colours or MediaPipe's points.
 
     python benchmarks/fit_start.py [CHECKPOINT] [--photos runs/devset] [--faces 40] [--fractions 1 0.5 0.25]
                                    [--landmark-weights 0.3 0.1] [--anchors 0.05 0.2] [--prior-scales 0.1]
-                                   [--iterations 60 120] [--from-truth] [--realistic-only] [--report FILE.json]
+                                   [--iterations 60 120] [--from-truth] [--clean 40] [--realistic-only]
+                                   [--report FILE.json]
 
 Issue #13 asks whether the fit started from the network is better than the fit from the mean face,
 or as good in fewer iterations. Rows: the full fit from the mean face (``DEFAULT_FIT``); from the network
@@ -20,7 +21,10 @@ against the network it starts from; ``--prior-scales`` sets its three priors (sh
 that many times the mean face's fit's (``DEFAULT_FIT``; the pipeline's are 0.3 x),
 ``--iterations`` sets its refinement iterations. ``--from-truth`` also runs each fit from a network's start
 rows from the true parameters on the realistic row (same crop, mask and points; the true framing as the start's
-place): how far the fit's own objective leads away from the truth, whatever it starts from.
+place): how far the fit's own objective leads away from the truth, whatever it starts from. ``--clean N`` runs the
+same fits from the truth on clean renders of the realistic row's first N faces (no background, camera or MediaPipe:
+the crop, mask and points from the model's own landmark vertices): how far the objective leads from the truth when
+nothing in the photo misleads it.
 Time: wall ms per face of the whole ``reconstruct_faces`` call (network, crop, fit; detection
 excluded), after one warm-up face per row; median on the realistic row, mean on the development set.
 """
@@ -45,10 +49,11 @@ from crop_scatter import faces_of_the_realistic_row  # noqa: E402
 from inversefacenet.checkpoint import DEFAULT_CHECKPOINT, Predictor  # noqa: E402
 from inversefacenet.detection import DetectedFace, LandmarkDetector  # noqa: E402
 from inversefacenet.facemodel.model import FaceModel  # noqa: E402
-from inversefacenet.fitting import DEFAULT_FIT, NETWORK_START_FIT, FitConfig  # noqa: E402
+from inversefacenet.fitting import DEFAULT_FIT, NETWORK_START_FIT, FitConfig, fit  # noqa: E402
 from inversefacenet.params import FaceParameters  # noqa: E402
 from inversefacenet.pipeline import FIT_SIZE, Reconstructor  # noqa: E402
-from inversefacenet.preprocess import crop_for_landmarks  # noqa: E402
+from inversefacenet.preprocess import crop_for_landmarks, face_mask  # noqa: E402
+from inversefacenet.render.renderer import render  # noqa: E402
 from training.bootstrap import photo_faces  # noqa: E402
 from training.corpus import held_out_set  # noqa: E402
 from training.evaluate import REALISTIC_OF, metrics  # noqa: E402
@@ -114,6 +119,26 @@ def realistic(model: FaceModel, rows: dict[str, Reconstructor], count: int,
     return results
 
 
+def clean_from_truth(model: FaceModel, rows: dict[str, Reconstructor], count: int) -> dict[str, dict[str, float]]:
+    """Outcomes of each fit from a network's start, run from the truth on clean renders (see the docstring)."""
+    truth = held_out_set(model, REALISTIC_OF).select(slice(0, count))
+    results = {}
+    for name, reconstructor in rows.items():
+        if reconstructor.predictor is None:
+            continue
+        fitted = []
+        for k in range(count):
+            true = truth.select(slice(k, k + 1))
+            out = render(model, true, FIT_SIZE, camera=reconstructor.camera)
+            points = out.pixels[0, model.landmarks_mediapipe]
+            photo = (np.clip(out.image[0], 0, 1) * 255 + 0.5).astype(np.uint8)
+            fitted.append(fit(model, photo, face_mask(points, FIT_SIZE), points, true, reconstructor.fit_mode,
+                              reconstructor.fit_config, reconstructor.camera, np.zeros(3)).params)  # fmt: skip
+        outcome = metrics(model, truth, FaceParameters.concatenate(fitted))
+        results[name.replace("network +", "the truth +", 1)] = {**outcome, "faces": count}
+    return results
+
+
 def development(folder: Path, rows: dict[str, Reconstructor]) -> dict[str, dict[str, float]]:
     """Residuals on the real photos (``training.evaluate_photos.score``) and the mean ms per face."""
     faces = photo_faces(folder, next(iter(rows.values())).detector)
@@ -138,6 +163,7 @@ def main() -> None:
     parser.add_argument("--prior-scales", type=float, nargs="*", default=[])
     parser.add_argument("--iterations", type=int, nargs="*", default=[], help="of the pipeline's refinement")
     parser.add_argument("--from-truth", action="store_true", help="also fit from the truth on the realistic row")
+    parser.add_argument("--clean", type=int, default=0, help="also fit from the truth on this many clean renders")
     parser.add_argument("--realistic-only", action="store_true", help="skip the development set")
     parser.add_argument("--report", type=Path)
     args = parser.parse_args()
@@ -145,6 +171,8 @@ def main() -> None:
     predictor = Predictor.load(args.checkpoint, model)
     rows = fitters(model, predictor, LandmarkDetector(), args)
     parts = {"realistic row": realistic(model, rows, args.faces, args.from_truth)}
+    if args.clean:
+        parts["clean renders"] = clean_from_truth(model, rows, args.clean)
     if not args.realistic_only:
         parts["development set"] = development(args.photos, rows)
     results = {f"{part}: {name}": values for part, named in parts.items() for name, values in named.items()}

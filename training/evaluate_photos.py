@@ -11,8 +11,11 @@ the set from registry packages), each row reconstructs it from the same detectio
   its prediction explains the detector.
 - photometric RMSE (0-255) inside the face mask, at the fit's crop size.
 Rows: each checkpoint's network alone and network + full fit, and the full fit from the mean
-face. Medians over faces (and the 95th percentile of the landmark agreement: the status line of the
-app calls a fit loose from about there), and the network-to-fit ratios the shipping gate reads.
+face; with the fit, also each network's geometry with the light and albedo solved in closed form on it (the fit's
+appearance step alone, ``fit_mode="fast"``): the best colours that geometry allows, so the part of the network-to-fit
+photometric ratio that its light and albedo outputs could still close. Medians over faces (and the 95th percentile
+of the landmark agreement: the status line of the app calls a fit loose from about there), and the network-to-fit
+ratios the shipping gate reads.
 ``--mirror-reading``: the networks read each crop flipped too, whatever their checkpoints say.
 """
 
@@ -60,6 +63,9 @@ def evaluate_photos(checkpoints: list[Path], folder: Path, with_fit: bool = True
         if with_fit:
             fitted = score(Reconstructor(model, fit_only.detector, predictor, fit_mode="full"), faces, "network + fit")
             network.update({f"{k} / fit": network[k] / fitted[k] for k in SCORES})
+            solved = score(Reconstructor(model, fit_only.detector, predictor, fit_mode="fast"), faces, "appearance")
+            solved["photometric_rmse / fit"] = solved["photometric_rmse"] / fitted["photometric_rmse"]
+            rows[f"{checkpoint}: network's geometry, light and albedo solved on it"] = solved
             rows[f"{checkpoint}: network + full fit"] = fitted
     return rows
 
