@@ -59,6 +59,8 @@ NO_PHOTO = f"**No photo: choose one (a file up to {MAX_UPLOAD_MB} MB; a larger o
 """The status line once the photo box is emptied: by the user, or by a refused upload, whose notice passes."""
 TWIN_S = 2.0
 """Gradio's second change event for an upload comes at once; a user choosing the same file again takes longer."""
+CLEAR = "() => null"
+"""A browser-side event handler: its output emptied, no request made."""
 PANEL_HEIGHT = 300  # px: every result panel, the 3D view included, the same height
 THUMBNAIL_COLUMNS, THUMBNAIL_ROWS = 3, 3
 """The face thumbnails' grid, and the rows shown before it scrolls."""
@@ -300,13 +302,16 @@ def live_tab(reconstructor: Reconstructor) -> None:
 @dataclass
 class PhotoInputs:
     """The photo column: the upload, the face selector (radio and thumbnails) and the status line; ``emptied`` is
-    whether the app itself just emptied the photo box (a file it cannot read), whose change then comes back."""
+    whether the app itself just emptied the photo box (a file it cannot read), whose change then comes back;
+    ``message`` is the status line the last photo left (the previews of a slow photo before it may still overwrite the
+    line meanwhile: the views that follow the photo write it again)."""
 
     photo: PhotoInput
     face_choice: gr.Radio
     thumbnails: gr.Gallery
     status: gr.Markdown
     emptied: gr.State
+    message: gr.State
 
 
 @dataclass
@@ -396,12 +401,14 @@ def _start(session: Session, with_composite: bool) -> list[Any]:
             *_preview(session, edit, with_composite)]  # fmt: skip
 
 
-def _show(session: Session | None, with_composite: bool) -> list[Any]:
-    """The views of a new session, or, when the photo gave none, every view cleared and every control back at its
-    starting value (the previous face's smile and lamp are not this photo's)."""
-    if session is None:  # the status keeps load's message; the controls' .input events do not fire on this
+def _show(session: Session | None, with_composite: bool, message: str | None = None) -> list[Any]:
+    """The views of a new session, or, when the photo gave none, every view cleared, every control back at its
+    starting value (the previous face's smile and lamp are not this photo's) and the status line at ``message``
+    (load's; None leaves the line as it is)."""
+    if session is None:  # the controls' .input events do not fire on this
         controls = [*_light_values(Light()), _table(sh_from_light(Light())), RECOVERED, *[0.0] * len(EDIT_NAMES)]
-        return [None, gr.update(choices=[], value=None), *controls, None, None, None, None, gr.skip()]
+        status = gr.skip() if message is None else message
+        return [None, gr.update(choices=[], value=None), *controls, None, None, None, None, status]
     return _start(session, with_composite)[1:]
 
 
@@ -473,8 +480,9 @@ class PhotoLoader:
     def upload(
         self, path: str | None, previous: Session | None, photo_texture: bool = PHOTO_TEXTURE,
         emptied: bool = False, request: gr.Request | None = None,
-    ) -> tuple[Session | None, Any, Any, bool]:  # fmt: skip
-        """The page's :meth:`load`: the session, the status line, the photo box and whether this emptied it. A file
+    ) -> tuple[Session | None, Any, Any, bool, Any]:  # fmt: skip
+        """The page's :meth:`load`: the session, the status line, the photo box, whether this emptied it and the
+        status line again (kept for the views that follow, :class:`PhotoInputs`'s ``message``). A file
         that is no image is taken out of the box (no broken-image icon; the box is ready for the next file), and
         the box's emptying, which comes back here as a change with no photo, leaves the message in place. Any
         other emptying (the user's, or an upload Gradio refused for its size) says there is no photo and how large
@@ -482,9 +490,11 @@ class PhotoLoader:
         if path is None:
             if previous is not None:
                 previous.close()  # the last face's files go
-            return None, gr.skip() if emptied else NO_PHOTO, gr.skip(), False
+            status = gr.skip() if emptied else NO_PHOTO
+            return None, status, gr.skip(), False, status
         loaded = self.load(path, previous, photo_texture, request)
-        return loaded.session, loaded.message, None if loaded.unreadable else gr.skip(), loaded.unreadable
+        box = None if loaded.unreadable else gr.skip()
+        return loaded.session, loaded.message, box, loaded.unreadable, loaded.message
 
     def reconstruct(self, path: str | None, with_composite: bool, previous: Session | None) -> list[Any]:
         """For scripts: one call, the same outputs as the page, and an error for unusable input. An error leaves
@@ -628,7 +638,7 @@ def _photo_inputs() -> PhotoInputs:
     face_choice = gr.Radio([], type="index", label="Face", elem_id="face-choice")
     thumbnails = gr.Gallery(label="Faces (click one)", columns=THUMBNAIL_COLUMNS, fit_columns=False,
                             allow_preview=False, visible=False, elem_id="face-thumbnails")  # fmt: skip
-    return PhotoInputs(photo, face_choice, thumbnails, gr.Markdown(elem_id="status"), gr.State(False))
+    return PhotoInputs(photo, face_choice, thumbnails, gr.Markdown(elem_id="status"), gr.State(False), gr.State(""))
 
 
 def _result_panels() -> ResultPanels:
@@ -718,19 +728,22 @@ def _wire_photo_events(tab: PhotoTab, loader: PhotoLoader) -> None:
     state, inputs, model3d = tab.state, tab.inputs, tab.panels.model3d
     with_composite, photo_texture = tab.lighting.with_composite, tab.lighting.photo_texture
     # The page: a failed photo leaves one message (status + toast), not an error badge on every
-    # output; the 3D view follows the first preview instead of delaying it.
+    # output; the 3D view follows the first preview instead of delaying it. Each step runs for every photo, the last
+    # one included: a step still busy with the photo before (a group photo's previews) would by default drop the
+    # next photo's turn, leaving the group photo's faces beside a photo without one.
+    last = {"api_name": False, "trigger_mode": "always_last"}
     inputs.photo.change(
         loader.upload, [inputs.photo, state, photo_texture, inputs.emptied],
-        [state, inputs.status, inputs.photo, inputs.emptied], api_name=False
+        [state, inputs.status, inputs.photo, inputs.emptied, inputs.message], **last
     ).then(  # fmt: skip
-        _show, [state, with_composite], tab.start_outputs[1:], api_name=False
-    ).then(_recovered_3d, state, model3d, api_name=False).then(
-        _face_thumbnails, state, inputs.thumbnails, api_name=False
-    ).then(lambda: None, None, tab.downloads, api_name=False).then(  # the last photo's files are not this one's
-        _usable(len(tab.face_controls)), state, tab.face_controls, api_name=False
+        _show, [state, with_composite, inputs.message], tab.start_outputs[1:], **last
+    ).then(_recovered_3d, state, model3d, **last).then(
+        _face_thumbnails, state, inputs.thumbnails, **last
+    ).then(lambda: None, None, tab.downloads, **last).then(  # the last photo's files are not this one's
+        _usable(len(tab.face_controls)), state, tab.face_controls, **last
     )
     inputs.thumbnails.select(_pick_face, [state, with_composite], tab.start_outputs, api_name=False).then(
-        _recovered_3d, state, model3d, api_name=False
+        _recovered_3d, state, model3d, **last
     )
     # Scripts: the same in one call, with an error for unusable input.
     gr.Button(visible=False).click(loader.reconstruct, [inputs.photo, with_composite, state], tab.start_outputs,
@@ -783,6 +796,12 @@ def _wire_edit_events(tab: PhotoTab) -> None:
     for control in [*tab.lighting.lamp[:4], *edits]:  # the sliders among the lamp controls (not the colour)
         control.release(_named(_refresh_3d, "session", "sh", *EDIT_NAMES), [state, sh_table, *edits],
                         tab.panels.model3d, api_name="refresh_3d" if control is pitch else False)  # fmt: skip
+    # Files prepared before an edit are not the edited face's: the edit empties the list, in the browser alone.
+    colour = tab.lighting.lamp[-1]
+    for event in [*(control.input for control in [*tab.lighting.lamp, tab.lighting.preset, tab.lighting.photo_texture,
+                                                  sh_table, *edits, tab.export_animated]),
+                  colour.change, tab.edits.reset.click]:  # fmt: skip
+        event(None, None, tab.downloads, js=CLEAR, api_name=False)
     export_inputs = [state, sh_table, *edits, tab.export_animated]
     tab.export_button.click(_named(_export, "session", "sh", *EDIT_NAMES, "animated"), export_inputs, tab.downloads,
                             api_name="export")  # fmt: skip

@@ -249,6 +249,8 @@ def test_the_page_in_a_browser(server, tmp_path):
             link.click()
         target = tmp_path / "face.ply"
         download.value.save_as(target)
+        page.locator("#yaw input[type=range]").fill("30")  # an edit: the files above are not the edited face's
+        page.wait_for_function("!document.querySelector('#downloads a[download]')", timeout=10_000)
         browser.close()
     assert len(trimesh.load(target, process=False).vertices) > 10_000
     assert hosts <= {server.split("/")[2]}  # nothing left localhost
@@ -441,6 +443,26 @@ def test_the_page_picks_a_face_by_thumbnail_and_a_faceless_photo_or_non_image_gi
                                         and box["bottom"] <= gallery["bottom"] for box in thumbnails)  # none cut off
     assert errors == 0 and overlay_images == 0 and usable_with_face  # the lamp is usable only with a face
     assert lamp_after == ["0", "0.5"] != lamp_of_face  # the controls are back at their start, not the last face's
+
+
+def test_a_photo_without_a_face_chosen_while_a_group_photo_loads_is_what_the_page_shows(server, tmp_path, model):
+    """The last photo wins: a photo without a face uploaded while a group photo is still loading must not end beside
+    the group photo's faces, previews or status (the previews' step, busy with the group photo, dropped the next
+    photo's turn, and their status line landed after the message)."""
+    group, blank = tmp_path / "six.png", tmp_path / "blank.png"
+    Image.fromarray(np.tile(two_face_photo(model), (3, 1, 1))).save(group)  # six faces: seconds to load
+    Image.fromarray(np.full((240, 320, 3), 120, np.uint8)).save(blank)
+    with page_with(server, EXAMPLE, "Face 1 of 1") as page:
+        for delay_ms in (500, 1500):  # the second photo while the first loads, then while its previews are made
+            page.locator("#photo input[type=file]").set_input_files(str(group))
+            page.wait_for_timeout(delay_ms)
+            page.locator("#photo input[type=file]").set_input_files(str(blank))
+            page.wait_for_function("document.querySelector('#status').innerText.includes('No face was found')",
+                                   timeout=60_000)  # fmt: skip
+            page.wait_for_timeout(6000)  # the group photo's steps, had they been left to land, would have by now
+            shown = (page.locator("#status").inner_text(), page.locator("#face-choice label").count(),
+                     page.locator("#relit img").count())  # fmt: skip
+            assert "No face was found" in shown[0] and shown[1:] == (0, 0), (delay_ms, shown)
 
 
 @pytest.fixture(scope="module")

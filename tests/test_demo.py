@@ -570,26 +570,26 @@ def test_the_page_empties_the_photo_box_of_a_file_that_is_no_image_and_keeps_its
     notes.write_text("not a photo")
     Image.fromarray(np.full((240, 320, 3), 120, np.uint8)).save(blank)
     loader = PhotoLoader(reconstructor)
-    session, message, box, emptied = loader.upload(str(notes), None, False)
-    assert session is None and "not an image" in message and box is None and emptied
-    assert loader.upload(None, None, False, emptied) == (None, gr.skip(), gr.skip(), False)  # the message stays
-    session, message, box, emptied = loader.upload(str(blank), None, False)
-    assert session is None and "no face" in message.lower() and box == gr.skip() and not emptied
+    session, message, box, emptied, kept = loader.upload(str(notes), None, False)
+    assert session is None and "not an image" in message and box is None and emptied and kept == message
+    assert loader.upload(None, None, False, emptied) == (None, gr.skip(), gr.skip(), False, gr.skip())  # it stays
+    session, message, box, emptied, kept = loader.upload(str(blank), None, False)
+    assert session is None and "no face" in message.lower() and box == gr.skip() and not emptied and kept == message
 
 
 def test_an_emptied_photo_box_says_there_is_no_photo_and_the_size_limit(reconstructor, tmp_path):
     """The box is emptied by the user, or by an upload Gradio refused for its size (its notice soon passes): the
     status line says there is no photo and how large a file may be, and the last face's files go."""
     loader = PhotoLoader(reconstructor)
-    session, message, _, _ = loader.upload(EXAMPLES[0], None, False)
+    session, message, _, _, _ = loader.upload(EXAMPLES[0], None, False)
     assert session is not None and message == "" and session.folder.exists()
-    assert loader.upload(None, session, False) == (None, NO_PHOTO, gr.skip(), False)
+    assert loader.upload(None, session, False) == (None, NO_PHOTO, gr.skip(), False, NO_PHOTO)
     assert f"up to {MAX_UPLOAD_MB} MB" in NO_PHOTO and not session.folder.exists()
     blank = tmp_path / "blank.png"
     Image.fromarray(np.full((240, 320, 3), 120, np.uint8)).save(blank)
-    _, message, _, emptied = loader.upload(str(blank), None, False)  # a photo without a face stays, no session
+    _, message, _, emptied, _ = loader.upload(str(blank), None, False)  # a photo without a face stays, no session
     assert "no face" in message.lower()
-    assert loader.upload(None, None, False, emptied) == (None, NO_PHOTO, gr.skip(), False)
+    assert loader.upload(None, None, False, emptied) == (None, NO_PHOTO, gr.skip(), False, NO_PHOTO)
 
 
 def test_previews_leave_room_for_an_edited_pose_and_the_composite_still_lands(two_faces):
