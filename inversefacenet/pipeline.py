@@ -448,10 +448,13 @@ def draw_overlay(image: np.ndarray, faces: list[FaceResult]) -> np.ndarray:
 
 
 def _label(canvas: np.ndarray, text: str, box: tuple[float, float, float, float], thickness: int) -> None:
-    """White number with a dark outline at a face box's top-left corner, inside the image."""
-    scale = max(0.5, (box[2] - box[0]) / 160)
-    width, height = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, 2 * thickness)[0]
+    """White number with a dark outline at a face box's top-left corner, inside the image; as large as the face, and
+    at least readable when the photo is shown 1000 px wide (``thickness``: the overlay's, about 1/400 of its side),
+    its strokes in proportion (a small face's number in a big photo was a white blot)."""
+    scale = max(0.5, (box[2] - box[0]) / 160, 0.3 * thickness)
+    stroke = max(1, min(thickness, round(2 * scale)))
+    width, height = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, 2 * stroke)[0]
     x = int(np.clip(box[0] + 2, 0, canvas.shape[1] - width))
     y = int(np.clip(box[1] + height + 2, height, canvas.shape[0] - 1))
-    for colour, weight in (((20, 20, 20), 4 * thickness), ((255, 255, 255), 2 * thickness)):
+    for colour, weight in (((20, 20, 20), 4 * stroke), ((255, 255, 255), 2 * stroke)):
         cv2.putText(canvas, text, (x, y), cv2.FONT_HERSHEY_SIMPLEX, scale, colour, weight, cv2.LINE_AA)

@@ -551,3 +551,13 @@ def test_a_face_in_a_black_and_white_photo_is_grey_in_every_albedo_it_shows(mode
     assert np.ptp(textured.skin, axis=1).max() < 1e-3  # grey photo over grey light; unseen parts desaturated
     ply = trimesh.load(textured.export(tmp_path / "face.ply")[0], process=False).visual.vertex_colors[:, :3]
     assert np.ptp(ply.astype(int), axis=1).max() <= 5
+
+
+def test_a_small_faces_number_in_a_big_photo_is_readable_when_the_photo_is_shown_small():
+    """On a 4000 px photo shown 1000 px wide, a small face's number was a white blot (a tiny font under strokes
+    sized for the photo): now at least 12 display px tall, and a glyph with background inside its box."""
+    canvas = np.zeros((3000, 4000, 3), np.uint8)
+    pipeline._label(canvas, "2", (1000.0, 2000.0, 1080.0, 2080.0), thickness=round(4000 / 400))
+    ys, xs = np.nonzero((canvas == 255).all(-1))
+    glyph = (canvas[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1] == 255).all(-1)
+    assert glyph.shape[0] >= 12 * 4000 / 1000 and glyph.mean() < 0.6, (glyph.shape, glyph.mean())
