@@ -307,6 +307,12 @@ def test_reconstruct_a_photo_and_download_the_mesh(browser, site, model, tmp_pat
     obj = trimesh.load(tmp_path / "face.obj", process=False)
     quality = uv_quality(np.asarray(obj.visual.uv), obj.faces)
     assert quality["overlap"] <= 0.005 and quality["flipped"] == 0
+    # its normals, as the Python OBJ's (inversefacenet.export.face_normals of the same face)
+    written = np.array([line.split()[1:] for line in (tmp_path / "face.obj").read_text().splitlines()
+                        if line.startswith("vn ")], float)  # fmt: skip
+    shape = np.array([edited["shape"]], np.float32)
+    expression = np.array([[edited["expression"][name] for name in model.expression_names]], np.float32)
+    assert (written * face_normals(model, model.geometry(shape, expression)[0])).sum(-1).min() > 0.999
     # The page's bake: texture look-ups at the vertices give the PLY's per-vertex albedo.
     looked_up = obj.visual.to_color().vertex_colors[:, :3].astype(float)
     assert np.abs(looked_up - mesh.visual.vertex_colors[:, :3]).mean() < 3

@@ -1,5 +1,5 @@
 // Mesh downloads on the face model's UV atlas (the same seam-split vertices as the Python exports):
-// OBJ with texture coordinates, per-vertex colour (the common "v x y z r g b" extension) and an
+// OBJ with texture coordinates, normals, per-vertex colour (the common "v x y z r g b" extension) and an
 // MTL naming the baked albedo PNG; ASCII PLY with per-vertex colour; binary glTF (GLB) with the
 // baked albedo as its base colour texture and the head pose as its node's rotation (optionally with the
 // blendshapes as morph targets and a recording's animation).
@@ -7,7 +7,8 @@ import * as THREE from "three";
 import { GLTFExporter } from "three/examples/jsm/exporters/GLTFExporter.js";
 import { fillEmptyTexels } from "./imageops";
 
-export function toObj(vertices: Float32Array, colours: Float32Array, uv: Float32Array, triangles: Uint32Array): string {
+export function toObj(mesh: AtlasMesh, colours: Float32Array): string {
+  const { vertices, normals, uv, triangles } = mesh;
   const lines = ["# InverseFaceNet face (mm, head frame), vertex colours and face_albedo.png = albedo", "mtllib face.mtl"];
   for (let i = 0; i < vertices.length; i += 3) {
     const v = [vertices[i], vertices[i + 1], vertices[i + 2]].map((x) => x.toFixed(4));
@@ -15,10 +16,13 @@ export function toObj(vertices: Float32Array, colours: Float32Array, uv: Float32
     lines.push(`v ${v.join(" ")} ${c.join(" ")}`);
   }
   for (let i = 0; i < uv.length; i += 2) lines.push(`vt ${uv[i].toFixed(6)} ${uv[i + 1].toFixed(6)}`);
+  for (let i = 0; i < normals.length; i += 3) {
+    lines.push(`vn ${[normals[i], normals[i + 1], normals[i + 2]].map((x) => x.toFixed(6)).join(" ")}`);
+  }
   lines.push("usemtl face");
   for (let f = 0; f < triangles.length; f += 3) {
     const [a, b, c] = [triangles[f] + 1, triangles[f + 1] + 1, triangles[f + 2] + 1];
-    lines.push(`f ${a}/${a} ${b}/${b} ${c}/${c}`);
+    lines.push(`f ${a}/${a}/${a} ${b}/${b}/${b} ${c}/${c}/${c}`);
   }
   return lines.join("\n") + "\n";
 }

@@ -640,16 +640,16 @@ class App {
     if (kind === "ply") return download("face.ply", toPly(vertices, albedo, triangles));
     const texture = skin ? textureCanvas(skin.texture, skin.size)
       : bakeTexture(this.view.renderer, uv, triangles, albedo);
+    const mesh = { vertices, normals: this.model.atlasNormals(modelVertices), uv, triangles };
     if (kind === "glb") {
       const { pitch, yaw, roll } = face.rotation_deg;
-      const mesh = { vertices, normals: this.model.atlasNormals(modelVertices), uv, triangles };
       const glb = await toGlb(mesh, texture, rotationMatrix(pitch, yaw, roll));
       return download("face.glb", new Blob([glb], { type: "model/gltf-binary" }));
     }
     // one file, as the app's face_obj.zip: three downloads at once make browsers ask for permission
     const png = await new Promise<Blob | null>((resolve) => texture.toBlob(resolve));
     if (!png) throw new Error("the texture could not be encoded as PNG");
-    const zip = zipSync({ "face.obj": strToU8(toObj(vertices, albedo, uv, triangles)), "face.mtl": strToU8(MTL),
+    const zip = zipSync({ "face.obj": strToU8(toObj(mesh, albedo)), "face.mtl": strToU8(MTL),
       "face_albedo.png": [new Uint8Array(await png.arrayBuffer()), { level: 0 }] }); // a PNG is compressed already
     download("face_obj.zip", new Blob([zip], { type: "application/zip" }));
   }
