@@ -636,9 +636,10 @@ def test_a_photo_without_a_face_clears_the_previous_face(browser, site, tmp_path
     page.close()
 
 
-def test_a_tiff_photo_is_read_upright_and_an_empty_file_gets_its_own_message(browser, site, tmp_path):
+def test_a_tiff_photo_is_read_upright_and_an_empty_file_or_a_dot_gets_its_own_message(browser, site, tmp_path):
     """Chromium decodes no TIFF: the page reads one with UTIF.js and stands it up by its orientation tag, as Python's
-    load_image does (PIL): the example stored turned a quarter (LZW, orientation 6) reads as the example does."""
+    load_image does (PIL): the example stored turned a quarter (LZW, orientation 6) reads as the example does. An
+    empty file and a photo too small for a face (Python's least side, 16 px) get messages of their own."""
     turned = tmp_path / "turned.tif"
     Image.open(EXAMPLE).transpose(Image.Transpose.ROTATE_90).save(turned, compression="tiff_lzw", tiffinfo={274: 6})
     assert np.array_equal(load_image(turned), load_image(EXAMPLE))  # what Python reads: the example itself
@@ -652,6 +653,11 @@ def test_a_tiff_photo_is_read_upright_and_an_empty_file_gets_its_own_message(bro
     page.set_input_files("#file", files=[{"name": "empty.jpg", "mimeType": "image/jpeg", "buffer": b""}])
     page.wait_for_function("document.getElementById('status').textContent.startsWith('This file')", timeout=60_000)
     assert page.inner_text("#status") == "This file is empty (0 bytes). Choose a photo."
+    dot = io.BytesIO()
+    Image.new("RGB", (1, 1), (200, 150, 120)).save(dot, "PNG")  # Python: "is only 1x1 pixels; a face needs more"
+    page.set_input_files("#file", files=[{"name": "dot.png", "mimeType": "image/png", "buffer": dot.getvalue()}])
+    page.wait_for_function("document.getElementById('status').textContent.startsWith('This photo')", timeout=60_000)
+    assert page.inner_text("#status") == "This photo is only 1x1 pixels; a face needs more."
     page.close()
 
 

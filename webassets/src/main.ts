@@ -78,6 +78,8 @@ class PhotoError extends Error {}
 const NO_FACE = "No face was found in this photo. Choose a photo in which a face is clearly visible.";
 const NOT_AN_IMAGE = "This file could not be read as an image. Choose a JPEG, PNG, WebP, GIF, BMP or TIFF photo.";
 const EMPTY_FILE = "This file is empty (0 bytes). Choose a photo.";
+/** A photo's least width and height (px), as inversefacenet/images.py's: a face needs more. */
+const SMALLEST_SIDE = 16;
 const NO_CAMERA = "The webcam could not be opened (no camera, or access was not allowed).";
 
 /** A photo read but without a face: it stays shown beside the message, so the user sees which photo it was. */
@@ -113,6 +115,9 @@ async function decodeFile(blob: Blob): Promise<ImageBitmap | HTMLCanvasElement> 
 
 async function decode(url: string): Promise<HTMLCanvasElement> {
   const bitmap = await decodeFile(await fetch(url).then((r) => r.blob()));
+  if (bitmap.width < SMALLEST_SIDE || bitmap.height < SMALLEST_SIDE) {
+    throw new PhotoError(`This photo is only ${bitmap.width}x${bitmap.height} pixels; a face needs more.`);
+  }
   const longest = Math.max(bitmap.width, bitmap.height);
   const factor = longest > 2048 ? 2048 / longest : 1; // landmarks need no more; keeps memory bounded
   const canvas = document.createElement("canvas");
