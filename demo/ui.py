@@ -728,9 +728,9 @@ def _wire_photo_events(tab: PhotoTab, loader: PhotoLoader) -> None:
     state, inputs, model3d = tab.state, tab.inputs, tab.panels.model3d
     with_composite, photo_texture = tab.lighting.with_composite, tab.lighting.photo_texture
     # The page: a failed photo leaves one message (status + toast), not an error badge on every
-    # output; the 3D view follows the first preview instead of delaying it. Each step runs for every photo, the last
-    # one included: a step still busy with the photo before (a group photo's previews) would by default drop the
-    # next photo's turn, leaving the group photo's faces beside a photo without one.
+    # output; the 3D view follows the first preview instead of delaying it. Each step runs for every photo (and face
+    # chosen), the last one included: a step still busy with the photo before (a group photo's previews) would by
+    # default drop the next photo's turn, leaving the group photo's faces beside a photo without one.
     last = {"api_name": False, "trigger_mode": "always_last"}
     inputs.photo.change(
         loader.upload, [inputs.photo, state, photo_texture, inputs.emptied],
@@ -742,20 +742,20 @@ def _wire_photo_events(tab: PhotoTab, loader: PhotoLoader) -> None:
     ).then(lambda: None, None, tab.downloads, **last).then(  # the last photo's files are not this one's
         _usable(len(tab.face_controls)), state, tab.face_controls, **last
     )
-    inputs.thumbnails.select(_pick_face, [state, with_composite], tab.start_outputs, api_name=False).then(
+    inputs.thumbnails.select(_pick_face, [state, with_composite], tab.start_outputs, **last).then(
         _recovered_3d, state, model3d, **last
     )
     # Scripts: the same in one call, with an error for unusable input.
     gr.Button(visible=False).click(loader.reconstruct, [inputs.photo, with_composite, state], tab.start_outputs,
                                    api_name="reconstruct")  # fmt: skip
     inputs.face_choice.input(_select_face, [inputs.face_choice, state, with_composite], tab.start_outputs,
-                             api_name=False).then(_recovered_3d, state, model3d, api_name=False)  # fmt: skip
+                             **last).then(_recovered_3d, state, model3d, **last)  # fmt: skip
     face_index = gr.Number(visible=False, precision=0)  # scripts pick a face by its index
     gr.Button(visible=False).click(_named(_show_face, "face_index", "session", "with_composite"),
                                    [face_index, state, with_composite], tab.start_outputs,
                                    api_name="select_face")  # fmt: skip
     tab.edits.reset.click(_reset, [state, with_composite], tab.start_outputs, api_name="reset").then(
-        _recovered_3d, state, model3d, api_name=False
+        _recovered_3d, state, model3d, **last
     )
 
 
