@@ -59,6 +59,9 @@ NO_PHOTO = f"**No photo: choose one (a file up to {MAX_UPLOAD_MB} MB; a larger o
 """The status line once the photo box is emptied: by the user, or by a refused upload, whose notice passes."""
 TWIN_S = 2.0
 """Gradio's second change event for an upload comes at once; a user choosing the same file again takes longer."""
+CAMERA_AS_IT_SEES = gr.WebcamOptions(mirror=False)
+"""The webcam's frames as the camera sees them, as the browser page reads them: Gradio's default mirror flips the
+frames it sends too, so a head turned left was read, relit and recorded turned right (a trial)."""
 CLEAR = "() => null"
 """A browser-side event handler: its output emptied, no request made."""
 PANEL_HEIGHT = 300  # px: every result panel, the 3D view included, the same height
@@ -263,7 +266,8 @@ def live_tab(reconstructor: Reconstructor) -> None:
     live = gr.State(None, time_to_live=SESSION_TTL_S, delete_callback=lambda s: s is not None and s.close())
     with gr.Row():
         with gr.Column():
-            camera = gr.Image(sources=["webcam"], streaming=True, type="numpy", label="Webcam", elem_id="live-camera")
+            camera = gr.Image(sources=["webcam"], streaming=True, type="numpy", label="Webcam", elem_id="live-camera",
+                              webcam_options=CAMERA_AS_IT_SEES)
             light = gr.Radio([RECOVERED, *PRESETS], value="side light", label="Light (matched to the video's exposure)",
                              elem_id="live-light")  # fmt: skip
             in_video = gr.Checkbox(True, label="Show the relit face in the video", elem_id="live-in-video")
@@ -631,7 +635,7 @@ def _export(session: Session | None, table: Any, *values: Any) -> list[str]:
 
 
 def _photo_inputs() -> PhotoInputs:
-    photo = PhotoInput(type="filepath", sources=["upload", "webcam", "clipboard"],
+    photo = PhotoInput(type="filepath", sources=["upload", "webcam", "clipboard"], webcam_options=CAMERA_AS_IT_SEES,
                        label=f"Photo (up to {MAX_UPLOAD_MB} MB)", elem_id="photo")  # fmt: skip
     if EXAMPLES:
         gr.Examples(EXAMPLES, inputs=photo, elem_id="examples")

@@ -24,7 +24,7 @@ from inversefacenet.checkpoint import DEFAULT_CHECKPOINT
 from inversefacenet.detection import LandmarkDetector
 from inversefacenet.params import EXPRESSION_CONTROLS
 from inversefacenet.predictor import load_predictor
-from tests.conftest import two_face_photo
+from tests.conftest import known_face, photo_of, two_face_photo
 from tests.test_animate import accessor
 
 gradio_client = pytest.importorskip("gradio_client")
@@ -34,6 +34,8 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 BROWSER_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--no-first-run", "--disable-sync"]  # fmt: skip
 LIVE_SECONDS = 10
+TURNED_DEG = 20.0
+"""Yaw of the face the fake camera shows in the mirroring test."""
 PHONE = {"width": 390, "height": 844}
 RESULT_GAP_PX = 200
 """At phone width the relit image starts at most this far below the upload box (only the examples row between;
@@ -521,6 +523,40 @@ def test_live_recordings_are_per_session_and_export_as_json_and_an_animated_glb(
     keyframes = accessor(gltf, weights.output).reshape(3, 52)
     expected = [[frame["expression"][name] for name in model.expression_names] for frame in data["frames"]]
     np.testing.assert_allclose(keyframes, expected, atol=1e-6)  # the GLB's keyframes are the JSON's frames
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Debian chromium is not installed (.ci/run installs it)")
+def test_the_live_tab_reads_the_camera_as_it_sees(live_server, tmp_path, model):
+    """A head turned to one side must be recorded turned to that side: Gradio's webcam mirrored the frames it sent
+    (its default), so the app read, relit and recorded every face the other way round (a trial: yaw -2.4 deg where
+    the page read +2.4 on the same video)."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    face = known_face(model, 3)
+    face.rotation[0] = np.radians([0.0, TURNED_DEG, 0.0])
+    canvas = np.full((480, 640, 3), 140, np.uint8)
+    canvas[40:440, 120:520] = photo_of(model, face, 400)[0]
+    video = write_y4m(tmp_path / "turned.y4m", [np.roll(canvas, k, axis=1) for k in range(0, 40, 2)])
+    camera = ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+              f"--use-file-for-fake-video-capture={video}"]  # fmt: skip
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=[*BROWSER_FLAGS, *camera])
+        page = browser.new_page(viewport={"width": 1400, "height": 1200})
+        page.goto(live_server)
+        page.get_by_role("tab", name="Live (webcam)").click()
+        page.get_by_text("Click to Access Webcam").click()
+        page.locator("#live-record input").check()
+        page.get_by_role("button", name="capture photo").click()
+        page.wait_for_function("document.querySelector('#live-relit img') !== null", timeout=60_000)
+        page.wait_for_timeout(3000)
+        page.locator("#live-export").click()
+        link = page.locator('#live-recording a[download="recording.json"]')
+        link.wait_for(timeout=60_000)
+        with page.expect_download() as download:
+            link.click()
+        frames = json.loads(Path(download.value.path()).read_text())["frames"]
+        browser.close()
+    yaw = np.median([frame["rotation_deg"]["yaw"] for frame in frames])
+    assert abs(yaw - TURNED_DEG) < 8, yaw  # mirrored: about -20
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="Debian chromium is not installed (.ci/run installs it)")
