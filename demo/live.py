@@ -111,7 +111,7 @@ class LiveSession:
             self.recording.restart()
         self._recording_on = record
         if record and face is not None:
-            self.recording.add(face.params, seconds)
+            self.recording.add(face.params, seconds, face.person)
 
     def _relit(self, frame: np.ndarray, face: TrackedFace, light: str, in_video: bool, own_skin: bool) -> np.ndarray:
         """The tracked face under ``light`` (a preset matched to the recovered exposure, or the recovered light):

@@ -29,7 +29,9 @@ KEEP = "Keep the tracked face for export"
 
 
 class Recording:
-    """Frames of one tracked face: parameters (batch of 1 each) and their times (s since the first frame).
+    """Frames of one tracked person: parameters (batch of 1 each) and their times (s since the first frame). Frames of
+    another person (``TrackedFace.person``: the tracker moved to another face) are not kept, and the status says so:
+    one file held two people's frames, its animation on the mean of both faces (a trial).
 
     ``add`` (the stream's frames) and ``snapshot`` / ``export`` (a button) may run at once for one user: a lock
     keeps the two lists in step.
@@ -41,25 +43,30 @@ class Recording:
         self._frames: list[FaceParameters] = []
         self._times: list[float] = []
         self._start: float | None = None
+        self._person: int | None = None  # whose frames these are
         self.full = False  # a frame came past limit_s: no more are kept
+        self.someone_else = False  # the last frame offered was another person's
 
     def restart(self) -> None:
-        """Drop every frame: the next one added is time 0."""
+        """Drop every frame: the next one added is time 0, and its person the recording's."""
         with self._lock:
-            self._frames, self._times, self._start, self.full = [], [], None, False
+            self._frames, self._times, self._start, self._person = [], [], None, None
+            self.full = self.someone_else = False
 
-    def add(self, params: FaceParameters, seconds: float) -> bool:
-        """Keep a copy of ``params`` (one face, numpy) seen at ``seconds`` (any clock); False when not kept: the
-        recording is full, or the time does not come after the previous frame's."""
+    def add(self, params: FaceParameters, seconds: float, person: int = 0) -> bool:
+        """Keep a copy of ``params`` (one face, numpy) of ``person`` seen at ``seconds`` (any clock); False when not
+        kept: the recording is full, the frame is another person's, or its time does not come after the previous
+        frame's."""
         if params.batch_size != 1:
             raise ValueError(f"expected the parameters of one face, got a batch of {params.batch_size}")
         with self._lock:
             start = seconds if self._start is None else self._start
             time_s = seconds - start
             self.full = self.full or time_s > self.limit_s
-            if self.full or (self._times and time_s <= self._times[-1]):
+            self.someone_else = self._person is not None and person != self._person
+            if self.full or self.someone_else or (self._times and time_s <= self._times[-1]):
                 return False
-            self._start = start
+            self._start, self._person = start, person
             self._frames.append(params.map(np.copy))
             self._times.append(time_s)
             return True
@@ -95,4 +102,8 @@ class Recording:
         if not self._times:
             return "recording: waiting for a face"
         line = f"recording: {len(self)} frame{'' if len(self) == 1 else 's'}, {self.duration_s:.1f} s"
-        return f"{line} (full: export it, or untick and tick “{KEEP}” for a new one)" if self.full else line
+        if self.full:
+            return f"{line} (full: export it, or untick and tick “{KEEP}” for a new one)"
+        if self.someone_else:
+            return f"{line} (another face is tracked: not kept; untick and tick “{KEEP}” to record it instead)"
+        return line

@@ -27,8 +27,10 @@ filters): one per stream, never shared between threads or users.
 
 from __future__ import annotations
 
+import itertools
 import math
 import time
+from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from functools import partial
@@ -139,6 +141,9 @@ class TrackedFace:
     landmarks: np.ndarray
     source: str  # "detector", "mesh" (tracked crop), "flow" (landmarks moved by optical flow, no mesh) or "hold"
     crop: Crop
+    person: int = 0
+    """Which person (counted per tracker): the same while the face is tracked, and for a lone face lost that comes
+    back where it was within ``identity_keep_s``; a recording of one person keeps to it."""
 
     @property
     def box(self) -> tuple[float, float, float, float]:
@@ -174,6 +179,7 @@ class _Track:
     filter: OneEuroFilter | None
     identity: IdentityHold | None
     seen: float  # when the face was last tracked (the frames' clock, s)
+    person: int
     frames: int = 0
     alignment: np.ndarray | None = None  # the network's crop alignment from the last frame (one reading, not two)
     mesh: tuple[Future, np.ndarray] | None = None  # this frame's mesh in the mesh thread, the landmarks it started from
@@ -192,6 +198,7 @@ class Tracker:
     _gray: np.ndarray | None = field(default=None, init=False, repr=False)
     _graphs: tuple[object, object] | None = field(default=None, init=False, repr=False)  # landmarks, short range
     _lost: _Track | None = field(default=None, init=False, repr=False)  # a lone face lost, whose identity may return
+    _people: Iterator[int] = field(default_factory=itertools.count, init=False, repr=False)  # TrackedFace.person
     _mesh_thread: ThreadPoolExecutor | None = field(default=None, init=False, repr=False)  # for parallel_mesh
 
     def __post_init__(self) -> None:
@@ -250,7 +257,7 @@ class Tracker:
                 track.alignment = self._rebased(alignment, read_on[k], track.landmarks)
             params = self._smooth(track, batch.select(slice(k, k + 1)), seconds)
             track.seen = seconds
-            faces.append(TrackedFace(params, track.landmarks, source, crops[k]))
+            faces.append(TrackedFace(params, track.landmarks, source, crops[k], track.person))
         return faces
 
     def reset(self) -> None:
@@ -278,24 +285,26 @@ class Tracker:
             graph.close()
         self._graphs = None
 
-    def _returning(self, found: list[np.ndarray], seconds: float) -> IdentityHold | None:
-        """The lone lost face's identity if it is back: the only face ``found`` (landmarks, largest first), near where
-        it was lost, within ``identity_keep_s``; None otherwise. Any face found ends the wait."""
+    def _returning(self, found: list[np.ndarray], seconds: float) -> _Track | None:
+        """The lone lost face's track if it is back: the only face ``found`` (landmarks, largest first), near where it
+        was lost, within ``identity_keep_s``; None otherwise. Any face found ends the wait."""
         lost, keep_s = self._lost, self.config.identity_keep_s
         if found:
             self._lost = None
         if lost is None or len(found) != 1 or keep_s == 0 or not 0 <= seconds - lost.seen <= keep_s:
             return None
-        return lost.identity if _near(lost.landmarks, found[0]) else None
+        return lost if _near(lost.landmarks, found[0]) else None
 
-    def _start(self, landmarks: np.ndarray, seconds: float, returning: IdentityHold | None) -> _Track:
-        """A new track; ``returning``: the identity of the lost face it continues, if any."""
+    def _start(self, landmarks: np.ndarray, seconds: float, returning: _Track | None) -> _Track:
+        """A new track; ``returning``: the lost face's track it continues (its person and identity), if any."""
         config = self.config
+        person = next(self._people) if returning is None else returning.person
         if not config.smoothing:
-            return _Track(landmarks, None, None, seconds)
+            return _Track(landmarks, None, None, seconds, person)
         smoother = OneEuroFilter(config.min_cutoff, config.beta, config.derivative_cutoff)
-        identity = returning or (IdentityHold(config.identity_frames) if config.identity_frames else None)
-        return _Track(landmarks, smoother, identity, seconds)
+        kept = None if returning is None else returning.identity
+        identity = kept or (IdentityHold(config.identity_frames) if config.identity_frames else None)
+        return _Track(landmarks, smoother, identity, seconds, person)
 
     def _follow(self, track: _Track, frame: np.ndarray, gray: np.ndarray | None) -> str | None:
         """Move a track to this frame ("mesh", "flow" or "hold"); None when the face is lost. With a parallel mesh, a

@@ -114,6 +114,19 @@ def test_a_recording_stops_at_its_limit_and_counts_time_from_its_first_frame(mod
         Recording().snapshot()
 
 
+def test_a_recording_keeps_to_one_person_and_says_when_another_is_tracked(model):
+    """The tracker moved to another face (a new person): those frames are not kept and the status line says so; the
+    first person's frames go on when they are back; a new recording takes whoever comes first."""
+    frames = FaceParameters.neutral(model.layout, 6)
+    recording = Recording()
+    kept = [recording.add(frames.select(slice(k, k + 1)), k / 10, person) for k, person in enumerate([4, 4, 7, 7])]
+    assert kept == [True, True, False, False] and len(recording) == 2
+    assert "another face is tracked" in recording.status()
+    assert recording.add(frames.select(slice(4, 5)), 0.4, 4) and "another" not in recording.status()
+    recording.restart()
+    assert recording.add(frames.select(slice(5, 6)), 0.5, 7) and len(recording) == 1
+
+
 def test_two_sessions_keep_separate_recordings_of_their_own_tracked_faces(reconstructor):
     frames = moving_frames(12)[::3]  # four frames, the head visibly moved between them
     blank = np.full_like(frames[0], 90)

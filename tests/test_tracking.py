@@ -177,7 +177,7 @@ def test_a_face_that_jumps_out_of_its_region_is_found_near_it_without_the_search
 def test_a_lone_face_found_again_soon_keeps_its_identity_and_later_takes_a_new_one(reconstructor, video):
     """The same person after a turn away: shape and albedo go on from the lost track's mean (one more reading in
     it), not from the first reading after the gap; after a longer gap, or a face found at half the size (someone
-    else, or much further), they start afresh."""
+    else, or much further), they start afresh: a new person (``TrackedFace.person``), where the one back is the same."""
     frames, _ = video
     blank = np.full_like(frames[0], 90)
     height, width = frames[0].shape[:2]
@@ -186,18 +186,21 @@ def test_a_lone_face_found_again_soon_keeps_its_identity_and_later_takes_a_new_o
     smaller[: half[1], : half[0]] = cv2.resize(frames[0], half, interpolation=cv2.INTER_AREA)
     raw = [Tracker(reconstructor, TrackerConfig(smoothing=False))(f)[0][0].params for f in [*frames[:5], smaller]]
     tracker = Tracker(reconstructor, TrackerConfig(identity_frames=10, identity_keep_s=1.0))
-    before = [tracker(frame, k / 30)[0][0].params for k, frame in enumerate(frames[:4])][-1]
+    first = [tracker(frame, k / 30)[0][0] for k, frame in enumerate(frames[:4])]
+    before = first[-1].params
     assert tracker(blank, 0.5)[0] == [] and tracker(blank, 0.9)[0] == []
     back = tracker(frames[4], 1.0)[0][0]
-    assert back.source == "detector"
+    assert back.source == "detector" and back.person == first[0].person
     np.testing.assert_allclose(back.params.shape, (4 * before.shape + raw[4].shape) / 5, atol=1e-5)
     np.testing.assert_allclose(back.params.albedo, (4 * before.albedo + raw[4].albedo) / 5, atol=1e-5)
     assert tracker(blank, 1.1)[0] == []
-    anew = tracker(frames[0], 2.2)[0][0].params  # 1.1 s after the face was last seen
-    np.testing.assert_allclose(anew.shape, raw[0].shape, atol=1e-6)
+    anew = tracker(frames[0], 2.2)[0][0]  # 1.1 s after the face was last seen
+    np.testing.assert_allclose(anew.params.shape, raw[0].shape, atol=1e-6)
     assert tracker(blank, 2.3)[0] == []
-    elsewhere = tracker(smaller, 2.4)[0][0].params  # soon, but at half the size
-    np.testing.assert_allclose(elsewhere.shape, raw[5].shape, atol=1e-6)
+    elsewhere = tracker(smaller, 2.4)[0][0]  # soon, but at half the size
+    np.testing.assert_allclose(elsewhere.params.shape, raw[5].shape, atol=1e-6)
+    assert len({first[0].person, anew.person, elsewhere.person}) == 3
+    assert {face.person for face in first} == {first[0].person}
     with pytest.raises(ValueError, match="identity_keep_s"):
         TrackerConfig(identity_keep_s=-1)
 
