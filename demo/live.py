@@ -37,6 +37,9 @@ network ran slower than the two one after the other (tracker 9.9 against 8.9 ms 
 numba's workqueue pool, which is not safe for the app's concurrent renders, 6.3 against 9.1)."""
 FPS_WINDOW = 20
 """Frames the fps shown is averaged over."""
+FPS_PAUSE_S = 1.0
+"""A frame this long after the last one (s) starts the average afresh: a stream stopped and started again is not
+slow (a trial saw 2.3 fps after a restart, while it ran at 8-10)."""
 
 
 class LiveSession:
@@ -98,6 +101,8 @@ class LiveSession:
                 image = self._relit(frame, faces[0], light, in_video, own_skin)
                 status = f"{faces[0].source}: tracking {ms.get('track', 0):.0f} ms, network {ms['network']:.0f} ms"
             self._record(faces[0] if faces else None, start, record)
+            if self._done and start - self._done[-1] > FPS_PAUSE_S:
+                self._done.clear()
             self._done.append(time.perf_counter())
             total = (time.perf_counter() - start) * 1000
             status = f"{status}; {total:.0f} ms per frame on the server; {self.fps:.1f} fps"

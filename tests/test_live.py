@@ -4,6 +4,7 @@ frame (three.js's GLTFLoader and AnimationMixer in Chromium, as in tests/test_an
 
 import base64
 import json
+import time
 from dataclasses import replace
 
 import numpy as np
@@ -12,7 +13,7 @@ import pytest
 from scipy.spatial.transform import Rotation
 
 from benchmarks.live_video import moving_frames
-from demo.live import LIVE_TRACKING, LiveSession
+from demo.live import FPS_PAUSE_S, LIVE_TRACKING, LiveSession
 from demo.recording import Recording
 from inversefacenet import FaceParameters, Reconstructor, rotation_matrix
 from inversefacenet.checkpoint import DEFAULT_CHECKPOINT
@@ -194,3 +195,16 @@ def test_with_the_persons_own_skin_the_hair_around_the_face_is_relit_and_the_bac
     hair = change[int(y0 - 0.25 * (y1 - y0)) : int(y0 - 0.15 * (y1 - y0)), int(x0) : int(x1)]
     assert hair.mean() > 5
     assert change[:40, :40].max() == 0  # the background's corner
+
+
+def test_the_frame_rate_after_a_pause_counts_the_frames_since(reconstructor):
+    """A stream stopped and started again: the rate shown is the new stream's, not one averaged over the pause."""
+    session = LiveSession(reconstructor)
+    blank = np.full((240, 320, 3), 90, np.uint8)
+    for _ in range(3):
+        session.frame(blank, "side light", True, True)
+    time.sleep(FPS_PAUSE_S + 0.5)
+    for _ in range(3):
+        session.frame(blank, "side light", True, True)
+    session.close()
+    assert session.fps > 5, session.fps  # averaged over the pause: 5 frames in over 1.5 s, under 3.4
