@@ -45,8 +45,9 @@ slow (a trial saw 2.3 fps after a restart, while it ran at 8-10)."""
 class LiveSession:
     """One user's video stream: tracker, recording, the last output, and the frame rate reached.
 
-    A frame that arrives while the previous one is still being processed is dropped (the last
-    output is returned again): a tracker never serves two frames at once.
+    A frame that arrives while the previous one is still being processed is dropped (None: the last output stands):
+    a tracker never serves two frames at once. (Sent again, the same image was written again to the same file of
+    Gradio's cache while it was being served: "Too much data for declared Content-Length" in the server's log.)
     """
 
     def __init__(self, reconstructor: Reconstructor, config: TrackerConfig = LIVE_TRACKING) -> None:
@@ -57,7 +58,6 @@ class LiveSession:
         self._recording_on = False
         self._busy = threading.Lock()
         self._done: deque[float] = deque(maxlen=FPS_WINDOW)
-        self.last: tuple[np.ndarray | None, str] = (None, "Waiting for the camera...")
         self.folder = Path(tempfile.mkdtemp(prefix="inversefacenet-live-"))  # exported recordings, until close()
         self._people: PersonMasks | None = None  # this stream's own segmentation graph, made on first use
 
@@ -82,13 +82,14 @@ class LiveSession:
     def frame(
         self, frame: np.ndarray, light: str, in_video: bool, smoothing: bool, record: bool = False,
         own_skin: bool = True,
-    ) -> tuple[np.ndarray | None, str]:  # fmt: skip
-        """(H, W, 3) uint8 RGB frame -> (the relit face, in the frame or alone; a status line).
+    ) -> tuple[np.ndarray, str] | None:  # fmt: skip
+        """(H, W, 3) uint8 RGB frame -> (the relit face, in the frame or alone; a status line), or None when the
+        frame is dropped (the one before is still being processed).
 
         With ``record`` the tracked face's parameters are kept; switching it on starts a new recording. With
         ``own_skin`` (and ``in_video``) the frame's own face is relit, else the face model's albedo is pasted in."""
         if not self._busy.acquire(blocking=False):
-            return self.last
+            return None
         try:
             start = time.perf_counter()
             if smoothing != self.tracker.config.smoothing:
@@ -106,8 +107,7 @@ class LiveSession:
             self._done.append(time.perf_counter())
             total = (time.perf_counter() - start) * 1000
             status = f"{status}; {total:.0f} ms per frame on the server; {self.fps:.1f} fps"
-            self.last = image, f"{status}; {self.recording.status()}" if record else status
-            return self.last
+            return image, f"{status}; {self.recording.status()}" if record else status
         finally:
             self._busy.release()
 

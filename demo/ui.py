@@ -289,8 +289,8 @@ def live_tab(reconstructor: Reconstructor) -> None:
         if image is None:
             return [gr.skip(), session, gr.skip()]
         session = session or LiveSession(reconstructor)
-        relit_frame, line = session.frame(image, *options)
-        return [relit_frame, session, line]
+        answer = session.frame(image, *options)
+        return [gr.skip(), session, gr.skip()] if answer is None else [answer[0], session, answer[1]]
 
     inputs, outputs = [camera, live, light, in_video, smoothing, record, own_skin], [relit, live, status]
     camera.stream(frame, inputs, outputs, api_name=False, stream_every=STREAM_EVERY_S, time_limit=LIVE_TIME_LIMIT_S,

@@ -208,3 +208,15 @@ def test_the_frame_rate_after_a_pause_counts_the_frames_since(reconstructor):
         session.frame(blank, "side light", True, True)
     session.close()
     assert session.fps > 5, session.fps  # averaged over the pause: 5 frames in over 1.5 s, under 3.4
+
+
+def test_a_frame_that_comes_while_one_is_processed_is_dropped_and_changes_nothing(reconstructor):
+    """The stream sends the next frame before the last is answered: it gets None (the app's outputs stay as they
+    are) instead of the last image again, which Gradio wrote again to the cache file it was serving."""
+    session = LiveSession(reconstructor)
+    blank = np.full((240, 320, 3), 90, np.uint8)
+    with session._busy:  # the frame before, still being processed
+        assert session.frame(blank, "side light", True, True) is None
+    image, status = session.frame(blank, "side light", True, True)
+    session.close()
+    assert image.shape == blank.shape and status.startswith("No face in view")
