@@ -21,6 +21,8 @@ const TRACK_CONTEXT = 1.7;
 const TILE = 192;
 /** Short-range detector input (px): the whole photo's pass and the second look's crop. */
 const SHORT_RANGE_INPUT = 128;
+/** The warm-up's longest wait for idle time (ms) before its next graph runs anyway (Live leaves the page little). */
+const WARM_WAIT_MS = 1000;
 /** Face sizes (box side / tile side) one tile pass is trusted with; levels 3x apart (see detection.py). */
 const TILE_FACES = [1 / 12, 1 / 4];
 /** A level whose tile is within this factor of the whole photo is skipped (see detection.py). */
@@ -234,6 +236,8 @@ export type Progress = (step: string) => void | Promise<void>;
 
 export class LandmarkDetector {
   private trackingMesh: Promise<Solution> | null = null;
+  private liveWarmed: Promise<void> = Promise.resolve(); // the graphs a video's frames use
+  private warmed: Promise<void> = Promise.resolve(); // and the photo search's
 
   private constructor(
     private readonly base: string,
@@ -256,11 +260,32 @@ export class LandmarkDetector {
     return new LandmarkDetector(base, shortRange, fullRange, mesh, maxFaces, minFace);
   }
 
+  /**
+   * Each graph run once on a blank image, one per idle callback, after loading (a user takes longer to pick a photo
+   * or press Live): a graph's first run compiles its WebGL programs, one long task of 1-2.5 s each on 2 cores with a
+   * software GL. Cold, Live's first seconds froze three times and its first lost face went unreported for 6 s (a
+   * trial); a photo's first detection took them all at once. Detection waits for the graphs it uses instead of
+   * racing their warm-up (a graph takes one image at a time); a video's first, Live pressed at once starts sooner.
+   */
+  warm(): Promise<void> {
+    const blank = canvas(SHORT_RANGE_INPUT, SHORT_RANGE_INPUT)[0];
+    const once = async (graphs: Solution[]) => {
+      for (const graph of graphs) {
+        await new Promise((resolve) => requestIdleCallback(resolve, { timeout: WARM_WAIT_MS }));
+        await graph.run(blank);
+      }
+    };
+    this.liveWarmed = (async () => once([this.shortRange, await this.videoMesh()]))();
+    this.warmed = this.liveWarmed.then(() => once([this.fullRange, this.mesh]));
+    return this.warmed;
+  }
+
   /** Faces as (478 * 2) pixel coordinates, largest first. When upright finds none, or only upside-down faces, the
    * photo turned by 90, 180 and 270 degrees too: the turn with the most confident face is added (see detection.py).
    * `progress` hears where the search is, in words ("searching: 12 of 30 windows", "a closer look at box 1 of 2",
    * "meshing face 2 of 3"): a big photo takes seconds. Without `rotations`, only upright (a webcam's frames). */
   async detect(image: HTMLCanvasElement, progress: Progress = () => {}, rotations = true): Promise<Float32Array[]> {
+    await this.warmed;
     let faces = await this.detectUpright(image, this.minFace, progress);
     if (rotations && faces.every((face) => face.upsideDown)) {
       const surest = (found: Face[]) => Math.max(0, ...found.map((face) => face.score));
@@ -344,6 +369,7 @@ export class LandmarkDetector {
    * while it tracks no face (a webcam's face is large) and runs the whole search only now and then.
    */
   async findLarge(image: HTMLCanvasElement): Promise<Float32Array | null> {
+    await this.liveWarmed;
     const scale = TILE / Math.max(image.width, image.height);
     const [level, context] = canvas(Math.max(1, Math.round(image.width * scale)),
       Math.max(1, Math.round(image.height * scale)));
@@ -402,6 +428,7 @@ export class LandmarkDetector {
    * around them, no detector; null when the mesh finds no face there (the caller then detects again).
    */
   async track(image: HTMLCanvasElement, previous: Float32Array): Promise<Float32Array | null> {
+    await this.liveWarmed;
     return this.meshInSquare(image, boxOf(previous), false, TRACK_CONTEXT, TRACK_INPUT, await this.videoMesh());
   }
 

@@ -871,7 +871,9 @@ async function main(): Promise<void> {
   $("backend").textContent = `${network.backend} · ${network.variant}`;
   status.textContent = network.note ? `Ready: choose a photo. (${network.note}.)` : "Ready: choose a photo.";
   app.prepareTextures();
+  const warmed = detector.warm();
   Object.assign(window.inverseFaceNet, {
+    warmed, // every landmark graph has run once (LandmarkDetector.warm)
     backend: network.backend,
     variant: network.variant, // the network file: models/inversefacenet_<variant>.onnx
     preprocessing: network.preprocessing, // read from the ONNX file's metadata_props
