@@ -21,8 +21,6 @@ const TRACK_CONTEXT = 1.7;
 const TILE = 192;
 /** Short-range detector input (px): the whole photo's pass and the second look's crop. */
 const SHORT_RANGE_INPUT = 128;
-/** The warm-up's longest wait for idle time (ms) before its next graph runs anyway (Live leaves the page little). */
-const WARM_WAIT_MS = 1000;
 /** Face sizes (box side / tile side) one tile pass is trusted with; levels 3x apart (see detection.py). */
 const TILE_FACES = [1 / 12, 1 / 4];
 /** A level whose tile is within this factor of the whole photo is skipped (see detection.py). */
@@ -94,6 +92,7 @@ function loadScript(src: string): Promise<void> {
 /** One legacy MediaPipe solution, called like a function: image in, its results out. */
 class Solution {
   private latest: Results = {};
+  private turn: Promise<unknown> = Promise.resolve(); // one image at a time: results come back through `latest`
 
   private constructor(private readonly solution: LegacySolution) {
     solution.onResults((results) => (this.latest = results));
@@ -112,7 +111,13 @@ class Solution {
    * (MediaPipe's rule from landmarks to region, which Python's detection.mesh_face applies to a photo; the last pass
    * that finds a face is kept), then a black image of the same size, so that the next crop starts with no face
    * carried over (reset() would do it too, at about 2 s a call). */
-  async run(image: HTMLCanvasElement, photo = false): Promise<Results> {
+  run(image: HTMLCanvasElement, photo = false): Promise<Results> {
+    const results = this.turn.then(() => this.read(image, photo));
+    this.turn = results.catch(() => undefined);
+    return results;
+  }
+
+  private async read(image: HTMLCanvasElement, photo: boolean): Promise<Results> {
     let results: Results = {};
     for (let pass = 0; pass < (photo ? PHOTO_MESH_PASSES : 1); pass++) {
       this.latest = {};
@@ -236,8 +241,6 @@ export type Progress = (step: string) => void | Promise<void>;
 
 export class LandmarkDetector {
   private trackingMesh: Promise<Solution> | null = null;
-  private liveWarmed: Promise<void> = Promise.resolve(); // the graphs a video's frames use
-  private warmed: Promise<void> = Promise.resolve(); // and the photo search's
 
   private constructor(
     private readonly base: string,
@@ -261,23 +264,20 @@ export class LandmarkDetector {
   }
 
   /**
-   * Each graph run once on a blank image, one per idle callback, after loading (a user takes longer to pick a photo
-   * or press Live): a graph's first run compiles its WebGL programs, one long task of 1-2.5 s each on 2 cores with a
-   * software GL. Cold, Live's first seconds froze three times and its first lost face went unreported for 6 s (a
-   * trial); a photo's first detection took them all at once. Detection waits for the graphs it uses instead of
-   * racing their warm-up (a graph takes one image at a time); a video's first, Live pressed at once starts sooner.
+   * A video's first look and a photo's search run once on `photo` (a face), in idle time after loading (a user takes
+   * longer to pick a photo or press Live): a graph's first run compiles its WebGL programs, and its first run on a
+   * face those of its later stages, one long task of 1-2.5 s each on 2 cores with a software GL (a blank image
+   * leaves the latter cold). Cold, Live's first seconds froze three times and its first lost face went unreported
+   * for 6 s (a trial); a photo's first detection took them all at once. Stops once `over` says so (a photo chosen
+   * or Live started: a compile amid Live would freeze it). A graph takes one image at a time (`Solution.run`), so a
+   * search never races the warm-up.
    */
-  warm(): Promise<void> {
-    const blank = canvas(SHORT_RANGE_INPUT, SHORT_RANGE_INPUT)[0];
-    const once = async (graphs: Solution[]) => {
-      for (const graph of graphs) {
-        await new Promise((resolve) => requestIdleCallback(resolve, { timeout: WARM_WAIT_MS }));
-        await graph.run(blank);
-      }
-    };
-    this.liveWarmed = (async () => once([this.shortRange, await this.videoMesh()]))();
-    this.warmed = this.liveWarmed.then(() => once([this.fullRange, this.mesh]));
-    return this.warmed;
+  async warm(photo: HTMLCanvasElement, over: () => boolean): Promise<void> {
+    for (const look of [() => this.findLarge(photo), () => this.detect(photo, () => {}, false)]) {
+      await new Promise((resolve) => requestIdleCallback(resolve));
+      if (over()) return;
+      await look();
+    }
   }
 
   /** Faces as (478 * 2) pixel coordinates, largest first. When upright finds none, or only upside-down faces, the
@@ -285,7 +285,6 @@ export class LandmarkDetector {
    * `progress` hears where the search is, in words ("searching: 12 of 30 windows", "a closer look at box 1 of 2",
    * "meshing face 2 of 3"): a big photo takes seconds. Without `rotations`, only upright (a webcam's frames). */
   async detect(image: HTMLCanvasElement, progress: Progress = () => {}, rotations = true): Promise<Float32Array[]> {
-    await this.warmed;
     let faces = await this.detectUpright(image, this.minFace, progress);
     if (rotations && faces.every((face) => face.upsideDown)) {
       const surest = (found: Face[]) => Math.max(0, ...found.map((face) => face.score));
@@ -369,7 +368,6 @@ export class LandmarkDetector {
    * while it tracks no face (a webcam's face is large) and runs the whole search only now and then.
    */
   async findLarge(image: HTMLCanvasElement): Promise<Float32Array | null> {
-    await this.liveWarmed;
     const scale = TILE / Math.max(image.width, image.height);
     const [level, context] = canvas(Math.max(1, Math.round(image.width * scale)),
       Math.max(1, Math.round(image.height * scale)));
@@ -428,7 +426,6 @@ export class LandmarkDetector {
    * around them, no detector; null when the mesh finds no face there (the caller then detects again).
    */
   async track(image: HTMLCanvasElement, previous: Float32Array): Promise<Float32Array | null> {
-    await this.liveWarmed;
     return this.meshInSquare(image, boxOf(previous), false, TRACK_CONTEXT, TRACK_INPUT, await this.videoMesh());
   }
 

@@ -89,6 +89,8 @@ class NoFaceError extends PhotoError {
   }
 }
 
+/** Side (px) of the stand-in photo the landmark graphs warm up on (LandmarkDetector.warm): a portrait's face. */
+const WARM_UP_SIDE = 256;
 /** Photo textures of a stand-in photo made in idle time after loading (App.prepareTextures): cold, the first takes
  * what the first face took (about 190 ms on 2 busy cores), the fourth still about 100, the eighth what a face takes. */
 const REHEARSALS = 8;
@@ -312,6 +314,11 @@ class App {
     return { distanceMm, cropScale };
   }
 
+  /** Whether a photo was chosen or Live started: idle-time preparations (rehearsals, warm-ups) stop then. */
+  get busy(): boolean {
+    return this.photos > 0 || this.live;
+  }
+
   /**
    * Once per page, in idle time after loading (a user takes longer to pick a photo), a step per idle callback: the
    * texel map, then REHEARSALS photo textures of a stand-in photo. Cold, the first face waited for V8 to compile
@@ -321,7 +328,7 @@ class App {
    */
   prepareTextures(): void {
     const step = () => {
-      const over = this.photos > 0 || this.live || this.rehearsalMs.length === REHEARSALS;
+      const over = this.busy || this.rehearsalMs.length === REHEARSALS;
       if (over) return void (this.texturesPrepared = true);
       if (!this.texels) this.texelMap();
       else this.rehearsalMs.push(this.rehearse());
@@ -333,14 +340,19 @@ class App {
 
   /** The photo texture of the stand-in photo (standInPhoto() of the STAND_IN face): its ms. */
   private rehearse(): number {
-    const side = STAND_IN.side;
+    const { photo, points, face } = this.standIn(STAND_IN.side);
+    return fromPhoto(photo, points, this.crop(points), face, this.texelMap(), this.model, this.model.index.face_mask,
+      this.camera).ms;
+  }
+
+  /** The STAND_IN face rendered as a `side` px photo (standInPhoto()), its landmarks (px) and the face. */
+  standIn(side: number): { photo: HTMLCanvasElement; points: Float32Array; face: FittedFace } {
     const face = this.fitted(this.standInFace());
     const { rgba, points } = standInPhoto(face, this.model, this.camera, side);
     const photo = document.createElement("canvas");
     [photo.width, photo.height] = [side, side];
     photo.getContext("2d")!.putImageData(new ImageData(rgba, side), 0, 0);
-    return fromPhoto(photo, points, this.crop(points), face, this.texelMap(), this.model, this.model.index.face_mask,
-      this.camera).ms;
+    return { photo, points, face };
   }
 
   /** The STAND_IN face's parameters, unpacked from a network output as a real face's are (the same array kinds: the
@@ -871,7 +883,7 @@ async function main(): Promise<void> {
   $("backend").textContent = `${network.backend} · ${network.variant}`;
   status.textContent = network.note ? `Ready: choose a photo. (${network.note}.)` : "Ready: choose a photo.";
   app.prepareTextures();
-  const warmed = detector.warm();
+  const warmed = detector.warm(app.standIn(WARM_UP_SIDE).photo, () => app.busy);
   Object.assign(window.inverseFaceNet, {
     warmed, // every landmark graph has run once (LandmarkDetector.warm)
     backend: network.backend,
