@@ -670,7 +670,7 @@ def test_the_landmark_graphs_warm_up_after_loading_so_a_first_search_does_not_fr
     """A graph's first run compiles its WebGL programs, one task of 1-2.5 s on 2 cores: Live froze three times in its
     first seconds and its first lost face went unreported for 6 s (a trial). The page now runs each graph once in
     idle time after loading (a video's first look and a photo's search, on a stand-in face); after that the first
-    photo's search holds the page no longer at a time than the next one does (cold: 5.5 s against 1.5)."""
+    photo's search holds the page no longer at a time than the next one does (cold: 4.6 s against 0.8)."""
     page, _ = open_page(browser, site, "wasm")
     page.evaluate("window.inverseFaceNet.warmed")
     longest = []
@@ -679,6 +679,7 @@ def test_the_landmark_graphs_warm_up_after_loading_so_a_first_search_does_not_fr
         faces = page.evaluate("u => window.inverseFaceNet.detect(u)", EXAMPLE_URL)
         longest.append(page.evaluate("Math.max(0, ...window.longTasks)"))
     page.close()
+    print(f"\nlongest task (ms), first and second search after the warm-up: {longest}")
     assert len(faces) == 1 and longest[0] < 1.5 * longest[1] + 500, longest
 
 

@@ -239,6 +239,9 @@ const MESH_OPTIONS = { maxNumFaces: MESH_FACES, refineLandmarks: true, selfieMod
 /** Where a search is, in words, for the status line; awaited between steps (it may let the page paint). */
 export type Progress = (step: string) => void | Promise<void>;
 
+/** The warm-up's end when a photo is chosen or Live starts (LandmarkDetector.warm). */
+class WarmUpOver extends Error {}
+
 export class LandmarkDetector {
   private trackingMesh: Promise<Solution> | null = null;
 
@@ -273,10 +276,17 @@ export class LandmarkDetector {
    * search never races the warm-up.
    */
   async warm(photo: HTMLCanvasElement, over: () => boolean): Promise<void> {
-    for (const look of [() => this.findLarge(photo), () => this.detect(photo, () => {}, false)]) {
-      await new Promise((resolve) => requestIdleCallback(resolve));
-      if (over()) return;
-      await look();
+    const stop = () => { // between the search's steps: a user waiting on a graph waits for one step at most
+      if (over()) throw new WarmUpOver();
+    };
+    try {
+      for (const look of [() => this.findLarge(photo), () => this.detect(photo, stop, false)]) {
+        await new Promise((resolve) => requestIdleCallback(resolve));
+        stop();
+        await look();
+      }
+    } catch (error) {
+      if (!(error instanceof WarmUpOver)) throw error;
     }
   }
 
