@@ -467,6 +467,26 @@ def test_a_photo_without_a_face_chosen_while_a_group_photo_loads_is_what_the_pag
             assert "No face was found" in shown[0] and shown[1:] == (0, 0), (delay_ms, shown)
 
 
+@contextlib.contextmanager
+def live_tab_streaming(server: str, video: Path):
+    """The app's live tab in Chromium, its fake camera playing ``video`` (.y4m), the face kept for export and the
+    stream started (Gradio's "Record" button), the first relit frame shown."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    camera = ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+              f"--use-file-for-fake-video-capture={video}"]  # fmt: skip
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=[*BROWSER_FLAGS, *camera])
+        page = browser.new_page(viewport={"width": 1400, "height": 1200})
+        page.goto(server)
+        page.get_by_role("tab", name="Live (webcam)").click()
+        page.get_by_text("Click to Access Webcam").click()
+        page.locator("#live-record input").check()  # the face's parameters, from the first frame on
+        page.get_by_role("button", name="capture photo").click()  # Gradio's "Record" button: the stream starts
+        page.wait_for_function("document.querySelector('#live-relit img') !== null", timeout=60_000)
+        yield page
+        browser.close()
+
+
 @pytest.fixture(scope="module")
 def live_server(model):
     """The app with the shipped network (the live tab tracks with it), no fit."""
@@ -530,23 +550,12 @@ def test_the_live_tab_reads_the_camera_as_it_sees(live_server, tmp_path, model):
     """A head turned to one side must be recorded turned to that side: Gradio's webcam mirrored the frames it sent
     (its default), so the app read, relit and recorded every face the other way round (a trial: yaw -2.4 deg where
     the page read +2.4 on the same video)."""
-    sync_api = pytest.importorskip("playwright.sync_api")
     face = known_face(model, 3)
     face.rotation[0] = np.radians([0.0, TURNED_DEG, 0.0])
     canvas = np.full((480, 640, 3), 140, np.uint8)
     canvas[40:440, 120:520] = photo_of(model, face, 400)[0]
     video = write_y4m(tmp_path / "turned.y4m", [np.roll(canvas, k, axis=1) for k in range(0, 40, 2)])
-    camera = ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
-              f"--use-file-for-fake-video-capture={video}"]  # fmt: skip
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=[*BROWSER_FLAGS, *camera])
-        page = browser.new_page(viewport={"width": 1400, "height": 1200})
-        page.goto(live_server)
-        page.get_by_role("tab", name="Live (webcam)").click()
-        page.get_by_text("Click to Access Webcam").click()
-        page.locator("#live-record input").check()
-        page.get_by_role("button", name="capture photo").click()
-        page.wait_for_function("document.querySelector('#live-relit img') !== null", timeout=60_000)
+    with live_tab_streaming(live_server, video) as page:
         page.wait_for_timeout(3000)
         page.locator("#live-export").click()
         link = page.locator('#live-recording a[download="recording.json"]')
@@ -554,7 +563,6 @@ def test_the_live_tab_reads_the_camera_as_it_sees(live_server, tmp_path, model):
         with page.expect_download() as download:
             link.click()
         frames = json.loads(Path(download.value.path()).read_text())["frames"]
-        browser.close()
     yaw = np.median([frame["rotation_deg"]["yaw"] for frame in frames])
     assert abs(yaw - TURNED_DEG) < 8, yaw  # mirrored: about -20
 
@@ -564,19 +572,8 @@ def test_the_live_tab_relights_a_fake_camera_stream(live_server, tmp_path):
     """Chromium's fake camera plays a face video (.y4m); the relit face must update at frame rate, and with
     Record on the stream's frames export as an animation. ``pytest tests/test_app.py -k live_tab -s`` prints the
     frame rate reached."""
-    sync_api = pytest.importorskip("playwright.sync_api")
     video = write_y4m(tmp_path / "face.y4m", moving_frames(60))
-    camera = ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
-              f"--use-file-for-fake-video-capture={video}"]  # fmt: skip
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=[*BROWSER_FLAGS, *camera])
-        page = browser.new_page(viewport={"width": 1400, "height": 1200})
-        page.goto(live_server)
-        page.get_by_role("tab", name="Live (webcam)").click()
-        page.get_by_text("Click to Access Webcam").click()
-        page.locator("#live-record input").check()  # the face's parameters, from the first frame on
-        page.get_by_role("button", name="capture photo").click()  # Gradio's "Record" button: the stream starts
-        page.wait_for_function("document.querySelector('#live-relit img') !== null", timeout=60_000)
+    with live_tab_streaming(live_server, video) as page:
         page.evaluate(COUNT_UPDATES)
         page.wait_for_timeout(LIVE_SECONDS * 1000)
         updates = page.evaluate("window.updates")
@@ -589,7 +586,6 @@ def test_the_live_tab_relights_a_fake_camera_stream(live_server, tmp_path):
             with page.expect_download() as download:
                 link.click()
             download.value.save_as(tmp_path / name)
-        browser.close()
     fps = (len(updates) - 1) / ((updates[-1] - updates[0]) / 1000)
     line = next(line for line in status.splitlines() if "fps" in line)  # without the progress timer's line
     print(f"\nlive tab: {fps:.1f} fps over {LIVE_SECONDS} s in Chromium (fake camera, 640 x 480); server: {line}")

@@ -80,6 +80,8 @@ def browser():
         browser.close()
 
 
+COLD_SEARCH_MS = 2500
+"""A first photo search's longest main-thread task (ms) below which the landmark graphs were warm (cold: 4.6-7.1 s)."""
 LONG_TASKS = """() => { window.longTasks = []; new PerformanceObserver((list) => list.getEntries().forEach(
     (task) => window.longTasks.push(task.duration))).observe({type: "longtask"}); }"""
 """Page script: the durations (ms) of the main thread's tasks over 50 ms from now on, in window.longTasks."""
@@ -670,7 +672,8 @@ def test_the_landmark_graphs_warm_up_after_loading_so_a_first_search_does_not_fr
     """A graph's first run compiles its WebGL programs, one task of 1-2.5 s on 2 cores: Live froze three times in its
     first seconds and its first lost face went unreported for 6 s (a trial). The page now runs each graph once in
     idle time after loading (a video's first look and a photo's search, on a stand-in face); after that the first
-    photo's search holds the page no longer at a time than the next one does (cold: 4.6 s against 0.8)."""
+    photo's search holds the page less than a cold one did (its longest task 0.76-0.83 s warm, the next search's
+    0.1-0.8; 4.6-7.1 s cold)."""
     page, _ = open_page(browser, site, "wasm")
     page.evaluate("window.inverseFaceNet.warmed")
     longest = []
@@ -680,7 +683,7 @@ def test_the_landmark_graphs_warm_up_after_loading_so_a_first_search_does_not_fr
         longest.append(page.evaluate("Math.max(0, ...window.longTasks)"))
     page.close()
     print(f"\nlongest task (ms), first and second search after the warm-up: {longest}")
-    assert len(faces) == 1 and longest[0] < 1.5 * longest[1] + 500, longest
+    assert len(faces) == 1 and longest[0] < max(COLD_SEARCH_MS, 2 * longest[1]), longest
 
 
 def test_the_page_answers_and_shows_the_search_while_a_big_photo_is_searched(browser, site, tmp_path):
