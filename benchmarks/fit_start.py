@@ -53,7 +53,7 @@ from inversefacenet.fitting import DEFAULT_FIT, NETWORK_START_FIT, FitConfig, fi
 from inversefacenet.params import FaceParameters  # noqa: E402
 from inversefacenet.pipeline import FIT_SIZE, Reconstructor  # noqa: E402
 from inversefacenet.preprocess import crop_for_landmarks, face_mask  # noqa: E402
-from inversefacenet.render.renderer import render  # noqa: E402
+from inversefacenet.render.renderer import render, to_uint8  # noqa: E402
 from training.bootstrap import photo_faces  # noqa: E402
 from training.corpus import held_out_set  # noqa: E402
 from training.evaluate import REALISTIC_OF, metrics  # noqa: E402
@@ -122,18 +122,18 @@ def realistic(model: FaceModel, rows: dict[str, Reconstructor], count: int,
 def clean_from_truth(model: FaceModel, rows: dict[str, Reconstructor], count: int) -> dict[str, dict[str, float]]:
     """Outcomes of each fit from a network's start, run from the truth on clean renders (see the docstring)."""
     truth = held_out_set(model, REALISTIC_OF).select(slice(0, count))
+    from_network = {name: reconstructor for name, reconstructor in rows.items() if reconstructor.predictor}
+    camera = next(iter(from_network.values())).camera  # the network's, for every row
+    crops = []  # each face's (photo, mask, points) at the fit's size, rendered once for every row
+    for k in range(count):
+        out = render(model, truth.select(slice(k, k + 1)), FIT_SIZE, camera=camera)
+        points = out.pixels[0, model.landmarks_mediapipe]
+        crops.append((to_uint8(out.image[0]), face_mask(points, FIT_SIZE), points))
     results = {}
-    for name, reconstructor in rows.items():
-        if reconstructor.predictor is None:
-            continue
-        fitted = []
-        for k in range(count):
-            true = truth.select(slice(k, k + 1))
-            out = render(model, true, FIT_SIZE, camera=reconstructor.camera)
-            points = out.pixels[0, model.landmarks_mediapipe]
-            photo = (np.clip(out.image[0], 0, 1) * 255 + 0.5).astype(np.uint8)
-            fitted.append(fit(model, photo, face_mask(points, FIT_SIZE), points, true, reconstructor.fit_mode,
-                              reconstructor.fit_config, reconstructor.camera, np.zeros(3)).params)  # fmt: skip
+    for name, reconstructor in from_network.items():
+        fitted = [fit(model, photo, mask, points, truth.select(slice(k, k + 1)), reconstructor.fit_mode,
+                      reconstructor.fit_config, camera, np.zeros(3)).params
+                  for k, (photo, mask, points) in enumerate(crops)]  # fmt: skip
         outcome = metrics(model, truth, FaceParameters.concatenate(fitted))
         results[name.replace("network +", "the truth +", 1)] = {**outcome, "faces": count}
     return results
