@@ -35,8 +35,8 @@ from inversefacenet.images import load_image  # noqa: E402
 from inversefacenet.tracking import TrackedFace, Tracker, TrackerConfig  # noqa: E402
 from training.evaluate import placement_error, projected  # noqa: E402
 
-MODES = {"mesh every frame": TrackerConfig(parallel_mesh=False),
-         "mesh every frame, parallel": TrackerConfig(),
+MODES = {"mesh every frame": TrackerConfig(mesh_every=1, parallel_mesh=False),
+         "mesh every frame, parallel": TrackerConfig(mesh_every=1),
          "every 2nd, flow": TrackerConfig(mesh_every=2, parallel_mesh=False),
          "every 3rd, flow, parallel": TrackerConfig(mesh_every=3),
          "every 2nd, hold": TrackerConfig(mesh_every=2, between="hold"),

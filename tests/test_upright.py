@@ -113,7 +113,7 @@ def test_a_tilted_face_in_a_video_is_read_upright_on_every_frame(tilted_photo, r
     """The tracker reads through the same upright copy: the detector's frame and the tracked ones (the crop carried
     from the copy's reading) keep the face's roll."""
     photo, truth = tilted_photo
-    tracker = Tracker(reconstructor, TrackerConfig(smoothing=False))
+    tracker = Tracker(reconstructor, TrackerConfig(mesh_every=1, smoothing=False))
     for k, shift in enumerate((0, 4, 8)):
         faces, _ = tracker(np.roll(photo, shift, axis=1), k / 30)
         assert faces[0].source == ("detector" if k == 0 else "mesh")
