@@ -65,8 +65,9 @@ FLOW_MARGIN = 0.5
 moving half its size between frames is lost by the flow anyway (its mesh then looks around it)."""
 FLOW_RETURN_PX = 1.0
 """A point counts only if the flow back from the new frame returns it within this many px of where it was: on the
-examples' videos every point returns within 0.02 px; on a blank or noise frame (the face gone) none does, where the
-flow forward alone kept 9-21 of the 21 points."""
+examples' videos every point returns within 0.02 px; on a blank or noise frame, or another photo (the face gone), at
+most one does, where the flow forward alone kept 9-21 of the 21 points. The flow back starts where the points were
+and looks two pyramid levels deep: a point that flowed truly is found there at once."""
 MIN_FACE_PX = 24.0
 """A tracked landmark box smaller than this (photo px) counts as lost."""
 RETURN_SIZE_RATIO = 1.5
@@ -422,7 +423,8 @@ def _flow(previous: np.ndarray, gray: np.ndarray, landmarks: np.ndarray) -> np.n
     points = (landmarks[FLOW_POINTS, :2].astype(np.float32) - corner).reshape(-1, 1, 2)
     before, after = previous[y0:y1, x0:x1], gray[y0:y1, x0:x1]
     moved, status, _ = cv2.calcOpticalFlowPyrLK(before, after, points, None, winSize=(21, 21), maxLevel=3)
-    back, status_back, _ = cv2.calcOpticalFlowPyrLK(after, before, moved, None, winSize=(21, 21), maxLevel=3)
+    back, status_back, _ = cv2.calcOpticalFlowPyrLK(after, before, moved, points.copy(), winSize=(21, 21), maxLevel=1,
+                                                    flags=cv2.OPTFLOW_USE_INITIAL_FLOW)  # starts where they were
     returned = np.linalg.norm((back - points)[:, 0], axis=1) <= FLOW_RETURN_PX
     good = (status[:, 0] == 1) & (status_back[:, 0] == 1) & returned
     if good.sum() < MIN_FLOW_POINTS:
