@@ -31,10 +31,12 @@ from inversefacenet.tracking import TrackedFace, Tracker, TrackerConfig
 LIVE_SIZE = 256
 """Side (px) of the rendered face."""
 RECOVERED = "recovered"
-LIVE_TRACKING = TrackerConfig(max_faces=1, mesh_every=1, smoothing=True, parallel_mesh=False)
-"""The network waits for the mesh here: after each frame's numba render (its OpenMP pool) a mesh thread beside the
-network ran slower than the two one after the other (tracker 9.9 against 8.9 ms per frame of the live video; with
-numba's workqueue pool, which is not safe for the app's concurrent renders, 6.3 against 9.1)."""
+LIVE_TRACKING = TrackerConfig(max_faces=1, mesh_every=3, smoothing=True, parallel_mesh=False)
+"""The tracker's default mesh on every 3rd frame, but the network waits for it here: after each frame's numba render
+(its OpenMP pool) a mesh thread beside the network ran slower than the two one after the other (tracker 9.9 against
+8.9 ms per frame of the live video with the mesh on every frame; with numba's workqueue pool, which is not safe for
+the app's concurrent renders, 6.3 against 9.1). The mesh on every 3rd frame instead of every one: 14.0-14.9 against
+15.4-18.1 ms per frame with the model albedo (``python benchmarks/live_tab.py --mesh-every N``, two runs each)."""
 FPS_WINDOW = 20
 """Frames the fps shown is averaged over."""
 FPS_PAUSE_S = 1.0
