@@ -8,7 +8,9 @@ studio lamp; ``--light harsh``: a film still's coloured key and fill, :func:`har
 512 px photo with a background, reconstructed through the real path (MediaPipe, network, full
 fit), then relit to a light B (the "side light" preset at A's exposure) and compared with the true
 face under B: RMSE (0-255) inside the true face mask where both renders cover it, for the model
-albedo and for the photo texture; and, to tell what limits it, the real path with the true light
+albedo and for the photo texture (rendered with the texture's per-vertex albedo, as the previews; and the app's
+composite, the photo's own pixels times the shading's change, :meth:`demo.views.FaceViews.own_skin`, without the
+person mask); and, to tell what limits it, the real path with the true light
 instead of the recovered one, and the true face (pose, shape, expression) with the recovered light.
 Real photos: the re-render under the recovered light against the photo inside the face mask,
 model albedo vs photo texture (the texture is made from that very photo, so this says how much
@@ -36,6 +38,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from demo.views import FaceViews  # noqa: E402
 from inversefacenet import FaceModel, NoFaceError, Reconstructor  # noqa: E402
 from inversefacenet.images import load_image  # noqa: E402
 from inversefacenet.lighting import PRESETS, Light, face_irradiance, preset_sh, sh_from_light  # noqa: E402
@@ -170,9 +173,10 @@ def light_b(sh: np.ndarray) -> np.ndarray:
 
 
 def relighting_errors(model: FaceModel, truth: FaceParameters, albedo: np.ndarray, crop: tuple[np.ndarray, np.ndarray],
-                      face: FaceResult, texture: PhotoTexture) -> dict[str, float]:  # fmt: skip
+                      face: FaceResult, texture: PhotoTexture, photo: np.ndarray) -> dict[str, float]:  # fmt: skip
     """The reconstructed face under light B against the true one, in the photo: with the model albedo,
-    the photo texture and, as the floor set by the recovered geometry and light, the true albedo."""
+    the photo texture, the app's composite and, as the floor set by the recovered geometry and light, the true
+    albedo."""
     true = render(model, replace(truth, sh=light_b(truth.sh)), PHOTO_SIZE, crop=crop, albedo=albedo[None])
     fitted, framing = replace(face.params, sh=light_b(face.params.sh)), in_photo(face)
     images = {
@@ -182,7 +186,10 @@ def relighting_errors(model: FaceModel, truth: FaceParameters, albedo: np.ndarra
     }
     inside = face_mask(true.pixels[0, model.landmarks_mediapipe], PHOTO_SIZE) & true.raster.mask[0]
     inside &= images["model_albedo"].raster.mask[0]
-    return _errors({name: out.image[0] for name, out in images.items()}, true.image[0], inside)
+    views = FaceViews(model, face.params)
+    composite = views.own_skin(photo, fitted, views.in_photo(face.crop)).astype(np.float32) / 255
+    shown = {name: out.image[0] for name, out in images.items()} | {"composite": composite}
+    return _errors(shown, true.image[0], inside)
 
 
 def oracle_errors(model: FaceModel, truth: FaceParameters, albedo: np.ndarray, rng: np.random.Generator,
@@ -221,9 +228,9 @@ def synthetic(reconstructor: Reconstructor, count: int, light: str = "studio", s
         texture, timing = _timed(face, photo)
         true_light = replace(face, params=replace(face.params, sh=truth.sh))  # the recovered face, the true light
         rows.append({"seed": seed + k, "yaw_deg": float(np.degrees(truth.rotation[0, 1])), **timing,
-                     "real_path": relighting_errors(model, truth, albedo, crop, face, texture),
+                     "real_path": relighting_errors(model, truth, albedo, crop, face, texture, photo),
                      "real_path_true_light": relighting_errors(model, truth, albedo, crop, true_light,
-                                                               for_face(true_light, photo)),
+                                                               for_face(true_light, photo), photo),
                      "oracle": oracle_errors(model, truth, albedo, rng),
                      "oracle_recovered_light": oracle_errors(model, truth, albedo, rng, face.params.sh)})  # fmt: skip
         print(json.dumps(rows[-1]))
@@ -315,6 +322,8 @@ def _summary(rows: list[dict]) -> dict[str, object]:
         for suffix in ("", "_gain", "_seen"):
             if "model_albedo" + suffix in means:
                 means["ratio" + suffix] = means["photo_texture" + suffix] / means["model_albedo" + suffix]
+            if "composite" + suffix in means:
+                means["ratio_composite" + suffix] = means["composite" + suffix] / means["model_albedo" + suffix]
         summary[condition] = means
     timing = {key: float(np.median([r[key] for r in rows])) for key in ("wall_ms", "cpu_ms")}
     if "chroma_spread" in rows[0]:
