@@ -534,8 +534,15 @@ def _face_thumbnails(session: Session | None) -> dict[str, Any]:
     (up to THUMBNAIL_ROWS, then it scrolls), so that no caption is cut and no empty box is left below them."""
     many = session is not None and len(session.faces) > 1
     rows = min(-(-len(session.faces) // THUMBNAIL_COLUMNS), THUMBNAIL_ROWS) if many else 1
-    return gr.update(value=session.thumbnails() if many else None, visible=many,
+    return gr.update(value=session.thumbnails() if many else None, visible=many, **_thumbnail_shown(session),
                      height=THUMBNAIL_LABEL_PX + rows * THUMBNAIL_ROW_PX)  # fmt: skip
+
+
+def _thumbnail_shown(session: Session | None) -> dict[str, Any]:
+    """The thumbnail highlighted: the face shown (a trial saw the one clicked last stay highlighted after another
+    was chosen in the Face list, and after the next photo loaded with its first face shown)."""
+    many = session is not None and len(session.faces) > 1
+    return {"selected_index": session.index if many else None}
 
 
 def _pick_face(session: Session | None, with_composite: bool, selected: gr.SelectData) -> Any:
@@ -753,7 +760,9 @@ def _wire_photo_events(tab: PhotoTab, loader: PhotoLoader) -> None:
     gr.Button(visible=False).click(loader.reconstruct, [inputs.photo, with_composite, state], tab.start_outputs,
                                    api_name="reconstruct")  # fmt: skip
     inputs.face_choice.input(_select_face, [inputs.face_choice, state, with_composite], tab.start_outputs,
-                             **last).then(_recovered_3d, state, model3d, **last)  # fmt: skip
+                             **last).then(_recovered_3d, state, model3d, **last).then(
+        lambda session: gr.update(**_thumbnail_shown(session)), state, inputs.thumbnails, **last
+    )  # fmt: skip
     face_index = gr.Number(visible=False, precision=0)  # scripts pick a face by its index
     gr.Button(visible=False).click(_named(_show_face, "face_index", "session", "with_composite"),
                                    [face_index, state, with_composite], tab.start_outputs,

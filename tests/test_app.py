@@ -595,3 +595,33 @@ def test_the_live_tab_relights_a_fake_camera_stream(live_server, tmp_path):
     gltf = pygltflib.GLTF2.load(tmp_path / "recording_animated.glb")
     (animation,) = gltf.animations
     assert [gltf.accessors[sampler.input].count for sampler in animation.samplers] == [len(frames)] * 2
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Debian chromium is not installed (.ci/run installs it)")
+def test_the_highlighted_thumbnail_is_the_face_shown(server, tmp_path, model):
+    """A trial: the thumbnail clicked last stayed highlighted after another face was chosen in the Face list, and
+    after the next photo loaded with its first face shown."""
+    group, again = tmp_path / "two.png", tmp_path / "two_again.png"
+    Image.fromarray(two_face_photo(model)).save(group)
+    Image.fromarray(two_face_photo(model)[:, ::-1].copy()).save(again)
+    script = ("[...document.querySelectorAll('#face-thumbnails .thumbnail-item')]"
+              ".map(e => e.classList.contains('selected'))")
+    highlighted = []
+    with page_with(server, group, "Face 1 of 2") as page:
+        page.locator("#face-thumbnails img").nth(1).wait_for(timeout=30_000)
+        highlighted.append(page.evaluate(script))
+        page.locator("#face-thumbnails img").nth(1).click()
+        page.wait_for_function("document.querySelector('#status').innerText.includes('Face 2 of 2')", timeout=60_000)
+        highlighted.append(page.evaluate(script))
+        page.locator("#face-choice label").nth(0).click()
+        page.wait_for_function("document.querySelector('#status').innerText.includes('Face 1 of 2')", timeout=60_000)
+        page.wait_for_function(f"{script}[0]", timeout=30_000)
+        highlighted.append(page.evaluate(script))
+        page.locator("#face-thumbnails img").nth(1).click()
+        page.wait_for_function("document.querySelector('#status').innerText.includes('Face 2 of 2')", timeout=60_000)
+        page.locator("#photo input[type=file]").set_input_files(str(again))
+        page.wait_for_function(f"{script}[0]", timeout=60_000)
+        page.wait_for_timeout(1000)  # every step after the upload has run
+        highlighted.append(page.evaluate(script))
+        status = page.locator("#status").inner_text()
+    assert highlighted == [[True, False], [False, True], [True, False], [True, False]] and "Face 1 of 2" in status
