@@ -981,6 +981,30 @@ def test_live_mode_says_when_no_face_is_in_view_and_keeps_the_last_face(browser,
         away_browser.close()
 
 
+def test_a_photo_still_being_read_when_live_starts_is_given_up(camera_browser, site, model, tmp_path):
+    """A trial: Live pressed while a group photo was read left the photo, its numbered faces and its face list under
+    the live face; after Stop, choosing a face threw. The photo's reading now stops at its search's next step."""
+    group = tmp_path / "two.png"
+    Image.fromarray(np.tile(two_face_photo(model), (2, 2, 1))).save(group)  # four faces: a search of many windows
+    page, _ = open_page(camera_browser, site, "wasm")
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.set_input_files("#file", str(group))
+    page.wait_for_function("document.getElementById('status').textContent.startsWith('Finding faces… searching')",
+                           polling=50, timeout=60_000)  # fmt: skip
+    page.click("#live")
+    wait_for_frames(page, 6, timeout_s=120)
+    page.wait_for_timeout(3000)  # the photo's reading would have ended by now
+    shown = page.evaluate("""() => ({ photo: document.getElementById('photo-preview').childElementCount,
+        faces: document.getElementById('face').options.length, status: document.getElementById('status').textContent
+    })""")  # fmt: skip
+    page.click("#stop")
+    wait_until(page, "!window.inverseFaceNet.liveStats().running", 30)
+    page.close()
+    assert shown["photo"] == 0 and shown["faces"] == 0 and shown["status"].startswith("Live"), shown
+    assert errors == []
+
+
 def test_live_mode_tracks_the_camera_applies_edits_and_releases_the_camera(camera_browser, site):
     page, hosts = open_page(camera_browser, site, "wasm")
     assert live_stats(page)["camera"] == "none" and page.is_disabled("#stop")

@@ -82,6 +82,9 @@ const EMPTY_FILE = "This file is empty (0 bytes). Choose a photo.";
 const SMALLEST_SIDE = 16;
 const NO_CAMERA = "The webcam could not be opened (no camera, or access was not allowed).";
 
+/** A photo's reading given up at its search's next step: a newer photo, or live mode, took the page. */
+class Superseded extends Error {}
+
 /** A photo read but without a face: it stays shown beside the message, so the user sees which photo it was. */
 class NoFaceError extends PhotoError {
   constructor(readonly photo: HTMLCanvasElement) {
@@ -152,7 +155,7 @@ class App {
   /** What the lamp sliders add to their lamp (9 x RGB): the rest of the light they started from (recovered or a
    * preset) that one lamp and white ambient leave unexplained; so a slider moved a degree moves it a degree's worth. */
   private lightRest = NO_LIGHT();
-  private photos = 0; // counts chosen photos: a slower earlier one must not overwrite a later one
+  private photos = 0; // counts chosen photos and live starts: a slower earlier photo must not overwrite either
   private live = false; // the face comes from the webcam, frame by frame; the sliders add to it
   private photo: Photo | null = null;
   private preview: NumberedPhoto | null = null; // the photo with its faces numbered, as shown
@@ -415,7 +418,8 @@ class App {
     const photo = await decode(url);
     const start = performance.now();
     const progress = async (step: string) => {
-      if (ticket === this.photos) setStatus(`Finding faces… ${step}`); // not over a newer photo's
+      if (ticket !== this.photos) throw new Superseded(); // the graphs are the newer photo's, or live mode's
+      setStatus(`Finding faces… ${step}`);
       await nextTask(); // the page paints it and answers clicks between the search's steps
     };
     const landmarks = await this.detector.detect(photo, progress); // largest face first
@@ -425,6 +429,7 @@ class App {
       network_ms: 0 }];
     const greys = landmarks.map((points) => faceIsGrey(photo, points));
     for (const [k, points] of landmarks.entries()) {
+      if (ticket !== this.photos) throw new Superseded();
       const reading = await this.read(photo, points);
       const face = unpack(reading.output, this.model.index);
       faces.push(greys[k] ? withGreyLight(face) : face);
@@ -449,9 +454,11 @@ class App {
     return { faces, timings, backend: this.network.backend };
   }
 
-  /** Live mode starts: nothing of a photo stays; the sliders at 0 follow the tracked face. The Skin switch stays:
+  /** Live mode starts: nothing of a photo stays, nor comes (one being read is given up at its search's next step);
+   * the sliders at 0 follow the tracked face. The Skin switch stays:
    * the photo texture is then de-lit from the frame each track's identity is taken on. */
   startLive(): void {
+    this.photos++; // a photo still being read is given up: its result would land amid live mode
     this.clear("Starting the camera…");
     $<HTMLInputElement>("file").value = ""; // no photo is shown
     this.live = true;
