@@ -735,7 +735,9 @@ function setValues(values: Record<string, number>): void {
 function buildControls(app: App, live: Live): void {
   const slider = (parent: string, id: string, label: string, min: number, max: number, step: number, value: number) => {
     const row = document.createElement("label");
-    row.innerHTML = `<span>${label}</span><input type="range" id="${id}" min="${min}" max="${max}" step="${step}" value="${value}">` +
+    // named by its label alone (the label's text also holds the value shown beside the slider)
+    row.innerHTML = `<span>${label}</span><input type="range" id="${id}" aria-label="${label}" min="${min}" ` +
+      `max="${max}" step="${step}" value="${value}">` +
       `<output id="${id}-value"></output>`;
     $(parent).appendChild(row);
     showValue(id);
