@@ -733,12 +733,7 @@ def test_a_transparent_photo_reads_as_on_white(browser, site):
 def test_at_phone_width_the_page_is_one_column(browser, site):
     """390 x 844: nothing wider than the screen; the photo, then the 3D view and its downloads, then the controls,
     which scroll under the view: the face stays in view while a slider is moved."""
-    page = browser.new_page(viewport={"width": 390, "height": 844}, device_scale_factor=3, is_mobile=True,
-                            has_touch=True)  # fmt: skip
-    page.goto(f"{site}?backend=wasm")
-    page.evaluate("window.inverseFaceNet.ready")
-    page.set_input_files("#file", str(EXAMPLE))
-    page.wait_for_function("document.body.classList.contains('has-face')", timeout=120_000)
+    page = phone_with_a_face(browser, site, 390, 844)
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     boxes = {name: page.locator(name).bounding_box() for name in ("#photo-preview canvas", "#view", "#download-glb",
                                                                    "#lighting", "#pose")}  # fmt: skip
@@ -748,30 +743,40 @@ def test_at_phone_width_the_page_is_one_column(browser, site):
     assert order == sorted(order), boxes
     assert boxes["#view"]["y"] + boxes["#view"]["height"] / 2 < 844  # the face in view after the upload
     # scrolled to the head pose: the view stays at the top, the yaw slider below it, visible and not covered
-    page.evaluate("window.scrollTo(0, document.getElementById('pose').getBoundingClientRect().top + window.scrollY)")
-    view, yaw = page.locator("#view").bounding_box(), page.locator("#yaw").bounding_box()
-    centre = [yaw["x"] + yaw["width"] / 2, yaw["y"] + yaw["height"] / 2]
-    on_top = page.evaluate("([x, y]) => document.elementFromPoint(x, y)?.id", centre)
-    assert 0 <= view["y"] <= 20 and view["y"] + view["height"] <= yaw["y"] < 844 and on_top == "yaw", (view, yaw)
+    view, _, yaw, on_top = scrolled_to_the_pose(page)
     page.close()
+    assert 0 <= view["y"] <= 20 and view["y"] + view["height"] <= yaw["y"] < 844 and on_top == "yaw", (view, yaw)
+
+
+def phone_with_a_face(browser, site, width: int, height: int):
+    """A phone-sized page (width x height css px) showing the example's face."""
+    page = browser.new_page(viewport={"width": width, "height": height}, device_scale_factor=3, is_mobile=True,
+                            has_touch=True)  # fmt: skip
+    page.goto(f"{site}?backend=wasm")
+    page.evaluate("window.inverseFaceNet.ready")
+    page.set_input_files("#file", str(EXAMPLE))
+    page.wait_for_function("document.body.classList.contains('has-face')", timeout=120_000)
+    return page
+
+
+def scrolled_to_the_pose(page) -> tuple[dict, dict, dict, str]:
+    """Scrolled to the head pose's sliders: the boxes of the 3D view, its GLB button and the yaw slider, and the id of
+    what is on top at the slider's centre."""
+    page.evaluate("window.scrollTo(0, document.getElementById('pose').getBoundingClientRect().top + window.scrollY)")
+    view, glb, yaw = (page.locator(name).bounding_box() for name in ("#view", "#download-glb", "#yaw"))
+    centre = [yaw["x"] + yaw["width"] / 2, yaw["y"] + yaw["height"] / 2]
+    return view, glb, yaw, page.evaluate("([x, y]) => document.elementFromPoint(x, y)?.id", centre)
 
 
 def test_on_a_phone_turned_sideways_the_view_stays_beside_the_controls(browser, site):
     """844 x 390 (a trial: the 3D view ran below the screen, cut under the nose, and no slider was on screen with
     it): the view and its downloads fit the screen's height and stay in view, left, while the controls scroll
     beside it."""
-    page = browser.new_page(viewport={"width": 844, "height": 390}, device_scale_factor=3, is_mobile=True,
-                            has_touch=True)  # fmt: skip
-    page.goto(f"{site}?backend=wasm")
-    page.evaluate("window.inverseFaceNet.ready")
-    page.set_input_files("#file", str(EXAMPLE))
-    page.wait_for_function("document.body.classList.contains('has-face')", timeout=120_000)
-    assert page.evaluate("document.documentElement.scrollWidth") <= 844
-    page.evaluate("window.scrollTo(0, document.getElementById('pose').getBoundingClientRect().top + window.scrollY)")
-    view, glb, yaw = (page.locator(name).bounding_box() for name in ("#view", "#download-glb", "#yaw"))
-    centre = [yaw["x"] + yaw["width"] / 2, yaw["y"] + yaw["height"] / 2]
-    on_top = page.evaluate("([x, y]) => document.elementFromPoint(x, y)?.id", centre)
+    page = phone_with_a_face(browser, site, 844, 390)
+    wide = page.evaluate("document.documentElement.scrollWidth")
+    view, glb, yaw, on_top = scrolled_to_the_pose(page)
     page.close()
+    assert wide <= 844
     assert view["width"] > 250 and view["height"] == pytest.approx(view["width"], abs=2)
     assert 0 <= view["y"] and glb["y"] + glb["height"] <= 390, (view, glb)  # the face and its downloads on screen
     assert view["x"] + view["width"] <= yaw["x"] and 0 <= yaw["y"] < 390 and on_top == "yaw", (view, yaw)
