@@ -8,6 +8,7 @@ faces or edits. Edits are applied to the recovered parameters, never accumulated
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import tempfile
 import time
@@ -56,6 +57,7 @@ class Session:
     photo: np.ndarray  # (H, W, 3) uint8 as decoded (EXIF-rotated)
     faces: list[FaceResult]
     index: int = 0
+    name: str = "photo"  # the downloads' names start with it (:func:`file_stem` of the photo's file)
     views: FaceViews = field(init=False, repr=False)
     _geometry_key: np.ndarray | None = field(default=None, init=False, repr=False)
     _geometry_views: tuple[np.ndarray, np.ndarray] | None = field(default=None, init=False, repr=False)
@@ -81,7 +83,8 @@ class Session:
     def reconstruct(cls, reconstructor: Reconstructor, source: object) -> Session:
         """Decode and reconstruct a photo (raises InputError / NoFaceError with a user-facing message)."""
         photo = load_image(source)
-        return cls(photo, reconstructor.reconstruct_image(photo))
+        name = file_stem(str(source)) if isinstance(source, str | Path) else "photo"
+        return cls(photo, reconstructor.reconstruct_image(photo), name=name)
 
     def select(self, index: int) -> None:
         if not 0 <= index < len(self.faces):
@@ -187,9 +190,10 @@ class Session:
     def export(
         self, edit: Edit, folder: str | Path | None = None, formats: tuple[str, ...] = EXPORT_FORMATS
     ) -> list[Path]:
-        """Write the edited face: face_obj.zip (OBJ + MTL + albedo PNG), face.ply, face.glb, params.json, and with
-        "animated" in ``formats`` face_animated.glb (the 52 ARKit blendshapes as morph targets, the edited weights
-        as defaults; about 9 MB, so only on request).
+        """Write the edited face as <photo>_face<k>_obj.zip (OBJ + MTL + albedo PNG), <photo>_face<k>.ply,
+        <photo>_face<k>.glb and <photo>_face<k>_params.json (e.g. astronaut_face1.glb: the faces of a group photo do
+        not all download as face.glb), and with "animated" in ``formats`` <photo>_face<k>_animated.glb (the 52 ARKit
+        blendshapes as morph targets, the edited weights as defaults; about 9 MB, so only on request).
 
         By default into the session's own folder, overwriting the previous export.
         """
@@ -197,24 +201,31 @@ class Session:
         folder.mkdir(parents=True, exist_ok=True)
         shown = self.shown
         edited = replace(shown, params=self.parameters(edit))
-        written = []
+        written, stem = [], f"{self.name}_face{self.index + 1}"
         for suffix in formats:
             if suffix == "animated":
-                written.append(edited.export_animated(folder / "face_animated.glb"))
+                written.append(edited.export_animated(folder / f"{stem}_animated.glb"))
                 continue
-            files = edited.export(folder / f"face.{suffix}")
-            if suffix == "obj":
-                archive = folder / "face_obj.zip"
+            files = edited.export(folder / (f"face.{suffix}" if suffix == "obj" else f"{stem}.{suffix}"))
+            if suffix == "obj":  # in the archive as face.obj, face.mtl and face_albedo.png, as the CLI writes them
+                archive = folder / f"{stem}_obj.zip"
                 with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as bundle:
                     for file in files:
                         bundle.write(file, file.name)
                 written.append(archive)
             else:
                 written.extend(files)
-        params_path = folder / "params.json"
+        params_path = folder / f"{stem}_params.json"
         params_path.write_text(json.dumps(edited.parameters_dict(), indent=1))
         shown._texture = edited._texture  # the albedo is not editable: keep the baked texture
         return [*written, params_path]
+
+
+def file_stem(path: str) -> str:
+    """A file's name without its extension, in letters, digits, "-" and "_" (others become "_"), at most 40 of them:
+    the start of the downloads' names (the page's rule, ``stem`` in webassets/src/main.ts)."""
+    stem = re.sub(r"[^A-Za-z0-9_-]+", "_", re.sub(r"\.[^.]*$", "", Path(path).name))[:40]
+    return stem or "photo"
 
 
 def _shrink(image: np.ndarray) -> np.ndarray:

@@ -15,7 +15,7 @@ import trimesh
 from PIL import Image
 from pygltflib import GLTF2
 
-from demo.session import EXPRESSION_CONTROLS, Edit, Session
+from demo.session import EXPRESSION_CONTROLS, Edit, Session, file_stem
 from demo.ui import (
     CUSTOM,
     EXAMPLES,
@@ -469,20 +469,35 @@ def test_the_eyes_and_mouth_take_the_shading_ratio_of_the_skin_around_them():
     assert 0.6 <= column.min() and column.max() <= 1.0 and np.abs(np.diff(column)).max() < 0.15
 
 
+def test_downloads_are_named_after_the_photo_and_the_face(two_faces, tmp_path):
+    """A trial: every download was face.glb, params.json, ... whatever the photo and face, so a group photo's faces
+    saved as face (1).glb, face (2).glb, ..."""
+    assert file_stem("/uploads/My photo (1).final.JPG") == "My_photo_1_final" and file_stem("/uploads/.png") == "photo"
+    assert file_stem("/uploads/" + "x" * 60 + ".png") == "x" * 40
+    two_faces.select(1)
+    try:
+        names = {p.name for p in two_faces.export(two_faces.recovered_edit, tmp_path)}
+    finally:
+        two_faces.select(0)  # the module's session, as the other tests find it
+    assert names == {"photo_face2_obj.zip", "photo_face2.ply", "photo_face2.glb", "photo_face2_params.json"}
+
+
 def test_export_reflects_the_edits(two_faces, tmp_path):
     session = two_faces
     recovered = session.recovered_edit
     edit = Edit(recovered.sh, {**recovered.expression, "jawOpen": 1.0}, (0.0, 10.0, 0.0))
     default = {p.name for p in session.export(edit, tmp_path / "default")}
-    assert default == {"face_obj.zip", "face.ply", "face.glb", "params.json"}  # the animatable GLB only on request
-    files = {p.name: p for p in session.export(edit, tmp_path, formats=("obj", "ply", "glb", "animated"))}
-    assert set(files) == {"face_obj.zip", "face.ply", "face.glb", "face_animated.glb", "params.json"}
-    with zipfile.ZipFile(files["face_obj.zip"]) as bundle:
+    names = {"photo_face1_obj.zip", "photo_face1.ply", "photo_face1.glb", "photo_face1_params.json"}
+    assert default == names  # the animatable GLB only on request
+    files = {p.name.removeprefix("photo_face1"): p
+             for p in session.export(edit, tmp_path, formats=("obj", "ply", "glb", "animated"))}  # fmt: skip
+    assert set(files) == {"_obj.zip", ".ply", ".glb", "_animated.glb", "_params.json"}
+    with zipfile.ZipFile(files["_obj.zip"]) as bundle:
         assert {"face.obj", "face.mtl"} <= set(bundle.namelist()) and any(n.endswith(".png") for n in bundle.namelist())
         bundle.extractall(tmp_path / "obj")
     obj = trimesh.load(tmp_path / "obj" / "face.obj", process=False)
-    ply = trimesh.load(files["face.ply"], process=False)
-    glb = trimesh.load(files["face.glb"], force="mesh", process=False)
+    ply = trimesh.load(files[".ply"], process=False)
+    glb = trimesh.load(files[".glb"], force="mesh", process=False)
     model = session.face.model
     edited_vertices = UVAtlas.for_model(model).split(
         model.geometry(session.face.params.shape, session.parameters(edit).expression)[0]
@@ -491,9 +506,9 @@ def test_export_reflects_the_edits(two_faces, tmp_path):
     np.testing.assert_allclose(obj.vertices, edited_vertices, atol=1e-3)
     posed = edited_vertices @ rotation_matrix(np.radians([[0.0, 10.0, 0.0]]))[0].T  # GLB: the edited pose
     np.testing.assert_allclose(glb.vertices * 1000, posed, atol=1e-2)
-    saved = json.loads(files["params.json"].read_text())
+    saved = json.loads(files["_params.json"].read_text())
     assert saved["expression"]["jawOpen"] == pytest.approx(1.0) and saved["rotation_deg"]["yaw"] == pytest.approx(10.0)
-    animated = json.loads(GLTF2().load(files["face_animated.glb"]).to_json())["meshes"][0]  # the edits as defaults
+    animated = json.loads(GLTF2().load(files["_animated.glb"]).to_json())["meshes"][0]  # the edits as defaults
     assert animated["weights"][model.expression_names.index("jawOpen")] == pytest.approx(1.0)
     assert animated["extras"]["targetNames"] == model.expression_names
     assert set(EXPRESSION_CONTROLS) <= set(saved["expression"])

@@ -302,12 +302,12 @@ def test_reconstruct_a_photo_and_download_the_mesh(browser, site, model, tmp_pat
     assert len(mesh.vertices) == len(atlas.vertex) and np.array_equal(mesh.faces, atlas.triangles)
     with page.expect_download() as download:
         page.locator("#download-glb").click()
-    assert download.value.suggested_filename == "face.glb"
+    assert download.value.suggested_filename == "photo_face1.glb"  # a photo given as a URL has no file name
     download.value.save_as(tmp_path / "face.glb")
     check_glb(tmp_path / "face.glb", mesh, atlas, edited)
     with page.expect_download() as download:
         page.locator("#download-obj").click()
-    assert download.value.suggested_filename == "face_obj.zip"  # one file, as the app's
+    assert download.value.suggested_filename == "photo_face1_obj.zip"  # one file, as the app's
     with zipfile.ZipFile(download.value.path()) as bundle:
         assert sorted(bundle.namelist()) == ["face.mtl", "face.obj", "face_albedo.png"]
         bundle.extractall(tmp_path)
@@ -1017,6 +1017,24 @@ def test_live_mode_says_when_no_face_is_in_view_and_keeps_the_last_face(browser,
         assert page.inner_text("#status").startswith("Stopped, camera released: the face shown and its downloads")
     finally:
         away_browser.close()
+
+
+def test_downloads_are_named_after_the_photo_and_the_face(browser, site, model, tmp_path):
+    """A trial: every download was face.glb, params.json, ... whatever the photo and face (the app's rule:
+    demo.session.file_stem)."""
+    group = tmp_path / "my group.png"
+    Image.fromarray(two_face_photo(model)).save(group)
+    page, _ = open_page(browser, site, "wasm")
+    page.set_input_files("#file", str(group))
+    page.wait_for_function("document.getElementById('face').options.length === 2", timeout=120_000)
+    page.select_option("#face", "1")
+    names = []
+    for kind in ("glb", "json"):
+        with page.expect_download(timeout=60_000) as download:
+            page.locator(f"#download-{kind}").click()
+        names.append(download.value.suggested_filename)
+    page.close()
+    assert names == ["my_group_face2.glb", "my_group_face2_params.json"]
 
 
 def test_a_photo_still_being_read_when_live_starts_is_given_up(camera_browser, site, model, tmp_path):

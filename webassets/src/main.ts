@@ -151,6 +151,7 @@ class App {
   private faces: FaceParameters[] = [];
   private current = 0;
   private edited: FaceParameters | null = null;
+  private photoName = "photo"; // the downloads' names start with it: the photo's file name (live: "live")
   private customLight = false; // false: the face's recovered SH; true: the lamp sliders
   /** What the lamp sliders add to their lamp (9 x RGB): the rest of the light they started from (recovered or a
    * preset) that one lamp and white ambient leave unexplained; so a slider moved a degree moves it a degree's worth. */
@@ -399,8 +400,9 @@ class App {
    * A new photo: the previous face's views, controls and downloads go at once, so that nothing shown
    * belongs to another photo; a photo without a usable face leaves one message (and the photo, if it has no face).
    */
-  async reconstruct(url: string): Promise<Reconstruction> {
+  async reconstruct(url: string, name = "photo"): Promise<Reconstruction> {
     const ticket = ++this.photos;
+    this.photoName = name;
     this.clear("Finding faces…");
     try {
       return await this.reconstructPhoto(url, ticket);
@@ -459,6 +461,7 @@ class App {
    * the photo texture is then de-lit from the frame each track's identity is taken on. */
   startLive(): void {
     this.photos++; // a photo still being read is given up: its result would land amid live mode
+    this.photoName = "live";
     this.clear("Starting the camera…");
     $<HTMLInputElement>("file").value = ""; // no photo is shown
     this.live = true;
@@ -650,10 +653,16 @@ class App {
     download(GLB_NAME, new Blob([glb], { type: "model/gltf-binary" }));
   }
 
+  /** A download's name: the photo's, the face's number and ``suffix`` (astronaut_face1.glb): the faces of a group
+   * photo, or of several photos, do not overwrite one another as face.glb, face (1).glb, ... */
+  private fileName(suffix: string): string {
+    return `${this.photoName}_face${this.current + 1}${suffix}`;
+  }
+
   async download(kind: Download): Promise<void> {
     const face = this.edited;
     if (!face) return;
-    if (kind === "json") return download("params.json", parametersJson(face, 1));
+    if (kind === "json") return download(this.fileName("_params.json"), parametersJson(face, 1));
     const names = this.model.index.expression_names;
     // Head frame, on the UV atlas's seam-split vertices, as the Python OBJ, PLY and GLB.
     const modelVertices = this.model.geometry(face.shape, names.map((n) => face.expression[n]));
@@ -661,21 +670,21 @@ class App {
     const skin = this.photoTexture();
     const albedo = this.model.split(skin?.vertexAlbedo ?? this.modelAlbedo(face));
     const { uv, triangles } = this.model.atlas;
-    if (kind === "ply") return download("face.ply", toPly(vertices, albedo, triangles));
+    if (kind === "ply") return download(this.fileName(".ply"), toPly(vertices, albedo, triangles));
     const texture = skin ? textureCanvas(skin.texture, skin.size)
       : bakeTexture(this.view.renderer, uv, triangles, albedo);
     const mesh = { vertices, normals: this.model.atlasNormals(modelVertices), uv, triangles };
     if (kind === "glb") {
       const { pitch, yaw, roll } = face.rotation_deg;
       const glb = await toGlb(mesh, texture, rotationMatrix(pitch, yaw, roll));
-      return download("face.glb", new Blob([glb], { type: "model/gltf-binary" }));
+      return download(this.fileName(".glb"), new Blob([glb], { type: "model/gltf-binary" }));
     }
     // one file, as the app's face_obj.zip: three downloads at once make browsers ask for permission
     const png = await new Promise<Blob | null>((resolve) => texture.toBlob(resolve));
     if (!png) throw new Error("the texture could not be encoded as PNG");
     const zip = zipSync({ "face.obj": strToU8(toObj(mesh, albedo)), "face.mtl": strToU8(MTL),
       "face_albedo.png": [new Uint8Array(await png.arrayBuffer()), { level: 0 }] }); // a PNG is compressed already
-    download("face_obj.zip", new Blob([zip], { type: "application/zip" }));
+    download(this.fileName("_obj.zip"), new Blob([zip], { type: "application/zip" }));
   }
 }
 
@@ -767,14 +776,14 @@ function buildControls(app: App, live: Live): void {
     $(`download-${kind}`).addEventListener("click", () =>
       app.download(kind).catch((error: Error) => setStatus(`The ${kind.toUpperCase()} export failed: ${error.message}`, true)));
   }
-  const run = (url: string) => { // reconstruct shows its own message
+  const run = (url: string, name: string) => { // reconstruct shows its own message
     live.stop(); // a photo ends live mode
-    app.reconstruct(url).catch(() => {}).finally(() => URL.revokeObjectURL(url));
+    app.reconstruct(url, name).catch(() => {}).finally(() => URL.revokeObjectURL(url));
   };
   const fileInput = $<HTMLInputElement>("file");
   fileInput.addEventListener("change", () => {
     const file = fileInput.files?.[0];
-    if (file) run(URL.createObjectURL(file));
+    if (file) run(URL.createObjectURL(file), stem(file.name));
   });
   // emptied as its dialog opens, not after a choice: it keeps naming the photo shown, and choosing the same file
   // again is still a change
@@ -793,14 +802,21 @@ function buildControls(app: App, live: Live): void {
     frame.getContext("2d")!.drawImage(video, 0, 0);
     (video.srcObject as MediaStream).getTracks().forEach((t) => t.stop());
     fileInput.value = ""; // the photo shown is no longer the file's
-    frame.toBlob((blob) => blob && run(URL.createObjectURL(blob)));
+    frame.toBlob((blob) => blob && run(URL.createObjectURL(blob), "webcam"));
   });
   buildLive(app, live);
 }
 
+/** A file name without its extension, in letters, digits, "-" and "_" (others become "_"), at most 40 of them:
+ * the start of the downloads' names, as the Python CLI names a face's folder. */
+function stem(name: string): string {
+  const base = name.replace(/\.[^.]*$/, "").replace(/[^A-Za-z0-9_-]+/g, "_").slice(0, 40);
+  return base || "photo";
+}
+
 /** A file dropped anywhere on the page, the file input included, is read at once (even the file already chosen);
  * the page is outlined while files are dragged over it. Text dragged within the page is left alone. */
-function acceptDrops(fileInput: HTMLInputElement, run: (url: string) => void): void {
+function acceptDrops(fileInput: HTMLInputElement, run: (url: string, name: string) => void): void {
   const carriesFiles = (event: DragEvent) => event.dataTransfer?.types.includes("Files") ?? false;
   let inside = 0; // dragenter and dragleave come for every element crossed: the drag is over the page while > 0
   document.addEventListener("dragenter", (event) => {
@@ -822,7 +838,7 @@ function acceptDrops(fileInput: HTMLInputElement, run: (url: string) => void): v
     const chosen = new DataTransfer(); // the input takes one file: the one read, which it then names
     chosen.items.add(file);
     fileInput.files = chosen.files;
-    run(URL.createObjectURL(file));
+    run(URL.createObjectURL(file), stem(file.name));
   });
 }
 
