@@ -1037,6 +1037,20 @@ def test_downloads_are_named_after_the_photo_and_the_face(browser, site, model, 
     assert names == ["my_group_face2.glb", "my_group_face2_params.json"]
 
 
+def test_a_photo_chosen_during_live_mode_says_live_mode_stopped(camera_browser, site):
+    """A trial: choosing a photo during Live released the camera without a word (the status showed only the photo's
+    line)."""
+    page, _ = open_page(camera_browser, site, "wasm")
+    page.click("#live")
+    wait_for_frames(page, 3, timeout_s=120)
+    page.set_input_files("#file", str(EXAMPLE))
+    page.wait_for_function("document.getElementById('status').textContent.startsWith('1 face ·')", timeout=120_000)
+    status, stats = page.inner_text("#status"), live_stats(page)
+    page.close()
+    assert "live mode stopped for this photo, camera released" in status and not stats["running"], status
+    assert stats["camera"] == "ended"
+
+
 def test_a_photo_still_being_read_when_live_starts_is_given_up(camera_browser, site, model, tmp_path):
     """A trial: Live pressed while a group photo was read left the photo, its numbered faces and its face list under
     the live face; after Stop, choosing a face threw. The photo's reading now stops at its search's next step."""

@@ -81,6 +81,8 @@ const EMPTY_FILE = "This file is empty (0 bytes). Choose a photo.";
 /** A photo's least width and height (px), as inversefacenet/images.py's: a face needs more. */
 const SMALLEST_SIDE = 16;
 const NO_CAMERA = "The webcam could not be opened (no camera, or access was not allowed).";
+/** Said after a photo's result when choosing it ended live mode (a trial: the camera went off without a word). */
+const LIVE_ENDED = "live mode stopped for this photo, camera released";
 
 /** A photo's reading given up at its search's next step: a newer photo, or live mode, took the page. */
 class Superseded extends Error {}
@@ -152,6 +154,7 @@ class App {
   private current = 0;
   private edited: FaceParameters | null = null;
   private photoName = "photo"; // the downloads' names start with it: the photo's file name (live: "live")
+  private photoNote = ""; // said after the photo's result: LIVE_ENDED when choosing it ended live mode
   private customLight = false; // false: the face's recovered SH; true: the lamp sliders
   /** What the lamp sliders add to their lamp (9 x RGB): the rest of the light they started from (recovered or a
    * preset) that one lamp and white ambient leave unexplained; so a slider moved a degree moves it a degree's worth. */
@@ -400,16 +403,17 @@ class App {
    * A new photo: the previous face's views, controls and downloads go at once, so that nothing shown
    * belongs to another photo; a photo without a usable face leaves one message (and the photo, if it has no face).
    */
-  async reconstruct(url: string, name = "photo"): Promise<Reconstruction> {
+  async reconstruct(url: string, name = "photo", endedLive = false): Promise<Reconstruction> {
     const ticket = ++this.photos;
     this.photoName = name;
+    this.photoNote = endedLive ? LIVE_ENDED : "";
     this.clear("Finding faces…");
     try {
       return await this.reconstructPhoto(url, ticket);
     } catch (error) {
       if (ticket === this.photos) {
-        this.clear(error instanceof PhotoError ? error.message : `Something went wrong: ${(error as Error).message}`,
-          true);
+        const message = error instanceof PhotoError ? error.message : `Something went wrong: ${(error as Error).message}`;
+        this.clear(this.photoNote ? `${message} (${this.photoNote}.)` : message, true);
         if (error instanceof NoFaceError) $("photo-preview").replaceChildren(error.photo);
       }
       throw error;
@@ -451,7 +455,8 @@ class App {
     const count = faces.length === 1 ? "1 face" : `${faces.length} faces`;
     setStatus(
       `${count} · ${this.network.backend} · landmarks ${landmarks_ms.toFixed(0)} ms · ` +
-      `preprocessing ${preprocess_ms.toFixed(0)} ms · network ${network_ms.toFixed(1)} ms`);
+      `preprocessing ${preprocess_ms.toFixed(0)} ms · network ${network_ms.toFixed(1)} ms` +
+      (this.photoNote ? ` · ${this.photoNote}` : ""));
     this.show(0); // after the status: a photo texture made now adds its time to it
     return { faces, timings, backend: this.network.backend };
   }
@@ -777,8 +782,9 @@ function buildControls(app: App, live: Live): void {
       app.download(kind).catch((error: Error) => setStatus(`The ${kind.toUpperCase()} export failed: ${error.message}`, true)));
   }
   const run = (url: string, name: string) => { // reconstruct shows its own message
+    const wasLive = live.running;
     live.stop(); // a photo ends live mode
-    app.reconstruct(url, name).catch(() => {}).finally(() => URL.revokeObjectURL(url));
+    app.reconstruct(url, name, wasLive).catch(() => {}).finally(() => URL.revokeObjectURL(url));
   };
   const fileInput = $<HTMLInputElement>("file");
   fileInput.addEventListener("change", () => {
