@@ -155,7 +155,7 @@ def user_round(client: Client, photo: str, index: int) -> tuple[dict[str, float]
     edits[JAW] = 0.8
     expression, _ = timed(client.predict, lit[0], *edits, True, api_name="/edit")
     export, files = timed(client.predict, lit[0], *edits, api_name="/export")
-    if len(files) != 4:  # face_obj.zip, face.ply, face.glb, params.json (the animatable GLB is opt-in, off)
+    if len(files) != 4:  # <photo>_face1_obj.zip, .ply, .glb, _params.json (the animatable GLB is opt-in, off)
         raise RuntimeError(f"export gave {len(files)} files, not 4")
     params = json.loads(Path(files[-1] if isinstance(files[-1], str) else files[-1]["path"]).read_text())
     faces = int(re.search(r"of (\d+)", outputs[-1]).group(1))

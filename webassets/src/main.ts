@@ -814,7 +814,7 @@ function buildControls(app: App, live: Live): void {
 }
 
 /** A file name without its extension, in letters, digits, "-" and "_" (others become "_"), at most 40 of them:
- * the start of the downloads' names, as the Python CLI names a face's folder. */
+ * the start of the downloads' names, by the app's rule (demo/session.py, file_stem). */
 function stem(name: string): string {
   const base = name.replace(/\.[^.]*$/, "").replace(/[^A-Za-z0-9_-]+/g, "_").slice(0, 40);
   return base || "photo";
