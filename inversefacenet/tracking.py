@@ -63,8 +63,13 @@ MIN_FLOW_POINTS = 8
 FLOW_MARGIN = 0.5
 """The optical flow looks for the face's points in its box widened by this share of its side on every side: a face
 moving half its size between frames is lost by the flow anyway (its mesh then looks around it)."""
+FLOW_FACE_PX = 160.0
+"""The flow reads a face larger than this (landmark box side, px) on its box halved (cv2.pyrDown) until it is not:
+a 300 px face took 0.72 ms a look at full size, 0.43 halved, and its points moved 0.03 px apart (median; 95th
+percentile 0.12)."""
 FLOW_RETURN_PX = 1.0
-"""A point counts only if the flow back from the new frame returns it within this many px of where it was: on the
+"""A point counts only if the flow back from the new frame returns it within this many px (of the flow's own, halved
+or not) of where it was: on the
 examples' videos every point returns within 0.02 px; on a blank or noise frame, or another photo (the face gone), at
 most one does, where the flow forward alone kept 9-21 of the 21 points. The flow back starts where the points were
 and looks two pyramid levels deep: a point that flowed truly is found there at once."""
@@ -414,22 +419,29 @@ def _flow(previous: np.ndarray, gray: np.ndarray, landmarks: np.ndarray) -> np.n
     face's box widened by FLOW_MARGIN of its side (the flow's pyramid over the whole frame cost a 1 MP frame 1 ms);
     None when too few points flow back from this frame to where they were (FLOW_RETURN_PX): the face is gone."""
     box = landmark_box(landmarks)
-    margin = FLOW_MARGIN * (box[2:] - box[:2]).max()
+    side = float((box[2:] - box[:2]).max())
+    margin = FLOW_MARGIN * side
     x0, y0 = np.maximum(np.floor(box[:2] - margin), 0).astype(int)
     x1, y1 = np.minimum(np.ceil(box[2:] + margin), gray.shape[1::-1]).astype(int)
     if x1 - x0 < MIN_FACE_PX or y1 - y0 < MIN_FACE_PX:
         return None
     corner = np.array([x0, y0], np.float32)
-    points = (landmarks[FLOW_POINTS, :2].astype(np.float32) - corner).reshape(-1, 1, 2)
     before, after = previous[y0:y1, x0:x1], gray[y0:y1, x0:x1]
-    moved, status, _ = cv2.calcOpticalFlowPyrLK(before, after, points, None, winSize=(21, 21), maxLevel=3)
+    halved = 0
+    while side / 2**halved > FLOW_FACE_PX:
+        before, after, halved = cv2.pyrDown(before), cv2.pyrDown(after), halved + 1
+    points = ((landmarks[FLOW_POINTS, :2].astype(np.float32) - corner) / 2**halved).reshape(-1, 1, 2)
+    levels = max(3 - halved, 1)  # the halvings are pyramid levels already
+    moved, status, _ = cv2.calcOpticalFlowPyrLK(before, after, points, None, winSize=(21, 21), maxLevel=levels)
     back, status_back, _ = cv2.calcOpticalFlowPyrLK(after, before, moved, points.copy(), winSize=(21, 21), maxLevel=1,
                                                     flags=cv2.OPTFLOW_USE_INITIAL_FLOW)  # starts where they were
     returned = np.linalg.norm((back - points)[:, 0], axis=1) <= FLOW_RETURN_PX
     good = (status[:, 0] == 1) & (status_back[:, 0] == 1) & returned
     if good.sum() < MIN_FLOW_POINTS:
         return None
-    matrix, _ = cv2.estimateAffinePartial2D(points[good] + corner, moved[good] + corner, method=cv2.LMEDS)
+    scale = np.float32(2**halved)
+    matrix, _ = cv2.estimateAffinePartial2D(points[good] * scale + corner, moved[good] * scale + corner,
+                                            method=cv2.LMEDS)  # fmt: skip
     if matrix is None:
         return None
     out = landmarks.copy()
