@@ -205,16 +205,14 @@ class Session:
         for suffix in formats:
             if suffix == "animated":
                 written.append(edited.export_animated(folder / f"{stem}_animated.glb"))
-                continue
-            files = edited.export(folder / (f"face.{suffix}" if suffix == "obj" else f"{stem}.{suffix}"))
-            if suffix == "obj":  # in the archive as face.obj, face.mtl and face_albedo.png, as the CLI writes them
+            elif suffix == "obj":  # in the archive as face.obj, face.mtl and face_albedo.png, as the CLI writes them
                 archive = folder / f"{stem}_obj.zip"
                 with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as bundle:
-                    for file in files:
+                    for file in edited.export(folder / "face.obj"):
                         bundle.write(file, file.name)
                 written.append(archive)
             else:
-                written.extend(files)
+                written.extend(edited.export(folder / f"{stem}.{suffix}"))
         params_path = folder / f"{stem}_params.json"
         params_path.write_text(json.dumps(edited.parameters_dict(), indent=1))
         shown._texture = edited._texture  # the albedo is not editable: keep the baked texture

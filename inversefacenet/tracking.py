@@ -69,10 +69,10 @@ a 300 px face took 0.72 ms a look at full size, 0.43 halved, and its points move
 percentile 0.12)."""
 FLOW_RETURN_PX = 1.0
 """A point counts only if the flow back from the new frame returns it within this many px (of the flow's own, halved
-or not) of where it was: on the
-examples' videos every point returns within 0.02 px; on a blank or noise frame, or another photo (the face gone), at
-most one does, where the flow forward alone kept 9-21 of the 21 points. The flow back starts where the points were
-and looks two pyramid levels deep: a point that flowed truly is found there at once."""
+or not) of where it was: on the examples' videos every point returns within 0.02 px; on a blank or noise frame, or
+another photo (the face gone), at most one does, where the flow forward alone kept 9-21 of the 21 points. The flow
+back starts where the points were and looks two pyramid levels deep: a point that flowed truly is found there at
+once."""
 MIN_FACE_PX = 24.0
 """A tracked landmark box smaller than this (photo px) counts as lost."""
 RETURN_SIZE_RATIO = 1.5
