@@ -12,6 +12,9 @@ unposed) of:
   ``--scale`` in log scale): if the error were the crop's noise, averaging readings would cut it;
 - one reading with the crop, the face mask or both cut by the crop rule from the true points instead of MediaPipe's
   (which of the two the network loses the face by).
+- one reading with the mask cut from the model's points of the network's own first reading (on MediaPipe's crop, or
+  on the crop that reading pointed to): whether a mask in the model's own convention, which the oracle row reads,
+  would do what the true mask does.
 The same parts for the oracle row (300 clean renders cropped and masked from the true landmark vertices, the float
 network as ``training.evaluate`` reads them), and the
 shape coefficients' RMS error beside their spread in the truth (units of the prior's sd), on both rows. Writes
@@ -39,7 +42,7 @@ from inversefacenet.params import FaceParameters  # noqa: E402
 from inversefacenet.predictor import load_predictor  # noqa: E402
 from inversefacenet.preprocess import crop_for_landmarks, crop_input  # noqa: E402
 from training.corpus import held_out_set  # noqa: E402
-from training.evaluate import REALISTIC_OF, nearest_face, predict, realistic_photos  # noqa: E402
+from training.evaluate import REALISTIC_OF, nearest_face, predict, projected, realistic_photos  # noqa: E402
 
 
 def jitters(shift: float, scale: float) -> np.ndarray:
@@ -65,10 +68,14 @@ def readings(reconstructor: Reconstructor, truth: FaceParameters, moves: np.ndar
         rows["network"].append(params.pack()[0])
         rows["mean of nine crops"].append(to_parameters(moved, config).pack().mean(0))
         rule, exact = (crop_for_landmarks(p, config.input_size, config.camera) for p in (landmarks, points))
+        own = projected(reconstructor.model, params, crops[0], config.camera)
         for name, (masked_by, crop) in {"MediaPipe's crop and mask": (landmarks, rule),
                                         "true crop, MediaPipe's mask": (landmarks, exact),
                                         "MediaPipe's crop, true mask": (points, rule),
-                                        "true crop and mask": (points, exact)}.items():  # fmt: skip
+                                        "true crop and mask": (points, exact),
+                                        "MediaPipe's crop, mask from its own reading": (own, rule),
+                                        "the crop it pointed to, mask from its own reading": (own, crops[0]),
+                                        }.items():  # fmt: skip
             read = reconstructor.predictor(crop_input(photo, masked_by, crop, config.input_mask)[None])
             rows.setdefault(name, []).append(read.pack()[0])
     return found, rows
