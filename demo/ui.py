@@ -197,13 +197,13 @@ class ShTableData(DataframeData):
 
 class Slider(gr.Slider):
     """gr.Slider (the same widget in the browser) that takes a value typed beyond its range as the nearest end,
-    as the widget itself shows it once the box loses focus, instead of failing the event (which covers every
-    output with an error badge and logs a traceback)."""
+    and an emptied box (None) as 0, as the widget itself shows them once the box loses focus, instead of failing
+    the event (which covers every output with an error badge and logs a traceback)."""
 
     is_template = True
 
-    def preprocess(self, payload: float) -> float:
-        return super().preprocess(min(max(payload, self.minimum), self.maximum))
+    def preprocess(self, payload: float | None) -> float:
+        return super().preprocess(min(max(payload or 0.0, self.minimum), self.maximum))
 
 
 class ShTable(gr.Dataframe):

@@ -18,7 +18,7 @@ from PIL import Image
 
 from benchmarks.live_video import moving_frames, write_y4m
 from demo.serving import CONCURRENCY, network_threads
-from demo.ui import MAX_UPLOAD_MB, NO_PHOTO, STYLE, build_app
+from demo.ui import MAX_UPLOAD_MB, NO_PHOTO, STYLE, Slider, build_app
 from inversefacenet import Reconstructor
 from inversefacenet.checkpoint import DEFAULT_CHECKPOINT
 from inversefacenet.detection import LandmarkDetector
@@ -337,8 +337,8 @@ def test_a_colour_typed_into_the_picker_relights_and_a_picker_closed_unchanged_d
 @pytest.mark.skipif(CHROMIUM is None, reason="Debian chromium is not installed (.ci/run installs it)")
 def test_a_value_typed_beyond_a_slider_or_a_word_in_the_sh_table_leaves_the_page_working(server):
     """A yaw of 200 typed into its box and entered turns the head to the slider's end (80), in the previews and the 3D
-    view, instead of failing the event, and a word typed into the SH table puts the light shown back and says so: no
-    error badge anywhere."""
+    view, instead of failing the event; a slider's box emptied reads 0; and a word typed into the SH table puts the
+    light shown back and says so: no error badge anywhere."""
     with page_with(server, EXAMPLE, "Face 1 of 1") as page:
         page.locator("#relit img").wait_for(timeout=30_000)
         before = page.locator("#relit img").get_attribute("src")
@@ -352,6 +352,13 @@ def test_a_value_typed_beyond_a_slider_or_a_word_in_the_sh_table_leaves_the_page
         page.wait_for_timeout(1000)
         yaw_shown = page.locator("#yaw input[type=number]").input_value()
         turned = shown(page, "#relit img")
+        jaw = page.locator("#expr-jawOpen input[type=number]")
+        for typed in ("0.8", ""):  # the box emptied: the jaw closes (0), as the box then shows
+            before = page.locator("#relit img").get_attribute("src")
+            jaw.fill(typed)
+            jaw.press("Tab")
+            page.wait_for_function(f"document.querySelector('#relit img').src !== {before!r}", timeout=30_000)
+        jaw_shown = jaw.input_value()
         page.get_by_text("Raw SH coefficients").click()  # the accordion opens
         cell = page.locator('#sh-table [data-testid="cell-0-0"]')
         light_before = cell.inner_text().split()[0]  # a selected cell also shows its menu button
@@ -366,9 +373,15 @@ def test_a_value_typed_beyond_a_slider_or_a_word_in_the_sh_table_leaves_the_page
         page.wait_for_function(f"{first_cell} === {light_before!r}", timeout=30_000)
         page.wait_for_timeout(1000)
         errors = page.locator(".error").count()  # Gradio marks a failed output with an error badge
-    assert yaw_shown == "80" and errors == 0
+    assert yaw_shown == "80" and jaw_shown == "0" and errors == 0
     face = (turned < 250).any(-1)
     assert face.sum() > 1000  # the turned head is drawn, not an error badge
+
+
+def test_a_slider_reads_an_emptied_box_as_0_and_a_value_beyond_its_range_as_its_end():
+    yaw, intensity = Slider(-80, 80, 10), Slider(0.2, 2, 1)
+    assert yaw.preprocess(None) == 0 and yaw.preprocess(200) == 80 and yaw.preprocess(-5.5) == -5.5
+    assert intensity.preprocess(None) == 0.2  # 0 is below this one's range
 
 
 def test_scripts_call_endpoints_by_parameter_name(client, tmp_path, model):
