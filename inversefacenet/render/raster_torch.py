@@ -13,9 +13,14 @@ from inversefacenet.render.sh import sh_irradiance
 
 
 def vertex_normals(vertices: torch.Tensor, triangles: torch.Tensor) -> torch.Tensor:
-    """Area-weighted unit vertex normals. vertices: (B, V, 3); triangles: (T, 3) -> (B, V, 3)."""
+    """Area-weighted unit vertex normals. vertices: (B, V, 3); triangles: (T, 3) -> (B, V, 3).
+
+    The corners are gathered by ``index_select`` along the vertices as the first axis, not by indexing: the
+    gradient of indexing sums a vertex's triangles in whatever order CPU threads finish, so the same photo's fit
+    came out different from run to run (up to 1e-2 in its parameters); this one's sums them in order, as fast."""
     tri = triangles.long()
-    corners = vertices[:, tri]  # (B, T, 3 corners, 3 coords)
+    by_vertex = vertices.transpose(0, 1).index_select(0, tri.reshape(-1))  # (T * 3, B, 3)
+    corners = by_vertex.unflatten(0, tri.shape).permute(2, 0, 1, 3)  # (B, T, 3 corners, 3 coords)
     face_normals = torch.cross(corners[:, :, 1] - corners[:, :, 0], corners[:, :, 2] - corners[:, :, 0], dim=-1)
     normals = torch.zeros_like(vertices)
     for k in range(3):
