@@ -1051,6 +1051,61 @@ def test_a_photo_chosen_during_live_mode_says_live_mode_stopped(camera_browser, 
     assert stats["camera"] == "ended"
 
 
+CHOOSE_RIGHT_AFTER_LIVE = """async (data) => {
+    const bytes = Uint8Array.from(atob(data), (c) => c.charCodeAt(0));
+    const chosen = new DataTransfer();
+    chosen.items.add(new File([bytes], 'astronaut.jpg', { type: 'image/jpeg' }));
+    document.getElementById('live').click();  // the camera starts opening
+    const input = document.getElementById('file');
+    input.files = chosen.files;
+    input.dispatchEvent(new Event('change'));
+}"""
+"""Page script: Live pressed and, while the camera opens, the example photo chosen (its bytes in base64)."""
+
+
+def test_stop_or_a_photo_right_after_live_ends_live_mode_cleanly(camera_browser, site):
+    """A trial: Stop pressed while the camera was opening said the webcam could not be opened, and a photo chosen
+    then was shown under a live mode that went on (its downloads named after the photo on the live face)."""
+    page, _ = open_page(camera_browser, site, "wasm")
+    page.evaluate("() => { document.getElementById('live').click(); document.getElementById('stop').click(); }")
+    page.wait_for_timeout(2000)  # a camera that opened after Stop would be running by now
+    stopped, stopped_stats = page.inner_text("#status"), live_stats(page)
+    live_ready = page.is_enabled("#live") and page.is_disabled("#stop")
+    data = base64.b64encode(EXAMPLE.read_bytes()).decode()
+    page.evaluate(CHOOSE_RIGHT_AFTER_LIVE, data)
+    page.wait_for_function("document.getElementById('status').textContent.startsWith('1 face ·')", timeout=120_000)
+    page.wait_for_timeout(2000)
+    status, stats = page.inner_text("#status"), live_stats(page)
+    video_hidden = page.is_hidden("#live-video")
+    page.close()
+    assert stopped.startswith("Stopped, camera released") and "could not be opened" not in stopped, stopped
+    assert not stopped_stats["running"] and stopped_stats["camera"] != "live" and live_ready
+    assert "live mode stopped for this photo, camera released" in status and not stats["running"], status
+    assert stats["camera"] != "live" and video_hidden
+
+
+def test_a_photo_chosen_while_the_page_loads_is_read_once_it_is_ready(browser, site):
+    """A trial: a photo chosen while the page was still loading was dropped without a word, and Live pressed then
+    did nothing. The photo now waits (the status line says so) and Webcam and Live wait, disabled."""
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    held = []
+    page.route("**/*.onnx", lambda route: held.append(route))  # the network's file is held back: the page stays loading
+    page.goto(f"{site}?backend=wasm", wait_until="domcontentloaded")
+    deadline = time.monotonic() + 60
+    while not held and time.monotonic() < deadline:
+        page.wait_for_timeout(50)
+    page.set_input_files("#file", str(EXAMPLE))
+    waiting = page.inner_text("#status")
+    buttons_waiting = page.is_disabled("#live") and page.is_disabled("#webcam")
+    for route in held:
+        route.continue_()
+    page.wait_for_function("document.getElementById('status').textContent.startsWith('1 face ·')", timeout=120_000)
+    buttons_ready = page.is_enabled("#live") and page.is_enabled("#webcam")
+    page.close()
+    assert held and waiting.startswith("Loading") and "read as soon as it is ready" in waiting, waiting
+    assert buttons_waiting and buttons_ready
+
+
 def test_a_photo_still_being_read_when_live_starts_is_given_up(camera_browser, site, model, tmp_path):
     """A trial: Live pressed while a group photo was read left the photo, its numbered faces and its face list under
     the live face; after Stop, choosing a face threw. The photo's reading now stops at its search's next step."""

@@ -272,6 +272,8 @@ export class Live {
   // read back by the crop and the mesh every frame: a CPU canvas spares a GPU readback each time
   private frameContext = this.frame.getContext("2d", { willReadFrequently: true })!;
   private busy = false;
+  private opening = 0; // counts starts and stops: a start still opening the camera when Stop comes gives up
+  private starting = false; // the camera is being opened
   private error: string | null = null;
   private firstFrame = 0; // the camera's frame count when Live was pressed
   private processedFrame = 0; // the camera's frame count at the last frame taken
@@ -289,15 +291,28 @@ export class Live {
     private readonly report: (stats: LiveStats) => void,
   ) {}
 
+  /** Live mode is on: the camera is open, or being opened. */
   get running(): boolean {
-    return this.stream !== null;
+    return this.stream !== null || this.starting;
   }
 
-  /** Opens the camera and starts the loop; throws when the camera cannot be opened. */
+  /** Opens the camera and starts the loop; throws when the camera cannot be opened. A Stop (or a photo) that comes
+   * while the camera opens ends it there: the camera is released and nothing is thrown. */
   async start(): Promise<void> {
     if (this.running) return;
-    const stream = await navigator.mediaDevices.getUserMedia({
-      video: { width: { ideal: 640 }, height: { ideal: 480 } }, audio: false });
+    const attempt = ++this.opening;
+    this.starting = true;
+    let stream: MediaStream;
+    try {
+      stream = await navigator.mediaDevices.getUserMedia({
+        video: { width: { ideal: 640 }, height: { ideal: 480 } }, audio: false });
+    } catch (error) {
+      if (attempt !== this.opening) return; // stopped meanwhile: not the camera's fault
+      this.starting = false;
+      throw error;
+    }
+    if (attempt !== this.opening) return stream.getTracks().forEach((track) => track.stop()); // stopped meanwhile
+    this.starting = false;
     [this.stream, this.track] = [stream, stream.getVideoTracks()[0]];
     this.tracker.reset();
     this.error = null;
@@ -305,14 +320,22 @@ export class Live {
     this.inView = false;
     STAGES.forEach((s) => (this.recent[s] = []));
     this.video.srcObject = stream;
-    await this.video.play();
+    try {
+      await this.video.play();
+    } catch (error) {
+      if (attempt === this.opening) throw error;
+      return; // Stop emptied the video while it was starting to play
+    }
+    if (attempt !== this.opening) return;
     this.firstFrame = this.cameraFrames();
     this.video.requestVideoFrameCallback(this.onFrame);
   }
 
   /** Releases the camera: its track ends, so the browser's camera indicator goes off. Nothing when not live. */
   stop(): void {
-    if (!this.stream && !this.video.srcObject) return;
+    this.opening++; // a start still opening the camera gives up
+    if (!this.running && !this.video.srcObject) return;
+    this.starting = false;
     this.stream?.getTracks().forEach((track) => track.stop());
     this.stream = null;
     this.video.srcObject = null;

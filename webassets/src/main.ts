@@ -891,9 +891,36 @@ function buildLive(app: App, live: Live): void {
       true)));
 }
 
+/**
+ * While the page loads, a photo chosen or dropped waits in the file input (the status line says so) and is read as
+ * soon as the page is ready; Webcam and Live are disabled until then (in index.html). Returns the end of the wait.
+ */
+function holdEarlyPhoto(loading: string): () => void {
+  const fileInput = $<HTMLInputElement>("file");
+  const early = new AbortController();
+  const waiting = () => setStatus(`${loading} The photo chosen is read as soon as it is ready.`);
+  fileInput.addEventListener("change", waiting, { signal: early.signal });
+  document.addEventListener("dragover", (event) => event.preventDefault(), { signal: early.signal });
+  document.addEventListener("drop", (event) => {
+    event.preventDefault(); // the browser would open the file in place of the page
+    const file = event.dataTransfer?.files[0];
+    if (!file) return;
+    const chosen = new DataTransfer();
+    chosen.items.add(file);
+    fileInput.files = chosen.files;
+    waiting();
+  }, { signal: early.signal });
+  return () => {
+    early.abort();
+    for (const id of ["webcam", "live"]) $<HTMLButtonElement>(id).disabled = false;
+    if (fileInput.files?.length) fileInput.dispatchEvent(new Event("change"));
+  };
+}
+
 async function main(): Promise<void> {
   const status = $("status");
   status.textContent = "Loading the face model, the landmark detector and the network…";
+  const ready = holdEarlyPhoto(status.textContent);
   const backend = query.get("backend");
   const [model, detector, network] = await Promise.all([
     FaceModel.load(`${BASE}models/`),
@@ -913,6 +940,7 @@ async function main(): Promise<void> {
   setResults(false);
   $("backend").textContent = `${network.backend} · ${network.variant}`;
   status.textContent = network.note ? `Ready: choose a photo. (${network.note}.)` : "Ready: choose a photo.";
+  ready(); // a photo chosen while the page loaded is read now
   app.prepareTextures();
   const warmed = detector.warm(app.standIn(WARM_UP_SIDE).photo, () => app.busy);
   Object.assign(window.inverseFaceNet, {
