@@ -89,10 +89,31 @@ def face_irradiance(sh: np.ndarray) -> float:
     return float(np.mean(face_irradiance_rgb(sh)))
 
 
+HIGHLIGHT_SDS = 2.0
+"""Where :func:`face_highlight` puts a face's lit side: this many sds of the irradiance over the face above its mean."""
+
+
+def face_highlight(sh: np.ndarray) -> float:
+    """How bright the lit side of a face facing the camera is under ``sh`` (9, 3), in its brightest channel: the
+    irradiance's mean over the face plus :data:`HIGHLIGHT_SDS` of its sd there (:data:`FACE_SH_MOMENTS`)."""
+    sh = np.asarray(sh, np.float64).reshape(N_SH_BANDS, 3)
+    mean = FACE_SH_WEIGHTS @ sh
+    square = np.einsum("kc,kj,jc->c", sh, FACE_SH_MOMENTS, sh)  # mean of the squared irradiance, per channel
+    return float(np.max(mean + HIGHLIGHT_SDS * np.sqrt(np.maximum(square - mean * mean, 0.0))))
+
+
 def matched(light: Light, reference_sh: np.ndarray) -> Light:
     """The light scaled (lamp and ambient together) to the face irradiance of ``reference_sh``
-    (:func:`face_irradiance`), so a preset keeps the photo's exposure instead of turning the face dark or white."""
-    factor = face_irradiance(reference_sh) / max(face_irradiance(sh_from_light(light)), 1e-6)
+    (:func:`face_irradiance`), so a preset keeps the photo's exposure instead of turning the face dark or white;
+    less where that, in the photo's white balance (:func:`matched_sh`), would light the face's lit side brighter
+    than ``reference_sh`` does (:func:`face_highlight`): the photo's own lit side is what its camera showed
+    unclipped. A lamp from one side, or a tinted one, puts more of the light on that side or in that channel, and on
+    a brightly lit photo the mean alone blew half the face out (a trial: the example under "sunset", 46 % of the
+    face's red at 255; ``python benchmarks/presets.py``)."""
+    sh = sh_from_light(light)
+    factor = face_irradiance(reference_sh) / max(face_irradiance(sh), 1e-6)
+    lit_side = face_highlight(sh * white_balance(reference_sh))
+    factor = min(factor, face_highlight(reference_sh) / max(lit_side, 1e-6))
     return replace(light, intensity=light.intensity * factor, ambient=light.ambient * factor)
 
 

@@ -7,6 +7,7 @@ from inversefacenet.lighting import (
     FACE_SH_MOMENTS,
     PRESETS,
     Light,
+    face_highlight,
     face_irradiance,
     face_irradiance_rgb,
     light_from_sh,
@@ -90,12 +91,37 @@ def test_a_white_preset_takes_the_photos_white_balance_and_exposure(model):
     np.testing.assert_allclose(white_balance(warm), per_channel[1] / np.mean(per_channel[1]), rtol=0.01)
 
 
-def test_presets_matched_to_a_dim_photo_keep_its_exposure():
-    recovered = sh_from_light(Light(azimuth_deg=10, intensity=0.4, ambient=0.3))
-    for light in PRESETS.values():
-        adjusted = matched(light, recovered)
-        assert abs(face_irradiance(sh_from_light(adjusted)) - face_irradiance(recovered)) < 1e-6
-        assert adjusted.azimuth_deg == light.azimuth_deg and adjusted.colour == light.colour
+def test_presets_keep_the_photos_exposure_or_its_lit_side():
+    """A preset takes the photo's mean face irradiance, or less: as much as keeps its lit side (in the brightest
+    channel, in the photo's white balance) no brighter than the photo's; its direction and colour stay."""
+    for recovered in (sh_from_light(Light(azimuth_deg=10, intensity=0.4, ambient=0.3)), np.array(FRONT_LIT)):
+        kept = []
+        for light in PRESETS.values():
+            adjusted = matched(light, recovered)
+            sh = matched_sh(light, recovered)
+            mean_kept = abs(face_irradiance(sh_from_light(adjusted)) - face_irradiance(recovered)) < 1e-6
+            lit_side_kept = abs(face_highlight(sh) - face_highlight(recovered)) < 1e-5
+            assert face_irradiance(sh_from_light(adjusted)) <= face_irradiance(recovered) + 1e-6
+            assert face_highlight(sh) <= face_highlight(recovered) + 1e-5 and (mean_kept or lit_side_kept)
+            assert adjusted.azimuth_deg == light.azimuth_deg and adjusted.colour == light.colour
+            kept.append(mean_kept)
+        assert any(kept) and not all(kept)  # the rim light keeps the mean; the side light and the sunset cannot
+
+
+def test_a_preset_lights_the_face_about_as_bright_as_the_photo_where_the_photo_is_brightest(model):
+    """A trial: on the brightly, frontally lit example, "sunset" at the photo's mean face irradiance put 46 % of the
+    face's red at 255. On the renderer's face under a front-lit photo's light, a preset's brightest 2 % (brightest
+    channel) now stay within 20 % of the photo's, where the photo's mean alone put the side light's and the sunset's
+    70-100 % above it."""
+    recovered = np.array(FRONT_LIT) * 0.4  # a face that the renderer does not clip under any of them
+    photo = np.percentile(_face_pixels(model, recovered).max(-1), 98)
+    for name, light in PRESETS.items():
+        relit = np.percentile(_face_pixels(model, preset_sh(name, recovered)).max(-1), 98)
+        mean_only = sh_from_light(light) * face_irradiance(recovered) / face_irradiance(sh_from_light(light))
+        by_mean = np.percentile(_face_pixels(model, mean_only * white_balance(recovered)).max(-1), 98)
+        assert relit < 1.2 * photo, name
+        if name in ("side light", "sunset"):
+            assert by_mean > 1.7 * photo, name
 
 
 def test_a_light_without_a_lamp_reads_as_ambient_alone_and_a_broken_one_as_nothing():

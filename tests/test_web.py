@@ -287,8 +287,8 @@ def test_reconstruct_a_photo_and_download_the_mesh(browser, site, model, tmp_pat
     assert edited["rotation_deg"]["yaw"] == pytest.approx(25)
     assert edited["sh"][3][0] > 0.3  # the side light's x band, not the recovered one
     brightness = [face_irradiance(np.asarray(sh)) for sh in (edited["sh"], result["sh"])]
-    assert brightness[0] == pytest.approx(brightness[1], rel=1e-6)  # at the photo's exposure, as the app's presets
-    np.testing.assert_allclose(edited["sh"], preset_sh("side light", np.asarray(result["sh"])), atol=1e-4)  # + balance
+    assert brightness[0] <= brightness[1] * (1 + 1e-6)  # the photo's exposure at most (its lit side's, lit aside)
+    np.testing.assert_allclose(edited["sh"], preset_sh("side light", np.asarray(result["sh"])), atol=1e-4)  # the app's
     # the controls left alone keep the network's values exactly, not rounded to their sliders' steps
     for angle in ("pitch", "roll"):
         assert edited["rotation_deg"][angle] == pytest.approx(result["rotation_deg"][angle], abs=1e-4)

@@ -38,9 +38,8 @@ export function rgbToHex(colour: [number, number, number]): string {
   return "#" + colour.map((c) => Math.round(Math.min(Math.max(c, 0), 1) * 255).toString(16).padStart(2, "0")).join("");
 }
 
-/** Each product of two SH basis functions' mean over a face as the camera sees it (lighting.py's FACE_SH_MOMENTS)
- * plus LAMP_OFF_FACE (0.01) of the identity: the norm in which lightFromSh compares lights. */
-const LAMP_METRIC = [
+/** Each product of two SH basis functions' mean over a face as the camera sees it (lighting.py's FACE_SH_MOMENTS). */
+const FACE_SH_MOMENTS = [
   [1.0, -0.024, 0.777, 0.017, -0.002, -0.008, 0.916, 0.01, 0.192],
   [-0.024, 0.083, -0.008, -0.002, 0.0, 0.06, 0.026, -0.001, 0.008],
   [0.777, -0.008, 0.638, 0.01, -0.001, 0.001, 0.851, 0.007, 0.113],
@@ -50,7 +49,9 @@ const LAMP_METRIC = [
   [0.916, 0.026, 0.851, 0.004, -0.001, 0.024, 1.417, 0.004, 0.029],
   [0.01, -0.001, 0.007, 0.173, -0.004, -0.001, 0.004, 0.119, 0.005],
   [0.192, 0.008, 0.113, 0.009, -0.001, 0.006, 0.029, 0.005, 0.124],
-].map((row, k) => row.map((v, j) => v + (j === k ? 0.01 : 0)));
+];
+/** FACE_SH_MOMENTS plus LAMP_OFF_FACE (0.01) of the identity: the norm in which lightFromSh compares lights. */
+const LAMP_METRIC = FACE_SH_MOMENTS.map((row, k) => row.map((v, j) => v + (j === k ? 0.01 : 0)));
 const LAMP_GRID_DEG = 5; // lighting.py's LAMP_GRID_DEG and LAMP_PRECISION_DEG
 const LAMP_PRECISION_DEG = 1e-4;
 
@@ -172,10 +173,29 @@ export function faceIrradiance(sh: number[][]): number {
   return faceIrradianceRgb(sh).reduce((sum, v) => sum + v, 0) / 3;
 }
 
-/** The light scaled (lamp and ambient together) to the face irradiance of ``reference`` (lighting.py's matched),
- * so a preset keeps the photo's exposure instead of turning the face dark or white. */
+/** Where faceHighlight puts a face's lit side: this many sds above its mean (lighting.py's HIGHLIGHT_SDS). */
+const HIGHLIGHT_SDS = 2;
+
+/** How bright the lit side of a face facing the camera is under ``sh``, in its brightest channel: the irradiance's
+ * mean over the face plus HIGHLIGHT_SDS of its sd there (lighting.py's face_highlight). */
+function faceHighlight(sh: number[][]): number {
+  const means = faceIrradianceRgb(sh);
+  return Math.max(...means.map((mean, c) => {
+    let square = 0; // the mean of the squared irradiance over the face
+    for (let k = 0; k < 9; k++) for (let j = 0; j < 9; j++) square += sh[k][c] * FACE_SH_MOMENTS[k][j] * sh[j][c];
+    return mean + HIGHLIGHT_SDS * Math.sqrt(Math.max(square - mean * mean, 0));
+  }));
+}
+
+/** The light scaled (lamp and ambient together) to the face irradiance of ``reference``, so a preset keeps the
+ * photo's exposure instead of turning the face dark or white; less where that, in the photo's white balance, would
+ * light the face's lit side brighter than ``reference`` does (faceHighlight): lighting.py's matched. */
 export function matched(light: Light, reference: number[][]): Light {
-  const factor = faceIrradiance(reference) / Math.max(faceIrradiance(shFromLight(light)), 1e-6);
+  const sh = shFromLight(light);
+  const balance = whiteBalance(reference);
+  const litSide = faceHighlight(sh.map((row) => row.map((v, c) => v * balance[c])));
+  const factor = Math.min(faceIrradiance(reference) / Math.max(faceIrradiance(sh), 1e-6),
+    faceHighlight(reference) / Math.max(litSide, 1e-6));
   return { ...light, intensity: light.intensity * factor, ambient: light.ambient * factor };
 }
 
