@@ -733,7 +733,8 @@ function showValue(id: string): void {
   const input = document.getElementById(id) as HTMLInputElement | null;
   if (!output || !input) return;
   const digits = Math.max(0, -Math.floor(Math.log10(Number(input.step) || 1)));
-  output.textContent = (exactValues.get(id) ?? Number(input.value)).toFixed(digits);
+  const shown = (exactValues.get(id) ?? Number(input.value)).toFixed(digits);
+  output.textContent = Number(shown) === 0 ? (0).toFixed(digits) : shown; // -0.3 shows as 0, not as "-0"
 }
 
 function setValues(values: Record<string, number>): void {

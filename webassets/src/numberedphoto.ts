@@ -5,6 +5,9 @@ import { type Box, boxOf } from "./landmarks";
 
 const SHOWN = "#28dc3c"; // the app overlay's contour green
 const OTHER = "#a0a0a0"; // the app overlay's box grey
+/** A face's number is at least the photo's longest side over this: readable (about 13 px) where the page shows a
+ * photo 400 px wide; small faces' numbers in a large group photo were 7 px there (a trial). */
+const LABEL_PER_SIDE = 30;
 
 export class NumberedPhoto {
   readonly canvas = document.createElement("canvas");
@@ -25,14 +28,15 @@ export class NumberedPhoto {
   draw(shown: number): void {
     const context = this.canvas.getContext("2d")!;
     context.drawImage(this.photo, 0, 0);
-    const line = Math.max(1, Math.round(Math.max(this.canvas.width, this.canvas.height) / 400));
+    const side = Math.max(this.canvas.width, this.canvas.height);
+    const line = Math.max(1, Math.round(side / 400));
     const order = [...this.boxes.keys()].filter((k) => k !== shown).concat(shown);
     for (const k of order) {
       const [x0, y0, x1, y1] = this.boxes[k];
       context.lineWidth = k === shown ? 2 * line : line;
       context.strokeStyle = k === shown ? SHOWN : OTHER;
       context.strokeRect(x0, y0, x1 - x0, y1 - y0);
-      label(context, String(k + 1), x0, y0, Math.max(12, (x1 - x0) / 4), line);
+      label(context, String(k + 1), x0, y0, Math.max(12, (x1 - x0) / 4, side / LABEL_PER_SIDE), line);
     }
   }
 
