@@ -55,6 +55,12 @@ LOOSE_FIT = 0.075
 over the development set's 71 faces (0.0748, median 0.0473: reports/realphotos/devset_fit_spread.json)."""
 
 
+NO_FACE = (
+    "No face was found in this photo. Faces turned far to the side, very small or partly hidden can be missed: "
+    "choose a photo in which a face looks towards the camera."
+)
+"""What a photo without a face found says (the page says the same): the detector's limits, in plain words."""
+
 @dataclass(frozen=True)
 class Evaluation:
     """The recovered face measured against the photo (what the fit minimises, not an accuracy)."""
@@ -279,7 +285,7 @@ class Reconstructor:
         """Reconstruct all faces in an already decoded (H, W, 3) uint8 RGB image, largest first."""
         faces, detection_ms = self.detector.detect(image)  # this call's own timings: the detector is shared
         if not faces:
-            raise NoFaceError("No face was found in this photo. Choose a photo in which a face is clearly visible.")
+            raise NoFaceError(NO_FACE)
         return self.reconstruct_faces(image, faces, {"decode": decode_ms, **detection_ms})
 
     def reconstruct_faces(

@@ -41,6 +41,7 @@ from inversefacenet.export import face_normals
 from inversefacenet.images import load_image
 from inversefacenet.lighting import face_irradiance, preset_sh
 from inversefacenet.params import FaceParameters
+from inversefacenet.pipeline import NO_FACE
 from inversefacenet.preprocess import crop_for_landmarks, crop_image, face_input, face_mask, network_input
 from inversefacenet.render.raster_numba import rasterize
 from inversefacenet.upright import Upright
@@ -617,9 +618,7 @@ def test_a_photo_without_a_face_clears_the_previous_face(browser, site, tmp_path
     chooser.value.set_files(str(grey))
     page.wait_for_function("document.getElementById('status').classList.contains('error')", timeout=120_000)
     assert page.evaluate(chosen) == "grey.png"
-    assert page.inner_text("#status") == (
-        "No face was found in this photo. Choose a photo in which a face is clearly visible."
-    )
+    assert page.inner_text("#status") == NO_FACE
     assert not page.is_visible("#downloads") and not page.is_visible("#download-glb")
     assert page.locator("#face option").count() == 0 and view_is_blank(page)
     shown = page.evaluate("(c => c && [c.width, c.height])(document.querySelector('#photo-preview canvas'))")

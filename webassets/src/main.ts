@@ -75,7 +75,8 @@ const query = new URLSearchParams(location.search);
 /** A photo the page cannot use; its message is shown as it is, in plain words. */
 class PhotoError extends Error {}
 
-const NO_FACE = "No face was found in this photo. Choose a photo in which a face is clearly visible.";
+const NO_FACE = "No face was found in this photo. Faces turned far to the side, very small or partly hidden " +
+  "can be missed: choose a photo in which a face looks towards the camera."; // pipeline.py's NO_FACE
 const NOT_AN_IMAGE = "This file could not be read as an image. Choose a JPEG, PNG, WebP, GIF, BMP or TIFF photo.";
 const EMPTY_FILE = "This file is empty (0 bytes). Choose a photo.";
 /** A photo's least width and height (px), as inversefacenet/images.py's: a face needs more. */
