@@ -170,6 +170,7 @@ class App {
   private texels: TexelMap | null = null; // the atlas's texel map, built once for every photo
   private texelMapMs = 0;
   private rehearsalMs: number[] = []; // each stand-in photo texture's (prepareTextures)
+  private textureInStatus: PhotoTexture | null = null; // the photo texture whose time the status line ends with
   private texturesPrepared = false;
   private usePhotoTexture = true; // the person's own skin, as the switch (index.html) and the Gradio app start
   readonly recording = new Recording(); // the tracked face's frames while Record is on, live
@@ -280,14 +281,18 @@ class App {
   private photoTexture(): PhotoTexture | null {
     if (!this.usePhotoTexture) return null;
     if (!this.photo) return this.liveTexture();
-    const made = this.textures.get(this.current);
-    if (made) return made;
-    const points = this.photo.landmarks[this.current];
-    const texture = fromPhoto(this.photo.canvas, points, this.photo.crops[this.current],
-      this.fitted(this.faces[this.current]), this.texelMap(), this.model, this.model.index.face_mask, this.camera);
-    this.textures.set(this.current, texture);
-    const status = $("status").textContent!.replace(/ · photo texture.*$/, ""); // the photo's line, once
-    setStatus(`${status} · photo texture ${texture.ms.toFixed(0)} ms`);
+    let texture = this.textures.get(this.current);
+    if (!texture) {
+      const points = this.photo.landmarks[this.current];
+      texture = fromPhoto(this.photo.canvas, points, this.photo.crops[this.current],
+        this.fitted(this.faces[this.current]), this.texelMap(), this.model, this.model.index.face_mask, this.camera);
+      this.textures.set(this.current, texture);
+    }
+    if (texture !== this.textureInStatus) { // the photo's line ends with the shown face's texture time
+      const status = $("status").textContent!.replace(/ · photo texture.*$/, "");
+      setStatus(`${status} · photo texture ${texture.ms.toFixed(0)} ms`);
+      this.textureInStatus = texture;
+    }
     return texture;
   }
 
