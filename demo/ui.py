@@ -71,6 +71,7 @@ THUMBNAIL_LABEL_PX, THUMBNAIL_ROW_PX = 40, 110  # the gallery's label, one row o
 THEME = gr.themes.Default(font=["ui-sans-serif", "system-ui", "sans-serif"], font_mono=["ui-monospace", "monospace"])
 THUMBNAIL_GRID = f"repeat({THUMBNAIL_COLUMNS}, minmax(0, 1fr))"
 CSS = f"#face-thumbnails .grid-container {{ grid-template-columns: {THUMBNAIL_GRID}; }}\n" + """
+#downloads .filename .stem { white-space: normal; overflow-wrap: anywhere; }
 @media (max-width: 720px) {
   #photo-results { flex-direction: column; flex-wrap: nowrap; align-items: stretch; }
   #photo-column, #result-panels, #result-panels > .row { display: contents; }
@@ -91,10 +92,11 @@ CSS = f"#face-thumbnails .grid-container {{ grid-template-columns: {THUMBNAIL_GR
 """
 """The app's style sheet (pass it to ``launch`` or ``mount_gradio_app``). The face thumbnails share the photo
 column's width in THUMBNAIL_COLUMNS (Gradio's gallery gives each at least 100 px, more than the column holds).
-Below 720 px (a phone) the photo column's and the panels' boxes dissolve (``display: contents``), so the upload,
-the main result and the other panels flow as one column in the order given, each at its own height (``flex:
-none``; ``.form`` is Gradio's box around the face radio), and the 17 expression sliders go below the lighting,
-pose and download controls; on a desktop the layout does not change."""
+The download list wraps long file names instead of cutting them (a group photo's GLB and animated GLB both read
+"pyfeat_multi_face…" in a trial). Below 720 px (a phone) the photo column's and the panels' boxes dissolve
+(``display: contents``), so the upload, the main result and the other panels flow as one column in the order given,
+each at its own height (``flex: none``; ``.form`` is Gradio's box around the face radio), and the 17 expression
+sliders go below the lighting, pose and download controls; on a desktop the layout does not change."""
 ENTER_COMMITS = """() => document.addEventListener("keydown", (event) => {
     const box = event.target;
     if (event.key === "Enter" && box.matches("input[type=number]") && box.closest(".block")?.querySelector(

@@ -236,7 +236,9 @@ def test_the_page_in_a_browser(server, tmp_path):
         page = browser.new_page(viewport={"width": 1400, "height": 1400}, accept_downloads=True)
         page.on("request", lambda request: hosts.add(request.url.split("/")[2]))
         page.goto(server)
-        page.locator("#photo input[type=file]").set_input_files(str(EXAMPLE))
+        photo = tmp_path / "PXL_20261205_142233917_astronaut_photo.jpg"  # a phone's long name
+        shutil.copy(EXAMPLE, photo)
+        page.locator("#photo input[type=file]").set_input_files(str(photo))
         page.wait_for_function("document.querySelector('#status').innerText.includes('Face 1 of 1')", timeout=90_000)
         before = page.locator("#relit img").get_attribute("src")
 
@@ -247,8 +249,13 @@ def test_the_page_in_a_browser(server, tmp_path):
         assert preview.value.suggested_filename == "relit.jpeg"
 
         page.locator("#export").click()
-        link = page.locator('#downloads a[download="astronaut_face1.ply"]')
+        link = page.locator(f'#downloads a[download="{photo.stem}_face1.ply"]')
         link.wait_for(timeout=30_000)
+        page.set_viewport_size({"width": 740, "height": 1400})  # a narrow window: long names wrap, whole
+        names = page.evaluate("""[...document.querySelectorAll('#downloads .filename')].map((name) => [
+            name.textContent.replace(/\\s+/g, ''), name.querySelector('.stem').scrollWidth <=
+            name.querySelector('.stem').clientWidth])""")  # fmt: skip
+        page.set_viewport_size({"width": 1400, "height": 1400})
         with page.expect_download() as download:
             link.click()
         target = tmp_path / "face.ply"
@@ -258,6 +265,7 @@ def test_the_page_in_a_browser(server, tmp_path):
         browser.close()
     assert len(trimesh.load(target, process=False).vertices) > 10_000
     assert hosts <= {server.split("/")[2]}  # nothing left localhost
+    assert f"{photo.stem}_face1_params.json" in [n[0] for n in names] and all(n[1] for n in names), names
 
 
 @contextlib.contextmanager
