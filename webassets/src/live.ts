@@ -302,6 +302,11 @@ export class Live {
     if (this.running) return;
     const attempt = ++this.opening;
     this.starting = true;
+    this.track = null; // a Stop while the camera opens reports this start, not the last one
+    this.error = null;
+    [this.done, this.counts, this.detectionsBefore] = [[], { arrived: 0, frames: 0, faceless: 0 }, this.tracker.detections];
+    this.inView = false;
+    STAGES.forEach((s) => (this.recent[s] = []));
     let stream: MediaStream;
     try {
       stream = await navigator.mediaDevices.getUserMedia({
@@ -315,10 +320,6 @@ export class Live {
     this.starting = false;
     [this.stream, this.track] = [stream, stream.getVideoTracks()[0]];
     this.tracker.reset();
-    this.error = null;
-    [this.done, this.counts, this.detectionsBefore] = [[], { arrived: 0, frames: 0, faceless: 0 }, this.tracker.detections];
-    this.inView = false;
-    STAGES.forEach((s) => (this.recent[s] = []));
     this.video.srcObject = stream;
     try {
       await this.video.play();
@@ -367,10 +368,15 @@ export class Live {
 
   /** A new frame is shown; one that arrives while another is processed starts nothing (no queue). */
   private onFrame = (): void => {
-    if (!this.running) return;
+    if (this.stream === null) return;
     this.video.requestVideoFrameCallback(this.onFrame);
     if (!this.busy) this.run();
   };
+
+  /** Whether the camera opened by start `attempt` is still the one live mode runs on (not stopped, nor restarted). */
+  private isCurrent(attempt: number): boolean {
+    return attempt === this.opening && this.stream !== null;
+  }
 
   /**
    * Processes the video's current frame, and goes on while the camera has delivered a newer one: the frame
@@ -380,11 +386,12 @@ export class Live {
    */
   private async run(): Promise<void> {
     this.busy = true;
+    const attempt = this.opening;
     try {
       do {
-        await this.process(performance.now() / 1000);
+        await this.process(performance.now() / 1000, attempt);
         await nextTask();
-      } while (this.running && this.cameraFrames() > this.processedFrame);
+      } while (this.isCurrent(attempt) && this.cameraFrames() > this.processedFrame);
     } catch (error) {
       this.error = (error as Error).message;
       this.stop();
@@ -393,7 +400,7 @@ export class Live {
     }
   }
 
-  private async process(seconds: number): Promise<void> {
+  private async process(seconds: number, attempt: number): Promise<void> {
     const begin = performance.now();
     let start = begin;
     const { videoWidth: width, videoHeight: height } = this.video;
@@ -403,7 +410,7 @@ export class Live {
     const capture = performance.now() - start;
     const { output, ms } = await this.tracker.step(this.frame, seconds);
     ms.capture = capture;
-    if (!this.running) return; // stopped meanwhile: leave the view as Stop left it
+    if (!this.isCurrent(attempt)) return; // stopped (or restarted) meanwhile: leave the view as Stop left it
     this.inView = output !== null;
     if (output) {
       start = performance.now();

@@ -830,7 +830,6 @@ function stem(name: string): string {
 /** A file dropped anywhere on the page, the file input included, is read at once (even the file already chosen);
  * the page is outlined while files are dragged over it. Text dragged within the page is left alone. */
 function acceptDrops(fileInput: HTMLInputElement, run: (url: string, name: string) => void): void {
-  const carriesFiles = (event: DragEvent) => event.dataTransfer?.types.includes("Files") ?? false;
   let inside = 0; // dragenter and dragleave come for every element crossed: the drag is over the page while > 0
   document.addEventListener("dragenter", (event) => {
     if (carriesFiles(event)) document.body.classList.toggle("dropping", ++inside > 0);
@@ -846,13 +845,24 @@ function acceptDrops(fileInput: HTMLInputElement, run: (url: string, name: strin
     event.preventDefault(); // the browser would open the file in place of the page
     inside = 0;
     document.body.classList.remove("dropping");
-    const file = event.dataTransfer!.files[0];
-    if (!file) return;
-    const chosen = new DataTransfer(); // the input takes one file: the one read, which it then names
-    chosen.items.add(file);
-    fileInput.files = chosen.files;
-    run(URL.createObjectURL(file), stem(file.name));
+    const file = dropInto(fileInput, event);
+    if (file) run(URL.createObjectURL(file), stem(file.name));
   });
+}
+
+/** Whether a drag carries files (text dragged within the page does not). */
+function carriesFiles(event: DragEvent): boolean {
+  return event.dataTransfer?.types.includes("Files") ?? false;
+}
+
+/** A drop's first file, put in the file input (which takes one file: the one read, which it then names); or null. */
+function dropInto(fileInput: HTMLInputElement, event: DragEvent): File | null {
+  const file = event.dataTransfer?.files[0];
+  if (!file) return null;
+  const chosen = new DataTransfer();
+  chosen.items.add(file);
+  fileInput.files = chosen.files;
+  return file;
 }
 
 function setLiveButtons(running: boolean): void {
@@ -907,15 +917,13 @@ function holdEarlyPhoto(loading: string): () => void {
   const early = new AbortController();
   const waiting = () => setStatus(`${loading} The photo chosen is read as soon as it is ready.`);
   fileInput.addEventListener("change", waiting, { signal: early.signal });
-  document.addEventListener("dragover", (event) => event.preventDefault(), { signal: early.signal });
+  document.addEventListener("dragover", (event) => {
+    if (carriesFiles(event)) event.preventDefault(); // the page takes the drop
+  }, { signal: early.signal });
   document.addEventListener("drop", (event) => {
+    if (!carriesFiles(event)) return;
     event.preventDefault(); // the browser would open the file in place of the page
-    const file = event.dataTransfer?.files[0];
-    if (!file) return;
-    const chosen = new DataTransfer();
-    chosen.items.add(file);
-    fileInput.files = chosen.files;
-    waiting();
+    if (dropInto(fileInput, event)) waiting();
   }, { signal: early.signal });
   return () => {
     early.abort();
