@@ -212,10 +212,11 @@ def light_from_sh_golden(rng: np.random.Generator) -> dict[str, object]:
     darkening = sh_from_light(Light(azimuth_deg=0, elevation_deg=0, intensity=1.0, ambient=-2.0))  # no lamp adds light
     sh = [sh_from_light(lamp) + rng.normal(0, 0.15, (9, 3)) for lamp in lamps] + [np.zeros((9, 3)), cancelling,
                                                                                   darkening]  # fmt: skip
+    lamps += [Light(azimuth_deg=80, elevation_deg=10)] * 3  # matched to no light, the cancelling and the darkening
     return {"sh": [s.tolist() for s in sh], "lights": [asdict(light_from_sh(s)) for s in sh],
-            "lamps": [asdict(lamp) for lamp in lamps],  # each matched to the exposure of the SH made from it
-            "matched": [asdict(matched(lamp, s)) for lamp, s in zip(lamps, sh, strict=False)],
-            "matched_sh": [matched_sh(lamp, s).tolist() for lamp, s in zip(lamps, sh, strict=False)]}  # fmt: skip
+            "lamps": [asdict(lamp) for lamp in lamps],  # each matched to the exposure of the SH of the same index
+            "matched": [asdict(matched(lamp, s)) for lamp, s in zip(lamps, sh, strict=True)],
+            "matched_sh": [matched_sh(lamp, s).tolist() for lamp, s in zip(lamps, sh, strict=True)]}  # fmt: skip
 
 
 def goldens(model: FaceModel, camera: Camera) -> dict[str, object]:

@@ -97,7 +97,7 @@ def face_highlight(sh: np.ndarray) -> float:
     """How bright the lit side of a face facing the camera is under ``sh`` (9, 3), in its brightest channel: the
     irradiance's mean over the face plus :data:`HIGHLIGHT_SDS` of its sd there (:data:`FACE_SH_MOMENTS`)."""
     sh = np.asarray(sh, np.float64).reshape(N_SH_BANDS, 3)
-    mean = FACE_SH_WEIGHTS @ sh
+    mean = FACE_SH_MOMENTS[0] @ sh  # the moments' own first row (FACE_SH_WEIGHTS within 0.004): one table
     square = np.einsum("kc,kj,jc->c", sh, FACE_SH_MOMENTS, sh)  # mean of the squared irradiance, per channel
     return float(np.max(mean + HIGHLIGHT_SDS * np.sqrt(np.maximum(square - mean * mean, 0.0))))
 
@@ -113,7 +113,7 @@ def matched(light: Light, reference_sh: np.ndarray) -> Light:
     sh = sh_from_light(light)
     factor = face_irradiance(reference_sh) / max(face_irradiance(sh), 1e-6)
     lit_side = face_highlight(sh * white_balance(reference_sh))
-    factor = min(factor, face_highlight(reference_sh) / max(lit_side, 1e-6))
+    factor = max(min(factor, face_highlight(reference_sh) / max(lit_side, 1e-6)), 0.0)  # a light that darkens: none
     return replace(light, intensity=light.intensity * factor, ambient=light.ambient * factor)
 
 
@@ -129,7 +129,7 @@ def white_balance(sh: np.ndarray) -> np.ndarray:
 
 
 def matched_sh(light: Light, reference_sh: np.ndarray) -> np.ndarray:
-    """(9, 3) SH of ``light`` at the exposure (:func:`matched`) and white balance (:func:`white_balance`) of
+    """(9, 3) SH of ``light`` at the exposure, or less (:func:`matched`), and white balance (:func:`white_balance`) of
     ``reference_sh``: a white lamp keeps the photo's colours and a tinted one adds its tint to them. A photo's
     recovered light carries its white balance (and the part of the skin's colour the fit gave the light): against
     it, a white preset turned warm skin grey-green and grey hair blue (a trial)."""
@@ -137,8 +137,9 @@ def matched_sh(light: Light, reference_sh: np.ndarray) -> np.ndarray:
 
 
 def preset_sh(name: str, reference_sh: np.ndarray) -> np.ndarray:
-    """(9, 3) SH of the preset ``name`` (:data:`PRESETS`) at the exposure and white balance of ``reference_sh`` (a
-    photo's recovered light, (9, 3); :func:`matched_sh`): how the app, the page and the API apply a preset."""
+    """(9, 3) SH of the preset ``name`` (:data:`PRESETS`) at the exposure (or less) and white balance of
+    ``reference_sh`` (a photo's recovered light, (9, 3); :func:`matched_sh`): how the app, the page and the API apply
+    a preset."""
     if name not in PRESETS:
         raise ValueError(f"unknown light preset {name!r}; choose one of: {', '.join(PRESETS)}")
     return matched_sh(PRESETS[name], reference_sh)

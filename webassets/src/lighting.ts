@@ -179,7 +179,7 @@ const HIGHLIGHT_SDS = 2;
 /** How bright the lit side of a face facing the camera is under ``sh``, in its brightest channel: the irradiance's
  * mean over the face plus HIGHLIGHT_SDS of its sd there (lighting.py's face_highlight). */
 function faceHighlight(sh: number[][]): number {
-  const means = faceIrradianceRgb(sh);
+  const means = [0, 1, 2].map((c) => FACE_SH_MOMENTS[0].reduce((sum, w, k) => sum + w * sh[k][c], 0));
   return Math.max(...means.map((mean, c) => {
     let square = 0; // the mean of the squared irradiance over the face
     for (let k = 0; k < 9; k++) for (let j = 0; j < 9; j++) square += sh[k][c] * FACE_SH_MOMENTS[k][j] * sh[j][c];
@@ -194,8 +194,8 @@ export function matched(light: Light, reference: number[][]): Light {
   const sh = shFromLight(light);
   const balance = whiteBalance(reference);
   const litSide = faceHighlight(sh.map((row) => row.map((v, c) => v * balance[c])));
-  const factor = Math.min(faceIrradiance(reference) / Math.max(faceIrradiance(sh), 1e-6),
-    faceHighlight(reference) / Math.max(litSide, 1e-6));
+  const factor = Math.max(Math.min(faceIrradiance(reference) / Math.max(faceIrradiance(sh), 1e-6),
+    faceHighlight(reference) / Math.max(litSide, 1e-6)), 0); // a light that darkens: none
   return { ...light, intensity: light.intensity * factor, ambient: light.ambient * factor };
 }
 
