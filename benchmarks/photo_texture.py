@@ -16,7 +16,7 @@ Real photos: the re-render under the recovered light against the photo inside th
 model albedo vs photo texture (the texture is made from that very photo, so this says how much
 of the photo survives, not that the texture generalises), the photo texture's chroma spread
 (:func:`chroma_spread`: false colour, such as the bands a coloured spill in the shade leaves) and
-how well the presets keep the photo's exposure (:func:`preset_brightness`; 10th, 50th, 90th percentile).
+the presets' brightness against the photo's (:func:`preset_brightness`; 10th, 50th, 90th percentile).
 Also the time the photo texture adds per face (wall and CPU, with the load average beside them).
 Writes reports/photo_texture/synthetic.json and real.json (``--reports DIR`` elsewhere, ``--checkpoint``
 for another network); ``--timing N`` instead times the first photo's texture N times into timing.json.
@@ -187,7 +187,8 @@ def relighting_errors(model: FaceModel, truth: FaceParameters, albedo: np.ndarra
     inside = face_mask(true.pixels[0, model.landmarks_mediapipe], PHOTO_SIZE) & true.raster.mask[0]
     inside &= images["model_albedo"].raster.mask[0]
     views = FaceViews(model, face.params)
-    composite = views.own_skin(photo, fitted, views.in_photo(face.crop)).astype(np.float32) / 255
+    skin = texture.vertex_albedo[None].astype(np.float32)  # the app's composite in the photo texture
+    composite = views.own_skin(photo, fitted, views.in_photo(face.crop), skin=skin).astype(np.float32) / 255
     shown = {name: out.image[0] for name, out in images.items()} | {"composite": composite}
     return _errors(shown, true.image[0], inside)
 
@@ -273,7 +274,8 @@ def chroma_spread(face: FaceResult, texture: PhotoTexture) -> float:
 
 def preset_brightness(face: FaceResult, texture: PhotoTexture) -> float:
     """The photo texture's mean brightness inside the face under each preset over that under the recovered light,
-    averaged over the presets: 1 when presets keep the photo's exposure, as they are meant to."""
+    averaged over the presets: 1 when presets keep the photo's exposure, less where they keep its lit side instead
+    (``lighting.matched``, since 2026-12-05)."""
     size = EVAL_SIZE
     recovered = relit(face.model, face.params, texture, size)
     inside = recovered.raster.mask[0] & face_mask(recovered.pixels[0, face.model.landmarks_mediapipe], size)

@@ -112,6 +112,11 @@ def zoomed(crop: Crop, zoom: float) -> Crop:
     return Crop(*_zoom(crop.scale, crop.offset, zoom, crop.size), crop.size)
 
 
+LIT_SHADE_FROM = 2.0
+""":meth:`FaceViews.lit_shade`: where a new light gives the face more than this many times the old irradiance, the
+de-lit skin begins to take the photo's place."""
+
+
 class FaceViews:
     """Renders one face's preview images at ``size`` px, framed by its recovered parameters, on the model's closed
     mesh (:meth:`FaceModel.closed`: an open mouth is dark inside, not open to the white behind the face)."""
@@ -151,19 +156,42 @@ class FaceViews:
         replaces the model's (the photo texture's skin)."""
         return self._draw(params, albedo)
 
-    def own_skin(self, photo: np.ndarray, params: FaceParameters, crop: Crop, person: np.ndarray | None = None
-                 ) -> np.ndarray:  # fmt: skip
+    def own_skin(self, photo: np.ndarray, params: FaceParameters, crop: Crop, person: np.ndarray | None = None,
+                 skin: np.ndarray | None = None) -> np.ndarray:  # fmt: skip
         """The photo's own face relit to ``params.sh`` (:func:`own_skin_in_photo`; with ``person``, the photo's person
         mask, the head around the face too); ``params`` at the photo's pose and expression; ``crop`` the previews'
         place in ``photo`` (:meth:`in_photo`). The change is against the recovered light itself (the app's sliders
         start from it, tint and all): the recovered light gives the photo back. Float renders by numba (a ratio of
         uint8 pixels bands) at half the previews' size (the shading is smooth; the photo keeps its own detail), the
-        recovered one once; the fade as wide as the live tab's in the fit's crop."""
+        recovered one once; the fade as wide as the live tab's in the fit's crop. With ``skin`` (1, V, 3), the
+        photo texture's de-lit skin, the face is drawn in it where the new light reaches the photo's deep shade
+        (:meth:`lit_shade`)."""
         size = self.size // 2
         lit = render(self.model, params, size, crop=self.framing.at(size))
         lights = (params.sh[0], self.recovered.sh[0])
-        return own_skin_in_photo(photo, self.model, lit, self._recovered_half(), crop, lights,
-                                 OWN_SKIN_FADE * self.zoom, person)  # fmt: skip
+        own = own_skin_in_photo(photo, self.model, lit, self._recovered_half(), crop, lights,
+                                OWN_SKIN_FADE * self.zoom, person)  # fmt: skip
+        if skin is None:
+            return own
+        relit, mask = self.relit(params, skin)
+        return composite(own, relit, mask * self.lit_shade(params), crop)
+
+    def lit_shade(self, params: FaceParameters) -> np.ndarray:
+        """(S, S) float32 in [0, 1]: where ``params.sh`` gives the face more than :data:`LIT_SHADE_FROM` times the
+        recovered light's irradiance in some channel, fully from :data:`MAX_SHADING_RATIO` (where the photo's pixels
+        times the change are clipped): light reaching what lay in the photo's shade. The photo's pixels there are
+        dark, noisy and hold light the SH does not (a coloured spill); multiplied, they stayed too dark or took the
+        spill's colour: under a harsh film-still light relit from the other side the composite was at 21.3 against
+        the de-lit skin's 12.1, whose deep shade takes the lit side's mirror image (``python
+        benchmarks/photo_texture.py --light harsh``)."""
+        size = self.size // 2
+        framing, white = self.framing.at(size), np.ones((1, self.model.n_vertices, 3), np.float32)
+        old, new = (render(self.model, light, size, crop=framing, albedo=white).image[0]
+                    for light in (self.recovered, params))  # fmt: skip
+        gain = (new / np.maximum(old, MIN_OLD_SHADING)).max(axis=-1)
+        weight = np.clip((gain - LIT_SHADE_FROM) / (MAX_SHADING_RATIO - LIT_SHADE_FROM), 0, 1).astype(np.float32)
+        weight = cv2.GaussianBlur(weight, (0, 0), 1.0)
+        return cv2.resize(weight, (self.size, self.size), interpolation=cv2.INTER_LINEAR)
 
     def _recovered_half(self) -> RenderOutput:
         """The photo's face under its own light at half the previews' size, made once (two requests of one session

@@ -302,6 +302,27 @@ def test_an_open_mouth_in_the_relit_photo_takes_the_skins_change_around_it(model
     assert low - 0.05 < np.percentile(ratio[opening], 1) and np.percentile(ratio[opening], 99) < high + 0.05
 
 
+def test_where_a_new_light_reaches_the_photos_deep_shade_the_composite_draws_the_de_lit_skin(model):
+    """A face lit hard from one side (the other in deep shade, as in a film still), relit from the other side: the
+    photo's shaded pixels times the change of shading (clipped at MAX_SHADING_RATIO) stayed far too dark; with the
+    de-lit skin (here the model's albedo itself) the composite there is the render under the new light."""
+    params = grey_lit(random_parameters(model, 1, seed=5, max_angle=10))
+    params.sh[0] = sh_from_light(Light(azimuth_deg=-80, elevation_deg=10, intensity=1.4, ambient=0.05))
+    views = FaceViews(model, params, size=256)
+    frame = views.framing.at(256)
+    photo = to_uint8(render(views.model, params, 256, crop=frame).image[0], 1.0)  # the photo is the preview frame
+    new = replace(params, sh=sh_from_light(Light(azimuth_deg=80, elevation_deg=10, intensity=1.4, ambient=0.05))[None])
+    expected = to_uint8(render(views.model, new, 256, crop=frame).image[0], 1.0).astype(float)
+    crop = Crop(scale=1.0, offset=(0.0, 0.0), size=256)
+    skin = views.model.albedo(params.albedo)
+    with_skin, photo_only = (views.own_skin(photo, new, crop, skin=albedo).astype(float) for albedo in (skin, None))
+    reached = views.lit_shade(new) > 0.99  # where the new light gives at least 3 times the old
+    reached &= scipy.ndimage.binary_erosion(render(views.model, params, 256, crop=frame).raster.mask[0], iterations=4)
+    assert reached.sum() > 1000
+    assert np.abs(with_skin - expected)[reached].mean() < 3
+    assert (expected - photo_only)[reached].mean() > 20  # the photo's shade times at most 3: far too dark
+
+
 def test_the_own_skin_composite_is_the_render_under_the_new_light_and_fades_out_beyond_the_face(model):
     """A photo that is a render under a grey light, relit through its own pixels: inside the face it is the render
     under the new light; beyond the face model's edge the change dies away over the fade, without a step at the edge;

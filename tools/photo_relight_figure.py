@@ -34,12 +34,14 @@ def rows(reconstructor: Reconstructor, path: Path) -> list[list[tuple[str, np.nd
         factor = session.display.shape[1] / session.photo.shape[1]
         crop = session.views.in_photo(Crop(face.crop.scale / factor, face.crop.offset, face.crop.size))
         shown = {"with the person": person_mask(session.display), "face only": None}
+        skin = session.face.with_photo_texture(session.photo).albedo[None]  # the de-lit skin, as the app has it
         out = []
         for label, person in shown.items():
             row = [("photo", session.display)]
             for light in PRESETS:
                 params = replace(face.params, sh=preset_sh(light, face.params.sh[0])[None])
-                row.append((f"{light}, {label}", session.views.own_skin(session.display, params, crop, person)))
+                relit = session.views.own_skin(session.display, params, crop, person, skin)
+                row.append((f"{light}, {label}", relit))
             out.append(row)
     finally:
         session.close()
