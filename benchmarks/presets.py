@@ -33,10 +33,10 @@ from inversefacenet.pipeline import FaceResult  # noqa: E402
 SIZE = 128
 
 
-def at_mean(name: str, recovered: np.ndarray) -> np.ndarray:
+def at_mean(name: str, recovered_sh: np.ndarray) -> np.ndarray:
     """(9, 3) the preset at the recovered light's mean face irradiance and white balance alone."""
     sh = sh_from_light(PRESETS[name])
-    return sh * face_irradiance(recovered) / face_irradiance(sh) * white_balance(recovered)
+    return sh * face_irradiance(recovered_sh) / face_irradiance(sh) * white_balance(recovered_sh)
 
 
 def exposure(face: FaceResult, sh: np.ndarray, inside: np.ndarray, base: float) -> tuple[float, float]:
@@ -61,14 +61,15 @@ def main() -> None:
         if not faces:
             continue
         face = faces[0].with_photo_texture(photo)
-        recovered = face.render(SIZE).astype(np.float64)
-        inside = recovered.sum(-1) > 0
-        base = float(recovered[inside].mean())
-        rows.setdefault("recovered light", []).append(exposure(face, face.params.sh[0], inside, base))
+        as_shot = face.render(SIZE).astype(np.float64)
+        inside = as_shot.sum(-1) > 0
+        base, sh = float(as_shot[inside].mean()), face.params.sh[0]
+        rows.setdefault("recovered light", []).append(exposure(face, sh, inside, base))
         for name in PRESETS:
-            sh = face.params.sh[0]
             rows.setdefault(f"{name} (as applied)", []).append(exposure(face, preset_sh(name, sh), inside, base))
             rows.setdefault(f"{name} (the mean alone)", []).append(exposure(face, at_mean(name, sh), inside, base))
+    if not rows:
+        raise SystemExit("no face was found in the photos given")
     command = " ".join(["python benchmarks/presets.py", *sys.argv[1:]])
     report = {"command": command, "faces": len(rows["recovered light"])}
     for row, values in rows.items():

@@ -12,8 +12,8 @@ unposed) of:
   ``--scale`` in log scale): if the error were the crop's noise, averaging readings would cut it;
 - one reading with the crop, the face mask or both cut by the crop rule from the true points instead of MediaPipe's
   (which of the two the network loses the face by).
-- one reading with the mask cut from the model's points of the network's own first reading (on MediaPipe's crop, or
-  on the crop that reading pointed to): whether a mask in the model's own convention, which the oracle row reads,
+- one reading with the mask cut from the model's points of the pipeline's reading (on MediaPipe's crop, or on the
+  crop that reading pointed to): whether a mask in the model's own convention, which the oracle row reads,
   would do what the true mask does.
 The same parts for the oracle row (300 clean renders cropped and masked from the true landmark vertices, the float
 network as ``training.evaluate`` reads them), and the
@@ -53,7 +53,8 @@ def jitters(shift: float, scale: float) -> np.ndarray:
 
 def readings(reconstructor: Reconstructor, truth: FaceParameters, moves: np.ndarray) -> tuple[list[int], dict]:
     """The found faces' indices, and per row the (F, P) parameters: the pipeline's reading, the mean over ``moves``
-    of readings around the crop it pointed to, and single readings with the crop or mask from the true points."""
+    of readings around the crop it pointed to, and single readings with the crop or mask from the true points or
+    with the mask from the model's points of the pipeline's reading."""
     found, rows = [], {"network": [], "mean of nine crops": []}
     config = reconstructor.predictor.config
     for k, (photo, points) in enumerate(tqdm(realistic_photos(reconstructor.model, truth), total=truth.batch_size)):

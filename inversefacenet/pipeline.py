@@ -61,6 +61,7 @@ NO_FACE = (
 )
 """What a photo without a face found says (the page says the same): the detector's limits, in plain words."""
 
+
 @dataclass(frozen=True)
 class Evaluation:
     """The recovered face measured against the photo (what the fit minimises, not an accuracy)."""
@@ -175,7 +176,8 @@ class FaceResult:
 
     def lit_by(self, light: str | Light) -> FaceParameters:
         """The face's parameters under another light: a preset's name (``lighting.PRESETS``: "studio", "side light",
-        "rim", "sunset"), at the photo's exposure as the app applies it, or a :class:`Light` as it is."""
+        "rim", "sunset"), at the photo's exposure (less where its lit side would outshine the photo's) and white
+        balance as the app applies it, or a :class:`Light` as it is."""
         sh = preset_sh(light, self.params.sh[0]) if isinstance(light, str) else sh_from_light(light)
         return replace(self.params, sh=np.asarray(sh, np.float32)[None])
 
