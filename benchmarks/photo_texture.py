@@ -187,8 +187,8 @@ def relighting_errors(model: FaceModel, truth: FaceParameters, albedo: np.ndarra
     inside = face_mask(true.pixels[0, model.landmarks_mediapipe], PHOTO_SIZE) & true.raster.mask[0]
     inside &= images["model_albedo"].raster.mask[0]
     views = FaceViews(model, face.params)
-    skin = texture.vertex_albedo[None].astype(np.float32)  # the app's composite in the photo texture
-    composite = views.own_skin(photo, fitted, views.in_photo(face.crop), skin=skin).astype(np.float32) / 255
+    drawn = views.relit(fitted, texture.vertex_albedo[None].astype(np.float32))  # the app's, in the photo texture
+    composite = views.own_skin(photo, fitted, views.in_photo(face.crop), drawn=drawn).astype(np.float32) / 255
     shown = {name: out.image[0] for name, out in images.items()} | {"composite": composite}
     return _errors(shown, true.image[0], inside)
 

@@ -182,7 +182,7 @@ class Session:
             return composite(self.display, relit, mask, crop)
         if self._person is None:  # two requests of one session may both make it: the same mask
             self._person = person_mask(self.display)
-        own = self.views.own_skin(self.display, here, crop, self._person, skin)
+        own = self.views.own_skin(self.display, here, crop, self._person, (relit, mask))
         if np.allclose(params.expression, recovered.expression, rtol=0, atol=2e-3):
             return own
         return composite(own, relit, mask * self.views.moved(here), crop)

@@ -131,6 +131,7 @@ class FaceViews:
         self._grey[0, model.mask_mouth_interior] = GEOMETRY_MOUTH_GREY
         self.recovered = recovered
         self._recovered_render: RenderOutput | None = None  # the photo's face under its own light, for own_skin
+        self._recovered_irradiance: np.ndarray | None = None  # its irradiance, for lit_shade
 
     def _draw(self, params: FaceParameters, albedo: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """(image uint8 (S, S, 3) on white, face mask (S, S) bool) from the process's renderer."""
@@ -157,24 +158,23 @@ class FaceViews:
         return self._draw(params, albedo)
 
     def own_skin(self, photo: np.ndarray, params: FaceParameters, crop: Crop, person: np.ndarray | None = None,
-                 skin: np.ndarray | None = None) -> np.ndarray:  # fmt: skip
+                 drawn: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:  # fmt: skip
         """The photo's own face relit to ``params.sh`` (:func:`own_skin_in_photo`; with ``person``, the photo's person
         mask, the head around the face too); ``params`` at the photo's pose and expression; ``crop`` the previews'
         place in ``photo`` (:meth:`in_photo`). The change is against the recovered light itself (the app's sliders
         start from it, tint and all): the recovered light gives the photo back. Float renders by numba (a ratio of
         uint8 pixels bands) at half the previews' size (the shading is smooth; the photo keeps its own detail), the
-        recovered one once; the fade as wide as the live tab's in the fit's crop. With ``skin`` (1, V, 3), the
-        photo texture's de-lit skin, the face is drawn in it where the new light reaches the photo's deep shade
-        (:meth:`lit_shade`)."""
+        recovered one once; the fade as wide as the live tab's in the fit's crop. With ``drawn``, the face under
+        ``params`` in the photo texture's de-lit skin (:meth:`relit`: image and mask), that is pasted where the new
+        light reaches the photo's deep shade (:meth:`lit_shade`)."""
         size = self.size // 2
         lit = render(self.model, params, size, crop=self.framing.at(size))
         lights = (params.sh[0], self.recovered.sh[0])
         own = own_skin_in_photo(photo, self.model, lit, self._recovered_half(), crop, lights,
                                 OWN_SKIN_FADE * self.zoom, person)  # fmt: skip
-        if skin is None:
+        if drawn is None:
             return own
-        relit, mask = self.relit(params, skin)
-        return composite(own, relit, mask * self.lit_shade(params), crop)
+        return composite(own, drawn[0], drawn[1] * self.lit_shade(params), crop)
 
     def lit_shade(self, params: FaceParameters) -> np.ndarray:
         """(S, S) float32 in [0, 1]: where ``params.sh`` gives the face more than :data:`LIT_SHADE_FROM` times the
@@ -184,14 +184,18 @@ class FaceViews:
         spill's colour: under a harsh film-still light relit from the other side the composite was at 21.3 against
         the de-lit skin's 12.1, whose deep shade takes the lit side's mirror image (``python
         benchmarks/photo_texture.py --light harsh``)."""
-        size = self.size // 2
-        framing, white = self.framing.at(size), np.ones((1, self.model.n_vertices, 3), np.float32)
-        old, new = (render(self.model, light, size, crop=framing, albedo=white).image[0]
-                    for light in (self.recovered, params))  # fmt: skip
-        gain = (new / np.maximum(old, MIN_OLD_SHADING)).max(axis=-1)
+        if self._recovered_irradiance is None:  # two requests of one session may both make it: the same render
+            self._recovered_irradiance = self._irradiance(self.recovered)
+        gain = (self._irradiance(params) / np.maximum(self._recovered_irradiance, MIN_OLD_SHADING)).max(axis=-1)
         weight = np.clip((gain - LIT_SHADE_FROM) / (MAX_SHADING_RATIO - LIT_SHADE_FROM), 0, 1).astype(np.float32)
         weight = cv2.GaussianBlur(weight, (0, 0), 1.0)
         return cv2.resize(weight, (self.size, self.size), interpolation=cv2.INTER_LINEAR)
+
+    def _irradiance(self, params: FaceParameters) -> np.ndarray:
+        """(s, s, 3) the face's irradiance under ``params.sh`` at half the previews' size (a white albedo)."""
+        size = self.size // 2
+        white = np.ones((1, self.model.n_vertices, 3), np.float32)
+        return render(self.model, params, size, crop=self.framing.at(size), albedo=white).image[0]
 
     def _recovered_half(self) -> RenderOutput:
         """The photo's face under its own light at half the previews' size, made once (two requests of one session

@@ -315,7 +315,8 @@ def test_where_a_new_light_reaches_the_photos_deep_shade_the_composite_draws_the
     expected = to_uint8(render(views.model, new, 256, crop=frame).image[0], 1.0).astype(float)
     crop = Crop(scale=1.0, offset=(0.0, 0.0), size=256)
     skin = views.model.albedo(params.albedo)
-    with_skin, photo_only = (views.own_skin(photo, new, crop, skin=albedo).astype(float) for albedo in (skin, None))
+    drawn = views.relit(new, skin)
+    with_skin, photo_only = (views.own_skin(photo, new, crop, drawn=d).astype(float) for d in (drawn, None))
     reached = views.lit_shade(new) > 0.99  # where the new light gives at least 3 times the old
     reached &= scipy.ndimage.binary_erosion(render(views.model, params, 256, crop=frame).raster.mask[0], iterations=4)
     assert reached.sum() > 1000

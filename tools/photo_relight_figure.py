@@ -40,7 +40,8 @@ def rows(reconstructor: Reconstructor, path: Path) -> list[list[tuple[str, np.nd
             row = [("photo", session.display)]
             for light in PRESETS:
                 params = replace(face.params, sh=preset_sh(light, face.params.sh[0])[None])
-                relit = session.views.own_skin(session.display, params, crop, person, skin)
+                drawn = session.views.relit(params, skin)
+                relit = session.views.own_skin(session.display, params, crop, person, drawn)
                 row.append((f"{light}, {label}", relit))
             out.append(row)
     finally:
