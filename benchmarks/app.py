@@ -17,9 +17,9 @@ start-up time and memory. Two parts:
    exported parameters within 1e-5), p50 / p95 round trips per action, and the server's
    resident memory after the warm-up, after the twins and after every round.
 
-The twin check needs a reproducible pipeline: ``--fit fast`` and ``none`` are bit-exact run
-to run; the full fit is not, even serially in one thread (five runs on one photo differed by
-up to 5e-3 in parameters; 3e-5 with MKL_CBWR=COMPATIBLE), so with it expect "differing".
+The twin check needs a reproducible pipeline: every fit mode is bit-exact run to run since the
+fit's vertex normals sum their gradient in order (2026-12-05, ``render/raster_torch.py``; before,
+the full fit's parameters differed by up to 1e-2 between runs on 2 threads).
 
 Prints tables and a JSON line.
 """
