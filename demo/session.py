@@ -136,8 +136,9 @@ class Session:
         return replace(params, rotation=rotation.astype(np.float32), expression=expression, sh=sh)
 
     def overlay(self) -> np.ndarray:
-        """The photo with every face's fitted contour and landmarks, shrunk for display."""
-        return _shrink(draw_overlay(self.photo, self.faces))
+        """The photo with every face's fitted contour and landmarks, the shown face's box marked when there are
+        several (a trial could not tell which face the previews showed), shrunk for display."""
+        return _shrink(draw_overlay(self.photo, self.faces, self.index if len(self.faces) > 1 else None))
 
     def thumbnails(self, size: int = 96) -> list[tuple[np.ndarray, str]]:
         """Each face's crop from the photo (size x size) with its label, in the selector's order."""

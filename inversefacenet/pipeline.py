@@ -432,9 +432,10 @@ def fit_input(image: np.ndarray, points: np.ndarray, crop: Crop) -> tuple[np.nda
     return crop_image(image, crop), face_mask(landmarks, crop.size), landmarks
 
 
-def draw_overlay(image: np.ndarray, faces: list[FaceResult]) -> np.ndarray:
+def draw_overlay(image: np.ndarray, faces: list[FaceResult], shown: int | None = None) -> np.ndarray:
     """The photo with each fitted face's silhouette (green), its 68 points (red), crop box (grey) and
-    number (1 = the first face, as the app's selector counts them)."""
+    number (1 = the first face, as the app's selector counts them); face ``shown``'s box green and twice as thick,
+    drawn last, as the browser page marks the face it shows."""
     canvas = image.copy()
     thickness = max(1, round(max(image.shape[:2]) / 400))  # about 2.5 px when the photo is shown 1000 px wide
     for face in faces:
@@ -450,6 +451,9 @@ def draw_overlay(image: np.ndarray, faces: list[FaceResult]) -> np.ndarray:
                        cv2.LINE_AA)  # fmt: skip
         x0, y0, x1, y1 = (round(v) for v in face.box)
         cv2.rectangle(canvas, (x0, y0), (x1, y1), (160, 160, 160), line)
+    if shown is not None:
+        x0, y0, x1, y1 = (round(v) for v in faces[shown].box)
+        cv2.rectangle(canvas, (x0, y0), (x1, y1), (40, 220, 60), 2 * thickness)
     for number, face in enumerate(faces, start=1):  # numbers last, so no outline covers them
         _label(canvas, str(number), face.box, thickness)
     return canvas

@@ -131,6 +131,27 @@ def test_session_selects_faces_and_edits_from_the_recovered_values(two_faces):
     session.select(0)
 
 
+def test_the_overlay_marks_the_box_of_the_face_shown(two_faces):
+    """A trial: the overlay drew every face's box alike, so nothing said which face the previews showed. The shown
+    face's box is green (the contour's colour), the other's grey, and the mark follows the selection."""
+    session = two_faces
+    green = np.array([40, 220, 60])
+
+    def green_on_box(face) -> float:
+        x0, y0, x1, y1 = (round(v) for v in face.box)  # the photo is shown unshrunk (two_face_photo is small)
+        edge = np.concatenate([overlay[y0, x0:x1], overlay[y1, x0:x1], overlay[y0:y1, x0], overlay[y0:y1, x1]])
+        return float((np.abs(edge.astype(int) - green).max(-1) < 30).mean())
+
+    shares = []
+    for index in (0, 1):
+        session.select(index)
+        overlay = session.overlay()
+        assert overlay.shape == session.photo.shape
+        shares.append([green_on_box(face) for face in session.faces])
+    session.select(0)
+    assert shares[0][0] > 0.8 and shares[0][1] < 0.2 and shares[1][1] > 0.8 and shares[1][0] < 0.2, shares
+
+
 def test_relighting_changes_only_the_relit_view(two_faces):
     session = two_faces
     recovered = session.recovered_edit
