@@ -34,7 +34,8 @@ def rows(reconstructor: Reconstructor, path: Path) -> list[list[tuple[str, np.nd
         factor = session.display.shape[1] / session.photo.shape[1]
         crop = session.views.in_photo(Crop(face.crop.scale / factor, face.crop.offset, face.crop.size))
         shown = {"with the person": person_mask(session.display), "face only": None}
-        skin = session.face.with_photo_texture(session.photo).albedo[None]  # the de-lit skin, as the app has it
+        session.use_photo_texture(True)
+        skin = session.shown.albedo[None]  # the de-lit skin, as the app has it
         out = []
         for label, person in shown.items():
             row = [("photo", session.display)]
