@@ -41,6 +41,7 @@ from inversefacenet.metrics import outcomes
 from inversefacenet.mirror import ParameterMirror
 from inversefacenet.params import EXPRESSION_CONTROLS, FaceParameters
 from inversefacenet.predictor import export_onnx, int8_graph
+from inversefacenet.preprocess import MASK_CHANNEL_RULES
 from training.corpus import held_out_set, render_inputs
 
 PREPROCESSING_KEY = "inversefacenet.preprocessing"
@@ -60,12 +61,14 @@ MASK_RULES = {
     "face": "face oval filled (cv2.fillPoly, pixel centres) minus inner lips and eyes",
     "none": "none: the whole crop",
     "split": "the whole crop, then the face mask (as for 'face') as a 4th channel, 1 inside",
+    "soft": "as 'split', the mask channel blurred by a Gaussian of sigma = size / 16 (zeros beyond the crop)",
 }
 """The input mask rules (inversefacenet.preprocess.INPUT_MASKS) in words, for the metadata's readers."""
 INPUT_RANGES = {
     "face": "rgb in [-0.5, 0.5], 0 outside the face mask",
     "none": "rgb in [-0.5, 0.5]",
     "split": "rgb in [-0.5, 0.5], then the face mask: 1 inside, 0 outside",
+    "soft": "rgb in [-0.5, 0.5], then the blurred face mask in [0, 1]",
 }
 """What the input holds under each rule, in words."""
 
@@ -74,7 +77,7 @@ def preprocessing(config: NetworkConfig) -> dict[str, object]:
     """How inputs are made for a checkpoint's network: its crop rule, camera, input size, range and layout."""
     return {
         "input_size": config.input_size,
-        "input_layout": "NCHW, RGB (pixel / 255 - 0.5), then the input mask" if config.input_mask == "split"
+        "input_layout": "NCHW, RGB (pixel / 255 - 0.5), then the input mask" if config.input_mask in MASK_CHANNEL_RULES
         else "NCHW, RGB, (pixel / 255 - 0.5) * input mask",
         "input_range": INPUT_RANGES[config.input_mask],
         "crop_scale": config.crop_scale,

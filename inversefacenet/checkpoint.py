@@ -23,7 +23,7 @@ from inversefacenet.facemodel.model import FaceModel
 from inversefacenet.mirror import mirror_for
 from inversefacenet.networks import build_network
 from inversefacenet.params import FaceParameters, ParameterLayout
-from inversefacenet.preprocess import ALIGNMENT_SIZE, INPUT_CHANNELS
+from inversefacenet.preprocess import ALIGNMENT_SIZE, INPUT_CHANNELS, MASK_CHANNEL_RULES
 from inversefacenet.render.camera import DEFAULT_CAMERA, Camera
 
 DEFAULT_CHECKPOINT = Path(__file__).resolve().parents[1] / "assets" / "inversefacenet.safetensors"
@@ -109,7 +109,8 @@ def load_network(path: str | Path, model: FaceModel | None = None) -> tuple[torc
     if model is not None and config.face_model_sha256 != model.sha256:
         log.warning("%s was trained with another face-model file (sha256 %.12s); check it matches", path,
                     config.face_model_sha256)  # fmt: skip
-    network = build_network(config.architecture, config.input_size, config.n_outputs, config.input_mask == "split")
+    network = build_network(config.architecture, config.input_size, config.n_outputs,
+                            config.input_mask in MASK_CHANNEL_RULES)
     try:
         network.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in tensors.items()})
     except RuntimeError as error:

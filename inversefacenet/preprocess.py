@@ -128,13 +128,20 @@ def face_mask(landmarks_crop: np.ndarray, size: int, convex: bool = False) -> np
     return mask.astype(bool)
 
 
-INPUT_MASKS = ("face", "none", "split")
+INPUT_MASKS = ("face", "none", "split", "soft")
 """How a network's input is masked (``NetworkConfig.input_mask``): "face" keeps the face oval without eyes and
 mouth (the paper's rule: its outline is drawn from the landmarks, so it tells the network the face's outline as
 the landmarks see it), "none" keeps the whole crop (the outline then comes from the photo itself), "split" keeps
-the whole crop and adds the face mask as a 4th channel (the network gets both; see ``networks.split_channels``)."""
-INPUT_CHANNELS = {"face": 3, "none": 3, "split": 4}
+the whole crop and adds the face mask as a 4th channel (the network gets both; see ``networks.split_channels``),
+"soft" the same with the mask blurred (:func:`soft_mask`): where the face is, not the outline MediaPipe drew."""
+MASK_CHANNEL_RULES = ("split", "soft")
+"""The rules that hand the network the mask as a 4th channel."""
+INPUT_CHANNELS = {"face": 3, "none": 3, "split": 4, "soft": 4}
 """Channels of a network's input under each rule of ``INPUT_MASKS``."""
+SOFT_MASK_SIGMA = 1 / 16
+"""The "soft" rule's Gaussian blur in units of the crop's side (8 px at 128): wider than most of MediaPipe's
+outline offsets from the model's (median 3 %, 90th percentile 9 % of the landmark box), so the mask's edge no
+longer draws the jaw and cheek contour the network would read shape from."""
 
 
 def input_mask(landmarks_crop: np.ndarray, size: int, rule: str) -> np.ndarray:
@@ -146,10 +153,19 @@ def input_mask(landmarks_crop: np.ndarray, size: int, rule: str) -> np.ndarray:
 
 def masked_colours(colours: np.ndarray, mask: np.ndarray, rule: str = "face") -> np.ndarray:
     """(..., S, S, 3) colours in [-0.5, 0.5] and their (..., S, S) bool mask -> the network's input under ``rule``:
-    (..., S, S, 3) colours, 0 outside the mask; or for "split" (..., S, S, 4) the colours and the mask."""
-    if rule == "split":
-        return np.concatenate([colours, mask[..., None]], axis=-1).astype(np.float32)
+    (..., S, S, 3) colours, 0 outside the mask; or for "split" and "soft" (..., S, S, 4) the colours and the mask."""
+    if rule in MASK_CHANNEL_RULES:
+        channel = soft_mask(mask) if rule == "soft" else mask
+        return np.concatenate([colours, channel[..., None]], axis=-1).astype(np.float32)
     return (colours * mask[..., None]).astype(np.float32)
+
+
+def soft_mask(mask: np.ndarray) -> np.ndarray:
+    """(..., S, S) bool -> (..., S, S) float32 in [0, 1], blurred by ``SOFT_MASK_SIGMA`` of S (0 beyond the crop)."""
+    flat = mask.reshape(-1, *mask.shape[-2:]).astype(np.float32)
+    sigma = SOFT_MASK_SIGMA * mask.shape[-1]
+    blurred = [cv2.GaussianBlur(m, (0, 0), sigma, borderType=cv2.BORDER_CONSTANT) for m in flat]
+    return np.stack(blurred).reshape(mask.shape)
 
 
 def network_input(crop: np.ndarray, mask: np.ndarray, rule: str = "face") -> np.ndarray:

@@ -5,7 +5,7 @@ import pytest
 
 from inversefacenet.detection import LandmarkDetector
 from inversefacenet.landmark_offsets import measured_offsets, moved
-from inversefacenet.preprocess import crop_for_landmarks, crop_image, crop_input, face_mask
+from inversefacenet.preprocess import SOFT_MASK_SIGMA, crop_for_landmarks, crop_image, crop_input, face_mask, soft_mask
 from inversefacenet.render import camera as cam
 from inversefacenet.render.renderer import render
 from tests.conftest import random_parameters
@@ -161,6 +161,28 @@ def test_split_inputs_are_the_whole_crop_and_the_face_mask(model, realism):
     mask = split[..., 3]
     assert set(np.unique(mask)) == {0.0, 1.0} and 0.2 < mask.mean() < 0.8
     np.testing.assert_array_equal(split[..., :3] * mask[..., None], masked)
+
+    soft = SyntheticStream(model, 64, 4, seed=3, distribution=PAPER.real(), realism=realism, alignment=True,
+                           mask="soft").batch(2)[0]  # fmt: skip
+    np.testing.assert_array_equal(soft[..., :3], whole)  # "soft": the same crop, the same mask blurred
+    np.testing.assert_allclose(soft[..., 3], soft_mask(mask.astype(bool)), atol=1e-6)
+
+
+def test_the_soft_mask_is_the_mask_blurred_by_a_gaussian():
+    """Across a straight edge the blurred mask is the normal CDF of the distance in units of its sigma (analytic)."""
+    size = 128
+    mask = np.zeros((size, size), bool)
+    mask[:, 64:] = True
+    profile = soft_mask(mask[None])[0, 64]
+    sigma = SOFT_MASK_SIGMA * size
+    assert sigma == 8
+    distance = (np.arange(size) + 0.5 - 64) / sigma  # pixel centres from the edge
+    from math import erf
+
+    expected = np.array([0.5 * (1 + erf(d / np.sqrt(2))) for d in distance])
+    inner = slice(32, 100)  # away from the crop's border, beyond which the mask is 0
+    np.testing.assert_allclose(profile[inner], expected[inner], atol=0.01)
+    assert profile[-1] < 0.6  # zeros beyond the crop pull its border down
 
 
 def test_crop_input_without_a_mask_is_the_whole_crop():

@@ -31,6 +31,7 @@ from tqdm import tqdm
 from inversefacenet.checkpoint import NetworkConfig, load_network, save_checkpoint
 from inversefacenet.facemodel.model import FaceModel
 from inversefacenet.networks import build_network
+from inversefacenet.preprocess import MASK_CHANNEL_RULES
 from training.corpus import PairedFaces, SyntheticStream, distribution_named
 from training.losses import ParameterLoss
 from training.photo_labels import PhotoFaces, PhotoLabels
@@ -203,7 +204,8 @@ def load_weights(network: torch.nn.Module, source: torch.nn.Module) -> None:
 def started_from(config: NetworkConfig, source: torch.nn.Module) -> torch.nn.Module:
     """A network of ``config`` in eval mode, started from ``source``'s weights (:func:`load_weights`): a masked
     network as a split one that reads as it did."""
-    network = build_network(config.architecture, config.input_size, config.n_outputs, config.input_mask == "split")
+    network = build_network(config.architecture, config.input_size, config.n_outputs,
+                            config.input_mask in MASK_CHANNEL_RULES)
     load_weights(network, source)
     return network.eval()
 
@@ -313,7 +315,8 @@ def train(
     net_config = replace(NetworkConfig.for_model(model, config.architecture, config.input_size),
                          crop_alignment=config.crop_alignment, input_mask=config.input_mask)  # fmt: skip
     torch.manual_seed(config.seed)  # initial weights and dropout: a run is a function of its configuration
-    network = build_network(config.architecture, config.input_size, net_config.n_outputs, config.input_mask == "split")
+    network = build_network(config.architecture, config.input_size, net_config.n_outputs,
+                            config.input_mask in MASK_CHANNEL_RULES)
     if config.init:
         load_weights(network, load_network(config.init, model)[0])
     network.to(device, memory_format=torch.channels_last)  # ~20 % faster on the CPU, measured
