@@ -121,13 +121,24 @@ async function decodeFile(blob: Blob): Promise<ImageBitmap | HTMLCanvasElement> 
   }
 }
 
+/** Pixels a photo is read at, at most: the landmarks need no more, and it keeps memory and the search bounded. A
+ * budget of pixels, not of the longer side: a 12000 x 600 panorama read at 2048 px wide was 102 px tall, its face
+ * too small to find. */
+const DECODED_PIXELS = 2048 * 2048;
+/** The longest side a canvas is drawn at, at most (Chromium's limit is 32767; 16384 is safe on every browser). */
+const DECODED_SIDE = 16384;
+
+/** The factor (at most 1) a width x height photo is scaled by to fit DECODED_PIXELS and DECODED_SIDE. */
+function decodedScale(width: number, height: number): number {
+  return Math.min(1, Math.sqrt(DECODED_PIXELS / (width * height)), DECODED_SIDE / Math.max(width, height));
+}
+
 async function decode(url: string): Promise<HTMLCanvasElement> {
   const bitmap = await decodeFile(await fetch(url).then((r) => r.blob()));
   if (bitmap.width < SMALLEST_SIDE || bitmap.height < SMALLEST_SIDE) {
     throw new PhotoError(`This photo is only ${bitmap.width}x${bitmap.height} pixels; a face needs more.`);
   }
-  const longest = Math.max(bitmap.width, bitmap.height);
-  const factor = longest > 2048 ? 2048 / longest : 1; // landmarks need no more; keeps memory bounded
+  const factor = decodedScale(bitmap.width, bitmap.height);
   const canvas = document.createElement("canvas");
   canvas.width = Math.round(bitmap.width * factor);
   canvas.height = Math.round(bitmap.height * factor);
@@ -982,14 +993,14 @@ async function main(): Promise<void> {
     drawn: () => view.drawn, // the 3D view's mesh: live mode's coarse one, or the full one
     // the photo texture's ms for the shown face (null: not made), the texel map's and the rehearsals' (once)
     photoTextureTimings: () => app.photoTextureTimings,
-    // for detection tests: every face's 478 x [x, y] in the photo's pixels as decoded (at most 2048 px)
+    // for detection tests: every face's 478 x [x, y] in the photo's pixels as decoded (decodedScale)
     detect: async (url: string) => (await detector.detect(await decode(url))).map((face) => Array.from(face)),
     // live mode's quick look: the largest face's 478 x [x, y] by the short-range detector alone, or null
     findLarge: async (url: string) => {
       const points = await detector.findLarge(await decode(url));
       return points && Array.from(points);
     },
-    // for parity tests: the input of a photo (at most 2048 px) for given landmarks (478 x [x, y] pixels), by the
+    // for parity tests: the input of a photo (as decoded) for given landmarks (478 x [x, y] pixels), by the
     // network's input rule or another
     preprocess: async (url: string, landmarks: number[][], rule?: InputMask) =>
       Array.from(app.input(await decode(url), Float32Array.from(landmarks.flat()), undefined, rule)),
