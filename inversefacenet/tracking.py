@@ -5,7 +5,9 @@ mostly does not need the detector: each face's next region is the one its previo
 give, where MediaPipe's landmark model runs alone (MediaPipe's own tracking rule,
 :func:`~inversefacenet.detection.roi_of_landmarks`); when it finds no face there (a fast move,
 or a slow stream), the short-range detector looks at twice the face around it first. The whole
-search (:class:`LandmarkDetector`) runs only while no face is tracked or when a face is lost.
+search (:class:`LandmarkDetector`) runs only while no face is tracked or when a face is lost, and for a lone face
+(``max_faces`` 1, a webcam) only after the short-range detector on the whole frame found none, at most once every
+``search_every_s`` (the page's rule).
 With ``mesh_every`` > 1 the mesh runs on every n-th frame
 only; in between, the landmarks follow the image by pyramidal Lucas-Kanade optical flow of a
 few stable points (a similarity transform), or stay where they were (``between="hold"``, the
@@ -42,6 +44,7 @@ import numpy as np
 from inversefacenet.detection import (
     SHORT_RANGE_SCORE,
     DetectedFace,
+    find_large,
     landmark_box,
     landmark_graph,
     look_at,
@@ -101,6 +104,11 @@ class TrackerConfig:
     identity_frames: int = 30
     identity_keep_s: float = 2.0
     """A lone face lost and found again alone, where it was, within this many seconds keeps its identity (0: never)."""
+    search_every_s: float = 1.0
+    """While no lone face (``max_faces`` 1) is tracked, each frame gets the short-range detector on the whole frame
+    (:func:`~inversefacenet.detection.find_large`: a few ms, a webcam's face is large), and the whole search (a small
+    or far face) when that finds none, at most once this often (the frames' clock; 0: on every such frame). A frame
+    without a face cost the whole search, about 28 ms here; the page, whose search takes a second or more, waits 5 s."""
     parallel_mesh: bool = True
     """With ``between="flow"``: on a mesh frame, the network reads the crop of the landmarks moved by optical flow
     while the mesh runs in a second thread (False: it waits for the mesh and reads the mesh's crop). It pays when the
@@ -114,6 +122,8 @@ class TrackerConfig:
             raise ValueError(f'between must be "flow" or "hold", got {self.between!r}')
         if self.identity_frames < 0:
             raise ValueError(f"identity_frames must be 0 (no hold) or more, got {self.identity_frames}")
+        if self.search_every_s < 0:
+            raise ValueError(f"search_every_s must be 0 (every frame) or more, got {self.search_every_s}")
         if self.identity_keep_s < 0:
             raise ValueError(f"identity_keep_s must be 0 (never keep) or more, got {self.identity_keep_s}")
 
@@ -215,6 +225,7 @@ class Tracker:
     _lost: _Track | None = field(default=None, init=False, repr=False)  # a lone face lost, whose identity may return
     _people: Iterator[int] = field(default_factory=itertools.count, init=False, repr=False)  # TrackedFace.person
     _mesh_thread: ThreadPoolExecutor | None = field(default=None, init=False, repr=False)  # for parallel_mesh
+    _searched: float = field(default=-math.inf, init=False, repr=False)  # when the whole search last ran (s)
 
     def __post_init__(self) -> None:
         if self.reconstructor.predictor is None:
@@ -237,15 +248,33 @@ class Tracker:
         faces = self._read(frame, sources, seconds, ms) if self._tracks and None not in sources else None
         if faces is None:  # lost (by the mesh thread too: then this frame's reading is dropped) or none tracked
             self._lose()
-            # upright only, as the page: a camera's faces are upright, and the turned passes doubled a faceless frame
-            found, detection_ms = self.reconstructor.detector.detect(frame, rotations=False)
-            returning = self._returning([face.landmarks for face in found], seconds)
-            self._tracks = [self._start(face.landmarks, seconds, returning if k == 0 else None)
-                            for k, face in enumerate(found[: self.config.max_faces])]  # fmt: skip
+            found, detection_ms = self._find(frame, seconds)
+            returning = self._returning(found, seconds)
+            self._tracks = [self._start(points, seconds, returning if k == 0 else None)
+                            for k, points in enumerate(found[: self.config.max_faces])]  # fmt: skip
             ms.update(detection_ms)
             faces = self._read(frame, ["detector"] * len(self._tracks), seconds, ms) if self._tracks else []
         self._gray = gray
         return faces or [], ms
+
+    def _find(self, frame: np.ndarray, seconds: float) -> tuple[list[np.ndarray], dict[str, float]]:
+        """Landmarks of the faces to track (largest first) and the detector's ms. A lone face is looked for by the
+        short-range detector on the whole frame first; the whole search runs when that finds none, at most once
+        every ``search_every_s``; upright only, as the page's: a camera's faces are upright, and the turned passes
+        doubled a faceless frame."""
+        ms = {"detection": 0.0, "mesh": 0.0}
+        if self.config.max_faces == 1:
+            start = time.perf_counter()
+            mesh, detector = self._own_graphs()
+            points = find_large(frame, detector, mesh)
+            ms["detection"] = (time.perf_counter() - start) * 1000
+            if _trackable(points):
+                return [points], ms
+            if 0 <= seconds - self._searched < self.config.search_every_s:
+                return [], ms
+        self._searched = seconds
+        found, search_ms = self.reconstructor.detector.detect(frame, rotations=False)
+        return [face.landmarks for face in found], {key: ms[key] + search_ms.get(key, 0.0) for key in ms}
 
     def _read(self, frame: np.ndarray, sources: list[str], seconds: float,
               ms: dict[str, float]) -> list[TrackedFace] | None:  # fmt: skip
@@ -278,7 +307,7 @@ class Tracker:
     def reset(self) -> None:
         """Forget every face (a new video): the next frame runs the detector."""
         self._lose()
-        self._lost = None
+        self._lost, self._searched = None, -math.inf
 
     def _lose(self) -> None:
         """Forget the tracks (after their meshes still running, whose points are dropped), but remember a lone one:
@@ -386,13 +415,17 @@ class Tracker:
         """This frame's (478, 3) landmarks from the previous frame's: the landmark model in their region; if it
         finds no face there, the short-range detector on twice their box around it, and the mesh from what it
         finds; None when neither finds the face."""
-        self._graphs = self._graphs or (landmark_graph(), short_range_graph())
-        mesh, detector = self._graphs
+        mesh, detector = self._own_graphs()
         points = mesh_in_roi(mesh, frame, roi_of_landmarks(previous))
         if points is not None:
             return points
         found = look_at(frame, landmark_box(previous), False, SHORT_RANGE_SCORE, detector)
         return None if found is None else mesh_face(mesh, frame, found.roi)
+
+    def _own_graphs(self) -> tuple[object, object]:
+        """This tracker's own landmark graph and short-range detector, made on first use."""
+        self._graphs = self._graphs or (landmark_graph(), short_range_graph())
+        return self._graphs
 
     def _smooth(self, track: _Track, params: FaceParameters, seconds: float) -> FaceParameters:
         if track.filter is None:

@@ -185,7 +185,8 @@ def test_a_lone_face_found_again_soon_keeps_its_identity_and_later_takes_a_new_o
     half = (width // 2, height // 2)
     smaller[: half[1], : half[0]] = cv2.resize(frames[0], half, interpolation=cv2.INTER_AREA)
     raw = [Tracker(reconstructor, TrackerConfig(smoothing=False))(f)[0][0].params for f in [*frames[:5], smaller]]
-    tracker = Tracker(reconstructor, TrackerConfig(identity_frames=10, identity_keep_s=1.0))
+    config = TrackerConfig(identity_frames=10, identity_keep_s=1.0, search_every_s=0)  # faces half size searched for
+    tracker = Tracker(reconstructor, config)
     first = [tracker(frame, k / 30)[0][0] for k, frame in enumerate(frames[:4])]
     before = first[-1].params
     assert tracker(blank, 0.5)[0] == [] and tracker(blank, 0.9)[0] == []
@@ -213,6 +214,36 @@ def test_the_trackers_search_is_upright_only(reconstructor, video, monkeypatch):
     blank = np.full_like(video[0][0], 90)
     assert Tracker(reconstructor)(blank, 0.0)[0] == [] and calls == [{"rotations": False}]
     assert reconstructor.detector.rotations  # a photo's search still turns the photo
+
+
+def test_a_lone_face_is_found_by_the_quick_look_and_a_faceless_frame_searches_once_every_few_seconds(
+    reconstructor, video, monkeypatch
+):
+    """Without a tracked face, the short-range detector on the whole frame comes first (the page's rule): a webcam's
+    face is found without the whole search, and where the search finds it; a frame without a face gets the whole
+    search at most once every ``search_every_s`` (it cost about 28 ms a frame)."""
+    frames, _ = video
+    calls, detect = [], reconstructor.detector.detect
+    monkeypatch.setattr(reconstructor.detector, "detect", lambda image, **kw: calls.append(kw) or detect(image, **kw))
+    tracker = Tracker(reconstructor)
+    faces, ms = tracker(frames[0], 0.0)
+    assert [face.source for face in faces] == ["detector"] and calls == [] and ms["detection"] > 0
+    searched = detect(frames[0])[0][0].landmarks[:468, :2]
+    iod = np.linalg.norm(searched[33] - searched[263])
+    assert np.median(np.linalg.norm(faces[0].landmarks[:468, :2] - searched, axis=1)) < 0.02 * iod
+    blank = np.full_like(frames[0], 90)
+    every = tracker.config.search_every_s
+    assert every > 0
+    seconds = [1.0, 1.0 + every / 2, 1.0 + every * 0.99, 1.0 + every]
+    assert [len(tracker(blank, t)[0]) for t in seconds] == [0] * 4
+    assert calls == [{"rotations": False}] * 2  # at 1 s, then not until search_every_s later
+    tracker.reset()  # a new video searches at once
+    tracker(blank, 0.0)
+    assert len(calls) == 3
+    several = Tracker(reconstructor, TrackerConfig(max_faces=2))  # several faces: the whole search, every frame
+    several(blank, 0.0), several(blank, 0.1)
+    assert len(calls) == 5
+    tracker.close(), several.close()
 
 
 def test_a_lost_face_goes_back_to_the_detector(reconstructor, video):
