@@ -26,6 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks.train import timed, training_rate  # noqa: E402
 from inversefacenet import FaceModel  # noqa: E402
 from inversefacenet.checkpoint import DEFAULT_CHECKPOINT, load_network  # noqa: E402
+from inversefacenet.preprocess import INPUT_CHANNELS  # noqa: E402
 from training.corpus import PAPER, SyntheticStream  # noqa: E402
 from training.realism import Realism  # noqa: E402
 from training.train import batches  # noqa: E402
@@ -91,7 +92,7 @@ def main() -> None:
     model = FaceModel.load()
     network, config = load_network(DEFAULT_CHECKPOINT, model)
     network = network.to(device).eval()
-    channels = 4 if config.input_mask == "split" else 3
+    channels = INPUT_CHANNELS[config.input_mask]
     name = torch.cuda.get_device_name() if device.type == "cuda" else platform.processor() or "cpu"
     results: dict[str, object] = {"device": name, "torch": torch.__version__}
 

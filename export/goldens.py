@@ -29,7 +29,6 @@ from inversefacenet.preprocess import (
     EYES,
     FACE_OVAL,
     INNER_LIPS,
-    INPUT_MASKS,
     Crop,
     crop_for_landmarks,
     face_mask,
@@ -40,6 +39,9 @@ from inversefacenet.render.raster_numba import vertex_normals
 from inversefacenet.render.renderer import render, to_uint8
 from inversefacenet.tracking import IdentityHold
 
+PAGE_INPUT_MASKS = ("face", "none", "split")
+"""The input rules (``inversefacenet.preprocess.INPUT_MASKS``) the browser page implements
+(webassets/src/preprocess.ts): all but "soft", a training experiment that was not shipped."""
 FACE_MASK_RULE = {"oval": list(map(int, FACE_OVAL)), "inner_lips": list(map(int, INNER_LIPS)),
                   "eyes": [list(map(int, eye)) for eye in EYES]}  # fmt: skip
 """The mask's polygons as MediaPipe indices (also in facemodel.json, which the page reads)."""
@@ -169,9 +171,10 @@ def grey_golden(rng: np.random.Generator, height: int = 24, width: int = 32) -> 
 
 
 def network_input_golden(mask: np.ndarray, rng: np.random.Generator) -> dict[str, object]:
-    """A random crop and a face mask -> the network's (channels, size, size) input under each input rule."""
+    """A random crop and a face mask -> the network's (channels, size, size) input under each input rule the page
+    implements."""
     rgb = rng.integers(0, 256, (*mask.shape, 3), dtype=np.uint8)
-    inputs = {rule: network_input(rgb, mask, rule).transpose(2, 0, 1).ravel().tolist() for rule in INPUT_MASKS}
+    inputs = {rule: network_input(rgb, mask, rule).transpose(2, 0, 1).ravel().tolist() for rule in PAGE_INPUT_MASKS}
     return {"rgb": _flat(rgb), "mask": _flat(mask.astype(int)), "size": mask.shape[0], "inputs": inputs}
 
 

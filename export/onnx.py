@@ -32,7 +32,7 @@ import onnxruntime
 import torch
 from onnx import helper, numpy_helper
 
-from export.goldens import FACE_MASK_RULE, mirror_arrays, write_goldens
+from export.goldens import FACE_MASK_RULE, PAGE_INPUT_MASKS, mirror_arrays, write_goldens
 from inversefacenet.atlas import UVAtlas
 from inversefacenet.checkpoint import NetworkConfig, load_network
 from inversefacenet.facemodel.model import FaceModel
@@ -61,20 +61,23 @@ MASK_RULES = {
     "face": "face oval filled (cv2.fillPoly, pixel centres) minus inner lips and eyes",
     "none": "none: the whole crop",
     "split": "the whole crop, then the face mask (as for 'face') as a 4th channel, 1 inside",
-    "soft": "as 'split', the mask channel blurred by a Gaussian of sigma = size / 16 (zeros beyond the crop)",
 }
-"""The input mask rules (inversefacenet.preprocess.INPUT_MASKS) in words, for the metadata's readers."""
+"""The input mask rules the browser page implements (``goldens.PAGE_INPUT_MASKS``) in words, for the metadata's
+readers."""
 INPUT_RANGES = {
     "face": "rgb in [-0.5, 0.5], 0 outside the face mask",
     "none": "rgb in [-0.5, 0.5]",
     "split": "rgb in [-0.5, 0.5], then the face mask: 1 inside, 0 outside",
-    "soft": "rgb in [-0.5, 0.5], then the blurred face mask in [0, 1]",
 }
 """What the input holds under each rule, in words."""
 
 
 def preprocessing(config: NetworkConfig) -> dict[str, object]:
-    """How inputs are made for a checkpoint's network: its crop rule, camera, input size, range and layout."""
+    """How inputs are made for a checkpoint's network: its crop rule, camera, input size, range and layout. Raises
+    ValueError for an input rule the page does not implement."""
+    if config.input_mask not in PAGE_INPUT_MASKS:
+        raise ValueError(f"the browser page has no input rule {config.input_mask!r}: export a network of one of "
+                         f"{PAGE_INPUT_MASKS}")
     return {
         "input_size": config.input_size,
         "input_layout": "NCHW, RGB (pixel / 255 - 0.5), then the input mask" if config.input_mask in MASK_CHANNEL_RULES

@@ -376,10 +376,10 @@ def look_at(
     return FaceBox(box, float(scores[best]), upside_down, _rotation(eyes[0], eyes[1]))
 
 
-def find_large(image: np.ndarray, detector: object, mesh: object) -> np.ndarray | None:
+def largest_box(image: np.ndarray, detector: object) -> FaceBox | None:
     """The largest face the short-range ``detector`` finds on the whole (H, W, 3) image shrunk to its input (top-left,
-    black beyond), meshed in its region: (478, 3) photo px, or None. A few ms where the whole search takes tens: a
-    webcam's face is large (the page's ``LandmarkDetector.findLarge``)."""
+    black beyond), photo px, or None: about a millisecond where the whole search takes tens; a webcam's face is
+    large (the page's ``LandmarkDetector.findLarge``, which meshes it as the tracker does)."""
     height, width = image.shape[:2]
     scale = SHORT_RANGE_INPUT / max(height, width)
     size = (max(1, round(width * scale)), max(1, round(height * scale)))
@@ -391,7 +391,7 @@ def find_large(image: np.ndarray, detector: object, mesh: object) -> np.ndarray 
     largest = int(np.argmax(np.prod(boxes[:, 2:] - boxes[:, :2], axis=1)))
     factor = np.array([width / size[0], height / size[1]])
     box, eye = boxes[largest] * np.tile(factor, 2), eyes[largest] * factor
-    return mesh_face(mesh, image, FaceBox(box, float(scores[largest]), False, _rotation(eye[0], eye[1])).roi)
+    return FaceBox(box, float(scores[largest]), False, _rotation(eye[0], eye[1]))
 
 
 def short_range_graph() -> object:

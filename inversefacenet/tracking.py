@@ -44,9 +44,9 @@ import numpy as np
 from inversefacenet.detection import (
     SHORT_RANGE_SCORE,
     DetectedFace,
-    find_large,
     landmark_box,
     landmark_graph,
+    largest_box,
     look_at,
     mesh_face,
     mesh_in_roi,
@@ -106,9 +106,10 @@ class TrackerConfig:
     """A lone face lost and found again alone, where it was, within this many seconds keeps its identity (0: never)."""
     search_every_s: float = 1.0
     """While no lone face (``max_faces`` 1) is tracked, each frame gets the short-range detector on the whole frame
-    (:func:`~inversefacenet.detection.find_large`: a few ms, a webcam's face is large), and the whole search (a small
-    or far face) when that finds none, at most once this often (the frames' clock; 0: on every such frame). A frame
-    without a face cost the whole search, about 28 ms here; the page, whose search takes a second or more, waits 5 s."""
+    (:func:`~inversefacenet.detection.largest_box`, then the mesh: a few ms, a webcam's face is large), and the whole
+    search (a small or far face) when that finds none, at most once this often (the frames' clock; 0: on every such
+    frame). A frame without a face cost the whole search, about 28 ms here; the page, whose search takes a second or
+    more, waits 5 s."""
     parallel_mesh: bool = True
     """With ``between="flow"``: on a mesh frame, the network reads the crop of the landmarks moved by optical flow
     while the mesh runs in a second thread (False: it waits for the mesh and reads the mesh's crop). It pays when the
@@ -266,8 +267,10 @@ class Tracker:
         if self.config.max_faces == 1:
             start = time.perf_counter()
             mesh, detector = self._own_graphs()
-            points = find_large(frame, detector, mesh)
-            ms["detection"] = (time.perf_counter() - start) * 1000
+            box = largest_box(frame, detector)
+            middle = time.perf_counter()
+            points = None if box is None else mesh_face(mesh, frame, box.roi)
+            ms["detection"], ms["mesh"] = (middle - start) * 1000, (time.perf_counter() - middle) * 1000
             if _trackable(points):
                 return [points], ms
             if 0 <= seconds - self._searched < self.config.search_every_s:

@@ -216,7 +216,7 @@ def test_the_trackers_search_is_upright_only(reconstructor, video, monkeypatch):
     assert reconstructor.detector.rotations  # a photo's search still turns the photo
 
 
-def test_a_lone_face_is_found_by_the_quick_look_and_a_faceless_frame_searches_once_every_few_seconds(
+def test_a_lone_face_is_found_by_the_quick_look_and_a_faceless_frame_searches_at_most_once_a_while(
     reconstructor, video, monkeypatch
 ):
     """Without a tracked face, the short-range detector on the whole frame comes first (the page's rule): a webcam's
@@ -227,7 +227,7 @@ def test_a_lone_face_is_found_by_the_quick_look_and_a_faceless_frame_searches_on
     monkeypatch.setattr(reconstructor.detector, "detect", lambda image, **kw: calls.append(kw) or detect(image, **kw))
     tracker = Tracker(reconstructor)
     faces, ms = tracker(frames[0], 0.0)
-    assert [face.source for face in faces] == ["detector"] and calls == [] and ms["detection"] > 0
+    assert [face.source for face in faces] == ["detector"] and calls == []
     searched = detect(frames[0])[0][0].landmarks[:468, :2]
     iod = np.linalg.norm(searched[33] - searched[263])
     assert np.median(np.linalg.norm(faces[0].landmarks[:468, :2] - searched, axis=1)) < 0.02 * iod
@@ -237,13 +237,35 @@ def test_a_lone_face_is_found_by_the_quick_look_and_a_faceless_frame_searches_on
     seconds = [1.0, 1.0 + every / 2, 1.0 + every * 0.99, 1.0 + every]
     assert [len(tracker(blank, t)[0]) for t in seconds] == [0] * 4
     assert calls == [{"rotations": False}] * 2  # at 1 s, then not until search_every_s later
-    tracker.reset()  # a new video searches at once
-    tracker(blank, 0.0)
+    tracker(blank, 0.5)  # a clock gone back (another video without a reset) searches
     assert len(calls) == 3
+    tracker.reset()  # a new video searches at once
+    tracker(blank, 0.5)
+    assert len(calls) == 4
     several = Tracker(reconstructor, TrackerConfig(max_faces=2))  # several faces: the whole search, every frame
     several(blank, 0.0), several(blank, 0.1)
-    assert len(calls) == 5
+    assert len(calls) == 6
     tracker.close(), several.close()
+
+
+@pytest.mark.parametrize("size", [(640, 480), (360, 640)])
+def test_the_quick_looks_box_lands_on_the_face_in_a_frame_of_any_shape(size):
+    """``largest_box`` shrinks the whole frame into the detector's square input, top-left: its box maps back to the
+    face wherever the face lies in a frame wider or taller than square (here at the far corner)."""
+    width, height = size
+    frame = np.full((height, width, 3), 90, np.uint8)
+    around = load_image(EXAMPLE)[23:223, 125:325]  # 200 px about the example's face, as a webcam frames one
+    face = cv2.resize(around, (300, 300), interpolation=cv2.INTER_AREA)
+    frame[height - 300 :, width - 300 :] = face
+    box = detection.largest_box(frame, detection.short_range_graph())
+    mesh = detection.landmark_graph()
+    expected = detection.mesh_face(mesh, face, detection.largest_box(face, detection.short_range_graph()).roi)
+    expected[:, :2] += [width - 300, height - 300]  # the same face meshed alone, moved to where it lies
+    points = detection.mesh_face(mesh, frame, box.roi)
+    iod = np.linalg.norm(expected[33, :2] - expected[263, :2])
+    assert np.median(np.linalg.norm(points[:468, :2] - expected[:468, :2], axis=1)) < 0.02 * iod
+    centre = (box.box[:2] + box.box[2:]) / 2
+    assert np.abs(centre - expected[:468, :2].mean(axis=0)).max() < 0.5 * iod  # the box itself is on the face
 
 
 def test_a_lost_face_goes_back_to_the_detector(reconstructor, video):

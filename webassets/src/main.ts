@@ -121,16 +121,20 @@ async function decodeFile(blob: Blob): Promise<ImageBitmap | HTMLCanvasElement> 
   }
 }
 
-/** Pixels a photo is read at, at most: the landmarks need no more, and it keeps memory and the search bounded. A
- * budget of pixels, not of the longer side: a 12000 x 600 panorama read at 2048 px wide was 102 px tall, its face
- * too small to find. */
+/** A photo is read at DECODED_SIDE px on its longer side at most: the landmarks need no more, and memory and the
+ * search's windows stay bounded. One that would then be under DECODED_SHORT px on its shorter side (a panorama: a
+ * 12000 x 600 strip read 102 px tall lost a face 54 px wide) is read larger, up to DECODED_SHORT px there, within
+ * DECODED_PIXELS and MAX_CANVAS_SIDE (Chromium's limit is 32767; 16384 is safe on every browser). */
+const DECODED_SIDE = 2048;
+const DECODED_SHORT = 1024;
 const DECODED_PIXELS = 2048 * 2048;
-/** The longest side a canvas is drawn at, at most (Chromium's limit is 32767; 16384 is safe on every browser). */
-const DECODED_SIDE = 16384;
+const MAX_CANVAS_SIDE = 16384;
 
-/** The factor (at most 1) a width x height photo is scaled by to fit DECODED_PIXELS and DECODED_SIDE. */
+/** The factor (at most 1) a width x height photo is read at (see DECODED_SIDE). */
 function decodedScale(width: number, height: number): number {
-  return Math.min(1, Math.sqrt(DECODED_PIXELS / (width * height)), DECODED_SIDE / Math.max(width, height));
+  const longest = Math.max(width, height);
+  const wide = Math.min(DECODED_SHORT / Math.min(width, height), Math.sqrt(DECODED_PIXELS / (width * height)));
+  return Math.min(1, Math.max(DECODED_SIDE / longest, wide), MAX_CANVAS_SIDE / longest);
 }
 
 async function decode(url: string): Promise<HTMLCanvasElement> {
