@@ -1,5 +1,7 @@
 """The corpus's photo effects: switchable, deterministic, and faithful to the crop and mask rules."""
 
+import math
+
 import numpy as np
 import pytest
 
@@ -177,9 +179,7 @@ def test_the_soft_mask_is_the_mask_blurred_by_a_gaussian():
     sigma = SOFT_MASK_SIGMA * size
     assert sigma == 8
     distance = (np.arange(size) + 0.5 - 64) / sigma  # pixel centres from the edge
-    from math import erf
-
-    expected = np.array([0.5 * (1 + erf(d / np.sqrt(2))) for d in distance])
+    expected = np.array([0.5 * (1 + math.erf(d / math.sqrt(2))) for d in distance])  # the normal CDF
     inner = slice(32, 100)  # away from the crop's border, beyond which the mask is 0
     np.testing.assert_allclose(profile[inner], expected[inner], atol=0.01)
     assert profile[-1] < 0.6  # zeros beyond the crop pull its border down
