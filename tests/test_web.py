@@ -644,8 +644,9 @@ def test_a_photo_without_a_face_clears_the_previous_face(browser, site, tmp_path
 
 def test_a_tiff_photo_is_read_upright_and_an_empty_file_or_a_dot_gets_its_own_message(browser, site, tmp_path):
     """Chromium decodes no TIFF: the page reads one with UTIF.js and stands it up by its orientation tag, as Python's
-    load_image does (PIL): the example stored turned a quarter (LZW, orientation 6) reads as the example does. An
-    empty file and a photo too small for a face (Python's least side, 16 px) get messages of their own."""
+    load_image does (PIL): the example stored turned a quarter (LZW, orientation 6) reads as the example does. A
+    truncated JPEG, a text file, an empty file and a photo too small for a face (Python's least side, 16 px) get
+    messages of their own."""
     turned = tmp_path / "turned.tif"
     Image.open(EXAMPLE).transpose(Image.Transpose.ROTATE_90).save(turned, compression="tiff_lzw", tiffinfo={274: 6})
     assert np.array_equal(load_image(turned), load_image(EXAMPLE))  # what Python reads: the example itself
@@ -656,9 +657,17 @@ def test_a_tiff_photo_is_read_upright_and_an_empty_file_or_a_dot_gets_its_own_me
     assert len(tiff["faces"]) == len(example["faces"]) == 1
     for angle in ("pitch", "yaw", "roll"):  # the JPEG's decoder and the TIFF's pixels differ by a level or so
         assert abs(tiff["rotation_deg"][angle] - example["rotation_deg"][angle]) < 1.0, angle
+    truncated = Path(EXAMPLE).read_bytes()  # a JPEG cut short: the app's and the CLI's message, not "not an image"
+    page.set_input_files("#file", files=[{"name": "cut.jpg", "mimeType": "image/jpeg",
+                                          "buffer": truncated[: len(truncated) // 3]}])  # fmt: skip
+    page.wait_for_function("document.getElementById('status').textContent.startsWith('This photo')", timeout=60_000)
+    assert page.inner_text("#status") == "This photo is truncated or corrupt: the image data ends early or is damaged."
     page.set_input_files("#file", files=[{"name": "empty.jpg", "mimeType": "image/jpeg", "buffer": b""}])
     page.wait_for_function("document.getElementById('status').textContent.startsWith('This file')", timeout=60_000)
     assert page.inner_text("#status") == "This file is empty (0 bytes). Choose a photo."
+    page.set_input_files("#file", files=[{"name": "text.jpg", "mimeType": "image/jpeg", "buffer": b"not a photo"}])
+    page.wait_for_function("document.getElementById('status').textContent.startsWith('This file could')",
+                           timeout=60_000)  # fmt: skip
     dot = io.BytesIO()
     Image.new("RGB", (1, 1), (200, 150, 120)).save(dot, "PNG")  # Python: "is only 1x1 pixels; a face needs more"
     page.set_input_files("#file", files=[{"name": "dot.png", "mimeType": "image/png", "buffer": dot.getvalue()}])

@@ -79,6 +79,8 @@ const NO_FACE = "No face was found in this photo. Faces turned far to the side, 
   "can be missed: choose a photo in which a face looks towards the camera."; // pipeline.py's NO_FACE
 const NOT_AN_IMAGE = "This file could not be read as an image. Choose a JPEG, PNG, WebP, GIF, BMP or TIFF photo.";
 const EMPTY_FILE = "This file is empty (0 bytes). Choose a photo.";
+/** A file that starts as an image but does not decode (inversefacenet/images.py's message for it). */
+const CORRUPT = "This photo is truncated or corrupt: the image data ends early or is damaged.";
 /** A photo's least width and height (px), as inversefacenet/images.py's: a face needs more. */
 const SMALLEST_SIDE = 16;
 const NO_CAMERA = "The webcam could not be opened (no camera, or access was not allowed).";
@@ -113,12 +115,22 @@ const STAND_IN = { side: 160, pitch: -5, yaw: 25, roll: 3, light: { azimuthDeg: 
 /** A photo file as an upright image: the browser's own decoder, or UTIF.js for a TIFF (Chromium reads none). */
 async function decodeFile(blob: Blob): Promise<ImageBitmap | HTMLCanvasElement> {
   if (blob.size === 0) throw new PhotoError(EMPTY_FILE);
+  const head = new Uint8Array(await blob.slice(0, 12).arrayBuffer());
   try {
-    if (isTiff(new Uint8Array(await blob.slice(0, 4).arrayBuffer()))) return decodeTiff(await blob.arrayBuffer());
+    if (isTiff(head)) return decodeTiff(await blob.arrayBuffer());
     return await createImageBitmap(blob, { imageOrientation: "from-image" });
   } catch (error) {
-    throw new PhotoError(error instanceof RangeError ? error.message : NOT_AN_IMAGE);
+    if (error instanceof RangeError) throw new PhotoError(error.message);
+    throw new PhotoError(isTiff(head) || startsAsImage(head) ? CORRUPT : NOT_AN_IMAGE);
   }
+}
+
+/** Whether a file's first 12 bytes are a JPEG's, PNG's, GIF's, WebP's or BMP's signature. */
+function startsAsImage(head: Uint8Array): boolean {
+  const starts = (...bytes: number[]) => bytes.every((byte, k) => head[k] === byte);
+  const text = (at: number, word: string) => [...word].every((c, k) => head[at + k] === c.charCodeAt(0));
+  return starts(0xff, 0xd8, 0xff) || starts(0x89, 0x50, 0x4e, 0x47) || text(0, "GIF8") ||
+    (text(0, "RIFF") && text(8, "WEBP")) || text(0, "BM");
 }
 
 /** A photo is read at DECODED_SIDE px on its longer side at most: the landmarks need no more, and memory and the
