@@ -63,6 +63,9 @@ class Session:
     _geometry_views: tuple[np.ndarray, np.ndarray] | None = field(default=None, init=False, repr=False)
     photo_texture: bool = field(default=False, init=False)  # show and export the person's de-lit skin
     _textured: dict[int, FaceResult] = field(default_factory=dict, init=False, repr=False)  # per face, made once
+    edits: dict[int, Edit] = field(default_factory=dict, init=False, repr=False)
+    """Each face's edit as last previewed: a face chosen again shows it (the app's Reset forgets it; a trial lost its
+    edits of one face of a group photo on looking at another)."""
     light_rest: np.ndarray = field(default_factory=lambda: np.zeros((9, 3), np.float32), init=False, repr=False)
     """(9, 3) SH the lamp sliders add to their lamp: what their lamp leaves unexplained of the light they started
     from (the recovered light or a preset), so that a slider moved a little moves the light a little."""
@@ -117,6 +120,11 @@ class Session:
         return shown.albedo[None] if shown.skin is not None or shown.grey else None
 
     @property
+    def edit(self) -> Edit:
+        """The selected face's edit as last previewed, or its recovered values."""
+        return self.edits.get(self.index) or self.recovered_edit
+
+    @property
     def recovered_edit(self) -> Edit:
         params = self.face.params
         names = self.face.model.expression_names
@@ -146,8 +154,10 @@ class Session:
                  f"Face {k}") for k, face in enumerate(self.faces, start=1)]  # fmt: skip
 
     def preview(self, edit: Edit, with_composite: bool = False) -> Preview:
-        """Render the edited face. A light-only edit reuses the cached geometry and albedo views."""
+        """Render the edited face (kept as its :attr:`edit`). A light-only edit reuses the cached geometry and albedo
+        views."""
         start = time.perf_counter()
+        self.edits[self.index] = edit
         params = self.parameters(edit)
         skin = self._skin()
         relit, mask = self.views.relit(params, skin)

@@ -397,14 +397,23 @@ class PhotoTab:
 
 
 def _start(session: Session, with_composite: bool) -> list[Any]:
-    """Everything that follows a new photo or a face selection: controls at the recovered values."""
-    edit = session.recovered_edit
+    """Everything that follows a new photo or a face selection: controls at the face's edit as last shown (at first,
+    its recovered values)."""
+    edit = session.edit
     choices = [f"Face {i + 1}" for i in range(len(session.faces))]
     expression, pose = (round(v, 3) for v in edit.expression.values()), (round(v, 2) for v in edit.rotation_deg)
     lamp, session.light_rest = _slider_lamp(edit.sh)
-    controls = [*_light_values(lamp), _table(edit.sh), RECOVERED, *expression, *pose]
+    preset = _preset_of(edit.sh, session.recovered_edit.sh)
+    controls = [*_light_values(lamp), _table(edit.sh), preset, *expression, *pose]
     return [session, session.overlay(), gr.update(choices=choices, value=choices[session.index]), *controls,
             *_preview(session, edit, with_composite)]  # fmt: skip
+
+
+def _preset_of(sh: np.ndarray, recovered: np.ndarray) -> str:
+    """The preset whose light (matched to the ``recovered`` one, as applied) ``sh`` is, up to the SH table's rounding
+    (an edit after a preset reads its light from the table), else "custom"."""
+    lights = {RECOVERED: recovered} | {name: preset_sh(name, recovered) for name in PRESETS}
+    return next((name for name, light in lights.items() if np.allclose(sh, light, rtol=0, atol=6e-5)), CUSTOM)
 
 
 def _show(session: Session | None, with_composite: bool, message: str | None = None) -> list[Any]:
@@ -552,7 +561,9 @@ def _pick_face(session: Session | None, with_composite: bool, selected: gr.Selec
 
 
 def _reset(session: Session | None, with_composite: bool) -> list[Any]:
-    return _start(_need(session), with_composite)
+    session = _need(session)
+    session.edits.pop(session.index, None)
+    return _start(session, with_composite)
 
 
 def _relight(session: Session | None, *values: Any) -> list[Any]:

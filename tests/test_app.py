@@ -392,6 +392,27 @@ def test_a_slider_reads_an_emptied_box_as_0_and_a_value_beyond_its_range_as_its_
     assert intensity.preprocess(None) == 0.2  # 0 is below this one's range
 
 
+def test_a_face_chosen_again_keeps_its_edits_until_reset(client, tmp_path, model):
+    """A face's edits stay with it while another face of the photo is shown (a trial lost its edits of one face on
+    looking at another); the other face shows its own recovered values; Reset forgets them. As the page does."""
+    group = tmp_path / "two.png"
+    Image.fromarray(two_face_photo(model)).save(group)
+    first = client.predict(path=gradio_client.handle_file(str(group)), with_composite=False, api_name="/reconstruct")
+    table, edits = controls(first)
+    sunset = client.predict("sunset", *edits, False, api_name="/preset")[5]  # outputs: lamp (5), SH table, previews
+    jaw = EXPRESSION_CONTROLS.index("jawOpen")
+    opened = [*edits[:jaw], 0.8, *edits[jaw + 1 :]]
+    client.predict(sunset, *opened, False, api_name="/edit")
+    other = client.predict(face_index=1, with_composite=False, api_name="/select_face")
+    assert other[8] == "recovered" and controls(other)[1][jaw] != 0.8  # the other face's own values
+    back = client.predict(face_index=0, with_composite=False, api_name="/select_face")
+    assert back[8] == "sunset" and list(controls(back)[1]) == opened
+    np.testing.assert_allclose(numbers(back[7]), numbers(sunset), atol=1e-4)
+    reset = client.predict(with_composite=False, api_name="/reset")
+    assert reset[8] == "recovered" and controls(reset)[1] == edits
+    np.testing.assert_allclose(numbers(reset[7]), numbers(table), atol=1e-4)
+
+
 def test_scripts_call_endpoints_by_parameter_name(client, tmp_path, model):
     group = tmp_path / "two.png"
     Image.fromarray(two_face_photo(model)).save(group)

@@ -880,6 +880,40 @@ def test_a_group_photo_numbers_its_faces_and_a_click_shows_one(browser, site, mo
     assert first != second and status.endswith(shown), (status, first, second)  # the shown face's, not the last made
 
 
+def test_a_face_chosen_again_keeps_its_edits_until_reset(browser, site, model, tmp_path):
+    """A face's edits stay with it while another face of the photo is shown (a trial lost its edits of one face on
+    looking at another); the other face shows its own recovered values; Reset forgets them; a new photo starts
+    afresh."""
+    group = tmp_path / "two.png"
+    Image.fromarray(two_face_photo(model)).save(group)
+    page, _ = open_page(browser, site, "wasm")
+    page.set_input_files("#file", str(group))
+    page.wait_for_function("document.body.classList.contains('has-face')", timeout=120_000)
+    params = "JSON.stringify(window.inverseFaceNet.shown())"
+    recovered = json.loads(page.evaluate(params))
+    page.select_option("#preset", "sunset")
+    page.locator("#jawOpen").fill("0.8")
+    page.locator("#yaw").fill("20")
+    edited = json.loads(page.evaluate(params))
+    view = page.evaluate("document.getElementById('view').toDataURL()")
+    page.select_option("#face", "1")
+    other = json.loads(page.evaluate(params))
+    assert page.input_value("#preset") == "recovered" and other["sh"] != edited["sh"]  # the other face's own
+    page.select_option("#face", "0")
+    assert json.loads(page.evaluate(params)) == edited and page.input_value("#preset") == "sunset"
+    assert page.evaluate("document.getElementById('view').toDataURL()") == view
+    page.select_option("#face", "1")
+    assert json.loads(page.evaluate(params)) == other  # left untouched: as it was shown
+    page.select_option("#face", "0")
+    page.locator("#reset").click()
+    assert json.loads(page.evaluate(params)) == recovered and page.input_value("#preset") == "recovered"
+    page.locator("#jawOpen").fill("0.5")
+    page.set_input_files("#file", str(EXAMPLE))
+    page.wait_for_function("document.getElementById('face').options.length === 1", timeout=120_000)
+    assert float(page.input_value("#jawOpen")) < 0.5  # the new photo's face, not the last one's edit
+    page.close()
+
+
 def test_live_modes_quick_look_finds_a_webcam_face_as_the_search_does_in_a_fraction_of_its_time(browser, site):
     """While live mode tracks no face, each frame gets the short-range detector on the whole frame (``findLarge``)
     and the whole search (seconds in the page; it made live mode crawl at 1-2 fps while no face was in view) runs

@@ -107,6 +107,18 @@ const LAMP = { azimuth: 0, elevation: 20, intensity: 1.2, ambient: 0.5, colour: 
 /** The lamp sliders' ranges (azimuth: the full circle), demo/ui.py's; a recovered lamp is shown inside them. */
 const LAMP_RANGES = { elevationDeg: [-90, 90], intensity: [0, 3], ambient: [0, 1.5] } as const;
 const NO_LIGHT = () => Array.from({ length: 9 }, () => [0, 0, 0]);
+/** The sliders of a face's pose and of the lamp (the expressions' are the face model's). */
+const POSE_IDS = ["pitch", "yaw", "roll"];
+const LAMP_IDS = ["azimuth", "elevation", "intensity", "ambient"];
+
+/** A face's controls as the user left them for another face of the photo: found again on coming back. */
+interface KeptControls {
+  values: Record<string, number>; // the pose, expression and lamp sliders (exact)
+  colour: string;
+  preset: string;
+  customLight: boolean;
+  lightRest: number[][];
+}
 /** The stand-in: a portrait's face size (px), turned and lit from the side so that every branch runs, and its
  * other parameters (shape, expression, albedo) at a small value, not 0, so that the face model's sums run too. */
 const STAND_IN = { side: 160, pitch: -5, yaw: 25, roll: 3, light: { azimuthDeg: 50, elevationDeg: 20, intensity: 1.2,
@@ -192,6 +204,7 @@ class App {
   private photo: Photo | null = null;
   private preview: NumberedPhoto | null = null; // the photo with its faces numbered, as shown
   private textures = new Map<number, PhotoTexture>(); // the photo's faces' textures, made when first shown
+  private kept = new Map<number, KeptControls>(); // the photo's faces' controls, as left for another face
   // live: the frame the track's identity was taken on, and its texture once made
   private liveSkin: { snapshot: Snapshot; texture: PhotoTexture | null } | null = null;
   private texels: TexelMap | null = null; // the atlas's texel map, built once for every photo
@@ -479,6 +492,7 @@ class App {
     const { preprocess_ms, network_ms } = timings;
     if (ticket !== this.photos) return { faces, timings, backend: this.network.backend }; // a newer photo is on
     this.faces = faces;
+    this.kept.clear();
     this.photo = { canvas: photo, landmarks, crops, greys };
     setResults(true);
     this.preview = new NumberedPhoto(photo, landmarks, (face) => this.show(face));
@@ -490,7 +504,7 @@ class App {
       `${count} · ${this.network.backend} · landmarks ${landmarks_ms.toFixed(0)} ms · ` +
       `preprocessing ${preprocess_ms.toFixed(0)} ms · network ${network_ms.toFixed(1)} ms` +
       (this.photoNote ? ` · ${this.photoNote}` : ""));
-    this.show(0); // after the status: a photo texture made now adds its time to it
+    this.showFace(0); // after the status: a photo texture made now adds its time to it
     return { faces, timings, backend: this.network.backend };
   }
 
@@ -576,6 +590,7 @@ class App {
     this.photo = null;
     this.preview = null;
     this.textures.clear();
+    this.kept.clear();
     this.liveSkin = null;
     $("photo-preview").replaceChildren();
     $<HTMLSelectElement>("face").replaceChildren();
@@ -586,17 +601,48 @@ class App {
     setStatus(message, isError);
   }
 
+  /** Face ``index`` of the photo chosen: the face left keeps its controls, and one chosen again finds its own (a
+   * trial's edits of one face of a group photo were lost on looking at another). */
   show(index: number): void {
+    if (this.edited && !this.live) this.kept.set(this.current, this.controls());
+    this.showFace(index, this.live ? undefined : this.kept.get(index));
+  }
+
+  /** Reset: the face shown back at its recovered values, its kept controls forgotten. */
+  reset(): void {
+    this.kept.delete(this.current);
+    this.showFace(this.current);
+  }
+
+  /** Show face ``index`` with ``kept`` controls, or at its recovered values. */
+  private showFace(index: number, kept?: KeptControls): void {
     this.current = index;
     const face = this.faces[index];
     $<HTMLSelectElement>("face").value = String(index);
     this.preview?.draw(index);
+    if (kept) {
+      setValues(kept.values);
+      $<HTMLInputElement>("colour").value = kept.colour;
+      $<HTMLSelectElement>("preset").value = kept.preset;
+      this.customLight = kept.customLight;
+      this.lightRest = kept.lightRest;
+      this.update();
+      return;
+    }
     // live, the sliders are offsets: back to 0, following the tracked face
     const { pitch, yaw, roll } = this.live ? { pitch: 0, yaw: 0, roll: 0 } : face.rotation_deg;
     setValues({ pitch, yaw, roll,
       ...Object.fromEntries(this.expressions.map((n) => [n, this.live ? 0 : face.expression[n]])) });
     this.recoveredLight(face.sh);
     this.update();
+  }
+
+  /** The controls of the face shown, as the user left them. */
+  private controls(): KeptControls {
+    const ids = [...POSE_IDS, ...this.expressions, ...LAMP_IDS];
+    return { values: Object.fromEntries(ids.map((id) => [id, sliderValue(id)])),
+      colour: $<HTMLInputElement>("colour").value, preset: $<HTMLSelectElement>("preset").value,
+      customLight: this.customLight, lightRest: this.lightRest };
   }
 
   /** Back to the face's recovered light ``sh`` (null: no face): the preset, the lamp sliders and the colour. */
@@ -655,17 +701,17 @@ class App {
   update(): void {
     const face = this.faces[this.current];
     if (!face) return;
-    const value = (id: string) => exactValues.get(id) ?? Number($<HTMLInputElement>(id).value);
-    const lamp = () => shFromLight({ azimuthDeg: value("azimuth"), elevationDeg: value("elevation"),
-      intensity: value("intensity"), ambient: value("ambient"), colour: hexToRgb($<HTMLInputElement>("colour").value) });
+    const lamp = () => shFromLight({ azimuthDeg: sliderValue("azimuth"), elevationDeg: sliderValue("elevation"),
+      intensity: sliderValue("intensity"), ambient: sliderValue("ambient"),
+      colour: hexToRgb($<HTMLInputElement>("colour").value) });
     const sh = this.customLight ? lamp().map((row, k) => row.map((v, c) => v + this.lightRest[k][c])) : face.sh;
     // A photo's sliders hold the face's values; live, they are added to each frame's (exaggerate a smile).
     const base = (tracked: number) => (this.live ? tracked : 0);
     const expression = { ...face.expression, ...Object.fromEntries(this.expressions.map((n) =>
-      [n, Math.min(base(face.expression[n]) + value(n), 1)])) };
+      [n, Math.min(base(face.expression[n]) + sliderValue(n), 1)])) };
     const r = face.rotation_deg;
-    const rotation_deg = { pitch: base(r.pitch) + value("pitch"), yaw: base(r.yaw) + value("yaw"),
-      roll: base(r.roll) + value("roll") };
+    const rotation_deg = { pitch: base(r.pitch) + sliderValue("pitch"), yaw: base(r.yaw) + sliderValue("yaw"),
+      roll: base(r.roll) + sliderValue("roll") };
     this.edited = { ...face, sh, expression, rotation_deg };
     const weights = this.model.index.expression_names.map((n) => expression[n]);
     const albedo = this.photoTexture()?.vertexAlbedo ?? this.modelAlbedo(face);
@@ -770,6 +816,11 @@ function showValue(id: string): void {
   output.textContent = Number(shown) === 0 ? (0).toFixed(digits) : shown; // -0.3 shows as 0, not as "-0"
 }
 
+/** A slider's value: exact as the page set it, or where the user moved it. */
+function sliderValue(id: string): number {
+  return exactValues.get(id) ?? Number($<HTMLInputElement>(id).value);
+}
+
 function setValues(values: Record<string, number>): void {
   for (const [id, value] of Object.entries(values)) {
     const input = document.getElementById(id) as HTMLInputElement | null;
@@ -801,7 +852,7 @@ function buildControls(app: App, live: Live): void {
   slider("pose", "pitch", "Pitch (°)", -60, 60, 0.5, 0);
   slider("pose", "yaw", "Yaw (°)", -80, 80, 0.5, 0);
   slider("pose", "roll", "Roll (°)", -180, 180, 0.5, 0); // a head tilted past the network's range is read upright
-  for (const id of ["azimuth", "elevation", "intensity", "ambient", "colour"]) {
+  for (const id of [...LAMP_IDS, "colour"]) {
     $(id).addEventListener("input", () => app.moveLight());
   }
   for (const id of [...app.expressions, "pitch", "yaw", "roll"]) $(id).addEventListener("input", () => app.update());
@@ -810,7 +861,7 @@ function buildControls(app: App, live: Live): void {
     $(id).addEventListener("change", () => app.setPhotoTexture($<HTMLInputElement>("skin-photo").checked));
   }
   $("face").addEventListener("change", (e) => app.show(Number((e.target as HTMLSelectElement).value)));
-  $("reset").addEventListener("click", () => app.show(Number($<HTMLSelectElement>("face").value) || 0));
+  $("reset").addEventListener("click", () => app.reset());
   for (const kind of ["obj", "ply", "glb", "json"] as const) {
     $(`download-${kind}`).addEventListener("click", () =>
       app.download(kind).catch((error: Error) => setStatus(`The ${kind.toUpperCase()} export failed: ${error.message}`, true)));
