@@ -120,14 +120,16 @@ EDIT_NAMES = (*EXPRESSION_CONTROLS, "pitch_deg", "yaw_deg", "roll_deg")
 
 
 def _named(fn: Callable[..., Any], *names: str) -> Callable[..., Any]:
-    """``fn`` with a signature naming its positional inputs, so the API shows names, not param_1..26."""
+    """``fn`` with a signature naming its positional inputs, so the API shows names, not param_1..26. A last input
+    named "face" (the face choice, :func:`_on_face_shown`) defaults to None: scripts leave it out."""
 
     @functools.wraps(fn)
     def named(*values: Any) -> Any:
         return fn(*values)
 
     kind = inspect.Parameter.POSITIONAL_OR_KEYWORD
-    named.__signature__ = inspect.Signature([inspect.Parameter(name, kind) for name in names])  # type: ignore[attr-defined]
+    parameters = [inspect.Parameter(name, kind, **({"default": None} if name == "face" else {})) for name in names]
+    named.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
     return named
 
 
@@ -135,6 +137,21 @@ def _panel(label: str, elem_id: str) -> PreviewImage:
     """One result image, all of the same height (JPEG: previews travel faster), downloaded as ``<elem_id>.jpeg``."""
     return PreviewImage(label=label, interactive=False, elem_id=elem_id, format="jpeg", height=PANEL_HEIGHT,
                         buttons=["download", "fullscreen"])  # not "share": it works on Hugging Face Spaces only
+
+
+def _on_face_shown(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """``fn(session, *values)`` for an edit whose last input is the face choice its controls were shown with: an edit
+    of the face just left (a slider event overtaken by a face choice) is skipped, not applied to the face now shown
+    and kept as its edit (:attr:`Session.edits`). A choice of None (a script that leaves it out): the face shown."""
+
+    @functools.wraps(fn)
+    def guarded(session: Session | None, *values: Any) -> Any:
+        *values, choice = values
+        if session is not None and choice is not None and int(choice) != session.index:
+            return gr.skip()  # one skip: every output stays
+        return fn(session, *values)
+
+    return guarded
 
 
 def user_error(message: str) -> gr.Error:
@@ -532,7 +549,7 @@ def _select_face(choice: int | None, session: Session | None, with_composite: bo
 
 
 def _show_face(choice: int, session: Session | None, with_composite: bool) -> list[Any]:
-    """Face ``choice`` from its recovered values, whichever face was shown (scripts: /select_face)."""
+    """Face ``choice`` with its edit as last shown, at first its recovered values (scripts: /select_face)."""
     session = _need(session)
     if choice is None or not 0 <= int(choice) < len(session.faces):
         raise user_error(f"There are {len(session.faces)} faces: choose 0 to {len(session.faces) - 1}.")
@@ -630,8 +647,9 @@ def _edit_face(session: Session | None, table: Any, *values: Any) -> list[Any]:
     return _preview(session, _edit(session, table, tuple(values[:-1])), bool(values[-1]))
 
 
-def _recovered_3d(session: Session | None) -> str | None:
-    return None if session is None else _mesh_preview(session, session.recovered_edit)
+def _shown_3d(session: Session | None) -> str | None:
+    """The 3D view of the face shown, as its previews show it (a face chosen again: with its kept edit)."""
+    return None if session is None else _mesh_preview(session, session.edit)
 
 
 def _refresh_3d(session: Session | None, table: Any, *values: Any) -> str:
@@ -748,7 +766,7 @@ def _usable(count: int) -> Callable[[Session | None], list[Any]]:
 
 
 def _wire_photo_events(tab: PhotoTab, loader: PhotoLoader) -> None:
-    """A new photo, a face choice and reset: every control and view back at the recovered values."""
+    """A new photo and reset: every control and view at the recovered values; a face choice: at that face's edit."""
     state, inputs, model3d = tab.state, tab.inputs, tab.panels.model3d
     with_composite, photo_texture = tab.lighting.with_composite, tab.lighting.photo_texture
     # The page: a failed photo leaves one message (status + toast), not an error badge on every
@@ -761,19 +779,19 @@ def _wire_photo_events(tab: PhotoTab, loader: PhotoLoader) -> None:
         [state, inputs.status, inputs.photo, inputs.emptied, inputs.message], **last
     ).then(  # fmt: skip
         _show, [state, with_composite, inputs.message], tab.start_outputs[1:], **last
-    ).then(_recovered_3d, state, model3d, **last).then(
+    ).then(_shown_3d, state, model3d, **last).then(
         _face_thumbnails, state, inputs.thumbnails, **last
     ).then(lambda: None, None, tab.downloads, **last).then(  # the last photo's files are not this one's
         _usable(len(tab.face_controls)), state, tab.face_controls, **last
     )
     inputs.thumbnails.select(_pick_face, [state, with_composite], tab.start_outputs, **last).then(
-        _recovered_3d, state, model3d, **last
+        _shown_3d, state, model3d, **last
     )
     # Scripts: the same in one call, with an error for unusable input.
     gr.Button(visible=False).click(loader.reconstruct, [inputs.photo, with_composite, state], tab.start_outputs,
                                    api_name="reconstruct")  # fmt: skip
     inputs.face_choice.input(_select_face, [inputs.face_choice, state, with_composite], tab.start_outputs,
-                             **last).then(_recovered_3d, state, model3d, **last).then(
+                             **last).then(_shown_3d, state, model3d, **last).then(
         lambda session: gr.update(**_thumbnail_shown(session)), state, inputs.thumbnails, **last
     )  # fmt: skip
     face_index = gr.Number(visible=False, precision=0)  # scripts pick a face by its index
@@ -781,43 +799,46 @@ def _wire_photo_events(tab: PhotoTab, loader: PhotoLoader) -> None:
                                    [face_index, state, with_composite], tab.start_outputs,
                                    api_name="select_face")  # fmt: skip
     tab.edits.reset.click(_reset, [state, with_composite], tab.start_outputs, api_name="reset").then(
-        _recovered_3d, state, model3d, **last
+        _shown_3d, state, model3d, **last
     )
 
 
 def _wire_lighting_events(tab: PhotoTab) -> None:
     """Lamp sliders, presets and the photo texture switch."""
-    state, lighting, edits = tab.state, tab.lighting, tab.edits.sliders
-    relight = _named(_relight, "session", *LIGHT_NAMES, *EDIT_NAMES, "with_composite")
-    relight_inputs = [state, *lighting.lamp, *edits, lighting.with_composite]
+    state, lighting, edits, face = tab.state, tab.lighting, tab.edits.sliders, tab.inputs.face_choice
+    relight = _named(_on_face_shown(_relight), "session", *LIGHT_NAMES, *EDIT_NAMES, "with_composite", "face")
+    relight_inputs = [state, *lighting.lamp, *edits, lighting.with_composite, face]
     relight_outputs = [lighting.sh_table, lighting.preset, *tab.lit_previews]
     for control in lighting.lamp:
         control.input(relight, relight_inputs, relight_outputs, trigger_mode="always_last",
                       api_name="relight" if control is lighting.lamp[0] else False)  # fmt: skip
     colour = lighting.lamp[-1]  # a colour typed into the picker's field comes as change or blur, not input (a
-    # preset's colour is a change too: _typed_colour lets a light that is the one shown pass)
+    # preset's colour is a change too: _typed_colour lets a light that is the one shown pass; unguarded by the face
+    # choice, which a new photo's controls, the colour among them, may reach before the choice's new choices do)
     for event in (colour.change, colour.blur):
         event(_typed_colour, [state, lighting.sh_table, *lighting.lamp, *edits, lighting.with_composite],
-              relight_outputs, api_name=False, trigger_mode="always_last")
-    lighting.preset.input(_named(_apply_preset, "session", "preset", *EDIT_NAMES, "with_composite"),
-                          [state, lighting.preset, *edits, lighting.with_composite],
+              relight_outputs, api_name=False, trigger_mode="always_last")  # fmt: skip
+    preset = _named(_on_face_shown(_apply_preset), "session", "preset", *EDIT_NAMES, "with_composite", "face")
+    lighting.preset.input(preset, [state, lighting.preset, *edits, lighting.with_composite, face],
                           [*lighting.lamp, lighting.sh_table, *tab.lit_previews], api_name="preset")  # fmt: skip
     lighting.photo_texture.input(
-        _named(_use_photo_texture, "session", "photo_texture", "sh", *EDIT_NAMES, "with_composite"),
-        [state, lighting.photo_texture, lighting.sh_table, *edits, lighting.with_composite],
+        _named(_on_face_shown(_use_photo_texture), "session", "photo_texture", "sh", *EDIT_NAMES, "with_composite",
+               "face"),
+        [state, lighting.photo_texture, lighting.sh_table, *edits, lighting.with_composite, face],
         [*tab.previews, tab.panels.model3d], api_name="photo_texture",
     )  # fmt: skip
 
 
 def _wire_edit_events(tab: PhotoTab) -> None:
     """Expression and pose sliders, the SH table, the 3D view on slider release, and the downloads."""
-    state, sh_table, edits = tab.state, tab.lighting.sh_table, tab.edits.sliders
+    state, sh_table, edits, face = tab.state, tab.lighting.sh_table, tab.edits.sliders, tab.inputs.face_choice
     with_composite, pitch = tab.lighting.with_composite, tab.edits.pose[0]
-    edit_inputs = [state, sh_table, *edits, with_composite]
+    edit_inputs = [state, sh_table, *edits, with_composite, face]
+    edit = _named(_on_face_shown(_edit_face), "session", "sh", *EDIT_NAMES, "with_composite", "face")
     for control in [*edits, with_composite]:
-        control.input(_named(_edit_face, "session", "sh", *EDIT_NAMES, "with_composite"), edit_inputs, tab.previews,
-                      api_name="edit" if control is pitch else False, trigger_mode="always_last")  # fmt: skip
-    sh_table.input(_edit_table, [state, sh_table, *tab.lighting.lamp, *edits, with_composite],
+        control.input(edit, edit_inputs, tab.previews, api_name="edit" if control is pitch else False,
+                      trigger_mode="always_last")  # fmt: skip
+    sh_table.input(_on_face_shown(_edit_table), [state, sh_table, *tab.lighting.lamp, *edits, with_composite, face],
                    [sh_table, *tab.lighting.lamp, tab.lighting.preset, *tab.lit_previews], api_name=False)
     for control in [*tab.lighting.lamp[:4], *edits]:  # the sliders among the lamp controls (not the colour)
         control.release(_named(_refresh_3d, "session", "sh", *EDIT_NAMES), [state, sh_table, *edits],

@@ -408,6 +408,12 @@ def test_a_face_chosen_again_keeps_its_edits_until_reset(client, tmp_path, model
     back = client.predict(face_index=0, with_composite=False, api_name="/select_face")
     assert back[8] == "sunset" and list(controls(back)[1]) == opened
     np.testing.assert_allclose(numbers(back[7]), numbers(sunset), atol=1e-4)
+    # an edit sent while face 2 was shown and run after face 1 came back (a slider event overtaken by the face
+    # choice): skipped, not kept as face 1's edit
+    client.predict(sunset, *edits, False, "Face 2", api_name="/edit")
+    assert list(controls(client.predict(face_index=1, with_composite=False, api_name="/select_face"))[1]) == list(
+        controls(other)[1])  # fmt: skip
+    assert list(controls(client.predict(face_index=0, with_composite=False, api_name="/select_face"))[1]) == opened
     reset = client.predict(with_composite=False, api_name="/reset")
     assert reset[8] == "recovered" and controls(reset)[1] == edits
     np.testing.assert_allclose(numbers(reset[7]), numbers(table), atol=1e-4)
