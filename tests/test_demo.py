@@ -25,7 +25,10 @@ from demo.ui import (
     _edit_table,
     _fit_words,
     _light_values,
+    _mesh_preview,
     _relight,
+    _show_face,
+    _shown_3d,
     _slider_lamp,
     _typed_colour,
 )
@@ -129,6 +132,27 @@ def test_session_selects_faces_and_edits_from_the_recovered_values(two_faces):
     with pytest.raises(IndexError):
         session.select(2)
     session.select(0)
+
+
+def test_a_face_chosen_again_shows_its_kept_edit_in_every_view_and_the_3d_view(two_faces):
+    """A face's last previewed edit comes back with the face (sliders, previews and the 3D view alike); the other
+    face keeps its own recovered values."""
+    session = Session(two_faces.photo, two_faces.faces)
+    recovered = session.recovered_edit
+    opened = Edit(recovered.sh, {**recovered.expression, "jawOpen": 1.0}, recovered.rotation_deg)
+    session.preview(opened)
+    _show_face(1, session, False)
+    other, own = session.edit, session.recovered_edit  # the other face: its own values
+    assert np.array_equal(other.sh, own.sh) and other.expression == own.expression
+    outputs = _show_face(0, session, False)  # session, overlay, choice, lamp (5), SH table, preset, edit sliders, ...
+    assert outputs[10 + EXPRESSION_CONTROLS.index("jawOpen")] == 1.0
+    vertices = []
+    for view in (lambda: _shown_3d(session), lambda: _mesh_preview(session, opened),
+                 lambda: _mesh_preview(session, recovered)):  # fmt: skip
+        vertices.append(trimesh.load(view(), force="mesh").vertices.copy())  # each written to the same file
+    np.testing.assert_allclose(vertices[0], vertices[1], atol=1e-9)
+    assert np.abs(vertices[0] - vertices[2]).max() > 1e-3  # the mouth open, not the recovered face
+    session.close()
 
 
 def test_the_overlay_marks_the_box_of_the_face_shown(two_faces):
