@@ -9,7 +9,6 @@ face is lost.
 from __future__ import annotations
 
 import shutil
-import tempfile
 import threading
 import time
 from collections import deque
@@ -20,6 +19,7 @@ import numpy as np
 
 from demo.person import PersonMasks
 from demo.recording import Recording
+from demo.serving import session_folder
 from demo.views import BACKGROUND, OWN_SKIN_FADE, PREVIEW_ZOOM, Framing, composite, own_skin_in_photo, zoomed
 from inversefacenet.lighting import preset_sh
 from inversefacenet.params import FaceParameters
@@ -60,7 +60,7 @@ class LiveSession:
         self._recording_on = False
         self._busy = threading.Lock()
         self._done: deque[float] = deque(maxlen=FPS_WINDOW)
-        self.folder = Path(tempfile.mkdtemp(prefix="inversefacenet-live-"))  # exported recordings, until close()
+        self.folder = session_folder("live")  # exported recordings, until close()
         self._people: PersonMasks | None = None  # this stream's own segmentation graph, made on first use
 
     def close(self) -> None:

@@ -3,6 +3,12 @@ heavy imports)."""
 
 from __future__ import annotations
 
+import atexit
+import shutil
+import tempfile
+from functools import cache
+from pathlib import Path
+
 from inversefacenet.machine import usable_cores
 
 CONCURRENCY = 2
@@ -15,3 +21,17 @@ def network_threads(concurrency: int) -> int:
     if concurrency < 1:
         raise ValueError(f"the app must process at least 1 request at once, got {concurrency}")
     return max(1, usable_cores() // concurrency)
+
+
+def session_folder(kind: str) -> Path:
+    """A new folder for one session's files (3D views, downloads, recordings), inside this process's own folder,
+    which goes when the process exits: a session's ``close()`` removes its folder when Gradio expires it, but a
+    server stopped before then left them behind (225 folders, 2 GB, in /tmp of one test machine)."""
+    return Path(tempfile.mkdtemp(prefix=f"{kind}-", dir=_process_folder()))
+
+
+@cache
+def _process_folder() -> Path:
+    folder = Path(tempfile.mkdtemp(prefix="inversefacenet-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    return folder

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import tempfile
 import time
 import zipfile
 from dataclasses import dataclass, field, replace
@@ -20,6 +19,7 @@ import cv2
 import numpy as np
 
 from demo.person import person_mask
+from demo.serving import session_folder
 from demo.views import PREVIEW_SIZE, FaceViews, composite, grey_change
 from inversefacenet.images import load_image
 from inversefacenet.params import EXPRESSION_CONTROLS, FaceParameters
@@ -74,7 +74,7 @@ class Session:
     _person: np.ndarray | None = field(default=None, init=False, repr=False)  # the display's person mask, made once
 
     def __post_init__(self) -> None:
-        self.folder = Path(tempfile.mkdtemp(prefix="inversefacenet-session-"))
+        self.folder = session_folder("session")
         self.display = _shrink(self.photo)
         self.select(self.index)
 

@@ -7,6 +7,8 @@ import os
 import re
 import shutil
 import socket
+import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
@@ -108,6 +110,18 @@ def test_the_network_gets_the_cores_shared_among_the_requests_at_once(monkeypatc
     with pytest.raises(ValueError, match="at least 1 request"):
         network_threads(0)
 
+
+def test_the_sessions_files_go_when_the_server_stops(tmp_path):
+    """A session's folder lies in the process's own folder, which an exiting server removes (sessions Gradio had not
+    expired yet left theirs behind in /tmp)."""
+    script = ("from demo.serving import session_folder; a, b = session_folder('session'), session_folder('live');"
+              " (a / 'face.glb').write_bytes(b'x'); print(a); print(b)")  # fmt: skip
+    env = {**os.environ, "TMPDIR": str(tmp_path)}
+    made = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True)
+    first, second = (Path(line) for line in made.stdout.split())
+    assert first.parent == second.parent and first.parent.parent == tmp_path and first != second
+    assert first.name.startswith("session-") and second.name.startswith("live-")
+    assert list(tmp_path.iterdir()) == []
 
 def test_upload_relight_and_download(client, tmp_path):
     outputs = client.predict(gradio_client.handle_file(str(EXAMPLE)), True, api_name="/reconstruct")
