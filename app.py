@@ -13,14 +13,20 @@ import argparse
 import ctypes
 import logging
 import os
+import signal
+import sys
 import time
 from pathlib import Path
 
-from demo.serving import CONCURRENCY, network_threads
+from demo.serving import CONCURRENCY, network_threads, process_folder
 
 _IMPORTED = time.perf_counter()
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+SHUTDOWN_S = 5
+"""Seconds a stopping server waits for open connections (each open page keeps one): uvicorn's default waits for
+them all, so a SIGTERM with a page open hung until the process was killed, leaving the users' files behind."""
 
 
 def seconds_since_process_start() -> float:
@@ -46,6 +52,16 @@ def limit_malloc_arenas(count: int = 2) -> None:
         pass
 
 
+def keep_files_in_process_folder() -> None:
+    """Gradio's cache (uploads, previews, downloads) in the process's own folder (unless ``GRADIO_TEMP_DIR`` is set),
+    and SIGTERM made a normal exit, so that the users' photos and results go when the server stops: after a stop
+    by SIGTERM (what ``docker stop`` and Spaces send) a trial found its session folders left, and after Ctrl-C
+    too Gradio's cache kept every preview of every session (the users' relit photos). uvicorn hands the signal to
+    this handler once it has shut down."""
+    os.environ.setdefault("GRADIO_TEMP_DIR", str(process_folder() / "gradio"))
+    signal.signal(signal.SIGTERM, lambda number, frame: sys.exit(128 + number))
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--host", default=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"))
@@ -62,6 +78,7 @@ def main(argv: list[str] | None = None) -> None:
         parser.error(f"--concurrency must be at least 1, got {args.concurrency}")
     limit_malloc_arenas()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
+    keep_files_in_process_folder()
 
     import gradio as gr
     import uvicorn
@@ -87,7 +104,7 @@ def main(argv: list[str] | None = None) -> None:
     ready = f"previews: {previews}; ready in {seconds_since_process_start():.1f} s since the process started"
     print(f"InverseFaceNet: {reconstructor.description}; {ready}", flush=True)
     print(f"Running on local URL: {url}{page}", flush=True)
-    uvicorn.run(server, host=args.host, port=args.port, log_level="warning")
+    uvicorn.run(server, host=args.host, port=args.port, log_level="warning", timeout_graceful_shutdown=SHUTDOWN_S)
 
 
 if __name__ == "__main__":

@@ -24,14 +24,16 @@ def network_threads(concurrency: int) -> int:
 
 
 def session_folder(kind: str) -> Path:
-    """A new folder for one session's files (3D views, downloads, recordings), inside this process's own folder,
-    which goes when the process exits: a session's ``close()`` removes its folder when Gradio expires it, but a
-    server stopped before then left them behind (225 folders, 2 GB, in /tmp of one test machine)."""
-    return Path(tempfile.mkdtemp(prefix=f"{kind}-", dir=_process_folder()))
+    """A new folder for one session's files (3D views, downloads, recordings), inside :func:`process_folder`: a
+    session's ``close()`` removes its folder when Gradio expires it, but a server stopped before then left them
+    behind (225 folders, 2 GB, in /tmp of one test machine)."""
+    return Path(tempfile.mkdtemp(prefix=f"{kind}-", dir=process_folder()))
 
 
 @cache
-def _process_folder() -> Path:
+def process_folder() -> Path:
+    """This process's own temporary folder, made on first use and removed when the process exits normally (the app
+    turns SIGTERM into a normal exit)."""
     folder = Path(tempfile.mkdtemp(prefix="inversefacenet-"))
     atexit.register(shutil.rmtree, folder, ignore_errors=True)
     return folder

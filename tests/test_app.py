@@ -6,6 +6,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -31,7 +32,8 @@ from tests.test_animate import accessor
 
 gradio_client = pytest.importorskip("gradio_client")
 
-EXAMPLE = Path("assets/examples/astronaut.jpg").resolve()
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLE = ROOT / "assets/examples/astronaut.jpg"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 BROWSER_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--no-first-run", "--disable-sync"]  # fmt: skip
@@ -111,17 +113,28 @@ def test_the_network_gets_the_cores_shared_among_the_requests_at_once(monkeypatc
         network_threads(0)
 
 
-def test_the_sessions_files_go_when_the_server_stops(tmp_path):
-    """A session's folder lies in the process's own folder, which an exiting server removes (sessions Gradio had not
-    expired yet left theirs behind in /tmp)."""
-    script = ("from demo.serving import session_folder; a, b = session_folder('session'), session_folder('live');"
-              " (a / 'face.glb').write_bytes(b'x'); print(a); print(b)")  # fmt: skip
-    env = {**os.environ, "TMPDIR": str(tmp_path)}
-    made = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True)
-    first, second = (Path(line) for line in made.stdout.split())
-    assert first.parent == second.parent and first.parent.parent == tmp_path and first != second
-    assert first.name.startswith("session-") and second.name.startswith("live-")
-    assert list(tmp_path.iterdir()) == []
+def test_a_stopped_server_leaves_no_files_behind(tmp_path):
+    """``python app.py`` keeps Gradio's cache and the sessions' folders in its own folder, removed when it stops by
+    SIGTERM (``docker stop``, Spaces) or Ctrl-C: a trial found the users' previews and downloads left in /tmp."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {key: value for key, value in os.environ.items() if key != "GRADIO_TEMP_DIR"} | {"TMPDIR": str(tmp_path)}
+    app = subprocess.Popen([sys.executable, "app.py", "--port", str(port), "--fit", "none"], cwd=ROOT, env=env,
+                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)  # fmt: skip
+    try:
+        assert any(line.startswith("Running on") for line in app.stdout), "app.py exited before serving"
+        client = gradio_client.Client(f"http://127.0.0.1:{port}/", verbose=False)
+        outputs = client.predict(gradio_client.handle_file(str(EXAMPLE)), True, api_name="/reconstruct")
+        assert "Face 1 of 1" in outputs[-1]
+        (own,) = tmp_path.glob("inversefacenet-*")
+        assert list(own.glob("session-*")) and any((own / "gradio").rglob("*.jpeg"))  # previews, made in it
+    finally:
+        app.send_signal(signal.SIGTERM)
+        code = app.wait(timeout=30)
+    assert code == 128 + signal.SIGTERM
+    assert list(tmp_path.glob("inversefacenet-*")) == [] and not (tmp_path / "gradio").exists()
+
 
 def test_upload_relight_and_download(client, tmp_path):
     outputs = client.predict(gradio_client.handle_file(str(EXAMPLE)), True, api_name="/reconstruct")
