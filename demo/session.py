@@ -22,6 +22,7 @@ from demo.person import person_mask
 from demo.serving import session_folder
 from demo.views import PREVIEW_SIZE, FaceViews, composite, grey_change
 from inversefacenet.images import load_image
+from inversefacenet.lighting import Light
 from inversefacenet.params import EXPRESSION_CONTROLS, FaceParameters
 from inversefacenet.pipeline import FaceResult, Reconstructor, draw_overlay
 from inversefacenet.preprocess import Crop, crop_image
@@ -66,9 +67,14 @@ class Session:
     edits: dict[int, Edit] = field(default_factory=dict, init=False, repr=False)
     """Each face's edit as last previewed: a face chosen again shows it (the app's Reset forgets it; a trial lost its
     edits of one face of a group photo on looking at another)."""
+    lamp: Light = field(default_factory=Light, init=False, repr=False)  # the lamp sliders' values, as shown
     light_rest: np.ndarray = field(default_factory=lambda: np.zeros((9, 3), np.float32), init=False, repr=False)
     """(9, 3) SH the lamp sliders add to their lamp: what their lamp leaves unexplained of the light they started
     from (the recovered light or a preset), so that a slider moved a little moves the light a little."""
+    _lamps: dict[int, tuple[Light, np.ndarray]] = field(default_factory=dict, init=False, repr=False)
+    """Each face's ``lamp`` and ``light_rest`` when its edit was last previewed: the sliders of a face chosen again
+    show the values they were left at (a trial typed an azimuth of -60 and read -61.89 on coming back: the light's
+    own best lamp is not the lamp typed, a coloured one least of all)."""
     folder: Path = field(init=False, repr=False)  # this session's files (3D view, downloads), removed by close()
     display: np.ndarray = field(init=False, repr=False)  # the photo at display size, shrunk once
     _person: np.ndarray | None = field(default=None, init=False, repr=False)  # the display's person mask, made once
@@ -125,6 +131,16 @@ class Session:
         return self.edits.get(self.index) or self.recovered_edit
 
     @property
+    def kept_lamp(self) -> tuple[Light, np.ndarray] | None:
+        """The selected face's ``lamp`` and ``light_rest`` as its edit was last previewed (None before an edit)."""
+        return self._lamps.get(self.index)
+
+    def forget_edit(self) -> None:
+        """Back to the selected face's recovered values (the app's Reset)."""
+        self.edits.pop(self.index, None)
+        self._lamps.pop(self.index, None)
+
+    @property
     def recovered_edit(self) -> Edit:
         params = self.face.params
         names = self.face.model.expression_names
@@ -157,7 +173,7 @@ class Session:
         """Render the edited face (kept as its :attr:`edit`). A light-only edit reuses the cached geometry and albedo
         views."""
         start = time.perf_counter()
-        self.edits[self.index] = edit
+        self.edits[self.index], self._lamps[self.index] = edit, (self.lamp, self.light_rest)
         params = self.parameters(edit)
         skin = self._skin()
         relit, mask = self.views.relit(params, skin)

@@ -419,9 +419,9 @@ def _start(session: Session, with_composite: bool) -> list[Any]:
     edit = session.edit
     choices = [f"Face {i + 1}" for i in range(len(session.faces))]
     expression, pose = (round(v, 3) for v in edit.expression.values()), (round(v, 2) for v in edit.rotation_deg)
-    lamp, session.light_rest = _slider_lamp(edit.sh)
+    session.lamp, session.light_rest = session.kept_lamp or _slider_lamp(edit.sh)  # as left, else the light's own
     preset = _preset_of(edit.sh, session.recovered_edit.sh)
-    controls = [*_light_values(lamp), _table(edit.sh), preset, *expression, *pose]
+    controls = [*_light_values(session.lamp), _table(edit.sh), preset, *expression, *pose]
     return [session, session.overlay(), gr.update(choices=choices, value=choices[session.index]), *controls,
             *_preview(session, edit, with_composite)]  # fmt: skip
 
@@ -579,27 +579,31 @@ def _pick_face(session: Session | None, with_composite: bool, selected: gr.Selec
 
 def _reset(session: Session | None, with_composite: bool) -> list[Any]:
     session = _need(session)
-    session.edits.pop(session.index, None)
+    session.forget_edit()
     return _start(session, with_composite)
 
 
 def _relight(session: Session | None, *values: Any) -> list[Any]:
     # values: the lamp (LIGHT_NAMES), the edits (EDIT_NAMES), with_composite (no docstring: the API would show it)
     session = _need(session)
-    sh, rest = _lamp_sh(session, *values[:5]), values[5:]
+    session.lamp, rest = _slider_light(*values[:5]), values[5:]
+    sh = sh_from_light(session.lamp) + session.light_rest
     edit = _edit(session, sh, tuple(rest[:-1]))
     return [_table(sh), CUSTOM, *_light_only(_preview(session, edit, bool(rest[-1])))]
 
 
-def _lamp_sh(session: Session, azimuth: float, elevation: float, intensity: float, ambient: float,
-             colour: str) -> np.ndarray:  # fmt: skip
-    """(9, 3) SH of the lamp sliders: their lamp plus the rest of the light they started from."""
+def _lamp_sh(session: Session, *lamp: Any) -> np.ndarray:
+    """(9, 3) SH of the lamp sliders' values (LIGHT_NAMES): their lamp plus the rest of the light they started from."""
+    return sh_from_light(_slider_light(*lamp)) + session.light_rest
+
+
+def _slider_light(azimuth: float, elevation: float, intensity: float, ambient: float, colour: str) -> Light:
+    """The lamp the sliders' values set."""
     try:
         rgb = hex_to_rgb(str(colour))
     except ValueError:
         raise user_error(f"The light colour {colour!r} is not a colour: give it like #ffb070.") from None
-    lamp = Light(float(azimuth), float(elevation), float(intensity), float(ambient), rgb)
-    return sh_from_light(lamp) + session.light_rest
+    return Light(float(azimuth), float(elevation), float(intensity), float(ambient), rgb)
 
 
 def _typed_colour(session: Session | None, table: Any, *values: Any) -> Any:
@@ -619,9 +623,9 @@ def _apply_preset(session: Session | None, preset: str, *values: Any) -> Any:
     if preset == CUSTOM:
         return gr.skip()
     chosen = recovered if preset == RECOVERED else preset_sh(preset, recovered)
-    light, session.light_rest = _slider_lamp(chosen)  # a preset matched to a bright photo may pass the sliders too
+    session.lamp, session.light_rest = _slider_lamp(chosen)  # a preset matched to a bright photo may pass the sliders
     edit = _edit(session, chosen, tuple(values[:-1]))
-    return [*_light_values(light), _table(chosen), *_light_only(_preview(session, edit, bool(values[-1])))]
+    return [*_light_values(session.lamp), _table(chosen), *_light_only(_preview(session, edit, bool(values[-1])))]
 
 
 def _edit_table(session: Session | None, table: Any, *values: Any) -> list[Any]:
@@ -638,8 +642,8 @@ def _edit_table(session: Session | None, table: Any, *values: Any) -> list[Any]:
         message = "**A cell of the SH table was not a number: the table shows the light in use again.**"
         kept = [gr.skip()] * (len(LIGHT_NAMES) + 3)  # the lamp, the preset, the relit and composite views
         return [_table(_lamp_sh(session, *lamp)), *kept, message]
-    light, session.light_rest = _slider_lamp(edit.sh)
-    return [gr.skip(), *_light_values(light), CUSTOM, *_light_only(_preview(session, edit, with_composite))]
+    session.lamp, session.light_rest = _slider_lamp(edit.sh)
+    return [gr.skip(), *_light_values(session.lamp), CUSTOM, *_light_only(_preview(session, edit, with_composite))]
 
 
 def _edit_face(session: Session | None, table: Any, *values: Any) -> list[Any]:

@@ -27,6 +27,7 @@ from demo.ui import (
     _light_values,
     _mesh_preview,
     _relight,
+    _reset,
     _show_face,
     _shown_3d,
     _slider_lamp,
@@ -152,6 +153,23 @@ def test_a_face_chosen_again_shows_its_kept_edit_in_every_view_and_the_3d_view(t
         vertices.append(trimesh.load(view(), force="mesh").vertices.copy())  # each written to the same file
     np.testing.assert_allclose(vertices[0], vertices[1], atol=1e-9)
     assert np.abs(vertices[0] - vertices[2]).max() > 1e-3  # the mouth open, not the recovered face
+    session.close()
+
+
+def test_a_face_chosen_again_shows_its_lamp_sliders_as_they_were_left(two_faces):
+    """A trial typed an azimuth of -60, looked at another face and back, and read -61.89 (the sliders were set to
+    the kept light's own best lamp, which includes the rest of the light they started from); Reset forgets it."""
+    session = Session(two_faces.photo, two_faces.faces)
+    lamp = slice(3, 8)  # outputs: session, overlay, choice, lamp (5), SH table, preset, edit sliders, ...
+    shown = _show_face(0, session, False)
+    edits = shown[10 : 10 + len(EXPRESSION_CONTROLS) + 3]
+    typed = [-60.0, 10.0, 0.9, 0.1, shown[lamp][4]]
+    relit = _relight(session, *typed, *edits, False)
+    _show_face(1, session, False)
+    back = _show_face(0, session, False)
+    assert back[lamp] == typed
+    np.testing.assert_allclose(back[8], relit[0], atol=1e-6)  # the same light in the SH table
+    assert _reset(session, False)[lamp] == shown[lamp]
     session.close()
 
 
