@@ -165,6 +165,17 @@ def test_a_forced_webgpu_without_an_adapter_falls_back_to_wasm(browser, site):
     plain.close()
 
 
+def test_a_forced_fp16_network_without_16_bit_shaders_says_why_it_runs_on_wasm(browser, site):
+    """The test browser's software WebGPU has no shader-f16: ?backend=webgpu&model=fp16 runs the fp16 network on wasm
+    and names the missing feature (a trial read "WebGPU is not available" on a browser that has WebGPU)."""
+    page = browser.new_page()
+    page.goto(f"{site}?backend=webgpu&model=fp16")
+    page.evaluate("window.inverseFaceNet.ready")
+    assert page.evaluate("window.inverseFaceNet.backend") == "wasm"
+    assert "no 16-bit shaders (shader-f16), which the fp16 network needs: running on wasm" in page.inner_text("#status")
+    page.close()
+
+
 @pytest.fixture(scope="module")
 def detected():
     detector = LandmarkDetector()

@@ -54,10 +54,13 @@ function isSoftwareAdapter(adapter: Adapter): boolean {
     /swiftshader|llvmpipe|lavapipe|software|basic render|warp/i.test(names);
 }
 
-async function webgpuUsable(needsF16: boolean): Promise<boolean> {
+async function webgpuAdapter(): Promise<Adapter | null> {
   const gpu = (navigator as Navigator & { gpu?: { requestAdapter(): Promise<Adapter | null> } }).gpu;
-  if (!gpu) return false;
-  const adapter = await gpu.requestAdapter().catch(() => null);
+  return gpu ? await gpu.requestAdapter().catch(() => null) : null;
+}
+
+async function webgpuUsable(needsF16: boolean): Promise<boolean> {
+  const adapter = await webgpuAdapter();
   if (adapter === null || isSoftwareAdapter(adapter)) return false; // ?backend=webgpu still forces it
   // an fp16 model on an adapter without shader-f16 silently returned zeros: never pair them
   return !needsF16 || adapter.features.has("shader-f16");
@@ -105,6 +108,17 @@ async function createSession(bytes: Uint8Array, backend: Backend): Promise<ort.I
   }
 }
 
+/** Why a forced WebGPU gave no session, in plain words (a trial read "not available" on a browser that has WebGPU
+ * but not the 16-bit shaders an fp16 network needs). */
+async function whyNoWebgpu(needsF16: boolean): Promise<string> {
+  const adapter = await webgpuAdapter();
+  if (adapter === null) return "WebGPU is not available in this browser";
+  if (needsF16 && !adapter.features.has("shader-f16")) {
+    return "this browser's WebGPU has no 16-bit shaders (shader-f16), which the fp16 network needs";
+  }
+  return "WebGPU could not run the network in this browser";
+}
+
 /** The network file `asked` names (a variant; null: the backend's default, where a default int8 graph that was not
  * exported, for a checkpoint no `python -m export.quantize` ran on, gives way to the float one, with a note). */
 async function fetchVariant(base: string, asked: string | null, backend: Backend): Promise<{ variant: string;
@@ -129,7 +143,7 @@ export async function createNetwork(base: string, asked: string | null, wanted: 
   let [backend, note]: [Backend, string | null] = [first, null];
   let session = await createSession(file.bytes, first);
   if (session === null) { // a forced WebGPU this browser cannot give: wasm, on its own default network unless asked
-    [backend, note] = ["wasm", "WebGPU is not available in this browser: running on wasm"];
+    [backend, note] = ["wasm", `${await whyNoWebgpu(asked === "fp16")}: running on wasm`];
     if (asked === null) file = await fetchVariant(base, asked, backend);
     session = (await createSession(file.bytes, backend))!;
   }
