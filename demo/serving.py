@@ -1,5 +1,5 @@
-"""How many requests the app serves at once, and each one's share of the cores (light: app.py reads it before its
-heavy imports)."""
+"""How many requests the app serves at once, each one's share of the cores, and where the sessions' files lie (light:
+app.py reads it before its heavy imports)."""
 
 from __future__ import annotations
 
