@@ -7,9 +7,9 @@ A folder stands for its image files (jpg, png, webp, bmp, tif, gif). Per face, l
 DIR/<photo>_face<k>/ (k = 1, 2, ...) with params.json, face.obj (+ face.mtl + face_albedo.png), face.ply,
 face.glb and, with --animated, face_animated.glb; and per photo DIR/<photo>_overlay.png (fitted silhouettes and
 iBUG-68 points, each face numbered as its folder). Two photos with the same name get <photo>, <photo>_2, ... With
---json, one JSON object per photo goes to stdout. Errors go to stderr; a bad photo does not stop the others, and
-the exit status is 1 if any failed. MediaPipe's native start-up warnings are kept out of the terminal unless
---verbose is given.
+--json, one JSON object per photo goes to stdout (a failed one's names its error). Errors go to stderr; a bad photo
+does not stop the others, and the exit status is 1 if any failed. MediaPipe's native start-up warnings are kept out
+of the terminal unless --verbose is given.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import contextlib
 import json
 import os
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -154,6 +155,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--no-fit and --fit exclude each other: --no-fit skips the fit")
     try:  # before the minutes-long load, so that a wrong --out costs nothing
         args.out.mkdir(parents=True, exist_ok=True)
+        tempfile.TemporaryFile(dir=args.out).close()  # a folder it cannot write in (a trial: /sys) fails here too
     except OSError as error:
         why = "it is a file" if args.out.is_file() else error.strerror or str(error)
         print(f"error: cannot use --out {args.out} as the output folder: {why}", file=sys.stderr)
@@ -164,9 +166,6 @@ def main(argv: list[str] | None = None) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     """Load the pipeline and reconstruct every photo of the parsed arguments; the exit status."""
-    from tqdm import tqdm
-
-    from inversefacenet.images import IMAGE_SUFFIXES
     from inversefacenet.pipeline import Reconstructor
 
     try:
@@ -176,6 +175,18 @@ def _run(args: argparse.Namespace) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     print(f"using {reconstructor.description}", file=sys.stderr)
+    try:
+        return _run_photos(reconstructor, args)
+    finally:  # MediaPipe's graphs close inside the silenced block: after a run that never used them, their start-up
+        reconstructor.detector.close()  # threads wrote warnings past it as the process ended
+
+
+def _run_photos(reconstructor: Reconstructor, args: argparse.Namespace) -> int:
+    """Reconstruct every photo of the parsed arguments, writing each one's files; the exit status."""
+    from tqdm import tqdm
+
+    from inversefacenet.images import IMAGE_SUFFIXES
+
     photos, empty = _expanded(args.photos)
     for folder in empty:
         print(f"error: {folder} holds no image files ({', '.join(sorted(IMAGE_SUFFIXES))})", file=sys.stderr)
@@ -183,10 +194,15 @@ def _run(args: argparse.Namespace) -> int:
     for photo, name in tqdm(_named(photos), desc="photos", unit="photo", disable=len(photos) < 2, file=sys.stderr):
         try:
             report = _process(reconstructor, photo, args.out, name, args.photo_texture, args.animated)
-        except InputError as error:
+        except (InputError, OSError) as error:  # a bad photo, or its files could not be written (disk full)
             failed += 1
-            message = str(error) if str(photo) in str(error) else f"{photo}: {error}"
+            if isinstance(error, InputError):
+                message = str(error) if str(photo) in str(error) else f"{photo}: {error}"
+            else:
+                message = f"{photo}: could not write {error.filename or 'its files'}: {error.strerror or error}"
             tqdm.write(f"error: {message}", file=sys.stderr)  # on its own line, not inside the progress bar
+            if args.json:  # one object per photo, a failed one's with its error
+                print(json.dumps({"image": str(photo), "error": message}), flush=True)
             continue
         if args.json:
             print(json.dumps(report), flush=True)

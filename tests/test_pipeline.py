@@ -268,15 +268,18 @@ def test_reconstructor_on_the_example_photo(model, detector, tmp_path):
 
 
 def test_cli_keeps_mediapipe_native_log_lines_out_of_the_terminal_unless_verbose(tmp_path):
-    def stderr_of(*extra: str) -> str:
-        command = [sys.executable, "-m", "inversefacenet", EXAMPLE, "--no-fit", "--out", str(tmp_path), *extra]
-        run = subprocess.run(command, capture_output=True, text=True, timeout=300, check=True)
-        return run.stderr
+    """Also when no photo could be read: MediaPipe's graphs, never used, wrote their start-up warnings past the
+    silenced block as the process ended (a trial, with a missing file)."""
+    def stderr_of(*extra: str, photo: str = EXAMPLE) -> str:
+        command = [sys.executable, "-m", "inversefacenet", photo, "--no-fit", "--out", str(tmp_path), *extra]
+        return subprocess.run(command, capture_output=True, text=True, timeout=300).stderr
 
     quiet, verbose = stderr_of(), stderr_of("--verbose")
+    missing = stderr_of(photo=str(tmp_path / "missing.jpg"))
     native = ("W0000", "XNNPACK", "absl::InitializeLog")
     assert any(line in verbose for line in native)  # MediaPipe does write them (so the quiet run is a real check)
     assert not any(line in quiet for line in native), quiet
+    assert "no such file" in missing and not any(line in missing for line in native), missing
     for ours in ("using network", "1 face(s)"):  # Python's own messages still reach the terminal
         assert ours in quiet and ours in verbose
 
@@ -288,7 +291,8 @@ def test_cli_writes_files_reports_json_and_survives_bad_photos(tmp_path, capsys)
     captured = capsys.readouterr()
     assert status == 1
     assert "bad.jpg" in captured.err
-    report = json.loads(captured.out.strip().splitlines()[0])
+    report, failed = (json.loads(line) for line in captured.out.strip().splitlines())  # one object per photo
+    assert failed["image"] == str(bad) and "not an image" in failed["error"]
     assert report["image"] == EXAMPLE and len(report["faces"]) == 1
     face = report["faces"][0]
     assert len(face["landmarks68"]) == 68 and len(face["box"]) == 4
@@ -355,6 +359,8 @@ def test_cli_reads_folders_keeps_same_named_photos_apart_and_checks_out_first(tm
     a_file.write_text("not a folder")
     assert main([EXAMPLE, "--out", str(a_file)]) == 2  # refused before the model loads
     assert "it is a file" in capsys.readouterr().err
+    assert main([EXAMPLE, "--out", "/proc"]) == 2  # a folder it cannot write in (a trial's ran, then crashed)
+    assert "cannot use --out /proc as the output folder" in capsys.readouterr().err
 
 
 def test_cli_names_each_photo_s_outputs_once():
