@@ -200,6 +200,17 @@ def read_session(model: FaceModel, data: dict[str, Any]) -> tuple[FaceParameters
     return frames, np.array([frame["time_s"] for frame in data["frames"]], np.float64)
 
 
+def _in_words(error: Exception) -> str:
+    """Why a session file could not be read, in plain words (a trial saw "KeyError('expression')")."""
+    if isinstance(error, OSError):
+        return f"cannot read it: {error.strerror or error}"
+    if isinstance(error, json.JSONDecodeError):
+        return f"not JSON ({error.msg} at line {error.lineno})"
+    if isinstance(error, KeyError):
+        return f"no {error.args[0]!r} field: not a recorded session, params.json or packed vectors"
+    return str(error)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m inversefacenet.animate", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
@@ -212,12 +223,16 @@ def main(argv: list[str] | None = None) -> int:
         frames, times = read_session(model, json.loads(args.session.read_text()))
         glb = animated_glb(model, frames, times)
     except (OSError, ValueError, KeyError, TypeError) as error:
-        print(f"error: {args.session}: {error!r}", file=sys.stderr)
+        print(f"error: {args.session}: {_in_words(error)}", file=sys.stderr)
         return 2
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_bytes(glb)
-    if args.json is not None:
-        args.json.write_text(json.dumps(session_dict(model, frames, np.zeros(1) if times is None else times)))
+    try:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_bytes(glb)
+        if args.json is not None:
+            args.json.write_text(json.dumps(session_dict(model, frames, np.zeros(1) if times is None else times)))
+    except OSError as error:
+        print(f"error: cannot write {error.filename or args.out}: {error.strerror or error}", file=sys.stderr)
+        return 2
     print(
         f"{args.out}: {frames.batch_size} frame(s), {model.n_expression} morph targets, {len(glb) / 1e6:.1f} MB",
         file=sys.stderr,

@@ -193,6 +193,22 @@ def test_command_line_writes_the_glb_and_the_frames(model, session, tmp_path):
     assert main([str(tmp_path / "missing.json"), "--out", str(tmp_path / "x.glb")]) == 2
 
 
+def test_command_line_says_in_plain_words_what_is_wrong(session, tmp_path, capsys):
+    """A trial read "KeyError('expression')", and a traceback for a GLB it could not write."""
+    wrong, broken, good = tmp_path / "wrong.json", tmp_path / "broken.json", tmp_path / "good.json"
+    wrong.write_text(json.dumps({"sh": 1}))
+    broken.write_text("nope")
+    good.write_text(json.dumps({"times_s": TIMES.tolist(), "parameters": session[0].pack().tolist()}))
+    cases = [(tmp_path / "missing.json", "cannot read it: No such file or directory"), (broken, "not JSON"),
+             (wrong, "no 'expression' field: not a recorded session, params.json or packed vectors")]  # fmt: skip
+    for path, words in cases:
+        assert main([str(path), "--out", str(tmp_path / "x.glb")]) == 2
+        assert capsys.readouterr().err.startswith(f"error: {path}: {words}")
+    (tmp_path / "taken").write_text("a file, not a folder")
+    assert main([str(good), "--out", str(tmp_path / "taken" / "x.glb")]) == 2
+    assert capsys.readouterr().err.startswith(f"error: cannot write {tmp_path / 'taken'}")
+
+
 @pytest.fixture(scope="module")
 def three_page():
     if CHROMIUM is None or not THREE.is_dir():
