@@ -35,6 +35,7 @@ from inversefacenet.fitting import (
     fit,
     grey_light,
     is_grey,
+    warm_up,
 )
 from inversefacenet.images import load_image
 from inversefacenet.landmark_offsets import measured_offsets
@@ -238,6 +239,8 @@ class Reconstructor:
         self.correct_landmarks = correct_landmarks
         self.upright = upright
         self.camera = predictor.config.camera if predictor else DEFAULT_CAMERA  # the fit works in the same one
+        if fit_mode is not None:
+            warm_up(model, self.camera)
         network = None
         if predictor:
             config = predictor.config
