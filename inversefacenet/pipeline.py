@@ -22,7 +22,7 @@ from inversefacenet import photo_texture
 from inversefacenet.animate import animated_glb, frame_dict
 from inversefacenet.checkpoint import DEFAULT_CHECKPOINT, to_parameters
 from inversefacenet.detection import DetectedFace, LandmarkDetector
-from inversefacenet.errors import NoFaceError
+from inversefacenet.errors import InputError, NoFaceError
 from inversefacenet.export import TEXTURE_SIZE, bake_face_texture, export_face
 from inversefacenet.facemodel.model import MESH_POINTS, FaceModel
 from inversefacenet.fitting import (
@@ -100,6 +100,7 @@ class FaceResult:
     _texture: np.ndarray | None = field(default=None, repr=False)  # baked albedo, shared by OBJ and GLB
     skin: np.ndarray | None = field(default=None, repr=False)  # (V, 3) de-lit photo albedo replacing the model's
     grey: bool = False  # the face is grey in its photo (black and white): the model albedo shows desaturated
+    photo_size: tuple[int, int] | None = None  # (H, W) px of the photo it was found in (as decoded)
 
     @property
     def evaluation(self) -> Evaluation:
@@ -157,10 +158,17 @@ class FaceResult:
         albedo = np.clip(self.model.albedo(self.params.albedo)[0], 0, 1)
         return desaturated(albedo) if self.grey else albedo
 
-    def with_photo_texture(self, photo: np.ndarray) -> FaceResult:
-        """This face wearing the person's own skin, de-lit from ``photo`` (the (H, W, 3) uint8 image it came from;
-        :mod:`inversefacenet.photo_texture`): the texture of its OBJ/GLB exports, the per-vertex albedo of its PLY."""
-        texture = photo_texture.for_face(self, photo)  # at 512 px: a face in a photo rarely has more detail
+    def with_photo_texture(self, photo: object) -> FaceResult:
+        """This face wearing the person's own skin, de-lit from ``photo`` (the photo it came from, in any form
+        :func:`load_image` reads; :mod:`inversefacenet.photo_texture`): the texture of its OBJ/GLB exports, the
+        per-vertex albedo of its PLY. InputError for a photo of another size (a trial passed a path, and got an
+        AttributeError, and another photo, and got a meaningless texture without a word)."""
+        image = load_image(photo)
+        if self.photo_size is not None and image.shape[:2] != self.photo_size:
+            (height, width), (found_h, found_w) = image.shape[:2], self.photo_size
+            raise InputError(f"the photo texture is de-lit from the photo this face was found in ({found_w} x "
+                             f"{found_h} px); this photo is {width} x {height} px")  # fmt: skip
+        texture = photo_texture.for_face(self, image)  # at 512 px: a face in a photo rarely has more detail
         atlas = cv2.resize(texture.texture_uint8(), (TEXTURE_SIZE, TEXTURE_SIZE), interpolation=cv2.INTER_LINEAR)
         return replace(self, _texture=atlas, skin=texture.vertex_albedo.astype(np.float32))
 
@@ -411,7 +419,7 @@ class Reconstructor:
         if grey:  # the fit's rule, also for the network's light (and a fit too short to solve it)
             params = replace(params, sh=grey_light(params.sh))
         return FaceResult(params=params, model=self.model, crop=crop, detected_landmarks=face.landmarks, ms=timings,
-                          camera=self.camera, grey=grey, _evaluation=evaluation,
+                          camera=self.camera, grey=grey, photo_size=image.shape[:2], _evaluation=evaluation,
                           _photo=(image, fit_points) if evaluation is None else None)  # fmt: skip
 
     def _fit_points(self, landmarks: np.ndarray, initial: FaceParameters | None) -> np.ndarray:

@@ -17,7 +17,7 @@ import torch
 import trimesh
 from PIL import Image
 
-from inversefacenet import FaceParameters, NoFaceError, Reconstructor, pipeline
+from inversefacenet import FaceParameters, InputError, NoFaceError, Reconstructor, pipeline
 from inversefacenet.checkpoint import DEFAULT_CHECKPOINT, CheckpointError, NetworkConfig, Predictor, save_checkpoint
 from inversefacenet.cli import _named, main
 from inversefacenet.detection import LandmarkDetector
@@ -265,6 +265,9 @@ def test_reconstructor_on_the_example_photo(model, detector, tmp_path):
     assert image[20:44, 40:52].mean() > image[20:44, 12:24].mean() + 20  # lit from the viewer's right
     own = face.with_photo_texture(load_image(EXAMPLE))
     assert np.abs(own.render(64).astype(float) - face.render(64)).mean() > 1  # the photo's own skin, not the model's
+    assert np.array_equal(face.with_photo_texture(EXAMPLE).skin, own.skin)  # a path, as the reconstructor takes it
+    with pytest.raises(InputError, match=r"found in \(512 x 512 px\); this photo is 100 x 80 px"):
+        face.with_photo_texture(np.zeros((80, 100, 3), np.uint8))  # not this face's photo
 
 
 def test_cli_keeps_mediapipe_native_log_lines_out_of_the_terminal_unless_verbose(tmp_path):
