@@ -18,7 +18,7 @@ import sys
 import time
 from pathlib import Path
 
-from demo.serving import CONCURRENCY, network_threads, process_folder
+from demo.serving import CONCURRENCY, gradio_cache_in_process_folder, network_threads
 
 _IMPORTED = time.perf_counter()
 
@@ -52,13 +52,10 @@ def limit_malloc_arenas(count: int = 2) -> None:
         pass
 
 
-def keep_files_in_process_folder() -> None:
-    """Gradio's cache (uploads, previews, downloads) in the process's own folder (unless ``GRADIO_TEMP_DIR`` is set),
-    and SIGTERM made a normal exit, so that the users' photos and results go when the server stops: after a stop
-    by SIGTERM (what ``docker stop`` and Spaces send) a trial found its session folders left, and after Ctrl-C
-    too Gradio's cache kept every preview of every session (the users' relit photos). uvicorn hands the signal to
-    this handler once it has shut down."""
-    os.environ.setdefault("GRADIO_TEMP_DIR", str(process_folder() / "gradio"))
+def exit_normally_on_sigterm() -> None:
+    """SIGTERM (what ``docker stop`` and Spaces send) made a normal exit, which removes the process's folder of
+    users' files (``demo.serving.process_folder``): a trial found them left. uvicorn hands the signal on to this
+    handler once it has shut down."""
     signal.signal(signal.SIGTERM, lambda number, frame: sys.exit(128 + number))
 
 
@@ -78,7 +75,8 @@ def main(argv: list[str] | None = None) -> None:
         parser.error(f"--concurrency must be at least 1, got {args.concurrency}")
     limit_malloc_arenas()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    keep_files_in_process_folder()
+    gradio_cache_in_process_folder()
+    exit_normally_on_sigterm()
 
     import gradio as gr
     import uvicorn

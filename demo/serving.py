@@ -4,6 +4,7 @@ app.py reads it before its heavy imports)."""
 from __future__ import annotations
 
 import atexit
+import os
 import shutil
 import tempfile
 from functools import cache
@@ -28,6 +29,13 @@ def session_folder(kind: str) -> Path:
     session's ``close()`` removes its folder when Gradio expires it, but a server stopped before then left them
     behind (225 folders, 2 GB, in /tmp of one test machine)."""
     return Path(tempfile.mkdtemp(prefix=f"{kind}-", dir=process_folder()))
+
+
+def gradio_cache_in_process_folder() -> None:
+    """Gradio's cache (uploads, previews, downloads) in :func:`process_folder`, unless ``GRADIO_TEMP_DIR`` is set:
+    call before Gradio is imported. After a stop, Gradio's own /tmp/gradio kept every preview of every session (the
+    users' relit photos)."""
+    os.environ.setdefault("GRADIO_TEMP_DIR", str(process_folder() / "gradio"))
 
 
 @cache

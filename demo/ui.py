@@ -419,11 +419,20 @@ def _start(session: Session, with_composite: bool) -> list[Any]:
     edit = session.edit
     choices = [f"Face {i + 1}" for i in range(len(session.faces))]
     expression, pose = (round(v, 3) for v in edit.expression.values()), (round(v, 2) for v in edit.rotation_deg)
-    session.lamp, session.light_rest = session.kept_lamp or _slider_lamp(edit.sh)  # as left, else the light's own
+    session.lamp, session.light_rest = _kept_lamp(session, edit.sh)
     preset = _preset_of(edit.sh, session.recovered_edit.sh)
     controls = [*_light_values(session.lamp), _table(edit.sh), preset, *expression, *pose]
     return [session, session.overlay(), gr.update(choices=choices, value=choices[session.index]), *controls,
             *_preview(session, edit, with_composite)]  # fmt: skip
+
+
+def _kept_lamp(session: Session, sh: np.ndarray) -> tuple[Light, np.ndarray]:
+    """The lamp sliders' values and rest for the selected face's light ``sh`` (9, 3): as they were left when they
+    still make that light, else the light's own best lamp (a script's /edit sets the light without the sliders)."""
+    kept = session.kept_lamp
+    if kept is not None and np.allclose(_lamp_sh(kept[1], kept[0]), sh, rtol=0, atol=1e-4):
+        return kept
+    return _slider_lamp(sh)
 
 
 def _preset_of(sh: np.ndarray, recovered: np.ndarray) -> str:
@@ -587,14 +596,14 @@ def _relight(session: Session | None, *values: Any) -> list[Any]:
     # values: the lamp (LIGHT_NAMES), the edits (EDIT_NAMES), with_composite (no docstring: the API would show it)
     session = _need(session)
     session.lamp, rest = _slider_light(*values[:5]), values[5:]
-    sh = sh_from_light(session.lamp) + session.light_rest
+    sh = _lamp_sh(session.light_rest, session.lamp)
     edit = _edit(session, sh, tuple(rest[:-1]))
     return [_table(sh), CUSTOM, *_light_only(_preview(session, edit, bool(rest[-1])))]
 
 
-def _lamp_sh(session: Session, *lamp: Any) -> np.ndarray:
-    """(9, 3) SH of the lamp sliders' values (LIGHT_NAMES): their lamp plus the rest of the light they started from."""
-    return sh_from_light(_slider_light(*lamp)) + session.light_rest
+def _lamp_sh(rest: np.ndarray, lamp: Light) -> np.ndarray:
+    """(9, 3) SH of the lamp sliders: their lamp plus the ``rest`` (9, 3) of the light they started from."""
+    return sh_from_light(lamp) + rest
 
 
 def _slider_light(azimuth: float, elevation: float, intensity: float, ambient: float, colour: str) -> Light:
@@ -613,7 +622,8 @@ def _typed_colour(session: Session | None, table: Any, *values: Any) -> Any:
     if session is None:  # the colour put back with the controls when a photo has no face
         return gr.skip()
     shown = _edit(session, table, tuple(values[5:-1])).sh
-    return gr.skip() if np.allclose(_lamp_sh(session, *values[:5]), shown, atol=1e-4) else _relight(session, *values)
+    typed = _lamp_sh(session.light_rest, _slider_light(*values[:5]))
+    return gr.skip() if np.allclose(typed, shown, atol=1e-4) else _relight(session, *values)
 
 
 def _apply_preset(session: Session | None, preset: str, *values: Any) -> Any:
@@ -641,7 +651,7 @@ def _edit_table(session: Session | None, table: Any, *values: Any) -> list[Any]:
     except gr.Error:
         message = "**A cell of the SH table was not a number: the table shows the light in use again.**"
         kept = [gr.skip()] * (len(LIGHT_NAMES) + 3)  # the lamp, the preset, the relit and composite views
-        return [_table(_lamp_sh(session, *lamp)), *kept, message]
+        return [_table(_lamp_sh(session.light_rest, _slider_light(*lamp))), *kept, message]
     session.lamp, session.light_rest = _slider_lamp(edit.sh)
     return [gr.skip(), *_light_values(session.lamp), CUSTOM, *_light_only(_preview(session, edit, with_composite))]
 

@@ -188,6 +188,8 @@ def _frame_parameters(model: FaceModel, frame: dict[str, Any]) -> FaceParameters
 def read_session(model: FaceModel, data: dict[str, Any]) -> tuple[FaceParameters, np.ndarray | None]:
     """Frames and times (s) from JSON: a session (:func:`session_dict`), params.json (one frame, no
     times), or packed vectors ``{"times_s": [N], "parameters": [N][P]}`` in ``model.layout``'s order."""
+    if not isinstance(data, dict):
+        raise ValueError("not a JSON object: not a recorded session, params.json or packed vectors")
     sha = data.get("face_model_sha256", model.sha256)
     if sha != model.sha256:
         raise ValueError(f"parameters of another face model (sha256 {sha[:12]}..., this one {model.sha256[:12]}...)")
@@ -231,7 +233,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.json is not None:
             args.json.write_text(json.dumps(session_dict(model, frames, np.zeros(1) if times is None else times)))
     except OSError as error:
-        print(f"error: cannot write {error.filename or args.out}: {error.strerror or error}", file=sys.stderr)
+        taken = isinstance(error, (FileExistsError, NotADirectoryError))  # a file where a folder should be
+        where, why = (args.out, "a file is in the way of its folder") if taken else (
+            error.filename or args.out, error.strerror or str(error))
+        print(f"error: cannot write {where}: {why}", file=sys.stderr)
         return 2
     print(
         f"{args.out}: {frames.batch_size} frame(s), {model.n_expression} morph targets, {len(glb) / 1e6:.1f} MB",

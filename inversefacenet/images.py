@@ -61,8 +61,11 @@ def load_image(source: Any, max_pixels: int | None = None) -> np.ndarray:
             raise InputError(f"no such file: {path}")
         if path.stat().st_size == 0:
             raise InputError(f"{path} is empty (0 bytes)")
-        with path.open("rb") as handle:
-            return _decode(handle, max_pixels, name=str(path))
+        try:
+            with path.open("rb") as handle:
+                return _decode(handle, max_pixels, name=str(path))
+        except OSError as error:  # not the photo's content (that is an InputError): the file could not be read
+            raise InputError(f"cannot read {path}: {error.strerror or error}") from None
     if callable(getattr(source, "read", None)):
         return _from_file_object(source, max_pixels)
     raise InputError(

@@ -3,13 +3,13 @@ import os
 import numpy as np
 import pytest
 
-from demo.serving import process_folder
+from demo.serving import gradio_cache_in_process_folder
 from inversefacenet import FaceModel, FaceParameters
 from inversefacenet.render.renderer import render, to_uint8
 
 # The app servers the tests start write Gradio's cache (uploads, previews) into this run's own folder, removed at
 # its end, as app.py does (before, every run added to /tmp/gradio: 766 MB on one test machine).
-os.environ.setdefault("GRADIO_TEMP_DIR", str(process_folder() / "gradio"))
+gradio_cache_in_process_folder()
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

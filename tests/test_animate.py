@@ -199,14 +199,18 @@ def test_command_line_says_in_plain_words_what_is_wrong(session, tmp_path, capsy
     wrong.write_text(json.dumps({"sh": 1}))
     broken.write_text("nope")
     good.write_text(json.dumps({"times_s": TIMES.tolist(), "parameters": session[0].pack().tolist()}))
+    listed = tmp_path / "listed.json"
+    listed.write_text("[]")
     cases = [(tmp_path / "missing.json", "cannot read it: No such file or directory"), (broken, "not JSON"),
-             (wrong, "no 'expression' field: not a recorded session, params.json or packed vectors")]  # fmt: skip
+             (wrong, "no 'expression' field: not a recorded session, params.json or packed vectors"),
+             (listed, "not a JSON object")]  # fmt: skip
     for path, words in cases:
         assert main([str(path), "--out", str(tmp_path / "x.glb")]) == 2
         assert capsys.readouterr().err.startswith(f"error: {path}: {words}")
     (tmp_path / "taken").write_text("a file, not a folder")
-    assert main([str(good), "--out", str(tmp_path / "taken" / "x.glb")]) == 2
-    assert capsys.readouterr().err.startswith(f"error: cannot write {tmp_path / 'taken'}")
+    out = tmp_path / "taken" / "x.glb"
+    assert main([str(good), "--out", str(out)]) == 2
+    assert capsys.readouterr().err.startswith(f"error: cannot write {out}: a file is in the way of its folder")
 
 
 @pytest.fixture(scope="module")

@@ -10,6 +10,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 import zipfile
 from pathlib import Path
 
@@ -119,21 +120,27 @@ def test_a_stopped_server_leaves_no_files_behind(tmp_path):
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    env = {key: value for key, value in os.environ.items() if key != "GRADIO_TEMP_DIR"} | {"TMPDIR": str(tmp_path)}
-    app = subprocess.Popen([sys.executable, "app.py", "--port", str(port), "--fit", "none"], cwd=ROOT, env=env,
-                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)  # fmt: skip
+    temporary, log = tmp_path / "tmp", tmp_path / "app.log"
+    temporary.mkdir()
+    env = {key: value for key, value in os.environ.items() if key != "GRADIO_TEMP_DIR"} | {"TMPDIR": str(temporary)}
+    with log.open("w") as output:
+        app = subprocess.Popen([sys.executable, "app.py", "--port", str(port), "--fit", "none"], cwd=ROOT, env=env,
+                               stdout=output, stderr=subprocess.STDOUT)  # fmt: skip
     try:
-        assert any(line.startswith("Running on") for line in app.stdout), "app.py exited before serving"
+        deadline = time.monotonic() + 180
+        while "Running on" not in log.read_text() and app.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert "Running on" in log.read_text(), f"app.py did not start serving:\n{log.read_text()[-2000:]}"
         client = gradio_client.Client(f"http://127.0.0.1:{port}/", verbose=False)
         outputs = client.predict(gradio_client.handle_file(str(EXAMPLE)), True, api_name="/reconstruct")
         assert "Face 1 of 1" in outputs[-1]
-        (own,) = tmp_path.glob("inversefacenet-*")
+        (own,) = temporary.glob("inversefacenet-*")
         assert list(own.glob("session-*")) and any((own / "gradio").rglob("*.jpeg"))  # previews, made in it
     finally:
         app.send_signal(signal.SIGTERM)
         code = app.wait(timeout=30)
-    assert code == 128 + signal.SIGTERM
-    assert list(tmp_path.glob("inversefacenet-*")) == [] and not (tmp_path / "gradio").exists()
+    assert code == 128 + signal.SIGTERM, log.read_text()[-2000:]
+    assert list(temporary.glob("inversefacenet-*")) == [] and not (temporary / "gradio").exists()
 
 
 def test_upload_relight_and_download(client, tmp_path):

@@ -22,6 +22,7 @@ from demo.ui import (
     MAX_UPLOAD_MB,
     NO_PHOTO,
     PhotoLoader,
+    _edit_face,
     _edit_table,
     _fit_words,
     _light_values,
@@ -169,6 +170,11 @@ def test_a_face_chosen_again_shows_its_lamp_sliders_as_they_were_left(two_faces)
     back = _show_face(0, session, False)
     assert back[lamp] == typed
     np.testing.assert_allclose(back[8], relit[0], atol=1e-6)  # the same light in the SH table
+    table = np.asarray(relit[0], np.float32) * 0.8  # a script's /edit: the light alone, the sliders left as they are
+    _edit_face(session, table, *edits, False)
+    _show_face(1, session, False)
+    back = _show_face(0, session, False)
+    assert back[lamp] == _light_values(_slider_lamp(table)[0])  # the sliders make the light shown, not the last
     assert _reset(session, False)[lamp] == shown[lamp]
     session.close()
 

@@ -125,6 +125,19 @@ def test_truncated_file_raises_input_error():
         load_image(data[: len(data) // 2])
 
 
+def test_a_file_that_cannot_be_read_says_so(tmp_path, monkeypatch):
+    """Not an error of the photo's content: the CLI called a photo it had no permission to read a failed write."""
+    photo = tmp_path / "locked.png"
+    Image.fromarray(gradient(32, 32)).save(photo)
+
+    def refused(self, *args, **kwargs):
+        raise PermissionError(13, "Permission denied", str(self))
+
+    monkeypatch.setattr(type(photo), "open", refused)
+    with pytest.raises(InputError, match=f"cannot read {photo}: Permission denied"):
+        load_image(photo)
+
+
 def block_means(rgb: np.ndarray, factor: int) -> np.ndarray:
     height, width = rgb.shape[0] // factor * factor, rgb.shape[1] // factor * factor
     blocks = rgb[:height, :width].reshape(height // factor, factor, width // factor, factor, 3)
