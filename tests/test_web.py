@@ -153,27 +153,31 @@ def test_query_parameters_the_page_cannot_honour_say_so_in_plain_words(browser, 
     page.close()
 
 
+def status_on_wasm(browser, url: str) -> str:
+    """The page at ``url`` (a forced WebGPU) once ready: it runs on wasm; its status line, which says why."""
+    page = browser.new_page()
+    page.goto(url)
+    page.evaluate("window.inverseFaceNet.ready")
+    assert page.evaluate("window.inverseFaceNet.backend") == "wasm"
+    status = page.inner_text("#status")
+    page.close()
+    return status
+
+
 def test_a_forced_webgpu_without_an_adapter_falls_back_to_wasm(browser, site):
     """Chromium without --enable-unsafe-webgpu has no adapter: ?backend=webgpu runs on wasm and says why (before, the
     page stopped: "Failed to get GPU adapter")."""
     plain = browser.browser_type.launch(executable_path=CHROMIUM, args=[a for a in FLAGS if "webgpu" not in a])
-    page = plain.new_page()
-    page.goto(f"{site}?backend=webgpu")
-    page.evaluate("window.inverseFaceNet.ready")
-    assert page.evaluate("window.inverseFaceNet.backend") == "wasm"
-    assert "WebGPU is not available in this browser: running on wasm" in page.inner_text("#status")
+    status = status_on_wasm(plain, f"{site}?backend=webgpu")
     plain.close()
+    assert "WebGPU is not available in this browser: running on wasm" in status
 
 
 def test_a_forced_fp16_network_without_16_bit_shaders_says_why_it_runs_on_wasm(browser, site):
     """The test browser's software WebGPU has no shader-f16: ?backend=webgpu&model=fp16 runs the fp16 network on wasm
     and names the missing feature (a trial read "WebGPU is not available" on a browser that has WebGPU)."""
-    page = browser.new_page()
-    page.goto(f"{site}?backend=webgpu&model=fp16")
-    page.evaluate("window.inverseFaceNet.ready")
-    assert page.evaluate("window.inverseFaceNet.backend") == "wasm"
-    assert "no 16-bit shaders (shader-f16), which the fp16 network needs: running on wasm" in page.inner_text("#status")
-    page.close()
+    status = status_on_wasm(browser, f"{site}?backend=webgpu&model=fp16")
+    assert "no 16-bit shaders (shader-f16), which the fp16 network needs: running on wasm" in status
 
 
 @pytest.fixture(scope="module")
