@@ -6,10 +6,11 @@
 A folder stands for its image files (jpg, png, webp, bmp, tif, gif). Per face, largest first, it writes
 DIR/<photo>_face<k>/ (k = 1, 2, ...) with params.json, face.obj (+ face.mtl + face_albedo.png), face.ply,
 face.glb and, with --animated, face_animated.glb; and per photo DIR/<photo>_overlay.png (fitted silhouettes and
-iBUG-68 points, each face numbered as its folder). Two photos with the same name get <photo>, <photo>_2, ... With
---json, one JSON object per photo goes to stdout (a failed one's names its error). Errors go to stderr; a bad photo
-does not stop the others, and the exit status is 1 if any failed. MediaPipe's native start-up warnings are kept out
-of the terminal unless --verbose is given.
+iBUG-68 points, each face numbered as its folder). Two photos with the same name get <photo>, <photo>_2, ... An
+earlier run's files for a photo that this run does not write again (face_animated.glb, the folders of faces no
+longer found) are removed. With --json, one JSON object per photo goes to stdout (a failed one's names its error).
+Errors go to stderr; a bad photo does not stop the others, and the exit status is 1 if any failed. MediaPipe's native
+start-up warnings are kept out of the terminal unless --verbose is given.
 """
 
 from __future__ import annotations
@@ -44,6 +45,26 @@ def _write_face(face: FaceResult, folder: Path, source: dict[str, object], anima
     if animated:
         files["animated_glb"] = face.export_animated(folder / "face_animated.glb")
     return {name: str(path) for name, path in files.items()}
+
+
+FACE_FILES = ("params.json", "face.obj", "face.mtl", "face_albedo.png", "face.ply", "face.glb", "face_animated.glb")
+"""What :func:`_write_face` may write in a face's folder."""
+
+
+def _remove_stale(out: Path, name: str, faces: int, animated: bool) -> None:
+    """An earlier run's files for this photo that this run did not write again: the animated GLBs without
+    ``animated``, the folders of faces past ``faces`` (the CLI's own file names only, and a folder they leave
+    empty). A trial found an old animated GLB beside new parameters it no longer matched."""
+    if not animated:
+        for k in range(1, faces + 1):
+            (out / f"{name}_face{k}" / "face_animated.glb").unlink(missing_ok=True)
+    k = faces + 1
+    while (folder := out / f"{name}_face{k}").is_dir():
+        for file in FACE_FILES:
+            (folder / file).unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # not empty: the user's own files stay
+            folder.rmdir()
+        k += 1
 
 
 def _named(photos: list[Path]) -> list[tuple[Path, str]]:
@@ -99,6 +120,7 @@ def _process(reconstructor: Reconstructor, photo: Path, out: Path, name: str, ph
             "loose_fit": face.loose_fit,
             "photometric_rmse": round(face.photometric_rmse, 3),
         })  # fmt: skip
+    _remove_stale(out, name, len(faces), animated)
     reduced = {"reduced_by": round(to_file, 4)} if to_file != 1 else {}  # the overlay and the fit saw it reduced
     return {"image": str(photo), **reduced, "faces": report}
 

@@ -328,6 +328,21 @@ def test_cli_exports_the_photo_texture(tmp_path, capsys):
     assert len(animated.meshes[0].primitives[0].targets) == 52
 
 
+def test_cli_run_again_into_the_same_folder_leaves_no_stale_files(tmp_path, capsys):
+    """A trial ran with --animated, then without: the old animated GLB stayed beside parameters it no longer matched;
+    a face the earlier run found and this one did not kept its folder. The user's own files stay."""
+    out = tmp_path / "out"
+    assert main([EXAMPLE, "--out", str(out), "--no-fit", "--animated"]) == 0
+    face, stale = out / "astronaut_face1", out / "astronaut_face2"
+    assert (face / "face_animated.glb").is_file()
+    shutil.copytree(face, stale)  # as if an earlier run had found a second face
+    (stale / "notes.txt").write_text("mine")
+    assert main([EXAMPLE, "--out", str(out), "--no-fit"]) == 0
+    capsys.readouterr()
+    assert not (face / "face_animated.glb").exists() and (face / "face.glb").is_file()
+    assert [path.name for path in stale.iterdir()] == ["notes.txt"]
+
+
 def test_cli_reports_a_reduced_photo_in_the_file_s_own_pixels(tmp_path, capsys, monkeypatch):
     """A photo over the working size is reconstructed reduced; its box and points are still the file's pixels."""
     large = tmp_path / "large.jpg"
