@@ -42,6 +42,15 @@ class Edit:
     rotation_deg: tuple[float, float, float]  # pitch, yaw, roll
 
 
+@dataclass(frozen=True)
+class KeptEdit:
+    """A face's edit as last previewed, with the lamp sliders' values and rest that made its light."""
+
+    edit: Edit
+    lamp: Light
+    light_rest: np.ndarray  # (9, 3)
+
+
 @dataclass
 class Preview:
     relit: np.ndarray
@@ -64,17 +73,15 @@ class Session:
     _geometry_views: tuple[np.ndarray, np.ndarray] | None = field(default=None, init=False, repr=False)
     photo_texture: bool = field(default=False, init=False)  # show and export the person's de-lit skin
     _textured: dict[int, FaceResult] = field(default_factory=dict, init=False, repr=False)  # per face, made once
-    edits: dict[int, Edit] = field(default_factory=dict, init=False, repr=False)
+    _kept: dict[int, KeptEdit] = field(default_factory=dict, init=False, repr=False)
     """Each face's edit as last previewed: a face chosen again shows it (the app's Reset forgets it; a trial lost its
-    edits of one face of a group photo on looking at another)."""
+    edits of one face of a group photo on looking at another), its lamp sliders as they were left (a trial typed an
+    azimuth of -60 and read -61.89 on coming back: the light's own best lamp is not the lamp typed, a coloured one
+    least of all)."""
     lamp: Light = field(default_factory=Light, init=False, repr=False)  # the lamp sliders' values, as shown
     light_rest: np.ndarray = field(default_factory=lambda: np.zeros((9, 3), np.float32), init=False, repr=False)
     """(9, 3) SH the lamp sliders add to their lamp: what their lamp leaves unexplained of the light they started
     from (the recovered light or a preset), so that a slider moved a little moves the light a little."""
-    _lamps: dict[int, tuple[Light, np.ndarray]] = field(default_factory=dict, init=False, repr=False)
-    """Each face's ``lamp`` and ``light_rest`` when its edit was last previewed: the sliders of a face chosen again
-    show the values they were left at (a trial typed an azimuth of -60 and read -61.89 on coming back: the light's
-    own best lamp is not the lamp typed, a coloured one least of all)."""
     folder: Path = field(init=False, repr=False)  # this session's files (3D view, downloads), removed by close()
     display: np.ndarray = field(init=False, repr=False)  # the photo at display size, shrunk once
     _person: np.ndarray | None = field(default=None, init=False, repr=False)  # the display's person mask, made once
@@ -128,17 +135,18 @@ class Session:
     @property
     def edit(self) -> Edit:
         """The selected face's edit as last previewed, or its recovered values."""
-        return self.edits.get(self.index) or self.recovered_edit
+        kept = self._kept.get(self.index)
+        return self.recovered_edit if kept is None else kept.edit
 
     @property
     def kept_lamp(self) -> tuple[Light, np.ndarray] | None:
         """The selected face's ``lamp`` and ``light_rest`` as its edit was last previewed (None before an edit)."""
-        return self._lamps.get(self.index)
+        kept = self._kept.get(self.index)
+        return None if kept is None else (kept.lamp, kept.light_rest)
 
     def forget_edit(self) -> None:
         """Back to the selected face's recovered values (the app's Reset)."""
-        self.edits.pop(self.index, None)
-        self._lamps.pop(self.index, None)
+        self._kept.pop(self.index, None)
 
     @property
     def recovered_edit(self) -> Edit:
@@ -173,7 +181,7 @@ class Session:
         """Render the edited face (kept as its :attr:`edit`). A light-only edit reuses the cached geometry and albedo
         views."""
         start = time.perf_counter()
-        self.edits[self.index], self._lamps[self.index] = edit, (self.lamp, self.light_rest)
+        self._kept[self.index] = KeptEdit(edit, self.lamp, self.light_rest)
         params = self.parameters(edit)
         skin = self._skin()
         relit, mask = self.views.relit(params, skin)

@@ -142,7 +142,7 @@ def _panel(label: str, elem_id: str) -> PreviewImage:
 def _on_face_shown(fn: Callable[..., Any]) -> Callable[..., Any]:
     """``fn(session, *values)`` for an edit whose last input is the face choice its controls were shown with: an edit
     of the face just left (a slider event overtaken by a face choice) is skipped, not applied to the face now shown
-    and kept as its edit (:attr:`Session.edits`). A choice of None (a script that leaves it out): the face shown."""
+    and kept as its edit (:attr:`Session.edit`). A choice of None (a script that leaves it out): the face shown."""
 
     @functools.wraps(fn)
     def guarded(session: Session | None, *values: Any) -> Any:
