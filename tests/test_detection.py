@@ -36,6 +36,13 @@ def portrait() -> np.ndarray:
     return cv2.resize(load_image(EXAMPLE), (256, 256), interpolation=cv2.INTER_AREA)
 
 
+def shrunk(side: int) -> np.ndarray:
+    """The example at side x side px."""
+    import cv2
+
+    return cv2.resize(load_image(EXAMPLE), (side, side), interpolation=cv2.INTER_AREA)
+
+
 def grid(portrait: np.ndarray) -> np.ndarray:
     """1024 x 768: twelve copies of the portrait (the issue's case: 2 found before)."""
     return np.tile(portrait, (3, 4, 1))
@@ -160,6 +167,16 @@ def test_a_group_photo_turned_upside_down_gives_its_faces_with_their_meshes_in_p
     assert len(upright) == 5 and len(faces) in (4, 5)  # the fifth is at the edge of reach: found in some runs
     assert (errors.min(axis=1) < 3).all()
     assert len(set(errors.argmin(axis=1))) == len(faces)
+
+
+@pytest.mark.parametrize("side", [48, 60])
+def test_an_upright_face_too_small_to_find_is_not_read_lying_on_its_side(detector, side):
+    """The example shrunk to 48 and 60 px (inter-ocular about 7 and 8 px): the upright search finds nothing, and
+    the turned passes, which look for faces of ROTATED_MIN_FACE x min_face and up, came across the face turned and
+    read it lying on its side (a trial: roll 91 degrees). No face, or an upright one."""
+    for face in detector(shrunk(side)):
+        eyes = face.landmarks[263, :2] - face.landmarks[33, :2]
+        assert abs(np.degrees(np.arctan2(eyes[1], eyes[0]))) < 45
 
 
 def test_a_face_the_tiles_are_unsure_of_is_found_by_the_second_look(model, monkeypatch):
@@ -322,17 +339,20 @@ def group_photo(portrait: np.ndarray) -> np.ndarray:
 
 
 @pytest.mark.skipif(not (DIST / "index.html").is_file(), reason="the page is not built: make web-build")
-@pytest.mark.parametrize("name", ["twelve copies", "group", "upside down", "group turned"])
+@pytest.mark.parametrize("name", ["twelve copies", "group", "upside down", "group turned", "too small"])
 def test_the_page_finds_every_face_python_finds(browser, site, detector, portrait, name):
     """The page's rule (detector, tiles, second look, mesh on each crop) finds the same faces, boxes within a few px.
     The group turned upside down: Python and the page find 4 or 5 of its 5 faces (see the turned group photo's test
-    above), each a true face, none twice."""
+    above), each a true face, none twice. The example at 60 px: neither reads its face lying on its side (a trial saw
+    the page at a roll of 84 degrees), see the test above."""
     photos = {"twelve copies": grid, "group": group_photo, "upside down": lambda _: upright_and_turned(detector, 2)[0],
-              "group turned": lambda p: np.ascontiguousarray(group_photo(p)[::-1, ::-1])}  # fmt: skip
+              "group turned": lambda p: np.ascontiguousarray(group_photo(p)[::-1, ::-1]),
+              "too small": lambda _: shrunk(60)}  # fmt: skip
     photo = photos[name](portrait)
-    expected = np.array([face.box for face in detector(photo)])
+    expected = np.array([face.box for face in detector(photo)]).reshape(-1, 4)
     # the group turned upside down: its fifth face is at the edge of reach (found in some runs, in Python and the page)
-    assert len(expected) in {"twelve copies": {12}, "group": {5}, "upside down": {2}, "group turned": {4, 5}}[name]
+    counts = {"twelve copies": {12}, "group": {5}, "upside down": {2}, "group turned": {4, 5}, "too small": {0}}
+    assert len(expected) in counts[name]
     page = browser.new_page()
     page.goto(f"{site}?backend=wasm")
     page.evaluate("window.inverseFaceNet.ready")
@@ -341,7 +361,7 @@ def test_the_page_finds_every_face_python_finds(browser, site, detector, portrai
     url = "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
     faces = [np.array(face).reshape(-1, 2)[:468] for face in page.evaluate("u => window.inverseFaceNet.detect(u)", url)]
     page.close()
-    found = np.array([(*face.min(axis=0), *face.max(axis=0)) for face in faces])
+    found = np.array([(*face.min(axis=0), *face.max(axis=0)) for face in faces]).reshape(-1, 4)
     if name == "group turned":  # then every face either finds is one of the five, turned, and at least four are found
         height, width = photo.shape[:2]
         boxes = np.array([face.box for face in detector(group_photo(portrait))])
@@ -352,6 +372,8 @@ def test_the_page_finds_every_face_python_finds(browser, site, detector, portrai
             np.testing.assert_allclose(seen, every[nearest], atol=0.06 * 256)
         return
     assert len(found) == len(expected)
+    if not len(expected):  # too small: nothing to pair
+        return
     twins = np.abs(expected[:, None] - found[None]).max(axis=2).argmin(axis=1)  # each expected box's twin on the page
     assert len(set(twins)) == len(expected)
     np.testing.assert_allclose(found[twins], expected, atol=0.06 * 256)

@@ -25,7 +25,8 @@ const SHORT_RANGE_INPUT = 128;
 const TILE_FACES = [1 / 12, 1 / 4];
 /** A level whose tile is within this factor of the whole photo is skipped (see detection.py). */
 const MERGE_LEVELS = 1.1;
-/** The rotated passes look for faces this many times minFace and larger (see detection.py). */
+/** The rotated passes look for faces this many times minFace and larger, and keep no smaller one unless upright
+ * found upside-down faces (see detection.py: a face too small for the upright search, read lying on its side). */
 const ROTATED_MIN_FACE = 2;
 /** Boxes overlapping more than this are one face. */
 const NMS_IOU = 0.5;
@@ -302,7 +303,7 @@ export class LandmarkDetector {
       for (let turns = 1; turns < 4; turns++) {
         turned = quarterTurn(turned);
         const turn = (step: string) => progress(`the photo turned ${90 * turns}°, ${step}`);
-        const found = await this.detectUpright(turned, ROTATED_MIN_FACE * this.minFace, turn);
+        const found = await this.detectUpright(turned, ROTATED_MIN_FACE * this.minFace, turn, faces.length > 0);
         found.forEach((face) => unturn(face.points, turns, image.width, image.height));
         if (turns === 1 || surest(found) > surest(best)) best = found;
       }
@@ -311,9 +312,12 @@ export class LandmarkDetector {
     return faces.map((face) => face.points).sort((a, b) => area(b) - area(a));
   }
 
-  private async detectUpright(image: HTMLCanvasElement, minFace: number, progress: Progress): Promise<Face[]> {
+  /** Boxes, then the mesh in each; `smaller`: keep the boxes under `minFace` the search comes across too. */
+  private async detectUpright(image: HTMLCanvasElement, minFace: number, progress: Progress,
+    smaller = true): Promise<Face[]> {
     const faces: Face[] = [];
-    const found = await this.search(image, minFace, progress);
+    const found = (await this.search(image, minFace, progress)).filter(({ box }) => smaller ||
+      Math.max(box[2] - box[0], box[3] - box[1]) >= minFace);
     for (const [k, { box, score, upsideDown }] of found.entries()) {
       await progress(`meshing box ${k + 1} of ${found.length}`); // a box may hold no face, or one already found
       const points = await this.meshInSquare(image, box, upsideDown);
