@@ -31,9 +31,7 @@ def detector():
 @pytest.fixture(scope="module")
 def portrait() -> np.ndarray:
     """The example at 256 px: a face of about 46 px (inter-ocular about 21 px)."""
-    import cv2
-
-    return cv2.resize(load_image(EXAMPLE), (256, 256), interpolation=cv2.INTER_AREA)
+    return shrunk(256)
 
 
 def shrunk(side: int) -> np.ndarray:
