@@ -21,7 +21,7 @@ import numpy as np
 from demo.person import person_mask
 from demo.serving import session_folder
 from demo.views import PREVIEW_SIZE, FaceViews, composite, grey_change
-from inversefacenet.images import load_image
+from inversefacenet.images import frame_count, load_image
 from inversefacenet.lighting import Light
 from inversefacenet.params import EXPRESSION_CONTROLS, FaceParameters
 from inversefacenet.pipeline import FaceResult, Reconstructor, draw_overlay
@@ -68,6 +68,7 @@ class Session:
     faces: list[FaceResult]
     index: int = 0
     name: str = "photo"  # the downloads' names start with it (:func:`file_stem` of the photo's file)
+    frames: int = 1  # the photo file's frames (an animated GIF): the first is reconstructed
     views: FaceViews = field(init=False, repr=False)
     _geometry_key: np.ndarray | None = field(default=None, init=False, repr=False)
     _geometry_views: tuple[np.ndarray, np.ndarray] | None = field(default=None, init=False, repr=False)
@@ -99,8 +100,10 @@ class Session:
     def reconstruct(cls, reconstructor: Reconstructor, source: object) -> Session:
         """Decode and reconstruct a photo (raises InputError / NoFaceError with a user-facing message)."""
         photo = load_image(source)
-        name = file_stem(str(source)) if isinstance(source, str | Path) else "photo"
-        return cls(photo, reconstructor.reconstruct_image(photo), name=name)
+        if not isinstance(source, str | Path):
+            return cls(photo, reconstructor.reconstruct_image(photo))
+        return cls(photo, reconstructor.reconstruct_image(photo), name=file_stem(str(source)),
+                   frames=frame_count(Path(source)))  # fmt: skip
 
     def select(self, index: int) -> None:
         if not 0 <= index < len(self.faces):

@@ -240,6 +240,8 @@ def _preview(session: Session, edit: Edit, with_composite: bool) -> list[Any]:
     preview = session.preview(edit, with_composite)
     face = session.face
     status = f"Face {session.index + 1} of {len(session.faces)} · preview {preview.ms:.0f} ms · {_fit_words(face)}"
+    if session.frames > 1:  # the photo box plays them all (a trial)
+        status += f" · an animated image of {session.frames} frames: the first is reconstructed"
     return [preview.relit, preview.geometry, preview.albedo, preview.composite, status]
 
 

@@ -86,6 +86,16 @@ def _from_file_object(handle: Any, max_pixels: int) -> np.ndarray:
     return _decode(io.BytesIO(bytes(data)), max_pixels, name=name)
 
 
+def frame_count(path: Path) -> int:
+    """How many frames a photo file holds (an animated GIF, WebP or PNG, a TIFF of several pages), read from its
+    header: :func:`load_image` reads the first. 1 for a file that does not open (``load_image`` says why)."""
+    try:
+        with _open(path) as image:
+            return int(getattr(image, "n_frames", 1))
+    except (OSError, Image.DecompressionBombError):  # UnidentifiedImageError is an OSError
+        return 1
+
+
 def upright_size(path: Path) -> tuple[int, int]:
     """(width, height) of a photo file as it is displayed (its EXIF turn applied), read from its header: what the
     coordinates of a reduced photo's results scale back to."""

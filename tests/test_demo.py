@@ -27,6 +27,7 @@ from demo.ui import (
     _fit_words,
     _light_values,
     _mesh_preview,
+    _preview,
     _relight,
     _reset,
     _show_face,
@@ -254,6 +255,24 @@ def test_the_status_calls_a_loose_fit_loose(two_faces):
     stand_in = replace(face, _evaluation=replace(face.evaluation, landmark_error_px=1.2 * LOOSE_FIT * eyes))
     loose = _fit_words(stand_in)
     assert stand_in.loose_fit and "a loose fit" in loose and "9% of the eye distance" in loose
+
+
+def test_an_animated_photo_says_its_first_frame_is_the_one_reconstructed(model, reconstructor, tmp_path):
+    """The app's photo box plays an animated GIF's frames while the views show the first (a trial: three people in
+    turn beside one reconstruction): the status line says so, and a still photo's does not."""
+    first, second = two_face_photo(model), np.full((420, 900, 3), 90, np.uint8)
+    animated, still = tmp_path / "animated.gif", tmp_path / "still.gif"
+    Image.fromarray(first).save(animated, save_all=True, append_images=[Image.fromarray(second)], duration=500)
+    Image.fromarray(first).save(still)
+    sessions = [Session.reconstruct(reconstructor, str(path)) for path in (animated, still)]
+    try:
+        statuses = [_preview(session, session.recovered_edit, False)[-1] for session in sessions]
+        assert [session.frames for session in sessions] == [2, 1] and len(sessions[0].faces) == 2
+        assert "an animated image of 2 frames: the first is reconstructed" in statuses[0]
+        assert "animated" not in statuses[1]
+    finally:
+        for session in sessions:
+            session.close()
 
 
 def test_composite_keeps_the_recovered_pose_while_the_preview_turns(two_faces):
