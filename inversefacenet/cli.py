@@ -1,6 +1,6 @@
-"""Command line: reconstruct every face in one or more photos.
+"""Command line: reconstruct every face in one or more photos, and a face through a video.
 
-    python -m inversefacenet PHOTO_OR_FOLDER... --out DIR [--fit fast|full] [--no-fit | --fit-only] [--json]
+    python -m inversefacenet PHOTO_OR_FOLDER_OR_VIDEO... --out DIR [--fit fast|full] [--no-fit | --fit-only] [--json]
         [--photo-texture] [--animated] [--verbose]
 
 A folder stands for its image files (jpg, png, webp, bmp, tif, gif). Per face, largest first, it writes
@@ -8,7 +8,11 @@ DIR/<photo>_face<k>/ (k = 1, 2, ...) with params.json, face.obj (+ face.mtl + fa
 face.glb and, with --animated, face_animated.glb; and per photo DIR/<photo>_overlay.png (fitted silhouettes and
 iBUG-68 points, each face numbered as its folder). Two photos with the same name get <photo>, <photo>_2, ... An
 earlier run's files for a photo that this run does not write again (face_animated.glb, the folders of faces no
-longer found) are removed. With --json, one JSON object per photo goes to stdout (a failed one's names its error).
+longer found) are removed. A video (mp4, m4v, mov, avi, mkv, webm; named itself, a folder stands for its photos)
+is tracked instead (:mod:`inversefacenet.video`: the network on every frame, no fit, the model's albedo): the first
+person seen gives DIR/<video>_face1/frames.json (per frame its time and params.json's groups) and
+face_animated.glb (the blendshapes as morph targets, animated with the video's expression and head pose).
+With --json, one JSON object per photo or video goes to stdout (a failed one's names its error).
 Errors go to stderr; a bad photo does not stop the others, and the exit status is 1 if any failed. MediaPipe's native
 start-up warnings are kept out of the terminal unless --verbose is given.
 """
@@ -90,6 +94,25 @@ def _expanded(arguments: list[Path]) -> tuple[list[Path], list[Path]]:
     return [photo for _, photos in listed for photo in photos], [path for path, photos in listed if not photos]
 
 
+def _process_video(reconstructor: Reconstructor, video: Path, out: Path, name: str) -> dict[str, object]:
+    """Track the first person seen through ``video`` and write their frames.json and face_animated.glb."""
+    from inversefacenet.animate import animated_glb, session_dict
+    from inversefacenet.video import track_video
+
+    if reconstructor.predictor is None:
+        raise InputError(f"{video}: a video is read by the network, which --fit-only leaves out")
+    tracked = track_video(reconstructor, video)
+    folder = out / f"{name}_face1"
+    folder.mkdir(parents=True, exist_ok=True)
+    source = {"video": str(video), "fps": round(tracked.fps, 3), "frames": tracked.decoded}
+    files = {"frames": folder / "frames.json", "animated_glb": folder / "face_animated.glb"}
+    model = reconstructor.model
+    files["frames"].write_text(json.dumps({"source": source, **session_dict(model, tracked.frames, tracked.times)}))
+    files["animated_glb"].write_bytes(animated_glb(model, tracked.frames, tracked.times))
+    return {**source, "tracked_frames": len(tracked.times), "ms_per_frame": round(tracked.ms_per_frame, 2),
+            "files": {kind: str(path) for kind, path in files.items()}}  # fmt: skip
+
+
 def _process(reconstructor: Reconstructor, photo: Path, out: Path, name: str, photo_texture: bool = False,
              animated: bool = False) -> dict[str, object]:  # fmt: skip
     from PIL import Image
@@ -159,7 +182,7 @@ def native_logs_silenced() -> Iterator[None]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m inversefacenet", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
-    parser.add_argument("photos", nargs="+", type=Path, metavar="PHOTO_OR_FOLDER")
+    parser.add_argument("photos", nargs="+", type=Path, metavar="PHOTO_OR_FOLDER_OR_VIDEO")
     parser.add_argument("--out", type=Path, required=True, help="output folder")
     parser.add_argument("--fit", choices=["fast", "full"], default=None, help="fit quality (default: full)")
     choice = parser.add_mutually_exclusive_group()
@@ -208,14 +231,20 @@ def _run_photos(reconstructor: Reconstructor, args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from inversefacenet.images import IMAGE_SUFFIXES
+    from inversefacenet.video import is_video
 
     photos, empty = _expanded(args.photos)
+    if any(is_video(photo) for photo in photos):
+        print("videos: tracked by the network alone (no fit), the model's albedo", file=sys.stderr)
     for folder in empty:
         print(f"error: {folder} holds no image files ({', '.join(sorted(IMAGE_SUFFIXES))})", file=sys.stderr)
     failed = len(empty)
     for photo, name in tqdm(_named(photos), desc="photos", unit="photo", disable=len(photos) < 2, file=sys.stderr):
         try:
-            report = _process(reconstructor, photo, args.out, name, args.photo_texture, args.animated)
+            if is_video(photo):
+                report = _process_video(reconstructor, photo, args.out, name)
+            else:
+                report = _process(reconstructor, photo, args.out, name, args.photo_texture, args.animated)
         except (InputError, OSError) as error:  # a bad photo, or its files could not be written (disk full)
             failed += 1
             if isinstance(error, InputError):
@@ -224,10 +253,13 @@ def _run_photos(reconstructor: Reconstructor, args: argparse.Namespace) -> int:
                 message = f"{photo}: could not write {error.filename or 'its files'}: {error.strerror or error}"
             tqdm.write(f"error: {message}", file=sys.stderr)  # on its own line, not inside the progress bar
             if args.json:  # one object per photo, a failed one's with its error
-                print(json.dumps({"image": str(photo), "error": message}), flush=True)
+                print(json.dumps({"video" if is_video(photo) else "image": str(photo), "error": message}), flush=True)
             continue
         if args.json:
             print(json.dumps(report), flush=True)
+        elif is_video(photo):
+            tqdm.write(f"{photo}: a face on {report['tracked_frames']} of {report['frames']} frames -> {args.out}",
+                       file=sys.stderr)  # fmt: skip
         else:
             tqdm.write(f"{photo}: {len(report['faces'])} face(s) -> {args.out}", file=sys.stderr)
     return 1 if failed else 0
