@@ -6,11 +6,14 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from matplotlib import cbook
 from pygltflib import GLTF2
 
+from inversefacenet import Reconstructor
 from inversefacenet.animate import read_session
 from inversefacenet.cli import main
 from inversefacenet.images import load_image
+from inversefacenet.video import track_video
 
 EXAMPLE = "assets/examples/astronaut.jpg"
 FPS = 25
@@ -69,3 +72,24 @@ def test_a_file_that_is_no_video_and_a_video_without_a_face_get_plain_errors(tmp
     assert "cannot read" in errors[0]["error"] and "not a video" in errors[0]["error"]
     assert errors[1]["error"] == f"no face was found in any of the 5 frames of {grey}"
     assert "Traceback" not in captured.err and captured.err.count("error:") == 2
+
+
+def test_the_first_person_s_frames_are_kept_and_another_s_left_out(tmp_path):
+    """20 frames of the astronaut on the left, then 20 of Grace Hopper on the right: the track is the astronaut's
+    first 20 frames (the tracker counts Grace Hopper as another person), not a face that becomes someone else."""
+    astronaut = cv2.resize(load_image(EXAMPLE), (240, 240), interpolation=cv2.INTER_AREA)
+    grace = load_image(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False))
+    grace = cv2.resize(grace, (200, 240), interpolation=cv2.INTER_AREA)
+    frames = [np.full((360, 640, 3), 100, np.uint8) for _ in range(40)]
+    for k, frame in enumerate(frames):
+        if k < 20:
+            frame[60:300, 20:260] = astronaut
+        else:
+            frame[60:300, 420:620] = grace
+    reconstructor = Reconstructor.load(fit_mode=None)
+    try:
+        tracked = track_video(reconstructor, write_video(tmp_path / "two.mp4", frames), progress=False)
+    finally:
+        reconstructor.detector.close()
+    assert tracked.decoded == 40 and len(tracked.times) == 20
+    np.testing.assert_allclose(tracked.times, np.arange(20) / FPS)
