@@ -11,7 +11,8 @@ earlier run's files for a photo that this run does not write again (face_animate
 longer found) are removed. A video (mp4, m4v, mov, avi, mkv, webm; named itself, a folder stands for its photos)
 is tracked instead (:mod:`inversefacenet.video`: the network on every frame, no fit, the model's albedo): the first
 person seen gives DIR/<video>_face1/frames.json (per frame its time and params.json's groups) and
-face_animated.glb (the blendshapes as morph targets, animated with the video's expression and head pose).
+face_animated.glb (the blendshapes as morph targets, animated with the video's expression and head pose), and
+DIR/<video>_overlay.mp4 shows them as a photo's overlay does.
 With --json, one JSON object per photo or video goes to stdout (a failed one's names its error).
 Errors go to stderr; a bad photo does not stop the others, and the exit status is 1 if any failed. MediaPipe's native
 start-up warnings are kept out of the terminal unless --verbose is given.
@@ -95,17 +96,19 @@ def _expanded(arguments: list[Path]) -> tuple[list[Path], list[Path]]:
 
 
 def _process_video(reconstructor: Reconstructor, video: Path, out: Path, name: str) -> dict[str, object]:
-    """Track the first person seen through ``video`` and write their frames.json and face_animated.glb."""
+    """Track the first person seen through ``video`` and write their frames.json and face_animated.glb, and the
+    video with them drawn on it."""
     from inversefacenet.animate import animated_glb, session_dict
     from inversefacenet.video import track_video
 
     if reconstructor.predictor is None:
         raise InputError(f"{video}: a video is read by the network, which --fit-only leaves out")
-    tracked = track_video(reconstructor, video)
     folder = out / f"{name}_face1"
     folder.mkdir(parents=True, exist_ok=True)
+    files = {"frames": folder / "frames.json", "animated_glb": folder / "face_animated.glb",
+             "overlay": out / f"{name}_overlay.mp4"}  # fmt: skip
+    tracked = track_video(reconstructor, video, overlay=files["overlay"])
     source = {"video": str(video), "fps": round(tracked.fps, 3), "frames": tracked.decoded}
-    files = {"frames": folder / "frames.json", "animated_glb": folder / "face_animated.glb"}
     model = reconstructor.model
     files["frames"].write_text(json.dumps({"source": source, **session_dict(model, tracked.frames, tracked.times)}))
     files["animated_glb"].write_bytes(animated_glb(model, tracked.frames, tracked.times))

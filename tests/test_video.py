@@ -58,6 +58,23 @@ def test_a_video_gives_each_frame_s_parameters_on_its_clock_and_an_animated_glb(
     assert len(glb.meshes[0].extras["targetNames"]) == 52 and "jawOpen" in glb.meshes[0].extras["targetNames"]
     sampler = glb.animations[0].samplers[0]
     assert glb.accessors[sampler.input].count == 30 and glb.accessors[sampler.input].max == [np.float32(times[-1])]
+    drawn = read_video(Path(files["overlay"]))  # every frame, with the face's silhouette drawn in green
+    assert len(drawn) == 30 and drawn[0].shape == (512, 512, 3)
+    assert min(map(green_pixels, drawn)) > 200 and green_pixels(turning(applied[:1])[0]) == 0
+
+
+def green_pixels(frame: np.ndarray) -> int:
+    """How many pixels of an RGB frame are the overlay's green (as the video's compression leaves it)."""
+    return int(((frame[..., 1] > 150) & (frame[..., 0] < 140) & (frame[..., 2] < 140)).sum())
+
+
+def read_video(path: Path) -> list[np.ndarray]:
+    """Every frame of a video file, RGB."""
+    capture, frames = cv2.VideoCapture(str(path)), []
+    while (read := capture.read())[0]:
+        frames.append(cv2.cvtColor(read[1], cv2.COLOR_BGR2RGB))
+    capture.release()
+    return frames
 
 
 def test_a_file_that_is_no_video_and_a_video_without_a_face_get_plain_errors(tmp_path, capsys):
