@@ -9,9 +9,9 @@ face.glb and, with --animated, face_animated.glb; and per photo DIR/<photo>_over
 iBUG-68 points, each face numbered as its folder). Two photos with the same name get <photo>, <photo>_2, ... An
 earlier run's files for a photo that this run does not write again (face_animated.glb, the folders of faces no
 longer found) are removed. A video (mp4, m4v, mov, avi, mkv, webm; named itself, a folder stands for its photos)
-is tracked instead (:mod:`inversefacenet.video`: the network on every frame, no fit, the model's albedo): the first
-person seen gives DIR/<video>_face1/frames.json (per frame its time and params.json's groups) and
-face_animated.glb (the blendshapes as morph targets, animated with the video's expression and head pose), and
+is tracked instead (:mod:`inversefacenet.video`: the network on every frame, no fit, the model's albedo): each person,
+numbered as first seen, gives DIR/<video>_face<k>/frames.json (per frame its time and params.json's groups) and
+face_animated.glb (the blendshapes as morph targets, animated with the person's expression and head pose), and
 DIR/<video>_overlay.mp4 shows them as a photo's overlay does.
 With --json, one JSON object per photo or video goes to stdout (a failed one's names its error).
 Errors go to stderr; a bad photo does not stop the others, and the exit status is 1 if any failed. MediaPipe's native
@@ -52,24 +52,32 @@ def _write_face(face: FaceResult, folder: Path, source: dict[str, object], anima
     return {name: str(path) for name, path in files.items()}
 
 
-FACE_FILES = ("params.json", "face.obj", "face.mtl", "face_albedo.png", "face.ply", "face.glb", "face_animated.glb")
-"""What :func:`_write_face` may write in a face's folder."""
+FACE_FILES = ("params.json", "face.obj", "face.mtl", "face_albedo.png", "face.ply", "face.glb", "face_animated.glb",
+              "frames.json")  # fmt: skip
+"""What the CLI may write in a face's folder (a photo's :func:`_write_face`, a video's person)."""
+OVERLAYS = ("_overlay.png", "_overlay.mp4")
+"""The endings of a photo's and a video's overlay beside the faces' folders."""
 
 
-def _remove_stale(out: Path, name: str, faces: int, animated: bool) -> None:
-    """An earlier run's files for this photo that this run did not write again: the animated GLBs without
-    ``animated``, the folders of faces past ``faces`` (the CLI's own file names only, and a folder they leave
-    empty). A trial found an old animated GLB beside new parameters it no longer matched."""
-    if not animated:
-        for k in range(1, faces + 1):
-            (out / f"{name}_face{k}" / "face_animated.glb").unlink(missing_ok=True)
-    k = faces + 1
+def _remove_stale(out: Path, name: str, written: list[set[str]], overlay: str) -> None:
+    """An earlier run's files for this photo or video that this run did not write again (the CLI's own file names
+    only, and a folder they leave empty): in face k's folder the files not in ``written[k - 1]`` (the animated GLB
+    without --animated; a photo's files after a video of the same name, and the other way round), the folders of
+    faces past this run's, the overlay of the other kind. A trial found an old animated GLB beside new parameters it
+    no longer matched."""
+    for k, files in enumerate(written, start=1):
+        for stale in set(FACE_FILES) - files:
+            (out / f"{name}_face{k}" / stale).unlink(missing_ok=True)
+    k = len(written) + 1
     while (folder := out / f"{name}_face{k}").is_dir():
         for file in FACE_FILES:
             (folder / file).unlink(missing_ok=True)
         with contextlib.suppress(OSError):  # not empty: the user's own files stay
             folder.rmdir()
         k += 1
+    for other in OVERLAYS:
+        if name + other != overlay:
+            (out / (name + other)).unlink(missing_ok=True)
 
 
 def _named(photos: list[Path]) -> list[tuple[Path, str]]:
@@ -95,25 +103,35 @@ def _expanded(arguments: list[Path]) -> tuple[list[Path], list[Path]]:
     return [photo for _, photos in listed for photo in photos], [path for path, photos in listed if not photos]
 
 
-def _process_video(reconstructor: Reconstructor, video: Path, out: Path, name: str) -> dict[str, object]:
-    """Track the first person seen through ``video`` and write their frames.json and face_animated.glb, and the
-    video with them drawn on it."""
+def _process_video(
+    reconstructor: Reconstructor, video: Path, out: Path, name: str, progress: bool
+) -> dict[str, object]:  # fmt: skip
+    """Track the people of ``video``; write each one's frames.json and face_animated.glb, and the video with them
+    drawn on it. The report says when the file ended well before its header's count of frames."""
     from inversefacenet.animate import animated_glb, session_dict
     from inversefacenet.video import track_video
 
-    if reconstructor.predictor is None:
-        raise InputError(f"{video}: a video is read by the network, which --fit-only leaves out")
-    folder = out / f"{name}_face1"
-    folder.mkdir(parents=True, exist_ok=True)
-    files = {"frames": folder / "frames.json", "animated_glb": folder / "face_animated.glb",
-             "overlay": out / f"{name}_overlay.mp4"}  # fmt: skip
-    tracked = track_video(reconstructor, video, overlay=files["overlay"])
+    overlay = out / f"{name}_overlay.mp4"
+    tracked = track_video(reconstructor, video, progress=progress, overlay=overlay)
     source = {"video": str(video), "fps": round(tracked.fps, 3), "frames": tracked.decoded}
-    model = reconstructor.model
-    files["frames"].write_text(json.dumps({"source": source, **session_dict(model, tracked.frames, tracked.times)}))
-    files["animated_glb"].write_bytes(animated_glb(model, tracked.frames, tracked.times))
-    return {**source, "tracked_frames": len(tracked.times), "ms_per_frame": round(tracked.ms_per_frame, 2),
-            "files": {kind: str(path) for kind, path in files.items()}}  # fmt: skip
+    people, written = [], []
+    for k, person in enumerate(tracked.people, start=1):
+        folder = out / f"{name}_face{k}"
+        folder.mkdir(parents=True, exist_ok=True)
+        files = {"frames": folder / "frames.json", "animated_glb": folder / "face_animated.glb"}
+        frames = session_dict(reconstructor.model, person.frames, person.times)
+        files["frames"].write_text(json.dumps({"source": {**source, "person": k}, **frames}))
+        files["animated_glb"].write_bytes(animated_glb(reconstructor.model, person.frames, person.times))
+        written.append({path.name for path in files.values()})
+        seen = {"from_s": round(float(person.times[0]), 3), "to_s": round(float(person.times[-1]), 3)}
+        people.append({"person": k, "tracked_frames": len(person.times), **seen,
+                       "files": {kind: str(path) for kind, path in files.items()}})  # fmt: skip
+    _remove_stale(out, name, written, overlay.name)
+    report = {**source, "ms_per_frame": round(tracked.ms_per_frame, 2), "overlay": str(overlay), "people": people}
+    if tracked.cut_short:
+        report["warning"] = (f"the file ended after {tracked.decoded} of the {tracked.header_frames} frames its header "
+                             "counts: damaged or cut short?")  # fmt: skip
+    return report
 
 
 def _process(reconstructor: Reconstructor, photo: Path, out: Path, name: str, photo_texture: bool = False,
@@ -129,12 +147,13 @@ def _process(reconstructor: Reconstructor, photo: Path, out: Path, name: str, ph
     faces = reconstructor.reconstruct_image(image, decode_ms=(time.perf_counter() - start) * 1000)
     overlay = out / f"{name}_overlay.png"
     Image.fromarray(draw_overlay(image, faces)).save(overlay)
-    report = []
+    report, written = [], []
     for k, face in enumerate(faces):
         worn = face.with_photo_texture(image) if photo_texture else face
         box = [round(v * to_file, 2) for v in face.box]
         source = {"image": str(photo), "face": k + 1, "box": box}
         files = _write_face(worn, out / f"{name}_face{k + 1}", source, animated)
+        written.append({Path(path).name for path in files.values()})
         files["overlay"] = str(overlay)
         report.append({
             "box": box,
@@ -146,7 +165,7 @@ def _process(reconstructor: Reconstructor, photo: Path, out: Path, name: str, ph
             "loose_fit": face.loose_fit,
             "photometric_rmse": round(face.photometric_rmse, 3),
         })  # fmt: skip
-    _remove_stale(out, name, len(faces), animated)
+    _remove_stale(out, name, written, overlay.name)
     reduced = {"reduced_by": round(to_file, 4)} if to_file != 1 else {}  # the overlay and the fit saw it reduced
     return {"image": str(photo), **reduced, "faces": report}
 
@@ -201,6 +220,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.no_fit and args.fit:
         parser.error("--no-fit and --fit exclude each other: --no-fit skips the fit")
+    from inversefacenet.images import is_video
+
+    if args.fit_only and any(is_video(path) for path in args.photos):
+        parser.error("a video is read by the network, which --fit-only leaves out")
     try:  # before the minutes-long load, so that a wrong --out costs nothing
         args.out.mkdir(parents=True, exist_ok=True)
         tempfile.TemporaryFile(dir=args.out).close()  # a folder it cannot write in (a trial: /sys) fails here too
@@ -230,39 +253,51 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _run_photos(reconstructor: Reconstructor, args: argparse.Namespace) -> int:
-    """Reconstruct every photo of the parsed arguments, writing each one's files; the exit status."""
+    """Reconstruct every photo (and track every video) of the parsed arguments, writing each one's files; the exit
+    status."""
     from tqdm import tqdm
 
-    from inversefacenet.images import IMAGE_SUFFIXES
-    from inversefacenet.video import is_video
+    from inversefacenet.images import IMAGE_SUFFIXES, is_video
 
     photos, empty = _expanded(args.photos)
     if any(is_video(photo) for photo in photos):
-        print("videos: tracked by the network alone (no fit), the model's albedo", file=sys.stderr)
+        print("videos: tracked by the network alone (no fit), with the model's albedo", file=sys.stderr)
     for folder in empty:
         print(f"error: {folder} holds no image files ({', '.join(sorted(IMAGE_SUFFIXES))})", file=sys.stderr)
     failed = len(empty)
     for photo, name in tqdm(_named(photos), desc="photos", unit="photo", disable=len(photos) < 2, file=sys.stderr):
+        kind = "video" if is_video(photo) else "image"
         try:
-            if is_video(photo):
-                report = _process_video(reconstructor, photo, args.out, name)
+            if kind == "video":  # its own progress bar, unless inside the photos' one
+                report = _process_video(reconstructor, photo, args.out, name, progress=len(photos) < 2)
             else:
                 report = _process(reconstructor, photo, args.out, name, args.photo_texture, args.animated)
         except (InputError, OSError) as error:  # a bad photo, or its files could not be written (disk full)
             failed += 1
-            if isinstance(error, InputError):
-                message = str(error) if str(photo) in str(error) else f"{photo}: {error}"
-            else:
-                message = f"{photo}: could not write {error.filename or 'its files'}: {error.strerror or error}"
+            message = _failure(photo, error)
             tqdm.write(f"error: {message}", file=sys.stderr)  # on its own line, not inside the progress bar
             if args.json:  # one object per photo, a failed one's with its error
-                print(json.dumps({"video" if is_video(photo) else "image": str(photo), "error": message}), flush=True)
+                print(json.dumps({kind: str(photo), "error": message}), flush=True)
             continue
+        if "warning" in report:
+            tqdm.write(f"warning: {photo}: {report['warning']}", file=sys.stderr)
         if args.json:
             print(json.dumps(report), flush=True)
-        elif is_video(photo):
-            tqdm.write(f"{photo}: a face on {report['tracked_frames']} of {report['frames']} frames -> {args.out}",
-                       file=sys.stderr)  # fmt: skip
         else:
-            tqdm.write(f"{photo}: {len(report['faces'])} face(s) -> {args.out}", file=sys.stderr)
+            tqdm.write(f"{photo}: {_done(report)} -> {args.out}", file=sys.stderr)
     return 1 if failed else 0
+
+
+def _failure(photo: Path, error: InputError | OSError) -> str:
+    """A failed photo's or video's error line: what was wrong with it, or which of its files could not be written."""
+    if isinstance(error, InputError):
+        return str(error) if str(photo) in str(error) else f"{photo}: {error}"
+    return f"{photo}: could not write {error.filename or 'its files'}: {error.strerror or error}"
+
+
+def _done(report: dict) -> str:
+    """What a photo's or video's report found, in a few words."""
+    if "people" in report:
+        frames = sum(person["tracked_frames"] for person in report["people"])
+        return f"{len(report['people'])} person(s) on {frames} of {report['frames']} frames"
+    return f"{len(report['faces'])} face(s)"

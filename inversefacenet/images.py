@@ -29,6 +29,9 @@ REDUCIBLE = {"1": "L", "P": "RGBA", "PA": "RGBA", "I;16": "I", "I;16B": "I", "I;
 """Modes that cannot be averaged as they are (bits, palette indices, 16-bit), and the mode each is reduced in."""
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".gif"}
 """File name endings taken for photos when a folder is read (any case)."""
+VIDEO_SUFFIXES = {".mp4", ".m4v", ".mov", ".avi", ".mkv", ".webm"}
+"""File name endings the command line reads as videos (:mod:`inversefacenet.video`; named one by one: a folder stands
+for its photos only)."""
 FLOAT_OVER_RANGE = 2.0
 """A float image array with values above this is taken for 0-255 values and refused (up to it, an overexposed [0, 1]
 image, such as a bright render, is clipped)."""
@@ -37,6 +40,10 @@ image, such as a bright render, is clipped)."""
 def photos_in(folder: Path) -> list[Path]:
     """The image files of a folder, by ``IMAGE_SUFFIXES``, sorted by name."""
     return sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+
+
+def is_video(path: Path) -> bool:
+    return path.suffix.lower() in VIDEO_SUFFIXES
 
 
 def load_image(source: Any, max_pixels: int | None = None) -> np.ndarray:

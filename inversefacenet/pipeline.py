@@ -102,6 +102,15 @@ class FaceResult:
     grey: bool = False  # the face is grey in its photo (black and white): the model albedo shows desaturated
     photo_size: tuple[int, int] | None = None  # (H, W) px of the photo it was found in (as decoded)
 
+    @classmethod
+    def unfitted(cls, model: FaceModel, params: FaceParameters, crop: Crop, camera: Camera, photo: np.ndarray,
+                 landmarks: np.ndarray) -> FaceResult:  # fmt: skip
+        """A network's reading of a face found by its (478, 3) MediaPipe ``landmarks`` in ``photo`` (a video frame's:
+        :mod:`inversefacenet.video`), ``params`` framed by ``crop`` (at FIT_SIZE); its evaluation against those
+        points is rendered when first read."""
+        return cls(params=params, model=model, crop=crop, detected_landmarks=landmarks, ms={}, camera=camera,
+                   photo_size=photo.shape[:2], _photo=(photo, lambda: landmarks))  # fmt: skip
+
     @property
     def evaluation(self) -> Evaluation:
         if self._evaluation is None:
@@ -444,10 +453,11 @@ def fit_input(image: np.ndarray, points: np.ndarray, crop: Crop) -> tuple[np.nda
     return crop_image(image, crop), face_mask(landmarks, crop.size), landmarks
 
 
-def draw_overlay(image: np.ndarray, faces: list[FaceResult], shown: int | None = None) -> np.ndarray:
+def draw_overlay(image: np.ndarray, faces: list[FaceResult], shown: int | None = None,
+                 numbers: list[int] | None = None) -> np.ndarray:  # fmt: skip
     """The photo with each fitted face's silhouette (green), its 68 points (red), crop box (grey) and
-    number (1 = the first face, as the app's selector counts them); face ``shown``'s box green and twice as thick,
-    drawn last, as the browser page marks the face it shows."""
+    number (1 = the first face, as the app's selector counts them; or ``numbers``, a video's people); face ``shown``'s
+    box green and twice as thick, drawn last, as the browser page marks the face it shows."""
     canvas = image.copy()
     thickness = max(1, round(max(image.shape[:2]) / 400))  # about 2.5 px when the photo is shown 1000 px wide
     for face in faces:
@@ -466,7 +476,7 @@ def draw_overlay(image: np.ndarray, faces: list[FaceResult], shown: int | None =
     if shown is not None:
         x0, y0, x1, y1 = (round(v) for v in faces[shown].box)
         cv2.rectangle(canvas, (x0, y0), (x1, y1), (40, 220, 60), 2 * thickness)
-    for number, face in enumerate(faces, start=1):  # numbers last, so no outline covers them
+    for number, face in zip(numbers or range(1, len(faces) + 1), faces, strict=True):  # last: no outline covers them
         _label(canvas, str(number), face.box, thickness)
     return canvas
 

@@ -1,19 +1,23 @@
-"""A video file through the tracker: one person's parameters frame by frame, for per-frame JSON and an animated GLB.
+"""A video file through the tracker: each person's parameters frame by frame, for per-frame JSON and animated GLBs.
 
     python -m inversefacenet clip.mp4 --out DIR      (see inversefacenet.cli)
 
 OpenCV's FFmpeg decodes the frames; a :class:`~inversefacenet.tracking.Tracker` follows the face from frame to frame
-on the video's own clock (frame k at k / fps s, so its smoothing and identity hold see the video's time, not the
-time the CPU took), with the network on every frame and no fit, as the live modes run. The person is the first face
-tracked: frames where no face, or another person, is tracked are left out, and the animation interpolates across
-them. An overlay video can show the track as a photo's overlay shows its faces (silhouette, 68 points, box).
+on the video's own clock (each frame's time stamp, so its smoothing and identity hold see the video's time, not the
+time the CPU took), with the network on every frame and no fit, as the live modes run. It follows one face at a
+time; a face lost and found again where it was within ``VIDEO_TRACKING.identity_keep_s`` is the same person,
+anyone else (or the same face back elsewhere, or later) a new one, so that no person's animation jumps to another
+face. An overlay video can show the tracks as a photo's overlay shows its faces (silhouette, 68 points, box, the
+person's number).
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import cv2
@@ -25,14 +29,15 @@ from inversefacenet.params import FaceParameters
 from inversefacenet.pipeline import FIT_SIZE, FaceResult, Reconstructor, draw_overlay
 from inversefacenet.tracking import TrackedFace, Tracker, TrackerConfig
 
-VIDEO_SUFFIXES = frozenset({".mp4", ".m4v", ".mov", ".avi", ".mkv", ".webm"})
-"""Files the command line reads as videos (what OpenCV's FFmpeg decodes; a folder stands for its photos only)."""
 UNKNOWN_FPS = 30.0
-"""The clock of a video whose header gives no frame rate."""
-
-
-def is_video(path: Path) -> bool:
-    return path.suffix.lower() in VIDEO_SUFFIXES
+"""The clock of a video whose header gives no usable frame rate (nor its frames a time stamp)."""
+VIDEO_TRACKING = replace(TrackerConfig(), identity_keep_s=10.0, search_every_s=0.0)
+"""The live modes' tracking, with a face that looks away (or is covered) for up to 10 s still the same person when
+it comes back where it was (a recorded clip is mostly one person: the webcam's rule, 2 s, split a review's clip of a
+face gone for 3 s into two), and the whole search on every frame without a face, not once a second: a file waits,
+and a face the quick look is too coarse for (a small one) is found on the frame it comes back."""
+TRUNCATED = 0.9
+"""A video that decodes fewer frames than this share of its header's count is reported as cut short."""
 
 
 @dataclass(frozen=True)
@@ -45,96 +50,128 @@ class VideoFile:
 
     @classmethod
     def open(cls, path: Path) -> VideoFile:
-        """Read the header; InputError in plain words when OpenCV cannot open it as a video."""
+        """Read the header; InputError in plain words when there is no such file or OpenCV cannot open it."""
+        if not path.is_file():
+            raise InputError(f"{path}: no such file")
         capture = cv2.VideoCapture(str(path))
         try:
             if not capture.isOpened():
                 raise InputError(f"cannot read {path} as a video: the file is damaged or not a video OpenCV decodes")
-            fps = capture.get(cv2.CAP_PROP_FPS)
-            count = capture.get(cv2.CAP_PROP_FRAME_COUNT)
+            fps, count = capture.get(cv2.CAP_PROP_FPS), capture.get(cv2.CAP_PROP_FRAME_COUNT)
         finally:
             capture.release()
-        fps = fps if np.isfinite(fps) and fps > 0 else UNKNOWN_FPS
+        fps = fps if np.isfinite(fps) and 0 < fps <= 1000 else UNKNOWN_FPS
         return cls(path, float(fps), int(count) if np.isfinite(count) and count > 0 else 0)
 
     def frames(self) -> Iterator[tuple[float, np.ndarray]]:
-        """Each frame's time (s) and pixels, (H, W, 3) uint8 RGB; InputError when not one frame decodes."""
+        """Each frame's time (s: its time stamp, or 1 / fps after the last where it has none that comes after the
+        last one's) and pixels, (H, W, 3) uint8 RGB; InputError when not one frame decodes. Frames stop at the
+        first one that does not decode."""
         capture = cv2.VideoCapture(str(self.path))
-        decoded = 0
+        seconds = None
         try:
-            while True:
-                ok, frame = capture.read()
-                if not ok:
-                    break
-                yield decoded / self.fps, cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
-                decoded += 1
+            while (read := capture.read())[0]:
+                stamp = capture.get(cv2.CAP_PROP_POS_MSEC) / 1000
+                if np.isfinite(stamp) and stamp >= 0 and (seconds is None or stamp > seconds):
+                    seconds = stamp
+                else:
+                    seconds = 0.0 if seconds is None else seconds + 1 / self.fps
+                yield seconds, cv2.cvtColor(read[1], cv2.COLOR_BGR2RGB)
         finally:
             capture.release()
-        if decoded == 0:
+        if seconds is None:
             raise InputError(f"{self.path} holds no frame OpenCV can decode")
 
 
 @dataclass(frozen=True)
-class TrackedVideo:
-    """One person through a video: their parameters (N, numpy) on the N frames they were tracked on, those frames'
-    times (N,) s, how many frames the video gave, and the mean tracker ms per frame (decoding excluded)."""
+class TrackedPerson:
+    """One person through a video: their parameters (N, numpy) on the N frames they were tracked on, and those
+    frames' times (N,) s."""
 
     frames: FaceParameters
     times: np.ndarray
+
+
+@dataclass(frozen=True)
+class TrackedVideo:
+    """The people of a video in the order they were first seen, how many frames decoded against the header's count
+    (0: unknown), the frame rate and the mean tracker ms per frame (decoding and the overlay excluded)."""
+
+    people: list[TrackedPerson]
     decoded: int
+    header_frames: int
     fps: float
     ms_per_frame: float
 
+    @property
+    def cut_short(self) -> bool:
+        """The file ended well before its header's count: damaged, or copied in part."""
+        return self.decoded < TRUNCATED * self.header_frames
 
-def track_video(reconstructor: Reconstructor, path: Path, config: TrackerConfig | None = None,
+
+def track_video(reconstructor: Reconstructor, path: Path, config: TrackerConfig = VIDEO_TRACKING,
                 progress: bool = True, overlay: Path | None = None) -> TrackedVideo:  # fmt: skip
-    """Track the first person seen through the video at ``path`` (:mod:`inversefacenet.video`); a tqdm bar on
-    stderr with ``progress``; with ``overlay``, an MP4 of the frames with the person drawn on them as a photo's overlay
-    draws a face (about 11 ms more a frame). InputError for a file that is no video, NoFaceError when no frame shows
-    a face."""
+    """Track the people of the video at ``path`` (:mod:`inversefacenet.video`); a tqdm bar on stderr with
+    ``progress``; with ``overlay``, an MP4 there of the frames with the tracked face drawn on them as a photo's
+    overlay draws one (about 11 ms more a frame), written only when the video has a face. InputError for a file that
+    is no video, NoFaceError when no frame shows a face."""
     video = VideoFile.open(path)
-    tracker = Tracker(reconstructor, config or TrackerConfig())
-    kept: list[FaceParameters] = []
-    times: list[float] = []
-    person, decoded, tracker_ms, writer = None, 0, 0.0, None
+    tracker = Tracker(reconstructor, config)
+    people: dict[int, tuple[list[FaceParameters], list[float]]] = {}  # by the tracker's person, in order of first sight
+    decoded, tracker_ms = 0, 0.0
+    draft = None if overlay is None else overlay.with_name(f".{overlay.stem}.partial{overlay.suffix}")
     try:
-        bar = tqdm(video.frames(), total=video.frame_count or None, desc=path.name, unit="frame",
-                   disable=not progress, file=sys.stderr)  # fmt: skip
-        for seconds, frame in bar:
-            faces, ms = tracker(frame, seconds)
-            decoded += 1
-            tracker_ms += sum(ms.values())
-            theirs = faces[0] if faces and person in (None, faces[0].person) else None
-            if theirs is not None:
-                person = theirs.person
-                kept.append(theirs.params)
-                times.append(seconds)
-            if overlay is not None:
-                writer = writer or _writer(overlay, video.fps, frame.shape)
-                writer.write(cv2.cvtColor(_drawn(reconstructor, frame, theirs), cv2.COLOR_RGB2BGR))
+        with _Writer(draft, video.fps) as writer, contextlib.closing(video.frames()) as frames:
+            for seconds, frame in tqdm(frames, total=video.frame_count or None, desc=path.name, unit="frame",
+                                       disable=not progress, file=sys.stderr, leave=False):  # fmt: skip
+                faces, ms = tracker(frame, seconds)
+                decoded += 1
+                tracker_ms += sum(ms.values())
+                for face in faces[:1]:  # the tracker follows one face (TrackerConfig.max_faces)
+                    frames_of, times_of = people.setdefault(face.person, ([], []))
+                    frames_of.append(face.params)
+                    times_of.append(seconds)
+                if draft is not None:
+                    writer.write(_drawn(reconstructor, frame, faces[:1], list(people)))
+        if not people:
+            raise NoFaceError(f"no face was found in any of the {decoded} frames of {path}")
+        if draft is not None:
+            os.replace(draft, overlay)
     finally:
         tracker.close()
-        if writer is not None:
-            writer.release()
-    if not kept:
-        raise NoFaceError(f"no face was found in any of the {decoded} frames of {path}")
-    return TrackedVideo(FaceParameters.concatenate(kept), np.array(times), decoded, video.fps, tracker_ms / decoded)
+        if draft is not None:
+            draft.unlink(missing_ok=True)
+    tracked = [TrackedPerson(FaceParameters.concatenate(frames), np.array(times)) for frames, times in people.values()]
+    return TrackedVideo(tracked, decoded, video.frame_count, video.fps, tracker_ms / decoded)
 
 
-def _writer(path: Path, fps: float, shape: tuple[int, ...]) -> cv2.VideoWriter:
-    """An MP4 writer (MPEG-4 part 2: OpenCV's FFmpeg has no H.264 encoder) for frames of ``shape`` (H, W, 3)."""
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (shape[1], shape[0]))
-    if not writer.isOpened():
-        raise OSError(f"cannot write the video {path}")
-    return writer
+class _Writer:
+    """An MP4 writer (MPEG-4 part 2: OpenCV's FFmpeg has no H.264 encoder) opened on the first frame, at the video's
+    frame rate (at most 240 fps: a header's odd rate opened no writer); released on leaving its block."""
+
+    def __init__(self, path: Path | None, fps: float) -> None:
+        self.path, self.fps, self.writer = path, min(fps, 240.0), None
+
+    def write(self, frame: np.ndarray) -> None:
+        """Write an (H, W, 3) uint8 RGB frame."""
+        if self.writer is None:
+            self.writer = cv2.VideoWriter(str(self.path), cv2.VideoWriter_fourcc(*"mp4v"), self.fps,
+                                          (frame.shape[1], frame.shape[0]))  # fmt: skip
+            if not self.writer.isOpened():
+                raise OSError(f"cannot write the video {self.path}")
+        self.writer.write(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
+
+    def __enter__(self) -> _Writer:
+        return self
+
+    def __exit__(self, *error: object) -> None:
+        if self.writer is not None:
+            self.writer.release()
 
 
-def _drawn(reconstructor: Reconstructor, frame: np.ndarray, face: TrackedFace | None) -> np.ndarray:
-    """The frame with the tracked face as :func:`~inversefacenet.pipeline.draw_overlay` draws a photo's (as it is
-    without one)."""
-    if face is None:
-        return frame
-    result = FaceResult(params=face.params, model=reconstructor.model, crop=face.crop.resized(FIT_SIZE),
-                        detected_landmarks=face.landmarks, ms={}, camera=reconstructor.camera,
-                        _photo=(frame, lambda: face.landmarks))  # fmt: skip
-    return draw_overlay(frame, [result])
+def _drawn(reconstructor: Reconstructor, frame: np.ndarray, faces: list[TrackedFace], people: list[int]) -> np.ndarray:
+    """The frame with its tracked faces drawn as :func:`~inversefacenet.pipeline.draw_overlay` draws a photo's,
+    each numbered by its person's order of first sight in ``people``."""
+    results = [FaceResult.unfitted(reconstructor.model, face.params, face.crop.resized(FIT_SIZE), reconstructor.camera,
+                                   frame, face.landmarks) for face in faces]  # fmt: skip
+    return draw_overlay(frame, results, numbers=[people.index(face.person) + 1 for face in faces])

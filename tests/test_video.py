@@ -1,11 +1,14 @@
-"""A video file through the command line: one person's parameters per frame on the video's clock, their animated GLB,
-and plain errors for a file that is no video or shows no face."""
+"""A video file through the command line: each person's parameters per frame on the video's clock, their animated
+GLBs, the overlay video; a person who looks away is the same person, another face another one; plain errors for a
+file that is no video or shows no face, a warning for one cut short, and no files of an earlier photo's run left."""
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import cv2
 import numpy as np
+import pytest
 from matplotlib import cbook
 from pygltflib import GLTF2
 
@@ -13,59 +16,28 @@ from inversefacenet import Reconstructor
 from inversefacenet.animate import read_session
 from inversefacenet.cli import main
 from inversefacenet.images import load_image
-from inversefacenet.video import track_video
+from inversefacenet.tracking import TrackerConfig
+from inversefacenet.video import VIDEO_TRACKING, track_video
 
 EXAMPLE = "assets/examples/astronaut.jpg"
 FPS = 25
 
 
-def write_video(path: Path, frames: list[np.ndarray]) -> Path:
-    """RGB frames as an MP4 (OpenCV's mp4v) at FPS."""
+@pytest.fixture(scope="module")
+def reconstructor():
+    reconstructor = Reconstructor.load(fit_mode=None)
+    yield reconstructor
+    reconstructor.detector.close()
+
+
+def write_video(path: Path, frames: list[np.ndarray], fourcc: str = "mp4v") -> Path:
+    """RGB frames as a video file (OpenCV's ``fourcc``) at FPS."""
     height, width = frames[0].shape[:2]
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), FPS, (width, height))
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*fourcc), FPS, (width, height))
     for frame in frames:
         writer.write(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
     writer.release()
     return path
-
-
-def turning(degrees: np.ndarray) -> list[np.ndarray]:
-    """The example turned in the image plane (counterclockwise, about its centre) by each of ``degrees``."""
-    photo = load_image(EXAMPLE)
-    height, width = photo.shape[:2]
-    turns = [cv2.getRotationMatrix2D((width / 2, height / 2), float(angle), 1.0) for angle in degrees]
-    return [cv2.warpAffine(photo, turn, (width, height), borderMode=cv2.BORDER_REFLECT) for turn in turns]
-
-
-def test_a_video_gives_each_frame_s_parameters_on_its_clock_and_an_animated_glb(tmp_path, capsys, model):
-    """The example turned steadily by 15 degrees over 30 frames: every frame is tracked at k / 25 s, its head's roll
-    turns with the picture (a turn about the camera's axis is one in the image plane; the network reads about 0.85
-    of a roll, see benchmarks/tilted.py), and the GLB animates its 52 ARKit weights and head over those times."""
-    applied = np.linspace(0, 15, 30)
-    video = write_video(tmp_path / "turning.mp4", turning(applied))
-    status = main([str(video), "--out", str(tmp_path / "out"), "--json"])
-    report = json.loads(capsys.readouterr().out)
-    assert status == 0 and report["fps"] == FPS and report["frames"] == report["tracked_frames"] == 30
-    files = report["files"]
-    data = json.loads(Path(files["frames"]).read_text())
-    assert data["source"] == {"video": str(video), "fps": FPS, "frames": 30}
-    frames, times = read_session(model, data)
-    np.testing.assert_allclose(times, np.arange(30) / FPS)
-    roll = np.degrees(frames.rotation[:, 2])
-    turned = roll[-1] - roll[0]
-    assert 0.7 * 15 < turned < 1.15 * 15 and (np.diff(roll) > -1.0).all()  # steady, the picture's way round
-    glb = GLTF2().load(files["animated_glb"])
-    assert len(glb.meshes[0].extras["targetNames"]) == 52 and "jawOpen" in glb.meshes[0].extras["targetNames"]
-    sampler = glb.animations[0].samplers[0]
-    assert glb.accessors[sampler.input].count == 30 and glb.accessors[sampler.input].max == [np.float32(times[-1])]
-    drawn = read_video(Path(files["overlay"]))  # every frame, with the face's silhouette drawn in green
-    assert len(drawn) == 30 and drawn[0].shape == (512, 512, 3)
-    assert min(map(green_pixels, drawn)) > 200 and green_pixels(turning(applied[:1])[0]) == 0
-
-
-def green_pixels(frame: np.ndarray) -> int:
-    """How many pixels of an RGB frame are the overlay's green (as the video's compression leaves it)."""
-    return int(((frame[..., 1] > 150) & (frame[..., 0] < 140) & (frame[..., 2] < 140)).sum())
 
 
 def read_video(path: Path) -> list[np.ndarray]:
@@ -77,36 +49,120 @@ def read_video(path: Path) -> list[np.ndarray]:
     return frames
 
 
-def test_a_file_that_is_no_video_and_a_video_without_a_face_get_plain_errors(tmp_path, capsys):
-    """Neither stops the run: each gets its line on stderr and its JSON object with the error; the exit status is 1."""
+def turning(degrees: np.ndarray) -> list[np.ndarray]:
+    """The example turned in the image plane (counterclockwise, about its centre) by each of ``degrees``."""
+    photo = load_image(EXAMPLE)
+    height, width = photo.shape[:2]
+    turns = [cv2.getRotationMatrix2D((width / 2, height / 2), float(angle), 1.0) for angle in degrees]
+    return [cv2.warpAffine(photo, turn, (width, height), borderMode=cv2.BORDER_REFLECT) for turn in turns]
+
+
+def green_pixels(frame: np.ndarray) -> int:
+    """How many pixels of an RGB frame are the overlay's green (as the video's compression leaves it)."""
+    return int(((frame[..., 1] > 150) & (frame[..., 0] < 140) & (frame[..., 2] < 140)).sum())
+
+
+def on_grey(face: np.ndarray | None, left: int) -> np.ndarray:
+    """A 640 x 360 grey frame with ``face`` (240 px tall) pasted ``left`` px from its left edge (None: no face)."""
+    frame = np.full((360, 640, 3), 100, np.uint8)
+    if face is not None:
+        frame[60:300, left : left + face.shape[1]] = face
+    return frame
+
+
+def faces() -> tuple[np.ndarray, np.ndarray]:
+    """The astronaut (240 x 240) and Grace Hopper (200 x 240)."""
+    astronaut = cv2.resize(load_image(EXAMPLE), (240, 240), interpolation=cv2.INTER_AREA)
+    grace = load_image(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False))
+    return astronaut, cv2.resize(grace, (200, 240), interpolation=cv2.INTER_AREA)
+
+
+def test_a_video_gives_each_frame_s_parameters_on_its_clock_an_animated_glb_and_an_overlay(tmp_path, capsys, model):
+    """The example turned steadily by 15 degrees over 30 frames: every frame is tracked at k / 25 s, its head's roll
+    turns with the picture (a turn about the camera's axis is one in the image plane; the network reads about 0.85
+    of a roll, see benchmarks/tilted.py), the GLB animates its 52 ARKit weights and head over those times, and the
+    overlay video has the face's silhouette drawn on every frame."""
+    applied = np.linspace(0, 15, 30)
+    video = write_video(tmp_path / "turning.mp4", turning(applied))
+    status = main([str(video), "--out", str(tmp_path / "out"), "--json"])
+    report = json.loads(capsys.readouterr().out)
+    assert status == 0 and report["fps"] == FPS and report["frames"] == 30 and "warning" not in report
+    (person,) = report["people"]
+    assert person["tracked_frames"] == 30 and person["from_s"] == 0 and person["to_s"] == 29 / FPS
+    data = json.loads(Path(person["files"]["frames"]).read_text())
+    assert data["source"] == {"video": str(video), "fps": FPS, "frames": 30, "person": 1}
+    frames, times = read_session(model, data)
+    np.testing.assert_allclose(times, np.arange(30) / FPS)
+    roll = np.degrees(frames.rotation[:, 2])
+    assert 0.7 * 15 < roll[-1] - roll[0] < 1.15 * 15 and (np.diff(roll) > -1.0).all()  # steady, the picture's way
+    glb = GLTF2().load(person["files"]["animated_glb"])
+    assert len(glb.meshes[0].extras["targetNames"]) == 52 and "jawOpen" in glb.meshes[0].extras["targetNames"]
+    sampler = glb.animations[0].samplers[0]
+    assert glb.accessors[sampler.input].count == 30 and glb.accessors[sampler.input].max == [np.float32(times[-1])]
+    drawn = read_video(Path(report["overlay"]))
+    assert len(drawn) == 30 and drawn[0].shape == (512, 512, 3)
+    assert min(map(green_pixels, drawn)) > 200 and green_pixels(turning(applied[:1])[0]) == 0
+
+
+def test_a_face_that_looks_away_is_one_person_and_another_face_another(tmp_path, reconstructor):
+    """10 frames of the astronaut, 3 s without her, 10 more where she was: one person of 20 frames (the webcam's
+    2 s splits her in two), found on the frame she is back; then Grace Hopper elsewhere for 10 frames: a second
+    person, never a face that becomes someone else."""
+    astronaut, grace = faces()
+    frames = [on_grey(astronaut, 20)] * 10 + [on_grey(None, 0)] * 75 + [on_grey(astronaut, 20)] * 10
+    video = write_video(tmp_path / "away.mp4", frames + [on_grey(grace, 420)] * 10)
+    tracked = track_video(reconstructor, video, progress=False)
+    assert tracked.decoded == 105 and [len(person.times) for person in tracked.people] == [20, 10]
+    np.testing.assert_allclose(tracked.people[0].times, np.r_[np.arange(10), np.arange(85, 95)] / FPS)
+    np.testing.assert_allclose(tracked.people[1].times, np.arange(95, 105) / FPS)
+    assert VIDEO_TRACKING.identity_keep_s > 3
+    webcam_keep = replace(VIDEO_TRACKING, identity_keep_s=TrackerConfig().identity_keep_s)
+    assert [len(person.times) for person in track_video(reconstructor, video, webcam_keep, False).people] == [10] * 3
+
+
+def test_a_video_cut_short_is_read_up_to_its_cut_with_a_warning(tmp_path, capsys):
+    """An MJPG AVI of 40 frames cut in the middle of its bytes: its frames up to the cut, exit status 0, and a
+    warning that the file ended before the count its header gives."""
+    whole = write_video(tmp_path / "whole.avi", turning(np.zeros(40)), fourcc="MJPG")
+    cut = tmp_path / "cut.avi"
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
+    status = main([str(cut), "--out", str(tmp_path / "out"), "--json"])
+    captured = capsys.readouterr()
+    report = json.loads(captured.out)
+    assert status == 0 and 10 < report["frames"] < 30 and report["people"][0]["tracked_frames"] == report["frames"]
+    assert "ended after" in report["warning"] and f"warning: {cut}" in captured.err
+
+
+def test_bad_videos_get_plain_errors_and_leave_no_files(tmp_path, capsys):
+    """A file that is no video, a video without a face and a missing file: each its line on stderr and its JSON
+    object with the error, nothing written for them, the exit status 1; --fit-only with a video is refused."""
     broken = tmp_path / "broken.mp4"
     broken.write_bytes(b"not a video at all")
     grey = write_video(tmp_path / "grey.mp4", [np.full((240, 320, 3), 128, np.uint8)] * 5)
-    status = main([str(broken), str(grey), "--out", str(tmp_path / "out"), "--json"])
+    missing, out = tmp_path / "missing.mov", tmp_path / "out"
+    status = main([str(broken), str(grey), str(missing), "--out", str(out), "--json"])
     captured = capsys.readouterr()
     errors = [json.loads(line) for line in captured.out.strip().splitlines()]
-    assert status == 1 and [error["video"] for error in errors] == [str(broken), str(grey)]
+    assert status == 1 and [error["video"] for error in errors] == [str(broken), str(grey), str(missing)]
     assert "cannot read" in errors[0]["error"] and "not a video" in errors[0]["error"]
     assert errors[1]["error"] == f"no face was found in any of the 5 frames of {grey}"
-    assert "Traceback" not in captured.err and captured.err.count("error:") == 2
+    assert errors[2]["error"] == f"{missing}: no such file"
+    assert "Traceback" not in captured.err and captured.err.count("error:") == 3 and not any(out.iterdir())
+    with pytest.raises(SystemExit):
+        main([str(grey), "--out", str(out), "--fit-only"])
+    assert "which --fit-only leaves out" in capsys.readouterr().err
 
 
-def test_the_first_person_s_frames_are_kept_and_another_s_left_out(tmp_path):
-    """20 frames of the astronaut on the left, then 20 of Grace Hopper on the right: the track is the astronaut's
-    first 20 frames (the tracker counts Grace Hopper as another person), not a face that becomes someone else."""
-    astronaut = cv2.resize(load_image(EXAMPLE), (240, 240), interpolation=cv2.INTER_AREA)
-    grace = load_image(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False))
-    grace = cv2.resize(grace, (200, 240), interpolation=cv2.INTER_AREA)
-    frames = [np.full((360, 640, 3), 100, np.uint8) for _ in range(40)]
-    for k, frame in enumerate(frames):
-        if k < 20:
-            frame[60:300, 20:260] = astronaut
-        else:
-            frame[60:300, 420:620] = grace
-    reconstructor = Reconstructor.load(fit_mode=None)
-    try:
-        tracked = track_video(reconstructor, write_video(tmp_path / "two.mp4", frames), progress=False)
-    finally:
-        reconstructor.detector.close()
-    assert tracked.decoded == 40 and len(tracked.times) == 20
-    np.testing.assert_allclose(tracked.times, np.arange(20) / FPS)
+def test_a_video_after_a_photo_of_the_same_name_leaves_none_of_the_photo_s_files(tmp_path, capsys):
+    """The same folder, clip.jpg then clip.mp4 then clip.jpg: each run leaves only its own files for that name (a
+    review found the photo's parameters and meshes beside the video's frames, and both overlays)."""
+    out, photo = tmp_path / "out", tmp_path / "clip.jpg"
+    photo.write_bytes(Path(EXAMPLE).read_bytes())
+    video = write_video(tmp_path / "clip.mp4", turning(np.zeros(5)))
+    photo_files = {"params.json", "face.obj", "face.mtl", "face_albedo.png", "face.ply", "face.glb"}
+    for source, expected in [(photo, photo_files), (video, {"frames.json", "face_animated.glb"}), (photo, photo_files)]:
+        assert main([str(source), "--out", str(out), "--fit", "fast"]) == 0
+        assert {file.name for file in (out / "clip_face1").iterdir()} == expected
+        overlay = "clip_overlay.mp4" if source == video else "clip_overlay.png"
+        assert {file.name for file in out.iterdir()} == {"clip_face1", overlay}
+    capsys.readouterr()
