@@ -14,6 +14,8 @@ from inversefacenet.machine import usable_cores
 
 CONCURRENCY = 2
 """Requests processed at once by default (``python app.py --concurrency``): one per core of a 2-core machine."""
+SESSION_TTL_S = 3600
+"""A browser session's faces and files are dropped this long (s) after its last use."""
 
 
 def network_threads(concurrency: int) -> int:

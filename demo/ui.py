@@ -30,7 +30,9 @@ from demo.live import LiveSession
 from demo.photo_input import PhotoInput
 from demo.preview_image import PreviewImage
 from demo.recording import KEEP, RECORD_LIMIT_S
+from demo.serving import SESSION_TTL_S
 from demo.session import EXPORT_FORMATS, EXPRESSION_CONTROLS, Edit, Session
+from demo.video_tab import video_tab
 from inversefacenet.errors import InputError, NoFaceError
 from inversefacenet.lighting import PRESETS, Light, hex_to_rgb, light_from_sh, preset_sh, rgb_to_hex, sh_from_light
 from inversefacenet.pipeline import FaceResult, Reconstructor
@@ -39,7 +41,6 @@ log = logging.getLogger(__name__)
 
 RECOVERED = "recovered"
 CUSTOM = "custom"  # shown once the lamp sliders move away from a preset
-SESSION_TTL_S = 3600  # a session's faces and files are dropped an hour after its last use
 EXAMPLES = [str(p) for p in sorted(Path(__file__).resolve().parent.parent.joinpath("assets", "examples").glob("*.jpg"))]
 SH_ROWS = ["1", "y", "z", "x", "xy", "yz", "3z²-1", "xz", "x²-y²"]
 STREAM_EVERY_S = 0.04
@@ -110,8 +111,8 @@ STYLE = {"theme": THEME, "css": CSS, "js": ENTER_COMMITS}
 INTRO = """# InverseFaceNet
 Upload a photo (or pick the example, or use the webcam): its faces are found and their pose, shape, expression,
 skin albedo and lighting (2nd-order spherical harmonics) are recovered. Relight a face, change its expression and pose,
-and download the mesh. The live tab relights your webcam's face frame by frame. Everything runs on this server's
-CPU; nothing is uploaded anywhere else."""
+and download the mesh. The live tab relights your webcam's face frame by frame; the video tab turns a clip into
+animated meshes. Everything runs on this server's CPU; nothing is uploaded anywhere else."""
 
 
 LIGHT_NAMES = ("azimuth_deg", "elevation_deg", "intensity", "ambient", "colour")
@@ -878,6 +879,8 @@ def build_app(reconstructor: Reconstructor) -> gr.Blocks:
             tab = _photo_tab_layout()
         with gr.Tab("Live (webcam)", id="live-tab"):
             live_tab(reconstructor)
+        with gr.Tab("Video file", id="video-tab"):
+            video_tab(reconstructor)
         _wire_photo_events(tab, PhotoLoader(reconstructor))
         _wire_lighting_events(tab)
         _wire_edit_events(tab)

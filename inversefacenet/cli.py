@@ -108,8 +108,7 @@ def _process_video(
 ) -> dict[str, object]:  # fmt: skip
     """Track the people of ``video``; write each one's frames.json and face_animated.glb, and the video with them
     drawn on it. The report says when the file ended well before its header's count of frames."""
-    from inversefacenet.animate import animated_glb, session_dict
-    from inversefacenet.video import track_video
+    from inversefacenet.video import track_video, write_person
 
     overlay = out / f"{name}_overlay.mp4"
     tracked = track_video(reconstructor, video, progress=progress, overlay=overlay)
@@ -119,9 +118,7 @@ def _process_video(
         folder = out / f"{name}_face{k}"
         folder.mkdir(parents=True, exist_ok=True)
         files = {"frames": folder / "frames.json", "animated_glb": folder / "face_animated.glb"}
-        frames = session_dict(reconstructor.model, person.frames, person.times)
-        files["frames"].write_text(json.dumps({"source": {**source, "person": k}, **frames}))
-        files["animated_glb"].write_bytes(animated_glb(reconstructor.model, person.frames, person.times))
+        write_person(reconstructor.model, person, files["frames"], files["animated_glb"], {**source, "person": k})
         written.append({path.name for path in files.values()})
         seen = {"from_s": round(float(person.times[0]), 3), "to_s": round(float(person.times[-1]), 3)}
         people.append({"person": k, "tracked_frames": len(person.times), **seen,

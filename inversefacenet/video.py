@@ -14,6 +14,7 @@ person's number).
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import sys
 from collections.abc import Iterator
@@ -24,7 +25,9 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
+from inversefacenet.animate import animated_glb, session_dict
 from inversefacenet.errors import InputError, NoFaceError
+from inversefacenet.facemodel.model import FaceModel
 from inversefacenet.params import FaceParameters
 from inversefacenet.pipeline import FIT_SIZE, FaceResult, Reconstructor, draw_overlay
 from inversefacenet.tracking import TrackedFace, Tracker, TrackerConfig
@@ -38,6 +41,9 @@ face gone for 3 s into two), and the whole search on every frame without a face,
 and a face the quick look is too coarse for (a small one) is found on the frame it comes back."""
 TRUNCATED = 0.9
 """A video that decodes fewer frames than this share of its header's count is reported as cut short."""
+OVERLAY_CODECS = {".mp4": "mp4v", ".webm": "VP80"}
+"""The overlay video's encoder by its file's ending: MPEG-4 part 2 for players (1 ms a 512 px frame here), VP8 for
+browsers (10.5 ms; VP9 took 53). OpenCV's FFmpeg has no H.264 encoder."""
 
 
 @dataclass(frozen=True)
@@ -110,18 +116,22 @@ class TrackedVideo:
 
 
 def track_video(reconstructor: Reconstructor, path: Path, config: TrackerConfig = VIDEO_TRACKING,
-                progress: bool = True, overlay: Path | None = None) -> TrackedVideo:  # fmt: skip
+                progress: bool = True, overlay: Path | None = None,
+                overlay_side: int | None = None) -> TrackedVideo:  # fmt: skip
     """Track the people of the video at ``path`` (:mod:`inversefacenet.video`); a tqdm bar on stderr with
-    ``progress``; with ``overlay``, an MP4 there of the frames with the tracked face drawn on them as a photo's
-    overlay draws one (about 11 ms more a frame), written only when the video has a face. InputError for a file that
-    is no video, NoFaceError when no frame shows a face."""
+    ``progress``; with ``overlay`` (.mp4 or .webm, :data:`OVERLAY_CODECS`), a video there of the frames with the
+    tracked face drawn on them as a photo's overlay draws one (about 11 ms more a frame), shrunk to
+    ``overlay_side`` px on its longer side if larger, written only when the video has a face. InputError for a file
+    that is no video, NoFaceError when no frame shows a face."""
+    if overlay is not None and overlay.suffix.lower() not in OVERLAY_CODECS:
+        raise ValueError(f"an overlay video is one of {sorted(OVERLAY_CODECS)}, not {overlay.name}")
     video = VideoFile.open(path)
     tracker = Tracker(reconstructor, config)
     people: dict[int, tuple[list[FaceParameters], list[float]]] = {}  # by the tracker's person, in order of first sight
     decoded, tracker_ms = 0, 0.0
     draft = None if overlay is None else overlay.with_name(f".{overlay.stem}.partial{overlay.suffix}")
     try:
-        with _Writer(draft, video.fps) as writer, contextlib.closing(video.frames()) as frames:
+        with _Writer(draft, video.fps, overlay_side) as writer, contextlib.closing(video.frames()) as frames:
             for seconds, frame in tqdm(frames, total=video.frame_count or None, desc=path.name, unit="frame",
                                        disable=not progress, file=sys.stderr, leave=False):  # fmt: skip
                 faces, ms = tracker(frame, seconds)
@@ -146,17 +156,22 @@ def track_video(reconstructor: Reconstructor, path: Path, config: TrackerConfig 
 
 
 class _Writer:
-    """An MP4 writer (MPEG-4 part 2: OpenCV's FFmpeg has no H.264 encoder) opened on the first frame, at the video's
-    frame rate (at most 240 fps: a header's odd rate opened no writer); released on leaving its block."""
+    """A video writer (:data:`OVERLAY_CODECS` by the file's ending) opened on the first frame, at the video's frame
+    rate (at most 240 fps: a header's odd rate opened no writer), frames shrunk to ``side`` px on their longer side
+    if larger; released on leaving its block."""
 
-    def __init__(self, path: Path | None, fps: float) -> None:
-        self.path, self.fps, self.writer = path, min(fps, 240.0), None
+    def __init__(self, path: Path | None, fps: float, side: int | None = None) -> None:
+        self.path, self.fps, self.side, self.writer = path, min(fps, 240.0), side, None
 
     def write(self, frame: np.ndarray) -> None:
         """Write an (H, W, 3) uint8 RGB frame."""
+        scale = 1.0 if self.side is None else min(1.0, self.side / max(frame.shape[:2]))
+        if scale < 1:
+            size = (max(1, round(frame.shape[1] * scale)), max(1, round(frame.shape[0] * scale)))
+            frame = cv2.resize(frame, size, interpolation=cv2.INTER_AREA)
         if self.writer is None:
-            self.writer = cv2.VideoWriter(str(self.path), cv2.VideoWriter_fourcc(*"mp4v"), self.fps,
-                                          (frame.shape[1], frame.shape[0]))  # fmt: skip
+            codec = cv2.VideoWriter_fourcc(*OVERLAY_CODECS[self.path.suffix.lower()])
+            self.writer = cv2.VideoWriter(str(self.path), codec, self.fps, (frame.shape[1], frame.shape[0]))
             if not self.writer.isOpened():
                 raise OSError(f"cannot write the video {self.path}")
         self.writer.write(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
@@ -175,3 +190,10 @@ def _drawn(reconstructor: Reconstructor, frame: np.ndarray, faces: list[TrackedF
     results = [FaceResult.unfitted(reconstructor.model, face.params, face.crop.resized(FIT_SIZE), reconstructor.camera,
                                    frame, face.landmarks) for face in faces]  # fmt: skip
     return draw_overlay(frame, results, numbers=[people.index(face.person) + 1 for face in faces])
+
+
+def write_person(model: FaceModel, person: TrackedPerson, frames_json: Path, glb: Path, source: dict) -> None:
+    """A tracked person's per-frame parameters (``source``, then :func:`~inversefacenet.animate.session_dict`'s) and
+    animated GLB (:func:`~inversefacenet.animate.animated_glb`)."""
+    frames_json.write_text(json.dumps({"source": source, **session_dict(model, person.frames, person.times)}))
+    glb.write_bytes(animated_glb(model, person.frames, person.times))

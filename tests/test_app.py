@@ -30,6 +30,7 @@ from inversefacenet.params import EXPRESSION_CONTROLS
 from inversefacenet.predictor import load_predictor
 from tests.conftest import known_face, photo_of, two_face_photo
 from tests.test_animate import accessor
+from tests.test_video import green_pixels, read_video, turning, write_video
 
 gradio_client = pytest.importorskip("gradio_client")
 
@@ -574,6 +575,29 @@ def live_tab_streaming(server: str, video: Path):
 def live_server(model):
     """The app with the shipped network (the live tab tracks with it), no fit."""
     yield from serve(Reconstructor(model, LandmarkDetector(), load_predictor(DEFAULT_CHECKPOINT, model), fit_mode=None))
+
+
+def test_the_video_tab_tracks_a_clip_and_offers_each_person_s_files(live_server, tmp_path):
+    """The example turned by 15 degrees over 30 frames (tests/test_video.py's clip): the tracked video is VP8 WebM
+    (which browsers play) of as many frames with the face drawn, the person's frames.json and animated GLB come back
+    named by the clip, and the status line gives the person's span; a file that is no video and a clip over the limit
+    are refused in words without the server's folders."""
+    client = gradio_client.Client(live_server, verbose=False)
+    video = write_video(tmp_path / "turning.mp4", turning(np.linspace(0, 15, 30)))
+    tracked, files, status = client.predict(gradio_client.handle_file(str(video)), api_name="/track_video")
+    drawn = read_video(Path(tracked))
+    assert Path(tracked).suffix == ".webm" and len(drawn) == 30 and min(map(green_pixels, drawn)) > 200
+    named = {Path(file).name: Path(file) for file in files}
+    assert sorted(named) == ["turning_person1_animated.glb", "turning_person1_frames.json"]
+    frames = json.loads(named["turning_person1_frames.json"].read_text())["frames"]
+    assert len(frames) == 30 and "person 1: 0.0–1.2 s (30 frames)" in status
+    not_a_video = tmp_path / "notes.mp4"
+    not_a_video.write_text("not a video")
+    with pytest.raises(gradio_client.exceptions.AppError, match=r"cannot read notes.mp4 as a video"):
+        client.predict(gradio_client.handle_file(str(not_a_video)), api_name="/track_video")
+    long = write_video(tmp_path / "long.mp4", [np.zeros((64, 64, 3), np.uint8)] * 62, fps=1)
+    with pytest.raises(gradio_client.exceptions.AppError, match="the clip is 62 s long: trim it to 60 s"):
+        client.predict(gradio_client.handle_file(str(long)), api_name="/track_video")
 
 
 def test_live_frames_keep_one_tracker_per_session(live_server, tmp_path):

@@ -30,10 +30,10 @@ def reconstructor():
     reconstructor.detector.close()
 
 
-def write_video(path: Path, frames: list[np.ndarray], fourcc: str = "mp4v") -> Path:
-    """RGB frames as a video file (OpenCV's ``fourcc``) at FPS."""
+def write_video(path: Path, frames: list[np.ndarray], fourcc: str = "mp4v", fps: float = FPS) -> Path:
+    """RGB frames as a video file (OpenCV's ``fourcc``) at ``fps``."""
     height, width = frames[0].shape[:2]
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*fourcc), FPS, (width, height))
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*fourcc), fps, (width, height))
     for frame in frames:
         writer.write(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
     writer.release()
