@@ -112,6 +112,11 @@ class FaceResult:
                    photo_size=photo.shape[:2], _photo=(photo, lambda: landmarks))  # fmt: skip
 
     @property
+    def evaluated(self) -> bool:
+        """Whether the evaluation is made (by the fit, or a read of it): reading it otherwise renders the face."""
+        return self._evaluation is not None
+
+    @property
     def evaluation(self) -> Evaluation:
         if self._evaluation is None:
             photo, points = self._photo
@@ -463,12 +468,12 @@ def draw_overlay(image: np.ndarray, faces: list[FaceResult], shown: int | None =
     for face in faces:
         side = face.box[2] - face.box[0]
         line = max(1, min(thickness, round(side / 100)))  # a small face in a big photo stays visible under it
-        silhouette = render(face.model, face.params, FIT_SIZE, camera=face.camera).raster.mask[0].astype(np.uint8)
-        contours, _ = cv2.findContours(silhouette, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
+        drawn = render(face.model, face.params, FIT_SIZE, camera=face.camera)
+        contours, _ = cv2.findContours(drawn.raster.mask[0].astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
         for contour in contours:
             points = face.crop.to_photo(contour[:, 0].astype(np.float64) + 0.5)
             cv2.polylines(canvas, [points.round().astype(np.int32)], True, (40, 220, 60), line, cv2.LINE_AA)
-        for x, y in face.landmarks68:
+        for x, y in _landmarks68(face, drawn):
             cv2.circle(canvas, (round(x), round(y)), max(1, min(thickness + 1, round(side / 60))), (230, 40, 40), -1,
                        cv2.LINE_AA)  # fmt: skip
         x0, y0, x1, y1 = (round(v) for v in face.box)
@@ -479,6 +484,15 @@ def draw_overlay(image: np.ndarray, faces: list[FaceResult], shown: int | None =
     for number, face in zip(numbers or range(1, len(faces) + 1), faces, strict=True):  # last: no outline covers them
         _label(canvas, str(number), face.box, thickness)
     return canvas
+
+
+def _landmarks68(face: FaceResult, drawn: RenderOutput) -> np.ndarray:
+    """(68, 2) the face's iBUG points in the photo: its evaluation's, or without one (no fit, not yet read) those of
+    ``drawn``, its render at FIT_SIZE in its crop, which are the same points: a video's overlay rendered each
+    frame's face twice, 24 ms a frame."""
+    if face.evaluated:
+        return face.landmarks68
+    return face.crop.to_photo(face.model.ibug68_points(drawn.pixels, drawn.vertex_visible)[0])
 
 
 def _label(canvas: np.ndarray, text: str, box: tuple[float, float, float, float], thickness: int) -> None:

@@ -16,7 +16,9 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import queue
 import sys
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -41,6 +43,8 @@ face gone for 3 s into two), and the whole search on every frame without a face,
 and a face the quick look is too coarse for (a small one) is found on the frame it comes back."""
 TRUNCATED = 0.9
 """A video that decodes fewer frames than this share of its header's count is reported as cut short."""
+ENCODE_QUEUE = 8
+"""Frames drawn ahead of the overlay's encoder at most (640 x 480: about 7 MB)."""
 OVERLAY_CODECS = {".mp4": "mp4v", ".webm": "VP80"}
 """The overlay video's encoder by its file's ending: MPEG-4 part 2 for players (1 ms a 512 px frame here), VP8 for
 browsers (10.5 ms; VP9 took 53). OpenCV's FFmpeg has no H.264 encoder."""
@@ -158,13 +162,18 @@ def track_video(reconstructor: Reconstructor, path: Path, config: TrackerConfig 
 class _Writer:
     """A video writer (:data:`OVERLAY_CODECS` by the file's ending) opened on the first frame, at the video's frame
     rate (at most 240 fps: a header's odd rate opened no writer), frames shrunk to ``side`` px on their longer side
-    if larger; released on leaving its block."""
+    if larger. It encodes in a thread of its own, beside the tracking and drawing (VP8 took 32 ms a 640 x 480 frame
+    of a moving face, as long as those two together; OpenCV lets go of the GIL while it encodes); leaving its block
+    waits for the last frame and releases it."""
 
     def __init__(self, path: Path | None, fps: float, side: int | None = None) -> None:
         self.path, self.fps, self.side, self.writer = path, min(fps, 240.0), side, None
+        self._frames: queue.Queue[np.ndarray | None] = queue.Queue(maxsize=ENCODE_QUEUE)
+        self._encoder: threading.Thread | None = None
+        self._failed = False
 
     def write(self, frame: np.ndarray) -> None:
-        """Write an (H, W, 3) uint8 RGB frame."""
+        """Queue an (H, W, 3) uint8 RGB frame for the encoder; OSError when the file cannot be written."""
         scale = 1.0 if self.side is None else min(1.0, self.side / max(frame.shape[:2]))
         if scale < 1:
             size = (max(1, round(frame.shape[1] * scale)), max(1, round(frame.shape[0] * scale)))
@@ -174,12 +183,27 @@ class _Writer:
             self.writer = cv2.VideoWriter(str(self.path), codec, self.fps, (frame.shape[1], frame.shape[0]))
             if not self.writer.isOpened():
                 raise OSError(f"cannot write the video {self.path}")
-        self.writer.write(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
+            self._encoder = threading.Thread(target=self._encode, daemon=True)
+            self._encoder.start()
+        if self._failed:
+            raise OSError(f"cannot write the video {self.path}")
+        self._frames.put(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
+
+    def _encode(self) -> None:
+        """The encoder's thread: each queued frame until None (after a failed write, the rest are dropped)."""
+        while (frame := self._frames.get()) is not None:
+            try:
+                self.writer.write(frame)
+            except cv2.error:
+                self._failed = True
 
     def __enter__(self) -> _Writer:
         return self
 
     def __exit__(self, *error: object) -> None:
+        if self._encoder is not None:
+            self._frames.put(None)
+            self._encoder.join()
         if self.writer is not None:
             self.writer.release()
 

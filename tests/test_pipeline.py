@@ -561,6 +561,20 @@ def test_without_the_fit_the_evaluation_waits_until_asked(model, detector, monke
     assert face.evaluation.landmark_error_px == pytest.approx(eager.landmark_error_px)
 
 
+def test_the_overlay_of_a_face_without_the_fit_does_not_render_it_twice(model, detector, monkeypatch):
+    """draw_overlay takes such a face's 68 points from its silhouette's render, not from an evaluation (a second
+    render, 24 ms a frame of a video's overlay): the same picture as once the evaluation is read, one render."""
+    reconstructor = Reconstructor(model, detector, predictor=Predictor.load(DEFAULT_CHECKPOINT, model), fit_mode=None)
+    photo = np.asarray(Image.open(EXAMPLE).convert("RGB"))
+    face = reconstructor.reconstruct_image(photo)[0]
+    renders = []
+    monkeypatch.setattr(pipeline, "render", lambda *args, **kwargs: renders.append(1) or render(*args, **kwargs))
+    before = pipeline.draw_overlay(photo, [face])
+    assert len(renders) == 1 and not face.evaluated
+    face.evaluation  # noqa: B018 (read: the evaluation is made)
+    assert face.evaluated and np.array_equal(pipeline.draw_overlay(photo, [face]), before)
+
+
 def test_a_face_in_a_black_and_white_photo_is_grey_in_every_albedo_it_shows(model, detector, tmp_path):
     """The example photo in black and white: the face is found grey, and the model albedo (previews, PLY, texture)
     and the photo texture (where the photo does not show the face too) carry no skin colour; in colour they do."""
