@@ -8,8 +8,11 @@ One clip is tracked at a time (its own queue, ``concurrency_id="video"``), so ph
 
 from __future__ import annotations
 
+import functools
 import shutil
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import gradio as gr
 
@@ -17,7 +20,7 @@ from demo.serving import SESSION_TTL_S, session_folder
 from inversefacenet.errors import InputError
 from inversefacenet.images import VIDEO_SUFFIXES
 from inversefacenet.pipeline import Reconstructor
-from inversefacenet.video import TrackedVideo, VideoFile, track_video, write_person
+from inversefacenet.video import TrackedVideo, track_video, write_person
 
 VIDEO_LIMIT_S = 60.0
 """Longest clip tracked (s, by its header): about a minute of the server's time at 30 fps."""
@@ -40,50 +43,60 @@ class VideoFiles:
 def track_clip(reconstructor: Reconstructor, path: str | None, previous: VideoFiles | None,
                progress: gr.Progress) -> tuple[str, list[str], str, VideoFiles]:  # fmt: skip
     """An uploaded clip -> the tracked video, each person's frames.json and animated GLB, a status line, and the
-    session's files (the previous clip's removed). Plain errors for no file, a long clip, no video, no face."""
+    session's files (the previous clip's removed). A plain gr.Error for no file, a long clip, no video, no face."""
     if path is None:
         raise gr.Error("Choose a video file first.", print_exception=False)
-    try:
-        video = VideoFile.open(Path(path))
-        if video.frame_count > VIDEO_LIMIT_S * video.fps:
-            raise InputError(f"the clip is {video.frame_count / video.fps:.0f} s long: trim it to "
-                             f"{VIDEO_LIMIT_S:.0f} s or less, or run python -m inversefacenet on it")  # fmt: skip
-    except InputError as error:
-        raise _in_words(error, path) from None
     files = VideoFiles()
     progress(0, desc="tracking")
     overlay = files.folder / f"{Path(path).stem}_tracked.webm"
     try:
-        tracked = track_video(reconstructor, Path(path), progress=True, overlay=overlay, overlay_side=OVERLAY_SIDE)
+        tracked = track_video(reconstructor, Path(path), progress=True, overlay=overlay, overlay_side=OVERLAY_SIDE,
+                              limit_s=VIDEO_LIMIT_S)  # fmt: skip
     except InputError as error:
         files.close()
-        raise _in_words(error, path) from None
+        raise gr.Error(str(error).replace(str(Path(path).parent) + "/", ""), print_exception=False) from None
     if previous is not None:
         previous.close()
     return str(overlay), _people_files(reconstructor, tracked, Path(path).name, files), _status(tracked), files
 
 
-def _in_words(error: InputError, path: str) -> gr.Error:
-    """An unusable clip's message for the page, without the server's folders."""
-    return gr.Error(str(error).replace(str(Path(path).parent) + "/", ""), print_exception=False)
+def _on_the_page(track: Callable[..., tuple]) -> Callable[..., list[Any]]:
+    """``track`` for the page's button: a clip that cannot be used clears the last clip's views and says why in the
+    status line and a toast (a trial saw error badges over the previous clip's video and files, the reason gone with
+    the toast)."""
+
+    @functools.wraps(track)  # its signature: Gradio passes the progress bar it names
+    def on_the_page(*inputs: Any) -> list[Any]:
+        try:
+            return list(track(*inputs))
+        except gr.Error as error:
+            gr.Warning(error.message)
+            return [None, None, f"**{error.message}**", inputs[1]]
+
+    return on_the_page
 
 
 def _people_files(reconstructor: Reconstructor, tracked: TrackedVideo, name: str, files: VideoFiles) -> list[str]:
     """Each person's frames.json and animated GLB in the session's folder, named by the clip and the person."""
     paths = []
+    source = {"video": name, "fps": round(tracked.fps, 3), "frames": tracked.decoded}
     for k, person in enumerate(tracked.people, start=1):
         stem = f"{Path(name).stem}_person{k}"
         frames, glb = files.folder / f"{stem}_frames.json", files.folder / f"{stem}_animated.glb"
-        write_person(reconstructor.model, person, frames, glb, {"video": name, "fps": tracked.fps, "person": k})
+        write_person(reconstructor.model, person, frames, glb, {**source, "person": k})
         paths += [str(frames), str(glb)]
     return paths
 
 
+def _frames(count: int) -> str:
+    return f"{count} frame{'' if count == 1 else 's'}"
+
+
 def _status(tracked: TrackedVideo) -> str:
     """The tracked people and frames in words, with the tracker's time per frame."""
-    people = ", ".join(f"person {k}: {person.times[0]:.1f}–{person.times[-1]:.1f} s ({len(person.times)} frames)"
+    people = ", ".join(f"person {k}: {person.times[0]:.1f}–{person.times[-1]:.1f} s ({_frames(len(person.times))})"
                        for k, person in enumerate(tracked.people, start=1))  # fmt: skip
-    words = f"{tracked.decoded} frames at {tracked.fps:.0f} fps · {people} · {tracked.ms_per_frame:.1f} ms a frame"
+    words = f"{_frames(tracked.decoded)} at {tracked.fps:.0f} fps · {people} · {tracked.ms_per_frame:.1f} ms a frame"
     if tracked.cut_short:
         words += f" · the file ended after {tracked.decoded} of the {tracked.header_frames} frames it counts"
     return words
@@ -95,15 +108,16 @@ def video_tab(reconstructor: Reconstructor) -> None:
         gr.Markdown("The video tab needs the network (no checkpoint was found): the fit is too slow for video.")
         return
     files = gr.State(None, time_to_live=SESSION_TTL_S, delete_callback=lambda s: s is not None and s.close())
+    gr.Markdown(f"Tracks one face at a time (the largest in view when a track starts; others beside it are not "
+                f"tracked), each person numbered as first seen. Clips up to {VIDEO_LIMIT_S:.0f} s.")  # fmt: skip
     with gr.Row():
         with gr.Column():
             # a file, not a gr.Video: that one previews in the browser and says "Video not playable" of an AVI, a
             # MKV or MPEG-4 part 2, which OpenCV reads well
-            clip = gr.File(file_types=sorted(VIDEO_SUFFIXES), label=f"Video file (up to {VIDEO_LIMIT_S:.0f} s)",
-                           elem_id="video-in")  # fmt: skip
+            clip = gr.File(file_types=sorted(VIDEO_SUFFIXES), label="Video file", elem_id="video-in")
             button = gr.Button("Track", variant="primary", elem_id="video-track")
         with gr.Column():
-            tracked = gr.Video(label="Tracked", interactive=False, elem_id="video-tracked")
+            tracked = gr.Video(label="Tracked", interactive=False, height=480, elem_id="video-tracked")
             status = gr.Markdown(elem_id="video-status")
             downloads = gr.File(file_count="multiple", label="Per person: frames.json and animated GLB",
                                 elem_id="video-files")  # fmt: skip
@@ -112,5 +126,6 @@ def video_tab(reconstructor: Reconstructor) -> None:
             progress: gr.Progress = PROGRESS) -> tuple[str, list[str], str, VideoFiles]:  # fmt: skip
         return track_clip(reconstructor, path, previous, progress)
 
-    button.click(run, [clip, files], [tracked, downloads, status, files], api_name="track_video",
-                 concurrency_limit=1, concurrency_id="video")  # fmt: skip
+    outputs, queue = [tracked, downloads, status, files], {"concurrency_limit": 1, "concurrency_id": "video"}
+    button.click(_on_the_page(run), [clip, files], outputs, api_name=False, **queue)
+    gr.Button(visible=False).click(run, [clip, files], outputs, api_name="track_video", **queue)  # scripts: errors

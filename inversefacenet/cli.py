@@ -9,10 +9,11 @@ face.glb and, with --animated, face_animated.glb; and per photo DIR/<photo>_over
 iBUG-68 points, each face numbered as its folder). Two photos with the same name get <photo>, <photo>_2, ... An
 earlier run's files for a photo that this run does not write again (face_animated.glb, the folders of faces no
 longer found) are removed. A video (mp4, m4v, mov, avi, mkv, webm; named itself, a folder stands for its photos)
-is tracked instead (:mod:`inversefacenet.video`: the network on every frame, no fit, the model's albedo): each person,
-numbered as first seen, gives DIR/<video>_face<k>/frames.json (per frame its time and params.json's groups) and
-face_animated.glb (the blendshapes as morph targets, animated with the person's expression and head pose), and
-DIR/<video>_overlay.mp4 shows them as a photo's overlay does.
+is tracked instead (:mod:`inversefacenet.video`: the network on every frame, no fit, the model's albedo; one face
+at a time, the largest in view when a track starts): each person, numbered as first seen, gives
+DIR/<video>_face<k>/frames.json (per frame its time and params.json's groups) and face_animated.glb (the
+blendshapes as morph targets, animated with the person's expression and head pose), and DIR/<video>_overlay.mp4
+shows them as a photo's overlay does.
 With --json, one JSON object per photo or video goes to stdout (a failed one's names its error).
 Errors go to stderr; a bad photo does not stop the others, and the exit status is 1 if any failed. MediaPipe's native
 start-up warnings are kept out of the terminal unless --verbose is given.
@@ -262,7 +263,7 @@ def _run_photos(reconstructor: Reconstructor, args: argparse.Namespace) -> int:
     for folder in empty:
         print(f"error: {folder} holds no image files ({', '.join(sorted(IMAGE_SUFFIXES))})", file=sys.stderr)
     failed = len(empty)
-    for photo, name in tqdm(_named(photos), desc="photos", unit="photo", disable=len(photos) < 2, file=sys.stderr):
+    for photo, name in tqdm(_named(photos), desc="files", unit="file", disable=len(photos) < 2, file=sys.stderr):
         kind = "video" if is_video(photo) else "image"
         try:
             if kind == "video":  # its own progress bar, unless inside the photos' one

@@ -66,7 +66,8 @@ class VideoFile:
         capture = cv2.VideoCapture(str(path))
         try:
             if not capture.isOpened():
-                raise InputError(f"cannot read {path} as a video: the file is damaged or not a video OpenCV decodes")
+                raise InputError(f"cannot read {path} as a video: the file is damaged, or a video this program cannot"
+                                 " decode")  # fmt: skip
             fps, count = capture.get(cv2.CAP_PROP_FPS), capture.get(cv2.CAP_PROP_FRAME_COUNT)
         finally:
             capture.release()
@@ -120,16 +121,20 @@ class TrackedVideo:
 
 
 def track_video(reconstructor: Reconstructor, path: Path, config: TrackerConfig = VIDEO_TRACKING,
-                progress: bool = True, overlay: Path | None = None,
-                overlay_side: int | None = None) -> TrackedVideo:  # fmt: skip
+                progress: bool = True, overlay: Path | None = None, overlay_side: int | None = None,
+                limit_s: float | None = None) -> TrackedVideo:  # fmt: skip
     """Track the people of the video at ``path`` (:mod:`inversefacenet.video`); a tqdm bar on stderr with
     ``progress``; with ``overlay`` (.mp4 or .webm, :data:`OVERLAY_CODECS`), a video there of the frames with the
     tracked face drawn on them as a photo's overlay draws one (about 11 ms more a frame), shrunk to
     ``overlay_side`` px on its longer side if larger, written only when the video has a face. InputError for a file
-    that is no video, NoFaceError when no frame shows a face."""
+    that is no video or runs past ``limit_s`` (by its header, else on the first frame past it: a browser's recording
+    may not count its frames), NoFaceError when no frame shows a face."""
     if overlay is not None and overlay.suffix.lower() not in OVERLAY_CODECS:
         raise ValueError(f"an overlay video is one of {sorted(OVERLAY_CODECS)}, not {overlay.name}")
     video = VideoFile.open(path)
+    too_long = f"trim it to {limit_s:.0f} s or less" if limit_s is not None else ""
+    if limit_s is not None and video.frame_count > limit_s * video.fps:
+        raise InputError(f"{path} is {video.frame_count / video.fps:.0f} s long: {too_long}")
     tracker = Tracker(reconstructor, config)
     people: dict[int, tuple[list[FaceParameters], list[float]]] = {}  # by the tracker's person, in order of first sight
     decoded, tracker_ms = 0, 0.0
@@ -138,6 +143,8 @@ def track_video(reconstructor: Reconstructor, path: Path, config: TrackerConfig 
         with _Writer(draft, video.fps, overlay_side) as writer, contextlib.closing(video.frames()) as frames:
             for seconds, frame in tqdm(frames, total=video.frame_count or None, desc=path.name, unit="frame",
                                        disable=not progress, file=sys.stderr, leave=False):  # fmt: skip
+                if limit_s is not None and seconds > limit_s:
+                    raise InputError(f"{path} is longer than {limit_s:.0f} s: {too_long}")
                 faces, ms = tracker(frame, seconds)
                 decoded += 1
                 tracker_ms += sum(ms.values())

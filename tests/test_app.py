@@ -596,8 +596,38 @@ def test_the_video_tab_tracks_a_clip_and_offers_each_person_s_files(live_server,
     with pytest.raises(gradio_client.exceptions.AppError, match=r"cannot read notes.mp4 as a video"):
         client.predict(gradio_client.handle_file(str(not_a_video)), api_name="/track_video")
     long = write_video(tmp_path / "long.mp4", [np.zeros((64, 64, 3), np.uint8)] * 62, fps=1)
-    with pytest.raises(gradio_client.exceptions.AppError, match="the clip is 62 s long: trim it to 60 s"):
+    with pytest.raises(gradio_client.exceptions.AppError, match="long.mp4 is 62 s long: trim it to 60 s or less"):
         client.predict(gradio_client.handle_file(str(long)), api_name="/track_video")
+
+
+def test_the_video_tab_in_a_browser_plays_the_tracked_clip_and_a_bad_file_clears_it(live_server, tmp_path):
+    """Chromium: a clip uploaded and tracked plays in the page (a WebM the browser decodes, its status line); a file
+    that is no video then clears the clip's views and says why in the status line, without error badges over the
+    last clip's results (a trial saw the badges, and the reason gone with its toast)."""
+    video = write_video(tmp_path / "turning.mp4", turning(np.linspace(0, 15, 20)))
+    not_a_video = tmp_path / "notes.mp4"
+    not_a_video.write_text("not a video")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=BROWSER_FLAGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1200})
+        page.goto(live_server)
+        page.get_by_role("tab", name="Video file").click()
+        for path in (video, not_a_video):
+            if path == not_a_video:
+                page.locator("#video-in button[aria-label='Clear']").click()  # the file box holds one file
+            page.locator("#video-in input[type=file]").set_input_files(str(path))
+            page.wait_for_function("document.querySelector('#video-in') && "
+                                   f"document.querySelector('#video-in').innerText.includes('{path.stem}')")
+            page.locator("#video-track").click()
+            if path == video:
+                page.wait_for_function("(v => v && v.readyState >= 2 && v.duration > 0.7)"
+                                       "(document.querySelector('#video-tracked video'))", timeout=60_000)
+                assert "person 1: 0.0–0.8 s (20 frames)" in page.locator("#video-status").inner_text()
+        page.wait_for_function("document.querySelector('#video-status').innerText.includes('cannot read')")
+        assert "notes.mp4 as a video" in page.locator("#video-status").inner_text()
+        assert page.locator("#video-tracked video").count() == 0 and page.locator(".error").count() == 0
+        browser.close()
 
 
 def test_live_frames_keep_one_tracker_per_session(live_server, tmp_path):
