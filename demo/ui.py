@@ -27,6 +27,7 @@ from gradio.components.dataframe import DataframeData
 from pydantic import model_validator
 
 from demo.live import LiveSession
+from demo.messages import user_error, without_folders
 from demo.photo_input import PhotoInput
 from demo.preview_image import PreviewImage
 from demo.recording import KEEP, RECORD_LIMIT_S
@@ -153,11 +154,6 @@ def _on_face_shown(fn: Callable[..., Any]) -> Callable[..., Any]:
         return fn(session, *values)
 
     return guarded
-
-
-def user_error(message: str) -> gr.Error:
-    """A message for the user in plain words: shown in the page, not logged as a fault with its traceback."""
-    return gr.Error(message, print_exception=False)
 
 
 def _need(session: Session | None) -> Session:
@@ -517,7 +513,7 @@ class PhotoLoader:
             session.use_photo_texture(bool(photo_texture))
             return Loaded(session, "")
         except InputError as error:
-            message = str(error).replace(str(Path(path).parent) + "/", "")  # no server paths
+            message = without_folders(str(error), path)
             gr.Warning(message)
             return Loaded(None, f"**{message}**", unreadable=not isinstance(error, NoFaceError))
 

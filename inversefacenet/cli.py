@@ -109,27 +109,24 @@ def _process_video(
 ) -> dict[str, object]:  # fmt: skip
     """Track the people of ``video``; write each one's frames.json and face_animated.glb, and the video with them
     drawn on it. The report says when the file ended well before its header's count of frames."""
-    from inversefacenet.video import track_video, write_person
+    from inversefacenet.video import track_video, write_people
 
     overlay = out / f"{name}_overlay.mp4"
     tracked = track_video(reconstructor, video, progress=progress, overlay=overlay)
-    source = {"video": str(video), "fps": round(tracked.fps, 3), "frames": tracked.decoded}
-    people, written = [], []
-    for k, person in enumerate(tracked.people, start=1):
+
+    def files_of(k: int) -> tuple[Path, Path]:
         folder = out / f"{name}_face{k}"
         folder.mkdir(parents=True, exist_ok=True)
-        files = {"frames": folder / "frames.json", "animated_glb": folder / "face_animated.glb"}
-        write_person(reconstructor.model, person, files["frames"], files["animated_glb"], {**source, "person": k})
-        written.append({path.name for path in files.values()})
-        seen = {"from_s": round(float(person.times[0]), 3), "to_s": round(float(person.times[-1]), 3)}
-        people.append({"person": k, "tracked_frames": len(person.times), **seen,
-                       "files": {kind: str(path) for kind, path in files.items()}})  # fmt: skip
-    _remove_stale(out, name, written, overlay.name)
+        return folder / "frames.json", folder / "face_animated.glb"
+
+    written = write_people(reconstructor.model, tracked, files_of, str(video))
+    people = [{"person": k, "tracked_frames": len(person.times), "from_s": round(float(person.times[0]), 3),
+               "to_s": round(float(person.times[-1]), 3), "files": {"frames": str(data), "animated_glb": str(glb)}}
+              for k, person, (data, glb) in zip(range(1, len(written) + 1), tracked.people, written, strict=True)]
+    _remove_stale(out, name, [{data.name, glb.name} for data, glb in written], overlay.name)
+    source = {"video": str(video), "fps": round(tracked.fps, 3), "frames": tracked.decoded}
     report = {**source, "ms_per_frame": round(tracked.ms_per_frame, 2), "overlay": str(overlay), "people": people}
-    if tracked.cut_short:
-        report["warning"] = (f"the file ended after {tracked.decoded} of the {tracked.header_frames} frames its header "
-                             "counts: damaged or cut short?")  # fmt: skip
-    return report
+    return report if tracked.warning is None else {**report, "warning": tracked.warning}
 
 
 def _process(reconstructor: Reconstructor, photo: Path, out: Path, name: str, photo_texture: bool = False,

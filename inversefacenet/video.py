@@ -19,7 +19,7 @@ import os
 import queue
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -115,9 +115,11 @@ class TrackedVideo:
     ms_per_frame: float
 
     @property
-    def cut_short(self) -> bool:
-        """The file ended well before its header's count: damaged, or copied in part."""
-        return self.decoded < TRUNCATED * self.header_frames
+    def warning(self) -> str | None:
+        """Words for a file that ended well before its header's count of frames (damaged, or copied in part)."""
+        if self.decoded >= TRUNCATED * self.header_frames:
+            return None
+        return f"the file ended after {self.decoded} of the {self.header_frames} frames its header counts: cut short?"
 
 
 def track_video(reconstructor: Reconstructor, path: Path, config: TrackerConfig = VIDEO_TRACKING,
@@ -132,9 +134,8 @@ def track_video(reconstructor: Reconstructor, path: Path, config: TrackerConfig 
     if overlay is not None and overlay.suffix.lower() not in OVERLAY_CODECS:
         raise ValueError(f"an overlay video is one of {sorted(OVERLAY_CODECS)}, not {overlay.name}")
     video = VideoFile.open(path)
-    too_long = f"trim it to {limit_s:.0f} s or less" if limit_s is not None else ""
-    if limit_s is not None and video.frame_count > limit_s * video.fps:
-        raise InputError(f"{path} is {video.frame_count / video.fps:.0f} s long: {too_long}")
+    if limit_s is not None and video.frame_count > limit_s * video.fps:  # frame k is at k / fps: the last at < limit
+        raise _too_long(path, limit_s)
     tracker = Tracker(reconstructor, config)
     people: dict[int, tuple[list[FaceParameters], list[float]]] = {}  # by the tracker's person, in order of first sight
     decoded, tracker_ms = 0, 0.0
@@ -143,8 +144,8 @@ def track_video(reconstructor: Reconstructor, path: Path, config: TrackerConfig 
         with _Writer(draft, video.fps, overlay_side) as writer, contextlib.closing(video.frames()) as frames:
             for seconds, frame in tqdm(frames, total=video.frame_count or None, desc=path.name, unit="frame",
                                        disable=not progress, file=sys.stderr, leave=False):  # fmt: skip
-                if limit_s is not None and seconds > limit_s:
-                    raise InputError(f"{path} is longer than {limit_s:.0f} s: {too_long}")
+                if limit_s is not None and seconds >= limit_s:
+                    raise _too_long(path, limit_s)
                 faces, ms = tracker(frame, seconds)
                 decoded += 1
                 tracker_ms += sum(ms.values())
@@ -164,6 +165,10 @@ def track_video(reconstructor: Reconstructor, path: Path, config: TrackerConfig 
             draft.unlink(missing_ok=True)
     tracked = [TrackedPerson(FaceParameters.concatenate(frames), np.array(times)) for frames, times in people.values()]
     return TrackedVideo(tracked, decoded, video.frame_count, video.fps, tracker_ms / decoded)
+
+
+def _too_long(path: Path, limit_s: float) -> InputError:
+    return InputError(f"{path} is longer than {limit_s:g} s: trim it to {limit_s:g} s or less")
 
 
 class _Writer:
@@ -197,22 +202,29 @@ class _Writer:
         self._frames.put(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
 
     def _encode(self) -> None:
-        """The encoder's thread: each queued frame until None (after a failed write, the rest are dropped)."""
+        """The encoder's thread: each queued frame until None. After a failed write it only empties the queue, so
+        that a writer never waits on a full queue for a thread that is gone (a review: the video queue hung)."""
         while (frame := self._frames.get()) is not None:
+            if self._failed:
+                continue
             try:
                 self.writer.write(frame)
-            except cv2.error:
+            except BaseException:  # noqa: BLE001 (any failure: reported by write() and on leaving the block)
                 self._failed = True
 
     def __enter__(self) -> _Writer:
         return self
 
     def __exit__(self, *error: object) -> None:
+        """Wait for the encoder and release the file; OSError if a frame failed to encode (unless the block itself
+        raised), so that a short file is not kept as the video."""
         if self._encoder is not None:
             self._frames.put(None)
             self._encoder.join()
         if self.writer is not None:
             self.writer.release()
+        if self._failed and error[0] is None:
+            raise OSError(f"cannot write the video {self.path}")
 
 
 def _drawn(reconstructor: Reconstructor, frame: np.ndarray, faces: list[TrackedFace], people: list[int]) -> np.ndarray:
@@ -223,8 +235,17 @@ def _drawn(reconstructor: Reconstructor, frame: np.ndarray, faces: list[TrackedF
     return draw_overlay(frame, results, numbers=[people.index(face.person) + 1 for face in faces])
 
 
-def write_person(model: FaceModel, person: TrackedPerson, frames_json: Path, glb: Path, source: dict) -> None:
-    """A tracked person's per-frame parameters (``source``, then :func:`~inversefacenet.animate.session_dict`'s) and
-    animated GLB (:func:`~inversefacenet.animate.animated_glb`)."""
-    frames_json.write_text(json.dumps({"source": source, **session_dict(model, person.frames, person.times)}))
-    glb.write_bytes(animated_glb(model, person.frames, person.times))
+def write_people(model: FaceModel, tracked: TrackedVideo, files_of: Callable[[int], tuple[Path, Path]],
+                 video: str) -> list[tuple[Path, Path]]:  # fmt: skip
+    """Each person k's (from 1, as first seen) per-frame parameters and animated GLB at ``files_of(k)``: the JSON's
+    ``source`` (the video, its frame rate and frame count, the person), then
+    :func:`~inversefacenet.animate.session_dict`'s frames; the GLB :func:`~inversefacenet.animate.animated_glb`'s."""
+    source = {"video": video, "fps": round(tracked.fps, 3), "frames": tracked.decoded}
+    written = []
+    for k, person in enumerate(tracked.people, start=1):
+        frames_json, glb = files_of(k)
+        frames = session_dict(model, person.frames, person.times)
+        frames_json.write_text(json.dumps({"source": {**source, "person": k}, **frames}))
+        glb.write_bytes(animated_glb(model, person.frames, person.times))
+        written.append((frames_json, glb))
+    return written

@@ -7,6 +7,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import cv2
+import gradio as gr
 import numpy as np
 import pytest
 from matplotlib import cbook
@@ -15,9 +16,10 @@ from pygltflib import GLTF2
 from inversefacenet import Reconstructor
 from inversefacenet.animate import read_session
 from inversefacenet.cli import main
+from inversefacenet.errors import InputError
 from inversefacenet.images import load_image
 from inversefacenet.tracking import TrackerConfig
-from inversefacenet.video import VIDEO_TRACKING, track_video
+from inversefacenet.video import VIDEO_TRACKING, VideoFile, track_video
 
 EXAMPLE = "assets/examples/astronaut.jpg"
 FPS = 25
@@ -166,3 +168,71 @@ def test_a_video_after_a_photo_of_the_same_name_leaves_none_of_the_photo_s_files
         overlay = "clip_overlay.mp4" if source == video else "clip_overlay.png"
         assert {file.name for file in out.iterdir()} == {"clip_face1", overlay}
     capsys.readouterr()
+
+
+def test_a_clip_past_the_limit_stops_there_even_when_its_header_does_not_count_its_frames(tmp_path, reconstructor,
+                                                                                           monkeypatch):  # fmt: skip
+    """A browser's recording may not count its frames (a trial's 70 s WebM ran whole through the app's 60 s limit):
+    the frame at the limit stops it, as the header's count does when there is one; exactly the limit passes."""
+    video = write_video(tmp_path / "clip.mp4", turning(np.zeros(10)))  # 10 frames: 0.4 s
+    with pytest.raises(InputError, match=r"clip.mp4 is longer than 0.36 s: trim it to 0.36 s or less"):
+        track_video(reconstructor, video, progress=False, limit_s=0.36)  # by the header's 10 frames
+    opened = VideoFile.open
+    monkeypatch.setattr(VideoFile, "open", lambda path: replace(opened(path), frame_count=0))
+    with pytest.raises(InputError, match=r"longer than 0.36 s"):
+        track_video(reconstructor, video, progress=False, limit_s=0.36)  # by the 10th frame's time, 0.36 s
+    assert track_video(reconstructor, video, progress=False, limit_s=0.4).decoded == 10
+
+
+def test_the_overlay_is_shrunk_and_a_failed_encoder_leaves_no_video(tmp_path, reconstructor, monkeypatch):
+    """A 1280 x 720 clip's overlay at overlay_side 640 is 640 x 360; an encoder that fails (a review made it raise)
+    neither hangs the tracking nor leaves a short video, nor its draft, behind: an OSError says so."""
+    astronaut, _ = faces()
+    frames = [cv2.resize(on_grey(astronaut, 200), (1280, 720))] * 12
+    video = write_video(tmp_path / "wide.mp4", frames)
+    track_video(reconstructor, video, progress=False, overlay=tmp_path / "small.webm", overlay_side=640)
+    assert read_video(tmp_path / "small.webm")[0].shape == (360, 640, 3)
+
+    class Failing:
+        def __init__(self, *args: object) -> None:
+            pass
+
+        def isOpened(self) -> bool:  # noqa: N802 (OpenCV's name)
+            return True
+
+        def write(self, frame: np.ndarray) -> None:
+            raise MemoryError("a stand-in for any failure of the encoder")
+
+        def release(self) -> None:
+            pass
+
+    monkeypatch.setattr(cv2, "VideoWriter", Failing)
+    with pytest.raises(OSError, match="cannot write the video"):
+        track_video(reconstructor, video, progress=False, overlay=tmp_path / "failed.mp4")
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["small.webm", "wide.mp4"]
+
+
+def test_the_app_s_video_files_are_one_folder_per_session_and_gone_after_an_error_on_the_page(tmp_path, reconstructor):
+    """The video tab: a second clip's files replace the first's folder; a file that cannot be used, on the page,
+    clears the views, removes the last clip's folder (no longer shown) and leaves no new one; a script's call
+    (/track_video) gets the error instead."""
+    from demo import video_tab
+    from demo.serving import process_folder
+
+    def folders() -> set[Path]:
+        return set(process_folder().glob("video-*"))
+
+    video = write_video(tmp_path / "clip.mp4", turning(np.zeros(5)))
+    broken = tmp_path / "broken.mp4"
+    broken.write_text("not a video")
+    before, progress = folders(), (lambda *args, **kwargs: None)
+    first = video_tab.track_clip(reconstructor, str(video), None, progress)[-1]
+    second = video_tab.track_clip(reconstructor, str(video), first, progress)[-1]
+    assert folders() - before == {second.folder} and not first.folder.exists()
+    with pytest.raises(gr.Error, match="cannot read broken.mp4 as a video"):
+        video_tab.track_clip(reconstructor, str(broken), second, progress)
+    assert folders() - before == {second.folder}  # a script's error: its last clip stays
+    page = video_tab._on_the_page(lambda *inputs: video_tab.track_clip(reconstructor, *inputs))
+    cleared = page(str(broken), second, progress)
+    assert cleared[:2] == [None, None] and "cannot read broken.mp4" in cleared[2] and cleared[3] is None
+    assert folders() == before
