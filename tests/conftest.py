@@ -1,4 +1,9 @@
+import contextlib
 import os
+import re
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -21,6 +26,22 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         reporter.ensure_newline()
         reporter.write_line(f"REQUIRE_NO_SKIPS=1: {len(skipped)} test(s) skipped, failing the run", red=True)
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_empty_download_folders() -> Iterator[None]:
+    """gradio_client downloads each file into a new folder directly in the temporary directory (40 hex digits) and
+    moves it out, leaving the folder behind: 5,500 empty ones had piled up in /tmp of one test machine. The empty ones
+    this run leaves are removed."""
+    before = set(_download_folders())
+    yield
+    for folder in set(_download_folders()) - before:
+        with contextlib.suppress(OSError):  # not empty: not one of those
+            folder.rmdir()
+
+
+def _download_folders() -> Iterator[Path]:
+    return (path for path in Path(tempfile.gettempdir()).iterdir() if re.fullmatch("[0-9a-f]{40}", path.name))
 
 
 @pytest.fixture(scope="session")
