@@ -100,10 +100,10 @@ class Session:
     def reconstruct(cls, reconstructor: Reconstructor, source: object) -> Session:
         """Decode and reconstruct a photo (raises InputError / NoFaceError with a user-facing message)."""
         photo = load_image(source)
-        if not isinstance(source, str | Path):
-            return cls(photo, reconstructor.reconstruct_image(photo))
-        return cls(photo, reconstructor.reconstruct_image(photo), name=file_stem(str(source)),
-                   frames=frame_count(Path(source)))  # fmt: skip
+        faces = reconstructor.reconstruct_image(photo)
+        if isinstance(source, str | Path):
+            return cls(photo, faces, name=file_stem(str(source)), frames=frame_count(Path(source)))
+        return cls(photo, faces)
 
     def select(self, index: int) -> None:
         if not 0 <= index < len(self.faces):

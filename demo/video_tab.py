@@ -48,15 +48,17 @@ def track_clip(reconstructor: Reconstructor, path: str | None, previous: VideoFi
     clip, no video, no face; whatever fails leaves no folder behind."""
     if path is None:
         raise user_error("Choose a video file first.")
-    files = VideoFiles()
+    files, clip = VideoFiles(), Path(path)
+
+    def files_of(k: int) -> tuple[Path, Path]:
+        return files.folder / f"{clip.stem}_person{k}_frames.json", files.folder / f"{clip.stem}_person{k}_animated.glb"
+
     try:
         progress(0, desc="tracking")
-        overlay = files.folder / f"{Path(path).stem}_tracked.webm"
-        tracked = track_video(reconstructor, Path(path), progress=True, overlay=overlay, overlay_side=OVERLAY_SIDE,
+        overlay = files.folder / f"{clip.stem}_tracked.webm"
+        tracked = track_video(reconstructor, clip, progress=True, overlay=overlay, overlay_side=OVERLAY_SIDE,
                               limit_s=VIDEO_LIMIT_S)  # fmt: skip
-        stem = Path(path).stem
-        written = write_people(reconstructor.model, tracked, lambda k: (files.folder / f"{stem}_person{k}_frames.json",
-                               files.folder / f"{stem}_person{k}_animated.glb"), Path(path).name)  # fmt: skip
+        written = write_people(reconstructor.model, tracked, files_of, clip.name)
     except BaseException as error:
         files.close()
         if isinstance(error, InputError):

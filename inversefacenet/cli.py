@@ -122,10 +122,10 @@ def _process_video(
     written = write_people(reconstructor.model, tracked, files_of, str(video))
     people = [{"person": k, "tracked_frames": len(person.times), "from_s": round(float(person.times[0]), 3),
                "to_s": round(float(person.times[-1]), 3), "files": {"frames": str(data), "animated_glb": str(glb)}}
-              for k, person, (data, glb) in zip(range(1, len(written) + 1), tracked.people, written, strict=True)]
+              for k, (person, (data, glb)) in enumerate(zip(tracked.people, written, strict=True), start=1)]
     _remove_stale(out, name, [{data.name, glb.name} for data, glb in written], overlay.name)
-    source = {"video": str(video), "fps": round(tracked.fps, 3), "frames": tracked.decoded}
-    report = {**source, "ms_per_frame": round(tracked.ms_per_frame, 2), "overlay": str(overlay), "people": people}
+    report = {**tracked.source(str(video)), "ms_per_frame": round(tracked.ms_per_frame, 2), "overlay": str(overlay),
+              "people": people}  # fmt: skip
     return report if tracked.warning is None else {**report, "warning": tracked.warning}
 
 

@@ -114,6 +114,10 @@ class TrackedVideo:
     fps: float
     ms_per_frame: float
 
+    def source(self, video: str) -> dict[str, object]:
+        """What the per-frame files and reports say of the ``video``: its name, frame rate and frame count."""
+        return {"video": video, "fps": round(self.fps, 3), "frames": self.decoded}
+
     @property
     def warning(self) -> str | None:
         """Words for a file that ended well before its header's count of frames (damaged, or copied in part)."""
@@ -149,12 +153,13 @@ def track_video(reconstructor: Reconstructor, path: Path, config: TrackerConfig 
                 faces, ms = tracker(frame, seconds)
                 decoded += 1
                 tracker_ms += sum(ms.values())
-                for face in faces[:1]:  # the tracker follows one face (TrackerConfig.max_faces)
+                followed = faces[:1]  # the tracker follows one face (TrackerConfig.max_faces)
+                for face in followed:
                     frames_of, times_of = people.setdefault(face.person, ([], []))
                     frames_of.append(face.params)
                     times_of.append(seconds)
                 if draft is not None:
-                    writer.write(_drawn(reconstructor, frame, faces[:1], list(people)))
+                    writer.write(_drawn(reconstructor, frame, followed, list(people)))
         if not people:
             raise NoFaceError(f"no face was found in any of the {decoded} frames of {path}")
         if draft is not None:
@@ -240,12 +245,11 @@ def write_people(model: FaceModel, tracked: TrackedVideo, files_of: Callable[[in
     """Each person k's (from 1, as first seen) per-frame parameters and animated GLB at ``files_of(k)``: the JSON's
     ``source`` (the video, its frame rate and frame count, the person), then
     :func:`~inversefacenet.animate.session_dict`'s frames; the GLB :func:`~inversefacenet.animate.animated_glb`'s."""
-    source = {"video": video, "fps": round(tracked.fps, 3), "frames": tracked.decoded}
     written = []
     for k, person in enumerate(tracked.people, start=1):
         frames_json, glb = files_of(k)
         frames = session_dict(model, person.frames, person.times)
-        frames_json.write_text(json.dumps({"source": {**source, "person": k}, **frames}))
+        frames_json.write_text(json.dumps({"source": {**tracked.source(video), "person": k}, **frames}))
         glb.write_bytes(animated_glb(model, person.frames, person.times))
         written.append((frames_json, glb))
     return written
