@@ -1,4 +1,5 @@
-// Live mode: the webcam tracked frame to frame, as inversefacenet/tracking.py tracks a video. Every 2nd frame's
+// Live mode: the webcam (or a video file played once) tracked frame to frame, as inversefacenet/tracking.py tracks
+// a video. Every 2nd frame's
 // mesh runs on a square around the previous landmarks (in between they are held); the detector only while no face
 // is tracked or when the mesh loses it (the short-range one on the whole frame, the whole search now and then); the network on every frame, its parameters smoothed by a One Euro filter and its
 // identity (shape, albedo) held from the track's first frames (switchable together); a face lost for a moment and
@@ -20,6 +21,9 @@ export const IDENTITY_FRAMES = 30;
 /** tracking.py's TrackerConfig.identity_keep_s: a face lost and found again within this many seconds is the same
  * person (turned away, a hand over the face), whose shape and skin would otherwise change on every loss. */
 const IDENTITY_KEEP_S = 2;
+/** video.py's VIDEO_TRACKING.identity_keep_s: in a clip a face is the same person when back within 10 s (a person in
+ * a video looks away for longer than at a webcam, and two people seldom take turns in one spot). */
+const CLIP_IDENTITY_KEEP_S = 10;
 /** tracking.py's RETURN_SIZE_RATIO: a face found again is the lost one only if its box's side is within this factor
  * of the lost box's, and its centre within that side of the lost centre. */
 const RETURN_SIZE_RATIO = 1.5;
@@ -134,6 +138,7 @@ export class Tracker {
   private smoother: OneEuroFilter | null = null;
   private identity: IdentityHold | null = null;
   smoothing = true;
+  identityKeepS = IDENTITY_KEEP_S; // Live sets it for the source it tracks
   detections = 0;
   private searched = -Infinity; // when the whole search last ended (performance.now() ms)
   private seen = 0; // when the face was last tracked (the frames' clock, s)
@@ -170,13 +175,13 @@ export class Tracker {
     this.forget();
   }
 
-  /** A face is found (`points`): the lost one's identity and skin frame come back when it was lost IDENTITY_KEEP_S
-   * or less before and is found where it was (the page looks for one face: it cannot tell whether it is alone). */
+  /** A face is found (`points`): the lost one's identity and skin frame come back when it was lost identityKeepS or
+   * less before and is found where it was (the page looks for one face: it cannot tell whether it is alone). */
   private found(seconds: number, points: Float32Array): void {
     const lostFace = this.lostFace;
     this.lostFace = null;
     const gap = lostFace ? seconds - lostFace.seen : -1;
-    if (lostFace && gap >= 0 && gap <= IDENTITY_KEEP_S && near(lostFace.points, points)) {
+    if (lostFace && gap >= 0 && gap <= this.identityKeepS && near(lostFace.points, points)) {
       [this.identity, this.snapshot] = [lostFace.identity, lostFace.snapshot];
     }
   }
@@ -246,9 +251,17 @@ function lost(points: Float32Array): boolean {
   return Math.max(x1 - x0, y1 - y0) < MIN_FACE_PX;
 }
 
+/** Where live mode's frames come from: the webcam, or a video file the page plays once at its own speed. */
+export type Source = "camera" | "clip";
+
+/** Said when the browser cannot decode a video file (the page reads what its <video> element plays). */
+export const UNPLAYABLE = "this browser cannot play it (try an MP4 with H.264 video or a WebM)";
+
 /** What the page and the tests read: counts since Live was pressed, rates and means over the last frames. */
 export interface LiveStats {
   running: boolean;
+  source: Source; // of the last start
+  ended: boolean; // the clip played to its end (a camera never does)
   camera: "none" | "live" | "ended"; // the last stream's video track
   arrived: number; // frames the camera delivered to the page
   frames: number; // frames processed
@@ -262,11 +275,15 @@ export interface LiveStats {
 }
 
 /**
- * The camera, the frame loop, and its counters. `show` draws a frame's parameters, seen at `seconds` (the clock of
- * the smoothing filter); its time is "render".
+ * The camera or a clip, the frame loop, and its counters. `show` draws a frame's parameters, seen at `seconds` (the
+ * clock of the smoothing filter and the recording: the page's for the camera, the clip's own time stamps for a
+ * clip, so that a recording keeps the clip's timing whatever frames the loop skipped); its time is "render".
  */
 export class Live {
   private stream: MediaStream | null = null;
+  private clip: string | null = null; // the playing clip's object URL
+  source: Source = "camera"; // of the last start
+  private ended = false;
   private track: MediaStreamTrack | null = null; // the last stream's video track, kept after Stop for stats
   private frame = document.createElement("canvas");
   // read back by the crop and the mesh every frame: a CPU canvas spares a GPU readback each time
@@ -289,50 +306,72 @@ export class Live {
     readonly tracker: Tracker,
     private readonly show: (output: Float32Array, seconds: number, snapshot: Snapshot | null) => void,
     private readonly report: (stats: LiveStats) => void,
-  ) {}
-
-  /** Live mode is on: the camera is open, or being opened. */
-  get running(): boolean {
-    return this.stream !== null || this.starting;
+  ) {
+    video.addEventListener("ended", this.onEnded);
+    video.addEventListener("error", this.onError);
   }
 
-  /** Opens the camera and starts the loop; throws when the camera cannot be opened. A Stop (or a photo) that comes
-   * while the camera opens ends it there: the camera is released and nothing is thrown. */
-  async start(): Promise<void> {
+  /** Live mode is on: the camera or a clip plays, or the camera is being opened. */
+  get running(): boolean {
+    return this.playing || this.starting;
+  }
+
+  private get playing(): boolean {
+    return this.stream !== null || this.clip !== null;
+  }
+
+  /** Opens the camera, or plays `clip` once (muted, at its own speed), and starts the loop; throws when the camera
+   * cannot be opened or the clip cannot be played (UNPLAYABLE). A Stop (or a photo) that comes while the camera
+   * opens ends it there: the camera is released and nothing is thrown. A clip ends live mode when it ends. */
+  async start(clip: File | null = null): Promise<void> {
     if (this.running) return;
     const attempt = ++this.opening;
-    this.starting = true;
     this.track = null; // a Stop while the camera opens reports this start, not the last one
-    this.error = null;
+    [this.error, this.source, this.ended] = [null, clip ? "clip" : "camera", false];
     [this.done, this.counts, this.detectionsBefore] = [[], { arrived: 0, frames: 0, faceless: 0 }, this.tracker.detections];
     this.inView = false;
     STAGES.forEach((s) => (this.recent[s] = []));
-    let stream: MediaStream;
-    try {
-      stream = await navigator.mediaDevices.getUserMedia({
-        video: { width: { ideal: 640 }, height: { ideal: 480 } }, audio: false });
-    } catch (error) {
-      if (attempt !== this.opening) return; // stopped meanwhile: not the camera's fault
-      this.starting = false;
-      throw error;
-    }
-    if (attempt !== this.opening) return stream.getTracks().forEach((track) => track.stop()); // stopped meanwhile
-    this.starting = false;
-    [this.stream, this.track] = [stream, stream.getVideoTracks()[0]];
+    if (clip) {
+      this.clip = URL.createObjectURL(clip);
+      this.video.src = this.clip;
+    } else if (!(await this.openCamera(attempt))) return;
     this.tracker.reset();
-    this.video.srcObject = stream;
+    this.tracker.identityKeepS = clip ? CLIP_IDENTITY_KEEP_S : IDENTITY_KEEP_S;
     try {
       await this.video.play();
     } catch (error) {
-      if (attempt === this.opening) throw error;
-      return; // Stop emptied the video while it was starting to play
+      if (attempt !== this.opening) return; // Stop emptied the video while it was starting to play
+      throw clip ? new Error(UNPLAYABLE) : error;
     }
     if (attempt !== this.opening) return;
     this.firstFrame = this.cameraFrames();
     this.video.requestVideoFrameCallback(this.onFrame);
   }
 
-  /** Releases the camera: its track ends, so the browser's camera indicator goes off. Nothing when not live. */
+  /** The webcam on the video element; false when a Stop came while it opened (then it is released). */
+  private async openCamera(attempt: number): Promise<boolean> {
+    this.starting = true;
+    let stream: MediaStream;
+    try {
+      stream = await navigator.mediaDevices.getUserMedia({
+        video: { width: { ideal: 640 }, height: { ideal: 480 } }, audio: false });
+    } catch (error) {
+      if (attempt !== this.opening) return false; // stopped meanwhile: not the camera's fault
+      this.starting = false;
+      throw error;
+    }
+    if (attempt !== this.opening) {
+      stream.getTracks().forEach((track) => track.stop()); // stopped meanwhile
+      return false;
+    }
+    this.starting = false;
+    [this.stream, this.track] = [stream, stream.getVideoTracks()[0]];
+    this.video.srcObject = stream;
+    return true;
+  }
+
+  /** Releases the camera (its track ends, so the browser's camera indicator goes off) or the clip. Nothing when not
+   * live. */
   stop(): void {
     this.opening++; // a start still opening the camera gives up
     if (!this.running && !this.video.srcObject) return;
@@ -340,14 +379,39 @@ export class Live {
     this.stream?.getTracks().forEach((track) => track.stop());
     this.stream = null;
     this.video.srcObject = null;
+    if (this.clip) {
+      this.video.pause();
+      this.video.removeAttribute("src");
+      this.video.load(); // the element lets go of the file
+      URL.revokeObjectURL(this.clip);
+      this.clip = null;
+    }
     this.report(this.stats());
   }
+
+  /** The clip cannot be decoded (its format; a broken frame midway): live mode stops, saying so. */
+  private onError = (): void => {
+    if (this.clip === null || this.video.error === null) return;
+    this.error = this.cameraFrames() === 0 ? UNPLAYABLE : `the rest of it could not be read (${this.video.error.message})`;
+    this.stop();
+  };
+
+  /** The clip has played to its end: live mode ends as after Stop, saying so; a clip that ended without a single
+   * frame was cut short. */
+  private onEnded = (): void => {
+    if (this.clip === null) return;
+    this.ended = true;
+    if (this.cameraFrames() === 0) this.error = "not one frame of it could be shown: the file may be cut short";
+    this.stop();
+  };
 
   stats(): LiveStats {
     const mean = (values: number[]) => (values.length ? values.reduce((a, b) => a + b, 0) / values.length : 0);
     const span = this.done.length > 1 ? this.done[this.done.length - 1] - this.done[0] : 0;
     return {
       running: this.running,
+      source: this.source,
+      ended: this.ended,
       camera: this.track ? (this.track.readyState === "live" ? "live" : "ended") : "none",
       arrived: this.counts.arrived,
       frames: this.counts.frames,
@@ -368,14 +432,20 @@ export class Live {
 
   /** A new frame is shown; one that arrives while another is processed starts nothing (no queue). */
   private onFrame = (): void => {
-    if (this.stream === null) return;
+    if (!this.playing) return;
     this.video.requestVideoFrameCallback(this.onFrame);
     if (!this.busy) this.run();
   };
 
-  /** Whether the camera opened by start `attempt` is still the one live mode runs on (not stopped, nor restarted). */
+  /** Whether the camera or clip opened by start `attempt` is still the one live mode runs on (not stopped, nor
+   * restarted). */
   private isCurrent(attempt: number): boolean {
-    return attempt === this.opening && this.stream !== null;
+    return attempt === this.opening && this.playing;
+  }
+
+  /** The time of the frame on the video element (s): the page's clock for the camera, the clip's own for a clip. */
+  private seconds(): number {
+    return this.clip === null ? performance.now() / 1000 : this.video.currentTime;
   }
 
   /**
@@ -389,7 +459,7 @@ export class Live {
     const attempt = this.opening;
     try {
       do {
-        await this.process(performance.now() / 1000, attempt);
+        await this.process(this.seconds(), attempt);
         await nextTask();
       } while (this.isCurrent(attempt) && this.cameraFrames() > this.processedFrame);
     } catch (error) {
@@ -438,10 +508,11 @@ export class Live {
 
 /** The status line while live: whether a face is in view, the frame rate and what a frame's time goes to. */
 export function describe(stats: LiveStats): string {
-  if (stats.error) return `Live mode stopped: ${stats.error}`;
+  const mode = stats.source === "clip" ? "Video" : "Live";
+  if (stats.error) return `${stats.source === "clip" ? "The video stopped" : "Live mode stopped"}: ${stats.error}`;
   const fps = `${stats.fps.toFixed(1)} fps`;
-  if (!stats.inView) return `Live · no face in view: looking for one (${fps})`;
+  if (!stats.inView) return `${mode} · no face in view: looking for one (${fps})`;
   const ms = (stage: Stage) => `${stage} ${stats.ms[stage].toFixed(1)}`;
   const stages = (["capture", "mesh", "preprocess", "network", "render"] as Stage[]).map(ms).join(", ");
-  return `Live · ${fps} · a frame takes ${stats.ms.frame.toFixed(0)} ms (${stages} ms)`;
+  return `${mode} · ${fps} · a frame takes ${stats.ms.frame.toFixed(0)} ms (${stages} ms)`;
 }

@@ -7,7 +7,7 @@ import { FaceModel } from "./facemodel";
 import { LandmarkDetector } from "./landmarks";
 import { NumberedPhoto } from "./numberedphoto";
 import { bothWays, withFlipped } from "./mirror";
-import { describe, IDENTITY_FRAMES, Live, type LiveStats, nextTask, type Snapshot, Tracker } from "./live";
+import { describe, IDENTITY_FRAMES, Live, type LiveStats, nextTask, type Snapshot, type Source, Tracker } from "./live";
 import { hexToRgb, type Light, lightFromSh, matchedSh, rgbToHex, shFromLight } from "./lighting";
 import { type Backend, type Network, createNetwork } from "./network";
 import { type FaceParameters, parametersJson, rotationMatrix, unpack } from "./params";
@@ -85,7 +85,8 @@ const CORRUPT = "This photo is truncated or corrupt: the image data ends early o
 const SMALLEST_SIDE = 16;
 const NO_CAMERA = "The webcam could not be opened (no camera, or access was not allowed).";
 /** Said after a photo's result when choosing it ended live mode (a trial: the camera went off without a word). */
-const LIVE_ENDED = "live mode stopped for this photo, camera released";
+const LIVE_ENDED: Record<Source, string> = { camera: "live mode stopped for this photo, camera released",
+  clip: "the video stopped for this photo" };
 
 /** A photo's reading given up at its search's next step: a newer photo, or live mode, took the page. */
 class Superseded extends Error {}
@@ -194,7 +195,7 @@ class App {
   private current = 0;
   private edited: FaceParameters | null = null;
   private photoName = "photo"; // the downloads' names start with it: the photo's file name (live: "live")
-  private photoNote = ""; // said after the photo's result: LIVE_ENDED when choosing it ended live mode
+  private photoNote = ""; // said after the photo's result: LIVE_ENDED's when choosing it ended live mode
   private customLight = false; // false: the face's recovered SH; true: the lamp sliders
   /** What the lamp sliders add to their lamp (9 x RGB): the rest of the light they started from (recovered or a
    * preset) that one lamp and white ambient leave unexplained; so a slider moved a degree moves it a degree's worth. */
@@ -215,6 +216,7 @@ class App {
   private usePhotoTexture = true; // the person's own skin, as the switch (index.html) and the Gradio app start
   readonly recording = new Recording(); // the tracked face's frames while Record is on, live
   private recordOn = false;
+  private recordingPrefix = ""; // the recording's file names start with it: a clip's name, nothing for the camera
 
   constructor(
     readonly model: FaceModel,
@@ -449,10 +451,10 @@ class App {
    * A new photo: the previous face's views, controls and downloads go at once, so that nothing shown
    * belongs to another photo; a photo without a usable face leaves one message (and the photo, if it has no face).
    */
-  async reconstruct(url: string, name = "photo", endedLive = false): Promise<Reconstruction> {
+  async reconstruct(url: string, name = "photo", endedLive: Source | null = null): Promise<Reconstruction> {
     const ticket = ++this.photos;
     this.photoName = name;
-    this.photoNote = endedLive ? LIVE_ENDED : "";
+    this.photoNote = endedLive ? LIVE_ENDED[endedLive] : "";
     this.clear("Finding faces…");
     try {
       return await this.reconstructPhoto(url, ticket);
@@ -508,16 +510,21 @@ class App {
     return { faces, timings, backend: this.network.backend };
   }
 
-  /** Live mode starts: nothing of a photo stays, nor comes (one being read is given up at its search's next step);
-   * the sliders at 0 follow the tracked face. The Skin switch stays:
-   * the photo texture is then de-lit from the frame each track's identity is taken on. */
-  startLive(): void {
+  /** Live mode starts, on the camera or a clip (`name`: its file name's stem, which starts the downloads' names):
+   * nothing of a photo stays, nor comes (one being read is given up at its search's next step); the sliders at 0
+   * follow the tracked face. The Skin switch stays: the photo texture is then de-lit from the frame each track's
+   * identity is taken on. */
+  startLive(source: Source = "camera", name = "live"): void {
     this.photos++; // a photo still being read is given up: its result would land amid live mode
-    this.photoName = "live";
-    this.clear("Starting the camera…");
-    $<HTMLInputElement>("file").value = ""; // no photo is shown
+    this.photoName = name;
+    this.clear(source === "clip" ? "Opening the video…" : "Starting the camera…");
+    if (source === "camera") $<HTMLInputElement>("file").value = ""; // no photo is shown (a clip's name stays)
     this.live = true;
     $<HTMLInputElement>("record").disabled = false;
+    if (source === "clip") { // a clip is recorded whole, as the command line writes its frames.json
+      $<HTMLInputElement>("record").checked = true;
+      this.setRecording(true);
+    }
     setOffsetLegends(true);
   }
 
@@ -525,6 +532,7 @@ class App {
   setRecording(on: boolean): void {
     this.recordOn = on;
     if (on) this.recording.restart();
+    if (on) this.recordingPrefix = this.photoName === "live" ? "" : `${this.photoName}_`; // a clip's: its name
     $<HTMLButtonElement>("download-recording").disabled = !this.recording.length;
   }
 
@@ -542,7 +550,7 @@ class App {
   /** After Stop: why the face shows the model albedo with the photo texture chosen, if it does. */
   get stoppedSkinStatus(): string {
     return this.awaitingLiveSkin
-      ? ` It shows the model albedo: live mode stopped before the ${IDENTITY_FRAMES}th tracked frame, which your skin ` +
+      ? ` It shows the model albedo: live mode stopped before the ${IDENTITY_FRAMES}th tracked frame, which the skin ` +
         "is taken from." : "";
   }
 
@@ -730,11 +738,11 @@ class App {
   /** The recording as the app exports it: recording.json (session_dict) and recording_animated.glb. */
   async downloadRecording(): Promise<void> {
     const session = this.recording.session(this.model.index.face_model_sha256);
-    download(JSON_NAME, parametersJson(session));
+    download(this.recordingPrefix + JSON_NAME, parametersJson(session));
     const skin = this.photoTexture(); // the person's own skin when chosen and taken, as the still downloads
     const glb = await sessionGlb(this.model, session, this.view.renderer,
       skin && textureCanvas(skin.texture, skin.size));
-    download(GLB_NAME, new Blob([glb], { type: "model/gltf-binary" }));
+    download(this.recordingPrefix + GLB_NAME, new Blob([glb], { type: "model/gltf-binary" }));
   }
 
   /** A download's name: the photo's, the face's number and ``suffix`` (astronaut_face1.glb): the faces of a group
@@ -867,19 +875,20 @@ function buildControls(app: App, live: Live): void {
       app.download(kind).catch((error: Error) => setStatus(`The ${kind.toUpperCase()} export failed: ${error.message}`, true)));
   }
   const run = (url: string, name: string) => { // reconstruct shows its own message
-    const wasLive = live.running;
+    const wasLive = live.running ? live.source : null;
     live.stop(); // a photo ends live mode
     app.reconstruct(url, name, wasLive).catch(() => {}).finally(() => URL.revokeObjectURL(url));
   };
+  const open = (file: File) => (isVideo(file) ? playClip(app, live, file) : run(URL.createObjectURL(file), stem(file.name)));
   const fileInput = $<HTMLInputElement>("file");
   fileInput.addEventListener("change", () => {
     const file = fileInput.files?.[0];
-    if (file) run(URL.createObjectURL(file), stem(file.name));
+    if (file) open(file);
   });
   // emptied as its dialog opens, not after a choice: it keeps naming the photo shown, and choosing the same file
   // again is still a change
   fileInput.addEventListener("click", () => { fileInput.value = ""; });
-  acceptDrops(fileInput, run);
+  acceptDrops(fileInput, open);
   $("webcam").addEventListener("click", async () => {
     const video = document.createElement("video");
     try {
@@ -905,9 +914,15 @@ function stem(name: string): string {
   return base || "photo";
 }
 
+/** Whether a chosen file is a video clip (by its type, or by the endings inversefacenet/images.py reads as videos
+ * where the browser gives no type). */
+function isVideo(file: File): boolean {
+  return file.type.startsWith("video/") || /\.(mp4|m4v|mov|avi|mkv|webm)$/i.test(file.name);
+}
+
 /** A file dropped anywhere on the page, the file input included, is read at once (even the file already chosen);
  * the page is outlined while files are dragged over it. Text dragged within the page is left alone. */
-function acceptDrops(fileInput: HTMLInputElement, run: (url: string, name: string) => void): void {
+function acceptDrops(fileInput: HTMLInputElement, open: (file: File) => void): void {
   let inside = 0; // dragenter and dragleave come for every element crossed: the drag is over the page while > 0
   document.addEventListener("dragenter", (event) => {
     if (carriesFiles(event)) document.body.classList.toggle("dropping", ++inside > 0);
@@ -924,7 +939,7 @@ function acceptDrops(fileInput: HTMLInputElement, run: (url: string, name: strin
     inside = 0;
     document.body.classList.remove("dropping");
     const file = dropInto(fileInput, event);
-    if (file) run(URL.createObjectURL(file), stem(file.name));
+    if (file) open(file);
   });
 }
 
@@ -952,9 +967,11 @@ function setLiveButtons(running: boolean): void {
 /** What the page shows of live mode: the status line each frame; when it ends, the controls of a still face. */
 function reportLive(app: App, stats: LiveStats): void {
   const seen = document.body.classList.contains("has-face");
-  const stopped = stats.error ? `${describe(stats)}; camera released.`
-    : !seen ? "Stopped, camera released: no face came into view."
-    : `Stopped, camera released: the face shown and its downloads are the last frame's (live ran at ` +
+  const clip = stats.source === "clip";
+  const end = clip ? (stats.ended ? "The video ended" : "Stopped") : "Stopped, camera released";
+  const stopped = stats.error ? `${describe(stats)}${clip ? "." : "; camera released."}`
+    : !seen ? `${end}: no face came into view.`
+    : `${end}: the face shown and its downloads are the last frame's (${clip ? "tracked" : "live ran"} at ` +
       `${stats.fps.toFixed(1)} fps).${app.stoppedSkinStatus}`;
   const last = !stats.inView && seen ? " · the face shown is the last one seen" : "";
   setStatus(stats.running ? `${describe(stats)}${last}${app.liveSkinStatus}${app.recordingStatus}` : stopped,
@@ -984,6 +1001,21 @@ function buildLive(app: App, live: Live): void {
   $("download-recording").addEventListener("click", () =>
     app.downloadRecording().catch((error: Error) => setStatus(`The recording's download failed: ${error.message}`,
       true)));
+}
+
+/** A video file plays once through live mode, its face tracked beside it as the webcam's (a photo, Live or Stop
+ * ends it); a file the browser cannot play gets a plain message. */
+async function playClip(app: App, live: Live, file: File): Promise<void> {
+  live.stop(); // live mode on the camera, or another clip
+  app.startLive("clip", stem(file.name));
+  setLiveButtons(true);
+  try {
+    await live.start(file);
+  } catch (error) {
+    live.stop();
+    reportLive(app, live.stats());
+    setStatus(`${file.name} could not be played: ${(error as Error).message}.`, true);
+  }
 }
 
 /**
