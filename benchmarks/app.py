@@ -185,7 +185,7 @@ def differences(found: dict[str, Any], twin: dict[str, Any]) -> str | None:
 
 def single_user(url: str, repeats: int) -> dict[str, list[float]]:
     """Part 1: one user's round trips and server render times, example photo."""
-    client = Client(url, verbose=False, analytics_enabled=False)
+    client = new_client(url)
     rows: dict[str, list[float]] = {"upload -> first preview": [], "light slider (round trip)": [],
                                     "light slider (server render)": [], "expression slider (round trip)": [],
                                     "expression slider (server render)": [],
@@ -214,7 +214,7 @@ def load_test(url: str, photos: list[str], rounds: int, memory: Callable[[], flo
 
     ``memory`` (the server's RSS, MB) is read after the twins and after every round.
     """
-    clients = [Client(url, verbose=False, analytics_enabled=False) for _ in photos]
+    clients = [new_client(url) for _ in photos]
     errors: list[str] = []
     twins: list[dict[str, Any] | None] = []
     for i, (client, photo) in enumerate(zip(clients, photos, strict=True)):
@@ -253,6 +253,12 @@ def load_test(url: str, photos: list[str], rounds: int, memory: Callable[[], flo
     return {"times": times, "errors": errors, "differing": differing, "wall_s": wall, "faces": faces, "rss": rss}
 
 
+def new_client(url: str) -> Client:
+    """A gradio_client Client whose downloads land in the temporary directory, which ``main`` makes a folder of its
+    own, removed at the end: by default they pile up in /tmp/gradio, and each leaves an empty folder in /tmp."""
+    return Client(url, verbose=False, analytics_enabled=False, download_files=tempfile.gettempdir())
+
+
 def percentile(values: list[float], q: float) -> float:
     return float(np.percentile(values, q)) if values else float("nan")
 
@@ -265,11 +271,21 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=16, help="users in the load test (0: skip)")
     parser.add_argument("--rounds", type=int, default=3, help="times all users act at once")
     args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="benchmark-app-") as scratch:
+        tempfile.tempdir = scratch  # gradio_client's downloads and the folders it leaves (new_client)
+        try:
+            measure(args)
+        finally:
+            tempfile.tempdir = None
+
+
+def measure(args: argparse.Namespace) -> None:
+    """Starts the server (unless ``--url``), measures, prints and writes the summary."""
     server, startup, url = None, None, args.url
     if url is None:
         server, url, startup = start_server(args.fit)
     try:
-        user_round(Client(url, verbose=False, analytics_enabled=False), PHOTO, 0)  # warm-up: every action once
+        user_round(new_client(url), PHOTO, 0)  # warm-up: every action once
         warm_rss = rss_mb(server.pid) if server else None
         rows = single_user(url, args.repeats)
         load = None
