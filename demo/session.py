@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import secrets
 import shutil
 import time
 import zipfile
@@ -17,6 +18,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from PIL import Image, UnidentifiedImageError
 
 from demo.person import person_mask
 from demo.serving import session_folder
@@ -29,6 +31,9 @@ from inversefacenet.preprocess import Crop, crop_image
 
 DISPLAY_PIXELS = 1024
 """Longest side of the photo as the app shows it (overlay, composite)."""
+BROWSER_FORMATS = {"JPEG", "MPO", "PNG", "WEBP", "GIF", "BMP"}
+"""Formats (Pillow's names) of the photos ``load_image`` reads that browsers draw; the others (TIFF) the photo box
+showed as a broken-image icon."""
 EXPORT_FORMATS = ("obj", "ply", "glb")
 """What a download holds by default; ``"animated"`` (the 9 MB animatable GLB) joins it only on request."""
 
@@ -85,11 +90,13 @@ class Session:
     from (the recovered light or a preset), so that a slider moved a little moves the light a little."""
     folder: Path = field(init=False, repr=False)  # this session's files (3D view, downloads), removed by close()
     display: np.ndarray = field(init=False, repr=False)  # the photo at display size, shrunk once
+    shown_copy: Path = field(init=False, repr=False)  # the display as a PNG, for a browser that cannot draw the file
     _person: np.ndarray | None = field(default=None, init=False, repr=False)  # the display's person mask, made once
 
     def __post_init__(self) -> None:
         self.folder = session_folder("session")
         self.display = _shrink(self.photo)
+        self.shown_copy = self.folder / f"photo-{secrets.token_hex(8)}.png"  # a name no upload has
         self.select(self.index)
 
     def close(self) -> None:
@@ -104,6 +111,18 @@ class Session:
         if isinstance(source, str | Path):
             return cls(photo, faces, name=file_stem(str(source)), frames=frame_count(Path(source)))
         return cls(photo, faces)
+
+    def photo_for_browser(self) -> Path:
+        """The photo at display size as a PNG, written once: what the photo box shows of a file browsers cannot draw
+        (:func:`browser_draws`). Its name is the session's own, so the box's change that brings it back is known
+        (:meth:`is_shown_copy`)."""
+        if not self.shown_copy.is_file():
+            Image.fromarray(self.display).save(self.shown_copy, compress_level=1)
+        return self.shown_copy
+
+    def is_shown_copy(self, path: str | Path) -> bool:
+        """Whether an upload is :meth:`photo_for_browser`'s file, back from the browser (Gradio keeps its name)."""
+        return Path(path).name == self.shown_copy.name
 
     def select(self, index: int) -> None:
         if not 0 <= index < len(self.faces):
@@ -255,6 +274,16 @@ class Session:
         params_path.write_text(json.dumps(edited.parameters_dict(), indent=1))
         shown._texture = edited._texture  # the albedo is not editable: keep the baked texture
         return [*written, params_path]
+
+
+def browser_draws(path: str | Path) -> bool:
+    """Whether browsers draw the image file at ``path`` (by its format, not its name); a file that is no image says
+    yes: it gets its own message."""
+    try:
+        with Image.open(path) as image:
+            return image.format in BROWSER_FORMATS
+    except (OSError, UnidentifiedImageError):
+        return True
 
 
 def file_stem(path: str) -> str:

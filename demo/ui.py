@@ -32,7 +32,7 @@ from demo.photo_input import PhotoInput
 from demo.preview_image import PreviewImage
 from demo.recording import KEEP, RECORD_LIMIT_S
 from demo.serving import SESSION_TTL_S
-from demo.session import EXPORT_FORMATS, EXPRESSION_CONTROLS, Edit, Session
+from demo.session import EXPORT_FORMATS, EXPRESSION_CONTROLS, Edit, Session, browser_draws
 from demo.video_tab import video_tab
 from inversefacenet.errors import InputError, NoFaceError
 from inversefacenet.lighting import PRESETS, Light, hex_to_rgb, light_from_sh, preset_sh, rgb_to_hex, sh_from_light
@@ -73,7 +73,8 @@ THUMBNAIL_LABEL_PX, THUMBNAIL_ROW_PX = 40, 110  # the gallery's label, one row o
 THEME = gr.themes.Default(font=["ui-sans-serif", "system-ui", "sans-serif"], font_mono=["ui-monospace", "monospace"])
 THUMBNAIL_GRID = f"repeat({THUMBNAIL_COLUMNS}, minmax(0, 1fr))"
 CSS = f"#face-thumbnails .grid-container {{ grid-template-columns: {THUMBNAIL_GRID}; }}\n" + """
-#downloads .filename .stem { white-space: normal; overflow-wrap: anywhere; }
+#downloads .filename { display: block; overflow-wrap: anywhere; }
+#downloads .filename .stem, #downloads .filename .ext { display: inline; white-space: normal; }
 @media (max-width: 720px) {
   #photo-results { flex-direction: column; flex-wrap: nowrap; align-items: stretch; }
   #photo-column, #result-panels, #result-panels > .row { display: contents; }
@@ -95,7 +96,8 @@ CSS = f"#face-thumbnails .grid-container {{ grid-template-columns: {THUMBNAIL_GR
 """The app's style sheet (pass it to ``launch`` or ``mount_gradio_app``). The face thumbnails share the photo
 column's width in THUMBNAIL_COLUMNS (Gradio's gallery gives each at least 100 px, more than the column holds).
 The download list wraps long file names instead of cutting them (a group photo's GLB and animated GLB both read
-"pyfeat_multi_face…" in a trial). Below 720 px (a phone) the photo column's and the panels' boxes dissolve
+"pyfeat_multi_face…" in a trial), as one line of text: Gradio lays the name's stem and extension out side by side,
+so a wrapped stem read "astronaut_face1_ani .glb mated" (a trial). Below 720 px (a phone) the photo column's and the panels' boxes dissolve
 (``display: contents``), so the upload, the main result and the other panels flow as one column in the order given,
 each at its own height (``flex: none``; ``.form`` is Gradio's box around the face radio), and the 17 expression
 sliders go below the lighting, pose and download controls; on a desktop the layout does not change."""
@@ -526,15 +528,22 @@ class PhotoLoader:
         that is no image is taken out of the box (no broken-image icon; the box is ready for the next file), and
         the box's emptying, which comes back here as a change with no photo, leaves the message in place. Any
         other emptying (the user's, or an upload Gradio refused for its size) says there is no photo and how large
-        one may be (:data:`NO_PHOTO`). A photo without a face stays shown beside its message."""
+        one may be (:data:`NO_PHOTO`). A photo without a face stays shown beside its message. A photo browsers
+        cannot draw (a TIFF) is shown as the session's PNG of it, whose own change back here changes nothing; one
+        without a face is taken out of the box."""
         if path is None:
             if previous is not None:
                 previous.close()  # the last face's files go
             status = gr.skip() if emptied else NO_PHOTO
             return None, status, gr.skip(), False, status
+        if previous is not None and previous.is_shown_copy(path):
+            return previous, gr.skip(), gr.skip(), False, gr.skip()
         loaded = self.load(path, previous, photo_texture, request)
-        box = None if loaded.unreadable else gr.skip()
-        return loaded.session, loaded.message, box, loaded.unreadable, loaded.message
+        drawn = browser_draws(path)
+        if loaded.session is not None and not drawn:
+            return loaded.session, loaded.message, str(loaded.session.photo_for_browser()), False, loaded.message
+        emptied = loaded.unreadable or not drawn
+        return loaded.session, loaded.message, None if emptied else gr.skip(), emptied, loaded.message
 
     def reconstruct(self, path: str | None, with_composite: bool, previous: Session | None) -> list[Any]:
         """For scripts: one call, the same outputs as the page, and an error for unusable input. An error leaves
