@@ -72,7 +72,9 @@ THUMBNAIL_COLUMNS, THUMBNAIL_ROWS = 3, 3
 THUMBNAIL_LABEL_PX, THUMBNAIL_ROW_PX = 40, 110  # the gallery's label, one row of thumbnails with its gap
 THEME = gr.themes.Default(font=["ui-sans-serif", "system-ui", "sans-serif"], font_mono=["ui-monospace", "monospace"])
 THUMBNAIL_GRID = f"repeat({THUMBNAIL_COLUMNS}, minmax(0, 1fr))"
-CSS = f"#face-thumbnails .grid-container {{ grid-template-columns: {THUMBNAIL_GRID}; }}\n" + """
+PHOTO_MAX_HEIGHT = PANEL_HEIGHT  # px: as tall as a result panel, so that the status line under it stays in view
+CSS = (f"#face-thumbnails .grid-container {{ grid-template-columns: {THUMBNAIL_GRID}; }}\n"
+       f"#photo img {{ max-height: {PHOTO_MAX_HEIGHT}px; object-fit: contain; }}\n") + """
 #downloads .filename { display: block; overflow-wrap: anywhere; }
 #downloads .filename .stem, #downloads .filename .ext { display: inline; white-space: normal; }
 @media (max-width: 720px) {
@@ -95,12 +97,14 @@ CSS = f"#face-thumbnails .grid-container {{ grid-template-columns: {THUMBNAIL_GR
 """
 """The app's style sheet (pass it to ``launch`` or ``mount_gradio_app``). The face thumbnails share the photo
 column's width in THUMBNAIL_COLUMNS (Gradio's gallery gives each at least 100 px, more than the column holds).
-The download list wraps long file names instead of cutting them (a group photo's GLB and animated GLB both read
-"pyfeat_multi_face…" in a trial), as one line of text: Gradio lays the name's stem and extension out side by side,
-so a wrapped stem read "astronaut_face1_ani .glb mated" (a trial). Below 720 px (a phone) the photo column's and the panels' boxes dissolve
-(``display: contents``), so the upload, the main result and the other panels flow as one column in the order given,
-each at its own height (``flex: none``; ``.form`` is Gradio's box around the face radio), and the 17 expression
-sliders go below the lighting, pose and download controls; on a desktop the layout does not change."""
+A tall photo is shown no taller than a result panel (a 970 x 2204 portrait pushed the status line below the window,
+a trial). The download list wraps long file names instead of cutting them (a group photo's GLB and animated GLB both
+read "pyfeat_multi_face…" in a trial), as one line of text: Gradio lays the name's stem and extension out side by
+side, so a wrapped stem read "astronaut_face1_ani .glb mated" (a trial). Below 720 px (a phone) the photo column's
+and the panels' boxes dissolve (``display: contents``), so the upload, the main result and the other panels flow as
+one column in the order given, each at its own height (``flex: none``; ``.form`` is Gradio's box around the face
+radio), and the 17 expression sliders go below the lighting, pose and download controls; on a desktop the layout does
+not change."""
 ENTER_COMMITS = """() => document.addEventListener("keydown", (event) => {
     const box = event.target;
     if (event.key === "Enter" && box.matches("input[type=number]") && box.closest(".block")?.querySelector(
@@ -781,6 +785,11 @@ def _photo_tab_layout() -> PhotoTab:
     return PhotoTab(state, inputs, panels, lighting, EditControls(expression, pose, reset), *downloads)
 
 
+CLOSE_NOTICES = "() => document.querySelectorAll('.toast-close').forEach((button) => button.click())"
+"""Page script: closes the notices (toasts) shown, in the browser alone. A trial's "No face was found" stayed over the
+next photo's face for seconds."""
+
+
 def _usable(count: int) -> Callable[[Session | None], list[Any]]:
     """The face controls' interactivity for a session: off without a face, so that a slider moved then neither
     raises "Upload a photo first" on every step nor covers the page with error badges."""
@@ -796,6 +805,7 @@ def _wire_photo_events(tab: PhotoTab, loader: PhotoLoader) -> None:
     # chosen), the last one included: a step still busy with the photo before (a group photo's previews) would by
     # default drop the next photo's turn, leaving the group photo's faces beside a photo without one.
     last = {"api_name": False, "trigger_mode": "always_last"}
+    inputs.photo.upload(None, js=CLOSE_NOTICES)  # the last photo's warning is not about this one (a trial)
     inputs.photo.change(
         loader.upload, [inputs.photo, state, photo_texture, inputs.emptied],
         [state, inputs.status, inputs.photo, inputs.emptied, inputs.message], **last

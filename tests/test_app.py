@@ -22,7 +22,7 @@ from PIL import Image
 
 from benchmarks.live_video import moving_frames, write_y4m
 from demo.serving import CONCURRENCY, network_threads
-from demo.ui import MAX_UPLOAD_MB, NO_PHOTO, STYLE, Slider, build_app
+from demo.ui import MAX_UPLOAD_MB, NO_PHOTO, PHOTO_MAX_HEIGHT, STYLE, Slider, build_app
 from inversefacenet import Reconstructor
 from inversefacenet.checkpoint import DEFAULT_CHECKPOINT
 from inversefacenet.detection import LandmarkDetector
@@ -303,7 +303,8 @@ def test_the_page_in_a_browser(server, tmp_path):
 
 
 READING_ORDER = """[...document.querySelectorAll('#downloads .filename')].map((name) => {
-    const lines = name.querySelector('.stem').getClientRects(), ext = name.querySelector('.ext').getBoundingClientRect();
+    const lines = name.querySelector('.stem').getClientRects();
+    const ext = name.querySelector('.ext').getBoundingClientRect();
     const last = lines[lines.length - 1];
     return [name.textContent.replace(/\\s+/g, ''), name.scrollWidth <= name.clientWidth,
             (ext.left >= last.right - 1 && Math.abs(ext.top - last.top) < 2) || ext.top >= last.bottom - 1,
@@ -330,10 +331,12 @@ def page_with(server: str, photo: Path, status: str, viewport: dict | None = Non
 def test_a_tiff_photo_is_shown_as_a_png_and_one_without_a_face_leaves_the_box(server, tmp_path):
     """Chromium draws no TIFF: a trial saw a broken-image icon in the photo box. The box shows the app's PNG of the
     photo, whose own change back to the server reconstructs nothing (the downloads keep the TIFF's name); a TIFF
-    without a face is taken out of the box, its message kept."""
-    photo, blank = tmp_path / "portrait.tif", tmp_path / "wall.tiff"
+    without a face is taken out of the box, its message kept. The same trial: the next photo's face came up under
+    the last one's "No face was found" notice, and a tall photo pushed the status line out of the window."""
+    photo, blank, tall = tmp_path / "portrait.tif", tmp_path / "wall.tiff", tmp_path / "tall.jpg"
     Image.open(EXAMPLE).save(photo)
     Image.fromarray(np.full((240, 320, 3), 120, np.uint8)).save(blank)
+    Image.fromarray(np.tile(np.asarray(Image.open(EXAMPLE)), (3, 1, 1))).save(tall)
     with page_with(server, photo, "Face 1 of 1") as page:
         page.wait_for_function("document.querySelector('#photo img')?.naturalWidth === 512", timeout=30_000)
         page.wait_for_timeout(1500)  # the box's own change has come and gone
@@ -345,8 +348,14 @@ def test_a_tiff_photo_is_shown_as_a_png_and_one_without_a_face_leaves_the_box(se
                                timeout=60_000)  # fmt: skip
         page.wait_for_function("!document.querySelector('#photo img')", timeout=30_000)  # no broken-image icon
         page.wait_for_timeout(1000)
-        kept = page.locator("#status").inner_text()
-    assert "Face 1 of 1" in status and "No face was found" in kept
+        kept, notices = page.locator("#status").inner_text(), page.locator(".toast-body").count()
+        page.locator("#photo input[type=file]").set_input_files(str(tall))
+        page.wait_for_timeout(1000)  # the notice's closing (its own animation)
+        notices_after = page.locator(".toast-body").count()  # a notice lasts 10 s: the last one would be here
+        page.wait_for_function("document.querySelector('#status').innerText.includes('Face 1 of 3')", timeout=90_000)
+        height = page.evaluate("document.querySelector('#photo img').getBoundingClientRect().height")
+    assert "Face 1 of 1" in status and "No face was found" in kept and notices == 1
+    assert notices_after == 0 and height <= PHOTO_MAX_HEIGHT + 1
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="Debian chromium is not installed (.ci/run installs it)")
