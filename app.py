@@ -10,6 +10,7 @@ previews when a context can be made (``--preview``).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import ctypes
 import logging
 import os
@@ -19,6 +20,7 @@ import time
 from pathlib import Path
 
 from demo.serving import CONCURRENCY, gradio_cache_in_process_folder, network_threads
+from inversefacenet.native_logs import native_logs_silenced
 
 _IMPORTED = time.perf_counter()
 
@@ -70,9 +72,17 @@ def main(argv: list[str] | None = None) -> None:
                              "auto and pyrender fall back to numba when no OpenGL context works")  # fmt: skip
     parser.add_argument("--concurrency", type=int, default=CONCURRENCY,
                         help="requests processed at once (one per core)")  # fmt: skip
+    parser.add_argument("--verbose", action="store_true",
+                        help="keep MediaPipe's and TensorFlow Lite's own log lines (a line per upload otherwise)")
     args = parser.parse_args(argv)
     if args.concurrency < 1:
         parser.error(f"--concurrency must be at least 1, got {args.concurrency}")
+    with contextlib.nullcontext() if args.verbose else native_logs_silenced():  # before logging takes sys.stderr
+        serve(args)
+
+
+def serve(args: argparse.Namespace) -> None:
+    """Loads the face model and network, builds the app and serves it until stopped."""
     limit_malloc_arenas()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     gradio_cache_in_process_folder()
