@@ -15,8 +15,9 @@ DIR/<video>_face<k>/frames.json (per frame its time and params.json's groups) an
 blendshapes as morph targets, animated with the person's expression and head pose), and DIR/<video>_overlay.mp4
 shows them as a photo's overlay does.
 With --json, one JSON object per photo or video goes to stdout (a failed one's names its error).
-Errors go to stderr; a bad photo does not stop the others, and the exit status is 1 if any failed. MediaPipe's native
-start-up warnings are kept out of the terminal unless --verbose is given.
+Errors go to stderr; a bad photo does not stop the others, the last line counts the files done and failed, and the
+exit status is 1 if any failed. A progress bar shows on a terminal only. MediaPipe's native start-up warnings are
+kept out of the terminal unless --verbose is given.
 """
 
 from __future__ import annotations
@@ -228,7 +229,9 @@ def _run_photos(reconstructor: Reconstructor, args: argparse.Namespace) -> int:
     for folder in empty:
         print(f"error: {folder} holds no image files ({', '.join(sorted(IMAGE_SUFFIXES))})", file=sys.stderr)
     failed = len(empty)
-    for photo, name in tqdm(_named(photos), desc="files", unit="file", disable=len(photos) < 2, file=sys.stderr):
+    # a bar only on a terminal (disable=None): written to a log, its redraws were fragments between the files' lines
+    for photo, name in tqdm(_named(photos), desc="files", unit="file", disable=True if len(photos) < 2 else None,
+                            file=sys.stderr):  # fmt: skip
         kind = "video" if is_video(photo) else "image"
         try:
             if kind == "video":  # its own progress bar, unless inside the photos' one
@@ -248,6 +251,10 @@ def _run_photos(reconstructor: Reconstructor, args: argparse.Namespace) -> int:
             print(json.dumps(report), flush=True)
         else:
             tqdm.write(f"{photo}: {_done(report)} -> {args.out}", file=sys.stderr)
+    if len(photos) > 1:  # the last word of a long run: how many of its files failed
+        lost = failed - len(empty)
+        folders = f"; {len(empty)} folder(s) without images" if empty else ""
+        print(f"{len(photos) - lost} of {len(photos)} files done, {lost} failed{folders}", file=sys.stderr)
     return 1 if failed else 0
 
 

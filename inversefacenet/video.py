@@ -147,7 +147,7 @@ def track_video(reconstructor: Reconstructor, path: Path, config: TrackerConfig 
     try:
         with _Writer(draft, video.fps, overlay_side) as writer, contextlib.closing(video.frames()) as frames:
             for seconds, frame in tqdm(frames, total=video.frame_count or None, desc=path.name, unit="frame",
-                                       disable=not progress, file=sys.stderr, leave=False):  # fmt: skip
+                                       disable=None if progress else True, file=sys.stderr, leave=False):  # fmt: skip
                 if limit_s is not None and seconds >= limit_s:
                     raise _too_long(path, limit_s)
                 faces, ms = tracker(frame, seconds)

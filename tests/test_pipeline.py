@@ -294,6 +294,8 @@ def test_cli_writes_files_reports_json_and_survives_bad_photos(tmp_path, capsys)
     captured = capsys.readouterr()
     assert status == 1
     assert "bad.jpg" in captured.err
+    # a trial: stderr, written to a file, was full of the progress bar's redraws, and the run said nothing at its end
+    assert "\r" not in captured.err and captured.err.rstrip().endswith("\n1 of 2 files done, 1 failed")
     report, failed = (json.loads(line) for line in captured.out.strip().splitlines())  # one object per photo
     assert failed["image"] == str(bad) and "not an image" in failed["error"]
     assert report["image"] == EXAMPLE and len(report["faces"]) == 1
