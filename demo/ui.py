@@ -37,6 +37,7 @@ from demo.video_tab import video_tab
 from inversefacenet.errors import InputError, NoFaceError
 from inversefacenet.lighting import PRESETS, Light, hex_to_rgb, light_from_sh, preset_sh, rgb_to_hex, sh_from_light
 from inversefacenet.pipeline import FaceResult, Reconstructor
+from inversefacenet.preprocess import eye_distance
 
 log = logging.getLogger(__name__)
 
@@ -248,6 +249,13 @@ def _preview(session: Session, edit: Edit, with_composite: bool) -> list[Any]:
     return [preview.relit, preview.geometry, preview.albedo, preview.composite, status]
 
 
+SMALL_EYES_PX = 20
+"""Eye distance (photo px) under which a loose fit's words name the face's size among the likely reasons: faces that
+fit well at full size, shrunk to an eye distance of 12 / 16 / 24 px, were called loose 18 / 9 / 0 % of the time
+upright and 49 / 35 / 15 % turned a quarter (MediaPipe's points scatter a pixel or so, and a small turned face can be
+read the wrong way up; `python benchmarks/loose_fit.py`, reports/realphotos/loose_fit_small.json)."""
+
+
 def _fit_words(face: FaceResult) -> str:
     """The fit's residuals for the status line, the landmarks' also in eye distances (comparable across photo
     sizes), with a word when the fit is loose."""
@@ -255,8 +263,9 @@ def _fit_words(face: FaceResult) -> str:
              f"({face.landmark_error_px:.1f} px) from the photo's, colour error {face.photometric_rmse:.1f} of 255 "
              "(RMSE)")  # fmt: skip
     if face.loose_fit:
-        words += " · a loose fit: the face model does not match this face well (turned away, covered, or an expression"
-        words += " it cannot make?)"
+        small = "small in the photo, " if eye_distance(face.detected_landmarks) < SMALL_EYES_PX else ""
+        words += f" · a loose fit: the face model does not match this face well ({small}turned away, covered, or an"
+        words += " expression it cannot make?)"
     return words
 
 

@@ -21,6 +21,7 @@ from demo.ui import (
     EXAMPLES,
     MAX_UPLOAD_MB,
     NO_PHOTO,
+    SMALL_EYES_PX,
     PhotoLoader,
     _edit_face,
     _edit_table,
@@ -248,13 +249,19 @@ def test_an_sh_table_edited_by_hand_moves_the_lamp_sliders_to_its_light(two_face
 
 
 def test_the_status_calls_a_loose_fit_loose(two_faces):
-    """A fit whose landmarks sit LOOSE_FIT eye distances or more from MediaPipe's says so in words."""
+    """A fit whose landmarks sit LOOSE_FIT eye distances or more from MediaPipe's says so in words, naming the face's
+    size among the reasons when its eyes are under SMALL_EYES_PX apart."""
     face = two_faces.face
     eyes = eye_distance(face.detected_landmarks)
     assert face.landmark_error_px < LOOSE_FIT * eyes and not face.loose_fit and "loose" not in _fit_words(face)
     stand_in = replace(face, _evaluation=replace(face.evaluation, landmark_error_px=1.2 * LOOSE_FIT * eyes))
     loose = _fit_words(stand_in)
     assert stand_in.loose_fit and "a loose fit" in loose and "9% of the eye distance" in loose
+    assert eyes >= SMALL_EYES_PX and "small in the photo" not in loose
+    shrink = 0.9 * SMALL_EYES_PX / eyes  # the same face with its eyes under SMALL_EYES_PX apart: its size is named
+    small = replace(stand_in, detected_landmarks=face.detected_landmarks * shrink,
+                    _evaluation=replace(stand_in.evaluation, landmark_error_px=1.2 * LOOSE_FIT * eyes * shrink))
+    assert small.loose_fit and "(small in the photo, turned away" in _fit_words(small)
 
 
 def test_an_animated_photo_says_its_first_frame_is_the_one_reconstructed(model, reconstructor, tmp_path):
