@@ -339,9 +339,11 @@ def live_tab(reconstructor: Reconstructor) -> None:
 @dataclass
 class PhotoInputs:
     """The photo column: the upload, the face selector (radio and thumbnails) and the status line; ``emptied`` is
-    whether the app itself just emptied the photo box (a file it cannot read), whose change then comes back;
-    ``message`` is the status line the last photo left (the previews of a slow photo before it may still overwrite the
-    line meanwhile: the views that follow the photo write it again)."""
+    whether the app itself just emptied the photo box (a file it cannot read, a TIFF without a face), whose change
+    then comes back; ``message`` is the status line the last photo left (the previews of a slow photo before it may
+    still overwrite the line meanwhile: the views that follow the photo write it again); ``fresh`` whether the box's
+    last change was a new photo (or none), which the views follow, not the app's own change coming back; ``loaded``
+    the file the session came from."""
 
     photo: PhotoInput
     face_choice: gr.Radio
@@ -349,6 +351,8 @@ class PhotoInputs:
     status: gr.Markdown
     emptied: gr.State
     message: gr.State
+    fresh: gr.State
+    loaded: gr.State
 
 
 @dataclass
@@ -535,28 +539,24 @@ class PhotoLoader:
     def upload(
         self, path: str | None, previous: Session | None, photo_texture: bool = PHOTO_TEXTURE,
         emptied: bool = False, request: gr.Request | None = None,
-    ) -> tuple[Session | None, Any, Any, bool, Any]:  # fmt: skip
-        """The page's :meth:`load`: the session, the status line, the photo box, whether this emptied it and the
-        status line again (kept for the views that follow, :class:`PhotoInputs`'s ``message``). A file
-        that is no image is taken out of the box (no broken-image icon; the box is ready for the next file), and
-        the box's emptying, which comes back here as a change with no photo, leaves the message in place. Any
-        other emptying (the user's, or an upload Gradio refused for its size) says there is no photo and how large
-        one may be (:data:`NO_PHOTO`). A photo without a face stays shown beside its message. A photo browsers
-        cannot draw (a TIFF) is shown as the session's PNG of it, whose own change back here changes nothing; one
-        without a face is taken out of the box."""
+    ) -> tuple[Session | None, Any, Any, bool, Any, bool, Any]:  # fmt: skip
+        """The page's :meth:`load`: the session, the status line, the photo box, whether this emptied it, the
+        status line again (kept for the views that follow, :class:`PhotoInputs`'s ``message``), whether the views
+        follow (``fresh``) and the file loaded. A file that is no image is taken out of the box (no broken-image icon;
+        the box is ready for the next file), and the box's emptying, which comes back here as a change with no photo,
+        leaves the message and the views in place. Any other emptying (the user's, or an upload Gradio refused for
+        its size) says there is no photo and how large one may be (:data:`NO_PHOTO`). A photo without a face stays
+        shown beside its message. A TIFF's PNG (:func:`_photo_for_browser`) coming back changes nothing."""
         if path is None:
             if previous is not None:
                 previous.close()  # the last face's files go
             status = gr.skip() if emptied else NO_PHOTO
-            return None, status, gr.skip(), False, status
+            return None, status, gr.skip(), False, status, not emptied, None
         if previous is not None and previous.is_shown_copy(path):
-            return previous, gr.skip(), gr.skip(), False, gr.skip()
+            return previous, gr.skip(), gr.skip(), False, gr.skip(), False, gr.skip()
         loaded = self.load(path, previous, photo_texture, request)
-        drawn = browser_draws(path)
-        if loaded.session is not None and not drawn:
-            return loaded.session, loaded.message, str(loaded.session.photo_for_browser()), False, loaded.message
-        emptied = loaded.unreadable or not drawn
-        return loaded.session, loaded.message, None if emptied else gr.skip(), emptied, loaded.message
+        box = None if loaded.unreadable else gr.skip()
+        return loaded.session, loaded.message, box, loaded.unreadable, loaded.message, True, path
 
     def reconstruct(self, path: str | None, with_composite: bool, previous: Session | None) -> list[Any]:
         """For scripts: one call, the same outputs as the page, and an error for unusable input. An error leaves
@@ -715,7 +715,8 @@ def _photo_inputs() -> PhotoInputs:
     face_choice = gr.Radio([], type="index", label="Face", elem_id="face-choice")
     thumbnails = gr.Gallery(label="Faces (click one)", columns=THUMBNAIL_COLUMNS, fit_columns=False,
                             allow_preview=False, visible=False, elem_id="face-thumbnails")  # fmt: skip
-    return PhotoInputs(photo, face_choice, thumbnails, gr.Markdown(elem_id="status"), gr.State(False), gr.State(""))
+    states = gr.State(False), gr.State(""), gr.State(True), gr.State(None)  # emptied, message, fresh, loaded
+    return PhotoInputs(photo, face_choice, thumbnails, gr.Markdown(elem_id="status"), *states)
 
 
 def _result_panels() -> ResultPanels:
@@ -799,6 +800,23 @@ CLOSE_NOTICES = "() => document.querySelectorAll('.toast-close').forEach((button
 next photo's face for seconds."""
 
 
+def _photo_for_browser(path: str | None, loaded: str | None, session: Session | None) -> tuple[Any, Any]:
+    """The photo box and ``emptied`` once a new photo is loaded that browsers cannot draw (a TIFF: a broken-image icon
+    in the box, a trial): the session's PNG of it, or, without a face, an empty box; read from the box as it is now,
+    so that a newer photo chosen meanwhile stays (``loaded``: the file the session came from). The last step after a
+    photo: the box's change that it makes comes back as a change that sets ``fresh`` off."""
+    if path is None or path != loaded or browser_draws(path):
+        return gr.skip(), gr.skip()
+    return (None, True) if session is None else (str(session.photo_for_browser()), gr.skip())
+
+
+def _for_new_photo(step: Callable[..., Any]) -> Callable[..., Any]:
+    """``step`` of the views that follow a new photo, given ``fresh`` first: every output kept (one skip) when the box's
+    change was the app's own coming back (a TIFF's PNG: its views would be made again, and edits made meanwhile
+    undone)."""
+    return lambda fresh, *values: step(*values) if fresh else gr.skip()
+
+
 def _usable(count: int) -> Callable[[Session | None], list[Any]]:
     """The face controls' interactivity for a session: off without a face, so that a slider moved then neither
     raises "Upload a photo first" on every step nor covers the page with error badges."""
@@ -815,15 +833,19 @@ def _wire_photo_events(tab: PhotoTab, loader: PhotoLoader) -> None:
     # default drop the next photo's turn, leaving the group photo's faces beside a photo without one.
     last = {"api_name": False, "trigger_mode": "always_last"}
     inputs.photo.upload(None, js=CLOSE_NOTICES)  # the last photo's warning is not about this one (a trial)
+    fresh = inputs.fresh
     inputs.photo.change(
         loader.upload, [inputs.photo, state, photo_texture, inputs.emptied],
-        [state, inputs.status, inputs.photo, inputs.emptied, inputs.message], **last
+        [state, inputs.status, inputs.photo, inputs.emptied, inputs.message, fresh, inputs.loaded], **last
     ).then(  # fmt: skip
-        _show, [state, with_composite, inputs.message], tab.start_outputs[1:], **last
-    ).then(_shown_3d, state, model3d, **last).then(
-        _face_thumbnails, state, inputs.thumbnails, **last
-    ).then(lambda: None, None, tab.downloads, **last).then(  # the last photo's files are not this one's
-        _usable(len(tab.face_controls)), state, tab.face_controls, **last
+        _for_new_photo(_show), [fresh, state, with_composite, inputs.message], tab.start_outputs[1:], **last
+    ).then(_for_new_photo(_shown_3d), [fresh, state], model3d, **last).then(
+        _for_new_photo(_face_thumbnails), [fresh, state], inputs.thumbnails, **last
+    ).then(_for_new_photo(lambda: None), fresh, tab.downloads, **last).then(  # the last photo's files go
+        _for_new_photo(_usable(len(tab.face_controls))), [fresh, state], tab.face_controls, **last
+    ).then(  # last: its change coming back marks the views as not to follow it, which would stop this photo's
+        _for_new_photo(_photo_for_browser), [fresh, inputs.photo, inputs.loaded, state], [inputs.photo, inputs.emptied],
+        **last
     )
     inputs.thumbnails.select(_pick_face, [state, with_composite], tab.start_outputs, **last).then(
         _shown_3d, state, model3d, **last

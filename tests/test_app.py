@@ -342,7 +342,10 @@ def test_a_tiff_photo_is_shown_as_a_png_and_one_without_a_face_leaves_the_box(se
     Image.fromarray(np.tile(np.asarray(Image.open(EXAMPLE)), (3, 1, 1))).save(tall)
     with page_with(server, photo, "Face 1 of 1") as page:
         page.wait_for_function("document.querySelector('#photo img')?.naturalWidth === 512", timeout=30_000)
-        page.wait_for_timeout(1500)  # the box's own change has come and gone
+        page.locator("#azimuth input[type=number]").fill("90")  # an edit while the box's own change comes back
+        page.locator("#azimuth input[type=number]").press("Enter")
+        page.wait_for_timeout(2000)  # the box's own change has come and gone: it made the views again, edit undone
+        azimuth = page.locator("#azimuth input[type=number]").input_value()
         page.locator("#export").click()
         page.locator('#downloads a[download="portrait_face1.ply"]').wait_for(timeout=60_000)
         status = page.locator("#status").inner_text()
@@ -357,7 +360,7 @@ def test_a_tiff_photo_is_shown_as_a_png_and_one_without_a_face_leaves_the_box(se
         notices_after = page.locator(".toast-body").count()  # a notice lasts 10 s: the last one would be here
         page.wait_for_function("document.querySelector('#status').innerText.includes('Face 1 of 3')", timeout=90_000)
         height = page.evaluate("document.querySelector('#photo img').getBoundingClientRect().height")
-    assert "Face 1 of 1" in status and "No face was found" in kept and notices == 1
+    assert "Face 1 of 1" in status and "No face was found" in kept and notices == 1 and azimuth == "90"
     assert notices_after == 0 and height <= PHOTO_MAX_HEIGHT + 1
 
 
