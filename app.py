@@ -73,7 +73,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--concurrency", type=int, default=CONCURRENCY,
                         help="requests processed at once (one per core)")  # fmt: skip
     parser.add_argument("--verbose", action="store_true",
-                        help="keep MediaPipe's and TensorFlow Lite's own log lines (a line per upload otherwise)")
+                        help="keep MediaPipe's own log lines (a line per upload otherwise)")  # fmt: skip
     args = parser.parse_args(argv)
     if args.concurrency < 1:
         parser.error(f"--concurrency must be at least 1, got {args.concurrency}")
