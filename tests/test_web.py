@@ -645,9 +645,8 @@ def test_a_photo_without_a_face_clears_the_previous_face(browser, site, tmp_path
     assert float(page.input_value("#azimuth")) == 0  # the lamp sliders too, not sunset's
     page.set_input_files("#file", files=[{"name": "notes.txt", "mimeType": "text/plain", "buffer": b"not a photo"}])
     page.wait_for_function("document.getElementById('status').textContent.startsWith('This file')", timeout=60_000)
-    assert page.inner_text("#status") == (
-        "This file could not be read as an image. Choose a JPEG, PNG, WebP, GIF, BMP or TIFF photo."
-    )
+    assert page.inner_text("#status") == ("This file could not be read as an image. Choose a JPEG, PNG, WebP, GIF, BMP "
+                                         "or TIFF photo.")
     assert not page.is_visible("#downloads") and view_is_blank(page)
     assert page.locator("#photo-preview *").count() == 0  # no photo to show
     for _ in range(2):  # the example dropped onto the page, twice: the same file again is read again
@@ -1111,8 +1110,9 @@ def test_live_mode_says_when_no_face_is_in_view_and_keeps_the_last_face(browser,
 def test_a_video_file_plays_through_live_mode_and_is_recorded_whole(browser, site, model, tmp_path):
     """A video file chosen in the page plays once through live mode: the status line says "Video", the clip's end
     says so and keeps the last face, and the recording, on from the start and named after the clip, holds the
-    face's turn (the clip turns it 8 degrees either way) on the clip's clock; a file the browser cannot play, or
-    one cut short, gets its own message and the page goes on to read a photo."""
+    face's turn (the clip turns it 8 degrees either way) on the clip's own clock (played at twice its speed, its 4 s
+    take 2 s of the page's); a file the browser cannot play, or one cut short, gets its own message and the page
+    goes on to read a photo."""
     frames = moving_frames(60)
     clip = write_video(tmp_path / "my clip.webm", frames * 2, "VP80", fps=30)  # 4 s
     unplayable = write_video(tmp_path / "old.mp4", frames[:10], "mp4v")  # MPEG-4 part 2: Chromium plays no such
@@ -1120,19 +1120,20 @@ def test_a_video_file_plays_through_live_mode_and_is_recorded_whole(browser, sit
     cut_short.write_bytes(clip.read_bytes()[:3000])
     page, hosts = open_page(browser, site, "wasm")
     page.evaluate("window.inverseFaceNet.warmed")
+    page.evaluate("document.getElementById('live-video').defaultPlaybackRate = 2")  # a clip plays at this rate
     page.set_input_files("#file", str(clip))
     wait_until(page, "window.inverseFaceNet.liveStats().inView", 30)
     assert page.inner_text("#status").startswith("Video · ")
     wait_until(page, "!window.inverseFaceNet.liveStats().running", 30)
     stats, status = live_stats(page), page.inner_text("#status")
-    assert stats["ended"] and stats["source"] == "clip" and stats["frames"] >= 20, stats
+    assert stats["ended"] and stats["source"] == "clip" and stats["frames"] >= 15, stats
     assert status.startswith("The video ended: the face shown and its downloads are the last frame's"), status
     assert not view_is_blank(page)
     with page.expect_download(timeout=60_000) as download:
         page.click("#download-recording")
     assert download.value.suggested_filename == "my_clip_recording.json"
     recorded, times = read_session(model, json.loads(Path(download.value.path()).read_text()))
-    assert times[-1] <= 4.0 and np.all(np.diff(times) > 0) and len(times) >= 20
+    assert 2.5 < times[-1] <= 4.0 and times[0] >= 0 and np.all(np.diff(times) > 0) and len(times) >= 15
     rolls = Rotation.from_matrix(rotation_matrix(recorded.rotation)).as_euler("xyz", degrees=True)[:, 2]
     assert 10 <= np.ptp(rolls) <= 22  # the clip's 16 degrees, smoothed
     for path, said in ((unplayable, "The video stopped: this browser cannot play it"),
@@ -1276,9 +1277,7 @@ def test_live_mode_tracks_the_camera_applies_edits_and_releases_the_camera(camer
     assert not view_is_blank(page) and page.is_disabled("#live")
     legends = "[...document.querySelectorAll('#expression legend, #pose legend')].map((l) => l.textContent)"
     assert page.evaluate(legends) == [
-        "Expression (added to the tracked face's)",
-        "Head pose (added to the tracked pose)",
-    ]  # at 0: as tracked
+        "Expression (added to the tracked face's)", "Head pose (added to the tracked pose)"]  # at 0: as tracked
     live_mesh = page.evaluate("window.inverseFaceNet.drawn()")  # about a quarter of the atlas's triangles
     atlas_triangles = page.evaluate("window.inverseFaceNet.faceModel.atlas.triangles.length / 3")
     assert live_mesh["level"] == "live" and 1000 < live_mesh["triangles"] < atlas_triangles / 3
@@ -1421,10 +1420,8 @@ def test_a_black_and_white_photo_shows_a_grey_face(browser, site, tmp_path):
             colours = downloaded_ply_colours(page, tmp_path).astype(int)
             view = view_image(page).astype(int)
             face = (view != VIEW_BACKGROUND).any(axis=-1)
-            tints[name, skin] = (
-                float((colours[:, 0] - colours[:, 2]).mean()),
-                float((view[face][:, 0] - view[face][:, 2]).mean()),
-            )  # red over blue: PLY, view
+            tints[name, skin] = (float((colours[:, 0] - colours[:, 2]).mean()),
+                                 float((view[face][:, 0] - view[face][:, 2]).mean()))  # red over blue: PLY, view
         page.close()
     for skin in ("photo", "model"):
         assert tints["colour", skin][0] > 15 and tints["colour", skin][1] > 10, tints

@@ -1,11 +1,10 @@
 // Live mode: the webcam (or a video file played once) tracked frame to frame, as inversefacenet/tracking.py tracks
-// a video. Every 2nd frame's
-// mesh runs on a square around the previous landmarks (in between they are held); the detector only while no face
-// is tracked or when the mesh loses it (the short-range one on the whole frame, the whole search now and then); the network on every frame, its parameters smoothed by a One Euro filter and its
-// identity (shape, albedo) held from the track's first frames (switchable together); a face lost for a moment and
-// found where it was keeps its identity and skin frame. A frame that arrives while
-// the previous one is processed is dropped, so the view lags the camera by at most one frame instead of a growing
-// queue.
+// a video. Every 2nd frame's mesh runs on a square around the previous landmarks (in between they are held); the
+// detector only while no face is tracked or when the mesh loses it (the short-range one on the whole frame, the whole
+// search now and then); the network on every frame, its parameters smoothed by a One Euro filter and its identity
+// (shape, albedo) held from the track's first frames (switchable together); a face lost for a moment and found where
+// it was keeps its identity and skin frame. A frame that arrives while the previous one is processed is dropped, so
+// the view lags the camera by at most one frame instead of a growing queue.
 import { boxOf, type LandmarkDetector } from "./landmarks";
 import type { Reading } from "./main";
 import type { Crop } from "./preprocess";

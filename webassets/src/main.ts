@@ -217,6 +217,7 @@ class App {
   readonly recording = new Recording(); // the tracked face's frames while Record is on, live
   private recordOn = false;
   private recordingPrefix = ""; // the recording's file names start with it: a clip's name, nothing for the camera
+  private liveSource: Source = "camera"; // what live mode tracks, or last tracked
 
   constructor(
     readonly model: FaceModel,
@@ -516,12 +517,12 @@ class App {
    * identity is taken on. */
   startLive(source: Source = "camera", name = "live"): void {
     this.photos++; // a photo still being read is given up: its result would land amid live mode
-    this.photoName = name;
+    [this.photoName, this.liveSource] = [name, source];
     this.clear(source === "clip" ? "Opening the video…" : "Starting the camera…");
     if (source === "camera") $<HTMLInputElement>("file").value = ""; // no photo is shown (a clip's name stays)
     this.live = true;
     $<HTMLInputElement>("record").disabled = false;
-    if (source === "clip") { // a clip is recorded whole, as the command line writes its frames.json
+    if (source === "clip") { // a clip is recorded from its start, on its own clock, as Python writes frames.json
       $<HTMLInputElement>("record").checked = true;
       this.setRecording(true);
     }
@@ -531,9 +532,15 @@ class App {
   /** Record switched: on starts a new recording (the last one is dropped), off keeps it for the download. */
   setRecording(on: boolean): void {
     this.recordOn = on;
-    if (on) this.recording.restart();
-    if (on) this.recordingPrefix = this.photoName === "live" ? "" : `${this.photoName}_`; // a clip's: its name
+    const clip = this.liveSource === "clip";
+    if (on) this.recording.restart(clip ? 0 : null); // a clip's recording keeps the clip's own times, as Python's
+    if (on) this.recordingPrefix = clip ? `${this.photoName}_` : ""; // a clip's files are named after it
     $<HTMLButtonElement>("download-recording").disabled = !this.recording.length;
+  }
+
+  /** After a clip: what the recording holds of it, when it was full before the clip's end. */
+  get clipRecordingNote(): string {
+    return this.recording.full ? ` The recording holds the clip's first ${this.recording.limitS} s.` : "";
   }
 
   /** While recording, the status line's words about it ("" otherwise). */
@@ -879,7 +886,7 @@ function buildControls(app: App, live: Live): void {
     live.stop(); // a photo ends live mode
     app.reconstruct(url, name, wasLive).catch(() => {}).finally(() => URL.revokeObjectURL(url));
   };
-  const open = (file: File) => (isVideo(file) ? playClip(app, live, file) : run(URL.createObjectURL(file), stem(file.name)));
+  const open = (file: File) => (isVideo(file) ? goLive(app, live, file) : run(URL.createObjectURL(file), stem(file.name)));
   const fileInput = $<HTMLInputElement>("file");
   fileInput.addEventListener("change", () => {
     const file = fileInput.files?.[0];
@@ -972,7 +979,7 @@ function reportLive(app: App, stats: LiveStats): void {
   const stopped = stats.error ? `${describe(stats)}${clip ? "." : "; camera released."}`
     : !seen ? `${end}: no face came into view.`
     : `${end}: the face shown and its downloads are the last frame's (${clip ? "tracked" : "live ran"} at ` +
-      `${stats.fps.toFixed(1)} fps).${app.stoppedSkinStatus}`;
+      `${stats.fps.toFixed(1)} fps).${app.stoppedSkinStatus}${clip ? app.clipRecordingNote : ""}`;
   const last = !stats.inView && seen ? " · the face shown is the last one seen" : "";
   setStatus(stats.running ? `${describe(stats)}${last}${app.liveSkinStatus}${app.recordingStatus}` : stopped,
     stats.error !== null);
@@ -982,17 +989,7 @@ function reportLive(app: App, stats: LiveStats): void {
 }
 
 function buildLive(app: App, live: Live): void {
-  $("live").addEventListener("click", async () => {
-    app.startLive();
-    setLiveButtons(true);
-    try {
-      await live.start();
-    } catch {
-      live.stop(); // the stream, if the camera opened and the video would not play
-      reportLive(app, live.stats());
-      setStatus(NO_CAMERA, true);
-    }
-  });
+  $("live").addEventListener("click", () => goLive(app, live));
   $("stop").addEventListener("click", () => live.stop());
   $<HTMLInputElement>("smoothing").addEventListener("change", (e) =>
     (live.tracker.smoothing = (e.target as HTMLInputElement).checked));
@@ -1003,18 +1000,19 @@ function buildLive(app: App, live: Live): void {
       true)));
 }
 
-/** A video file plays once through live mode, its face tracked beside it as the webcam's (a photo, Live or Stop
- * ends it); a file the browser cannot play gets a plain message. */
-async function playClip(app: App, live: Live, file: File): Promise<void> {
-  live.stop(); // live mode on the camera, or another clip
-  app.startLive("clip", stem(file.name));
+/** Live mode on the webcam, or on a video file played once, its face tracked beside it (a photo or Stop ends it);
+ * a camera that does not open, or a file the browser cannot play, gets a plain message. */
+async function goLive(app: App, live: Live, clip: File | null = null): Promise<void> {
+  live.stop(); // another clip, or the camera
+  app.startLive(clip ? "clip" : "camera", clip ? stem(clip.name) : "live");
   setLiveButtons(true);
   try {
-    await live.start(file);
+    await live.start(clip);
   } catch (error) {
-    live.stop();
+    live.stop(); // the stream, if the camera opened and the video would not play
     reportLive(app, live.stats());
-    setStatus(`${file.name} could not be played: ${(error as Error).message}.`, true);
+    if (live.stats().error) return; // the video element's own error said it first
+    setStatus(clip ? `${clip.name} could not be played: ${(error as Error).message}.` : NO_CAMERA, true);
   }
 }
 
@@ -1025,7 +1023,7 @@ async function playClip(app: App, live: Live, file: File): Promise<void> {
 function holdEarlyPhoto(loading: string): () => void {
   const fileInput = $<HTMLInputElement>("file");
   const early = new AbortController();
-  const waiting = () => setStatus(`${loading} The photo chosen is read as soon as it is ready.`);
+  const waiting = () => setStatus(`${loading} The file chosen is read as soon as it is ready.`);
   fileInput.addEventListener("change", waiting, { signal: early.signal });
   document.addEventListener("dragover", (event) => {
     if (carriesFiles(event)) event.preventDefault(); // the page takes the drop

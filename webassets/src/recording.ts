@@ -37,8 +37,9 @@ export class Recording {
 
   constructor(readonly limitS = RECORD_LIMIT_S) {}
 
-  restart(): void {
-    [this.frames, this.start, this.full] = [[], null, false];
+  /** A new recording, its times from its first frame's, or from `start` (a clip's: its own time stamps). */
+  restart(start: number | null = null): void {
+    [this.frames, this.start, this.full] = [[], start, false];
   }
 
   /**
