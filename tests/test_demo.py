@@ -259,8 +259,11 @@ def test_the_status_calls_a_loose_fit_loose(two_faces):
     assert stand_in.loose_fit and "a loose fit" in loose and "9% of the eye distance" in loose
     assert eyes >= SMALL_EYES_PX and "small in the photo" not in loose
     shrink = 0.9 * SMALL_EYES_PX / eyes  # the same face with its eyes under SMALL_EYES_PX apart: its size is named
-    small = replace(stand_in, detected_landmarks=face.detected_landmarks * shrink,
-                    _evaluation=replace(stand_in.evaluation, landmark_error_px=1.2 * LOOSE_FIT * eyes * shrink))
+    small = replace(
+        stand_in,
+        detected_landmarks=face.detected_landmarks * shrink,
+        _evaluation=replace(stand_in.evaluation, landmark_error_px=1.2 * LOOSE_FIT * eyes * shrink),
+    )
     assert small.loose_fit and "(small in the photo, turned away" in _fit_words(small)
 
 
