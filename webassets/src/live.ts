@@ -254,7 +254,11 @@ function lost(points: Float32Array): boolean {
 export type Source = "camera" | "clip";
 
 /** Said when the browser cannot decode a video file (the page reads what its <video> element plays). */
-export const UNPLAYABLE = "this browser cannot play it (try an MP4 with H.264 video or a WebM)";
+export const UNPLAYABLE = "it is no video this browser can decode (MP4 with H.264 and WebM play in every browser)";
+/** Said of a clip that shows no frame: it loads its header, then nothing (or ends at once). */
+const CUT_SHORT = "not one frame of it could be shown: the file may be cut short";
+/** How long a clip may take to show its first frame (ms) before it counts as cut short. */
+const FIRST_FRAME_MS = 10_000;
 
 /** What the page and the tests read: counts since Live was pressed, rates and means over the last frames. */
 export interface LiveStats {
@@ -281,6 +285,7 @@ export interface LiveStats {
 export class Live {
   private stream: MediaStream | null = null;
   private clip: string | null = null; // the playing clip's object URL
+  private frameTime = 0; // the clip's time stamp of the frame shown (s)
   source: Source = "camera"; // of the last start
   private ended = false;
   private track: MediaStreamTrack | null = null; // the last stream's video track, kept after Stop for stats
@@ -332,19 +337,21 @@ export class Live {
     STAGES.forEach((s) => (this.recent[s] = []));
     if (clip) {
       this.clip = URL.createObjectURL(clip);
+      this.video.preload = "auto"; // its first frame is decoded without playing it
       this.video.src = this.clip;
     } else if (!(await this.openCamera(attempt))) return;
     this.tracker.reset();
     this.tracker.identityKeepS = clip ? CLIP_IDENTITY_KEEP_S : IDENTITY_KEEP_S;
     try {
-      await this.video.play();
+      await (clip ? firstFrame(this.video) : this.video.play());
     } catch (error) {
       if (attempt !== this.opening) return; // Stop emptied the video while it was starting to play
       throw clip ? new Error(UNPLAYABLE) : error;
     }
     if (attempt !== this.opening) return;
-    this.firstFrame = this.cameraFrames();
+    [this.firstFrame, this.frameTime] = [this.cameraFrames(), 0];
     this.video.requestVideoFrameCallback(this.onFrame);
+    if (clip) void this.run(); // the clip's first frame, still paused; the loop then plays it on frame by frame
   }
 
   /** The webcam on the video element; false when a Stop came while it opened (then it is released). */
@@ -391,7 +398,7 @@ export class Live {
   /** The clip cannot be decoded (its format; a broken frame midway): live mode stops, saying so. */
   private onError = (): void => {
     if (this.clip === null || this.video.error === null) return;
-    this.error = this.cameraFrames() === 0 ? UNPLAYABLE : `the rest of it could not be read (${this.video.error.message})`;
+    this.error = this.counts.frames === 0 ? UNPLAYABLE : `the rest of it could not be read (${this.video.error.message})`;
     this.stop();
   };
 
@@ -400,7 +407,7 @@ export class Live {
   private onEnded = (): void => {
     if (this.clip === null) return;
     this.ended = true;
-    if (this.cameraFrames() === 0) this.error = "not one frame of it could be shown: the file may be cut short";
+    if (this.counts.frames === 0) this.error = CUT_SHORT;
     this.stop();
   };
 
@@ -414,7 +421,7 @@ export class Live {
       camera: this.track ? (this.track.readyState === "live" ? "live" : "ended") : "none",
       arrived: this.counts.arrived,
       frames: this.counts.frames,
-      dropped: this.counts.arrived - this.counts.frames - (this.busy ? 1 : 0),
+      dropped: Math.max(0, this.counts.arrived - this.counts.frames - (this.busy ? 1 : 0)),
       detections: this.tracker.detections - this.detectionsBefore,
       faceless: this.counts.faceless,
       inView: this.inView,
@@ -429,10 +436,17 @@ export class Live {
     return this.video.getVideoPlaybackQuality().totalVideoFrames;
   }
 
-  /** A new frame is shown; one that arrives while another is processed starts nothing (no queue). */
-  private onFrame = (): void => {
+  /** A new frame is shown; one that arrives while another is processed starts nothing (no queue). A clip waits on
+   * the frame while it is processed (its time stamp kept), so that every frame of it is read, as the command line
+   * reads a video: it plays at the rate its frames get through. */
+  private onFrame = (_now: number, frame: VideoFrameCallbackMetadata): void => {
     if (!this.playing) return;
     this.video.requestVideoFrameCallback(this.onFrame);
+    if (this.clip !== null) {
+      if (this.counts.frames > 0 && frame.mediaTime <= this.frameTime) return; // the frame read, shown again on play
+      this.video.pause(); // the clip waits on this frame while it is read
+      this.frameTime = frame.mediaTime;
+    }
     if (!this.busy) this.run();
   };
 
@@ -444,7 +458,7 @@ export class Live {
 
   /** The time of the frame on the video element (s): the page's clock for the camera, the clip's own for a clip. */
   private seconds(): number {
-    return this.clip === null ? performance.now() / 1000 : this.video.currentTime;
+    return this.clip === null ? performance.now() / 1000 : this.frameTime;
   }
 
   /**
@@ -460,7 +474,8 @@ export class Live {
       do {
         await this.process(this.seconds(), attempt);
         await nextTask();
-      } while (this.isCurrent(attempt) && this.cameraFrames() > this.processedFrame);
+      } while (this.isCurrent(attempt) && this.clip === null && this.cameraFrames() > this.processedFrame);
+      if (this.clip !== null && this.isCurrent(attempt)) void this.video.play().catch(() => undefined); // next frame
     } catch (error) {
       this.error = (error as Error).message;
       this.stop();
@@ -505,10 +520,29 @@ export class Live {
   }
 }
 
+/** Resolves once the video element holds its clip's first frame (it stays paused there); rejects when the clip
+ * cannot be decoded (UNPLAYABLE), is taken away (Stop) before, or shows no frame within FIRST_FRAME_MS (CUT_SHORT:
+ * a file cut short can load its header and never a frame). */
+function firstFrame(video: HTMLVideoElement): Promise<void> {
+  const events = ["loadeddata", "error", "emptied"];
+  return new Promise((resolve, reject) => {
+    if (video.readyState >= HTMLMediaElement.HAVE_CURRENT_DATA) return resolve();
+    const settle = (event: Event | null) => {
+      clearTimeout(timer);
+      for (const name of events) video.removeEventListener(name, settle);
+      if (event?.type === "loadeddata") resolve();
+      else reject(new Error(event ? UNPLAYABLE : CUT_SHORT));
+    };
+    const timer = setTimeout(() => settle(null), FIRST_FRAME_MS);
+    for (const name of events) video.addEventListener(name, settle);
+  });
+}
+
 /** The status line while live: whether a face is in view, the frame rate and what a frame's time goes to. */
 export function describe(stats: LiveStats): string {
   const mode = stats.source === "clip" ? "Video" : "Live";
-  if (stats.error) return `${stats.source === "clip" ? "The video stopped" : "Live mode stopped"}: ${stats.error}`;
+  const ended = stats.source === "camera" ? "Live mode stopped" : stats.frames ? "The video stopped" : "The video could not be played";
+  if (stats.error) return `${ended}: ${stats.error}`;
   const fps = `${stats.fps.toFixed(1)} fps`;
   if (!stats.inView) return `${mode} · no face in view: looking for one (${fps})`;
   const ms = (stage: Stage) => `${stage} ${stats.ms[stage].toFixed(1)}`;

@@ -216,6 +216,7 @@ class App {
   private usePhotoTexture = true; // the person's own skin, as the switch (index.html) and the Gradio app start
   readonly recording = new Recording(); // the tracked face's frames while Record is on, live
   private recordOn = false;
+  private restartPending = false; // Record went on: the next face starts a new recording
   private recordingPrefix = ""; // the recording's file names start with it: a clip's name, nothing for the camera
   private liveSource: Source = "camera"; // what live mode tracks, or last tracked
 
@@ -529,23 +530,33 @@ class App {
     setOffsetLegends(true);
   }
 
-  /** Record switched: on starts a new recording (the last one is dropped), off keeps it for the download. */
+  /** Record switched: on starts a new recording with the next face seen (the last one stays downloadable until
+   * then: a clip the browser could not play took it away, a trial), off keeps it for the download. */
   setRecording(on: boolean): void {
-    this.recordOn = on;
-    const clip = this.liveSource === "clip";
-    if (on) this.recording.restart(clip ? 0 : null); // a clip's recording keeps the clip's own times, as Python's
-    if (on) this.recordingPrefix = clip ? `${this.photoName}_` : ""; // a clip's files are named after it
-    $<HTMLButtonElement>("download-recording").disabled = !this.recording.length;
+    [this.recordOn, this.restartPending] = [on, on];
   }
 
-  /** After a clip: what the recording holds of it, when it was full before the clip's end. */
+  /** The next face of a recording switched on: the new recording starts (a clip's on its own clock, from 0 s, as
+   * Python's frames.json, its files named after the clip). */
+  private restartRecording(): void {
+    const clip = this.liveSource === "clip";
+    this.recording.restart(clip ? 0 : null);
+    this.recordingPrefix = clip ? `${this.photoName}_` : "";
+    this.restartPending = false;
+  }
+
+  /** After a clip: what its recording holds, and that it waits to be downloaded (Record then goes off). */
   get clipRecordingNote(): string {
-    return this.recording.full ? ` The recording holds the clip's first ${this.recording.limitS} s.` : "";
+    if (this.restartPending || !this.recording.length) return "";
+    const part = this.recording.full ? `, the clip's first ${this.recording.limitS} s` : "";
+    const frames = this.recording.length === 1 ? "1 frame" : `${this.recording.length} frames`;
+    return ` Recorded: ${frames}${part} (Download recording).`;
   }
 
   /** While recording, the status line's words about it ("" otherwise). */
   get recordingStatus(): string {
-    return this.recordOn ? ` · ${this.recording.status()}` : "";
+    if (!this.recordOn) return "";
+    return ` · ${this.restartPending ? "recording: waiting for a face" : this.recording.status(this.liveSource === "clip")}`;
   }
 
   /** Live with the photo texture on: the face shows the model albedo until the track's identity is taken. */
@@ -557,8 +568,8 @@ class App {
   /** After Stop: why the face shows the model albedo with the photo texture chosen, if it does. */
   get stoppedSkinStatus(): string {
     return this.awaitingLiveSkin
-      ? ` It shows the model albedo: live mode stopped before the ${IDENTITY_FRAMES}th tracked frame, which the skin ` +
-        "is taken from." : "";
+      ? ` It shows the model albedo: live mode stopped before the face's ${IDENTITY_FRAMES}th tracked frame (a face ` +
+        "found again elsewhere counts anew), which the skin is taken from." : "";
   }
 
   /** The photo texture is chosen, but no track has had its skin frame yet: the model albedo shows. */
@@ -574,6 +585,7 @@ class App {
     [this.faces, this.current] = [[unpack(output, this.model.index)], 0];
     if (!this.customLight) this.showLight(this.faces[0].sh); // the lamp sliders follow the tracked light
     if (snapshot !== this.liveSkin?.snapshot) this.liveSkin = snapshot && { snapshot, texture: null }; // a new track
+    if (this.recordOn && this.restartPending) this.restartRecording();
     if (this.recordOn && this.recording.add(this.faces[0], seconds) && this.recording.length === 1) {
       $<HTMLButtonElement>("download-recording").disabled = false;
     }
@@ -590,7 +602,7 @@ class App {
     this.live = false;
     setOffsetLegends(false);
     Object.assign($<HTMLInputElement>("record"), { checked: false, disabled: true }); // the recording stays
-    this.recordOn = false;
+    [this.recordOn, this.restartPending] = [false, false]; // a recording that never saw a face: the last one stays
     if (!this.edited) return;
     const { rotation_deg: r, expression } = this.edited;
     setValues({ ...r, ...Object.fromEntries(this.expressions.map((n) => [n, expression[n]])) });

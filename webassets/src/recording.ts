@@ -67,12 +67,13 @@ export class Recording {
     return { face_model_sha256: faceModelSha256, frames: [...this.frames] };
   }
 
-  /** A few words for the status line. */
-  status(): string {
+  /** A few words for the status line (`clip`: a clip's, whose first limitS seconds are kept). */
+  status(clip = false): string {
     const n = this.frames.length;
     if (!n) return "recording: waiting for a face";
     const line = `recording: ${n} frame${n === 1 ? "" : "s"}, ${this.frames[n - 1].time_s.toFixed(1)} s`;
-    return this.full ? `${line} (full: download it, or switch Record off and on for a new one)` : line;
+    if (!this.full) return line;
+    return `${line} (full: ${clip ? `the clip's first ${this.limitS} s are kept` : "download it, or switch Record off and on for a new one"})`;
   }
 }
 
