@@ -28,6 +28,7 @@ from demo.ui import (
     _fit_words,
     _light_values,
     _mesh_preview,
+    _photo_for_browser,
     _preview,
     _relight,
     _reset,
@@ -705,26 +706,45 @@ def test_the_page_empties_the_photo_box_of_a_file_that_is_no_image_and_keeps_its
     notes.write_text("not a photo")
     Image.fromarray(np.full((240, 320, 3), 120, np.uint8)).save(blank)
     loader = PhotoLoader(reconstructor)
-    session, message, box, emptied, kept = loader.upload(str(notes), None, False)
+    session, message, box, emptied, kept, fresh, loaded = loader.upload(str(notes), None, False)
     assert session is None and "not an image" in message and box is None and emptied and kept == message
-    assert loader.upload(None, None, False, emptied) == (None, gr.skip(), gr.skip(), False, gr.skip())  # it stays
-    session, message, box, emptied, kept = loader.upload(str(blank), None, False)
+    assert fresh and loaded == str(notes)  # the views follow: cleared
+    # the box's emptying comes back: the message stays and the views are not made again (fresh off)
+    assert loader.upload(None, None, False, emptied) == (None, gr.skip(), gr.skip(), False, gr.skip(), False, None)
+    session, message, box, emptied, kept, *_ = loader.upload(str(blank), None, False)
     assert session is None and "no face" in message.lower() and box == gr.skip() and not emptied and kept == message
+
+
+def test_a_tiff_is_shown_as_its_sessions_png_whose_change_back_changes_nothing(reconstructor, tmp_path):
+    """Browsers draw no TIFF: the box gets the session's PNG of the photo, unless a newer photo is in it by then; the
+    PNG coming back as the box's change (Gradio keeps its name) keeps the session and makes no view again."""
+    tiff = tmp_path / "portrait.tif"
+    Image.open(EXAMPLES[0]).save(tiff)
+    loader = PhotoLoader(reconstructor)
+    session, _, box, _, _, fresh, loaded = loader.upload(str(tiff), None, False)
+    assert session is not None and box == gr.skip() and fresh and loaded == str(tiff)
+    shown, _ = _photo_for_browser(str(tiff), loaded, session)
+    with Image.open(shown) as png:
+        assert png.format == "PNG" and np.array_equal(np.asarray(png), session.display)
+    echo = loader.upload(shown, session, False)
+    assert echo[0] is session and echo[1:3] == (gr.skip(), gr.skip()) and echo[5] is False
+    assert _photo_for_browser(EXAMPLES[0], loaded, session) == (gr.skip(), gr.skip())  # a newer photo stays
+    session.close()
 
 
 def test_an_emptied_photo_box_says_there_is_no_photo_and_the_size_limit(reconstructor, tmp_path):
     """The box is emptied by the user, or by an upload Gradio refused for its size (its notice soon passes): the
     status line says there is no photo and how large a file may be, and the last face's files go."""
     loader = PhotoLoader(reconstructor)
-    session, message, _, _, _ = loader.upload(EXAMPLES[0], None, False)
+    session, message, *_ = loader.upload(EXAMPLES[0], None, False)
     assert session is not None and message == "" and session.folder.exists()
-    assert loader.upload(None, session, False) == (None, NO_PHOTO, gr.skip(), False, NO_PHOTO)
+    assert loader.upload(None, session, False) == (None, NO_PHOTO, gr.skip(), False, NO_PHOTO, True, None)
     assert f"up to {MAX_UPLOAD_MB} MB" in NO_PHOTO and not session.folder.exists()
     blank = tmp_path / "blank.png"
     Image.fromarray(np.full((240, 320, 3), 120, np.uint8)).save(blank)
-    _, message, _, emptied, _ = loader.upload(str(blank), None, False)  # a photo without a face stays, no session
+    _, message, _, emptied, *_ = loader.upload(str(blank), None, False)  # a photo without a face stays, no session
     assert "no face" in message.lower()
-    assert loader.upload(None, None, False, emptied) == (None, NO_PHOTO, gr.skip(), False, NO_PHOTO)
+    assert loader.upload(None, None, False, emptied) == (None, NO_PHOTO, gr.skip(), False, NO_PHOTO, True, None)
 
 
 def test_previews_leave_room_for_an_edited_pose_and_the_composite_still_lands(two_faces):
