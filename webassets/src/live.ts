@@ -324,8 +324,8 @@ export class Live {
     return this.stream !== null || this.clip !== null;
   }
 
-  /** Opens the camera, or plays `clip` once (muted, at its own speed), and starts the loop; throws when the camera
-   * cannot be opened or the clip cannot be played (UNPLAYABLE). A Stop (or a photo) that comes while the camera
+  /** Opens the camera, or plays `clip` once (muted, frame by frame as the loop reads it), and starts the loop; throws
+   * when the camera cannot be opened or the clip cannot be decoded (UNPLAYABLE, CUT_SHORT). A Stop (or a photo) that comes while the camera
    * opens ends it there: the camera is released and nothing is thrown. A clip ends live mode when it ends. */
   async start(clip: File | null = null): Promise<void> {
     if (this.running) return;
