@@ -346,7 +346,7 @@ export class Live {
       await (clip ? firstFrame(this.video) : this.video.play());
     } catch (error) {
       if (attempt !== this.opening) return; // Stop emptied the video while it was starting to play
-      throw clip ? new Error(UNPLAYABLE) : error;
+      throw error; // a clip's: UNPLAYABLE or CUT_SHORT (firstFrame)
     }
     if (attempt !== this.opening) return;
     [this.firstFrame, this.frameTime] = [this.cameraFrames(), 0];
