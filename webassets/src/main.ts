@@ -17,7 +17,7 @@ import {
   type InputMask, MESH_POINTS, networkInput, toCrop,
 } from "./preprocess";
 import { bakeTexture, download, MTL, textureCanvas, toGlb, toObj, toPly } from "./exporters";
-import { GLB_NAME, JSON_NAME, Recording, sessionGlb } from "./recording";
+import { frameCount, GLB_NAME, JSON_NAME, Recording, sessionGlb, WAITING } from "./recording";
 import { buildTexelMap, type TexelMap } from "./texelmap";
 import { decodeTiff, isTiff } from "./tiff";
 import { isTilted, mapped, turnedBack, uprightImage, uprightOf } from "./upright";
@@ -549,14 +549,13 @@ class App {
   get clipRecordingNote(): string {
     if (this.restartPending || !this.recording.length) return "";
     const part = this.recording.full ? `, the clip's first ${this.recording.limitS} s` : "";
-    const frames = this.recording.length === 1 ? "1 frame" : `${this.recording.length} frames`;
-    return ` Recorded: ${frames}${part} (Download recording).`;
+    return ` Recorded: ${frameCount(this.recording.length)}${part} (Download recording).`;
   }
 
   /** While recording, the status line's words about it ("" otherwise). */
   get recordingStatus(): string {
     if (!this.recordOn) return "";
-    return ` · ${this.restartPending ? "recording: waiting for a face" : this.recording.status(this.liveSource === "clip")}`;
+    return ` · ${this.restartPending ? WAITING : this.recording.status(this.liveSource === "clip")}`;
   }
 
   /** Live with the photo texture on: the face shows the model albedo until the track's identity is taken. */

@@ -29,6 +29,14 @@ export interface Session {
   frames: RecordedFrame[];
 }
 
+/** The status line's words for a recording that has no frame yet. */
+export const WAITING = "recording: waiting for a face";
+
+/** "1 frame", "2 frames", ... */
+export function frameCount(n: number): string {
+  return `${n} frame${n === 1 ? "" : "s"}`;
+}
+
 /** The frames of one tracked face; `restart` begins a new recording. */
 export class Recording {
   private frames: RecordedFrame[] = [];
@@ -70,8 +78,8 @@ export class Recording {
   /** A few words for the status line (`clip`: a clip's, whose first limitS seconds are kept). */
   status(clip = false): string {
     const n = this.frames.length;
-    if (!n) return "recording: waiting for a face";
-    const line = `recording: ${n} frame${n === 1 ? "" : "s"}, ${this.frames[n - 1].time_s.toFixed(1)} s`;
+    if (!n) return WAITING;
+    const line = `recording: ${frameCount(n)}, ${this.frames[n - 1].time_s.toFixed(1)} s`;
     if (!this.full) return line;
     return `${line} (full: ${clip ? `the clip's first ${this.limitS} s are kept` : "download it, or switch Record off and on for a new one"})`;
   }
