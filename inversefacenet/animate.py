@@ -91,8 +91,10 @@ def _check_frames(frames: FaceParameters, times: np.ndarray | None) -> None:
     n = frames.batch_size
     if times is None and n != 1:
         raise ValueError(f"expected one parameter set without times, got {n}")
-    if times is not None and (np.shape(times) != (n,) or np.any(np.diff(times) <= 0)):
-        raise ValueError(f"expected {n} increasing times in s, one per frame, got shape {np.shape(times)}")
+    if times is not None and np.shape(times) != (n,):
+        raise ValueError(f"expected {n} times in s, one per frame, got shape {np.shape(times)}")
+    if times is not None and not np.all(np.diff(times) > 0):  # NaN fails too
+        raise ValueError("the frames' times must increase from each frame to the next")
 
 
 def _view(buffers: IndexedDict, key: tuple, data: np.ndarray) -> int:
@@ -176,13 +178,27 @@ def _frame_parameters(model: FaceModel, frame: dict[str, Any]) -> FaceParameters
         raise ValueError(f"unknown blendshape names {sorted(unknown)}; expected names of model.expression_names")
     angles = frame["rotation_deg"]
     groups = {
-        "rotation": np.radians([angles["pitch"], angles["yaw"], angles["roll"]]),
+        "rotation": [angles["pitch"], angles["yaw"], angles["roll"]],
         "shape": frame["shape"],
         "expression": [frame["expression"].get(name, 0.0) for name in model.expression_names],
         "albedo": frame["albedo"],
         "sh": frame["sh"],
     }
-    return FaceParameters(**{name: np.asarray(value, np.float32)[None] for name, value in groups.items()})
+    arrays = {name: _numbers(name, value, model.layout.sizes[name]) for name, value in groups.items()}
+    return FaceParameters(**{**arrays, "rotation": np.radians(arrays["rotation"])})
+
+
+def _numbers(name: str, value: Any, size: int) -> np.ndarray:
+    """A group of a frame as (1, ...) float32, checked: a trial's shortened shape and NaN yaw failed deep in numpy."""
+    try:
+        array = np.asarray(value, np.float32)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} is not a list of numbers") from None
+    if array.size != size:
+        raise ValueError(f"{name} has {array.size} values, expected {size}")
+    if not np.all(np.isfinite(array)):
+        raise ValueError(f"{name} holds a value that is not a finite number")
+    return array[None]
 
 
 def read_session(model: FaceModel, data: dict[str, Any]) -> tuple[FaceParameters, np.ndarray | None]:
@@ -194,12 +210,22 @@ def read_session(model: FaceModel, data: dict[str, Any]) -> tuple[FaceParameters
     if sha != model.sha256:
         raise ValueError(f"parameters of another face model (sha256 {sha[:12]}..., this one {model.sha256[:12]}...)")
     if "parameters" in data:
-        frames = FaceParameters.unpack(model.layout, np.asarray(data["parameters"], np.float32))
-        return frames, np.asarray(data["times_s"], np.float64)
+        packed = _numbers("parameters", data["parameters"], np.size(data["parameters"]))[0]
+        return FaceParameters.unpack(model.layout, packed), np.asarray(data["times_s"], np.float64)
     if "frames" not in data:
         return _frame_parameters(model, data), None
-    frames = FaceParameters.concatenate([_frame_parameters(model, frame) for frame in data["frames"]])
+    if not data["frames"]:
+        raise ValueError("the session holds no frames")
+    frames = FaceParameters.concatenate([_framed(model, frame, k) for k, frame in enumerate(data["frames"], 1)])
     return frames, np.array([frame["time_s"] for frame in data["frames"]], np.float64)
+
+
+def _framed(model: FaceModel, frame: dict[str, Any], k: int) -> FaceParameters:
+    """Frame k (from 1) of a session, its errors naming it."""
+    try:
+        return _frame_parameters(model, frame)
+    except ValueError as error:
+        raise ValueError(f"frame {k}: {error}") from None
 
 
 def _in_words(error: Exception) -> str:

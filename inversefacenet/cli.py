@@ -8,7 +8,8 @@ DIR/<photo>_face<k>/ (k = 1, 2, ...) with params.json, face.obj (+ face.mtl + fa
 face.glb and, with --animated, face_animated.glb; and per photo DIR/<photo>_overlay.png (fitted silhouettes and
 iBUG-68 points, each face numbered as its folder). Two photos with the same name get <photo>, <photo>_2, ... An
 earlier run's files for a photo that this run does not write again (face_animated.glb, the folders of faces no
-longer found) are removed. A video (mp4, m4v, mov, avi, mkv, webm; named itself, a folder stands for its photos)
+longer found, all of them when the photo now shows none) are removed; a folder that is also --out does not stand for
+the overlays written there. A video (mp4, m4v, mov, avi, mkv, webm; named itself, a folder stands for its photos)
 is tracked instead (:mod:`inversefacenet.video`: the network on every frame, no fit, the model's albedo; one face
 at a time, the largest in view when a track starts): each person, numbered as first seen, gives
 DIR/<video>_face<k>/frames.json (per frame its time and params.json's groups) and face_animated.glb (the
@@ -16,8 +17,8 @@ blendshapes as morph targets, animated with the person's expression and head pos
 shows them as a photo's overlay does.
 With --json, one JSON object per photo or video goes to stdout (a failed one's names its error).
 Errors go to stderr; a bad photo does not stop the others, the last line counts the files done and failed, and the
-exit status is 1 if any failed. A progress bar shows on a terminal only. MediaPipe's native start-up warnings are
-kept out of the terminal unless --verbose is given.
+exit status is 1 if any failed (130 when stopped by Ctrl-C). A progress bar shows on a terminal only. MediaPipe's
+native start-up warnings are kept out of the terminal unless --verbose is given.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from inversefacenet.errors import InputError
+from inversefacenet.errors import InputError, NoFaceError
 from inversefacenet.native_logs import native_logs_silenced
 
 if TYPE_CHECKING:  # the pipeline (torch, MediaPipe, numba) is imported after the arguments parse: --help is instant
@@ -95,12 +96,17 @@ def _named(photos: list[Path]) -> list[tuple[Path, str]]:
     return named
 
 
-def _expanded(arguments: list[Path]) -> tuple[list[Path], list[Path]]:
-    """The photos the arguments name (a folder's image files, :func:`photos_in`; other paths as given), and the
-    folders among them that hold none."""
+def _expanded(arguments: list[Path], out: Path) -> tuple[list[Path], list[Path]]:
+    """The photos the arguments name (a folder's image files, :func:`photos_in`, less the overlays this command
+    wrote there when it is ``out``; other paths as given), and the folders among them that hold none. A trial ran
+    the command twice with --out its photos' folder, and the second run read the first one's overlays as photos."""
     from inversefacenet.images import photos_in
 
-    listed = [(path, photos_in(path) if path.is_dir() else [path]) for path in arguments]
+    def listed_in(folder: Path) -> list[Path]:
+        ours = folder.resolve() == out.resolve()
+        return [photo for photo in photos_in(folder) if not (ours and photo.name.endswith(OVERLAYS))]
+
+    listed = [(path, listed_in(path) if path.is_dir() else [path]) for path in arguments]
     return [photo for _, photos in listed for photo in photos], [path for path, photos in listed if not photos]
 
 
@@ -139,7 +145,11 @@ def _process(reconstructor: Reconstructor, photo: Path, out: Path, name: str, ph
     start = time.perf_counter()
     image = load_image(photo)  # decoded once, for the reconstruction and the overlay
     to_file = upright_size(photo)[0] / image.shape[1]  # a photo over MAX_PIXELS was reduced: coordinates scale back
-    faces = reconstructor.reconstruct_image(image, decode_ms=(time.perf_counter() - start) * 1000)
+    try:
+        faces = reconstructor.reconstruct_image(image, decode_ms=(time.perf_counter() - start) * 1000)
+    except NoFaceError:  # an earlier run's faces of this name are not this photo's (a trial found them left)
+        _remove_stale(out, name, [], overlay="")
+        raise
     overlay = out / f"{name}_overlay.png"
     Image.fromarray(draw_overlay(image, faces)).save(overlay)
     report, written = [], []
@@ -168,14 +178,15 @@ def _process(reconstructor: Reconstructor, photo: Path, out: Path, name: str, ph
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m inversefacenet", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
-    parser.add_argument("photos", nargs="+", type=Path, metavar="PHOTO_OR_FOLDER_OR_VIDEO")
-    parser.add_argument("--out", type=Path, required=True, help="output folder")
+    parser.add_argument("photos", nargs="+", type=Path, metavar="PHOTO_OR_FOLDER_OR_VIDEO",
+                        help="photos, folders of photos and videos to reconstruct")
+    parser.add_argument("--out", type=_folder, required=True, help="output folder (made if missing)")
     parser.add_argument("--fit", choices=["fast", "full"], default=None, help="fit quality (default: full)")
     choice = parser.add_mutually_exclusive_group()
     choice.add_argument("--no-fit", action="store_true", help="network only (needs a network checkpoint)")
     choice.add_argument("--fit-only", action="store_true", help="ignore the network; fit from the mean face")
     parser.add_argument("--checkpoint", type=Path, default=None, help="network checkpoint (default: the shipped one)")
-    parser.add_argument("--json", action="store_true", help="print one JSON object per photo on stdout")
+    parser.add_argument("--json", action="store_true", help="print one JSON object per photo or video on stdout")
     parser.add_argument("--photo-texture", action="store_true",
                         help="export the person's own skin, de-lit from the photo, instead of the model's albedo")
     parser.add_argument("--animated", action="store_true",
@@ -188,6 +199,10 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.fit_only and any(is_video(path) for path in args.photos):
         parser.error("a video is read by the network, which --fit-only leaves out")
+    if not any(path.exists() for path in args.photos):  # before the load and before --out is made
+        for path in args.photos:
+            print(f"error: no such file: {path}", file=sys.stderr)
+        return 1
     try:  # before the minutes-long load, so that a wrong --out costs nothing
         args.out.mkdir(parents=True, exist_ok=True)
         tempfile.TemporaryFile(dir=args.out).close()  # a folder it cannot write in (a trial: /sys) fails here too
@@ -195,8 +210,19 @@ def main(argv: list[str] | None = None) -> int:
         why = "it is a file" if args.out.is_file() else error.strerror or str(error)
         print(f"error: cannot use --out {args.out} as the output folder: {why}", file=sys.stderr)
         return 2
-    with contextlib.nullcontext() if args.verbose else native_logs_silenced():
-        return _run(args)
+    try:
+        with contextlib.nullcontext() if args.verbose else native_logs_silenced():
+            return _run(args)
+    except KeyboardInterrupt:  # Ctrl-C: a line, not a traceback through whatever module was running
+        print("interrupted (Ctrl-C); the files of a photo being written then may be incomplete", file=sys.stderr)
+        return 130
+
+
+def _folder(text: str) -> Path:
+    """--out's folder; an empty one (``--out "$OUT"`` with OUT unset) is refused, not taken as the current folder."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("the output folder is empty")
+    return Path(text)
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -223,7 +249,7 @@ def _run_photos(reconstructor: Reconstructor, args: argparse.Namespace) -> int:
 
     from inversefacenet.images import IMAGE_SUFFIXES, is_video
 
-    photos, empty = _expanded(args.photos)
+    photos, empty = _expanded(args.photos, args.out)
     if any(is_video(photo) for photo in photos):
         print("videos: tracked by the network alone (no fit), with the model's albedo", file=sys.stderr)
     for folder in empty:

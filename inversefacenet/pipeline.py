@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import cv2
 import numpy as np
@@ -209,6 +209,8 @@ class FaceResult:
         """Write a GLB whose 52 ARKit blendshapes are morph targets (the recovered weights as defaults), on the
         same textured atlas mesh as :meth:`export`'s GLB: animatable in three.js, Blender or a game engine."""
         path = Path(path)
+        if path.suffix.lower() != ".glb":  # a trial's anim.obj held GLB bytes without a word
+            raise ValueError(f"an animated face is written as GLB only: name the file .glb, not {path.suffix!r}")
         path.write_bytes(animated_glb(self.model, self.params, texture=self._baked_texture()))
         return path
 
@@ -254,6 +256,8 @@ class Reconstructor:
     ) -> None:
         if predictor is None and fit_mode is None:
             raise ValueError("no network checkpoint to predict with: the fit is needed (give a fit_mode)")
+        if fit_mode not in (None, *get_args(FitMode)):  # "medium" ran without the refinement, described as a fit
+            raise ValueError(f"unknown fit_mode {fit_mode!r}: use one of {', '.join(get_args(FitMode))} or None")
         self.model = model
         self.detector = detector or LandmarkDetector()
         self.predictor = predictor
@@ -273,7 +277,7 @@ class Reconstructor:
         if network and fitting:
             self.description = f"{network} refined by the {fitting}"
         else:
-            self.description = network or f"{fitting} from the mean face (no network checkpoint)"
+            self.description = network or f"{fitting} from the mean face (no network)"
 
     @classmethod
     def load(
@@ -310,7 +314,13 @@ class Reconstructor:
         return self.reconstruct_image(image, decode_ms=(time.perf_counter() - start) * 1000)
 
     def reconstruct_image(self, image: np.ndarray, decode_ms: float = 0.0) -> list[FaceResult]:
-        """Reconstruct all faces in an already decoded (H, W, 3) uint8 RGB image, largest first."""
+        """Reconstruct all faces in an already decoded (H, W, 3) uint8 RGB image, largest first (another array:
+        call the reconstructor itself, which converts it)."""
+        if not (isinstance(image, np.ndarray) and image.dtype == np.uint8 and image.ndim == 3 and image.shape[2] == 3):
+            shape = getattr(image, "shape", None)
+            got = f"{image.dtype} array of shape {shape}" if shape is not None else type(image).__name__
+            raise InputError(f"reconstruct_image takes an (H, W, 3) uint8 RGB array, got a {got}: call the "
+                             "Reconstructor itself with the photo, which converts grey, RGBA, 16-bit and float images")
         faces, detection_ms = self.detector.detect(image)  # this call's own timings: the detector is shared
         if not faces:
             raise NoFaceError(NO_FACE)

@@ -61,8 +61,10 @@ class VideoFile:
     @classmethod
     def open(cls, path: Path) -> VideoFile:
         """Read the header; InputError in plain words when there is no such file or OpenCV cannot open it."""
-        if not path.is_file():
-            raise InputError(f"{path}: no such file")
+        if not path.is_file():  # as a photo's words (images.load_image)
+            raise InputError(f"no such file: {path}")
+        if path.stat().st_size == 0:
+            raise InputError(f"{path} is empty (0 bytes)")
         capture = cv2.VideoCapture(str(path))
         try:
             if not capture.isOpened():

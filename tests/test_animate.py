@@ -171,8 +171,10 @@ def test_params_json_writes_the_numbers_a_user_set_not_float32_noise(model):
 
 def test_bad_sessions_say_what_is_wrong(model, session):
     frames, _ = session
-    with pytest.raises(ValueError, match="increasing times"):
+    with pytest.raises(ValueError, match="times must increase"):
         animated_glb(model, frames, TIMES[::-1])
+    with pytest.raises(ValueError, match="one per frame"):
+        animated_glb(model, frames, TIMES[1:])
     with pytest.raises(ValueError, match="one parameter set"):
         animated_glb(model, frames)
     data = session_dict(model, frames, TIMES)
@@ -181,6 +183,28 @@ def test_bad_sessions_say_what_is_wrong(model, session):
         read_session(model, data)
     with pytest.raises(ValueError, match="another face model"):
         read_session(model, {**data, "face_model_sha256": "0" * 64})
+
+
+def test_bad_numbers_in_a_session_are_named(model, session):
+    """A trial's shortened shape, empty frames and NaN yaw came out as numpy's broadcast, concatenate and SVD
+    errors."""
+    frames, _ = session
+    good = session_dict(model, frames, TIMES)
+
+    def fails(change, words: str) -> None:
+        data = json.loads(json.dumps(good))
+        change(data)
+        with pytest.raises(ValueError, match=words):
+            read_session(model, data)
+
+    fails(lambda d: d["frames"][1].update(shape=d["frames"][1]["shape"][:10]),
+          f"frame 2: shape has 10 values, expected {model.layout.n_shape}")
+    fails(lambda d: d["frames"][0]["rotation_deg"].update(yaw=float("nan")), "frame 1: rotation holds a value that")
+    fails(lambda d: d["frames"][0].update(sh="bright"), "frame 1: sh is not a list of numbers")
+    fails(lambda d: d.update(frames=[]), "no frames")
+    with pytest.raises(ValueError, match="not a finite number"):
+        read_session(model, {"times_s": [0.0], "parameters": [[float("inf")] * model.layout.size]})
+    assert read_session(model, good)[0].batch_size == len(TIMES)  # the control: unchanged, it reads
 
 
 def test_command_line_writes_the_glb_and_the_frames(model, session, tmp_path):

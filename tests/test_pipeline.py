@@ -278,11 +278,12 @@ def test_cli_keeps_mediapipe_native_log_lines_out_of_the_terminal_unless_verbose
         return subprocess.run(command, capture_output=True, text=True, timeout=300).stderr
 
     quiet, verbose = stderr_of(), stderr_of("--verbose")
-    missing = stderr_of(photo=str(tmp_path / "missing.jpg"))
+    (tmp_path / "note.jpg").write_text("not a photo")  # the graphs are built, then never used
+    unread = stderr_of(photo=str(tmp_path / "note.jpg"))
     native = ("W0000", "XNNPACK", "absl::InitializeLog")
     assert any(line in verbose for line in native)  # MediaPipe does write them (so the quiet run is a real check)
     assert not any(line in quiet for line in native), quiet
-    assert "no such file" in missing and not any(line in missing for line in native), missing
+    assert "not an image" in unread and not any(line in unread for line in native), unread
     for ours in ("using network", "1 face(s)"):  # Python's own messages still reach the terminal
         assert ours in quiet and ours in verbose
 
@@ -343,6 +344,47 @@ def test_cli_run_again_into_the_same_folder_leaves_no_stale_files(tmp_path, caps
     capsys.readouterr()
     assert not (face / "face_animated.glb").exists() and (face / "face.glb").is_file()
     assert [path.name for path in stale.iterdir()] == ["notes.txt"]
+    blank = tmp_path / "blank" / "astronaut.jpg"  # the same name, now a photo without a face (a trial's)
+    blank.parent.mkdir()
+    Image.new("RGB", (200, 200), (120, 120, 120)).save(blank)
+    assert main([str(blank), "--out", str(out), "--no-fit"]) == 1
+    assert "No face" in capsys.readouterr().err
+    assert sorted(path.name for path in out.iterdir()) == ["astronaut_face2"]  # the user's notes kept it
+
+
+def test_cli_into_its_photos_own_folder_twice_does_not_read_its_overlays(tmp_path, capsys):
+    """A trial ran the command twice with --out the photos' folder: the second run read astronaut_overlay.png as a
+    photo, and each run after it one level deeper. A folder named on the command line that is not --out is read
+    whole, and an overlay named on its own is read as any photo."""
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    shutil.copy(EXAMPLE, folder / "astronaut.jpg")
+    for _ in range(2):
+        assert main([str(folder), "--out", str(folder), "--no-fit", "--json"]) == 0
+        reports = [json.loads(line) for line in capsys.readouterr().out.strip().splitlines()]
+        assert [Path(report["image"]).name for report in reports] == ["astronaut.jpg"]
+    assert main([str(folder), "--out", str(tmp_path / "elsewhere"), "--no-fit", "--json"]) == 0
+    reports = [json.loads(line) for line in capsys.readouterr().out.strip().splitlines()]
+    assert [Path(report["image"]).name for report in reports] == ["astronaut.jpg", "astronaut_overlay.png"]
+
+
+def test_cli_refuses_an_empty_out_and_missing_photos_before_loading(tmp_path, capsys, monkeypatch):
+    """``--out ""`` (an unset variable) wrote into the current folder; a missing photo loaded the pipeline for
+    seconds and made --out first. Ctrl-C ends the run with a line, not a traceback."""
+    with pytest.raises(SystemExit):
+        main([EXAMPLE, "--out", ""])
+    assert "the output folder is empty" in capsys.readouterr().err
+    out = tmp_path / "new"
+    monkeypatch.setattr("inversefacenet.pipeline.Reconstructor.load", lambda *a, **k: pytest.fail("loaded"))
+    assert main([str(tmp_path / "missing.jpg"), "--out", str(out)]) == 1
+    assert capsys.readouterr().err == f"error: no such file: {tmp_path / 'missing.jpg'}\n" and not out.exists()
+
+    def interrupted(args: object) -> int:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("inversefacenet.cli._run", interrupted)
+    assert main([EXAMPLE, "--out", str(out)]) == 130
+    assert capsys.readouterr().err.startswith("interrupted (Ctrl-C)")
 
 
 def test_cli_reports_a_reduced_photo_in_the_file_s_own_pixels(tmp_path, capsys, monkeypatch):
@@ -381,6 +423,21 @@ def test_cli_reads_folders_keeps_same_named_photos_apart_and_checks_out_first(tm
     assert "it is a file" in capsys.readouterr().err
     assert main([EXAMPLE, "--out", "/proc"]) == 2  # a folder it cannot write in (a trial's ran, then crashed)
     assert "cannot use --out /proc as the output folder" in capsys.readouterr().err
+
+
+def test_the_api_refuses_what_it_would_misread(model, detector, tmp_path):
+    """A trial: reconstruct_image took a float or grey array into MediaPipe's and numpy's errors, fit_mode="medium"
+    ran without the refinement, and export_animated wrote GLB bytes into anim.obj."""
+    reconstructor = Reconstructor(model, detector, fit_mode=None, predictor=load_predictor(DEFAULT_CHECKPOINT, model))
+    for array in (np.zeros((64, 64, 3)), np.zeros((64, 64), np.uint8), np.zeros((64, 64, 4), np.uint8)):
+        with pytest.raises(InputError, match="takes an \\(H, W, 3\\) uint8 RGB array"):
+            reconstructor.reconstruct_image(array)
+    with pytest.raises(ValueError, match="unknown fit_mode 'medium'"):
+        Reconstructor(model, detector, fit_mode="medium")
+    face = reconstructor(EXAMPLE)[0]
+    with pytest.raises(ValueError, match="GLB only"):
+        face.export_animated(tmp_path / "anim.obj")
+    assert not (tmp_path / "anim.obj").exists() and face.export_animated(tmp_path / "anim.GLB").is_file()
 
 
 def test_cli_names_each_photo_s_outputs_once():

@@ -141,15 +141,17 @@ def test_bad_videos_get_plain_errors_and_leave_no_files(tmp_path, capsys):
     broken = tmp_path / "broken.mp4"
     broken.write_bytes(b"not a video at all")
     grey = write_video(tmp_path / "grey.mp4", [np.full((240, 320, 3), 128, np.uint8)] * 5)
-    missing, out = tmp_path / "missing.mov", tmp_path / "out"
-    status = main([str(broken), str(grey), str(missing), "--out", str(out), "--json"])
+    missing, empty, out = tmp_path / "missing.mov", tmp_path / "empty.mp4", tmp_path / "out"
+    empty.touch()
+    status = main([str(broken), str(grey), str(missing), str(empty), "--out", str(out), "--json"])
     captured = capsys.readouterr()
     errors = [json.loads(line) for line in captured.out.strip().splitlines()]
-    assert status == 1 and [error["video"] for error in errors] == [str(broken), str(grey), str(missing)]
+    assert status == 1 and [error["video"] for error in errors] == [str(broken), str(grey), str(missing), str(empty)]
     assert errors[0]["error"].startswith(f"cannot read {broken} as a video: the file is damaged")
     assert errors[1]["error"] == f"no face was found in any of the 5 frames of {grey}"
-    assert errors[2]["error"] == f"{missing}: no such file"
-    assert "Traceback" not in captured.err and captured.err.count("error:") == 3 and not any(out.iterdir())
+    assert errors[2]["error"] == f"no such file: {missing}"
+    assert errors[3]["error"] == f"{empty} is empty (0 bytes)"  # as a photo's words
+    assert "Traceback" not in captured.err and captured.err.count("error:") == 4 and not any(out.iterdir())
     with pytest.raises(SystemExit):
         main([str(grey), "--out", str(out), "--fit-only"])
     assert "which --fit-only leaves out" in capsys.readouterr().err
