@@ -544,14 +544,16 @@ class PhotoLoader:
         status line again (kept for the views that follow, :class:`PhotoInputs`'s ``message``), whether the views
         follow (``fresh``) and the file loaded. A file that is no image is taken out of the box (no broken-image icon;
         the box is ready for the next file), and the box's emptying, which comes back here as a change with no photo,
-        leaves the message and the views in place. Any other emptying (the user's, or an upload Gradio refused for
+        leaves the message in place and ``fresh`` as it is: the views follow it again, empty as they are. (When it
+        set ``fresh`` off, the steps of the file's own change still to come read it off and left the last photo's 3D
+        view and usable controls beside the message, a trial.) Any other emptying (the user's, or an upload Gradio refused for
         its size) says there is no photo and how large one may be (:data:`NO_PHOTO`). A photo without a face stays
         shown beside its message. A TIFF's PNG (:func:`_photo_for_browser`) coming back changes nothing."""
         if path is None:
             if previous is not None:
                 previous.close()  # the last face's files go
             status = gr.skip() if emptied else NO_PHOTO
-            return None, status, gr.skip(), False, status, not emptied, None
+            return None, status, gr.skip(), False, status, gr.skip() if emptied else True, None
         if previous is not None and previous.is_shown_copy(path):
             return previous, gr.skip(), gr.skip(), False, gr.skip(), False, gr.skip()
         loaded = self.load(path, previous, photo_texture, request)

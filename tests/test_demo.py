@@ -709,8 +709,8 @@ def test_the_page_empties_the_photo_box_of_a_file_that_is_no_image_and_keeps_its
     session, message, box, emptied, kept, fresh, loaded = loader.upload(str(notes), None, False)
     assert session is None and "not an image" in message and box is None and emptied and kept == message
     assert fresh and loaded == str(notes)  # the views follow: cleared
-    # the box's emptying comes back: the message stays and the views are not made again (fresh off)
-    assert loader.upload(None, None, False, emptied) == (None, gr.skip(), gr.skip(), False, gr.skip(), False, None)
+    # the box's emptying comes back: the message stays, and fresh too (the file's own steps still to come read it)
+    assert loader.upload(None, None, False, emptied) == (None, gr.skip(), gr.skip(), False, gr.skip(), gr.skip(), None)
     session, message, box, emptied, kept, *_ = loader.upload(str(blank), None, False)
     assert session is None and "no face" in message.lower() and box == gr.skip() and not emptied and kept == message
 
