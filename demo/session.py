@@ -34,8 +34,11 @@ DISPLAY_PIXELS = 1024
 BROWSER_FORMATS = {"JPEG", "MPO", "PNG", "WEBP", "GIF", "BMP"}
 """Formats (Pillow's names) of the photos ``load_image`` reads that browsers draw; the others (TIFF) the photo box
 showed as a broken-image icon."""
-EXPORT_FORMATS = ("obj", "ply", "glb")
-"""What a download holds by default; ``"animated"`` (the 9 MB animatable GLB) joins it only on request."""
+EXPORT_FORMATS = ("obj", "ply", "glb", "photo")
+"""What a download holds by default ("photo": the photo with the face relit, at the file's resolution, where the
+panel shows it at DISPLAY_PIXELS); ``"animated"`` (the 9 MB animatable GLB) joins it only on request."""
+PHOTO_QUALITY = 95
+"""JPEG quality of the relit photo in the downloads."""
 
 
 @dataclass
@@ -216,30 +219,34 @@ class Session:
         ms = (time.perf_counter() - start) * 1000
         return Preview(relit, *self._geometry_views, pasted, ms)
 
-    def _composite(self, params: FaceParameters, relit: np.ndarray, mask: np.ndarray,
-                   skin: np.ndarray | None) -> np.ndarray:  # fmt: skip
-        """:meth:`_pasted`; a face that is grey in its photo changes only in brightness there (a black-and-white photo
-        stays black and white under a sunset or with the model's red mouth pasted in, a trial)."""
-        pasted = self._pasted(params, relit, mask, skin)
-        return grey_change(self.display, pasted) if self.face.grey else pasted
+    def _composite(self, params: FaceParameters, relit: np.ndarray, mask: np.ndarray, skin: np.ndarray | None,
+                   full: bool = False) -> np.ndarray:  # fmt: skip
+        """:meth:`_pasted` into the photo at display size, or ``full`` size; a face that is grey in its photo changes
+        only in brightness there (a black-and-white photo stays black and white under a sunset or with the model's
+        red mouth pasted in, a trial)."""
+        photo = self.photo if full else self.display
+        pasted = self._pasted(params, relit, mask, skin, photo)
+        return grey_change(photo, pasted) if self.face.grey else pasted
 
-    def _pasted(self, params: FaceParameters, relit: np.ndarray, mask: np.ndarray,
-                skin: np.ndarray | None) -> np.ndarray:  # fmt: skip
-        """The edited face in the photo, always at its recovered pose (a turned face would leave the original behind
-        it). With the photo texture: the photo's own face relit (its pixels times the change of shading), and where an
-        edited expression moves the face, the render (in the person's de-lit skin) pasted over it; else the render
-        pasted in."""
+    def _pasted(self, params: FaceParameters, relit: np.ndarray, mask: np.ndarray, skin: np.ndarray | None,
+                photo: np.ndarray) -> np.ndarray:  # fmt: skip
+        """The edited face in ``photo`` (the display or the photo itself), always at its recovered pose (a turned face
+        would leave the original behind it). With the photo texture: the photo's own face relit (its pixels times the
+        change of shading), and where an edited expression moves the face, the render (in the person's de-lit skin)
+        pasted over it; else the render pasted in."""
         recovered = self.face.params
-        factor = self.display.shape[1] / self.photo.shape[1]
+        factor = photo.shape[1] / self.photo.shape[1]
         crop = self.views.in_photo(Crop(self.face.crop.scale / factor, self.face.crop.offset, self.face.crop.size))
         here = replace(params, rotation=recovered.rotation)
         if not np.allclose(params.rotation, recovered.rotation, rtol=0, atol=1e-4):
             relit, mask = self.views.relit(here, skin)
         if not self.photo_texture:
-            return composite(self.display, relit, mask, crop)
+            return composite(photo, relit, mask, crop)
         if self._person is None:  # two requests of one session may both make it: the same mask
             self._person = person_mask(self.display)
-        own = self.views.own_skin(self.display, here, crop, self._person, (relit, mask))
+        person = self._person if photo is self.display else cv2.resize(
+            self._person, photo.shape[1::-1], interpolation=cv2.INTER_LINEAR)  # a soft mask: enlarged, not made again
+        own = self.views.own_skin(photo, here, crop, person, (relit, mask))
         if np.allclose(params.expression, recovered.expression, rtol=0, atol=2e-3):
             return own
         return composite(own, relit, mask * self.views.moved(here), crop)
@@ -249,8 +256,10 @@ class Session:
     ) -> list[Path]:
         """Write the edited face as <photo>_face<k>_obj.zip (OBJ + MTL + albedo PNG), <photo>_face<k>.ply,
         <photo>_face<k>.glb and <photo>_face<k>_params.json (e.g. astronaut_face1.glb: the faces of a group photo do
-        not all download as face.glb), and with "animated" in ``formats`` <photo>_face<k>_animated.glb (the 52 ARKit
-        blendshapes as morph targets, the edited weights as defaults; about 9 MB, so only on request).
+        not all download as face.glb), <photo>_face<k>_relit_photo.jpg (the photo with this face relit and edited, as
+        the composite panel shows it, at the photo's own resolution), and with "animated" in ``formats``
+        <photo>_face<k>_animated.glb (the 52 ARKit blendshapes as morph targets, the edited weights as defaults; about
+        9 MB, so only on request).
 
         By default into the session's own folder, overwriting the previous export.
         """
@@ -262,6 +271,11 @@ class Session:
         for suffix in formats:
             if suffix == "animated":
                 written.append(edited.export_animated(folder / f"{stem}_animated.glb"))
+            elif suffix == "photo":
+                relit, mask = self.views.relit(edited.params, self._skin())
+                photo = Image.fromarray(self._composite(edited.params, relit, mask, self._skin(), full=True))
+                written.append(folder / f"{stem}_relit_photo.jpg")
+                photo.save(written[-1], quality=PHOTO_QUALITY)
             elif suffix == "obj":  # in the archive as face.obj, face.mtl and face_albedo.png, as the CLI writes them
                 archive = folder / f"{stem}_obj.zip"
                 with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as bundle:

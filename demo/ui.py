@@ -546,9 +546,9 @@ class PhotoLoader:
         the box is ready for the next file), and the box's emptying, which comes back here as a change with no photo,
         leaves the message in place and ``fresh`` as it is: the views follow it again, empty as they are. (When it
         set ``fresh`` off, the steps of the file's own change still to come read it off and left the last photo's 3D
-        view and usable controls beside the message, a trial.) Any other emptying (the user's, or an upload Gradio refused for
-        its size) says there is no photo and how large one may be (:data:`NO_PHOTO`). A photo without a face stays
-        shown beside its message. A TIFF's PNG (:func:`_photo_for_browser`) coming back changes nothing."""
+        view and usable controls beside the message, a trial.) Any other emptying (the user's, or an upload Gradio
+        refused for its size) says there is no photo and how large one may be (:data:`NO_PHOTO`). A photo without a
+        face stays shown beside its message. A TIFF's PNG (:func:`_photo_for_browser`) coming back changes nothing."""
         if path is None:
             if previous is not None:
                 previous.close()  # the last face's files go
@@ -774,7 +774,7 @@ def _download_controls() -> tuple[gr.Button, gr.Checkbox, gr.File]:
     gr.Markdown("### Download (with the current edits)")
     animated = gr.Checkbox(False, label="Also the animatable GLB (52 ARKit blendshapes as morph targets, about 9 MB)",
                            elem_id="export-animated")  # fmt: skip
-    button = gr.Button("Prepare OBJ, PLY, GLB and params.json", variant="primary", elem_id="export")
+    button = gr.Button("Prepare OBJ, PLY, GLB, params.json and the relit photo", variant="primary", elem_id="export")
     return button, animated, gr.File(file_count="multiple", label="Files", elem_id="downloads")
 
 

@@ -185,13 +185,14 @@ def test_upload_relight_and_download(client, tmp_path):
     jaw = EXPRESSION_CONTROLS.index("jawOpen")
     opened = [*edits]
     opened[jaw] = 1.0
-    assert len(client.predict(lit[0], *opened, api_name="/export")) == 4  # the animatable GLB only on request
+    assert len(client.predict(lit[0], *opened, api_name="/export")) == 5  # the animatable GLB only on request
     files = client.predict(lit[0], *opened, True, api_name="/export")
     paths = {Path(f if isinstance(f, str) else f["path"]).name: Path(f if isinstance(f, str) else f["path"])
              for f in files}  # fmt: skip
     # named after the photo and the face: a group photo's faces do not all download as face.glb
-    assert set(paths) == {f"astronaut_face1{end}" for end in ("_obj.zip", ".ply", ".glb", "_animated.glb",
-                                                              "_params.json")}  # fmt: skip
+    assert set(paths) == {f"astronaut_face1{end}" for end in ("_obj.zip", ".ply", ".glb", "_relit_photo.jpg",
+                                                              "_animated.glb", "_params.json")}  # fmt: skip
+    assert Image.open(paths["astronaut_face1_relit_photo.jpg"]).size == (512, 512)  # the photo's own size
     mesh = trimesh.load(paths["astronaut_face1.ply"], process=False)
     assert len(mesh.vertices) > 10_000 and len(mesh.faces) > 20_000
     assert len(trimesh.load(paths["astronaut_face1.glb"], force="mesh").vertices) == len(mesh.vertices)

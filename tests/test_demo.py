@@ -7,6 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from types import SimpleNamespace
 
+import cv2
 import gradio as gr
 import numpy as np
 import pytest
@@ -600,7 +601,25 @@ def test_downloads_are_named_after_the_photo_and_the_face(two_faces, tmp_path):
         names = {p.name for p in two_faces.export(two_faces.recovered_edit, tmp_path)}
     finally:
         two_faces.select(0)  # the module's session, as the other tests find it
-    assert names == {"photo_face2_obj.zip", "photo_face2.ply", "photo_face2.glb", "photo_face2_params.json"}
+    assert names == {"photo_face2_obj.zip", "photo_face2.ply", "photo_face2.glb", "photo_face2_relit_photo.jpg",
+                     "photo_face2_params.json"}  # fmt: skip
+
+
+def test_the_relit_photo_download_is_the_composite_at_the_photo_s_own_size(model, two_faces, tmp_path, monkeypatch):
+    """A trial: the composite panel's download was 1024 px wide for a 1920 px photo, whose composite the README said
+    was at the photo's resolution. The download holds it at the file's size: shrunk to the panel's, it is the panel's
+    composite (the same rule at two sizes), and the edit shows in it (the relit face differs from the photo)."""
+    monkeypatch.setattr("demo.session.DISPLAY_PIXELS", 160)  # the two-face photo is 320 px wide: shown at half size
+    session = Session(two_faces.photo, two_faces.faces)
+    session.use_photo_texture(True)
+    edit = replace(session.recovered_edit, sh=preset_sh("sunset", session.face.params.sh[0]))
+    (path,) = [p for p in session.export(edit, tmp_path, formats=("photo",)) if p.suffix == ".jpg"]
+    relit = np.asarray(Image.open(path).convert("RGB"), np.float64)
+    shown = session.preview(edit, with_composite=True).composite.astype(np.float64)
+    assert relit.shape == session.photo.shape and shown.shape[1] == 160
+    shrunk = cv2.resize(relit, shown.shape[1::-1], interpolation=cv2.INTER_AREA)
+    assert np.abs(shrunk - shown).mean() < 2 and np.abs(relit - session.photo).mean() > 1
+    session.close()
 
 
 def test_export_reflects_the_edits(two_faces, tmp_path):
@@ -608,7 +627,8 @@ def test_export_reflects_the_edits(two_faces, tmp_path):
     recovered = session.recovered_edit
     edit = Edit(recovered.sh, {**recovered.expression, "jawOpen": 1.0}, (0.0, 10.0, 0.0))
     default = {p.name for p in session.export(edit, tmp_path / "default")}
-    names = {"photo_face1_obj.zip", "photo_face1.ply", "photo_face1.glb", "photo_face1_params.json"}
+    names = {"photo_face1_obj.zip", "photo_face1.ply", "photo_face1.glb", "photo_face1_relit_photo.jpg",
+             "photo_face1_params.json"}  # fmt: skip
     assert default == names  # the animatable GLB only on request
     files = {p.name.removeprefix("photo_face1"): p
              for p in session.export(edit, tmp_path, formats=("obj", "ply", "glb", "animated"))}  # fmt: skip
