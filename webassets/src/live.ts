@@ -254,7 +254,7 @@ function lost(points: Float32Array): boolean {
 export type Source = "camera" | "clip";
 
 /** Said when the browser cannot decode a video file (the page reads what its <video> element plays). */
-export const UNPLAYABLE = "it is no video this browser can decode (MP4 with H.264 and WebM play in every browser)";
+export const UNPLAYABLE = "it is not a video this browser can decode (MP4 with H.264 and WebM play in every browser)";
 /** Said of a clip that shows no frame: it loads its header, then nothing (or ends at once). */
 const CUT_SHORT = "not one frame of it could be shown: the file may be cut short";
 /** How long a clip may take to show its first frame (ms) before it counts as cut short. */

@@ -323,7 +323,10 @@ class App {
 
   /** The selected face's de-lit photo texture when switched on and a photo is shown (made once per face), else null. */
   private photoTexture(): PhotoTexture | null {
-    if (!this.usePhotoTexture) return null;
+    if (!this.usePhotoTexture) {
+      if (this.photo) this.showTextureTime(null); // a trial: the line still gave its time beside the model albedo
+      return null;
+    }
     if (!this.photo) return this.liveTexture();
     let texture = this.textures.get(this.current);
     if (!texture) {
@@ -332,12 +335,17 @@ class App {
         this.fitted(this.faces[this.current]), this.texelMap(), this.model, this.model.index.face_mask, this.camera);
       this.textures.set(this.current, texture);
     }
-    if (texture !== this.textureInStatus) { // the photo's line ends with the shown face's texture time
-      const status = $("status").textContent!.replace(/ · photo texture.*$/, "");
-      setStatus(`${status} · photo texture ${texture.ms.toFixed(0)} ms`);
-      this.textureInStatus = texture;
-    }
+    this.showTextureTime(texture);
     return texture;
+  }
+
+  /** The photo's status line ends with the shown face's photo texture time, or without one (the model albedo). */
+  private showTextureTime(texture: PhotoTexture | null): void {
+    if (texture === this.textureInStatus) return;
+    const line = $("status");
+    const status = line.textContent!.replace(/ · photo texture.*$/, "");
+    setStatus(texture ? `${status} · photo texture ${texture.ms.toFixed(0)} ms` : status, line.classList.contains("error"));
+    this.textureInStatus = texture;
   }
 
   /** Live: the person's skin de-lit from the frame the track's identity was taken on (made once per track, when
