@@ -120,10 +120,27 @@ def _open(source: Any) -> Image.Image:
         return Image.open(source)
 
 
+HEIF_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1"}
+"""The ISO base media file brands of HEIC/HEIF images (an ``ftyp`` box first: size, "ftyp", brand)."""
+
+
+def _is_heif(handle: Any) -> bool:
+    """Whether a seekable binary file holds a HEIC/HEIF image, by its first box."""
+    try:
+        handle.seek(0)
+        head = handle.read(12)
+    except (OSError, ValueError):
+        return False
+    return head[4:8] == b"ftyp" and head[8:12] in HEIF_BRANDS
+
+
 def _decode(handle: Any, max_pixels: int, name: str) -> np.ndarray:
     try:
         image = _open(handle)
     except UnidentifiedImageError as error:
+        if _is_heif(handle):  # a phone's photo: say what it is (a trial's HEIC got "not an image file")
+            raise InputError(f"{name} is a HEIC/HEIF photo (an iPhone's usual format), which this program cannot "
+                             "read: convert it to JPEG or PNG first") from error
         raise InputError(f"{name} is not an image file (JPEG, PNG, WebP, BMP, TIFF, GIF)") from error
     except Image.DecompressionBombError as error:
         raise InputError(f"{name} has more than {LARGEST_PIXELS:,} pixels: resize it and try again") from error

@@ -104,6 +104,8 @@ def test_float_and_uint16_arrays():
     "source, message",
     [
         (b"definitely not an image", "not an image"),
+        (b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + bytes(64), "is a HEIC/HEIF photo"),  # an iPhone's
+        (b"\x00\x00\x00\x18ftypisom" + bytes(64), "not an image"),  # an MP4's box, not a HEIF brand
         (np.full((20, 20, 3), np.nan, np.float32), "NaN"),
         (np.full((20, 20, 3), 200.0), "divide 0-255 values by 255"),
         (np.zeros((20, 20, 5), np.uint8), "expected an image array"),

@@ -647,6 +647,10 @@ def test_a_photo_without_a_face_clears_the_previous_face(browser, site, tmp_path
     page.wait_for_function("document.getElementById('status').textContent.startsWith('This file')", timeout=60_000)
     assert page.inner_text("#status") == ("This file could not be read as an image. Choose a JPEG, PNG, WebP, GIF, BMP "
                                          "or TIFF photo.")
+    heic = b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + bytes(64)  # an iPhone photo's first box
+    page.set_input_files("#file", files=[{"name": "IMG_0001.HEIC", "mimeType": "image/heic", "buffer": heic}])
+    page.wait_for_function("document.getElementById('status').textContent.startsWith('This is a HEIC')",
+                           timeout=60_000)  # fmt: skip
     assert not page.is_visible("#downloads") and view_is_blank(page)
     assert page.locator("#photo-preview *").count() == 0  # no photo to show
     for _ in range(2):  # the example dropped onto the page, twice: the same file again is read again

@@ -78,6 +78,8 @@ class PhotoError extends Error {}
 const NO_FACE = "No face was found in this photo. Faces turned far to the side, very small or partly hidden " +
   "can be missed: choose a photo in which a face looks towards the camera."; // pipeline.py's NO_FACE
 const NOT_AN_IMAGE = "This file could not be read as an image. Choose a JPEG, PNG, WebP, GIF, BMP or TIFF photo.";
+const HEIF = "This is a HEIC/HEIF photo (an iPhone's usual format), which browsers cannot read: save it as JPEG and " +
+  "choose it again.";
 const EMPTY_FILE = "This file is empty (0 bytes). Choose a photo.";
 /** A file that starts as an image but does not decode (inversefacenet/images.py's message for it). */
 const CORRUPT = "This photo is truncated or corrupt: the image data ends early or is damaged.";
@@ -134,16 +136,27 @@ async function decodeFile(blob: Blob): Promise<ImageBitmap | HTMLCanvasElement> 
     return await createImageBitmap(blob, { imageOrientation: "from-image" });
   } catch (error) {
     if (error instanceof RangeError) throw new PhotoError(error.message);
+    if (isHeif(head)) throw new PhotoError(HEIF); // a trial's HEIC got "could not be read as an image"
     throw new PhotoError(isTiff(head) || startsAsImage(head) ? CORRUPT : NOT_AN_IMAGE);
   }
+}
+
+/** Whether a file's first 12 bytes are a HEIC/HEIF image's first box (images.py's HEIF_BRANDS). */
+function isHeif(head: Uint8Array): boolean {
+  return holds(head, 4, "ftyp") && ["heic", "heix", "hevc", "hevx", "heim", "heis", "mif1", "msf1"]
+    .some((brand) => holds(head, 8, brand));
+}
+
+/** Whether ``head`` holds the ASCII ``word`` from byte ``at``. */
+function holds(head: Uint8Array, at: number, word: string): boolean {
+  return [...word].every((c, k) => head[at + k] === c.charCodeAt(0));
 }
 
 /** Whether a file's first 12 bytes are a JPEG's, PNG's, GIF's, WebP's or BMP's signature. */
 function startsAsImage(head: Uint8Array): boolean {
   const starts = (...bytes: number[]) => bytes.every((byte, k) => head[k] === byte);
-  const text = (at: number, word: string) => [...word].every((c, k) => head[at + k] === c.charCodeAt(0));
-  return starts(0xff, 0xd8, 0xff) || starts(0x89, 0x50, 0x4e, 0x47) || text(0, "GIF8") ||
-    (text(0, "RIFF") && text(8, "WEBP")) || text(0, "BM");
+  return starts(0xff, 0xd8, 0xff) || starts(0x89, 0x50, 0x4e, 0x47) || holds(head, 0, "GIF8") ||
+    (holds(head, 0, "RIFF") && holds(head, 8, "WEBP")) || holds(head, 0, "BM");
 }
 
 /** A photo is read at DECODED_SIDE px on its longer side at most: the landmarks need no more, and memory and the
