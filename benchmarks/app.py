@@ -155,8 +155,8 @@ def user_round(client: Client, photo: str, index: int) -> tuple[dict[str, float]
     edits[JAW] = 0.8
     expression, _ = timed(client.predict, lit[0], *edits, True, api_name="/edit")
     export, files = timed(client.predict, lit[0], *edits, api_name="/export")
-    if len(files) != 4:  # <photo>_face1_obj.zip, .ply, .glb, _params.json (the animatable GLB is opt-in, off)
-        raise RuntimeError(f"export gave {len(files)} files, not 4")
+    if len(files) != 5:  # <photo>_face1_obj.zip, .ply, .glb, _relit_photo.jpg, _params.json (the animatable GLB: off)
+        raise RuntimeError(f"export gave {len(files)} files, not 5")
     params = json.loads(Path(files[-1] if isinstance(files[-1], str) else files[-1]["path"]).read_text())
     faces = int(re.search(r"of (\d+)", outputs[-1]).group(1))
     result = {"faces": faces, "recovered": np.asarray(recovered, float), "params": flatten(params)}
