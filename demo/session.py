@@ -39,6 +39,8 @@ EXPORT_FORMATS = ("obj", "ply", "glb", "photo")
 panel shows it at DISPLAY_PIXELS); ``"animated"`` (the 9 MB animatable GLB) joins it only on request."""
 PHOTO_QUALITY = 95
 """JPEG quality of the relit photo in the downloads."""
+FEATHER_PX = 2.0
+"""Width (display px) of the pasted render's soft edge in the composite."""
 
 
 @dataclass
@@ -240,16 +242,15 @@ class Session:
         here = replace(params, rotation=recovered.rotation)
         if not np.allclose(params.rotation, recovered.rotation, rtol=0, atol=1e-4):
             relit, mask = self.views.relit(here, skin)
+        feather_px = FEATHER_PX * photo.shape[1] / self.display.shape[1]  # as wide on the face at any size
         if not self.photo_texture:
-            return composite(photo, relit, mask, crop)
+            return composite(photo, relit, mask, crop, feather_px)
         if self._person is None:  # two requests of one session may both make it: the same mask
             self._person = person_mask(self.display)
-        person = self._person if photo is self.display else cv2.resize(
-            self._person, photo.shape[1::-1], interpolation=cv2.INTER_LINEAR)  # a soft mask: enlarged, not made again
-        own = self.views.own_skin(photo, here, crop, person, (relit, mask))
+        own = self.views.own_skin(photo, here, crop, self._person, (relit, mask))
         if np.allclose(params.expression, recovered.expression, rtol=0, atol=2e-3):
             return own
-        return composite(own, relit, mask * self.views.moved(here), crop)
+        return composite(own, relit, mask * self.views.moved(here), crop, feather_px)
 
     def export(
         self, edit: Edit, folder: str | Path | None = None, formats: tuple[str, ...] = EXPORT_FORMATS
@@ -272,8 +273,9 @@ class Session:
             if suffix == "animated":
                 written.append(edited.export_animated(folder / f"{stem}_animated.glb"))
             elif suffix == "photo":
-                relit, mask = self.views.relit(edited.params, self._skin())
-                photo = Image.fromarray(self._composite(edited.params, relit, mask, self._skin(), full=True))
+                skin = self._skin()
+                relit, mask = self.views.relit(edited.params, skin)
+                photo = Image.fromarray(self._composite(edited.params, relit, mask, skin, full=True))
                 written.append(folder / f"{stem}_relit_photo.jpg")
                 photo.save(written[-1], quality=PHOTO_QUALITY)
             elif suffix == "obj":  # in the archive as face.obj, face.mtl and face_albedo.png, as the CLI writes them

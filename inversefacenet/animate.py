@@ -33,7 +33,7 @@ from trimesh.iteration import IndexedDict
 from inversefacenet.atlas import UVAtlas
 from inversefacenet.export import bake_face_texture, face_normals, glb_bytes
 from inversefacenet.facemodel.model import FaceModel
-from inversefacenet.params import FaceParameters
+from inversefacenet.params import N_SH_BANDS, FaceParameters
 from inversefacenet.render.camera import rotation_matrix
 
 __all__ = ["animated_glb", "morph_targets", "read_session", "session_dict"]
@@ -184,18 +184,21 @@ def _frame_parameters(model: FaceModel, frame: dict[str, Any]) -> FaceParameters
         "albedo": frame["albedo"],
         "sh": frame["sh"],
     }
-    arrays = {name: _numbers(name, value, model.layout.sizes[name]) for name, value in groups.items()}
+    shapes = {**{name: (size,) for name, size in model.layout.sizes.items()}, "sh": (N_SH_BANDS, 3)}
+    arrays = {name: _numbers(name, value, shapes[name]) for name, value in groups.items()}
     return FaceParameters(**{**arrays, "rotation": np.radians(arrays["rotation"])})
 
 
-def _numbers(name: str, value: Any, size: int) -> np.ndarray:
-    """A group of a frame as (1, ...) float32, checked: a trial's shortened shape and NaN yaw failed deep in numpy."""
+def _numbers(name: str, value: Any, shape: tuple[int, ...] | None) -> np.ndarray:
+    """A group of a frame as (1, *shape) float32 (any shape for None), checked: a trial's shortened shape and NaN yaw
+    failed deep in numpy."""
     try:
         array = np.asarray(value, np.float32)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError):  # ragged lists, words
         raise ValueError(f"{name} is not a list of numbers") from None
-    if array.size != size:
-        raise ValueError(f"{name} has {array.size} values, expected {size}")
+    if shape is not None and array.shape != shape:
+        expected = " x ".join(map(str, shape))
+        raise ValueError(f"{name} has {array.size} values in shape {array.shape}, expected {expected}")
     if not np.all(np.isfinite(array)):
         raise ValueError(f"{name} holds a value that is not a finite number")
     return array[None]
@@ -210,10 +213,12 @@ def read_session(model: FaceModel, data: dict[str, Any]) -> tuple[FaceParameters
     if sha != model.sha256:
         raise ValueError(f"parameters of another face model (sha256 {sha[:12]}..., this one {model.sha256[:12]}...)")
     if "parameters" in data:
-        packed = _numbers("parameters", data["parameters"], np.size(data["parameters"]))[0]
+        packed = _numbers("parameters", data["parameters"], None)[0]
         return FaceParameters.unpack(model.layout, packed), np.asarray(data["times_s"], np.float64)
     if "frames" not in data:
         return _frame_parameters(model, data), None
+    if not isinstance(data["frames"], list) or not all(isinstance(frame, dict) for frame in data["frames"]):
+        raise ValueError("frames is not a list of frames (objects with time_s, rotation_deg, ...)")
     if not data["frames"]:
         raise ValueError("the session holds no frames")
     frames = FaceParameters.concatenate([_framed(model, frame, k) for k, frame in enumerate(data["frames"], 1)])

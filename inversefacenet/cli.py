@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import re
 import sys
 import tempfile
 import time
@@ -59,6 +60,8 @@ FACE_FILES = ("params.json", "face.obj", "face.mtl", "face_albedo.png", "face.pl
 """What the CLI may write in a face's folder (a photo's :func:`_write_face`, a video's person)."""
 OVERLAYS = ("_overlay.png", "_overlay.mp4")
 """The endings of a photo's and a video's overlay beside the faces' folders."""
+FACE_FOLDER = re.compile(r".+_face\d+")
+"""The name of a face's (or a video's person's) folder."""
 
 
 def _remove_stale(out: Path, name: str, written: list[set[str]], overlay: str) -> None:
@@ -82,6 +85,13 @@ def _remove_stale(out: Path, name: str, written: list[set[str]], overlay: str) -
             (out / (name + other)).unlink(missing_ok=True)
 
 
+def _forget(out: Path, name: str) -> None:
+    """An earlier run's files of a photo or video that now shows no face; one that cannot be removed stays (the
+    user then reads why the photo failed, not why a file could not be removed)."""
+    with contextlib.suppress(OSError):
+        _remove_stale(out, name, [], overlay="")
+
+
 def _named(photos: list[Path]) -> list[tuple[Path, str]]:
     """Each photo with the name its outputs take: its stem, or the first of stem_2, stem_3, ... not yet taken."""
     used: set[str] = set()
@@ -97,17 +107,29 @@ def _named(photos: list[Path]) -> list[tuple[Path, str]]:
 
 
 def _expanded(arguments: list[Path], out: Path) -> tuple[list[Path], list[Path]]:
-    """The photos the arguments name (a folder's image files, :func:`photos_in`, less the overlays this command
-    wrote there when it is ``out``; other paths as given), and the folders among them that hold none. A trial ran
-    the command twice with --out its photos' folder, and the second run read the first one's overlays as photos."""
+    """The photos the arguments name (a folder's image files, :func:`photos_in`; other paths as given), less this
+    command's own outputs in ``out`` (:func:`_ours`), and the folders among them that hold none. A trial ran the
+    command twice with --out its photos' folder, and the second run read the first one's overlays as photos."""
     from inversefacenet.images import photos_in
 
-    def listed_in(folder: Path) -> list[Path]:
-        ours = folder.resolve() == out.resolve()
-        return [photo for photo in photos_in(folder) if not (ours and photo.name.endswith(OVERLAYS))]
-
-    listed = [(path, listed_in(path) if path.is_dir() else [path]) for path in arguments]
+    kept = [path for path in arguments if not _ours(path, out)]  # a shell's photos/* names the face folders too
+    listed = [(path, [photo for photo in photos_in(path) if not _ours(photo, out)] if path.is_dir() else [path])
+              for path in kept]  # fmt: skip
     return [photo for _, photos in listed for photo in photos], [path for path, photos in listed if not photos]
+
+
+def _ours(path: Path, out: Path) -> bool:
+    """Whether ``path`` is an output of this command in ``out``: an overlay, or a face's folder (one that holds its
+    params.json or frames.json)."""
+    try:
+        in_out = path.parent.samefile(out)
+    except OSError:  # either is missing
+        return False
+    if not in_out:
+        return False
+    if path.is_dir():
+        return bool(FACE_FOLDER.fullmatch(path.name)) and any((path / name).is_file() for name in FACE_FILES)
+    return path.name.endswith(OVERLAYS)
 
 
 def _process_video(
@@ -118,7 +140,11 @@ def _process_video(
     from inversefacenet.video import track_video, write_people
 
     overlay = out / f"{name}_overlay.mp4"
-    tracked = track_video(reconstructor, video, progress=progress, overlay=overlay)
+    try:
+        tracked = track_video(reconstructor, video, progress=progress, overlay=overlay)
+    except NoFaceError:  # an earlier run's people of this name are not this video's
+        _forget(out, name)
+        raise
 
     def files_of(k: int) -> tuple[Path, Path]:
         folder = out / f"{name}_face{k}"
@@ -148,7 +174,7 @@ def _process(reconstructor: Reconstructor, photo: Path, out: Path, name: str, ph
     try:
         faces = reconstructor.reconstruct_image(image, decode_ms=(time.perf_counter() - start) * 1000)
     except NoFaceError:  # an earlier run's faces of this name are not this photo's (a trial found them left)
-        _remove_stale(out, name, [], overlay="")
+        _forget(out, name)
         raise
     overlay = out / f"{name}_overlay.png"
     Image.fromarray(draw_overlay(image, faces)).save(overlay)
@@ -202,6 +228,8 @@ def main(argv: list[str] | None = None) -> int:
     if not any(path.exists() for path in args.photos):  # before the load and before --out is made
         for path in args.photos:
             print(f"error: no such file: {path}", file=sys.stderr)
+            if args.json:  # one object per file, a failed one's with its error
+                print(json.dumps({"video" if is_video(path) else "image": str(path), "error": f"no such file: {path}"}))
         return 1
     try:  # before the minutes-long load, so that a wrong --out costs nothing
         args.out.mkdir(parents=True, exist_ok=True)

@@ -37,9 +37,13 @@ FLOAT_OVER_RANGE = 2.0
 image, such as a bright render, is clipped)."""
 
 
+HEIF_SUFFIXES = {".heic", ".heif"}
+"""An iPhone's photos: listed in a folder so that each gets its own message (:func:`load_image` cannot read them)."""
+
+
 def photos_in(folder: Path) -> list[Path]:
-    """The image files of a folder, by ``IMAGE_SUFFIXES``, sorted by name."""
-    return sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    """The image files of a folder, by ``IMAGE_SUFFIXES`` (and ``HEIF_SUFFIXES``), sorted by name."""
+    return sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES | HEIF_SUFFIXES)
 
 
 def is_video(path: Path) -> bool:

@@ -198,12 +198,18 @@ def test_bad_numbers_in_a_session_are_named(model, session):
             read_session(model, data)
 
     fails(lambda d: d["frames"][1].update(shape=d["frames"][1]["shape"][:10]),
-          f"frame 2: shape has 10 values, expected {model.layout.n_shape}")
+          f"frame 2: shape has 10 values in shape \\(10,\\), expected {model.layout.n_shape}")
+    half = model.layout.n_shape // 2
+    fails(lambda d: d["frames"][0].update(shape=[d["frames"][0]["shape"][:half], d["frames"][0]["shape"][half:]]),
+          f"frame 1: shape has {model.layout.n_shape} values in shape \\(2, {half}\\)")  # the count right, nested
+    fails(lambda d: d.update(frames={"a": 1}), "frames is not a list of frames")
     fails(lambda d: d["frames"][0]["rotation_deg"].update(yaw=float("nan")), "frame 1: rotation holds a value that")
     fails(lambda d: d["frames"][0].update(sh="bright"), "frame 1: sh is not a list of numbers")
     fails(lambda d: d.update(frames=[]), "no frames")
     with pytest.raises(ValueError, match="not a finite number"):
         read_session(model, {"times_s": [0.0], "parameters": [[float("inf")] * model.layout.size]})
+    with pytest.raises(ValueError, match="parameters is not a list of numbers"):  # ragged rows
+        read_session(model, {"times_s": [0.0, 1.0], "parameters": [[0.0] * model.layout.size, [0.0]]})
     assert read_session(model, good)[0].batch_size == len(TIMES)  # the control: unchanged, it reads
 
 

@@ -605,21 +605,33 @@ def test_downloads_are_named_after_the_photo_and_the_face(two_faces, tmp_path):
                      "photo_face2_params.json"}  # fmt: skip
 
 
-def test_the_relit_photo_download_is_the_composite_at_the_photo_s_own_size(model, two_faces, tmp_path, monkeypatch):
+@pytest.mark.parametrize("grey", [False, True])
+def test_the_relit_photo_download_is_the_composite_at_the_photo_s_own_size(model, reconstructor, grey, tmp_path,
+                                                                           monkeypatch):  # fmt: skip
     """A trial: the composite panel's download was 1024 px wide for a 1920 px photo, whose composite the README said
     was at the photo's resolution. The download holds it at the file's size: shrunk to the panel's, it is the panel's
-    composite (the same rule at two sizes), and the edit shows in it (the relit face differs from the photo)."""
+    composite (the same rule at two sizes), with the photo texture and with the model albedo, in colour and in a
+    black-and-white photo (which stays so), and the edit shows in it."""
     monkeypatch.setattr("demo.session.DISPLAY_PIXELS", 160)  # the two-face photo is 320 px wide: shown at half size
-    session = Session(two_faces.photo, two_faces.faces)
-    session.use_photo_texture(True)
-    edit = replace(session.recovered_edit, sh=preset_sh("sunset", session.face.params.sh[0]))
-    (path,) = [p for p in session.export(edit, tmp_path, formats=("photo",)) if p.suffix == ".jpg"]
-    relit = np.asarray(Image.open(path).convert("RGB"), np.float64)
-    shown = session.preview(edit, with_composite=True).composite.astype(np.float64)
-    assert relit.shape == session.photo.shape and shown.shape[1] == 160
-    shrunk = cv2.resize(relit, shown.shape[1::-1], interpolation=cv2.INTER_AREA)
-    assert np.abs(shrunk - shown).mean() < 2 and np.abs(relit - session.photo).mean() > 1
-    session.close()
+    photo = two_face_photo(model)
+    if grey:
+        photo = np.repeat(cv2.cvtColor(photo, cv2.COLOR_RGB2GRAY)[..., None], 3, axis=2)
+    session = Session(photo, reconstructor.reconstruct_image(photo))
+    try:
+        for photo_texture in (True, False):
+            session.use_photo_texture(photo_texture)
+            edit = replace(session.recovered_edit, sh=preset_sh("sunset", session.face.params.sh[0]))
+            (path,) = [p for p in session.export(edit, tmp_path, formats=("photo",)) if p.suffix == ".jpg"]
+            relit = np.asarray(Image.open(path).convert("RGB"), np.float64)
+            shown = session.preview(edit, with_composite=True).composite.astype(np.float64)
+            assert relit.shape == session.photo.shape and shown.shape[1] == 160
+            shrunk = cv2.resize(relit, shown.shape[1::-1], interpolation=cv2.INTER_AREA)
+            assert np.abs(shrunk - shown).mean() < 2, photo_texture
+            assert np.abs(relit - session.photo).mean() > 1, photo_texture
+            if grey:  # JPEG's chroma aside, no colour
+                assert np.abs(relit - relit.mean(axis=2, keepdims=True)).max() < 6, photo_texture
+    finally:
+        session.close()
 
 
 def test_export_reflects_the_edits(two_faces, tmp_path):

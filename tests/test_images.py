@@ -6,7 +6,7 @@ import pytest
 from PIL import Image
 
 from inversefacenet import InputError, load_image
-from inversefacenet.images import upright_size
+from inversefacenet.images import photos_in, upright_size
 
 
 def gradient(width=40, height=30):
@@ -119,6 +119,15 @@ def test_float_and_uint16_arrays():
 def test_bad_inputs_raise_input_error(source, message):
     with pytest.raises(InputError, match=message):
         load_image(source)
+
+
+def test_a_folder_lists_its_heic_photos_so_that_each_says_what_it_is(tmp_path):
+    """A trial's folder of iPhone photos said it held no image files; each HEIC now gets its own message."""
+    (tmp_path / "IMG_0001.HEIC").write_bytes(b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + bytes(64))
+    (tmp_path / "notes.txt").write_text("not a photo")
+    assert [path.name for path in photos_in(tmp_path)] == ["IMG_0001.HEIC"]
+    with pytest.raises(InputError, match="HEIC/HEIF photo"):
+        load_image(tmp_path / "IMG_0001.HEIC")
 
 
 def test_truncated_file_raises_input_error():

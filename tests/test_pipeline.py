@@ -354,8 +354,8 @@ def test_cli_run_again_into_the_same_folder_leaves_no_stale_files(tmp_path, caps
 
 def test_cli_into_its_photos_own_folder_twice_does_not_read_its_overlays(tmp_path, capsys):
     """A trial ran the command twice with --out the photos' folder: the second run read astronaut_overlay.png as a
-    photo, and each run after it one level deeper. A folder named on the command line that is not --out is read
-    whole, and an overlay named on its own is read as any photo."""
+    photo, and each run after it one level deeper. Named one by one (a shell's photos/*), the overlay and the face's
+    folder in --out are not read either; a folder that is not --out is read whole."""
     folder = tmp_path / "photos"
     folder.mkdir()
     shutil.copy(EXAMPLE, folder / "astronaut.jpg")
@@ -363,6 +363,11 @@ def test_cli_into_its_photos_own_folder_twice_does_not_read_its_overlays(tmp_pat
         assert main([str(folder), "--out", str(folder), "--no-fit", "--json"]) == 0
         reports = [json.loads(line) for line in capsys.readouterr().out.strip().splitlines()]
         assert [Path(report["image"]).name for report in reports] == ["astronaut.jpg"]
+    named = sorted(str(path) for path in folder.iterdir())
+    assert [Path(path).name for path in named] == ["astronaut.jpg", "astronaut_face1", "astronaut_overlay.png"]
+    assert main([*named, "--out", str(folder), "--no-fit", "--json"]) == 0
+    reports = [json.loads(line) for line in capsys.readouterr().out.strip().splitlines()]
+    assert [Path(report["image"]).name for report in reports] == ["astronaut.jpg"]
     assert main([str(folder), "--out", str(tmp_path / "elsewhere"), "--no-fit", "--json"]) == 0
     reports = [json.loads(line) for line in capsys.readouterr().out.strip().splitlines()]
     assert [Path(report["image"]).name for report in reports] == ["astronaut.jpg", "astronaut_overlay.png"]
@@ -376,8 +381,11 @@ def test_cli_refuses_an_empty_out_and_missing_photos_before_loading(tmp_path, ca
     assert "the output folder is empty" in capsys.readouterr().err
     out = tmp_path / "new"
     monkeypatch.setattr("inversefacenet.pipeline.Reconstructor.load", lambda *a, **k: pytest.fail("loaded"))
-    assert main([str(tmp_path / "missing.jpg"), "--out", str(out)]) == 1
-    assert capsys.readouterr().err == f"error: no such file: {tmp_path / 'missing.jpg'}\n" and not out.exists()
+    assert main([str(tmp_path / "missing.jpg"), "--out", str(out), "--json"]) == 1
+    captured = capsys.readouterr()
+    assert captured.err == f"error: no such file: {tmp_path / 'missing.jpg'}\n" and not out.exists()
+    assert json.loads(captured.out) == {"image": str(tmp_path / "missing.jpg"),
+                                        "error": f"no such file: {tmp_path / 'missing.jpg'}"}  # fmt: skip
 
     def interrupted(args: object) -> int:
         raise KeyboardInterrupt

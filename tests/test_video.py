@@ -143,6 +143,9 @@ def test_bad_videos_get_plain_errors_and_leave_no_files(tmp_path, capsys):
     grey = write_video(tmp_path / "grey.mp4", [np.full((240, 320, 3), 128, np.uint8)] * 5)
     missing, empty, out = tmp_path / "missing.mov", tmp_path / "empty.mp4", tmp_path / "out"
     empty.touch()
+    (out / "grey_face1").mkdir(parents=True)  # an earlier run's person of grey.mp4, which now shows none: removed
+    (out / "grey_face1" / "frames.json").write_text("{}")
+    (out / "grey_overlay.mp4").write_bytes(b"old")
     status = main([str(broken), str(grey), str(missing), str(empty), "--out", str(out), "--json"])
     captured = capsys.readouterr()
     errors = [json.loads(line) for line in captured.out.strip().splitlines()]

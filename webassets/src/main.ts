@@ -78,7 +78,7 @@ class PhotoError extends Error {}
 const NO_FACE = "No face was found in this photo. Faces turned far to the side, very small or partly hidden " +
   "can be missed: choose a photo in which a face looks towards the camera."; // pipeline.py's NO_FACE
 const NOT_AN_IMAGE = "This file could not be read as an image. Choose a JPEG, PNG, WebP, GIF, BMP or TIFF photo.";
-const HEIF = "This is a HEIC/HEIF photo (an iPhone's usual format), which browsers cannot read: save it as JPEG and " +
+const HEIF = "This is a HEIC/HEIF photo (an iPhone's usual format), which this browser cannot read: save it as JPEG and " +
   "choose it again.";
 const EMPTY_FILE = "This file is empty (0 bytes). Choose a photo.";
 /** A file that starts as an image but does not decode (inversefacenet/images.py's message for it). */
