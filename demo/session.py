@@ -7,14 +7,18 @@ faces or edits. Edits are applied to the recovered parameters, never accumulated
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import secrets
 import shutil
+import threading
 import time
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -70,6 +74,18 @@ class Preview:
     ms: float
 
 
+def _one_at_a_time(method: Callable[..., Any]) -> Callable[..., Any]:
+    """A :class:`Session` method that changes or reads the selected face throughout, run one at a time per session:
+    the app serves two requests at once, and a face chosen during an export mixed two faces in its files (a review)."""
+
+    @functools.wraps(method)
+    def locked(self: Session, *args: Any, **kwargs: Any) -> Any:
+        with self._lock:
+            return method(self, *args, **kwargs)
+
+    return locked
+
+
 @dataclass
 class Session:
     """A photo's faces, the selected one, and the views of the selected one."""
@@ -97,6 +113,7 @@ class Session:
     display: np.ndarray = field(init=False, repr=False)  # the photo at display size, shrunk once
     shown_copy: Path = field(init=False, repr=False)  # the display as a PNG, for a browser that cannot draw the file
     _person: np.ndarray | None = field(default=None, init=False, repr=False)  # the display's person mask, made once
+    _lock: threading.RLock = field(default_factory=threading.RLock, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self.folder = session_folder("session")
@@ -129,6 +146,7 @@ class Session:
         """Whether an upload is :meth:`photo_for_browser`'s file, back from the browser (Gradio keeps its name)."""
         return Path(path).name == self.shown_copy.name
 
+    @_one_at_a_time
     def select(self, index: int) -> None:
         if not 0 <= index < len(self.faces):
             raise IndexError(f"there are {len(self.faces)} faces; no face {index + 1}")
@@ -204,6 +222,7 @@ class Session:
         return [(cv2.resize(crop_image(self.photo, face.crop), (size, size), interpolation=cv2.INTER_AREA),
                  f"Face {k}") for k, face in enumerate(self.faces, start=1)]  # fmt: skip
 
+    @_one_at_a_time
     def preview(self, edit: Edit, with_composite: bool = False) -> Preview:
         """Render the edited face (kept as its :attr:`edit`). A light-only edit reuses the cached geometry and albedo
         views."""
@@ -252,6 +271,7 @@ class Session:
             return own
         return composite(own, relit, mask * self.views.moved(here), crop, feather_px)
 
+    @_one_at_a_time
     def export(
         self, edit: Edit, folder: str | Path | None = None, formats: tuple[str, ...] = EXPORT_FORMATS
     ) -> list[Path]:

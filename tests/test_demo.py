@@ -51,7 +51,7 @@ from demo.views import (
     relight_in_photo,
     shading_ratio,
 )
-from inversefacenet import FaceParameters, Reconstructor
+from inversefacenet import FaceParameters, FaceResult, Reconstructor
 from inversefacenet.atlas import UVAtlas
 from inversefacenet.detection import LandmarkDetector
 from inversefacenet.lighting import PRESETS, Light, hex_to_rgb, light_from_sh, preset_sh, rgb_to_hex, sh_from_light
@@ -632,6 +632,29 @@ def test_the_relit_photo_download_is_the_composite_at_the_photo_s_own_size(model
                 assert np.abs(relit - relit.mean(axis=2, keepdims=True)).max() < 6, photo_texture
     finally:
         session.close()
+
+
+def test_a_face_chosen_during_an_export_waits_for_it(two_faces, tmp_path, monkeypatch):
+    """A review: the app serves two requests at once, and a face chosen while an export ran mixed two faces in its
+    files (the relit photo, written last, was the other face's). The choice now waits for the export."""
+    session = two_faces
+    serial = session.export(session.recovered_edit, tmp_path / "serial", formats=("glb", "photo"))
+    original = FaceResult.export
+
+    def slow(face, path):  # the GLB, written first: the choice arrives meanwhile
+        time.sleep(0.5)
+        return original(face, path)
+
+    monkeypatch.setattr(FaceResult, "export", slow)
+    with ThreadPoolExecutor(1) as pool:
+        running = pool.submit(session.export, session.recovered_edit, tmp_path / "raced", ("glb", "photo"))
+        time.sleep(0.2)
+        session.select(1)
+        raced = running.result()
+    session.select(0)  # the module's session, as the other tests find it
+    assert [path.name for path in raced] == [path.name for path in serial]
+    for one, other in zip(serial, raced, strict=True):
+        assert one.read_bytes() == other.read_bytes(), one.name
 
 
 def test_export_reflects_the_edits(two_faces, tmp_path):
