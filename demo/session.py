@@ -236,31 +236,33 @@ class Session:
         if self._geometry_key is None or not np.allclose(key, self._geometry_key, rtol=0, atol=2e-3):
             self._geometry_views = self.views.geometry(params), self.views.albedo(params, skin)
             self._geometry_key = key
-        pasted = self._composite(params, relit, mask, skin) if with_composite else None
+        pasted = self._composite(params, skin, (relit, mask)) if with_composite else None
         ms = (time.perf_counter() - start) * 1000
         return Preview(relit, *self._geometry_views, pasted, ms)
 
-    def _composite(self, params: FaceParameters, relit: np.ndarray, mask: np.ndarray, skin: np.ndarray | None,
-                   full: bool = False) -> np.ndarray:  # fmt: skip
+    def _composite(self, params: FaceParameters, skin: np.ndarray | None,
+                   drawn: tuple[np.ndarray, np.ndarray] | None = None, full: bool = False) -> np.ndarray:  # fmt: skip
         """:meth:`_pasted` into the photo at display size, or ``full`` size; a face that is grey in its photo changes
         only in brightness there (a black-and-white photo stays black and white under a sunset or with the model's
         red mouth pasted in, a trial)."""
         photo = self.photo if full else self.display
-        pasted = self._pasted(params, relit, mask, skin, photo)
+        pasted = self._pasted(params, skin, drawn, photo)
         return grey_change(photo, pasted) if self.face.grey else pasted
 
-    def _pasted(self, params: FaceParameters, relit: np.ndarray, mask: np.ndarray, skin: np.ndarray | None,
+    def _pasted(self, params: FaceParameters, skin: np.ndarray | None, drawn: tuple[np.ndarray, np.ndarray] | None,
                 photo: np.ndarray) -> np.ndarray:  # fmt: skip
         """The edited face in ``photo`` (the display or the photo itself), always at its recovered pose (a turned face
         would leave the original behind it). With the photo texture: the photo's own face relit (its pixels times the
         change of shading), and where an edited expression moves the face, the render (in the person's de-lit skin)
-        pasted over it; else the render pasted in."""
+        pasted over it; else the render pasted in. ``drawn``: the preview's (image, mask) of ``params``, used where
+        the pose is the recovered one; else the face is drawn here."""
         recovered = self.face.params
         factor = photo.shape[1] / self.photo.shape[1]
         crop = self.views.in_photo(Crop(self.face.crop.scale / factor, self.face.crop.offset, self.face.crop.size))
         here = replace(params, rotation=recovered.rotation)
-        if not np.allclose(params.rotation, recovered.rotation, rtol=0, atol=1e-4):
-            relit, mask = self.views.relit(here, skin)
+        if drawn is None or not np.allclose(params.rotation, recovered.rotation, rtol=0, atol=1e-4):
+            drawn = self.views.relit(here, skin)
+        relit, mask = drawn
         feather_px = FEATHER_PX * photo.shape[1] / self.display.shape[1]  # as wide on the face at any size
         if not self.photo_texture:
             return composite(photo, relit, mask, crop, feather_px)
@@ -293,9 +295,7 @@ class Session:
             if suffix == "animated":
                 written.append(edited.export_animated(folder / f"{stem}_animated.glb"))
             elif suffix == "photo":
-                skin = self._skin()
-                relit, mask = self.views.relit(edited.params, skin)
-                photo = Image.fromarray(self._composite(edited.params, relit, mask, skin, full=True))
+                photo = Image.fromarray(self._composite(edited.params, self._skin(), full=True))
                 written.append(folder / f"{stem}_relit_photo.jpg")
                 photo.save(written[-1], quality=PHOTO_QUALITY)
             elif suffix == "obj":  # in the archive as face.obj, face.mtl and face_albedo.png, as the CLI writes them

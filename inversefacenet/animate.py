@@ -89,11 +89,13 @@ def animated_glb(
 
 def _check_frames(frames: FaceParameters, times: np.ndarray | None) -> None:
     n = frames.batch_size
-    if times is None and n != 1:
-        raise ValueError(f"expected one parameter set without times, got {n}")
-    if times is not None and np.shape(times) != (n,):
+    if times is None:
+        if n != 1:
+            raise ValueError(f"expected one parameter set without times, got {n}")
+        return
+    if np.shape(times) != (n,):
         raise ValueError(f"expected {n} times in s, one per frame, got shape {np.shape(times)}")
-    if times is not None and not np.all(np.diff(times) > 0):  # NaN fails too
+    if not np.all(np.diff(times) > 0):  # NaN fails too
         raise ValueError("the frames' times must increase from each frame to the next")
 
 

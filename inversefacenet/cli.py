@@ -8,10 +8,11 @@ DIR/<photo>_face<k>/ (k = 1, 2, ...) with params.json, face.obj (+ face.mtl + fa
 face.glb and, with --animated, face_animated.glb; and per photo DIR/<photo>_overlay.png (fitted silhouettes and
 iBUG-68 points, each face numbered as its folder). Two photos with the same name get <photo>, <photo>_2, ... An
 earlier run's files for a photo that this run does not write again (face_animated.glb, the folders of faces no
-longer found, all of them when the photo now shows none) are removed; a folder that is also --out does not stand for
-the overlays written there. A video (mp4, m4v, mov, avi, mkv, webm; named itself, a folder stands for its photos)
-is tracked instead (:mod:`inversefacenet.video`: the network on every frame, no fit, the model's albedo; one face
-at a time, the largest in view when a track starts): each person, numbered as first seen, gives
+longer found, all of them when the photo now shows none) are removed, and its overlays and face folders in DIR are
+never read as photos (a folder that is also DIR, or a shell's DIR/*). A video (mp4, m4v, mov, avi, mkv, webm; named
+itself, a folder stands for its photos) is tracked instead (:mod:`inversefacenet.video`: the network on every frame,
+no fit, the model's albedo; one face at a time, the largest in view when a track starts): each person, numbered as
+first seen, gives
 DIR/<video>_face<k>/frames.json (per frame its time and params.json's groups) and face_animated.glb (the
 blendshapes as morph targets, animated with the person's expression and head pose), and DIR/<video>_overlay.mp4
 shows them as a photo's overlay does.
@@ -122,10 +123,9 @@ def _ours(path: Path, out: Path) -> bool:
     """Whether ``path`` is an output of this command in ``out``: an overlay, or a face's folder (one that holds its
     params.json or frames.json)."""
     try:
-        in_out = path.parent.samefile(out)
+        if not path.parent.samefile(out):
+            return False
     except OSError:  # either is missing
-        return False
-    if not in_out:
         return False
     if path.is_dir():
         return bool(FACE_FOLDER.fullmatch(path.name)) and any((path / name).is_file() for name in FACE_FILES)
@@ -140,11 +140,7 @@ def _process_video(
     from inversefacenet.video import track_video, write_people
 
     overlay = out / f"{name}_overlay.mp4"
-    try:
-        tracked = track_video(reconstructor, video, progress=progress, overlay=overlay)
-    except NoFaceError:  # an earlier run's people of this name are not this video's
-        _forget(out, name)
-        raise
+    tracked = track_video(reconstructor, video, progress=progress, overlay=overlay)
 
     def files_of(k: int) -> tuple[Path, Path]:
         folder = out / f"{name}_face{k}"
@@ -171,11 +167,7 @@ def _process(reconstructor: Reconstructor, photo: Path, out: Path, name: str, ph
     start = time.perf_counter()
     image = load_image(photo)  # decoded once, for the reconstruction and the overlay
     to_file = upright_size(photo)[0] / image.shape[1]  # a photo over MAX_PIXELS was reduced: coordinates scale back
-    try:
-        faces = reconstructor.reconstruct_image(image, decode_ms=(time.perf_counter() - start) * 1000)
-    except NoFaceError:  # an earlier run's faces of this name are not this photo's (a trial found them left)
-        _forget(out, name)
-        raise
+    faces = reconstructor.reconstruct_image(image, decode_ms=(time.perf_counter() - start) * 1000)
     overlay = out / f"{name}_overlay.png"
     Image.fromarray(draw_overlay(image, faces)).save(overlay)
     report, written = [], []
@@ -229,7 +221,7 @@ def main(argv: list[str] | None = None) -> int:
         for path in args.photos:
             print(f"error: no such file: {path}", file=sys.stderr)
             if args.json:  # one object per file, a failed one's with its error
-                print(json.dumps({"video" if is_video(path) else "image": str(path), "error": f"no such file: {path}"}))
+                print(_failed_json(path, f"no such file: {path}"))
         return 1
     try:  # before the minutes-long load, so that a wrong --out costs nothing
         args.out.mkdir(parents=True, exist_ok=True)
@@ -286,18 +278,19 @@ def _run_photos(reconstructor: Reconstructor, args: argparse.Namespace) -> int:
     # a bar only on a terminal (disable=None): written to a log, its redraws were fragments between the files' lines
     for photo, name in tqdm(_named(photos), desc="files", unit="file", disable=True if len(photos) < 2 else None,
                             file=sys.stderr):  # fmt: skip
-        kind = "video" if is_video(photo) else "image"
         try:
-            if kind == "video":  # its own progress bar, unless inside the photos' one
+            if is_video(photo):  # its own progress bar, unless inside the photos' one
                 report = _process_video(reconstructor, photo, args.out, name, progress=len(photos) < 2)
             else:
                 report = _process(reconstructor, photo, args.out, name, args.photo_texture, args.animated)
         except (InputError, OSError) as error:  # a bad photo, or its files could not be written (disk full)
             failed += 1
+            if isinstance(error, NoFaceError):  # an earlier run's faces of this name are not this file's (a trial)
+                _forget(args.out, name)
             message = _failure(photo, error)
             tqdm.write(f"error: {message}", file=sys.stderr)  # on its own line, not inside the progress bar
             if args.json:  # one object per photo, a failed one's with its error
-                print(json.dumps({kind: str(photo), "error": message}), flush=True)
+                print(_failed_json(photo, message), flush=True)
             continue
         if "warning" in report:
             tqdm.write(f"warning: {photo}: {report['warning']}", file=sys.stderr)
@@ -310,6 +303,13 @@ def _run_photos(reconstructor: Reconstructor, args: argparse.Namespace) -> int:
         folders = f"; {len(empty)} folder(s) without images" if empty else ""
         print(f"{len(photos) - lost} of {len(photos)} files done, {lost} failed{folders}", file=sys.stderr)
     return 1 if failed else 0
+
+
+def _failed_json(path: Path, message: str) -> str:
+    """--json's line for a photo or video that failed."""
+    from inversefacenet.images import is_video
+
+    return json.dumps({"video" if is_video(path) else "image": str(path), "error": message})
 
 
 def _failure(photo: Path, error: InputError | OSError) -> str:

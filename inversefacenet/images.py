@@ -46,6 +46,17 @@ def photos_in(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES | HEIF_SUFFIXES)
 
 
+def check_file(path: Path, kind: str) -> None:
+    """InputError in plain words when ``path`` is a folder, missing or empty; ``kind`` (e.g. "an image file") names
+    what a folder is not. Photos and videos say the same (a trial found two wordings)."""
+    if path.is_dir():
+        raise InputError(f"{path} is a folder, not {kind}")
+    if not path.is_file():
+        raise InputError(f"no such file: {path}")
+    if path.stat().st_size == 0:
+        raise InputError(f"{path} is empty (0 bytes)")
+
+
 def is_video(path: Path) -> bool:
     return path.suffix.lower() in VIDEO_SUFFIXES
 
@@ -66,12 +77,7 @@ def load_image(source: Any, max_pixels: int | None = None) -> np.ndarray:
         return _decode(io.BytesIO(bytes(source)), max_pixels, name="the given bytes")
     if isinstance(source, (str, Path)):
         path = Path(source)
-        if path.is_dir():
-            raise InputError(f"{path} is a folder, not an image file")
-        if not path.is_file():
-            raise InputError(f"no such file: {path}")
-        if path.stat().st_size == 0:
-            raise InputError(f"{path} is empty (0 bytes)")
+        check_file(path, "an image file")
         try:
             with path.open("rb") as handle:
                 return _decode(handle, max_pixels, name=str(path))

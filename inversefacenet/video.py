@@ -30,6 +30,7 @@ from tqdm import tqdm
 from inversefacenet.animate import animated_glb, session_dict
 from inversefacenet.errors import InputError, NoFaceError
 from inversefacenet.facemodel.model import FaceModel
+from inversefacenet.images import check_file
 from inversefacenet.params import FaceParameters
 from inversefacenet.pipeline import FIT_SIZE, FaceResult, Reconstructor, draw_overlay
 from inversefacenet.tracking import TrackedFace, Tracker, TrackerConfig
@@ -61,10 +62,7 @@ class VideoFile:
     @classmethod
     def open(cls, path: Path) -> VideoFile:
         """Read the header; InputError in plain words when there is no such file or OpenCV cannot open it."""
-        if not path.is_file():  # as a photo's words (images.load_image)
-            raise InputError(f"no such file: {path}")
-        if path.stat().st_size == 0:
-            raise InputError(f"{path} is empty (0 bytes)")
+        check_file(path, "a video file")
         capture = cv2.VideoCapture(str(path))
         try:
             if not capture.isOpened():
