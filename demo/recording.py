@@ -17,6 +17,7 @@ import numpy as np
 
 from inversefacenet.animate import animated_glb, session_dict
 from inversefacenet.facemodel.model import FaceModel
+from inversefacenet.files import write_whole
 from inversefacenet.params import FaceParameters
 
 RECORD_LIMIT_S = 60.0
@@ -93,8 +94,8 @@ class Recording:
         frames, times = self.snapshot()
         folder.mkdir(parents=True, exist_ok=True)
         data, glb = folder / JSON_NAME, folder / GLB_NAME
-        data.write_text(json.dumps(session_dict(model, frames, times)))
-        glb.write_bytes(animated_glb(model, frames, times))
+        write_whole(data, json.dumps(session_dict(model, frames, times)))
+        write_whole(glb, animated_glb(model, frames, times))
         return [data, glb]
 
     def status(self) -> str:

@@ -27,6 +27,7 @@ from PIL import Image, UnidentifiedImageError
 from demo.person import person_mask
 from demo.serving import session_folder
 from demo.views import PREVIEW_SIZE, FaceViews, composite, grey_change
+from inversefacenet.files import replacing, write_whole
 from inversefacenet.images import frame_count, load_image
 from inversefacenet.lighting import Light
 from inversefacenet.params import EXPRESSION_CONTROLS, FaceParameters
@@ -139,7 +140,8 @@ class Session:
         (:func:`browser_draws`). Its name is the session's own, so the box's change that brings it back is known
         (:meth:`is_shown_copy`)."""
         if not self.shown_copy.is_file():
-            Image.fromarray(self.display).save(self.shown_copy, compress_level=1)
+            with replacing(self.shown_copy) as temporary:
+                Image.fromarray(self.display).save(temporary, compress_level=1)
         return self.shown_copy
 
     def is_shown_copy(self, path: str | Path) -> bool:
@@ -297,17 +299,18 @@ class Session:
             elif suffix == "photo":
                 photo = Image.fromarray(self._composite(edited.params, self._skin(), full=True))
                 written.append(folder / f"{stem}_relit_photo.jpg")
-                photo.save(written[-1], quality=PHOTO_QUALITY)
+                with replacing(written[-1]) as temporary:
+                    photo.save(temporary, quality=PHOTO_QUALITY)
             elif suffix == "obj":  # in the archive as face.obj, face.mtl and face_albedo.png, as the CLI writes them
                 archive = folder / f"{stem}_obj.zip"
-                with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as bundle:
+                with replacing(archive) as temporary, zipfile.ZipFile(temporary, "w", zipfile.ZIP_DEFLATED) as bundle:
                     for file in edited.export(folder / "face.obj"):
                         bundle.write(file, file.name)
                 written.append(archive)
             else:
                 written.extend(edited.export(folder / f"{stem}.{suffix}"))
         params_path = folder / f"{stem}_params.json"
-        params_path.write_text(json.dumps(edited.parameters_dict(), indent=1))
+        write_whole(params_path, json.dumps(edited.parameters_dict(), indent=1))
         shown._texture = edited._texture  # the albedo is not editable: keep the baked texture
         return [*written, params_path]
 

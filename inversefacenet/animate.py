@@ -33,6 +33,7 @@ from trimesh.iteration import IndexedDict
 from inversefacenet.atlas import UVAtlas
 from inversefacenet.export import bake_face_texture, face_normals, glb_bytes
 from inversefacenet.facemodel.model import FaceModel
+from inversefacenet.files import write_whole
 from inversefacenet.params import N_SH_BANDS, FaceParameters
 from inversefacenet.render.camera import rotation_matrix
 
@@ -262,9 +263,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_bytes(glb)
+        write_whole(args.out, glb)
         if args.json is not None:
-            args.json.write_text(json.dumps(session_dict(model, frames, np.zeros(1) if times is None else times)))
+            write_whole(args.json, json.dumps(session_dict(model, frames, np.zeros(1) if times is None else times)))
     except OSError as error:
         taken = isinstance(error, (FileExistsError, NotADirectoryError))  # a file where a folder should be
         where, why = (args.out, "a file is in the way of its folder") if taken else (

@@ -18,7 +18,8 @@ blendshapes as morph targets, animated with the person's expression and head pos
 shows them as a photo's overlay does.
 With --json, one JSON object per photo or video goes to stdout (a failed one's names its error).
 Errors go to stderr; a bad photo does not stop the others, the last line counts the files done and failed, and the
-exit status is 1 if any failed (130 when stopped by Ctrl-C). A progress bar shows on a terminal only. MediaPipe's
+exit status is 1 if any failed (130 when stopped by Ctrl-C: each file is written whole or not at all, by a
+rename). A progress bar shows on a terminal only. MediaPipe's
 native start-up warnings are kept out of the terminal unless --verbose is given.
 """
 
@@ -35,6 +36,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from inversefacenet.errors import InputError, NoFaceError
+from inversefacenet.files import replacing, write_whole
 from inversefacenet.native_logs import native_logs_silenced
 
 if TYPE_CHECKING:  # the pipeline (torch, MediaPipe, numba) is imported after the arguments parse: --help is instant
@@ -45,7 +47,7 @@ def _write_face(face: FaceResult, folder: Path, source: dict[str, object], anima
     """The face's files in ``folder``; its params.json also names its ``source`` (photo, face number, box)."""
     folder.mkdir(parents=True, exist_ok=True)
     files = {"params": folder / "params.json"}
-    files["params"].write_text(json.dumps({"source": source, **face.parameters_dict()}, indent=1))
+    write_whole(files["params"], json.dumps({"source": source, **face.parameters_dict()}, indent=1))
     for suffix in (".obj", ".ply", ".glb"):
         written = face.export(folder / f"face{suffix}")
         files[suffix[1:]] = written[0]
@@ -169,7 +171,8 @@ def _process(reconstructor: Reconstructor, photo: Path, out: Path, name: str, ph
     to_file = upright_size(photo)[0] / image.shape[1]  # a photo over MAX_PIXELS was reduced: coordinates scale back
     faces = reconstructor.reconstruct_image(image, decode_ms=(time.perf_counter() - start) * 1000)
     overlay = out / f"{name}_overlay.png"
-    Image.fromarray(draw_overlay(image, faces)).save(overlay)
+    with replacing(overlay) as temporary:
+        Image.fromarray(draw_overlay(image, faces)).save(temporary)
     report, written = [], []
     for k, face in enumerate(faces):
         worn = face.with_photo_texture(image) if photo_texture else face
@@ -234,7 +237,7 @@ def main(argv: list[str] | None = None) -> int:
         with contextlib.nullcontext() if args.verbose else native_logs_silenced():
             return _run(args)
     except KeyboardInterrupt:  # Ctrl-C: a line, not a traceback through whatever module was running
-        print("interrupted (Ctrl-C); the files of a photo being written then may be incomplete", file=sys.stderr)
+        print("interrupted (Ctrl-C); the photo being done then may have only some of its files", file=sys.stderr)
         return 130
 
 

@@ -20,6 +20,7 @@ from trimesh.iteration import IndexedDict
 
 from inversefacenet.atlas import UVAtlas
 from inversefacenet.facemodel.model import FaceModel
+from inversefacenet.files import write_whole
 from inversefacenet.render.raster_numba import rasterize, vertex_normals
 
 SUFFIXES = (".obj", ".ply", ".glb")
@@ -105,11 +106,11 @@ def export_mesh(
     if suffix == ".ply":
         colours = (np.clip(albedo, 0, 1) * 255 + 0.5).astype(np.uint8)
         mesh = trimesh.Trimesh(vertices, triangles, vertex_colors=colours, process=False)
-        mesh.export(path)
+        write_whole(path, mesh.export(file_type="ply"))
         return [path]
     texture = Image.fromarray(bake_texture(uv, triangles, albedo) if texture is None else texture)
     if suffix == ".glb":
-        path.write_bytes(glb_bytes(vertices, triangles, uv, texture, rotation, normals))
+        write_whole(path, glb_bytes(vertices, triangles, uv, texture, rotation, normals))
         return [path]
     material = trimesh.visual.material.SimpleMaterial(image=texture, diffuse=(255, 255, 255, 255),
                                                       name=f"{path.stem}_albedo")  # the texture's file name too
@@ -119,11 +120,11 @@ def export_mesh(
     obj_text, extras = trimesh.exchange.obj.export_obj(
         mesh, include_texture=True, mtl_name=f"{stem}.mtl", return_texture=True
     )
-    path.write_text(obj_text)
+    write_whole(path, obj_text)
     written = [path]
     for name, data in extras.items():
         extra = path.parent / name
-        extra.write_bytes(data)
+        write_whole(extra, data)
         written.append(extra)
     return written
 

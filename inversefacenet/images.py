@@ -42,8 +42,11 @@ HEIF_SUFFIXES = {".heic", ".heif"}
 
 
 def photos_in(folder: Path) -> list[Path]:
-    """The image files of a folder, by ``IMAGE_SUFFIXES`` (and ``HEIF_SUFFIXES``), sorted by name."""
-    return sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES | HEIF_SUFFIXES)
+    """The image files of a folder, by ``IMAGE_SUFFIXES`` (and ``HEIF_SUFFIXES``), sorted by name. Hidden files are
+    not photos: a Mac's ``._IMG_1.jpg`` beside each photo copied to a USB stick holds its metadata, and an
+    interrupted write (:mod:`inversefacenet.files`) leaves a ``.face.XXXX.png``."""
+    return sorted(p for p in folder.iterdir()
+                  if p.suffix.lower() in IMAGE_SUFFIXES | HEIF_SUFFIXES and not p.name.startswith("."))
 
 
 def check_file(path: Path, kind: str) -> None:

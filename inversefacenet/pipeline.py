@@ -25,6 +25,7 @@ from inversefacenet.detection import DetectedFace, LandmarkDetector
 from inversefacenet.errors import InputError, NoFaceError
 from inversefacenet.export import TEXTURE_SIZE, bake_face_texture, export_face
 from inversefacenet.facemodel.model import MESH_POINTS, FaceModel
+from inversefacenet.files import write_whole
 from inversefacenet.fitting import (
     DEFAULT_FIT,
     NETWORK_START_FIT,
@@ -211,8 +212,7 @@ class FaceResult:
         path = Path(path)
         if path.suffix.lower() != ".glb":  # a trial's anim.obj held GLB bytes without a word
             raise ValueError(f"an animated face is written as GLB only: name the file .glb, not {path.suffix!r}")
-        path.write_bytes(animated_glb(self.model, self.params, texture=self._baked_texture()))
-        return path
+        return write_whole(path, animated_glb(self.model, self.params, texture=self._baked_texture()))
 
     def _baked_texture(self) -> np.ndarray:
         """The albedo at the UV atlas, baked once and shared by every export of this face."""

@@ -30,6 +30,7 @@ from tqdm import tqdm
 from inversefacenet.animate import animated_glb, session_dict
 from inversefacenet.errors import InputError, NoFaceError
 from inversefacenet.facemodel.model import FaceModel
+from inversefacenet.files import write_whole
 from inversefacenet.images import check_file
 from inversefacenet.params import FaceParameters
 from inversefacenet.pipeline import FIT_SIZE, FaceResult, Reconstructor, draw_overlay
@@ -249,7 +250,7 @@ def write_people(model: FaceModel, tracked: TrackedVideo, files_of: Callable[[in
     for k, person in enumerate(tracked.people, start=1):
         frames_json, glb = files_of(k)
         frames = session_dict(model, person.frames, person.times)
-        frames_json.write_text(json.dumps({"source": {**tracked.source(video), "person": k}, **frames}))
-        glb.write_bytes(animated_glb(model, person.frames, person.times))
+        write_whole(frames_json, json.dumps({"source": {**tracked.source(video), "person": k}, **frames}))
+        write_whole(glb, animated_glb(model, person.frames, person.times))
         written.append((frames_json, glb))
     return written

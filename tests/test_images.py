@@ -210,3 +210,11 @@ def test_messages_speak_plain_words_not_library_names():
         with pytest.raises(InputError) as raised:
             load_image(source)
         assert "PIL" not in str(raised.value) and "Pillow" not in str(raised.value)
+
+
+def test_a_folder_leaves_out_hidden_files(tmp_path):
+    """A Mac's metadata twin ``._photo.jpg`` (AppleDouble, not a JPEG) and an interrupted write's temporary file."""
+    Image.new("RGB", (8, 8), "red").save(tmp_path / "photo.jpg")
+    (tmp_path / "._photo.jpg").write_bytes(b"\x00\x05\x16\x07\x00\x02\x00\x00Mac OS X" + bytes(64))
+    Image.new("RGB", (8, 8), "red").save(tmp_path / ".photo_overlay.k3j2.png")
+    assert [path.name for path in photos_in(tmp_path)] == ["photo.jpg"]
