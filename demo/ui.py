@@ -76,8 +76,8 @@ THUMBNAIL_GRID = f"repeat({THUMBNAIL_COLUMNS}, minmax(0, 1fr))"
 PHOTO_MAX_HEIGHT = PANEL_HEIGHT  # px: as tall as a result panel, so that the status line under it stays in view
 CSS = (f"#face-thumbnails .grid-container {{ grid-template-columns: {THUMBNAIL_GRID}; }}\n"
        f"#photo img {{ max-height: {PHOTO_MAX_HEIGHT}px; object-fit: contain; }}\n") + """
-#downloads .filename { display: block; overflow-wrap: anywhere; }
-#downloads .filename .stem, #downloads .filename .ext { display: inline; white-space: normal; }
+#downloads .filename { display: block; overflow-wrap: anywhere; font-size: 0; }
+#downloads .filename > span { display: inline; white-space: normal; font-size: var(--text-md); }
 @media (max-width: 720px) {
   #photo-results { flex-direction: column; flex-wrap: nowrap; align-items: stretch; }
   #photo-column, #result-panels, #result-panels > .row { display: contents; }
@@ -101,7 +101,8 @@ column's width in THUMBNAIL_COLUMNS (Gradio's gallery gives each at least 100 px
 A tall photo is shown no taller than a result panel (a 970 x 2204 portrait pushed the status line below the window,
 a trial). The download list wraps long file names instead of cutting them (a group photo's GLB and animated GLB both
 read "pyfeat_multi_face…" in a trial), as one line of text: Gradio lays the name's stem and extension out side by
-side, so a wrapped stem read "astronaut_face1_ani .glb mated" (a trial). Below 720 px (a phone) the photo column's
+side, so a wrapped stem read "astronaut_face1_ani .glb mated" (a trial); the space Gradio's template leaves between
+the two is set at size 0 (it read "astronaut_face1 .glb"). Below 720 px (a phone) the photo column's
 and the panels' boxes dissolve (``display: contents``), so the upload, the main result and the other panels flow as
 one column in the order given, each at its own height (``flex: none``; ``.form`` is Gradio's box around the face
 radio), and the 17 expression sliders go below the lighting, pose and download controls; on a desktop the layout does

@@ -324,10 +324,11 @@ READING_ORDER = """[...document.querySelectorAll('#downloads .filename')].map((n
     const ext = name.querySelector('.ext').getBoundingClientRect();
     const last = lines[lines.length - 1];
     return [name.textContent.replace(/\\s+/g, ''), name.scrollWidth <= name.clientWidth,
-            (ext.left >= last.right - 1 && Math.abs(ext.top - last.top) < 2) || ext.top >= last.bottom - 1,
+            (Math.abs(ext.left - last.right) < 1 && Math.abs(ext.top - last.top) < 2) || ext.top >= last.bottom - 1,
             lines.length]; })"""
 """Page script: each download's name, whether it fits its box, whether its extension follows the stem's last line
-(a trial read "astronaut_face1_ani .glb mated": the extension beside the wrapped stem's box) and the stem's lines."""
+with no gap (a trial read "astronaut_face1_ani .glb mated": the extension beside the wrapped stem's box; and
+"astronaut_face1 .glb": a space between them) and the stem's lines."""
 
 
 @contextlib.contextmanager
