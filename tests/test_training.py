@@ -357,6 +357,9 @@ def test_a_soup_is_the_mean_of_its_networks_weights(model, tmp_path):
                             replace(config, input_mask="none"))  # fmt: skip
     with pytest.raises(CheckpointError, match="another network"):
         soup([paths[0], other], tmp_path / "bad.safetensors")
+    shipped = save_checkpoint(tmp_path / "shipped.safetensors", build_network("compact", 64, config.n_outputs),
+                              replace(config, mirror_reading=True))  # a fine-tune's start, shipped reading both ways
+    assert load_network(soup([shipped, paths[0]], tmp_path / "both.safetensors"))[1].mirror_reading
 
 
 def test_a_masked_network_joins_a_soup_of_split_ones_as_it_reads(model, tmp_path):

@@ -5,8 +5,10 @@
 Fine-tunes of one network with a low learning rate stay in one basin of the loss, so the mean of their weights
 is itself a network, often better than each of them: each run's own noise averages out (Wortsman et al. 2022,
 "Model soups"). All checkpoints must share the network configuration (architecture, input size, outputs, crop
-rule, input mask), except that a masked network may join split ones (``--input-mask split`` fine-tunes of it): its
-first layer is padded with zeros as ``train.started_from`` starts such a fine-tune, so it reads as before. A soup of a
+rule, input mask), except that a network shipped reading each crop both ways joins its fine-tunes (the soup reads
+both ways: a way of reading, not of the weights), and a masked network may join split ones (``--input-mask split``
+fine-tunes of it): its first layer is padded with zeros as ``train.started_from`` starts such a fine-tune, so it
+reads as before. A soup of a
 fine-tune and its start trades what the fine-tune gained for what it lost (Wortsman et al. 2022, "Robust
 fine-tuning of zero-shot models"). The soup is scored and shipped like any trained checkpoint (``training.evaluate``,
 ``training.ship``). BatchNorm statistics are averaged with the weights (``torch.optim.swa_utils``, as the
@@ -31,8 +33,10 @@ def soup(checkpoints: list[Path], out: Path) -> Path:
         raise ValueError("a soup needs at least two checkpoints")
     loaded = [load_network(path) for path in checkpoints]
     config = next((c for _, c in loaded if c.input_mask == "split"), loaded[0][1])
+    config = replace(config, mirror_reading=any(c.mirror_reading for _, c in loaded))  # how it reads, not its weights
     networks = []
     for path, (network, other) in zip(checkpoints, loaded, strict=True):
+        other = replace(other, mirror_reading=config.mirror_reading)
         if other.input_mask == "face" and replace(other, input_mask="split") == config:
             network = started_from(config, network)  # widened: its first layer padded with zeros
         elif other != config:
