@@ -35,6 +35,7 @@ from inversefacenet.checkpoint import (
     to_parameters,
 )
 from inversefacenet.facemodel.model import FaceModel
+from inversefacenet.files import write_whole
 from inversefacenet.machine import usable_cores
 from inversefacenet.mirror import mirror_for
 from inversefacenet.params import FaceParameters
@@ -183,9 +184,7 @@ def _cached_onnx(path: Path, network: torch.nn.Module, config: NetworkConfig) ->
     graph = export_onnx(network, config)
     try:
         cached.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cached.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_bytes(graph)
-        tmp.replace(cached)
+        write_whole(cached, graph)  # two app threads exporting at once each write their own temporary
     except OSError as error:
         log.info("ONNX cache not writable (%s): the network is exported on every start", error)
     return graph

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import queue
 import sys
 import threading
@@ -30,7 +29,7 @@ from tqdm import tqdm
 from inversefacenet.animate import animated_glb, session_dict
 from inversefacenet.errors import InputError, NoFaceError
 from inversefacenet.facemodel.model import FaceModel
-from inversefacenet.files import write_whole
+from inversefacenet.files import replacing, write_whole
 from inversefacenet.images import check_file
 from inversefacenet.params import FaceParameters
 from inversefacenet.pipeline import FIT_SIZE, FaceResult, Reconstructor, draw_overlay
@@ -144,9 +143,10 @@ def track_video(reconstructor: Reconstructor, path: Path, config: TrackerConfig 
     tracker = Tracker(reconstructor, config)
     people: dict[int, tuple[list[FaceParameters], list[float]]] = {}  # by the tracker's person, in order of first sight
     decoded, tracker_ms = 0, 0.0
-    draft = None if overlay is None else overlay.with_name(f".{overlay.stem}.partial{overlay.suffix}")
+    drafted = contextlib.nullcontext(None) if overlay is None else replacing(overlay)  # kept only with a face
     try:
-        with _Writer(draft, video.fps, overlay_side) as writer, contextlib.closing(video.frames()) as frames:
+        with drafted as draft, _Writer(draft, video.fps, overlay_side, overlay) as writer, \
+                contextlib.closing(video.frames()) as frames:
             for seconds, frame in tqdm(frames, total=video.frame_count or None, desc=path.name, unit="frame",
                                        disable=None if progress else True, file=sys.stderr, leave=False):  # fmt: skip
                 if limit_s is not None and seconds >= limit_s:
@@ -161,14 +161,10 @@ def track_video(reconstructor: Reconstructor, path: Path, config: TrackerConfig 
                     times_of.append(seconds)
                 if draft is not None:
                     writer.write(_drawn(reconstructor, frame, followed, list(people)))
-        if not people:
-            raise NoFaceError(f"no face was found in any of the {decoded} frames of {path}")
-        if draft is not None:
-            os.replace(draft, overlay)
+            if not people:
+                raise NoFaceError(f"no face was found in any of the {decoded} frames of {path}")
     finally:
         tracker.close()
-        if draft is not None:
-            draft.unlink(missing_ok=True)
     tracked = [TrackedPerson(FaceParameters.concatenate(frames), np.array(times)) for frames, times in people.values()]
     return TrackedVideo(tracked, decoded, video.frame_count, video.fps, tracker_ms / decoded)
 
@@ -184,8 +180,9 @@ class _Writer:
     of a moving face, as long as those two together; OpenCV lets go of the GIL while it encodes); leaving its block
     waits for the last frame and releases it."""
 
-    def __init__(self, path: Path | None, fps: float, side: int | None = None) -> None:
+    def __init__(self, path: Path | None, fps: float, side: int | None = None, shown: Path | None = None) -> None:
         self.path, self.fps, self.side, self.writer = path, min(fps, 240.0), side, None
+        self.shown = shown or path  # the file's name in messages (``path`` may be its hidden draft)
         self._frames: queue.Queue[np.ndarray | None] = queue.Queue(maxsize=ENCODE_QUEUE)
         self._encoder: threading.Thread | None = None
         self._failed = False
@@ -200,11 +197,11 @@ class _Writer:
             codec = cv2.VideoWriter_fourcc(*OVERLAY_CODECS[self.path.suffix.lower()])
             self.writer = cv2.VideoWriter(str(self.path), codec, self.fps, (frame.shape[1], frame.shape[0]))
             if not self.writer.isOpened():
-                raise OSError(f"cannot write the video {self.path}")
+                raise OSError(f"cannot write the video {self.shown}")
             self._encoder = threading.Thread(target=self._encode, daemon=True)
             self._encoder.start()
         if self._failed:
-            raise OSError(f"cannot write the video {self.path}")
+            raise OSError(f"cannot write the video {self.shown}")
         self._frames.put(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
 
     def _encode(self) -> None:
@@ -230,7 +227,7 @@ class _Writer:
         if self.writer is not None:
             self.writer.release()
         if self._failed and error[0] is None:
-            raise OSError(f"cannot write the video {self.path}")
+            raise OSError(f"cannot write the video {self.shown}")
 
 
 def _drawn(reconstructor: Reconstructor, frame: np.ndarray, faces: list[TrackedFace], people: list[int]) -> np.ndarray:

@@ -28,6 +28,25 @@ def test_write_whole_writes_text_and_bytes_with_a_plain_files_permissions(tmp_pa
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.json", "b.bin", "plain.txt"]
 
 
+def test_errors_name_the_file_not_its_temporary_and_long_names_fit(tmp_path):
+    """A user is told which file could not be written (a review: the CLI named ".d.eay7rakk.glb")."""
+    (tmp_path / "taken.glb").mkdir()  # a folder where the file should go
+    for target in (tmp_path / "taken.glb", tmp_path / "missing" / "face.json"):
+        with pytest.raises(OSError) as raised:
+            write_whole(target, b"x")
+        assert raised.value.filename == str(target) and raised.value.filename2 is None
+    long = tmp_path / ("a" * 245 + ".json")  # fits the 255-byte limit; its temporary must too
+    assert write_whole(long, "{}").read_text() == "{}"
+
+
+def test_a_private_file_stays_private(tmp_path):
+    target = tmp_path / "params.json"
+    target.write_text("old")
+    target.chmod(0o600)
+    write_whole(target, "new")
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600 and target.read_text() == "new"
+
+
 @pytest.mark.parametrize("interruption", [KeyboardInterrupt, OSError])
 def test_an_interrupted_write_keeps_the_old_file_and_leaves_nothing_behind(tmp_path, interruption):
     target = tmp_path / "face.glb"

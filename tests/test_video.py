@@ -212,8 +212,9 @@ def test_the_overlay_is_shrunk_and_a_failed_encoder_leaves_no_video(tmp_path, re
             pass
 
     monkeypatch.setattr(cv2, "VideoWriter", Failing)
-    with pytest.raises(OSError, match="cannot write the video"):
+    with pytest.raises(OSError, match="cannot write the video") as raised:
         track_video(reconstructor, video, progress=False, overlay=tmp_path / "failed.mp4")
+    assert str(tmp_path / "failed.mp4") in str(raised.value)  # the file asked for, not its hidden draft
     assert sorted(path.name for path in tmp_path.iterdir()) == ["small.webm", "wide.mp4"]
 
 

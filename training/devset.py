@@ -32,6 +32,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from inversefacenet.files import replacing, write_whole
 from inversefacenet.images import photos_in
 
 PLATFORM = ["--platform", "manylinux_2_28_x86_64", "--platform", "manylinux_2_17_x86_64",
@@ -166,7 +167,7 @@ def fetch(source: Source, cache: Path) -> Path:
     """The package's archive in ``cache``, downloading it first if it is not there yet."""
     folder = (cache / source.kind / f"{source.name.replace('/', '_')}-{source.version}").resolve()  # the cwd below
     found = [p for p in folder.glob("*") if p.suffix in ARCHIVES] if folder.is_dir() else []
-    if found:
+    if found and (not source.sha256 or hashlib.sha256(found[0].read_bytes()).hexdigest() == source.sha256):
         print(f"  cached {found[0].name}")
         return found[0]
     folder.mkdir(parents=True, exist_ok=True)
@@ -194,29 +195,42 @@ def fetch(source: Source, cache: Path) -> Path:
 
 def _download(source: Source, folder: Path) -> Path:
     """A PyPI source distribution (by PyPI's JSON index: ``pip download`` would build old ones to read their
-    metadata) or a Debian source tarball (from the pool of the mirror apt uses, checked against its sha256)."""
-    if source.kind == "sdist":
-        index = f"https://pypi.org/pypi/{source.name}/json"
-        with urllib.request.urlopen(index, timeout=30) as page:
-            files = json.load(page)["releases"][source.version]
-        url = urllib.parse.urljoin(index, next(f["url"] for f in files if f["packagetype"] == "sdist"))
-    else:
-        url = f"{_debian_mirror()}/pool/main/{source.name[0]}/{source.name}/{source.archive}"
-    with urllib.request.urlopen(url, timeout=60) as response:
-        data = response.read()
-    if source.sha256 and hashlib.sha256(data).hexdigest() != source.sha256:
+    metadata) or a Debian source tarball (from the pool of the mirror apt uses), checked against its sha256 (the
+    index's, or the source's own) and written whole, so that a cut download is never taken for a cached one."""
+    try:
+        url, sha256 = _sdist(source) if source.kind == "sdist" else (_pool(source), source.sha256)
+        with urllib.request.urlopen(url, timeout=60) as response:
+            data = response.read()
+    except (OSError, KeyError, StopIteration) as error:  # URLError is an OSError
+        sys.exit(f"devset: could not fetch {source.name} {source.version} ({source.kind}): {error!r}; is its "
+                 "registry reachable, and does the version exist?")
+    if hashlib.sha256(data).hexdigest() != sha256:
         sys.exit(f"devset: {url} does not match its sha256")
-    target = folder / url.rsplit("/", 1)[1]
-    target.write_bytes(data)
-    return target
+    return write_whole(folder / url.rsplit("/", 1)[1], data)
+
+
+def _sdist(source: Source) -> tuple[str, str]:
+    """The URL and sha256 of a release's source distribution, from PyPI's JSON index."""
+    index = f"https://pypi.org/pypi/{source.name}/json"
+    with urllib.request.urlopen(index, timeout=30) as page:
+        files = json.load(page)["releases"][source.version]
+    sdist = next(f for f in files if f["packagetype"] == "sdist")
+    return urllib.parse.urljoin(index, sdist["url"]), sdist["digests"]["sha256"]
+
+
+def _pool(source: Source) -> str:
+    """A Debian source package's file in the pool of the mirror apt uses (lib* packages sit under libX/)."""
+    letter = source.name[:4] if source.name.startswith("lib") else source.name[0]
+    return f"{_debian_mirror()}/pool/main/{letter}/{source.name}/{source.archive}"
 
 
 def _debian_mirror() -> str:
     """The first Debian archive apt is set up with (``URIs:`` of a deb822 sources file)."""
     for sources in sorted(Path("/etc/apt/sources.list.d").glob("*.sources")):
         for line in sources.read_text().splitlines():
-            if line.startswith("URIs:") and line.split()[1].rstrip("/").endswith("/debian"):
-                return line.split()[1].rstrip("/")
+            uris = line.split()[1:] if line.startswith("URIs:") else []
+            if uris and uris[0].rstrip("/").endswith("/debian"):
+                return uris[0].rstrip("/")
     return "http://deb.debian.org/debian"
 
 
@@ -236,27 +250,26 @@ def read_member(archive: Path, member: str) -> bytes:
 
 
 def write_image(data: bytes, target: Path) -> None:
-    """Write the image, re-encoding with Pillow only when the name asks for another format."""
-    partial = target.with_name(target.name + ".part")
-    if target.suffix == ".png" and not data.startswith(b"\x89PNG"):
-        from PIL import Image
+    """Write the image whole, re-encoding with Pillow only when the name asks for another format."""
+    with replacing(target) as temporary:
+        if target.suffix == ".png" and not data.startswith(b"\x89PNG"):
+            from PIL import Image
 
-        Image.open(io.BytesIO(data)).save(partial, format="PNG")
-    else:
-        partial.write_bytes(data)
-    partial.replace(target)
+            Image.open(io.BytesIO(data)).save(temporary, format="PNG")
+        else:
+            temporary.write_bytes(data)
 
 
 REGISTRIES = {"wheel": "PyPI wheel", "sdist": "PyPI sdist", "npm": "npm", "deb": "Debian", "debsrc": "Debian source"}
 
 
-def sources_table(sources: tuple[Source, ...]) -> str:
-    """SOURCES.md: one row per image."""
-    title, command = ("Photos for teaching only", "--more") if sources is MORE else ("Development set", "")
+def sources_table(sources: tuple[Source, ...], more: bool = False) -> str:
+    """SOURCES.md: one row per image; ``more``: the photos for teaching only (:data:`MORE`)."""
+    title, command = ("Photos for teaching only", " --more") if more else ("Development set", "")
     lines = [
         f"# {title}: real face photos from registry packages",
         "",
-        f"Built by `python -m training.devset {command}`. The package licence covers the package; the images' own",
+        f"Built by `python -m training.devset{command}`. The package licence covers the package; the images' own",
         "rights are mostly unclear (see the last column): use them for internal development only, never",
         "commit or ship them.",
         "",
@@ -272,8 +285,10 @@ def sources_table(sources: tuple[Source, ...]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def build(out: Path, cache: Path, sources: tuple[Source, ...] = SOURCES) -> int:
-    """Fill ``out`` with every image of ``sources``; return how many were written now."""
+def build(out: Path, cache: Path, more: bool = False) -> int:
+    """Fill ``out`` with every image of :data:`SOURCES` (``more``: of :data:`MORE`); return how many were written
+    now."""
+    sources = MORE if more else SOURCES
     out.mkdir(parents=True, exist_ok=True)
     written = 0
     for index, source in enumerate(sources, 1):
@@ -287,7 +302,7 @@ def build(out: Path, cache: Path, sources: tuple[Source, ...] = SOURCES) -> int:
             write_image(read_member(archive, member), out / output_name(source, member))
             print(f"  + {output_name(source, member)}")
             written += 1
-    (out / "SOURCES.md").write_text(sources_table(sources))
+    (out / "SOURCES.md").write_text(sources_table(sources, more))
     return written
 
 
@@ -299,9 +314,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--halves", type=Path, nargs=2, metavar=("A", "B"), help="link alternate images into A and B")
     parser.add_argument("--more", action="store_true", help="the photos for teaching only (MORE), not the dev set")
     args = parser.parse_args(argv)
-    sources = MORE if args.more else SOURCES
-    written = build(args.out, args.cache or args.out / ".cache", sources)
-    total = sum(len(s.images) for s in sources)
+    written = build(args.out, args.cache or args.out / ".cache", args.more)
+    total = sum(len(s.images) for s in (MORE if args.more else SOURCES))
     print(f"{written} images written, {total} in {args.out} (see SOURCES.md)")
     if args.halves:
         split_halves(args.out, *args.halves)
