@@ -20,6 +20,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, safe_open, save_file
 
 from inversefacenet.facemodel.model import FaceModel
+from inversefacenet.files import replacing, write_whole
 from inversefacenet.mirror import mirror_for
 from inversefacenet.networks import build_network
 from inversefacenet.params import FaceParameters, ParameterLayout
@@ -82,11 +83,10 @@ def save_checkpoint(
     if half:
         tensors = {k: v.half() if v.is_floating_point() else v for k, v in tensors.items()}
     metadata = {"config": json.dumps(asdict(config))}
-    tmp = path.with_suffix(".tmp")
-    save_file(tensors, str(tmp), metadata=metadata)
-    tmp.replace(path)  # atomic: an interrupted save never leaves a half-written checkpoint
+    with replacing(path) as temporary:  # an interrupted save never leaves a half-written checkpoint to resume from
+        save_file(tensors, str(temporary), metadata=metadata)
     sidecar = {"config": asdict(config), **(extra or {})}
-    path.with_suffix(".json").write_text(json.dumps(sidecar, indent=1))
+    write_whole(path.with_suffix(".json"), json.dumps(sidecar, indent=1))
     return path
 
 

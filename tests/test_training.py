@@ -38,7 +38,17 @@ from training.losses import AppearanceTerm, GeometryTerm, ParameterLoss, model_s
 from training.realism import Realism, photo_of_face
 from training.ship import beats, report_markdown
 from training.soup import soup
-from training.train import TrainConfig, _corpus, batches, learning_rate, load_weights, parse_config, train
+from training.train import (
+    TrainConfig,
+    _corpus,
+    batches,
+    learning_rate,
+    load_optimizer,
+    load_weights,
+    parse_config,
+    save_optimizer,
+    train,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "assets" / "examples" / "astronaut.jpg"
@@ -548,3 +558,31 @@ def test_ablation_trains_one_arm_per_switch_and_resumes(model, tmp_path, monkeyp
     assert weights.stat().st_mtime_ns == before
     assert (tmp_path / "arms" / "ablation.png").exists()
     assert "| no camera |" in (tmp_path / "arms" / "ablation.md").read_text()
+
+
+def test_a_run_stopped_while_saving_resumes_from_the_last_whole_state(tmp_path, monkeypatch):
+    """Ctrl-C during a save left a half-written optimizer.safetensors that the resumed run could not read."""
+    import training.train as training_module
+
+    network = torch.nn.Linear(3, 2)
+    optimizer = torch.optim.AdamW(network.parameters())
+    network(torch.ones(1, 3)).sum().backward()
+    optimizer.step()
+    path = tmp_path / "optimizer.safetensors"
+    save_optimizer(path, optimizer)
+    saved = training_module.save_file
+
+    def half_then_interrupt(tensors, filename, metadata=None):
+        saved(tensors, filename, metadata=metadata)
+        with open(filename, "r+b") as file:
+            file.truncate(os.path.getsize(filename) // 2)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(training_module, "save_file", half_then_interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        save_optimizer(path, optimizer)
+    monkeypatch.undo()
+    fresh = torch.optim.AdamW(network.parameters())
+    load_optimizer(path, fresh)
+    assert torch.equal(fresh.state_dict()["state"][0]["exp_avg"], optimizer.state_dict()["state"][0]["exp_avg"])
+    assert [p.name for p in tmp_path.iterdir()] == ["optimizer.safetensors"]

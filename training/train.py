@@ -30,6 +30,7 @@ from tqdm import tqdm
 
 from inversefacenet.checkpoint import NetworkConfig, load_network, save_checkpoint
 from inversefacenet.facemodel.model import FaceModel
+from inversefacenet.files import replacing
 from inversefacenet.networks import build_network
 from inversefacenet.preprocess import MASK_CHANNEL_RULES
 from training.corpus import PairedFaces, SyntheticStream, distribution_named
@@ -129,7 +130,8 @@ def save_optimizer(path: Path, optimizer: torch.optim.Optimizer) -> None:
     state = optimizer.state_dict()
     tensors = {f"{index}.{key}": value.detach().cpu().contiguous().reshape(value.shape)
                for index, entry in state["state"].items() for key, value in entry.items()}  # fmt: skip
-    save_file(tensors, str(path), metadata={"param_groups": json.dumps(state["param_groups"])})
+    with replacing(path) as temporary:  # a run stopped while saving resumes from the last whole state
+        save_file(tensors, str(temporary), metadata={"param_groups": json.dumps(state["param_groups"])})
 
 
 def load_optimizer(path: Path, optimizer: torch.optim.Optimizer) -> None:
