@@ -239,10 +239,12 @@ def read_member(archive: Path, member: str) -> bytes:
     if archive.suffix in (".whl", ".zip"):
         with zipfile.ZipFile(archive) as wheel:
             return wheel.read(member)
-    if archive.suffix == ".deb":
+    if archive.suffix == ".deb":  # its files are a tarball inside an ar archive, which dpkg-deb hands out
         files = subprocess.run(["dpkg-deb", "--fsys-tarfile", str(archive)], capture_output=True, check=True).stdout
-        archive = io.BytesIO(files)  # type: ignore[assignment]
-    with tarfile.open(fileobj=archive) if isinstance(archive, io.BytesIO) else tarfile.open(archive) as tar:
+        opened = tarfile.open(fileobj=io.BytesIO(files))
+    else:
+        opened = tarfile.open(archive)
+    with opened as tar:
         handle = tar.extractfile(member)
         if handle is None:
             raise KeyError(member)
@@ -263,8 +265,13 @@ def write_image(data: bytes, target: Path) -> None:
 REGISTRIES = {"wheel": "PyPI wheel", "sdist": "PyPI sdist", "npm": "npm", "deb": "Debian", "debsrc": "Debian source"}
 
 
-def sources_table(sources: tuple[Source, ...], more: bool = False) -> str:
-    """SOURCES.md: one row per image; ``more``: the photos for teaching only (:data:`MORE`)."""
+def listed(more: bool = False) -> tuple[Source, ...]:
+    """The development set's sources, or with ``more`` those of the photos for teaching only."""
+    return MORE if more else SOURCES
+
+
+def sources_table(more: bool = False) -> str:
+    """SOURCES.md: one row per image of :func:`listed`."""
     title, command = ("Photos for teaching only", " --more") if more else ("Development set", "")
     lines = [
         f"# {title}: real face photos from registry packages",
@@ -276,7 +283,7 @@ def sources_table(sources: tuple[Source, ...], more: bool = False) -> str:
         "| file | registry | package | version | path in package | package licence | image rights |",
         "| --- | --- | --- | --- | --- | --- | --- |",
     ]
-    for source in sources:
+    for source in listed(more):
         for member in source.images:
             path = member.split("/", 1)[1] if source.kind != "wheel" else member  # drop package/, NAME-VER/ or .
             path = f"/{path}" if source.kind == "deb" else path  # where the package installs it
@@ -288,7 +295,7 @@ def sources_table(sources: tuple[Source, ...], more: bool = False) -> str:
 def build(out: Path, cache: Path, more: bool = False) -> int:
     """Fill ``out`` with every image of :data:`SOURCES` (``more``: of :data:`MORE`); return how many were written
     now."""
-    sources = MORE if more else SOURCES
+    sources = listed(more)
     out.mkdir(parents=True, exist_ok=True)
     written = 0
     for index, source in enumerate(sources, 1):
@@ -302,7 +309,7 @@ def build(out: Path, cache: Path, more: bool = False) -> int:
             write_image(read_member(archive, member), out / output_name(source, member))
             print(f"  + {output_name(source, member)}")
             written += 1
-    (out / "SOURCES.md").write_text(sources_table(sources, more))
+    (out / "SOURCES.md").write_text(sources_table(more))
     return written
 
 
@@ -315,7 +322,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--more", action="store_true", help="the photos for teaching only (MORE), not the dev set")
     args = parser.parse_args(argv)
     written = build(args.out, args.cache or args.out / ".cache", args.more)
-    total = sum(len(s.images) for s in (MORE if args.more else SOURCES))
+    total = sum(len(s.images) for s in listed(args.more))
     print(f"{written} images written, {total} in {args.out} (see SOURCES.md)")
     if args.halves:
         split_halves(args.out, *args.halves)

@@ -8,11 +8,10 @@ is itself a network, often better than each of them: each run's own noise averag
 rule, input mask), except that a network shipped reading each crop both ways joins its fine-tunes (the soup reads
 both ways: a way of reading, not of the weights), and a masked network may join split ones (``--input-mask split``
 fine-tunes of it): its first layer is padded with zeros as ``train.started_from`` starts such a fine-tune, so it
-reads as before. A soup of a
-fine-tune and its start trades what the fine-tune gained for what it lost (Wortsman et al. 2022, "Robust
-fine-tuning of zero-shot models"). The soup is scored and shipped like any trained checkpoint (``training.evaluate``,
-``training.ship``). BatchNorm statistics are averaged with the weights (``torch.optim.swa_utils``, as the
-training run's moving average).
+reads as before. A soup of a fine-tune and its start trades what the fine-tune gained for what it lost (Wortsman et
+al. 2022, "Robust fine-tuning of zero-shot models"). The soup is scored and shipped like any trained checkpoint
+(``training.evaluate``, ``training.ship``). BatchNorm statistics are averaged with the weights
+(``torch.optim.swa_utils``, as the training run's moving average).
 """
 
 from __future__ import annotations
